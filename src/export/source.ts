@@ -1,0 +1,78 @@
+/**
+ * The source interface: where newsgroup articles come from (NNTP upstreams or a
+ * local mbox archive). `src/export/` builds read-only mailboxes on top of it.
+ *
+ * Contract for every implementation:
+ * - article numbers are those of the source (NNTP article numbers, or 1-based
+ *   positions in an archive file); they may have gaps;
+ * - article bytes are the exact article as injected/stored, CRLF line ends,
+ *   never dot-stuffed, delivered as a stream (a 40 MB article is never held whole);
+ * - failures are thrown as `SourceError` with a stable `code`.
+ */
+import type { Readable } from 'node:stream';
+
+export interface GroupInfo {
+  /** Group name, e.g. `comp.lang.misc` (UTF-8). */
+  name: string;
+  /** Estimated number of articles (NNTP GROUP count). */
+  count: number;
+  /** Lowest article number (count 0 ⇒ low may be > high). */
+  low: number;
+  /** Highest article number. */
+  high: number;
+  /** Posting status flag from LIST ACTIVE (`y`, `n`, `m`, ...), if known. */
+  status?: string;
+  /** One-line description (LIST NEWSGROUPS), if known. */
+  description?: string;
+}
+
+/** One overview record (RFC 3977 §8.3 fields). Header values are raw (as sent by the source). */
+export interface OverviewRecord {
+  number: number;
+  subject: string;
+  from: string;
+  date: string;
+  messageId: string;
+  references: string;
+  /** Size as reported by the source; may be inexact (INN is off by one for bodies starting with '.'). */
+  bytes: number;
+  lines: number;
+  /** Xref header value, if the source provides it (`host group:num group:num`). */
+  xref?: string;
+}
+
+export interface Source {
+  /** Stable identifier, e.g. `nntp://127.0.0.1:119` or `archive:/path`. */
+  readonly id: string;
+  /** All groups this source carries. */
+  listGroups(): Promise<GroupInfo[]>;
+  /** Fresh counts for one group (used to detect new and expired articles). Throws NO_SUCH_GROUP. */
+  groupInfo(group: string): Promise<GroupInfo>;
+  /** Article numbers present in [low, high], ascending (NNTP LISTGROUP). */
+  articleNumbers(group: string, low: number, high: number): Promise<number[]>;
+  /** Overview records for [low, high], ascending, streamed. */
+  overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord>;
+  /** The whole article (head, blank line, body) as a byte stream. Throws NO_SUCH_ARTICLE. */
+  article(group: string, number: number): Promise<Readable>;
+  /** The header block of an article, including the terminating empty line (CRLF CRLF). */
+  head(group: string, number: number): Promise<Buffer>;
+  /** Release connections and file handles. */
+  close(): Promise<void>;
+}
+
+export type SourceErrorCode =
+  | 'NO_SUCH_GROUP'
+  | 'NO_SUCH_ARTICLE'
+  | 'UNAVAILABLE'
+  | 'AUTH_REQUIRED'
+  | 'PROTOCOL'
+  | 'INVALID_ARCHIVE';
+
+export class SourceError extends Error {
+  readonly code: SourceErrorCode;
+  constructor(code: SourceErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SourceError';
+    this.code = code;
+  }
+}
