@@ -1,0 +1,32 @@
+/**
+ * Limits of the UID map, each with its reason. Input beyond a limit is refused
+ * with `UidMapError('INVALID_INPUT')` before anything is stored.
+ */
+
+/** Highest UID and UIDVALIDITY: both are 32-bit unsigned non-zero (RFC 9051 §2.3.1.1, nz-number). */
+export const MAX_UID = 0xffff_ffff;
+export const MAX_UID_VALIDITY = 0xffff_ffff;
+
+/**
+ * Longest Message-ID accepted, in UTF-8 bytes. RFC 3977 §3.6 and RFC 5536
+ * §3.1.3 cap a Message-ID at 250 octets, but old archives hold longer ones;
+ * 511 is LMDB's classic key limit and keeps the (mailbox id, Message-ID) key
+ * well inside lmdb-js's 1978-byte key limit.
+ */
+export const MAX_MESSAGE_ID_BYTES = 511;
+
+/** Longest mailbox name, in UTF-8 bytes: it is an LMDB key (limit 1978 bytes in lmdb-js). */
+export const MAX_MAILBOX_BYTES = 1000;
+
+/** Longest upstream id or group name stored in a location (bounds the size of one entry). */
+export const MAX_LOCATION_NAME_BYTES = 1000;
+
+/**
+ * Most articles in one `assign`/`remove` call. One call is one write
+ * transaction, which holds LMDB's writer lock for every process sharing the
+ * map; callers split larger sets (a whole 100k-article OVER) into batches.
+ */
+export const MAX_BATCH = 100_000;
+
+/** Highest article number accepted as a location (JS numbers are exact up to 2^53-1). */
+export const MAX_ARTICLE_NUMBER = Number.MAX_SAFE_INTEGER;

@@ -1,0 +1,291 @@
+/**
+ * UidMapStore on LMDB (lmdb-js v3): one environment per store, shared safely
+ * by several processes on one machine (DESIGN "Scale").
+ *
+ * Layout (sub-databases, ordered-binary keys, msgpack array values):
+ *   store      'format' → 1, 'lastUidValidity' → n, 'lastMailboxId' → n
+ *   mailboxes  mailbox name → [mailboxId, uidValidity, uidNext, count]
+ *   byMsgid    [mailboxId, messageId] → uid
+ *   byUid      [mailboxId, uid] → [messageId, upstream, group, number]
+ * A small integer mailbox id keeps keys short; [id, uid] keys sort by UID, so
+ * `uids(lo, hi)` walks a key range and never loads a whole mailbox.
+ *
+ * Concurrency: every change runs as one LMDB write transaction (the writer
+ * lock is process-shared); the current UIDNEXT and the Message-ID lookups are
+ * re-read inside it, never trusted from memory, so two processes assigning at
+ * once can give one Message-ID only one UID and one UID only one Message-ID.
+ * Reads use lmdb-js's shared read snapshot, renewed every event turn, so a
+ * change committed by another process is seen from the next turn on.
+ *
+ * Durability: `assign`, `remove` and the creation of a map resolve only after
+ * the transaction is committed and flushed to disk. UIDVALIDITY: see
+ * `uidvalidity.ts` (side file `<path>.uidvalidity`).
+ *
+ * Errors: `UidMapError` (`INVALID_INPUT`, `UID_EXHAUSTED`, `UIDVALIDITY_EXHAUSTED`,
+ * `CLOSED`); anything thrown by LMDB is wrapped as `STORAGE` with `cause`.
+ * The caller owns the store and must `close()` it; maps opened from it become
+ * unusable (`CLOSED`) then.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
+import type { Logger } from '../log.js';
+import { UidMapError } from './errors.js';
+import { MAX_UID } from './limits.js';
+import { type AssignPlan, planAssign } from './plan.js';
+import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
+import { type Clock, nextUidValidity, readSideFile, systemClock, writeSideFile } from './uidvalidity.js';
+import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+
+/** On-disk layout version; bump when the layout above changes. */
+const FORMAT = 1;
+
+export interface LmdbUidMapStoreOptions {
+  /** Path of the LMDB data file (its lock file is `<path>-lock`); parent directories are created. */
+  path: string;
+  logger: Logger;
+  /** Clock for new UIDVALIDITYs (unix seconds); defaults to the system clock. */
+  now?: Clock;
+}
+
+/** [mailboxId, uidValidity, uidNext, count] */
+type MailboxRecord = [number, number, number, number];
+/** [messageId, upstream, group, number] */
+type UidRecord = [string, string, string, number];
+type IdKey = [number, string];
+type UidKey = [number, number];
+
+function toEntry(uid: number, r: UidRecord): UidEntry {
+  return { uid, messageId: r[0], location: { upstream: r[1], group: r[2], number: r[3] } };
+}
+
+function toRecord(e: UidEntry): UidRecord {
+  return [e.messageId, e.location.upstream, e.location.group, e.location.number];
+}
+
+function storageError(what: string, err: unknown): UidMapError {
+  if (err instanceof UidMapError) return err;
+  return new UidMapError('STORAGE', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+class LmdbMailboxUidMap implements MailboxUidMap {
+  constructor(
+    readonly mailbox: string,
+    private readonly id: number,
+    readonly uidValidity: number,
+    private readonly s: LmdbUidMapStore,
+  ) {}
+
+  /** The mailbox record, checked to still be this map (same id). Throws STORAGE if it vanished. */
+  private record(): MailboxRecord {
+    const rec = this.s.mailboxesDb.get(this.mailbox);
+    if (rec === undefined || rec[0] !== this.id) {
+      throw new UidMapError('STORAGE', `UID map of ${this.mailbox} vanished from the store`);
+    }
+    return rec;
+  }
+
+  uidNext(): number {
+    this.s.assertOpen();
+    return this.record()[2];
+  }
+
+  count(): number {
+    this.s.assertOpen();
+    return this.record()[3];
+  }
+
+  private known = (messageId: string): UidEntry | undefined => {
+    const uid = this.s.byMsgidDb.get([this.id, messageId]);
+    if (uid === undefined) return undefined;
+    const r = this.s.byUidDb.get([this.id, uid]);
+    return r === undefined ? undefined : toEntry(uid, r);
+  };
+
+  async assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]> {
+    this.s.assertOpen();
+    checkArticles(articles);
+    const isPrimary = primary === true;
+    // Fast path: a batch of known articles at known locations (a re-poll) needs no write.
+    const peek = this.s.guard('assign', () => planAssign(articles, isPrimary, this.record()[2], this.known));
+    if (peek.inserts.length === 0 && peek.moves.length === 0) return peek.uids;
+
+    return this.s.write('assign', () => {
+      const rec = this.record();
+      const plan: AssignPlan = planAssign(articles, isPrimary, rec[2], this.known);
+      for (const e of plan.inserts) {
+        this.s.byMsgidDb.put([this.id, e.messageId], e.uid);
+        this.s.byUidDb.put([this.id, e.uid], toRecord(e));
+      }
+      for (const e of plan.moves) this.s.byUidDb.put([this.id, e.uid], toRecord(e));
+      if (plan.inserts.length > 0) {
+        this.s.mailboxesDb.put(this.mailbox, [this.id, rec[1], plan.uidNext, rec[3] + plan.inserts.length]);
+      }
+      return plan.uids;
+    });
+  }
+
+  uidOf(messageId: string): number | undefined {
+    this.s.assertOpen();
+    if (!isStorableMessageId(messageId)) return undefined;
+    return this.s.guard('uidOf', () => this.s.byMsgidDb.get([this.id, messageId]));
+  }
+
+  lookup(uid: number): UidEntry | undefined {
+    this.s.assertOpen();
+    if (!isUid(uid)) return undefined;
+    const r = this.s.guard('lookup', () => this.s.byUidDb.get([this.id, uid]));
+    return r === undefined ? undefined : toEntry(uid, r);
+  }
+
+  *uids(lo?: number, hi?: number): Iterable<number> {
+    this.s.assertOpen();
+    const [l, h] = checkRange(lo, hi);
+    if (l > h) return;
+    // `end` is exclusive; MAX_UID + 1 is still a valid key bound.
+    const keys = this.s.byUidDb.getKeys({ start: [this.id, l], end: [this.id, Math.min(h, MAX_UID) + 1] });
+    for (const k of keys) yield (k as UidKey)[1];
+  }
+
+  async remove(uids: readonly number[]): Promise<void> {
+    this.s.assertOpen();
+    checkUids(uids);
+    if (uids.length === 0) return;
+    await this.s.write('remove', () => {
+      const rec = this.record();
+      let removed = 0;
+      for (const uid of uids) {
+        const r = this.s.byUidDb.get([this.id, uid]);
+        if (r === undefined) continue;
+        this.s.byUidDb.remove([this.id, uid]);
+        if (this.s.byMsgidDb.get([this.id, r[0]]) === uid) this.s.byMsgidDb.remove([this.id, r[0]]);
+        removed++;
+      }
+      if (removed > 0) this.s.mailboxesDb.put(this.mailbox, [this.id, rec[1], rec[2], rec[3] - removed]);
+    });
+  }
+}
+
+export class LmdbUidMapStore implements UidMapStore {
+  /** @internal */ readonly storeDb: Database<number, string>;
+  /** @internal */ readonly mailboxesDb: Database<MailboxRecord, string>;
+  /** @internal */ readonly byMsgidDb: Database<number, IdKey>;
+  /** @internal */ readonly byUidDb: Database<UidRecord, UidKey>;
+  private readonly maps = new Map<string, LmdbMailboxUidMap>();
+  private closed = false;
+
+  private constructor(
+    private readonly env: RootDatabase,
+    private readonly sideFile: string,
+    private readonly logger: Logger,
+    private readonly now: Clock,
+  ) {
+    this.storeDb = env.openDB<number, string>('store', {});
+    this.mailboxesDb = env.openDB<MailboxRecord, string>('mailboxes', {});
+    this.byMsgidDb = env.openDB<number, IdKey>('byMsgid', {});
+    this.byUidDb = env.openDB<UidRecord, UidKey>('byUid', {});
+  }
+
+  /**
+   * Opens (creating if needed) the store at `opts.path`. Throws `STORAGE` when
+   * LMDB cannot open the file or it has another layout version.
+   */
+  static async open(opts: LmdbUidMapStoreOptions): Promise<LmdbUidMapStore> {
+    const logger = opts.logger.child({ component: 'uidmap' });
+    let env: RootDatabase;
+    try {
+      mkdirSync(dirname(opts.path), { recursive: true });
+      env = openLmdb({ path: opts.path, maxDbs: 8, compression: false });
+    } catch (err) {
+      throw storageError(`cannot open UID map ${opts.path}`, err);
+    }
+    const store = new LmdbUidMapStore(env, `${opts.path}.uidvalidity`, logger, opts.now ?? systemClock);
+    try {
+      await store.write('open', () => {
+        const format = store.storeDb.get('format');
+        if (format === undefined) store.storeDb.put('format', FORMAT);
+        else if (format !== FORMAT) {
+          throw new UidMapError('STORAGE', `UID map ${opts.path} has format ${format}; this build reads ${FORMAT}`);
+        }
+      });
+    } catch (err) {
+      await env.close().catch(() => undefined);
+      throw err;
+    }
+    logger.debug({ path: opts.path }, 'UID map store opened');
+    return store;
+  }
+
+  /** @internal Throws `CLOSED` after `close()`. */
+  assertOpen(): void {
+    if (this.closed) throw new UidMapError('CLOSED', 'UID map store is closed');
+  }
+
+  /** @internal Runs a read, wrapping LMDB failures as `STORAGE`. */
+  guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw storageError(what, err);
+    }
+  }
+
+  /**
+   * @internal Runs `fn` in its own (child) write transaction: a throw aborts
+   * just this change. Resolves once committed and flushed to disk.
+   */
+  async write<T>(what: string, fn: () => T): Promise<T> {
+    this.assertOpen();
+    try {
+      const result = await this.env.childTransaction(fn);
+      await this.env.flushed;
+      return result;
+    } catch (err) {
+      throw storageError(what, err);
+    }
+  }
+
+  async open(mailbox: string): Promise<MailboxUidMap> {
+    this.assertOpen();
+    checkMailbox(mailbox);
+    const cached = this.maps.get(mailbox);
+    if (cached !== undefined) return cached;
+    let rec = this.guard('open', () => this.mailboxesDb.get(mailbox));
+    if (rec === undefined) {
+      let created = false;
+      rec = await this.write('create map', (): MailboxRecord => {
+        const existing = this.mailboxesDb.get(mailbox);
+        if (existing !== undefined) return existing; // another process (or call) was first
+        const last = Math.max(this.storeDb.get('lastUidValidity') ?? 0, readSideFile(this.sideFile, this.logger));
+        const uidValidity = nextUidValidity(this.now(), last);
+        const id = (this.storeDb.get('lastMailboxId') ?? 0) + 1;
+        writeSideFile(this.sideFile, uidValidity);
+        this.storeDb.put('lastUidValidity', uidValidity);
+        this.storeDb.put('lastMailboxId', id);
+        const fresh: MailboxRecord = [id, uidValidity, 1, 0];
+        this.mailboxesDb.put(mailbox, fresh);
+        created = true;
+        return fresh;
+      });
+      if (created) this.logger.info({ mailbox, uidValidity: rec[1] }, 'created UID map');
+    }
+    const again = this.maps.get(mailbox);
+    if (again !== undefined) return again;
+    const map = new LmdbMailboxUidMap(mailbox, rec[0], rec[1], this);
+    this.maps.set(mailbox, map);
+    return map;
+  }
+
+  mailboxes(): string[] {
+    this.assertOpen();
+    return this.guard('mailboxes', () => [...this.mailboxesDb.getKeys()]);
+  }
+
+  /** Waits for pending writes, then closes the environment. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.maps.clear();
+    await this.env.close();
+  }
+}
