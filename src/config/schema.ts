@@ -1,0 +1,164 @@
+/**
+ * The one configuration schema of the server (STYLE §9). Every key, its type,
+ * its default and its range live here; `config/README.md` documents the same
+ * keys for people and `config/default.json` holds the same defaults.
+ *
+ * Objects are strict: an unknown key is an error, never silently ignored.
+ * The schema is validated once at start-up by `loadConfig` (src/config/load.ts),
+ * which also deep-freezes the result.
+ */
+import { z } from 'zod';
+
+/** NNTP default ports (RFC 3977 §3.1 uses 119; NNTP over TLS, RFC 4642 §1, uses 563). */
+export const NNTP_DEFAULT_PORT = 119;
+export const NNTPS_DEFAULT_PORT = 563;
+
+/** Upper bound for NNTP connections per upstream: INN's default per-host limit is far above, but 2 cores gain nothing beyond this. */
+export const MAX_POOL_SIZE = 64;
+/** Upper bound for commands in flight per connection; INN serves 27k–43k articles/s at 100+ (NNTP-UPSTREAM.md). */
+export const MAX_PIPELINE_WINDOW = 1000;
+/** Polling more often than once a second only loads the upstream; a day is the longest sensible interval. */
+export const MIN_POLL_INTERVAL_MS = 1_000;
+export const MAX_POLL_INTERVAL_MS = 86_400_000;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A parsed `nntp://[user:pass@]host[:port]` or `nntps://…` URL. */
+export interface UpstreamAddress {
+  tls: boolean;
+  host: string;
+  port: number;
+  user?: string;
+  password?: string;
+}
+
+/**
+ * Parse an upstream URL. Returns a message (no throw) when it is not one, so
+ * the schema can report it at the right path.
+ */
+export function parseUpstreamUrl(url: string): UpstreamAddress | string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'expected nntp://[user:pass@]host[:port] or nntps://…';
+  }
+  if (u.protocol !== 'nntp:' && u.protocol !== 'nntps:') {
+    return `expected nntp://[user:pass@]host[:port] or nntps://…, got scheme "${u.protocol.replace(/:$/, '')}"`;
+  }
+  if (u.hostname === '') return 'expected nntp://[user:pass@]host[:port]: host is missing';
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') {
+    return 'expected nntp://[user:pass@]host[:port]: no path, query or fragment allowed';
+  }
+  const tls = u.protocol === 'nntps:';
+  const port = u.port === '' ? (tls ? NNTPS_DEFAULT_PORT : NNTP_DEFAULT_PORT) : Number(u.port);
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const addr: UpstreamAddress = { tls, host, port };
+  if (u.username !== '') addr.user = decodeURIComponent(u.username);
+  if (u.password !== '') addr.password = decodeURIComponent(u.password);
+  return addr;
+}
+
+/** The URL with any password replaced, for logs and `Source.id`. */
+export function redactUpstreamUrl(url: string): string {
+  const a = parseUpstreamUrl(url);
+  if (typeof a === 'string') return '[invalid url]';
+  const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+  return `${a.tls ? 'nntps' : 'nntp'}://${a.user !== undefined ? `${encodeURIComponent(a.user)}@` : ''}${host}:${a.port}`;
+}
+
+const port = z.number().int().min(0).max(65535);
+const hostPort = z.strictObject({ host: z.string().min(1), port });
+
+const upstreamUrl = z.string().superRefine((v, ctx) => {
+  const r = parseUpstreamUrl(v);
+  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+});
+
+const upstream = z.strictObject({
+  /** `nntp://[user:pass@]host[:port]` (default port 119) or `nntps://…` (implicit TLS, default port 563). */
+  url: upstreamUrl,
+  /** NNTP connections kept to this upstream. */
+  poolSize: z.number().int().min(1).max(MAX_POOL_SIZE).default(4),
+  /** Commands in flight per connection. */
+  pipelineWindow: z.number().int().min(1).max(MAX_PIPELINE_WINDOW).default(100),
+  /** Upgrade a plain `nntp://` connection with STARTTLS (RFC 4642) before anything else. */
+  starttls: z.boolean().default(false),
+});
+
+const stateMode = z.string().superRefine((v, ctx) => {
+  if (v === 'session' || v === 'local') return;
+  if (/^https?:\/\/[^/\s]+/.test(v)) {
+    try {
+      new URL(v);
+      return;
+    } catch {
+      /* fall through */
+    }
+  }
+  ctx.addIssue({ code: 'custom', message: `expected "session", "local" or an http(s):// URL of a state agent, got "${v}"` });
+});
+
+export const configSchema = z.strictObject({
+  /** Where the IMAP server listens (plain IMAP, STARTTLS offered when `tls` is set). */
+  listen: hostPort.default({ host: '127.0.0.1', port: 1143 }),
+  /** TLS certificate and key (PEM files); `listen` adds an implicit-TLS (IMAPS) listener. */
+  tls: z
+    .strictObject({
+      cert: z.string().min(1),
+      key: z.string().min(1),
+      listen: hostPort.optional(),
+    })
+    .nullable()
+    .default(null),
+  /** NNTP upstreams in priority order: a group's primary is the first that carries it. */
+  upstreams: z.array(upstream).default([]),
+  /** Directory of mboxrd files, one per group (nested directories are hierarchy levels), or null. */
+  archive: z.string().min(1).nullable().default(null),
+  /** Directory for the UID map (LMDB) and other persistent data. */
+  data: z.string().min(1).default('./data'),
+  /** Where flags live: `session` (client-held), `local` (LMDB under `data`), or a state agent URL. */
+  state: stateMode.default('session'),
+  /** Bearer token for the remote state agent (only with an http(s) `state`). */
+  stateToken: z.string().min(1).nullable().default(null),
+  /** File of users and password hashes, or null (then only anonymous access, if enabled). */
+  users: z.string().min(1).nullable().default(null),
+  /** Allow AUTHENTICATE ANONYMOUS (RFC 4505) and LOGIN anonymous. */
+  anonymous: z.boolean().default(true),
+  /** Where the groups stand: personal namespace with `prefix` "" (default) or a shared prefix like "#news.". */
+  namespace: z
+    .strictObject({
+      prefix: z.string().default(''),
+      separator: z.literal('.').default('.'),
+    })
+    .default({ prefix: '', separator: '.' }),
+  /** Article cache: directory (null ⇒ `<data>/cache`) and its size bound in bytes. */
+  cache: z
+    .strictObject({
+      dir: z.string().min(1).nullable().default(null),
+      maxBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
+    })
+    .default({ dir: null, maxBytes: 1024 * 1024 * 1024 }),
+  /** How often groups are polled for new and expired articles. */
+  pollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).max(MAX_POLL_INTERVAL_MS).default(60_000),
+  log: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info'),
+    })
+    .default({ level: 'info' }),
+});
+
+/** The validated, frozen configuration object. */
+export type Config = z.output<typeof configSchema>;
+/** What a config file (or a test overlay) may contain: every key optional. */
+export type ConfigInput = z.input<typeof configSchema>;
+export type UpstreamConfig = Config['upstreams'][number];
+
+/** Recursively readonly view, the type of a frozen config. */
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export type FrozenConfig = DeepReadonly<Config>;
