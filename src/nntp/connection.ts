@@ -1,0 +1,340 @@
+/**
+ * One NNTP transport: a socket (plain or TLS, optionally COMPRESS DEFLATE), the
+ * response parser, and the queue of exchanges matched to responses in order
+ * (RFC 3977 §3.5 pipelining).
+ *
+ * Contract:
+ * - `send()` queues an exchange; its command is written at once if fewer than
+ *   `window` exchanges are awaiting a response, else when one completes.
+ * - Each exchange gets `status()`, then (if it said data follows) `data()*`,
+ *   `end()`; or, if the connection dies first, exactly one `fail()`.
+ * - The connection owns the socket and closes it. `destroy(err)` fails the
+ *   exchange being answered with `err` if it is an NntpError (TIMEOUT, PROTOCOL,
+ *   TLS), every other one with CLOSED (cause: err), and emits 'close' once.
+ * - Input can be paused by any number of holders (`pauseInput(token)`); reading
+ *   resumes when all have released. While paused the command timer is stopped.
+ * - Never emits 'error'. A sink callback that throws destroys the connection
+ *   with that error (PROTOCOL if it is not an NntpError).
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex, Readable } from 'node:stream';
+import * as tls from 'node:tls';
+import * as zlib from 'node:zlib';
+import type { Logger } from 'pino';
+import { NntpError } from './errors.js';
+import { ResponseParser } from './parser.js';
+
+export interface Exchange {
+  /** Command bytes including CRLF; null for the greeting (nothing is sent). */
+  readonly line: Buffer | null;
+  /** Overrides the connection's command timeout while this exchange is awaited. */
+  readonly timeoutMs?: number;
+  /** Stop parsing after this status line (the transport changes: STARTTLS, COMPRESS). */
+  readonly haltAfterStatus?: boolean;
+  /** Status code and text; return true iff a data block follows. */
+  status(code: number, text: string): boolean;
+  data(chunk: Buffer): void;
+  end(): void;
+  fail(err: NntpError): void;
+}
+
+export interface ConnectionOptions {
+  window: number;
+  commandTimeoutMs: number;
+  maxLineBytes: number;
+  logger: Logger;
+}
+
+const STATUS_RE = /^([1-5][0-9][0-9])(?: (.*))?$/s;
+
+export class NntpConnection extends EventEmitter {
+  private socket: Duplex;
+  private input: Readable;
+  private write: (buf: Buffer) => void;
+  private readonly parser: ResponseParser;
+  private readonly waiting: Exchange[] = [];
+  private readonly inflight: Exchange[] = [];
+  private readonly pausers = new Set<object>();
+  private timer: NodeJS.Timeout | undefined;
+  private leftover: Buffer | undefined;
+  private haltedAt: Exchange | undefined;
+  private _closed = false;
+  private deflater: zlib.DeflateRaw | undefined;
+  private readonly onInputData = (chunk: Buffer) => this.onChunk(chunk);
+  private readonly onSocketClose = () => this.destroy(new NntpError('CLOSED', 'connection closed by peer'));
+  private readonly onSocketError = (err: Error) => this.destroy(err);
+
+  constructor(
+    socket: Duplex,
+    private readonly opts: ConnectionOptions,
+  ) {
+    super();
+    this.socket = socket;
+    this.input = socket;
+    this.write = (buf) => {
+      socket.write(buf);
+    };
+    this.parser = new ResponseParser(
+      {
+        status: (line) => this.onStatus(line),
+        data: (chunk) => this.inflight[0]!.data(chunk),
+        end: () => this.onEnd(),
+      },
+      opts.maxLineBytes,
+    );
+    this.attachSocket(socket);
+    this.input.on('data', this.onInputData);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** Exchanges queued or awaiting a response. */
+  get pending(): number {
+    return this.waiting.length + this.inflight.length;
+  }
+
+  send(ex: Exchange): void {
+    if (this._closed) {
+      ex.fail(new NntpError('CLOSED', 'connection is closed'));
+      return;
+    }
+    this.waiting.push(ex);
+    this.pump();
+  }
+
+  pauseInput(token: object): void {
+    if (this._closed || this.pausers.has(token)) return;
+    this.pausers.add(token);
+    if (this.pausers.size === 1) {
+      this.input.pause();
+      this.stopTimer();
+    }
+  }
+
+  resumeInput(token: object): void {
+    if (!this.pausers.delete(token) || this._closed) return;
+    if (this.pausers.size === 0) {
+      this.input.resume();
+      this.armTimer();
+    }
+  }
+
+  /** After a `haltAfterStatus` exchange that did not change the transport: carry on. */
+  resumeParsing(): void {
+    this.refeed();
+  }
+
+  /**
+   * After STARTTLS got 382 (RFC 4642 §2.2.2): run the TLS handshake over the
+   * socket. Rejects with TLS (and destroys the connection) if it fails.
+   */
+  async startTls(options: tls.ConnectionOptions): Promise<void> {
+    const plain = this.socket;
+    this.detachSocket(plain);
+    this.input.off('data', this.onInputData);
+    const early = this.takeLeftover();
+    if (early) plain.unshift(early);
+    const secure = tls.connect({ ...options, socket: plain as import('node:net').Socket });
+    await new Promise<void>((resolve, reject) => {
+      const onErr = (err: Error) => {
+        secure.off('secureConnect', onOk);
+        reject(new NntpError('TLS', `TLS handshake failed: ${err.message}`, { cause: err }));
+      };
+      const onOk = () => {
+        secure.off('error', onErr);
+        resolve();
+      };
+      secure.once('error', onErr);
+      secure.once('secureConnect', onOk);
+    }).catch((err: NntpError) => {
+      secure.on('error', () => {});
+      secure.destroy();
+      plain.destroy();
+      this.destroy(err);
+      throw err;
+    });
+    this.socket = secure;
+    this.input = secure;
+    this.write = (buf) => {
+      secure.write(buf);
+    };
+    this.attachSocket(secure);
+    this.input.on('data', this.onInputData);
+    this.haltedAt = undefined;
+    this.pump();
+  }
+
+  /** RFC 8054: after 206, both directions are raw DEFLATE; we flush after each batch. */
+  startCompression(): void {
+    const inflater = zlib.createInflateRaw();
+    const deflater = zlib.createDeflateRaw();
+    this.deflater = deflater;
+    const sock = this.socket;
+    this.input.off('data', this.onInputData);
+    sock.pipe(inflater);
+    deflater.pipe(sock as NodeJS.WritableStream, { end: false });
+    const fail = (err: Error) =>
+      this.destroy(new NntpError('PROTOCOL', `COMPRESS stream error: ${err.message}`, { cause: err }));
+    inflater.on('error', fail);
+    deflater.on('error', fail);
+    this.input = inflater;
+    this.write = (buf) => {
+      deflater.write(buf);
+      deflater.flush(zlib.constants.Z_SYNC_FLUSH);
+    };
+    this.input.on('data', this.onInputData);
+    const early = this.takeLeftover();
+    if (early) inflater.write(early);
+    this.haltedAt = undefined;
+    this.pump();
+  }
+
+  /** Drop the connection. Idempotent. See the module contract for who gets which error. */
+  destroy(err?: Error): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.stopTimer();
+    const cause = err ?? new NntpError('CLOSED', 'connection destroyed');
+    const closedErr =
+      cause instanceof NntpError && cause.code === 'CLOSED'
+        ? cause
+        : new NntpError('CLOSED', `connection closed: ${cause.message}`, { cause });
+    const headErr = cause instanceof NntpError ? cause : closedErr;
+    const all = [...this.inflight, ...this.waiting];
+    this.inflight.length = 0;
+    this.waiting.length = 0;
+    this.detachSocket(this.socket);
+    this.socket.on('error', () => {});
+    this.socket.destroy();
+    this.deflater?.destroy();
+    if (this.input !== this.socket) this.input.destroy();
+    all.forEach((ex, i) => {
+      try {
+        ex.fail(i === 0 ? headErr : closedErr);
+      } catch (e) {
+        this.opts.logger.error({ err: e }, 'nntp exchange fail handler threw');
+      }
+    });
+    this.opts.logger.debug({ err: cause.message }, 'nntp connection closed');
+    this.emit('close');
+  }
+
+  private attachSocket(s: Duplex): void {
+    s.on('close', this.onSocketClose);
+    s.on('end', this.onSocketClose);
+    s.on('error', this.onSocketError);
+  }
+
+  private detachSocket(s: Duplex): void {
+    s.off('close', this.onSocketClose);
+    s.off('end', this.onSocketClose);
+    s.off('error', this.onSocketError);
+  }
+
+  private takeLeftover(): Buffer | undefined {
+    const rest = this.leftover;
+    this.leftover = undefined;
+    return rest && rest.length > 0 ? rest : undefined;
+  }
+
+  private refeed(): void {
+    const rest = this.leftover;
+    this.leftover = undefined;
+    this.haltedAt = undefined;
+    this.pump();
+    if (rest && rest.length > 0) this.onChunk(rest);
+  }
+
+  private pump(): void {
+    if (this._closed || this.haltedAt) return;
+    const out: Buffer[] = [];
+    while (this.waiting.length > 0 && this.inflight.length < this.opts.window) {
+      const ex = this.waiting.shift()!;
+      this.inflight.push(ex);
+      if (ex.line) out.push(ex.line);
+      // A transport-changing command goes alone: nothing is sent after it
+      // until the new transport is in place.
+      if (ex.haltAfterStatus) break;
+    }
+    if (out.length > 0) {
+      if (this.opts.logger.isLevelEnabled('trace')) {
+        for (const l of out) this.opts.logger.trace({ c: redact(l) }, 'nntp >');
+      }
+      this.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    }
+    if (this.inflight.length > 0 && !this.timer) this.armTimer();
+  }
+
+  private onChunk(chunk: Buffer): void {
+    if (this._closed) return;
+    if (this.haltedAt) {
+      // Transport change pending: keep the bytes for the new transport.
+      this.leftover = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
+      return;
+    }
+    this.armTimer();
+    try {
+      const rest = this.parser.feed(chunk);
+      if (rest !== undefined) this.leftover = rest;
+    } catch (err) {
+      this.destroy(
+        err instanceof NntpError ? err : new NntpError('PROTOCOL', `response handler failed: ${String(err)}`, { cause: err }),
+      );
+    }
+  }
+
+  private onStatus(line: Buffer): boolean {
+    const text = line.toString('utf8');
+    const ex = this.inflight[0];
+    if (!ex) throw new NntpError('PROTOCOL', `unsolicited response: ${text.slice(0, 80)}`);
+    const m = STATUS_RE.exec(text);
+    if (!m) throw new NntpError('PROTOCOL', `malformed status line: ${JSON.stringify(text.slice(0, 80))}`);
+    this.opts.logger.trace({ s: text.slice(0, 200) }, 'nntp <');
+    const code = Number(m[1]);
+    const hasData = ex.status(code, m[2] ?? '');
+    if (hasData) return true;
+    this.complete(ex);
+    return false;
+  }
+
+  private onEnd(): void {
+    const ex = this.inflight[0]!;
+    ex.end();
+    this.complete(ex);
+  }
+
+  private complete(ex: Exchange): void {
+    this.inflight.shift();
+    if (ex.haltAfterStatus) {
+      this.haltedAt = ex;
+      this.parser.halt();
+    }
+    if (this.inflight.length === 0) this.stopTimer();
+    this.pump();
+  }
+
+  private armTimer(): void {
+    this.stopTimer();
+    if (this._closed || this.inflight.length === 0 || this.pausers.size > 0) return;
+    const ms = this.inflight[0]!.timeoutMs ?? this.opts.commandTimeoutMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.destroy(new NntpError('TIMEOUT', `no response for ${ms} ms`));
+    }, ms);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+/** For trace logs: never log an AUTHINFO PASS argument. */
+function redact(line: Buffer): string {
+  const s = line.toString('utf8').trimEnd();
+  return /^AUTHINFO\s+PASS\b/i.test(s) ? 'AUTHINFO PASS [redacted]' : s;
+}

@@ -1,0 +1,127 @@
+/**
+ * A small pool of NNTP connections to one server.
+ *
+ * Contract:
+ * - Connects lazily, up to `size` clients (default 2). Each `use` goes to the
+ *   live client with the fewest `use` calls in progress; a new client is opened
+ *   only when every existing one is busy and the pool is not full. Because the
+ *   client pipelines, several `use` calls may share one connection.
+ * - A client that closes (peer gone, timeout, protocol error) leaves the pool;
+ *   the next `use` connects a new one, which is logged as a reconnect.
+ * - `use(fn)` retries once, on a fresh client, when connecting or `fn` fails with
+ *   CLOSED or UNAVAILABLE and no response data (stream chunks, overview lines)
+ *   was handed out by that client while `fn` ran. `fn` must therefore not have
+ *   other effects before it resolves. Otherwise the error is rethrown as is.
+ * - `close()` QUITs every client; later `use` calls reject with CLOSED.
+ */
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { NntpClient } from './client.js';
+import { NntpError, isNntpError } from './errors.js';
+import type { NntpClientOptions } from './types.js';
+
+export interface NntpPoolOptions extends NntpClientOptions {
+  size?: number /* default 2 */;
+  name?: string;
+}
+
+interface Slot {
+  client: NntpClient | undefined;
+  ready: Promise<NntpClient>;
+  busy: number;
+}
+
+export const DEFAULT_POOL_SIZE = 2;
+
+export class NntpPool {
+  private readonly slots: Slot[] = [];
+  private readonly size: number;
+  private readonly log: Logger;
+  private connects = 0;
+  private closed = false;
+
+  constructor(private readonly opts: NntpPoolOptions) {
+    this.size = Math.max(1, opts.size ?? DEFAULT_POOL_SIZE);
+    this.log = (opts.logger ?? pino({ level: 'silent' })).child({
+      component: 'nntp-pool',
+      pool: opts.name ?? `${opts.host}:${opts.port}`,
+    });
+  }
+
+  async use<T>(fn: (c: NntpClient) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new NntpError('CLOSED', 'pool is closed');
+      const slot = this.pick();
+      slot.busy++;
+      let client: NntpClient | undefined;
+      let before = 0;
+      try {
+        client = await slot.ready;
+        before = client.deliveredCount;
+        return await fn(client);
+      } catch (err) {
+        const untouched = client === undefined || client.deliveredCount === before;
+        if (attempt === 0 && untouched && isNntpError(err, 'CLOSED', 'UNAVAILABLE') && !this.closed) {
+          this.log.info({ err: err.message }, 'nntp request failed before any data; retrying on a fresh connection');
+          if (client && !client.closed && isNntpError(err, 'CLOSED')) client.destroy();
+          continue;
+        }
+        throw err;
+      } finally {
+        slot.busy--;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    await Promise.all(
+      slots.map(async (s) => {
+        const c = await s.ready.catch(() => undefined);
+        await c?.quit();
+      }),
+    );
+  }
+
+  /** Live clients or connections in progress (for tests and metrics). */
+  get connections(): number {
+    return this.slots.length;
+  }
+
+  private pick(): Slot {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!best || s.busy < best.busy) best = s;
+    if (best && (best.busy === 0 || this.slots.length >= this.size)) return best;
+    return this.open();
+  }
+
+  private open(): Slot {
+    const n = ++this.connects;
+    if (n > this.size) this.log.info({ connects: n }, 'nntp reconnecting');
+    const slot: Slot = { client: undefined, ready: undefined as unknown as Promise<NntpClient>, busy: 0 };
+    const drop = () => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+    };
+    slot.ready = NntpClient.connect(this.opts).then(
+      (c) => {
+        slot.client = c;
+        c.on('close', () => {
+          this.log.debug('nntp connection closed; leaving pool');
+          drop();
+        });
+        if (this.closed) void c.quit();
+        return c;
+      },
+      (err: unknown) => {
+        drop();
+        this.log.warn({ err: (err as Error).message }, 'nntp connect failed');
+        throw err;
+      },
+    );
+    slot.ready.catch(() => {}); // observed via use(); never an unhandled rejection
+    this.slots.push(slot);
+    return slot;
+  }
+}

@@ -1,0 +1,65 @@
+/** Public data types of the NNTP client (re-exported by client.ts). */
+import type { ConnectionOptions } from 'node:tls';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+
+export interface NntpClientOptions {
+  host: string;
+  port: number;
+  /** Implicit TLS (nntps), default false. */
+  tls?: boolean;
+  /** Default 'auto': use STARTTLS if CAPABILITIES offers it (RFC 4642). */
+  starttls?: 'never' | 'auto' | 'require';
+  tlsOptions?: ConnectionOptions;
+  /** AUTHINFO USER/PASS (RFC 4643) when given, after TLS if any. */
+  user?: string;
+  password?: string;
+  /** COMPRESS DEFLATE (RFC 8054) if offered; default false. */
+  compress?: boolean;
+  /** Default 10_000. */
+  greetingTimeoutMs?: number;
+  /** Default 60_000: no byte received for that long while a response is awaited ⇒ TIMEOUT. */
+  commandTimeoutMs?: number;
+  /** Max commands in flight, default 100. */
+  pipelineWindow?: number;
+  /** Default 64 KiB for status/overview lines ⇒ PROTOCOL error if exceeded. */
+  maxLineBytes?: number;
+  /** Default 1 MiB for HEAD collected in memory. */
+  maxHeadBytes?: number;
+  logger?: Logger;
+}
+
+export interface GroupStatus {
+  name: string;
+  count: number;
+  low: number;
+  high: number;
+}
+
+export interface ActiveEntry {
+  name: string;
+  high: number;
+  low: number;
+  status: string;
+}
+
+export interface OverLine {
+  number: number;
+  subject: string;
+  from: string;
+  date: string;
+  messageId: string;
+  references: string;
+  bytes: number;
+  lines: number;
+  xref?: string;
+  /** all fields raw as Buffers in OVERVIEW.FMT order after the number */
+  raw: Buffer[];
+}
+
+export interface ArticleHandle {
+  number: number;
+  messageId: string;
+  /** Un-stuffed article (or body) bytes, CRLF line ends. The caller must consume or destroy it. */
+  stream: Readable;
+}
