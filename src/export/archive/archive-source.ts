@@ -1,0 +1,237 @@
+/**
+ * `Source` over a directory of mboxrd files, one file per group.
+ *
+ * Layout: `<dir>/comp.lang.misc` or `<dir>/comp.lang.misc.mbox` or
+ * `<dir>/comp/lang/misc.mbox` all hold group `comp.lang.misc` (nested
+ * directories are hierarchy levels). Hidden entries (`.name`) are skipped. When
+ * two files name the same group, the first in sorted path order wins and the
+ * other is logged and ignored.
+ *
+ * Article number = 1-based position of the message in its file; numbers never
+ * change while the file is only appended to (see ./index-file.ts). Article
+ * bytes: mboxrd quoting undone by one level, CRLF line ends (./unquote.ts).
+ * Articles without a Message-ID get a synthetic stable one.
+ *
+ * Errors (`SourceError`): a file that is not mboxrd, or unreadable ⇒
+ * INVALID_ARCHIVE; an unknown group ⇒ NO_SUCH_GROUP; a number outside the file
+ * ⇒ NO_SUCH_ARTICLE; after `close()` ⇒ UNAVAILABLE. `listGroups` skips (and
+ * logs) invalid files instead of failing, so one bad file never hides the
+ * others. Streams returned by `article()` belong to the caller, who reads them
+ * to the end or destroys them; that closes the file.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../../log.js';
+import { SourceError, type GroupInfo, type OverviewRecord, type Source } from '../source.js';
+import { MboxIndex, articleStream } from './index-file.js';
+import { MboxFormatError, type MboxEntry } from './scan.js';
+
+/** Directory nesting followed below the archive root; deeper trees (or symlink loops) are cut off here. */
+export const MAX_ARCHIVE_DEPTH = 16;
+/** Suffix stripped from file names to get the group's last component. */
+export const MBOX_SUFFIX = '.mbox';
+
+/** A group name component: no white space, control characters or wildmat specials (RFC 3977 §4.1, §4.2). */
+// eslint-disable-next-line no-control-regex
+const COMPONENT = /^[^\s\x00-\x1f\x7f*?,![\]\\]+$/;
+
+export interface ArchiveSourceOptions {
+  dir: string;
+  logger: Logger;
+}
+
+export class ArchiveSource implements Source {
+  readonly id: string;
+  readonly dir: string;
+  private readonly log: Logger;
+  /** group → file path, from the last directory walk. */
+  private files = new Map<string, string>();
+  /** file path → its index. */
+  private readonly indexes = new Map<string, MboxIndex>();
+  private closed = false;
+
+  constructor(opts: ArchiveSourceOptions) {
+    this.dir = resolve(opts.dir);
+    this.id = `archive:${this.dir}`;
+    this.log = opts.logger.child({ component: 'archive', dir: this.dir });
+  }
+
+  async listGroups(): Promise<GroupInfo[]> {
+    this.assertOpen();
+    await this.walk();
+    const out: GroupInfo[] = [];
+    for (const [name, path] of this.files) {
+      try {
+        const idx = await this.refreshed(name, path);
+        out.push(info(name, idx.count));
+      } catch (err) {
+        this.log.warn({ group: name, path, err: (err as Error).message }, 'archive: group skipped');
+      }
+    }
+    return out;
+  }
+
+  async groupInfo(group: string): Promise<GroupInfo> {
+    const idx = await this.index(group);
+    return info(group, idx.count);
+  }
+
+  async articleNumbers(group: string, low: number, high: number): Promise<number[]> {
+    const idx = await this.index(group);
+    const out: number[] = [];
+    for (let n = Math.max(1, Math.ceil(low)); n <= Math.min(high, idx.count); n++) out.push(n);
+    return out;
+  }
+
+  async *overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord> {
+    const idx = await this.index(group);
+    const hi = Math.min(high, idx.count);
+    for (let n = Math.max(1, Math.ceil(low)); n <= hi; n++) {
+      const e = idx.entry(n)!;
+      yield {
+        number: n,
+        subject: e.subject,
+        from: e.from,
+        date: e.date,
+        messageId: e.messageId,
+        references: e.references,
+        bytes: e.size,
+        lines: e.lines,
+      };
+    }
+  }
+
+  async article(group: string, number: number): Promise<Readable> {
+    const { path, e } = await this.locate(group, number);
+    return articleStream(path, e);
+  }
+
+  async head(group: string, number: number): Promise<Buffer> {
+    const { path, e } = await this.locate(group, number);
+    const parts: Buffer[] = [];
+    try {
+      for await (const c of articleStream(path, e, e.headerEnd < 0 ? e.end : e.headerEnd)) parts.push(c as Buffer);
+    } catch (err) {
+      throw this.wrap(err, group, path);
+    }
+    if (e.headerEnd < 0) parts.push(Buffer.from('\r\n'));
+    return Buffer.concat(parts);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.indexes.clear();
+    this.files.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SourceError('UNAVAILABLE', `${this.id}: source is closed`);
+  }
+
+  private async locate(group: string, number: number): Promise<{ path: string; e: MboxEntry }> {
+    const idx = await this.index(group);
+    const e = idx.entry(number);
+    if (e === undefined) throw new SourceError('NO_SUCH_ARTICLE', `${group}: no article ${number}`);
+    return { path: idx.path, e };
+  }
+
+  /** The refreshed index of a group; walks the directory again when the group is not known yet. */
+  private async index(group: string): Promise<MboxIndex> {
+    this.assertOpen();
+    let path = this.files.get(group);
+    if (path === undefined) {
+      await this.walk();
+      path = this.files.get(group);
+    }
+    if (path === undefined) throw new SourceError('NO_SUCH_GROUP', `${group}: no such group in ${this.dir}`);
+    return this.refreshed(group, path);
+  }
+
+  private async refreshed(group: string, path: string): Promise<MboxIndex> {
+    let idx = this.indexes.get(path);
+    if (idx === undefined) {
+      idx = new MboxIndex(path);
+      this.indexes.set(path, idx);
+    }
+    try {
+      await idx.refresh();
+    } catch (err) {
+      throw this.wrap(err, group, path);
+    }
+    return idx;
+  }
+
+  private wrap(err: unknown, group: string, path: string): SourceError {
+    if (err instanceof SourceError) return err;
+    const rel = relative(this.dir, path);
+    if (err instanceof MboxFormatError) return new SourceError('INVALID_ARCHIVE', `${rel}: ${err.message}`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      this.files.delete(group);
+      this.indexes.delete(path);
+      return new SourceError('NO_SUCH_GROUP', `${group}: ${rel} is gone`, { cause: err });
+    }
+    return new SourceError('INVALID_ARCHIVE', `${rel}: ${code ?? (err as Error).message}`, { cause: err });
+  }
+
+  /** Re-read the directory tree into `files`. A missing or unreadable root is INVALID_ARCHIVE. */
+  private async walk(): Promise<void> {
+    const found = new Map<string, string>();
+    try {
+      const st = await stat(this.dir);
+      if (!st.isDirectory()) throw new Error('not a directory');
+    } catch (err) {
+      throw new SourceError('INVALID_ARCHIVE', `${this.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+    await this.walkDir(this.dir, [], 0, found);
+    this.files = found;
+    const live = new Set(found.values());
+    for (const path of [...this.indexes.keys()]) if (!live.has(path)) this.indexes.delete(path);
+  }
+
+  private async walkDir(dir: string, prefix: string[], depth: number, found: Map<string, string>): Promise<void> {
+    if (depth > MAX_ARCHIVE_DEPTH) {
+      this.log.warn({ dir }, 'archive: directory nesting too deep, skipped');
+      return;
+    }
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (err) {
+      this.log.warn({ dir, err: (err as Error).message }, 'archive: directory unreadable, skipped');
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const path = join(dir, name);
+      let st;
+      try {
+        st = await stat(path);
+      } catch {
+        continue; // dangling symlink or vanished
+      }
+      if (st.isDirectory()) {
+        if (COMPONENT.test(name)) await this.walkDir(path, [...prefix, name], depth + 1, found);
+        continue;
+      }
+      if (!st.isFile()) continue;
+      const base = name.endsWith(MBOX_SUFFIX) ? name.slice(0, -MBOX_SUFFIX.length) : name;
+      const group = [...prefix, base].join('.');
+      if (!group.split('.').every((c) => COMPONENT.test(c))) {
+        this.log.warn({ path: relative(this.dir, path) }, 'archive: file name is not a group name, skipped');
+        continue;
+      }
+      const prev = found.get(group);
+      if (prev !== undefined) {
+        this.log.warn({ group, kept: relative(this.dir, prev), ignored: relative(this.dir, path) }, 'archive: two files for one group');
+        continue;
+      }
+      found.set(group, path);
+    }
+  }
+}
+
+function info(name: string, count: number): GroupInfo {
+  return { name, count, low: 1, high: count, status: 'n' };
+}

@@ -1,0 +1,138 @@
+/**
+ * The in-memory index of one mboxrd file: the byte range and overview fields of
+ * every message, built by one streaming scan and kept while the file's size and
+ * mtime stay the same.
+ *
+ * Refresh rules (`refresh()`, cheap when nothing changed: one `stat`):
+ * - same size and mtime: nothing to do;
+ * - the file grew and its last indexed message still starts with `From ` at
+ *   the same offset: only the bytes from that message on are scanned (the last
+ *   message may have been incomplete), so appended articles are found and
+ *   earlier article numbers keep their meaning;
+ * - anything else (shrunk, rewritten): a full rescan.
+ *
+ * Errors: `MboxFormatError` for data that is not mboxrd, and fs errors (ENOENT…)
+ * as thrown by `node:fs`; the archive source maps both to `SourceError`.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Writable } from 'node:stream';
+import { MboxScanner, type MboxEntry } from './scan.js';
+import { MboxrdUnquote } from './unquote.js';
+
+/** Read size for scanning; large enough to amortise syscalls, small enough to stay in cache. */
+export const SCAN_CHUNK = 256 * 1024;
+/** Domain of synthetic Message-IDs for articles without one (RFC 6761 reserves `.invalid`). */
+export const SYNTHETIC_ID_DOMAIN = 'newsfront.invalid';
+
+export class MboxIndex {
+  readonly path: string;
+  private entries: MboxEntry[] = [];
+  private size = -1;
+  private mtimeMs = -1;
+  private pending: Promise<void> | undefined;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Number of messages as of the last refresh. */
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** Entry for 1-based article number `n`, or undefined. */
+  entry(n: number): MboxEntry | undefined {
+    return Number.isInteger(n) && n >= 1 ? this.entries[n - 1] : undefined;
+  }
+
+  /** Bring the index up to date with the file (concurrent calls share one scan). */
+  refresh(): Promise<void> {
+    this.pending ??= this.doRefresh().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const st = await stat(this.path);
+    if (!st.isFile()) throw Object.assign(new Error(`${this.path}: not a regular file`), { code: 'ENOTFILE' });
+    if (st.size === this.size && st.mtimeMs === this.mtimeMs) return;
+    const last = this.entries[this.entries.length - 1];
+    let keep = 0;
+    let from = 0;
+    if (last !== undefined && st.size > this.size && (await startsWithFrom(this.path, last.fromOffset))) {
+      keep = this.entries.length - 1;
+      from = last.fromOffset;
+    }
+    const fresh = await scanRange(this.path, from, st.size);
+    await addSyntheticIds(this.path, fresh);
+    this.entries = this.entries.slice(0, keep).concat(fresh);
+    this.size = st.size;
+    this.mtimeMs = st.mtimeMs;
+  }
+}
+
+async function startsWithFrom(path: string, offset: number): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(5);
+    const { bytesRead } = await fh.read(b, 0, 5, offset);
+    return bytesRead === 5 && b.toString('latin1') === 'From ';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Scan [from, to) of the file; `from` must be the start of a line. */
+async function scanRange(path: string, from: number, to: number): Promise<MboxEntry[]> {
+  const out: MboxEntry[] = [];
+  if (to <= from) return out;
+  const scanner = new MboxScanner(from, (e) => out.push(e));
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        scanner.push(chunk);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      try {
+        scanner.end();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+  await pipeline(createReadStream(path, { start: from, end: to - 1, highWaterMark: SCAN_CHUNK }), sink);
+  return out;
+}
+
+/** The article bytes of one entry, as a stream (caller consumes or destroys it). */
+export function articleStream(path: string, e: MboxEntry, end = e.end): Readable {
+  const t = new MboxrdUnquote();
+  if (end <= e.start) {
+    t.end();
+    return t;
+  }
+  const src = createReadStream(path, { start: e.start, end: end - 1, highWaterMark: SCAN_CHUNK });
+  src.on('error', (err) => t.destroy(err));
+  t.on('close', () => src.destroy());
+  src.pipe(t);
+  return t;
+}
+
+/** Articles without a Message-ID get `<sha1-of-article-bytes@newsfront.invalid>`, stable while the bytes are. */
+async function addSyntheticIds(path: string, entries: MboxEntry[]): Promise<void> {
+  for (const e of entries) {
+    if (e.messageId !== '') continue;
+    const h = createHash('sha1');
+    for await (const chunk of articleStream(path, e)) h.update(chunk as Buffer);
+    e.messageId = `<${h.digest('hex')}@${SYNTHETIC_ID_DOMAIN}>`;
+  }
+}
