@@ -1,0 +1,117 @@
+/**
+ * Response rendering primitives (RFC 9051 §4.3, §9). Each returns the wire
+ * bytes of one grammar element as a Buffer; none writes to a socket.
+ *
+ * String form chosen (RFC 9051 §4.3):
+ * - atom for `astring` when every octet is ASTRING-CHAR (never for `nstring`);
+ * - quoted when every octet is a TEXT-CHAR (7-bit, no CR/LF/NUL), or valid
+ *   UTF-8 when `utf8` is set (UTF8=ACCEPT / IMAP4rev2, RFC 6855 §3);
+ * - literal `{n}\r\n<bytes>` otherwise (8-bit without UTF-8 mode, CR, LF, NUL).
+ * Strings given as `string` are UTF-8 encoded first.
+ */
+import { isAstringChar } from './decoder.js';
+import { encodeMutf7 } from './mutf7.js';
+
+export interface EncodeOptions {
+  /** UTF-8 allowed in quoted strings and mailbox names (UTF8=ACCEPT enabled). */
+  utf8?: boolean;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const NIL = Buffer.from('NIL');
+
+const toBytes = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
+
+function isValidUtf8(b: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Can `b` be sent as a quoted string? */
+export function isQuotable(b: Buffer, opts: EncodeOptions = {}): boolean {
+  let eightBit = false;
+  for (const c of b) {
+    if (c === 0x00 || c === 0x0a || c === 0x0d) return false;
+    if (c >= 0x80) eightBit = true;
+  }
+  return !eightBit || (opts.utf8 === true && isValidUtf8(b));
+}
+
+/** `quoted`: DQUOTE *QUOTED-CHAR DQUOTE. Throws RangeError if `s` is not quotable (check `isQuotable`). */
+export function quoted(s: string | Buffer, opts: EncodeOptions = {}): Buffer {
+  const b = toBytes(s);
+  if (!isQuotable(b, opts)) throw new RangeError('string cannot be quoted; use a literal');
+  let escapes = 0;
+  for (const c of b) if (c === 0x22 || c === 0x5c) escapes++;
+  const out = Buffer.allocUnsafe(b.length + escapes + 2);
+  let o = 0;
+  out[o++] = 0x22;
+  for (const c of b) {
+    if (c === 0x22 || c === 0x5c) out[o++] = 0x5c;
+    out[o++] = c;
+  }
+  out[o++] = 0x22;
+  return out;
+}
+
+/** `{size}\r\n` (or `~{size}\r\n` for literal8, RFC 3516), the head of a literal. */
+export function literalHeader(size: number, binary = false): Buffer {
+  return Buffer.from(`${binary ? '~' : ''}{${size}}\r\n`, 'latin1');
+}
+
+/** `literal`: header plus payload. */
+export function literal(s: string | Buffer): Buffer {
+  const b = toBytes(s);
+  return Buffer.concat([literalHeader(b.length), b]);
+}
+
+/** `string`: quoted if possible, else literal. */
+export function string(s: string | Buffer, opts: EncodeOptions = {}): Buffer {
+  const b = toBytes(s);
+  return isQuotable(b, opts) ? quoted(b, opts) : literal(b);
+}
+
+/** `astring`: atom if possible, else quoted, else literal. */
+export function astring(s: string | Buffer, opts: EncodeOptions = {}): Buffer {
+  const b = toBytes(s);
+  if (b.length > 0 && b.every(isAstringChar)) return Buffer.from(b);
+  return string(b, opts);
+}
+
+/** `nstring`: NIL for null/undefined, else quoted or literal (never an atom: "NIL" the text must be quoted). */
+export function nstring(s: string | Buffer | null | undefined, opts: EncodeOptions = {}): Buffer {
+  return s === null || s === undefined ? NIL : string(s, opts);
+}
+
+/** `flag-list`: "(" [flag *(SP flag)] ")". Flags are atoms already (`\Seen`, `$Junk`). */
+export function flagList(flags: Iterable<string>): Buffer {
+  return Buffer.from(`(${[...flags].join(' ')})`, 'latin1');
+}
+
+/**
+ * `date-time` (RFC 9051 §9): `"dd-Mon-yyyy hh:mm:ss +zzzz"` with a space-padded
+ * day. `zoneMinutes` is the offset east of UTC to show (default 0 → +0000);
+ * the instant is the same whatever zone is chosen.
+ */
+export function dateTime(d: Date, zoneMinutes = 0): Buffer {
+  const local = new Date(d.getTime() + zoneMinutes * 60_000);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const day = String(local.getUTCDate()).padStart(2, ' ');
+  const sign = zoneMinutes < 0 ? '-' : '+';
+  const z = Math.abs(zoneMinutes);
+  const text =
+    `"${day}-${MONTHS[local.getUTCMonth()]}-${pad(local.getUTCFullYear(), 4)} ` +
+    `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())} ` +
+    `${sign}${pad(Math.floor(z / 60))}${pad(z % 60)}"`;
+  return Buffer.from(text, 'latin1');
+}
+
+/** `mailbox`: INBOX, else modified UTF-7 (RFC 3501 §5.1.3) or UTF-8 when enabled, as an astring. */
+export function mailbox(name: string, opts: EncodeOptions = {}): Buffer {
+  if (name.toUpperCase() === 'INBOX') return Buffer.from('INBOX');
+  return astring(opts.utf8 ? name : encodeMutf7(name), opts);
+}

@@ -1,0 +1,136 @@
+/**
+ * ResponseWriter: the only way protocol bytes reach the client (STYLE §3).
+ * Wraps a `Writable` (the socket, or a deflate stream under COMPRESS=DEFLATE).
+ *
+ *     await w.untagged('OK [UIDVALIDITY 1700000000] UIDs valid');
+ *     await w.write(Buffer.from('* 12 FETCH (UID 4711 BODY[] '));
+ *     await w.literal(size, articleStream);   // {size}\r\n + exactly size octets
+ *     await w.write(Buffer.from(')\r\n'));
+ *     await w.tagged('A1', 'OK', undefined, 'FETCH completed');
+ *
+ * Contract
+ * - Each method resolves once its bytes are accepted by the stream; it waits
+ *   for 'drain' only when `stream.write` returned false (backpressure).
+ * - Bytes reach the stream in call order. The writer does not interleave
+ *   whole responses: the caller (the connection) serialises them.
+ * - `literal` streams exactly `size` octets from a Buffer or Readable, honouring
+ *   backpressure, and never buffers the whole source. If the source yields
+ *   more or fewer octets it throws `WireWriteError('LITERAL_LENGTH')` after
+ *   destroying the source: the protocol stream is then broken and the
+ *   connection must close the socket.
+ * - If the stream errors or closes, pending and later writes reject with
+ *   `WireWriteError('STREAM_CLOSED')`.
+ * - The writer never closes or ends the stream; its owner does.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { WireWriteError } from './errors.js';
+import { literalHeader } from './encoder.js';
+
+export type TaggedStatus = 'OK' | 'NO' | 'BAD';
+
+const CRLF = Buffer.from('\r\n');
+
+export class ResponseWriter {
+  private readonly stream: Writable;
+  private broken: Error | undefined;
+
+  constructor(stream: Writable) {
+    this.stream = stream;
+    const onError = (err: Error): void => {
+      this.broken ??= err;
+    };
+    stream.on('error', onError);
+    stream.once('close', () => {
+      this.broken ??= new Error('stream closed');
+    });
+  }
+
+  /** True once the stream errored or closed. */
+  get closed(): boolean {
+    return this.broken !== undefined || this.stream.destroyed || this.stream.writableEnded;
+  }
+
+  /** Write raw bytes; resolves at once unless the stream asks us to wait for 'drain'. */
+  write(buf: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.stream.write(buf)) return Promise.resolve();
+    return this.waitDrain();
+  }
+
+  /** `* <text>\r\n` (RFC 9051 §7). `text` may be pre-rendered bytes. */
+  untagged(text: string | Buffer): Promise<void> {
+    return this.write(Buffer.concat([Buffer.from('* '), toBuf(text), CRLF]));
+  }
+
+  /** `<tag> <status> [<code>] <text>\r\n` (RFC 9051 §7.1). */
+  tagged(tag: string, status: TaggedStatus, code: string | undefined, text: string): Promise<void> {
+    return this.write(Buffer.from(`${tag} ${status} ${code ? `[${code}] ` : ''}${text}\r\n`, 'utf8'));
+  }
+
+  /** `* BYE [<code>] <text>\r\n` (RFC 9051 §7.1.5); the caller then closes. */
+  bye(code: string | undefined, text: string): Promise<void> {
+    return this.write(Buffer.from(`* BYE ${code ? `[${code}] ` : ''}${text}\r\n`, 'utf8'));
+  }
+
+  /** `+ <text>\r\n` command continuation request (RFC 9051 §7.6). */
+  continuation(text = ''): Promise<void> {
+    return this.write(Buffer.from(`+ ${text}\r\n`, 'utf8'));
+  }
+
+  /**
+   * `{size}\r\n` (or `~{size}\r\n` when `binary`) followed by exactly `size`
+   * octets from `source`. See the module contract for length mismatches.
+   */
+  async literal(size: number, source: Readable | Buffer, opts: { binary?: boolean } = {}): Promise<void> {
+    if (Buffer.isBuffer(source)) {
+      if (source.length !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size} octets, buffer has ${source.length}`);
+      await this.write(literalHeader(size, opts.binary));
+      await this.write(source);
+      return;
+    }
+    await this.write(literalHeader(size, opts.binary));
+    let sent = 0;
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer | string>) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        if (sent + b.length > size) {
+          throw new WireWriteError('LITERAL_LENGTH', `literal source yielded more than the announced ${size} octets`);
+        }
+        sent += b.length;
+        await this.write(b);
+      }
+    } catch (err) {
+      source.destroy();
+      if (err instanceof WireWriteError) throw err;
+      throw new WireWriteError(this.closed ? 'STREAM_CLOSED' : 'LITERAL_LENGTH', `literal source failed after ${sent} of ${size} octets`, { cause: err });
+    }
+    if (sent !== size) throw new WireWriteError('LITERAL_LENGTH', `literal source yielded ${sent} of the announced ${size} octets`);
+  }
+
+  private waitDrain(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        this.stream.off('drain', onDrain);
+        this.stream.off('error', onEnd);
+        this.stream.off('close', onEnd);
+      };
+      const onDrain = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onEnd = (): void => {
+        cleanup();
+        reject(this.closedError());
+      };
+      this.stream.on('drain', onDrain);
+      this.stream.once('error', onEnd);
+      this.stream.once('close', onEnd);
+    });
+  }
+
+  private closedError(): WireWriteError {
+    return new WireWriteError('STREAM_CLOSED', 'response stream is closed', { cause: this.broken });
+  }
+}
+
+const toBuf = (t: string | Buffer): Buffer => (typeof t === 'string' ? Buffer.from(t, 'utf8') : t);
