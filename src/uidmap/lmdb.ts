@@ -31,7 +31,6 @@ import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../log.js';
 import { UidMapError } from './errors.js';
-import { MAX_UID } from './limits.js';
 import { type AssignPlan, planAssign } from './plan.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, readSideFile, systemClock, writeSideFile } from './uidvalidity.js';
@@ -138,13 +137,18 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     return r === undefined ? undefined : toEntry(uid, r);
   }
 
-  *uids(lo?: number, hi?: number): Iterable<number> {
+  /**
+   * Walks the [id, lo]..[id, hi] key range lazily inside one LMDB read
+   * snapshot; finish (or abandon) the iteration promptly, since an open
+   * snapshot keeps LMDB from reusing pages freed by later writes.
+   */
+  uids(lo?: number, hi?: number): Iterable<number> {
     this.s.assertOpen();
     const [l, h] = checkRange(lo, hi);
-    if (l > h) return;
+    if (l > h) return [];
     // `end` is exclusive; MAX_UID + 1 is still a valid key bound.
-    const keys = this.s.byUidDb.getKeys({ start: [this.id, l], end: [this.id, Math.min(h, MAX_UID) + 1] });
-    for (const k of keys) yield (k as UidKey)[1];
+    const keys = this.s.byUidDb.getKeys({ start: [this.id, l], end: [this.id, h + 1] });
+    return keys.map((k) => (k as UidKey)[1]);
   }
 
   async remove(uids: readonly number[]): Promise<void> {

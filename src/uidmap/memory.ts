@@ -98,11 +98,13 @@ class MemoryMailboxUidMap implements MailboxUidMap {
     return e === undefined ? undefined : copyEntry(e);
   }
 
-  *uids(lo?: number, hi?: number): Iterable<number> {
+  uids(lo?: number, hi?: number): Iterable<number> {
     this.store.assertOpen();
     const [l, h] = checkRange(lo, hi);
     const sorted = this.state.sorted;
-    for (let i = lowerBound(sorted, l); i < sorted.length && sorted[i]! <= h; i++) yield sorted[i]!;
+    return (function* () {
+      for (let i = lowerBound(sorted, l); i < sorted.length && sorted[i]! <= h; i++) yield sorted[i]!;
+    })();
   }
 
   async remove(uids: readonly number[]): Promise<void> {

@@ -12,6 +12,7 @@
  * than (number of maps created) seconds ago. That is the documented limit.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import { UidMapError } from './errors.js';
 import { MAX_UID_VALIDITY } from './limits.js';
@@ -61,4 +62,11 @@ export function writeSideFile(file: string, value: number): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
+  // Make the rename itself durable.
+  const dirFd = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }

@@ -173,6 +173,25 @@ export function uidMapContract(name: string, make: MakeHarness, contract: Contra
       });
     });
 
+    describe('concurrent calls', () => {
+      it('gives overlapping assigns started together one UID per Message-ID', async () => {
+        const map = await freshMap();
+        const a = [1, 2, 3, 4, 5, 6].map((n) => art(n));
+        const b = [4, 5, 6, 7, 8].map((n) => art(n + 50, `<${n}@a>`, B));
+        const [ua, ub] = await Promise.all([map.assign(a, true), map.assign(b, false)]);
+        const uidOf = new Map<string, number>();
+        [...a.map((x, i) => [x.messageId, ua[i]!] as const), ...b.map((x, i) => [x.messageId, ub[i]!] as const)].forEach(
+          ([id, uid]) => {
+            expect(uidOf.get(id) ?? uid).toBe(uid);
+            uidOf.set(id, uid);
+          },
+        );
+        expect(new Set(uidOf.values()).size).toBe(8);
+        expect(map.count()).toBe(8);
+        for (const [id, uid] of uidOf) expect(map.uidOf(id)).toBe(uid);
+      });
+    });
+
     describe('removal', () => {
       it('forgets removed UIDs and never reuses them', async () => {
         const map = await freshMap();
