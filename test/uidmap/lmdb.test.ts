@@ -7,7 +7,7 @@ import { benchAssign } from '../../src/uidmap/bench.js';
 import { LmdbUidMapStore } from '../../src/uidmap/lmdb.js';
 import type { UidMapStore } from '../../src/uidmap/types.js';
 import { uidMapContract, type HarnessOptions } from './contract.js';
-import { runPeers } from './peers.js';
+import { runCrashingPeer, runPeers } from './peers.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -79,6 +79,20 @@ describe('LmdbUidMapStore specifics', () => {
       expect([...map.uids(99_999)]).toEqual([99_999, 100_000]);
       // Recorded for the report, not asserted (no timing assertions in tests).
       console.log(`benchAssign LMDB 100k/5k: ${seconds.toFixed(3)} s`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an assign that resolved survives the process being killed right after', async () => {
+    const path = join(tempDir(), 'crash.mdb');
+    await runCrashingPeer(path);
+    const store = await openAt(path);
+    try {
+      const map = await store.open('crash');
+      expect(map.count()).toBe(1000);
+      expect(map.uidOf('<k999@crash>')).toBe(1000);
+      expect(map.uidNext()).toBe(1001);
     } finally {
       await store.close();
     }

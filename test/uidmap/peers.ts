@@ -52,3 +52,33 @@ export async function runPeers(path: string): Promise<{ parent: PeerReport; chil
     await store.close();
   }
 }
+
+/**
+ * Starts `peer-child.ts <path> crash`, which assigns 1,000 articles to mailbox
+ * `crash`; SIGKILLs it as soon as it reports that `assign` resolved. Resolves
+ * once the child is dead.
+ */
+export async function runCrashingPeer(path: string): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, 'crash'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.startsWith('done 1000\n')) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      void exited.then(() => reject(new Error(`crash peer exited before reporting: ${stdout} ${stderr}`)));
+    });
+    await exited;
+  } finally {
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
