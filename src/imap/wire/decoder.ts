@@ -12,7 +12,7 @@
  * Leniency (documented, deliberate): quoted strings may hold UTF-8 even
  * before ENABLE UTF8=ACCEPT; mailbox names with 8-bit octets are taken as
  * UTF-8 rather than refused. Everything else follows the ABNF.
- * Numbers: `number64` values above 2^53-1 are refused (JS numbers).
+ * Numbers: `number64` values above 2^53-1 saturate (see `number64`).
  */
 import type { FramedCommand, LiteralInfo } from './framer.js';
 import { isTagChar } from './framer.js';
@@ -263,9 +263,18 @@ export class Decoder {
     return n;
   }
 
-  /** `number64` (RFC 9051): 0..2^63-1, here limited to 2^53-1. */
+  /**
+   * `number64` (RFC 9051): 0..2^63-1. Values above 2^53-1 (not exact in a JS
+   * number) are returned as Number.MAX_SAFE_INTEGER: every size, offset and
+   * mod-sequence newsfront itself produces is below that, so comparisons
+   * against such a value give the same answer as the exact value would
+   * (e.g. a foreign QRESYNC modseq 20050715194045000 is "newer than anything").
+   */
   number64(): number {
-    return this.digits(Number.MAX_SAFE_INTEGER, 'number64');
+    const at = this.offset;
+    const s = this.takeWhile(isDigit, 'number64');
+    if (s.length > 19 || BigInt(s) > 0x7fffffffffffffffn) throw new ParseError('number64 below 2^63', at);
+    return Math.min(Number(s), Number.MAX_SAFE_INTEGER);
   }
 
   private digits(max: number, what: string): number {

@@ -17,7 +17,7 @@ export class ParseError extends Error {
   }
 }
 
-export type WireWriteErrorCode = 'LITERAL_LENGTH' | 'STREAM_CLOSED';
+export type WireWriteErrorCode = 'LITERAL_LENGTH' | 'SOURCE_FAILED' | 'STREAM_CLOSED';
 
 /**
  * Writing a response failed in a way that leaves the protocol stream unusable:

@@ -140,6 +140,13 @@ export class CommandFramer {
     return this.mode === 'line' && this.parts.length === 0 && this.lineLen === 0;
   }
 
+  /** Octets currently held for the command in progress (for memory checks and metrics). */
+  get buffered(): number {
+    let n = this.lineLen + this.size;
+    for (const c of this.literalChunks) n += c.length;
+    return n;
+  }
+
   /** Feed socket bytes; returns the items completed by them. */
   push(chunk: Buffer): FramedItem[] {
     let pos = 0;

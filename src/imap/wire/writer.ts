@@ -18,6 +18,8 @@
  *   more or fewer octets it throws `WireWriteError('LITERAL_LENGTH')` after
  *   destroying the source: the protocol stream is then broken and the
  *   connection must close the socket.
+ * - If the source errors mid-literal: `WireWriteError('SOURCE_FAILED')` (cause
+ *   attached); the stream is broken as above.
  * - If the stream errors or closes, pending and later writes reject with
  *   `WireWriteError('STREAM_CLOSED')`.
  * - The writer never closes or ends the stream; its owner does.
@@ -102,7 +104,7 @@ export class ResponseWriter {
     } catch (err) {
       source.destroy();
       if (err instanceof WireWriteError) throw err;
-      throw new WireWriteError(this.closed ? 'STREAM_CLOSED' : 'LITERAL_LENGTH', `literal source failed after ${sent} of ${size} octets`, { cause: err });
+      throw new WireWriteError(this.closed ? 'STREAM_CLOSED' : 'SOURCE_FAILED', `literal source failed after ${sent} of ${size} octets`, { cause: err });
     }
     if (sent !== size) throw new WireWriteError('LITERAL_LENGTH', `literal source yielded ${sent} of the announced ${size} octets`);
   }
