@@ -106,8 +106,14 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     checkArticles(articles);
     const isPrimary = primary === true;
     // Fast path: a batch of known articles at known locations (a re-poll) needs no write.
-    const peek = this.s.guard('assign', () => planAssign(articles, isPrimary, this.record()[2], this.known));
-    if (peek.inserts.length === 0 && peek.moves.length === 0) return peek.uids;
+    // It reads a snapshot; any doubt (including an error) goes to the write transaction.
+    let peek: AssignPlan | undefined;
+    try {
+      peek = planAssign(articles, isPrimary, this.record()[2], this.known);
+    } catch {
+      peek = undefined;
+    }
+    if (peek !== undefined && peek.inserts.length === 0 && peek.moves.length === 0) return peek.uids;
 
     return this.s.write('assign', () => {
       const rec = this.record();
