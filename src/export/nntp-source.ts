@@ -1,0 +1,176 @@
+/**
+ * `Source` over one NNTP upstream, through a pool of pipelining connections
+ * (src/nntp/pool.ts).
+ *
+ *   listGroups   → LIST ACTIVE (+ LIST NEWSGROUPS for descriptions, optional)
+ *   groupInfo    → GROUP
+ *   articleNumbers → LISTGROUP name lo-hi
+ *   overview     → OVER lo-hi, in batches of OVERVIEW_BATCH numbers
+ *   article/head → ARTICLE n / HEAD n (after an implicit GROUP)
+ *
+ * Errors: every `NntpError` becomes a `SourceError` with `{ cause }`:
+ * NO_SUCH_GROUP and NO_SUCH_ARTICLE keep their meaning; AUTH_REQUIRED and
+ * AUTH_FAILED ⇒ AUTH_REQUIRED; UNAVAILABLE, CLOSED, TIMEOUT, TLS ⇒ UNAVAILABLE
+ * (the multi-upstream source fails over on it); PROTOCOL, UNEXPECTED_STATUS ⇒
+ * PROTOCOL. An error in the middle of an article stream destroys the returned
+ * stream with the mapped error.
+ *
+ * Ownership: the source owns its pool; `close()` QUITs its connections. The
+ * stream returned by `article()` belongs to the caller, who reads it to the end
+ * or destroys it (the connection then drains the rest of that response).
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import type { Logger } from '../log.js';
+import { redactUpstreamUrl, parseUpstreamUrl, type UpstreamConfig } from '../config/schema.js';
+import { NntpError, type NntpErrorCode } from '../nntp/errors.js';
+import { NntpPool } from '../nntp/pool.js';
+import type { NntpClient } from '../nntp/client.js';
+import { SourceError, type GroupInfo, type OverviewRecord, type Source, type SourceErrorCode } from './source.js';
+
+/** Article numbers per OVER command: bounds memory per batch (~200 bytes a line) while keeping round trips few. */
+export const OVERVIEW_BATCH = 2000;
+
+const CRLF = Buffer.from('\r\n');
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+/** The client methods this source uses (a test may pass a fake pool of such clients). */
+export type SourceClient = Pick<NntpClient, 'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'article' | 'head'>;
+
+export interface ClientPool {
+  use<T>(fn: (c: SourceClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface NntpSourceOptions {
+  upstream: Pick<UpstreamConfig, 'url' | 'poolSize' | 'pipelineWindow' | 'starttls'>;
+  logger: Logger;
+  /** Instead of a real `NntpPool` (tests). */
+  pool?: ClientPool;
+}
+
+const CODE_MAP: Record<NntpErrorCode, SourceErrorCode> = {
+  NO_SUCH_GROUP: 'NO_SUCH_GROUP',
+  NO_SUCH_ARTICLE: 'NO_SUCH_ARTICLE',
+  AUTH_REQUIRED: 'AUTH_REQUIRED',
+  AUTH_FAILED: 'AUTH_REQUIRED',
+  UNAVAILABLE: 'UNAVAILABLE',
+  CLOSED: 'UNAVAILABLE',
+  TIMEOUT: 'UNAVAILABLE',
+  TLS: 'UNAVAILABLE',
+  PROTOCOL: 'PROTOCOL',
+  UNEXPECTED_STATUS: 'PROTOCOL',
+};
+
+/** Map any error from the NNTP layer to a SourceError (unknown errors ⇒ UNAVAILABLE, cause kept). */
+export function toSourceError(err: unknown, where: string): SourceError {
+  if (err instanceof SourceError) return err;
+  if (err instanceof NntpError) return new SourceError(CODE_MAP[err.code], `${where}: ${err.message}`, { cause: err });
+  return new SourceError('UNAVAILABLE', `${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+export class NntpSource implements Source {
+  /** `nntp://host:port` or `nntps://…`, user name kept, password never. */
+  readonly id: string;
+  private readonly pool: ClientPool;
+  private readonly log: Logger;
+
+  /** Throws SourceError('PROTOCOL') when the URL is not an nntp(s) URL (config validation prevents that). */
+  constructor(opts: NntpSourceOptions) {
+    const addr = parseUpstreamUrl(opts.upstream.url);
+    if (typeof addr === 'string') throw new SourceError('PROTOCOL', `upstream url: ${addr}`);
+    this.id = redactUpstreamUrl(opts.upstream.url);
+    this.log = opts.logger.child({ component: 'nntp-source', upstream: this.id });
+    this.pool =
+      opts.pool ??
+      new NntpPool({
+        host: addr.host,
+        port: addr.port,
+        tls: addr.tls,
+        starttls: addr.tls ? 'never' : opts.upstream.starttls ? 'require' : 'never',
+        ...(addr.user !== undefined ? { user: addr.user } : {}),
+        ...(addr.password !== undefined ? { password: addr.password } : {}),
+        size: opts.upstream.poolSize,
+        pipelineWindow: opts.upstream.pipelineWindow,
+        name: this.id,
+        logger: opts.logger,
+      });
+  }
+
+  async listGroups(): Promise<GroupInfo[]> {
+    const active = await this.call('LIST ACTIVE', (c) => c.listActive());
+    let descriptions = new Map<string, string>();
+    try {
+      descriptions = await this.pool.use((c) => c.listNewsgroups());
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'LIST NEWSGROUPS failed; groups listed without descriptions');
+    }
+    return active.map((a) => {
+      const g: GroupInfo = { name: a.name, count: a.high >= a.low ? a.high - a.low + 1 : 0, low: a.low, high: a.high, status: a.status };
+      const d = descriptions.get(a.name);
+      if (d !== undefined && d !== '') g.description = d;
+      return g;
+    });
+  }
+
+  async groupInfo(group: string): Promise<GroupInfo> {
+    const st = await this.call(`GROUP ${group}`, (c) => c.group(group));
+    return { name: group, count: st.count, low: st.low, high: st.high };
+  }
+
+  async articleNumbers(group: string, low: number, high: number): Promise<number[]> {
+    if (high < low) return [];
+    return this.call(`LISTGROUP ${group}`, (c) => c.listGroup(group, [low, high]));
+  }
+
+  async *overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord> {
+    for (let lo = Math.max(1, low); lo <= high; lo += OVERVIEW_BATCH) {
+      const hi = Math.min(high, lo + OVERVIEW_BATCH - 1);
+      // Collect one batch inside `use`, so no connection is held while the consumer awaits.
+      const batch = await this.call(`OVER ${group} ${lo}-${hi}`, async (c) => {
+        const out: OverviewRecord[] = [];
+        for await (const o of c.over(group, [lo, hi])) {
+          const r: OverviewRecord = {
+            number: o.number, subject: o.subject, from: o.from, date: o.date, messageId: o.messageId,
+            references: o.references, bytes: o.bytes, lines: o.lines,
+          };
+          if (o.xref !== undefined) r.xref = o.xref;
+          out.push(r);
+        }
+        return out;
+      });
+      yield* batch;
+    }
+  }
+
+  async article(group: string, number: number): Promise<Readable> {
+    const where = `ARTICLE ${group}:${number}`;
+    const h = await this.call(where, (c) => c.article(group, number));
+    const out = new PassThrough();
+    h.stream.on('error', (err) => out.destroy(toSourceError(err, where)));
+    out.on('close', () => {
+      if (!h.stream.destroyed && !h.stream.readableEnded) h.stream.destroy();
+    });
+    h.stream.pipe(out);
+    return out;
+  }
+
+  async head(group: string, number: number): Promise<Buffer> {
+    const r = await this.call(`HEAD ${group}:${number}`, (c) => c.head(group, number));
+    // HEAD (RFC 3977 §6.2.2) sends the header lines only; the Source contract includes the empty line.
+    const h = r.head;
+    if (h.length >= 4 && h.subarray(-4).toString('latin1') === '\r\n\r\n') return h;
+    return Buffer.concat([h, h.length === 0 || h.subarray(-2).toString('latin1') === '\r\n' ? CRLF : CRLF2]);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async call<T>(where: string, fn: (c: SourceClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.pool.use(fn);
+    } catch (err) {
+      throw toSourceError(err, `${this.id} ${where}`);
+    }
+  }
+}
