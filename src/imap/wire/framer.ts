@@ -285,8 +285,8 @@ export class CommandFramer {
   private skipLiteral(size: number): void {
     if (size > MAX_SKIPPED_LITERAL_SIZE) {
       this.out.push({ kind: 'error', tag: undefined, status: 'BYE', code: 'TOOBIG', text: 'non-synchronizing literal too large', fatal: true });
-      this.mode = 'dead';
       this.resetCommand();
+      this.mode = 'dead';
       return;
     }
     this.remaining = size;
