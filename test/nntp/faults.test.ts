@@ -28,7 +28,7 @@ afterEach(async () => {
   peer = undefined;
   // let any stray rejection surface before checking
   await new Promise((r) => setTimeout(r, 20));
-  expect(unhandled).toEqual([]);
+  expect(unhandled.splice(0)).toEqual([]);
 });
 
 const FAST = { greetingTimeoutMs: 300, commandTimeoutMs: 300 };
