@@ -37,7 +37,8 @@ export class NntpPool {
   private readonly slots: Slot[] = [];
   private readonly size: number;
   private readonly log: Logger;
-  private connects = 0;
+  /** Clients that closed and have not been replaced yet (for the reconnect log). */
+  private lost = 0;
   private closed = false;
 
   constructor(private readonly opts: NntpPoolOptions) {
@@ -97,8 +98,10 @@ export class NntpPool {
   }
 
   private open(): Slot {
-    const n = ++this.connects;
-    if (n > this.size) this.log.info({ connects: n }, 'nntp reconnecting');
+    if (this.lost > 0) {
+      this.lost--;
+      this.log.info({ live: this.slots.length }, 'nntp reconnecting after a lost connection');
+    }
     const slot: Slot = { client: undefined, ready: undefined as unknown as Promise<NntpClient>, busy: 0 };
     const drop = () => {
       const i = this.slots.indexOf(slot);
@@ -109,6 +112,7 @@ export class NntpPool {
         slot.client = c;
         c.on('close', () => {
           this.log.debug('nntp connection closed; leaving pool');
+          if (!this.closed && this.slots.includes(slot)) this.lost++;
           drop();
         });
         if (this.closed) void c.quit();
