@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * The `newsfront` command.
+ *
+ *   newsfront serve [--config FILE] [--listen HOST:PORT] [--upstream URL]...
+ *                   [--archive DIR] [--data DIR] [--state session|local|URL]
+ *                   [--users FILE] [--log-level LEVEL]
+ *   newsfront sample DIR        write the sample archive into DIR
+ *
+ * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
+ * configuration error (one line on stderr naming the key), 1 for anything else
+ * (logged). `serve` opens the export (src/serve.ts) — sources, UID map, ingest
+ * of every group — polls for new articles every `pollIntervalMs`, and closes
+ * everything on the first signal; a second signal exits at once.
+ */
+import { Command, CommanderError } from 'commander';
+import { createLogger, type Logger } from './log.js';
+import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './config/load.js';
+import { redactUpstreamUrl } from './config/schema.js';
+import { writeSampleArchive } from './export/sample/generate.js';
+import { openExport, type ExportContext } from './serve.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function serve(flags: ConfigFlags): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({ env: process.env, flags });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, CONFIG_EXIT_CODE);
+    throw err;
+  }
+  const logger = createLogger({ level: config.log.level });
+  logger.info(
+    {
+      listen: `${config.listen.host}:${config.listen.port}`,
+      upstreams: config.upstreams.map((u) => redactUpstreamUrl(u.url)),
+      archive: config.archive,
+      data: config.data,
+      state: /^https?:/.test(config.state) ? 'agent' : config.state,
+    },
+    'newsfront starting',
+  );
+  let ctx: ExportContext;
+  try {
+    ctx = await openExport(config, logger);
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'cannot open the export');
+    await flush(logger);
+    process.exit(1);
+  }
+  logger.info({ groups: ctx.groups.size }, 'export ready (IMAP listener not wired yet)');
+
+  let polling: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    polling ??= ctx.refresh().finally(() => {
+      polling = undefined;
+    });
+  }, config.pollIntervalMs);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    clearInterval(timer);
+    void (async () => {
+      try {
+        await polling;
+        await ctx.close();
+        logger.info('stopped');
+        await flush(logger);
+        process.exit(0);
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'error while closing');
+        await flush(logger);
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function flush(logger: Logger): Promise<void> {
+  return new Promise((res) => logger.flush(() => res()));
+}
+
+function buildProgram(): Command {
+  const program = new Command()
+    .name('newsfront')
+    .description('IMAP server exporting netnews groups (NNTP upstreams or mbox archives) as read-only mailboxes')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program
+    .command('serve')
+    .description('serve the configured groups (the sample archive when nothing is configured)')
+    .option('--config <file>', 'JSON config file (see config/README.md)')
+    .option('--listen <host:port>', 'IMAP listen address (default 127.0.0.1:1143)')
+    .option('--upstream <url>', 'NNTP upstream nntp://[user:pass@]host[:port] or nntps://…; repeat for several', collect, [])
+    .option('--archive <dir>', 'directory of mboxrd files, one per group')
+    .option('--data <dir>', 'data directory for the UID map and cache (default ./data)')
+    .option('--state <mode>', 'flag storage: session | local | http(s)://state-agent')
+    .option('--users <file>', 'users file')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (opts: ConfigFlags) => {
+      await serve(opts);
+    });
+  program
+    .command('sample')
+    .description('write the sample archive (mboxrd files) into DIR')
+    .argument('<dir>')
+    .action(async (dir: string) => {
+      const files = await writeSampleArchive(dir);
+      process.stdout.write(`${files.join('\n')}\n`);
+    });
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors are configuration errors.
+      process.exit(err.exitCode === 0 ? 0 : CONFIG_EXIT_CODE);
+    }
+    process.stderr.write(`newsfront: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+await main(process.argv);
