@@ -405,6 +405,20 @@ describe('StructureParser: long lines', () => {
     expect(json(parseChunks(buf, 1000))).toBe(json(r));
   });
 
+  it('a lone CR inside a long line is content, whatever the chunking', () => {
+    const line = 'q'.repeat(1500) + '\r' + 'q'.repeat(1500);
+    const subj = 's'.repeat(1500) + '\r' + 's'.repeat(10);
+    const buf = msg(['Content-Type: message/rfc822', '', `Subject: ${subj}`, 'Content-Transfer-Encoding: quoted-printable', '', line, '']);
+    const r = parseStructure(buf);
+    const inner = r.message!.body;
+    expectBody(buf, inner, `${line}\r\n`);
+    expect(inner.decodedSize).toBe(inner.size);
+    expect(r.message!.envelope.subject!.toString('latin1')).toBe(subj);
+    const ref = json(r);
+    const crs = [at(buf, '\rsss'), at(buf, '\rqqq')];
+    for (const cr of crs) for (let k = cr - 3; k <= cr + 3; k++) expect(json(parseSplit(buf, [k]))).toBe(ref);
+  });
+
   it('long base64 line split at CR: decoded size unaffected by chunking', () => {
     const data = Buffer.alloc(5000, 7);
     const b64 = data.toString('base64');

@@ -1,0 +1,125 @@
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  Base64Decoder,
+  QpDecoder,
+  decodeHeaderValue,
+  decoderFor,
+  textForSearch,
+  type ChunkDecoder,
+} from '../../../src/export/mime/decode.js';
+import { MimeError } from '../../../src/export/mime/errors.js';
+
+function run(d: ChunkDecoder, chunks: Buffer[]): Buffer {
+  return Buffer.concat([...chunks.map((c) => d.update(c)), d.end()]);
+}
+
+function splitEvery(b: Buffer, n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += n) out.push(b.subarray(i, i + n));
+  return out;
+}
+
+describe('base64', () => {
+  it('matches Buffer base64 for any bytes, with line breaks, at any chunking', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 1, max: 17 }), (bytes, n) => {
+        const data = Buffer.from(bytes);
+        const b64 = data.toString('base64').replace(/.{1,76}/g, '$&\r\n');
+        expect(run(new Base64Decoder(), splitEvery(Buffer.from(b64), n)).equals(data)).toBe(true);
+      }),
+    );
+  });
+
+  it('ignores junk; decodes unpadded tails; resumes after padding', () => {
+    expect(run(new Base64Decoder(), [Buffer.from('aGV*sb!G8')]).toString()).toBe('hello');
+    expect(run(new Base64Decoder(), [Buffer.from('aGk')]).toString()).toBe('hi');
+    expect(run(new Base64Decoder(), [Buffer.from('aGk=aGk=')]).toString()).toBe('hihi');
+  });
+});
+
+describe('quoted-printable', () => {
+  const cases: [string, string][] = [
+    ['caf=C3=A9', 'café'],
+    ['soft=\r\nbreak', 'softbreak'],
+    ['soft=  \r\nbreak with padding', 'softbreak with padding'],
+    ['soft=\nLF', 'softLF'],
+    ['trailing   \r\nspace', 'trailing\r\nspace'],
+    ['lower =c3=a9', 'lower é'],
+    ['bad =ZZ and =4', 'bad =ZZ and =4'],
+    ['x=3Dy', 'x=y'],
+    ['end=', 'end'],
+    ['cr\ralone', 'cr\ralone'],
+  ];
+  for (const [input, want] of cases) {
+    it(JSON.stringify(input), () => {
+      const inp = Buffer.from(input, 'latin1');
+      const ref = run(new QpDecoder(), [inp]);
+      expect(ref.toString('utf8')).toBe(want);
+      for (let k = 0; k <= inp.length; k++) {
+        expect(run(new QpDecoder(), [inp.subarray(0, k), inp.subarray(k)]).equals(ref)).toBe(true);
+      }
+      expect(run(new QpDecoder(), splitEvery(inp, 1)).equals(ref)).toBe(true);
+    });
+  }
+
+  it('any input: output independent of chunking', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 1, max: 9 }), (bytes, n) => {
+        const b = Buffer.from(bytes);
+        expect(run(new QpDecoder(), splitEvery(b, n)).equals(run(new QpDecoder(), [b]))).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('decoderFor', () => {
+  it('streams base64 through a Transform', async () => {
+    const data = Buffer.from('The quick brown fox');
+    const enc = Buffer.from(data.toString('base64').replace(/(.{4})/g, '$1\r\n'));
+    const out = await buffer(Readable.from(splitEvery(enc, 3)).pipe(decoderFor('Base64')));
+    expect(out.equals(data)).toBe(true);
+  });
+
+  it('identity for 7bit/8bit/binary/absent', async () => {
+    for (const e of ['7bit', '8BIT', 'binary', '', null]) {
+      const out = await buffer(Readable.from([Buffer.from('a\r\n'), Buffer.from('\xff', 'latin1')]).pipe(decoderFor(e)));
+      expect(out.toString('latin1')).toBe('a\r\n\xff');
+    }
+  });
+
+  it('unknown encodings throw MimeError UNKNOWN_CTE', () => {
+    try {
+      decoderFor('x-uuencode');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(MimeError);
+      expect((err as MimeError).code).toBe('UNKNOWN_CTE');
+    }
+  });
+});
+
+describe('textForSearch / decodeHeaderValue', () => {
+  it('decodes transfer encoding then charset', () => {
+    const part = { type: 'text', encoding: 'QUOTED-PRINTABLE', params: [['charset', 'iso-8859-1']] as [string, string][] };
+    expect(textForSearch(part, Buffer.from('Gr=FC=DFe'))).toBe('Grüße');
+    const b64 = { type: 'text', encoding: 'BASE64', params: [['charset', 'utf-8']] as [string, string][] };
+    expect(textForSearch(b64, Buffer.from(Buffer.from('naïve').toString('base64')))).toBe('naïve');
+  });
+
+  it('no charset: UTF-8 when valid, else latin-1; unknown CTE: raw bytes', () => {
+    const p = { type: 'text', encoding: '8BIT', params: [] };
+    expect(textForSearch(p, Buffer.from('ünï'))).toBe('ünï');
+    expect(textForSearch(p, Buffer.from('\xfc', 'latin1'))).toBe('ü');
+    expect(textForSearch({ type: 'text', encoding: 'X-WEIRD', params: [] }, Buffer.from('raw'))).toBe('raw');
+  });
+
+  it('header values: encoded words, raw UTF-8, raw latin-1', () => {
+    expect(decodeHeaderValue(Buffer.from('=?iso-8859-1?q?caf=E9?= =?utf-8?b?w6k=?='))).toBe('caféé');
+    expect(decodeHeaderValue(Buffer.from('déjà vu'))).toBe('déjà vu');
+    expect(decodeHeaderValue(Buffer.from('d\xe9j\xe0', 'latin1'))).toBe('déjà');
+    expect(decodeHeaderValue(Buffer.from('=?bogus'))).toBe('=?bogus');
+  });
+});
