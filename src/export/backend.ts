@@ -1,0 +1,117 @@
+/**
+ * What the IMAP layer needs from the data behind it, and nothing more. It lives
+ * here, in the lower layer, so that export never imports from imap
+ * (STYLE §1). `src/export/` implements it over newsgroup sources; tests may
+ * implement it over fixed data. Nothing here knows about NNTP.
+ *
+ * Grouped by IMAP state:
+ * - authenticated state: `Backend.mailboxes`, `Backend.open`, `Backend.status`;
+ * - selected state: `MailboxHandle` (snapshots, change notification) and
+ *   `MessageReader` (per-message data, batched where it matters).
+ *
+ * Errors: methods throw `BackendError` with a stable code; the IMAP layer maps
+ * NONEXISTENT → NO [NONEXISTENT], UNAVAILABLE → NO [UNAVAILABLE], and so on.
+ */
+import type { Readable } from 'node:stream';
+import type { Envelope } from './mime/envelope.js';
+import type { MimePart } from './mime/structure.js';
+
+export type { Envelope, MimePart };
+
+export interface MailboxEntry {
+  /** Full name with `.` as separator, UTF-8 (e.g. `comp.lang.misc`, `INBOX`). */
+  name: string;
+  /** False for hierarchy parents that are not groups themselves (`\Noselect`). */
+  selectable: boolean;
+  hasChildren: boolean;
+}
+
+/**
+ * An immutable view of a mailbox at one moment, shared by every session that
+ * has it selected (invariant 7). A new snapshot replaces it when articles
+ * arrive or expire; sessions move to it at safe points.
+ */
+export interface MailboxSnapshot {
+  readonly uidValidity: number;
+  /** Next UID this mailbox will assign. */
+  readonly uidNext: number;
+  /** The UIDs present, strictly ascending. Do not modify. */
+  readonly uids: Uint32Array;
+}
+
+export interface MessageMeta {
+  uid: number;
+  /** Exact size in octets of the article as BODY[] returns it. */
+  size: number;
+  /** INTERNALDATE: the article's arrival time at the upstream, or its Date header. */
+  internalDate: Date;
+  /** The header block, up to and including the empty line. */
+  header: Buffer;
+  envelope: Envelope;
+}
+
+export interface ByteRange {
+  /** First octet (inclusive). */
+  start: number;
+  /** End octet (exclusive). */
+  end: number;
+}
+
+export interface MessageReader {
+  /**
+   * Meta data for `uids` in the order given; batched and cached by the
+   * implementation. UIDs that vanished upstream are skipped (the caller
+   * notices the gap). Throws UNAVAILABLE when the upstream is unreachable.
+   */
+  meta(uids: readonly number[]): AsyncIterable<MessageMeta>;
+  /** MIME structure with absolute byte offsets (computed once per article, cached). */
+  structure(uid: number): Promise<MimePart>;
+  /**
+   * Article bytes (optionally one range), streamed. The caller must consume or
+   * destroy the stream. Throws NONEXISTENT if the article is gone upstream.
+   */
+  content(uid: number, range?: ByteRange): Promise<Readable>;
+  /**
+   * Hint: the caller will soon ask for the content of these articles. An
+   * implementation may fetch them upstream now, pipelined, into its cache.
+   * Never throws; failures surface later from `content`.
+   */
+  prefetch?(uids: readonly number[]): void;
+}
+
+export interface MailboxHandle extends MessageReader {
+  readonly name: string;
+  current(): MailboxSnapshot;
+  /** Called with each new snapshot; returns a function that unsubscribes. */
+  onChange(fn: (snapshot: MailboxSnapshot) => void): () => void;
+  /** Look upstream for new or expired articles now; resolves with the latest snapshot. */
+  refresh(): Promise<MailboxSnapshot>;
+  /** The session is done with this handle. */
+  release(): void;
+}
+
+export interface StatusData {
+  messages: number;
+  uidNext: number;
+  uidValidity: number;
+  /** Total octets (RFC 8438 STATUS=SIZE), if known without downloading articles. */
+  size?: number;
+}
+
+export interface Backend {
+  /** The whole mailbox tree: INBOX, groups and their non-group parents. */
+  mailboxes(): Promise<MailboxEntry[]>;
+  status(name: string): Promise<StatusData>;
+  open(name: string): Promise<MailboxHandle>;
+}
+
+export type BackendErrorCode = 'NONEXISTENT' | 'UNAVAILABLE' | 'NOPERM' | 'CORRUPTION' | 'UNKNOWN-CTE';
+
+export class BackendError extends Error {
+  readonly code: BackendErrorCode;
+  constructor(code: BackendErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The command contract (STYLE §2): every command is one entry of an explicit
+ * registry — its name, the states it is valid in, a parser over the
+ * `Decoder` and a handler. Handlers write untagged responses through the
+ * context and return the tagged OK's code/text; they throw `ImapError` for
+ * NO/BAD/BYE. Only the connection writes to the socket.
+ */
+import type { Logger } from 'pino';
+import type { Decoder } from './wire/decoder.js';
+import type { Session, SessionState } from './session.js';
+import type { ServerContext } from './context.js';
+import type { Chunk } from './render/envelope.js';
+import type { Readable } from 'node:stream';
+
+export interface Completion {
+  code?: string;
+  text?: string;
+}
+
+export interface CommandContext {
+  readonly tag: string;
+  /** Name as registered, e.g. `UID FETCH`. */
+  readonly name: string;
+  readonly session: Session;
+  readonly server: ServerContext;
+  readonly log: Logger;
+  /** Write `* ` + chunks + CRLF; resolves when the socket can take more. */
+  untagged(...chunks: Chunk[]): Promise<void>;
+  /** Write raw chunks (no CRLF added). */
+  write(...chunks: Chunk[]): Promise<void>;
+  /** Write `{size}` CRLF and exactly `size` octets from `body`. */
+  literal(size: number, body: Readable | Buffer, binary?: boolean): Promise<void>;
+  /** Write a continuation request `+ text`. */
+  continuation(text: string): Promise<void>;
+  /** Next line the client sends (AUTHENTICATE responses, IDLE's DONE). Rejects if the connection ends. */
+  readLine(): Promise<Buffer>;
+  /** Announce pending mailbox changes now, at a point where EXPUNGE is allowed or not. */
+  flushUpdates(allowExpunge: boolean): Promise<void>;
+  /** For STARTTLS / COMPRESS: called after the tagged OK is written. */
+  afterCompletion(fn: () => void | Promise<void>): void;
+  /** Byte-stream changes, to be called from `afterCompletion`. */
+  readonly transport: { startTls(): void; startCompression(): void };
+}
+
+export interface CommandSpec<A = unknown> {
+  name: string;
+  states: readonly SessionState[];
+  /** Parse arguments after the command name (starting at the SP, if any); end with `d.end()`. */
+  parse(d: Decoder, session: Session): A;
+  run(ctx: CommandContext, args: A): Promise<Completion | void>;
+  /**
+   * May EXPUNGE responses be sent at the end of this command?
+   * False for FETCH, STORE and SEARCH by sequence number (RFC 9051 §7.5.1).
+   */
+  expungeOk?: boolean;
+}
+
+/** Helper giving `parse`/`run` a shared argument type. */
+export function command<A>(spec: CommandSpec<A>): CommandSpec<A> {
+  return spec;
+}
+
+export type Registry = ReadonlyMap<string, CommandSpec<any>>;
+
+export function registry(...groups: ReadonlyArray<ReadonlyArray<CommandSpec<any>>>): Registry {
+  const map = new Map<string, CommandSpec<any>>();
+  for (const spec of groups.flat()) {
+    if (map.has(spec.name)) throw new Error(`command ${spec.name} registered twice`);
+    map.set(spec.name, spec);
+  }
+  return map;
+}

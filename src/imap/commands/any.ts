@@ -1,0 +1,93 @@
+/**
+ * Commands valid in every state (RFC 9051 §6.1, RFC 2971 ID, RFC 5161 ENABLE).
+ *
+ *   C: a1 CAPABILITY            S: * CAPABILITY IMAP4rev1 IMAP4rev2 ...
+ *   C: a2 NOOP                  S: * 12 EXISTS   (if new articles arrived)
+ *   C: a3 ID ("name" "mutt")    S: * ID ("name" "newsfront" ...)
+ *   C: a4 ENABLE UTF8=ACCEPT    S: * ENABLED UTF8=ACCEPT
+ *   C: a5 LOGOUT                S: * BYE ...
+ */
+import { command } from '../command.js';
+import { ANY, AUTHENTICATED } from '../session.js';
+import { capabilities } from '../capabilities.js';
+import { quoted } from '../wire/encoder.js';
+
+/** Extensions a client may ENABLE here (RFC 5161); others are ignored as the RFC says. */
+const ENABLEABLE = new Set(['UTF8=ACCEPT', 'IMAP4REV2']);
+
+export const anyStateCommands = [
+  command({
+    name: 'CAPABILITY',
+    states: ANY,
+    parse: (d) => d.end(),
+    async run(ctx) {
+      await ctx.untagged('CAPABILITY ', capabilities(ctx.server, ctx.session).join(' '));
+    },
+  }),
+  command({
+    name: 'NOOP',
+    states: ANY,
+    parse: (d) => d.end(),
+    async run(ctx) {
+      // Look upstream now so a polling client sees new articles promptly.
+      const sel = ctx.session.selected;
+      if (sel) await sel.handle.refresh().catch((err) => ctx.log.debug({ err }, 'refresh failed'));
+    },
+  }),
+  command({
+    name: 'LOGOUT',
+    states: ANY,
+    parse: (d) => d.end(),
+    async run(ctx) {
+      await ctx.untagged('BYE newsfront logging out');
+      ctx.session.logout();
+    },
+  }),
+  command({
+    name: 'ID',
+    states: ANY,
+    parse(d) {
+      d.sp();
+      if (d.maybe('NIL')) {
+        d.end();
+        return [] as Array<[string, string | null]>;
+      }
+      const pairs: Array<[string, string | null]> = [];
+      d.list(() => {
+        const k = d.string();
+        d.sp();
+        pairs.push([k, d.nstring()]);
+        if (pairs.length > 30) d.fail('at most 30 ID fields (RFC 2971 §3.3)');
+      });
+      d.end();
+      return pairs;
+    },
+    async run(ctx, pairs) {
+      if (pairs.length > 0) ctx.log.info({ clientId: Object.fromEntries(pairs) }, 'client ID');
+      await ctx.untagged('ID (', quoted('name'), ' ', quoted('newsfront'), ' ', quoted('vendor'), ' ', quoted('newsfront'), ')');
+    },
+  }),
+  command({
+    name: 'ENABLE',
+    states: AUTHENTICATED,
+    parse(d) {
+      const caps: string[] = [];
+      while (!d.atEnd()) {
+        d.sp();
+        caps.push(d.atom().toUpperCase());
+      }
+      if (caps.length === 0) d.fail('at least one capability');
+      return caps;
+    },
+    async run(ctx, caps) {
+      const now: string[] = [];
+      for (const c of caps) {
+        if (ENABLEABLE.has(c) && !ctx.session.enabled.has(c)) {
+          ctx.session.enabled.add(c);
+          now.push(c === 'IMAP4REV2' ? 'IMAP4rev2' : c);
+        }
+      }
+      await ctx.untagged(now.length ? `ENABLED ${now.join(' ')}` : 'ENABLED');
+    },
+  }),
+];

@@ -1,0 +1,241 @@
+/**
+ * FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2; BINARY RFC 3516).
+ *
+ *   C: a1 UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE)
+ *   S: * 1 FETCH (UID 1 FLAGS () ENVELOPE ("Mon, ..." "Hello" ...) RFC822.SIZE 2301)
+ *   C: a2 FETCH 7 (BODY.PEEK[2]<0.1024>)
+ *   S: * 7 FETCH (BODY[2]<0> {1024}
+ *   S: <1024 octets>)
+ *
+ * Work per message depends on the items: FLAGS/UID cost nothing upstream;
+ * ENVELOPE, RFC822.SIZE, INTERNALDATE and header sections need the cached
+ * header (`meta`); BODY/BODYSTRUCTURE and part sections the cached MIME
+ * structure; only body sections read article bytes (invariant 6). Messages are
+ * handled in batches so upstream requests are pipelined, and article streams
+ * are opened a few messages ahead.
+ */
+import { command, type CommandContext } from '../command.js';
+import { SELECTED } from '../session.js';
+import { parseFetchItems, type FetchItem, type FetchRequest } from '../wire/fetch-att.js';
+import type { SequenceSet } from '../wire/sequence-set.js';
+import { dateTime, flagList } from '../wire/encoder.js';
+import { resolveSet } from '../sequence.js';
+import { renderEnvelope, type Chunk } from '../render/envelope.js';
+import { renderBodyStructure } from '../render/bodystructure.js';
+import { bodySection, binarySection, binarySize, type BodyData, type MessageData } from '../fetch/body.js';
+import { mapBackendError } from '../backend-errors.js';
+import type { MessageMeta, MimePart } from '../../export/backend.js';
+import { BackendError } from '../../export/backend.js';
+import type { FlagView } from '../../stateagent/flagstore.js';
+
+/** Messages per batch: one pipelined header/flag round for this many. */
+const BATCH = 500;
+
+interface FetchArgs {
+  set: SequenceSet;
+  req: FetchRequest;
+}
+
+const META_ITEMS = new Set(['ENVELOPE', 'INTERNALDATE', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+const STRUCTURE_ITEMS = new Set(['BODY', 'BODYSTRUCTURE']);
+
+function needsMeta(items: readonly FetchItem[]): boolean {
+  return items.some((i) => META_ITEMS.has(i.type) || i.type === 'BODY[]' || i.type === 'BINARY' || i.type === 'BINARY.SIZE');
+}
+
+function needsStructure(items: readonly FetchItem[]): boolean {
+  return items.some(
+    (i) =>
+      STRUCTURE_ITEMS.has(i.type) ||
+      (i.type === 'BODY[]' && i.section.part.length > 0) ||
+      i.type === 'BINARY' ||
+      i.type === 'BINARY.SIZE',
+  );
+}
+
+function isHeaderOnly(i: FetchItem): boolean {
+  return i.type === 'BODY[]' && i.section.part.length === 0 && i.section.text !== undefined && i.section.text !== 'TEXT';
+}
+
+function parseFetch(d: import('../wire/decoder.js').Decoder): FetchArgs {
+  d.sp();
+  const set = d.sequenceSet();
+  d.sp();
+  const req = parseFetchItems(d);
+  d.end();
+  return { set, req };
+}
+
+async function* metaInOrder(ctx: CommandContext, uids: number[]): AsyncGenerator<Map<number, MessageMeta>> {
+  const sel = ctx.session.selected!;
+  const map = new Map<number, MessageMeta>();
+  for await (const m of sel.handle.meta(uids)) map.set(m.uid, m);
+  yield map;
+}
+
+async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<void> {
+  const s = ctx.session;
+  const sel = s.selected!;
+  const items = [...args.req.items];
+  if (byUid && !items.some((i) => i.type === 'UID')) items.unshift({ type: 'UID', name: 'UID', setsSeen: false });
+  const seqs = resolveSet(sel, args.set, byUid);
+  if (seqs.length === 0) return;
+  const wantMeta = needsMeta(items);
+  const wantStructure = needsStructure(items);
+  const wantContent = items.some(
+    (i) => i.type === 'RFC822' || i.type === 'RFC822.TEXT' || i.type === 'BINARY' || (i.type === 'BODY[]' && !isHeaderOnly(i)),
+  );
+  const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
+  const wantFlags = items.some((i) => i.type === 'FLAGS') || setsSeen;
+  const key = s.flagKey();
+
+  for (let b = 0; b < seqs.length; b += BATCH) {
+    const batch = seqs.slice(b, b + BATCH);
+    const uids = batch.map((n) => sel.uidAt(n));
+    let metas: Map<number, MessageMeta> | undefined;
+    if (wantMeta) {
+      try {
+        for await (const m of metaInOrder(ctx, uids)) metas = m;
+      } catch (err) {
+        throw mapBackendError(err, 'FETCH');
+      }
+    }
+    let flags: FlagView | undefined;
+    let newlySeen = new Set<number>();
+    if (wantFlags) {
+      try {
+        flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
+        if (setsSeen) {
+          const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
+          if (unseen.length > 0) {
+            await s.flags!.update(key, unseen, 'add', ['\\Seen']);
+            newlySeen = new Set(unseen);
+            flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
+          }
+        }
+      } catch (err) {
+        throw mapBackendError(err, 'FETCH');
+      }
+    }
+    if (wantContent && batch.length > 1) sel.handle.prefetch?.(uids.filter((u) => !metas || metas.has(u)));
+    for (let i = 0; i < batch.length; i++) {
+      const uid = uids[i]!;
+      const meta = metas?.get(uid);
+      if (wantMeta && !meta) continue; // the article vanished upstream; expiry announces it later
+      const msg: MessageData = { uid, meta };
+      if (wantStructure) {
+        let cached: Promise<MimePart> | undefined;
+        msg.structure = () => (cached ??= sel.handle.structure(uid));
+      }
+      try {
+        await writeMessage(ctx, batch[i]!, msg, items, flags, newlySeen.has(uid));
+      } catch (err) {
+        if (err instanceof BackendError && err.code === 'NONEXISTENT') continue;
+        throw mapBackendError(err, 'FETCH');
+      }
+    }
+  }
+}
+
+/**
+ * Prepare every item of one message, then write its FETCH response. All
+ * upstream work happens before the first byte of the response is written, so a
+ * failure never leaves a half-written response.
+ */
+async function writeMessage(
+  ctx: CommandContext,
+  seq: number,
+  msg: MessageData,
+  items: readonly FetchItem[],
+  flags: FlagView | undefined,
+  seenChanged: boolean,
+): Promise<void> {
+  const sel = ctx.session.selected!;
+  const utf8 = ctx.session.utf8;
+  const parts: Array<Chunk | BodyData> = [];
+  let first = true;
+  let sentFlags = false;
+  const sep = (): void => {
+    if (!first) parts.push(' ');
+    first = false;
+  };
+  for (const item of items) {
+    sep();
+    switch (item.type) {
+      case 'UID':
+        parts.push(`UID ${msg.uid}`);
+        break;
+      case 'FLAGS':
+        parts.push('FLAGS ', flagList(flags!.flagsOf(msg.uid)));
+        sentFlags = true;
+        break;
+      case 'INTERNALDATE':
+        parts.push('INTERNALDATE ', dateTime(msg.meta!.internalDate));
+        break;
+      case 'RFC822.SIZE':
+        parts.push(`RFC822.SIZE ${msg.meta!.size}`);
+        break;
+      case 'ENVELOPE': {
+        const out: Chunk[] = ['ENVELOPE '];
+        renderEnvelope(msg.meta!.envelope, out, utf8);
+        parts.push(...out);
+        break;
+      }
+      case 'BODY':
+      case 'BODYSTRUCTURE': {
+        const out: Chunk[] = [`${item.type} `];
+        renderBodyStructure(await msg.structure!(), out, item.type === 'BODYSTRUCTURE', utf8);
+        parts.push(...out);
+        break;
+      }
+      case 'RFC822':
+        parts.push('RFC822 ', await bodySection(sel.handle, msg, { part: [] }, undefined));
+        break;
+      case 'RFC822.HEADER':
+        parts.push('RFC822.HEADER ', await bodySection(sel.handle, msg, { part: [], text: 'HEADER' }, undefined));
+        break;
+      case 'RFC822.TEXT':
+        parts.push('RFC822.TEXT ', await bodySection(sel.handle, msg, { part: [], text: 'TEXT' }, undefined));
+        break;
+      case 'BODY[]':
+        parts.push(`${item.name} `, await bodySection(sel.handle, msg, item.section, item.partial));
+        break;
+      case 'BINARY':
+        parts.push(`${item.name} `, await binarySection(sel.handle, msg, item.part, item.partial));
+        break;
+      case 'BINARY.SIZE': {
+        const n = await binarySize(msg, item.part);
+        parts.push(`${item.name} ${n === null ? 'NIL' : n}`);
+        break;
+      }
+      case 'MODSEQ':
+        parts.push('MODSEQ (0)');
+        break;
+    }
+  }
+  if (seenChanged && !sentFlags && flags) parts.push(' FLAGS ', flagList(flags.flagsOf(msg.uid)));
+  // Open article streams before writing, so a vanished article costs no half response.
+  const opened = await Promise.all(parts.map(async (p) => (isBodyData(p) && p.kind === 'stream' ? p.open() : undefined)));
+  try {
+    await ctx.write(`* ${seq} FETCH (`);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (!isBodyData(p)) await ctx.write(p);
+      else if (p.kind === 'nil') await ctx.write('NIL');
+      else if (p.kind === 'bytes') await ctx.literal(p.bytes.length, p.bytes, p.binary && p.bytes.includes(0));
+      else await ctx.literal(p.size, opened[i]!, p.binary);
+    }
+    await ctx.write(')\r\n');
+  } finally {
+    for (const s of opened) s?.destroy();
+  }
+}
+
+function isBodyData(p: Chunk | BodyData): p is BodyData {
+  return typeof p === 'object' && !Buffer.isBuffer(p);
+}
+
+export const fetchCommands = [
+  command({ name: 'FETCH', states: SELECTED, parse: parseFetch, run: (ctx, a) => runFetch(ctx, a, false), expungeOk: false }),
+  command({ name: 'UID FETCH', states: SELECTED, parse: parseFetch, run: (ctx, a) => runFetch(ctx, a, true) }),
+];

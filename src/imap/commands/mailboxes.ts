@@ -1,0 +1,218 @@
+/**
+ * Authenticated-state mailbox commands (RFC 9051 §6.3; LIST-EXTENDED RFC 5258;
+ * LIST-STATUS RFC 5819; NAMESPACE RFC 2342; STATUS=SIZE RFC 8438).
+ *
+ *   C: a1 LIST "" "comp.%"       S: * LIST (\HasChildren \Noselect) "." comp.lang
+ *   C: a2 LIST "" * RETURN (STATUS (MESSAGES UIDNEXT))
+ *                                S: * LIST (\HasNoChildren) "." comp.lang.misc
+ *                                S: * STATUS comp.lang.misc (MESSAGES 231 UIDNEXT 232)
+ *   C: a3 STATUS comp.lang.misc (MESSAGES UNSEEN UIDVALIDITY)
+ *   C: a4 NAMESPACE              S: * NAMESPACE (("" ".")) NIL NIL
+ */
+import { command, type CommandContext } from '../command.js';
+import { AUTHENTICATED } from '../session.js';
+import type { Decoder } from '../wire/decoder.js';
+import { mailbox as encMailbox, quoted } from '../wire/encoder.js';
+import type { MailboxEntry } from '../../export/backend.js';
+import { no } from '../errors.js';
+import { mapBackendError } from '../backend-errors.js';
+import type { Chunk } from '../render/envelope.js';
+
+const SEPARATOR = '.';
+const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED']);
+
+/** A LIST pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but the separator. */
+export function patternToRegExp(pattern: string): RegExp {
+  let src = '';
+  for (const ch of pattern) {
+    if (ch === '*') src += '.*';
+    else if (ch === '%') src += '[^.]*';
+    else src += ch.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`, 'su');
+}
+
+function matches(name: string, re: RegExp): boolean {
+  // INBOX is case-insensitive (RFC 9051 §5.1)
+  return re.test(name) || (name === 'INBOX' && re.test('inbox')) || (name === 'INBOX' && re.test('Inbox'));
+}
+
+interface ListArgs {
+  selection: Set<string>;
+  reference: string;
+  patterns: string[];
+  returns: Set<string>;
+  statusItems: string[];
+  lsub: boolean;
+}
+
+function statusItemList(d: Decoder): string[] {
+  return d.list(() => {
+    const item = d.atom().toUpperCase();
+    if (!STATUS_ITEMS.has(item)) d.fail('a STATUS item');
+    return item;
+  });
+}
+
+function parseList(d: Decoder, lsub: boolean): ListArgs {
+  const a: ListArgs = { selection: new Set(), reference: '', patterns: [], returns: new Set(), statusItems: [], lsub };
+  d.sp();
+  if (!lsub && d.peekByte() === 0x28) {
+    for (const o of d.list(() => d.atom().toUpperCase(), { allowEmpty: true })) a.selection.add(o);
+    d.sp();
+  }
+  a.reference = d.mailbox();
+  d.sp();
+  if (!lsub && d.peekByte() === 0x28) a.patterns = d.list(() => d.listMailbox());
+  else a.patterns = [d.listMailbox()];
+  if (!lsub && !d.atEnd()) {
+    d.sp();
+    d.expect('RETURN ');
+    d.list(
+      () => {
+        const opt = d.atom().toUpperCase();
+        a.returns.add(opt);
+        if (opt === 'STATUS') {
+          d.sp();
+          a.statusItems = statusItemList(d);
+        }
+      },
+      { allowEmpty: true },
+    );
+  }
+  d.end();
+  return a;
+}
+
+async function statusLine(ctx: CommandContext, name: string, items: readonly string[]): Promise<Chunk[]> {
+  const s = ctx.session;
+  let st;
+  try {
+    st = await ctx.server.backend.status(name);
+  } catch (err) {
+    throw mapBackendError(err, name);
+  }
+  let unseen = 0;
+  let deleted = 0;
+  if (items.includes('UNSEEN') || items.includes('DELETED')) {
+    const handle = await ctx.server.backend.open(name).catch((err) => {
+      throw mapBackendError(err, name);
+    });
+    try {
+      const snap = handle.current();
+      const last = snap.uids[snap.uids.length - 1] ?? 0;
+      const view = await s.flags!.view({ user: s.user!, mailbox: name, uidValidity: snap.uidValidity }, 1, last);
+      for (const uid of snap.uids) {
+        if (!view.has(uid, '\\Seen')) unseen++;
+        if (view.has(uid, '\\Deleted')) deleted++;
+      }
+    } finally {
+      handle.release();
+    }
+  }
+  const values: Record<string, number | undefined> = {
+    MESSAGES: st.messages, UIDNEXT: st.uidNext, UIDVALIDITY: st.uidValidity, UNSEEN: unseen, RECENT: 0,
+    SIZE: st.size ?? 0, DELETED: deleted,
+  };
+  const parts = items.map((i) => `${i} ${values[i]}`);
+  return ['STATUS ', encMailbox(name, { utf8: s.utf8 }), ` (${parts.join(' ')})`];
+}
+
+function attributes(e: MailboxEntry, subscribed: boolean, args: ListArgs): string[] {
+  const attrs: string[] = [];
+  if (!e.selectable) attrs.push('\\Noselect');
+  attrs.push(e.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
+  if (subscribed && (args.lsub || args.returns.has('SUBSCRIBED') || args.selection.has('SUBSCRIBED'))) {
+    if (!args.lsub) attrs.push('\\Subscribed');
+  }
+  return attrs;
+}
+
+async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
+  const s = ctx.session;
+  // `LIST "" ""` asks for the hierarchy delimiter (RFC 9051 §6.3.9).
+  if (a.patterns.length === 1 && a.patterns[0] === '' && !a.lsub) {
+    await ctx.untagged('LIST (\\Noselect) ', quoted(SEPARATOR), ' ""');
+    return;
+  }
+  let entries: MailboxEntry[];
+  try {
+    entries = await ctx.server.backend.mailboxes();
+  } catch (err) {
+    throw mapBackendError(err, 'mailbox list');
+  }
+  const regs = a.patterns.map((p) => patternToRegExp(a.reference + p));
+  const subscribedOnly = a.lsub || a.selection.has('SUBSCRIBED');
+  for (const e of entries) {
+    if (!regs.some((re) => matches(e.name, re))) continue;
+    const subscribed = !s.unsubscribed.has(e.name);
+    if (subscribedOnly && (!subscribed || !e.selectable)) continue;
+    const attrs = attributes(e, subscribed, a);
+    await ctx.untagged(a.lsub ? 'LSUB (' : 'LIST (', attrs.join(' '), ') ', quoted(SEPARATOR), ' ', encMailbox(e.name, { utf8: s.utf8 }));
+    if (a.statusItems.length > 0 && e.selectable) {
+      try {
+        await ctx.untagged(...(await statusLine(ctx, e.name, a.statusItems)));
+      } catch (err) {
+        ctx.log.debug({ err, mailbox: e.name }, 'LIST-STATUS failed for one mailbox');
+      }
+    }
+  }
+}
+
+export const mailboxCommands = [
+  command({ name: 'LIST', states: AUTHENTICATED, parse: (d) => parseList(d, false), run: runList }),
+  command({ name: 'LSUB', states: AUTHENTICATED, parse: (d) => parseList(d, true), run: runList }),
+  command({
+    name: 'NAMESPACE',
+    states: AUTHENTICATED,
+    parse: (d) => d.end(),
+    async run(ctx) {
+      const prefix = ctx.server.options.namespacePrefix;
+      const shared = prefix ? `((${quoted(prefix).toString('utf8')} ${quoted(SEPARATOR).toString()}))` : 'NIL';
+      await ctx.untagged(`NAMESPACE (("" ${quoted(SEPARATOR).toString()})) NIL ${shared}`);
+    },
+  }),
+  command({
+    name: 'STATUS',
+    states: AUTHENTICATED,
+    parse(d) {
+      d.sp();
+      const name = d.mailbox();
+      d.sp();
+      const items = statusItemList(d);
+      d.end();
+      return { name, items };
+    },
+    async run(ctx, a) {
+      await ctx.untagged(...(await statusLine(ctx, a.name, a.items)));
+    },
+  }),
+  command({
+    name: 'SUBSCRIBE',
+    states: AUTHENTICATED,
+    parse(d) {
+      d.sp();
+      const name = d.mailbox();
+      d.end();
+      return name;
+    },
+    async run(ctx, name) {
+      const known = (await ctx.server.backend.mailboxes()).some((e) => e.name === name && e.selectable);
+      if (!known) throw no('NONEXISTENT', 'No such mailbox');
+      ctx.session.unsubscribed.delete(name);
+    },
+  }),
+  command({
+    name: 'UNSUBSCRIBE',
+    states: AUTHENTICATED,
+    parse(d) {
+      d.sp();
+      const name = d.mailbox();
+      d.end();
+      return name;
+    },
+    async run(ctx, name) {
+      ctx.session.unsubscribed.add(name);
+    },
+  }),
+];

@@ -1,0 +1,271 @@
+/**
+ * SEARCH and UID SEARCH (RFC 9051 §6.4.4; ESEARCH RFC 4731).
+ *
+ *   C: a1 UID SEARCH CHARSET UTF-8 SUBJECT "café" SINCE 1-Jan-2024
+ *   S: * SEARCH 4 17 230
+ *   C: a2 UID SEARCH RETURN (MIN MAX COUNT) UNSEEN
+ *   S: * ESEARCH (TAG "a2") UID MIN 4 MAX 230 COUNT 3
+ *
+ * Header, date and size keys are answered from the cached header data; only
+ * BODY and TEXT read articles. Matching is a case-insensitive substring test
+ * on text decoded to Unicode (encoded words, charsets, transfer encodings).
+ */
+import { command, type CommandContext } from '../command.js';
+import { SELECTED } from '../session.js';
+import { parseSearch, type SearchKey, type SearchRequest } from '../wire/search-key.js';
+import type { ImapDate } from '../wire/decoder.js';
+import { resolveSet } from '../sequence.js';
+import { bad, no } from '../errors.js';
+import { mapBackendError } from '../backend-errors.js';
+import { toRuns } from '../../stateagent/session.js';
+import type { MessageMeta, MimePart } from '../../export/backend.js';
+import type { FlagView } from '../../stateagent/flagstore.js';
+import { findField, parseHeader, type HeaderField } from '../../export/mime/header.js';
+import { decodeHeaderValue, textForSearch } from '../../export/mime/decode.js';
+import { SelectedMailbox } from '../selected.js';
+
+const BATCH = 1000;
+/** Bodies larger than this are searched in their first part only (bounded memory per message). */
+const MAX_SEARCH_BODY = 8 * 1024 * 1024;
+
+interface Needs {
+  meta: boolean;
+  body: boolean;
+  flags: boolean;
+}
+
+function needsOf(k: SearchKey, n: Needs = { meta: false, body: false, flags: false }): Needs {
+  switch (k.type) {
+    case 'header':
+    case 'internaldate':
+    case 'sentdate':
+    case 'larger':
+    case 'smaller':
+      n.meta = true;
+      break;
+    case 'body':
+    case 'text':
+      n.meta = true;
+      n.body = true;
+      break;
+    case 'flag':
+    case 'new':
+      n.flags = true;
+      break;
+    case 'not':
+      needsOf(k.key, n);
+      break;
+    case 'or':
+      needsOf(k.a, n);
+      needsOf(k.b, n);
+      break;
+    case 'and':
+      for (const x of k.keys) needsOf(x, n);
+      break;
+    case 'modseq':
+      throw bad('CLIENTBUG', 'MODSEQ needs CONDSTORE, which needs a state agent');
+    case 'uid':
+    case 'seq':
+      if (k.set === '$') throw bad('CLIENTBUG', 'No saved search result ($): SEARCHRES is not offered');
+      break;
+  }
+  return n;
+}
+
+/** One message under test; the expensive parts are computed once, on demand. */
+class Candidate {
+  private fields?: HeaderField[];
+  private text?: Promise<string>;
+  constructor(
+    readonly seq: number,
+    readonly uid: number,
+    readonly meta: MessageMeta | undefined,
+    private readonly sel: SelectedMailbox,
+  ) {}
+
+  headerFields(): HeaderField[] {
+    return (this.fields ??= parseHeader(this.meta!.header));
+  }
+
+  headerText(name: string): string[] {
+    return this.headerFields()
+      .filter((f) => f.lname === name)
+      .map((f) => decodeHeaderValue(f.value));
+  }
+
+  bodyText(): Promise<string> {
+    return (this.text ??= this.loadBody());
+  }
+
+  private async loadBody(): Promise<string> {
+    const root = await this.sel.handle.structure(this.uid);
+    const leaves: MimePart[] = [];
+    const walk = (p: MimePart): void => {
+      if (p.parts) p.parts.forEach(walk);
+      else if (p.message) walk(p.message.body);
+      else if (p.type === 'text' || p.type === 'message') leaves.push(p);
+    };
+    walk(root);
+    const out: string[] = [];
+    for (const leaf of leaves) {
+      const end = Math.min(leaf.bodyEnd, leaf.bodyStart + MAX_SEARCH_BODY);
+      if (end <= leaf.bodyStart) continue;
+      const chunks: Buffer[] = [];
+      for await (const c of (await this.sel.handle.content(this.uid, { start: leaf.bodyStart, end })) as AsyncIterable<Buffer>) chunks.push(c);
+      out.push(textForSearch(leaf, Buffer.concat(chunks)));
+    }
+    return out.join('\n');
+  }
+}
+
+const fold = (s: string): string => s.normalize('NFC').toLowerCase();
+
+function dayNumber(d: ImapDate): number {
+  return Date.UTC(d.year, d.month - 1, d.day) / 86_400_000;
+}
+
+/** The calendar day of a Date header in its own zone ("disregarding time and timezone"). */
+function sentDay(c: Candidate): number | undefined {
+  const f = findField(c.headerFields(), 'date');
+  if (!f) return undefined;
+  const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})/.exec(f.value.toString('latin1'));
+  if (!m) return undefined;
+  const month = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].indexOf(m[2]!.toLowerCase());
+  if (month < 0) return undefined;
+  let year = Number(m[3]);
+  if (year < 50) year += 2000;
+  else if (year < 1000) year += 1900;
+  return Date.UTC(year, month, Number(m[1])) / 86_400_000;
+}
+
+function compareDay(day: number | undefined, op: 'before' | 'on' | 'since', target: number): boolean {
+  if (day === undefined) return false;
+  return op === 'before' ? day < target : op === 'on' ? day === target : day >= target;
+}
+
+async function matches(k: SearchKey, c: Candidate, flags: FlagView | undefined, ctx: EvalContext): Promise<boolean> {
+  switch (k.type) {
+    case 'all':
+      return true;
+    case 'flag':
+      if (k.flag === '\\Recent') return !k.set; // no session ever sees an article as recent
+      return flags!.has(c.uid, k.flag) === k.set;
+    case 'new':
+      return false;
+    case 'old':
+      return true;
+    case 'header': {
+      const needle = fold(k.value);
+      const values = c.headerText(k.field.toLowerCase());
+      if (needle === '') return values.length > 0;
+      return values.some((v) => fold(v).includes(needle));
+    }
+    case 'body':
+      return fold(await c.bodyText()).includes(fold(k.value));
+    case 'text': {
+      const needle = fold(k.value);
+      if (c.headerFields().some((f) => fold(`${f.name}: ${decodeHeaderValue(f.value)}`).includes(needle))) return true;
+      return fold(await c.bodyText()).includes(needle);
+    }
+    case 'internaldate': {
+      const d = c.meta!.internalDate;
+      return compareDay(Math.floor(d.getTime() / 86_400_000), k.op, dayNumber(k.date));
+    }
+    case 'sentdate':
+      return compareDay(sentDay(c), k.op, dayNumber(k.date));
+    case 'larger':
+      return c.meta!.size > k.size;
+    case 'smaller':
+      return c.meta!.size < k.size;
+    case 'uid':
+      return ctx.uidSet(k).has(c.uid);
+    case 'seq':
+      return ctx.seqSet(k).has(c.seq);
+    case 'not':
+      return !(await matches(k.key, c, flags, ctx));
+    case 'or':
+      return (await matches(k.a, c, flags, ctx)) || (await matches(k.b, c, flags, ctx));
+    case 'and':
+      for (const x of k.keys) if (!(await matches(x, c, flags, ctx))) return false;
+      return true;
+    case 'modseq':
+      return false;
+  }
+}
+
+/** Sequence/UID sets of the query, resolved once per command. */
+class EvalContext {
+  private readonly cache = new Map<SearchKey, Set<number>>();
+  constructor(private readonly sel: SelectedMailbox) {}
+  uidSet(k: Extract<SearchKey, { type: 'uid' }>): Set<number> {
+    let s = this.cache.get(k);
+    if (!s) this.cache.set(k, (s = new Set(resolveSet(this.sel, k.set as never, true).map((n) => this.sel.uidAt(n)))));
+    return s;
+  }
+  seqSet(k: Extract<SearchKey, { type: 'seq' }>): Set<number> {
+    let s = this.cache.get(k);
+    if (!s) this.cache.set(k, (s = new Set(resolveSet(this.sel, k.set as never, false))));
+    return s;
+  }
+}
+
+async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean): Promise<void> {
+  const s = ctx.session;
+  const sel = s.selected!;
+  if (req.charset && !/^(utf-8|us-ascii)$/i.test(req.charset)) throw no('BADCHARSET (UTF-8 US-ASCII)', 'Unsupported charset');
+  const needs = needsOf(req.key);
+  const total = sel.exists;
+  const hits: number[] = [];
+  const ectx = new EvalContext(sel);
+  try {
+    for (let start = 1; start <= total; start += BATCH) {
+      const end = Math.min(total, start + BATCH - 1);
+      const uids: number[] = [];
+      for (let n = start; n <= end; n++) uids.push(sel.uidAt(n));
+      const metas = new Map<number, MessageMeta>();
+      if (needs.meta) for await (const m of sel.handle.meta(uids)) metas.set(m.uid, m);
+      const flags = needs.flags ? await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!) : undefined;
+      for (let n = start; n <= end; n++) {
+        const uid = uids[n - start]!;
+        const meta = metas.get(uid);
+        if (needs.meta && !meta) continue;
+        if (await matches(req.key, new Candidate(n, uid, meta, sel), flags, ectx)) hits.push(byUid ? uid : n);
+      }
+    }
+  } catch (err) {
+    throw mapBackendError(err, 'SEARCH');
+  }
+  await answer(ctx, req, hits, byUid);
+}
+
+async function answer(ctx: CommandContext, req: SearchRequest, hits: number[], byUid: boolean): Promise<void> {
+  if (req.returnOptions === undefined) {
+    await ctx.write('* SEARCH');
+    for (let i = 0; i < hits.length; i += 2000) await ctx.write(' ' + hits.slice(i, i + 2000).join(' '));
+    await ctx.write('\r\n');
+    return;
+  }
+  const opts = req.returnOptions.length === 0 ? ['ALL'] : req.returnOptions;
+  const out = [`* ESEARCH (TAG "${ctx.tag}")`, byUid ? ' UID' : ''];
+  if (hits.length > 0) {
+    if (opts.includes('MIN')) out.push(` MIN ${hits[0]}`);
+    if (opts.includes('MAX')) out.push(` MAX ${hits[hits.length - 1]}`);
+  }
+  if (opts.includes('COUNT')) out.push(` COUNT ${hits.length}`);
+  if (opts.includes('ALL') && hits.length > 0) {
+    out.push(' ALL ', toRuns(hits).map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}:${hi}`)).join(','));
+  }
+  await ctx.write(...out, '\r\n');
+}
+
+function parse(d: import('../wire/decoder.js').Decoder): SearchRequest {
+  const req = parseSearch(d);
+  d.end();
+  if (req.returnOptions?.includes('SAVE')) throw bad('CLIENTBUG', 'RETURN (SAVE) is not offered (no SEARCHRES)');
+  return req;
+}
+
+export const searchCommands = [
+  command({ name: 'SEARCH', states: SELECTED, parse, run: (ctx, r) => runSearch(ctx, r, false), expungeOk: false }),
+  command({ name: 'UID SEARCH', states: SELECTED, parse, run: (ctx, r) => runSearch(ctx, r, true) }),
+];

@@ -1,0 +1,90 @@
+/**
+ * STORE and UID STORE (RFC 9051 §6.4.6). Flags are the user's own marks on
+ * public articles; where they live is the FlagStore's business (session-only,
+ * or durable before the OK, invariant 4).
+ *
+ *   C: a1 STORE 2:4 +FLAGS (\Seen)     S: * 2 FETCH (FLAGS (\Seen)) ...
+ *   C: a2 UID STORE 9 -FLAGS.SILENT (\Flagged)
+ */
+import { command, type CommandContext } from '../command.js';
+import { SELECTED } from '../session.js';
+import type { Decoder } from '../wire/decoder.js';
+import type { SequenceSet } from '../wire/sequence-set.js';
+import { flagList } from '../wire/encoder.js';
+import { resolveSet } from '../sequence.js';
+import { bad, no } from '../errors.js';
+import { mapBackendError } from '../backend-errors.js';
+import type { FlagOp } from '../../stateagent/flagstore.js';
+
+interface StoreArgs {
+  set: SequenceSet;
+  op: FlagOp;
+  silent: boolean;
+  flags: string[];
+  unchangedSince?: number;
+}
+
+const OPS: Record<string, FlagOp> = { '+': 'add', '-': 'remove', '': 'set' };
+
+function parseStore(d: Decoder): StoreArgs {
+  d.sp();
+  const set = d.sequenceSet();
+  d.sp();
+  let unchangedSince: number | undefined;
+  if (d.peekByte() === 0x28) {
+    d.list(() => {
+      const name = d.atom().toUpperCase();
+      if (name !== 'UNCHANGEDSINCE') d.fail('UNCHANGEDSINCE');
+      d.sp();
+      unchangedSince = d.number64();
+    });
+    d.sp();
+  }
+  const word = d.atom().toUpperCase();
+  const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(word);
+  if (!m) d.fail('FLAGS, +FLAGS or -FLAGS');
+  d.sp();
+  const flags = d.peekByte() === 0x28 ? d.flagList() : (() => {
+    const out = [d.flag()];
+    while (!d.atEnd()) {
+      d.sp();
+      out.push(d.flag());
+    }
+    return out;
+  })();
+  d.end();
+  return { set, op: OPS[m![1]!]!, silent: m![2] !== undefined, flags, unchangedSince };
+}
+
+async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Promise<void> {
+  const s = ctx.session;
+  const sel = s.selected!;
+  if (sel.readOnly) throw no('READ-ONLY', 'Mailbox was opened with EXAMINE; flags cannot be changed');
+  if (a.flags.some((f) => f.toLowerCase() === '\\recent')) throw bad('CLIENTBUG', '\\Recent cannot be stored');
+  const store = s.flags!;
+  if (!store.persistent && a.flags.some((f) => !f.startsWith('\\'))) {
+    throw no('CANNOT', 'Keywords need a state agent; this server keeps only system flags for the session');
+  }
+  const seqs = resolveSet(sel, a.set, byUid);
+  if (seqs.length === 0) return;
+  const uids = seqs.map((n) => sel.uidAt(n));
+  const key = s.flagKey();
+  try {
+    await store.update(key, uids, a.op, a.flags);
+  } catch (err) {
+    throw mapBackendError(err, 'STORE');
+  }
+  if (a.silent) return;
+  const view = await store.view(key, uids[0]!, uids[uids.length - 1]!).catch((err) => {
+    throw mapBackendError(err, 'STORE');
+  });
+  for (let i = 0; i < seqs.length; i++) {
+    const uid = uids[i]!;
+    await ctx.untagged(`${seqs[i]} FETCH (`, byUid ? `UID ${uid} ` : '', 'FLAGS ', flagList(view.flagsOf(uid)), ')');
+  }
+}
+
+export const storeCommands = [
+  command({ name: 'STORE', states: SELECTED, parse: parseStore, run: (ctx, a) => runStore(ctx, a, false), expungeOk: false }),
+  command({ name: 'UID STORE', states: SELECTED, parse: parseStore, run: (ctx, a) => runStore(ctx, a, true) }),
+];

@@ -1,0 +1,37 @@
+/**
+ * What every connection of one server shares: the backend, the user database,
+ * the flag-store factory, TLS material and options. Built once by the server.
+ */
+import type { SecureContext } from 'node:tls';
+import type { Backend } from '../export/backend.js';
+import type { FlagStore } from '../stateagent/flagstore.js';
+
+export interface Authenticator {
+  /** True when the password is right. Must not reveal whether the user exists. */
+  verify(user: string, password: string): Promise<boolean>;
+}
+
+export interface ServerOptions {
+  /** Allow LOGIN anonymous / AUTHENTICATE ANONYMOUS (RFC 4505). */
+  anonymous: boolean;
+  /** Allow plaintext LOGIN/AUTHENTICATE PLAIN without TLS (true on loopback deployments). */
+  allowPlaintextAuth: boolean;
+  /** Shared-namespace prefix for groups ('' puts them in the personal namespace). */
+  namespacePrefix: string;
+  /** Idle autologout (ms); ≥ 30 minutes per RFC 9051 §5.4. */
+  idleTimeoutMs: number;
+  /** Delay before answering a failed login (ms). */
+  loginFailureDelayMs: number;
+  /** Offer COMPRESS=DEFLATE (RFC 4978). */
+  compress: boolean;
+}
+
+export interface ServerContext {
+  readonly backend: Backend;
+  readonly auth: Authenticator;
+  /** The flag store for a user's session (session-only, local or remote). */
+  flagStoreFor(user: string): FlagStore;
+  /** For STARTTLS, when a certificate is configured. */
+  readonly tls: SecureContext | undefined;
+  readonly options: ServerOptions;
+}

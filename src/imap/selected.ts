@@ -1,0 +1,128 @@
+/**
+ * The selected-state view of one session: which snapshot of the mailbox the
+ * client knows (its sequence numbers), and the updates it has not been told.
+ *
+ * The UID array is the shared, immutable snapshot; a session adds only a few
+ * numbers of its own (invariant 7). Updates are taken at safe points:
+ * EXISTS may be sent after any command, EXPUNGE only where RFC 9051 §7.5.1
+ * allows it (not while answering FETCH, STORE or SEARCH by sequence number).
+ * When expunges must wait, the session keeps its old snapshot whole.
+ */
+import type { MailboxHandle, MailboxSnapshot } from '../export/backend.js';
+
+export interface PendingUpdates {
+  /** Sequence numbers to announce as EXPUNGE, in the order to send them. */
+  expunged: number[];
+  /** UIDs that vanished (for VANISHED with QRESYNC). */
+  vanishedUids: number[];
+  /** New message count to announce as EXISTS, if it changed. */
+  exists: number | null;
+}
+
+/** Index of the first element ≥ x in an ascending array. */
+export function lowerBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class SelectedMailbox {
+  private known: MailboxSnapshot;
+  private latest: MailboxSnapshot;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    readonly handle: MailboxHandle,
+    readonly readOnly: boolean,
+  ) {
+    this.known = handle.current();
+    this.latest = this.known;
+    this.unsubscribe = handle.onChange((s) => {
+      this.latest = s;
+      this.onChange?.();
+    });
+  }
+
+  /** Set by the connection (IDLE) to learn that updates are waiting. */
+  onChange: (() => void) | undefined;
+
+  get name(): string {
+    return this.handle.name;
+  }
+  get uidValidity(): number {
+    return this.known.uidValidity;
+  }
+  get uidNext(): number {
+    return Math.max(this.known.uidNext, (this.uids[this.uids.length - 1] ?? 0) + 1);
+  }
+  get uids(): Uint32Array {
+    return this.known.uids;
+  }
+  get exists(): number {
+    return this.known.uids.length;
+  }
+
+  /** UID of sequence number `seq` (1-based). */
+  uidAt(seq: number): number {
+    return this.known.uids[seq - 1]!;
+  }
+
+  /** Sequence number of `uid`, or 0 if the session does not know it. */
+  seqOf(uid: number): number {
+    const i = lowerBound(this.known.uids, uid);
+    return this.known.uids[i] === uid ? i + 1 : 0;
+  }
+
+  hasUpdates(): boolean {
+    return this.latest !== this.known;
+  }
+
+  /**
+   * Move to the latest snapshot if allowed and say what the client must be told.
+   * With `allowExpunge` false and articles gone, nothing moves (all waits).
+   */
+  takeUpdates(allowExpunge: boolean): PendingUpdates {
+    const none: PendingUpdates = { expunged: [], vanishedUids: [], exists: null };
+    if (this.latest === this.known) return none;
+    const old = this.known.uids;
+    const now = this.latest.uids;
+    if (this.latest.uidValidity !== this.known.uidValidity) {
+      // A new UIDVALIDITY cannot be announced in selected state; the connection ends the session.
+      throw new UidValidityChanged(this.known.uidValidity, this.latest.uidValidity);
+    }
+    const vanishedUids: number[] = [];
+    let j = 0;
+    for (let i = 0; i < old.length; i++) {
+      const u = old[i]!;
+      while (j < now.length && now[j]! < u) j++;
+      if (now[j] !== u) vanishedUids.push(u);
+    }
+    if (vanishedUids.length > 0 && !allowExpunge) return none;
+    // Announce from the highest sequence number down, so each number is still valid when read.
+    const expunged: number[] = [];
+    for (let k = vanishedUids.length - 1; k >= 0; k--) expunged.push(lowerBound(old, vanishedUids[k]!) + 1);
+    const before = old.length;
+    this.known = this.latest;
+    return { expunged, vanishedUids, exists: now.length > before - vanishedUids.length ? now.length : null };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.handle.release();
+  }
+}
+
+export class UidValidityChanged extends Error {
+  readonly code = 'UIDVALIDITY_CHANGED';
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {
+    super(`UIDVALIDITY changed from ${from} to ${to}`);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Sequence sets → the messages they name in the selected mailbox
+ * (RFC 9051 §6.4.8, §9 `sequence-set`). By sequence number, a number above
+ * the message count is a client error; by UID, UIDs that do not exist are
+ * simply not matched, and `*` is the highest UID in use.
+ */
+import type { SequenceSet } from './wire/sequence-set.js';
+import { lowerBound, type SelectedMailbox } from './selected.js';
+import { bad } from './errors.js';
+
+/** Ascending sequence numbers named by `set`. */
+export function resolveSet(sel: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
+  const uids = sel.uids;
+  const out: number[] = [];
+  if (byUid) {
+    const max = uids.length > 0 ? uids[uids.length - 1]! : 0;
+    for (const [lo, hi] of set.resolve(max)) {
+      for (let i = lowerBound(uids, lo); i < uids.length && uids[i]! <= hi; i++) out.push(i + 1);
+    }
+    return out;
+  }
+  if (uids.length === 0 && set.hasStar) return out;
+  if (set.maxNumber() > uids.length) throw bad('CLIENTBUG', `Message number out of range (mailbox has ${uids.length})`);
+  for (const [lo, hi] of set.resolve(uids.length)) for (let n = lo; n <= hi; n++) out.push(n);
+  return out;
+}

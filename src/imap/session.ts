@@ -1,0 +1,73 @@
+/**
+ * Per-connection IMAP session state (RFC 9051 §3): the state machine, the
+ * authenticated user, enabled extensions and the selected mailbox. It holds
+ * no mailbox data of its own beyond the selected view (invariant 7).
+ */
+import type { FlagKey, FlagStore } from '../stateagent/flagstore.js';
+import type { SelectedMailbox } from './selected.js';
+
+export type SessionState = 'notauth' | 'auth' | 'selected' | 'logout';
+
+export const ANY: readonly SessionState[] = ['notauth', 'auth', 'selected'];
+export const NOT_AUTHENTICATED: readonly SessionState[] = ['notauth'];
+export const AUTHENTICATED: readonly SessionState[] = ['auth', 'selected'];
+export const SELECTED: readonly SessionState[] = ['selected'];
+
+export class Session {
+  state: SessionState = 'notauth';
+  user: string | undefined;
+  anonymous = false;
+  selected: SelectedMailbox | undefined;
+  /** Extensions turned on with ENABLE (upper case), e.g. UTF8=ACCEPT, CONDSTORE, QRESYNC. */
+  readonly enabled = new Set<string>();
+  flags: FlagStore | undefined;
+  failedLogins = 0;
+  /**
+   * Subscriptions without a state agent: every mailbox counts as subscribed
+   * until the client unsubscribes it; the change lasts for the session.
+   */
+  readonly unsubscribed = new Set<string>();
+  tls = false;
+  compressed = false;
+
+  get utf8(): boolean {
+    return this.enabled.has('UTF8=ACCEPT') || this.enabled.has('IMAP4REV2');
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4REV2');
+  }
+
+  /** The flag-store key of the selected mailbox. */
+  flagKey(): FlagKey {
+    const sel = this.selected;
+    if (!sel || !this.user) throw new Error('no mailbox selected');
+    return { user: this.user, mailbox: sel.name, uidValidity: sel.uidValidity };
+  }
+
+  login(user: string, anonymous: boolean, flags: FlagStore): void {
+    this.user = user;
+    this.anonymous = anonymous;
+    this.flags = flags;
+    this.state = 'auth';
+  }
+
+  select(view: SelectedMailbox): void {
+    this.unselect();
+    this.selected = view;
+    this.state = 'selected';
+  }
+
+  unselect(): void {
+    if (this.selected) {
+      this.selected.close();
+      this.selected = undefined;
+    }
+    if (this.state === 'selected') this.state = 'auth';
+  }
+
+  logout(): void {
+    this.unselect();
+    this.state = 'logout';
+  }
+}
