@@ -19,7 +19,9 @@
  *   upstreams never mix in one iteration).
  *
  * Errors: NO_SUCH_GROUP for a group no source lists; when every carrier is
- * down, UNAVAILABLE with the last error as `cause`. Other errors (e.g.
+ * down, UNAVAILABLE with the last error as `cause`. When no source can list
+ * its groups (and none was listed before): the error itself if there is one
+ * source, else UNAVAILABLE naming the first error. Other errors (e.g.
  * NO_SUCH_ARTICLE) are passed through without failover.
  * `close()` closes every source.
  */
@@ -78,7 +80,8 @@ export class MultiSource implements Source {
     });
     this.listedAt = Date.now();
     if (ok === 0 && this.carried.every((m) => m.size === 0)) {
-      throw new SourceError('UNAVAILABLE', 'no source could list its groups', { cause: firstErr });
+      if (this.sources.length === 1 && firstErr instanceof SourceError) throw firstErr;
+      throw new SourceError('UNAVAILABLE', `no source could list its groups: ${(firstErr as Error).message}`, { cause: firstErr });
     }
     const union = new Map<string, GroupInfo>();
     for (const m of this.carried) for (const [name, g] of m) if (!union.has(name)) union.set(name, g);
