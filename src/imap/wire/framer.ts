@@ -37,6 +37,9 @@
  *   command is discarded; at most `MAX_LINE_LENGTH` octets are ever buffered
  *   for a line.
  * - Memory: a command in progress holds at most `MAX_COMMAND_SIZE` octets.
+ * - Lines that are not commands — a SASL response after `+` (RFC 9051
+ *   §6.2.2), `DONE` ending IDLE (RFC 2177) — are framed like commands; the
+ *   connection reads them as `parts[0]` (or `Decoder.rest()`).
  */
 import {
   MAX_COMMAND_SIZE,
