@@ -1,0 +1,144 @@
+/**
+ * NntpSource over a fake pool (a named in-memory stand-in for NntpPool):
+ * NntpError → SourceError mapping with cause, OVER batching, HEAD gets its
+ * empty line, mid-stream errors are mapped, ids never carry passwords.
+ */
+import { describe, expect, it } from 'vitest';
+import { PassThrough, Readable } from 'node:stream';
+import { NntpSource, OVERVIEW_BATCH, toSourceError, type ClientPool, type SourceClient } from '../../src/export/nntp-source.js';
+import { NntpError, type NntpErrorCode } from '../../src/nntp/errors.js';
+import { SourceError } from '../../src/export/source.js';
+import type { OverLine } from '../../src/nntp/client.js';
+import { silentLogger } from '../../src/log.js';
+
+/** A pool whose one client answers from fixed data, or fails with a given NntpError code. */
+class FakeNntpPool implements ClientPool {
+  failWith: NntpErrorCode | undefined;
+  overCalls: [number, number][] = [];
+  closed = false;
+  headBytes = Buffer.from('Subject: s\r\nMessage-ID: <1@x>\r\n');
+  articleStream: Readable = Readable.from([Buffer.from('a\r\n')]);
+  constructor(private readonly high: number) {}
+  async use<T>(fn: (c: SourceClient) => Promise<T>): Promise<T> {
+    if (this.failWith) throw new NntpError(this.failWith, `fake ${this.failWith}`);
+    const self = this;
+    const client = {
+      async group(name: string) {
+        return { name, count: self.high, low: 1, high: self.high };
+      },
+      async listGroup(_n: string, r?: [number, number]) {
+        return Array.from({ length: self.high }, (_, i) => i + 1).filter((n) => !r || (n >= r[0] && n <= r[1]));
+      },
+      async listActive() {
+        return [{ name: 'g.one', high: self.high, low: 1, status: 'y' }, { name: 'g.empty', high: 0, low: 1, status: 'm' }];
+      },
+      async listNewsgroups() {
+        return new Map([['g.one', 'The first group']]);
+      },
+      over(_g: string, r: [number, number]): AsyncIterable<OverLine> {
+        self.overCalls.push(r);
+        return (async function* () {
+          for (let n = r[0]; n <= Math.min(r[1], self.high); n++) {
+            yield { number: n, subject: 's', from: 'f', date: 'd', messageId: `<${n}@x>`, references: '', bytes: 10, lines: 1, raw: [] };
+          }
+        })();
+      },
+      async article(_g: string, n: number) {
+        return { number: n, messageId: '<1@x>', stream: self.articleStream };
+      },
+      async head(_g: string, n: number) {
+        return { number: n, messageId: '<1@x>', head: self.headBytes };
+      },
+    };
+    return fn(client as unknown as SourceClient);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+const upstream = { url: 'nntp://reader:s3cret@news.example:1119', poolSize: 2, pipelineWindow: 10, starttls: false };
+
+describe('NntpSource', () => {
+  it('has an id without the password', () => {
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool: new FakeNntpPool(1) });
+    expect(s.id).toBe('nntp://reader@news.example:1119');
+  });
+
+  it('lists groups with descriptions, status and count estimates', async () => {
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool: new FakeNntpPool(5) });
+    expect(await s.listGroups()).toEqual([
+      { name: 'g.one', count: 5, low: 1, high: 5, status: 'y', description: 'The first group' },
+      { name: 'g.empty', count: 0, low: 1, high: 0, status: 'm' },
+    ]);
+  });
+
+  it('reads overview in batches of OVERVIEW_BATCH, ascending', async () => {
+    const pool = new FakeNntpPool(OVERVIEW_BATCH * 2 + 5);
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    const nums: number[] = [];
+    for await (const r of s.overview('g.one', 1, OVERVIEW_BATCH * 2 + 5)) nums.push(r.number);
+    expect(nums.length).toBe(OVERVIEW_BATCH * 2 + 5);
+    expect(nums.every((n, i) => n === i + 1)).toBe(true);
+    expect(pool.overCalls).toEqual([
+      [1, OVERVIEW_BATCH],
+      [OVERVIEW_BATCH + 1, OVERVIEW_BATCH * 2],
+      [OVERVIEW_BATCH * 2 + 1, OVERVIEW_BATCH * 2 + 5],
+    ]);
+  });
+
+  it('adds the empty line HEAD does not send', async () => {
+    const pool = new FakeNntpPool(1);
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    expect((await s.head('g.one', 1)).toString()).toBe('Subject: s\r\nMessage-ID: <1@x>\r\n\r\n');
+    pool.headBytes = Buffer.from('A: b\r\n\r\n');
+    expect((await s.head('g.one', 1)).toString()).toBe('A: b\r\n\r\n');
+  });
+
+  it.each([
+    ['NO_SUCH_GROUP', 'NO_SUCH_GROUP'],
+    ['NO_SUCH_ARTICLE', 'NO_SUCH_ARTICLE'],
+    ['AUTH_REQUIRED', 'AUTH_REQUIRED'],
+    ['AUTH_FAILED', 'AUTH_REQUIRED'],
+    ['UNAVAILABLE', 'UNAVAILABLE'],
+    ['CLOSED', 'UNAVAILABLE'],
+    ['TIMEOUT', 'UNAVAILABLE'],
+    ['TLS', 'UNAVAILABLE'],
+    ['PROTOCOL', 'PROTOCOL'],
+    ['UNEXPECTED_STATUS', 'PROTOCOL'],
+  ] as const)('maps NntpError %s to SourceError %s with the cause', async (nntp, source) => {
+    const pool = new FakeNntpPool(1);
+    pool.failWith = nntp;
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    const err = await s.groupInfo('g.one').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).code).toBe(source);
+    expect(((err as SourceError).cause as NntpError).code).toBe(nntp);
+    expect((err as Error).message).not.toContain('s3cret');
+  });
+
+  it('maps an error in the middle of an article stream', async () => {
+    const pool = new FakeNntpPool(1);
+    const inner = new PassThrough();
+    pool.articleStream = inner;
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    const out = await s.article('g.one', 1);
+    const got: Buffer[] = [];
+    const done = new Promise<unknown>((res) => {
+      out.on('data', (c: Buffer) => got.push(c));
+      out.on('error', res);
+    });
+    inner.write('partial');
+    setImmediate(() => inner.destroy(new NntpError('CLOSED', 'peer went away')));
+    const err = await done;
+    expect(Buffer.concat(got).toString()).toBe('partial');
+    expect((err as SourceError).code).toBe('UNAVAILABLE');
+  });
+
+  it('closes its pool', async () => {
+    const pool = new FakeNntpPool(1);
+    await new NntpSource({ upstream, logger: silentLogger(), pool }).close();
+    expect(pool.closed).toBe(true);
+    expect(toSourceError(new Error('x'), 'w').code).toBe('UNAVAILABLE');
+  });
+});
