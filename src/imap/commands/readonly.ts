@@ -34,6 +34,19 @@ const refusal = (name: string, states: typeof AUTHENTICATED, parse: (d: Decoder)
     },
   });
 
+/** `APPEND mailbox 1*(SP [flag-list SP] [date-time SP] literal)` (RFC 9051 §6.3.12, MULTIAPPEND RFC 3502). */
+const appendArgs = (d: Decoder): void => {
+  mailboxArg(d);
+  while (!d.atEnd()) {
+    d.sp();
+    const c = d.peekByte();
+    if (c === 0x28) d.flagList();
+    else if (c === 0x22) d.dateTime();
+    else if (c === 0x7e) d.literal8();
+    else d.literal();
+  }
+};
+
 const copyArgs = (d: Decoder): void => {
   d.sp();
   d.sequenceSet();
@@ -44,7 +57,7 @@ export const readOnlyCommands = [
   refusal('CREATE', AUTHENTICATED, (d) => { mailboxArg(d); rest(d); }, 'NOPERM', 'Mailboxes cannot be created: newsgroups are read-only'),
   refusal('DELETE', AUTHENTICATED, mailboxArg, 'NOPERM', 'Newsgroups cannot be deleted'),
   refusal('RENAME', AUTHENTICATED, (d) => { mailboxArg(d); mailboxArg(d); }, 'NOPERM', 'Newsgroups cannot be renamed'),
-  refusal('APPEND', AUTHENTICATED, (d) => { mailboxArg(d); rest(d); }, 'CANNOT', 'APPEND is not possible: newsgroups are read-only (post with a newsreader)'),
+  refusal('APPEND', AUTHENTICATED, appendArgs, 'CANNOT', 'APPEND is not possible: newsgroups are read-only (post with a newsreader)'),
   refusal('EXPUNGE', SELECTED, () => undefined, 'CANNOT', 'Articles cannot be expunged: newsgroups are read-only; \\Deleted is only a mark'),
   refusal('UID EXPUNGE', SELECTED, (d) => { d.sp(); d.sequenceSet(); }, 'CANNOT', 'Articles cannot be expunged: newsgroups are read-only'),
   refusal('COPY', SELECTED, copyArgs, 'CANNOT', 'COPY is not possible: all mailboxes are read-only'),

@@ -166,7 +166,7 @@ export class Decoder {
 
   astringBytes(): Buffer {
     const c = this.peekByte();
-    if (c === 0x22 || c === 0x7b || c === 0x7e) return this.stringBytes();
+    if (c === 0x22 || c === 0x7b) return this.stringBytes(); // "~" starts an atom here: astring has no literal8
     return Buffer.from(this.takeWhile(isAstringChar, 'astring'), 'latin1');
   }
 

@@ -63,7 +63,7 @@ describe('parseSearch', () => {
       fc.property(key, (k) => {
         expect(parse(renderSearchKey(k), true).key).toEqual(k);
       }),
-      { numRuns: 500 },
+      { numRuns: Number(process.env.FC_RUNS ?? 500) },
     );
   });
 

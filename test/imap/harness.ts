@@ -1,0 +1,38 @@
+/** Starts an ImapServer on a free loopback port over a given Backend, for tests. */
+import { ImapServer } from '../../src/imap/server.js';
+import type { Backend } from '../../src/export/backend.js';
+import type { ServerContext, ServerOptions } from '../../src/imap/context.js';
+import { Users } from '../../src/auth/users.js';
+import { SessionFlagStore } from '../../src/stateagent/session.js';
+import { silentLogger } from '../../src/log.js';
+import type { SecureContext } from 'node:tls';
+
+export interface TestServer {
+  port: number;
+  server: ImapServer;
+  close(): Promise<void>;
+}
+
+export async function startImap(
+  backend: Backend,
+  opts: Partial<ServerOptions> & { users?: string; tls?: SecureContext; tlsPort?: number } = {},
+): Promise<TestServer & { tlsPort?: number }> {
+  const users = Users.parse(opts.users ?? 'alice:{PLAIN}secret\nbob:{PLAIN}hunter2\n');
+  const ctx: ServerContext = {
+    backend,
+    auth: users,
+    flagStoreFor: () => new SessionFlagStore(),
+    tls: opts.tls,
+    options: {
+      anonymous: opts.anonymous ?? true,
+      allowPlaintextAuth: opts.allowPlaintextAuth ?? true,
+      namespacePrefix: opts.namespacePrefix ?? '',
+      idleTimeoutMs: opts.idleTimeoutMs ?? 30 * 60_000,
+      loginFailureDelayMs: opts.loginFailureDelayMs ?? 10,
+      compress: opts.compress ?? true,
+    },
+  };
+  const server = new ImapServer(ctx, silentLogger());
+  const { port, tlsPort } = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: opts.tlsPort });
+  return { port, tlsPort, server, close: () => server.close() };
+}

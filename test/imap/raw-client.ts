@@ -1,0 +1,90 @@
+/** A minimal line-level IMAP client for protocol tests: sends raw bytes, collects responses. */
+import { connect, type Socket } from 'node:net';
+
+export class RawClient {
+  private buf = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  closed = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  static async connect(port: number): Promise<RawClient> {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const c = new RawClient(socket);
+    await c.until((t) => t.includes('\r\n'));
+    c.take();
+    return c;
+  }
+
+  /** Wait until `pred(text so far)`; rejects after `ms`. */
+  async until(pred: (text: string) => boolean, ms = 10_000): Promise<string> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const text = this.buf.toString('latin1');
+      if (pred(text)) return text;
+      if (this.closed) throw new Error(`connection closed; got: ${text.slice(0, 500)}`);
+      if (Date.now() > deadline) throw new Error(`timeout; got: ${text.slice(-500)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  take(): string {
+    const t = this.buf.toString('latin1');
+    this.buf = Buffer.alloc(0);
+    return t;
+  }
+
+  takeBuffer(): Buffer {
+    const b = this.buf;
+    this.buf = Buffer.alloc(0);
+    return b;
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Send `tag command` and return everything up to and including the tagged reply. */
+  async cmd(tag: string, command: string | Buffer, ms?: number): Promise<string> {
+    this.write(typeof command === 'string' ? `${tag} ${command}\r\n` : Buffer.concat([Buffer.from(`${tag} `), command, Buffer.from('\r\n')]));
+    const re = new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`);
+    await this.until((t) => re.test(t), ms);
+    return this.take();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** The tagged status line of a response. */
+export function tagged(resp: string, tag: string): string {
+  const m = new RegExp(`(?:^|\\r\\n)(${tag} (?:OK|NO|BAD)[^\\r\\n]*)`).exec(resp);
+  return m ? m[1]! : '';
+}
