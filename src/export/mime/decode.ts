@@ -24,6 +24,8 @@ import { bytesToText } from './params.js';
 export interface ChunkDecoder {
   update(chunk: Buffer): Buffer;
   end(): Buffer;
+  /** Optional fast path: `update(chunk).length` without allocating the output. */
+  count?(chunk: Buffer): number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -42,32 +44,65 @@ export class Base64Decoder implements ChunkDecoder {
   update(chunk: Buffer): Buffer {
     const out = Buffer.allocUnsafe(Math.floor(((chunk.length + this.n) * 3) / 4) + 3);
     let o = 0;
+    let bits = this.bits;
+    let n = this.n;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i]!;
       const v = B64[c]!;
       if (v >= 0) {
-        this.bits = (this.bits << 6) | v;
-        if (++this.n === 4) {
-          out[o++] = (this.bits >> 16) & 0xff;
-          out[o++] = (this.bits >> 8) & 0xff;
-          out[o++] = this.bits & 0xff;
-          this.bits = 0;
-          this.n = 0;
+        bits = (bits << 6) | v;
+        if (++n === 4) {
+          out[o++] = (bits >> 16) & 0xff;
+          out[o++] = (bits >> 8) & 0xff;
+          out[o++] = bits & 0xff;
+          bits = 0;
+          n = 0;
         }
       } else if (c === 0x3d) {
-        o = this.flushPartial(out, o);
+        // '=' ends the quantum: 2 or 3 characters yield 1 or 2 bytes, 1 yields none.
+        if (n === 2) out[o++] = (bits >> 4) & 0xff;
+        else if (n === 3) {
+          out[o++] = (bits >> 10) & 0xff;
+          out[o++] = (bits >> 2) & 0xff;
+        }
+        bits = 0;
+        n = 0;
       }
     }
+    this.bits = bits;
+    this.n = n;
     return out.subarray(0, o);
+  }
+
+  /** What `update(chunk).length` would be, without producing the bytes (same state change). */
+  count(chunk: Buffer): number {
+    let o = 0;
+    let n = this.n;
+    let bits = this.bits;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      const v = B64[c]!;
+      if (v >= 0) {
+        bits = (bits << 6) | v;
+        if (++n === 4) {
+          o += 3;
+          n = 0;
+          bits = 0;
+        }
+      } else if (c === 0x3d) {
+        if (n >= 2) o += n - 1;
+        n = 0;
+        bits = 0;
+      }
+    }
+    this.n = n;
+    this.bits = bits & 0x3ffff;
+    return o;
   }
 
   end(): Buffer {
     const out = Buffer.allocUnsafe(2);
-    return out.subarray(0, this.flushPartial(out, 0));
-  }
-
-  /** A partial quantum of 2 or 3 characters yields 1 or 2 bytes; 1 character yields none. */
-  private flushPartial(out: Buffer, o: number): number {
+    let o = 0;
     if (this.n === 2) out[o++] = (this.bits >> 4) & 0xff;
     else if (this.n === 3) {
       out[o++] = (this.bits >> 10) & 0xff;
@@ -75,7 +110,7 @@ export class Base64Decoder implements ChunkDecoder {
     }
     this.bits = 0;
     this.n = 0;
-    return o;
+    return out.subarray(0, o);
   }
 }
 

@@ -323,8 +323,11 @@ export class StructureParser {
         } else {
           p.decodedSize = isKnownEncoding(p.encoding) ? p.size : null;
         }
-      } else if (f.kind === 'multipart') {
-        if (p.parts === undefined || p.parts.length === 0) p.parts = [syntheticPart(p.bodyEnd)];
+      } else {
+        // Containers are sent as is by BINARY[n] (RFC 3516 §4.2): decoded size = size.
+        const identity = p.encoding === '7BIT' || p.encoding === '8BIT' || p.encoding === 'BINARY';
+        p.decodedSize = identity ? p.size : null;
+        if (f.kind === 'multipart' && (p.parts === undefined || p.parts.length === 0)) p.parts = [syntheticPart(p.bodyEnd)];
       }
     }
     if (f.owner !== null) f.owner.message = { envelope: f.envelope ?? envelopeOf([]), body: p };
@@ -343,7 +346,7 @@ export class StructureParser {
       f.hdrLen += keep.length;
     } else if (f.dec !== null) {
       this.flushPending(f);
-      f.decoded += f.dec.update(bytes).length;
+      f.decoded += f.dec.count !== undefined ? f.dec.count(bytes) : f.dec.update(bytes).length;
     }
   }
 
@@ -360,7 +363,7 @@ export class StructureParser {
 
   private flushPending(f: Frame): void {
     if (f.pendingEol !== null && f.dec !== null) {
-      f.decoded += f.dec.update(f.pendingEol).length;
+      f.decoded += f.dec.count !== undefined ? f.dec.count(f.pendingEol) : f.dec.update(f.pendingEol).length;
     }
     f.pendingEol = null;
   }

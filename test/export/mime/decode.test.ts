@@ -33,6 +33,17 @@ describe('base64', () => {
     );
   });
 
+  it('count() equals the length update() would give, for junk input at any chunking', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('A', 'b', '9', '+', '/', '=', '\r\n', '*', '-', '_'), { maxLength: 200 }), fc.integer({ min: 1, max: 9 }), (toks, n) => {
+        const b = Buffer.from(toks.join(''));
+        const counter = new Base64Decoder();
+        const counted = splitEvery(b, n).reduce((acc, c) => acc + counter.count(c), 0) + counter.end().length;
+        expect(counted).toBe(run(new Base64Decoder(), [b]).length);
+      }),
+    );
+  });
+
   it('ignores junk; decodes unpadded tails; resumes after padding', () => {
     expect(run(new Base64Decoder(), [Buffer.from('aGV*sb!G8')]).toString()).toBe('hello');
     expect(run(new Base64Decoder(), [Buffer.from('aGk')]).toString()).toBe('hi');

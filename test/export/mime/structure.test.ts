@@ -243,6 +243,9 @@ describe('StructureParser: offsets, sizes, lines', () => {
     expect(body.bodyEnd).toBe(innerEnd);
     expect([body.type, body.subtype]).toEqual(['multipart', 'alternative']);
     expectBody(RFC822, body.parts![0]!, 'inner text');
+    // Containers in an identity encoding: BINARY.SIZE is the size itself.
+    expect(m.decodedSize).toBe(m.size);
+    expect(r.decodedSize).toBe(r.size);
   });
 
   it('quoted-printable: decoded size from soft breaks, hex and trailing space removal', () => {
