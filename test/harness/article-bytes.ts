@@ -80,19 +80,24 @@ export function headerValue(article: Buffer, name: string): string | undefined {
 export function crlfToLf(article: Buffer): Buffer {
   const out = Buffer.allocUnsafe(article.length);
   let o = 0;
-  for (let i = 0; i < article.length; i++) {
-    const c = article[i]!;
-    if (c === 0x0d) {
-      if (article[i + 1] !== 0x0a) throw new ArticleBytesError('BARE_CR_OR_LF', `bare CR at offset ${i}`);
-      out[o++] = 0x0a;
-      i++;
-    } else if (c === 0x0a) {
-      throw new ArticleBytesError('BARE_CR_OR_LF', `bare LF at offset ${i}`);
-    } else if (c === 0) {
-      throw new ArticleBytesError('NUL_BYTE', `NUL byte at offset ${i}`);
-    } else {
-      out[o++] = c;
+  let pos = 0;
+  // Copy line by line (native indexOf keeps this fast for a 57 MB article).
+  while (pos < article.length) {
+    let eol = article.indexOf(CRLF, pos);
+    const end = eol < 0 ? article.length : eol;
+    const line = article.subarray(pos, end);
+    const bad = [line.indexOf(0x0d), line.indexOf(0x0a), line.indexOf(0)].filter((x) => x >= 0);
+    if (bad.length > 0) {
+      const at = pos + Math.min(...bad);
+      const code = article[at] === 0 ? 'NUL_BYTE' : 'BARE_CR_OR_LF';
+      throw new ArticleBytesError(code, `${code === 'NUL_BYTE' ? 'NUL byte' : 'bare CR or LF'} at offset ${at}`);
     }
+    o += line.copy(out, o);
+    if (eol >= 0) {
+      out[o++] = 0x0a;
+      eol += 2;
+    }
+    pos = eol < 0 ? article.length : eol;
   }
   return out.subarray(0, o);
 }
