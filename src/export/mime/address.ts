@@ -33,6 +33,8 @@ interface Tok {
 }
 
 const SPECIALS = new Set(['<', '>', '@', ',', ';', ':', '.']);
+/** Characters that end an atom run. */
+const ATOM_STOP = new Set([...SPECIALS, ' ', '\t', '\r', '\n', '(', ')', '"', '[']);
 
 function tokenize(s: string): Tok[] {
   const toks: Tok[] = [];
@@ -82,7 +84,7 @@ function tokenize(s: string): Tok[] {
       space = false;
     } else {
       const start = i;
-      while (i < s.length && !/[\s()"[<>@,;:.]/.test(s[i]!)) i++;
+      while (i < s.length && !ATOM_STOP.has(s[i]!)) i++;
       if (i === start) i++; // a stray ']' or similar: one char as a word
       toks.push({ kind: 'word', text: s.slice(start, i), space });
       space = false;

@@ -1,0 +1,28 @@
+/**
+ * Public surface of the MIME layer: article structure for IMAP FETCH
+ * (ENVELOPE, BODYSTRUCTURE, BODY[section], BINARY) and SEARCH. Pure data; the
+ * IMAP layer renders. See each module for its contract.
+ */
+export { MimeError, type MimeErrorCode } from './errors.js';
+export { headerEnd, parseHeader, selectFields, findField, type HeaderField } from './header.js';
+export { envelopeOf, type Envelope, type Address } from './envelope.js';
+export { parseAddressList } from './address.js';
+export { parseParamValue, bytesToText, type ParamValue } from './params.js';
+export { describePart, paramOf, type MimePart, type Disposition } from './part.js';
+export { StructureParser, parseStructure, parseStructureStream } from './structure.js';
+export { partAt, sectionRange, type SectionText, type ByteRange } from './section.js';
+export { serializeStructure, deserializeStructure, STRUCTURE_FORMAT } from './serialize.js';
+export {
+  decoderFor,
+  chunkDecoderFor,
+  decodeTransfer,
+  isKnownEncoding,
+  normalizeEncoding,
+  textForSearch,
+  decodeHeaderValue,
+  Base64Decoder,
+  QpDecoder,
+  type ChunkDecoder,
+  type TextPartInfo,
+} from './decode.js';
+export * as limits from './limits.js';
