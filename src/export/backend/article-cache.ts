@@ -1,0 +1,232 @@
+/**
+ * The on-disk article cache: article bytes in `<dir>/<hh>/<hash>` files, where
+ * `hash` is a SHA-256 of the article key (source, group, number), bounded by
+ * total bytes with least-recently-used eviction.
+ *
+ * - `open(key, upstream, range)`: a cached file is streamed from disk (only the
+ *   range is read); otherwise one `Fetch` downloads it (shared by concurrent
+ *   callers, see fetch.ts) and the caller follows the download.
+ * - Files are written to `<dir>/tmp/` and renamed into place, so a reader never
+ *   sees half an article under its final name.
+ * - The index of cached files lives in memory, rebuilt at `init()` from a scan of
+ *   the directory (oldest modification first). Files that vanish (the directory
+ *   was deleted, another process evicted them) are noticed on open (ENOENT),
+ *   dropped from the index and fetched again; directories are re-created.
+ * - The bound covers finished files; downloads in progress are not counted until
+ *   they finish. An article larger than the whole bound is served but not kept.
+ *
+ * Errors: `open` rejects with the raw upstream error (NO_SUCH_ARTICLE, ...) or
+ * file error; the caller maps it. Streams returned belong to the caller, who
+ * consumes or destroys them.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Logger } from '../../log.js';
+import { Fetch, type Fetched } from './fetch.js';
+import { READ_CHUNK, STALE_TEMP_MS } from './limits.js';
+
+export interface ArticleCacheOptions {
+  dir: string;
+  maxBytes: number;
+  logger: Logger;
+  /** Called once per finished download (exact size and MIME structure are known now). */
+  onFetched?: (key: string, result: Fetched) => void;
+}
+
+export type Upstream = () => Promise<Readable>;
+
+export class ArticleCache {
+  /** hash → size, in least-recently-used-first order. */
+  private readonly index = new Map<string, number>();
+  private total = 0;
+  private readonly inflight = new Map<string, Fetch>();
+  private seq = 0;
+  private readonly log: Logger;
+  /** Upstream fetches started (for tests and stats). */
+  fetches = 0;
+
+  constructor(private readonly opts: ArticleCacheOptions) {
+    this.log = opts.logger;
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  get files(): number {
+    return this.index.size;
+  }
+
+  /** Creates the directories, removes stale temp files and indexes the cached files. */
+  async init(): Promise<void> {
+    await mkdir(this.tmpDir(), { recursive: true });
+    await this.removeStaleTemps();
+    const found: { hash: string; size: number; mtime: number }[] = [];
+    for (const sub of await readdir(this.opts.dir)) {
+      if (!/^[0-9a-f]{2}$/.test(sub)) continue;
+      let names: string[];
+      try {
+        names = await readdir(join(this.opts.dir, sub));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        try {
+          const st = await stat(join(this.opts.dir, sub, name));
+          if (st.isFile()) found.push({ hash: name, size: st.size, mtime: st.mtimeMs });
+        } catch {
+          // vanished meanwhile
+        }
+      }
+    }
+    found.sort((a, b) => a.mtime - b.mtime);
+    for (const f of found) this.add(f.hash, f.size);
+    this.evict();
+    this.log.info({ files: this.index.size, bytes: this.total }, 'backend: article cache indexed');
+  }
+
+  /** Deletes temp files left by crashed runs (old enough not to be another process's live download). */
+  private async removeStaleTemps(): Promise<void> {
+    const now = Date.now();
+    for (const name of await readdir(this.tmpDir())) {
+      const p = join(this.tmpDir(), name);
+      try {
+        if (now - (await stat(p)).mtimeMs > STALE_TEMP_MS) await unlink(p);
+      } catch {
+        // vanished meanwhile
+      }
+    }
+  }
+
+  /** True when the article is cached on disk (as far as this process knows). */
+  has(key: string): boolean {
+    return this.index.has(hashOf(key));
+  }
+
+  /** Size of a cached article, if cached. */
+  cachedSize(key: string): number | undefined {
+    return this.index.get(hashOf(key));
+  }
+
+  /**
+   * Bytes [start, end) of the article (whole article without a range).
+   * Rejects with the upstream's error when the download cannot start.
+   */
+  async open(key: string, upstream: Upstream, start = 0, end = Infinity): Promise<Readable> {
+    const hash = hashOf(key);
+    const running = this.inflight.get(hash);
+    if (running !== undefined) {
+      await running.start();
+      return running.reader(start, end);
+    }
+    const size = this.index.get(hash);
+    if (size !== undefined) {
+      const stream = await this.openCached(hash, size, start, end);
+      if (stream !== null) return stream;
+    }
+    const f = await this.fetch(key, hash, upstream);
+    return f.reader(start, end);
+  }
+
+  /**
+   * Makes sure the article was downloaded and resolves with what the download
+   * learnt; resolves with null when it is already cached (nothing new learnt).
+   */
+  async ensure(key: string, upstream: Upstream): Promise<Fetched | null> {
+    const hash = hashOf(key);
+    const running = this.inflight.get(hash);
+    if (running !== undefined) return running.done;
+    if (this.index.has(hash)) return null;
+    const f = await this.fetch(key, hash, upstream);
+    return f.done;
+  }
+
+  private async fetch(key: string, hash: string, upstream: Upstream): Promise<Fetch> {
+    const running = this.inflight.get(hash);
+    if (running !== undefined) {
+      await running.start();
+      return running;
+    }
+    const tmp = join(this.tmpDir(), `${hash}.${process.pid}.${++this.seq}`);
+    const f = new Fetch(key.replaceAll('\u0000', ' '), tmp, this.pathOf(hash), upstream);
+    this.inflight.set(hash, f);
+    this.fetches++;
+    f.done.then(
+      (r) => {
+        this.inflight.delete(hash);
+        if (r.cached) {
+          this.add(hash, r.size);
+          this.evict();
+        }
+        this.opts.onFetched?.(key, r);
+      },
+      () => this.inflight.delete(hash),
+    );
+    await f.start(); // a failure rejects `done` too, which removes the entry
+    return f;
+  }
+
+  private async openCached(hash: string, size: number, start: number, end: number): Promise<Readable | null> {
+    let fh;
+    try {
+      fh = await open(this.pathOf(hash), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.drop(hash);
+      return null;
+    }
+    this.touch(hash);
+    const e = Math.min(end, size);
+    if (start >= e) {
+      await fh.close();
+      return Readable.from([]);
+    }
+    return createReadStream('', { fd: fh, start, end: e - 1, highWaterMark: READ_CHUNK });
+  }
+
+  private add(hash: string, size: number): void {
+    this.drop(hash);
+    this.index.set(hash, size);
+    this.total += size;
+  }
+
+  private touch(hash: string): void {
+    const size = this.index.get(hash);
+    if (size === undefined) return;
+    this.index.delete(hash);
+    this.index.set(hash, size);
+  }
+
+  private drop(hash: string): void {
+    const size = this.index.get(hash);
+    if (size === undefined) return;
+    this.index.delete(hash);
+    this.total -= size;
+  }
+
+  /** Removes least recently used files until the total is within the bound. */
+  private evict(): void {
+    for (const [hash] of this.index) {
+      if (this.total <= this.opts.maxBytes) break;
+      this.drop(hash);
+      unlink(this.pathOf(hash)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') this.log.warn({ err: err.message }, 'backend: cache eviction failed');
+      });
+    }
+  }
+
+  private pathOf(hash: string): string {
+    return join(this.opts.dir, hash.slice(0, 2), hash);
+  }
+
+  private tmpDir(): string {
+    return join(this.opts.dir, 'tmp');
+  }
+}
+
+export function hashOf(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 40);
+}

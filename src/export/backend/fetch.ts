@@ -1,0 +1,211 @@
+/**
+ * One upstream download of one article into the cache, shared by every reader
+ * that asks for the article while it runs (invariant 6: N readers, one fetch).
+ *
+ * The upstream stream is copied to a temp file as fast as the disk takes it —
+ * never at the pace of a slow client — while a `StructureParser` sees the same
+ * chunks, so the MIME structure is known the moment the download ends. Readers
+ * follow the growing file through the fetch's own file handle (positional
+ * reads), so they work even if the file is renamed, evicted or its directory
+ * deleted meanwhile, and no article is ever held in memory (invariant 7: a
+ * 40 MB article costs one chunk per reader).
+ *
+ * Life cycle: `start()` resolves once the upstream answered and the temp file
+ * exists (or rejects with the raw upstream/file error: the caller maps it); the
+ * copy then runs on; `done` resolves with size and structure after the temp
+ * file was renamed to its final path, or rejects. The file handle is closed
+ * when the copy has ended and the last reader is gone.
+ */
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { StructureParser, type MimePart } from '../mime/structure.js';
+import { READ_CHUNK } from './limits.js';
+import { toBackendError } from './errors.js';
+
+export interface Fetched {
+  size: number;
+  structure: MimePart;
+  /** False when the finished file could not be moved into the cache (e.g. the directory vanished). */
+  cached: boolean;
+}
+
+export class Fetch {
+  /** Bytes written to the temp file so far. */
+  written = 0;
+  private ended = false;
+  private failure: unknown = null;
+  private fh: FileHandle | null = null;
+  private readers = 0;
+  private waiters: (() => void)[] = [];
+  private readonly parser = new StructureParser();
+  readonly done: Promise<Fetched>;
+  private resolveDone!: (f: Fetched) => void;
+  private rejectDone!: (e: unknown) => void;
+
+  constructor(
+    readonly what: string,
+    private readonly tmpPath: string,
+    private readonly finalPath: string,
+    private readonly upstream: () => Promise<Readable>,
+  ) {
+    this.done = new Promise<Fetched>((res, rej) => {
+      this.resolveDone = res;
+      this.rejectDone = rej;
+    });
+    this.done.catch(() => undefined); // observed through start() or readers; never unhandled
+  }
+
+  private startP: Promise<void> | null = null;
+
+  /**
+   * Asks upstream and creates the temp file; the copy continues in the
+   * background. Idempotent: every caller gets the same promise.
+   */
+  start(): Promise<void> {
+    this.startP ??= this.begin();
+    return this.startP;
+  }
+
+  private async begin(): Promise<void> {
+    let src: Readable;
+    try {
+      src = await this.upstream();
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+    try {
+      this.fh = await openCreating(this.tmpPath);
+    } catch (err) {
+      src.destroy();
+      this.fail(err);
+      throw err;
+    }
+    void this.copy(src);
+  }
+
+  /** A stream of bytes [start, end) of the article, following the download. */
+  reader(start = 0, end = Infinity): Readable {
+    this.readers++;
+    let pos = start;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.readers--;
+      this.maybeClose();
+    };
+    const buf = (n: number): Buffer => Buffer.allocUnsafe(Math.min(READ_CHUNK, n));
+    const stream = new Readable({
+      highWaterMark: READ_CHUNK,
+      read: () => {
+        const step = async (): Promise<void> => {
+          for (;;) {
+            if (this.failure !== null) throw toBackendError(this.failure, this.what);
+            const limit = Math.min(end, this.written);
+            if (pos < limit && this.fh !== null) {
+              const b = buf(limit - pos);
+              const { bytesRead } = await this.fh.read(b, 0, b.length, pos);
+              if (bytesRead === 0) throw new Error(`${this.what}: cache file shorter than written`);
+              pos += bytesRead;
+              stream.push(b.subarray(0, bytesRead));
+              return;
+            }
+            if (this.ended || pos >= end) {
+              stream.push(null);
+              return;
+            }
+            await new Promise<void>((res) => this.waiters.push(res));
+          }
+        };
+        step().catch((err: unknown) => stream.destroy(err as Error));
+      },
+      destroy: (err, cb) => {
+        release();
+        cb(err);
+      },
+    });
+    stream.once('end', release);
+    return stream;
+  }
+
+  private async copy(src: Readable): Promise<void> {
+    const fh = this.fh!;
+    try {
+      for await (const chunk of src as AsyncIterable<Buffer>) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        this.parser.push(b);
+        let off = 0;
+        while (off < b.length) {
+          const { bytesWritten } = await fh.write(b, off, b.length - off, this.written);
+          off += bytesWritten;
+          this.written += bytesWritten;
+        }
+        this.wake();
+      }
+    } catch (err) {
+      src.destroy();
+      await unlink(this.tmpPath).catch(() => undefined);
+      this.fail(err);
+      return;
+    }
+    // The bytes are complete in the open file: readers finish even if the rename fails.
+    let cached = true;
+    try {
+      await renameCreating(this.tmpPath, this.finalPath);
+    } catch {
+      cached = false;
+      await unlink(this.tmpPath).catch(() => undefined);
+    }
+    this.ended = true;
+    const structure = this.parser.end();
+    this.wake();
+    this.maybeClose();
+    this.resolveDone({ size: this.written, structure, cached });
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = err ?? new Error('fetch failed');
+    this.ended = true;
+    this.wake();
+    this.maybeClose();
+    this.rejectDone(err);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private maybeClose(): void {
+    if (this.ended && this.readers === 0 && this.fh !== null) {
+      const fh = this.fh;
+      this.fh = null;
+      fh.close().catch(() => undefined);
+    }
+  }
+}
+
+/** Opens `path` for writing (truncating), creating its directory if it is missing (e.g. deleted under us). */
+async function openCreating(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'w+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, 'w+');
+  }
+}
+
+async function renameCreating(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(to), { recursive: true });
+    await rename(from, to);
+  }
+}

@@ -1,0 +1,1 @@
+export { createBackend, type BackendOptions, type ClosableBackend } from './news-backend.js';

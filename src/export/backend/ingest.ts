@@ -1,0 +1,95 @@
+/**
+ * Ingest: overview records of an article-number range → UIDs from the UID map
+ * → rows of an article table. Only what later listings need is kept (number,
+ * overview size, parsed date); Message-IDs live in the UID map only.
+ *
+ * Records go to `uidmap.assign` in batches of INGEST_BATCH (one write
+ * transaction each), as the primary upstream of the group, so a first-seen
+ * article gets UID = its article number (DESIGN invariant 2). A Message-ID seen
+ * again (duplicate in one group) keeps its first UID and adds no row.
+ *
+ * A record whose Message-ID could not be stored (missing, over 511 bytes,
+ * control characters) gets a synthetic one derived from group and number,
+ * `<number.group@newsfront.invalid>`, so it is still listed.
+ *
+ * Throws whatever the source or the UID map throws; the caller maps it.
+ * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
+ */
+import type { Logger } from '../../log.js';
+import type { Source } from '../source.js';
+import type { MailboxUidMap, SeenArticle } from '../../uidmap/types.js';
+import { parseDate } from './dates.js';
+import { INGEST_BATCH, INGEST_PROGRESS_MS } from './limits.js';
+import type { TableBuilder } from './table.js';
+
+/** RFC 5536 §3.1.3 allows 250 octets; the UID map stores up to 511 (its LMDB key limit). */
+const MAX_STORED_MSGID_BYTES = 511;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export interface IngestTarget {
+  source: Source;
+  uidmap: MailboxUidMap;
+  group: string;
+  /** Upstream id recorded as the articles' location (the group's primary upstream). */
+  upstream: string;
+  logger: Logger;
+}
+
+export interface IngestResult {
+  /** Records read. */
+  records: number;
+  /** Highest article number seen (0 when none). */
+  highest: number;
+}
+
+function usableMessageId(id: string): boolean {
+  return id.length > 0 && !CONTROL.test(id) && Buffer.byteLength(id, 'utf8') <= MAX_STORED_MSGID_BYTES && !LONE_SURROGATE.test(id);
+}
+
+/**
+ * Reads overview [low, high] into `out`. `total` (an estimate, for progress
+ * logs) may be the GROUP count.
+ */
+export async function ingestRange(t: IngestTarget, low: number, high: number, out: TableBuilder, total: number): Promise<IngestResult> {
+  const started = Date.now();
+  let lastLog = started;
+  let records = 0;
+  let highest = 0;
+  let batch: SeenArticle[] = [];
+  let sizes: number[] = [];
+  let dates: number[] = [];
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const uids = await t.uidmap.assign(batch, true);
+    for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
+    batch = [];
+    sizes = [];
+    dates = [];
+    const now = Date.now();
+    if (now - lastLog >= INGEST_PROGRESS_MS) {
+      lastLog = now;
+      const rate = Math.round(records / ((now - started) / 1000));
+      t.logger.info({ group: t.group, indexed: records, total, rate }, 'backend: indexing group');
+    }
+  };
+
+  for await (const r of t.source.overview(t.group, low, high)) {
+    if (r.number < low || r.number > high || r.number <= highest) continue; // out of order or range: ignore
+    records++;
+    highest = r.number;
+    const messageId = usableMessageId(r.messageId) ? r.messageId : `<${r.number}.${t.group}@newsfront.invalid>`;
+    batch.push({ messageId, upstream: t.upstream, group: t.group, number: r.number });
+    sizes.push(Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : -1);
+    dates.push(parseDate(r.date));
+    if (batch.length >= INGEST_BATCH) await flush();
+  }
+  await flush();
+  const ms = Date.now() - started;
+  if (ms >= INGEST_PROGRESS_MS) {
+    t.logger.info({ group: t.group, indexed: records, ms, rate: Math.round(records / (ms / 1000)) }, 'backend: group indexed');
+  }
+  return { records, highest };
+}

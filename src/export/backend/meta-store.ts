@@ -1,0 +1,124 @@
+/**
+ * Durable per-article facts that are expensive to get again: the raw header
+ * block (one HEAD upstream), the exact size (known once the article was
+ * downloaded) and the MIME structure (one full parse). Kept in an LMDB
+ * environment next to the article cache (`<cacheDir>/meta.lmdb`), so they
+ * survive both the eviction of the article bytes and a restart, plus a
+ * byte-bounded memory LRU of header + parsed envelope in front of it, so a warm
+ * listing of 100k articles costs no parsing.
+ *
+ * Keys are article keys (see `articleKey`). Values are msgpack (lmdb-js
+ * default), which keeps Buffers binary.
+ *
+ * Writes are fire-and-forget (lmdb-js batches them into one transaction per
+ * event turn); a failed write is logged and only costs a refetch later. Reads
+ * are synchronous. The owner calls `close()`.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
+import type { Logger } from '../../log.js';
+import { envelopeOf, type Envelope } from '../mime/envelope.js';
+import { parseHeader } from '../mime/header.js';
+import type { MimePart } from '../mime/structure.js';
+import { ByteLru } from './lru.js';
+
+/** Fixed per-entry overhead charged to the memory LRU besides the header bytes (envelope objects). */
+const ENTRY_OVERHEAD = 512;
+
+/** Key of an article's cached data: where it lives (source, group, number). */
+export function articleKey(upstream: string, group: string, number: number): string {
+  return `${upstream}\u0000${group}\u0000${number}`;
+}
+
+export interface HeaderEntry {
+  header: Buffer;
+  envelope: Envelope;
+}
+
+export interface MetaStoreOptions {
+  /** LMDB data file; parent directories are created. */
+  path: string;
+  logger: Logger;
+  /** Bound of the memory LRU, in bytes. */
+  memoryBytes: number;
+}
+
+export class MetaStore {
+  private readonly env: RootDatabase;
+  private readonly headers: Database<Buffer, string>;
+  private readonly sizes: Database<number, string>;
+  private readonly structures: Database<MimePart, string>;
+  private readonly mem: ByteLru<string, HeaderEntry>;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(opts: MetaStoreOptions) {
+    mkdirSync(dirname(opts.path), { recursive: true });
+    this.env = openLmdb({ path: opts.path, maxDbs: 4, compression: false });
+    this.headers = this.env.openDB<Buffer, string>('headers', { encoding: 'binary' });
+    this.sizes = this.env.openDB<number, string>('sizes', {});
+    this.structures = this.env.openDB<MimePart, string>('structures', {});
+    this.mem = new ByteLru(opts.memoryBytes);
+    this.log = opts.logger;
+  }
+
+  /** Header and envelope from memory or disk, or undefined when never fetched. */
+  header(key: string): HeaderEntry | undefined {
+    const hit = this.mem.get(key);
+    if (hit !== undefined) return hit;
+    if (this.closed) return undefined;
+    const raw = this.headers.get(key);
+    if (raw === undefined) return undefined;
+    return this.remember(key, Buffer.from(raw));
+  }
+
+  /** Stores a header fetched upstream; returns it with its envelope. */
+  putHeader(key: string, header: Buffer): HeaderEntry {
+    const entry = this.remember(key, header);
+    if (!this.closed) this.write(this.headers.put(key, header), 'header');
+    return entry;
+  }
+
+  exactSize(key: string): number | undefined {
+    return this.closed ? undefined : this.sizes.get(key);
+  }
+
+  putExactSize(key: string, size: number): void {
+    if (!this.closed && this.sizes.get(key) !== size) this.write(this.sizes.put(key, size), 'size');
+  }
+
+  structure(key: string): MimePart | undefined {
+    return this.closed ? undefined : this.structures.get(key);
+  }
+
+  putStructure(key: string, part: MimePart): void {
+    if (!this.closed) this.write(this.structures.put(key, part), 'structure');
+  }
+
+  /** Drops what is known about an article (it changed or vanished upstream). */
+  forget(key: string): void {
+    this.mem.delete(key);
+    if (this.closed) return;
+    this.write(this.headers.remove(key), 'header');
+    this.write(this.sizes.remove(key), 'size');
+    this.write(this.structures.remove(key), 'structure');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.mem.clear();
+    await this.env.close();
+  }
+
+  private remember(key: string, header: Buffer): HeaderEntry {
+    const entry: HeaderEntry = { header, envelope: envelopeOf(parseHeader(header)) };
+    this.mem.set(key, entry, header.length * 2 + ENTRY_OVERHEAD);
+    return entry;
+  }
+
+  private write(p: Promise<unknown>, what: string): void {
+    p.catch((err: unknown) => this.log.warn({ err: (err as Error).message, what }, 'backend: metadata cache write failed'));
+  }
+}

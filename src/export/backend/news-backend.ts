@@ -1,0 +1,280 @@
+/**
+ * The export backend: newsgroups of a `Source` as read-only IMAP mailboxes
+ * (`Backend`, src/export/backend.ts), with one shared view per group, caches
+ * for headers, structures and article bytes, and polling for new and expired
+ * articles.
+ *
+ * Ownership: the caller owns `source` and `uidmaps` and closes them after
+ * `close()`; the backend owns its metadata LMDB and the cache directory's
+ * contents. `close()` stops polling and closes the metadata store; handles
+ * must not be used afterwards.
+ *
+ * Errors (all `BackendError`): unknown mailbox or non-group parent ⇒
+ * NONEXISTENT; upstream unreachable ⇒ UNAVAILABLE with `cause`. Errors while
+ * polling are logged, never thrown to sessions.
+ */
+import { join } from 'node:path';
+import type { Logger } from '../../log.js';
+import type { UidMapStore } from '../../uidmap/types.js';
+import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData } from '../backend.js';
+import type { GroupInfo, Source } from '../source.js';
+import { ArticleCache } from './article-cache.js';
+import { toBackendError } from './errors.js';
+import { InboxHandle, ViewHandle } from './handle.js';
+import { DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
+import { MetaStore } from './meta-store.js';
+import { INBOX, groupOfMailbox, isInbox, mailboxOfGroup, mailboxTree, normalizePrefix } from './names.js';
+import { GroupReader } from './reader.js';
+import { MailboxView } from './view.js';
+
+export interface BackendOptions {
+  source: Source;
+  uidmaps: UidMapStore;
+  /** Id of a group's primary upstream (recorded in the UID map); default `source.id`. */
+  primaryOf?: (group: string) => string;
+  /** Directory of the article cache and of the metadata LMDB (`meta.lmdb`). Created if missing. */
+  cacheDir: string;
+  /** Bound of the article cache in bytes. */
+  cacheMaxBytes: number;
+  /** How often groups with open handles are checked for new/expired articles; 0 disables polling. */
+  pollIntervalMs: number;
+  /** Prefix of every group mailbox (e.g. `#news.`); '' or absent: groups at the top level. */
+  namespacePrefix?: string;
+  logger: Logger;
+  /**
+   * Whether the source's overview `bytes` are exact RFC822.SIZEs ('exact', e.g.
+   * the archive source) or must be confirmed by downloading ('download').
+   * Default 'exact'.
+   */
+  sizes?: 'exact' | 'download';
+  /** Bound of the in-memory header LRU (bytes); default DEFAULT_META_MEMORY_BYTES. */
+  metaMemoryBytes?: number;
+}
+
+export type ClosableBackend = Backend & { close(): Promise<void> };
+
+interface GroupList {
+  at: number;
+  groups: Map<string, GroupInfo>;
+}
+
+class NewsBackend implements ClosableBackend {
+  private readonly prefix: string;
+  private readonly log: Logger;
+  private readonly views = new Map<string, Promise<MailboxView>>();
+  /** Resolved views by group (for status and polling without awaiting). */
+  private readonly live = new Map<string, MailboxView>();
+  private readonly readers = new Map<MailboxView, GroupReader>();
+  private list: GroupList | null = null;
+  private listing: Promise<GroupList> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inboxValidity: number | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly o: BackendOptions,
+    private readonly meta: MetaStore,
+    readonly cache: ArticleCache,
+  ) {
+    this.prefix = normalizePrefix(o.namespacePrefix);
+    this.log = o.logger;
+    if (o.pollIntervalMs > 0) {
+      this.timer = setInterval(() => this.poll(), o.pollIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  async mailboxes(): Promise<MailboxEntry[]> {
+    const list = await this.groupList();
+    return mailboxTree(list.groups.keys(), this.prefix);
+  }
+
+  async status(name: string): Promise<StatusData> {
+    if (isInbox(name)) return { messages: 0, uidNext: 1, uidValidity: await this.inboxUidValidity(), size: 0 };
+    const group = this.groupOf(name);
+    const view = this.live.get(group);
+    if (view !== undefined) {
+      const s = view.current();
+      return { messages: s.uids.length, uidNext: s.uidNext, uidValidity: s.uidValidity, size: view.totalSize() };
+    }
+    let info: GroupInfo;
+    try {
+      info = await this.o.source.groupInfo(group);
+    } catch (err) {
+      throw toBackendError(err, name);
+    }
+    const map = await this.o.uidmaps.open(group);
+    const empty = info.count === 0 || info.low > info.high;
+    const uidNext = empty ? map.uidNext() : Math.max(map.uidNext(), info.high + 1);
+    return { messages: empty ? 0 : info.count, uidNext, uidValidity: map.uidValidity };
+  }
+
+  async open(name: string): Promise<MailboxHandle> {
+    this.assertOpen();
+    if (isInbox(name)) return new InboxHandle(INBOX, await this.inboxUidValidity());
+    const group = this.groupOf(name);
+    const fresh = !this.views.has(group);
+    const view = await this.view(group);
+    if (!fresh) {
+      try {
+        await view.refresh();
+      } catch (err) {
+        this.log.warn({ group, err: (err as Error).message }, 'backend: refresh at open failed; serving the known snapshot');
+      }
+    }
+    view.refs++;
+    this.touchIdle(group, view);
+    let released = false;
+    return new ViewHandle(
+      name,
+      view,
+      this.readers.get(view)!,
+      () => {
+        if (released) return;
+        released = true;
+        view.refs--;
+        this.trimIdle();
+      },
+      this.log,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.views.clear();
+    this.live.clear();
+    await this.meta.close();
+  }
+
+  /** Checks every view with open handles; failures are logged only. */
+  private poll(): void {
+    for (const view of this.live.values()) {
+      if (view.refs === 0) continue;
+      view.refresh().catch((err: unknown) => this.log.warn({ group: view.group, err: (err as Error).message }, 'backend: poll failed'));
+    }
+  }
+
+  private view(group: string): Promise<MailboxView> {
+    let p = this.views.get(group);
+    if (p === undefined) {
+      p = this.createView(group);
+      this.views.set(group, p);
+      p.catch(() => {
+        if (this.views.get(group) === p) this.views.delete(group);
+      });
+    }
+    return p;
+  }
+
+  private async createView(group: string): Promise<MailboxView> {
+    const upstream = this.o.primaryOf?.(group) ?? this.o.source.id;
+    const log = this.log.child({ group });
+    let view: MailboxView;
+    try {
+      const uidmap = await this.o.uidmaps.open(group);
+      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log });
+    } catch (err) {
+      throw toBackendError(err, this.mailboxName(group));
+    }
+    const reader = new GroupReader({
+      source: this.o.source,
+      group,
+      upstream,
+      meta: this.meta,
+      cache: this.cache,
+      table: () => view.current().table,
+      sizes: this.o.sizes ?? 'exact',
+    });
+    this.readers.set(view, reader);
+    this.live.set(group, view);
+    return view;
+  }
+
+  /** Keeps `live` in least-recently-opened order (Map insertion order). */
+  private touchIdle(group: string, view: MailboxView): void {
+    this.live.delete(group);
+    this.live.set(group, view);
+  }
+
+  /** Forgets the least recently opened idle views beyond IDLE_VIEWS_KEPT. */
+  private trimIdle(): void {
+    let idle = 0;
+    for (const v of this.live.values()) if (v.refs === 0) idle++;
+    for (const [group, v] of this.live) {
+      if (idle <= IDLE_VIEWS_KEPT) break;
+      if (v.refs > 0) continue;
+      this.live.delete(group);
+      this.views.delete(group);
+      this.readers.delete(v);
+      idle--;
+    }
+  }
+
+  private async groupList(): Promise<GroupList> {
+    this.assertOpen();
+    const l = this.list;
+    if (l !== null && Date.now() - l.at < GROUP_LIST_TTL_MS) return l;
+    this.listing ??= this.o.source
+      .listGroups()
+      .then((infos) => {
+        const groups = new Map<string, GroupInfo>();
+        for (const g of infos) groups.set(g.name, g);
+        this.list = { at: Date.now(), groups };
+        return this.list;
+      })
+      .finally(() => {
+        this.listing = null;
+      });
+    try {
+      return await this.listing;
+    } catch (err) {
+      if (l !== null) {
+        this.log.warn({ err: (err as Error).message }, 'backend: group list refresh failed; using the old list');
+        return l;
+      }
+      throw toBackendError(err, 'group list');
+    }
+  }
+
+  private async inboxUidValidity(): Promise<number> {
+    this.inboxValidity ??= (await this.o.uidmaps.open(INBOX)).uidValidity;
+    return this.inboxValidity;
+  }
+
+  private groupOf(name: string): string {
+    const g = groupOfMailbox(name, this.prefix);
+    if (g === undefined) throw new BackendError('NONEXISTENT', `${name}: no such mailbox`);
+    return g;
+  }
+
+  private mailboxName(group: string): string {
+    return mailboxOfGroup(group, this.prefix);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BackendError('UNAVAILABLE', 'backend is closed');
+  }
+}
+
+/**
+ * Builds the backend: creates the cache directory, indexes cached articles and
+ * opens the metadata LMDB. Throws if the cache directory cannot be created.
+ */
+export async function createBackend(o: BackendOptions): Promise<ClosableBackend & { readonly cache: ArticleCache }> {
+  const log = o.logger.child({ component: 'backend' });
+  const opts = { ...o, logger: log };
+  const cache = new ArticleCache({
+    dir: join(o.cacheDir, 'articles'),
+    maxBytes: o.cacheMaxBytes,
+    logger: log,
+    onFetched: (key, r) => {
+      meta.putExactSize(key, r.size);
+      meta.putStructure(key, r.structure);
+    },
+  });
+  const meta = new MetaStore({ path: join(o.cacheDir, 'meta.lmdb'), logger: log, memoryBytes: o.metaMemoryBytes ?? DEFAULT_META_MEMORY_BYTES });
+  await cache.init();
+  return new NewsBackend(opts, meta, cache);
+}

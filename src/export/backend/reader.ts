@@ -1,0 +1,161 @@
+/**
+ * Per-message data of one group (`MessageReader`), shared by every handle on
+ * the group's view.
+ *
+ * - `meta`: header and envelope from the metadata cache, else HEAD upstream
+ *   (HEAD_WINDOW requests in flight, answers yielded in the caller's order);
+ *   size and date from the article table (see `sizeOf` for exactness).
+ * - `content`: the article cache (one upstream fetch per article however many
+ *   readers, ranges read from disk).
+ * - `structure`: the metadata cache, else computed from a download (during it
+ *   when the article is fetched now, or by parsing the cached file).
+ *
+ * Rows are looked up in the view's *latest* table: a UID that expired is
+ * skipped by `meta` and NONEXISTENT for `content`/`structure`.
+ * Errors are `BackendError`s (see errors.ts).
+ */
+import type { Readable } from 'node:stream';
+import type { ByteRange, MessageMeta, MessageReader } from '../backend.js';
+import { BackendError } from '../backend.js';
+import { findField, parseHeader } from '../mime/header.js';
+import { parseStructureStream, type MimePart } from '../mime/structure.js';
+import type { Source } from '../source.js';
+import type { ArticleCache } from './article-cache.js';
+import { internalDateOf, parseDate } from './dates.js';
+import { isGone, toBackendError } from './errors.js';
+import { HEAD_WINDOW } from './limits.js';
+import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
+import { rowOf, type ArticleTable } from './table.js';
+
+export interface ReaderDeps {
+  source: Source;
+  group: string;
+  /** Upstream id used in cache keys (the group's primary upstream). */
+  upstream: string;
+  meta: MetaStore;
+  cache: ArticleCache;
+  /** The view's latest table. */
+  table: () => ArticleTable;
+  /**
+   * How exact the overview `bytes` of this source are: 'exact' trusts them;
+   * 'download' fetches the article when its exact size is not known yet.
+   */
+  sizes: 'exact' | 'download';
+}
+
+type Slot = { uid: number; row: number; entry: HeaderEntry | Promise<HeaderEntry | null> };
+
+export class GroupReader implements MessageReader {
+  constructor(private readonly d: ReaderDeps) {}
+
+  async *meta(uids: readonly number[]): AsyncIterable<MessageMeta> {
+    const t = this.d.table();
+    const slots: Slot[] = [];
+    for (const uid of uids) {
+      const row = rowOf(t, uid);
+      if (row >= 0) slots.push({ uid, row, entry: null as never });
+    }
+    let ahead = 0;
+    for (let i = 0; i < slots.length; i++) {
+      while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.startHead(t, slots[ahead++]!);
+      const s = slots[i]!;
+      const entry = s.entry instanceof Promise ? await s.entry : s.entry;
+      if (entry === null) continue;
+      const key = this.key(t, s.row);
+      const size = await this.sizeOf(t, s.row, key, entry.header);
+      if (size === null) continue;
+      yield { uid: s.uid, size, internalDate: this.dateOf(t, s.row, entry.header), header: entry.header, envelope: entry.envelope };
+    }
+  }
+
+  async structure(uid: number): Promise<MimePart> {
+    const t = this.d.table();
+    const row = this.row(t, uid);
+    const key = this.key(t, row);
+    const known = this.d.meta.structure(key);
+    if (known !== undefined) return known;
+    let fetched;
+    try {
+      fetched = await this.d.cache.ensure(key, this.upstream(t, row));
+    } catch (err) {
+      throw toBackendError(err, `${this.d.group} UID ${uid}`);
+    }
+    if (fetched !== null) return fetched.structure;
+    const stream = await this.content(uid);
+    const part = await parseStructureStream(stream);
+    this.d.meta.putStructure(key, part);
+    return part;
+  }
+
+  async content(uid: number, range?: ByteRange): Promise<Readable> {
+    const t = this.d.table();
+    const row = this.row(t, uid);
+    try {
+      return await this.d.cache.open(this.key(t, row), this.upstream(t, row), range?.start ?? 0, range?.end ?? Infinity);
+    } catch (err) {
+      throw toBackendError(err, `${this.d.group} UID ${uid}`);
+    }
+  }
+
+  /**
+   * The exact size: recorded after a download, else the overview size when the
+   * source's sizes are exact, else (or when unknown) downloads the article.
+   * Null when the article vanished meanwhile.
+   */
+  private async sizeOf(t: ArticleTable, row: number, key: string, _header: Buffer): Promise<number | null> {
+    const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
+    if (exact !== undefined) return exact;
+    const overview = t.sizes[row]!;
+    if (this.d.sizes === 'exact' && overview >= 0) return overview;
+    try {
+      const r = await this.d.cache.ensure(key, this.upstream(t, row));
+      if (r !== null) return r.size;
+      return this.d.cache.cachedSize(key) ?? this.d.meta.exactSize(key) ?? null;
+    } catch (err) {
+      if (isGone(err)) return null;
+      throw toBackendError(err, `${this.d.group} article ${t.numbers[row]}`);
+    }
+  }
+
+  private dateOf(t: ArticleTable, row: number, header: Buffer): Date {
+    const ms = t.dates[row]!;
+    if (Number.isFinite(ms)) return internalDateOf(ms);
+    const f = findField(parseHeader(header), 'date');
+    return internalDateOf(f === undefined ? NaN : parseDate(f.value.toString('latin1')));
+  }
+
+  /** Starts (or answers from cache) the header of one slot; the promise never rejects unobserved. */
+  private startHead(t: ArticleTable, s: Slot): void {
+    const key = this.key(t, s.row);
+    const hit = this.d.meta.header(key);
+    if (hit !== undefined) {
+      s.entry = hit;
+      return;
+    }
+    const number = t.numbers[s.row]!;
+    const p = this.d.source.head(this.d.group, number).then(
+      (h) => this.d.meta.putHeader(key, h),
+      (err: unknown) => {
+        if (isGone(err)) return null;
+        throw toBackendError(err, `${this.d.group} HEAD ${number}`);
+      },
+    );
+    p.catch(() => undefined); // the consumer may stop early; it sees the error when it reaches the slot
+    s.entry = p;
+  }
+
+  private row(t: ArticleTable, uid: number): number {
+    const row = rowOf(t, uid);
+    if (row < 0) throw new BackendError('NONEXISTENT', `${this.d.group}: no message with UID ${uid}`);
+    return row;
+  }
+
+  private key(t: ArticleTable, row: number): string {
+    return articleKey(this.d.upstream, this.d.group, t.numbers[row]!);
+  }
+
+  private upstream(t: ArticleTable, row: number): () => Promise<Readable> {
+    const number = t.numbers[row]!;
+    return () => this.d.source.article(this.d.group, number);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * One shared, live view of one group (invariant 7): every session that has the
+ * group selected holds a handle on the same view. The view owns the current
+ * snapshot and its article table, and moves them forward on `refresh()`:
+ *
+ * - new articles (GROUP `high` grew): the new range is ingested and a new
+ *   snapshot published; sessions on the old one keep it until they move;
+ * - expired articles (GROUP `low` rose, or fewer articles than listed): the
+ *   present numbers are listed (`articleNumbers`), the missing rows dropped and
+ *   their UIDs removed from the UID map (they are never reused).
+ *
+ * Refreshes of one view never overlap: a refresh asked for while one runs
+ * joins it. Listeners are called after the new snapshot is in place; a
+ * listener that throws is logged and ignored. `refresh()` throws the raw
+ * upstream error; the backend decides whether a session sees it (it does not:
+ * polling errors are logged only).
+ */
+import type { Logger } from '../../log.js';
+import type { MailboxSnapshot } from '../backend.js';
+import type { GroupInfo, Source } from '../source.js';
+import type { MailboxUidMap } from '../../uidmap/types.js';
+import { ingestRange } from './ingest.js';
+import { REMOVE_BATCH } from './limits.js';
+import { EMPTY_TABLE, TableBuilder, withoutUids, type ArticleTable } from './table.js';
+
+export interface ViewSnapshot extends MailboxSnapshot {
+  readonly table: ArticleTable;
+}
+
+export interface ViewOptions {
+  source: Source;
+  uidmap: MailboxUidMap;
+  group: string;
+  upstream: string;
+  logger: Logger;
+}
+
+export class MailboxView {
+  readonly group: string;
+  /** Open handles; the backend keeps idle views (refs 0) in a small LRU. */
+  refs = 0;
+  private snap: ViewSnapshot;
+  /** Highest article number ingested. */
+  private high = 0;
+  /** Lowest article number the upstream reported at the last look. */
+  private low = 0;
+  private readonly listeners = new Set<(s: MailboxSnapshot) => void>();
+  private running: Promise<ViewSnapshot> | null = null;
+  private sizeSum: number | undefined;
+
+  private constructor(private readonly o: ViewOptions) {
+    this.group = o.group;
+    this.snap = this.makeSnapshot(EMPTY_TABLE);
+  }
+
+  /** Creates the view and ingests the whole group. Throws the source's / UID map's errors. */
+  static async create(o: ViewOptions): Promise<MailboxView> {
+    const v = new MailboxView(o);
+    const info = await o.source.groupInfo(o.group);
+    await v.grow(info);
+    v.low = info.low;
+    return v;
+  }
+
+  current(): ViewSnapshot {
+    return this.snap;
+  }
+
+  /** Sum of overview sizes of the current snapshot (articles of unknown size count 0). */
+  totalSize(): number {
+    if (this.sizeSum === undefined) {
+      let s = 0;
+      for (const b of this.snap.table.sizes) if (b > 0) s += b;
+      this.sizeSum = s;
+    }
+    return this.sizeSum;
+  }
+
+  subscribe(fn: (s: MailboxSnapshot) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Looks upstream for new and expired articles; resolves with the (possibly new) snapshot. */
+  refresh(): Promise<ViewSnapshot> {
+    this.running ??= this.look().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async look(): Promise<ViewSnapshot> {
+    const before = this.snap;
+    const info = await this.o.source.groupInfo(this.group);
+    const empty = info.count === 0 || info.low > info.high;
+    const rows = this.snap.table.uids.length;
+    if (rows > 0 && (empty || info.low > this.low || info.count < rows)) await this.expire(info, empty);
+    this.low = info.low;
+    if (!empty && info.high > this.high) await this.grow(info);
+    if (this.snap !== before) this.notify();
+    return this.snap;
+  }
+
+  /** Ingests (this.high, info.high] and publishes a new snapshot when rows were added. */
+  private async grow(info: GroupInfo): Promise<void> {
+    if (info.count === 0 || info.low > info.high) return;
+    const from = Math.max(this.high + 1, info.low);
+    if (from > info.high) return;
+    const base = this.snap.table;
+    const b = new TableBuilder(base, base.uids.length + Math.max(16, info.high - from + 1));
+    const r = await ingestRange(this.o, from, info.high, b, info.count);
+    this.high = Math.max(this.high, r.highest, info.high);
+    if (b.length !== base.uids.length) this.publish(b.build());
+    else if (this.o.uidmap.uidNext() !== this.snap.uidNext) this.publish(base);
+  }
+
+  /** Drops rows whose article is no longer listed upstream. */
+  private async expire(info: GroupInfo, empty: boolean): Promise<void> {
+    const t = this.snap.table;
+    const present = empty ? new Set<number>() : new Set(await this.o.source.articleNumbers(this.group, info.low, info.high));
+    const drop = new Set<number>();
+    for (let i = 0; i < t.uids.length; i++) {
+      const n = t.numbers[i]!;
+      if (n > this.high) continue;
+      if (!present.has(n)) drop.add(t.uids[i]!);
+    }
+    if (drop.size === 0) return;
+    const list = [...drop];
+    for (let i = 0; i < list.length; i += REMOVE_BATCH) await this.o.uidmap.remove(list.slice(i, i + REMOVE_BATCH));
+    this.o.logger.info({ group: this.group, expired: drop.size }, 'backend: articles expired');
+    this.publish(withoutUids(t, drop));
+  }
+
+  private publish(table: ArticleTable): void {
+    this.snap = this.makeSnapshot(table);
+    this.sizeSum = undefined;
+  }
+
+  private makeSnapshot(table: ArticleTable): ViewSnapshot {
+    return Object.freeze({
+      uidValidity: this.o.uidmap.uidValidity,
+      uidNext: Math.max(this.o.uidmap.uidNext(), 1),
+      uids: table.uids,
+      table,
+    });
+  }
+
+  private notify(): void {
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(this.snap);
+      } catch (err) {
+        this.o.logger.warn({ group: this.group, err: (err as Error).message }, 'backend: snapshot listener failed');
+      }
+    }
+  }
+}
