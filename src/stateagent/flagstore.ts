@@ -1,11 +1,15 @@
 /**
  * FlagStore: where per-user message flags live (DESIGN "State agent model").
  * The IMAP layer calls only this interface. Implementations: session-only
- * (client-held; nothing persists), and — with the state-agent issue — local
- * LMDB and the remote state agent.
+ * (client-held; nothing persists), local LMDB (`local.ts`) and the remote
+ * state agent over HTTP (`remote.ts`); one contract suite runs against all.
  *
  * Keys are (user, mailbox, uidValidity); values are flags per UID kept as
  * range sets, so the cost follows the number of ranges, not of messages.
+ * Every change gets a modification sequence (RFC 7162): all UIDs changed by
+ * one `update` share one new modseq, which is greater than every earlier one
+ * of that key. A UID never changed has modseq 1 (RFC 7162 §3.1: ≥ 1).
+ *
  * An `update` that resolves has made the change durable in a persistent store
  * (invariant 4); if the store cannot be reached it rejects with
  * `FlagStoreError('UNAVAILABLE')` and nothing was changed.
@@ -17,24 +21,61 @@ export interface FlagKey {
   uidValidity: number;
 }
 
-/** A read view of the flags of one mailbox for a UID span. */
+/** A read view of the flags of one mailbox for a UID span [lo, hi]. */
 export interface FlagView {
   /** The flags of `uid` (system flags with their backslash, keywords as given). */
   flagsOf(uid: number): readonly string[];
+  has(uid: number, flag: string): boolean;
+  /** Modification sequence of `uid` (1 if never changed). */
+  modseqOf(uid: number): number;
   /** All flags and keywords in use in the mailbox (for the FLAGS response). */
   keywords(): readonly string[];
-  /** The UIDs in the span that carry `flag`. */
-  has(uid: number, flag: string): boolean;
+  /** HIGHESTMODSEQ of the mailbox when the view was taken (≥ 1). */
+  readonly highestModseq: number;
 }
 
 export type FlagOp = 'add' | 'remove' | 'set';
+
+export interface FlagChange {
+  uid: number;
+  flags: readonly string[];
+  modseq: number;
+}
+
+export interface UpdateOptions {
+  /** RFC 7162 UNCHANGEDSINCE: UIDs whose modseq is greater are not changed. */
+  unchangedSince?: number;
+}
+
+export interface UpdateResult {
+  /** UIDs not changed because of UNCHANGEDSINCE (for `[MODIFIED ...]`). */
+  modified: number[];
+  /** The modseq given to this change (unchanged HIGHESTMODSEQ if nothing changed). */
+  modseq: number;
+  highestModseq: number;
+}
+
+/** A change notification for other sessions of the same user. */
+export interface ChangeEvent {
+  key: FlagKey;
+  changes: FlagChange[];
+  highestModseq: number;
+}
 
 export interface FlagStore {
   /** True when flags survive the session (PERMANENTFLAGS is non-empty). */
   readonly persistent: boolean;
   view(key: FlagKey, lo: number, hi: number): Promise<FlagView>;
   /** Apply `op` with `flags` to `uids` (ascending). */
-  update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[]): Promise<void>;
+  update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts?: UpdateOptions): Promise<UpdateResult>;
+  /** Every UID whose modseq is greater than `modseq`, with its current flags (CHANGEDSINCE, QRESYNC). */
+  changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]>;
+  /** Learn of changes made by other sessions of `user` (all mailboxes). Returns an unsubscribe function. */
+  watch(user: string, fn: (e: ChangeEvent) => void): () => void;
+  /** The user's subscribed mailboxes, or null if the user never set any (all count as subscribed). */
+  subscriptions(user: string): Promise<string[] | null>;
+  setSubscribed(user: string, mailbox: string, subscribed: boolean): Promise<void>;
+  close(): Promise<void>;
 }
 
 export type FlagStoreErrorCode = 'UNAVAILABLE' | 'INVALID' | 'FORBIDDEN';

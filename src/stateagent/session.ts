@@ -1,14 +1,19 @@
 /**
  * Session-only flags (client-held model, RFC 1733): nothing is stored beyond
  * the session, PERMANENTFLAGS is `()` (RFC 9051 §7.1). One instance per IMAP
- * session; per mailbox a RangeSet of UIDs per flag.
+ * session; per mailbox a `MailboxFlags` (range sets + modseq runs).
  */
 import { RangeSet } from '../rangeset.js';
-import type { FlagKey, FlagOp, FlagStore, FlagView } from './flagstore.js';
+import { ModseqMap } from './modseq-map.js';
+import type {
+  ChangeEvent, FlagChange, FlagKey, FlagOp, FlagStore, FlagView, UpdateOptions, UpdateResult,
+} from './flagstore.js';
 
-/** Flags of one mailbox as range sets; shared by the session and LMDB stores. */
+/** Flags of one mailbox as range sets with modseq runs; shared by the in-memory and LMDB stores. */
 export class MailboxFlags implements FlagView {
   readonly byFlag = new Map<string, RangeSet>();
+  readonly modseqs = new ModseqMap();
+  highestModseq = 1;
 
   flagsOf(uid: number): readonly string[] {
     const out: string[] = [];
@@ -24,8 +29,28 @@ export class MailboxFlags implements FlagView {
     return this.byFlag.get(flag)?.has(uid) ?? false;
   }
 
-  apply(uids: readonly number[], op: FlagOp, flags: readonly string[]): void {
-    const runs = toRuns(uids);
+  modseqOf(uid: number): number {
+    return this.modseqs.get(uid);
+  }
+
+  /**
+   * Apply a change. UIDs failing UNCHANGEDSINCE are skipped and returned in
+   * `modified`; the rest get one new modseq (even if their flags were already
+   * so — RFC 7162 §3.2 lets a server bump it; keeping it simple keeps it correct).
+   */
+  apply(uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): UpdateResult {
+    const modified: number[] = [];
+    let target = uids;
+    if (opts.unchangedSince !== undefined) {
+      const since = opts.unchangedSince;
+      target = uids.filter((u) => {
+        const ok = this.modseqs.get(u) <= since;
+        if (!ok) modified.push(u);
+        return ok;
+      });
+    }
+    if (target.length === 0) return { modified, modseq: this.highestModseq, highestModseq: this.highestModseq };
+    const runs = toRuns(target);
     if (op === 'set') {
       for (const [flag, set] of this.byFlag) {
         if (!flags.includes(flag)) for (const [lo, hi] of runs) set.remove(lo, hi);
@@ -43,6 +68,17 @@ export class MailboxFlags implements FlagView {
         for (const [lo, hi] of runs) set.add(lo, hi);
       }
     }
+    const modseq = ++this.highestModseq;
+    for (const [lo, hi] of runs) this.modseqs.set(lo, hi, modseq);
+    return { modified, modseq, highestModseq: modseq };
+  }
+
+  changedSince(since: number): FlagChange[] {
+    const out: FlagChange[] = [];
+    for (const [lo, hi, modseq] of this.modseqs.changedSince(since)) {
+      for (let uid = lo; uid <= hi; uid++) out.push({ uid, flags: this.flagsOf(uid), modseq });
+    }
+    return out;
   }
 }
 
@@ -60,6 +96,7 @@ export function toRuns(uids: readonly number[]): Array<[number, number]> {
 export class SessionFlagStore implements FlagStore {
   readonly persistent = false;
   private readonly mailboxes = new Map<string, MailboxFlags>();
+  private readonly subscribed = new Map<string, Set<string>>();
 
   private of(key: FlagKey): MailboxFlags {
     const k = `${key.mailbox}\0${key.uidValidity}`;
@@ -72,7 +109,32 @@ export class SessionFlagStore implements FlagStore {
     return this.of(key);
   }
 
-  async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[]): Promise<void> {
-    this.of(key).apply(uids, op, flags);
+  async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts?: UpdateOptions): Promise<UpdateResult> {
+    return this.of(key).apply(uids, op, flags, opts);
+  }
+
+  async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
+    return this.of(key).changedSince(modseq);
+  }
+
+  /** Session-only flags have no other sessions to hear from. */
+  watch(_user: string, _fn: (e: ChangeEvent) => void): () => void {
+    return () => undefined;
+  }
+
+  async subscriptions(user: string): Promise<string[] | null> {
+    const s = this.subscribed.get(user);
+    return s ? [...s] : null;
+  }
+
+  async setSubscribed(user: string, mailbox: string, subscribed: boolean): Promise<void> {
+    let s = this.subscribed.get(user);
+    if (!s) this.subscribed.set(user, (s = new Set()));
+    if (subscribed) s.add(mailbox);
+    else s.delete(mailbox);
+  }
+
+  async close(): Promise<void> {
+    this.mailboxes.clear();
   }
 }
