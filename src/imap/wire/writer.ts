@@ -59,24 +59,30 @@ export class ResponseWriter {
     return this.waitDrain();
   }
 
-  /** `* <text>\r\n` (RFC 9051 §7). `text` may be pre-rendered bytes. */
+  /**
+   * `* <text>\r\n` (RFC 9051 §7). A string has CR/LF replaced by spaces; a
+   * Buffer is sent as is (pre-rendered data that may hold literals).
+   */
   untagged(text: string | Buffer): Promise<void> {
-    return this.write(Buffer.concat([Buffer.from('* '), toBuf(text), CRLF]));
+    return this.write(Buffer.concat([Buffer.from('* '), typeof text === 'string' ? Buffer.from(oneLine(text), 'utf8') : text, CRLF]));
   }
 
-  /** `<tag> <status> [<code>] <text>\r\n` (RFC 9051 §7.1). */
+  /**
+   * `<tag> <status> [<code>] <text>\r\n` (RFC 9051 §7.1). CR/LF in any part
+   * become spaces, so text quoting client input cannot inject a response line.
+   */
   tagged(tag: string, status: TaggedStatus, code: string | undefined, text: string): Promise<void> {
-    return this.write(Buffer.from(`${tag} ${status} ${code ? `[${code}] ` : ''}${text}\r\n`, 'utf8'));
+    return this.write(Buffer.from(oneLine(`${tag} ${status} ${code ? `[${code}] ` : ''}${text}`) + '\r\n', 'utf8'));
   }
 
   /** `* BYE [<code>] <text>\r\n` (RFC 9051 §7.1.5); the caller then closes. */
   bye(code: string | undefined, text: string): Promise<void> {
-    return this.write(Buffer.from(`* BYE ${code ? `[${code}] ` : ''}${text}\r\n`, 'utf8'));
+    return this.write(Buffer.from(oneLine(`* BYE ${code ? `[${code}] ` : ''}${text}`) + '\r\n', 'utf8'));
   }
 
-  /** `+ <text>\r\n` command continuation request (RFC 9051 §7.6). */
+  /** `+ <text>\r\n` command continuation request (RFC 9051 §7.6); a SASL challenge is base64 text. */
   continuation(text = ''): Promise<void> {
-    return this.write(Buffer.from(`+ ${text}\r\n`, 'utf8'));
+    return this.write(Buffer.from(oneLine(`+ ${text}`) + '\r\n', 'utf8'));
   }
 
   /**
@@ -135,4 +141,5 @@ export class ResponseWriter {
   }
 }
 
-const toBuf = (t: string | Buffer): Buffer => (typeof t === 'string' ? Buffer.from(t, 'utf8') : t);
+/** Response text is one line: CR, LF and NUL become spaces. */
+const oneLine = (t: string): string => t.replace(/[\r\n\0]/g, ' ');

@@ -6,7 +6,7 @@ import { ParseError } from '../../../src/imap/wire/errors.js';
 import { parseSearch } from '../../../src/imap/wire/search-key.js';
 import { parseFetchItems } from '../../../src/imap/wire/fetch-att.js';
 import { MAX_LINE_LENGTH, MAX_LITERAL_SIZE, MAX_NONSYNC_LITERAL_SIZE, MAX_SKIPPED_LITERAL_SIZE, MAX_COMMAND_SIZE } from '../../../src/imap/limits.js';
-import { decodeCommand } from './corpus.js';
+import { CORPUS, decodeCommand } from './corpus.js';
 
 function framer(decide: (size: number) => ContinuationDecision = () => 'accept') {
   const asked: number[] = [];
@@ -152,6 +152,35 @@ describe('CommandFramer: hostile input', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('frames mutated corpus commands the same whatever the chunking, and decodes them to ParseError at worst', () => {
+    const corpus = Buffer.from(CORPUS.join(''), 'latin1');
+    const mutated = fc
+      .array(fc.record({ at: fc.nat({ max: corpus.length - 1 }), byte: fc.constantFrom(0x7b, 0x7d, 0x2b, 0x7e, 0x0a, 0x0d, 0x28, 0x29, 0x22, 0x5c, 0x20, 0x00, 0x39, 0xff) }), { maxLength: 8 })
+      .map((muts) => {
+        const b = Buffer.from(corpus);
+        for (const m of muts) b[m.at] = m.byte;
+        return b;
+      });
+    const run = (bytes: Buffer, cuts: number[]): unknown[] => {
+      const { f } = framer((size) => (size % 3 === 0 ? { reject: 'NO', text: 'no' } : 'accept'));
+      const out: unknown[] = [];
+      let prev = 0;
+      for (const c of [...cuts.sort((a, b) => a - b), bytes.length]) {
+        for (const item of f.push(bytes.subarray(prev, c))) out.push(item.kind === 'command' ? decodeCommand(item) : item);
+        prev = c;
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(mutated, fc.array(fc.nat({ max: corpus.length }), { maxLength: 30 }), (bytes, cuts) => {
+        const whole = run(bytes, []);
+        expect(run(bytes, cuts)).toEqual(whole);
+        for (const r of whole as Array<{ error?: string }>) if (typeof r.error === 'string') expect(r.error).toMatch(/^expected /);
+      }),
+      { numRuns: 200 },
     );
   });
 });

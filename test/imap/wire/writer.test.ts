@@ -47,6 +47,16 @@ describe('ResponseWriter', () => {
     expect(sink.text()).toBe('* OK [UIDVALIDITY 3] ok\r\na1 OK [READ-ONLY] EXAMINE completed\r\na2 BAD what?\r\n+ Ready\r\n* BYE [UNAVAILABLE] shutting down\r\n');
   });
 
+  it('keeps response text on one line so quoted client input cannot inject responses', async () => {
+    const sink = new Sink(1 << 20);
+    sink.auto = true;
+    const w = new ResponseWriter(sink);
+    await w.tagged('a1', 'NO', 'NONEXISTENT', 'no mailbox x\r\n* BYE evil');
+    await w.untagged('OK a\nb');
+    await finished(sink);
+    expect(sink.text()).toBe('a1 NO [NONEXISTENT] no mailbox x  * BYE evil\r\n* OK a b\r\n');
+  });
+
   it('resolves a write at once while the stream is below its high-water mark', async () => {
     const sink = new Sink(1024);
     const w = new ResponseWriter(sink);
