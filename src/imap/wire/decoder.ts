@@ -15,11 +15,13 @@
  * Numbers: `number64` values above 2^53-1 saturate (see `number64`).
  */
 import type { FramedCommand, LiteralInfo } from './framer.js';
-import { isTagChar } from './framer.js';
+import { MONTHS, isAstringChar, isAtomChar, isDigit, isListChar, isTagChar } from './chars.js';
 import { ParseError, Mutf7Error } from './errors.js';
 import { decodeMutf7 } from './mutf7.js';
 import { SequenceSet } from './sequence-set.js';
 import { MAX_NESTING_DEPTH } from '../limits.js';
+
+export { MONTHS, isAstringChar, isAtomChar } from './chars.js';
 
 export interface DecoderOptions {
   /** UTF8=ACCEPT (RFC 6855) or IMAP4rev2 enabled: mailbox names are UTF-8, not modified UTF-7. */
@@ -33,20 +35,8 @@ export interface ImapDate {
   day: number;
 }
 
-export const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft', '\\Recent'];
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** ASTRING-CHAR (RFC 9051 §9): ATOM-CHAR / "]" (= tag chars plus "+"). */
-export function isAstringChar(c: number): boolean {
-  return isTagChar(c) || c === 0x2b;
-}
-/** ATOM-CHAR (RFC 9051 §9): CHAR minus atom-specials. */
-export function isAtomChar(c: number): boolean {
-  return c !== 0x5d && isAstringChar(c);
-}
-const isListChar = (c: number): boolean => isAstringChar(c) || c === 0x25 || c === 0x2a;
-const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 export class Decoder {
   private readonly parts: Buffer[];

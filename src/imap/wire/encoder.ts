@@ -9,7 +9,7 @@
  * - literal `{n}\r\n<bytes>` otherwise (8-bit without UTF-8 mode, CR, LF, NUL).
  * Strings given as `string` are UTF-8 encoded first.
  */
-import { isAstringChar } from './decoder.js';
+import { MONTHS, isAstringChar } from './chars.js';
 import { encodeMutf7 } from './mutf7.js';
 
 export interface EncodeOptions {
@@ -17,7 +17,6 @@ export interface EncodeOptions {
   utf8?: boolean;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const NIL = Buffer.from('NIL');
 
 const toBytes = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s);

@@ -50,6 +50,7 @@ import {
   MAX_SKIPPED_LITERAL_SIZE,
   MAX_TAG_LENGTH,
 } from '../limits.js';
+import { isTagChar } from './chars.js';
 
 /** How one literal of a command was announced. */
 export interface LiteralInfo {
@@ -336,22 +337,4 @@ export function recoverTag(line: Buffer): string | undefined {
   if (i === 0 || i > MAX_TAG_LENGTH) return undefined;
   if (i < line.length && line[i] !== 0x20) return undefined;
   return line.toString('latin1', 0, i);
-}
-
-/** ASTRING-CHAR minus "+" (RFC 9051 §9 `tag`). */
-export function isTagChar(c: number): boolean {
-  if (c <= 0x20 || c >= 0x7f) return false;
-  switch (c) {
-    case 0x28: // (
-    case 0x29: // )
-    case 0x7b: // {
-    case 0x25: // %
-    case 0x2a: // *
-    case 0x22: // "
-    case 0x5c: // \
-    case 0x2b: // +
-      return false;
-    default:
-      return true;
-  }
 }

@@ -17,7 +17,7 @@
  * number of keys by MAX_SEARCH_KEYS; beyond them ParseError.
  */
 import type { Decoder, ImapDate } from './decoder.js';
-import { MONTHS } from './decoder.js';
+import { MONTHS } from './chars.js';
 import type { SequenceSet } from './sequence-set.js';
 import { ParseError } from './errors.js';
 import { astring as encAstring, quoted as encQuoted } from './encoder.js';
