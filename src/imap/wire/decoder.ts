@@ -189,6 +189,15 @@ export class Decoder {
   private quotedBytes(): Buffer {
     this.expect('"');
     const t = this.text;
+    const close = t.indexOf(0x22, this.pos);
+    if (close >= 0) {
+      // Fast path: no escapes and no forbidden octets before the closing quote.
+      const body = t.subarray(this.pos, close);
+      if (!body.includes(0x5c) && !body.includes(0x00) && !body.includes(0x0a) && !body.includes(0x0d)) {
+        this.pos = close + 1;
+        return Buffer.from(body);
+      }
+    }
     const out: number[] = [];
     for (;;) {
       if (this.pos >= t.length) this.fail('closing DQUOTE');

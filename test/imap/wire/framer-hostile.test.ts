@@ -80,6 +80,12 @@ describe('CommandFramer: hostile input', () => {
     expect(cmdTexts(items)).toEqual(['ERR x99 BAD ', 'x100 NOOP']);
   });
 
+  it('answers an overlong line after a literal with the tag of the command', () => {
+    const { f } = framer();
+    const items = f.push(Buffer.from(`a1 LOGIN {1+}\r\nx ${'p'.repeat(MAX_LINE_LENGTH + 1)}\r\na2 NOOP\r\n`));
+    expect(cmdTexts(items)).toEqual(['ERR a1 BAD ', 'a2 NOOP']);
+  });
+
   it('follows {n+} announcements at the end of a skipped overlong line', () => {
     const { f } = framer();
     const long = 'a'.repeat(MAX_LINE_LENGTH + 10);
