@@ -50,6 +50,9 @@ export class MetaStore {
   private readonly sizes: Database<number, string>;
   private readonly structures: Database<MimePart, string>;
   private readonly mem: ByteLru<string, HeaderEntry>;
+  /** Sizes and structures written but maybe not committed yet: reads see them at once. */
+  private readonly pendingSizes = new Map<string, number>();
+  private readonly pendingStructures = new Map<string, MimePart>();
   private readonly log: Logger;
   private closed = false;
 
@@ -81,24 +84,36 @@ export class MetaStore {
   }
 
   exactSize(key: string): number | undefined {
-    return this.closed ? undefined : this.sizes.get(key);
+    if (this.closed) return undefined;
+    return this.pendingSizes.get(key) ?? this.sizes.get(key);
   }
 
   putExactSize(key: string, size: number): void {
-    if (!this.closed && this.sizes.get(key) !== size) this.write(this.sizes.put(key, size), 'size');
+    if (this.closed || this.exactSize(key) === size) return;
+    this.pendingSizes.set(key, size);
+    this.write(this.sizes.put(key, size), 'size', () => {
+      if (this.pendingSizes.get(key) === size) this.pendingSizes.delete(key);
+    });
   }
 
   structure(key: string): MimePart | undefined {
-    return this.closed ? undefined : this.structures.get(key);
+    if (this.closed) return undefined;
+    return this.pendingStructures.get(key) ?? this.structures.get(key);
   }
 
   putStructure(key: string, part: MimePart): void {
-    if (!this.closed) this.write(this.structures.put(key, part), 'structure');
+    if (this.closed) return;
+    this.pendingStructures.set(key, part);
+    this.write(this.structures.put(key, part), 'structure', () => {
+      if (this.pendingStructures.get(key) === part) this.pendingStructures.delete(key);
+    });
   }
 
   /** Drops what is known about an article (it changed or vanished upstream). */
   forget(key: string): void {
     this.mem.delete(key);
+    this.pendingSizes.delete(key);
+    this.pendingStructures.delete(key);
     if (this.closed) return;
     this.write(this.headers.remove(key), 'header');
     this.write(this.sizes.remove(key), 'size');
@@ -109,6 +124,8 @@ export class MetaStore {
     if (this.closed) return;
     this.closed = true;
     this.mem.clear();
+    this.pendingSizes.clear();
+    this.pendingStructures.clear();
     await this.env.close();
   }
 
@@ -118,7 +135,7 @@ export class MetaStore {
     return entry;
   }
 
-  private write(p: Promise<unknown>, what: string): void {
-    p.catch((err: unknown) => this.log.warn({ err: (err as Error).message, what }, 'backend: metadata cache write failed'));
+  private write(p: Promise<unknown>, what: string, settled?: () => void): void {
+    p.catch((err: unknown) => this.log.warn({ err: (err as Error).message, what }, 'backend: metadata cache write failed')).finally(settled);
   }
 }

@@ -1,0 +1,191 @@
+/**
+ * Message data over a FakeSource: meta (exact sizes, headers, envelopes,
+ * dates, order, vanished UIDs), content (full, ranged, shared fetch, following
+ * a download in progress), the cache bound, structures that survive eviction,
+ * and a cache directory deleted under a running backend.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { headerEnd } from '../../../src/export/mime/header.js';
+import { parseStructure } from '../../../src/export/mime/structure.js';
+import { FakeSource, makeArticle } from './fake-source.js';
+import { collect, duBytes, readAll, rig, type Rig } from './helpers.js';
+
+let r: Rig | null = null;
+afterEach(async () => {
+  await r?.close();
+  r = null;
+});
+
+const MULTIPART = (n: number): Buffer =>
+  makeArticle(n, {
+    extraHeaders: ['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b1"'],
+    body: `preamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\npart one ${n}\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.alloc(3000, n).toString('base64').replace(/(.{76})/g, '$1\r\n')}\r\n--b1--\r\n`,
+  });
+
+describe('meta', () => {
+  it('returns exact size, header, envelope and date in the order asked', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 5, (n) => ({ subject: `subject ${n}`, date: `Tue, 0${n} Jan 2019 10:00:00 +0100 (CET)` }));
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    const metas = await collect(h.meta([4, 2, 5]));
+    expect(metas.map((m) => m.uid)).toEqual([4, 2, 5]);
+    for (const m of metas) {
+      const a = src.bytesOf('g.x', m.uid);
+      expect(m.size).toBe(a.length);
+      expect(m.header).toEqual(a.subarray(0, headerEnd(a)));
+      expect(m.envelope.subject?.toString()).toBe(`subject ${m.uid}`);
+      expect(m.internalDate.toISOString()).toBe(`2019-01-0${m.uid}T09:00:00.000Z`);
+    }
+    expect(src.calls.head).toBe(3);
+    await collect(h.meta([2, 4, 5]));
+    expect(src.calls.head).toBe(3); // cached
+    h.release();
+  });
+
+  it('skips UIDs not in the mailbox and articles gone upstream', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 4);
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    src.expire('g.x', 3); // gone upstream, not yet noticed by a refresh
+    expect((await collect(h.meta([1, 3, 99, 4]))).map((m) => m.uid)).toEqual([1, 4]);
+    h.release();
+  });
+
+  it('throws UNAVAILABLE when the upstream is down and nothing is cached', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 2);
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    await collect(h.meta([1]));
+    src.failing = true;
+    expect((await collect(h.meta([1]))).length).toBe(1); // from cache
+    await expect(collect(h.meta([1, 2]))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    h.release();
+  });
+
+  it("with sizes:'download' corrects an inexact overview size by downloading once", async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 2, (n) => ({ body: n === 1 ? '.starts with a dot\r\n' : 'plain\r\n' }));
+    src.bytesSkew = (a) => (a.includes('\r\n\r\n.') ? -1 : 0);
+    r = await rig(src, { sizes: 'download' });
+    const h = await r.backend.open('g.x');
+    const m = await collect(h.meta([1, 2]));
+    expect(m.map((x) => x.size)).toEqual([src.bytesOf('g.x', 1).length, src.bytesOf('g.x', 2).length]);
+    const fetched = src.calls.article;
+    await collect(h.meta([1, 2]));
+    expect(src.calls.article).toBe(fetched);
+    h.release();
+  });
+});
+
+describe('content', () => {
+  it('streams the whole article and byte ranges, cached after the first fetch', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 1, () => ({ body: 'x'.repeat(50_000) + '\r\n' }));
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    const a = src.bytesOf('g.x', 1);
+    expect(await readAll(await h.content(1, { start: 100, end: 2100 }))).toEqual(a.subarray(100, 2100)); // during fetch
+    expect(await readAll(await h.content(1))).toEqual(a);
+    expect(await readAll(await h.content(1, { start: 49_000, end: 60_000 }))).toEqual(a.subarray(49_000));
+    expect(await readAll(await h.content(1, { start: a.length + 5, end: a.length + 10 }))).toEqual(Buffer.alloc(0));
+    expect(src.calls.article).toBe(1);
+    h.release();
+  });
+
+  it('serves N concurrent readers with one upstream fetch, following the download', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 1, () => ({ body: 'y'.repeat(20_000) + '\r\n' }));
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    src.holdArticles(); // the download stalls after its first chunk
+    const first = await h.content(1);
+    const more = await Promise.all(Array.from({ length: 9 }, (_, i) => h.content(1, i % 2 === 0 ? undefined : { start: 10, end: 15_000 })));
+    const reads = [first, ...more].map(readAll);
+    src.releaseGate();
+    const got = await Promise.all(reads);
+    const a = src.bytesOf('g.x', 1);
+    got.forEach((b, i) => expect(b).toEqual(i === 0 || (i - 1) % 2 === 0 ? a : a.subarray(10, 15_000)));
+    expect(src.calls.article).toBe(1);
+    h.release();
+  });
+
+  it('throws NONEXISTENT for an article gone upstream and UNAVAILABLE when down', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 2);
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    src.expire('g.x', 1);
+    await expect(h.content(1)).rejects.toMatchObject({ code: 'NONEXISTENT' });
+    src.failing = true;
+    await expect(h.content(2)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    src.failing = false;
+    expect(await readAll(await h.content(2))).toEqual(src.bytesOf('g.x', 2));
+    h.release();
+  });
+
+  it('keeps the cache within its byte bound', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 30, () => ({ body: 'z'.repeat(4000) + '\r\n' }));
+    const bound = 5 * 4200;
+    r = await rig(src, { cacheMaxBytes: bound });
+    const h = await r.backend.open('g.x');
+    for (let uid = 1; uid <= 30; uid++) {
+      expect(await readAll(await h.content(uid))).toEqual(src.bytesOf('g.x', uid));
+      await new Promise((res) => setImmediate(res)); // let eviction unlinks run
+    }
+    const dir = join(r.cacheDir, 'articles');
+    expect(r.backend.cache.bytes).toBeLessThanOrEqual(bound);
+    expect(await duBytes(dir)).toBeLessThanOrEqual(bound);
+    expect(r.backend.cache.files).toBeGreaterThanOrEqual(4);
+    // The most recent article is still cached; the first was evicted.
+    const before = src.calls.article;
+    await readAll(await h.content(30));
+    expect(src.calls.article).toBe(before);
+    await readAll(await h.content(1));
+    expect(src.calls.article).toBe(before + 1);
+    h.release();
+  });
+
+  it('recovers when the cache directory is deleted under it', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 2);
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    await readAll(await h.content(1));
+    await rm(r.cacheDir, { recursive: true, force: true });
+    expect(await readAll(await h.content(1))).toEqual(src.bytesOf('g.x', 1));
+    expect(await readAll(await h.content(2))).toEqual(src.bytesOf('g.x', 2));
+    expect(src.calls.article).toBe(3);
+    expect(await readAll(await h.content(2))).toEqual(src.bytesOf('g.x', 2));
+    expect(src.calls.article).toBe(3);
+    h.release();
+  });
+});
+
+describe('structure', () => {
+  it('is computed during the download and survives eviction of the bytes', async () => {
+    const src = new FakeSource();
+    src.post('g.x', MULTIPART(1));
+    src.post('g.x', MULTIPART(2));
+    r = await rig(src, { cacheMaxBytes: 1 }); // nothing stays cached
+    const h = await r.backend.open('g.x');
+    const s1 = await h.structure(1);
+    expect(s1).toEqual(parseStructure(src.bytesOf('g.x', 1)));
+    expect(s1.parts?.length).toBe(2);
+    expect(src.calls.article).toBe(1);
+    const again = await h.structure(1);
+    expect(again).toEqual(s1);
+    expect(src.calls.article).toBe(1);
+    expect(r.backend.cache.files).toBe(0);
+    // Downloaded for content first: the structure comes with it.
+    await readAll(await h.content(2));
+    expect(await h.structure(2)).toEqual(parseStructure(src.bytesOf('g.x', 2)));
+    expect(src.calls.article).toBe(2);
+    h.release();
+  });
+});
