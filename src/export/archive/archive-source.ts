@@ -104,14 +104,18 @@ export class ArchiveSource implements Source {
 
   async article(group: string, number: number): Promise<Readable> {
     const { path, e } = await this.locate(group, number);
-    return articleStream(path, e);
+    try {
+      return await articleStream(path, e);
+    } catch (err) {
+      throw this.wrap(err, group, path);
+    }
   }
 
   async head(group: string, number: number): Promise<Buffer> {
     const { path, e } = await this.locate(group, number);
     const parts: Buffer[] = [];
     try {
-      for await (const c of articleStream(path, e, e.headerEnd < 0 ? e.end : e.headerEnd)) parts.push(c as Buffer);
+      for await (const c of await articleStream(path, e, e.headerEnd < 0 ? e.end : e.headerEnd)) parts.push(c as Buffer);
     } catch (err) {
       throw this.wrap(err, group, path);
     }
@@ -129,7 +133,18 @@ export class ArchiveSource implements Source {
     if (this.closed) throw new SourceError('UNAVAILABLE', `${this.id}: source is closed`);
   }
 
+  /**
+   * Article numbers already indexed keep their byte range while the file is only
+   * appended to, so an indexed number is served without a `stat`; a number past
+   * the end refreshes the index first (it may just have been appended). A file
+   * rewritten in place is noticed by the next groupInfo/listGroups/overview.
+   */
   private async locate(group: string, number: number): Promise<{ path: string; e: MboxEntry }> {
+    this.assertOpen();
+    const path = this.files.get(group);
+    const known = path !== undefined ? this.indexes.get(path) : undefined;
+    const hit = known?.entry(number);
+    if (hit !== undefined && known !== undefined) return { path: known.path, e: hit };
     const idx = await this.index(group);
     const e = idx.entry(number);
     if (e === undefined) throw new SourceError('NO_SUCH_ARTICLE', `${group}: no article ${number}`);

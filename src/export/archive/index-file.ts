@@ -20,10 +20,16 @@ import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { MboxScanner, type MboxEntry } from './scan.js';
-import { MboxrdUnquote } from './unquote.js';
+import { MboxrdUnquote, unquoteBuffer } from './unquote.js';
 
 /** Read size for scanning; large enough to amortise syscalls, small enough to stay in cache. */
 export const SCAN_CHUNK = 256 * 1024;
+/**
+ * Articles up to this raw size are read with one positional read and unquoted
+ * in memory (far cheaper than a stream per article); larger ones are streamed,
+ * so a 40 MB article is never held whole (DESIGN invariant 7).
+ */
+export const SMALL_ARTICLE_BYTES = 256 * 1024;
 /** Domain of synthetic Message-IDs for articles without one (RFC 6761 reserves `.invalid`). */
 export const SYNTHETIC_ID_DOMAIN = 'newsfront.invalid';
 
@@ -113,13 +119,35 @@ async function scanRange(path: string, from: number, to: number): Promise<MboxEn
   return out;
 }
 
-/** The article bytes of one entry, as a stream (caller consumes or destroys it). */
-export function articleStream(path: string, e: MboxEntry, end = e.end): Readable {
-  const t = new MboxrdUnquote();
-  if (end <= e.start) {
-    t.end();
-    return t;
+/** Read raw bytes [start, end) of a file. */
+export async function readRange(path: string, start: number, end: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.allocUnsafe(end - start);
+    let got = 0;
+    while (got < b.length) {
+      const { bytesRead } = await fh.read(b, got, b.length - got, start + got);
+      if (bytesRead === 0) break; // file shrank under us: serve what is there
+      got += bytesRead;
+    }
+    return got === b.length ? b : b.subarray(0, got);
+  } finally {
+    await fh.close();
   }
+}
+
+/**
+ * The article bytes of one entry (raw range [e.start, end)), as a stream the
+ * caller consumes or destroys. Small articles are read at once (file errors
+ * reject the promise); large ones are streamed (file errors destroy the stream).
+ */
+export async function articleStream(path: string, e: MboxEntry, end = e.end): Promise<Readable> {
+  if (end - e.start <= SMALL_ARTICLE_BYTES) {
+    const raw = end > e.start ? await readRange(path, e.start, end) : Buffer.alloc(0);
+    const out = unquoteBuffer(raw);
+    return Readable.from(out.length > 0 ? [out] : [], { objectMode: false });
+  }
+  const t = new MboxrdUnquote();
   const src = createReadStream(path, { start: e.start, end: end - 1, highWaterMark: SCAN_CHUNK });
   src.on('error', (err) => t.destroy(err));
   t.on('close', () => src.destroy());
@@ -132,7 +160,7 @@ async function addSyntheticIds(path: string, entries: MboxEntry[]): Promise<void
   for (const e of entries) {
     if (e.messageId !== '') continue;
     const h = createHash('sha1');
-    for await (const chunk of articleStream(path, e)) h.update(chunk as Buffer);
+    for await (const chunk of await articleStream(path, e)) h.update(chunk as Buffer);
     e.messageId = `<${h.digest('hex')}@${SYNTHETIC_ID_DOMAIN}>`;
   }
 }

@@ -34,38 +34,35 @@ const enum State {
   MidLine,
 }
 
-export class MboxrdUnquote extends Transform {
+/** The unquoting state machine, without stream machinery (chunks in, bytes out). */
+export class Unquoter {
   private state: State = State.LineStart;
   private matched = 0;
   /** Last byte of the line content seen so far (CR check for a LF that starts a chunk). */
   private prev = -1;
   /** True when bytes of the current line have been consumed. */
   private inLine = false;
-  /** Output pieces of the current input chunk, pushed as one Buffer. */
+  /** Output pieces of the current input chunk. */
   private out: Buffer[] = [];
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.feed(chunk);
-      this.emit1();
-      cb();
-    } catch (err) {
-      cb(err as Error);
-    }
+  /** Output for the next chunk of input (may be empty). */
+  write(chunk: Buffer): Buffer {
+    this.feed(chunk);
+    return this.take();
   }
 
-  override _flush(cb: TransformCallback): void {
+  /** Output at the end of input (held bytes, final CRLF). */
+  end(): Buffer {
     this.releaseHeld();
     if (this.inLine) this.out.push(CRLF);
-    this.emit1();
-    cb();
+    this.inLine = false;
+    return this.take();
   }
 
-  private emit1(): void {
-    if (this.out.length === 0) return;
+  private take(): Buffer {
     const b = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
     this.out = [];
-    if (b.length > 0) this.push(b);
+    return b;
   }
 
   private releaseHeld(): void {
@@ -141,5 +138,34 @@ export class MboxrdUnquote extends Transform {
         }
       }
     }
+  }
+}
+
+/** Unquote a whole message held in memory. */
+export function unquoteBuffer(raw: Buffer): Buffer {
+  const u = new Unquoter();
+  const a = u.write(raw);
+  const b = u.end();
+  return b.length === 0 ? a : Buffer.concat([a, b]);
+}
+
+/** The same transformation as a Transform stream (chunk-boundary safe). */
+export class MboxrdUnquote extends Transform {
+  private readonly u = new Unquoter();
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      const out = this.u.write(chunk);
+      if (out.length > 0) this.push(out);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const out = this.u.end();
+    if (out.length > 0) this.push(out);
+    cb();
   }
 }
