@@ -24,6 +24,11 @@ export interface ServerOptions {
   loginFailureDelayMs: number;
   /** Offer COMPRESS=DEFLATE (RFC 4978). */
   compress: boolean;
+  /**
+   * Flags are kept by a persistent store (local LMDB or state agent): offer
+   * CONDSTORE, QRESYNC and ACL, and PERMANENTFLAGS with \*.
+   */
+  persistentFlags: boolean;
 }
 
 export interface ServerContext {

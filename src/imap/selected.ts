@@ -9,6 +9,7 @@
  * When expunges must wait, the session keeps its old snapshot whole.
  */
 import type { MailboxHandle, MailboxSnapshot } from '../export/backend.js';
+import type { FlagChange } from '../stateagent/flagstore.js';
 
 export interface PendingUpdates {
   /** Sequence numbers to announce as EXPUNGE, in the order to send them. */
@@ -51,6 +52,38 @@ export class SelectedMailbox {
   /** Set by the connection (IDLE) to learn that updates are waiting. */
   onChange: (() => void) | undefined;
 
+  /** Flag changes made by the user's other sessions, not yet announced. */
+  private readonly flagChanges = new Map<number, FlagChange>();
+  /** Modseqs this session produced itself (their changes were already reported to it). */
+  private readonly ownModseqs = new Set<number>();
+
+  noteOwnModseq(modseq: number): void {
+    this.ownModseqs.add(modseq);
+    if (this.ownModseqs.size > 10_000) this.ownModseqs.clear();
+  }
+
+  /** Record changes from another session (the change feed). */
+  noteFlagChanges(changes: readonly FlagChange[]): void {
+    let any = false;
+    for (const c of changes) {
+      if (this.ownModseqs.has(c.modseq)) continue;
+      this.flagChanges.set(c.uid, c);
+      any = true;
+    }
+    if (any) this.onChange?.();
+  }
+
+  /** Flag changes to announce as unsolicited FETCH, for messages the client knows. */
+  takeFlagChanges(): Array<{ seq: number; change: FlagChange }> {
+    const out: Array<{ seq: number; change: FlagChange }> = [];
+    for (const c of this.flagChanges.values()) {
+      const seq = this.seqOf(c.uid);
+      if (seq > 0) out.push({ seq, change: c });
+    }
+    this.flagChanges.clear();
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
   get name(): string {
     return this.handle.name;
   }
@@ -78,8 +111,12 @@ export class SelectedMailbox {
     return this.known.uids[i] === uid ? i + 1 : 0;
   }
 
-  hasUpdates(): boolean {
+  hasSnapshotUpdate(): boolean {
     return this.latest !== this.known;
+  }
+
+  hasUpdates(): boolean {
+    return this.latest !== this.known || this.flagChanges.size > 0;
   }
 
   /**

@@ -22,16 +22,17 @@ export class Session {
   readonly enabled = new Set<string>();
   flags: FlagStore | undefined;
   failedLogins = 0;
-  /**
-   * Subscriptions without a state agent: every mailbox counts as subscribed
-   * until the client unsubscribes it; the change lasts for the session.
-   */
-  readonly unsubscribed = new Set<string>();
+
   tls = false;
   compressed = false;
 
   get utf8(): boolean {
     return this.enabled.has('UTF8=ACCEPT') || this.enabled.has('IMAP4REV2');
+  }
+
+  /** CONDSTORE is on once any command enabled it (RFC 7162 §3.1); QRESYNC implies it. */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE') || this.enabled.has('QRESYNC');
   }
 
   get rev2(): boolean {
@@ -45,11 +46,18 @@ export class Session {
     return { user: this.user, mailbox: sel.name, uidValidity: sel.uidValidity };
   }
 
+  private unwatch: (() => void) | undefined;
+
   login(user: string, anonymous: boolean, flags: FlagStore): void {
     this.user = user;
     this.anonymous = anonymous;
     this.flags = flags;
     this.state = 'auth';
+    // Changes by this user's other sessions reach the selected mailbox (RFC 7162 §3.2.3 style updates).
+    this.unwatch = flags.watch(user, (e) => {
+      const sel = this.selected;
+      if (sel && e.key.mailbox === sel.name && e.key.uidValidity === sel.uidValidity) sel.noteFlagChanges(e.changes);
+    });
   }
 
   select(view: SelectedMailbox): void {
@@ -67,6 +75,8 @@ export class Session {
   }
 
   logout(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.unselect();
     this.state = 'logout';
   }

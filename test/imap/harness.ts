@@ -30,6 +30,7 @@ export async function startImap(
       idleTimeoutMs: opts.idleTimeoutMs ?? 30 * 60_000,
       loginFailureDelayMs: opts.loginFailureDelayMs ?? 10,
       compress: opts.compress ?? true,
+      persistentFlags: opts.persistentFlags ?? false,
     },
   };
   const server = new ImapServer(ctx, silentLogger());

@@ -14,6 +14,8 @@ import { quoted } from '../wire/encoder.js';
 
 /** Extensions a client may ENABLE here (RFC 5161); others are ignored as the RFC says. */
 const ENABLEABLE = new Set(['UTF8=ACCEPT', 'IMAP4REV2']);
+/** Offered only with a persistent flag store (RFC 7162). */
+const ENABLEABLE_PERSISTENT = new Set(['CONDSTORE', 'QRESYNC']);
 
 export const anyStateCommands = [
   command({
@@ -82,7 +84,8 @@ export const anyStateCommands = [
     async run(ctx, caps) {
       const now: string[] = [];
       for (const c of caps) {
-        if (ENABLEABLE.has(c) && !ctx.session.enabled.has(c)) {
+        const ok = ENABLEABLE.has(c) || (ENABLEABLE_PERSISTENT.has(c) && ctx.server.options.persistentFlags);
+        if (ok && !ctx.session.enabled.has(c)) {
           ctx.session.enabled.add(c);
           now.push(c === 'IMAP4REV2' ? 'IMAP4rev2' : c);
         }

@@ -27,6 +27,8 @@ import { mapBackendError } from '../backend-errors.js';
 import type { MessageMeta, MimePart } from '../../export/backend.js';
 import { BackendError } from '../../export/backend.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
+import { bad } from '../errors.js';
+import { uidSetText } from '../updates.js';
 
 /** Messages per batch: one pipelined header/flag round for this many. */
 const BATCH = 500;
@@ -51,6 +53,15 @@ function needsStructure(items: readonly FetchItem[]): boolean {
       i.type === 'BINARY' ||
       i.type === 'BINARY.SIZE',
   );
+}
+
+/** UID FETCH ... (VANISHED): UIDs of the set that no longer exist (RFC 7162 §3.2.6). */
+async function announceVanished(ctx: CommandContext, set: SequenceSet): Promise<void> {
+  const sel = ctx.session.selected!;
+  const top = Math.max(sel.uidNext - 1, 0);
+  const gone: number[] = [];
+  for (const [lo, hi] of set.resolve(top)) for (let u = lo; u <= hi; u++) if (sel.seqOf(u) === 0) gone.push(u);
+  if (gone.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${uidSetText(gone)}`);
 }
 
 function isHeaderOnly(i: FetchItem): boolean {
@@ -78,7 +89,23 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const sel = s.selected!;
   const items = [...args.req.items];
   if (byUid && !items.some((i) => i.type === 'UID')) items.unshift({ type: 'UID', name: 'UID', setsSeen: false });
-  const seqs = resolveSet(sel, args.set, byUid);
+  const { changedSince, vanished } = args.req;
+  if (changedSince !== undefined || items.some((i) => i.type === 'MODSEQ')) {
+    if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ and CHANGEDSINCE need CONDSTORE');
+    s.enabled.add('CONDSTORE');
+  }
+  if (vanished && (!byUid || changedSince === undefined || !s.enabled.has('QRESYNC'))) {
+    throw bad('CLIENTBUG', 'VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC');
+  }
+  if (changedSince !== undefined && !items.some((i) => i.type === 'MODSEQ')) items.push({ type: 'MODSEQ', name: 'MODSEQ', setsSeen: false });
+  let seqs = resolveSet(sel, args.set, byUid);
+  if (vanished) await announceVanished(ctx, args.set);
+  if (changedSince !== undefined && seqs.length > 0) {
+    const view = await s.flags!.view(s.flagKey(), sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!)).catch((err) => {
+      throw mapBackendError(err, 'FETCH');
+    });
+    seqs = seqs.filter((n) => view.modseqOf(sel.uidAt(n)) > changedSince);
+  }
   if (seqs.length === 0) return;
   const wantMeta = needsMeta(items);
   const wantStructure = needsStructure(items);
@@ -86,7 +113,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     (i) => i.type === 'RFC822' || i.type === 'RFC822.TEXT' || i.type === 'BINARY' || (i.type === 'BODY[]' && !isHeaderOnly(i)),
   );
   const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
-  const wantFlags = items.some((i) => i.type === 'FLAGS') || setsSeen;
+  const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
   const key = s.flagKey();
 
   for (let b = 0; b < seqs.length; b += BATCH) {
@@ -155,6 +182,7 @@ async function writeMessage(
   const parts: Array<Chunk | BodyData> = [];
   let first = true;
   let sentFlags = false;
+  let sentModseq = false;
   const sep = (): void => {
     if (!first) parts.push(' ');
     first = false;
@@ -209,11 +237,14 @@ async function writeMessage(
         break;
       }
       case 'MODSEQ':
-        parts.push('MODSEQ (0)');
+        parts.push(`MODSEQ (${flags!.modseqOf(msg.uid)})`);
+        sentModseq = true;
         break;
     }
   }
   if (seenChanged && !sentFlags && flags) parts.push(' FLAGS ', flagList(flags.flagsOf(msg.uid)));
+  // Once CONDSTORE is on, every FETCH with FLAGS carries MODSEQ (RFC 7162 §3.1.4.1).
+  if (ctx.session.condstore && (sentFlags || seenChanged) && !sentModseq && flags) parts.push(` MODSEQ (${flags.modseqOf(msg.uid)})`);
   // Open article streams before writing, so a vanished article costs no half response.
   const opened = await Promise.all(parts.map(async (p) => (isBodyData(p) && p.kind === 'stream' ? p.open() : undefined)));
   try {

@@ -9,6 +9,7 @@ import { idleCommands } from './idle.js';
 import { fetchCommands } from './fetch.js';
 import { storeCommands } from './store.js';
 import { searchCommands } from './search.js';
+import { aclCommands } from './acl.js';
 
 export const commands = registry(
   anyStateCommands,
@@ -20,4 +21,5 @@ export const commands = registry(
   fetchCommands,
   storeCommands,
   searchCommands,
+  aclCommands,
 );

@@ -19,7 +19,7 @@ import { mapBackendError } from '../backend-errors.js';
 import type { Chunk } from '../render/envelope.js';
 
 const SEPARATOR = '.';
-const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED']);
+const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ']);
 
 /** A LIST pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but the separator. */
 export function patternToRegExp(pattern: string): RegExp {
@@ -94,7 +94,8 @@ async function statusLine(ctx: CommandContext, name: string, items: readonly str
   }
   let unseen = 0;
   let deleted = 0;
-  if (items.includes('UNSEEN') || items.includes('DELETED')) {
+  let highestModseq = 1;
+  if (items.includes('UNSEEN') || items.includes('DELETED') || items.includes('HIGHESTMODSEQ')) {
     const handle = await ctx.server.backend.open(name).catch((err) => {
       throw mapBackendError(err, name);
     });
@@ -102,6 +103,7 @@ async function statusLine(ctx: CommandContext, name: string, items: readonly str
       const snap = handle.current();
       const last = snap.uids[snap.uids.length - 1] ?? 0;
       const view = await s.flags!.view({ user: s.user!, mailbox: name, uidValidity: snap.uidValidity }, 1, last);
+      highestModseq = view.highestModseq;
       for (const uid of snap.uids) {
         if (!view.has(uid, '\\Seen')) unseen++;
         if (view.has(uid, '\\Deleted')) deleted++;
@@ -112,7 +114,7 @@ async function statusLine(ctx: CommandContext, name: string, items: readonly str
   }
   const values: Record<string, number | undefined> = {
     MESSAGES: st.messages, UIDNEXT: st.uidNext, UIDVALIDITY: st.uidValidity, UNSEEN: unseen, RECENT: 0,
-    SIZE: st.size ?? 0, DELETED: deleted,
+    SIZE: st.size ?? 0, DELETED: deleted, HIGHESTMODSEQ: highestModseq,
   };
   const parts = items.map((i) => `${i} ${values[i]}`);
   return ['STATUS ', encMailbox(name, { utf8: s.utf8 }), ` (${parts.join(' ')})`];
@@ -143,9 +145,10 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
   }
   const regs = a.patterns.map((p) => patternToRegExp(a.reference + p));
   const subscribedOnly = a.lsub || a.selection.has('SUBSCRIBED');
+  const subs = await subscriptionSet(ctx);
   for (const e of entries) {
     if (!regs.some((re) => matches(e.name, re))) continue;
-    const subscribed = !s.unsubscribed.has(e.name);
+    const subscribed = subs === null || subs.has(e.name);
     if (subscribedOnly && (!subscribed || !e.selectable)) continue;
     const attrs = attributes(e, subscribed, a);
     await ctx.untagged(a.lsub ? 'LSUB (' : 'LIST (', attrs.join(' '), ') ', quoted(SEPARATOR), ' ', encMailbox(e.name, { utf8: s.utf8 }));
@@ -156,6 +159,31 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
         ctx.log.debug({ err, mailbox: e.name }, 'LIST-STATUS failed for one mailbox');
       }
     }
+  }
+}
+
+/** The user's subscriptions; null means "never set": every group counts as subscribed. */
+async function subscriptionSet(ctx: CommandContext): Promise<Set<string> | null> {
+  try {
+    const list = await ctx.session.flags!.subscriptions(ctx.session.user!);
+    return list === null ? null : new Set(list);
+  } catch (err) {
+    throw mapBackendError(err, 'subscriptions');
+  }
+}
+
+async function subscribe(ctx: CommandContext, name: string, on: boolean): Promise<void> {
+  const s = ctx.session;
+  const entries = await ctx.server.backend.mailboxes();
+  if (on && !entries.some((e) => e.name === name && e.selectable)) throw no('NONEXISTENT', 'No such mailbox');
+  try {
+    if ((await s.flags!.subscriptions(s.user!)) === null) {
+      // First explicit change: materialise "everything" so one unsubscribe removes one group.
+      for (const e of entries) if (e.selectable && e.name !== name) await s.flags!.setSubscribed(s.user!, e.name, true);
+    }
+    await s.flags!.setSubscribed(s.user!, name, on);
+  } catch (err) {
+    throw mapBackendError(err, 'subscriptions');
   }
 }
 
@@ -196,11 +224,7 @@ export const mailboxCommands = [
       d.end();
       return name;
     },
-    async run(ctx, name) {
-      const known = (await ctx.server.backend.mailboxes()).some((e) => e.name === name && e.selectable);
-      if (!known) throw no('NONEXISTENT', 'No such mailbox');
-      ctx.session.unsubscribed.delete(name);
-    },
+    run: (ctx, name) => subscribe(ctx, name, true),
   }),
   command({
     name: 'UNSUBSCRIBE',
@@ -211,8 +235,6 @@ export const mailboxCommands = [
       d.end();
       return name;
     },
-    async run(ctx, name) {
-      ctx.session.unsubscribed.add(name);
-    },
+    run: (ctx, name) => subscribe(ctx, name, false),
   }),
 ];

@@ -32,9 +32,10 @@ interface Needs {
   meta: boolean;
   body: boolean;
   flags: boolean;
+  modseq: boolean;
 }
 
-function needsOf(k: SearchKey, n: Needs = { meta: false, body: false, flags: false }): Needs {
+function needsOf(k: SearchKey, n: Needs = { meta: false, body: false, flags: false, modseq: false }): Needs {
   switch (k.type) {
     case 'header':
     case 'internaldate':
@@ -63,7 +64,9 @@ function needsOf(k: SearchKey, n: Needs = { meta: false, body: false, flags: fal
       for (const x of k.keys) needsOf(x, n);
       break;
     case 'modseq':
-      throw bad('CLIENTBUG', 'MODSEQ needs CONDSTORE, which needs a state agent');
+      n.flags = true;
+      n.modseq = true;
+      break;
     case 'uid':
     case 'seq':
       if (k.set === '$') throw bad('CLIENTBUG', 'No saved search result ($): SEARCHRES is not offered');
@@ -189,7 +192,7 @@ async function matches(k: SearchKey, c: Candidate, flags: FlagView | undefined, 
       for (const x of k.keys) if (!(await matches(x, c, flags, ctx))) return false;
       return true;
     case 'modseq':
-      return false;
+      return flags!.modseqOf(c.uid) >= k.modseq;
   }
 }
 
@@ -214,6 +217,11 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
   const sel = s.selected!;
   if (req.charset && !/^(utf-8|us-ascii)$/i.test(req.charset)) throw no('BADCHARSET (UTF-8 US-ASCII)', 'Unsupported charset');
   const needs = needsOf(req.key);
+  if (needs.modseq) {
+    if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ needs CONDSTORE, which needs a persistent flag store');
+    s.enabled.add('CONDSTORE');
+  }
+  let maxModseq = 0;
   const total = sel.exists;
   const hits: number[] = [];
   const ectx = new EvalContext(sel);
@@ -229,20 +237,23 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
         const uid = uids[n - start]!;
         const meta = metas.get(uid);
         if (needs.meta && !meta) continue;
-        if (await matches(req.key, new Candidate(n, uid, meta, sel), flags, ectx)) hits.push(byUid ? uid : n);
+        if (await matches(req.key, new Candidate(n, uid, meta, sel), flags, ectx)) {
+          hits.push(byUid ? uid : n);
+          if (needs.modseq) maxModseq = Math.max(maxModseq, flags!.modseqOf(uid));
+        }
       }
     }
   } catch (err) {
     throw mapBackendError(err, 'SEARCH');
   }
-  await answer(ctx, req, hits, byUid);
+  await answer(ctx, req, hits, byUid, needs.modseq && hits.length > 0 ? maxModseq : undefined);
 }
 
-async function answer(ctx: CommandContext, req: SearchRequest, hits: number[], byUid: boolean): Promise<void> {
+async function answer(ctx: CommandContext, req: SearchRequest, hits: number[], byUid: boolean, modseq?: number): Promise<void> {
   if (req.returnOptions === undefined) {
     await ctx.write('* SEARCH');
     for (let i = 0; i < hits.length; i += 2000) await ctx.write(' ' + hits.slice(i, i + 2000).join(' '));
-    await ctx.write('\r\n');
+    await ctx.write(modseq !== undefined ? ` (MODSEQ ${modseq})\r\n` : '\r\n');
     return;
   }
   const opts = req.returnOptions.length === 0 ? ['ALL'] : req.returnOptions;
@@ -255,6 +266,7 @@ async function answer(ctx: CommandContext, req: SearchRequest, hits: number[], b
   if (opts.includes('ALL') && hits.length > 0) {
     out.push(' ALL ', toRuns(hits).map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}:${hi}`)).join(','));
   }
+  if (modseq !== undefined) out.push(` MODSEQ ${modseq}`);
   await ctx.write(...out, '\r\n');
 }
 

@@ -14,7 +14,9 @@ import { flagList } from '../wire/encoder.js';
 import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
-import type { FlagOp } from '../../stateagent/flagstore.js';
+import type { FlagOp, UpdateResult } from '../../stateagent/flagstore.js';
+import { uidSetText } from '../updates.js';
+import type { Completion } from '../command.js';
 
 interface StoreArgs {
   set: SequenceSet;
@@ -56,7 +58,7 @@ function parseStore(d: Decoder): StoreArgs {
   return { set, op: OPS[m![1]!]!, silent: m![2] !== undefined, flags, unchangedSince };
 }
 
-async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Promise<void> {
+async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Promise<Completion | void> {
   const s = ctx.session;
   const sel = s.selected!;
   if (sel.readOnly) throw no('READ-ONLY', 'Mailbox was opened with EXAMINE; flags cannot be changed');
@@ -68,19 +70,35 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
   const seqs = resolveSet(sel, a.set, byUid);
   if (seqs.length === 0) return;
   const uids = seqs.map((n) => sel.uidAt(n));
+  if (a.unchangedSince !== undefined) {
+    if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'UNCHANGEDSINCE needs CONDSTORE');
+    s.enabled.add('CONDSTORE');
+  }
   const key = s.flagKey();
+  let result: UpdateResult;
   try {
-    await store.update(key, uids, a.op, a.flags);
+    result = await store.update(key, uids, a.op, a.flags, { unchangedSince: a.unchangedSince });
   } catch (err) {
     throw mapBackendError(err, 'STORE');
   }
-  if (a.silent) return;
-  const view = await store.view(key, uids[0]!, uids[uids.length - 1]!).catch((err) => {
-    throw mapBackendError(err, 'STORE');
-  });
-  for (let i = 0; i < seqs.length; i++) {
-    const uid = uids[i]!;
-    await ctx.untagged(`${seqs[i]} FETCH (`, byUid ? `UID ${uid} ` : '', 'FLAGS ', flagList(view.flagsOf(uid)), ')');
+  sel.noteOwnModseq(result.modseq);
+  const modified = new Set(result.modified);
+  // With CONDSTORE, .SILENT still reports changes made by others (RFC 7162 §3.1.3); we report ours only when not silent.
+  if (!a.silent || s.condstore) {
+    const view = await store.view(key, uids[0]!, uids[uids.length - 1]!).catch((err) => {
+      throw mapBackendError(err, 'STORE');
+    });
+    for (let i = 0; i < seqs.length; i++) {
+      const uid = uids[i]!;
+      if (modified.has(uid)) continue;
+      if (a.silent) continue;
+      const ms = s.condstore ? ` MODSEQ (${view.modseqOf(uid)})` : '';
+      await ctx.untagged(`${seqs[i]} FETCH (`, byUid ? `UID ${uid} ` : '', 'FLAGS ', flagList(view.flagsOf(uid)), ms, ')');
+    }
+  }
+  if (modified.size > 0) {
+    const set = byUid ? result.modified : seqs.filter((_, i) => modified.has(uids[i]!));
+    return { code: `MODIFIED ${uidSetText(set)}`, text: 'Some messages were changed since UNCHANGEDSINCE' };
   }
 }
 
