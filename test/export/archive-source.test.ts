@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ArchiveSource } from '../../src/export/archive/archive-source.js';
 import { formatMboxrdMessage } from '../../src/export/archive/mboxrd-writer.js';
+import { SMALL_ARTICLE_BYTES } from '../../src/export/archive/index-file.js';
 import { SourceError } from '../../src/export/source.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -85,6 +86,29 @@ describe('ArchiveSource', () => {
     const ids = [];
     for await (const r of src.overview('grow', 1, 3)) ids.push(r.messageId);
     expect(ids).toEqual(['<1@x>', '<2@x>', '<3@x>']);
+  });
+
+  it('streams a large article (over SMALL_ARTICLE_BYTES) byte-exactly', async () => {
+    const line = (i: number): string => (i % 1000 === 0 ? '>From deep\r\n' : i % 777 === 0 ? 'From start\r\n' : `line ${i} ${'x'.repeat(60)}\r\n`);
+    const body = Array.from({ length: 40_000 }, (_, i) => line(i)).join('');
+    const big = art('<big@x>', 'big', body);
+    expect(big.length).toBeGreaterThan(SMALL_ARTICLE_BYTES * 4);
+    await writeFile(join(dir, 'g.big'), mbox(art('<s@x>', 'small', 'a\r\n'), big));
+    const out = await readAll(await src.article('g.big', 2));
+    expect(out.length).toBe(big.length);
+    expect(out.equals(big)).toBe(true);
+    const ov = [];
+    for await (const r of src.overview('g.big', 2, 2)) ov.push(r);
+    expect(ov[0]!.bytes).toBe(big.length);
+  });
+
+  it('article() past the indexed end picks up an appended article', async () => {
+    const f = join(dir, 'app');
+    await writeFile(f, mbox(art('<1@x>', 'one', 'a\r\n')));
+    expect((await src.groupInfo('app')).count).toBe(1);
+    const a2 = art('<2@x>', 'two', 'b\r\n');
+    await appendFile(f, mbox(a2));
+    expect((await readAll(await src.article('app', 2))).equals(a2)).toBe(true);
   });
 
   it('a file rewritten shorter is rescanned from scratch', async () => {
