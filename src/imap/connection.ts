@@ -97,6 +97,11 @@ export class Connection {
         else void this.send(['+ Ready for literal data\r\n'], true).catch(() => undefined);
         return 'accept';
       },
+      // APPEND is refused whatever its size: say so before the client sends the message.
+      refuseEarly: (first) =>
+        /^\S+ +APPEND /i.test(first.subarray(0, 80).toString('latin1'))
+          ? { reject: 'NO', code: 'CANNOT', text: 'APPEND is not possible: newsgroups are read-only (post with a newsreader)' }
+          : undefined,
     });
   }
 

@@ -215,6 +215,11 @@ describe('IMAP commands over a fixture backend', () => {
     for (const [i, [cmd, code]] of cases.entries()) {
       expect(tagged(await c.cmd(`r${i}`, cmd), `r${i}`)).toMatch(new RegExp(`^r${i} NO \\[${code}\\]`));
     }
+    // A large APPEND is refused before any continuation, so the client never uploads it.
+    c.write('big APPEND de.test {50000000}\r\n');
+    const big = await c.until((t) => /big (OK|NO|BAD)/.test(t));
+    expect(big).not.toMatch(/^\+/m);
+    expect(tagged(c.take(), 'big')).toMatch(/^big NO \[CANNOT\]/);
     expect(await c.cmd('x', 'FETCH 1:* UID')).toContain('* 2 FETCH (UID 7)');
     c.close();
   });

@@ -96,6 +96,13 @@ export type ContinuationDecision = 'accept' | { reject: 'BAD' | 'NO'; code?: str
 export interface FramerOptions {
   /** Called for each synchronizing literal within limits; see module contract. */
   onContinuationNeeded: (size: number, isBinary: boolean, tag: string | undefined) => ContinuationDecision;
+  /**
+   * Consulted for every literal announcement before any limit: a command that
+   * will be refused anyway (APPEND to a read-only mailbox) is answered with this
+   * decision, before `+` for a synchronizing literal, and the announced octets
+   * of a non-synchronizing one are skipped. `firstLine` is the command's first line.
+   */
+  refuseEarly?: (firstLine: Buffer, size: number) => Exclude<ContinuationDecision, 'accept'> | undefined;
   /** Largest `{n+}` accepted (default MAX_NONSYNC_LITERAL_SIZE, RFC 7888 LITERAL-). */
   maxNonSyncLiteral?: number;
 }
@@ -116,6 +123,7 @@ const MARKER_RE = /(~?)\{(\d{1,20})(\+?)\}$/;
 
 export class CommandFramer {
   private readonly onContinuation: FramerOptions['onContinuationNeeded'];
+  private readonly refuseEarly: FramerOptions['refuseEarly'];
   private readonly maxNonSync: number;
   private mode: Mode = 'line';
   private out: FramedItem[] = [];
@@ -136,6 +144,7 @@ export class CommandFramer {
 
   constructor(opts: FramerOptions) {
     this.onContinuation = opts.onContinuationNeeded;
+    this.refuseEarly = opts.refuseEarly;
     this.maxNonSync = opts.maxNonSyncLiteral ?? MAX_NONSYNC_LITERAL_SIZE;
   }
 
@@ -216,6 +225,11 @@ export class CommandFramer {
     if (!marker) {
       this.out.push({ kind: 'command', tag: this.tag, parts: this.parts, literals: this.literals, size: this.size });
       this.resetCommand();
+      return;
+    }
+    const early = this.refuseEarly?.(this.parts[0]!, marker.size);
+    if (early) {
+      this.refuse(early.reject, early.code, early.text, marker);
       return;
     }
     const tooBig =
