@@ -46,7 +46,35 @@ async function serve(flags: ConfigFlags): Promise<void> {
     },
     'newsfront starting',
   );
-  let ctx: ExportContext;
+  // Signals are handled from the start: one during the initial ingest is acted
+  // on when openExport returns (a second one exits at once).
+  let ctx: ExportContext | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+  let stopping = false;
+  const shutdown = async (): Promise<never> => {
+    clearInterval(timer);
+    try {
+      await polling;
+      await ctx?.close();
+      logger.info('stopped');
+      await flush(logger);
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'error while closing');
+      await flush(logger);
+      process.exit(1);
+    }
+  };
+  const onSignal = (signal: string): void => {
+    if (stopping) process.exit(1); // second signal: do not wait
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    if (ctx !== undefined) void shutdown(); // else: openExport is running; shut down when it returns
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
   try {
     ctx = await openExport(config, logger);
   } catch (err) {
@@ -54,39 +82,14 @@ async function serve(flags: ConfigFlags): Promise<void> {
     await flush(logger);
     process.exit(1);
   }
+  if (stopping) await shutdown();
   logger.info({ groups: ctx.groups.size }, 'export ready (IMAP listener not wired yet)');
-
-  let polling: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    polling ??= ctx.refresh().finally(() => {
+  const c = ctx;
+  timer = setInterval(() => {
+    polling ??= c.refresh().finally(() => {
       polling = undefined;
     });
   }, config.pollIntervalMs);
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    clearInterval(timer);
-    void (async () => {
-      try {
-        await polling;
-        await ctx.close();
-        logger.info('stopped');
-        await flush(logger);
-        process.exit(0);
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'error while closing');
-        await flush(logger);
-        process.exit(1);
-      }
-    })();
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 function flush(logger: Logger): Promise<void> {

@@ -132,10 +132,7 @@ export class MboxScanner {
 
   /** End of data: the last line (even without a line end) and the last message are emitted. */
   end(): void {
-    if (this.lineLen > 0) {
-      if (this.cls !== Cls.Done) this.kind = this.cls === Cls.Match && this.gt === 0 && this.matched === FROM_.length ? 'sep' : 'plain';
-      this.endLine(false, false);
-    }
+    if (this.lineLen > 0) this.endLine(false, false); // an undecided line is plain
     this.finish(this.offset);
   }
 
