@@ -1,0 +1,68 @@
+/**
+ * Limits of the flag stores and the state agent, each with its reason.
+ * Input beyond a limit is refused with `FlagStoreError('INVALID')` (HTTP 400,
+ * or 413 for a body) before anything is stored.
+ */
+
+/** Highest UID and UIDVALIDITY: 32-bit unsigned non-zero (RFC 9051 §2.3.1.1, nz-number). */
+export const MAX_UID = 0xffff_ffff;
+export const MAX_UID_VALIDITY = 0xffff_ffff;
+
+/** Longest user name, in UTF-8 bytes (part of an LMDB key; lmdb-js keys are ≤ 1978 bytes). */
+export const MAX_USER_BYTES = 256;
+
+/** Longest mailbox name, in UTF-8 bytes (part of an LMDB key, as in the UID map). */
+export const MAX_MAILBOX_BYTES = 1000;
+
+/** Longest flag or keyword, in UTF-8 bytes. RFC 9051 sets none; 255 bounds a record's growth per keyword. */
+export const MAX_FLAG_BYTES = 255;
+
+/** Most flags named in one update (a STORE flag list); more is a client bug, not a use. */
+export const MAX_FLAGS_PER_UPDATE = 64;
+
+/**
+ * Most distinct flags and keywords in one mailbox. A server may refuse new
+ * keywords (RFC 9051 §7.1, PERMANENTFLAGS without `\*`); this keeps one
+ * record bounded however many keywords a client invents.
+ */
+export const MAX_KEYWORDS_PER_MAILBOX = 1000;
+
+/** Most UID ranges in one HTTP update or newsrc group line (a 1 MiB body holds about this many). */
+export const MAX_RANGES_PER_REQUEST = 200_000;
+
+/** Most subscriptions per user (each is a mailbox name in one record). */
+export const MAX_SUBSCRIPTIONS = 100_000;
+
+/**
+ * Mailbox records kept decoded in memory per store (the hot-key cache). A
+ * record is a few ranges per flag, so 512 of them are small; a miss costs one
+ * LMDB read and a decode.
+ */
+export const HOT_KEYS = 512;
+
+/** Largest request body the agent reads (JSON or a `.newsrc`); larger gets 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Seconds between SSE comment lines, so proxies and NATs keep an idle feed open. */
+export const SSE_HEARTBEAT_MS = 25_000;
+
+/** Events kept per user for SSE `Last-Event-ID` resumption after a short disconnect. */
+export const SSE_REPLAY_EVENTS = 256;
+
+/** Open SSE feeds per user; more is a leak in a client, refused with 429. */
+export const MAX_FEEDS_PER_USER = 64;
+
+/** Time the remote client waits for one agent request before answering UNAVAILABLE. */
+export const REMOTE_REQUEST_TIMEOUT_MS = 15_000;
+
+/** Back-off of the remote client's SSE reconnects: first delay and cap. */
+export const SSE_RECONNECT_MIN_MS = 100;
+export const SSE_RECONNECT_MAX_MS = 5_000;
+
+/**
+ * Most per-UID entries one `changedSince` or change event expands to (the
+ * FlagStore interface lists UIDs one by one). Runs are stored compactly, but a
+ * caller of the agent API may flag `1-4294967295`; expanding that would take
+ * the process down, so beyond this the call fails with INVALID instead.
+ */
+export const MAX_EXPANDED_UIDS = 2_000_000;

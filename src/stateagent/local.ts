@@ -1,0 +1,380 @@
+/**
+ * FlagStore on LMDB (lmdb-js v3), `persistent = true`: the per-user flags of
+ * one machine, used by a front-end directly or by the state agent.
+ *
+ * Layout (one environment at `path`, sub-databases):
+ *   flags  `user \0 mailbox \0 uidValidity` → FlagsRecord (see mailbox-state.ts),
+ *          with the entry version = the record's HIGHESTMODSEQ
+ *   subs   `user` → sorted mailbox names (absent: never set, all subscribed)
+ * User and mailbox names carry no control characters (validate.ts), so `\0`
+ * separates them and `user \0` .. `user \1` is the key range of one user.
+ *
+ * Concurrency: several processes may open the same path. Every change runs in
+ * one LMDB write transaction (the writer lock is process-shared) and re-reads
+ * the record inside it, so another process's change is never lost. Decoded
+ * records are kept in a bounded LRU (HOT_KEYS); a cached record is used only
+ * while the stored entry still has its version (`doesExist(key, version)`,
+ * no decode), so a view is never older than the read snapshot, which lmdb-js
+ * renews every event turn.
+ *
+ * Views are immutable snapshots: an update builds a new MailboxFlags and
+ * never mutates one handed out. Callers must not call `apply` on a view.
+ *
+ * Durability: `update`, `setSubscribed` and the agent's bulk writes resolve
+ * only after the transaction is committed and flushed (`flushed`), never with
+ * `noSync` (invariant 4).
+ *
+ * Notifications: `watch` is in-process only (an EventEmitter per store).
+ * Sessions in another process sharing this LMDB path do not hear of the
+ * change; cross-process notification needs the state agent's SSE feed.
+ *
+ * Errors: `FlagStoreError('INVALID')` for bad input (nothing stored),
+ * `FlagStoreError('UNAVAILABLE')` if LMDB fails or the store is closed.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
+import type { Logger } from '../log.js';
+import {
+  FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
+  type FlagView, type UpdateOptions, type UpdateResult,
+} from './flagstore.js';
+import { HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from './limits.js';
+import {
+  applyRuns, changesOf, changesSince, cloneFlags, decodeRecord, encodeRecord, expandChanges,
+  type FlagsRecord, type RunChange,
+} from './mailbox-state.js';
+import { expandRuns, runsOfUids, subtractRuns, type Run } from './ranges.js';
+import { MailboxFlags } from './session.js';
+import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from './validate.js';
+
+/**
+ * Where else the articles of `runs` in `key.mailbox` are filed (crossposts,
+ * same Message-ID; the export layer knows this from Xref / its UID map).
+ * Called inside the write transaction: must be synchronous, fast, and must
+ * not touch this store. Only `\Seen` is shared across crossposts, as
+ * newsreaders do with Xref.
+ */
+export type CrosspostResolver = (
+  key: FlagKey, runs: ReadonlyArray<readonly [number, number]>,
+) => Array<{ mailbox: string; uidValidity: number; uids: number[] }>;
+
+export interface LmdbFlagStoreOptions {
+  /** Directory of the LMDB environment (created if missing). */
+  path: string;
+  logger: Logger;
+  crosspost?: CrosspostResolver;
+}
+
+/** A change in run form (what the agent's SSE feed sends). */
+export interface RunChangeEvent {
+  key: FlagKey;
+  changes: RunChange[];
+  highestModseq: number;
+}
+
+/** Result of a run-based update, for the agent. */
+export interface RunUpdate {
+  modseq: number;
+  highestModseq: number;
+  modified: Run[];
+}
+
+function keyString(k: FlagKey): string {
+  return `${k.user}\0${k.mailbox}\0${k.uidValidity}`;
+}
+
+function unavailable(what: string, err: unknown): FlagStoreError {
+  if (err instanceof FlagStoreError) return err;
+  return new FlagStoreError('UNAVAILABLE', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** Expand run changes for the per-UID interface, refusing absurd sizes (see MAX_EXPANDED_UIDS). */
+function expandBounded(changes: readonly RunChange[]): FlagChange[] {
+  let n = 0;
+  for (const c of changes) n += c.hi - c.lo + 1;
+  if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
+  return expandChanges(changes);
+}
+
+export class LmdbFlagStore implements FlagStore {
+  readonly persistent = true;
+  private readonly root: RootDatabase;
+  private readonly flagsDb: Database<FlagsRecord, string>;
+  private readonly subsDb: Database<string[], string>;
+  private readonly cache = new Map<string, MailboxFlags>();
+  private readonly events = new EventEmitter();
+  private readonly log: Logger;
+  private readonly crosspost: CrosspostResolver | undefined;
+  private closed = false;
+
+  private constructor(opts: LmdbFlagStoreOptions) {
+    mkdirSync(opts.path, { recursive: true });
+    this.root = openLmdb({ path: opts.path, maxDbs: 4 });
+    this.flagsDb = this.root.openDB<FlagsRecord, string>({ name: 'flags', useVersions: true });
+    this.subsDb = this.root.openDB<string[], string>({ name: 'subs' });
+    this.log = opts.logger.child({ component: 'flagstore-lmdb' });
+    this.crosspost = opts.crosspost;
+    this.events.setMaxListeners(0);
+  }
+
+  /** Open (or create) the store at `opts.path`. The caller must `close()` it. */
+  static async open(opts: LmdbFlagStoreOptions): Promise<LmdbFlagStore> {
+    try {
+      return new LmdbFlagStore(opts);
+    } catch (err) {
+      throw unavailable(`open ${opts.path}`, err);
+    }
+  }
+
+  private live(): void {
+    if (this.closed) throw new FlagStoreError('UNAVAILABLE', 'flag store is closed');
+  }
+
+  /** The current record of `k` in the read snapshot (or inside the write txn). */
+  private load(k: string): MailboxFlags {
+    const hit = this.cache.get(k);
+    if (hit && this.flagsDb.doesExist(k, hit.highestModseq)) {
+      this.cache.delete(k);
+      this.cache.set(k, hit);
+      return hit;
+    }
+    const e = this.flagsDb.getEntry(k);
+    if (!e) return new MailboxFlags();
+    const mf = decodeRecord(e.value);
+    this.remember(k, mf);
+    return mf;
+  }
+
+  private remember(k: string, mf: MailboxFlags): void {
+    const old = this.cache.get(k);
+    if (old && old.highestModseq > mf.highestModseq) return;
+    this.cache.delete(k);
+    this.cache.set(k, mf);
+    while (this.cache.size > HOT_KEYS) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** Run `fn` in one write transaction, then wait until it is on disk. */
+  private async write<T>(what: string, fn: () => T): Promise<T> {
+    this.live();
+    let out: T;
+    try {
+      out = await this.root.transaction(fn);
+      await this.root.flushed;
+    } catch (err) {
+      throw unavailable(what, err);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ FlagStore
+
+  /** The whole mailbox's flags (records are compact); `lo`/`hi` are not needed locally. */
+  async view(key: FlagKey, _lo?: number, _hi?: number): Promise<FlagView> {
+    return this.flagsOf(key);
+  }
+
+  /** Synchronous view for the agent. Throws INVALID / UNAVAILABLE. */
+  flagsOf(key: FlagKey): MailboxFlags {
+    this.live();
+    checkKey(key);
+    try {
+      return this.load(keyString(key));
+    } catch (err) {
+      throw unavailable('read flags', err);
+    }
+  }
+
+  async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
+    const r = await this.updateRuns(key, runsOfUids(uids), op, flags, opts.unchangedSince);
+    return { modified: expandRuns(r.modified), modseq: r.modseq, highestModseq: r.highestModseq };
+  }
+
+  async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
+    checkModseq(modseq, 'modseq');
+    return expandBounded(changesSince(this.flagsOf(key), modseq));
+  }
+
+  /**
+   * In-process only (see the file comment). `fn` hears every change of `user`
+   * made through this store, including the caller's own; a throwing listener
+   * is logged and does not affect the update or other listeners.
+   */
+  watch(user: string, fn: (e: ChangeEvent) => void): () => void {
+    return this.watchRuns(user, (e) => {
+      let changes: FlagChange[];
+      try {
+        changes = expandBounded(e.changes);
+      } catch (err) {
+        this.log.warn({ err, user, mailbox: e.key.mailbox }, 'change too large to notify per UID');
+        return;
+      }
+      fn({ key: e.key, changes, highestModseq: e.highestModseq });
+    });
+  }
+
+  async subscriptions(user: string): Promise<string[] | null> {
+    this.live();
+    checkUser(user);
+    try {
+      const v = this.subsDb.get(user);
+      return v ? [...v] : null;
+    } catch (err) {
+      throw unavailable('read subscriptions', err);
+    }
+  }
+
+  async setSubscribed(user: string, mailbox: string, subscribed: boolean): Promise<void> {
+    checkUser(user);
+    checkMailbox(mailbox);
+    await this.write('subscribe', () => {
+      const cur = new Set(this.subsDb.get(user) ?? []);
+      if (subscribed) cur.add(mailbox);
+      else cur.delete(mailbox);
+      if (cur.size > MAX_SUBSCRIPTIONS) throw new FlagStoreError('INVALID', `at most ${MAX_SUBSCRIPTIONS} subscriptions`);
+      this.subsDb.putSync(user, [...cur].sort());
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.events.removeAllListeners();
+    this.cache.clear();
+    try {
+      await this.root.close();
+    } catch (err) {
+      this.log.warn({ err }, 'closing LMDB');
+    }
+  }
+
+  // ------------------------------------------------------- run-based API (agent)
+
+  /** Like `watch`, with changes as runs (no per-UID expansion). */
+  watchRuns(user: string, fn: (e: RunChangeEvent) => void): () => void {
+    const listener = (e: RunChangeEvent): void => {
+      try {
+        fn(e);
+      } catch (err) {
+        this.log.warn({ err, user }, 'flag change listener threw');
+      }
+    };
+    this.events.on(user, listener);
+    return () => this.events.off(user, listener);
+  }
+
+  /**
+   * Apply `op` to the UIDs of `runs` (sorted, disjoint). Resolves after the
+   * change (and any crosspost \Seen changes) is durable; then notifies watchers.
+   */
+  async updateRuns(key: FlagKey, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince?: number): Promise<RunUpdate> {
+    checkKey(key);
+    const fl = checkFlags(flags);
+    if (op !== 'add' && op !== 'remove' && op !== 'set') throw new FlagStoreError('INVALID', 'op must be add, remove or set');
+    if (unchangedSince !== undefined) checkModseq(unchangedSince, 'unchangedSince');
+    const notes: RunChangeEvent[] = [];
+    const fresh: Array<[string, MailboxFlags]> = [];
+    const r = await this.write('update flags', () => {
+      notes.length = 0;
+      fresh.length = 0;
+      const res = this.applyInTxn(key, runs, op, fl, unchangedSince, notes, fresh);
+      // Crossposts share \Seen: a change that sets or clears it is repeated in the other groups.
+      const seenOp: FlagOp | undefined = op === 'set' ? (fl.includes('\\Seen') ? 'add' : 'remove')
+        : fl.includes('\\Seen') ? op : undefined;
+      if (this.crosspost && seenOp && res.changed.length > 0) {
+        for (const other of this.crosspost(key, res.changed)) {
+          const okey = { user: key.user, mailbox: other.mailbox, uidValidity: other.uidValidity };
+          if (okey.mailbox === key.mailbox && okey.uidValidity === key.uidValidity) continue;
+          checkKey(okey);
+          this.applyInTxn(okey, runsOfUids(other.uids), seenOp, ['\\Seen'], undefined, notes, fresh);
+        }
+      }
+      this.putAll(fresh);
+      return res;
+    });
+    for (const [k, mf] of fresh) this.remember(k, mf);
+    for (const n of notes) this.events.emit(key.user, n);
+    return { modseq: r.modseq, highestModseq: r.highestModseq, modified: r.modified };
+  }
+
+  /**
+   * Inside a write txn: read, apply on a copy; the copy joins `fresh`, which
+   * `putAll` writes once every part of the change has been computed (so a
+   * throw leaves nothing half-written).
+   */
+  private applyInTxn(
+    key: FlagKey, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince: number | undefined,
+    notes: RunChangeEvent[], fresh: Array<[string, MailboxFlags]>,
+  ) {
+    const k = keyString(key);
+    const mf = fresh.find(([pk]) => pk === k)?.[1] ?? cloneFlags(this.load(k));
+    const res = applyRuns(mf, runs, op, flags, unchangedSince);
+    if (res.changed.length > 0) {
+      fresh.push([k, mf]);
+      notes.push({ key, changes: changesOf(mf, res.changed, res.modseq), highestModseq: mf.highestModseq });
+    }
+    return res;
+  }
+
+  private putAll(fresh: ReadonlyArray<[string, MailboxFlags]>): void {
+    // The last copy of a key is its newest (a key can be touched twice, e.g. setSeen).
+    const last = new Map(fresh);
+    for (const [k, mf] of last) this.flagsDb.putSync(k, encodeRecord(mf), mf.highestModseq);
+  }
+
+  /** Make \Seen exactly `runs` (a `.newsrc` import): one change for the UIDs that gain or lose it. */
+  async setSeen(key: FlagKey, runs: readonly Run[]): Promise<void> {
+    checkKey(key);
+    const notes: RunChangeEvent[] = [];
+    const fresh: Array<[string, MailboxFlags]> = [];
+    await this.write('import seen', () => {
+      notes.length = 0;
+      fresh.length = 0;
+      const cur = this.load(keyString(key));
+      const seen = [...(cur.byFlag.get('\\Seen')?.ranges() ?? [])];
+      const lose = subtractRuns(seen, runs);
+      const gain = subtractRuns(runs, seen);
+      if (lose.length > 0) this.applyInTxn(key, lose, 'remove', ['\\Seen'], undefined, notes, fresh);
+      if (gain.length > 0) this.applyInTxn(key, gain, 'add', ['\\Seen'], undefined, notes, fresh);
+      this.putAll(fresh);
+    });
+    for (const [k, mf] of fresh) this.remember(k, mf);
+    for (const n of notes) this.events.emit(key.user, n);
+  }
+
+  /** Changes with modseq > `since`, as runs. */
+  changesRuns(key: FlagKey, since: number): { highestModseq: number; changes: RunChange[] } {
+    checkModseq(since, 'since');
+    const mf = this.flagsOf(key);
+    return { highestModseq: mf.highestModseq, changes: changesSince(mf, since) };
+  }
+
+  /** Replace the user's subscription list (null: forget it, all count as subscribed). */
+  async setSubscriptions(user: string, mailboxes: readonly string[] | null): Promise<void> {
+    checkUser(user);
+    if (mailboxes) {
+      for (const m of mailboxes) checkMailbox(m);
+      if (mailboxes.length > MAX_SUBSCRIPTIONS) throw new FlagStoreError('INVALID', `at most ${MAX_SUBSCRIPTIONS} subscriptions`);
+    }
+    await this.write('set subscriptions', () => {
+      if (mailboxes) this.subsDb.putSync(user, [...new Set(mailboxes)].sort());
+      else this.subsDb.removeSync(user);
+    });
+  }
+
+  /** Every (mailbox, uidValidity) the user has flags for, ascending by mailbox. */
+  keysOf(user: string): Array<{ mailbox: string; uidValidity: number; highestModseq: number }> {
+    this.live();
+    checkUser(user);
+    const out: Array<{ mailbox: string; uidValidity: number; highestModseq: number }> = [];
+    try {
+      for (const { key, version } of this.flagsDb.getRange({ start: `${user}\0`, end: `${user}\u0001`, versions: true })) {
+        const parts = (key as string).split('\0');
+        out.push({ mailbox: parts[1]!, uidValidity: Number(parts[2]), highestModseq: version ?? 1 });
+      }
+    } catch (err) {
+      throw unavailable('list mailboxes', err);
+    }
+    return out;
+  }
+}

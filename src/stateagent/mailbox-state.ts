@@ -1,0 +1,190 @@
+/**
+ * Run-based operations on `MailboxFlags` (the in-memory form from
+ * `session.ts`) used by the LMDB store and the agent: apply a change given as
+ * UID runs (so `1-4000000000` never becomes an array), list changes as runs
+ * of equal flags, clone, and the compact LMDB record codec.
+ *
+ * The semantics of `applyRuns` are those of `MailboxFlags.apply` (the session
+ * store), which a property test checks: UNCHANGEDSINCE skips UIDs whose
+ * modseq is greater; every other target UID gets one new modseq; `set`
+ * replaces, `add`/`remove` add and remove; empty flags disappear.
+ */
+import { RangeSet } from '../rangeset.js';
+import { FlagStoreError, type FlagOp } from './flagstore.js';
+import { MAX_KEYWORDS_PER_MAILBOX } from './limits.js';
+import { ModseqMap } from './modseq-map.js';
+import { intersectRuns, subtractRuns, type Run } from './ranges.js';
+import { MailboxFlags } from './session.js';
+
+/** UIDs lo..hi all with the same flags and modseq (the run form of `FlagChange`). */
+export interface RunChange {
+  lo: number;
+  hi: number;
+  flags: string[];
+  modseq: number;
+}
+
+export interface RunUpdateResult {
+  /** Target runs not changed because of UNCHANGEDSINCE. */
+  modified: Run[];
+  /** Runs actually changed (all with `modseq`). */
+  changed: Run[];
+  modseq: number;
+  highestModseq: number;
+}
+
+export function cloneFlags(src: MailboxFlags): MailboxFlags {
+  const m = new MailboxFlags();
+  for (const [flag, set] of src.byFlag) m.byFlag.set(flag, set.clone());
+  for (const [lo, hi, ms] of src.modseqs.runs()) m.modseqs.set(lo, hi, ms);
+  m.highestModseq = src.highestModseq;
+  return m;
+}
+
+/**
+ * Apply `op` with `flags` to the UIDs of `runs` (sorted, disjoint) in place.
+ * Throws `FlagStoreError('INVALID')` before changing anything if the change
+ * would exceed MAX_KEYWORDS_PER_MAILBOX.
+ */
+export function applyRuns(
+  mf: MailboxFlags, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince?: number,
+): RunUpdateResult {
+  let target: Run[] = runs.slice() as Run[];
+  let modified: Run[] = [];
+  if (unchangedSince !== undefined && unchangedSince < 1) {
+    // every UID has modseq ≥ 1: UNCHANGEDSINCE 0 always fails (RFC 7162 §3.1.3)
+    modified = target;
+    target = [];
+  } else if (unchangedSince !== undefined) {
+    const hot: Run[] = [];
+    for (const [lo, hi] of mf.modseqs.changedSince(unchangedSince)) {
+      const last = hot[hot.length - 1];
+      if (last && last[1] + 1 === lo) last[1] = hi;
+      else hot.push([lo, hi]);
+    }
+    modified = intersectRuns(target, hot);
+    target = subtractRuns(target, hot);
+  }
+  if (target.length === 0) return { modified, changed: [], modseq: mf.highestModseq, highestModseq: mf.highestModseq };
+  if (op !== 'remove') {
+    let fresh = 0;
+    for (const f of flags) if (!mf.byFlag.has(f)) fresh++;
+    if (mf.byFlag.size + fresh > MAX_KEYWORDS_PER_MAILBOX) {
+      throw new FlagStoreError('INVALID', `a mailbox holds at most ${MAX_KEYWORDS_PER_MAILBOX} distinct flags`);
+    }
+  }
+  if (op === 'set') {
+    for (const [flag, set] of mf.byFlag) {
+      if (!flags.includes(flag)) for (const [lo, hi] of target) set.remove(lo, hi);
+      if (set.isEmpty()) mf.byFlag.delete(flag);
+    }
+  }
+  for (const flag of flags) {
+    let set = mf.byFlag.get(flag);
+    if (op === 'remove') {
+      if (!set) continue;
+      for (const [lo, hi] of target) set.remove(lo, hi);
+      if (set.isEmpty()) mf.byFlag.delete(flag);
+    } else {
+      if (!set) mf.byFlag.set(flag, (set = new RangeSet()));
+      for (const [lo, hi] of target) set.add(lo, hi);
+    }
+  }
+  const modseq = ++mf.highestModseq;
+  for (const [lo, hi] of target) mf.modseqs.set(lo, hi, modseq);
+  return { modified, changed: target, modseq, highestModseq: modseq };
+}
+
+/**
+ * The UIDs of `spans` (sorted, disjoint) cut into runs of equal flags, each
+ * with its modseq. Cost: O((ranges + spans) · flags), never O(UIDs).
+ */
+export function runChanges(mf: MailboxFlags, spans: ReadonlyArray<readonly [number, number, number]>): RunChange[] {
+  // Cut points per span: where some flag's membership can change.
+  const cuts: number[][] = spans.map(([lo]) => [lo]);
+  for (const set of mf.byFlag.values()) {
+    let i = 0;
+    for (const [a, b] of set.ranges()) {
+      while (i < spans.length && spans[i]![1] < a) i++;
+      for (let k = i; k < spans.length && spans[k]![0] <= b; k++) {
+        const [lo, hi] = spans[k]!;
+        if (a > lo) cuts[k]!.push(a);
+        if (b < hi) cuts[k]!.push(b + 1);
+      }
+    }
+  }
+  const out: RunChange[] = [];
+  for (let k = 0; k < spans.length; k++) {
+    const [, hi, modseq] = spans[k]!;
+    const c = [...new Set(cuts[k]!)].sort((x, y) => x - y);
+    for (let j = 0; j < c.length; j++) {
+      const a = c[j]!;
+      const b = j + 1 < c.length ? c[j + 1]! - 1 : hi;
+      out.push({ lo: a, hi: b, flags: [...mf.flagsOf(a)], modseq });
+    }
+  }
+  return out;
+}
+
+/** Changes of the UIDs with modseq > `since`, as runs. */
+export function changesSince(mf: MailboxFlags, since: number): RunChange[] {
+  return runChanges(mf, [...mf.modseqs.changedSince(since)]);
+}
+
+/** Changes of the runs just updated (all share `modseq`). */
+export function changesOf(mf: MailboxFlags, runs: readonly Run[], modseq: number): RunChange[] {
+  return runChanges(mf, runs.map(([lo, hi]) => [lo, hi, modseq] as const));
+}
+
+/** Expand run changes into per-UID `FlagChange`s (the FlagStore interface form). */
+export function expandChanges(changes: readonly RunChange[]): Array<{ uid: number; flags: string[]; modseq: number }> {
+  const out: Array<{ uid: number; flags: string[]; modseq: number }> = [];
+  for (const c of changes) for (let uid = c.lo; uid <= c.hi; uid++) out.push({ uid, flags: c.flags, modseq: c.modseq });
+  return out;
+}
+
+// ---------------------------------------------------------------- LMDB record
+
+/** Record layout version; bump when `FlagsRecord` changes. */
+const RECORD_FORMAT = 1;
+
+/**
+ * One LMDB value per (user, mailbox, uidValidity):
+ * `[format, highestModseq, [flag, [lo, hi, lo, hi, ...]] ..., [lo, hi, modseq, ...]]`
+ * — flat number arrays, so a record costs O(ranges), and msgpack keeps it compact.
+ */
+export type FlagsRecord = [number, number, Array<[string, number[]]>, number[]];
+
+export function encodeRecord(mf: MailboxFlags): FlagsRecord {
+  const flags: Array<[string, number[]]> = [];
+  for (const [flag, set] of mf.byFlag) {
+    const r: number[] = [];
+    for (const [lo, hi] of set.ranges()) r.push(lo, hi);
+    flags.push([flag, r]);
+  }
+  const m: number[] = [];
+  for (const [lo, hi, ms] of mf.modseqs.runs()) m.push(lo, hi, ms);
+  return [RECORD_FORMAT, mf.highestModseq, flags, m];
+}
+
+/** Decode a stored record. Throws `FlagStoreError('UNAVAILABLE')` on a record it does not understand. */
+export function decodeRecord(v: unknown): MailboxFlags {
+  if (!Array.isArray(v) || v[0] !== RECORD_FORMAT || typeof v[1] !== 'number' || !Array.isArray(v[2]) || !Array.isArray(v[3])) {
+    throw new FlagStoreError('UNAVAILABLE', 'flag record has an unknown format');
+  }
+  const mf = new MailboxFlags();
+  mf.highestModseq = v[1];
+  for (const entry of v[2] as unknown[]) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) {
+      throw new FlagStoreError('UNAVAILABLE', 'flag record is corrupt');
+    }
+    const set = new RangeSet();
+    const r = entry[1] as number[];
+    for (let i = 0; i + 1 < r.length; i += 2) set.add(r[i]!, r[i + 1]!);
+    mf.byFlag.set(entry[0], set);
+  }
+  const m = v[3] as number[];
+  const mm: ModseqMap = mf.modseqs;
+  for (let i = 0; i + 2 < m.length; i += 3) mm.set(m[i]!, m[i + 1]!, m[i + 2]!);
+  return mf;
+}
