@@ -1,0 +1,275 @@
+/**
+ * The state agent's HTTP/JSON API, version 1 (documented for third parties in
+ * docs/agent-api.md). Every route but `/v1/health` needs a bearer token that
+ * may act for the user in the path (auth.ts). Path segments are
+ * percent-decoded one by one, so a mailbox name may contain `/` as `%2F`.
+ *
+ *     GET    /v1/health
+ *     GET    /v1/users/:user/mailboxes
+ *     GET    /v1/users/:user/mailboxes/:mailbox/:uidvalidity/flags?lo=&hi=
+ *     POST   /v1/users/:user/mailboxes/:mailbox/:uidvalidity/flags
+ *     GET    /v1/users/:user/mailboxes/:mailbox/:uidvalidity/changes?since=
+ *     GET    /v1/users/:user/events                      (SSE, feed.ts)
+ *     GET    /v1/users/:user/subscriptions
+ *     PUT    /v1/users/:user/subscriptions
+ *     PUT    /v1/users/:user/subscriptions/:mailbox
+ *     DELETE /v1/users/:user/subscriptions/:mailbox
+ *     GET    /v1/users/:user/newsrc
+ *     PUT    /v1/users/:user/newsrc[?uidvalidity=N]
+ *
+ * Status codes: 400 bad input, 401 no/unknown token, 403 token may not act for
+ * the user, 404 unknown route, 405 wrong method (with Allow), 413 body over
+ * MAX_BODY_BYTES, 429 too many feeds, 503 storage unavailable. A write is
+ * answered 200 only after it is durable.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Logger } from '../../log.js';
+import { FlagStoreError, type FlagKey } from '../flagstore.js';
+import type { LmdbFlagStore } from '../local.js';
+import { formatNewsrc, parseNewsrc, type NewsrcGroup } from '../newsrc.js';
+import { clipSet, formatRuns, parseRanges } from '../ranges.js';
+import { checkMailbox, checkModseq, checkUidValidity, checkUser } from '../validate.js';
+import { MAX_UID } from '../limits.js';
+import { mayActFor, type Grant, type Tokens } from './auth.js';
+import type { Feeds } from './feed.js';
+import { HttpError, isJson, parseJson, readBody, sendJson, sendText } from './http.js';
+
+export interface ApiContext {
+  store: LmdbFlagStore;
+  tokens: Tokens;
+  feeds: Feeds;
+  log: Logger;
+}
+
+type Handler = (c: ApiContext, req: IncomingMessage, res: ServerResponse, p: string[], q: URLSearchParams) => Promise<void> | void;
+
+interface Route {
+  /** Segments after `/v1`; `:x` matches any one segment. */
+  pattern: string[];
+  methods: Partial<Record<string, Handler>>;
+}
+
+const UpdateBody = z.object({
+  uids: z.string().max(4_000_000),
+  op: z.enum(['add', 'remove', 'set']),
+  flags: z.array(z.string()).max(64),
+  unchangedSince: z.number().int().nonnegative().optional(),
+});
+
+const SubscriptionsBody = z.object({ mailboxes: z.array(z.string()).nullable() });
+
+const NewsrcJsonBody = z.object({
+  newsrc: z.string(),
+  uidvalidity: z.record(z.string(), z.number().int().positive()).optional(),
+});
+
+function keyOf(p: string[]): FlagKey {
+  const v = Number(p[2]);
+  return { user: p[0]!, mailbox: checkMailbox(p[1]), uidValidity: checkUidValidity(/^\d{1,10}$/.test(p[2]!) ? v : NaN) };
+}
+
+function intParam(q: URLSearchParams, name: string, dflt: number): number {
+  const s = q.get(name);
+  if (s === null || s === '') return dflt;
+  if (!/^\d{1,16}$/.test(s)) throw new HttpError(400, 'BAD_REQUEST', `${name} must be a non-negative integer`);
+  return Number(s);
+}
+
+const getFlags: Handler = (c, _req, res, p, q) => {
+  const key = keyOf(p);
+  const lo = Math.max(1, intParam(q, 'lo', 1));
+  const hi = Math.min(MAX_UID, intParam(q, 'hi', MAX_UID));
+  const mf = c.store.flagsOf(key);
+  const flags: Record<string, string> = {};
+  for (const [flag, set] of mf.byFlag) flags[flag] = formatRuns(clipSet(set, lo, hi));
+  const modseqs: Array<[number, number, number]> = [];
+  for (const [a, b, ms] of mf.modseqs.runs()) {
+    if (b < lo) continue;
+    if (a > hi) break;
+    modseqs.push([Math.max(a, lo), Math.min(b, hi), ms]);
+  }
+  sendJson(res, 200, { highestModseq: mf.highestModseq, flags, modseqs });
+};
+
+const postFlags: Handler = async (c, req, res, p) => {
+  const key = keyOf(p);
+  const body = parseJson(await readBody(req), UpdateBody);
+  const runs = parseRanges(body.uids);
+  if (runs.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'uids is empty');
+  const r = await c.store.updateRuns(key, runs, body.op, body.flags, body.unchangedSince);
+  sendJson(res, 200, { modseq: r.modseq, highestModseq: r.highestModseq, modified: formatRuns(r.modified) });
+};
+
+const getChanges: Handler = (c, _req, res, p, q) => {
+  const key = keyOf(p);
+  const since = checkModseq(intParam(q, 'since', 0), 'since');
+  const r = c.store.changesRuns(key, since);
+  sendJson(res, 200, {
+    highestModseq: r.highestModseq,
+    changes: r.changes.map((x) => ({ uids: formatRuns([[x.lo, x.hi]]), flags: x.flags, modseq: x.modseq })),
+  });
+};
+
+const listMailboxes: Handler = (c, _req, res, p) => {
+  sendJson(res, 200, { mailboxes: c.store.keysOf(p[0]!) });
+};
+
+const getSubscriptions: Handler = async (c, _req, res, p) => {
+  sendJson(res, 200, { mailboxes: await c.store.subscriptions(p[0]!) });
+};
+
+const putSubscriptions: Handler = async (c, req, res, p) => {
+  const body = parseJson(await readBody(req), SubscriptionsBody);
+  await c.store.setSubscriptions(p[0]!, body.mailboxes);
+  sendJson(res, 200, { mailboxes: await c.store.subscriptions(p[0]!) });
+};
+
+const subscribe = (on: boolean): Handler => async (c, _req, res, p) => {
+  await c.store.setSubscribed(p[0]!, checkMailbox(p[1]), on);
+  sendJson(res, 200, { mailbox: p[1], subscribed: on });
+};
+
+/** The latest UIDVALIDITY per mailbox the user has flags for. */
+function latestKeys(c: ApiContext, user: string): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const k of c.store.keysOf(user)) latest.set(k.mailbox, Math.max(latest.get(k.mailbox) ?? 0, k.uidValidity));
+  return latest;
+}
+
+const getNewsrc: Handler = async (c, _req, res, p) => {
+  const user = p[0]!;
+  const subs = await c.store.subscriptions(user);
+  const subSet = subs ? new Set(subs) : undefined;
+  const latest = latestKeys(c, user);
+  const names = new Set([...latest.keys(), ...(subs ?? [])]);
+  const groups: NewsrcGroup[] = [];
+  for (const group of [...names].sort()) {
+    const v = latest.get(group);
+    const seen = v === undefined ? undefined : c.store.flagsOf({ user, mailbox: group, uidValidity: v }).byFlag.get('\\Seen');
+    groups.push({ group, subscribed: subSet ? subSet.has(group) : true, read: seen ? [...seen.ranges()] : [] });
+  }
+  sendText(res, 200, formatNewsrc(groups));
+};
+
+/**
+ * Import a `.newsrc`: \Seen of each group becomes exactly its read ranges;
+ * `:` groups are subscribed, `!` groups unsubscribed, other subscriptions
+ * stay. UIDVALIDITY per group: the JSON `uidvalidity` map, else the
+ * `?uidvalidity=` parameter, else the latest one the agent knows for the
+ * mailbox; a group with none is skipped and listed in `skipped`.
+ */
+const putNewsrc: Handler = async (c, req, res, p, q) => {
+  const user = p[0]!;
+  const text = await readBody(req);
+  let newsrc: string;
+  let map: Record<string, number> = {};
+  if (isJson(req)) {
+    const b = parseJson(text, NewsrcJsonBody);
+    newsrc = b.newsrc;
+    map = b.uidvalidity ?? {};
+  } else newsrc = text;
+  const all = q.has('uidvalidity') ? checkUidValidity(intParam(q, 'uidvalidity', 0)) : undefined;
+  for (const v of Object.values(map)) checkUidValidity(v);
+  const groups = parseNewsrc(newsrc);
+  const latest = latestKeys(c, user);
+  const imported: string[] = [];
+  const skipped: string[] = [];
+  for (const g of groups) {
+    const v = map[g.group] ?? all ?? latest.get(g.group);
+    if (v === undefined) {
+      skipped.push(g.group);
+      continue;
+    }
+    await c.store.setSeen({ user, mailbox: g.group, uidValidity: v }, g.read);
+    imported.push(g.group);
+  }
+  const cur = await c.store.subscriptions(user);
+  const subs = new Set(cur ?? []);
+  for (const g of groups) {
+    if (g.subscribed) subs.add(g.group);
+    else subs.delete(g.group);
+  }
+  await c.store.setSubscriptions(user, [...subs]);
+  sendJson(res, 200, { imported, skipped, subscribed: [...subs].sort() });
+};
+
+const events: Handler = (c, req, res, p) => {
+  c.feeds.serve(p[0]!, req, res);
+};
+
+const ROUTES: Route[] = [
+  { pattern: ['users', ':u', 'mailboxes'], methods: { GET: listMailboxes } },
+  { pattern: ['users', ':u', 'mailboxes', ':m', ':v', 'flags'], methods: { GET: getFlags, POST: postFlags } },
+  { pattern: ['users', ':u', 'mailboxes', ':m', ':v', 'changes'], methods: { GET: getChanges } },
+  { pattern: ['users', ':u', 'events'], methods: { GET: events } },
+  { pattern: ['users', ':u', 'subscriptions'], methods: { GET: getSubscriptions, PUT: putSubscriptions } },
+  { pattern: ['users', ':u', 'subscriptions', ':m'], methods: { PUT: subscribe(true), DELETE: subscribe(false) } },
+  { pattern: ['users', ':u', 'newsrc'], methods: { GET: getNewsrc, PUT: putNewsrc } },
+];
+
+function match(segs: string[]): { route: Route; params: string[] } | undefined {
+  for (const route of ROUTES) {
+    if (route.pattern.length !== segs.length) continue;
+    const params: string[] = [];
+    let ok = true;
+    for (let i = 0; i < segs.length && ok; i++) {
+      const want = route.pattern[i]!;
+      if (want.startsWith(':')) params.push(segs[i]!);
+      else ok = want === segs[i];
+    }
+    if (ok) return { route, params };
+  }
+  return undefined;
+}
+
+function statusOf(err: FlagStoreError): HttpError {
+  switch (err.code) {
+    case 'INVALID':
+      return new HttpError(400, 'INVALID', err.message);
+    case 'FORBIDDEN':
+      return new HttpError(403, 'FORBIDDEN', err.message);
+    default:
+      return new HttpError(503, 'UNAVAILABLE', err.message, { 'retry-after': '1' });
+  }
+}
+
+/**
+ * Answer one request. Throws HttpError for every expected failure; anything
+ * else is a bug the server logs and answers 500.
+ */
+export async function route(c: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<{ grant?: Grant }> {
+  const url = req.url ?? '/';
+  const qi = url.indexOf('?');
+  const path = qi < 0 ? url : url.slice(0, qi);
+  const q = new URLSearchParams(qi < 0 ? '' : url.slice(qi + 1));
+  const raw = path.split('/');
+  if (raw[0] !== '' || raw[1] !== 'v1') throw new HttpError(404, 'NOT_FOUND', 'no such route (the API is under /v1)');
+  let segs: string[];
+  try {
+    segs = raw.slice(2).map((s) => decodeURIComponent(s));
+  } catch {
+    throw new HttpError(400, 'BAD_PATH', 'bad percent-encoding in path');
+  }
+  const method = req.method ?? 'GET';
+  if (segs.length === 1 && segs[0] === 'health') {
+    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'METHOD', 'use GET', { allow: 'GET, HEAD' });
+    sendJson(res, 200, { ok: true });
+    return {};
+  }
+  const grant = c.tokens.check(req.headers.authorization);
+  if (!grant) throw new HttpError(401, 'UNAUTHENTICATED', 'a valid bearer token is required', { 'www-authenticate': 'Bearer realm="newsfront-agent"' });
+  const m = match(segs);
+  if (!m) throw new HttpError(404, 'NOT_FOUND', 'no such route');
+  const h = m.route.methods[method];
+  if (!h) throw new HttpError(405, 'METHOD', `${method} not allowed here`, { allow: Object.keys(m.route.methods).join(', ') });
+  try {
+    const user = checkUser(m.params[0]);
+    if (!mayActFor(grant, user)) throw new HttpError(403, 'FORBIDDEN', 'this token may not act for that user');
+    await h(c, req, res, m.params, q);
+  } catch (err) {
+    if (err instanceof FlagStoreError) throw statusOf(err);
+    throw err;
+  }
+  return { grant };
+}

@@ -1,0 +1,63 @@
+/**
+ * The `.newsrc` format (news(5)/newsrc(5) of B News, kept by rn, trn, tin,
+ * slrn): one line per group, `group: 1-78,80,85-90` for a subscribed group
+ * and `group! 1-5` for an unsubscribed one; the ranges are the articles read.
+ * An `options` line (and lines beginning with white space after it) carries
+ * reader options and is skipped. Readers differ in the space after `:`/`!`,
+ * may leave the ranges empty, and some write `0` or `1-0`; all are accepted.
+ *
+ * In newsfront a UID is the article number at first sight (DESIGN invariant
+ * 2), so read ranges map 1:1 to `\Seen` UID ranges.
+ */
+import { FlagStoreError } from './flagstore.js';
+import { formatRuns, parseRanges, type Run } from './ranges.js';
+import { checkMailbox } from './validate.js';
+
+export interface NewsrcGroup {
+  group: string;
+  subscribed: boolean;
+  /** Articles read (normalized runs). */
+  read: Run[];
+}
+
+/** Parse a `.newsrc`. Throws `FlagStoreError('INVALID')` naming the first bad line (1-based). */
+export function parseNewsrc(text: string): NewsrcGroup[] {
+  const out: NewsrcGroup[] = [];
+  const seen = new Set<string>();
+  let inOptions = false;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (/^options(\s|$)/.test(line)) {
+      inOptions = true;
+      continue;
+    }
+    if (inOptions && /^[ \t]/.test(line)) continue;
+    inOptions = false;
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const m = /^([^\s:!]+)\s*([:!])\s*(.*?)\s*$/.exec(line);
+    if (!m) throw new FlagStoreError('INVALID', `newsrc line ${i + 1}: expected "group: ranges" or "group! ranges"`);
+    const group = m[1]!;
+    try {
+      checkMailbox(group);
+      const read = parseRanges(m[3]!, { newsrc: true });
+      if (seen.has(group)) continue; // first line wins, as in rn
+      seen.add(group);
+      out.push({ group, subscribed: m[2] === ':', read });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new FlagStoreError('INVALID', `newsrc line ${i + 1}: ${msg}`, { cause: err });
+    }
+  }
+  return out;
+}
+
+/** Write groups as `.newsrc` lines (`group: 1-5,7`, `group!` when unsubscribed and nothing read). */
+export function formatNewsrc(groups: readonly NewsrcGroup[]): string {
+  let out = '';
+  for (const g of groups) {
+    const r = formatRuns(g.read);
+    out += `${g.group}${g.subscribed ? ':' : '!'}${r === '' ? '' : ` ${r}`}\n`;
+  }
+  return out;
+}
