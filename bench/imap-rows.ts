@@ -1,0 +1,235 @@
+/**
+ * The IMAP rows of the benchmark (one session against newsfront over this
+ * run's INN), in an order that keeps "cold" honest: nothing fetches article
+ * bodies before the rows that time the first fetch of them.
+ *
+ *   SELECT (first, warm) → FETCH FLAGS → 1,000 BODY.PEEK[] (cold, again) →
+ *   partial of the 40 MB part (first, again) → whole large article →
+ *   FETCH ENVELOPE… (cold, warm) → SEARCH SUBJECT → SEARCH BODY (first, again) →
+ *   FETCH BODYSTRUCTURE (first, warm) → STORE 1:50000
+ *
+ * Each row is measured on its own; a failing row becomes "error: …" and the
+ * next row still runs (with a fresh session if the connection died). Response
+ * counts are checked against EXISTS so a fast wrong answer is visible in the
+ * row's note rather than reported as speed.
+ */
+import type { RawImap } from './imap-client.js';
+import { median, type Row, type Unit } from './report.js';
+import { openSession, quote, rounds, searchHits, type OpenSession } from './session.js';
+
+export interface ImapBenchInput {
+  port: number;
+  mailbox: string;
+  /** Articles in the group (the large one included). */
+  count: number;
+  large?: { uid: number; bytes: number };
+  subjectWord: { word: string; hits: number };
+  bodyWord: { word: string; hits: number };
+  /** Rounds for the cheap rows (3 in a normal run). */
+  rounds: number;
+  /** Upstream figures of the same run, seconds. */
+  upstream: {
+    connectGroup?: number;
+    over?: number;
+    overHeads?: number;
+    articlesAll?: number;
+    articles1000?: number;
+    largeArticle?: number;
+  };
+  log: (msg: string) => void;
+}
+
+const SECTION = 'IMAP (newsfront over this INN, one session)';
+
+/** 1,000 consecutive articles that do not include the large one. */
+function thousand(count: number, largeUid?: number): [number, number] {
+  const lo = 1;
+  const hi = Math.min(count, 1000);
+  return largeUid !== undefined && largeUid <= hi ? [largeUid + 1, Math.min(count, largeUid + 1000)] : [lo, hi];
+}
+
+export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): Promise<void> {
+  const { port, mailbox, count, log } = input;
+  const up = input.upstream;
+  let session: OpenSession | undefined;
+  const client = async (): Promise<RawImap> => {
+    if (!session) session = await openSession(port, mailbox);
+    return session.client;
+  };
+  const row = async (
+    operation: string,
+    unit: Unit,
+    fn: () => Promise<Omit<Row, 'section' | 'operation' | 'unit'>>,
+  ): Promise<void> => {
+    log(`imap: ${operation}`);
+    try {
+      add({ section: SECTION, operation, unit, ...(await fn()) });
+    } catch (err) {
+      add({ section: SECTION, operation, unit, value: `error: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
+      session?.client.close();
+      session = undefined;
+    }
+  };
+  const fetchCheck = (responses: number, expected: number): string | undefined =>
+    responses === expected ? undefined : `ONLY ${responses} of ${expected} FETCH responses`;
+
+  // --- SELECT ---
+  await row('connect + LOGIN + SELECT, first open', 's', async () => {
+    const s = await openSession(port, mailbox);
+    session = s;
+    return { value: s.seconds, ...(up.connectGroup ? { upstream: up.connectGroup, upstreamNote: 'connect + GROUP' } : {}), target: 0.015, note: `EXISTS ${s.exists}` };
+  });
+  await row('connect + LOGIN + SELECT, warm', 's', async () => {
+    const xs = await rounds(input.rounds, async () => {
+      const s = await openSession(port, mailbox);
+      s.client.close();
+      return s.seconds;
+    });
+    return { value: median(xs), rounds: xs, ...(up.connectGroup ? { upstream: up.connectGroup, upstreamNote: 'connect + GROUP' } : {}), target: 0.015 };
+  });
+
+  // --- listings ---
+  await row('UID FETCH 1:* (UID FLAGS)', 's', async () => {
+    const c = await client();
+    let check: string | undefined;
+    const xs = await rounds(input.rounds, async () => {
+      const r = await c.ok('UID FETCH 1:* (UID FLAGS)');
+      check = fetchCheck(r.responses, count);
+      return r.seconds;
+    });
+    return { value: median(xs), rounds: xs, ...(up.over ? { upstream: up.over, upstreamNote: 'OVER' } : {}), target: 0.047, ...(check ? { note: check } : {}) };
+  });
+
+  // --- bodies ---
+  const [lo, hi] = thousand(count, input.large?.uid);
+  const bodyCmd = `UID FETCH ${lo}:${hi} (BODY.PEEK[])`;
+  const upstream1000 = up.articles1000 ? { upstream: up.articles1000, upstreamNote: 'ARTICLE ×1000 pipelined' } : {};
+  await row(`1,000 consecutive BODY.PEEK[] in one command, first time`, 's', async () => {
+    const r = await (await client()).ok(bodyCmd);
+    const check = fetchCheck(r.responses, hi - lo + 1);
+    return { value: r.seconds, ...upstream1000, target: 0.1, note: check ?? `${(r.bytes / 1e6).toFixed(1)} MB` };
+  });
+  await row(`1,000 consecutive BODY.PEEK[] in one command, again`, 's', async () => {
+    const c = await client();
+    const xs = await rounds(input.rounds, async () => (await c.ok(bodyCmd)).seconds);
+    return { value: median(xs), rounds: xs, ...upstream1000, target: 0.011 };
+  });
+
+  if (input.large) {
+    const L = input.large;
+    const upL = up.largeArticle ? { upstream: up.largeArticle * 1000, upstreamNote: 'ARTICLE of the whole large article' } : {};
+    const partial = `UID FETCH ${L.uid} (BODY.PEEK[2]<0.1024>)`;
+    await row('BODY.PEEK[2]<0.1024> of the large attachment, first', 'ms', async () => {
+      const r = await (await client()).ok(partial);
+      return { value: r.seconds * 1000, ...upL, target: 0.9, note: `${r.bytes} bytes` };
+    });
+    await row('BODY.PEEK[2]<0.1024> of the large attachment, again', 'ms', async () => {
+      const c = await client();
+      const xs = await rounds(input.rounds, async () => (await c.ok(partial)).seconds * 1000);
+      return { value: median(xs), rounds: xs, ...upL, target: 0.5 };
+    });
+    await row('BODY.PEEK[] of the whole large article', 's', async () => {
+      const c = await client();
+      let bytes = 0;
+      const xs = await rounds(input.rounds, async () => {
+        const r = await c.ok(`UID FETCH ${L.uid} (BODY.PEEK[])`);
+        bytes = r.bytes;
+        return r.seconds;
+      });
+      return {
+        value: median(xs),
+        rounds: xs,
+        ...(up.largeArticle ? { upstream: up.largeArticle, upstreamNote: 'ARTICLE' } : {}),
+        target: 0.068,
+        note: `${(bytes / 1e6).toFixed(1)} MB`,
+      };
+    });
+  }
+
+  // --- envelope listing ---
+  const envCmd = 'UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)';
+  const upEnv = up.overHeads ? { upstream: up.overHeads, upstreamNote: 'OVER + HEAD ×all' } : {};
+  await row('UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE), cold', 's', async () => {
+    const r = await (await client()).ok(envCmd);
+    const check = fetchCheck(r.responses, count);
+    return { value: r.seconds, ...upEnv, target: 0.85, note: check ?? `${(r.bytes / 1e6).toFixed(1)} MB` };
+  });
+  await row('UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE), warm', 's', async () => {
+    const c = await client();
+    const xs = await rounds(input.rounds, async () => (await c.ok(envCmd)).seconds);
+    return { value: median(xs), rounds: xs, ...upEnv, target: 0.85 };
+  });
+
+  // --- search ---
+  const sw = input.subjectWord;
+  await row(`UID SEARCH SUBJECT ${sw.word}`, 's', async () => {
+    const c = await client();
+    let hits = 0;
+    const xs = await rounds(input.rounds, async () => {
+      const r = await c.ok(`UID SEARCH SUBJECT ${quote(sw.word)}`, { keep: true });
+      hits = searchHits(r);
+      return r.seconds;
+    });
+    return { value: median(xs), rounds: xs, ...(up.over ? { upstream: up.over, upstreamNote: 'OVER' } : {}), target: 0.015, note: `${hits} hits, corpus says ${sw.hits}` };
+  });
+  const bw = input.bodyWord;
+  const upAll = up.articlesAll ? { upstream: up.articlesAll, upstreamNote: 'ARTICLE ×all pipelined' } : {};
+  let bodyHits = 0;
+  await row(`UID SEARCH BODY ${bw.word}, first`, 's', async () => {
+    const r = await (await client()).ok(`UID SEARCH BODY ${quote(bw.word)}`, { keep: true, timeoutMs: 1_200_000 });
+    bodyHits = searchHits(r);
+    return { value: r.seconds, ...upAll, target: 0.013, note: `${bodyHits} hits, corpus ≥ ${bw.hits}` };
+  });
+  await row(`UID SEARCH BODY ${bw.word}, again`, 's', async () => {
+    const c = await client();
+    const xs = await rounds(input.rounds, async () => {
+      const r = await c.ok(`UID SEARCH BODY ${quote(bw.word)}`, { keep: true, timeoutMs: 1_200_000 });
+      bodyHits = searchHits(r);
+      return r.seconds;
+    });
+    return { value: median(xs), rounds: xs, ...upAll, target: 0.013, note: `${bodyHits} hits` };
+  });
+
+  // --- structure ---
+  const bsCmd = 'UID FETCH 1:* (BODYSTRUCTURE)';
+  await row('UID FETCH 1:* (BODYSTRUCTURE), first', 's', async () => {
+    const r = await (await client()).ok(bsCmd, { timeoutMs: 1_200_000 });
+    const check = fetchCheck(r.responses, count);
+    return { value: r.seconds, ...upAll, target: 0.13, ...(check ? { note: check } : {}) };
+  });
+  await row('UID FETCH 1:* (BODYSTRUCTURE), warm', 's', async () => {
+    const c = await client();
+    let check: string | undefined;
+    const xs = await rounds(input.rounds, async () => {
+      const r = await c.ok(bsCmd);
+      check = fetchCheck(r.responses, count);
+      return r.seconds;
+    });
+    return { value: median(xs), rounds: xs, ...upAll, target: 0.13, ...(check ? { note: check } : {}) };
+  });
+
+  await storeRow(input, 'session flags', add, log);
+  session?.client.close();
+}
+
+/** `UID STORE 1:50000 +FLAGS.SILENT (\Seen)` in a fresh session per round; `mode` names the flag store. */
+export async function storeRow(input: Pick<ImapBenchInput, 'port' | 'mailbox' | 'count' | 'rounds'>, mode: string, add: (row: Row) => void, log: (m: string) => void): Promise<void> {
+  const n = Math.min(50_000, Math.floor(input.count / 2));
+  const operation = `UID STORE 1:${n} +FLAGS.SILENT (\\Seen), ${mode}`;
+  log(`imap: ${operation}`);
+  try {
+    const xs = await rounds(input.rounds, async (i) => {
+      const s = await openSession(input.port, input.mailbox);
+      try {
+        // A different flag per round, so no round finds the work already done (local mode persists).
+        const flag = ['\\Seen', '\\Flagged', '\\Answered', '\\Draft', '$Bench5'][i % 5]!;
+        return (await s.client.ok(`UID STORE 1:${n} +FLAGS.SILENT (${flag})`)).seconds;
+      } finally {
+        s.client.close();
+      }
+    });
+    add({ section: SECTION, operation, unit: 's', value: median(xs), rounds: xs, target: 0.041, note: 'rounds 2–3 use \\Flagged, \\Answered' });
+  } catch (err) {
+    add({ section: SECTION, operation, unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * `npm run bench` — newsfront against a real INN2 holding the benchmark corpus
+ * (one group of 100,000 articles plus one ~57 MB article), printing the
+ * operations of /work/shared/TARGETS.md with the upstream's own figure for the
+ * same work measured in this run, and the ratio between them.
+ *
+ *   npm run bench                 full corpus (≲ 15 min; the first run also generates the corpus)
+ *   npm run bench -- --quick      10,000 articles + a 5 MB large article (or BENCH_QUICK=1)
+ *   npm run bench -- --rounds 5   rounds for the cheap rows (default 3, medians printed)
+ *
+ * Starts (and always stops): a private INN (harness `stop()` = ctlinnd shutdown),
+ * newsfront child processes (by PID), temp dirs. Keeps: the corpus batch in
+ * `.bench/` (keyed by corpus version and options) and `.bench/results-<time>.json`.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startInn, type InnServer } from '../test/harness/inn.js';
+import { ensureInnInstalled } from '../test/harness/install-inn.js';
+import { silentLogger } from '../src/log.js';
+import { LmdbUidMapStore } from '../src/uidmap/lmdb.js';
+import { benchAssign } from '../src/uidmap/bench.js';
+import { corpusOptions, prepareCorpus, type PreparedCorpus } from './corpus.js';
+import { imapRows, storeRow } from './imap-rows.js';
+import { concurrentClients, idleSessions } from './load.js';
+import { median, renderTable, writeJson, type Row, type RunHeader } from './report.js';
+import { freePort, startServer, type ServerProcess } from './server.js';
+import { rounds } from './session.js';
+import * as up from './upstream.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root (dist/bench/run.js → ../..). */
+const ROOT = resolve(here, '..', '..');
+const CACHE_DIR = join(ROOT, '.bench');
+/** TARGETS.md: 10 and 50 concurrent clients for ~10 s each. */
+const LOAD_SECONDS = 10;
+const LOAD_CLIENTS = [10, 50];
+/** TARGETS/brief: memory per idle session (logged in, group selected), target < 100 KB each. */
+const IDLE_SESSIONS = 1_000;
+/** The one-at-a-time ARTICLE row: ~46/s here, so 500 take ~11 s. */
+const SERIAL_ARTICLES = 500;
+
+interface Args {
+  quick: boolean;
+  rounds: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: process.env['BENCH_QUICK'] === '1', rounds: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--quick') a.quick = true;
+    else if (argv[i] === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
+    else throw new Error(`unknown argument ${argv[i]} (use --quick, --rounds N)`);
+  }
+  return a;
+}
+
+const t00 = performance.now();
+function log(msg: string): void {
+  process.stderr.write(`[bench +${((performance.now() - t00) / 1000).toFixed(1)}s] ${msg}\n`);
+}
+
+/** Things to undo, last first; run once on success, failure or a signal. */
+class Cleanup {
+  private readonly fns: Array<{ name: string; fn: () => Promise<void> }> = [];
+  private ran = false;
+  add(name: string, fn: () => Promise<void>): void {
+    this.fns.push({ name, fn });
+  }
+  async run(): Promise<void> {
+    if (this.ran) return;
+    this.ran = true;
+    for (const { name, fn } of this.fns.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log(`cleanup ${name} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Run the RSS probe in a child process (see stream-rss.ts). */
+function streamRss(port: number, group: string, number: number): Promise<{ growthMB: number; peakMB: number; baselineMB: number; bytes: number; seconds: number }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [join(here, 'stream-rss.js'), String(port), group, String(number)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', rej);
+    child.on('exit', (code) => {
+      if (code === 0) res(JSON.parse(out) as never);
+      else rej(new Error(err.trim() || `exit ${code}`));
+    });
+  });
+}
+
+async function foundationRows(inn: InnServer, corpus: PreparedCorpus, args: Args, add: (r: Row) => void): Promise<Record<string, number>> {
+  const S = 'Foundation (NNTP client against INN, UID map)';
+  const g = corpus.group;
+  const count = corpus.messageIds.length;
+  const ref: Record<string, number> = {};
+  const attempt = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    log(`upstream: ${name}`);
+    try {
+      await fn();
+    } catch (err) {
+      add({ section: S, operation: name, unit: 's', value: `error: ${(err as Error).message.slice(0, 120)}` });
+    }
+  };
+
+  await attempt('ARTICLE pipelined', async () => {
+    const ts: up.Transfer[] = [];
+    for (let i = 0; i < args.rounds; i++) ts.push(await up.articles(inn.port, g, up.range(1, count), up.PIPELINE_WINDOW));
+    const secs = ts.map((t) => t.seconds);
+    ref['articlesAll'] = median(secs);
+    const bytes = ts[0]!.bytes;
+    add({ section: S, operation: `ARTICLE ×${count} pipelined (${up.PIPELINE_WINDOW} in flight)`, unit: 'articles/s', value: count / median(secs), rounds: secs.map((s) => count / s), target: 35_000, note: `${median(secs).toFixed(2)} s` });
+    add({ section: S, operation: `ARTICLE ×${count} pipelined, bytes`, unit: 'MB/s', value: bytes / 1e6 / median(secs), target: 57, note: `${(bytes / 1e6).toFixed(0)} MB incl. the large article` });
+  });
+  await attempt('ARTICLE one at a time', async () => {
+    const nums = up.range(1, Math.min(SERIAL_ARTICLES, count), corpus.large?.number);
+    const t = await up.articles(inn.port, g, nums, 1);
+    add({ section: S, operation: `ARTICLE one at a time (${nums.length} articles)`, unit: 'articles/s', value: t.articles / t.seconds, target: 46, note: `${(t.bytes / 1e6 / t.seconds).toFixed(2)} MB/s` });
+  });
+  await attempt('ARTICLE ×1000 pipelined', async () => {
+    const lo = corpus.large && corpus.large.number <= 1000 ? corpus.large.number + 1 : 1;
+    const nums = up.range(lo, Math.min(count, lo + 999));
+    const secs = await rounds(args.rounds, async () => (await up.articles(inn.port, g, nums, up.PIPELINE_WINDOW)).seconds);
+    ref['articles1000'] = median(secs);
+    add({ section: S, operation: 'ARTICLE ×1,000 consecutive, pipelined', unit: 's', value: median(secs), rounds: secs });
+  });
+  await attempt('OVER', async () => {
+    const secs = await rounds(args.rounds, async () => (await up.overAll(inn.port, g, count)).seconds);
+    ref['over'] = median(secs);
+    add({ section: S, operation: `OVER of the ${count} group`, unit: 's', value: median(secs), rounds: secs, target: 0.43 });
+  });
+  await attempt('OVER + HEAD', async () => {
+    const secs = await rounds(args.rounds, async () => (await up.overAndHeads(inn.port, g, count)).seconds);
+    ref['overHeads'] = median(secs);
+    add({ section: S, operation: `OVER + HEAD ×${count} pipelined`, unit: 's', value: median(secs), rounds: secs });
+  });
+  await attempt('connect + GROUP', async () => {
+    const { NntpClient } = await import('../src/nntp/client.js');
+    const secs = await rounds(args.rounds, async () => {
+      const t0 = performance.now();
+      const c = await NntpClient.connect({ host: '127.0.0.1', port: inn.port });
+      await c.group(g);
+      const s = (performance.now() - t0) / 1000;
+      await c.quit();
+      return s;
+    });
+    ref['connectGroup'] = median(secs);
+    add({ section: S, operation: 'connect + GROUP', unit: 's', value: median(secs), rounds: secs });
+  });
+  if (corpus.large) {
+    const L = corpus.large;
+    await attempt('large article', async () => {
+      const secs = await rounds(args.rounds, async () => (await up.articles(inn.port, g, [L.number], 1)).seconds);
+      ref['largeArticle'] = median(secs);
+      add({ section: S, operation: `ARTICLE of the large article (${(L.bytes / 1e6).toFixed(1)} MB)`, unit: 's', value: median(secs), rounds: secs, target: 0.076 });
+    });
+    await attempt('RSS while streaming the large article', async () => {
+      const r = await streamRss(inn.port, g, L.number);
+      add({ section: S, operation: 'RSS growth streaming the large article through NntpClient (< 16 MB)', unit: 'MB', value: r.growthMB, note: `baseline ${r.baselineMB.toFixed(0)} MB, peak ${r.peakMB.toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s` });
+    });
+  }
+  await attempt('UID map bulk assignment', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nf-bench-uidmap-'));
+    try {
+      const store = await LmdbUidMapStore.open({ path: join(dir, 'uidmap.lmdb'), logger: silentLogger() });
+      try {
+        const secs = await rounds(args.rounds, async () => (await benchAssign(store, count)).seconds);
+        add({ section: S, operation: `UID map bulk assignment of ${count} (LMDB)`, unit: 's', value: median(secs), rounds: secs });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  return ref;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const rows: Row[] = [];
+  const add = (r: Row): void => {
+    rows.push(r);
+    log(`  → ${r.operation}: ${typeof r.value === 'number' ? r.value.toFixed(4) : r.value} ${r.unit}`);
+  };
+  const cleanup = new Cleanup();
+  const servers = new Set<ServerProcess>();
+  const onSignal = (sig: string): void => {
+    log(`${sig}: cleaning up`);
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // Last resort if the bench dies without cleanup: no newsfront child outlives it (INN has the harness' own hook).
+  process.on('exit', () => {
+    for (const s of servers) {
+      try {
+        process.kill(s.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+
+  try {
+    const opts = corpusOptions(args.quick);
+    await ensureInnInstalled();
+    const corpus = await prepareCorpus(CACHE_DIR, opts, log);
+    const count = corpus.messageIds.length;
+    const header: RunHeader = {
+      date: new Date().toISOString(),
+      node: process.version,
+      host: { cpus: cpus().length, memMB: Math.round(totalmem() / 1e6) },
+      quick: args.quick,
+      rounds: args.rounds,
+      corpus: {
+        articles: count,
+        batchBytes: corpus.batchBytes,
+        group: corpus.group,
+        ...(corpus.large ? { largeArticleBytes: corpus.large.bytes } : {}),
+      },
+    };
+    log(`newsfront bench ${header.date}, node ${header.node}, ${header.host.cpus} cpus, corpus ${count} articles (${(corpus.batchBytes / 1e6).toFixed(0)} MB)${args.quick ? ' [quick]' : ''}`);
+
+    log('inn: starting');
+    const inn = await startInn({ groups: [corpus.group] });
+    cleanup.add('inn', () => inn.stop());
+    const t0 = performance.now();
+    await inn.injectBatchFile(
+      corpus.batchPath,
+      corpus.messageIds.map((messageId) => ({ messageId, groups: [corpus.group] })),
+    );
+    header['injectSeconds'] = (performance.now() - t0) / 1000;
+    header['generateSeconds'] = corpus.generateSeconds;
+    log(`inn: ${count} articles injected in ${(header['injectSeconds'] as number).toFixed(1)} s`);
+
+    const ref = await foundationRows(inn, corpus, args, add);
+
+    // --- IMAP, one session, fresh data dir ---
+    const dataDir = await mkdtemp(join(tmpdir(), 'nf-bench-data-'));
+    cleanup.add('data dir', () => rm(dataDir, { recursive: true, force: true }));
+    const S = 'IMAP (newsfront over this INN, one session)';
+    const launch = async (state: string): Promise<ServerProcess> => {
+      const s = await startServer({ upstreamPort: inn.port, dataDir, listenPort: await freePort(), logPath: join(dataDir, `server-${state}.log`), state });
+      servers.add(s);
+      cleanup.add(`newsfront ${s.pid}`, async () => {
+        await s.stop();
+        servers.delete(s);
+      });
+      return s;
+    };
+    const stopServer = async (s: ServerProcess): Promise<void> => {
+      await s.stop();
+      servers.delete(s);
+    };
+    let server: ServerProcess | undefined;
+    try {
+      log('newsfront: starting (first ingest of the group)');
+      server = await launch('session');
+      add({ section: S, operation: 'server start with an empty data dir, until the first greeting', unit: 's', value: server.startSeconds, upstream: ref['over'], upstreamNote: 'OVER' });
+    } catch (err) {
+      add({ section: S, operation: 'newsfront serve', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]}` });
+      log(`newsfront did not start; IMAP rows skipped:\n${(err as Error).message}`);
+    }
+    if (server) {
+      const input = {
+        port: server.port,
+        mailbox: corpus.group,
+        count,
+        ...(corpus.large ? { large: { uid: corpus.large.number, bytes: corpus.large.bytes } } : {}),
+        subjectWord: corpus.subjectWord,
+        bodyWord: corpus.bodyWord,
+        rounds: args.rounds,
+        upstream: ref,
+        log,
+      };
+      await imapRows(input, add);
+      for (const n of LOAD_CLIENTS) {
+        log(`imap: ${n} concurrent clients for ${LOAD_SECONDS} s`);
+        try {
+          const r = await concurrentClients({ port: server.port, mailbox: corpus.group, clients: n, seconds: LOAD_SECONDS, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) });
+          add({ section: S, operation: `${n} concurrent clients, SELECT + random FETCH ENVELOPE / BODY.PEEK[]`, unit: 'cmd/s', value: r.commandsPerSecond, target: n === 10 ? 12_263 : 6_137, note: `${r.commands} commands in ${r.seconds.toFixed(1)} s${r.errors ? `, ${r.errors} errors` : ''}` });
+        } catch (err) {
+          add({ section: S, operation: `${n} concurrent clients`, unit: 'cmd/s', value: `error: ${(err as Error).message.slice(0, 120)}` });
+        }
+      }
+      const mem = await server.memory().catch(() => undefined);
+      if (mem) add({ section: S, operation: 'server peak RSS over the rows above', unit: 'MB', value: mem.hwmMB, note: `now RSS ${mem.rssMB.toFixed(0)} MB, PSS ${mem.pssMB.toFixed(0)} MB` });
+      await stopServer(server);
+
+      // --- memory of idle sessions, fresh process (warm data dir) ---
+      try {
+        log(`newsfront: restart for ${IDLE_SESSIONS} idle sessions`);
+        const s2 = await launch('session');
+        try {
+          const r = await idleSessions({ port: s2.port, mailbox: corpus.group, sessions: IDLE_SESSIONS, memory: () => s2.memory() });
+          add({ section: S, operation: `server RSS with ${IDLE_SESSIONS} idle sessions (logged in, group selected)`, unit: 'MB', value: r.after.rssMB, note: `PSS ${r.after.pssMB.toFixed(0)} MB; before ${r.before.rssMB.toFixed(0)} MB` });
+          add({ section: S, operation: 'RSS per idle session (target < 100 KB)', unit: 'KB', value: r.perSessionKB, note: `PSS ${r.perSessionPssKB.toFixed(0)} KB` });
+        } finally {
+          await stopServer(s2);
+        }
+      } catch (err) {
+        add({ section: S, operation: `${IDLE_SESSIONS} idle sessions`, unit: 'MB', value: `error: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
+      }
+
+      // --- STORE with the local (LMDB) flag store ---
+      try {
+        log('newsfront: restart with --state local');
+        const s3 = await launch('local');
+        try {
+          await storeRow({ port: s3.port, mailbox: corpus.group, count, rounds: args.rounds }, 'local state (LMDB)', add, log);
+        } finally {
+          await stopServer(s3);
+        }
+      } catch (err) {
+        add({ section: S, operation: 'UID STORE, local state (LMDB)', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
+      }
+    }
+
+    header['totalSeconds'] = (performance.now() - t00) / 1000;
+    const title = `newsfront bench — ${header.date} — node ${header.node} — ${header.host.cpus} cpus — corpus: ${count} articles in ${corpus.group}, ${(corpus.batchBytes / 1e6).toFixed(0)} MB${corpus.large ? `, large article ${(corpus.large.bytes / 1e6).toFixed(1)} MB` : ''}${args.quick ? ' (QUICK)' : ''} — medians of ${args.rounds}`;
+    process.stdout.write(`\n${title}\n\n${renderTable(rows)}\n`);
+    const path = await writeJson(CACHE_DIR, header, rows);
+    process.stdout.write(`\nresults: ${path}\n`);
+  } finally {
+    await cleanup.run();
+    log('done');
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

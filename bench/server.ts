@@ -1,0 +1,152 @@
+/**
+ * newsfront as a child process (`node dist/src/cli.js serve …`), so its memory
+ * can be read from /proc and the bench's own client work does not share its
+ * event loop.
+ *
+ * `startServer` resolves once the IMAP port answers with a greeting; it
+ * rejects (and has already killed the child) if the process exits first or
+ * no greeting comes within START_TIMEOUT_MS. `stop()` sends SIGTERM to that
+ * PID (newsfront shuts down cleanly on it), waits, and SIGKILLs after
+ * STOP_TIMEOUT_MS. stdout/stderr go to `logPath`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Start-up includes the first ingest of the whole group (OVER of 100k articles). */
+export const START_TIMEOUT_MS = 300_000;
+const STOP_TIMEOUT_MS = 30_000;
+const POLL_MS = 100;
+
+export interface ServerOptions {
+  upstreamPort: number;
+  dataDir: string;
+  listenPort: number;
+  logPath: string;
+  /** `session` (default), `local`, or an agent URL. */
+  state?: string;
+  logLevel?: string;
+}
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly port: number;
+  /** Seconds from spawn to the first greeting. */
+  readonly startSeconds: number;
+  memory(): Promise<ProcMemory>;
+  stop(): Promise<void>;
+}
+
+export interface ProcMemory {
+  rssMB: number;
+  /** Peak RSS of the process so far. */
+  hwmMB: number;
+  /** Proportional set size (shared pages split among sharers). */
+  pssMB: number;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/bench/server.js → dist/src/cli.js */
+export const CLI_PATH = resolve(here, '..', 'src', 'cli.js');
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A port free at this instant on 127.0.0.1. */
+export { freePort } from '../test/harness/inn.js';
+
+function greets(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean): void => {
+      s.destroy();
+      res(ok);
+    };
+    s.setTimeout(5_000, () => done(false));
+    s.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('* ')));
+    s.once('error', () => done(false));
+  });
+}
+
+async function kb(path: string, field: string): Promise<number> {
+  const text = await readFile(path, 'latin1');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Memory of process `pid` from /proc, in MB (10^6 bytes). */
+export async function procMemory(pid: number): Promise<ProcMemory> {
+  const status = `/proc/${pid}/status`;
+  const rss = await kb(status, 'VmRSS');
+  const hwm = await kb(status, 'VmHWM');
+  const pss = await kb(`/proc/${pid}/smaps_rollup`, 'Pss').catch(() => NaN);
+  return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: (pss * 1024) / 1e6 };
+}
+
+async function tail(path: string, lines = 15): Promise<string> {
+  const t = await readFile(path, 'utf8').catch(() => '');
+  return t.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
+  const args = [
+    CLI_PATH,
+    'serve',
+    '--upstream',
+    `nntp://127.0.0.1:${opts.upstreamPort}`,
+    '--data',
+    opts.dataDir,
+    '--listen',
+    `127.0.0.1:${opts.listenPort}`,
+    '--log-level',
+    opts.logLevel ?? 'warn',
+    '--state',
+    opts.state ?? 'session',
+  ];
+  const out = createWriteStream(opts.logPath, { flags: 'a' });
+  const t0 = performance.now();
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(here, '..', '..') });
+  child.stdout!.pipe(out, { end: false });
+  child.stderr!.pipe(out, { end: false });
+  let exit: string | undefined;
+  const exited = new Promise<void>((res) => {
+    child.once('exit', (code, signal) => {
+      exit = signal ? `signal ${signal}` : `exit ${code}`;
+      res();
+    });
+  });
+  const pid = child.pid;
+  const stop = async (): Promise<void> => {
+    if (exit === undefined) {
+      child.kill('SIGTERM');
+      const done = await Promise.race([exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
+      if (!done) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    out.end();
+  };
+  if (pid === undefined) {
+    await exited.catch(() => undefined);
+    throw new Error('newsfront: spawn failed');
+  }
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (exit === undefined && Date.now() < deadline) {
+    if (await greets(opts.listenPort)) {
+      return {
+        pid,
+        port: opts.listenPort,
+        startSeconds: (performance.now() - t0) / 1000,
+        memory: () => procMemory(pid),
+        stop,
+      };
+    }
+    await sleep(POLL_MS);
+  }
+  const why = exit ?? `no IMAP greeting within ${START_TIMEOUT_MS / 1000} s`;
+  await stop();
+  throw new Error(`newsfront serve: ${why}; log tail:\n${await tail(opts.logPath)}`);
+}
