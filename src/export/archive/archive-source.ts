@@ -24,6 +24,7 @@ import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
 import { SourceError, type GroupInfo, type OverviewRecord, type Source } from '../source.js';
+import { HandleCache } from './handles.js';
 import { MboxIndex, articleStream } from './index-file.js';
 import { MboxFormatError, type MboxEntry } from './scan.js';
 
@@ -49,6 +50,8 @@ export class ArchiveSource implements Source {
   private files = new Map<string, string>();
   /** file path → its index. */
   private readonly indexes = new Map<string, MboxIndex>();
+  /** Open files for article reads (bounded; see ./handles.ts). */
+  private readonly handles = new HandleCache();
   private closed = false;
 
   constructor(opts: ArchiveSourceOptions) {
@@ -105,7 +108,7 @@ export class ArchiveSource implements Source {
   async article(group: string, number: number): Promise<Readable> {
     const { path, e } = await this.locate(group, number);
     try {
-      return await articleStream(path, e);
+      return await articleStream(this.handles, path, e);
     } catch (err) {
       throw this.wrap(err, group, path);
     }
@@ -115,7 +118,7 @@ export class ArchiveSource implements Source {
     const { path, e } = await this.locate(group, number);
     const parts: Buffer[] = [];
     try {
-      for await (const c of await articleStream(path, e, e.headerEnd < 0 ? e.end : e.headerEnd)) parts.push(c as Buffer);
+      for await (const c of await articleStream(this.handles, path, e, e.headerEnd < 0 ? e.end : e.headerEnd)) parts.push(c as Buffer);
     } catch (err) {
       throw this.wrap(err, group, path);
     }
@@ -125,6 +128,7 @@ export class ArchiveSource implements Source {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.handles.close();
     this.indexes.clear();
     this.files.clear();
   }
@@ -166,7 +170,7 @@ export class ArchiveSource implements Source {
   private async refreshed(group: string, path: string): Promise<MboxIndex> {
     let idx = this.indexes.get(path);
     if (idx === undefined) {
-      idx = new MboxIndex(path);
+      idx = new MboxIndex(path, this.handles);
       this.indexes.set(path, idx);
     }
     try {
@@ -185,6 +189,7 @@ export class ArchiveSource implements Source {
     if (code === 'ENOENT') {
       this.files.delete(group);
       this.indexes.delete(path);
+      this.handles.forget(path);
       return new SourceError('NO_SUCH_GROUP', `${group}: ${rel} is gone`, { cause: err });
     }
     return new SourceError('INVALID_ARCHIVE', `${rel}: ${code ?? (err as Error).message}`, { cause: err });
@@ -202,7 +207,12 @@ export class ArchiveSource implements Source {
     await this.walkDir(this.dir, [], 0, found);
     this.files = found;
     const live = new Set(found.values());
-    for (const path of [...this.indexes.keys()]) if (!live.has(path)) this.indexes.delete(path);
+    for (const path of [...this.indexes.keys()]) {
+      if (!live.has(path)) {
+        this.indexes.delete(path);
+        this.handles.forget(path);
+      }
+    }
   }
 
   private async walkDir(dir: string, prefix: string[], depth: number, found: Map<string, string>): Promise<void> {

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import type { HandleCache } from './handles.js';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { MboxScanner, type MboxEntry } from './scan.js';
@@ -38,9 +39,14 @@ export class MboxIndex {
   private entries: MboxEntry[] = [];
   private size = -1;
   private mtimeMs = -1;
+  private ino = -1;
   private pending: Promise<void> | undefined;
 
-  constructor(path: string) {
+  /** `files` serves the reads of synthetic Message-ID hashing; it is told when the file was rewritten. */
+  constructor(
+    path: string,
+    private readonly files: HandleCache,
+  ) {
     this.path = path;
   }
 
@@ -65,19 +71,22 @@ export class MboxIndex {
   private async doRefresh(): Promise<void> {
     const st = await stat(this.path);
     if (!st.isFile()) throw Object.assign(new Error(`${this.path}: not a regular file`), { code: 'ENOTFILE' });
-    if (st.size === this.size && st.mtimeMs === this.mtimeMs) return;
+    if (st.size === this.size && st.mtimeMs === this.mtimeMs && st.ino === this.ino) return;
     const last = this.entries[this.entries.length - 1];
     let keep = 0;
     let from = 0;
-    if (last !== undefined && st.size > this.size && (await startsWithFrom(this.path, last.fromOffset))) {
+    if (last !== undefined && st.ino === this.ino && st.size > this.size && (await startsWithFrom(this.path, last.fromOffset))) {
       keep = this.entries.length - 1;
       from = last.fromOffset;
+    } else {
+      this.files.forget(this.path); // replaced or rewritten: an open handle may show the old file
     }
     const fresh = await scanRange(this.path, from, st.size);
-    await addSyntheticIds(this.path, fresh);
+    await addSyntheticIds(this.files, this.path, fresh);
     this.entries = this.entries.slice(0, keep).concat(fresh);
     this.size = st.size;
     this.mtimeMs = st.mtimeMs;
+    this.ino = st.ino;
   }
 }
 
@@ -119,31 +128,14 @@ async function scanRange(path: string, from: number, to: number): Promise<MboxEn
   return out;
 }
 
-/** Read raw bytes [start, end) of a file. */
-export async function readRange(path: string, start: number, end: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.allocUnsafe(end - start);
-    let got = 0;
-    while (got < b.length) {
-      const { bytesRead } = await fh.read(b, got, b.length - got, start + got);
-      if (bytesRead === 0) break; // file shrank under us: serve what is there
-      got += bytesRead;
-    }
-    return got === b.length ? b : b.subarray(0, got);
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * The article bytes of one entry (raw range [e.start, end)), as a stream the
  * caller consumes or destroys. Small articles are read at once (file errors
  * reject the promise); large ones are streamed (file errors destroy the stream).
  */
-export async function articleStream(path: string, e: MboxEntry, end = e.end): Promise<Readable> {
+export async function articleStream(files: HandleCache, path: string, e: MboxEntry, end = e.end): Promise<Readable> {
   if (end - e.start <= SMALL_ARTICLE_BYTES) {
-    const raw = end > e.start ? await readRange(path, e.start, end) : Buffer.alloc(0);
+    const raw = end > e.start ? await files.read(path, e.start, end) : Buffer.alloc(0);
     const out = unquoteBuffer(raw);
     return Readable.from(out.length > 0 ? [out] : [], { objectMode: false });
   }
@@ -156,11 +148,11 @@ export async function articleStream(path: string, e: MboxEntry, end = e.end): Pr
 }
 
 /** Articles without a Message-ID get `<sha1-of-article-bytes@newsfront.invalid>`, stable while the bytes are. */
-async function addSyntheticIds(path: string, entries: MboxEntry[]): Promise<void> {
+async function addSyntheticIds(files: HandleCache, path: string, entries: MboxEntry[]): Promise<void> {
   for (const e of entries) {
     if (e.messageId !== '') continue;
     const h = createHash('sha1');
-    for await (const chunk of await articleStream(path, e)) h.update(chunk as Buffer);
+    for await (const chunk of await articleStream(files, path, e)) h.update(chunk as Buffer);
     e.messageId = `<${h.digest('hex')}@${SYNTHETIC_ID_DOMAIN}>`;
   }
 }
