@@ -12,6 +12,8 @@ export interface FlagStoreHarness {
   store: FlagStore;
   /** Close the store and open the same storage again (persistent stores only). */
   reopen?: () => Promise<FlagStore>;
+  /** Resolves once `watch(user)` listeners will hear changes (a remote feed connects asynchronously). */
+  watching?: (user: string) => Promise<void>;
   /** Close whatever is open and delete temporary files. */
   cleanup: () => Promise<void>;
 }
@@ -193,7 +195,8 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
         const other: ChangeEvent[] = [];
         const stop = s.watch('alice', (e) => seen.push(e));
         const stopBob = s.watch('bob', (e) => other.push(e));
-        await new Promise((r) => setTimeout(r, 100)); // a remote feed connects asynchronously
+        await h.watching?.('alice');
+        await h.watching?.('bob');
         const r = await s.update(K, [4, 5], 'add', ['\\Flagged']);
         await until(() => seen.length >= 1, 'change event');
         expect(seen[0]!.key).toEqual(K);
