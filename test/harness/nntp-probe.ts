@@ -42,7 +42,12 @@ interface Pending {
 }
 
 export class NntpProbe {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Receive buffer grown geometrically (a 20 MB OVER response must not cost O(n²) copies). */
+  private store: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private start = 0;
+  private end = 0;
+  /** Where the terminator search resumes in the current multi-line block (relative to start). */
+  private scanFrom = 0;
   private readonly queue: Pending[] = [];
   private failed: Error | undefined;
   private current: { code: number; line: string } | undefined;
@@ -89,15 +94,40 @@ export class NntpProbe {
 
   private attach(rest: Buffer): void {
     this.socket.on('data', (chunk: Buffer) => {
-      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      this.append(chunk);
       this.drain();
     });
     this.socket.on('error', (err) => this.fail(new NntpProbeError('CLOSED', `NNTP connection error: ${err.message}`, { cause: err })));
     this.socket.on('close', () => this.fail(new NntpProbeError('CLOSED', 'NNTP connection closed')));
     if (rest.length > 0) {
-      this.buf = rest;
+      this.append(rest);
       this.drain();
     }
+  }
+
+  private append(chunk: Buffer): void {
+    const used = this.end - this.start;
+    if (this.end + chunk.length > this.store.length) {
+      if (used + chunk.length <= this.store.length / 2) {
+        this.store.copyWithin(0, this.start, this.end);
+      } else {
+        const bigger = Buffer.allocUnsafe(Math.max(this.store.length * 2, used + chunk.length));
+        this.store.copy(bigger, 0, this.start, this.end);
+        this.store = bigger;
+      }
+      this.start = 0;
+      this.end = used;
+    }
+    this.end += chunk.copy(this.store, this.end);
+  }
+
+  private get buf(): Buffer {
+    return this.store.subarray(this.start, this.end);
+  }
+
+  private consume(n: number): void {
+    this.start += n;
+    if (this.start === this.end) this.start = this.end = 0;
   }
 
   private fail(err: Error): void {
@@ -113,7 +143,8 @@ export class NntpProbe {
         const eol = this.buf.indexOf('\r\n');
         if (eol < 0) return;
         const line = this.buf.subarray(0, eol).toString('latin1');
-        this.buf = this.buf.subarray(eol + 2);
+        this.consume(eol + 2);
+        this.scanFrom = 0;
         this.current = { code: Number.parseInt(line.slice(0, 3), 10), line };
       }
       const cur = this.current;
@@ -126,17 +157,22 @@ export class NntpProbe {
       // Multi-line: data ends with CRLF . CRLF; an empty block is just ". CRLF".
       let dataEnd: number;
       let skip: number;
-      if (this.buf.length >= 3 && this.buf[0] === 0x2e && this.buf[1] === 0x0d && this.buf[2] === 0x0a) {
+      const buf = this.buf;
+      if (buf.length >= 3 && buf[0] === 0x2e && buf[1] === 0x0d && buf[2] === 0x0a) {
         dataEnd = 0;
         skip = 3;
       } else {
-        const t = this.buf.indexOf(TERMINATOR);
-        if (t < 0) return;
+        const t = buf.indexOf(TERMINATOR, this.scanFrom);
+        if (t < 0) {
+          this.scanFrom = Math.max(0, buf.length - TERMINATOR.length + 1);
+          return;
+        }
         dataEnd = t + 2;
         skip = t + 5;
       }
-      const data = Buffer.from(this.buf.subarray(0, dataEnd));
-      this.buf = this.buf.subarray(skip);
+      const data = Buffer.from(buf.subarray(0, dataEnd));
+      this.consume(skip);
+      this.scanFrom = 0;
       this.queue.shift();
       this.current = undefined;
       head.resolve({ code: cur.code, line: cur.line, data });
