@@ -27,6 +27,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
 import { Fetch, type Fetched } from './fetch.js';
 import { READ_CHUNK, STALE_TEMP_MS } from './limits.js';
+import { ByteLru } from './lru.js';
 
 export interface ArticleCacheOptions {
   dir: string;
@@ -39,9 +40,8 @@ export interface ArticleCacheOptions {
 export type Upstream = () => Promise<Readable>;
 
 export class ArticleCache {
-  /** hash → size, in least-recently-used-first order. */
-  private readonly index = new Map<string, number>();
-  private total = 0;
+  /** hash → size, least recently used first; eviction unlinks the file. */
+  private readonly index: ByteLru<string, number>;
   private readonly inflight = new Map<string, Fetch>();
   private seq = 0;
   private readonly log: Logger;
@@ -50,10 +50,11 @@ export class ArticleCache {
 
   constructor(private readonly opts: ArticleCacheOptions) {
     this.log = opts.logger;
+    this.index = new ByteLru(opts.maxBytes, (hash) => this.unlinkFile(hash));
   }
 
   get bytes(): number {
-    return this.total;
+    return this.index.cost;
   }
 
   get files(): number {
@@ -83,9 +84,8 @@ export class ArticleCache {
       }
     }
     found.sort((a, b) => a.mtime - b.mtime);
-    for (const f of found) this.add(f.hash, f.size);
-    this.evict();
-    this.log.info({ files: this.index.size, bytes: this.total }, 'backend: article cache indexed');
+    for (const f of found) this.index.set(f.hash, f.size, f.size);
+    this.log.info({ files: this.index.size, bytes: this.index.cost }, 'backend: article cache indexed');
   }
 
   /** Deletes temp files left by crashed runs (old enough not to be another process's live download). */
@@ -103,12 +103,12 @@ export class ArticleCache {
 
   /** True when the article is cached on disk (as far as this process knows). */
   has(key: string): boolean {
-    return this.index.has(hashOf(key));
+    return this.index.peek(hashOf(key)) !== undefined;
   }
 
   /** Size of a cached article, if cached. */
   cachedSize(key: string): number | undefined {
-    return this.index.get(hashOf(key));
+    return this.index.peek(hashOf(key));
   }
 
   /**
@@ -122,7 +122,7 @@ export class ArticleCache {
       await running.start();
       return running.reader(start, end);
     }
-    const size = this.index.get(hash);
+    const size = this.index.peek(hash);
     if (size !== undefined) {
       const stream = await this.openCached(hash, size, start, end);
       if (stream !== null) return stream;
@@ -139,7 +139,7 @@ export class ArticleCache {
     const hash = hashOf(key);
     const running = this.inflight.get(hash);
     if (running !== undefined) return running.done;
-    if (this.index.has(hash)) return null;
+    if (this.index.peek(hash) !== undefined) return null;
     const f = await this.fetch(key, hash, upstream);
     return f.done;
   }
@@ -157,10 +157,7 @@ export class ArticleCache {
     f.done.then(
       (r) => {
         this.inflight.delete(hash);
-        if (r.cached) {
-          this.add(hash, r.size);
-          this.evict();
-        }
+        if (r.cached) this.index.set(hash, r.size, r.size);
         this.opts.onFetched?.(key, r);
       },
       () => this.inflight.delete(hash),
@@ -175,10 +172,10 @@ export class ArticleCache {
       fh = await open(this.pathOf(hash), 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.drop(hash);
+      this.index.delete(hash);
       return null;
     }
-    this.touch(hash);
+    this.index.get(hash); // mark as recently used
     const e = Math.min(end, size);
     if (start >= e) {
       await fh.close();
@@ -187,35 +184,10 @@ export class ArticleCache {
     return createReadStream('', { fd: fh, start, end: e - 1, highWaterMark: READ_CHUNK });
   }
 
-  private add(hash: string, size: number): void {
-    this.drop(hash);
-    this.index.set(hash, size);
-    this.total += size;
-  }
-
-  private touch(hash: string): void {
-    const size = this.index.get(hash);
-    if (size === undefined) return;
-    this.index.delete(hash);
-    this.index.set(hash, size);
-  }
-
-  private drop(hash: string): void {
-    const size = this.index.get(hash);
-    if (size === undefined) return;
-    this.index.delete(hash);
-    this.total -= size;
-  }
-
-  /** Removes least recently used files until the total is within the bound. */
-  private evict(): void {
-    for (const [hash] of this.index) {
-      if (this.total <= this.opts.maxBytes) break;
-      this.drop(hash);
-      unlink(this.pathOf(hash)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') this.log.warn({ err: err.message }, 'backend: cache eviction failed');
-      });
-    }
+  private unlinkFile(hash: string): void {
+    unlink(this.pathOf(hash)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') this.log.warn({ err: err.message }, 'backend: cache eviction failed');
+    });
   }
 
   private pathOf(hash: string): string {

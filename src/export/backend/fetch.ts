@@ -20,7 +20,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { StructureParser, type MimePart } from '../mime/structure.js';
-import { READ_CHUNK } from './limits.js';
+import { READ_CHUNK, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
 
 export interface Fetched {
@@ -132,18 +132,32 @@ export class Fetch {
 
   private async copy(src: Readable): Promise<void> {
     const fh = this.fh!;
+    // Chunks already buffered by the upstream stream are written together
+    // (up to WRITE_COALESCE bytes): one positional write per socket read, not per chunk.
+    let pending: Buffer[] = [];
+    let pendingLen = 0;
+    const flush = async (): Promise<void> => {
+      if (pendingLen === 0) return;
+      const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+      pending = [];
+      pendingLen = 0;
+      let off = 0;
+      while (off < b.length) {
+        const { bytesWritten } = await fh.write(b, off, b.length - off, this.written);
+        off += bytesWritten;
+        this.written += bytesWritten;
+      }
+      this.wake();
+    };
     try {
       for await (const chunk of src as AsyncIterable<Buffer>) {
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
         this.parser.push(b);
-        let off = 0;
-        while (off < b.length) {
-          const { bytesWritten } = await fh.write(b, off, b.length - off, this.written);
-          off += bytesWritten;
-          this.written += bytesWritten;
-        }
-        this.wake();
+        pending.push(b);
+        pendingLen += b.length;
+        if (pendingLen >= WRITE_COALESCE || src.readableLength === 0) await flush();
       }
+      await flush();
     } catch (err) {
       src.destroy();
       await unlink(this.tmpPath).catch(() => undefined);

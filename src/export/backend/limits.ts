@@ -51,3 +51,10 @@ export const REMOVE_BATCH = 10_000;
  * other processes may share the cache directory).
  */
 export const STALE_TEMP_MS = 60 * 60_000;
+
+/**
+ * Most bytes gathered from an upstream stream before one cache-file write.
+ * Writing each small chunk on its own costs a thread-pool round trip per chunk
+ * (measured: 40 MB in 1,000-byte chunks took ~3.7 s chunk by chunk).
+ */
+export const WRITE_COALESCE = 256 * 1024;

@@ -23,8 +23,12 @@ import { parseHeader } from '../mime/header.js';
 import type { MimePart } from '../mime/structure.js';
 import { ByteLru } from './lru.js';
 
-/** Fixed per-entry overhead charged to the memory LRU besides the header bytes (envelope objects). */
-const ENTRY_OVERHEAD = 512;
+/**
+ * Memory charged per cached header: the header bytes, about as much again for
+ * the envelope's Buffers and strings, and a fixed overhead for the objects.
+ */
+const ENTRY_OVERHEAD = 1024;
+const costOf = (header: Buffer): number => header.length * 2 + ENTRY_OVERHEAD;
 
 /** Key of an article's cached data: where it lives (source, group, number). */
 export function articleKey(upstream: string, group: string, number: number): string {
@@ -46,11 +50,16 @@ export interface MetaStoreOptions {
 
 export class MetaStore {
   private readonly env: RootDatabase;
-  private readonly headers: Database<Buffer, string>;
+  /** Header block and its parsed envelope, so a warm read parses nothing. */
+  private readonly headers: Database<[Buffer, Envelope], string>;
   private readonly sizes: Database<number, string>;
   private readonly structures: Database<MimePart, string>;
   private readonly mem: ByteLru<string, HeaderEntry>;
-  /** Sizes and structures written but maybe not committed yet: reads see them at once. */
+  /**
+   * Entries written but maybe not committed yet (lmdb-js commits in a background
+   * thread; until then a read does not see the write): reads see them at once.
+   */
+  private readonly pendingHeaders = new Map<string, HeaderEntry>();
   private readonly pendingSizes = new Map<string, number>();
   private readonly pendingStructures = new Map<string, MimePart>();
   private readonly log: Logger;
@@ -59,7 +68,7 @@ export class MetaStore {
   constructor(opts: MetaStoreOptions) {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.env = openLmdb({ path: opts.path, maxDbs: 4, compression: false });
-    this.headers = this.env.openDB<Buffer, string>('headers', { encoding: 'binary' });
+    this.headers = this.env.openDB<[Buffer, Envelope], string>('heads', {});
     this.sizes = this.env.openDB<number, string>('sizes', {});
     this.structures = this.env.openDB<MimePart, string>('structures', {});
     this.mem = new ByteLru(opts.memoryBytes);
@@ -71,15 +80,24 @@ export class MetaStore {
     const hit = this.mem.get(key);
     if (hit !== undefined) return hit;
     if (this.closed) return undefined;
-    const raw = this.headers.get(key);
-    if (raw === undefined) return undefined;
-    return this.remember(key, Buffer.from(raw));
+    const pending = this.pendingHeaders.get(key);
+    if (pending !== undefined) return pending;
+    const rec = this.headers.get(key);
+    if (rec === undefined) return undefined;
+    const entry: HeaderEntry = { header: rec[0], envelope: rec[1] };
+    this.mem.set(key, entry, costOf(entry.header));
+    return entry;
   }
 
   /** Stores a header fetched upstream; returns it with its envelope. */
   putHeader(key: string, header: Buffer): HeaderEntry {
-    const entry = this.remember(key, header);
-    if (!this.closed) this.write(this.headers.put(key, header), 'header');
+    const entry: HeaderEntry = { header, envelope: envelopeOf(parseHeader(header)) };
+    this.mem.set(key, entry, costOf(header));
+    if (this.closed) return entry;
+    this.pendingHeaders.set(key, entry);
+    this.write(this.headers.put(key, [header, entry.envelope]), 'header', () => {
+      if (this.pendingHeaders.get(key) === entry) this.pendingHeaders.delete(key);
+    });
     return entry;
   }
 
@@ -112,6 +130,7 @@ export class MetaStore {
   /** Drops what is known about an article (it changed or vanished upstream). */
   forget(key: string): void {
     this.mem.delete(key);
+    this.pendingHeaders.delete(key);
     this.pendingSizes.delete(key);
     this.pendingStructures.delete(key);
     if (this.closed) return;
@@ -124,15 +143,10 @@ export class MetaStore {
     if (this.closed) return;
     this.closed = true;
     this.mem.clear();
+    this.pendingHeaders.clear();
     this.pendingSizes.clear();
     this.pendingStructures.clear();
     await this.env.close();
-  }
-
-  private remember(key: string, header: Buffer): HeaderEntry {
-    const entry: HeaderEntry = { header, envelope: envelopeOf(parseHeader(header)) };
-    this.mem.set(key, entry, header.length * 2 + ENTRY_OVERHEAD);
-    return entry;
   }
 
   private write(p: Promise<unknown>, what: string, settled?: () => void): void {

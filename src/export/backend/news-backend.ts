@@ -30,8 +30,11 @@ import { MailboxView } from './view.js';
 export interface BackendOptions {
   source: Source;
   uidmaps: UidMapStore;
-  /** Id of a group's primary upstream (recorded in the UID map); default `source.id`. */
-  primaryOf?: (group: string) => string;
+  /**
+   * Id of a group's primary upstream, recorded as the articles' location in the
+   * UID map and used in cache keys; undefined or absent ⇒ `source.id`.
+   */
+  primaryOf?: (group: string) => string | undefined;
   /** Directory of the article cache and of the metadata LMDB (`meta.lmdb`). Created if missing. */
   cacheDir: string;
   /** Bound of the article cache in bytes. */

@@ -62,7 +62,7 @@ export class GroupReader implements MessageReader {
       const entry = s.entry instanceof Promise ? await s.entry : s.entry;
       if (entry === null) continue;
       const key = this.key(t, s.row);
-      const size = await this.sizeOf(t, s.row, key, entry.header);
+      const size = await this.sizeOf(t, s.row, key);
       if (size === null) continue;
       yield { uid: s.uid, size, internalDate: this.dateOf(t, s.row, entry.header), header: entry.header, envelope: entry.envelope };
     }
@@ -102,11 +102,11 @@ export class GroupReader implements MessageReader {
    * source's sizes are exact, else (or when unknown) downloads the article.
    * Null when the article vanished meanwhile.
    */
-  private async sizeOf(t: ArticleTable, row: number, key: string, _header: Buffer): Promise<number | null> {
-    const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
-    if (exact !== undefined) return exact;
+  private async sizeOf(t: ArticleTable, row: number, key: string): Promise<number | null> {
     const overview = t.sizes[row]!;
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
+    const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
+    if (exact !== undefined) return exact;
     try {
       const r = await this.d.cache.ensure(key, this.upstream(t, row));
       if (r !== null) return r.size;

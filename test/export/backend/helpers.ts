@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { silentLogger } from '../../../src/log.js';
+import { createLogger, silentLogger } from '../../../src/log.js';
 import { createBackend, type BackendOptions } from '../../../src/export/backend/index.js';
 import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
 import type { Source } from '../../../src/export/source.js';
@@ -26,7 +26,7 @@ export async function rig(source: Source, opts: Partial<BackendOptions> = {}): P
     cacheDir,
     cacheMaxBytes: 64 * 1024 * 1024,
     pollIntervalMs: 0,
-    logger: silentLogger(),
+    logger: process.env.LOG ? createLogger({ level: process.env.LOG }) : silentLogger(),
     ...opts,
   });
   return {
