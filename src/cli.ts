@@ -9,16 +9,16 @@
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
  * configuration error (one line on stderr naming the key), 1 for anything else
- * (logged). `serve` opens the export (src/serve.ts) — sources, UID map, ingest
- * of every group — polls for new articles every `pollIntervalMs`, and closes
- * everything on the first signal; a second signal exits at once.
+ * (logged). `serve` starts everything through `startNewsfront` (src/start.ts):
+ * sources, UID map, export backend, flag stores, IMAP listener; the first
+ * signal closes it all in reverse order, a second one exits at once.
  */
 import { Command, CommanderError } from 'commander';
 import { createLogger, type Logger } from './log.js';
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './config/load.js';
 import { redactUpstreamUrl } from './config/schema.js';
 import { writeSampleArchive } from './export/sample/generate.js';
-import { openExport, type ExportContext } from './serve.js';
+import { startNewsfront, type RunningNewsfront } from './start.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -46,17 +46,13 @@ async function serve(flags: ConfigFlags): Promise<void> {
     },
     'newsfront starting',
   );
-  // Signals are handled from the start: one during the initial ingest is acted
-  // on when openExport returns (a second one exits at once).
-  let ctx: ExportContext | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
+  // Signals are handled from the start: one during start-up is acted on when
+  // start-up returns (a second one exits at once).
+  let running: RunningNewsfront | undefined;
   let stopping = false;
   const shutdown = async (): Promise<never> => {
-    clearInterval(timer);
     try {
-      await polling;
-      await ctx?.close();
+      await running?.close();
       logger.info('stopped');
       await flush(logger);
       process.exit(0);
@@ -70,26 +66,20 @@ async function serve(flags: ConfigFlags): Promise<void> {
     if (stopping) process.exit(1); // second signal: do not wait
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    if (ctx !== undefined) void shutdown(); // else: openExport is running; shut down when it returns
+    if (running !== undefined) void shutdown(); // else: start-up is running; shut down when it returns
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
-    ctx = await openExport(config, logger);
+    running = await startNewsfront(config, logger);
   } catch (err) {
-    logger.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'cannot open the export');
+    logger.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'cannot start');
     await flush(logger);
     process.exit(1);
   }
   if (stopping) await shutdown();
-  logger.info({ groups: ctx.groups.size }, 'export ready (IMAP listener not wired yet)');
-  const c = ctx;
-  timer = setInterval(() => {
-    polling ??= c.refresh().finally(() => {
-      polling = undefined;
-    });
-  }, config.pollIntervalMs);
+  logger.info({ host: config.listen.host, port: running.port, tlsPort: running.tlsPort }, 'newsfront ready');
 }
 
 function flush(logger: Logger): Promise<void> {
