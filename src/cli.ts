@@ -5,6 +5,7 @@
  *   newsfront serve [--config FILE] [--listen HOST:PORT] [--upstream URL]...
  *                   [--archive DIR] [--data DIR] [--state session|local|URL]
  *                   [--users FILE] [--log-level LEVEL]
+ *   newsfront ingest [same options as serve]   fill the UID map for every group, then exit
  *   newsfront sample DIR        write the sample archive into DIR
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
@@ -19,6 +20,8 @@ import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './c
 import { redactUpstreamUrl } from './config/schema.js';
 import { writeSampleArchive } from './export/sample/generate.js';
 import { startNewsfront, type RunningNewsfront } from './start.js';
+import { openExport } from './serve.js';
+import type { FrozenConfig } from './config/schema.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -27,14 +30,37 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function serve(flags: ConfigFlags): Promise<void> {
-  let config;
+/** Load the configuration or exit 2 with its one-line message. */
+function configOrExit(flags: ConfigFlags): FrozenConfig {
   try {
-    config = loadConfig({ env: process.env, flags });
+    return loadConfig({ env: process.env, flags });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, CONFIG_EXIT_CODE);
     throw err;
   }
+}
+
+/** `ingest`: fill the UID map for every group (what a server does lazily), then exit. */
+async function ingest(flags: ConfigFlags): Promise<void> {
+  const config = configOrExit(flags);
+  const logger = createLogger({ level: config.log.level });
+  let code = 0;
+  try {
+    const ctx = await openExport(config, logger);
+    let articles = 0;
+    for (const g of ctx.groups.values()) articles += g.uidMap.count();
+    logger.info({ groups: ctx.groups.size, articles }, 'ingest done');
+    await ctx.close();
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'ingest failed');
+    code = 1;
+  }
+  await flush(logger);
+  process.exit(code);
+}
+
+async function serve(flags: ConfigFlags): Promise<void> {
+  const config = configOrExit(flags);
   const logger = createLogger({ level: config.log.level });
   logger.info(
     {
@@ -92,19 +118,25 @@ function buildProgram(): Command {
     .description('IMAP server exporting netnews groups (NNTP upstreams or mbox archives) as read-only mailboxes')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  program
-    .command('serve')
-    .description('serve the configured groups (the sample archive when nothing is configured)')
-    .option('--config <file>', 'JSON config file (see config/README.md)')
-    .option('--listen <host:port>', 'IMAP listen address (default 127.0.0.1:1143)')
-    .option('--upstream <url>', 'NNTP upstream nntp://[user:pass@]host[:port] or nntps://…; repeat for several', collect, [])
-    .option('--archive <dir>', 'directory of mboxrd files, one per group')
-    .option('--data <dir>', 'data directory for the UID map and cache (default ./data)')
-    .option('--state <mode>', 'flag storage: session | local | http(s)://state-agent')
-    .option('--users <file>', 'users file')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+  const withConfigOptions = (c: Command): Command =>
+    c
+      .option('--config <file>', 'JSON config file (see config/README.md)')
+      .option('--listen <host:port>', 'IMAP listen address (default 127.0.0.1:1143)')
+      .option('--upstream <url>', 'NNTP upstream nntp://[user:pass@]host[:port] or nntps://…; repeat for several', collect, [])
+      .option('--archive <dir>', 'directory of mboxrd files, one per group')
+      .option('--data <dir>', 'data directory for the UID map and cache (default ./data)')
+      .option('--state <mode>', 'flag storage: session | local | http(s)://state-agent')
+      .option('--users <file>', 'users file')
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
+  withConfigOptions(program.command('serve'))
+    .description('serve the configured groups over IMAP (the sample archive when nothing is configured)')
     .action(async (opts: ConfigFlags) => {
       await serve(opts);
+    });
+  withConfigOptions(program.command('ingest'))
+    .description('record every article of every group in the UID map, log each group, and exit')
+    .action(async (opts: ConfigFlags) => {
+      await ingest(opts);
     });
   program
     .command('sample')

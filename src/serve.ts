@@ -1,7 +1,7 @@
 /**
- * Opening the export: sources, UID map, and the list of exported groups with
- * their UIDs — everything `newsfront serve` needs before (and under) the IMAP
- * listener, which plugs in on top of the returned `ExportContext`.
+ * Opening the export eagerly: sources, UID map, and every group ingested into
+ * it (`openExport`), plus the source list the server starts from
+ * (`buildSources`, used by src/start.ts).
  *
  * Sources: one `NntpSource` per configured upstream (config order), then the
  * archive if `archive` is set. With neither, the embedded sample archive is
@@ -11,8 +11,12 @@
  * Ingest: for each group, overview records are read from its serving source
  * in ascending order and handed to the UID map in batches (`INGEST_BATCH`),
  * article number + Message-ID only. `refresh()` ingests what is new since the
- * last pass, and (for all groups) picks up groups that appeared. Records
- * without a storable Message-ID are skipped and counted.
+ * last pass, and (for all groups) picks up groups that appeared. A record
+ * without a storable Message-ID gets `<number.group@newsfront.invalid>`, as in
+ * the backend's ingest, so both give it the same UID.
+ *
+ * Used by `newsfront ingest` (fill the UID map ahead of time) and tests; the
+ * running server ingests lazily through the export backend (src/start.ts).
  *
  * Ownership: `close()` closes the sources and the UID map store (unless the
  * store was passed in by the caller, who then closes it). Errors opening the
@@ -107,7 +111,7 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
 
   const ingest = async (g: ExportedGroup): Promise<void> => {
     let added = 0;
-    let skipped = 0;
+    let synthetic = 0;
     const firstPass = g.ingested.size === 0;
     await sources.withFailover(g.name, async (src, primary) => {
       const info = await src.groupInfo(g.name);
@@ -121,11 +125,13 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
         batch = [];
       };
       for await (const r of src.overview(g.name, from, info.high)) {
-        if (!isStorableMessageId(r.messageId)) {
-          skipped++;
-          continue;
+        // Same rule as the backend's ingest (src/export/backend/ingest.ts), so both assign the same UIDs.
+        let messageId = r.messageId;
+        if (!isStorableMessageId(messageId)) {
+          messageId = `<${r.number}.${g.name}@newsfront.invalid>`;
+          synthetic++;
         }
-        batch.push({ upstream: src.id, group: g.name, number: r.number, messageId: r.messageId });
+        batch.push({ upstream: src.id, group: g.name, number: r.number, messageId });
         if (batch.length >= INGEST_BATCH) await flush();
       }
       await flush();
@@ -136,7 +142,7 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
       {
         group: g.name, primary: g.primary, serving: sources.servingOf(g.name), uidValidity: g.uidMap.uidValidity,
         uidFirst: uids.done === true ? null : uids.value, uidLast: g.uidMap.uidNext() - 1, count: g.uidMap.count(),
-        seen: added, ...(skipped > 0 ? { skippedNoMessageId: skipped } : {}),
+        seen: added, ...(synthetic > 0 ? { syntheticMessageIds: synthetic } : {}),
       },
       'group exported',
     );
