@@ -1,1 +1,2 @@
 export { createBackend, type BackendOptions, type ClosableBackend } from './news-backend.js';
+export type { SizePolicy } from './reader.js';

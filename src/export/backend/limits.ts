@@ -58,3 +58,11 @@ export const STALE_TEMP_MS = 60 * 60_000;
  * (measured: 40 MB in 1,000-byte chunks took ~3.7 s chunk by chunk).
  */
 export const WRITE_COALESCE = 256 * 1024;
+
+/**
+ * In 'download' size mode, the largest article (by overview size) downloaded
+ * just to learn its exact size. Text articles are a few KB, so a listing costs
+ * about what HEAD would; big binary posts are left to the overview size (their
+ * bodies start with `=ybegin`, `begin` or a MIME preamble, not with '.').
+ */
+export const DEFAULT_DOWNLOAD_SIZES_UP_TO = 256 * 1024;

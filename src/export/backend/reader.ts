@@ -27,6 +27,8 @@ import { HEAD_WINDOW } from './limits.js';
 import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
 import { rowOf, type ArticleTable } from './table.js';
 
+export type SizePolicy = 'exact' | 'download';
+
 export interface ReaderDeps {
   source: Source;
   group: string;
@@ -38,12 +40,19 @@ export interface ReaderDeps {
   table: () => ArticleTable;
   /**
    * How exact the overview `bytes` of this source are: 'exact' trusts them;
-   * 'download' fetches the article when its exact size is not known yet.
+   * 'download' fetches the article when its exact size is not known yet
+   * (up to `downloadSizesUpTo` overview bytes).
    */
-  sizes: 'exact' | 'download';
+  sizes: SizePolicy;
+  downloadSizesUpTo: number;
 }
 
-type Slot = { uid: number; row: number; entry: HeaderEntry | Promise<HeaderEntry | null> };
+interface Slot {
+  uid: number;
+  row: number;
+  entry: HeaderEntry | Promise<HeaderEntry | null> | null;
+  size: number | Promise<number | null> | null;
+}
 
 export class GroupReader implements MessageReader {
   constructor(private readonly d: ReaderDeps) {}
@@ -53,17 +62,15 @@ export class GroupReader implements MessageReader {
     const slots: Slot[] = [];
     for (const uid of uids) {
       const row = rowOf(t, uid);
-      if (row >= 0) slots.push({ uid, row, entry: null as never });
+      if (row >= 0) slots.push({ uid, row, entry: null, size: null });
     }
     let ahead = 0;
     for (let i = 0; i < slots.length; i++) {
-      while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.startHead(t, slots[ahead++]!);
+      while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.start(t, slots[ahead++]!);
       const s = slots[i]!;
       const entry = s.entry instanceof Promise ? await s.entry : s.entry;
-      if (entry === null) continue;
-      const key = this.key(t, s.row);
-      const size = await this.sizeOf(t, s.row, key);
-      if (size === null) continue;
+      const size = s.size instanceof Promise ? await s.size : s.size;
+      if (entry === null || size === null) continue;
       yield { uid: s.uid, size, internalDate: this.dateOf(t, s.row, entry.header), header: entry.header, envelope: entry.envelope };
     }
   }
@@ -102,19 +109,28 @@ export class GroupReader implements MessageReader {
    * source's sizes are exact, else (or when unknown) downloads the article.
    * Null when the article vanished meanwhile.
    */
-  private async sizeOf(t: ArticleTable, row: number, key: string): Promise<number | null> {
+  /**
+   * The exact size, or a promise of it (null: the article vanished). In
+   * 'exact' mode the overview size; in 'download' mode the size recorded
+   * after a download, else — for articles whose overview size is at most
+   * `downloadSizesUpTo` — the size of a download started now; above that the
+   * overview size (see BackendOptions.sizes for what that risks).
+   */
+  private sizeOf(t: ArticleTable, row: number, key: string): number | Promise<number | null> {
     const overview = t.sizes[row]!;
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
     const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
     if (exact !== undefined) return exact;
-    try {
-      const r = await this.d.cache.ensure(key, this.upstream(t, row));
-      if (r !== null) return r.size;
-      return this.d.cache.cachedSize(key) ?? this.d.meta.exactSize(key) ?? null;
-    } catch (err) {
-      if (isGone(err)) return null;
-      throw toBackendError(err, `${this.d.group} article ${t.numbers[row]}`);
-    }
+    if (overview >= 0 && overview > this.d.downloadSizesUpTo) return overview;
+    const p = this.d.cache.ensure(key, this.upstream(t, row)).then(
+      (r) => (r !== null ? r.size : (this.d.cache.cachedSize(key) ?? this.d.meta.exactSize(key) ?? null)),
+      (err: unknown) => {
+        if (isGone(err)) return null;
+        throw toBackendError(err, `${this.d.group} article ${t.numbers[row]}`);
+      },
+    );
+    p.catch(() => undefined); // observed when the consumer reaches the slot
+    return p;
   }
 
   private dateOf(t: ArticleTable, row: number, header: Buffer): Date {
@@ -124,9 +140,10 @@ export class GroupReader implements MessageReader {
     return internalDateOf(f === undefined ? NaN : parseDate(f.value.toString('latin1')));
   }
 
-  /** Starts (or answers from cache) the header of one slot; the promise never rejects unobserved. */
-  private startHead(t: ArticleTable, s: Slot): void {
+  /** Starts (or answers from cache) the header and size of one slot; its promises never reject unobserved. */
+  private start(t: ArticleTable, s: Slot): void {
     const key = this.key(t, s.row);
+    s.size = this.sizeOf(t, s.row, key);
     const hit = this.d.meta.header(key);
     if (hit !== undefined) {
       s.entry = hit;

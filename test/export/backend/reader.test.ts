@@ -76,8 +76,21 @@ describe('meta', () => {
     const m = await collect(h.meta([1, 2]));
     expect(m.map((x) => x.size)).toEqual([src.bytesOf('g.x', 1).length, src.bytesOf('g.x', 2).length]);
     const fetched = src.calls.article;
+    expect(fetched).toBe(2);
     await collect(h.meta([1, 2]));
     expect(src.calls.article).toBe(fetched);
+    h.release();
+  });
+
+  it("with sizes:'download' trusts the overview above downloadSizesUpTo", async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 2, (n) => ({ body: n === 1 ? 'short\r\n' : 'long '.repeat(1000) + '\r\n' }));
+    src.bytesSkew = () => 7;
+    r = await rig(src, { sizes: () => 'download', downloadSizesUpTo: 1000 });
+    const h = await r.backend.open('g.x');
+    const m = await collect(h.meta([1, 2]));
+    expect(m.map((x) => x.size)).toEqual([src.bytesOf('g.x', 1).length, src.bytesOf('g.x', 2).length + 7]);
+    expect(src.calls.article).toBe(1);
     h.release();
   });
 });
