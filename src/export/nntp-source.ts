@@ -30,6 +30,9 @@ import { SourceError, type GroupInfo, type OverviewRecord, type Source, type Sou
 /** Article numbers per OVER command: bounds memory per batch (~200 bytes a line) while keeping round trips few. */
 export const OVERVIEW_BATCH = 2000;
 
+/** Group descriptions change rarely and LIST NEWSGROUPS of a big server is as long as LIST ACTIVE: fetch them at most hourly. */
+export const DESCRIPTIONS_TTL_MS = 3_600_000;
+
 const CRLF = Buffer.from('\r\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
 
@@ -73,6 +76,7 @@ export class NntpSource implements Source {
   readonly id: string;
   private readonly pool: ClientPool;
   private readonly log: Logger;
+  private descriptions: { at: number; map: Map<string, string> } | undefined;
 
   /** Throws SourceError('PROTOCOL') when the URL is not an nntp(s) URL (config validation prevents that). */
   constructor(opts: NntpSourceOptions) {
@@ -98,18 +102,27 @@ export class NntpSource implements Source {
 
   async listGroups(): Promise<GroupInfo[]> {
     const active = await this.call('LIST ACTIVE', (c) => c.listActive());
-    let descriptions = new Map<string, string>();
-    try {
-      descriptions = await this.pool.use((c) => c.listNewsgroups());
-    } catch (err) {
-      this.log.debug({ err: (err as Error).message }, 'LIST NEWSGROUPS failed; groups listed without descriptions');
-    }
+    const descriptions = await this.groupDescriptions();
     return active.map((a) => {
       const g: GroupInfo = { name: a.name, count: a.high >= a.low ? a.high - a.low + 1 : 0, low: a.low, high: a.high, status: a.status };
       const d = descriptions.get(a.name);
       if (d !== undefined && d !== '') g.description = d;
       return g;
     });
+  }
+
+  /** LIST NEWSGROUPS, cached for DESCRIPTIONS_TTL_MS; a failure gives no descriptions (they are optional). */
+  private async groupDescriptions(): Promise<Map<string, string>> {
+    const now = Date.now();
+    if (this.descriptions !== undefined && now - this.descriptions.at < DESCRIPTIONS_TTL_MS) return this.descriptions.map;
+    try {
+      const map = await this.pool.use((c) => c.listNewsgroups());
+      this.descriptions = { at: now, map };
+      return map;
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'LIST NEWSGROUPS failed; groups listed without descriptions');
+      return this.descriptions?.map ?? new Map();
+    }
   }
 
   async groupInfo(group: string): Promise<GroupInfo> {

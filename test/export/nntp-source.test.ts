@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/log.js';
 class FakeNntpPool implements ClientPool {
   failWith: NntpErrorCode | undefined;
   overCalls: [number, number][] = [];
+  newsgroupsCalls = 0;
   closed = false;
   headBytes = Buffer.from('Subject: s\r\nMessage-ID: <1@x>\r\n');
   articleStream: Readable = Readable.from([Buffer.from('a\r\n')]);
@@ -33,6 +34,7 @@ class FakeNntpPool implements ClientPool {
         return [{ name: 'g.one', high: self.high, low: 1, status: 'y' }, { name: 'g.empty', high: 0, low: 1, status: 'm' }];
       },
       async listNewsgroups() {
+        self.newsgroupsCalls++;
         return new Map([['g.one', 'The first group']]);
       },
       over(_g: string, r: [number, number]): AsyncIterable<OverLine> {
@@ -71,6 +73,15 @@ describe('NntpSource', () => {
       { name: 'g.one', count: 5, low: 1, high: 5, status: 'y', description: 'The first group' },
       { name: 'g.empty', count: 0, low: 1, high: 0, status: 'm' },
     ]);
+  });
+
+  it('fetches group descriptions once per DESCRIPTIONS_TTL_MS, not on every listing', async () => {
+    const pool = new FakeNntpPool(1);
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    await s.listGroups();
+    const again = await s.listGroups();
+    expect(pool.newsgroupsCalls).toBe(1);
+    expect(again[0]!.description).toBe('The first group');
   });
 
   it('reads overview in batches of OVERVIEW_BATCH, ascending', async () => {
