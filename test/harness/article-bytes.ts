@@ -135,7 +135,8 @@ export function undotStuff(wire: Buffer): Buffer {
  *   `Xref: <xref>` is appended after the last header field;
  * - a `Bytes:` field is removed;
  * - everything else (field order, folding, 8-bit bytes, body) is unchanged.
- * `xref` is the full value, e.g. `news.test alt.test:3 comp.lang.misc:1`.
+ * `xref` is the full value, e.g. `news.test alt.test:3 comp.lang.misc:1`; it is written
+ * as UTF-8 (group names may be UTF-8).
  */
 export function expectedStoredBytes(article: Buffer, pathhost: string, xref: string): Buffer {
   const { header, body } = splitArticle(article);
@@ -147,14 +148,14 @@ export function expectedStoredBytes(article: Buffer, pathhost: string, xref: str
       parts.push(Buffer.concat([Buffer.from(`${f.name}: ${pathhost}!`, 'latin1'), Buffer.from(f.value, 'latin1'), CRLF]));
     } else if (lname === 'xref') {
       sawXref = true;
-      parts.push(Buffer.from(`${f.name}: ${xref}\r\n`, 'latin1'));
+      parts.push(Buffer.from(`${f.name}: `, 'latin1'), Buffer.from(`${xref}\r\n`, 'utf8'));
     } else if (lname === 'bytes') {
       continue;
     } else {
       parts.push(f.raw);
     }
   }
-  if (!sawXref) parts.push(Buffer.from(`Xref: ${xref}\r\n`, 'latin1'));
+  if (!sawXref) parts.push(Buffer.from(`Xref: ${xref}\r\n`, 'utf8'));
   parts.push(CRLF, body);
   return Buffer.concat(parts);
 }

@@ -66,8 +66,9 @@ describe('private INN harness', () => {
   });
 
   it('stores every corpus article as modelled: Path prefixed, Xref added, body byte-identical', async () => {
-    for (const a of corpus) {
-      const stored = await inn.storedArticle(a.messageId);
+    const all = await inn.storedArticles(corpus.map((a) => a.messageId));
+    for (const [i, a] of corpus.entries()) {
+      const stored = all[i]!;
       expect(stored.equals(expectedStoredBytes(a.bytes, inn.pathhost, xrefFor(a, numbers, inn.pathhost))), `#${a.meta.index}`).toBe(true);
       expect(splitArticle(stored).body.equals(splitArticle(a.bytes).body)).toBe(true);
       const names = (b: Buffer): string[] => parseHeader(splitArticle(b).header).map((f) => f.name);
@@ -103,8 +104,9 @@ describe('private INN harness', () => {
       const arts: CorpusArticle[] = byGroup.get(g)!;
       const byNum = await Promise.all(arts.map((_, i) => p.command(`ARTICLE ${i + 1}`, [220])));
       const byId = await Promise.all(arts.map((a) => p.command(`ARTICLE ${a.messageId}`, [220])));
+      const storedAll = await inn.storedArticles(arts.map((a) => a.messageId));
       for (const [i, a] of arts.entries()) {
-        const stored = await inn.storedArticle(a.messageId);
+        const stored = storedAll[i]!;
         expect(byNum[i]!.line.startsWith(`220 ${i + 1} ${a.messageId}`)).toBe(true);
         expect(undotStuff(Buffer.concat([byNum[i]!.data!, Buffer.from('.\r\n')])).equals(stored)).toBe(true);
         expect(undotStuff(Buffer.concat([byId[i]!.data!, Buffer.from('.\r\n')])).equals(stored)).toBe(true);
@@ -120,6 +122,7 @@ describe('private INN harness', () => {
     const future = Buffer.from(crafted('future', 'alt.test', '', 'x\r\n').toString('latin1').replace('Tue, 02 Jan 2001', 'Fri, 02 Jan 2099'), 'latin1');
     await expect(inn.inject([future])).rejects.toBeInstanceOf(InnHarnessError);
     await expect(inn.inject([crafted('lf', 'alt.test', '', 'bare\nLF\r\n')])).rejects.toMatchObject({ code: 'BARE_CR_OR_LF' });
+    await expect(inn.storedArticles([corpus[0]!.messageId, '<never@injected.example>'])).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('<never@injected.example>') });
   });
 
   it('posts at run time, creates groups and cancels articles', async () => {

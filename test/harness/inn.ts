@@ -21,8 +21,9 @@
  *     exactly those bytes, so article bytes = `expectedStoredBytes(...)` of the input.
  *  7. Rejected (reported as "rejected 437 ..." on rnews stderr, rnews still exits 0):
  *     a header field with an empty body ("Name:"), duplicate single-instance fields
- *     (two Subject lines), a Date more than ~1 day in the future, and with the default
- *     `artcutoff` old Dates (we set `artcutoff: 0`).
+ *     (two Subject lines), a Date more than 24 h in the future (+20 h accepted, +25 h
+ *     rejected), and with the default `artcutoff` old Dates (we set `artcutoff: 0`).
+ *     UTF-8 group names (`de.straße.käse`) work in active, Newsgroups and GROUP.
  *  8. Articles are numbered per group in injection order starting at 1; a crosspost is
  *     filed in every listed group that exists; STAT <msgid> works as soon as rnews returns.
  *  9. Logging goes to syslog, which these machines lack (/dev/log is missing): innd
@@ -30,15 +31,17 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { crlfToLf, headerValue, undotStuff } from './article-bytes.js';
+import { crlfToLf, headerValue } from './article-bytes.js';
 import * as cfg from './inn-config.js';
+import { chownTree, freePort, InnToolError, newsIds, readStoredArticles, runTool, type RunOutput } from './inn-tools.js';
 import { INN_BIN_DIR } from './install-inn.js';
 import { NntpProbe } from './nntp-probe.js';
+
+export { freePort } from './inn-tools.js';
 
 /** innd needs 0.3–0.5 s; a loaded 2-core box under parallel suites needs margin. */
 const START_TIMEOUT_MS = 20_000;
@@ -102,61 +105,12 @@ export interface InnServer {
   addGroup(name: string): Promise<void>;
   /** Remove an article from the spool and overview (`ctlinnd cancel`). */
   cancel(messageId: string): Promise<void>;
-  /** The article exactly as INN stores it (via grephistory + `sm -R`, wire format undone). */
+  /** The article exactly as INN stores it (via grephistory + `sm -R`, wire format undone). Throws NOT_FOUND. */
   storedArticle(messageId: string): Promise<Buffer>;
+  /** The same for many articles at once (two tool runs per 500), in the order given. */
+  storedArticles(messageIds: string[]): Promise<Buffer[]>;
   /** `ctlinnd shutdown`, wait for innd to exit, remove `dir`. Idempotent. */
   stop(): Promise<void>;
-}
-
-interface RunOutput {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv, ids?: { uid: number; gid: number }): Promise<RunOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}) });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('latin1');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
-  });
-}
-
-function newsIds(): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('news:'));
-  if (!line) throw new InnHarnessError('START_FAILED', 'no "news" user in /etc/passwd (is inn2 installed?)');
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-async function chownTree(path: string, uid: number, gid: number): Promise<void> {
-  await chown(path, uid, gid);
-  for (const e of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, e.name);
-    if (e.isDirectory()) await chownTree(p, uid, gid);
-    else await chown(p, uid, gid);
-  }
-}
-
-/** A port free at this moment on 127.0.0.1 (innd binds it a few ms later; start retries on a clash). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Instances alive in this process: shut down synchronously if the process exits without stop(). */
@@ -398,14 +352,16 @@ class PrivateInn implements InnServer {
   }
 
   async storedArticle(messageId: string): Promise<Buffer> {
-    const h = await this.tool('grephistory', [messageId]);
-    const token = h.stdout.toString('latin1').trim();
-    if (h.code !== 0 || !token.startsWith('@')) {
-      throw new InnHarnessError('NOT_FOUND', `grephistory ${messageId}: ${h.stderr.trim() || token || 'not found'}`);
+    return (await this.storedArticles([messageId]))[0]!;
+  }
+
+  async storedArticles(messageIds: string[]): Promise<Buffer[]> {
+    try {
+      return await readStoredArticles(this.env, messageIds);
+    } catch (err) {
+      if (err instanceof InnToolError && err.code === 'NOT_FOUND') throw new InnHarnessError('NOT_FOUND', err.message, { cause: err });
+      throw err;
     }
-    const sm = await this.tool('sm', ['-R', token]);
-    if (sm.code !== 0) throw new InnHarnessError('NOT_FOUND', `sm -R ${token}: ${sm.stderr.trim()}`);
-    return undotStuff(sm.stdout);
   }
 }
 
