@@ -66,3 +66,10 @@ export const WRITE_COALESCE = 256 * 1024;
  * bodies start with `=ybegin`, `begin` or a MIME preamble, not with '.').
  */
 export const DEFAULT_DOWNLOAD_SIZES_UP_TO = 256 * 1024;
+
+/**
+ * Default interval of the LISTGROUP check for cancelled articles of open groups
+ * (INN does not lower GROUP's count or raise its low on a cancel). LISTGROUP of
+ * a 100k-article group is ~600 KB, so once per 10 minutes per open group.
+ */
+export const DEFAULT_FULL_CHECK_MS = 10 * 60_000;

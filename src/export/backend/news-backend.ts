@@ -21,7 +21,7 @@ import type { GroupInfo, Source } from '../source.js';
 import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';
 import { InboxHandle, ViewHandle } from './handle.js';
-import { DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
+import { DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
 import { MetaStore } from './meta-store.js';
 import { INBOX, groupOfMailbox, isInbox, mailboxOfGroup, mailboxTree, normalizePrefix } from './names.js';
 import { GroupReader, type SizePolicy } from './reader.js';
@@ -58,6 +58,11 @@ export interface BackendOptions {
    * such a body starts with '.'). Default DEFAULT_DOWNLOAD_SIZES_UP_TO.
    */
   downloadSizesUpTo?: number;
+  /**
+   * How often polling lists a group's article numbers (LISTGROUP) to find
+   * cancelled articles, which GROUP does not reveal; default DEFAULT_FULL_CHECK_MS.
+   */
+  fullCheckMs?: number;
   /** Bound of the in-memory header LRU (bytes); default DEFAULT_META_MEMORY_BYTES. */
   metaMemoryBytes?: number;
 }
@@ -185,7 +190,8 @@ class NewsBackend implements ClosableBackend {
     let view: MailboxView;
     try {
       const uidmap = await this.o.uidmaps.open(group);
-      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log });
+      const fullCheckMs = this.o.fullCheckMs ?? DEFAULT_FULL_CHECK_MS;
+      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs });
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));
     }

@@ -5,9 +5,10 @@
  *
  * - new articles (GROUP `high` grew): the new range is ingested and a new
  *   snapshot published; sessions on the old one keep it until they move;
- * - expired articles (GROUP `low` rose, or fewer articles than listed): the
- *   present numbers are listed (`articleNumbers`), the missing rows dropped and
- *   their UIDs removed from the UID map (they are never reused).
+ * - expired articles (GROUP `low` rose, or fewer articles than listed, or
+ *   `fullCheckMs` passed — cancels do not show in GROUP): the present numbers
+ *   are listed (`articleNumbers`), the missing rows dropped and their UIDs
+ *   removed from the UID map (they are never reused).
  *
  * Refreshes of one view never overlap: a refresh asked for while one runs
  * joins it. Listeners are called after the new snapshot is in place; a
@@ -33,6 +34,12 @@ export interface ViewOptions {
   group: string;
   upstream: string;
   logger: Logger;
+  /**
+   * Every this often a refresh lists the present article numbers even when
+   * GROUP shows no change: INN leaves GROUP's low and count unchanged after a
+   * cancel (measured, INN 2.7), so only LISTGROUP reveals cancelled articles.
+   */
+  fullCheckMs: number;
 }
 
 export class MailboxView {
@@ -47,6 +54,7 @@ export class MailboxView {
   private readonly listeners = new Set<(s: MailboxSnapshot) => void>();
   private running: Promise<ViewSnapshot> | null = null;
   private sizeSum: number | undefined;
+  private lastFullCheck = Date.now();
 
   private constructor(private readonly o: ViewOptions) {
     this.group = o.group;
@@ -94,7 +102,11 @@ export class MailboxView {
     const info = await this.o.source.groupInfo(this.group);
     const empty = info.count === 0 || info.low > info.high;
     const rows = this.snap.table.uids.length;
-    if (rows > 0 && (empty || info.low > this.low || info.count < rows)) await this.expire(info, empty);
+    const due = Date.now() - this.lastFullCheck >= this.o.fullCheckMs;
+    if (rows > 0 && (empty || due || info.low > this.low || info.count < rows)) {
+      await this.expire(info, empty);
+      this.lastFullCheck = Date.now();
+    }
     this.low = info.low;
     if (!empty && info.high > this.high) await this.grow(info);
     if (this.snap !== before) this.notify();

@@ -52,6 +52,8 @@ export class FakeSource implements Source {
   failing = false;
   /** Added to each overview `bytes` (simulates an inexact upstream such as INN). */
   bytesSkew: (article: Buffer) => number = () => 0;
+  /** Groups whose GROUP answer stays as it was when frozen (INN after a cancel). */
+  private readonly frozen = new Map<string, GroupInfo>();
   /** When set, article streams stop after the first chunk until `releaseGate()`. */
   private gate: { promise: Promise<void>; release: () => void } | null = null;
 
@@ -82,6 +84,12 @@ export class FakeSource implements Source {
     return out;
   }
 
+  /** Removes articles like a cancel on INN: GROUP keeps answering the old low/high/count. */
+  cancel(group: string, ...numbers: number[]): void {
+    if (!this.frozen.has(group)) this.frozen.set(group, this.info(group));
+    this.expire(group, ...numbers);
+  }
+
   expire(group: string, ...numbers: number[]): void {
     for (const n of numbers) this.groups.get(group)?.articles.delete(n);
   }
@@ -108,7 +116,7 @@ export class FakeSource implements Source {
 
   async groupInfo(group: string): Promise<GroupInfo> {
     this.enter('groupInfo');
-    return this.info(group);
+    return this.frozen.get(group) ?? this.info(group);
   }
 
   async articleNumbers(group: string, low: number, high: number): Promise<number[]> {

@@ -120,6 +120,26 @@ describe('new and expired articles', () => {
     h.release();
   });
 
+  it('finds cancelled articles that GROUP does not show, every fullCheckMs', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 4);
+    r = await rig(src, { fullCheckMs: 0 });
+    const h = await r.backend.open('g.x');
+    src.cancel('g.x', 2);
+    expect([...(await h.refresh()).uids]).toEqual([1, 3, 4]);
+    h.release();
+    await r.close();
+    // With the default interval, a refresh right away trusts GROUP (no LISTGROUP).
+    const src2 = new FakeSource();
+    src2.fill('g.x', 4);
+    r = await rig(src2);
+    const h2 = await r.backend.open('g.x');
+    src2.cancel('g.x', 2);
+    expect([...(await h2.refresh()).uids]).toEqual([1, 2, 3, 4]);
+    expect(src2.calls.articleNumbers).toBe(0);
+    h2.release();
+  });
+
   it('empties the mailbox when every article expired', async () => {
     const src = new FakeSource();
     src.fill('g.x', 2);
