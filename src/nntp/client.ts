@@ -279,6 +279,7 @@ export class NntpClient extends EventEmitter {
       if (st) this.conn.startCompression();
       else if (!this.conn.closed) this.conn.resumeParsing();
     }
+    this.conn.enableAckNudge(this.opts.ackNudge ?? L.ACK_NUDGE);
   }
 
   private async startTls(required: boolean): Promise<void> {

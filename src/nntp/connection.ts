@@ -23,6 +23,7 @@ import * as zlib from 'node:zlib';
 import type { Logger } from 'pino';
 import { NntpError } from './errors.js';
 import { ResponseParser } from './parser.js';
+import { ACK_NUDGE, MAX_NUDGES_IN_FLIGHT } from './limits.js';
 
 export interface Exchange {
   /** Command bytes including CRLF; null for the greeting (nothing is sent). */
@@ -45,6 +46,8 @@ export interface ConnectionOptions {
   logger: Logger;
 }
 
+const NUDGE_LINE = Buffer.from('DATE\r\n');
+
 const STATUS_RE = /^([1-5][0-9][0-9])(?: (.*))?$/s;
 
 export class NntpConnection extends EventEmitter {
@@ -59,6 +62,11 @@ export class NntpConnection extends EventEmitter {
   private leftover: Buffer | undefined;
   private haltedAt: Exchange | undefined;
   private _closed = false;
+  private pumpScheduled = false;
+  /** Input arrived since our last write: our ACK for it is pending. */
+  private ackOwed = false;
+  private nudgesInFlight = 0;
+  private nudgeEnabled = false;
   private deflater: zlib.DeflateRaw | undefined;
   private readonly onInputData = (chunk: Buffer) => this.onChunk(chunk);
   private readonly onSocketClose = () => this.destroy(new NntpError('CLOSED', 'connection closed by peer'));
@@ -101,7 +109,22 @@ export class NntpConnection extends EventEmitter {
       return;
     }
     this.waiting.push(ex);
-    this.pump();
+    this.schedulePump();
+  }
+
+  /**
+   * Commands issued in one tick, and commands released by the responses of one
+   * input chunk, go out in a single write: fewer segments, and the ACK for
+   * the chunk rides on it (a lone small segment from the server otherwise waits
+   * for our delayed ACK: ~40 ms on loopback).
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   pauseInput(token: object): void {
@@ -250,7 +273,8 @@ export class NntpConnection extends EventEmitter {
   private pump(): void {
     if (this._closed || this.haltedAt) return;
     const out: Buffer[] = [];
-    while (this.waiting.length > 0 && this.inflight.length < this.opts.window) {
+    // Nudges in flight do not count: waiting for their answers would recreate the stall.
+    while (this.waiting.length > 0 && this.inflight.length - this.nudgesInFlight < this.opts.window) {
       const ex = this.waiting.shift()!;
       this.inflight.push(ex);
       if (ex.line) out.push(ex.line);
@@ -263,6 +287,10 @@ export class NntpConnection extends EventEmitter {
         for (const l of out) this.opts.logger.trace({ c: redact(l) }, 'nntp >');
       }
       this.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      this.ackOwed = false;
+    } else if (this.ackOwed) {
+      this.ackOwed = false;
+      this.maybeNudge();
     }
     if (this.inflight.length > 0 && !this.timer) this.armTimer();
   }
@@ -278,6 +306,8 @@ export class NntpConnection extends EventEmitter {
     try {
       const rest = this.parser.feed(chunk);
       if (rest !== undefined) this.leftover = rest;
+      this.ackOwed = true;
+      this.schedulePump();
     } catch (err) {
       this.destroy(
         err instanceof NntpError ? err : new NntpError('PROTOCOL', `response handler failed: ${String(err)}`, { cause: err }),
@@ -312,7 +342,48 @@ export class NntpConnection extends EventEmitter {
       this.parser.halt();
     }
     if (this.inflight.length === 0) this.stopTimer();
-    this.pump();
+    this.schedulePump();
+  }
+
+  /** Allow ACK nudges (the client calls this once the session set-up is done). */
+  enableAckNudge(on = ACK_NUDGE): void {
+    this.nudgeEnabled = on;
+  }
+
+  /**
+   * Input arrived and we have no command to write, so our ACK for it would be
+   * delayed (~40 ms on Linux). A server that writes a response in several
+   * small pieces (INN's nnrpd: status line, then the article) holds the next
+   * piece until that ACK (Nagle), so every multi-line response stalls ~40 ms,
+   * pipelined or not; Node cannot set TCP_QUICKACK. So we send a harmless DATE
+   * (RFC 3977 §7.1) whose segment carries the ACK; its answer is discarded.
+   * At most MAX_NUDGES_IN_FLIGHT are outstanding, and none while a response we
+   * (see limits.ts for the measurement).
+   */
+  private maybeNudge(): void {
+    if (!this.nudgeEnabled || this.nudgesInFlight >= MAX_NUDGES_IN_FLIGHT) return;
+    if (this._closed || this.haltedAt || this.pausers.size > 0) return;
+    if (this.inflight.length <= this.nudgesInFlight) return; // only nudges left: nothing to wait for
+    if (this.inflight.some((e) => e.haltAfterStatus || e.line === null)) return;
+    this.nudgesInFlight++;
+    let done = false;
+    const settle = () => {
+      if (!done) {
+        done = true;
+        this.nudgesInFlight--;
+      }
+    };
+    this.inflight.push({
+      line: NUDGE_LINE,
+      status: () => {
+        settle();
+        return false;
+      },
+      data: () => {},
+      end: () => {},
+      fail: settle,
+    });
+    this.write(NUDGE_LINE);
   }
 
   private armTimer(): void {

@@ -27,6 +27,12 @@ export interface NntpClientOptions {
   /** Default 1 MiB for HEAD collected in memory. */
   maxHeadBytes?: number;
   logger?: Logger;
+  /**
+   * Addition to the agreed API. Default true: when input arrived and no command
+   * is ready to carry our ACK, send a DATE (answer discarded) so a server that
+   * writes responses in small pieces is not held ~40 ms by Nagle + delayed ACK.
+   */
+  ackNudge?: boolean;
 }
 
 export interface GroupStatus {

@@ -40,7 +40,7 @@ afterEach(async () => {
 
 async function setup(opts: Parameters<typeof fakeNntpServer>[0] = { groups: groups() }, copts = {}): Promise<NntpClient> {
   peer = await startFakePeer(fakeNntpServer(opts));
-  client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, commandTimeoutMs: 2000, ...copts });
+  client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, commandTimeoutMs: 2000, ackNudge: false, ...copts });
   return client;
 }
 
@@ -187,7 +187,7 @@ describe('implicit pipelined group selection', () => {
       for (let i = 1; i <= 10; i++) s.status(`223 ${i} <${i}@x>`);
       answered = true;
     });
-    client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, pipelineWindow: 50 });
+    client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, pipelineWindow: 50, ackNudge: false });
     for (let i = 1; i <= 10; i++) ps.push(client.stat('g', i));
     const r = (await Promise.all(ps)) as Array<{ number: number }>;
     expect(r.map((x) => x.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -219,7 +219,7 @@ describe('implicit pipelined group selection', () => {
       }
       await reader;
     });
-    client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, pipelineWindow: 3 });
+    client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, pipelineWindow: 3, ackNudge: false });
     await Promise.all(Array.from({ length: 20 }, () => client!.date()));
     expect(maxUnanswered).toBeLessThanOrEqual(3);
     expect(maxUnanswered).toBeGreaterThan(1);
@@ -317,6 +317,56 @@ describe('streaming and backpressure', () => {
       if (r.number % 1000 === 0) await new Promise((res) => setTimeout(res, 5));
     }
     expect(expectNext).toBe(6001);
+  });
+});
+
+describe('ACK nudge', () => {
+  it('sends DATE when a response is incomplete and nothing else is to be written; its answer is discarded in order', async () => {
+    peer = await startFakePeer(async (s) => {
+      s.status('200 ready');
+      await s.readLine();
+      s.status('101 caps');
+      s.block('VERSION 2\r\nREADER\r\n');
+      await s.readLine(); // GROUP
+      await s.readLine(); // ARTICLE 1
+      s.status('211 1 1 1 g');
+      s.status('220 1 <n@x>');
+      // Like nnrpd behind Nagle: the rest comes only after the client sends something.
+      if ((await s.readLine()) !== 'DATE') return s.destroy();
+      s.write('A: b\r\n\r\nbody\r\n.\r\n');
+      s.status('111 20240101000000');
+      for (;;) {
+        const l = await s.readLine();
+        if (l === null) return;
+        s.status(l === 'DATE' ? '111 20240101000000' : '223 1 <n@x>');
+      }
+    });
+    client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, commandTimeoutMs: 1000 });
+    const h = await client.article('g', 1);
+    expect((await readAll(h.stream)).toString()).toBe('A: b\r\n\r\nbody\r\n');
+    expect(await client.stat('g', 1)).toEqual({ number: 1, messageId: '<n@x>' });
+    const rec = peer.sessions[0]!.received;
+    expect(rec.slice(0, 4)).toEqual(['CAPABILITIES', 'GROUP g', 'ARTICLE 1', 'DATE']);
+    expect(rec.filter((l) => l !== 'DATE')).toEqual(['CAPABILITIES', 'GROUP g', 'ARTICLE 1', 'STAT 1']);
+    // bounded: at most MAX_NUDGES_IN_FLIGHT (2) for one response
+    expect(rec.filter((l) => l === 'DATE').length).toBeLessThanOrEqual(2);
+  });
+
+  it('is off with ackNudge: false (the stalled peer then times out)', async () => {
+    peer = await startFakePeer(async (s) => {
+      s.status('200 ready');
+      await s.readLine();
+      s.status('101 caps');
+      s.block('VERSION 2\r\nREADER\r\n');
+      await s.readLine();
+      await s.readLine();
+      s.status('211 1 1 1 g');
+      s.status('220 1 <n@x>');
+      await s.readLine();
+    });
+    client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, commandTimeoutMs: 200, ackNudge: false });
+    const h = await client.article('g', 1);
+    await expect(readAll(h.stream)).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 });
 

@@ -31,7 +31,7 @@ afterEach(async () => {
   expect(unhandled.splice(0)).toEqual([]);
 });
 
-const FAST = { greetingTimeoutMs: 300, commandTimeoutMs: 300 };
+const FAST = { greetingTimeoutMs: 300, commandTimeoutMs: 300, ackNudge: false };
 
 /** Greeting and CAPABILITIES, then `script` takes over. */
 function afterHello(script: (s: FakeSession) => Promise<void>) {
