@@ -22,6 +22,7 @@ import { writeSampleArchive } from './export/sample/generate.js';
 import { startNewsfront, type RunningNewsfront } from './start.js';
 import { openExport } from './serve.js';
 import type { FrozenConfig } from './config/schema.js';
+import { hashPassword } from './auth/users.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -106,6 +107,41 @@ async function serve(flags: ConfigFlags): Promise<void> {
   }
   if (stopping) await shutdown();
   logger.info({ host: config.listen.host, port: running.port, tlsPort: running.tlsPort }, 'newsfront ready');
+  process.stderr.write(howToConnect(config, running.port, running.demoUser));
+}
+
+/** One line from stdin; on a terminal the typed characters are not echoed. */
+async function readPassword(): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY) process.stderr.write('Password: ');
+  if (stdin.isTTY) stdin.setRawMode(true);
+  let text = '';
+  try {
+    for await (const chunk of stdin) {
+      text += (chunk as Buffer).toString('utf8');
+      const nl = text.search(/[\r\n\u0004]/);
+      if (nl >= 0) {
+        text = text.slice(0, nl);
+        break;
+      }
+    }
+  } finally {
+    if (stdin.isTTY) {
+      stdin.setRawMode(false);
+      process.stderr.write('\n');
+    }
+    stdin.pause();
+  }
+  if (text === '') throw new Error('empty password');
+  return text;
+}
+
+function howToConnect(config: FrozenConfig, port: number, demo: { user: string; password: string } | undefined): string {
+  const lines = [`newsfront is serving IMAP on ${config.listen.host}:${port}.`];
+  if (demo) lines.push(`  demo user:  ${demo.user} / password ${demo.password}  (flags kept per session)`);
+  if (config.anonymous) lines.push('  anonymous:  LOGIN anonymous <anything>, or AUTHENTICATE ANONYMOUS');
+  lines.push(`  try:        python3 -c "import imaplib; M=imaplib.IMAP4('${config.listen.host}', ${port}); M.login('${demo?.user ?? 'anonymous'}', '${demo?.password ?? 'x'}'); print(M.list())"`);
+  return `${lines.join('\n')}\n`;
 }
 
 function flush(logger: Logger): Promise<void> {
@@ -137,6 +173,14 @@ function buildProgram(): Command {
     .description('record every article of every group in the UID map, log each group, and exit')
     .action(async (opts: ConfigFlags) => {
       await ingest(opts);
+    });
+  program
+    .command('passwd')
+    .description('print a users-file line name:{SCRYPT}... for NAME; the password is read from standard input')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const password = await readPassword();
+      process.stdout.write(`${await hashPassword(name, password)}\n`);
     });
   program
     .command('sample')

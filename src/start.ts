@@ -26,6 +26,8 @@ export interface RunningNewsfront {
   tlsPort?: number;
   backend: ClosableBackend;
   imap: ImapServer;
+  /** Set when serving the embedded sample with no users file: the demo account offered. */
+  demoUser?: { user: string; password: string };
   close(): Promise<void>;
 }
 
@@ -39,8 +41,17 @@ function loadTls(config: FrozenConfig): SecureContext | undefined {
   return createSecureContext({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) });
 }
 
+/** The demo account of the embedded sample archive (`npm start` on a fresh clone). */
+export const DEMO_USER = { user: 'demo', password: 'demo' } as const;
+
+/** Serving the embedded sample: no upstream and no archive configured. */
+export function servingSample(config: FrozenConfig): boolean {
+  return config.upstreams.length === 0 && config.archive === null;
+}
+
 function authenticator(config: FrozenConfig): Authenticator {
   if (config.users) return Users.load(config.users);
+  if (servingSample(config)) return Users.parse(`${DEMO_USER.user}:{PLAIN}${DEMO_USER.password}\n`, 'demo');
   return Users.parse('');
 }
 
@@ -103,7 +114,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       tlsPort: config.tls?.listen?.port,
       tlsHost: config.tls?.listen?.host,
     });
-    return { port, tlsPort, backend, imap, close };
+    const demoUser = !config.users && servingSample(config) ? { ...DEMO_USER } : undefined;
+    return { port, tlsPort, backend, imap, close, demoUser };
   } catch (err) {
     await close();
     throw err;
