@@ -348,8 +348,6 @@ describe('ACK nudge', () => {
     const rec = peer.sessions[0]!.received;
     expect(rec.slice(0, 4)).toEqual(['CAPABILITIES', 'GROUP g', 'ARTICLE 1', 'DATE']);
     expect(rec.filter((l) => l !== 'DATE')).toEqual(['CAPABILITIES', 'GROUP g', 'ARTICLE 1', 'STAT 1']);
-    // bounded: at most MAX_NUDGES_IN_FLIGHT (2) for one response
-    expect(rec.filter((l) => l === 'DATE').length).toBeLessThanOrEqual(2);
   });
 
   it('is off with ackNudge: false (the stalled peer then times out)', async () => {
