@@ -49,13 +49,33 @@ export interface InnInstallResult {
   innd: string;
 }
 
-interface RunResult {
+export interface RunResult {
   code: number | null;
   output: string;
 }
 
+/** Runs a command; injectable so the install logic can be tested without apt. */
+export type CommandRunner = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => Promise<RunResult>;
+
+/** File locations; injectable for tests. */
+export interface InnPaths {
+  innd: string;
+  innConf: string;
+  innConfDist: string;
+}
+
+export const DEFAULT_PATHS: InnPaths = Object.freeze({ innd: INND_PATH, innConf: INN_CONF, innConfDist: INN_CONF_DIST });
+
+export interface EnsureInnOptions {
+  logger?: Logger;
+  /** Test seams: where the files are, how commands run, whether we are root. */
+  paths?: InnPaths;
+  run?: CommandRunner;
+  isRoot?: boolean;
+}
+
 /** Run a command, collecting stdout+stderr (tail kept for error messages). Never throws on exit status. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+const spawnRunner: CommandRunner = (cmd, args, env) => {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -74,7 +94,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunRe
       resolve({ code, output });
     });
   });
-}
+};
 
 async function exists(path: string, mode: number = fsConstants.F_OK): Promise<boolean> {
   try {
@@ -86,20 +106,20 @@ async function exists(path: string, mode: number = fsConstants.F_OK): Promise<bo
 }
 
 /** Ensure /etc/news/inn.conf exists (from the dpkg-dist copy if needed) and has a `domain:` line. */
-async function fixInnConf(log?: Logger): Promise<void> {
-  if (await exists(INN_CONF_DIST)) {
-    await copyFile(INN_CONF_DIST, INN_CONF);
-    log?.info({ from: INN_CONF_DIST }, 'install-inn: restored inn.conf from dpkg-dist');
+async function fixInnConf(paths: InnPaths, log?: Logger): Promise<void> {
+  if (await exists(paths.innConfDist)) {
+    await copyFile(paths.innConfDist, paths.innConf);
+    log?.info({ from: paths.innConfDist }, 'install-inn: restored inn.conf from dpkg-dist');
   }
   let text = '';
   try {
-    text = await readFile(INN_CONF, 'utf8');
+    text = await readFile(paths.innConf, 'utf8');
   } catch {
     // No inn.conf at all: a file with only the domain line lets postinst finish.
   }
   if (!/^domain:/m.test(text)) {
     const sep = text === '' || text.endsWith('\n') ? '' : '\n';
-    await writeFile(INN_CONF, `${text}${sep}domain: localdomain\n`);
+    await writeFile(paths.innConf, `${text}${sep}domain: localdomain\n`);
     log?.info('install-inn: added "domain: localdomain" to inn.conf');
   }
 }
@@ -108,18 +128,23 @@ async function fixInnConf(log?: Logger): Promise<void> {
  * Install INN2 if `innd` is missing. Safe to call from every test file and from
  * vitest globalSetup; concurrent callers in one process share one attempt.
  */
-export function ensureInnInstalled(opts: { logger?: Logger } = {}): Promise<InnInstallResult> {
-  inFlight ??= doEnsure(opts.logger).finally(() => {
+export function ensureInnInstalled(opts: EnsureInnOptions = {}): Promise<InnInstallResult> {
+  if (opts.paths || opts.run) return doEnsure(opts);
+  inFlight ??= doEnsure(opts).finally(() => {
     inFlight = undefined;
   });
   return inFlight;
 }
 let inFlight: Promise<InnInstallResult> | undefined;
 
-async function doEnsure(log?: Logger): Promise<InnInstallResult> {
-  if (await exists(INND_PATH, fsConstants.X_OK)) return { installed: false, innd: INND_PATH };
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new InnInstallError('NOT_ROOT', `INN2 is not installed (${INND_PATH} missing) and installing it needs root`);
+async function doEnsure(opts: EnsureInnOptions): Promise<InnInstallResult> {
+  const log = opts.logger;
+  const paths = opts.paths ?? DEFAULT_PATHS;
+  const run = opts.run ?? spawnRunner;
+  if (await exists(paths.innd, fsConstants.X_OK)) return { installed: false, innd: paths.innd };
+  const isRoot = opts.isRoot ?? (typeof process.getuid !== 'function' || process.getuid() === 0);
+  if (!isRoot) {
+    throw new InnInstallError('NOT_ROOT', `INN2 is not installed (${paths.innd} missing) and installing it needs root`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const dpkgOpts = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
@@ -131,7 +156,7 @@ async function doEnsure(log?: Logger): Promise<InnInstallResult> {
   log?.info('install-inn: apt-get install inn2 (a post-install failure here is expected)');
   const inst = await run('apt-get', ['install', '-y', ...dpkgOpts, 'inn2'], env);
   log?.info({ exit: inst.code }, 'install-inn: apt-get install finished');
-  await fixInnConf(log);
+  await fixInnConf(paths, log);
   const conf = await run('dpkg', ['--configure', '-a', '--force-confdef', '--force-confold'], env);
   if (conf.code !== 0) {
     throw new InnInstallError(
@@ -140,11 +165,11 @@ async function doEnsure(log?: Logger): Promise<InnInstallResult> {
         `apt-get install output:\n${inst.output}\n\ndpkg output:\n${conf.output}`,
     );
   }
-  if (!(await exists(INND_PATH, fsConstants.X_OK))) {
+  if (!(await exists(paths.innd, fsConstants.X_OK))) {
     throw new InnInstallError(
       'STILL_MISSING',
-      `inn2 install finished but ${INND_PATH} is missing.\napt-get install output:\n${inst.output}`,
+      `inn2 install finished but ${paths.innd} is missing.\napt-get install output:\n${inst.output}`,
     );
   }
-  return { installed: true, innd: INND_PATH };
+  return { installed: true, innd: paths.innd };
 }
