@@ -73,3 +73,10 @@ export const DEFAULT_DOWNLOAD_SIZES_UP_TO = 256 * 1024;
  * a 100k-article group is ~600 KB, so once per 10 minutes per open group.
  */
 export const DEFAULT_FULL_CHECK_MS = 10 * 60_000;
+
+/**
+ * A changed view table is saved to the metadata LMDB at most this often while
+ * polling (100k articles = 2.8 MB per save), and always at `close()`, so that
+ * a restart opens the group without re-reading its overview.
+ */
+export const SAVE_VIEW_MS = 60_000;

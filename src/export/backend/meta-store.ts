@@ -22,6 +22,7 @@ import { envelopeOf, type Envelope } from '../mime/envelope.js';
 import { parseHeader } from '../mime/header.js';
 import type { MimePart } from '../mime/structure.js';
 import { ByteLru } from './lru.js';
+import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
 
 /**
  * Memory charged per cached header: the header bytes, about as much again for
@@ -33,6 +34,11 @@ const costOf = (header: Buffer): number => header.length * 2 + ENTRY_OVERHEAD;
 /** Key of an article's cached data: where it lives (source, group, number). */
 export function articleKey(upstream: string, group: string, number: number): string {
   return `${upstream}\u0000${group}\u0000${number}`;
+}
+
+/** Key of a group's saved view. */
+export function viewKey(upstream: string, group: string): string {
+  return `${upstream}\u0000${group}`;
 }
 
 export interface HeaderEntry {
@@ -54,6 +60,7 @@ export class MetaStore {
   private readonly headers: Database<[Buffer, Envelope], string>;
   private readonly sizes: Database<number, string>;
   private readonly structures: Database<MimePart, string>;
+  private readonly views: Database<SavedViewRecord, string>;
   private readonly mem: ByteLru<string, HeaderEntry>;
   /**
    * Entries written but maybe not committed yet (lmdb-js commits in a background
@@ -67,10 +74,11 @@ export class MetaStore {
 
   constructor(opts: MetaStoreOptions) {
     mkdirSync(dirname(opts.path), { recursive: true });
-    this.env = openLmdb({ path: opts.path, maxDbs: 4, compression: false });
+    this.env = openLmdb({ path: opts.path, maxDbs: 8, compression: false });
     this.headers = this.env.openDB<[Buffer, Envelope], string>('heads', {});
     this.sizes = this.env.openDB<number, string>('sizes', {});
     this.structures = this.env.openDB<MimePart, string>('structures', {});
+    this.views = this.env.openDB<SavedViewRecord, string>('views', {});
     this.mem = new ByteLru(opts.memoryBytes);
     this.log = opts.logger;
   }
@@ -124,6 +132,24 @@ export class MetaStore {
     this.pendingStructures.set(key, part);
     this.write(this.structures.put(key, part), 'structure', () => {
       if (this.pendingStructures.get(key) === part) this.pendingStructures.delete(key);
+    });
+  }
+
+  /** The saved table of a group's view (key: see `viewKey`), if any and readable. */
+  loadView(key: string): SavedView | undefined {
+    if (this.closed) return undefined;
+    try {
+      return decodeView(this.views.get(key));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Saves a view's table; resolves when committed (errors are logged, never thrown). */
+  async saveView(key: string, v: SavedView): Promise<void> {
+    if (this.closed) return;
+    await this.views.put(key, encodeView(v)).catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'backend: saving a view failed');
     });
   }
 

@@ -22,7 +22,8 @@ import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';
 import { InboxHandle, ViewHandle } from './handle.js';
 import { DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
-import { MetaStore } from './meta-store.js';
+import { MetaStore, viewKey } from './meta-store.js';
+import type { SavedView } from './table-codec.js';
 import { INBOX, groupOfMailbox, isInbox, mailboxOfGroup, mailboxTree, normalizePrefix } from './names.js';
 import { GroupReader, type SizePolicy } from './reader.js';
 import { MailboxView } from './view.js';
@@ -159,6 +160,7 @@ class NewsBackend implements ClosableBackend {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    await Promise.all([...this.live.values()].map((v) => v.save()));
     this.views.clear();
     this.live.clear();
     await this.meta.close();
@@ -191,7 +193,10 @@ class NewsBackend implements ClosableBackend {
     try {
       const uidmap = await this.o.uidmaps.open(group);
       const fullCheckMs = this.o.fullCheckMs ?? DEFAULT_FULL_CHECK_MS;
-      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs });
+      const vkey = viewKey(upstream, group);
+      const saved = this.meta.loadView(vkey);
+      const save = (v: SavedView): Promise<void> => this.meta.saveView(vkey, v);
+      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs, saved, save });
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));
     }

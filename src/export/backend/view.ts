@@ -21,7 +21,8 @@ import type { MailboxSnapshot } from '../backend.js';
 import type { GroupInfo, Source } from '../source.js';
 import type { MailboxUidMap } from '../../uidmap/types.js';
 import { ingestRange } from './ingest.js';
-import { REMOVE_BATCH } from './limits.js';
+import { REMOVE_BATCH, SAVE_VIEW_MS } from './limits.js';
+import type { SavedView } from './table-codec.js';
 import { EMPTY_TABLE, TableBuilder, withoutUids, type ArticleTable } from './table.js';
 
 export interface ViewSnapshot extends MailboxSnapshot {
@@ -40,6 +41,10 @@ export interface ViewOptions {
    * cancel (measured, INN 2.7), so only LISTGROUP reveals cancelled articles.
    */
   fullCheckMs: number;
+  /** The table saved by an earlier run (see table-codec.ts), used when its UIDVALIDITY still holds. */
+  saved?: SavedView;
+  /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
+  save?: (v: SavedView) => Promise<void>;
 }
 
 export class MailboxView {
@@ -55,19 +60,50 @@ export class MailboxView {
   private running: Promise<ViewSnapshot> | null = null;
   private sizeSum: number | undefined;
   private lastFullCheck = Date.now();
+  /** The table changed since it was last saved. */
+  private dirty = false;
+  private savedAt = 0;
 
   private constructor(private readonly o: ViewOptions) {
     this.group = o.group;
     this.snap = this.makeSnapshot(EMPTY_TABLE);
   }
 
-  /** Creates the view and ingests the whole group. Throws the source's / UID map's errors. */
+  /**
+   * Creates the view. With a usable saved table it starts from that and looks
+   * upstream for changes since (a failure there is logged: the saved snapshot
+   * is served); otherwise it ingests the whole group and throws the source's /
+   * UID map's errors.
+   */
   static async create(o: ViewOptions): Promise<MailboxView> {
     const v = new MailboxView(o);
+    const saved = o.saved;
+    if (saved !== undefined && saved.uidValidity === o.uidmap.uidValidity) {
+      v.publish(saved.table);
+      v.high = saved.high;
+      v.low = saved.low;
+      v.lastFullCheck = 0; // cancels while we were away show only in LISTGROUP
+      try {
+        await v.refresh();
+      } catch (err) {
+        o.logger.warn({ group: o.group, err: (err as Error).message }, 'backend: upstream check failed; serving the saved view');
+      }
+      return v;
+    }
     const info = await o.source.groupInfo(o.group);
     await v.grow(info);
     v.low = info.low;
+    v.dirty = true;
+    await v.save();
     return v;
+  }
+
+  /** Saves the table if it changed since the last save. */
+  async save(): Promise<void> {
+    if (!this.dirty || this.o.save === undefined) return;
+    this.dirty = false;
+    this.savedAt = Date.now();
+    await this.o.save({ uidValidity: this.snap.uidValidity, high: this.high, low: this.low, table: this.snap.table });
   }
 
   current(): ViewSnapshot {
@@ -109,7 +145,10 @@ export class MailboxView {
     }
     this.low = info.low;
     if (!empty && info.high > this.high) await this.grow(info);
-    if (this.snap !== before) this.notify();
+    if (this.snap !== before) {
+      this.notify();
+      if (Date.now() - this.savedAt >= SAVE_VIEW_MS) await this.save();
+    }
     return this.snap;
   }
 
@@ -146,6 +185,7 @@ export class MailboxView {
   private publish(table: ArticleTable): void {
     this.snap = this.makeSnapshot(table);
     this.sizeSum = undefined;
+    this.dirty = true;
   }
 
   private makeSnapshot(table: ArticleTable): ViewSnapshot {
