@@ -122,6 +122,7 @@ describe('private INN harness', () => {
     const future = Buffer.from(crafted('future', 'alt.test', '', 'x\r\n').toString('latin1').replace('Tue, 02 Jan 2001', 'Fri, 02 Jan 2099'), 'latin1');
     await expect(inn.inject([future])).rejects.toBeInstanceOf(InnHarnessError);
     await expect(inn.inject([crafted('lf', 'alt.test', '', 'bare\nLF\r\n')])).rejects.toMatchObject({ code: 'BARE_CR_OR_LF' });
+    await expect(inn.inject([corpus[3]!.bytes])).rejects.toMatchObject({ code: 'REJECTED', message: expect.stringContaining(corpus[3]!.messageId) });
     await expect(inn.storedArticles([corpus[0]!.messageId, '<never@injected.example>'])).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('<never@injected.example>') });
   });
 

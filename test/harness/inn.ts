@@ -94,7 +94,8 @@ export interface InnServer {
   /**
    * Inject CRLF articles with one rnews batch and wait until every one is filed
    * (GROUP counts grown, STAT <msgid> answers 223). Throws REJECTED with rnews'
-   * messages if INN refused any, NOT_FILED on timeout.
+   * messages if INN refused any or a Message-ID is already there (INN would drop it
+   * silently), NOT_FILED on timeout.
    */
   inject(articles: Buffer[]): Promise<void>;
   /** Inject a ready-made rnews batch file (LF format, e.g. from `writeRnewsBatch`). */
@@ -295,6 +296,14 @@ class PrivateInn implements InnServer {
         for (const g of new Set(e.groups)) if (this.groups.has(g)) want.set(g, (want.get(g) ?? 0) + 1);
       }
       for (const [g, n] of want) want.set(g, n + ((await probe.group(g))?.count ?? 0));
+      // INN drops duplicates silently (no stderr line): refuse them here instead of timing out.
+      const ids = expected.map((e) => e.messageId);
+      const dups = new Set<string>(ids.filter((id, i) => ids.indexOf(id) !== i));
+      for (let i = 0; i < ids.length; i += STAT_WINDOW) {
+        const rs = await Promise.all(ids.slice(i, i + STAT_WINDOW).map((id) => probe.command(`STAT ${id}`)));
+        rs.forEach((res, k) => res.code === 223 && dups.add(ids[i + k]!));
+      }
+      if (dups.size > 0) throw new InnHarnessError('REJECTED', `duplicate Message-ID(s), already on the server or twice in the batch: ${[...dups].slice(0, 5).join(' ')}`);
       const r = await this.tool('rnews', ['-N', '-v', path]);
       const rejected = r.stderr.split('\n').filter((l) => /rejected|cannot|can't|failed/i.test(l));
       if (r.code !== 0 || rejected.length > 0) {
