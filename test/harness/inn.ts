@@ -234,7 +234,14 @@ class PrivateInn implements InnServer {
   private async shutdown(reason: string): Promise<void> {
     const r = await this.tool('ctlinnd', ['-t', String(CTLINND_TIMEOUT_S), 'shutdown', reason]);
     if (r.code !== 0) this.log.warn({ stderr: r.stderr }, 'inn: ctlinnd shutdown failed');
-    const done = await Promise.race([this.exited.then(() => true), sleep(CTLINND_TIMEOUT_S * 1000).then(() => false)]);
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), CTLINND_TIMEOUT_S * 1000);
+      }),
+    ]);
+    clearTimeout(timer);
     if (!done && this.child && this.child.exitCode === null) {
       // Last resort after a failed orderly shutdown; SIGTERM would leave innd lingering.
       this.log.error({ pid: this.child.pid }, 'inn: innd ignored ctlinnd shutdown, sending SIGKILL');
