@@ -39,6 +39,7 @@ import {
 import { NntpError, errorForStatus } from './errors.js';
 import * as L from './limits.js';
 import { parseHdrLine, parseOverLine } from './overview.js';
+import { articleRef, checkCommandLine, checkNumber, commandLine, parseArticleStatus, rangeArg } from './args.js';
 import type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine } from './types.js';
 
 export type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine } from './types.js';
@@ -48,9 +49,6 @@ interface Resolved {
   maxHeadBytes: number;
   greetingTimeoutMs: number;
 }
-
-const ARG_RE = /^[^\0\r\n\t ]+$/;
-const MSGID_RE = /^<[^\0\r\n\t <>]+>$/;
 
 export class NntpClient extends EventEmitter {
   private caps = new Map<string, string[]>();
@@ -421,39 +419,11 @@ export class NntpClient extends EventEmitter {
     return { ...parseArticleStatus(st.text), head: st.data };
   }
 
-  /** A command line from a verb and arguments; arguments with spaces or controls are refused. */
   private cmd(verb: string, ...args: string[]): string {
-    for (const a of args) {
-      if (!ARG_RE.test(a)) throw new NntpError('PROTOCOL', `invalid command argument ${JSON.stringify(a.slice(0, 60))}`);
-    }
-    return this.cmdRaw([verb, ...args].join(' '));
+    return commandLine(verb, ...args);
   }
 
   private cmdRaw(line: string): string {
-    if (/[\0\r\n]/.test(line) || Buffer.byteLength(line) + 2 > L.MAX_COMMAND_BYTES)
-      throw new NntpError('PROTOCOL', 'command line invalid or longer than 512 bytes (RFC 3977 §3.1)');
-    return line;
+    return checkCommandLine(line);
   }
-}
-
-function rangeArg([low, high]: [number, number]): string {
-  return `${checkNumber(low)}-${checkNumber(high)}`;
-}
-
-function checkNumber(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new NntpError('PROTOCOL', `invalid article number ${n}`);
-  return n;
-}
-
-function articleRef(ref: number | string): string {
-  if (typeof ref === 'number') return String(checkNumber(ref));
-  if (!MSGID_RE.test(ref)) throw new NntpError('PROTOCOL', `invalid message-id ${JSON.stringify(ref.slice(0, 80))}`);
-  return ref;
-}
-
-/** "220 3000234 <45223423@example.com>" → number and Message-ID (RFC 3977 §6.2.1). */
-function parseArticleStatus(text: string): { number: number; messageId: string } {
-  const [n, id] = text.split(' ');
-  const number = Number(n);
-  return { number: Number.isSafeInteger(number) ? number : 0, messageId: id ?? '' };
 }

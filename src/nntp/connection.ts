@@ -318,7 +318,11 @@ export class NntpConnection extends EventEmitter {
   private onStatus(line: Buffer): boolean {
     const text = line.toString('utf8');
     const ex = this.inflight[0];
-    if (!ex) throw new NntpError('PROTOCOL', `unsolicited response: ${text.slice(0, 80)}`);
+    if (!ex) {
+      // RFC 3977 §3.2.1: a server may say 400 and close at any time (e.g. idle timeout).
+      if (text.startsWith('400')) throw new NntpError('UNAVAILABLE', `server closing: ${text.slice(0, 80)}`, { status: 400 });
+      throw new NntpError('PROTOCOL', `unsolicited response: ${text.slice(0, 80)}`);
+    }
     const m = STATUS_RE.exec(text);
     if (!m) throw new NntpError('PROTOCOL', `malformed status line: ${JSON.stringify(text.slice(0, 80))}`);
     this.opts.logger.trace({ s: text.slice(0, 200) }, 'nntp <');
@@ -341,7 +345,7 @@ export class NntpConnection extends EventEmitter {
       this.haltedAt = ex;
       this.parser.halt();
     }
-    if (this.inflight.length === 0) this.stopTimer();
+    if (this.inflight.length <= this.nudgesInFlight) this.stopTimer();
     this.schedulePump();
   }
 
@@ -388,7 +392,8 @@ export class NntpConnection extends EventEmitter {
 
   private armTimer(): void {
     this.stopTimer();
-    if (this._closed || this.inflight.length === 0 || this.pausers.size > 0) return;
+    // Only nudges outstanding: nobody waits, and a late DATE answer must not kill an idle connection.
+    if (this._closed || this.inflight.length <= this.nudgesInFlight || this.pausers.size > 0) return;
     const ms = this.inflight[0]!.timeoutMs ?? this.opts.commandTimeoutMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
