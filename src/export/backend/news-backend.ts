@@ -111,6 +111,10 @@ class NewsBackend implements ClosableBackend {
     const group = this.groupOf(name);
     const view = this.live.get(group);
     if (view !== undefined) {
+      // Views with handles are polled; an idle one is brought up to date (one GROUP).
+      if (view.refs === 0) {
+        await view.refresh().catch((err: unknown) => this.log.warn({ group, err: (err as Error).message }, 'backend: refresh for STATUS failed'));
+      }
       const s = view.current();
       return { messages: s.uids.length, uidNext: s.uidNext, uidValidity: s.uidValidity, size: view.totalSize() };
     }
@@ -191,12 +195,15 @@ class NewsBackend implements ClosableBackend {
     const log = this.log.child({ group });
     let view: MailboxView;
     try {
-      const uidmap = await this.o.uidmaps.open(group);
       const fullCheckMs = this.o.fullCheckMs ?? DEFAULT_FULL_CHECK_MS;
       const vkey = viewKey(upstream, group);
       const saved = this.meta.loadView(vkey);
+      // Unless the group was seen before, GROUP first: a name that is no group
+      // must not create a UID map entry.
+      const info = saved === undefined ? await this.o.source.groupInfo(group) : undefined;
+      const uidmap = await this.o.uidmaps.open(group);
       const save = (v: SavedView): Promise<void> => this.meta.saveView(vkey, v);
-      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs, saved, save });
+      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs, saved, save }, info);
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));
     }
@@ -231,6 +238,7 @@ class NewsBackend implements ClosableBackend {
       this.live.delete(group);
       this.views.delete(group);
       this.readers.delete(v);
+      v.save().catch(() => undefined); // logged by the store
       idle--;
     }
   }

@@ -75,7 +75,7 @@ export class MailboxView {
    * is served); otherwise it ingests the whole group and throws the source's /
    * UID map's errors.
    */
-  static async create(o: ViewOptions): Promise<MailboxView> {
+  static async create(o: ViewOptions, info?: GroupInfo): Promise<MailboxView> {
     const v = new MailboxView(o);
     const saved = o.saved;
     if (saved !== undefined && saved.uidValidity === o.uidmap.uidValidity) {
@@ -90,9 +90,9 @@ export class MailboxView {
       }
       return v;
     }
-    const info = await o.source.groupInfo(o.group);
-    await v.grow(info);
-    v.low = info.low;
+    const gi = info ?? (await o.source.groupInfo(o.group));
+    await v.grow(gi);
+    v.low = gi.low;
     v.dirty = true;
     await v.save();
     return v;

@@ -109,6 +109,7 @@ describe('errors', () => {
     r = await rig(src);
     expect(await codeOf(r.backend.open('no.such'))).toBe('NONEXISTENT');
     expect(await codeOf(r.backend.status('no.such'))).toBe('NONEXISTENT');
+    expect(r.uidmaps.mailboxes()).not.toContain('no.such'); // junk names leave no trace
     src.failing = true;
     expect(await codeOf(r.backend.open('g.x'))).toBe('UNAVAILABLE');
     expect(await codeOf(r.backend.mailboxes())).toBe('UNAVAILABLE');

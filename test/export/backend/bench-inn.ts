@@ -1,0 +1,83 @@
+/**
+ * Measurement (not a test): the backend over a private INN loaded with the
+ * benchmark corpus (100k-article group + one ~57 MB article), via NntpSource.
+ * `npx tsx test/export/backend/bench-inn.ts` — starts and stops its own INN.
+ * Prints wall and CPU times: open (ingest), cold meta (HEAD, pipelined), warm
+ * meta, restart open (saved table), the large article through content().
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { startBenchInn } from '../../harness/bench-inn.js';
+import { NntpSource } from '../../../src/export/nntp-source.js';
+import { createBackend } from '../../../src/export/backend/index.js';
+import { LmdbUidMapStore } from '../../../src/uidmap/lmdb.js';
+import { createLogger } from '../../../src/log.js';
+import { collect } from './helpers.js';
+
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const w = performance.now();
+  const c = cpu();
+  const v = await fn();
+  console.log(`${what}: ${(performance.now() - w).toFixed(0)} ms wall, ${(cpu() - c).toFixed(0)} ms CPU`);
+  return v;
+}
+
+const logger = createLogger({ level: process.env.LOG ?? 'warn' });
+const bench = await startBenchInn();
+console.log(`INN ready: batch ${bench.batchBytes} bytes, inject ${bench.injectMs} ms`);
+const dir = await mkdtemp(join(tmpdir(), 'nf-bench-inn-'));
+const up = { url: `nntp://${bench.inn.host}:${bench.inn.port}`, poolSize: 2, pipelineWindow: 200, starttls: false };
+try {
+  const group = [...bench.messageIds.entries()].sort((a, b) => b[1].length - a[1].length)[0]![0];
+  const mk = async () => {
+    const source = new NntpSource({ upstream: up, logger });
+    const uidmaps = await LmdbUidMapStore.open({ path: join(dir, 'uidmap.lmdb'), logger });
+    const backend = await createBackend({ source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 512 << 20, pollIntervalMs: 0, logger, sizes: process.env.SIZES === 'download' ? 'download' : 'exact' });
+    return { backend, close: async () => (await backend.close(), await uidmaps.close(), await source.close()) };
+  };
+  const a = await mk();
+  const h = await timed(`open ${group} (ingest ${bench.messageIds.get(group)!.length})`, () => a.backend.open(group));
+  const uids = [...h.current().uids];
+  await timed(`cold meta ${uids.length} (sizes ${process.env.SIZES ?? 'exact'})`, () => collect(h.meta(uids)));
+  await timed(`warm meta ${uids.length}`, () => collect(h.meta(uids)));
+  await timed(`warm meta ${uids.length} again`, () => collect(h.meta(uids)));
+  h.release();
+  await a.close();
+  const b = await mk();
+  const h2 = await timed(`restart open ${group} (saved table)`, () => b.backend.open(group));
+  await timed(`meta ${uids.length} after restart (LMDB, cold memory)`, () => collect(h2.meta(uids)));
+  h2.release();
+  if (bench.large) {
+    const hl = await b.backend.open(bench.large.group);
+    global.gc?.();
+    const base = process.memoryUsage();
+    let peak = 0;
+    let n = 0;
+    await timed(`large article ${bench.large.bytes} bytes first fetch`, async () =>
+      pipeline(
+        await hl.content(bench.large!.number),
+        new Writable({
+          write(c: Buffer, _e, cb) {
+            n += c.length;
+            peak = Math.max(peak, process.memoryUsage().arrayBuffers - base.arrayBuffers);
+            cb();
+          },
+        }),
+      ),
+    );
+    console.log(`  streamed ${n} bytes, peak arrayBuffers growth ${(peak / 1e6).toFixed(1)} MB`);
+    await timed('large article structure (cached during fetch)', () => hl.structure(bench.large!.number));
+    hl.release();
+  }
+  await b.close();
+} finally {
+  await rm(dir, { recursive: true, force: true });
+  await bench.inn.stop();
+}
