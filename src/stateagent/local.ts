@@ -41,7 +41,7 @@ import {
 } from './flagstore.js';
 import { HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from './limits.js';
 import {
-  applyRuns, changesOf, changesSince, cloneFlags, decodeRecord, encodeRecord, expandChanges,
+  applyRuns, changesOf, changesSince, cloneFlags, decodeRecord, emptyFlags, encodeRecord, expandChanges,
   type FlagsRecord, type RunChange,
 } from './mailbox-state.js';
 import { expandRuns, runsOfUids, subtractRuns, type Run } from './ranges.js';
@@ -140,7 +140,7 @@ export class LmdbFlagStore implements FlagStore {
       return hit;
     }
     const e = this.flagsDb.getEntry(k);
-    if (!e) return new MailboxFlags();
+    if (!e) return emptyFlags();
     const mf = decodeRecord(e.value);
     this.remember(k, mf);
     return mf;

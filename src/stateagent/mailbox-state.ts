@@ -13,6 +13,7 @@ import { RangeSet } from '../rangeset.js';
 import { FlagStoreError, type FlagOp } from './flagstore.js';
 import { MAX_KEYWORDS_PER_MAILBOX } from './limits.js';
 import { ModseqMap } from './modseq-map.js';
+import { ModseqRuns } from './modseq-runs.js';
 import { intersectRuns, subtractRuns, type Run } from './ranges.js';
 import { MailboxFlags } from './session.js';
 
@@ -33,10 +34,14 @@ export interface RunUpdateResult {
   highestModseq: number;
 }
 
+/** An empty MailboxFlags whose modseq map is a ModseqRuns (cheap to clone and store). */
+export function emptyFlags(): MailboxFlags {
+  return new MailboxFlagsWith(new ModseqRuns());
+}
+
 export function cloneFlags(src: MailboxFlags): MailboxFlags {
-  const m = new MailboxFlags();
+  const m = new MailboxFlagsWith(ModseqRuns.copyOf(src.modseqs));
   for (const [flag, set] of src.byFlag) m.byFlag.set(flag, set.clone());
-  for (const [lo, hi, ms] of src.modseqs.runs()) m.modseqs.set(lo, hi, ms);
   m.highestModseq = src.highestModseq;
   return m;
 }
@@ -100,6 +105,9 @@ export function applyRuns(
  * with its modseq. Cost: O((ranges + spans) · flags), never O(UIDs).
  */
 export function runChanges(mf: MailboxFlags, spans: ReadonlyArray<readonly [number, number, number]>): RunChange[] {
+  let total = 0;
+  for (const [lo, hi] of spans) total += hi - lo + 1;
+  if (total <= SMALL_CHANGE_UIDS) return runChangesByUid(mf, spans);
   // Cut points per span: where some flag's membership can change.
   const cuts: number[][] = spans.map(([lo]) => [lo]);
   for (const set of mf.byFlag.values()) {
@@ -121,6 +129,26 @@ export function runChanges(mf: MailboxFlags, spans: ReadonlyArray<readonly [numb
       const a = c[j]!;
       const b = j + 1 < c.length ? c[j + 1]! - 1 : hi;
       out.push({ lo: a, hi: b, flags: [...mf.flagsOf(a)], modseq });
+    }
+  }
+  return out;
+}
+
+/**
+ * Below this many UIDs, `runChanges` looks each UID up (binary searches)
+ * instead of sweeping every range of every flag: a one-message STORE must
+ * not cost O(ranges in the mailbox).
+ */
+const SMALL_CHANGE_UIDS = 1024;
+
+function runChangesByUid(mf: MailboxFlags, spans: ReadonlyArray<readonly [number, number, number]>): RunChange[] {
+  const out: RunChange[] = [];
+  for (const [lo, hi, modseq] of spans) {
+    let cur: RunChange | undefined;
+    for (let uid = lo; uid <= hi; uid++) {
+      const flags = [...mf.flagsOf(uid)];
+      if (cur && cur.flags.length === flags.length && cur.flags.every((f, i) => f === flags[i])) cur.hi = uid;
+      else out.push((cur = { lo: uid, hi: uid, flags, modseq }));
     }
   }
   return out;
@@ -162,21 +190,25 @@ export function encodeRecord(mf: MailboxFlags): FlagsRecord {
     for (const [lo, hi] of set.ranges()) r.push(lo, hi);
     flags.push([flag, r]);
   }
-  const m: number[] = [];
-  for (const [lo, hi, ms] of mf.modseqs.runs()) m.push(lo, hi, ms);
+  let m: number[];
+  if (mf.modseqs instanceof ModseqRuns) m = mf.modseqs.flat() as number[];
+  else {
+    m = [];
+    for (const [lo, hi, ms] of mf.modseqs.runs()) m.push(lo, hi, ms);
+  }
   return [RECORD_FORMAT, mf.highestModseq, flags, m];
 }
 
 /**
- * Decoding a big record range by range costs O(n log n) with array splices
- * (~60 ms for a 100k mailbox with 33k flag ranges). If `RangeSet.fromFlat` /
- * `ModseqMap.fromFlat` (trusting sorted, disjoint input) exist, they are used
- * instead — proposed as an additive change to `rangeset.ts`/`modseq-map.ts`.
+ * Decoding a RangeSet range by range costs a binary search and a splice each
+ * (~10 ms for 33k ranges). If `RangeSet.fromFlat` (trusting sorted, disjoint,
+ * non-adjacent input) exists it is used instead — proposed as an additive
+ * change to `rangeset.ts`.
  */
 type FlatCtor<T> = { fromFlat?: (flat: number[]) => T };
 
 /** MailboxFlags whose modseq map is given (its `modseqs` field is readonly). */
-class MailboxFlagsWith extends MailboxFlags {
+export class MailboxFlagsWith extends MailboxFlags {
   override readonly modseqs: ModseqMap;
   constructor(m: ModseqMap) {
     super();
@@ -190,15 +222,15 @@ export function decodeRecord(v: unknown): MailboxFlags {
     throw new FlagStoreError('UNAVAILABLE', 'flag record has an unknown format');
   }
   const m = v[3] as number[];
-  const fast = (ModseqMap as unknown as FlatCtor<ModseqMap>).fromFlat;
-  const mf = fast ? new MailboxFlagsWith(fast(m)) : new MailboxFlags();
+  if (m.length % 3 !== 0) throw new FlagStoreError('UNAVAILABLE', 'flag record is corrupt');
+  const mf = new MailboxFlagsWith(ModseqRuns.fromFlat(m));
   mf.highestModseq = v[1];
+  const fastSet = (RangeSet as unknown as FlatCtor<RangeSet>).fromFlat;
   for (const entry of v[2] as unknown[]) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) {
       throw new FlagStoreError('UNAVAILABLE', 'flag record is corrupt');
     }
     const r = entry[1] as number[];
-    const fastSet = (RangeSet as unknown as FlatCtor<RangeSet>).fromFlat;
     let set: RangeSet;
     if (fastSet) set = fastSet(r);
     else {
@@ -207,6 +239,5 @@ export function decodeRecord(v: unknown): MailboxFlags {
     }
     mf.byFlag.set(entry[0], set);
   }
-  if (!fast) for (let i = 0; i + 2 < m.length; i += 3) mf.modseqs.set(m[i]!, m[i + 1]!, m[i + 2]!);
   return mf;
 }

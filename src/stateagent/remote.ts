@@ -27,7 +27,8 @@ import {
 import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS } from './limits.js';
 import { RangeSet } from '../rangeset.js';
 import { expandRuns, formatRuns, parseRanges, runsOfUids, countRuns } from './ranges.js';
-import { MailboxFlags } from './session.js';
+import { MailboxFlagsWith } from './mailbox-state.js';
+import { ModseqRuns } from './modseq-runs.js';
 import { SseFeed } from './sse-client.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from './validate.js';
 
@@ -140,7 +141,13 @@ export class RemoteFlagStore implements FlagStore {
     const q = `?lo=${Math.max(1, Math.floor(lo) || 1)}&hi=${Math.max(0, Math.floor(hi) || 0)}`;
     const j = await this.call('GET', `${this.keyPath(key)}/flags${q}`);
     if (typeof j.highestModseq !== 'number' || !isObj(j.flags) || !Array.isArray(j.modseqs)) throw this.bad('flags answer');
-    const mf = new MailboxFlags();
+    const flat: number[] = [];
+    for (const r of j.modseqs as unknown[]) {
+      if (!Array.isArray(r) || r.length !== 3 || !r.every((x) => typeof x === 'number')) throw this.bad('modseq run');
+      if (r[0] > r[1] || (flat.length > 0 && r[0] <= flat[flat.length - 2]!)) throw this.bad('modseq run');
+      flat.push(r[0], r[1], r[2]);
+    }
+    const mf = new MailboxFlagsWith(ModseqRuns.fromFlat(flat));
     mf.highestModseq = j.highestModseq;
     try {
       for (const [flag, text] of Object.entries(j.flags)) {
@@ -148,10 +155,6 @@ export class RemoteFlagStore implements FlagStore {
         const set = new RangeSet();
         for (const [a, b] of parseRanges(text)) set.add(a, b);
         mf.byFlag.set(flag, set);
-      }
-      for (const r of j.modseqs as unknown[]) {
-        if (!Array.isArray(r) || r.length !== 3 || !r.every((x) => typeof x === 'number')) throw this.bad('modseq run');
-        mf.modseqs.set(r[0], r[1], r[2]);
       }
     } catch (err) {
       if (err instanceof FlagStoreError && err.code === 'UNAVAILABLE') throw err;

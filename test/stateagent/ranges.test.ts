@@ -93,3 +93,24 @@ describe('applyRuns', () => {
     expect(changesSince(mf, 1)).toEqual([{ lo: 1, hi: 0xffff_ffff, flags: ['\\Seen'], modseq: 2 }]);
   });
 });
+
+describe('ModseqRuns', () => {
+  it('behaves as ModseqMap under random sets, and round-trips through flat()', async () => {
+    const { ModseqMap } = await import('../../src/stateagent/modseq-map.js');
+    const { ModseqRuns } = await import('../../src/stateagent/modseq-runs.js');
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 0, max: 15 }), fc.integer({ min: 2, max: 99 })), { maxLength: 30 }), (sets) => {
+      const ref = new ModseqMap();
+      const mine = new ModseqRuns();
+      for (const [lo, len, ms] of sets) {
+        ref.set(lo, lo + len, ms);
+        mine.set(lo, lo + len, ms);
+      }
+      for (let u = 0; u <= 100; u++) expect(mine.get(u)).toBe(ref.get(u));
+      const copy = ModseqRuns.fromFlat(mine.flat());
+      expect([...copy.runs()]).toEqual([...mine.runs()]);
+      expect([...mine.changedSince(50)]).toEqual([...mine.runs()].filter(([, , m]) => m > 50));
+      expect(mine.runsIn(10, 20).every(([a, b]) => a >= 10 && b <= 20 && a <= b)).toBe(true);
+      for (const [a, b, m] of mine.runsIn(10, 20)) for (let u = a; u <= b; u++) expect(ref.get(u)).toBe(m);
+    }), { numRuns: 300 });
+  });
+});

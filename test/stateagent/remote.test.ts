@@ -123,3 +123,33 @@ describe('RemoteFlagStore against a real agent', () => {
     await s.close();
   });
 });
+
+describe('RemoteFlagStore figures', () => {
+  it('measures STORE 1:50000, a 100k view and single-UID updates over HTTP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nf-agent-'));
+    const agent = await agentOn(dir);
+    const s = client(agent);
+    try {
+      const K = { user: 'mia', mailbox: 'big', uidValidity: 1 };
+      const uids = Array.from({ length: 50000 }, (_, i) => i + 1);
+      let t = performance.now();
+      await s.update(K, uids, 'add', ['\\Seen']);
+      const store = performance.now() - t;
+      await s.update(K, Array.from({ length: 33333 }, (_, i) => 3 * i + 1), 'add', ['\\Flagged']);
+      await s.view(K, 1, 100000);
+      t = performance.now();
+      const v = await s.view(K, 1, 100000);
+      const view = performance.now() - t;
+      expect(v.has(99997, '\\Flagged')).toBe(true);
+      const N = 50;
+      t = performance.now();
+      for (let i = 0; i < N; i++) await s.update(K, [60000 + i], 'add', ['\\Answered']);
+      const one = (performance.now() - t) / N;
+      console.log(`remote flags: STORE 1:50000 ${store.toFixed(1)} ms; view 100k (33k ranges) ${view.toFixed(1)} ms; one-UID STORE ${one.toFixed(2)} ms sequential`);
+    } finally {
+      await s.close();
+      await agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
