@@ -104,6 +104,7 @@ export class NntpClient extends EventEmitter {
     const client = new NntpClient(conn, opts, r, log);
     try {
       await client.handshake();
+      if (conn.closed) throw new NntpError('CLOSED', 'connection closed during session set-up');
     } catch (err) {
       conn.destroy(err instanceof Error ? err : undefined);
       throw err;

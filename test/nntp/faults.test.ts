@@ -275,6 +275,18 @@ describe('faults during a session', () => {
     for (const p of ps) await expect(p).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('unsolicited 400 while idle (server timeout) → connection closed cleanly', async () => {
+    const c = await connect(
+      afterHello(async (s) => {
+        await new Promise((r) => setTimeout(r, 50));
+        s.status('400 idle timeout');
+        s.end();
+      }),
+    );
+    if (!c.closed) await new Promise((r) => c.on('close', () => r(undefined)));
+    await expect(c.date()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
   it('peer closes while idle → close event, next command CLOSED', async () => {
     const c = await connect(afterHello(async (s) => s.end()));
     await new Promise((r) => c.on('close', () => r(undefined)));
