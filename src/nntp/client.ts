@@ -204,6 +204,7 @@ export class NntpClient extends EventEmitter {
     return this.streamed('ARTICLE', 220, group, number);
   }
 
+  /** ARTICLE <message-id>: sends no GROUP; `number` is what the server says (INN: 0). */
   articleById(messageId: string): Promise<ArticleHandle> {
     return this.streamed('ARTICLE', 220, undefined, messageId);
   }
@@ -212,6 +213,11 @@ export class NntpClient extends EventEmitter {
     return this.streamed('BODY', 222, group, number);
   }
 
+  /**
+   * HEAD (RFC 3977 §6.2.2): the header block exactly as sent, un-stuffed, each line
+   * ending in CRLF, WITHOUT the empty line that separates it from the body.
+   * Rejects with PROTOCOL (connection kept) if longer than maxHeadBytes.
+   */
   head(group: string, number: number): Promise<{ number: number; messageId: string; head: Buffer }> {
     return this.headOf(group, number);
   }

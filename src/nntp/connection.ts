@@ -15,6 +15,9 @@
  *   resumes when all have released. While paused the command timer is stopped.
  * - Never emits 'error'. A sink callback that throws destroys the connection
  *   with that error (PROTOCOL if it is not an NntpError).
+ * - Writes are coalesced: commands queued in one tick, or released by one input
+ *   chunk, go out in one write. When input arrived and nothing is to be written,
+ *   a DATE may be sent to carry the ACK (`maybeNudge`); its answer is dropped.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex, Readable } from 'node:stream';
