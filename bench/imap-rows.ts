@@ -125,7 +125,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
     });
     await row('BODY.PEEK[2]<0.1024> of the large attachment, again', 'ms', async () => {
       const c = await client();
-      const xs = await rounds(input.rounds, async () => (await c.ok(partial)).seconds * 1000);
+      const xs = await rounds(input.rounds, async () => (await c.ok(partial)).seconds * 1000, (ms) => ms / 1000);
       return { value: median(xs), rounds: xs, ...upL, target: 0.5 };
     });
     await row('BODY.PEEK[] of the whole large article', 's', async () => {

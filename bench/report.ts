@@ -58,9 +58,9 @@ function cell(v: number | string | undefined, unit: Unit): string {
   return typeof v === 'number' ? fmt(v, unit) : v;
 }
 
-/** The table as text: operation | figure | upstream | ratio | best other (TARGETS.md). */
+/** The table as text: operation | figure | upstream | ratio | best other (TARGETS.md) | notes. */
 export function renderTable(rows: readonly Row[]): string {
-  const head = ['operation', 'figure', 'upstream (same run)', 'ratio', 'best other (TARGETS.md)'];
+  const head = ['operation', 'figure', 'upstream (same run)', 'ratio', 'best other', 'notes'];
   const body: string[][] = [];
   let section = '';
   const sectionLines = new Map<number, string>();
@@ -70,15 +70,19 @@ export function renderTable(rows: readonly Row[]): string {
       sectionLines.set(body.length, section);
     }
     const q = ratio(r);
+    const notes = [r.upstreamNote ? `upstream: ${r.upstreamNote}` : '', r.note ?? '', r.rounds && r.rounds.length > 1 ? `${r.rounds.length} rounds` : '']
+      .filter(Boolean)
+      .join('; ');
     body.push([
-      r.operation + (r.note ? ` [${r.note}]` : ''),
+      r.operation,
       cell(r.value, r.unit),
-      r.upstream !== undefined ? cell(r.upstream, r.unit) + (r.upstreamNote ? ` (${r.upstreamNote})` : '') : '',
+      r.upstream !== undefined ? cell(r.upstream, r.unit) : '',
       q !== undefined ? `${q.toFixed(q >= 10 ? 0 : 2)}×` : '',
       cell(r.target, r.unit),
+      notes,
     ]);
   }
-  const widths = head.map((h, i) => Math.min(90, Math.max(h.length, ...body.map((b) => b[i]!.length))));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === head.length - 1 ? 0 : b[i]!.length))));
   const line = (cols: string[]): string => cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('-|-')];
   body.forEach((b, i) => {
@@ -86,7 +90,9 @@ export function renderTable(rows: readonly Row[]): string {
     if (s) out.push(`== ${s}`);
     out.push(line(b));
   });
-  out.push('ratio = our cost ÷ upstream cost for the same work in this run (time ÷ time, or rate⁻¹ ÷ rate⁻¹); < 1 is faster than the upstream.');
+  out.push('');
+  out.push('ratio = our cost ÷ the upstream\'s cost for the same work in this run (time ÷ time; for rates, inverse); < 1 is faster than the upstream.');
+  out.push('best other = best of Dovecot 2.3 / public-inbox 1.9 from /work/shared/TARGETS.md (another run, 100k corpus; orientation only).');
   return out.join('\n');
 }
 

@@ -85,6 +85,18 @@ export async function procMemory(pid: number): Promise<ProcMemory> {
   return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: (pss * 1024) / 1e6 };
 }
 
+/** The `msg`/`err` of the last JSON log line, or the last line itself. */
+function lastMessage(tailText: string): string {
+  const last = tailText.split('\n').filter((l) => l.trim() !== '').pop() ?? '(empty log)';
+  try {
+    const j = JSON.parse(last) as { msg?: string; err?: unknown };
+    const err = typeof j.err === 'string' ? j.err : (j.err as { message?: string } | undefined)?.message;
+    return [j.msg, err].filter(Boolean).join(': ');
+  } catch {
+    return last.slice(0, 200);
+  }
+}
+
 async function tail(path: string, lines = 15): Promise<string> {
   const t = await readFile(path, 'utf8').catch(() => '');
   return t.trimEnd().split('\n').slice(-lines).join('\n');
@@ -148,5 +160,6 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   }
   const why = exit ?? `no IMAP greeting within ${START_TIMEOUT_MS / 1000} s`;
   await stop();
-  throw new Error(`newsfront serve: ${why}; log tail:\n${await tail(opts.logPath)}`);
+  const t = await tail(opts.logPath);
+  throw new Error(`newsfront serve: ${why}: ${lastMessage(t)}\nlog tail (${opts.logPath}):\n${t}`);
 }

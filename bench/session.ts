@@ -69,9 +69,20 @@ export function searchHits(r: CommandResult): number {
   return n;
 }
 
-/** Run `fn` `n` times, one after the other; returns each round's value. */
-export async function rounds(n: number, fn: (round: number) => Promise<number>): Promise<number[]> {
+/** A round longer than this makes one round enough ("medians of 3 where cheap"). */
+export const EXPENSIVE_ROUND_S = 5;
+
+/**
+ * Run `fn` up to `n` times, one after the other; returns each round's value.
+ * `seconds` maps a round's value to its duration (identity by default): after a
+ * round longer than EXPENSIVE_ROUND_S no further round is run.
+ */
+export async function rounds(n: number, fn: (round: number) => Promise<number>, seconds: (v: number) => number = (v) => v): Promise<number[]> {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(await fn(i));
+  for (let i = 0; i < n; i++) {
+    const v = await fn(i);
+    out.push(v);
+    if (seconds(v) > EXPENSIVE_ROUND_S) break;
+  }
   return out;
 }
