@@ -35,6 +35,8 @@ export interface Exchange {
   readonly timeoutMs?: number;
   /** Stop parsing after this status line (the transport changes: STARTTLS, COMPRESS). */
   readonly haltAfterStatus?: boolean;
+  /** An ACK nudge of our own: nobody waits for it. */
+  readonly nudge?: boolean;
   /** Status code and text; return true iff a data block follows. */
   status(code: number, text: string): boolean;
   data(chunk: Buffer): void;
@@ -236,9 +238,10 @@ export class NntpConnection extends EventEmitter {
     this.socket.destroy();
     this.deflater?.destroy();
     if (this.input !== this.socket) this.input.destroy();
-    all.forEach((ex, i) => {
+    const head = all.find((ex) => !ex.nudge);
+    all.forEach((ex) => {
       try {
-        ex.fail(i === 0 ? headErr : closedErr);
+        ex.fail(ex === head ? headErr : closedErr);
       } catch (e) {
         this.opts.logger.error({ err: e }, 'nntp exchange fail handler threw');
       }
@@ -382,6 +385,7 @@ export class NntpConnection extends EventEmitter {
     };
     this.inflight.push({
       line: NUDGE_LINE,
+      nudge: true,
       status: () => {
         settle();
         return false;
