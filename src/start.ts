@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from './log.js';
 import type { FrozenConfig } from './config/schema.js';
 import { buildSources } from './serve.js';
@@ -15,7 +14,7 @@ import { LmdbUidMapStore } from './uidmap/lmdb.js';
 import type { UidMapStore } from './uidmap/types.js';
 import { createBackend, type ClosableBackend } from './export/backend/index.js';
 import { ImapServer } from './imap/server.js';
-import type { Authenticator, ServerContext } from './imap/context.js';
+import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from './imap/context.js';
 import { Users } from './auth/users.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
 import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from './imap/limits.js';
@@ -36,9 +35,9 @@ export interface StartOptions {
   uidmaps?: UidMapStore;
 }
 
-function loadTls(config: FrozenConfig): SecureContext | undefined {
+function loadTls(config: FrozenConfig): TlsMaterial | undefined {
   if (!config.tls) return undefined;
-  return createSecureContext({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) });
+  return tlsMaterial(readFileSync(config.tls.cert), readFileSync(config.tls.key));
 }
 
 /** The demo account of the embedded sample archive (`npm start` on a fresh clone). */

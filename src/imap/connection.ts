@@ -348,7 +348,7 @@ export class Connection {
     this.detach(this.input);
     this.queue.length = 0;
     this.framer = this.newFramer();
-    const tls = new TLSSocket(this.socket, { isServer: true, secureContext: ctx });
+    const tls = new TLSSocket(this.socket, { isServer: true, secureContext: ctx.context });
     tls.on('error', (err) => {
       this.log.debug({ err }, 'TLS error');
       this.socket.destroy();

@@ -2,7 +2,7 @@
  * What every connection of one server shares: the backend, the user database,
  * the flag-store factory, TLS material and options. Built once by the server.
  */
-import type { SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Backend } from '../export/backend.js';
 import type { FlagStore } from '../stateagent/flagstore.js';
 
@@ -31,12 +31,23 @@ export interface ServerOptions {
   persistentFlags: boolean;
 }
 
+/** A PEM certificate chain and key, and the context built from them once. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  context: SecureContext;
+}
+
+export function tlsMaterial(cert: Buffer, key: Buffer): TlsMaterial {
+  return { cert, key, context: createSecureContext({ cert, key }) };
+}
+
 export interface ServerContext {
   readonly backend: Backend;
   readonly auth: Authenticator;
   /** The flag store for a user's session (session-only, local or remote). */
   flagStoreFor(user: string): FlagStore;
-  /** For STARTTLS, when a certificate is configured. */
-  readonly tls: SecureContext | undefined;
+  /** Certificate for STARTTLS and the implicit-TLS listener, when configured. */
+  readonly tls: TlsMaterial | undefined;
   readonly options: ServerOptions;
 }

@@ -49,7 +49,8 @@ export class ImapServer {
     this.servers.push(plain);
     let tlsPort: number | undefined;
     if (opts.tlsPort !== undefined && this.ctx.tls) {
-      const secure = createTlsServer({ secureContext: this.ctx.tls }, (s: TLSSocket) => this.accept(s, true));
+      const { cert, key } = this.ctx.tls;
+      const secure = createTlsServer({ cert, key }, (s: TLSSocket) => this.accept(s, true));
       secure.on('tlsClientError', (err) => this.log.debug({ err }, 'TLS handshake failed'));
       tlsPort = await bind(secure, opts.tlsHost ?? opts.host, opts.tlsPort);
       this.servers.push(secure);

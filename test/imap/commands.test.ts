@@ -239,7 +239,9 @@ describe('IMAP commands over a fixture backend', () => {
     c.close();
   });
 
-  it('hostile input gets BAD and the server keeps serving', async () => {
+  it('hostile input gets BAD and the server keeps serving this and other clients', async () => {
+    const other = await login();
+    await other.cmd('o1', 'SELECT comp.lang.misc');
     const c = await RawClient.connect(srv.port);
     c.write(Buffer.from([0, 1, 2, 255, 254, 13, 10]));
     await c.until((t) => /BAD/.test(t));
@@ -254,6 +256,8 @@ describe('IMAP commands over a fixture backend', () => {
     expect(tagged(await c.cmd('c', `SEARCH ${'('.repeat(5000)}ALL${')'.repeat(5000)}`), 'c')).toMatch(/^c BAD/);
     expect(tagged(await c.cmd('d', 'NOOP'), 'd')).toMatch(/^d OK/);
     c.close();
+    expect(await other.cmd('o2', 'UID FETCH 3 (RFC822.SIZE)')).toContain(`RFC822.SIZE ${plain.length}`);
+    other.close();
   });
 
   it('imapflow reads a mailbox end to end', async () => {

@@ -5,7 +5,7 @@ import type { ServerContext, ServerOptions } from '../../src/imap/context.js';
 import { Users } from '../../src/auth/users.js';
 import { SessionFlagStore } from '../../src/stateagent/session.js';
 import { silentLogger } from '../../src/log.js';
-import type { SecureContext } from 'node:tls';
+import type { TlsMaterial } from '../../src/imap/context.js';
 
 export interface TestServer {
   port: number;
@@ -15,7 +15,7 @@ export interface TestServer {
 
 export async function startImap(
   backend: Backend,
-  opts: Partial<ServerOptions> & { users?: string; tls?: SecureContext; tlsPort?: number } = {},
+  opts: Partial<ServerOptions> & { users?: string; tls?: TlsMaterial; tlsPort?: number } = {},
 ): Promise<TestServer & { tlsPort?: number }> {
   const users = Users.parse(opts.users ?? 'alice:{PLAIN}secret\nbob:{PLAIN}hunter2\n');
   const ctx: ServerContext = {
