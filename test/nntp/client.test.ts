@@ -40,7 +40,7 @@ afterEach(async () => {
 
 async function setup(opts: Parameters<typeof fakeNntpServer>[0] = { groups: groups() }, copts = {}): Promise<NntpClient> {
   peer = await startFakePeer(fakeNntpServer(opts));
-  client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, commandTimeoutMs: 2000, ackNudge: false, ...copts });
+  client = await NntpClient.connect({ host: '127.0.0.1', port: peer.port, commandTimeoutMs: 10_000, ackNudge: false, ...copts });
   return client;
 }
 
