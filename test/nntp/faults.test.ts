@@ -31,7 +31,8 @@ afterEach(async () => {
   expect(unhandled.splice(0)).toEqual([]);
 });
 
-const FAST = { greetingTimeoutMs: 300, commandTimeoutMs: 300, ackNudge: false };
+/** Short enough to keep tests quick, long enough for a loaded 2-core box; timeout tests set their own. */
+const FAST = { greetingTimeoutMs: 3000, commandTimeoutMs: 3000, ackNudge: false };
 
 /** Greeting and CAPABILITIES, then `script` takes over. */
 function afterHello(script: (s: FakeSession) => Promise<void>) {
@@ -74,7 +75,7 @@ describe('faults before the session', () => {
   });
 
   it('silent peer → TIMEOUT on the greeting', async () => {
-    await expect(connectOnly(() => {})).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(connectOnly(() => {}, { greetingTimeoutMs: 300 })).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
   it('garbage greeting → PROTOCOL', async () => {
@@ -211,7 +212,7 @@ describe('faults during a session', () => {
           await new Promise((r) => setTimeout(r, 2));
         }
       }),
-      { commandTimeoutMs: 200 },
+      { commandTimeoutMs: 1000 },
     );
     const h = await c.article('g', 1);
     const parts: Buffer[] = [];
