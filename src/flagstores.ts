@@ -9,6 +9,9 @@ import type { Logger } from './log.js';
 import type { FrozenConfig } from './config/schema.js';
 import type { FlagStore } from './stateagent/flagstore.js';
 import { SessionFlagStore } from './stateagent/session.js';
+import { LmdbFlagStore } from './stateagent/local.js';
+import { RemoteFlagStore } from './stateagent/remote.js';
+import { resolve } from 'node:path';
 
 export interface FlagStores {
   /** True when logged-in users get durable flags (CONDSTORE, QRESYNC and ACL are offered). */
@@ -32,5 +35,7 @@ export async function openFlagStores(config: FrozenConfig, logger: Logger): Prom
 }
 
 async function openShared(config: FrozenConfig, logger: Logger): Promise<FlagStore> {
-  throw new Error(`state ${config.state} is not available in this build`);
+  if (config.state === 'local') return LmdbFlagStore.open({ path: resolve(config.data, 'flags.lmdb'), logger });
+  if (!config.stateToken) throw new Error('config: stateToken: required with a state agent URL');
+  return new RemoteFlagStore({ url: config.state, token: config.stateToken, logger });
 }
