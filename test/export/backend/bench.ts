@@ -4,6 +4,7 @@
  * - cold and warm meta() of N articles.
  */
 import { FakeSource } from './fake-source.js';
+import { BENCH_CORPUS, iterateCorpus } from '../../corpus/generate.js';
 import { collect, readAll, rig } from './helpers.js';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,7 +46,11 @@ async function main(): Promise<void> {
   await r.close();
 
   const s2 = new FakeSource();
-  s2.fill('g.many', N);
+  const extra = Array.from({ length: Number(process.env.EXTRA ?? 0) }, (_, i) => `X-Extra-${i}: ${'v'.repeat(60)}`);
+  if (process.env.CORPUS) {
+    // Real-looking articles from the test corpus generator (threads, long References, MIME).
+    for (const a of iterateCorpus({ ...BENCH_CORPUS, perGroup: N, largeAttachmentBytes: 0 })) s2.post('g.many', a.bytes);
+  } else s2.fill('g.many', N, () => ({ extraHeaders: extra }));
   const r2 = await rig(s2);
   const t2 = performance.now();
   const h2 = await r2.backend.open('g.many');
