@@ -2,12 +2,14 @@
  * FlagStore on LMDB (lmdb-js v3), `persistent = true`: the per-user flags of
  * one machine, used by a front-end directly or by the state agent.
  *
- * Layout (one environment at `path`, sub-databases):
- *   flags  `user \0 mailbox \0 uidValidity` → FlagsRecord (see mailbox-state.ts),
- *          with the entry version = the record's HIGHESTMODSEQ
- *   subs   `user` → sorted mailbox names (absent: never set, all subscribed)
+ * Layout (one environment at `path`, sub-databases; see chunks.ts):
+ *   flags   K = `user \0 mailbox \0 uidValidity` → head [2, highestModseq, splits],
+ *           entry version = HIGHESTMODSEQ
+ *   chunks  `K \0 startUid` → the flag ranges and modseq runs of one UID span
+ *   subs    `user` → sorted mailbox names (absent: never set, all subscribed)
  * User and mailbox names carry no control characters (validate.ts), so `\0`
  * separates them and `user \0` .. `user \1` is the key range of one user.
+ * An update rewrites the head and the chunks its UIDs fall in, nothing else.
  *
  * Concurrency: several processes may open the same path. Every change runs in
  * one LMDB write transaction (the writer lock is process-shared) and re-reads
@@ -41,9 +43,10 @@ import {
 } from './flagstore.js';
 import { HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from './limits.js';
 import {
-  applyRuns, changesOf, changesSince, cloneFlags, decodeRecord, emptyFlags, encodeRecord, expandChanges,
-  type FlagsRecord, type RunChange,
+  applyRuns, changesOf, changesSince, cloneFlags, emptyFlags, expandChanges, type RunChange,
 } from './mailbox-state.js';
+import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
+import { RangeSet } from '../rangeset.js';
 import { expandRuns, runsOfUids, subtractRuns, type Run } from './ranges.js';
 import { MailboxFlags } from './session.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from './validate.js';
@@ -80,6 +83,15 @@ export interface RunUpdate {
   modified: Run[];
 }
 
+/** A mailbox as loaded: its flags and its chunk splits (chunks.ts). */
+interface Loaded {
+  mf: MailboxFlags;
+  splits: number[];
+}
+
+/** Mailboxes changed in the current transaction: the new state and the UIDs changed. */
+type Fresh = Map<string, { loaded: Loaded; touched: RangeSet }>;
+
 function keyString(k: FlagKey): string {
   return `${k.user}\0${k.mailbox}\0${k.uidValidity}`;
 }
@@ -100,9 +112,10 @@ function expandBounded(changes: readonly RunChange[]): FlagChange[] {
 export class LmdbFlagStore implements FlagStore {
   readonly persistent = true;
   private readonly root: RootDatabase;
-  private readonly flagsDb: Database<FlagsRecord, string>;
+  private readonly flagsDb: Database<HeadRecord, string>;
+  private readonly chunksDb: Database<ChunkRecord, string>;
   private readonly subsDb: Database<string[], string>;
-  private readonly cache = new Map<string, MailboxFlags>();
+  private readonly cache = new Map<string, Loaded>();
   private readonly events = new EventEmitter();
   private readonly log: Logger;
   private readonly crosspost: CrosspostResolver | undefined;
@@ -111,7 +124,8 @@ export class LmdbFlagStore implements FlagStore {
   private constructor(opts: LmdbFlagStoreOptions) {
     mkdirSync(opts.path, { recursive: true });
     this.root = openLmdb({ path: opts.path, maxDbs: 4 });
-    this.flagsDb = this.root.openDB<FlagsRecord, string>({ name: 'flags', useVersions: true });
+    this.flagsDb = this.root.openDB<HeadRecord, string>({ name: 'flags', useVersions: true });
+    this.chunksDb = this.root.openDB<ChunkRecord, string>({ name: 'chunks' });
     this.subsDb = this.root.openDB<string[], string>({ name: 'subs' });
     this.log = opts.logger.child({ component: 'flagstore-lmdb' });
     this.crosspost = opts.crosspost;
@@ -131,26 +145,27 @@ export class LmdbFlagStore implements FlagStore {
     if (this.closed) throw new FlagStoreError('UNAVAILABLE', 'flag store is closed');
   }
 
-  /** The current record of `k` in the read snapshot (or inside the write txn). */
-  private load(k: string): MailboxFlags {
+  /** The current flags of `k` in the read snapshot (or inside the write txn). */
+  private load(k: string): Loaded {
     const hit = this.cache.get(k);
-    if (hit && this.flagsDb.doesExist(k, hit.highestModseq)) {
+    if (hit && this.flagsDb.doesExist(k, hit.mf.highestModseq)) {
       this.cache.delete(k);
       this.cache.set(k, hit);
       return hit;
     }
-    const e = this.flagsDb.getEntry(k);
-    if (!e) return emptyFlags();
-    const mf = decodeRecord(e.value);
-    this.remember(k, mf);
-    return mf;
+    const raw = this.flagsDb.get(k);
+    if (raw === undefined) return { mf: emptyFlags(), splits: [1] };
+    const head = decodeHead(raw);
+    const loaded = { mf: assemble(head, head.splits.map((st) => this.chunksDb.get(`${k}\0${st}`))), splits: head.splits };
+    this.remember(k, loaded);
+    return loaded;
   }
 
-  private remember(k: string, mf: MailboxFlags): void {
+  private remember(k: string, l: Loaded): void {
     const old = this.cache.get(k);
-    if (old && old.highestModseq > mf.highestModseq) return;
+    if (old && old.mf.highestModseq > l.mf.highestModseq) return;
     this.cache.delete(k);
-    this.cache.set(k, mf);
+    this.cache.set(k, l);
     while (this.cache.size > HOT_KEYS) this.cache.delete(this.cache.keys().next().value!);
   }
 
@@ -179,7 +194,7 @@ export class LmdbFlagStore implements FlagStore {
     this.live();
     checkKey(key);
     try {
-      return this.load(keyString(key));
+      return this.load(keyString(key)).mf;
     } catch (err) {
       throw unavailable('read flags', err);
     }
@@ -273,10 +288,10 @@ export class LmdbFlagStore implements FlagStore {
     if (op !== 'add' && op !== 'remove' && op !== 'set') throw new FlagStoreError('INVALID', 'op must be add, remove or set');
     if (unchangedSince !== undefined) checkModseq(unchangedSince, 'unchangedSince');
     const notes: RunChangeEvent[] = [];
-    const fresh: Array<[string, MailboxFlags]> = [];
+    const fresh: Fresh = new Map();
     const r = await this.write('update flags', () => {
       notes.length = 0;
-      fresh.length = 0;
+      fresh.clear();
       const res = this.applyInTxn(key, runs, op, fl, unchangedSince, notes, fresh);
       // Crossposts share \Seen: a change that sets or clears it is repeated in the other groups.
       const seenOp: FlagOp | undefined = op === 'set' ? (fl.includes('\\Seen') ? 'add' : 'remove')
@@ -292,7 +307,7 @@ export class LmdbFlagStore implements FlagStore {
       this.putAll(fresh);
       return res;
     });
-    for (const [k, mf] of fresh) this.remember(k, mf);
+    for (const [k, f] of fresh) this.remember(k, f.loaded);
     for (const n of notes) this.events.emit(key.user, n);
     return { modseq: r.modseq, highestModseq: r.highestModseq, modified: r.modified };
   }
@@ -304,33 +319,44 @@ export class LmdbFlagStore implements FlagStore {
    */
   private applyInTxn(
     key: FlagKey, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince: number | undefined,
-    notes: RunChangeEvent[], fresh: Array<[string, MailboxFlags]>,
+    notes: RunChangeEvent[], fresh: Fresh,
   ) {
     const k = keyString(key);
-    const mf = fresh.find(([pk]) => pk === k)?.[1] ?? cloneFlags(this.load(k));
+    let f = fresh.get(k);
+    if (!f) {
+      const cur = this.load(k);
+      f = { loaded: { mf: cloneFlags(cur.mf), splits: cur.splits }, touched: new RangeSet() };
+    }
+    const mf = f.loaded.mf;
     const res = applyRuns(mf, runs, op, flags, unchangedSince);
     if (res.changed.length > 0) {
-      fresh.push([k, mf]);
+      for (const [lo, hi] of res.changed) f.touched.add(lo, hi);
+      fresh.set(k, f);
       notes.push({ key, changes: changesOf(mf, res.changed, res.modseq), highestModseq: mf.highestModseq });
     }
     return res;
   }
 
-  private putAll(fresh: ReadonlyArray<[string, MailboxFlags]>): void {
-    // The last copy of a key is its newest (a key can be touched twice, e.g. setSeen).
-    const last = new Map(fresh);
-    for (const [k, mf] of last) this.flagsDb.putSync(k, encodeRecord(mf), mf.highestModseq);
+  /** Write the head and the touched chunks of every changed mailbox. */
+  private putAll(fresh: Fresh): void {
+    for (const [k, f] of fresh) {
+      const plan = planWrite(f.loaded.mf, f.loaded.splits, [...f.touched.ranges()]);
+      for (const st of plan.removes) this.chunksDb.removeSync(`${k}\0${st}`);
+      for (const [st, chunk] of plan.puts) this.chunksDb.putSync(`${k}\0${st}`, chunk);
+      f.loaded.splits = plan.splits;
+      this.flagsDb.putSync(k, encodeHead({ highestModseq: f.loaded.mf.highestModseq, splits: plan.splits }), f.loaded.mf.highestModseq);
+    }
   }
 
   /** Make \Seen exactly `runs` (a `.newsrc` import): one change for the UIDs that gain or lose it. */
   async setSeen(key: FlagKey, runs: readonly Run[]): Promise<void> {
     checkKey(key);
     const notes: RunChangeEvent[] = [];
-    const fresh: Array<[string, MailboxFlags]> = [];
+    const fresh: Fresh = new Map();
     await this.write('import seen', () => {
       notes.length = 0;
-      fresh.length = 0;
-      const cur = this.load(keyString(key));
+      fresh.clear();
+      const cur = this.load(keyString(key)).mf;
       const seen = [...(cur.byFlag.get('\\Seen')?.ranges() ?? [])];
       const lose = subtractRuns(seen, runs);
       const gain = subtractRuns(runs, seen);
@@ -338,7 +364,7 @@ export class LmdbFlagStore implements FlagStore {
       if (gain.length > 0) this.applyInTxn(key, gain, 'add', ['\\Seen'], undefined, notes, fresh);
       this.putAll(fresh);
     });
-    for (const [k, mf] of fresh) this.remember(k, mf);
+    for (const [k, f] of fresh) this.remember(k, f.loaded);
     for (const n of notes) this.events.emit(key.user, n);
   }
 

@@ -2,7 +2,7 @@
  * Run-based operations on `MailboxFlags` (the in-memory form from
  * `session.ts`) used by the LMDB store and the agent: apply a change given as
  * UID runs (so `1-4000000000` never becomes an array), list changes as runs
- * of equal flags, clone, and the compact LMDB record codec.
+ * of equal flags, clone. (The LMDB form is in chunks.ts.)
  *
  * The semantics of `applyRuns` are those of `MailboxFlags.apply` (the session
  * store), which a property test checks: UNCHANGEDSINCE skips UIDs whose
@@ -171,42 +171,6 @@ export function expandChanges(changes: readonly RunChange[]): Array<{ uid: numbe
   return out;
 }
 
-// ---------------------------------------------------------------- LMDB record
-
-/** Record layout version; bump when `FlagsRecord` changes. */
-const RECORD_FORMAT = 1;
-
-/**
- * One LMDB value per (user, mailbox, uidValidity):
- * `[format, highestModseq, [flag, [lo, hi, lo, hi, ...]] ..., [lo, hi, modseq, ...]]`
- * — flat number arrays, so a record costs O(ranges), and msgpack keeps it compact.
- */
-export type FlagsRecord = [number, number, Array<[string, number[]]>, number[]];
-
-export function encodeRecord(mf: MailboxFlags): FlagsRecord {
-  const flags: Array<[string, number[]]> = [];
-  for (const [flag, set] of mf.byFlag) {
-    const r: number[] = [];
-    for (const [lo, hi] of set.ranges()) r.push(lo, hi);
-    flags.push([flag, r]);
-  }
-  let m: number[];
-  if (mf.modseqs instanceof ModseqRuns) m = mf.modseqs.flat() as number[];
-  else {
-    m = [];
-    for (const [lo, hi, ms] of mf.modseqs.runs()) m.push(lo, hi, ms);
-  }
-  return [RECORD_FORMAT, mf.highestModseq, flags, m];
-}
-
-/**
- * Decoding a RangeSet range by range costs a binary search and a splice each
- * (~10 ms for 33k ranges). If `RangeSet.fromFlat` (trusting sorted, disjoint,
- * non-adjacent input) exists it is used instead — proposed as an additive
- * change to `rangeset.ts`.
- */
-type FlatCtor<T> = { fromFlat?: (flat: number[]) => T };
-
 /** MailboxFlags whose modseq map is given (its `modseqs` field is readonly). */
 export class MailboxFlagsWith extends MailboxFlags {
   override readonly modseqs: ModseqMap;
@@ -214,30 +178,4 @@ export class MailboxFlagsWith extends MailboxFlags {
     super();
     this.modseqs = m;
   }
-}
-
-/** Decode a stored record. Throws `FlagStoreError('UNAVAILABLE')` on a record it does not understand. */
-export function decodeRecord(v: unknown): MailboxFlags {
-  if (!Array.isArray(v) || v[0] !== RECORD_FORMAT || typeof v[1] !== 'number' || !Array.isArray(v[2]) || !Array.isArray(v[3])) {
-    throw new FlagStoreError('UNAVAILABLE', 'flag record has an unknown format');
-  }
-  const m = v[3] as number[];
-  if (m.length % 3 !== 0) throw new FlagStoreError('UNAVAILABLE', 'flag record is corrupt');
-  const mf = new MailboxFlagsWith(ModseqRuns.fromFlat(m));
-  mf.highestModseq = v[1];
-  const fastSet = (RangeSet as unknown as FlatCtor<RangeSet>).fromFlat;
-  for (const entry of v[2] as unknown[]) {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) {
-      throw new FlagStoreError('UNAVAILABLE', 'flag record is corrupt');
-    }
-    const r = entry[1] as number[];
-    let set: RangeSet;
-    if (fastSet) set = fastSet(r);
-    else {
-      set = new RangeSet();
-      for (let i = 0; i + 1 < r.length; i += 2) set.add(r[i]!, r[i + 1]!);
-    }
-    mf.byFlag.set(entry[0], set);
-  }
-  return mf;
 }

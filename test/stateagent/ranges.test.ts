@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlagStoreError, type FlagOp } from '../../src/stateagent/flagstore.js';
-import { applyRuns, changesSince, cloneFlags, decodeRecord, encodeRecord, expandChanges } from '../../src/stateagent/mailbox-state.js';
+import { assemble, planWrite, type ChunkRecord } from '../../src/stateagent/chunks.js';
+import { applyRuns, changesSince, cloneFlags, emptyFlags, expandChanges } from '../../src/stateagent/mailbox-state.js';
 import { formatNewsrc, parseNewsrc } from '../../src/stateagent/newsrc.js';
 import { expandRuns, formatRuns, intersectRuns, parseRanges, runsOfUids, subtractRuns, type Run } from '../../src/stateagent/ranges.js';
 import { MailboxFlags } from '../../src/stateagent/session.js';
@@ -59,15 +60,23 @@ describe('applyRuns', () => {
     since: fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined }),
   });
 
-  it('matches MailboxFlags.apply (the session store) step by step, and survives the record codec', () => {
-    fc.assert(fc.property(fc.array(step, { maxLength: 12 }), (steps) => {
+  it('matches MailboxFlags.apply (the session store) step by step, and survives chunked storage', () => {
+    fc.assert(fc.property(fc.array(step, { maxLength: 12 }), fc.constantFrom(6, 10, 4096), (steps, maxItems) => {
       const ref = new MailboxFlags();
-      let mine = new MailboxFlags();
+      let mine = emptyFlags();
+      // a key-value store of chunks, written only where planWrite says
+      const kv = new Map<number, ChunkRecord>();
+      let splits = [1];
       for (const s of steps) {
         const a = ref.apply(s.uids, s.op, s.flags, s.since === undefined ? {} : { unchangedSince: s.since });
         const next = cloneFlags(mine);
         const b = applyRuns(next, runsOfUids(s.uids), s.op, s.flags, s.since);
-        mine = decodeRecord(encodeRecord(next));
+        const plan = planWrite(next, splits, b.changed, maxItems);
+        for (const st of plan.removes) kv.delete(st);
+        for (const [st, c] of plan.puts) kv.set(st, c);
+        splits = plan.splits;
+        for (const st of kv.keys()) expect(splits).toContain(st);
+        mine = assemble({ highestModseq: next.highestModseq, splits }, splits.map((st) => kv.get(st)));
         expect(expandRuns(b.modified)).toEqual(a.modified);
         expect([b.modseq, b.highestModseq]).toEqual([a.modseq, a.highestModseq]);
       }
