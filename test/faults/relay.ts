@@ -1,0 +1,118 @@
+/**
+ * A TCP relay for fault and model tests, put between newsfront and its NNTP
+ * upstream (or any TCP service):
+ *
+ *     const relay = await startRelay(inn.port);
+ *     // upstream url: nntp://127.0.0.1:${relay.port}
+ *     relay.down            // bytes upstream → client so far (what newsfront fetched)
+ *     relay.cut()           // destroy every open connection and refuse new ones
+ *     relay.restore()       // accept (and relay) again
+ *     await relay.close()
+ *
+ * Why a relay and not stopping INN: a stopped innd leaves its open nnrpd
+ * connections answering, so only cutting the sockets shows newsfront a dead
+ * upstream. While cut, new connections are accepted and destroyed at once
+ * (the listener stays bound so the port is not lost to another process).
+ *
+ * Counting: `down` counts bytes the target sent, `up` bytes the client sent;
+ * `mark()` returns the counters now so a test can take a difference.
+ * Nothing here throws after start; socket errors just end the pair.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface Relay {
+  readonly port: number;
+  /** Bytes from the target to the clients so far. */
+  readonly down: number;
+  /** Bytes from the clients to the target so far. */
+  readonly up: number;
+  /** Client connections currently open through the relay. */
+  readonly open: number;
+  /** Connections accepted so far (including ones refused while cut). */
+  readonly accepted: number;
+  cut(): void;
+  restore(): void;
+  /** Point new connections at another target port (old ones stay). */
+  retarget(port: number): void;
+  close(): Promise<void>;
+}
+
+export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): Promise<Relay> {
+  let down = 0;
+  let up = 0;
+  let accepted = 0;
+  let isCut = false;
+  let target = targetPort;
+  const pairs = new Set<Socket>();
+
+  const server: Server = createServer((client) => {
+    accepted++;
+    if (isCut) {
+      client.destroy();
+      return;
+    }
+    const peer = connect(target, targetHost);
+    peer.setNoDelay(true);
+    client.setNoDelay(true);
+    pairs.add(client);
+    pairs.add(peer);
+    const end = (): void => {
+      client.destroy();
+      peer.destroy();
+      pairs.delete(client);
+      pairs.delete(peer);
+    };
+    client.on('error', end);
+    peer.on('error', end);
+    client.on('close', end);
+    peer.on('close', end);
+    peer.on('data', (d: Buffer) => {
+      down += d.length;
+      if (!client.write(d)) peer.pause();
+    });
+    client.on('drain', () => peer.resume());
+    client.on('data', (d: Buffer) => {
+      up += d.length;
+      if (!peer.write(d)) client.pause();
+    });
+    peer.on('drain', () => client.resume());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  return {
+    port,
+    get down() {
+      return down;
+    },
+    get up() {
+      return up;
+    },
+    get open() {
+      return pairs.size / 2;
+    },
+    get accepted() {
+      return accepted;
+    },
+    cut() {
+      isCut = true;
+      for (const s of pairs) s.destroy();
+      pairs.clear();
+    },
+    restore() {
+      isCut = false;
+    },
+    retarget(p: number) {
+      target = p;
+    },
+    async close() {
+      isCut = true;
+      for (const s of pairs) s.destroy();
+      pairs.clear();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
