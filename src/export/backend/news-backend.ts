@@ -22,7 +22,7 @@ import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';
 import { InboxHandle, ViewHandle } from './handle.js';
 import { DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
-import { MetaStore, viewKey } from './meta-store.js';
+import { MetaStore, articleKey, viewKey } from './meta-store.js';
 import type { SavedView } from './table-codec.js';
 import { INBOX, groupOfMailbox, isInbox, mailboxOfGroup, mailboxTree, normalizePrefix } from './names.js';
 import { GroupReader, type SizePolicy } from './reader.js';
@@ -203,7 +203,10 @@ class NewsBackend implements ClosableBackend {
       const info = saved === undefined ? await this.o.source.groupInfo(group) : undefined;
       const uidmap = await this.o.uidmaps.open(group);
       const save = (v: SavedView): Promise<void> => this.meta.saveView(vkey, v);
-      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs, saved, save }, info);
+      const onExpired = (numbers: number[]): void => {
+        for (const n of numbers) this.meta.forget(articleKey(upstream, group, n));
+      };
+      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs, saved, save, onExpired }, info);
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));
     }

@@ -43,6 +43,8 @@ export interface ViewOptions {
   fullCheckMs: number;
   /** The table saved by an earlier run (see table-codec.ts), used when its UIDVALIDITY still holds. */
   saved?: SavedView;
+  /** Told the article numbers that expired, so their cached metadata can go. */
+  onExpired?: (numbers: number[]) => void;
   /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
   save?: (v: SavedView) => Promise<void>;
 }
@@ -170,15 +172,20 @@ export class MailboxView {
     const t = this.snap.table;
     const present = empty ? new Set<number>() : new Set(await this.o.source.articleNumbers(this.group, info.low, info.high));
     const drop = new Set<number>();
+    const gone: number[] = [];
     for (let i = 0; i < t.uids.length; i++) {
       const n = t.numbers[i]!;
       if (n > this.high) continue;
-      if (!present.has(n)) drop.add(t.uids[i]!);
+      if (!present.has(n)) {
+        drop.add(t.uids[i]!);
+        gone.push(n);
+      }
     }
     if (drop.size === 0) return;
     const list = [...drop];
     for (let i = 0; i < list.length; i += REMOVE_BATCH) await this.o.uidmap.remove(list.slice(i, i + REMOVE_BATCH));
     this.o.logger.info({ group: this.group, expired: drop.size }, 'backend: articles expired');
+    this.o.onExpired?.(gone);
     this.publish(withoutUids(t, drop));
   }
 

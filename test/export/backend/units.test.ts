@@ -1,0 +1,120 @@
+/**
+ * Unit tests of the backend's small parts: the byte-bounded LRU, the saved-view
+ * codec (round trip, garbage refused), the metadata store (reads see writes
+ * before commit, forget, persistence across reopen) and date parsing.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ByteLru } from '../../../src/export/backend/lru.js';
+import { decodeView, encodeView } from '../../../src/export/backend/table-codec.js';
+import { TableBuilder } from '../../../src/export/backend/table.js';
+import { MetaStore } from '../../../src/export/backend/meta-store.js';
+import { parseDate } from '../../../src/export/backend/dates.js';
+import { parseStructure } from '../../../src/export/mime/structure.js';
+import { silentLogger } from '../../../src/log.js';
+import { makeArticle } from './fake-source.js';
+
+describe('ByteLru', () => {
+  it('keeps the total cost within the bound, evicting least recently used first', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 1, max: 40 }), fc.boolean())), (ops) => {
+        const evicted: number[] = [];
+        const lru = new ByteLru<number, number>(100, (k) => evicted.push(k));
+        const model: { k: number; c: number }[] = []; // least recent first
+        for (const [k, c, isGet] of ops) {
+          if (isGet) {
+            const i = model.findIndex((e) => e.k === k);
+            expect(lru.get(k)).toBe(i < 0 ? undefined : model[i]!.c);
+            if (i >= 0) model.push(...model.splice(i, 1));
+          } else {
+            lru.set(k, c, c);
+            const i = model.findIndex((e) => e.k === k);
+            if (i >= 0) model.splice(i, 1);
+            model.push({ k, c });
+            let total = model.reduce((a, e) => a + e.c, 0);
+            while (total > 100) total -= model.shift()!.c;
+          }
+          expect(lru.cost).toBe(model.reduce((a, e) => a + e.c, 0));
+          expect(lru.cost).toBeLessThanOrEqual(100);
+          expect(lru.size).toBe(model.length);
+        }
+      }),
+    );
+  });
+
+  it('reports an entry larger than the bound as evicted at once', () => {
+    const out: string[] = [];
+    const lru = new ByteLru<string, number>(10, (k) => out.push(k));
+    lru.set('big', 1, 11);
+    expect(lru.size).toBe(0);
+    expect(out).toEqual(['big']);
+  });
+});
+
+describe('saved view codec', () => {
+  it('round-trips a table and refuses damaged records', () => {
+    const b = new TableBuilder();
+    b.push(3, 3, 100, 1.5e12);
+    b.push(7, 9, -1, NaN);
+    const v = { uidValidity: 42, high: 9, low: 3, table: b.build() };
+    const rec = encodeView(v);
+    const back = decodeView(structuredClone(rec).map((x) => (x instanceof Uint8Array ? Buffer.from(x) : x)));
+    expect(back?.uidValidity).toBe(42);
+    expect([...back!.table.uids]).toEqual([3, 7]);
+    expect([...back!.table.numbers]).toEqual([3, 9]);
+    expect(back!.table.sizes[1]).toBe(-1);
+    expect(Number.isNaN(back!.table.dates[1])).toBe(true);
+    expect(decodeView(undefined)).toBeUndefined();
+    expect(decodeView([2, ...rec.slice(1)])).toBeUndefined();
+    expect(decodeView([...rec.slice(0, 4), Buffer.alloc(3), ...rec.slice(5)])).toBeUndefined();
+    const desc = Buffer.alloc(8);
+    desc.writeUInt32LE(5, 0);
+    desc.writeUInt32LE(4, 4);
+    expect(decodeView([1, 42, 9, 3, desc, rec[5], rec[6], rec[7]])).toBeUndefined(); // not ascending
+  });
+});
+
+describe('MetaStore', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nf-meta-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers writes at once, forgets on request and keeps data across reopen', async () => {
+    const path = join(dir, 'meta.lmdb');
+    const a = makeArticle(1, { subject: 'hello' });
+    const header = a.subarray(0, a.indexOf('\r\n\r\n') + 4);
+    const s = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 }); // memory LRU keeps nothing
+    s.putHeader('k1', header);
+    s.putHeader('k2', header);
+    s.putExactSize('k1', 123);
+    s.putStructure('k1', parseStructure(a));
+    expect(s.header('k1')?.envelope.subject?.toString()).toBe('hello');
+    expect(s.exactSize('k1')).toBe(123);
+    expect(s.structure('k1')).toEqual(parseStructure(a));
+    s.forget('k2');
+    expect(s.header('k2')).toBeUndefined();
+    await s.close();
+    const t = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 << 20 });
+    expect(t.header('k1')?.header).toEqual(header);
+    expect(t.header('k2')).toBeUndefined();
+    expect(t.exactSize('k1')).toBe(123);
+    expect(t.structure('k1')).toEqual(parseStructure(a));
+    await t.close();
+  });
+});
+
+describe('parseDate', () => {
+  it('parses RFC 5322 dates with comments and obsolete forms, NaN for junk', () => {
+    expect(parseDate('Tue, 1 Jan 2019 00:00:00 -0500 (EST)')).toBe(Date.UTC(2019, 0, 1, 5));
+    expect(parseDate('23 Nov 26 16:16:51 GMT')).toBe(Date.UTC(2026, 10, 23, 16, 16, 51));
+    expect(parseDate('')).toBeNaN();
+    expect(parseDate('not a date')).toBeNaN();
+  });
+});
