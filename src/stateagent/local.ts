@@ -348,24 +348,32 @@ export class LmdbFlagStore implements FlagStore {
     }
   }
 
-  /** Make \Seen exactly `runs` (a `.newsrc` import): one change for the UIDs that gain or lose it. */
-  async setSeen(key: FlagKey, runs: readonly Run[]): Promise<void> {
-    checkKey(key);
+  /**
+   * Make \Seen exactly `runs` in each of `items` (a `.newsrc` import), all in
+   * one transaction: per mailbox one change for the UIDs that lose \Seen and
+   * one for those that gain it. Throws INVALID before storing anything.
+   */
+  async setSeen(items: ReadonlyArray<{ key: FlagKey; runs: readonly Run[] }>): Promise<void> {
+    for (const it of items) checkKey(it.key);
+    if (items.length === 0) return;
     const notes: RunChangeEvent[] = [];
     const fresh: Fresh = new Map();
     await this.write('import seen', () => {
       notes.length = 0;
       fresh.clear();
-      const cur = this.load(keyString(key)).mf;
-      const seen = [...(cur.byFlag.get('\\Seen')?.ranges() ?? [])];
-      const lose = subtractRuns(seen, runs);
-      const gain = subtractRuns(runs, seen);
-      if (lose.length > 0) this.applyInTxn(key, lose, 'remove', ['\\Seen'], undefined, notes, fresh);
-      if (gain.length > 0) this.applyInTxn(key, gain, 'add', ['\\Seen'], undefined, notes, fresh);
+      for (const { key, runs } of items) {
+        const k = keyString(key);
+        const cur = fresh.get(k)?.loaded.mf ?? this.load(k).mf;
+        const seen = [...(cur.byFlag.get('\\Seen')?.ranges() ?? [])];
+        const lose = subtractRuns(seen, runs);
+        const gain = subtractRuns(runs, seen);
+        if (lose.length > 0) this.applyInTxn(key, lose, 'remove', ['\\Seen'], undefined, notes, fresh);
+        if (gain.length > 0) this.applyInTxn(key, gain, 'add', ['\\Seen'], undefined, notes, fresh);
+      }
       this.putAll(fresh);
     });
     for (const [k, f] of fresh) this.remember(k, f.loaded);
-    for (const n of notes) this.events.emit(key.user, n);
+    for (const n of notes) this.events.emit(n.key.user, n);
   }
 
   /** Changes with modseq > `since`, as runs. */

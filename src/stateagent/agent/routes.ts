@@ -175,15 +175,17 @@ const putNewsrc: Handler = async (c, req, res, p, q) => {
   const latest = latestKeys(c, user);
   const imported: string[] = [];
   const skipped: string[] = [];
+  const items: Array<{ key: FlagKey; runs: typeof groups[number]['read'] }> = [];
   for (const g of groups) {
     const v = map[g.group] ?? all ?? latest.get(g.group);
     if (v === undefined) {
       skipped.push(g.group);
       continue;
     }
-    await c.store.setSeen({ user, mailbox: g.group, uidValidity: v }, g.read);
+    items.push({ key: { user, mailbox: g.group, uidValidity: v }, runs: g.read });
     imported.push(g.group);
   }
+  await c.store.setSeen(items);
   const cur = await c.store.subscriptions(user);
   const subs = new Set(cur ?? []);
   for (const g of groups) {
