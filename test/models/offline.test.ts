@@ -1,0 +1,127 @@
+/**
+ * RFC 1733 §2 "offline" model, end to end over a real INN: a client downloads
+ * the whole group (UID FETCH 1:* BODY.PEEK[]), goes away, new articles are
+ * posted to INN, and the client comes back and downloads only what is new
+ * (UID FETCH <old UIDNEXT>:*): exactly the new articles, byte for byte, and
+ * nothing it already has. A counting relay in front of INN also shows what
+ * newsfront fetched upstream for the incremental download.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInn, type InnServer } from '../harness/inn.js';
+import { generateCorpus } from '../corpus/generate.js';
+import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
+import { testConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/log.js';
+import { RawClient, tagged } from '../imap/raw-client.js';
+import { startRelay, type Relay } from '../faults/relay.js';
+
+const GROUP = 'models.offline';
+const FIRST = 80;
+const LATER = 12;
+
+/** The literals of `* n FETCH (UID u BODY[] {len}` responses, by UID. */
+function bodies(buf: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  const text = buf.toString('latin1');
+  const re = /\* \d+ FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const start = m.index + m[0].length;
+    out.set(Number(m[1]), buf.subarray(start, start + Number(m[2])));
+    re.lastIndex = start + Number(m[2]);
+  }
+  return out;
+}
+
+async function download(c: RawClient, tag: string, range: string): Promise<Map<number, Buffer>> {
+  c.write(`${tag} UID FETCH ${range} (UID BODY.PEEK[])\r\n`);
+  await c.until((t) => new RegExp(`\\r\\n${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`).test(t), 60_000);
+  const buf = c.takeBuffer();
+  expect(tagged(buf.toString('latin1'), tag)).toMatch(new RegExp(`^${tag} OK`));
+  return bodies(buf);
+}
+
+describe('RFC 1733 offline model', () => {
+  let dir: string;
+  let inn: InnServer;
+  let relay: Relay;
+  let nf: RunningNewsfront;
+  const first = generateCorpus({ seed: 17331, groups: [GROUP], perGroup: FIRST });
+  const later = generateCorpus({ seed: 17332, groups: [GROUP], perGroup: LATER });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nf-offline-'));
+    inn = await startInn({ groups: [GROUP], articles: first.map((a) => a.bytes) });
+    relay = await startRelay(inn.port);
+    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
+    nf = await startNewsfront(
+      testConfig({
+        upstreams: [{ url: `nntp://127.0.0.1:${relay.port}` }],
+        data: join(dir, 'data'),
+        listen: { host: '127.0.0.1', port: 0 },
+        users: join(dir, 'users'),
+        pollIntervalMs: 1000,
+      }),
+      silentLogger(),
+    );
+  });
+  afterAll(async () => {
+    await nf?.close();
+    await relay?.close();
+    await inn?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a full download, then an incremental one that moves only the new articles', async () => {
+    // session 1: full download
+    const c = await RawClient.connect(nf.port);
+    await c.cmd('a', 'LOGIN alice secret');
+    const sel = await c.cmd('b', `EXAMINE ${GROUP}`);
+    const uidValidity = Number(/UIDVALIDITY (\d+)/.exec(sel)![1]);
+    const uidNext = Number(/UIDNEXT (\d+)/.exec(sel)![1]);
+    const all = await download(c, 'c', '1:*');
+    expect(all.size).toBe(FIRST);
+    const stored = await inn.storedArticles(first.map((a) => a.messageId));
+    first.forEach((a, i) => expect(all.get(i + 1)?.equals(stored[i]!), `UID ${i + 1}`).toBe(true));
+    expect(uidNext).toBe(FIRST + 1);
+    c.close();
+
+    // offline: new articles arrive upstream
+    await inn.inject(later.map((a) => a.bytes));
+
+    // session 2: reconnect, same UIDVALIDITY, wait for the poll to see the new articles
+    const d = await RawClient.connect(nf.port);
+    await d.cmd('a', 'LOGIN alice secret');
+    let status = '';
+    for (let i = 0; i < 200; i++) {
+      status = await d.cmd('s', `STATUS ${GROUP} (MESSAGES UIDNEXT UIDVALIDITY)`);
+      if (status.includes(`MESSAGES ${FIRST + LATER}`)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toContain(`UIDVALIDITY ${uidValidity}`);
+    expect(status).toContain(`MESSAGES ${FIRST + LATER}`);
+    const sel2 = await d.cmd('b', `EXAMINE ${GROUP}`);
+    expect(sel2).toContain(`UIDVALIDITY ${uidValidity}`);
+    const in0 = d.socket.bytesRead;
+    const up0 = relay.down;
+    const fresh = await download(d, 'c', `${uidNext}:*`);
+    const clientBytes = d.socket.bytesRead - in0;
+    const upBytes = relay.down - up0;
+    expect([...fresh.keys()]).toEqual(later.map((_, i) => FIRST + 1 + i));
+    const storedLater = await inn.storedArticles(later.map((a) => a.messageId));
+    later.forEach((a, i) => expect(fresh.get(FIRST + 1 + i)?.equals(storedLater[i]!), a.messageId).toBe(true));
+    const newBytes = storedLater.reduce((s, b) => s + b.length, 0);
+    const oldBytes = stored.reduce((s, b) => s + b.length, 0);
+    // the client received the new articles plus per-message framing, nothing old
+    expect(clientBytes).toBeGreaterThanOrEqual(newBytes);
+    expect(clientBytes).toBeLessThan(newBytes + LATER * 100 + 200);
+    // upstream: at most the new articles (with NNTP framing), not the old ones again
+    expect(upBytes).toBeLessThan(newBytes * 1.2 + 4096);
+    console.log(
+      `[offline] full download ${FIRST} articles ${oldBytes} B; incremental ${fresh.size} articles: client ${clientBytes} B for ${newBytes} B of articles, upstream ${upBytes} B`,
+    );
+    d.close();
+  });
+});
