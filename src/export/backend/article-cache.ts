@@ -157,10 +157,14 @@ export class ArticleCache {
     f.done.then(
       (r) => {
         this.inflight.delete(hash);
+        f.detach();
         if (r.cached) this.index.set(hash, r.size, r.size);
         this.opts.onFetched?.(key, r);
       },
-      () => this.inflight.delete(hash),
+      () => {
+        this.inflight.delete(hash);
+        f.detach();
+      },
     );
     await f.start(); // a failure rejects `done` too, which removes the entry
     return f;

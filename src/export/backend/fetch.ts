@@ -14,7 +14,8 @@
  * exists (or rejects with the raw upstream/file error: the caller maps it); the
  * copy then runs on; `done` resolves with size and structure after the temp
  * file was renamed to its final path, or rejects. The file handle is closed
- * when the copy has ended and the last reader is gone.
+ * when the copy has ended, the owner called `detach()` and the last reader is
+ * gone.
  */
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -37,6 +38,7 @@ export class Fetch {
   private failure: unknown = null;
   private fh: FileHandle | null = null;
   private readers = 0;
+  private detached = false;
   private waiters: (() => void)[] = [];
   private readonly parser = new StructureParser();
   readonly done: Promise<Fetched>;
@@ -194,8 +196,19 @@ export class Fetch {
     for (const f of w) f();
   }
 
+  /**
+   * The owner no longer hands out readers of this fetch (it removed it from its
+   * in-flight map): the file handle may close once the copy ended and the last
+   * reader is gone. Until then it stays open, so a reader created just after
+   * the copy ended still has a handle.
+   */
+  detach(): void {
+    this.detached = true;
+    this.maybeClose();
+  }
+
   private maybeClose(): void {
-    if (this.ended && this.readers === 0 && this.fh !== null) {
+    if (this.detached && this.ended && this.readers === 0 && this.fh !== null) {
       const fh = this.fh;
       this.fh = null;
       fh.close().catch(() => undefined);

@@ -5,6 +5,7 @@
  * and a cache directory deleted under a running backend.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { headerEnd } from '../../../src/export/mime/header.js';
@@ -162,6 +163,37 @@ describe('content', () => {
     await readAll(await h.content(1));
     expect(src.calls.article).toBe(before + 1);
     h.release();
+  });
+
+  it('serves correct bytes under concurrent reads, joins and evictions (random schedule)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 12 }), fc.nat({ max: 9000 }), fc.nat({ max: 9000 })), { minLength: 1, maxLength: 40 }),
+        async (reqs) => {
+          const src = new FakeSource();
+          src.fill('g.x', 12, (n) => ({ body: `${n}`.repeat(800 + n * 300) + '\r\n' }));
+          const rr = await rig(src, { cacheMaxBytes: 3 * 4000 });
+          try {
+            const h = await rr.backend.open('g.x');
+            const got = await Promise.all(
+              reqs.map(async ([uid, a, b]) => {
+                const range = a === b ? undefined : { start: Math.min(a, b), end: Math.max(a, b) };
+                return { uid, range, bytes: await readAll(await h.content(uid, range)) };
+              }),
+            );
+            for (const g of got) {
+              const full = src.bytesOf('g.x', g.uid);
+              expect(g.bytes).toEqual(g.range === undefined ? full : full.subarray(g.range.start, g.range.end));
+            }
+            expect(rr.backend.cache.bytes).toBeLessThanOrEqual(3 * 4000);
+            h.release();
+          } finally {
+            await rr.close();
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it('recovers when the cache directory is deleted under it', async () => {
