@@ -55,6 +55,9 @@ export const MAX_FEEDS_PER_USER = 64;
 /** Time the remote client waits for one agent request before answering UNAVAILABLE. */
 export const REMOTE_REQUEST_TIMEOUT_MS = 15_000;
 
+/** Views the remote client keeps per process to answer later views with a delta (see remote.ts). */
+export const REMOTE_VIEW_CACHE = 64;
+
 /** Back-off of the remote client's SSE reconnects: first delay and cap. */
 export const SSE_RECONNECT_MIN_MS = 100;
 export const SSE_RECONNECT_MAX_MS = 5_000;

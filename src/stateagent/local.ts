@@ -376,11 +376,11 @@ export class LmdbFlagStore implements FlagStore {
     for (const n of notes) this.events.emit(n.key.user, n);
   }
 
-  /** Changes with modseq > `since`, as runs. */
-  changesRuns(key: FlagKey, since: number): { highestModseq: number; changes: RunChange[] } {
+  /** Changes with modseq > `since`, as runs, and every flag in use in the mailbox. */
+  changesRuns(key: FlagKey, since: number): { highestModseq: number; keywords: string[]; changes: RunChange[] } {
     checkModseq(since, 'since');
     const mf = this.flagsOf(key);
-    return { highestModseq: mf.highestModseq, changes: changesSince(mf, since) };
+    return { highestModseq: mf.highestModseq, keywords: [...mf.keywords()], changes: changesSince(mf, since) };
   }
 
   /** Replace the user's subscription list (null: forget it, all count as subscribed). */

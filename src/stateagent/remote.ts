@@ -24,10 +24,11 @@ import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
 } from './flagstore.js';
-import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS } from './limits.js';
+import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from './limits.js';
 import { RangeSet } from '../rangeset.js';
 import { expandRuns, formatRuns, parseRanges, runsOfUids, countRuns } from './ranges.js';
-import { MailboxFlagsWith } from './mailbox-state.js';
+import { cloneFlags, MailboxFlagsWith } from './mailbox-state.js';
+import type { MailboxFlags } from './session.js';
 import { ModseqRuns } from './modseq-runs.js';
 import { SseFeed } from './sse-client.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from './validate.js';
@@ -70,6 +71,12 @@ function isWireChanges(v: unknown): v is WireChange[] {
   return Array.isArray(v) && v.every((c) => isObj(c) && typeof c.uids === 'string' && Array.isArray(c.flags) && typeof c.modseq === 'number');
 }
 
+interface CachedView {
+  lo: number;
+  hi: number;
+  mf: MailboxFlags;
+}
+
 interface Watched {
   feed: SseFeed;
   listeners: Set<(e: ChangeEvent) => void>;
@@ -82,6 +89,7 @@ export class RemoteFlagStore implements FlagStore {
   private readonly log: Logger;
   private readonly timeoutMs: number;
   private readonly watched = new Map<string, Watched>();
+  private readonly views = new Map<string, CachedView>();
   private closed = false;
 
   constructor(opts: RemoteFlagStoreOptions) {
@@ -136,8 +144,60 @@ export class RemoteFlagStore implements FlagStore {
     return new FlagStoreError('UNAVAILABLE', `state agent sent a malformed ${what}`);
   }
 
+  /**
+   * A view of [lo, hi]. The last view of each key (REMOTE_VIEW_CACHE keys) is
+   * kept; a view inside its span costs one `changes?since=` request, whose
+   * answer (usually empty) is applied to a copy — a SELECT or FETCH FLAGS of
+   * a big mailbox does not move the whole mailbox's flags every time.
+   */
   async view(key: FlagKey, lo: number, hi: number): Promise<FlagView> {
     checkKey(key);
+    const ck = `${key.user}\0${key.mailbox}\0${key.uidValidity}`;
+    const c = this.views.get(ck);
+    if (c && c.lo <= lo && hi <= c.hi) {
+      const j = await this.call('GET', `${this.keyPath(key)}/changes?since=${c.mf.highestModseq}`);
+      if (!isWireChanges(j.changes) || typeof j.highestModseq !== 'number') throw this.bad('changes answer');
+      if (j.highestModseq === c.mf.highestModseq && j.changes.length === 0) return this.keep(ck, c);
+      if (j.highestModseq > c.mf.highestModseq) {
+        const next = cloneFlags(c.mf);
+        for (const ch of j.changes) {
+          for (const [a0, b0] of parseRanges(ch.uids)) {
+            const a = Math.max(a0, c.lo);
+            const b = Math.min(b0, c.hi);
+            if (a > b) continue;
+            for (const set of next.byFlag.values()) set.remove(a, b);
+            for (const f of ch.flags) {
+              let set = next.byFlag.get(f);
+              if (!set) next.byFlag.set(f, (set = new RangeSet()));
+              set.add(a, b);
+            }
+            next.modseqs.set(a, b, ch.modseq);
+          }
+        }
+        // flags in use anywhere in the mailbox (also outside the cached span)
+        if (Array.isArray(j.keywords) && j.keywords.every((k) => typeof k === 'string')) {
+          const inUse = new Set(j.keywords as string[]);
+          for (const f of [...next.byFlag.keys()]) if (!inUse.has(f)) next.byFlag.delete(f);
+          for (const f of inUse) if (!next.byFlag.has(f)) next.byFlag.set(f, new RangeSet());
+        }
+        next.highestModseq = j.highestModseq;
+        return this.keep(ck, { lo: c.lo, hi: c.hi, mf: next });
+      }
+      // the agent went back in time (restored?): forget the copy
+      this.views.delete(ck);
+    }
+    const mf = await this.fetchView(key, lo, hi);
+    return this.keep(ck, { lo, hi, mf });
+  }
+
+  private keep(ck: string, v: CachedView): FlagView {
+    this.views.delete(ck);
+    this.views.set(ck, v);
+    while (this.views.size > REMOTE_VIEW_CACHE) this.views.delete(this.views.keys().next().value!);
+    return v.mf;
+  }
+
+  private async fetchView(key: FlagKey, lo: number, hi: number): Promise<MailboxFlags> {
     const q = `?lo=${Math.max(1, Math.floor(lo) || 1)}&hi=${Math.max(0, Math.floor(hi) || 0)}`;
     const j = await this.call('GET', `${this.keyPath(key)}/flags${q}`);
     if (typeof j.highestModseq !== 'number' || !isObj(j.flags) || !Array.isArray(j.modseqs)) throw this.bad('flags answer');
@@ -259,6 +319,7 @@ export class RemoteFlagStore implements FlagStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.views.clear();
     for (const w of this.watched.values()) w.feed.close();
     this.watched.clear();
   }

@@ -76,6 +76,39 @@ describe('RemoteFlagStore against a real agent', () => {
     }
   });
 
+  it('keeps views current when another front-end changes flags (delta on a cached view)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nf-agent-'));
+    const agent = await agentOn(dir);
+    const a = client(agent);
+    const b = client(agent);
+    try {
+      await a.update(K, [1, 2, 3, 4, 5, 6], 'add', ['\\Seen', 'old']);
+      const v1 = await a.view(K, 1, 100);
+      expect(v1.has(3, 'old')).toBe(true);
+      const r1 = await b.update(K, [2, 3], 'remove', ['\\Seen', 'old']);
+      const r2 = await b.update(K, [5, 50], 'add', ['fresh']);
+      await b.update(K, [200], 'add', ['\\Flagged']); // outside the cached span
+      const v2 = await a.view(K, 2, 60);
+      expect(v2.highestModseq).toBe(r2.modseq + 1);
+      expect([...v2.flagsOf(2)].sort()).toEqual([]);
+      expect([...v2.flagsOf(4)].sort()).toEqual(['\\Seen', 'old']);
+      expect([...v2.flagsOf(5)].sort()).toEqual(['\\Seen', 'fresh', 'old']);
+      expect([...v2.flagsOf(50)].sort()).toEqual(['fresh']);
+      expect(v2.modseqOf(3)).toBe(r1.modseq);
+      expect(v2.modseqOf(50)).toBe(r2.modseq);
+      expect(v2.modseqOf(7)).toBe(1);
+      expect(v1.has(3, 'old')).toBe(true); // the earlier view is a snapshot
+      // a span beyond the cached one is fetched whole
+      const v3 = await a.view(K, 1, 300);
+      expect(v3.has(200, '\\Flagged')).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+      await agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers UNAVAILABLE while the agent is down and recovers (requests and feed) when it is back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nf-agent-'));
     let agent = await agentOn(dir);

@@ -107,6 +107,7 @@ const getChanges: Handler = (c, _req, res, p, q) => {
   const r = c.store.changesRuns(key, since);
   sendJson(res, 200, {
     highestModseq: r.highestModseq,
+    keywords: r.keywords,
     changes: r.changes.map((x) => ({ uids: formatRuns([[x.lo, x.hi]]), flags: x.flags, modseq: x.modseq })),
   });
 };
