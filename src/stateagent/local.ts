@@ -287,6 +287,10 @@ export class LmdbFlagStore implements FlagStore {
     const fl = checkFlags(flags);
     if (op !== 'add' && op !== 'remove' && op !== 'set') throw new FlagStoreError('INVALID', 'op must be add, remove or set');
     if (unchangedSince !== undefined) checkModseq(unchangedSince, 'unchangedSince');
+    if (runs.length === 0) {
+      const h = this.flagsOf(key).highestModseq;
+      return { modseq: h, highestModseq: h, modified: [] };
+    }
     const notes: RunChangeEvent[] = [];
     const fresh: Fresh = new Map();
     const r = await this.write('update flags', () => {

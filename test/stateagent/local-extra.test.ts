@@ -118,6 +118,19 @@ describe('LmdbFlagStore', () => {
     expect((await s.view({ ...K, mailbox: 'other' }, 1, 2)).has(2, '\\Seen')).toBe(true);
   });
 
+  it('stores 1:4294967295 as one range and refuses to list it per UID rather than run out of memory', async () => {
+    const s = await open();
+    const r = await s.updateRuns(K, [[1, 0xffff_ffff]], 'add', ['\\Seen']);
+    const v = await s.view(K, 1, 10);
+    expect(v.has(0xffff_ffff, '\\Seen')).toBe(true);
+    expect(v.modseqOf(123456789)).toBe(r.modseq);
+    const err = await s.changedSince(K, 1).then(() => undefined, (e: unknown) => e);
+    expect((err as FlagStoreError).code).toBe('INVALID');
+    expect(s.changesRuns(K, 1).changes).toEqual([{ lo: 1, hi: 0xffff_ffff, flags: ['\\Seen'], modseq: r.modseq }]);
+    await s.update(K, [5], 'remove', ['\\Seen']);
+    expect((await s.changedSince(K, r.modseq)).map((c) => c.uid)).toEqual([5]);
+  });
+
   it('answers UNAVAILABLE once closed', async () => {
     const s = await open();
     await s.close();
