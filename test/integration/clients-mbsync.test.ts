@@ -1,0 +1,137 @@
+/**
+ * mbsync (isync) against newsfront over INN with durable flags (`state: local`):
+ * a read-mostly mirror of three groups into a local Maildir.
+ *
+ * The channel is configured as newsfront needs it (see docs/clients.md):
+ *   Sync Pull PushFlags   — articles and flags come down, only flags go up
+ *   Create Near           — make local folders, never CREATE on the server
+ *   Remove None / Expunge None — never DELETE or EXPUNGE on the server
+ *   Patterns a/b/c        — mbsync names mailboxes with "/" whatever the server's
+ *                           delimiter; `Flatten .` keeps one Maildir per group
+ *
+ * Checked: every article arrives byte-identical to INN's copy (mbsync stores LF
+ * line ends and adds one `X-TUID:` header line); a flag set in the Maildir
+ * reaches the server and one set on the server reaches the Maildir; a second
+ * run after new articles were posted to INN fetches only those.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureClients } from '../harness/install-clients.js';
+import { crlfToLf } from '../harness/article-bytes.js';
+import { generateCorpus } from '../corpus/generate.js';
+import { describeRun, PASS, runProgram, serverFlags, startClientFixture, storeFlags, USER, waitForUidNext, type ClientFixture } from '../clients/fixture.js';
+import { readBytes, readMaildir, setMaildirFlags, withoutTuid } from '../clients/maildir.js';
+
+const GROUPS = ['comp.lang.misc', 'alt.test', 'de.test.mbsync'];
+/** apt-get may have to fetch the package; the INN start and corpus injection come on top. */
+const SETUP_TIMEOUT_MS = 20 * 60_000;
+
+describe('mbsync (isync) mirrors groups into a Maildir', () => {
+  let fx: ClientFixture;
+  let rc: string;
+  let maildir: string;
+
+  const mbsync = (extra: string[] = []) => runProgram('mbsync', ['-c', rc, ...extra, 'newsfront'], { env: { ...process.env, HOME: fx.dir } });
+  const folder = (g: string) => join(maildir, g);
+
+  beforeAll(async () => {
+    await ensureClients(['isync']);
+    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'agent' });
+    maildir = join(fx.dir, 'Maildir');
+    mkdirSync(maildir);
+    rc = join(fx.dir, 'mbsyncrc');
+    writeFileSync(
+      rc,
+      [
+        'IMAPAccount newsfront',
+        'Host 127.0.0.1',
+        `Port ${fx.nf.port}`,
+        `User ${USER}`,
+        `Pass ${PASS}`,
+        'SSLType None',
+        'AuthMechs LOGIN',
+        '',
+        'IMAPStore nf-far',
+        'Account newsfront',
+        '',
+        'MaildirStore nf-near',
+        `Path ${maildir}/`,
+        `Inbox ${maildir}/INBOX`,
+        'Flatten .',
+        '',
+        'Channel newsfront',
+        'Far :nf-far:',
+        'Near :nf-near:',
+        `Patterns ${GROUPS.map((g) => g.replace(/\./g, '/')).join(' ')}`,
+        'Sync Pull PushFlags',
+        'Create Near',
+        'Remove None',
+        'Expunge None',
+        'SyncState *',
+        '',
+      ].join('\n'),
+    );
+  }, SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('first run: every article arrives byte-identical to INN\'s copy', async () => {
+    const r = await mbsync();
+    expect(r.status, describeRun(r)).toBe(0);
+    for (const g of GROUPS) {
+      const articles = fx.byGroup.get(g)!;
+      const local = readMaildir(folder(g));
+      expect([...local.keys()].sort((a, b) => a - b), g).toEqual(articles.map((_, i) => i + 1));
+      const stored = await fx.inn.storedArticles(articles.map((a) => a.messageId));
+      for (const [i, a] of articles.entries()) {
+        const file = readBytes(local.get(i + 1)!.path);
+        expect(withoutTuid(file).equals(crlfToLf(stored[i]!)), `${g} UID ${i + 1} ${a.messageId}`).toBe(true);
+      }
+    }
+  });
+
+  it('logs out cleanly (no "IMAP error" from mbsync)', async () => {
+    // mbsync enables COMPRESS=DEFLATE; newsfront must still deliver `* BYE` and
+    // the tagged LOGOUT OK through the compressor before closing.
+    const r = await mbsync();
+    expect(r.status, describeRun(r)).toBe(0);
+    expect(r.stderr, describeRun(r)).not.toMatch(/IMAP error/);
+  });
+
+  it('flags go both ways: Maildir S → server \\Seen; server \\Flagged → Maildir F', async () => {
+    const g = GROUPS[1]!;
+    const local = readMaildir(folder(g));
+    setMaildirFlags(folder(g), local.get(2)!, 'S');
+    await storeFlags(fx.nf.port, g, 5, '\\Flagged');
+    const r = await mbsync();
+    expect(r.status, describeRun(r)).toBe(0);
+    const server = await serverFlags(fx.nf.port, g);
+    expect(server.get(2)).toEqual(['\\Seen']);
+    expect(server.get(5)).toEqual(['\\Flagged']);
+    const after = readMaildir(folder(g));
+    expect(after.get(2)!.flags).toBe('S');
+    expect(after.get(5)!.flags).toBe('F');
+    for (const [uid, m] of after) if (uid !== 2 && uid !== 5) expect(m.flags, `UID ${uid}`).toBe('');
+    for (const [uid, f] of server) if (uid !== 2 && uid !== 5) expect(f, `UID ${uid}`).toEqual([]);
+  });
+
+  it('a run after new articles were posted fetches only the new ones', async () => {
+    const g = GROUPS[0]!;
+    const before = fx.byGroup.get(g)!.length;
+    const fresh = generateCorpus({ seed: 6161, groups: [g], perGroup: 3 });
+    for (const a of fresh) await fx.inn.post(a.bytes);
+    await waitForUidNext(fx.nf.port, g, before + fresh.length + 1);
+    const r = await mbsync(['-Dn']); // -Dn: network debug, every command on stdout
+    expect(r.status, describeRun(r)).toBe(0);
+    const bodyFetches = [...r.stdout.matchAll(/>>> \d+ UID FETCH (\d+) \(BODY\.PEEK\[\]\)/g)].map((m) => Number(m[1]));
+    expect(bodyFetches).toEqual(fresh.map((_, i) => before + i + 1));
+    const local = readMaildir(folder(g));
+    expect(local.size).toBe(before + fresh.length);
+    const stored = await fx.inn.storedArticles(fresh.map((a) => a.messageId));
+    fresh.forEach((a, i) => {
+      expect(withoutTuid(readBytes(local.get(before + i + 1)!.path)).equals(crlfToLf(stored[i]!)), a.messageId).toBe(true);
+    });
+  });
+});
