@@ -5,7 +5,7 @@
  * until `close()`. Used by the remote flag store for the agent's change feed.
  */
 import type { Logger } from '../log.js';
-import { SSE_RECONNECT_MAX_MS, SSE_RECONNECT_MIN_MS } from './limits.js';
+import { SSE_HEARTBEAT_MS, SSE_RECONNECT_MAX_MS, SSE_RECONNECT_MIN_MS } from './limits.js';
 
 export interface SseMessage {
   event: string;
@@ -79,38 +79,66 @@ export class SseFeed {
     this.delay = SSE_RECONNECT_MIN_MS;
     this.o.onOpen?.();
     for (const w of this.waiters.splice(0)) w();
+    // The agent sends a comment every SSE_HEARTBEAT_MS: silence for twice that is a dead connection.
+    let watchdog = setTimeout(() => this.ctrl?.abort(), 2 * SSE_HEARTBEAT_MS);
     const decoder = new TextDecoder();
-    let buf = '';
-    let event = '';
-    let data: string[] = [];
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
-        if (line === '') {
-          if (data.length > 0) {
-            try {
-              this.o.onMessage({ event: event || 'message', data: data.join('\n'), id: this.lastId });
-            } catch (err) {
-              this.o.logger.warn({ err }, 'change feed listener threw');
-            }
+    const parser = new SseParser(this.lastId);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => this.ctrl?.abort(), 2 * SSE_HEARTBEAT_MS);
+        for (const m of parser.push(decoder.decode(chunk, { stream: true }))) {
+          this.lastId = m.id;
+          try {
+            this.o.onMessage(m);
+          } catch (err) {
+            this.o.logger.warn({ err }, 'change feed listener threw');
           }
-          event = '';
-          data = [];
-          continue;
         }
-        if (line.startsWith(':')) continue;
-        const c = line.indexOf(':');
-        const field = c < 0 ? line : line.slice(0, c);
-        let value = c < 0 ? '' : line.slice(c + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'id' && !value.includes('\0')) this.lastId = value;
       }
-      if (buf.length > MAX_LINE_CHARS) throw new Error('feed line too long');
+    } finally {
+      clearTimeout(watchdog);
     }
+  }
+}
+
+/**
+ * The event-stream parser (WHATWG HTML §9.2.6), fed text in chunks cut
+ * anywhere: `field: value` lines ended by CRLF, LF or CR; a blank line
+ * dispatches; `:` lines are comments; `id` persists across events.
+ * Throws if a line grows over MAX_LINE_CHARS.
+ */
+export class SseParser {
+  private buf = '';
+  private event = '';
+  private data: string[] = [];
+
+  constructor(public lastId = '') {}
+
+  push(text: string): SseMessage[] {
+    const out: SseMessage[] = [];
+    this.buf += text;
+    let nl: number;
+    while ((nl = this.buf.search(/\r\n|\r|\n/)) >= 0) {
+      if (nl === this.buf.length - 1 && this.buf[nl] === '\r') break; // maybe the \r of a \r\n cut in two
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + (this.buf[nl] === '\r' && this.buf[nl + 1] === '\n' ? 2 : 1));
+      if (line === '') {
+        if (this.data.length > 0) out.push({ event: this.event || 'message', data: this.data.join('\n'), id: this.lastId });
+        this.event = '';
+        this.data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const c = line.indexOf(':');
+      const field = c < 0 ? line : line.slice(0, c);
+      let value = c < 0 ? '' : line.slice(c + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'event') this.event = value;
+      else if (field === 'data') this.data.push(value);
+      else if (field === 'id' && !value.includes('\0')) this.lastId = value;
+    }
+    if (this.buf.length > MAX_LINE_CHARS) throw new Error('feed line too long');
+    return out;
   }
 }

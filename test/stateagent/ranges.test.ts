@@ -123,3 +123,28 @@ describe('ModseqRuns', () => {
     }), { numRuns: 300 });
   });
 });
+
+describe('SseParser', () => {
+  it('gives the same events however the stream is cut, with CRLF, LF or CR line ends', async () => {
+    const { SseParser } = await import('../../src/stateagent/sse-client.js');
+    const body = (eol: string) => [': hello', 'retry: 1000', '', 'id: a-1', 'event: change', 'data: {"x":1}', '', ': ping', '',
+      'data: two', 'data: lines', '', 'id: a-2', 'event: resync', 'data: {}', '', 'data: no blank line yet'].join(eol);
+    const expected = [
+      { event: 'change', data: '{"x":1}', id: 'a-1' },
+      { event: 'message', data: 'two\nlines', id: 'a-1' },
+      { event: 'resync', data: '{}', id: 'a-2' },
+    ];
+    fc.assert(fc.property(fc.constantFrom('\r\n', '\n', '\r'), fc.array(fc.integer({ min: 1, max: 200 }), { maxLength: 20 }), (eol, cuts) => {
+      const text = body(eol);
+      const p = new SseParser();
+      const got = [];
+      const at = [...new Set(cuts.map((c) => c % text.length))].sort((a, b) => a - b);
+      let prev = 0;
+      for (const c of [...at, text.length]) {
+        got.push(...p.push(text.slice(prev, c)));
+        prev = c;
+      }
+      expect(got).toEqual(expected);
+    }), { numRuns: 300 });
+  });
+});
