@@ -4,8 +4,8 @@
  * overview size, parsed date); Message-IDs live in the UID map only.
  *
  * Records go to `uidmap.assign` in batches of INGEST_BATCH (one write
- * transaction each), as the primary upstream of the group, so a first-seen
- * article gets UID = its article number (DESIGN invariant 2). A Message-ID seen
+ * transaction each); from the group's primary upstream a first-seen article
+ * gets UID = its article number (DESIGN invariant 2). A Message-ID seen
  * again (duplicate in one group) keeps its first UID and adds no row.
  *
  * A record whose Message-ID could not be stored (missing, over 511 bytes,
@@ -32,8 +32,10 @@ export interface IngestTarget {
   source: Source;
   uidmap: MailboxUidMap;
   group: string;
-  /** Upstream id recorded as the articles' location (the group's primary upstream). */
+  /** Upstream id recorded as the articles' location. */
   upstream: string;
+  /** Whether `source` is the group's primary upstream (first-sight UID rule). */
+  primary: boolean;
   logger: Logger;
 }
 
@@ -63,7 +65,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const uids = await t.uidmap.assign(batch, true);
+    const uids = await t.uidmap.assign(batch, t.primary);
     for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
     batch = [];
     sizes = [];

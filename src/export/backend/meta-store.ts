@@ -36,9 +36,9 @@ export function articleKey(upstream: string, group: string, number: number): str
   return `${upstream}\u0000${group}\u0000${number}`;
 }
 
-/** Key of a group's saved view. */
-export function viewKey(upstream: string, group: string): string {
-  return `${upstream}\u0000${group}`;
+/** Key of a group's saved view (the saved record names its carrier). */
+export function viewKey(group: string): string {
+  return group;
 }
 
 export interface HeaderEntry {

@@ -24,6 +24,7 @@ import { InboxHandle, ViewHandle } from './handle.js';
 import { DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
 import { MetaStore, articleKey, viewKey } from './meta-store.js';
 import type { SavedView } from './table-codec.js';
+import { carriersOf, type Carriers } from './carrier.js';
 import { INBOX, groupOfMailbox, isInbox, mailboxOfGroup, mailboxTree, normalizePrefix } from './names.js';
 import { GroupReader, type SizePolicy } from './reader.js';
 import { MailboxView } from './view.js';
@@ -32,8 +33,10 @@ export interface BackendOptions {
   source: Source;
   uidmaps: UidMapStore;
   /**
-   * Id of a group's primary upstream, recorded as the articles' location in the
-   * UID map and used in cache keys; undefined or absent ⇒ `source.id`.
+   * For a plain source: the id recorded as the articles' location in the UID
+   * map and used in cache keys; undefined or absent ⇒ `source.id`. A
+   * multi-upstream source (with `withFailover`/`carriersOf`, see carrier.ts)
+   * names its serving carrier itself and this is not used.
    */
   primaryOf?: (group: string) => string | undefined;
   /** Directory of the article cache and of the metadata LMDB (`meta.lmdb`). Created if missing. */
@@ -87,6 +90,7 @@ class NewsBackend implements ClosableBackend {
   private timer: NodeJS.Timeout | null = null;
   private inboxValidity: number | null = null;
   private closed = false;
+  private readonly carriers: Carriers;
 
   constructor(
     private readonly o: BackendOptions,
@@ -94,6 +98,7 @@ class NewsBackend implements ClosableBackend {
     readonly cache: ArticleCache,
   ) {
     this.prefix = normalizePrefix(o.namespacePrefix);
+    this.carriers = carriersOf(o.source, o.primaryOf);
     this.log = o.logger;
     if (o.pollIntervalMs > 0) {
       this.timer = setInterval(() => this.poll(), o.pollIntervalMs);
@@ -191,32 +196,35 @@ class NewsBackend implements ClosableBackend {
   }
 
   private async createView(group: string): Promise<MailboxView> {
-    const upstream = this.o.primaryOf?.(group) ?? this.o.source.id;
     const log = this.log.child({ group });
     let view: MailboxView;
     try {
-      const fullCheckMs = this.o.fullCheckMs ?? DEFAULT_FULL_CHECK_MS;
-      const vkey = viewKey(upstream, group);
+      const vkey = viewKey(group);
       const saved = this.meta.loadView(vkey);
       // Unless the group was seen before, GROUP first: a name that is no group
       // must not create a UID map entry.
-      const info = saved === undefined ? await this.o.source.groupInfo(group) : undefined;
+      if (saved === undefined) await this.o.source.groupInfo(group);
       const uidmap = await this.o.uidmaps.open(group);
-      const save = (v: SavedView): Promise<void> => this.meta.saveView(vkey, v);
-      const onExpired = (numbers: number[]): void => {
-        for (const n of numbers) this.meta.forget(articleKey(upstream, group, n));
-      };
-      view = await MailboxView.create({ source: this.o.source, uidmap, group, upstream, logger: log, fullCheckMs, saved, save, onExpired }, info);
+      view = await MailboxView.create({
+        carriers: this.carriers,
+        uidmap,
+        group,
+        logger: log,
+        fullCheckMs: this.o.fullCheckMs ?? DEFAULT_FULL_CHECK_MS,
+        saved,
+        save: (v: SavedView) => this.meta.saveView(vkey, v),
+        onExpired: (c, numbers) => {
+          for (const n of numbers) this.meta.forget(articleKey(c.id, group, n));
+        },
+      });
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));
     }
     const reader = new GroupReader({
-      source: this.o.source,
       group,
-      upstream,
       meta: this.meta,
       cache: this.cache,
-      table: () => view.current().table,
+      view: () => view.current(),
       sizes: typeof this.o.sizes === 'function' ? this.o.sizes(group) : (this.o.sizes ?? 'exact'),
       downloadSizesUpTo: this.o.downloadSizesUpTo ?? DEFAULT_DOWNLOAD_SIZES_UP_TO,
     });

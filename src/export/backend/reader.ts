@@ -19,25 +19,23 @@ import type { ByteRange, MessageMeta, MessageReader } from '../backend.js';
 import { BackendError } from '../backend.js';
 import { findField, parseHeader } from '../mime/header.js';
 import { parseStructureStream, type MimePart } from '../mime/structure.js';
-import type { Source } from '../source.js';
 import type { ArticleCache } from './article-cache.js';
+import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
 import { HEAD_WINDOW } from './limits.js';
 import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
-import { rowOf, type ArticleTable } from './table.js';
+import { rowOf } from './table.js';
+import type { ViewSnapshot } from './view.js';
 
 export type SizePolicy = 'exact' | 'download';
 
 export interface ReaderDeps {
-  source: Source;
   group: string;
-  /** Upstream id used in cache keys (the group's primary upstream). */
-  upstream: string;
   meta: MetaStore;
   cache: ArticleCache;
-  /** The view's latest table. */
-  table: () => ArticleTable;
+  /** The view's latest snapshot: its table and the carrier its numbers belong to. */
+  view: () => ViewSnapshot;
   /**
    * How exact the overview `bytes` of this source are: 'exact' trusts them;
    * 'download' fetches the article when its exact size is not known yet
@@ -58,10 +56,10 @@ export class GroupReader implements MessageReader {
   constructor(private readonly d: ReaderDeps) {}
 
   async *meta(uids: readonly number[]): AsyncIterable<MessageMeta> {
-    const t = this.d.table();
+    const t = this.d.view();
     const slots: Slot[] = [];
     for (const uid of uids) {
-      const row = rowOf(t, uid);
+      const row = rowOf(t.table, uid);
       if (row >= 0) slots.push({ uid, row, entry: null, size: null });
     }
     let ahead = 0;
@@ -76,7 +74,7 @@ export class GroupReader implements MessageReader {
   }
 
   async structure(uid: number): Promise<MimePart> {
-    const t = this.d.table();
+    const t = this.d.view();
     const row = this.row(t, uid);
     const key = this.key(t, row);
     const known = this.d.meta.structure(key);
@@ -95,7 +93,7 @@ export class GroupReader implements MessageReader {
   }
 
   async content(uid: number, range?: ByteRange): Promise<Readable> {
-    const t = this.d.table();
+    const t = this.d.view();
     const row = this.row(t, uid);
     try {
       return await this.d.cache.open(this.key(t, row), this.upstream(t, row), range?.start ?? 0, range?.end ?? Infinity);
@@ -116,8 +114,8 @@ export class GroupReader implements MessageReader {
    * `downloadSizesUpTo` — the size of a download started now; above that the
    * overview size (see BackendOptions.sizes for what that risks).
    */
-  private sizeOf(t: ArticleTable, row: number, key: string): number | Promise<number | null> {
-    const overview = t.sizes[row]!;
+  private sizeOf(t: ViewSnapshot, row: number, key: string): number | Promise<number | null> {
+    const overview = t.table.sizes[row]!;
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
     const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
     if (exact !== undefined) return exact;
@@ -126,22 +124,22 @@ export class GroupReader implements MessageReader {
       (r) => (r !== null ? r.size : (this.d.cache.cachedSize(key) ?? this.d.meta.exactSize(key) ?? null)),
       (err: unknown) => {
         if (isGone(err)) return null;
-        throw toBackendError(err, `${this.d.group} article ${t.numbers[row]}`);
+        throw toBackendError(err, `${this.d.group} article ${t.table.numbers[row]}`);
       },
     );
     p.catch(() => undefined); // observed when the consumer reaches the slot
     return p;
   }
 
-  private dateOf(t: ArticleTable, row: number, header: Buffer): Date {
-    const ms = t.dates[row]!;
+  private dateOf(t: ViewSnapshot, row: number, header: Buffer): Date {
+    const ms = t.table.dates[row]!;
     if (Number.isFinite(ms)) return internalDateOf(ms);
     const f = findField(parseHeader(header), 'date');
     return internalDateOf(f === undefined ? NaN : parseDate(f.value.toString('latin1')));
   }
 
   /** Starts (or answers from cache) the header and size of one slot; its promises never reject unobserved. */
-  private start(t: ArticleTable, s: Slot): void {
+  private start(t: ViewSnapshot, s: Slot): void {
     const key = this.key(t, s.row);
     s.size = this.sizeOf(t, s.row, key);
     const hit = this.d.meta.header(key);
@@ -149,8 +147,8 @@ export class GroupReader implements MessageReader {
       s.entry = hit;
       return;
     }
-    const number = t.numbers[s.row]!;
-    const p = this.d.source.head(this.d.group, number).then(
+    const number = t.table.numbers[s.row]!;
+    const p = this.carrier(t).source.head(this.d.group, number).then(
       (h) => this.d.meta.putHeader(key, h),
       (err: unknown) => {
         if (isGone(err)) return null;
@@ -161,18 +159,24 @@ export class GroupReader implements MessageReader {
     s.entry = p;
   }
 
-  private row(t: ArticleTable, uid: number): number {
-    const row = rowOf(t, uid);
+  private row(t: ViewSnapshot, uid: number): number {
+    const row = rowOf(t.table, uid);
     if (row < 0) throw new BackendError('NONEXISTENT', `${this.d.group}: no message with UID ${uid}`);
     return row;
   }
 
-  private key(t: ArticleTable, row: number): string {
-    return articleKey(this.d.upstream, this.d.group, t.numbers[row]!);
+  private key(t: ViewSnapshot, row: number): string {
+    return articleKey(this.carrier(t).id, this.d.group, t.table.numbers[row]!);
   }
 
-  private upstream(t: ArticleTable, row: number): () => Promise<Readable> {
-    const number = t.numbers[row]!;
-    return () => this.d.source.article(this.d.group, number);
+  private upstream(t: ViewSnapshot, row: number): () => Promise<Readable> {
+    const number = t.table.numbers[row]!;
+    const source = this.carrier(t).source;
+    return () => source.article(this.d.group, number);
+  }
+
+  private carrier(t: ViewSnapshot): Carrier {
+    if (t.carrier === null) throw new BackendError('UNAVAILABLE', `${this.d.group}: not read from any source yet`);
+    return t.carrier;
   }
 }

@@ -11,6 +11,8 @@ import type { ArticleTable } from './table.js';
 
 export interface SavedView {
   uidValidity: number;
+  /** Id of the source whose article numbers the table holds. */
+  carrier: string;
   /** Highest article number ingested. */
   high: number;
   /** Upstream low at the last look. */
@@ -18,14 +20,14 @@ export interface SavedView {
   table: ArticleTable;
 }
 
-/** [format, uidValidity, high, low, uids, numbers, sizes, dates] */
-export type SavedViewRecord = [1, number, number, number, Buffer, Buffer, Buffer, Buffer];
+/** [format, uidValidity, carrier, high, low, uids, numbers, sizes, dates] */
+export type SavedViewRecord = [2, number, string, number, number, Buffer, Buffer, Buffer, Buffer];
 
 const bytesOf = (a: Uint32Array | Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 export function encodeView(v: SavedView): SavedViewRecord {
   const t = v.table;
-  return [1, v.uidValidity, v.high, v.low, bytesOf(t.uids), bytesOf(t.numbers), bytesOf(t.sizes), bytesOf(t.dates)];
+  return [2, v.uidValidity, v.carrier, v.high, v.low, bytesOf(t.uids), bytesOf(t.numbers), bytesOf(t.sizes), bytesOf(t.dates)];
 }
 
 function u32(b: unknown, n: number): Uint32Array | undefined {
@@ -43,17 +45,17 @@ function f64(b: unknown, n: number): Float64Array | undefined {
 }
 
 export function decodeView(rec: unknown): SavedView | undefined {
-  if (!Array.isArray(rec) || rec.length !== 8 || rec[0] !== 1) return undefined;
-  const [, uidValidity, high, low, ub] = rec as unknown[];
-  if (typeof uidValidity !== 'number' || typeof high !== 'number' || typeof low !== 'number') return undefined;
+  if (!Array.isArray(rec) || rec.length !== 9 || rec[0] !== 2) return undefined;
+  const [, uidValidity, carrier, high, low, ub] = rec as unknown[];
+  if (typeof uidValidity !== 'number' || typeof carrier !== 'string' || typeof high !== 'number' || typeof low !== 'number') return undefined;
   if (!(ub instanceof Uint8Array) || ub.byteLength % 4 !== 0) return undefined;
   const n = ub.byteLength / 4;
   const uids = u32(ub, n);
-  const numbers = f64(rec[5], n);
-  const sizes = f64(rec[6], n);
-  const dates = f64(rec[7], n);
+  const numbers = f64(rec[6], n);
+  const sizes = f64(rec[7], n);
+  const dates = f64(rec[8], n);
   if (uids === undefined || numbers === undefined || sizes === undefined || dates === undefined) return undefined;
   for (let i = 1; i < n; i++) if (uids[i]! <= uids[i - 1]!) return undefined;
   if (n > 0 && uids[0] === 0) return undefined;
-  return { uidValidity, high, low, table: { uids, numbers, sizes, dates } };
+  return { uidValidity, carrier, high, low, table: { uids, numbers, sizes, dates } };
 }

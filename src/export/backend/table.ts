@@ -39,13 +39,20 @@ export function rowOf(t: ArticleTable, uid: number): number {
   return lo < a.length && a[lo] === uid ? lo : -1;
 }
 
-/** Collects rows (ascending UIDs) into growable arrays; `build()` returns a compact table. */
+/**
+ * Collects rows into growable arrays; `build()` returns a compact table sorted
+ * by UID with one row per UID (the last pushed wins: a Message-ID seen twice,
+ * or moved to a new number, maps to one UID). Rows usually arrive in ascending
+ * UID order (article numbers of the primary upstream); when they do not (a
+ * non-primary upstream numbers differently) `build()` sorts them.
+ */
 export class TableBuilder {
   private uids: Uint32Array;
   private numbers: Float64Array;
   private sizes: Float64Array;
   private dates: Float64Array;
   private n = 0;
+  private sorted = true;
 
   /** Starts with the rows of `base` (copied). */
   constructor(base: ArticleTable = EMPTY_TABLE, capacity = 1024) {
@@ -65,34 +72,51 @@ export class TableBuilder {
     return this.n;
   }
 
-  /** Highest UID so far (0 when empty). */
+  /** UID of the last row pushed (0 when empty). */
   get lastUid(): number {
     return this.n === 0 ? 0 : this.uids[this.n - 1]!;
   }
 
-  /**
-   * Appends a row. Returns false (and stores nothing) when `uid` is not above
-   * the last one: a Message-ID seen twice maps to one UID, which must appear once.
-   */
-  push(uid: number, number: number, size: number, date: number): boolean {
-    if (uid <= this.lastUid) return false;
+  /** Appends a row. */
+  push(uid: number, number: number, size: number, date: number): void {
+    if (uid <= this.lastUid) this.sorted = false;
     if (this.n === this.uids.length) this.grow();
     const i = this.n++;
     this.uids[i] = uid;
     this.numbers[i] = number;
     this.sizes[i] = size;
     this.dates[i] = date;
-    return true;
   }
 
   build(): ArticleTable {
     const n = this.n;
+    if (!this.sorted) return this.buildSorted();
     return {
       uids: this.uids.slice(0, n),
       numbers: this.numbers.slice(0, n),
       sizes: this.sizes.slice(0, n),
       dates: this.dates.slice(0, n),
     };
+  }
+
+  private buildSorted(): ArticleTable {
+    const order = Array.from({ length: this.n }, (_, i) => i);
+    order.sort((a, b) => this.uids[a]! - this.uids[b]! || a - b); // stable: later pushes last
+    const keep: number[] = [];
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      if (k + 1 < order.length && this.uids[order[k + 1]!] === this.uids[i]) continue; // a later row wins
+      keep.push(i);
+    }
+    const m = keep.length;
+    const t = { uids: new Uint32Array(m), numbers: new Float64Array(m), sizes: new Float64Array(m), dates: new Float64Array(m) };
+    keep.forEach((i, j) => {
+      t.uids[j] = this.uids[i]!;
+      t.numbers[j] = this.numbers[i]!;
+      t.sizes[j] = this.sizes[i]!;
+      t.dates[j] = this.dates[i]!;
+    });
+    return t;
   }
 
   private grow(): void {

@@ -1,14 +1,18 @@
 /**
  * One shared, live view of one group (invariant 7): every session that has the
  * group selected holds a handle on the same view. The view owns the current
- * snapshot and its article table, and moves them forward on `refresh()`:
+ * snapshot — its article table and the carrier (source) whose article numbers
+ * the table holds — and moves it forward on `refresh()`:
  *
  * - new articles (GROUP `high` grew): the new range is ingested and a new
  *   snapshot published; sessions on the old one keep it until they move;
  * - expired articles (GROUP `low` rose, or fewer articles than listed, or
  *   `fullCheckMs` passed — cancels do not show in GROUP): the present numbers
  *   are listed (`articleNumbers`), the missing rows dropped and their UIDs
- *   removed from the UID map (they are never reused).
+ *   removed from the UID map (they are never reused);
+ * - another carrier serving the group (failover, see carrier.ts): the group is
+ *   read again from it; known Message-IDs keep their UIDs, so the snapshot
+ *   changes only by what that carrier lacks or has in addition.
  *
  * Refreshes of one view never overlap: a refresh asked for while one runs
  * joins it. Listeners are called after the new snapshot is in place; a
@@ -18,8 +22,9 @@
  */
 import type { Logger } from '../../log.js';
 import type { MailboxSnapshot } from '../backend.js';
-import type { GroupInfo, Source } from '../source.js';
+import type { GroupInfo } from '../source.js';
 import type { MailboxUidMap } from '../../uidmap/types.js';
+import type { Carrier, Carriers } from './carrier.js';
 import { ingestRange } from './ingest.js';
 import { REMOVE_BATCH, SAVE_VIEW_MS } from './limits.js';
 import type { SavedView } from './table-codec.js';
@@ -27,13 +32,14 @@ import { EMPTY_TABLE, TableBuilder, withoutUids, type ArticleTable } from './tab
 
 export interface ViewSnapshot extends MailboxSnapshot {
   readonly table: ArticleTable;
+  /** The source the table's article numbers belong to (null only before the first look). */
+  readonly carrier: Carrier | null;
 }
 
 export interface ViewOptions {
-  source: Source;
+  carriers: Carriers;
   uidmap: MailboxUidMap;
   group: string;
-  upstream: string;
   logger: Logger;
   /**
    * Every this often a refresh lists the present article numbers even when
@@ -41,10 +47,10 @@ export interface ViewOptions {
    * cancel (measured, INN 2.7), so only LISTGROUP reveals cancelled articles.
    */
   fullCheckMs: number;
-  /** The table saved by an earlier run (see table-codec.ts), used when its UIDVALIDITY still holds. */
+  /** The table saved by an earlier run (see table-codec.ts), used when its UIDVALIDITY and carrier still hold. */
   saved?: SavedView;
-  /** Told the article numbers that expired, so their cached metadata can go. */
-  onExpired?: (numbers: number[]) => void;
+  /** Told the article numbers (of `carrier`) that expired, so their cached metadata can go. */
+  onExpired?: (carrier: Carrier, numbers: number[]) => void;
   /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
   save?: (v: SavedView) => Promise<void>;
 }
@@ -54,9 +60,9 @@ export class MailboxView {
   /** Open handles; the backend keeps idle views (refs 0) in a small LRU. */
   refs = 0;
   private snap: ViewSnapshot;
-  /** Highest article number ingested. */
+  /** Highest article number ingested (of the snapshot's carrier). */
   private high = 0;
-  /** Lowest article number the upstream reported at the last look. */
+  /** Lowest article number the carrier reported at the last look. */
   private low = 0;
   private readonly listeners = new Set<(s: MailboxSnapshot) => void>();
   private running: Promise<ViewSnapshot> | null = null;
@@ -68,7 +74,7 @@ export class MailboxView {
 
   private constructor(private readonly o: ViewOptions) {
     this.group = o.group;
-    this.snap = this.makeSnapshot(EMPTY_TABLE);
+    this.snap = this.makeSnapshot(EMPTY_TABLE, null);
   }
 
   /**
@@ -77,11 +83,12 @@ export class MailboxView {
    * is served); otherwise it ingests the whole group and throws the source's /
    * UID map's errors.
    */
-  static async create(o: ViewOptions, info?: GroupInfo): Promise<MailboxView> {
+  static async create(o: ViewOptions): Promise<MailboxView> {
     const v = new MailboxView(o);
     const saved = o.saved;
-    if (saved !== undefined && saved.uidValidity === o.uidmap.uidValidity) {
-      v.publish(saved.table);
+    const carrier = saved === undefined ? undefined : o.carriers.find(o.group, saved.carrier);
+    if (saved !== undefined && carrier !== undefined && saved.uidValidity === o.uidmap.uidValidity) {
+      v.publish(saved.table, carrier);
       v.high = saved.high;
       v.low = saved.low;
       v.lastFullCheck = 0; // cancels while we were away show only in LISTGROUP
@@ -92,20 +99,18 @@ export class MailboxView {
       }
       return v;
     }
-    const gi = info ?? (await o.source.groupInfo(o.group));
-    await v.grow(gi);
-    v.low = gi.low;
-    v.dirty = true;
+    await v.refresh();
     await v.save();
     return v;
   }
 
   /** Saves the table if it changed since the last save. */
   async save(): Promise<void> {
-    if (!this.dirty || this.o.save === undefined) return;
+    const c = this.snap.carrier;
+    if (!this.dirty || this.o.save === undefined || c === null) return;
     this.dirty = false;
     this.savedAt = Date.now();
-    await this.o.save({ uidValidity: this.snap.uidValidity, high: this.high, low: this.low, table: this.snap.table });
+    await this.o.save({ uidValidity: this.snap.uidValidity, carrier: c.id, high: this.high, low: this.low, table: this.snap.table });
   }
 
   current(): ViewSnapshot {
@@ -137,16 +142,7 @@ export class MailboxView {
 
   private async look(): Promise<ViewSnapshot> {
     const before = this.snap;
-    const info = await this.o.source.groupInfo(this.group);
-    const empty = info.count === 0 || info.low > info.high;
-    const rows = this.snap.table.uids.length;
-    const due = Date.now() - this.lastFullCheck >= this.o.fullCheckMs;
-    if (rows > 0 && (empty || due || info.low > this.low || info.count < rows)) {
-      await this.expire(info, empty);
-      this.lastFullCheck = Date.now();
-    }
-    this.low = info.low;
-    if (!empty && info.high > this.high) await this.grow(info);
+    await this.o.carriers.serve(this.group, (c) => (this.snap.carrier?.id === c.id ? this.update(c) : this.rebuild(c)));
     if (this.snap !== before) {
       this.notify();
       if (Date.now() - this.savedAt >= SAVE_VIEW_MS) await this.save();
@@ -154,23 +150,54 @@ export class MailboxView {
     return this.snap;
   }
 
+  /** Reads the whole group from carrier `c` into a new table (first look, or another carrier now serves). */
+  private async rebuild(c: Carrier): Promise<void> {
+    const info = await c.source.groupInfo(this.group);
+    const b = new TableBuilder(EMPTY_TABLE, 1024);
+    let high = 0;
+    if (info.count > 0 && info.low <= info.high) {
+      const r = await ingestRange(this.target(c), info.low, info.high, b, info.count);
+      high = Math.max(r.highest, info.high);
+    }
+    if (this.snap.carrier !== null) {
+      this.o.logger.warn({ group: this.group, from: this.snap.carrier.id, to: c.id, articles: b.length }, 'backend: group re-read from another source');
+    }
+    this.high = high;
+    this.low = info.low;
+    this.lastFullCheck = Date.now();
+    this.publish(b.build(), c);
+  }
+
+  /** One look at the snapshot's own carrier: expiry, then new articles. */
+  private async update(c: Carrier): Promise<void> {
+    const info = await c.source.groupInfo(this.group);
+    const empty = info.count === 0 || info.low > info.high;
+    const rows = this.snap.table.uids.length;
+    const due = Date.now() - this.lastFullCheck >= this.o.fullCheckMs;
+    if (rows > 0 && (empty || due || info.low > this.low || info.count < rows)) {
+      await this.expire(c, info, empty);
+      this.lastFullCheck = Date.now();
+    }
+    this.low = info.low;
+    if (!empty && info.high > this.high) await this.grow(c, info);
+  }
+
   /** Ingests (this.high, info.high] and publishes a new snapshot when rows were added. */
-  private async grow(info: GroupInfo): Promise<void> {
-    if (info.count === 0 || info.low > info.high) return;
+  private async grow(c: Carrier, info: GroupInfo): Promise<void> {
     const from = Math.max(this.high + 1, info.low);
     if (from > info.high) return;
     const base = this.snap.table;
-    const b = new TableBuilder(base, base.uids.length + Math.max(16, info.high - from + 1));
-    const r = await ingestRange(this.o, from, info.high, b, info.count);
+    const b = new TableBuilder(base, base.uids.length + Math.max(16, Math.min(info.high - from + 1, 1 << 20)));
+    const r = await ingestRange(this.target(c), from, info.high, b, info.count);
     this.high = Math.max(this.high, r.highest, info.high);
-    if (b.length !== base.uids.length) this.publish(b.build());
-    else if (this.o.uidmap.uidNext() !== this.snap.uidNext) this.publish(base);
+    if (b.length !== base.uids.length) this.publish(b.build(), c);
+    else if (this.o.uidmap.uidNext() !== this.snap.uidNext) this.publish(base, c);
   }
 
   /** Drops rows whose article is no longer listed upstream. */
-  private async expire(info: GroupInfo, empty: boolean): Promise<void> {
+  private async expire(c: Carrier, info: GroupInfo, empty: boolean): Promise<void> {
     const t = this.snap.table;
-    const present = empty ? new Set<number>() : new Set(await this.o.source.articleNumbers(this.group, info.low, info.high));
+    const present = empty ? new Set<number>() : new Set(await c.source.articleNumbers(this.group, info.low, info.high));
     const drop = new Set<number>();
     const gone: number[] = [];
     for (let i = 0; i < t.uids.length; i++) {
@@ -185,22 +212,27 @@ export class MailboxView {
     const list = [...drop];
     for (let i = 0; i < list.length; i += REMOVE_BATCH) await this.o.uidmap.remove(list.slice(i, i + REMOVE_BATCH));
     this.o.logger.info({ group: this.group, expired: drop.size }, 'backend: articles expired');
-    this.o.onExpired?.(gone);
-    this.publish(withoutUids(t, drop));
+    this.o.onExpired?.(c, gone);
+    this.publish(withoutUids(t, drop), c);
   }
 
-  private publish(table: ArticleTable): void {
-    this.snap = this.makeSnapshot(table);
+  private target(c: Carrier) {
+    return { source: c.source, uidmap: this.o.uidmap, group: this.group, upstream: c.id, primary: c.primary, logger: this.o.logger };
+  }
+
+  private publish(table: ArticleTable, carrier: Carrier): void {
+    this.snap = this.makeSnapshot(table, carrier);
     this.sizeSum = undefined;
     this.dirty = true;
   }
 
-  private makeSnapshot(table: ArticleTable): ViewSnapshot {
+  private makeSnapshot(table: ArticleTable, carrier: Carrier | null): ViewSnapshot {
     return Object.freeze({
       uidValidity: this.o.uidmap.uidValidity,
       uidNext: Math.max(this.o.uidmap.uidNext(), 1),
       uids: table.uids,
       table,
+      carrier,
     });
   }
 

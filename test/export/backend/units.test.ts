@@ -54,26 +54,46 @@ describe('ByteLru', () => {
   });
 });
 
+describe('TableBuilder', () => {
+  it('builds rows sorted by UID, one per UID, the last pushed winning', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 1000 }))), (rows) => {
+        const b = new TableBuilder();
+        rows.forEach(([uid, num]) => b.push(uid, num, num * 2, num * 3));
+        const t = b.build();
+        const want = new Map<number, number>();
+        for (const [uid, num] of rows) want.set(uid, num);
+        const uids = [...want.keys()].sort((x, y) => x - y);
+        expect([...t.uids]).toEqual(uids);
+        expect([...t.numbers]).toEqual(uids.map((u) => want.get(u)!));
+        expect([...t.sizes]).toEqual(uids.map((u) => want.get(u)! * 2));
+      }),
+    );
+  });
+});
+
 describe('saved view codec', () => {
   it('round-trips a table and refuses damaged records', () => {
     const b = new TableBuilder();
     b.push(3, 3, 100, 1.5e12);
     b.push(7, 9, -1, NaN);
-    const v = { uidValidity: 42, high: 9, low: 3, table: b.build() };
+    const v = { uidValidity: 42, carrier: 'nntp://a', high: 9, low: 3, table: b.build() };
     const rec = encodeView(v);
     const back = decodeView(structuredClone(rec).map((x) => (x instanceof Uint8Array ? Buffer.from(x) : x)));
     expect(back?.uidValidity).toBe(42);
+    expect(back?.carrier).toBe('nntp://a');
     expect([...back!.table.uids]).toEqual([3, 7]);
     expect([...back!.table.numbers]).toEqual([3, 9]);
     expect(back!.table.sizes[1]).toBe(-1);
     expect(Number.isNaN(back!.table.dates[1])).toBe(true);
     expect(decodeView(undefined)).toBeUndefined();
-    expect(decodeView([2, ...rec.slice(1)])).toBeUndefined();
-    expect(decodeView([...rec.slice(0, 4), Buffer.alloc(3), ...rec.slice(5)])).toBeUndefined();
+    expect(decodeView([1, ...rec.slice(1)])).toBeUndefined();
+    expect(decodeView([...rec.slice(0, 2), 7, ...rec.slice(3)])).toBeUndefined(); // carrier not a string
+    expect(decodeView([...rec.slice(0, 5), Buffer.alloc(3), ...rec.slice(6)])).toBeUndefined();
     const desc = Buffer.alloc(8);
     desc.writeUInt32LE(5, 0);
     desc.writeUInt32LE(4, 4);
-    expect(decodeView([1, 42, 9, 3, desc, rec[5], rec[6], rec[7]])).toBeUndefined(); // not ascending
+    expect(decodeView([2, 42, 'nntp://a', 9, 3, desc, rec[6], rec[7], rec[8]])).toBeUndefined(); // not ascending
   });
 });
 
