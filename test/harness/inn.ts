@@ -305,18 +305,23 @@ class PrivateInn implements InnServer {
       for (const [g, n] of want) want.set(g, n + ((await probe.group(g))?.count ?? 0));
       // INN drops duplicates silently (no stderr line): refuse them here instead of timing out.
       const ids = expected.map((e) => e.messageId);
-      const dups = new Set<string>(ids.filter((id, i) => ids.indexOf(id) !== i));
+      const seen = new Set<string>();
+      const dups = new Set<string>();
+      for (const id of ids) (seen.has(id) ? dups : seen).add(id);
       for (let i = 0; i < ids.length; i += STAT_WINDOW) {
         const rs = await Promise.all(ids.slice(i, i + STAT_WINDOW).map((id) => probe.command(`STAT ${id}`)));
         rs.forEach((res, k) => res.code === 223 && dups.add(ids[i + k]!));
       }
       if (dups.size > 0) throw new InnHarnessError('REJECTED', `duplicate Message-ID(s), already on the server or twice in the batch: ${[...dups].slice(0, 5).join(' ')}`);
+      const t0 = Date.now();
       const r = await this.tool('rnews', ['-N', '-v', path]);
+      const t1 = Date.now();
       const rejected = r.stderr.split('\n').filter((l) => /rejected|cannot|can't|failed/i.test(l));
       if (r.code !== 0 || rejected.length > 0) {
         throw new InnHarnessError('REJECTED', `rnews exit ${r.code}; ${rejected.length} problem line(s):\n${r.stderr.slice(0, 4000)}`);
       }
-      await this.waitFiled(probe, want, expected.map((e) => e.messageId));
+      await this.waitFiled(probe, want, ids);
+      this.log.debug({ articles: ids.length, rnewsMs: t1 - t0, visibleMs: Date.now() - t1 }, 'inn: injected');
     } finally {
       await probe.close();
     }
