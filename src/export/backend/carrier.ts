@@ -24,8 +24,8 @@ export interface Carrier {
 export interface Carriers {
   /** Runs `fn` on the group's serving carrier (failing over when the source can). */
   serve<T>(group: string, fn: (c: Carrier) => Promise<T>): Promise<T>;
-  /** The carrier with this id for the group, if it still carries it. */
-  find(group: string, id: string): Carrier | undefined;
+  /** The carrier with this id for the group, if it still carries it (may list the groups first). */
+  find(group: string, id: string): Promise<Carrier | undefined>;
 }
 
 interface FailoverSource extends Source {
@@ -46,18 +46,19 @@ export function carriersOf(source: Source, primaryOf?: (group: string) => string
   if (isFailover(source)) {
     return {
       serve: (group, fn) => source.withFailover(group, (s, primary) => fn({ id: s.id, source: s, primary })),
-      find: (group, id) => {
-        const s = source.carriersOf(group).find((c) => c.id === id);
-        if (s === undefined) return undefined;
-        const first = source.carriersOf(group)[0];
-        return { id, source: s, primary: first !== undefined && first.id === id };
+      find: async (group, id) => {
+        // Right after start nothing is listed yet, so nobody carries anything.
+        if (source.carriersOf(group).length === 0) await source.listGroups().catch(() => undefined);
+        const carriers = source.carriersOf(group);
+        const s = carriers.find((c) => c.id === id);
+        return s === undefined ? undefined : { id, source: s, primary: carriers[0]!.id === id };
       },
     };
   }
   const plain = (group: string): Carrier => ({ id: primaryOf?.(group) ?? source.id, source, primary: true });
   return {
     serve: (group, fn) => fn(plain(group)),
-    find: (group, id) => {
+    find: async (group, id) => {
       const c = plain(group);
       return c.id === id ? c : undefined;
     },

@@ -86,7 +86,7 @@ export class MailboxView {
   static async create(o: ViewOptions): Promise<MailboxView> {
     const v = new MailboxView(o);
     const saved = o.saved;
-    const carrier = saved === undefined ? undefined : o.carriers.find(o.group, saved.carrier);
+    const carrier = saved === undefined ? undefined : await o.carriers.find(o.group, saved.carrier);
     if (saved !== undefined && carrier !== undefined && saved.uidValidity === o.uidmap.uidValidity) {
       v.publish(saved.table, carrier);
       v.high = saved.high;

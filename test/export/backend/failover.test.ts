@@ -6,6 +6,11 @@
  * that happens to have that number on the other server.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBackend } from '../../../src/export/backend/index.js';
+import { LmdbUidMapStore } from '../../../src/uidmap/lmdb.js';
 import { MultiSource } from '../../../src/export/sources.js';
 import { findField, parseHeader } from '../../../src/export/mime/header.js';
 import { silentLogger } from '../../../src/log.js';
@@ -49,5 +54,35 @@ describe('failover between upstreams', () => {
     const metas = await collect(h.meta([2, 5]));
     expect(metas.map((m) => m.envelope.messageId?.toString())).toEqual(['<m2@x>', '<only-on-b@x>']);
     h.release();
+  });
+
+  it('restarts from the saved view over a fresh (unlisted) MultiSource without re-reading the group', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nf-backend-multi-'));
+    const a = new FakeSource('fake:A');
+    const b = new FakeSource('fake:B');
+    a.fill('g.x', 20);
+    b.fill('g.x', 20);
+    const start = async () => {
+      const multi = new MultiSource([a, b], { logger: silentLogger() });
+      const uidmaps = await LmdbUidMapStore.open({ path: join(dir, 'uidmap.lmdb'), logger: silentLogger() });
+      const backend = await createBackend({ source: multi, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 1 << 20, pollIntervalMs: 0, logger: silentLogger() });
+      return { backend, close: async () => (await backend.close(), await uidmaps.close()) };
+    };
+    try {
+      const one = await start();
+      const h = await one.backend.open('g.x');
+      const uids = [...h.current().uids];
+      h.release();
+      await one.close();
+      const overviews = a.calls.overview;
+      const two = await start();
+      const h2 = await two.backend.open('g.x');
+      expect([...h2.current().uids]).toEqual(uids);
+      expect(a.calls.overview).toBe(overviews);
+      h2.release();
+      await two.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
