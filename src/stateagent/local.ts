@@ -177,6 +177,8 @@ export class LmdbFlagStore implements FlagStore {
       out = await this.root.transaction(fn);
       await this.root.flushed;
     } catch (err) {
+      // the cache may hold states of this transaction that were never committed
+      if (!(err instanceof FlagStoreError)) this.cache.clear();
       throw unavailable(what, err);
     }
     return out;
@@ -311,7 +313,6 @@ export class LmdbFlagStore implements FlagStore {
       this.putAll(fresh);
       return res;
     });
-    for (const [k, f] of fresh) this.remember(k, f.loaded);
     for (const n of notes) this.events.emit(key.user, n);
     return { modseq: r.modseq, highestModseq: r.highestModseq, modified: r.modified };
   }
@@ -349,6 +350,9 @@ export class LmdbFlagStore implements FlagStore {
       for (const [st, chunk] of plan.puts) this.chunksDb.putSync(`${k}\0${st}`, chunk);
       f.loaded.splits = plan.splits;
       this.flagsDb.putSync(k, encodeHead({ highestModseq: f.loaded.mf.highestModseq, splits: plan.splits }), f.loaded.mf.highestModseq);
+      // The next update of this key in the same batched transaction finds it here (its version
+      // is in the txn). Should the commit fail, `write` clears the cache.
+      this.remember(k, f.loaded);
     }
   }
 
@@ -376,7 +380,6 @@ export class LmdbFlagStore implements FlagStore {
       }
       this.putAll(fresh);
     });
-    for (const [k, f] of fresh) this.remember(k, f.loaded);
     for (const n of notes) this.events.emit(n.key.user, n);
   }
 
