@@ -103,11 +103,6 @@ export class GroupReader implements MessageReader {
   }
 
   /**
-   * The exact size: recorded after a download, else the overview size when the
-   * source's sizes are exact, else (or when unknown) downloads the article.
-   * Null when the article vanished meanwhile.
-   */
-  /**
    * The exact size, or a promise of it (null: the article vanished). In
    * 'exact' mode the overview size; in 'download' mode the size recorded
    * after a download, else — for articles whose overview size is at most
