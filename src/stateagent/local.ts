@@ -35,6 +35,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../log.js';
 import {
@@ -63,7 +64,10 @@ export type CrosspostResolver = (
 ) => Array<{ mailbox: string; uidValidity: number; uids: number[] }>;
 
 export interface LmdbFlagStoreOptions {
-  /** Directory of the LMDB environment (created if missing). */
+  /**
+   * The LMDB environment: a directory, or a data file if the name has an
+   * extension (`flags.lmdb`, lock file beside it) — lmdb-js's rule. Parents are created.
+   */
   path: string;
   logger: Logger;
   crosspost?: CrosspostResolver;
@@ -122,7 +126,7 @@ export class LmdbFlagStore implements FlagStore {
   private closed = false;
 
   private constructor(opts: LmdbFlagStoreOptions) {
-    mkdirSync(opts.path, { recursive: true });
+    mkdirSync(dirname(opts.path), { recursive: true });
     this.root = openLmdb({ path: opts.path, maxDbs: 4 });
     this.flagsDb = this.root.openDB<HeadRecord, string>({ name: 'flags', useVersions: true });
     this.chunksDb = this.root.openDB<ChunkRecord, string>({ name: 'chunks' });

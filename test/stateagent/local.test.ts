@@ -8,7 +8,7 @@ import { flagStoreContract } from './contract.js';
 
 flagStoreContract('lmdb', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nf-flags-'));
-  const open = () => LmdbFlagStore.open({ path: join(dir, 'db'), logger: silentLogger() });
+  const open = () => LmdbFlagStore.open({ path: join(dir, 'state', 'flags.lmdb'), logger: silentLogger() }); // a file path, as serve uses
   let store: FlagStore = await open();
   return {
     store,
