@@ -1,0 +1,106 @@
+/**
+ * neomutt, driven non-interactively, against newsfront over INN with durable
+ * flags (`state: local`).
+ *
+ * neomutt needs a terminal, so it runs under `script -qec "…" /dev/null` (a
+ * pseudo-terminal from util-linux) with the keys queued by `-e 'push "…"'`:
+ * neomutt executes pushed functions before it reads the keyboard, and the last
+ * pushed function quits. `-d 2 -l FILE` logs every IMAP command it sends.
+ *
+ * Checked: it logs in and opens a group; `<display-message>` on article 4
+ * fetches it (the piped copy is byte-identical to INN's, LF line ends) and marks
+ * it \Seen on the server; `<flag-message>` + `<sync-mailbox>` stores \Flagged;
+ * the flags are on the server after neomutt quit, and no other article changed.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureClients } from '../harness/install-clients.js';
+import { crlfToLf } from '../harness/article-bytes.js';
+import { describeRun, PASS, runProgram, serverFlags, startClientFixture, USER, type ClientFixture, type ProgramResult } from '../clients/fixture.js';
+
+const GROUPS = ['comp.lang.misc', 'de.test.neomutt'];
+const SETUP_TIMEOUT_MS = 20 * 60_000;
+
+/** Quote for a POSIX shell (script -c runs its command with $SHELL -c). */
+const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+describe('neomutt in batch mode', () => {
+  let fx: ClientFixture;
+  let muttrc: string;
+
+  /** Run neomutt on `mailbox` with `keys` pushed; returns the run and its debug log. */
+  async function neomutt(mailbox: string, keys: string, name: string): Promise<{ run: ProgramResult; log: string }> {
+    const logBase = join(fx.dir, `neomutt-${name}.log`);
+    const cmd = [
+      'neomutt', '-n', '-F', muttrc, '-d', '2', '-l', logBase,
+      '-f', `imap://${USER}@127.0.0.1:${fx.nf.port}/${mailbox}`,
+      '-e', `push "${keys}"`,
+    ].map(sh).join(' ');
+    const run = await runProgram('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, HOME: fx.dir, TERM: 'xterm', SHELL: '/bin/sh' } });
+    // neomutt appends a rotation digit to the log name (neomutt-x.log0).
+    const logs = readdirSync(fx.dir).filter((f) => f.startsWith(`neomutt-${name}.log`));
+    const log = logs.map((f) => readFileSync(join(fx.dir, f), 'latin1')).join('\n');
+    return { run, log };
+  }
+
+  beforeAll(async () => {
+    await ensureClients(['neomutt', 'bsdutils']);
+    fx = await startClientFixture({ groups: GROUPS, seed: 63, perGroup: 10, state: 'agent' });
+    muttrc = join(fx.dir, 'muttrc');
+    writeFileSync(
+      muttrc,
+      [
+        `set imap_user="${USER}"`,
+        `set imap_pass="${PASS}"`,
+        // without an existing $folder neomutt first asks "Create ~/Mail?" and eats the pushed keys
+        `set folder="imap://${USER}@127.0.0.1:${fx.nf.port}/"`,
+        'set ssl_starttls=no',
+        'set ssl_force_tls=no',
+        'set header_cache=""',
+        'set message_cachedir=""',
+        'set quit=yes',
+        'set move=no',
+        'set mark_old=no',
+        'set wait_key=no',
+        'set pipe_decode=no',
+        // index position = sequence number = UID here (UIDs are article numbers)
+        'set sort=mailbox-order',
+        'set mail_check_stats=no',
+        '',
+      ].join('\n'),
+    );
+  }, SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('reads article 4 (\\Seen on the server, bytes as INN stores them) and flags article 2', async () => {
+    const g = GROUPS[1]!;
+    const piped = join(fx.dir, 'article4.txt');
+    const keys = `<jump>4<enter><display-message><pipe-message>cat > ${piped}<enter><exit><jump>2<enter><flag-message><sync-mailbox><quit>`;
+    const { run, log } = await neomutt(g, keys, 'read');
+    expect(run.status, describeRun(run)).toBe(0);
+    expect(log, 'neomutt logged in').toMatch(/> a\d+ AUTHENTICATE PLAIN|> a\d+ LOGIN/);
+    expect(log).toMatch(/a\d+ SELECT "de\.test\.neomutt"/);
+    expect(log).toMatch(/> a\d+ UID FETCH 4 BODY\.PEEK\[\]/);
+    const a4 = fx.byGroup.get(g)![3]!;
+    const stored = await fx.inn.storedArticle(a4.messageId);
+    expect(readFileSync(piped).equals(crlfToLf(stored)), 'piped article 4').toBe(true);
+    const flags = await serverFlags(fx.nf.port, g);
+    expect(flags.get(4)).toEqual(['\\Seen']);
+    expect(flags.get(2)).toEqual(['\\Flagged']);
+    for (const [uid, f] of flags) if (uid !== 2 && uid !== 4) expect(f, `UID ${uid}`).toEqual([]);
+  });
+
+  it('<sync-mailbox> with no deleted article shows no error', async () => {
+    // neomutt sends EXPUNGE after every sync when MYRIGHTS has "t" (it tests the
+    // delete right, not "e"); with nothing marked \Deleted that EXPUNGE removes nothing.
+    const g = GROUPS[0]!;
+    const { run, log } = await neomutt(g, '<jump>3<enter><flag-message><sync-mailbox><quit>', 'sync');
+    expect(run.status, describeRun(run)).toBe(0);
+    expect((await serverFlags(fx.nf.port, g)).get(3)).toEqual(['\\Flagged']);
+    const failed = /IMAP command failed: [^\n]*/.exec(log);
+    expect(failed?.[0] ?? 'no failed command', 'neomutt debug log').toBe('no failed command');
+  });
+});
