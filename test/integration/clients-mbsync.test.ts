@@ -37,7 +37,7 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
 
   beforeAll(async () => {
     await ensureClients(['isync']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'agent' });
+    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'local' });
     maildir = join(fx.dir, 'Maildir');
     mkdirSync(maildir);
     rc = join(fx.dir, 'mbsyncrc');

@@ -46,7 +46,7 @@ describe('neomutt in batch mode', () => {
 
   beforeAll(async () => {
     await ensureClients(['neomutt', 'bsdutils']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 63, perGroup: 10, state: 'agent' });
+    fx = await startClientFixture({ groups: GROUPS, seed: 63, perGroup: 10, state: 'local' });
     muttrc = join(fx.dir, 'muttrc');
     writeFileSync(
       muttrc,
