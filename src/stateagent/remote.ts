@@ -14,8 +14,12 @@
  *
  * `watch` opens one SSE feed per watched user (shared by its listeners) that
  * reconnects on its own with back-off and resumes with `Last-Event-ID`; if the
- * agent cannot replay the gap it says `resync`, which is logged (see the
- * report: the FlagStore interface has no way to pass it on yet).
+ * agent cannot replay the gap it says `resync`, which is only logged: the
+ * FlagStore interface has no way to pass it on yet, so a session learns of
+ * the missed changes at its next view/CHANGEDSINCE.
+ *
+ * Views: the last view of each key is kept and refreshed with a delta (see
+ * `view`), so a repeated SELECT/FETCH FLAGS costs one small request.
  *
  * The caller owns the store and must `close()` it (ends the feeds).
  */
