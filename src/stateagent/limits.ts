@@ -40,6 +40,13 @@ export const MAX_SUBSCRIPTIONS = 100_000;
  */
 export const HOT_KEYS = 512;
 
+/**
+ * Numbers (range ends, modseq runs) the hot-key cache may hold in all, ≈ 32 MB:
+ * a few pathological mailboxes (100k messages flagged one by one) must not
+ * make 512 entries cost gigabytes. The newest entry is always kept.
+ */
+export const HOT_ITEMS = 4_000_000;
+
 /** Largest request body the agent reads (JSON or a `.newsrc`); larger gets 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -42,7 +42,7 @@ import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
 } from './flagstore.js';
-import { HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from './limits.js';
+import { HOT_ITEMS, HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from './limits.js';
 import {
   applyRuns, changesOf, changesSince, cloneFlags, emptyFlags, expandChanges, type RunChange,
 } from './mailbox-state.js';
@@ -91,6 +91,14 @@ export interface RunUpdate {
 interface Loaded {
   mf: MailboxFlags;
   splits: number[];
+  /** Numbers held (ranges × 2 + modseq runs × 3), set when cached. */
+  items?: number;
+}
+
+function itemsOf(mf: MailboxFlags): number {
+  let n = mf.modseqs.runCount * 3;
+  for (const set of mf.byFlag.values()) n += set.rangeCount * 2;
+  return n;
 }
 
 /** Mailboxes changed in the current transaction: the new state and the UIDs changed. */
@@ -120,6 +128,7 @@ export class LmdbFlagStore implements FlagStore {
   private readonly chunksDb: Database<ChunkRecord, string>;
   private readonly subsDb: Database<string[], string>;
   private readonly cache = new Map<string, Loaded>();
+  private cachedItems = 0;
   private readonly events = new EventEmitter();
   private readonly log: Logger;
   private readonly crosspost: CrosspostResolver | undefined;
@@ -168,9 +177,16 @@ export class LmdbFlagStore implements FlagStore {
   private remember(k: string, l: Loaded): void {
     const old = this.cache.get(k);
     if (old && old.mf.highestModseq > l.mf.highestModseq) return;
+    if (old) this.cachedItems -= old.items ?? 0;
     this.cache.delete(k);
+    l.items = itemsOf(l.mf);
     this.cache.set(k, l);
-    while (this.cache.size > HOT_KEYS) this.cache.delete(this.cache.keys().next().value!);
+    this.cachedItems += l.items;
+    while (this.cache.size > HOT_KEYS || (this.cachedItems > HOT_ITEMS && this.cache.size > 1)) {
+      const [oldest, v] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      this.cachedItems -= v.items ?? 0;
+    }
   }
 
   /** Run `fn` in one write transaction, then wait until it is on disk. */
@@ -181,8 +197,9 @@ export class LmdbFlagStore implements FlagStore {
       out = await this.root.transaction(fn);
       await this.root.flushed;
     } catch (err) {
-      // the cache may hold states of this transaction that were never committed
-      if (!(err instanceof FlagStoreError)) this.cache.clear();
+      // the cache may hold states of this (batched) transaction that were never committed
+      this.cache.clear();
+      this.cachedItems = 0;
       throw unavailable(what, err);
     }
     return out;
@@ -262,6 +279,7 @@ export class LmdbFlagStore implements FlagStore {
     this.closed = true;
     this.events.removeAllListeners();
     this.cache.clear();
+    this.cachedItems = 0;
     try {
       await this.root.close();
     } catch (err) {
