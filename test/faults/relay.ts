@@ -34,6 +34,12 @@ export interface Relay {
   restore(): void;
   /** Point new connections at another target port (old ones stay). */
   retarget(port: number): void;
+  /**
+   * Stop forwarding target → client once `down` has grown by `bytes` more
+   * (the held bytes are dropped): a stalled upstream, e.g. to cut it while a
+   * FETCH is running. Resolves when the stall begins. `restore()` and `cut()` end it.
+   */
+  stallAfter(bytes: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,8 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
   let accepted = 0;
   let isCut = false;
   let target = targetPort;
+  let stallAt = Infinity;
+  let onStall: (() => void) | null = null;
   const pairs = new Set<Socket>();
 
   const server: Server = createServer((client) => {
@@ -67,6 +75,11 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
     client.on('close', end);
     peer.on('close', end);
     peer.on('data', (d: Buffer) => {
+      if (down >= stallAt) {
+        onStall?.();
+        onStall = null;
+        return;
+      }
       down += d.length;
       if (!client.write(d)) peer.pause();
     });
@@ -97,12 +110,22 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
     get accepted() {
       return accepted;
     },
+    stallAfter(bytes: number) {
+      stallAt = down + bytes;
+      return new Promise<void>((r) => {
+        onStall = r;
+      });
+    },
     cut() {
+      stallAt = Infinity;
+      onStall = null;
       isCut = true;
       for (const s of pairs) s.destroy();
       pairs.clear();
     },
     restore() {
+      stallAt = Infinity;
+      onStall = null;
       isCut = false;
     },
     retarget(p: number) {

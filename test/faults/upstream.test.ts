@@ -1,0 +1,215 @@
+/**
+ * Upstream faults over real INN servers, seen through an IMAP session:
+ *  - the upstream dies while a FETCH of uncached bodies runs (a relay in front
+ *    of INN stalls, then cuts every connection and refuses new ones): the
+ *    FETCH ends NO [UNAVAILABLE], the session lives, commands that need no
+ *    upstream work, and once the upstream is back the same FETCH succeeds
+ *    with the right bytes;
+ *  - two upstreams carrying the same groups and articles: when the first is
+ *    cut, uncached bodies and new SELECTs are served by the second (same
+ *    article numbers, hence the same UIDs and bytes).
+ * The relay is needed because a stopped innd leaves open reader connections
+ * answering (see relay.ts).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInn, type InnServer } from '../harness/inn.js';
+import { generateCorpus, articlesByGroup } from '../corpus/generate.js';
+import { RawClient, tagged } from '../imap/raw-client.js';
+import { startRelay, type Relay } from './relay.js';
+import { spawnServer, type ChildServer } from './child-server.js';
+
+const GROUPS = ['faults.one', 'faults.two'];
+const PER_GROUP = 150;
+const corpus = generateCorpus({ seed: 606, groups: GROUPS, perGroup: PER_GROUP, crosspostRate: 0 });
+const byGroup = articlesByGroup(corpus);
+/** Tries (500 ms apart) a client may need after the cut before the second upstream serves. */
+const FAILOVER_ATTEMPTS = 20;
+
+/** `UID FETCH range (BODY.PEEK[])` over a raw client: tagged line and bodies by UID. */
+async function fetchBodies(c: RawClient, tag: string, range: string): Promise<{ status: string; bodies: Map<number, Buffer> }> {
+  c.write(`${tag} UID FETCH ${range} (UID BODY.PEEK[])\r\n`);
+  await c.until((t) => new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`).test(t), 90_000);
+  const buf = c.takeBuffer();
+  const text = buf.toString('latin1');
+  const bodies = new Map<number, Buffer>();
+  const re = /\* \d+ FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const start = m.index + m[0].length;
+    bodies.set(Number(m[1]), buf.subarray(start, start + Number(m[2])));
+    re.lastIndex = start + Number(m[2]);
+  }
+  return { status: tagged(text, tag), bodies };
+}
+
+describe('upstream faults', () => {
+  let dir: string;
+  let innA: InnServer;
+  let innB: InnServer;
+  let stored: Map<string, Buffer>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nf-faults-up-'));
+    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
+    [innA, innB] = await Promise.all([
+      startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) }),
+      startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) }),
+    ]);
+    const ids = corpus.map((a) => a.messageId);
+    const bytes = await innA.storedArticles(ids);
+    stored = new Map(ids.map((id, i) => [id, bytes[i]!]));
+  }, 240_000);
+  afterAll(async () => {
+    await innA?.stop();
+    await innB?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** newsfront in a child process: a crash shows as `crashed`, not as the runner's death. */
+  const start = (name: string, relays: Relay[], extra: Record<string, unknown> = {}): Promise<ChildServer> =>
+    spawnServer({
+      ...extra,
+      upstreams: relays.map((r) => ({ url: `nntp://127.0.0.1:${r.port}` })),
+      data: join(dir, name),
+      listen: { host: '127.0.0.1', port: 0 },
+      users: join(dir, 'users'),
+    });
+
+  it('upstream down when a FETCH of uncached bodies starts: NO [UNAVAILABLE], session lives, works again after', async () => {
+    const relay = await startRelay(innA.port);
+    const nf = await start('cut-before', [relay]);
+    const g = GROUPS[0]!;
+    const arts = byGroup.get(g)!;
+    const c = await RawClient.connect(nf.port);
+    try {
+      await c.cmd('a', 'LOGIN alice secret');
+      expect(tagged(await c.cmd('b', `EXAMINE ${g}`), 'b')).toMatch(/^b OK/);
+      relay.cut();
+      c.write('c UID FETCH 1:* (UID BODY.PEEK[])\r\n');
+      await c.until((t) => /(^|\r\n)c (OK|NO|BAD)[^\r\n]*\r\n/.test(t), 90_000);
+      const cut = c.take();
+      expect(tagged(cut, 'c')).toMatch(/^c NO \[UNAVAILABLE\]/);
+      // the session lives; what needs no upstream still works
+      expect(tagged(await c.cmd('d', 'NOOP'), 'd')).toMatch(/^d OK/);
+      const flags = await c.cmd('e', 'UID FETCH 1:* (UID FLAGS)');
+      expect(tagged(flags, 'e')).toMatch(/^e OK/);
+      expect((flags.match(/^\* \d+ FETCH/gm) ?? []).length).toBe(arts.length);
+      // still down: refused again, not hung
+      const again = await fetchBodies(c, 'f', `${arts.length - 5}:*`);
+      expect(again.status).toMatch(/^f NO \[UNAVAILABLE\]/);
+      // back: the same FETCH succeeds with INN's bytes
+      relay.restore();
+      let ok: Awaited<ReturnType<typeof fetchBodies>> | undefined;
+      for (let i = 0; i < 30; i++) {
+        ok = await fetchBodies(c, `g${i}`, '1:*');
+        if (/^g\d+ OK/.test(ok.status)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(ok!.status).toMatch(/ OK/);
+      expect(ok!.bodies.size).toBe(arts.length);
+      arts.forEach((a, i) => expect(ok!.bodies.get(i + 1)?.equals(stored.get(a.messageId)!), a.messageId).toBe(true));
+    } finally {
+      c.close();
+      expect(nf.crashed).toBeNull();
+      expect(await nf.stop()).toBe(0);
+      await relay.close();
+    }
+  });
+
+  // BUG (crash): cutting the upstream while ARTICLE responses arrive kills the
+  // server process: "CRASH uncaughtException SourceError: ARTICLE faults.one:53:
+  // connection closed: write EPIPE" (uncaught 'error' on the article stream,
+  // deterministic repro and cause in early-error.test.ts). Seen in every run so
+  // far. Remove `.fails` once fixed.
+  it.fails('upstream cut during a FETCH of uncached bodies: NO [UNAVAILABLE], session lives, works again after', async () => {
+    const relay = await startRelay(innA.port);
+    const nf = await start('cut-mid', [relay]);
+    const g = GROUPS[0]!;
+    const arts = byGroup.get(g)!;
+    const c = await RawClient.connect(nf.port);
+    try {
+      await c.cmd('a', 'LOGIN alice secret');
+      expect(tagged(await c.cmd('b', `EXAMINE ${g}`), 'b')).toMatch(/^b OK/);
+      // stall the upstream a little way into the bodies, then cut it
+      const stalled = relay.stallAfter(30_000);
+      c.write('c UID FETCH 1:* (UID BODY.PEEK[])\r\n');
+      await stalled;
+      relay.cut();
+      await c.until((t) => /(^|\r\n)c (OK|NO|BAD)[^\r\n]*\r\n/.test(t), 90_000);
+      const cut = c.take();
+      expect(tagged(cut, 'c')).toMatch(/^c NO \[UNAVAILABLE\]/);
+      // the session lives; what needs no upstream still works
+      expect(tagged(await c.cmd('d', 'NOOP'), 'd')).toMatch(/^d OK/);
+      const flags = await c.cmd('e', 'UID FETCH 1:* (UID FLAGS)');
+      expect(tagged(flags, 'e')).toMatch(/^e OK/);
+      expect((flags.match(/^\* \d+ FETCH/gm) ?? []).length).toBe(arts.length);
+      // still down: refused again, not hung
+      const again = await fetchBodies(c, 'f', `${arts.length - 5}:*`);
+      expect(again.status).toMatch(/^f NO \[UNAVAILABLE\]/);
+      // back: the same FETCH succeeds with INN's bytes
+      relay.restore();
+      let ok: Awaited<ReturnType<typeof fetchBodies>> | undefined;
+      for (let i = 0; i < 30; i++) {
+        ok = await fetchBodies(c, `g${i}`, '1:*');
+        if (/^g\d+ OK/.test(ok.status)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(ok!.status).toMatch(/ OK/);
+      expect(ok!.bodies.size).toBe(arts.length);
+      arts.forEach((a, i) => expect(ok!.bodies.get(i + 1)?.equals(stored.get(a.messageId)!), a.messageId).toBe(true));
+    } finally {
+      c.close();
+      expect(nf.crashed).toBeNull();
+      expect(await nf.stop()).toBe(0);
+      await relay.close();
+    }
+  });
+
+  it('two upstreams: when the first is cut, the second serves bodies and SELECT with the same UIDs', async () => {
+    const relayA = await startRelay(innA.port);
+    const relayB = await startRelay(innB.port);
+    const nf = await start('failover', [relayA, relayB], { pollIntervalMs: 1000 });
+    const [g1, g2] = GROUPS as [string, string];
+    const c = await RawClient.connect(nf.port);
+    try {
+      await c.cmd('a', 'LOGIN alice secret');
+      await c.cmd('b', `EXAMINE ${g1}`);
+      const first = await fetchBodies(c, 'c', '1:10');
+      expect(first.status).toMatch(/^c OK/);
+      const bBefore = relayB.down;
+      relayA.cut();
+      // the first command after the cut may see the dead connections; a retry must reach the second upstream
+      let second = await fetchBodies(c, 'd0', '11:40');
+      const firstAnswer = second.status;
+      let attempts = 1;
+      while (!/^d\d+ OK/.test(second.status) && attempts < FAILOVER_ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, 500));
+        second = await fetchBodies(c, `d${attempts}`, '11:40');
+        attempts++;
+      }
+      console.log(`[failover] FETCH of uncached bodies after the cut: OK at attempt ${attempts}; first answer: ${firstAnswer}`);
+      expect(second.status).toMatch(/^d\d+ OK/);
+      expect(second.bodies.size).toBe(30);
+      const arts1 = byGroup.get(g1)!;
+      for (let uid = 11; uid <= 40; uid++) expect(second.bodies.get(uid)?.equals(stored.get(arts1[uid - 1]!.messageId)!), `UID ${uid}`).toBe(true);
+      expect(relayB.down).toBeGreaterThan(bBefore);
+      // a group not opened before the cut
+      const sel = await c.cmd('e', `EXAMINE ${g2}`);
+      expect(tagged(sel, 'e')).toMatch(/^e OK/);
+      expect(sel).toContain(`* ${byGroup.get(g2)!.length} EXISTS`);
+      const arts2 = byGroup.get(g2)!;
+      const third = await fetchBodies(c, 'f', '1:5');
+      expect(third.status).toMatch(/^f OK/);
+      for (let uid = 1; uid <= 5; uid++) expect(third.bodies.get(uid)?.equals(stored.get(arts2[uid - 1]!.messageId)!), `UID ${uid}`).toBe(true);
+      expect(tagged(await c.cmd('g', 'LIST "" "*"'), 'g')).toMatch(/^g OK/);
+    } finally {
+      c.close();
+      expect(nf.crashed).toBeNull();
+      expect(await nf.stop()).toBe(0);
+      await relayA.close();
+      await relayB.close();
+    }
+  });
+});
