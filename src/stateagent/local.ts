@@ -189,7 +189,12 @@ export class LmdbFlagStore implements FlagStore {
     }
   }
 
-  /** Run `fn` in one write transaction, then wait until it is on disk. */
+  /**
+   * Run `fn` in one write transaction, then wait until it is on disk.
+   * lmdb-js batches the callbacks of one event turn into one transaction and
+   * does NOT roll back the puts of a callback that throws (measured), so every
+   * `fn` here validates and computes first and writes last (`putAll`).
+   */
   private async write<T>(what: string, fn: () => T): Promise<T> {
     this.live();
     let out: T;
