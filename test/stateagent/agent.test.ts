@@ -359,3 +359,25 @@ describe('SSE change feed', () => {
     feed.close();
   });
 });
+
+describe('agent command line', () => {
+  it('parses --listen/--data/--tokens and refuses bad arguments with a usage error', async () => {
+    const { parseAgentArgs, runAgentCli, AgentUsageError } = await import('../../src/stateagent/agent/main.js');
+    expect(parseAgentArgs(['--listen', '127.0.0.1:7143', '--data', '/d', '--tokens', '/t'])).toEqual({
+      host: '127.0.0.1', port: 7143, dataDir: '/d', tokensFile: '/t', logLevel: 'info',
+    });
+    expect(parseAgentArgs(['--listen', '[::1]:0', '--data', '/d', '--tokens', '/t', '--log-level', 'debug']).host).toBe('::1');
+    for (const argv of [
+      ['--listen', 'localhost', '--data', '/d', '--tokens', '/t'],
+      ['--listen', '127.0.0.1:99999', '--data', '/d', '--tokens', '/t'],
+      ['--data', '/d', '--tokens', '/t'],
+      ['--listen', '127.0.0.1:1', '--data', '/d', '--tokens', '/t', '--bogus'],
+    ]) {
+      expect(() => parseAgentArgs(argv)).toThrow(AgentUsageError);
+    }
+    const err = await runAgentCli(['--listen', '127.0.0.1:0', '--data', dir, '--tokens', join(dir, 'no-such-file')], { logger: silentLogger() })
+      .then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentUsageError);
+    expect((err as InstanceType<typeof AgentUsageError>).exitCode).toBe(2);
+  });
+});
