@@ -42,6 +42,8 @@ export interface ClientFixture {
   corpus: CorpusArticle[];
   /** Articles per group in article-number order (UID = index + 1). */
   byGroup: Map<string, CorpusArticle[]>;
+  /** Stop newsfront and start it again on the same port with the same data (UID maps, flags). */
+  restartNewsfront(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startClientFixture(opts: ClientFixtureOptions): Promise<Cl
   let inn: InnServer | undefined;
   let agent: RunningAgent | undefined;
   let nf: RunningNewsfront | undefined;
+  let config: (port: number) => ReturnType<typeof testConfig>;
   const close = async (): Promise<void> => {
     await nf?.close();
     await agent?.close();
@@ -71,23 +74,39 @@ export async function startClientFixture(opts: ClientFixtureOptions): Promise<Cl
       state = `http://127.0.0.1:${agent.port}`;
       stateToken = token;
     }
-    nf = await startNewsfront(
+    const innPort = inn.port;
+    config = (port) =>
       testConfig({
-        upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }],
+        upstreams: [{ url: `nntp://127.0.0.1:${innPort}` }],
         data: join(dir, 'data'),
-        listen: { host: '127.0.0.1', port: 0 },
+        listen: { host: '127.0.0.1', port },
         users: join(dir, 'users'),
         state,
         stateToken,
         pollIntervalMs: 1000,
-      }),
-      silentLogger(),
-    );
+      });
+    nf = await startNewsfront(config(0), silentLogger());
   } catch (err) {
     await close();
     throw err;
   }
-  return { dir, inn, nf, ...(agent ? { agent } : {}), corpus, byGroup, close };
+  const fx: ClientFixture = {
+    dir,
+    inn,
+    nf,
+    ...(agent ? { agent } : {}),
+    corpus,
+    byGroup,
+    restartNewsfront: async () => {
+      const port = fx.nf.port;
+      await fx.nf.close();
+      nf = undefined;
+      nf = await startNewsfront(config(port), silentLogger());
+      fx.nf = nf;
+    },
+    close,
+  };
+  return fx;
 }
 
 export interface ProgramResult {

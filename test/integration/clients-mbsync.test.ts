@@ -134,4 +134,20 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
       expect(withoutTuid(readBytes(local.get(before + i + 1)!.path)).equals(crlfToLf(stored[i]!)), a.messageId).toBe(true);
     });
   });
+
+  it('after a newsfront restart a run changes nothing (same UIDVALIDITY, flags kept, nothing fetched)', async () => {
+    const snapshot = () => GROUPS.map((g) => [...readMaildir(folder(g)).values()].map((m) => `${m.uid}:${m.flags}`).sort().join(' '));
+    const settle = await mbsync(); // also makes this test stand alone (-t)
+    expect(settle.status, describeRun(settle)).toBe(0);
+    const before = snapshot();
+    const serverBefore = await serverFlags(fx.nf.port, GROUPS[1]!);
+    await fx.restartNewsfront();
+    const r = await mbsync(['-Dn']);
+    expect(r.status, describeRun(r)).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/UIDVALIDITY of .* changed/i); // mbsync's error on a changed UIDVALIDITY
+    expect(r.stdout).not.toMatch(/>>> \d+ UID FETCH \d+ \(BODY\.PEEK\[\]\)/);
+    expect(r.stdout).not.toMatch(/>>> \d+ UID STORE/);
+    expect(snapshot()).toEqual(before);
+    expect(await serverFlags(fx.nf.port, GROUPS[1]!)).toEqual(serverBefore);
+  });
 });
