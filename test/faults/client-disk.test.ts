@@ -1,0 +1,189 @@
+/**
+ * Faults on the client side and on the disk, newsfront in this process over
+ * a real INN (so `nf.imap.connectionCount` and /proc/self/fd can be read):
+ *  - the disk cache directory (`<data>/cache`) deleted under a running
+ *    server: cached and uncached bodies are still served, byte-exact;
+ *  - clients that disconnect mid-literal (announce `{100}`, get `+`, send 10
+ *    bytes, close) and mid-FETCH of a large article: afterwards the server
+ *    holds no connection and no extra file descriptors;
+ *  - clients that ask for a large article and stop reading: the server does
+ *    not buffer the article for them (RSS grows far less than the bytes
+ *    asked for; DESIGN invariant 7).
+ */
+import { readdirSync, rmSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInn, type InnServer } from '../harness/inn.js';
+import { generateCorpus, type CorpusArticle } from '../corpus/generate.js';
+import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
+import { testConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/log.js';
+import { RawClient, tagged } from '../imap/raw-client.js';
+
+const GROUP = 'faults.disk';
+/** Decoded attachment; the article is ~1.37× this. */
+const ATTACHMENT = 12 * 1024 * 1024;
+const STALLED_CLIENTS = 5;
+/** A stalled client may cost socket buffers and a read chunk or two, not the article. */
+const STALLED_RSS_BOUND = 64 * 1024 * 1024;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const fds = (): number => readdirSync('/proc/self/fd').length;
+
+async function waitFor(pred: () => boolean, ms = 20_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await sleep(50);
+  }
+  return pred();
+}
+
+async function bodies(c: RawClient, tag: string, range: string): Promise<Map<number, Buffer>> {
+  c.write(`${tag} UID FETCH ${range} (UID BODY.PEEK[])\r\n`);
+  await c.until((t) => new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`).test(t), 60_000);
+  const buf = c.takeBuffer();
+  const text = buf.toString('latin1');
+  expect(tagged(text, tag)).toMatch(new RegExp(`^${tag} OK`));
+  const out = new Map<number, Buffer>();
+  const re = /\* \d+ FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const start = m.index + m[0].length;
+    out.set(Number(m[1]), buf.subarray(start, start + Number(m[2])));
+    re.lastIndex = start + Number(m[2]);
+  }
+  return out;
+}
+
+/** A raw socket logged in with the group selected (greeting and replies skipped). */
+async function rawSession(port: number): Promise<Socket> {
+  const c = await RawClient.connect(port);
+  await c.cmd('a', 'LOGIN alice secret');
+  await c.cmd('b', `EXAMINE ${GROUP}`);
+  c.socket.removeAllListeners('data');
+  return c.socket;
+}
+
+describe('client and disk faults', () => {
+  let dir: string;
+  let inn: InnServer;
+  let nf: RunningNewsfront;
+  let corpus: CorpusArticle[];
+  let stored: Buffer[];
+  let largeUid: number;
+  let largeSize: number;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nf-faults-cd-'));
+    corpus = generateCorpus({ seed: 909, groups: [GROUP], perGroup: 40, largeAttachmentBytes: ATTACHMENT });
+    inn = await startInn({ groups: [GROUP], articles: corpus.map((a) => a.bytes) });
+    stored = await inn.storedArticles(corpus.map((a) => a.messageId));
+    const large = corpus.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a));
+    largeUid = corpus.indexOf(large) + 1;
+    largeSize = stored[largeUid - 1]!.length;
+    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
+    nf = await startNewsfront(
+      testConfig({
+        upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }],
+        data: join(dir, 'data'),
+        listen: { host: '127.0.0.1', port: 0 },
+        users: join(dir, 'users'),
+      }),
+      silentLogger(),
+    );
+  }, 180_000);
+  afterAll(async () => {
+    await nf?.close();
+    await inn?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves cached and uncached bodies after <data>/cache was deleted', async () => {
+    const c = await RawClient.connect(nf.port);
+    try {
+      await c.cmd('a', 'LOGIN alice secret');
+      await c.cmd('b', `EXAMINE ${GROUP}`);
+      const first = await bodies(c, 'c', '1:10');
+      expect(first.size).toBe(10);
+      const cache = join(dir, 'data', 'cache');
+      expect(existsSync(cache)).toBe(true);
+      rmSync(cache, { recursive: true, force: true });
+      expect(largeUid).toBeGreaterThan(20);
+      const again = await bodies(c, 'd', '1:20');
+      expect(again.size).toBe(20);
+      for (let uid = 1; uid <= 20; uid++) expect(again.get(uid)?.equals(stored[uid - 1]!), `UID ${uid}`).toBe(true);
+      // and it caches again: a third read of fresh articles works too
+      const small = Array.from({ length: 10 }, (_, i) => 21 + i).map((u) => (u >= largeUid ? u + 1 : u));
+      const third = await bodies(c, 'e', small.join(','));
+      expect(third.size).toBe(small.length);
+      for (const uid of small) expect(third.get(uid)?.equals(stored[uid - 1]!), `UID ${uid}`).toBe(true);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('clients that vanish mid-literal or mid-FETCH leave no connection or descriptor behind', async () => {
+    // warm up: the large article cached, pools connected, one session seen through
+    const w = await RawClient.connect(nf.port);
+    await w.cmd('a', 'LOGIN alice secret');
+    await w.cmd('b', `EXAMINE ${GROUP}`);
+    expect(tagged(await w.cmd('c', `UID FETCH ${largeUid} (RFC822.SIZE BODY.PEEK[]<0.10>)`, 60_000), 'c')).toMatch(/^c OK/);
+    w.close();
+    expect(await waitFor(() => nf.imap.connectionCount === 0)).toBe(true);
+    const fd0 = fds();
+
+    for (let i = 0; i < 20; i++) {
+      const c = await RawClient.connect(nf.port);
+      await c.cmd('a', 'LOGIN alice secret');
+      c.write('s SEARCH TEXT {100}\r\n');
+      await c.until((t) => t.startsWith('+'));
+      c.write('0123456789');
+      c.close();
+    }
+    for (let i = 0; i < 10; i++) {
+      const s = await rawSession(nf.port);
+      let got = 0;
+      await new Promise<void>((resolve) => {
+        s.on('data', (d: Buffer) => {
+          got += d.length;
+          if (got > 1024 * 1024) {
+            s.destroy();
+            resolve();
+          }
+        });
+        s.on('close', () => resolve());
+        s.write(`f UID FETCH ${largeUid} (BODY.PEEK[])\r\n`);
+      });
+    }
+    const drained = await waitFor(() => nf.imap.connectionCount === 0);
+    expect(drained, `connections left: ${nf.imap.connectionCount}`).toBe(true);
+    expect(await waitFor(() => fds() <= fd0 + 2)).toBe(true);
+    console.log(`[client-faults] fds before ${fd0}, after ${fds()}; connections ${nf.imap.connectionCount}`);
+
+    // still serving
+    const c = await RawClient.connect(nf.port);
+    expect(tagged(await c.cmd('a', 'LOGIN alice secret'), 'a')).toMatch(/^a OK/);
+    c.close();
+  });
+
+  it(`${STALLED_CLIENTS} clients that stop reading a large article do not make the server buffer it`, async () => {
+    const rss0 = process.memoryUsage().rss;
+    const socks: Socket[] = [];
+    for (let i = 0; i < STALLED_CLIENTS; i++) {
+      const s = await rawSession(nf.port);
+      s.pause();
+      s.write(`f UID FETCH ${largeUid} (BODY.PEEK[])\r\n`);
+      socks.push(s);
+    }
+    // let the server push what it will
+    await sleep(3000);
+    const rss1 = process.memoryUsage().rss;
+    for (const s of socks) s.destroy();
+    const grown = rss1 - rss0;
+    console.log(`[client-faults] ${STALLED_CLIENTS} stalled FETCHes of ${largeSize} B: RSS +${Math.round(grown / 1048576)} MB (bound ${STALLED_RSS_BOUND / 1048576} MB; all buffered would be ${Math.round((STALLED_CLIENTS * largeSize) / 1048576)} MB)`);
+    expect(grown).toBeLessThan(STALLED_RSS_BOUND);
+    expect(await waitFor(() => nf.imap.connectionCount === 0)).toBe(true);
+  });
+});
