@@ -23,6 +23,7 @@ import { startNewsfront, type RunningNewsfront } from './start.js';
 import { openExport } from './serve.js';
 import type { FrozenConfig } from './config/schema.js';
 import { hashPassword } from './auth/users.js';
+import { AgentUsageError, runAgentCli } from './stateagent/agent/main.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -173,6 +174,21 @@ function buildProgram(): Command {
     .description('record every article of every group in the UID map, log each group, and exit')
     .action(async (opts: ConfigFlags) => {
       await ingest(opts);
+    });
+  program
+    .command('agent')
+    .description('run the state agent: --listen HOST:PORT --data DIR --tokens FILE [--log-level L] (docs/agent-api.md)')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[options...]')
+    .action(async (args: string[]) => {
+      try {
+        const agent = await runAgentCli(args, { signals: true });
+        process.stdout.write(`listening ${agent.host}:${agent.port}\n`);
+      } catch (err) {
+        process.stderr.write(`newsfront agent: ${(err as Error).message}\n`);
+        process.exit(err instanceof AgentUsageError ? CONFIG_EXIT_CODE : 1);
+      }
     });
   program
     .command('passwd')
