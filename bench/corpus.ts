@@ -13,12 +13,12 @@
  * for 100k articles). The caller owns the files (they stay for the next run).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BENCH_CORPUS, iterateCorpus, writeRnewsBatch, type CorpusOptions } from '../test/corpus/generate.js';
 
 /** Bump when the sidecar layout or the way words are chosen changes. */
-export const CORPUS_FORMAT = 2;
+export const CORPUS_FORMAT = 3;
 
 /** The full benchmark corpus (TARGETS.md) and the --quick one. */
 export function corpusOptions(quick: boolean): CorpusOptions {
@@ -69,7 +69,17 @@ function closest(counts: Map<string, number>, target: number): SearchWord {
 }
 
 function words(s: string): Set<string> {
-  return new Set(s.toLowerCase().match(/[a-z]+/g)?.filter((w) => w.length >= MIN_WORD) ?? []);
+  // Whole words only (a letter run cut at a non-ASCII letter, like "ngstr" from "Längstr", is no word).
+  return new Set(s.toLowerCase().match(/\p{L}+/gu)?.filter((w) => w.length >= MIN_WORD && /^[a-z]+$/.test(w)) ?? []);
+}
+
+/** Delete cached files of other CORPUS_FORMAT versions of the same options (a full batch is ~270 MB). */
+async function removeStale(cacheDir: string, key: string): Promise<void> {
+  const rest = key.slice(key.indexOf('-'));
+  for (const f of await readdir(cacheDir)) {
+    const m = /^corpus-(v\d+)(-.*)\.(batch|json)$/.exec(f);
+    if (m && m[2] === rest && `${m[1]}${m[2]}` !== key) await rm(join(cacheDir, f), { force: true });
+  }
 }
 
 /** Generate (or reuse) the batch file and its sidecar for `opts` under `cacheDir`. */
@@ -131,6 +141,7 @@ export async function prepareCorpus(cacheDir: string, opts: CorpusOptions, log: 
   await writeFile(`${sidePath}.tmp-${process.pid}`, JSON.stringify(side));
   await rename(tmp, batchPath);
   await rename(`${sidePath}.tmp-${process.pid}`, sidePath);
+  await removeStale(cacheDir, key);
   const generateSeconds = (performance.now() - t0) / 1000;
   log(`corpus: ${messageIds.length} articles, ${(bytes / 1e6).toFixed(0)} MB batch in ${generateSeconds.toFixed(1)} s`);
   return { ...side, batchPath, generateSeconds };

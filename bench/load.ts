@@ -9,7 +9,9 @@
  * transfer would dominate a 10 s window). Result: commands / wall seconds.
  *
  * Idle sessions: open `n` sessions (logged in, group selected) in waves of
- * IDLE_WAVE, read the server's RSS/PSS before and after, close them all.
+ * IDLE_WAVE, read the server's RSS/PSS before and after (each once RSS is
+ * steady), close them all. GC timing in the server still blurs the difference
+ * by a few MB, i.e. a few KB per session at 1,000 sessions.
  * Every socket opened here is closed before returning.
  */
 import type { RawImap } from './imap-client.js';
@@ -18,8 +20,11 @@ import type { ProcMemory } from './server.js';
 
 /** Sessions opened at once while building the idle crowd: fast without a connect storm. */
 const IDLE_WAVE = 50;
-/** Let the server settle (GC, buffers freed) before reading its memory. */
-const SETTLE_MS = 1_500;
+/** Memory is read once RSS moved less than SETTLE_DELTA_MB between samples SETTLE_MS apart (start-up work and GC done)… */
+const SETTLE_MS = 1_000;
+const SETTLE_DELTA_MB = 0.5;
+/** …or after this long, whatever it does. */
+const SETTLE_MAX_MS = 30_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -71,6 +76,39 @@ export async function concurrentClients(opts: { port: number; mailbox: string; c
   return { commandsPerSecond: commands / seconds, commands, seconds, errors };
 }
 
+/** Wait until the server's RSS is steady (see SETTLE_*), then return that reading. */
+async function settled(memory: () => Promise<ProcMemory>): Promise<ProcMemory> {
+  const end = Date.now() + SETTLE_MAX_MS;
+  let prev = await memory();
+  for (;;) {
+    await sleep(SETTLE_MS);
+    const cur = await memory();
+    if (Math.abs(cur.rssMB - prev.rssMB) < SETTLE_DELTA_MB || Date.now() > end) return cur;
+    prev = cur;
+  }
+}
+
+/** Sample `memory` every `everyMs` while `work` runs; resolves with work's result and the peak PSS/RSS seen. */
+export async function withMemoryPeak<T>(memory: () => Promise<ProcMemory>, work: Promise<T>, everyMs = 500): Promise<{ result: T; peakPssMB: number; peakRssMB: number }> {
+  let peakPssMB = 0;
+  let peakRssMB = 0;
+  const sample = async (): Promise<void> => {
+    const m = await memory().catch(() => undefined);
+    if (m) {
+      peakPssMB = Math.max(peakPssMB, m.pssMB);
+      peakRssMB = Math.max(peakRssMB, m.rssMB);
+    }
+  };
+  const timer = setInterval(() => void sample(), everyMs);
+  try {
+    const result = await work;
+    await sample();
+    return { result, peakPssMB, peakRssMB };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export interface IdleResult {
   sessions: number;
   before: ProcMemory;
@@ -85,8 +123,7 @@ export async function idleSessions(opts: { port: number; mailbox: string; sessio
   const warm = await openSession(opts.port, opts.mailbox);
   const open: RawImap[] = [warm.client];
   try {
-    await sleep(SETTLE_MS);
-    const before = await opts.memory();
+    const before = await settled(opts.memory);
     for (let i = 0; i < opts.sessions; i += IDLE_WAVE) {
       const wave = Math.min(IDLE_WAVE, opts.sessions - i);
       const got = await Promise.allSettled(Array.from({ length: wave }, () => openSession(opts.port, opts.mailbox)));
@@ -94,8 +131,7 @@ export async function idleSessions(opts: { port: number; mailbox: string; sessio
       const failed = got.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw new Error(`session ${open.length} of ${opts.sessions}: ${(failed.reason as Error).message}`);
     }
-    await sleep(SETTLE_MS);
-    const after = await opts.memory();
+    const after = await settled(opts.memory);
     return {
       sessions: opts.sessions,
       before,

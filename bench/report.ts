@@ -77,7 +77,7 @@ export function renderTable(rows: readonly Row[]): string {
       r.operation,
       cell(r.value, r.unit),
       r.upstream !== undefined ? cell(r.upstream, r.unit) : '',
-      q !== undefined ? `${q.toFixed(q >= 10 ? 0 : 2)}×` : '',
+      q !== undefined ? `${q >= 10 ? q.toFixed(0) : q >= 0.1 ? q.toFixed(2) : q.toPrecision(2)}×` : '',
       cell(r.target, r.unit),
       notes,
     ]);

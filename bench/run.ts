@@ -25,7 +25,7 @@ import { LmdbUidMapStore } from '../src/uidmap/lmdb.js';
 import { benchAssign } from '../src/uidmap/bench.js';
 import { corpusOptions, prepareCorpus, type PreparedCorpus } from './corpus.js';
 import { imapRows, storeRow } from './imap-rows.js';
-import { concurrentClients, idleSessions } from './load.js';
+import { concurrentClients, idleSessions, withMemoryPeak } from './load.js';
 import { median, renderTable, writeJson, type Row, type RunHeader } from './report.js';
 import { freePort, startServer, type ServerProcess } from './server.js';
 import { EXPENSIVE_ROUND_S, rounds } from './session.js';
@@ -84,7 +84,7 @@ class Cleanup {
 }
 
 /** Run the RSS probe in a child process (see stream-rss.ts). */
-function streamRss(port: number, group: string, number: number): Promise<{ growthMB: number; peakMB: number; baselineMB: number; bytes: number; seconds: number }> {
+function streamRss(port: number, group: string, number: number): Promise<{ growthMB: number; liveGrowthMB: number; peakMB: number; baselineMB: number; bytes: number; seconds: number }> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [join(here, 'stream-rss.js'), String(port), group, String(number)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -169,7 +169,8 @@ async function foundationRows(inn: InnServer, corpus: PreparedCorpus, args: Args
     });
     await attempt('RSS while streaming the large article', async () => {
       const r = await streamRss(inn.port, g, L.number);
-      add({ section: S, operation: 'RSS growth streaming the large article through NntpClient (< 16 MB)', unit: 'MB', value: r.growthMB, note: `baseline ${r.baselineMB.toFixed(0)} MB, peak ${r.peakMB.toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s` });
+      add({ section: S, operation: 'RSS growth streaming the large article through NntpClient (< 16 MB)', unit: 'MB', value: r.growthMB, note: `baseline ${r.baselineMB.toFixed(0)} MB, peak ${r.peakMB.toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s, no forced GC` });
+      add({ section: S, operation: 'live memory growth (heap + ArrayBuffers after GC) streaming it', unit: 'MB', value: r.liveGrowthMB, note: 'forced GC every 4 MiB' });
     });
   }
   await attempt('UID map bulk assignment', async () => {
@@ -295,8 +296,13 @@ async function main(): Promise<void> {
       for (const n of LOAD_CLIENTS) {
         log(`imap: ${n} concurrent clients for ${LOAD_SECONDS} s`);
         try {
-          const r = await concurrentClients({ port: server.port, mailbox: corpus.group, clients: n, seconds: LOAD_SECONDS, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) });
+          const srv = server;
+          const { result: r, peakPssMB, peakRssMB } = await withMemoryPeak(
+            () => srv.memory(),
+            concurrentClients({ port: server.port, mailbox: corpus.group, clients: n, seconds: LOAD_SECONDS, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }),
+          );
           add({ section: S, operation: `${n} concurrent clients, SELECT + random FETCH ENVELOPE / BODY.PEEK[]`, unit: 'cmd/s', value: r.commandsPerSecond, target: n === 10 ? 12_263 : 6_137, note: `${r.commands} commands in ${r.seconds.toFixed(1)} s${r.errors ? `, ${r.errors} errors` : ''}` });
+          if (n === 50) add({ section: S, operation: 'server memory during the 50-client run (peak PSS)', unit: 'MB', value: peakPssMB, target: 1000, note: `peak RSS ${peakRssMB.toFixed(0)} MB; one process` });
         } catch (err) {
           add({ section: S, operation: `${n} concurrent clients`, unit: 'cmd/s', value: `error: ${(err as Error).message.slice(0, 120)}` });
         }
