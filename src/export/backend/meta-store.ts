@@ -4,11 +4,16 @@
  * downloaded) and the MIME structure (one full parse). Kept in an LMDB
  * environment next to the article cache (`<cacheDir>/meta.lmdb`), so they
  * survive both the eviction of the article bytes and a restart, plus a
- * byte-bounded memory LRU of header + parsed envelope in front of it, so a warm
- * listing of 100k articles costs no parsing.
+ * byte-bounded memory LRU of headers in front of it.
  *
- * Keys are article keys (see `articleKey`). Values are msgpack (lmdb-js
- * default), which keeps Buffers binary.
+ * The envelope is lazy (`HeaderEntry.envelope` is a getter): a listing of
+ * FLAGS and sizes reads only header bytes (binary LMDB values, no decoding),
+ * and an ENVELOPE listing reads the envelope stored by an earlier parse
+ * (msgpack, ~4 µs) instead of parsing the header again (~15 µs, measured on the
+ * test corpus). Once computed, an envelope stays with its memory entry.
+ *
+ * Keys are article keys (see `articleKey`). Values are binary (headers) or
+ * msgpack (lmdb-js default; keeps Buffers binary).
  *
  * Writes are fire-and-forget (lmdb-js batches them into one transaction per
  * event turn); a failed write is logged and only costs a refetch later. Reads
@@ -26,9 +31,10 @@ import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './
 
 /**
  * Memory charged per cached header: the header bytes, about as much again for
- * the envelope's Buffers and strings, and a fixed overhead for the objects.
+ * an envelope once computed (its Buffers and strings), and a fixed overhead
+ * for the objects.
  */
-const ENTRY_OVERHEAD = 1024;
+const ENTRY_OVERHEAD = 512;
 const costOf = (header: Buffer): number => header.length * 2 + ENTRY_OVERHEAD;
 
 /** Key of an article's cached data: where it lives (source, group, number). */
@@ -42,8 +48,23 @@ export function viewKey(group: string): string {
 }
 
 export interface HeaderEntry {
-  header: Buffer;
-  envelope: Envelope;
+  readonly header: Buffer;
+  /** Computed (or read from disk) on first access. */
+  readonly envelope: Envelope;
+}
+
+class LazyEntry implements HeaderEntry {
+  private env: Envelope | undefined;
+  constructor(
+    readonly header: Buffer,
+    private readonly key: string,
+    private readonly store: MetaStore,
+  ) {}
+
+  get envelope(): Envelope {
+    this.env ??= this.store.envelopeFor(this.key, this.header);
+    return this.env;
+  }
 }
 
 export interface MetaStoreOptions {
@@ -56,8 +77,8 @@ export interface MetaStoreOptions {
 
 export class MetaStore {
   private readonly env: RootDatabase;
-  /** Header block and its parsed envelope, so a warm read parses nothing. */
-  private readonly headers: Database<[Buffer, Envelope], string>;
+  private readonly headers: Database<Buffer, string>;
+  private readonly envelopes: Database<Envelope, string>;
   private readonly sizes: Database<number, string>;
   private readonly structures: Database<MimePart, string>;
   private readonly views: Database<SavedViewRecord, string>;
@@ -67,6 +88,7 @@ export class MetaStore {
    * thread; until then a read does not see the write): reads see them at once.
    */
   private readonly pendingHeaders = new Map<string, HeaderEntry>();
+  private readonly pendingEnvelopes = new Map<string, Envelope>();
   private readonly pendingSizes = new Map<string, number>();
   private readonly pendingStructures = new Map<string, MimePart>();
   private readonly log: Logger;
@@ -75,7 +97,8 @@ export class MetaStore {
   constructor(opts: MetaStoreOptions) {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.env = openLmdb({ path: opts.path, maxDbs: 8, compression: false });
-    this.headers = this.env.openDB<[Buffer, Envelope], string>('heads', {});
+    this.headers = this.env.openDB<Buffer, string>('hdr', { encoding: 'binary' });
+    this.envelopes = this.env.openDB<Envelope, string>('env', {});
     this.sizes = this.env.openDB<number, string>('sizes', {});
     this.structures = this.env.openDB<MimePart, string>('structures', {});
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
@@ -83,30 +106,46 @@ export class MetaStore {
     this.log = opts.logger;
   }
 
-  /** Header and envelope from memory or disk, or undefined when never fetched. */
+  /** Header (and lazy envelope) from memory or disk, or undefined when never fetched. */
   header(key: string): HeaderEntry | undefined {
     const hit = this.mem.get(key);
     if (hit !== undefined) return hit;
     if (this.closed) return undefined;
     const pending = this.pendingHeaders.get(key);
     if (pending !== undefined) return pending;
-    const rec = this.headers.get(key);
-    if (rec === undefined) return undefined;
-    const entry: HeaderEntry = { header: rec[0], envelope: rec[1] };
+    const raw = this.headers.get(key);
+    if (raw === undefined) return undefined;
+    const entry = new LazyEntry(Buffer.from(raw), key, this);
     this.mem.set(key, entry, costOf(entry.header));
     return entry;
   }
 
-  /** Stores a header fetched upstream; returns it with its envelope. */
+  /** Stores a header fetched upstream; returns it (with a lazy envelope). */
   putHeader(key: string, header: Buffer): HeaderEntry {
-    const entry: HeaderEntry = { header, envelope: envelopeOf(parseHeader(header)) };
+    const entry = new LazyEntry(header, key, this);
     this.mem.set(key, entry, costOf(header));
     if (this.closed) return entry;
     this.pendingHeaders.set(key, entry);
-    this.write(this.headers.put(key, [header, entry.envelope]), 'header', () => {
+    this.write(this.headers.put(key, header), 'header', () => {
       if (this.pendingHeaders.get(key) === entry) this.pendingHeaders.delete(key);
     });
     return entry;
+  }
+
+  /** @internal The envelope of `header`: stored earlier, else parsed now and stored. */
+  envelopeFor(key: string, header: Buffer): Envelope {
+    if (!this.closed) {
+      const known = this.pendingEnvelopes.get(key) ?? this.envelopes.get(key);
+      if (known !== undefined) return known;
+    }
+    const env = envelopeOf(parseHeader(header));
+    if (!this.closed) {
+      this.pendingEnvelopes.set(key, env);
+      this.write(this.envelopes.put(key, env), 'envelope', () => {
+        if (this.pendingEnvelopes.get(key) === env) this.pendingEnvelopes.delete(key);
+      });
+    }
+    return env;
   }
 
   exactSize(key: string): number | undefined {
@@ -157,10 +196,12 @@ export class MetaStore {
   forget(key: string): void {
     this.mem.delete(key);
     this.pendingHeaders.delete(key);
+    this.pendingEnvelopes.delete(key);
     this.pendingSizes.delete(key);
     this.pendingStructures.delete(key);
     if (this.closed) return;
     this.write(this.headers.remove(key), 'header');
+    this.write(this.envelopes.remove(key), 'envelope');
     this.write(this.sizes.remove(key), 'size');
     this.write(this.structures.remove(key), 'structure');
   }
@@ -170,6 +211,7 @@ export class MetaStore {
     this.closed = true;
     this.mem.clear();
     this.pendingHeaders.clear();
+    this.pendingEnvelopes.clear();
     this.pendingSizes.clear();
     this.pendingStructures.clear();
     await this.env.close();

@@ -52,6 +52,17 @@ interface Slot {
   size: number | Promise<number | null> | null;
 }
 
+/**
+ * A MessageMeta whose envelope is computed only if someone reads it (FLAGS and
+ * RFC822.SIZE listings never do). The getter is an own enumerable property, so
+ * spreading or cloning the object still sees the envelope.
+ */
+function metaOf(uid: number, size: number, internalDate: Date, entry: HeaderEntry): MessageMeta {
+  const m = { uid, size, internalDate, header: entry.header } as MessageMeta;
+  Object.defineProperty(m, 'envelope', { get: () => entry.envelope, enumerable: true, configurable: true });
+  return m;
+}
+
 export class GroupReader implements MessageReader {
   constructor(private readonly d: ReaderDeps) {}
 
@@ -69,7 +80,7 @@ export class GroupReader implements MessageReader {
       const entry = s.entry instanceof Promise ? await s.entry : s.entry;
       const size = s.size instanceof Promise ? await s.size : s.size;
       if (entry === null || size === null) continue;
-      yield { uid: s.uid, size, internalDate: this.dateOf(t, s.row, entry.header), header: entry.header, envelope: entry.envelope };
+      yield metaOf(s.uid, size, this.dateOf(t, s.row, entry.header), entry);
     }
   }
 

@@ -57,6 +57,12 @@ try {
   await new Promise((res) => setTimeout(res, 5000)); // let LMDB commit the cold pass's headers (its CPU would count below)
   await timed(`warm meta ${uids.length}`, () => collect(h.meta(uids)));
   await timed(`warm meta ${uids.length} again`, () => collect(h.meta(uids)));
+  const withEnvelope = async () => {
+    const ms = await collect(h.meta(uids));
+    for (const m of ms) void m.envelope.subject;
+  };
+  await timed(`meta ${uids.length} + first ENVELOPE read (parses, stores envelopes)`, withEnvelope);
+  await timed(`meta ${uids.length} + ENVELOPE again`, withEnvelope);
   h.release();
   await a.close();
   const b = await mk();

@@ -60,10 +60,12 @@ async function main(): Promise<void> {
   const c3 = cpu();
   await collect(h2.meta(uids));
   console.log(`cold meta ${N}: ${(performance.now() - t3).toFixed(0)} ms wall, ${(cpu() - c3).toFixed(0)} ms CPU (${s2.calls.head} HEADs)`);
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 4; i++) {
     const t4 = performance.now();
     const c4 = cpu();
     const m = await collect(h2.meta(uids));
+    if (i % 2 === 1) for (const x of m) if (x.envelope.messageId === undefined) throw new Error('no envelope');
+    if (i % 2 === 1) console.log('  (with ENVELOPE read)');
     console.log(`warm meta ${m.length}: ${(performance.now() - t4).toFixed(0)} ms wall, ${(cpu() - c4).toFixed(0)} ms CPU, HEADs so far ${s2.calls.head}`);
   }
   h2.release();
