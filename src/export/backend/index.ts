@@ -1,2 +1,20 @@
+/**
+ * The export backend (`Backend` of src/export/backend.ts over a `Source`).
+ *
+ * Files, one idea each:
+ * - news-backend.ts  createBackend: mailbox tree, STATUS, open, polling, idle views
+ * - names.ts         group ⇄ mailbox names, the tree with \Noselect parents
+ * - view.ts          one shared live view per group: snapshots, refresh, expiry, failover re-read
+ * - carrier.ts       which upstream a view's article numbers belong to (MultiSource failover)
+ * - ingest.ts        overview → UID map → article table rows
+ * - table.ts         the compact per-group article table (typed arrays)
+ * - table-codec.ts   saving/restoring tables (restart without re-reading the overview)
+ * - handle.ts        per-session handles; the empty INBOX
+ * - reader.ts        meta (pipelined HEAD), content, structure
+ * - meta-store.ts    LMDB + memory LRU: headers, envelopes, exact sizes, structures, saved views
+ * - article-cache.ts on-disk article cache, LRU by bytes, shared fetches
+ * - fetch.ts         one upstream download teed to the cache file, the parser and readers
+ * - lru.ts, dates.ts, errors.ts, limits.ts
+ */
 export { createBackend, type BackendOptions, type ClosableBackend } from './news-backend.js';
 export type { SizePolicy } from './reader.js';

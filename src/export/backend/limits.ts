@@ -80,3 +80,9 @@ export const DEFAULT_FULL_CHECK_MS = 10 * 60_000;
  * a restart opens the group without re-reading its overview.
  */
 export const SAVE_VIEW_MS = 60_000;
+
+/**
+ * Longest group name accepted from a client. NNTP command lines are at most
+ * 512 octets (RFC 3977 §3.1), so `GROUP <name>` cannot carry a longer one.
+ */
+export const MAX_GROUP_NAME_BYTES = 497;

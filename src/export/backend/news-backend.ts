@@ -21,7 +21,7 @@ import type { GroupInfo, Source } from '../source.js';
 import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';
 import { InboxHandle, ViewHandle } from './handle.js';
-import { DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
+import { MAX_GROUP_NAME_BYTES, DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
 import { MetaStore, articleKey, viewKey } from './meta-store.js';
 import type { SavedView } from './table-codec.js';
 import { carriersOf, type Carriers } from './carrier.js';
@@ -70,6 +70,9 @@ export interface BackendOptions {
   /** Bound of the in-memory header LRU (bytes); default DEFAULT_META_MEMORY_BYTES. */
   metaMemoryBytes?: number;
 }
+
+// eslint-disable-next-line no-control-regex
+const NOT_IN_GROUP_NAME = /[\x00-\x20\x7f]/;
 
 export type ClosableBackend = Backend & { close(): Promise<void> };
 
@@ -285,9 +288,16 @@ class NewsBackend implements ClosableBackend {
     return this.inboxValidity;
   }
 
+  /**
+   * The group a mailbox name stands for. Names that cannot be a newsgroup
+   * (white space, controls: RFC 3977 §4.1) are refused here, before they
+   * could reach an upstream command line.
+   */
   private groupOf(name: string): string {
     const g = groupOfMailbox(name, this.prefix);
-    if (g === undefined) throw new BackendError('NONEXISTENT', `${name}: no such mailbox`);
+    if (g === undefined || g === '' || NOT_IN_GROUP_NAME.test(g) || Buffer.byteLength(g) > MAX_GROUP_NAME_BYTES) {
+      throw new BackendError('NONEXISTENT', `${JSON.stringify(name)}: no such mailbox`);
+    }
     return g;
   }
 

@@ -110,6 +110,9 @@ describe('errors', () => {
     expect(await codeOf(r.backend.open('no.such'))).toBe('NONEXISTENT');
     expect(await codeOf(r.backend.status('no.such'))).toBe('NONEXISTENT');
     expect(r.uidmaps.mailboxes()).not.toContain('no.such'); // junk names leave no trace
+    const before = src.calls.groupInfo;
+    for (const bad of ['g.x\r\nQUIT', 'a b', '', 'x'.repeat(600)]) expect(await codeOf(r.backend.open(bad))).toBe('NONEXISTENT');
+    expect(src.calls.groupInfo).toBe(before); // refused before reaching the upstream
     src.failing = true;
     expect(await codeOf(r.backend.open('g.x'))).toBe('UNAVAILABLE');
     expect(await codeOf(r.backend.mailboxes())).toBe('UNAVAILABLE');
