@@ -100,7 +100,7 @@ function insert(b: Buffer, at: number, x: Buffer): Buffer {
 
 /** One mutated (or occasionally intact) command body; may contain CR/LF/NUL. */
 export function mutateLine(rng: Prng): Buffer {
-  let b = Buffer.from(rng.pick(SEEDS), 'utf8');
+  let b: Buffer = Buffer.from(rng.pick(SEEDS), 'utf8');
   if (rng.chance(0.1)) return b;
   const ops = 1 + rng.int(3);
   for (let i = 0; i < ops; i++) {
