@@ -32,6 +32,12 @@ export interface ClientFixtureOptions {
   perGroup: number;
   /** 'local' (default) or 'agent': a state agent started here, newsfront pointed at it. */
   state?: 'local' | 'agent';
+  /**
+   * Also serve TLS: a self-signed certificate for 127.0.0.1 (made with openssl,
+   * written to `<dir>/cert.pem`), STARTTLS on the plain port and an IMAPS
+   * listener (`nf.tlsPort`).
+   */
+  tls?: boolean;
 }
 
 export interface ClientFixture {
@@ -75,6 +81,15 @@ export async function startClientFixture(opts: ClientFixtureOptions): Promise<Cl
       stateToken = token;
     }
     const innPort = inn.port;
+    let tls: { cert: string; key: string; listen: { host: string; port: number } } | null = null;
+    if (opts.tls) {
+      tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), listen: { host: '127.0.0.1', port: 0 } };
+      const r = await runProgram('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', tls.key, '-out', tls.cert,
+      ]);
+      if (r.status !== 0) throw new Error(`openssl req failed: ${describeRun(r)}`);
+    }
     config = (port) =>
       testConfig({
         upstreams: [{ url: `nntp://127.0.0.1:${innPort}` }],
@@ -83,6 +98,7 @@ export async function startClientFixture(opts: ClientFixtureOptions): Promise<Cl
         users: join(dir, 'users'),
         state,
         stateToken,
+        tls,
         pollIntervalMs: 1000,
       });
     nf = await startNewsfront(config(0), silentLogger());

@@ -37,7 +37,7 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
 
   beforeAll(async () => {
     await ensureClients(['isync']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'local' });
+    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'local', tls: true });
     maildir = join(fx.dir, 'Maildir');
     mkdirSync(maildir);
     rc = join(fx.dir, 'mbsyncrc');
@@ -149,5 +149,31 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
     expect(r.stdout).not.toMatch(/>>> \d+ UID STORE/);
     expect(snapshot()).toEqual(before);
     expect(await serverFlags(fx.nf.port, GROUPS[1]!)).toEqual(serverBefore);
+  });
+
+  it('logs in over STARTTLS and over IMAPS (self-signed certificate given as CertificateFile)', async () => {
+    const g = GROUPS[2]!;
+    const tlsRc = join(fx.dir, 'mbsyncrc-tls');
+    const lines: string[] = [];
+    for (const [name, port, type] of [['starttls', fx.nf.port, 'STARTTLS'], ['imaps', fx.nf.tlsPort!, 'IMAPS']] as const) {
+      const dir = join(fx.dir, `Maildir-${name}`);
+      mkdirSync(dir);
+      lines.push(
+        `IMAPAccount ${name}`, 'Host 127.0.0.1', `Port ${port}`, `User ${USER}`, `Pass ${PASS}`,
+        `SSLType ${type}`, `CertificateFile ${join(fx.dir, 'cert.pem')}`, '',
+        `IMAPStore ${name}-far`, `Account ${name}`, '',
+        `MaildirStore ${name}-near`, `Path ${dir}/`, `Inbox ${dir}/INBOX`, 'Flatten .', '',
+        `Channel ${name}`, `Far :${name}-far:`, `Near :${name}-near:`, `Patterns ${g.replace(/\./g, '/')}`,
+        'Sync Pull PushFlags', 'Create Near', 'Remove None', 'Expunge None', 'SyncState *', '',
+      );
+    }
+    writeFileSync(tlsRc, lines.join('\n'));
+    for (const [name, viaStarttls] of [['starttls', true], ['imaps', false]] as const) {
+      const r = await runProgram('mbsync', ['-c', tlsRc, '-Dn', name], { env: { ...process.env, HOME: fx.dir } });
+      expect(r.status, describeRun(r)).toBe(0);
+      expect(r.stderr, describeRun(r)).not.toMatch(/sent in the clear|SSL error|certificate/i);
+      expect(/>>> \d+ STARTTLS/.test(r.stdout), `${name}: STARTTLS sent`).toBe(viaStarttls);
+      expect(readMaildir(join(fx.dir, `Maildir-${name}`, g)).size, name).toBe(fx.byGroup.get(g)!.length);
+    }
   });
 });
