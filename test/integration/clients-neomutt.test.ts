@@ -60,6 +60,7 @@ describe('neomutt in batch mode', () => {
         'set header_cache=""',
         'set message_cachedir=""',
         'set quit=yes',
+        'set delete=yes', // no "Purge deleted messages?" prompt
         'set move=no',
         'set mark_old=no',
         'set wait_key=no',
@@ -102,5 +103,16 @@ describe('neomutt in batch mode', () => {
     expect((await serverFlags(fx.nf.port, g)).get(3)).toEqual(['\\Flagged']);
     const failed = /IMAP command failed: [^\n]*/.exec(log);
     expect(failed?.[0] ?? 'no failed command', 'neomutt debug log').toBe('no failed command');
+  });
+
+  it('browses the hierarchy (LIST "%", "de.%", "de.test.%") and opens a group from the browser', async () => {
+    // The browser only offers what LIST returned; the final SELECT proves each level was listed.
+    const keys = '<change-folder>?<toggle-mailboxes><search>^de<enter><select-entry><search>^test<enter><select-entry><search>^neomutt<enter><select-entry><quit>';
+    const { run, log } = await neomutt(GROUPS[0]!, keys, 'browse');
+    expect(run.status, describeRun(run)).toBe(0);
+    expect(log).toMatch(/> a\d+ LIST "" "%"/);
+    expect(log).toMatch(/LIST "" "de\.%"/);
+    expect(log).toMatch(/LIST "" "de\.test\.%"/);
+    expect(log).toMatch(/SELECT "de\.test\.neomutt"/);
   });
 });
