@@ -24,8 +24,13 @@ export const GROUP_LIST_TTL_MS = 5 * 60_000;
  */
 export const HEAD_WINDOW = 200;
 
-/** Default bound of the in-memory header/envelope LRU, in bytes of header data. */
-export const DEFAULT_META_MEMORY_BYTES = 64 * 1024 * 1024;
+/**
+ * Default bound of the in-memory header/envelope LRU (charged at twice the
+ * header bytes + 512 per entry). 128 MB holds the headers of a 100k-article
+ * group (≈400-byte headers), so a warm listing never goes to LMDB (measured:
+ * ~3 µs per message from memory, ~10 µs from LMDB).
+ */
+export const DEFAULT_META_MEMORY_BYTES = 128 * 1024 * 1024;
 
 /**
  * Idle views (no open handle) kept in memory so that re-opening a group is

@@ -115,7 +115,7 @@ export class MetaStore {
     if (pending !== undefined) return pending;
     const raw = this.headers.get(key);
     if (raw === undefined) return undefined;
-    const entry = new LazyEntry(Buffer.from(raw), key, this);
+    const entry = new LazyEntry(raw, key, this); // lmdb-js returns a copy of its own for 'binary'
     this.mem.set(key, entry, costOf(entry.header));
     return entry;
   }

@@ -47,7 +47,7 @@ try {
       return head(g, n);
     };
     const uidmaps = await LmdbUidMapStore.open({ path: join(dir, 'uidmap.lmdb'), logger });
-    const backend = await createBackend({ source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 512 << 20, pollIntervalMs: 0, logger, sizes: process.env.SIZES === 'download' ? 'download' : 'exact' });
+    const backend = await createBackend({ source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 512 << 20, pollIntervalMs: 0, logger, sizes: process.env.SIZES === 'download' ? 'download' : 'exact', ...(process.env.META_MEM ? { metaMemoryBytes: Number(process.env.META_MEM) } : {}) });
     return { backend, close: async () => (await backend.close(), await uidmaps.close(), await source.close()) };
   };
   const a = await mk();
