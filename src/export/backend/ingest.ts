@@ -8,9 +8,10 @@
  * gets UID = its article number (DESIGN invariant 2). A Message-ID seen
  * again (duplicate in one group) keeps its first UID and adds no row.
  *
- * A record whose Message-ID could not be stored (missing, over 511 bytes,
- * control characters) gets a synthetic one derived from group and number,
- * `<number.group@newsfront.invalid>`, so it is still listed.
+ * A record whose Message-ID the UID map cannot store (missing, over 511
+ * bytes, control characters: `isStorableMessageId`) gets a synthetic one
+ * derived from group and number, `<number.group@newsfront.invalid>`, so it is
+ * still listed (src/serve.ts `openExport` applies the same rule).
  *
  * Throws whatever the source or the UID map throws; the caller maps it.
  * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
@@ -18,15 +19,10 @@
 import type { Logger } from '../../log.js';
 import type { Source } from '../source.js';
 import type { MailboxUidMap, SeenArticle } from '../../uidmap/types.js';
+import { isStorableMessageId } from '../../uidmap/validate.js';
 import { parseDate } from './dates.js';
 import { INGEST_BATCH, INGEST_PROGRESS_MS } from './limits.js';
 import type { TableBuilder } from './table.js';
-
-/** RFC 5536 §3.1.3 allows 250 octets; the UID map stores up to 511 (its LMDB key limit). */
-const MAX_STORED_MSGID_BYTES = 511;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export interface IngestTarget {
   source: Source;
@@ -44,10 +40,6 @@ export interface IngestResult {
   records: number;
   /** Highest article number seen (0 when none). */
   highest: number;
-}
-
-function usableMessageId(id: string): boolean {
-  return id.length > 0 && !CONTROL.test(id) && Buffer.byteLength(id, 'utf8') <= MAX_STORED_MSGID_BYTES && !LONE_SURROGATE.test(id);
 }
 
 /**
@@ -82,7 +74,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (r.number < low || r.number > high || r.number <= highest) continue; // out of order or range: ignore
     records++;
     highest = r.number;
-    const messageId = usableMessageId(r.messageId) ? r.messageId : `<${r.number}.${t.group}@newsfront.invalid>`;
+    const messageId = isStorableMessageId(r.messageId) ? r.messageId : `<${r.number}.${t.group}@newsfront.invalid>`;
     batch.push({ messageId, upstream: t.upstream, group: t.group, number: r.number });
     sizes.push(Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : -1);
     dates.push(parseDate(r.date));

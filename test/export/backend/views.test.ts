@@ -45,6 +45,20 @@ describe('snapshots', () => {
     h.release();
   });
 
+  it('lists an article without a usable Message-ID under a synthetic one', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 1);
+    src.post('g.x', makeArticle(2, { messageId: '' }));
+    src.post('g.x', makeArticle(3, { messageId: `<${'x'.repeat(600)}@long>` }));
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    expect([...h.current().uids]).toEqual([1, 2, 3]);
+    const map = await r.uidmaps.open('g.x');
+    expect(map.lookup(2)?.messageId).toBe('<2.g.x@newsfront.invalid>');
+    expect(map.lookup(3)?.messageId).toBe('<3.g.x@newsfront.invalid>');
+    h.release();
+  });
+
   it('shares one view between sessions and re-opens without a new ingest', async () => {
     const src = new FakeSource();
     src.fill('g.x', 3);
