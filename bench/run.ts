@@ -30,6 +30,7 @@ import { median, renderTable, writeJson, type Row, type RunHeader } from './repo
 import { freePort, startServer, type ServerProcess } from './server.js';
 import { EXPENSIVE_ROUND_S, rounds } from './session.js';
 import * as up from './upstream.js';
+import { rawArticles } from './raw-nntp.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (dist/bench/run.js → ../..). */
@@ -124,6 +125,17 @@ async function foundationRows(inn: InnServer, corpus: PreparedCorpus, args: Args
     const bytes = ts[0]!.bytes;
     add({ section: S, operation: `ARTICLE ×${count} pipelined (${up.PIPELINE_WINDOW} in flight)`, unit: 'articles/s', value: count / median(secs), rounds: secs.map((s) => count / s), target: 35_000, note: `${median(secs).toFixed(2)} s` });
     add({ section: S, operation: `ARTICLE ×${count} pipelined, bytes`, unit: 'MB/s', value: bytes / 1e6 / median(secs), target: 57, note: `${(bytes / 1e6).toFixed(0)} MB incl. the large article` });
+  });
+  await attempt('ARTICLE pipelined, raw socket', async () => {
+    const secs: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < args.rounds; i++) {
+      const t = await rawArticles(inn.port, g, up.range(1, count), up.PIPELINE_WINDOW);
+      secs.push(t.seconds);
+      bytes = t.bytes;
+      if (t.seconds > EXPENSIVE_ROUND_S) break;
+    }
+    add({ section: S, operation: `ARTICLE ×${count} pipelined, raw socket (INN alone, no client work)`, unit: 'articles/s', value: count / median(secs), rounds: secs.map((s) => count / s), target: 35_000, note: `${median(secs).toFixed(2)} s, ${(bytes / 1e6 / median(secs)).toFixed(0)} MB/s` });
   });
   await attempt('ARTICLE one at a time', async () => {
     const nums = up.range(1, Math.min(SERIAL_ARTICLES, count), corpus.large?.number);
