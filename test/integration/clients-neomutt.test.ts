@@ -12,15 +12,17 @@
  * it \Seen on the server; `<flag-message>` + `<sync-mailbox>` stores \Flagged;
  * the flags are on the server after neomutt quit, and no other article changed.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClients } from '../harness/install-clients.js';
 import { crlfToLf } from '../harness/article-bytes.js';
-import { describeRun, PASS, runProgram, serverFlags, startClientFixture, USER, type ClientFixture, type ProgramResult } from '../clients/fixture.js';
+import { describeRun, PASS, runProgram, serverFlags, startClientFixture, storeFlags, USER, type ClientFixture, type ProgramResult } from '../clients/fixture.js';
 
-const GROUPS = ['comp.lang.misc', 'de.test.neomutt'];
+const GROUPS = ['comp.lang.misc', 'de.test.neomutt', 'alt.qresync'];
 const SETUP_TIMEOUT_MS = 20 * 60_000;
+/** One batch run takes 1–3 s; well below the test timeout so a hang fails with neomutt's output. */
+const NEOMUTT_TIMEOUT_MS = 30_000;
 
 /** Quote for a POSIX shell (script -c runs its command with $SHELL -c). */
 const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -30,14 +32,19 @@ describe('neomutt in batch mode', () => {
   let muttrc: string;
 
   /** Run neomutt on `mailbox` with `keys` pushed; returns the run and its debug log. */
-  async function neomutt(mailbox: string, keys: string, name: string): Promise<{ run: ProgramResult; log: string }> {
+  async function neomutt(mailbox: string, keys: string, name: string, settings: string[] = []): Promise<{ run: ProgramResult; log: string }> {
     const logBase = join(fx.dir, `neomutt-${name}.log`);
     const cmd = [
       'neomutt', '-n', '-F', muttrc, '-d', '2', '-l', logBase,
       '-f', `imap://${USER}@127.0.0.1:${fx.nf.port}/${mailbox}`,
+      ...settings.flatMap((e) => ['-e', e]),
       '-e', `push "${keys}"`,
     ].map(sh).join(' ');
-    const run = await runProgram('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, HOME: fx.dir, TERM: 'xterm', SHELL: '/bin/sh' } });
+    // A prompt nobody answers would hang neomutt: killed after NEOMUTT_TIMEOUT_MS (exit null, SIGKILL).
+    const run = await runProgram('script', ['-qec', cmd, '/dev/null'], {
+      env: { ...process.env, HOME: fx.dir, TERM: 'xterm', SHELL: '/bin/sh' },
+      timeoutMs: NEOMUTT_TIMEOUT_MS,
+    });
     // neomutt appends a rotation digit to the log name (neomutt-x.log0).
     const logs = readdirSync(fx.dir).filter((f) => f.startsWith(`neomutt-${name}.log`));
     const log = logs.map((f) => readFileSync(join(fx.dir, f), 'latin1')).join('\n');
@@ -107,12 +114,50 @@ describe('neomutt in batch mode', () => {
 
   it('browses the hierarchy (LIST "%", "de.%", "de.test.%") and opens a group from the browser', async () => {
     // The browser only offers what LIST returned; the final SELECT proves each level was listed.
-    const keys = '<change-folder>?<toggle-mailboxes><search>^de<enter><select-entry><search>^test<enter><select-entry><search>^neomutt<enter><select-entry><quit>';
+    const keys = '<change-folder>?<toggle-mailboxes><search>de<enter><select-entry><search>test<enter><select-entry><search>neomutt<enter><select-entry><quit>';
     const { run, log } = await neomutt(GROUPS[0]!, keys, 'browse');
     expect(run.status, describeRun(run)).toBe(0);
     expect(log).toMatch(/> a\d+ LIST "" "%"/);
     expect(log).toMatch(/LIST "" "de\.%"/);
     expect(log).toMatch(/LIST "" "de\.test\.%"/);
     expect(log).toMatch(/SELECT "de\.test\.neomutt"/);
+  });
+
+  describe('with a header cache and imap_qresync', () => {
+    const g = GROUPS[2]!;
+    const cached = (): string[] => ['set imap_qresync=yes', `set header_cache="${join(fx.dir, 'hcache')}/"`];
+    const fullHeaderFetch = /> a\d+ FETCH 1:\d+ \(UID FLAGS INTERNALDATE/;
+
+    it('a second session resyncs with CHANGEDSINCE/VANISHED and sees the change made meanwhile', async () => {
+      mkdirSync(join(fx.dir, 'hcache'), { recursive: true });
+      const first = await neomutt(g, '<quit>', 'hc1', cached());
+      expect(first.run.status, describeRun(first.run)).toBe(0);
+      expect(first.log).toMatch(/ENABLE QRESYNC/);
+      expect(first.log).toMatch(fullHeaderFetch);
+      await storeFlags(fx.nf.port, g, 6, '\\Answered');
+      const piped = join(fx.dir, 'answered.txt');
+      // ~Q: replied (\Answered) articles; neomutt knows UID 6 is one only through the resync
+      const second = await neomutt(g, `<limit>~Q<enter><first-entry><pipe-message>cat > ${piped}<enter><quit>`, 'hc2', cached());
+      expect(second.run.status, describeRun(second.run)).toBe(0);
+      expect(second.log).toMatch(/> a\d+ UID FETCH 1:\d+ \(FLAGS\) \(CHANGEDSINCE \d+ VANISHED\)/);
+      expect(second.log).not.toMatch(fullHeaderFetch);
+      expect(second.log).not.toMatch(/QRESYNC failed/);
+      const a6 = fx.byGroup.get(g)![5]!;
+      expect(readFileSync(piped).equals(crlfToLf(await fx.inn.storedArticle(a6.messageId))), 'piped = article 6').toBe(true);
+    });
+
+    it('an article deleted and closed in one session does not break the next resync', async () => {
+      // NeoMutt stores \Deleted, sends CLOSE (answered OK) and drops the article from
+      // its cache, as CLOSE expunges (RFC 9051 §6.4.1). newsfront keeps the article:
+      // at the next SELECT the cache and the server disagree on the count.
+      const del = await neomutt(g, '<jump>3<enter><delete-message><quit>', 'hc3', cached());
+      expect(del.run.status, describeRun(del.run)).toBe(0);
+      expect((await serverFlags(fx.nf.port, g)).get(3)).toEqual(['\\Deleted']);
+      await storeFlags(fx.nf.port, g, 7, '\\Flagged');
+      const again = await neomutt(g, '<quit>', 'hc4', cached());
+      expect(again.run.status, describeRun(again.run)).toBe(0);
+      const failed = /QRESYNC failed[^\n]*/.exec(again.log);
+      expect(failed?.[0] ?? 'resync ok', 'neomutt debug log').toBe('resync ok');
+    });
   });
 });
