@@ -30,6 +30,8 @@ export interface ChildServer {
   /** Resolves with the exit status when the child exits. */
   readonly exited: Promise<number | null>;
   stop(): Promise<number | null>;
+  /** SIGKILL (for a child known to be stuck); resolves with the exit status. */
+  kill(): Promise<number | null>;
 }
 
 export async function spawnServer(config: ConfigInput): Promise<ChildServer> {
@@ -93,6 +95,11 @@ export async function spawnServer(config: ConfigInput): Promise<ChildServer> {
       const code = await exited;
       clearTimeout(t);
       return code;
+    },
+    async kill() {
+      if (exitCode !== null) return exitCode;
+      child.kill('SIGKILL');
+      return exited;
     },
   };
 }
