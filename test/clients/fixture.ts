@@ -32,6 +32,8 @@ export interface ClientFixtureOptions {
   perGroup: number;
   /** 'local' (default) or 'agent': a state agent started here, newsfront pointed at it. */
   state?: 'local' | 'agent';
+  /** Add one article of at least this many bytes (multipart with a base64 attachment) to groups[0]. */
+  largeArticleBytes?: number;
   /**
    * Also serve TLS: a self-signed certificate for 127.0.0.1 (made with openssl,
    * written to `<dir>/cert.pem`), STARTTLS on the plain port and an IMAPS
@@ -55,7 +57,12 @@ export interface ClientFixture {
 
 export async function startClientFixture(opts: ClientFixtureOptions): Promise<ClientFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'nf-clients-'));
-  const corpus = generateCorpus({ seed: opts.seed, groups: opts.groups, perGroup: opts.perGroup });
+  const corpus = generateCorpus({
+    seed: opts.seed,
+    groups: opts.groups,
+    perGroup: opts.perGroup,
+    ...(opts.largeArticleBytes !== undefined ? { largeArticleBytes: opts.largeArticleBytes } : {}),
+  });
   const byGroup = articlesByGroup(corpus);
   writeFileSync(join(dir, 'users'), `${USER}:{PLAIN}${PASS}\n`);
   let inn: InnServer | undefined;

@@ -26,6 +26,8 @@ import { readBytes, readMaildir, setMaildirFlags, withoutTuid } from '../clients
 const GROUPS = ['comp.lang.misc', 'alt.test', 'de.test.mbsync'];
 /** apt-get may have to fetch the package; the INN start and corpus injection come on top. */
 const SETUP_TIMEOUT_MS = 20 * 60_000;
+/** One big article (base64 attachment) in GROUPS[0]: a literal far above any line or buffer size. */
+const LARGE_ARTICLE_BYTES = 6 * 1024 * 1024;
 
 describe('mbsync (isync) mirrors groups into a Maildir', () => {
   let fx: ClientFixture;
@@ -37,7 +39,7 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
 
   beforeAll(async () => {
     await ensureClients(['isync']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'local', tls: true });
+    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'local', tls: true, largeArticleBytes: LARGE_ARTICLE_BYTES });
     maildir = join(fx.dir, 'Maildir');
     mkdirSync(maildir);
     rc = join(fx.dir, 'mbsyncrc');
@@ -77,7 +79,8 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
     await fx?.close();
   });
 
-  it('first run: every article arrives byte-identical to INN\'s copy', async () => {
+  it('first run: every article (one of 6 MiB) arrives byte-identical to INN\'s copy', async () => {
+    expect(Math.max(...fx.byGroup.get(GROUPS[0]!)!.map((a) => a.bytes.length))).toBeGreaterThanOrEqual(LARGE_ARTICLE_BYTES);
     const r = await mbsync();
     expect(r.status, describeRun(r)).toBe(0);
     for (const g of GROUPS) {

@@ -23,6 +23,8 @@ import { readBytes, readMaildir, setMaildirFlags } from '../clients/maildir.js';
 
 const GROUPS = ['comp.lang.misc', 'alt.test', 'de.test.offlineimap'];
 const SETUP_TIMEOUT_MS = 20 * 60_000;
+/** One big article (base64 attachment) in GROUPS[0]: a literal far above any line or buffer size. */
+const LARGE_ARTICLE_BYTES = 6 * 1024 * 1024;
 
 function asciiHeader(article: Buffer): boolean {
   const end = article.indexOf('\r\n\r\n');
@@ -40,7 +42,7 @@ describe('offlineimap mirrors groups into a Maildir', () => {
 
   beforeAll(async () => {
     await ensureClients(['offlineimap3']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 62, perGroup: 14, state: 'agent' });
+    fx = await startClientFixture({ groups: GROUPS, seed: 62, perGroup: 14, state: 'agent', largeArticleBytes: LARGE_ARTICLE_BYTES });
     maildir = join(fx.dir, 'Maildir');
     conf = join(fx.dir, 'offlineimaprc');
     writeFileSync(
@@ -76,7 +78,8 @@ describe('offlineimap mirrors groups into a Maildir', () => {
     await fx?.close();
   });
 
-  it('first run: every article arrives byte-identical to INN\'s copy', async () => {
+  it('first run: every article (one of 6 MiB) arrives byte-identical to INN\'s copy', async () => {
+    expect(Math.max(...fx.byGroup.get(GROUPS[0]!)!.map((a) => a.bytes.length))).toBeGreaterThanOrEqual(LARGE_ARTICLE_BYTES);
     const r = await offlineimap();
     expect(r.status, describeRun(r)).toBe(0);
     expect(r.stdout + r.stderr, describeRun(r)).not.toMatch(/ERROR/);
