@@ -1,0 +1,304 @@
+/**
+ * Load: N concurrent IMAP sessions against one or several newsfront ports,
+ * each doing SELECT and then a random mix of commands for a bounded time.
+ *
+ *     node dist/bench/load-sessions.js [--sessions 100] [--seconds 10] [--processes 1] [--upstream nntp://…] [--group name]
+ *
+ * Run as a script it starts its own front-ends (`node dist/src/cli.js serve`
+ * child processes sharing ONE data directory, i.e. one LMDB UID map, serving
+ * the embedded sample archive unless --upstream is given), runs the load
+ * spread over them, prints commands/s, errors and each process's RSS before
+ * and after, checks that every process shows the same UIDVALIDITY and the
+ * same UID → Message-ID list for the group, then stops the children.
+ * `runSessions()` is the library part (used by test/faults/load-short.test.ts).
+ *
+ * Command mix per session (seeded, reproducible): FETCH ENVELOPE of a random
+ * message 30 %, BODY.PEEK[] 20 %, UID SEARCH (SUBJECT/FROM/BODY word) 15 %,
+ * STORE ±FLAGS 15 %, FETCH FLAGS of a range 10 %, NOOP 10 %. An error is a
+ * tagged NO/BAD, a closed connection or a command over COMMAND_TIMEOUT_MS.
+ */
+import { connect, type Socket } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** A command that takes longer is an error (a hang, not a slow answer). */
+export const COMMAND_TIMEOUT_MS = 30_000;
+/** Errors kept verbatim in the report. */
+const KEEP_ERRORS = 10;
+
+export interface LoadOptions {
+  ports: number[];
+  mailbox: string;
+  sessions: number;
+  seconds: number;
+  seed: number;
+  user?: string;
+  pass?: string;
+  host?: string;
+}
+
+export interface LoadReport {
+  sessions: number;
+  commands: number;
+  seconds: number;
+  commandsPerSecond: number;
+  byKind: Record<string, number>;
+  errors: string[];
+  errorCount: number;
+}
+
+/** One line-oriented IMAP connection: `cmd` resolves with everything up to the tagged line. */
+export class LoadClient {
+  private buf = '';
+  private waiter: (() => void) | null = null;
+  private seq = 0;
+  closed = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      this.waiter?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async open(port: number, host = '127.0.0.1'): Promise<LoadClient> {
+    const s = connect(port, host);
+    await new Promise<void>((res, rej) => {
+      s.once('connect', () => res());
+      s.once('error', rej);
+    });
+    const c = new LoadClient(s);
+    await c.wait((t) => t.includes('\r\n'), COMMAND_TIMEOUT_MS);
+    c.buf = '';
+    return c;
+  }
+
+  private async wait(pred: (t: string) => boolean, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred(this.buf)) {
+      if (this.closed) throw new Error('connection closed');
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`timeout after ${ms} ms`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = null;
+          res();
+        };
+      });
+    }
+  }
+
+  /** Sends `command`; resolves with the response text; throws on NO/BAD, close or timeout. */
+  async cmd(command: string): Promise<string> {
+    const tag = `L${++this.seq}`;
+    this.socket.write(`${tag} ${command}\r\n`);
+    const re = new RegExp(`(?:^|\\r\\n)${tag} (OK|NO|BAD)([^\\r\\n]*)\\r\\n`);
+    await this.wait((t) => re.test(t), COMMAND_TIMEOUT_MS);
+    const text = this.buf;
+    this.buf = '';
+    const m = re.exec(text)!;
+    if (m[1] !== 'OK') throw new Error(`${command.slice(0, 60)} → ${m[1]}${m[2]}`);
+    return text;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** xorshift32. */
+function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
+const WORDS = ['the', 'news', 'test', 're', 'and', 'of', 'question', 'release', 'hello'];
+
+export async function runSessions(o: LoadOptions): Promise<LoadReport> {
+  const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, errors: [], errorCount: 0 };
+  const fail = (s: string): void => {
+    report.errorCount++;
+    if (report.errors.length < KEEP_ERRORS) report.errors.push(s);
+  };
+  const started = Date.now();
+  const deadline = started + o.seconds * 1000;
+  const one = async (i: number): Promise<void> => {
+    const rnd = prng(o.seed + i * 7919);
+    let c: LoadClient;
+    try {
+      c = await LoadClient.open(o.ports[i % o.ports.length]!, o.host);
+      await c.cmd(`LOGIN ${o.user ?? 'anonymous'} ${o.pass ?? 'x'}`);
+    } catch (err) {
+      fail(`session ${i} open: ${(err as Error).message}`);
+      return;
+    }
+    try {
+      const sel = await c.cmd(`SELECT ${o.mailbox}`);
+      report.commands += 2;
+      const exists = Number(/\* (\d+) EXISTS/.exec(sel)?.[1] ?? 0);
+      if (exists === 0) throw new Error(`${o.mailbox} is empty`);
+      while (Date.now() < deadline) {
+        const r = rnd();
+        const seq = 1 + Math.floor(rnd() * exists);
+        let kind: string;
+        let command: string;
+        if (r < 0.3) [kind, command] = ['fetch-envelope', `FETCH ${seq} (UID ENVELOPE)`];
+        else if (r < 0.5) [kind, command] = ['fetch-body', `FETCH ${seq} (UID BODY.PEEK[])`];
+        else if (r < 0.65) {
+          const w = WORDS[Math.floor(rnd() * WORDS.length)]!;
+          const key = ['SUBJECT', 'FROM', 'BODY'][Math.floor(rnd() * 3)]!;
+          [kind, command] = ['search', `UID SEARCH ${key} ${w}`];
+        } else if (r < 0.8) [kind, command] = ['store', `STORE ${seq} ${rnd() < 0.5 ? '+' : '-'}FLAGS.SILENT (\\Seen)`];
+        else if (r < 0.9) {
+          const hi = Math.min(exists, seq + 50);
+          [kind, command] = ['fetch-flags', `FETCH ${seq}:${hi} (UID FLAGS)`];
+        } else [kind, command] = ['noop', 'NOOP'];
+        try {
+          await c.cmd(command);
+          report.commands++;
+          report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
+        } catch (err) {
+          fail(`session ${i}: ${(err as Error).message}`);
+          if (c.closed) return;
+        }
+      }
+      await c.cmd('LOGOUT').catch(() => undefined);
+    } catch (err) {
+      fail(`session ${i}: ${(err as Error).message}`);
+    } finally {
+      c.close();
+    }
+  };
+  await Promise.all(Array.from({ length: o.sessions }, (_, i) => one(i)));
+  report.seconds = (Date.now() - started) / 1000;
+  report.commandsPerSecond = report.commands / report.seconds;
+  return report;
+}
+
+/** UIDVALIDITY and the UID → Message-ID list of `mailbox` as one port shows it. */
+export async function uidListing(port: number, mailbox: string, user = 'anonymous', pass = 'x'): Promise<{ uidValidity: number; uids: string[] }> {
+  const c = await LoadClient.open(port);
+  try {
+    await c.cmd(`LOGIN ${user} ${pass}`);
+    const sel = await c.cmd(`EXAMINE ${mailbox}`);
+    const uidValidity = Number(/UIDVALIDITY (\d+)/.exec(sel)![1]);
+    const f = await c.cmd('UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])');
+    const uids = [...f.matchAll(/UID (\d+) BODY\[HEADER\.FIELDS \(MESSAGE-ID\)\] \{\d+\}\r\n[Mm]essage-[Ii][Dd]:\s*(\S+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    return { uidValidity, uids };
+  } finally {
+    c.close();
+  }
+}
+
+// ---- script part -----------------------------------------------------------
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
+}
+
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+async function waitListening(port: number, child: ChildProcess, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`front-end exited with ${child.exitCode}`);
+    try {
+      const c = await LoadClient.open(port);
+      c.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`front-end on ${port} did not listen in time`);
+}
+
+async function main(): Promise<void> {
+  const sessions = Number(arg('sessions', '100'));
+  const seconds = Number(arg('seconds', '10'));
+  const processes = Number(arg('processes', '1'));
+  const upstream = arg('upstream', '');
+  const group = arg('group', upstream ? '' : 'sample.discuss');
+  if (!group) throw new Error('--group is required with --upstream');
+  const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli.js');
+  const data = mkdtempSync(join(tmpdir(), 'nf-load-'));
+  const children: Array<{ proc: ChildProcess; port: number }> = [];
+  try {
+    for (let i = 0; i < processes; i++) {
+      const port = await freePort();
+      const args = [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--log-level', 'error'];
+      if (upstream) args.push('--upstream', upstream);
+      const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push({ proc, port });
+      await waitListening(port, proc);
+    }
+    const ports = children.map((c) => c.port);
+    const listings = await Promise.all(ports.map((p) => uidListing(p, group)));
+    const same = listings.every((l) => l.uidValidity === listings[0]!.uidValidity && l.uids.join('\n') === listings[0]!.uids.join('\n'));
+    const rss0 = children.map((c) => rssOf(c.proc.pid!));
+    const r = await runSessions({ ports, mailbox: group, sessions, seconds, seed: 1733 });
+    const rss1 = children.map((c) => rssOf(c.proc.pid!));
+    const mb = (n: number): string => `${Math.round(n / 1048576)} MB`;
+    process.stdout.write(
+      [
+        `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s`,
+        `  commands:      ${r.commands} = ${Math.round(r.commandsPerSecond)} commands/s  ${JSON.stringify(r.byKind)}`,
+        `  errors:        ${r.errorCount}${r.errors.map((e) => `\n    ${e}`).join('')}`,
+        `  RSS per process before → after: ${rss0.map((x, i) => `${mb(x)} → ${mb(rss1[i]!)}`).join(', ')}`,
+        `  same UIDVALIDITY and UID→Message-ID list on every process: ${same ? 'yes' : 'NO'} (${listings[0]!.uids.length} messages)`,
+        '',
+      ].join('\n'),
+    );
+    if (r.errorCount > 0 || !same) process.exitCode = 1;
+  } finally {
+    for (const c of children) {
+      c.proc.kill('SIGTERM');
+      await new Promise<void>((res) => (c.proc.exitCode !== null ? res() : c.proc.once('exit', () => res())));
+    }
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`load-sessions: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
