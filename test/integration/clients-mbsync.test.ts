@@ -14,7 +14,7 @@
  * reaches the server and one set on the server reaches the Maildir; a second
  * run after new articles were posted to INN fetches only those.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClients } from '../harness/install-clients.js';
@@ -36,6 +36,13 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
 
   const mbsync = (extra: string[] = []) => runProgram('mbsync', ['-c', rc, ...extra, 'newsfront'], { env: { ...process.env, HOME: fx.dir } });
   const folder = (g: string) => join(maildir, g);
+  /** `.mbsyncstate` pairs: [far (server) UID, near (Maildir) UID]. */
+  const syncState = (g: string): Array<[number, number]> =>
+    readFileSync(join(folder(g), '.mbsyncstate'), 'utf8')
+      .split('\n')
+      .map((l) => /^(\d+) (\d+) /.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [Number(m[1]), Number(m[2])]);
 
   beforeAll(async () => {
     await ensureClients(['isync']);
@@ -85,6 +92,11 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
     expect(r.status, describeRun(r)).toBe(0);
     for (const g of GROUPS) {
       const articles = fx.byGroup.get(g)!;
+      // U= in a Maildir name is mbsync's near-side UID; its state file pairs it with the
+      // server's UID. They coincide here (pulled in order into an empty Maildir), which
+      // lets the checks below name articles by server UID.
+      expect(syncState(g).every(([far, near]) => far === near), `${g}: near UID = far UID`).toBe(true);
+      expect(syncState(g).map(([far]) => far), g).toEqual(articles.map((_, i) => i + 1));
       const local = readMaildir(folder(g));
       expect([...local.keys()].sort((a, b) => a - b), g).toEqual(articles.map((_, i) => i + 1));
       const stored = await fx.inn.storedArticles(articles.map((a) => a.messageId));
@@ -178,5 +190,25 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
       expect(/>>> \d+ STARTTLS/.test(r.stdout), `${name}: STARTTLS sent`).toBe(viaStarttls);
       expect(readMaildir(join(fx.dir, `Maildir-${name}`, g)).size, name).toBe(fx.byGroup.get(g)!.length);
     }
+  });
+
+  it('with Sync All, a message added to the Maildir is offered once by APPEND, refused, and the sync goes on', async () => {
+    const g = GROUPS[1]!;
+    const allRc = join(fx.dir, 'mbsyncrc-all');
+    // the same channel and state, now also pushing new messages
+    writeFileSync(allRc, readFileSync(rc, 'utf8').replace('Sync Pull PushFlags', 'Sync All').replace(/^Port \d+$/m, `Port ${fx.nf.port}`));
+    const some = readMaildir(folder(g)).get(1)!;
+    copyFileSync(some.path, join(folder(g), 'new', 'written-locally'));
+    const count = async (): Promise<number> => (await serverFlags(fx.nf.port, g)).size;
+    const before = await count();
+    const r = await runProgram('mbsync', ['-c', allRc, '-Dn', 'newsfront'], { env: { ...process.env, HOME: fx.dir } });
+    expect(r.status, describeRun(r)).toBe(0);
+    expect([...r.stdout.matchAll(/>>> \d+ APPEND "alt\.test"/g)].length, describeRun(r)).toBe(1);
+    expect(r.stdout).toMatch(/\d+ NO \[CANNOT\] APPEND/);
+    expect(r.stderr).toMatch(/far side refuses to store message/);
+    expect(await count()).toBe(before);
+    const again = await runProgram('mbsync', ['-c', allRc, '-Dn', 'newsfront'], { env: { ...process.env, HOME: fx.dir } });
+    expect(again.status, describeRun(again)).toBe(0);
+    expect(again.stdout, 'not offered again').not.toMatch(/>>> \d+ APPEND/);
   });
 });
