@@ -68,6 +68,19 @@ export class ByteLru<K, V> {
     }
   }
 
+  /** Adds `delta` to an entry's cost (it grew in memory), evicting others if needed. */
+  addCost(key: K, delta: number): void {
+    const n = this.map.get(key);
+    if (n === undefined) return;
+    n.cost += delta;
+    this.total += delta;
+    while (this.total > this.maxCost && this.head !== null) {
+      const old = this.head;
+      this.delete(old.key);
+      this.onEvict?.(old.key, old.value);
+    }
+  }
+
   delete(key: K): void {
     const n = this.map.get(key);
     if (n === undefined) return;

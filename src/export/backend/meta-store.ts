@@ -30,12 +30,15 @@ import { ByteLru } from './lru.js';
 import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
 
 /**
- * Memory charged per cached header: the header bytes, about as much again for
- * an envelope once computed (its Buffers and strings), and a fixed overhead
- * for the objects.
+ * Memory charged per cached header: its bytes plus a fixed overhead for the
+ * Buffer, entry, key and LRU node; once an envelope is computed, three times
+ * the header bytes more (its Buffers and address objects). Measured with
+ * heapUsed + arrayBuffers over 50k test-corpus headers (avg 397 bytes):
+ * 722 bytes per entry without envelope, +1236 with.
  */
-const ENTRY_OVERHEAD = 512;
-const costOf = (header: Buffer): number => header.length * 2 + ENTRY_OVERHEAD;
+const ENTRY_OVERHEAD = 336;
+const costOf = (header: Buffer): number => header.length + ENTRY_OVERHEAD;
+const envelopeCostOf = (header: Buffer): number => header.length * 3;
 
 /** Key of an article's cached data: where it lives (source, group, number). */
 export function articleKey(upstream: string, group: string, number: number): string {
@@ -62,7 +65,10 @@ class LazyEntry implements HeaderEntry {
   ) {}
 
   get envelope(): Envelope {
-    this.env ??= this.store.envelopeFor(this.key, this.header);
+    if (this.env === undefined) {
+      this.env = this.store.envelopeFor(this.key, this.header);
+      this.store.grew(this.key, envelopeCostOf(this.header));
+    }
     return this.env;
   }
 }
@@ -130,6 +136,11 @@ export class MetaStore {
       if (this.pendingHeaders.get(key) === entry) this.pendingHeaders.delete(key);
     });
     return entry;
+  }
+
+  /** @internal An entry's memory grew (its envelope was computed). */
+  grew(key: string, delta: number): void {
+    this.mem.addCost(key, delta);
   }
 
   /** @internal The envelope of `header`: stored earlier, else parsed now and stored. */

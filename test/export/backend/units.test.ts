@@ -45,6 +45,16 @@ describe('ByteLru', () => {
     );
   });
 
+  it('evicts others when an entry grows', () => {
+    const out: string[] = [];
+    const lru = new ByteLru<string, number>(10, (k) => out.push(k));
+    lru.set('a', 1, 4);
+    lru.set('b', 2, 4);
+    lru.addCost('b', 3);
+    expect(out).toEqual(['a']);
+    expect(lru.cost).toBe(7);
+  });
+
   it('reports an entry larger than the bound as evicted at once', () => {
     const out: string[] = [];
     const lru = new ByteLru<string, number>(10, (k) => out.push(k));
