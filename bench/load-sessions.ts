@@ -46,6 +46,8 @@ export interface LoadReport {
   seconds: number;
   commandsPerSecond: number;
   byKind: Record<string, number>;
+  /** Per command kind: mean and max latency in ms. */
+  latency: Record<string, { meanMs: number; maxMs: number }>;
   errors: string[];
   errorCount: number;
 }
@@ -133,7 +135,8 @@ function prng(seed: number): () => number {
 const WORDS = ['the', 'news', 'test', 're', 'and', 'of', 'question', 'release', 'hello'];
 
 export async function runSessions(o: LoadOptions): Promise<LoadReport> {
-  const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, errors: [], errorCount: 0 };
+  const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, latency: {}, errors: [], errorCount: 0 };
+  const total: Record<string, number> = {};
   const fail = (s: string): void => {
     report.errorCount++;
     if (report.errors.length < KEEP_ERRORS) report.errors.push(s);
@@ -172,9 +175,14 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
           [kind, command] = ['fetch-flags', `FETCH ${seq}:${hi} (UID FLAGS)`];
         } else [kind, command] = ['noop', 'NOOP'];
         try {
+          const t0 = performance.now();
           await c.cmd(command);
+          const ms = performance.now() - t0;
           report.commands++;
           report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
+          total[kind] = (total[kind] ?? 0) + ms;
+          const l = (report.latency[kind] ??= { meanMs: 0, maxMs: 0 });
+          l.maxMs = Math.max(l.maxMs, ms);
         } catch (err) {
           fail(`session ${i}: ${(err as Error).message}`);
           if (c.closed) return;
@@ -190,6 +198,10 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
   await Promise.all(Array.from({ length: o.sessions }, (_, i) => one(i)));
   report.seconds = (Date.now() - started) / 1000;
   report.commandsPerSecond = report.commands / report.seconds;
+  for (const [k, l] of Object.entries(report.latency)) {
+    l.meanMs = Math.round((total[k]! / report.byKind[k]!) * 10) / 10;
+    l.maxMs = Math.round(l.maxMs);
+  }
   return report;
 }
 
@@ -280,6 +292,7 @@ async function main(): Promise<void> {
       [
         `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s`,
         `  commands:      ${r.commands} = ${Math.round(r.commandsPerSecond)} commands/s  ${JSON.stringify(r.byKind)}`,
+        `  latency (ms):  ${Object.entries(r.latency).map(([k, l]) => `${k} mean ${l.meanMs} max ${l.maxMs}`).join(', ')}`,
         `  errors:        ${r.errorCount}${r.errors.map((e) => `\n    ${e}`).join('')}`,
         `  RSS per process before → after: ${rss0.map((x, i) => `${mb(x)} → ${mb(rss1[i]!)}`).join(', ')}`,
         `  same UIDVALIDITY and UID→Message-ID list on every process: ${same ? 'yes' : 'NO'} (${listings[0]!.uids.length} messages)`,
