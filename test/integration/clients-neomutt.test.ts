@@ -125,11 +125,13 @@ describe('neomutt in batch mode', () => {
 
   describe('with a header cache and imap_qresync', () => {
     const g = GROUPS[2]!;
-    const cached = (): string[] => ['set imap_qresync=yes', `set header_cache="${join(fx.dir, 'hcache')}/"`];
+    const cached = (): string[] => {
+      mkdirSync(join(fx.dir, 'hcache'), { recursive: true });
+      return ['set imap_qresync=yes', `set header_cache="${join(fx.dir, 'hcache')}/"`];
+    };
     const fullHeaderFetch = /> a\d+ FETCH 1:\d+ \(UID FLAGS INTERNALDATE/;
 
     it('a second session resyncs with CHANGEDSINCE/VANISHED and sees the change made meanwhile', async () => {
-      mkdirSync(join(fx.dir, 'hcache'), { recursive: true });
       const first = await neomutt(g, '<quit>', 'hc1', cached());
       expect(first.run.status, describeRun(first.run)).toBe(0);
       expect(first.log).toMatch(/ENABLE QRESYNC/);
