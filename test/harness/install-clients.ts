@@ -2,7 +2,7 @@
  * Make sure the real IMAP clients the client suites drive are installed
  * (Debian packages), so `test/integration/clients-*.test.ts` can run them.
  *
- *   await ensureClients(['isync', 'offlineimap3', 'neomutt']);
+ *   await ensureClients(['isync', 'offlineimap3', 'neomutt', 'fetchmail']);
  *
  * Idempotent: a package whose program is already on disk costs nothing. For the
  * missing ones: `apt-get update` (once per process) and
@@ -24,6 +24,7 @@ export const CLIENT_PROGRAMS = Object.freeze({
   isync: '/usr/bin/mbsync',
   offlineimap3: '/usr/bin/offlineimap',
   neomutt: '/usr/bin/neomutt',
+  fetchmail: '/usr/bin/fetchmail',
   /** `script` (util-linux): runs neomutt under a pseudo-terminal. Essential on Debian, listed for clarity. */
   bsdutils: '/usr/bin/script',
 } as const);
