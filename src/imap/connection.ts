@@ -83,8 +83,7 @@ export class Connection {
     } catch {
       /* the peer may be gone already */
     }
-    this.socket.end();
-    this.socket.destroySoon?.();
+    this.endOutput();
   }
 
   private newFramer(): CommandFramer {
@@ -165,7 +164,7 @@ export class Connection {
     if (item.kind === 'error') {
       const code = item.code ? `[${item.code}] ` : '';
       await this.send([`${item.tag ?? '*'} ${item.status} ${code}${item.text}\r\n`], true);
-      if (item.fatal) this.socket.end();
+      if (item.fatal) this.endOutput();
       return;
     }
     this.refreshTimeout();
@@ -190,7 +189,7 @@ export class Connection {
       const done: Completion = (await spec.run(ctx, args)) ?? {};
       if (this.session.state === 'logout') {
         await this.send([`${tag} OK ${done.text ?? 'LOGOUT completed'}\r\n`], true);
-        this.socket.end();
+        this.endOutput();
         return;
       }
       await announceUpdates(this.session, (c) => this.send(c), spec.expungeOk ?? true);
@@ -216,7 +215,7 @@ export class Connection {
       const code = err.code ? `[${err.code}] ` : '';
       if (err.status === 'BYE') {
         await this.send([`* BYE ${code}${err.message}\r\n`], true);
-        this.socket.end();
+        this.endOutput();
         throw new ConnectionClosed();
       }
       await this.send([`${tag} ${err.status} ${code}${oneLine(err.message)}\r\n`], true);
@@ -331,6 +330,15 @@ export class Connection {
     if (sent !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${sent}`);
   }
 
+  /**
+   * Finish the output and close: with COMPRESS the deflate stream is ended, so
+   * its last bytes (the BYE and tagged OK) reach the socket before the FIN.
+   */
+  private endOutput(): void {
+    if (this.deflate) this.deflate.end();
+    else this.socket.end();
+  }
+
   private refreshTimeout(): void {
     const ms = this.session.state === 'notauth' ? NOT_AUTHENTICATED_TIMEOUT_MS : this.server.options.idleTimeoutMs;
     this.socket.setTimeout(ms);
@@ -338,7 +346,8 @@ export class Connection {
 
   private async autologout(): Promise<void> {
     await this.shutdown('Autologout; idle for too long').catch(() => undefined);
-    this.socket.destroy();
+    // a peer that never reads must not keep the socket: drop it after a grace period
+    setTimeout(() => this.socket.destroy(), 5_000).unref();
   }
 
   /** Replace the byte streams with TLS (STARTTLS, RFC 9051 §6.2.1). Buffered input is discarded. */

@@ -9,7 +9,7 @@ import { lowerBound, type SelectedMailbox } from './selected.js';
 import { bad } from './errors.js';
 
 /** Ascending sequence numbers named by `set`. */
-export function resolveSet(sel: SelectedMailbox, set: SequenceSet, byUid: boolean): number[] {
+export function resolveSet(sel: SelectedMailbox, set: SequenceSet, byUid: boolean, lenient = false): number[] {
   const uids = sel.uids;
   const out: number[] = [];
   if (byUid) {
@@ -20,7 +20,7 @@ export function resolveSet(sel: SelectedMailbox, set: SequenceSet, byUid: boolea
     return out;
   }
   if (uids.length === 0 && set.hasStar) return out;
-  if (set.maxNumber() > uids.length) throw bad('CLIENTBUG', `Message number out of range (mailbox has ${uids.length})`);
+  if (!lenient && set.maxNumber() > uids.length) throw bad('CLIENTBUG', `Message number out of range (mailbox has ${uids.length})`);
   for (const [lo, hi] of set.resolve(uids.length)) for (let n = lo; n <= hi; n++) out.push(n);
   return out;
 }

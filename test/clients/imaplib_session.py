@@ -40,6 +40,9 @@ typ, data = M.uid("SEARCH", None, "FLAGGED")
 out["search_flagged"] = data[0].decode()
 # imaplib returns NO as a result (it raises only for BAD); keep the text with the code.
 typ, data = M.expunge()
+out["expunge_nothing"] = typ
+M.uid("STORE", str(first), "+FLAGS", "(\\Deleted)")
+typ, data = M.expunge()
 out["expunge"] = [typ, data[0].decode() if data and data[0] else ""]
 typ, data = M.create("foo.bar")
 out["create"] = [typ, data[0].decode() if data and data[0] else ""]

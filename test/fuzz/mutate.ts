@@ -98,8 +98,17 @@ function insert(b: Buffer, at: number, x: Buffer): Buffer {
   return Buffer.concat([b.subarray(0, at), x, b.subarray(at)]);
 }
 
+export interface MutateOptions {
+  /**
+   * Also insert runs of 50–500 LIST wildcards (`%`, `*`). Off by default:
+   * they reach a known ReDoS (test/fuzz/list-patterns.test.ts) that blocks an
+   * in-process server, and with it the fuzzer itself.
+   */
+  wildcardRuns?: boolean;
+}
+
 /** One mutated (or occasionally intact) command body; may contain CR/LF/NUL. */
-export function mutateLine(rng: Prng): Buffer {
+export function mutateLine(rng: Prng, opts: MutateOptions = {}): Buffer {
   let b: Buffer = Buffer.from(rng.pick(SEEDS), 'utf8');
   if (rng.chance(0.1)) return b;
   const ops = 1 + rng.int(3);
@@ -144,7 +153,8 @@ export function mutateLine(rng: Prng): Buffer {
         break;
       }
       case 8:
-        if (rng.chance(0.02)) b = insert(b, at, Buffer.alloc(1024 * (1 + rng.int(80)), rng.pick(['a', '1', '(', ' ', '"'])));
+        if (opts.wildcardRuns && rng.chance(0.01)) b = insert(b, at, Buffer.from(rng.pick(['%', '*', '%.', '*%']).repeat(50 + rng.int(450))));
+        else if (rng.chance(0.02)) b = insert(b, at, Buffer.alloc(1024 * (1 + rng.int(80)), rng.pick(['a', '1', '(', ' ', '"'])));
         break;
     }
   }

@@ -207,6 +207,9 @@ describe('IMAP commands over a fixture backend', () => {
   it('every command that would change public data gets NO with a code', async () => {
     const c = await login();
     await c.cmd('s', 'SELECT comp.lang.misc');
+    // nothing marked \Deleted: EXPUNGE removes nothing, and OK says exactly that
+    expect(tagged(await c.cmd('e0', 'EXPUNGE'), 'e0')).toMatch(/^e0 OK/);
+    await c.cmd('d0', 'STORE 1 +FLAGS.SILENT (\\Deleted)');
     const cases: Array<[string, string]> = [
       ['CREATE foo', 'NOPERM'], ['DELETE comp.lang.misc', 'NOPERM'], ['RENAME comp.lang.misc x', 'NOPERM'],
       ['EXPUNGE', 'CANNOT'], ['UID EXPUNGE 3', 'CANNOT'], ['COPY 1 de.test', 'CANNOT'], ['MOVE 1 de.test', 'CANNOT'],

@@ -73,6 +73,7 @@ describe('Python imaplib against newsfront over INN', () => {
     expect(out.body_len).toBe(sizes['1']);
     expect(out.store).toBe('OK');
     expect(out.search_flagged).toBe('1');
+    expect(out.expunge_nothing).toBe('OK');
     expect(out.expunge[0]).toBe('NO');
     expect(out.expunge[1]).toMatch(/^\[CANNOT\]/);
     expect(out.create[0]).toBe('NO');

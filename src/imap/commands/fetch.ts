@@ -27,7 +27,8 @@ import { mapBackendError } from '../backend-errors.js';
 import type { MessageMeta, MimePart } from '../../export/backend.js';
 import { BackendError } from '../../export/backend.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
-import { bad } from '../errors.js';
+import { bad, no } from '../errors.js';
+import { metaBatch } from '../meta.js';
 import { uidSetText } from '../updates.js';
 
 /** Messages per batch: one pipelined header/flag round for this many. */
@@ -77,13 +78,6 @@ function parseFetch(d: import('../wire/decoder.js').Decoder): FetchArgs {
   return { set, req };
 }
 
-async function* metaInOrder(ctx: CommandContext, uids: number[]): AsyncGenerator<Map<number, MessageMeta>> {
-  const sel = ctx.session.selected!;
-  const map = new Map<number, MessageMeta>();
-  for await (const m of sel.handle.meta(uids)) map.set(m.uid, m);
-  yield map;
-}
-
 async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<void> {
   const s = ctx.session;
   const sel = s.selected!;
@@ -115,6 +109,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
   const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
   const key = s.flagKey();
+  let unreadable = 0;
 
   for (let b = 0; b < seqs.length; b += BATCH) {
     const batch = seqs.slice(b, b + BATCH);
@@ -122,7 +117,9 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     let metas: Map<number, MessageMeta> | undefined;
     if (wantMeta) {
       try {
-        for await (const m of metaInOrder(ctx, uids)) metas = m;
+        const got = await metaBatch(sel.handle, uids);
+        metas = got.metas;
+        unreadable += got.failed.length;
       } catch (err) {
         throw mapBackendError(err, 'FETCH');
       }
@@ -161,6 +158,9 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
         throw mapBackendError(err, 'FETCH');
       }
     }
+  }
+  if (unreadable > 0) {
+    throw no('UNAVAILABLE', `${unreadable} article(s) could not be read from the upstream; the others were sent`);
   }
 }
 

@@ -14,27 +14,73 @@ import { AUTHENTICATED } from '../session.js';
 import type { Decoder } from '../wire/decoder.js';
 import { mailbox as encMailbox, quoted } from '../wire/encoder.js';
 import type { MailboxEntry } from '../../export/backend.js';
-import { no } from '../errors.js';
+import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
 import type { Chunk } from '../render/envelope.js';
 
 const SEPARATOR = '.';
 const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ']);
 
-/** A LIST pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but the separator. */
-export function patternToRegExp(pattern: string): RegExp {
-  let src = '';
-  for (const ch of pattern) {
-    if (ch === '*') src += '.*';
-    else if (ch === '%') src += '[^.]*';
-    else src += ch.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
+/** Longest LIST pattern we match (a mailbox name is far shorter; RFC 9051 sets no limit). */
+const MAX_PATTERN_LENGTH = 1024;
+
+/**
+ * A LIST pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but the
+ * separator. Matched by simulating all pattern positions at once (no
+ * backtracking), so the cost is length(pattern) × length(name) whatever the
+ * pattern: `%%%%…` cannot stall the server.
+ */
+export class ListPattern {
+  private readonly p: string[];
+  constructor(pattern: string) {
+    // runs of wildcards collapse: any run with `*` is `*`, a run of `%` is `%`
+    const out: string[] = [];
+    for (const ch of pattern) {
+      const last = out[out.length - 1];
+      if ((ch === '*' || ch === '%') && (last === '*' || last === '%')) {
+        if (ch === '*') out[out.length - 1] = '*';
+        continue;
+      }
+      out.push(ch);
+    }
+    this.p = out;
   }
-  return new RegExp(`^${src}$`, 'su');
+
+  test(name: string): boolean {
+    const p = this.p;
+    const n = p.length;
+    let cur = new Uint8Array(n + 1);
+    let next = new Uint8Array(n + 1);
+    const close = (set: Uint8Array): void => {
+      for (let i = 0; i < n; i++) if (set[i] && (p[i] === '*' || p[i] === '%')) set[i + 1] = 1;
+    };
+    cur[0] = 1;
+    close(cur);
+    for (const ch of name) {
+      next.fill(0);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        if (!cur[i]) continue;
+        const pc = p[i];
+        if (pc === '*' || (pc === '%' && ch !== SEPARATOR)) {
+          next[i] = 1;
+          any = true;
+        } else if (pc === ch) {
+          next[i + 1] = 1;
+          any = true;
+        }
+      }
+      if (!any) return false;
+      close(next);
+      [cur, next] = [next, cur];
+    }
+    return cur[n] === 1;
+  }
 }
 
-function matches(name: string, re: RegExp): boolean {
+function matches(name: string, pattern: ListPattern): boolean {
   // INBOX is case-insensitive (RFC 9051 §5.1)
-  return re.test(name) || (name === 'INBOX' && re.test('inbox')) || (name === 'INBOX' && re.test('Inbox'));
+  return pattern.test(name) || (name === 'INBOX' && (pattern.test('inbox') || pattern.test('Inbox')));
 }
 
 interface ListArgs {
@@ -143,7 +189,10 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
   } catch (err) {
     throw mapBackendError(err, 'mailbox list');
   }
-  const regs = a.patterns.map((p) => patternToRegExp(a.reference + p));
+  if (a.patterns.some((p) => a.reference.length + p.length > MAX_PATTERN_LENGTH)) {
+    throw bad('CLIENTBUG', `LIST pattern longer than ${MAX_PATTERN_LENGTH} characters`);
+  }
+  const regs = a.patterns.map((p) => new ListPattern(a.reference + p));
   const subscribedOnly = a.lsub || a.selection.has('SUBSCRIBED');
   const subs = await subscriptionSet(ctx);
   for (const e of entries) {

@@ -8,7 +8,10 @@
  *
  * The arguments are still parsed, so a malformed command is a BAD like any other.
  */
-import { command } from '../command.js';
+import { command, type CommandContext } from '../command.js';
+import type { SequenceSet } from '../wire/sequence-set.js';
+import { resolveSet } from '../sequence.js';
+import { mapBackendError } from '../backend-errors.js';
 import { AUTHENTICATED, SELECTED } from '../session.js';
 import { no } from '../errors.js';
 import type { Decoder } from '../wire/decoder.js';
@@ -53,13 +56,47 @@ const copyArgs = (d: Decoder): void => {
   mailboxArg(d);
 };
 
+/**
+ * EXPUNGE with nothing marked \Deleted removes nothing: OK is the exact answer
+ * (RFC 9051 §6.4.3; NeoMutt and fetchmail send it after every sync). With
+ * \Deleted articles it is refused: that mark is personal, the article public.
+ */
+async function expunge(ctx: CommandContext, set: SequenceSet | undefined): Promise<void> {
+  const s = ctx.session;
+  const sel = s.selected!;
+  const seqs = set ? resolveSet(sel, set, true) : undefined;
+  const uids = seqs ? seqs.map((n) => sel.uidAt(n)) : Array.from(sel.uids);
+  if (uids.length === 0) return;
+  const view = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!).catch((err) => {
+    throw mapBackendError(err, 'EXPUNGE');
+  });
+  if (uids.some((u) => view.has(u, '\\Deleted'))) {
+    throw no('CANNOT', 'Articles cannot be expunged: newsgroups are read-only; \\Deleted stays a personal mark');
+  }
+}
+
 export const readOnlyCommands = [
   refusal('CREATE', AUTHENTICATED, (d) => { mailboxArg(d); rest(d); }, 'NOPERM', 'Mailboxes cannot be created: newsgroups are read-only'),
   refusal('DELETE', AUTHENTICATED, mailboxArg, 'NOPERM', 'Newsgroups cannot be deleted'),
   refusal('RENAME', AUTHENTICATED, (d) => { mailboxArg(d); mailboxArg(d); }, 'NOPERM', 'Newsgroups cannot be renamed'),
   refusal('APPEND', AUTHENTICATED, appendArgs, 'CANNOT', 'APPEND is not possible: newsgroups are read-only (post with a newsreader)'),
-  refusal('EXPUNGE', SELECTED, () => undefined, 'CANNOT', 'Articles cannot be expunged: newsgroups are read-only; \\Deleted is only a mark'),
-  refusal('UID EXPUNGE', SELECTED, (d) => { d.sp(); d.sequenceSet(); }, 'CANNOT', 'Articles cannot be expunged: newsgroups are read-only'),
+  command({
+    name: 'EXPUNGE',
+    states: SELECTED,
+    parse: (d) => d.end(),
+    run: (ctx) => expunge(ctx, undefined),
+  }),
+  command({
+    name: 'UID EXPUNGE',
+    states: SELECTED,
+    parse(d) {
+      d.sp();
+      const set = d.sequenceSet();
+      d.end();
+      return set;
+    },
+    run: (ctx, set) => expunge(ctx, set),
+  }),
   refusal('COPY', SELECTED, copyArgs, 'CANNOT', 'COPY is not possible: all mailboxes are read-only'),
   refusal('UID COPY', SELECTED, copyArgs, 'CANNOT', 'COPY is not possible: all mailboxes are read-only'),
   refusal('MOVE', SELECTED, copyArgs, 'CANNOT', 'MOVE is not possible: newsgroups are read-only'),

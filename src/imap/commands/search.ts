@@ -18,11 +18,12 @@ import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
 import { toRuns } from '../../stateagent/session.js';
-import type { MessageMeta, MimePart } from '../../export/backend.js';
+import { BackendError, type MessageMeta, type MimePart } from '../../export/backend.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import { findField, parseHeader, type HeaderField } from '../../export/mime/header.js';
 import { decodeHeaderValue, textForSearch } from '../../export/mime/decode.js';
 import { SelectedMailbox } from '../selected.js';
+import { metaBatch } from '../meta.js';
 
 const BATCH = 1000;
 /** Bodies larger than this are searched in their first part only (bounded memory per message). */
@@ -104,7 +105,9 @@ class Candidate {
     const root = await this.sel.handle.structure(this.uid);
     const leaves: MimePart[] = [];
     const walk = (p: MimePart): void => {
-      if (p.parts) p.parts.forEach(walk);
+      // A multipart whose boundary never appears has only a made-up empty part: search its raw body.
+      if (p.parts && p.parts.every((c) => c.synthetic)) leaves.push(p);
+      else if (p.parts) p.parts.forEach(walk);
       else if (p.message) walk(p.message.body);
       else if (p.type === 'text' || p.type === 'message') leaves.push(p);
     };
@@ -202,12 +205,12 @@ class EvalContext {
   constructor(private readonly sel: SelectedMailbox) {}
   uidSet(k: Extract<SearchKey, { type: 'uid' }>): Set<number> {
     let s = this.cache.get(k);
-    if (!s) this.cache.set(k, (s = new Set(resolveSet(this.sel, k.set as never, true).map((n) => this.sel.uidAt(n)))));
+    if (!s) this.cache.set(k, (s = new Set(resolveSet(this.sel, k.set as never, true, true).map((n) => this.sel.uidAt(n)))));
     return s;
   }
   seqSet(k: Extract<SearchKey, { type: 'seq' }>): Set<number> {
     let s = this.cache.get(k);
-    if (!s) this.cache.set(k, (s = new Set(resolveSet(this.sel, k.set as never, false))));
+    if (!s) this.cache.set(k, (s = new Set(resolveSet(this.sel, k.set as never, false, true))));
     return s;
   }
 }
@@ -217,27 +220,42 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
   const sel = s.selected!;
   if (req.charset && !/^(utf-8|us-ascii)$/i.test(req.charset)) throw no('BADCHARSET (UTF-8 US-ASCII)', 'Unsupported charset');
   const needs = needsOf(req.key);
+  const seqs = candidates(sel, req.key);
   if (needs.modseq) {
     if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ needs CONDSTORE, which needs a persistent flag store');
     s.enabled.add('CONDSTORE');
   }
   let maxModseq = 0;
-  const total = sel.exists;
   const hits: number[] = [];
   const ectx = new EvalContext(sel);
+  let unreadable = 0;
+  let read = 0;
   try {
-    for (let start = 1; start <= total; start += BATCH) {
-      const end = Math.min(total, start + BATCH - 1);
-      const uids: number[] = [];
-      for (let n = start; n <= end; n++) uids.push(sel.uidAt(n));
-      const metas = new Map<number, MessageMeta>();
-      if (needs.meta) for await (const m of sel.handle.meta(uids)) metas.set(m.uid, m);
+    for (let b = 0; b < seqs.length; b += BATCH) {
+      const batch = seqs.slice(b, b + BATCH);
+      const uids = batch.map((n) => sel.uidAt(n));
+      const metas = needs.meta ? (await metaBatch(sel.handle, uids)).metas : new Map<number, MessageMeta>();
       const flags = needs.flags ? await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!) : undefined;
-      for (let n = start; n <= end; n++) {
-        const uid = uids[n - start]!;
+      for (let i = 0; i < batch.length; i++) {
+        const n = batch[i]!;
+        const uid = uids[i]!;
         const meta = metas.get(uid);
-        if (needs.meta && !meta) continue;
-        if (await matches(req.key, new Candidate(n, uid, meta, sel), flags, ectx)) {
+        if (needs.meta && !meta) {
+          unreadable++;
+          continue;
+        }
+        const cand = new Candidate(n, uid, meta, sel);
+        let hit: boolean;
+        try {
+          hit = await matches(req.key, cand, flags, ectx);
+          read++;
+        } catch (err) {
+          // One article the upstream cannot deliver does not sink the search.
+          if (!(err instanceof BackendError)) throw err;
+          unreadable++;
+          continue;
+        }
+        if (hit) {
           hits.push(byUid ? uid : n);
           if (needs.modseq) maxModseq = Math.max(maxModseq, flags!.modseqOf(uid));
         }
@@ -246,6 +264,7 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
   } catch (err) {
     throw mapBackendError(err, 'SEARCH');
   }
+  if (unreadable > 0 && read === 0) throw no('UNAVAILABLE', 'The articles could not be read from the upstream');
   await answer(ctx, req, hits, byUid, needs.modseq && hits.length > 0 ? maxModseq : undefined);
 }
 
@@ -268,6 +287,30 @@ async function answer(ctx: CommandContext, req: SearchRequest, hits: number[], b
   }
   if (modseq !== undefined) out.push(` MODSEQ ${modseq}`);
   await ctx.write(...out, '\r\n');
+}
+
+/**
+ * Sequence numbers worth testing: the intersection of the UID and sequence
+ * sets at the top level of the query (`UID 1 BODY x` looks at one article),
+ * or every message.
+ */
+function candidates(sel: SelectedMailbox, key: SearchKey): number[] {
+  const top = key.type === 'and' ? key.keys : [key];
+  let set: number[] | undefined;
+  for (const k of top) {
+    if ((k.type !== 'uid' && k.type !== 'seq') || k.set === '$') continue;
+    const next = resolveSet(sel, k.set, k.type === 'uid', true);
+    set = set === undefined ? next : intersect(set, next);
+  }
+  if (set) return set;
+  const all: number[] = [];
+  for (let n = 1; n <= sel.exists; n++) all.push(n);
+  return all;
+}
+
+function intersect(a: number[], b: number[]): number[] {
+  const s = new Set(b);
+  return a.filter((x) => s.has(x));
 }
 
 function parse(d: import('../wire/decoder.js').Decoder): SearchRequest {
