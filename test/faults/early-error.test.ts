@@ -1,5 +1,5 @@
 /**
- * BUG repro (deterministic): an article stream that fails right after the
+ * Regression test (was a crash, fixed): an article stream that fails right after the
  * Source handed it over crashes the process with an uncaught 'error' event.
  *
  * Where: src/export/backend/fetch.ts `Fetch.begin()` awaits `openCreating()`
@@ -33,8 +33,8 @@ function runChild(): Promise<{ code: number | null; out: string }> {
 }
 
 describe('an upstream article stream that fails before the copy starts', () => {
-  // BUG: uncaught 'error' event kills the process (see the header). Remove `.fails` once fixed.
-  it.fails('is answered NO [UNAVAILABLE] and the process lives', async () => {
+  // Was a BUG (uncaught 'error' event killed the process); fixed in src/export/backend/fetch.ts.
+  it('is answered NO [UNAVAILABLE] and the process lives', async () => {
     const r = await runChild();
     expect(r.out).not.toContain('CRASH');
     expect(r.code).toBe(0);

@@ -77,12 +77,23 @@ export class Fetch {
       this.fail(err);
       throw err;
     }
+    // Until copy() consumes it, an upstream stream that fails (connection cut)
+    // must have a listener, or its 'error' event would end the process.
+    let early: unknown = null;
+    src.on('error', (err) => {
+      early ??= err;
+    });
     try {
       this.fh = await openCreating(this.tmpPath);
     } catch (err) {
       src.destroy();
       this.fail(err);
       throw err;
+    }
+    if (early !== null) {
+      src.destroy();
+      this.fail(early);
+      throw early;
     }
     void this.copy(src);
   }
