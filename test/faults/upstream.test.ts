@@ -118,11 +118,9 @@ describe('upstream faults', () => {
     }
   });
 
-  // BUG (crash): cutting the upstream while ARTICLE responses arrive kills the
-  // server process: "CRASH uncaughtException SourceError: ARTICLE faults.one:53:
-  // connection closed: write EPIPE" (uncaught 'error' on the article stream,
-  // deterministic repro and cause in early-error.test.ts). Seen in every run so
-  // far. Remove `.fails` once fixed.
+  // Was a crash (fixed): cutting the upstream while ARTICLE responses arrived killed
+  // the server process with an uncaught 'error' on the article stream (cause and
+  // deterministic repro in early-error.test.ts).
   it('upstream cut during a FETCH of uncached bodies: NO [UNAVAILABLE], session lives, works again after', async () => {
     const relay = await startRelay(innA.port);
     const nf = await start('cut-mid', [relay]);
