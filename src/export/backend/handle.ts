@@ -67,6 +67,10 @@ export class ViewHandle implements MailboxHandle {
   content(uid: number, range?: ByteRange): Promise<Readable> {
     return this.reader.content(uid, range);
   }
+
+  prefetch(uids: readonly number[]): void {
+    this.reader.prefetch(uids);
+  }
 }
 
 /** INBOX: selectable, read-only, always empty (DESIGN "Names"). */

@@ -14,6 +14,7 @@
  * - meta-store.ts    LMDB + memory LRU: headers, envelopes, exact sizes, structures, saved views
  * - article-cache.ts on-disk article cache, LRU by bytes, shared fetches
  * - fetch.ts         one upstream download teed to the cache file, the parser and readers
+ * - measure.ts       exact size + structure by reading an article once, uncached ('download' sizes)
  * - lru.ts, dates.ts, errors.ts, limits.ts
  */
 export { createBackend, type BackendOptions, type ClosableBackend } from './news-backend.js';

@@ -93,3 +93,11 @@ export const SAVE_VIEW_MS = 60_000;
  * 512 octets (RFC 3977 §3.1), so `GROUP <name>` cannot carry a longer one.
  */
 export const MAX_GROUP_NAME_BYTES = 497;
+
+/**
+ * Article downloads started ahead of a FETCH of many bodies (MessageReader.prefetch):
+ * enough in flight to hide the upstream round trip (pipelined on one connection;
+ * ~44 ms per unpipelined article here, NNTP-UPSTREAM.md), few enough that a FETCH
+ * of 1:* does not fill the cache with what the client may never read.
+ */
+export const PREFETCH_WINDOW = 32;

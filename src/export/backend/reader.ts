@@ -23,7 +23,8 @@ import type { ArticleCache } from './article-cache.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
-import { HEAD_WINDOW } from './limits.js';
+import { HEAD_WINDOW, PREFETCH_WINDOW } from './limits.js';
+import { Measurer, type Measured } from './measure.js';
 import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
 import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
@@ -64,6 +65,8 @@ function metaOf(uid: number, size: number, internalDate: Date, entry: HeaderEntr
 }
 
 export class GroupReader implements MessageReader {
+  private readonly measurer = new Measurer();
+
   constructor(private readonly d: ReaderDeps) {}
 
   async *meta(uids: readonly number[]): AsyncIterable<MessageMeta> {
@@ -103,6 +106,31 @@ export class GroupReader implements MessageReader {
     return part;
   }
 
+  /**
+   * Starts downloading the articles of `uids` that are not cached, up to
+   * PREFETCH_WINDOW at once (pipelined on the upstream connection), so a FETCH
+   * of many bodies does not wait one round trip per article. Never throws;
+   * a failure shows up when the article's content is asked for.
+   */
+  prefetch(uids: readonly number[]): void {
+    const t = this.d.view();
+    const todo: Array<{ key: string; up: () => Promise<Readable> }> = [];
+    for (const uid of uids) {
+      const row = rowOf(t.table, uid);
+      if (row < 0) continue;
+      const key = this.key(t, row);
+      if (!this.d.cache.has(key)) todo.push({ key, up: this.upstream(t, row) });
+    }
+    let next = 0;
+    const run = async (): Promise<void> => {
+      while (next < todo.length) {
+        const { key, up } = todo[next++]!;
+        await this.d.cache.ensure(key, up).catch(() => undefined);
+      }
+    };
+    for (let i = 0; i < Math.min(PREFETCH_WINDOW, todo.length); i++) void run();
+  }
+
   async content(uid: number, range?: ByteRange): Promise<Readable> {
     const t = this.d.view();
     const row = this.row(t, uid);
@@ -117,8 +145,9 @@ export class GroupReader implements MessageReader {
    * The exact size, or a promise of it (null: the article vanished). In
    * 'exact' mode the overview size; in 'download' mode the size recorded
    * after a download, else — for articles whose overview size is at most
-   * `downloadSizesUpTo` — the size of a download started now; above that the
-   * overview size (see BackendOptions.sizes for what that risks).
+   * `downloadSizesUpTo` — the size found by reading the article now (not
+   * cached: see measure.ts; its structure is kept); above that the overview
+   * size (see BackendOptions.sizes for what that risks).
    */
   private sizeOf(t: ViewSnapshot, row: number, key: string): number | Promise<number | null> {
     const overview = t.table.sizes[row]!;
@@ -126,8 +155,12 @@ export class GroupReader implements MessageReader {
     const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
     if (exact !== undefined) return exact;
     if (overview >= 0 && overview > this.d.downloadSizesUpTo) return overview;
-    const p = this.d.cache.ensure(key, this.upstream(t, row)).then(
-      (r) => (r !== null ? r.size : (this.d.cache.cachedSize(key) ?? this.d.meta.exactSize(key) ?? null)),
+    const store = (m: Measured): void => {
+      this.d.meta.putExactSize(key, m.size);
+      this.d.meta.putStructure(key, m.structure);
+    };
+    const p = this.measurer.measure(key, this.upstream(t, row), store).then(
+      (m) => m.size,
       (err: unknown) => {
         if (isGone(err)) return null;
         throw toBackendError(err, `${this.d.group} article ${t.table.numbers[row]}`);
