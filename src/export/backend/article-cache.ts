@@ -47,6 +47,7 @@ export class ArticleCache {
   private readonly log: Logger;
   /** Upstream fetches started (for tests and stats). */
   fetches = 0;
+  private closed = false;
 
   constructor(private readonly opts: ArticleCacheOptions) {
     this.log = opts.logger;
@@ -86,6 +87,15 @@ export class ArticleCache {
     found.sort((a, b) => a.mtime - b.mtime);
     for (const f of found) this.index.set(f.hash, f.size, f.size);
     this.log.info({ files: this.index.size, bytes: this.index.cost }, 'backend: article cache indexed');
+  }
+
+  /**
+   * Aborts downloads in progress (their temp files are removed; their readers
+   * get UNAVAILABLE) and refuses new ones. Cached files stay.
+   */
+  close(): void {
+    this.closed = true;
+    for (const f of this.inflight.values()) f.abort(new Error('article cache closed'));
   }
 
   /** Deletes temp files left by crashed runs (old enough not to be another process's live download). */
@@ -150,6 +160,7 @@ export class ArticleCache {
       await running.start();
       return running;
     }
+    if (this.closed) throw new Error('article cache closed');
     const tmp = join(this.tmpDir(), `${hash}.${process.pid}.${++this.seq}`);
     const f = new Fetch(key.replaceAll('\u0000', ' '), tmp, this.pathOf(hash), upstream);
     this.inflight.set(hash, f);

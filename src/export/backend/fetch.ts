@@ -39,6 +39,7 @@ export class Fetch {
   private fh: FileHandle | null = null;
   private readers = 0;
   private detached = false;
+  private src: Readable | null = null;
   private waiters: (() => void)[] = [];
   private readonly parser = new StructureParser();
   readonly done: Promise<Fetched>;
@@ -83,6 +84,7 @@ export class Fetch {
     src.on('error', (err) => {
       early ??= err;
     });
+    this.src = src;
     try {
       this.fh = await openCreating(this.tmpPath);
     } catch (err) {
@@ -90,12 +92,25 @@ export class Fetch {
       this.fail(err);
       throw err;
     }
-    if (early !== null) {
+    const failed = early ?? this.failure; // upstream cut, or aborted meanwhile
+    if (failed !== null) {
       src.destroy();
-      this.fail(early);
-      throw early;
+      await unlink(this.tmpPath).catch(() => undefined);
+      this.fail(failed);
+      throw failed;
     }
     void this.copy(src);
+  }
+
+  /**
+   * Stops the download (the cache is closing): the upstream stream is
+   * destroyed, the temp file removed (by the copy loop), readers and `done`
+   * see `err`.
+   */
+  abort(err: Error): void {
+    if (this.ended) return;
+    this.fail(err);
+    this.src?.destroy(err);
   }
 
   /** A stream of bytes [start, end) of the article, following the download. */

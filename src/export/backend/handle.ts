@@ -10,7 +10,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
-import { BackendError, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../backend.js';
+import { BackendError, type CrosspostTarget, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../backend.js';
 import type { GroupReader } from './reader.js';
 import type { MailboxView } from './view.js';
 
@@ -24,7 +24,12 @@ export class ViewHandle implements MailboxHandle {
     private readonly reader: GroupReader,
     private readonly onRelease: () => void,
     private readonly log: Logger,
+    private readonly crosspostsOf?: (uids: readonly number[]) => Promise<CrosspostTarget[]>,
   ) {}
+
+  crossposts(uids: readonly number[]): Promise<CrosspostTarget[]> {
+    return this.crosspostsOf ? this.crosspostsOf(uids) : Promise.resolve([]);
+  }
 
   current(): MailboxSnapshot {
     return this.view.current();

@@ -33,6 +33,19 @@ export interface IngestTarget {
   /** Whether `source` is the group's primary upstream (first-sight UID rule). */
   primary: boolean;
   logger: Logger;
+  /** Told of each crossposted article (Xref naming two or more groups). */
+  onCrosspost?: (messageId: string, groups: string[]) => void;
+}
+
+/** Group names of an Xref value `host group:number ...`. */
+export function xrefGroups(xref: string | undefined): string[] {
+  if (!xref) return [];
+  const out: string[] = [];
+  for (const tok of xref.trim().split(/\s+/).slice(1)) {
+    const colon = tok.lastIndexOf(':');
+    if (colon > 0 && !out.includes(tok.slice(0, colon))) out.push(tok.slice(0, colon));
+  }
+  return out;
 }
 
 export interface IngestResult {
@@ -76,6 +89,10 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     highest = r.number;
     const messageId = isStorableMessageId(r.messageId) ? r.messageId : `<${r.number}.${t.group}@newsfront.invalid>`;
     batch.push({ messageId, upstream: t.upstream, group: t.group, number: r.number });
+    if (t.onCrosspost && r.xref) {
+      const groups = xrefGroups(r.xref);
+      if (groups.length > 1) t.onCrosspost(messageId, groups);
+    }
     sizes.push(Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : -1);
     dates.push(parseDate(r.date));
     if (batch.length >= INGEST_BATCH) await flush();

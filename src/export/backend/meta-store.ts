@@ -88,6 +88,9 @@ export class MetaStore {
   private readonly sizes: Database<number, string>;
   private readonly structures: Database<MimePart, string>;
   private readonly views: Database<SavedViewRecord, string>;
+  /** Message-ID → the groups a crossposted article was posted to (from Xref at ingest). */
+  private readonly xposts: Database<string[], string>;
+  private readonly pendingXposts = new Map<string, string[]>();
   private readonly mem: ByteLru<string, HeaderEntry>;
   /**
    * Entries written but maybe not committed yet (lmdb-js commits in a background
@@ -108,6 +111,7 @@ export class MetaStore {
     this.sizes = this.env.openDB<number, string>('sizes', {});
     this.structures = this.env.openDB<MimePart, string>('structures', {});
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
+    this.xposts = this.env.openDB<string[], string>('xposts', {});
     this.mem = new ByteLru(opts.memoryBytes);
     this.log = opts.logger;
   }
@@ -162,6 +166,22 @@ export class MetaStore {
   exactSize(key: string): number | undefined {
     if (this.closed) return undefined;
     return this.pendingSizes.get(key) ?? this.sizes.get(key);
+  }
+
+  /** Records the groups of a crossposted article (idempotent). */
+  putCrossposts(messageId: string, groups: string[]): void {
+    if (this.closed) return;
+    const known = this.crossposts(messageId);
+    if (known && known.length === groups.length && known.every((g, i) => g === groups[i])) return;
+    this.pendingXposts.set(messageId, groups);
+    this.write(this.xposts.put(messageId, groups), 'crossposts', () => {
+      if (this.pendingXposts.get(messageId) === groups) this.pendingXposts.delete(messageId);
+    });
+  }
+
+  crossposts(messageId: string): string[] | undefined {
+    if (this.closed) return undefined;
+    return this.pendingXposts.get(messageId) ?? this.xposts.get(messageId);
   }
 
   putExactSize(key: string, size: number): void {

@@ -165,7 +165,39 @@ class NewsBackend implements ClosableBackend {
         this.trimIdle();
       },
       this.log,
+      (uids) => this.crosspostsOf(group, view, uids),
     );
+  }
+
+  /** See MailboxHandle.crossposts: other groups' UIDs of these articles, found by Message-ID. */
+  private async crosspostsOf(group: string, view: MailboxView, uids: readonly number[]): Promise<CrosspostTarget[]> {
+    const here = await this.o.uidmaps.open(group);
+    const byGroup = new Map<string, number[]>();
+    for (const uid of uids) {
+      const messageId = here.lookup(uid)?.messageId;
+      const groups = messageId === undefined ? undefined : this.meta.crossposts(messageId);
+      if (!groups) continue;
+      for (const g of groups) {
+        if (g === group) continue;
+        let list = byGroup.get(g);
+        if (!list) byGroup.set(g, (list = []));
+        list.push(uid);
+      }
+    }
+    const out: CrosspostTarget[] = [];
+    const exported = new Set(this.o.uidmaps.mailboxes());
+    for (const [g, mine] of byGroup) {
+      if (!exported.has(g)) continue; // never opened here: no UIDs to mark yet
+      const there = await this.o.uidmaps.open(g);
+      const theirs: number[] = [];
+      for (const uid of mine) {
+        const u = there.uidOf(here.lookup(uid)!.messageId);
+        if (u !== undefined) theirs.push(u);
+      }
+      if (theirs.length > 0) out.push({ mailbox: this.mailboxName(g), uidValidity: there.uidValidity, uids: theirs.sort((a, b) => a - b) });
+    }
+    void view;
+    return out;
   }
 
   async close(): Promise<void> {
@@ -173,6 +205,7 @@ class NewsBackend implements ClosableBackend {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     await Promise.all([...this.live.values()].map((v) => v.save()));
+    this.cache.close();
     this.views.clear();
     this.live.clear();
     await this.meta.close();
@@ -216,6 +249,7 @@ class NewsBackend implements ClosableBackend {
         fullCheckMs: this.o.fullCheckMs ?? DEFAULT_FULL_CHECK_MS,
         saved,
         save: (v: SavedView) => this.meta.saveView(vkey, v),
+        onCrosspost: (messageId, groups) => this.meta.putCrossposts(messageId, groups),
         onExpired: (c, numbers) => {
           for (const n of numbers) this.meta.forget(articleKey(c.id, group, n));
         },

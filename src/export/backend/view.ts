@@ -49,6 +49,8 @@ export interface ViewOptions {
   fullCheckMs: number;
   /** The table saved by an earlier run (see table-codec.ts), used when its UIDVALIDITY and carrier still hold. */
   saved?: SavedView;
+  /** Told of crossposted articles met while ingesting. */
+  onCrosspost?: (messageId: string, groups: string[]) => void;
   /** Told the article numbers (of `carrier`) that expired, so their cached metadata can go. */
   onExpired?: (carrier: Carrier, numbers: number[]) => void;
   /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
@@ -217,7 +219,10 @@ export class MailboxView {
   }
 
   private target(c: Carrier) {
-    return { source: c.source, uidmap: this.o.uidmap, group: this.group, upstream: c.id, primary: c.primary, logger: this.o.logger };
+    return {
+      source: c.source, uidmap: this.o.uidmap, group: this.group, upstream: c.id, primary: c.primary, logger: this.o.logger,
+      onCrosspost: this.o.onCrosspost,
+    };
   }
 
   private publish(table: ArticleTable, carrier: Carrier): void {

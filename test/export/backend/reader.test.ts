@@ -196,6 +196,22 @@ describe('content', () => {
     );
   });
 
+  it('aborts downloads in progress at close and leaves no temp file', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 1, () => ({ body: 'q'.repeat(20_000) + '\r\n' }));
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    src.holdArticles();
+    const stream = await h.content(1);
+    const reading = readAll(stream);
+    await r.backend.close();
+    await expect(reading).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    src.releaseGate();
+    // The copy loop notices the destroyed upstream and removes its temp file.
+    for (let i = 0; i < 100 && (await duBytes(join(r.cacheDir, 'articles'))) > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    expect(await duBytes(join(r.cacheDir, 'articles'))).toBe(0);
+  });
+
   it('recovers when the cache directory is deleted under it', async () => {
     const src = new FakeSource();
     src.fill('g.x', 2);
