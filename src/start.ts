@@ -103,6 +103,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
         loginFailureDelayMs: LOGIN_FAILURE_DELAY_MS,
         compress: true,
         persistentFlags: flags.persistent,
+        crosspostSeen: config.crosspostSeen,
       },
     };
     const imap = new ImapServer(ctx, logger.child({ component: 'imap' }));

@@ -139,6 +139,8 @@ export const configSchema = z.strictObject({
       maxBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
     })
     .default({ dir: null, maxBytes: 1024 * 1024 * 1024 }),
+  /** Marking an article \\Seen marks the same Message-ID \\Seen in the other groups it was crossposted to. */
+  crosspostSeen: z.boolean().default(true),
   /** How often groups are polled for new and expired articles. */
   pollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).max(MAX_POLL_INTERVAL_MS).default(60_000),
   log: z

@@ -88,6 +88,19 @@ export interface MailboxHandle extends MessageReader {
   refresh(): Promise<MailboxSnapshot>;
   /** The session is done with this handle. */
   release(): void;
+  /**
+   * The same articles in other mailboxes (crossposts: one Message-ID posted to
+   * several groups), as UIDs there, so a read mark can follow them (DESIGN:
+   * "Crossposted articles can share their read state"). Only mailboxes whose
+   * UID map knows the article are listed. Never throws for unknown UIDs.
+   */
+  crossposts?(uids: readonly number[]): Promise<CrosspostTarget[]>;
+}
+
+export interface CrosspostTarget {
+  mailbox: string;
+  uidValidity: number;
+  uids: number[];
 }
 
 export interface StatusData {

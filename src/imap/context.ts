@@ -29,6 +29,8 @@ export interface ServerOptions {
    * CONDSTORE, QRESYNC and ACL, and PERMANENTFLAGS with \*.
    */
   persistentFlags: boolean;
+  /** Marking an article \Seen marks its crossposts in other groups \Seen too. */
+  crosspostSeen: boolean;
 }
 
 /** A PEM certificate chain and key, and the context built from them once. */

@@ -31,6 +31,7 @@ export async function startImap(
       loginFailureDelayMs: opts.loginFailureDelayMs ?? 10,
       compress: opts.compress ?? true,
       persistentFlags: opts.persistentFlags ?? false,
+      crosspostSeen: opts.crosspostSeen ?? true,
     },
   };
   const server = new ImapServer(ctx, silentLogger());

@@ -145,4 +145,35 @@ describe.each(['local', 'agent'] as const)('state: %s', (mode) => {
     expect(await c.cmd('f', 'UID FETCH 1 (FLAGS)')).toContain('FLAGS (\\Seen)');
     c.close();
   });
+
+  it('marking a crossposted article \\Seen marks it in the other groups too', async () => {
+    const c = await login();
+    // open every group once, so each has its UIDs
+    for (const g of ['sample.announce', 'sample.discuss', 'sample.i18n', 'sample.binaries']) await c.cmd(`o-${g}`, `EXAMINE ${g}`);
+    let found: { from: string; to: string; uid: number; msgid: string } | undefined;
+    for (const g of ['sample.announce', 'sample.discuss', 'sample.i18n', 'sample.binaries']) {
+      await c.cmd('x', `EXAMINE ${g}`);
+      const r = await c.cmd('h', 'UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (NEWSGROUPS MESSAGE-ID)])');
+      for (const m of r.matchAll(/UID (\d+) BODY\[HEADER\.FIELDS \(NEWSGROUPS MESSAGE-ID\)\] \{\d+\}\r\n([\s\S]*?)\r\n\r\n/g)) {
+        const ng = /Newsgroups: *([^\r\n]+)/i.exec(m[2]!)?.[1]?.split(/[ ,]+/).filter(Boolean) ?? [];
+        const id = /Message-ID: *(<[^>]+>)/i.exec(m[2]!)?.[1];
+        const other = ng.find((x) => x !== g);
+        if (id && other && ng.includes(g)) {
+          found = { from: g, to: other, uid: Number(m[1]), msgid: id };
+          break;
+        }
+      }
+      if (found) break;
+    }
+    expect(found, 'the sample archive has crossposts').toBeDefined();
+    await c.cmd('s', `SELECT ${found!.to}`);
+    const there = await c.cmd('q', `UID SEARCH HEADER Message-ID "${found!.msgid}"`);
+    const uidThere = Number(/\* SEARCH (\d+)/.exec(there)![1]);
+    await c.cmd('u', `UID STORE ${uidThere} -FLAGS.SILENT (\\Seen)`);
+    await c.cmd('t', `SELECT ${found!.from}`);
+    await c.cmd('m', `UID STORE ${found!.uid} +FLAGS (\\Seen)`);
+    await c.cmd('b', `SELECT ${found!.to}`);
+    expect(await c.cmd('f', `UID FETCH ${uidThere} (FLAGS)`)).toMatch(/FLAGS \([^)]*\\Seen/);
+    c.close();
+  });
 });

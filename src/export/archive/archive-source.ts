@@ -42,6 +42,17 @@ export interface ArchiveSourceOptions {
   logger: Logger;
 }
 
+/**
+ * An archive has no Xref header of its own; a crossposted article (Newsgroups
+ * names several groups) gets an Xref-like value naming them, so the export
+ * layer can share read marks across them (article numbers are not needed: the
+ * UID map finds the article by Message-ID). Numbers are given as 0.
+ */
+function crossposted(newsgroups: string): { xref?: string } {
+  const groups = newsgroups.split(/[\s,]+/).filter((g) => g !== '');
+  return groups.length > 1 ? { xref: `archive ${groups.map((g) => `${g}:0`).join(' ')}` } : {};
+}
+
 export class ArchiveSource implements Source {
   readonly id: string;
   readonly dir: string;
@@ -101,6 +112,7 @@ export class ArchiveSource implements Source {
         references: e.references,
         bytes: e.size,
         lines: e.lines,
+        ...crossposted(e.newsgroups),
       };
     }
   }

@@ -15,6 +15,8 @@ export interface HeaderFields {
   /** The `<…>` token of the Message-ID header, or '' if there is none. */
   messageId: string;
   references: string;
+  /** The Newsgroups header (comma-separated group names), or ''. */
+  newsgroups: string;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -28,7 +30,7 @@ export function decodeHeaderBytes(b: Buffer): string {
   }
 }
 
-const WANTED = new Set(['subject', 'from', 'date', 'message-id', 'references']);
+const WANTED = new Set(['subject', 'from', 'date', 'message-id', 'references', 'newsgroups']);
 
 /** Parse the fields overview needs; the first occurrence of each field wins. */
 export function parseHeaderFields(header: Buffer): HeaderFields {
@@ -65,6 +67,7 @@ export function parseHeaderFields(header: Buffer): HeaderFields {
     date: found.get('date') ?? '',
     messageId: m ? m[0] : '',
     references: found.get('references') ?? '',
+    newsgroups: found.get('newsgroups') ?? '',
   };
 }
 

@@ -55,6 +55,7 @@ export interface MboxEntry {
   /** `<…>` from the header, or '' (the caller assigns a synthetic one). */
   messageId: string;
   references: string;
+  newsgroups: string;
 }
 
 type Kind = 'sep' | 'quoted' | 'plain';
@@ -250,6 +251,7 @@ export class MboxScanner {
     this.onEntry({
       fromOffset: c.fromOffset, start: c.start, end: e, headerEnd, size: c.size, headSize, lines: c.lines,
       subject: f.subject, from: f.from, date: f.date, messageId: f.messageId, references: f.references,
+      newsgroups: f.newsgroups,
     });
   }
 }

@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import type { UidMapStore } from '../../uidmap/types.js';
-import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData } from '../backend.js';
+import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData, type CrosspostTarget } from '../backend.js';
 import type { GroupInfo, Source } from '../source.js';
 import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';
@@ -165,12 +165,12 @@ class NewsBackend implements ClosableBackend {
         this.trimIdle();
       },
       this.log,
-      (uids) => this.crosspostsOf(group, view, uids),
+      (uids) => this.crosspostsOf(group, uids),
     );
   }
 
   /** See MailboxHandle.crossposts: other groups' UIDs of these articles, found by Message-ID. */
-  private async crosspostsOf(group: string, view: MailboxView, uids: readonly number[]): Promise<CrosspostTarget[]> {
+  private async crosspostsOf(group: string, uids: readonly number[]): Promise<CrosspostTarget[]> {
     const here = await this.o.uidmaps.open(group);
     const byGroup = new Map<string, number[]>();
     for (const uid of uids) {
@@ -196,7 +196,6 @@ class NewsBackend implements ClosableBackend {
       }
       if (theirs.length > 0) out.push({ mailbox: this.mailboxName(g), uidValidity: there.uidValidity, uids: theirs.sort((a, b) => a - b) });
     }
-    void view;
     return out;
   }
 

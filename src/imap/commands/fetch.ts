@@ -29,6 +29,7 @@ import { BackendError } from '../../export/backend.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import { bad, no } from '../errors.js';
 import { metaBatch } from '../meta.js';
+import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 
 /** Messages per batch: one pipelined header/flag round for this many. */
@@ -133,6 +134,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
           const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
           if (unseen.length > 0) {
             await s.flags!.update(key, unseen, 'add', ['\\Seen']);
+            await markSeenElsewhere(ctx.server, s, unseen);
             newlySeen = new Set(unseen);
             flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
           }

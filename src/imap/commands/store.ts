@@ -16,6 +16,7 @@ import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
 import type { FlagOp, UpdateResult } from '../../stateagent/flagstore.js';
 import { uidSetText } from '../updates.js';
+import { markSeenElsewhere } from '../crosspost.js';
 import type { Completion } from '../command.js';
 
 interface StoreArgs {
@@ -82,6 +83,12 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
     throw mapBackendError(err, 'STORE');
   }
   sel.noteOwnModseq(result.modseq);
+  if (a.op !== 'remove' && a.flags.includes('\\Seen')) {
+    const changed = result.modified.length === 0 ? uids : uids.filter((u) => !result.modified.includes(u));
+    await markSeenElsewhere(ctx.server, s, changed).catch((err) => {
+      throw mapBackendError(err, 'STORE (crossposts)');
+    });
+  }
   const modified = new Set(result.modified);
   // With CONDSTORE, .SILENT still reports changes made by others (RFC 7162 §3.1.3); we report ours only when not silent.
   if (!a.silent || s.condstore) {
