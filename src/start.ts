@@ -85,7 +85,9 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       pollIntervalMs: config.pollIntervalMs,
       namespacePrefix: config.namespace.prefix,
       logger: logger.child({ component: 'backend' }),
-      sizes: config.upstreams.length > 0 ? 'download' : 'exact',
+      // NNTP overview sizes are off by one for bodies starting with '.' (INN): confirm by
+      // reading small articles once; an archive's sizes are exact.
+      sizes: (group) => ((sources.servingOf(group) ?? '').startsWith('archive:') ? 'exact' : 'download'),
     });
     cleanups.push(() => backend.close());
     const flags: FlagStores = await openFlagStores(config, logger);
