@@ -40,7 +40,7 @@ const LINES_PER_CONNECTION = 400;
 /** Lines a fuzz connection may have unanswered (below the server's MAX_PIPELINED_COMMANDS). */
 const WINDOW = 48;
 /** No answer for this long: the server is probably reading literal octets; go on. */
-const STALL_MS = 200;
+const STALL_MS = 50;
 /** Control NOOP period. */
 const PING_MS = 500;
 /** Examples of each failure kept for the report. */
@@ -89,6 +89,9 @@ export interface FuzzResult {
   pings: number;
 }
 
+/** A group whose first label is long, as in real hierarchies (`international.*`): LIST patterns work harder on it. */
+const LONG_LABEL_GROUP = 'international.fuzz';
+
 function articles(seed: number): { mime: Buffer[]; plain: Buffer[] } {
   return {
     mime: generateCorpus({ seed, groups: ['fuzz.mime'], perGroup: 40 }).map((a) => a.bytes),
@@ -101,6 +104,7 @@ function fixture(seed: number): FixtureBackend {
   const { mime, plain } = articles(seed);
   mime.forEach((a, i) => b.add('fuzz.mime', i + 1, a));
   plain.forEach((a, i) => b.add('fuzz.plain', i * 2 + 1, a));
+  plain.forEach((a, i) => b.add(LONG_LABEL_GROUP, i + 1, a));
   return b;
 }
 
@@ -118,6 +122,7 @@ export function childTarget(seed: number): () => Promise<FuzzTarget> {
     const date = new Date(Date.UTC(2024, 0, 1));
     writeFileSync(join(archive, 'fuzz.mime.mbox'), Buffer.concat(mime.map((a) => formatMboxrdMessage(a, 'fuzz@test.invalid', date))));
     writeFileSync(join(archive, 'fuzz.plain.mbox'), Buffer.concat(plain.map((a) => formatMboxrdMessage(a, 'fuzz@test.invalid', date))));
+    writeFileSync(join(archive, `${LONG_LABEL_GROUP}.mbox`), Buffer.concat(plain.map((a) => formatMboxrdMessage(a, 'fuzz@test.invalid', date))));
     writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
     const config = { archive, data: join(dir, 'data'), listen: { host: '127.0.0.1', port: 0 }, users: join(dir, 'users') };
     let child: ChildServer = await spawnServer(config);
@@ -275,10 +280,10 @@ export async function runImapFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     s.on('data', (d: Buffer) => {
       r.bytesReceived += d.length;
       pending = (pending + d.toString('latin1')).slice(-4096);
+      for (let k = d.indexOf(0x0a); k >= 0; k = d.indexOf(0x0a, k + 1)) answered++;
       onData?.();
       let i: number;
       while ((i = pending.indexOf('\r\n')) >= 0) {
-        answered++;
         const line = pending.slice(0, i);
         pending = pending.slice(i + 2);
         const m = /^(\S+) NO \[SERVERBUG\]/.exec(line);
@@ -334,9 +339,15 @@ export async function runImapFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const line = rng.chance(0.03) ? body : Buffer.concat([Buffer.from(`${tag} `), body, Buffer.from('\r\n')]);
       r.lines++;
       if (!(await write(line))) break;
-      // keep at most WINDOW lines unanswered, so lines are processed, not just buffered;
-      // a server waiting for literal octets answers nothing: go on after a short wait
-      while (i + 1 - answered > WINDOW && !s.destroyed) if (!(await progress(STALL_MS))) break;
+      // keep at most WINDOW lines unanswered, so lines are processed, not just buffered.
+      // Silence means the session waits: in IDLE (send DONE), for AUTHENTICATE data or
+      // for literal octets (the DONE line feeds those) — then go on.
+      while (i + 1 - answered > WINDOW && !s.destroyed) {
+        if (await progress(STALL_MS)) continue;
+        await write(Buffer.from('DONE\r\n'));
+        answered = i + 1 - WINDOW / 2;
+        break;
+      }
     }
     // let the server answer what it has before hanging up
     while (!s.destroyed && (await progress(STALL_MS)));

@@ -109,7 +109,12 @@ export interface MutateOptions {
 
 /** One mutated (or occasionally intact) command body; may contain CR/LF/NUL. */
 export function mutateLine(rng: Prng, opts: MutateOptions = {}): Buffer {
-  let b: Buffer = Buffer.from(rng.pick(SEEDS), 'utf8');
+  const seed = rng.pick(SEEDS);
+  if (opts.wildcardRuns && /^(LIST|LSUB) /.test(seed) && rng.chance(0.3)) {
+    const unit = rng.pick(['%', '*', '%.', '*%', 'a%']);
+    return Buffer.from(`${seed.slice(0, 4)} "" "${unit.repeat(20 + rng.int(400))}${rng.pick(['', 'x', '.'])}"`);
+  }
+  let b: Buffer = Buffer.from(seed, 'utf8');
   if (rng.chance(0.1)) return b;
   const ops = 1 + rng.int(3);
   for (let i = 0; i < ops; i++) {
