@@ -1,5 +1,5 @@
 /**
- * The INN ceiling without our NNTP client: ARTICLE pipelined over a plain
+ * The INN ceiling without our NNTP client: ARTICLE (or HEAD) pipelined over a plain
  * socket, counting bytes up to each terminating ".\r\n" line and nothing more
  * (no un-stuffing, no streams). Next to the NntpClient rows it shows how much
  * of a transfer's time is the client's own work.
@@ -17,7 +17,11 @@ import type { Transfer } from './upstream.js';
 const RAW_TIMEOUT_MS = 60_000;
 const TERMINATOR = Buffer.from('\r\n.\r\n', 'latin1');
 
-export function rawArticles(port: number, group: string, numbers: readonly number[], window: number): Promise<Transfer> {
+/** ARTICLE (220) or HEAD (221): both answer a multi-line block ending in ".\r\n". */
+export type RawVerb = 'ARTICLE' | 'HEAD';
+
+export function rawArticles(port: number, group: string, numbers: readonly number[], window: number, verb: RawVerb = 'ARTICLE'): Promise<Transfer> {
+  const okCode = verb === 'ARTICLE' ? '220 ' : '221 ';
   return new Promise((resolve, reject) => {
     const sock = connect({ host: '127.0.0.1', port });
     sock.setNoDelay(true);
@@ -35,7 +39,7 @@ export function rawArticles(port: number, group: string, numbers: readonly numbe
     };
     const send = (): void => {
       let out = '';
-      while (sent < numbers.length && sent - done < window) out += `ARTICLE ${numbers[sent++]}\r\n`;
+      while (sent < numbers.length && sent - done < window) out += `${verb} ${numbers[sent++]}\r\n`;
       if (out) sock.write(out);
     };
     sock.on('timeout', () => fail('timeout'));
@@ -87,7 +91,7 @@ export function rawArticles(port: number, group: string, numbers: readonly numbe
           t0 = performance.now();
           send();
         } else {
-          if (!line.startsWith('220 ')) return fail(`ARTICLE: ${line}`);
+          if (!line.startsWith(okCode)) return fail(`${verb}: ${line}`);
           state = 'data';
           // Search from the status line's own CRLF, so even an empty body ends in "\r\n.\r\n";
           // those 2 bytes are not data.
