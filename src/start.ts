@@ -14,6 +14,7 @@ import { LmdbUidMapStore } from './uidmap/lmdb.js';
 import type { UidMapStore } from './uidmap/types.js';
 import { createBackend, type ClosableBackend } from './export/backend/index.js';
 import { ImapServer } from './imap/server.js';
+import { RenderCache } from './imap/render/cache.js';
 import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from './imap/context.js';
 import { Users } from './auth/users.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
@@ -94,6 +95,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.push(() => flags.close());
     const ctx: ServerContext = {
       backend,
+      renderCache: new RenderCache(),
       auth,
       flagStoreFor: (user) => flags.forUser(user),
       tls,

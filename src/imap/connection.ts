@@ -48,6 +48,7 @@ export class Connection {
   private continuationDue = false;
   private closed = false;
   private pending: Buffer[] = [];
+  private text = '';
   private pendingBytes = 0;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
 
@@ -209,8 +210,8 @@ export class Connection {
       this.socket.destroy();
       throw new ConnectionClosed();
     }
-    this.pending = [];
-    this.pendingBytes = 0;
+    // Untagged responses already queued are complete and stay valid: they go out
+    // before the tagged NO/BAD (every response is whole before it is queued).
     if (err instanceof ImapError) {
       const code = err.code ? `[${err.code}] ` : '';
       if (err.status === 'BYE') {
@@ -268,17 +269,30 @@ export class Connection {
   private async send(chunks: readonly Chunk[], flushNow = false): Promise<void> {
     if (this.closed) throw new ConnectionClosed('connection closed');
     for (const c of chunks) {
-      const b = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
-      if (b.length === 0) continue;
-      this.pending.push(b);
-      this.pendingBytes += b.length;
+      if (typeof c === 'string') {
+        // strings are joined and encoded once per batch, not one Buffer per piece
+        this.text += c;
+        this.pendingBytes += c.length;
+      } else if (c.length > 0) {
+        this.sealText();
+        this.pending.push(c);
+        this.pendingBytes += c.length;
+      }
     }
     if (flushNow || this.pendingBytes >= OUTPUT_BATCH) await this.flush();
   }
 
+  private sealText(): void {
+    if (this.text.length > 0) {
+      this.pending.push(Buffer.from(this.text, 'utf8'));
+      this.text = '';
+    }
+  }
+
   private async flush(): Promise<void> {
+    this.sealText();
     if (this.pendingBytes > 0) {
-      const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
       this.pending = [];
       this.pendingBytes = 0;
       await this.writeOut(data);
@@ -287,7 +301,9 @@ export class Connection {
   }
 
   private writeOut(data: Buffer): Promise<void> {
-    if (this.closed) return Promise.reject(new ConnectionClosed('connection closed'));
+    if (this.closed || this.output.writableEnded || this.output.destroyed) {
+      return Promise.reject(new ConnectionClosed('connection closed'));
+    }
     if (this.output.write(data)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onDrain = (): void => {
@@ -377,6 +393,10 @@ export class Connection {
     inflate.on('error', (err) => {
       this.log.debug({ err }, 'inflate error');
       void this.shutdown('Corrupt compressed data');
+      this.socket.destroy();
+    });
+    deflate.on('error', (err) => {
+      this.log.debug({ err }, 'deflate error');
       this.socket.destroy();
     });
     raw.pipe(inflate);

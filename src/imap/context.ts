@@ -5,6 +5,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Backend } from '../export/backend.js';
 import type { FlagStore } from '../stateagent/flagstore.js';
+import type { RenderCache } from './render/cache.js';
 
 export interface Authenticator {
   /** True when the password is right. Must not reveal whether the user exists. */
@@ -52,4 +53,6 @@ export interface ServerContext {
   /** Certificate for STARTTLS and the implicit-TLS listener, when configured. */
   readonly tls: TlsMaterial | undefined;
   readonly options: ServerOptions;
+  /** Rendered ENVELOPE/BODYSTRUCTURE bytes shared by all sessions. */
+  readonly renderCache: RenderCache;
 }

@@ -1,5 +1,6 @@
 /** Starts an ImapServer on a free loopback port over a given Backend, for tests. */
 import { ImapServer } from '../../src/imap/server.js';
+import { RenderCache } from '../../src/imap/render/cache.js';
 import type { Backend } from '../../src/export/backend.js';
 import type { ServerContext, ServerOptions } from '../../src/imap/context.js';
 import { Users } from '../../src/auth/users.js';
@@ -20,6 +21,7 @@ export async function startImap(
   const users = Users.parse(opts.users ?? 'alice:{PLAIN}secret\nbob:{PLAIN}hunter2\n');
   const ctx: ServerContext = {
     backend,
+    renderCache: new RenderCache(),
     auth: users,
     flagStoreFor: () => new SessionFlagStore(),
     tls: opts.tls,

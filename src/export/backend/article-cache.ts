@@ -27,7 +27,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
 import { Fetch, type Fetched } from './fetch.js';
 import { READ_CHUNK, STALE_TEMP_MS } from './limits.js';
-import { ByteLru } from './lru.js';
+import { ByteLru } from '../../lru.js';
 
 export interface ArticleCacheOptions {
   dir: string;

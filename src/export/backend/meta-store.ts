@@ -26,7 +26,7 @@ import type { Logger } from '../../log.js';
 import { envelopeOf, type Envelope } from '../mime/envelope.js';
 import { parseHeader } from '../mime/header.js';
 import type { MimePart } from '../mime/structure.js';
-import { ByteLru } from './lru.js';
+import { ByteLru } from '../../lru.js';
 import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
 
 /**

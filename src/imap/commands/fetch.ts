@@ -18,10 +18,9 @@ import { command, type CommandContext } from '../command.js';
 import { SELECTED } from '../session.js';
 import { parseFetchItems, type FetchItem, type FetchRequest } from '../wire/fetch-att.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
-import { dateTime, flagList } from '../wire/encoder.js';
+import { dateTime } from '../wire/encoder.js';
 import { resolveSet } from '../sequence.js';
-import { renderEnvelope, type Chunk } from '../render/envelope.js';
-import { renderBodyStructure } from '../render/bodystructure.js';
+import type { Chunk } from '../render/envelope.js';
 import { bodySection, binarySection, binarySize, type BodyData, type MessageData } from '../fetch/body.js';
 import { mapBackendError } from '../backend-errors.js';
 import type { MessageMeta, MimePart } from '../../export/backend.js';
@@ -64,6 +63,66 @@ async function announceVanished(ctx: CommandContext, set: SequenceSet): Promise<
   const gone: number[] = [];
   for (const [lo, hi] of set.resolve(top)) for (let u = lo; u <= hi; u++) if (sel.seqOf(u) === 0) gone.push(u);
   if (gone.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${uidSetText(gone)}`);
+}
+
+/** Items answered from the snapshot, flags and cached header data alone: no await per message. */
+const LISTING_ITEMS = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'INTERNALDATE', 'ENVELOPE']);
+
+/**
+ * A whole batch of a listing (FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE ...)),
+ * rendered synchronously into chunks for one write: the hot path of every
+ * client's mailbox view (invariant 6: all of it from overview/header data).
+ */
+function listingBatch(
+  ctx: CommandContext,
+  seqs: readonly number[],
+  uids: readonly number[],
+  items: readonly FetchItem[],
+  metas: Map<number, MessageMeta> | undefined,
+  flags: FlagView | undefined,
+): Chunk[] {
+  const utf8 = ctx.session.utf8;
+  const condstore = ctx.session.condstore;
+  const out: Chunk[] = [];
+  let text = '';
+  for (let i = 0; i < seqs.length; i++) {
+    const uid = uids[i]!;
+    const meta = metas?.get(uid);
+    if (metas && !meta) continue;
+    text += `* ${seqs[i]} FETCH (`;
+    let sentFlags = false;
+    let sentModseq = false;
+    for (let k = 0; k < items.length; k++) {
+      if (k > 0) text += ' ';
+      switch (items[k]!.type) {
+        case 'UID':
+          text += `UID ${uid}`;
+          break;
+        case 'FLAGS':
+          text += `FLAGS (${flags!.flagsOf(uid).join(' ')})`;
+          sentFlags = true;
+          break;
+        case 'MODSEQ':
+          text += `MODSEQ (${flags!.modseqOf(uid)})`;
+          sentModseq = true;
+          break;
+        case 'RFC822.SIZE':
+          text += `RFC822.SIZE ${meta!.size}`;
+          break;
+        case 'INTERNALDATE':
+          text += `INTERNALDATE ${dateTime(meta!.internalDate).toString('latin1')}`;
+          break;
+        case 'ENVELOPE':
+          out.push(`${text}ENVELOPE `, ctx.server.renderCache.envelope(meta!.envelope, utf8));
+          text = '';
+          break;
+      }
+    }
+    if (condstore && sentFlags && !sentModseq) text += ` MODSEQ (${flags!.modseqOf(uid)})`;
+    text += ')\r\n';
+  }
+  out.push(text);
+  return out;
 }
 
 function isHeaderOnly(i: FetchItem): boolean {
@@ -109,6 +168,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   );
   const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
   const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
+  const listing = items.every((i) => LISTING_ITEMS.has(i.type));
   const key = s.flagKey();
   let unreadable = 0;
 
@@ -144,6 +204,10 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       }
     }
     if (wantContent && batch.length > 1) sel.handle.prefetch?.(uids.filter((u) => !metas || metas.has(u)));
+    if (listing && newlySeen.size === 0) {
+      await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags));
+      continue;
+    }
     for (let i = 0; i < batch.length; i++) {
       const uid = uids[i]!;
       const meta = metas?.get(uid);
@@ -196,7 +260,7 @@ async function writeMessage(
         parts.push(`UID ${msg.uid}`);
         break;
       case 'FLAGS':
-        parts.push('FLAGS ', flagList(flags!.flagsOf(msg.uid)));
+        parts.push(`FLAGS (${flags!.flagsOf(msg.uid).join(' ')})`);
         sentFlags = true;
         break;
       case 'INTERNALDATE':
@@ -205,19 +269,16 @@ async function writeMessage(
       case 'RFC822.SIZE':
         parts.push(`RFC822.SIZE ${msg.meta!.size}`);
         break;
-      case 'ENVELOPE': {
-        const out: Chunk[] = ['ENVELOPE '];
-        renderEnvelope(msg.meta!.envelope, out, utf8);
-        parts.push(...out);
+      case 'ENVELOPE':
+        parts.push('ENVELOPE ', ctx.server.renderCache.envelope(msg.meta!.envelope, utf8));
         break;
-      }
       case 'BODY':
-      case 'BODYSTRUCTURE': {
-        const out: Chunk[] = [`${item.type} `];
-        renderBodyStructure(await msg.structure!(), out, item.type === 'BODYSTRUCTURE', utf8);
-        parts.push(...out);
+      case 'BODYSTRUCTURE':
+        parts.push(
+          `${item.type} `,
+          await ctx.server.renderCache.structure(`${sel.name}\u0000${sel.uidValidity}\u0000${msg.uid}`, item.type === 'BODYSTRUCTURE', utf8, msg.structure!),
+        );
         break;
-      }
       case 'RFC822':
         parts.push('RFC822 ', await bodySection(sel.handle, msg, { part: [] }, undefined));
         break;
@@ -244,9 +305,14 @@ async function writeMessage(
         break;
     }
   }
-  if (seenChanged && !sentFlags && flags) parts.push(' FLAGS ', flagList(flags.flagsOf(msg.uid)));
+  if (seenChanged && !sentFlags && flags) parts.push(` FLAGS (${flags.flagsOf(msg.uid).join(' ')})`);
   // Once CONDSTORE is on, every FETCH with FLAGS carries MODSEQ (RFC 7162 §3.1.4.1).
   if (ctx.session.condstore && (sentFlags || seenChanged) && !sentModseq && flags) parts.push(` MODSEQ (${flags.modseqOf(msg.uid)})`);
+  if (!parts.some(isBodyData)) {
+    // the common case (listings): one write, no stream
+    await ctx.write(`* ${seq} FETCH (`, ...(parts as Chunk[]), ')\r\n');
+    return;
+  }
   // Open article streams before writing, so a vanished article costs no half response.
   const opened = await Promise.all(parts.map(async (p) => (isBodyData(p) && p.kind === 'stream' ? p.open() : undefined)));
   try {

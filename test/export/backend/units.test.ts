@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ByteLru } from '../../../src/export/backend/lru.js';
+import { ByteLru } from '../../../src/lru.js';
 import { decodeView, encodeView } from '../../../src/export/backend/table-codec.js';
 import { TableBuilder } from '../../../src/export/backend/table.js';
 import { MetaStore } from '../../../src/export/backend/meta-store.js';

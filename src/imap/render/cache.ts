@@ -1,0 +1,52 @@
+/**
+ * Rendered ENVELOPE and BODYSTRUCTURE bytes, kept so that warm listings do not
+ * render the same article again for every session and every FETCH.
+ *
+ * - Envelopes: keyed by the Envelope object the backend hands out (its header
+ *   cache keeps that object alive while it is hot), in a WeakMap: no bound
+ *   needed, it goes when the backend drops the envelope.
+ * - Body structures: the backend may hand out a fresh object each time, so
+ *   they are keyed by (mailbox, UIDVALIDITY, UID, form) in an LRU bounded by bytes.
+ * Rendering depends on UTF8=ACCEPT (quoted UTF-8 vs literals): both forms are kept apart.
+ */
+import type { Envelope } from '../../export/mime/envelope.js';
+import type { MimePart } from '../../export/mime/structure.js';
+import { ByteLru } from '../../lru.js';
+import { renderEnvelope, type Chunk } from './envelope.js';
+import { renderBodyStructure } from './bodystructure.js';
+
+/** Bound of the structure cache: ~200 bytes each, so about 300,000 articles. */
+const STRUCTURE_CACHE_BYTES = 64 * 1024 * 1024;
+
+function toBuffer(chunks: Chunk[]): Buffer {
+  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
+}
+
+export class RenderCache {
+  private readonly envelopes = [new WeakMap<Envelope, Buffer>(), new WeakMap<Envelope, Buffer>()];
+  private readonly structures = new ByteLru<string, Buffer>(STRUCTURE_CACHE_BYTES);
+
+  envelope(e: Envelope, utf8: boolean): Buffer {
+    const map = this.envelopes[utf8 ? 1 : 0]!;
+    let b = map.get(e);
+    if (!b) {
+      const out: Chunk[] = [];
+      renderEnvelope(e, out, utf8);
+      b = toBuffer(out);
+      map.set(e, b);
+    }
+    return b;
+  }
+
+  /** `key` names the article (mailbox, UIDVALIDITY, UID); `load` gives its structure when not cached. */
+  async structure(key: string, extended: boolean, utf8: boolean, load: () => Promise<MimePart>): Promise<Buffer> {
+    const k = `${key}\u0000${extended ? 'S' : 'B'}${utf8 ? 'u' : ''}`;
+    const hit = this.structures.get(k);
+    if (hit) return hit;
+    const out: Chunk[] = [];
+    renderBodyStructure(await load(), out, extended, utf8);
+    const b = toBuffer(out);
+    this.structures.set(k, b, b.length + 64);
+    return b;
+  }
+}
