@@ -30,6 +30,10 @@ export interface Relay {
   readonly open: number;
   /** Connections accepted so far (including ones refused while cut). */
   readonly accepted: number;
+  /** The last 64 KB the clients sent (commands, for NNTP), as latin1 text. */
+  readonly sent: string;
+  /** Lines sent by the clients, counted by their first word upper-cased (NNTP verbs). */
+  verbs(): Record<string, number>;
   cut(): void;
   restore(): void;
   /** Point new connections at another target port (old ones stay). */
@@ -47,6 +51,8 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
   let down = 0;
   let up = 0;
   let accepted = 0;
+  let sent = '';
+  const verbCount: Record<string, number> = {};
   let isCut = false;
   let target = targetPort;
   let stallAt = Infinity;
@@ -84,8 +90,17 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
       if (!client.write(d)) peer.pause();
     });
     client.on('drain', () => peer.resume());
+    let partial = '';
     client.on('data', (d: Buffer) => {
       up += d.length;
+      const text = d.toString('latin1');
+      sent = (sent + text).slice(-65536);
+      const lines = (partial + text).split('\r\n');
+      partial = lines.pop()!.slice(-1024);
+      for (const l of lines) {
+        const v = /^\S*/.exec(l)![0].toUpperCase().slice(0, 16);
+        verbCount[v] = (verbCount[v] ?? 0) + 1;
+      }
       if (!peer.write(d)) client.pause();
     });
     peer.on('drain', () => client.resume());
@@ -109,6 +124,12 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
     },
     get accepted() {
       return accepted;
+    },
+    get sent() {
+      return sent;
+    },
+    verbs() {
+      return { ...verbCount };
     },
     stallAfter(bytes: number) {
       stallAt = down + bytes;
