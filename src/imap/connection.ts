@@ -29,6 +29,8 @@ import { MAX_PIPELINED_COMMANDS, NOT_AUTHENTICATED_TIMEOUT_MS } from './limits.j
 
 /** Output is flushed to the socket once this many octets are pending. */
 const OUTPUT_BATCH = 64 * 1024;
+/** Literals up to this size are gathered into the output batch rather than streamed. */
+const SMALL_LITERAL = 64 * 1024;
 
 class ConnectionClosed extends Error {
   readonly code = 'CONNECTION_CLOSED';
@@ -325,6 +327,25 @@ export class Connection {
     if (Buffer.isBuffer(body)) {
       if (body.length !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, have ${body.length}`);
       await this.send([body]);
+      return;
+    }
+    if (size <= SMALL_LITERAL) {
+      // small bodies join the output batch instead of a write of their own
+      const chunks: Buffer[] = [];
+      let got = 0;
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          got += chunk.length;
+          if (got > size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source longer`);
+          chunks.push(chunk);
+        }
+      } catch (err) {
+        body.destroy();
+        if (err instanceof WireWriteError) throw err;
+        throw new WireWriteError('STREAM_CLOSED', `article stream failed after ${got} of ${size} octets`, { cause: err });
+      }
+      if (got !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${got}`);
+      await this.send(chunks);
       return;
     }
     await this.flush();

@@ -196,6 +196,16 @@ export class ArticleCache {
       await fh.close();
       return Readable.from([]);
     }
+    if (e - start <= READ_CHUNK) {
+      // small (most articles): one positional read, no stream machinery
+      try {
+        const buf = Buffer.allocUnsafe(e - start);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+        return Readable.from(bytesRead === buf.length ? [buf] : [buf.subarray(0, bytesRead)]);
+      } finally {
+        await fh.close();
+      }
+    }
     return createReadStream('', { fd: fh, start, end: e - 1, highWaterMark: READ_CHUNK });
   }
 
