@@ -213,7 +213,14 @@ export async function uidListing(port: number, mailbox: string, user = 'anonymou
     const sel = await c.cmd(`EXAMINE ${mailbox}`);
     const uidValidity = Number(/UIDVALIDITY (\d+)/.exec(sel)![1]);
     const f = await c.cmd('UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])');
-    const uids = [...f.matchAll(/UID (\d+) BODY\[HEADER\.FIELDS \(MESSAGE-ID\)\] \{\d+\}\r\n[Mm]essage-[Ii][Dd]:\s*(\S+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    const uids: string[] = [];
+    const re = /UID (\d+) BODY\[HEADER\.FIELDS \(MESSAGE-ID\)\] \{(\d+)\}\r\n/g;
+    for (let m = re.exec(f); m; m = re.exec(f)) {
+      const start = m.index + m[0].length;
+      const field = f.slice(start, start + Number(m[2]));
+      uids.push(`${m[1]} ${field.replace(/^message-id:\s*/i, '').trim()}`);
+      re.lastIndex = start + Number(m[2]);
+    }
     return { uidValidity, uids };
   } finally {
     c.close();
