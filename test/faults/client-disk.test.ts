@@ -8,8 +8,12 @@
  *    holds no connection and no extra file descriptors;
  *  - clients that ask for a large article and stop reading: the server does
  *    not buffer the article for them (RSS grows far less than the bytes
- *    asked for; DESIGN invariant 7).
+ *    asked for; DESIGN invariant 7);
+ *  - readers that abandon a large article while it is still downloading:
+ *    no connection or descriptor left once the download ends, and the next
+ *    reader gets the article byte-exact.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, rmSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +74,13 @@ describe('client and disk faults', () => {
   let dir: string;
   let inn: InnServer;
   let nf: RunningNewsfront;
+  const config = (data: string) =>
+    testConfig({
+      upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }],
+      data: join(dir, data),
+      listen: { host: '127.0.0.1', port: 0 },
+      users: join(dir, 'users'),
+    });
   let corpus: CorpusArticle[];
   let stored: Buffer[];
   let largeUid: number;
@@ -84,15 +95,7 @@ describe('client and disk faults', () => {
     largeUid = corpus.indexOf(large) + 1;
     largeSize = stored[largeUid - 1]!.length;
     writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    nf = await startNewsfront(
-      testConfig({
-        upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }],
-        data: join(dir, 'data'),
-        listen: { host: '127.0.0.1', port: 0 },
-        users: join(dir, 'users'),
-      }),
-      silentLogger(),
-    );
+    nf = await startNewsfront(config('data'), silentLogger());
   }, 180_000);
   afterAll(async () => {
     await nf?.close();
@@ -186,4 +189,70 @@ describe('client and disk faults', () => {
     expect(grown).toBeLessThan(STALLED_RSS_BOUND);
     expect(await waitFor(() => nf.imap.connectionCount === 0)).toBe(true);
   });
+
+  it('readers that abandon a large article while it downloads leave nothing behind; the next reader gets it whole', async () => {
+    // a fresh server: the large article is not cached yet
+    await nf.close();
+    nf = await startNewsfront(config('data-fresh'), silentLogger());
+    const warm = await RawClient.connect(nf.port);
+    await warm.cmd('a', 'LOGIN alice secret');
+    await warm.cmd('b', `EXAMINE ${GROUP}`);
+    await warm.cmd('c', 'UID FETCH 1 (BODY.PEEK[])');
+    warm.close();
+    expect(await waitFor(() => nf.imap.connectionCount === 0)).toBe(true);
+    const fd0 = fds();
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const s = await rawSession(nf.port);
+        let got = 0;
+        await new Promise<void>((resolve) => {
+          s.on('data', (d: Buffer) => {
+            got += d.length;
+            if (got > 256 * 1024) {
+              s.destroy();
+              resolve();
+            }
+          });
+          s.on('close', () => resolve());
+          s.write(`f UID FETCH ${largeUid} (BODY.PEEK[])\r\n`);
+        });
+      }),
+    );
+    expect(await waitFor(() => nf.imap.connectionCount === 0)).toBe(true);
+    // the download may finish in the background; its file handle must close then
+    expect(await waitFor(() => fds() <= fd0 + 2, 30_000), `fds ${fd0} → ${fds()}`).toBe(true);
+    const c = await RawClient.connect(nf.port);
+    try {
+      await c.cmd('a', 'LOGIN alice secret');
+      await c.cmd('b', `EXAMINE ${GROUP}`);
+      c.write(`g UID FETCH ${largeUid} (BODY.PEEK[])\r\n`);
+      // hash the literal as it streams (RawClient would buffer 17 MB by concatenation)
+      c.socket.removeAllListeners('data');
+      const sha = createHash('sha256');
+      let head = Buffer.alloc(0);
+      let left = -1;
+      let tail = '';
+      await new Promise<void>((resolve, reject) => {
+        c.socket.on('data', (d: Buffer) => {
+          if (left < 0) {
+            head = Buffer.concat([head, d]);
+            const m = /BODY\[\] \{(\d+)\}\r\n/.exec(head.toString('latin1'));
+            if (!m) return;
+            left = Number(m[1]);
+            d = head.subarray(m.index + m[0].length);
+          }
+          const take = Math.min(left, d.length);
+          sha.update(d.subarray(0, take));
+          left -= take;
+          tail += d.subarray(take).toString('latin1');
+          if (left === 0 && /\r\ng (OK|NO|BAD)/.test(tail)) resolve();
+        });
+        c.socket.on('close', () => reject(new Error('closed')));
+      });
+      expect(tail).toMatch(/\r\ng OK/);
+      expect(sha.digest('hex')).toBe(createHash('sha256').update(stored[largeUid - 1]!).digest('hex'));
+    } finally {
+      c.close();
+    }
+  }, 120_000);
 });
