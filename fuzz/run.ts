@@ -42,7 +42,7 @@ const r = await runImapFuzz({
   ...(inProcess ? {} : { target: childTarget(seed) }),
   progress: (p) =>
     process.stdout.write(
-      `  ${p.lines} lines  ${Math.round(p.linesPerSecond)} lines/s  crashes ${p.crashes.length}  hangs ${p.hangs.length}  serverbugs ${p.serverBugs.length}  fuzzer rss ${Math.round(process.memoryUsage().rss / 1048576)} MB\n`,
+      `  ${p.lines} lines  ${Math.round(p.linesPerSecond)} lines/s  crashes ${p.crashes.length}  hangs ${p.hangs.length}  serverbugs ${p.serverBugs.length}  fuzzer rss ${Math.round(process.memoryUsage().rss / 1048576)} MB${p.serverMaxRss !== undefined ? `  server max rss ${Math.round(p.serverMaxRss / 1048576)} MB` : ''}\n`,
     ),
 });
 const mb = (n: number): string => `${Math.round(n / 1048576)} MB`;
