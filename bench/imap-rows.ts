@@ -148,7 +148,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
 
   // --- envelope listing ---
   const envCmd = 'UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)';
-  const upEnv = up.overHeads ? { upstream: up.overHeads, upstreamNote: 'OVER + HEAD ×all' } : {};
+  const upEnv = up.overHeads ? { upstream: up.overHeads, upstreamNote: 'OVER + HEAD ×all, 1000 in flight' } : {};
   await row('UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE), cold', 's', async () => {
     const r = await (await client()).ok(envCmd);
     const check = fetchCheck(r.responses, count);
