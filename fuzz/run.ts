@@ -59,6 +59,7 @@ process.stdout.write(
     ...r.serverBugs.map((c) => `  ${c}`),
     `warnings:     ${r.warnings.length}`,
     ...r.warnings.map((c) => `  ${c}`),
+    ...(r.leftConnections !== undefined ? [`leftovers:    ${r.leftConnections} connections, fd growth ${r.fdGrowth}`] : []),
     `max RSS:      ${mb(r.maxRss)} (${inProcess ? 'server and fuzzer' : 'fuzzer; server child: see serverMaxRss'})`,
     ...(r.serverMaxRss !== undefined ? [`server RSS:   max ${mb(r.serverMaxRss)}`] : []),
     `seed:         ${seed}`,

@@ -22,7 +22,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatMboxrdMessage } from '../../src/export/archive/mboxrd-writer.js';
@@ -81,6 +81,10 @@ export interface FuzzResult {
   crashes: string[];
   hangs: string[];
   serverBugs: string[];
+  /** In-process only: IMAP connections still open 5 s after every client closed (must be 0). */
+  leftConnections?: number;
+  /** In-process only: file descriptors of this process after the run minus before (sockets leaked if ≫ 0). */
+  fdGrowth?: number;
   /** Process warnings (e.g. MaxListenersExceededWarning), reported, not failures. */
   warnings: string[];
   maxRss: number;
@@ -176,6 +180,8 @@ export async function runImapFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     return restarting;
   };
   const rng = new Prng(opts.seed);
+  const fdsNow = (): number => readdirSync('/proc/self/fd').length;
+  const fd0 = fdsNow();
   const started = Date.now();
   let tagSeq = 0;
   let stop = false;
@@ -383,6 +389,11 @@ export async function runImapFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   s.destroy();
   if (!/z3 OK/.test(out)) keep(r.hangs, `fresh session after the run failed: ${out.slice(-300)}`);
 
+  if (inProcess) {
+    for (let i = 0; i < 100 && inProcess.server.connectionCount > 0; i++) await new Promise((res) => setTimeout(res, 50));
+    r.leftConnections = inProcess.server.connectionCount;
+    r.fdGrowth = fdsNow() - fd0;
+  }
   await inProcess?.close();
   await target?.close();
   process.off('uncaughtException', onUncaught);
