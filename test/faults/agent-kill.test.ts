@@ -5,7 +5,8 @@
  *    unless stored;
  *  - reading (ENVELOPE, BODY) keeps working while the agent is down;
  *  - when the agent is back on the same address, the front-end reconnects by
- *    itself: STOREs succeed again in the same session.
+ *    itself: STOREs succeed again in the same session; a session in IDLE
+ *    should hear another session's change (it.fails: it does not).
  * newsfront serves the embedded sample archive in a child process (a crash
  * shows as the child's death); the agent runs `src/stateagent/agent/main.ts`.
  */
@@ -136,4 +137,43 @@ describe('state agent killed during STOREs', () => {
       c.close();
     }
   });
+
+  // BUG (stale flags): after the agent was SIGKILLed and restarted, a session
+  // that had the mailbox selected never hears another session's change: not in
+  // IDLE (waited 45 s; the feed's reconnect back-off is at most
+  // SSE_RECONNECT_MAX_MS = 5 s), and NOOP after DONE sends no FETCH either —
+  // yet `UID FETCH 30 (FLAGS)` in that same session shows (\Answered). Without
+  // the kill the same scenario is heard at once. Expected: the change feed
+  // (src/stateagent/sse-client.ts / remote.ts watch) reconnects and the
+  // session gets `* n FETCH (UID 30 FLAGS (\Answered))` in IDLE or at NOOP.
+  it.fails('a session in IDLE hears changes again once the agent is back (the change feed reconnects)', async () => {
+    const a = await RawClient.connect(nf.port);
+    const b = await RawClient.connect(nf.port);
+    try {
+      for (const c of [a, b]) {
+        await c.cmd('l', 'LOGIN alice secret');
+        await c.cmd('s', `SELECT ${GROUP}`);
+      }
+      b.write('i IDLE\r\n');
+      await b.until((t) => t.includes('+ '));
+      b.take();
+      agent.proc.kill('SIGKILL');
+      await agent.exited;
+      agent = await startAgentChild(agentPort, dir);
+      let st = '';
+      for (let i = 0; i < 40; i++) {
+        st = tagged(await a.cmd(`u${i}`, 'UID STORE 30 +FLAGS.SILENT (\\Answered)', 30_000), `u${i}`);
+        if (/ OK/.test(st)) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(st).toMatch(/ OK/);
+      await b.until((t) => /\* \d+ FETCH \(UID 30 FLAGS \([^)]*\\Answered/.test(t) || /FETCH \([^)]*FLAGS \([^)]*\\Answered[^)]*\)[^)]*UID 30/.test(t), 20_000);
+      b.write('DONE\r\n');
+      await b.until((t) => /i OK/.test(t));
+      expect(nf.crashed).toBeNull();
+    } finally {
+      a.close();
+      b.close();
+    }
+  }, 90_000);
 });
