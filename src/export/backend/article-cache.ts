@@ -42,7 +42,7 @@ export type Upstream = () => Promise<Readable>;
 export class ArticleCache {
   /** hash → size, least recently used first; eviction unlinks the file. */
   private readonly index: ByteLru<string, number>;
-  private readonly inflight = new Map<string, Fetch>();
+  private readonly downloads = new Map<string, Fetch>();
   private seq = 0;
   private readonly log: Logger;
   /** Upstream fetches started (for tests and stats). */
@@ -95,7 +95,7 @@ export class ArticleCache {
    */
   close(): void {
     this.closed = true;
-    for (const f of this.inflight.values()) f.abort(new Error('article cache closed'));
+    for (const f of this.downloads.values()) f.abort(new Error('article cache closed'));
   }
 
   /** Deletes temp files left by crashed runs (old enough not to be another process's live download). */
@@ -116,6 +116,11 @@ export class ArticleCache {
     return this.index.peek(hashOf(key)) !== undefined;
   }
 
+  /** The download of `key` in progress, if any (its result gives the exact size). */
+  inflight(key: string): Promise<Fetched> | undefined {
+    return this.downloads.get(hashOf(key))?.done;
+  }
+
   /** Size of a cached article, if cached. */
   cachedSize(key: string): number | undefined {
     return this.index.peek(hashOf(key));
@@ -127,7 +132,7 @@ export class ArticleCache {
    */
   async open(key: string, upstream: Upstream, start = 0, end = Infinity): Promise<Readable> {
     const hash = hashOf(key);
-    const running = this.inflight.get(hash);
+    const running = this.downloads.get(hash);
     if (running !== undefined) {
       await running.start();
       return running.reader(start, end);
@@ -147,7 +152,7 @@ export class ArticleCache {
    */
   async ensure(key: string, upstream: Upstream): Promise<Fetched | null> {
     const hash = hashOf(key);
-    const running = this.inflight.get(hash);
+    const running = this.downloads.get(hash);
     if (running !== undefined) return running.done;
     if (this.index.peek(hash) !== undefined) return null;
     const f = await this.fetch(key, hash, upstream);
@@ -155,7 +160,7 @@ export class ArticleCache {
   }
 
   private async fetch(key: string, hash: string, upstream: Upstream): Promise<Fetch> {
-    const running = this.inflight.get(hash);
+    const running = this.downloads.get(hash);
     if (running !== undefined) {
       await running.start();
       return running;
@@ -163,17 +168,17 @@ export class ArticleCache {
     if (this.closed) throw new Error('article cache closed');
     const tmp = join(this.tmpDir(), `${hash}.${process.pid}.${++this.seq}`);
     const f = new Fetch(key.replaceAll('\u0000', ' '), tmp, this.pathOf(hash), upstream);
-    this.inflight.set(hash, f);
+    this.downloads.set(hash, f);
     this.fetches++;
     f.done.then(
       (r) => {
-        this.inflight.delete(hash);
+        this.downloads.delete(hash);
         f.detach();
         if (r.cached) this.index.set(hash, r.size, r.size);
         this.opts.onFetched?.(key, r);
       },
       () => {
-        this.inflight.delete(hash);
+        this.downloads.delete(hash);
         f.detach();
       },
     );

@@ -154,6 +154,19 @@ export class GroupReader implements MessageReader {
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
     const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
     if (exact !== undefined) return exact;
+    const downloading = this.d.cache.inflight(key);
+    if (downloading !== undefined) {
+      // a download is under way (prefetch for a FETCH of bodies): its size is exact, no second read
+      const p = downloading.then(
+        (f) => f.size,
+        (err: unknown) => {
+          if (isGone(err)) return null;
+          throw toBackendError(err, `${this.d.group} article ${t.table.numbers[row]}`);
+        },
+      );
+      p.catch(() => undefined);
+      return p;
+    }
     if (overview >= 0 && overview > this.d.downloadSizesUpTo) return overview;
     const store = (m: Measured): void => {
       this.d.meta.putExactSize(key, m.size);

@@ -175,6 +175,8 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   for (let b = 0; b < seqs.length; b += BATCH) {
     const batch = seqs.slice(b, b + BATCH);
     const uids = batch.map((n) => sel.uidAt(n));
+    // Bodies are wanted: start their downloads first, so the sizes come from them (no second read).
+    if (wantContent && batch.length > 1) sel.handle.prefetch?.(uids);
     let metas: Map<number, MessageMeta> | undefined;
     if (wantMeta) {
       try {
@@ -203,7 +205,6 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
         throw mapBackendError(err, 'FETCH');
       }
     }
-    if (wantContent && batch.length > 1) sel.handle.prefetch?.(uids.filter((u) => !metas || metas.has(u)));
     if (listing && newlySeen.size === 0) {
       await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags));
       continue;
