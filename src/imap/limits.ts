@@ -99,3 +99,10 @@ export const MAX_FAILED_LOGINS = 3;
 
 /** Delay before answering a failed login (RFC 9051 §11.3, slows guessing). */
 export const LOGIN_FAILURE_DELAY_MS = 2_000;
+
+/**
+ * How long NOOP/CHECK wait for the mailbox check upstream (GROUP). NOOP is the
+ * clients' keep-alive (RFC 9051 §6.1.2); a stalled upstream must not hold it, so
+ * past this the check finishes in the background and is reported at the next command.
+ */
+export const REFRESH_WAIT_MS = 1_000;

@@ -7,10 +7,23 @@
  *   C: a4 ENABLE UTF8=ACCEPT    S: * ENABLED UTF8=ACCEPT
  *   C: a5 LOGOUT                S: * BYE ...
  */
-import { command } from '../command.js';
+import { command, type CommandContext } from '../command.js';
+import type { MailboxHandle } from '../../export/backend.js';
+import { REFRESH_WAIT_MS } from '../limits.js';
 import { ANY, AUTHENTICATED } from '../session.js';
 import { capabilities } from '../capabilities.js';
 import { quoted } from '../wire/encoder.js';
+
+/**
+ * `handle.refresh()`, waited for at most REFRESH_WAIT_MS (limits.ts); past that
+ * the check goes on in the background and its news come at the next command.
+ */
+export async function boundedRefresh(ctx: CommandContext, handle: MailboxHandle): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const refresh = handle.refresh().catch((err) => ctx.log.debug({ err }, 'refresh failed'));
+  await Promise.race([refresh, new Promise<void>((res) => (timer = setTimeout(res, REFRESH_WAIT_MS)))]);
+  clearTimeout(timer);
+}
 
 /** Extensions a client may ENABLE here (RFC 5161); others are ignored as the RFC says. */
 const ENABLEABLE = new Set(['UTF8=ACCEPT', 'IMAP4REV2']);
@@ -31,9 +44,10 @@ export const anyStateCommands = [
     states: ANY,
     parse: (d) => d.end(),
     async run(ctx) {
-      // Look upstream now so a polling client sees new articles promptly.
+      // Look upstream for new articles now so a polling client sees them promptly,
+      // but never wait long: NOOP is a keep-alive, and a stalled upstream must not hold it.
       const sel = ctx.session.selected;
-      if (sel) await sel.handle.refresh().catch((err) => ctx.log.debug({ err }, 'refresh failed'));
+      if (sel) await boundedRefresh(ctx, sel.handle);
     },
   }),
   command({

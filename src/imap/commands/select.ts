@@ -26,6 +26,7 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { SYSTEM_FLAGS } from '../../stateagent/flagstore.js';
 import { bad } from '../errors.js';
 import { uidSetText } from '../updates.js';
+import { boundedRefresh } from './any.js';
 
 interface QresyncParams {
   uidValidity: number;
@@ -166,7 +167,7 @@ export const selectCommands = [
     states: SELECTED,
     parse: (d) => d.end(),
     async run(ctx) {
-      await ctx.session.selected!.handle.refresh().catch((err) => ctx.log.debug({ err }, 'refresh failed'));
+      await boundedRefresh(ctx, ctx.session.selected!.handle);
     },
   }),
 ];
