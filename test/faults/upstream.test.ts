@@ -7,6 +7,8 @@
  *    with the right bytes;
  *  - a stalled upstream (accepts, never answers): only the session waiting
  *    for it waits; others are served; cutting it ends the wait;
+ *  - failover to an upstream that numbers the same articles differently
+ *    (injected in reverse order): every UID keeps naming its article;
  *  - two upstreams carrying the same groups and articles: when the first is
  *    cut, uncached bodies and new SELECTs are served by the second (same
  *    article numbers, hence the same UIDs and bytes).
@@ -22,6 +24,7 @@ import { generateCorpus, articlesByGroup } from '../corpus/generate.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 import { startRelay, type Relay } from './relay.js';
 import { spawnServer, type ChildServer } from './child-server.js';
+import { uidListing } from '../../bench/load-sessions.js';
 
 const GROUPS = ['faults.one', 'faults.two'];
 const PER_GROUP = 150;
@@ -50,14 +53,17 @@ describe('upstream faults', () => {
   let dir: string;
   let innA: InnServer;
   let innB: InnServer;
+  /** Same groups and articles as innA, injected in reverse order: other article numbers. */
+  let innC: InnServer;
   let stored: Map<string, Buffer>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nf-faults-up-'));
     writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    [innA, innB] = await Promise.all([
+    [innA, innB, innC] = await Promise.all([
       startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) }),
       startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) }),
+      startInn({ groups: GROUPS, articles: [...corpus].reverse().map((a) => a.bytes) }),
     ]);
     const ids = corpus.map((a) => a.messageId);
     const bytes = await innA.storedArticles(ids);
@@ -66,6 +72,7 @@ describe('upstream faults', () => {
   afterAll(async () => {
     await innA?.stop();
     await innB?.stop();
+    await innC?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -270,6 +277,46 @@ describe('upstream faults', () => {
       expect(await nf.stop()).toBe(0);
       await relayA.close();
       await relayB.close();
+    }
+  });
+
+  it('failover to an upstream that numbers the same articles differently: every UID still names its article', async () => {
+    const relayA = await startRelay(innA.port);
+    const relayC = await startRelay(innC.port);
+    const nf = await start('renumbered', [relayA, relayC], { pollIntervalMs: 1000 });
+    const g = GROUPS[0]!;
+    const arts = byGroup.get(g)!;
+    const c = await RawClient.connect(nf.port);
+    try {
+      await c.cmd('a', 'LOGIN alice secret');
+      const sel = await c.cmd('b', `EXAMINE ${g}`);
+      const uidValidity = /UIDVALIDITY (\d+)/.exec(sel)![1];
+      const first = await fetchBodies(c, 'c', '1:10');
+      expect(first.status).toMatch(/^c OK/);
+      relayA.cut();
+      // on C, article k of A is number (n - k + 1): a number-based read would return another article
+      let later = await fetchBodies(c, 'd0', '11:40');
+      for (let i = 1; i < FAILOVER_ATTEMPTS && !/ OK/.test(later.status); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        later = await fetchBodies(c, `d${i}`, '11:40');
+      }
+      expect(later.status).toMatch(/ OK/);
+      for (let uid = 11; uid <= 40; uid++) {
+        const got = later.bodies.get(uid);
+        expect(got, `UID ${uid}`).toBeDefined();
+        const id = /^Message-ID: (<[^>]+>)/im.exec(got!.toString('latin1'))![1];
+        expect(id, `UID ${uid}`).toBe(arts[uid - 1]!.messageId);
+      }
+      // a new session sees the same UIDVALIDITY and UID → Message-ID mapping
+      const listing = await uidListing(nf.port, g, 'alice', 'secret');
+      expect(String(listing.uidValidity)).toBe(uidValidity);
+      expect(listing.uids).toEqual(arts.map((a, i) => `${i + 1} ${a.messageId}`));
+    } finally {
+      c.close();
+      expect(nf.crashed).toBeNull();
+      await nf.stop();
+      await relayA.close();
+      await relayC.close();
     }
   });
 });
