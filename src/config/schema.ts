@@ -81,7 +81,7 @@ const upstream = z.strictObject({
   /** NNTP connections kept to this upstream. */
   poolSize: z.number().int().min(1).max(MAX_POOL_SIZE).default(4),
   /** Commands in flight per connection. */
-  pipelineWindow: z.number().int().min(1).max(MAX_PIPELINE_WINDOW).default(100),
+  pipelineWindow: z.number().int().min(1).max(MAX_PIPELINE_WINDOW).default(1000),
   /** Upgrade a plain `nntp://` connection with STARTTLS (RFC 4642) before anything else. */
   starttls: z.boolean().default(false),
 });

@@ -70,7 +70,7 @@ describe('config', () => {
     expect(c.archive).toBe('/from/flag'); // flag over env
     expect(c.log.level).toBe('debug');
     expect(c.users).toBeNull(); // empty env var = unset
-    expect(c.upstreams).toEqual([{ url: 'nntps://u:p@flag.example', poolSize: 4, pipelineWindow: 100, starttls: false }]);
+    expect(c.upstreams).toEqual([{ url: 'nntps://u:p@flag.example', poolSize: 4, pipelineWindow: 1000, starttls: false }]);
   });
 
   it('reads several upstreams from NEWSFRONT_UPSTREAM and listen forms', () => {
