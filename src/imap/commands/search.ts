@@ -26,6 +26,8 @@ import { SelectedMailbox } from '../selected.js';
 import { metaBatch } from '../meta.js';
 
 const BATCH = 1000;
+/** Articles up to this size are read whole once for BODY/TEXT, rather than part by part. */
+const WHOLE_READ_LIMIT = 256 * 1024;
 /** Bodies larger than this are searched in their first part only (bounded memory per message). */
 const MAX_SEARCH_BODY = 8 * 1024 * 1024;
 
@@ -113,14 +115,21 @@ class Candidate {
     };
     walk(root);
     const out: string[] = [];
+    // A small article is read once, whole; the text parts are cut from it.
+    const whole = root.bodyEnd <= WHOLE_READ_LIMIT ? await this.read(0, root.bodyEnd) : undefined;
     for (const leaf of leaves) {
       const end = Math.min(leaf.bodyEnd, leaf.bodyStart + MAX_SEARCH_BODY);
       if (end <= leaf.bodyStart) continue;
-      const chunks: Buffer[] = [];
-      for await (const c of (await this.sel.handle.content(this.uid, { start: leaf.bodyStart, end })) as AsyncIterable<Buffer>) chunks.push(c);
-      out.push(textForSearch(leaf, Buffer.concat(chunks)));
+      const bytes = whole ? whole.subarray(leaf.bodyStart, end) : await this.read(leaf.bodyStart, end);
+      out.push(textForSearch(leaf, bytes));
     }
     return out.join('\n');
+  }
+
+  private async read(start: number, end: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of (await this.sel.handle.content(this.uid, { start, end })) as AsyncIterable<Buffer>) chunks.push(c);
+    return Buffer.concat(chunks);
   }
 }
 
