@@ -57,13 +57,22 @@ export interface ByteRange {
   end: number;
 }
 
+export interface MetaOptions {
+  /**
+   * False when the caller does not use `size` (a listing of ENVELOPE or
+   * INTERNALDATE only): an implementation may then report an inexact size
+   * rather than read articles to learn the exact one. Default true.
+   */
+  exactSize?: boolean;
+}
+
 export interface MessageReader {
   /**
    * Meta data for `uids` in the order given; batched and cached by the
    * implementation. UIDs that vanished upstream are skipped (the caller
    * notices the gap). Throws UNAVAILABLE when the upstream is unreachable.
    */
-  meta(uids: readonly number[]): AsyncIterable<MessageMeta>;
+  meta(uids: readonly number[], opts?: MetaOptions): AsyncIterable<MessageMeta>;
   /** MIME structure with absolute byte offsets (computed once per article, cached). */
   structure(uid: number): Promise<MimePart>;
   /**

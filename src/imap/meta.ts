@@ -5,7 +5,7 @@
  * a vanished spool file) costs only itself. When every article fails, the
  * first error is thrown (the upstream is down: NO [UNAVAILABLE]).
  */
-import type { MailboxHandle, MessageMeta } from '../export/backend.js';
+import type { MailboxHandle, MessageMeta, MetaOptions } from '../export/backend.js';
 
 export interface MetaBatch {
   metas: Map<number, MessageMeta>;
@@ -13,14 +13,15 @@ export interface MetaBatch {
   failed: number[];
 }
 
-async function collect(handle: MailboxHandle, uids: readonly number[], into: Map<number, MessageMeta>): Promise<void> {
-  for await (const m of handle.meta(uids)) into.set(m.uid, m);
+async function collect(handle: MailboxHandle, uids: readonly number[], into: Map<number, MessageMeta>, opts: MetaOptions): Promise<void> {
+  for await (const m of handle.meta(uids, opts)) into.set(m.uid, m);
 }
 
-export async function metaBatch(handle: MailboxHandle, uids: readonly number[]): Promise<MetaBatch> {
+/** `opts.exactSize: false` when the caller does not use the sizes (see MetaOptions). */
+export async function metaBatch(handle: MailboxHandle, uids: readonly number[], opts: MetaOptions = {}): Promise<MetaBatch> {
   const metas = new Map<number, MessageMeta>();
   try {
-    await collect(handle, uids, metas);
+    await collect(handle, uids, metas, opts);
     return { metas, failed: [] };
   } catch (err) {
     if (uids.length === 1) throw err;
@@ -29,7 +30,7 @@ export async function metaBatch(handle: MailboxHandle, uids: readonly number[]):
     for (const uid of uids) {
       if (metas.has(uid)) continue;
       try {
-        await collect(handle, [uid], metas);
+        await collect(handle, [uid], metas, opts);
       } catch (e) {
         first ??= e;
         failed.push(uid);

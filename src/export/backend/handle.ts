@@ -10,7 +10,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
-import { BackendError, type CrosspostTarget, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../backend.js';
+import { BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../backend.js';
 import type { GroupReader } from './reader.js';
 import type { MailboxView } from './view.js';
 
@@ -61,8 +61,8 @@ export class ViewHandle implements MailboxHandle {
     this.onRelease();
   }
 
-  meta(uids: readonly number[]): AsyncIterable<MessageMeta> {
-    return this.reader.meta(uids);
+  meta(uids: readonly number[], opts?: MetaOptions): AsyncIterable<MessageMeta> {
+    return this.reader.meta(uids, opts);
   }
 
   structure(uid: number): Promise<MimePart> {

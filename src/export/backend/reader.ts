@@ -15,7 +15,7 @@
  * Errors are `BackendError`s (see errors.ts).
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, MessageMeta, MessageReader } from '../backend.js';
+import type { ByteRange, MessageMeta, MessageReader, MetaOptions } from '../backend.js';
 import { BackendError } from '../backend.js';
 import { findField, parseHeader } from '../mime/header.js';
 import { parseStructureStream, type MimePart } from '../mime/structure.js';
@@ -69,7 +69,8 @@ export class GroupReader implements MessageReader {
 
   constructor(private readonly d: ReaderDeps) {}
 
-  async *meta(uids: readonly number[]): AsyncIterable<MessageMeta> {
+  async *meta(uids: readonly number[], opts: MetaOptions = {}): AsyncIterable<MessageMeta> {
+    const exact = opts.exactSize ?? true;
     const t = this.d.view();
     const slots: Slot[] = [];
     for (const uid of uids) {
@@ -78,7 +79,7 @@ export class GroupReader implements MessageReader {
     }
     let ahead = 0;
     for (let i = 0; i < slots.length; i++) {
-      while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.start(t, slots[ahead++]!);
+      while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.start(t, slots[ahead++]!, exact);
       const s = slots[i]!;
       const entry = s.entry instanceof Promise ? await s.entry : s.entry;
       const size = s.size instanceof Promise ? await s.size : s.size;
@@ -191,9 +192,10 @@ export class GroupReader implements MessageReader {
   }
 
   /** Starts (or answers from cache) the header and size of one slot; its promises never reject unobserved. */
-  private start(t: ViewSnapshot, s: Slot): void {
+  private start(t: ViewSnapshot, s: Slot, exactSize: boolean): void {
     const key = this.key(t, s.row);
-    s.size = this.sizeOf(t, s.row, key);
+    // without a need for the exact size, the overview's (or what is known) will do: no article read
+    s.size = exactSize ? this.sizeOf(t, s.row, key) : (this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));
     const hit = this.d.meta.header(key);
     if (hit !== undefined) {
       s.entry = hit;

@@ -169,6 +169,11 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
   const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
   const listing = items.every((i) => LISTING_ITEMS.has(i.type));
+  // Only RFC822.SIZE and byte ranges of the article use the size (header sections and ENVELOPE do not).
+  const needSize = items.some(
+    (i) => i.type === 'RFC822.SIZE' || i.type === 'RFC822' || i.type === 'RFC822.TEXT' || i.type === 'BINARY' || i.type === 'BINARY.SIZE'
+      || (i.type === 'BODY[]' && !isHeaderOnly(i)),
+  );
   const key = s.flagKey();
   let unreadable = 0;
 
@@ -180,7 +185,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     let metas: Map<number, MessageMeta> | undefined;
     if (wantMeta) {
       try {
-        const got = await metaBatch(sel.handle, uids);
+        const got = await metaBatch(sel.handle, uids, { exactSize: needSize });
         metas = got.metas;
         unreadable += got.failed.length;
       } catch (err) {

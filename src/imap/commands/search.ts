@@ -36,16 +36,21 @@ interface Needs {
   body: boolean;
   flags: boolean;
   modseq: boolean;
+  /** LARGER/SMALLER need exact sizes. */
+  size: boolean;
 }
 
-function needsOf(k: SearchKey, n: Needs = { meta: false, body: false, flags: false, modseq: false }): Needs {
+function needsOf(k: SearchKey, n: Needs = { meta: false, body: false, flags: false, modseq: false, size: false }): Needs {
   switch (k.type) {
     case 'header':
     case 'internaldate':
     case 'sentdate':
+      n.meta = true;
+      break;
     case 'larger':
     case 'smaller':
       n.meta = true;
+      n.size = true;
       break;
     case 'body':
     case 'text':
@@ -243,7 +248,7 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
     for (let b = 0; b < seqs.length; b += BATCH) {
       const batch = seqs.slice(b, b + BATCH);
       const uids = batch.map((n) => sel.uidAt(n));
-      const metas = needs.meta ? (await metaBatch(sel.handle, uids)).metas : new Map<number, MessageMeta>();
+      const metas = needs.meta ? (await metaBatch(sel.handle, uids, { exactSize: needs.size })).metas : new Map<number, MessageMeta>();
       const flags = needs.flags ? await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!) : undefined;
       for (let i = 0; i < batch.length; i++) {
         const n = batch[i]!;
