@@ -37,7 +37,14 @@ const CRLF = Buffer.from('\r\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
 
 /** The client methods this source uses (a test may pass a fake pool of such clients). */
-export type SourceClient = Pick<NntpClient, 'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'article' | 'head'>;
+export type SourceClient = Pick<
+  NntpClient,
+  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'article' | 'head' | 'articleById' | 'headById'
+>;
+
+/** Message-IDs we made up for articles without one (see the UID map): the upstream cannot confirm them. */
+const checkable = (messageId: string | undefined): messageId is string =>
+  messageId !== undefined && !messageId.endsWith('@newsfront.invalid>');
 
 export interface ClientPool {
   use<T>(fn: (c: SourceClient) => Promise<T>): Promise<T>;
@@ -155,9 +162,21 @@ export class NntpSource implements Source {
     }
   }
 
-  async article(group: string, number: number): Promise<Readable> {
+  async article(group: string, number: number, messageId?: string): Promise<Readable> {
     const where = `ARTICLE ${group}:${number}`;
-    const h = await this.call(where, (c) => c.article(group, number));
+    const h = await this.call(where, async (c) => {
+      const got = await c.article(group, number);
+      if (!checkable(messageId) || got.messageId === messageId || got.messageId === '') return got;
+      // the number names another article now: drop that answer, ask by Message-ID
+      got.stream.destroy();
+      this.log.warn({ group, number, expected: messageId, got: got.messageId }, 'article number names another article; fetching by Message-ID');
+      const byId = await c.articleById(messageId);
+      if (byId.messageId !== '' && byId.messageId !== messageId) {
+        byId.stream.destroy();
+        throw new SourceError('NO_SUCH_ARTICLE', `${where}: the upstream answers ${byId.messageId} for ${messageId}`);
+      }
+      return byId;
+    });
     const out = new PassThrough();
     h.stream.on('error', (err) => out.destroy(toSourceError(err, where)));
     out.on('close', () => {
@@ -167,8 +186,17 @@ export class NntpSource implements Source {
     return out;
   }
 
-  async head(group: string, number: number): Promise<Buffer> {
-    const r = await this.call(`HEAD ${group}:${number}`, (c) => c.head(group, number));
+  async head(group: string, number: number, messageId?: string): Promise<Buffer> {
+    const r = await this.call(`HEAD ${group}:${number}`, async (c) => {
+      const got = await c.head(group, number);
+      if (!checkable(messageId) || got.messageId === messageId || got.messageId === '') return got;
+      this.log.warn({ group, number, expected: messageId, got: got.messageId }, 'article number names another article; fetching by Message-ID');
+      const byId = await c.headById(messageId);
+      if (byId.messageId !== '' && byId.messageId !== messageId) {
+        throw new SourceError('NO_SUCH_ARTICLE', `HEAD ${group}:${number}: the upstream answers ${byId.messageId} for ${messageId}`);
+      }
+      return byId;
+    });
     // HEAD (RFC 3977 §6.2.2) sends the header lines only; the Source contract includes the empty line.
     const h = r.head;
     if (h.length >= 4 && h.subarray(-4).toString('latin1') === '\r\n\r\n') return h;

@@ -52,10 +52,16 @@ export interface Source {
   articleNumbers(group: string, low: number, high: number): Promise<number[]>;
   /** Overview records for [low, high], ascending, streamed. */
   overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord>;
-  /** The whole article (head, blank line, body) as a byte stream. Throws NO_SUCH_ARTICLE. */
-  article(group: string, number: number): Promise<Readable>;
-  /** The header block of an article, including the terminating empty line (CRLF CRLF). */
-  head(group: string, number: number): Promise<Buffer>;
+  /**
+   * The whole article (head, blank line, body) as a byte stream. Throws NO_SUCH_ARTICLE.
+   * With `messageId`, a source that can tell (NNTP's 220 line) checks that the
+   * number still names that article, and else fetches it by Message-ID — an
+   * upstream that renumbered or reused a number must not put another article
+   * under a UID (invariant 1).
+   */
+  article(group: string, number: number, messageId?: string): Promise<Readable>;
+  /** The header block of an article, including the terminating empty line (CRLF CRLF). Same `messageId` check. */
+  head(group: string, number: number, messageId?: string): Promise<Buffer>;
   /** Release connections and file handles. */
   close(): Promise<void>;
 }

@@ -148,12 +148,12 @@ export class MultiSource implements Source {
     for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value;
   }
 
-  article(group: string, number: number): Promise<Readable> {
-    return this.withFailover(group, (s) => s.article(group, number));
+  article(group: string, number: number, messageId?: string): Promise<Readable> {
+    return this.withFailover(group, (s) => s.article(group, number, messageId));
   }
 
-  head(group: string, number: number): Promise<Buffer> {
-    return this.withFailover(group, (s) => s.head(group, number));
+  head(group: string, number: number, messageId?: string): Promise<Buffer> {
+    return this.withFailover(group, (s) => s.head(group, number, messageId));
   }
 
   async close(): Promise<void> {

@@ -137,7 +137,7 @@ describe('hostile NNTP upstream behaviour seen through IMAP', () => {
     expect(nf.exitCode).toBeNull();
   }, 600_000);
 
-  // BUG (DESIGN invariant 1, "a UID names one article forever"): the fake
+  // Was a BUG (fixed: the source checks the Message-ID of 220/221; DESIGN invariant 1): the fake
   // answers `ARTICLE 1` (and HEAD 1) with `220 1 <impostor@fake.invalid>` and
   // that article, while OVER said article 1 is <bad.article.other.1@…>.
   // newsfront serves the impostor under UID 1 — ENVELOPE subject "IMPOSTOR",
@@ -146,7 +146,7 @@ describe('hostile NNTP upstream behaviour seen through IMAP', () => {
   // ARTICLE. Expected: the Message-ID of the 220/221 line (or of the header)
   // is checked against the one the UID map holds for the UID; on mismatch
   // fetch by Message-ID (`ARTICLE <id>`) or answer NO — never another article.
-  it.fails('an upstream that answers ARTICLE n with another article does not get it served under n', async () => {
+  it('an upstream that answers ARTICLE n with another article does not get it served under n', async () => {
     const c = await RawClient.connect(nf.port);
     try {
       await c.cmd('a', 'LOGIN alice secret');

@@ -16,6 +16,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import type { UidMapStore } from '../../uidmap/types.js';
+import type { MailboxUidMap } from '../../uidmap/types.js';
 import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData, type CrosspostTarget } from '../backend.js';
 import type { GroupInfo, Source } from '../source.js';
 import { ArticleCache } from './article-cache.js';
@@ -233,13 +234,14 @@ class NewsBackend implements ClosableBackend {
   private async createView(group: string): Promise<MailboxView> {
     const log = this.log.child({ group });
     let view: MailboxView;
+    let uidmap: MailboxUidMap;
     try {
       const vkey = viewKey(group);
       const saved = this.meta.loadView(vkey);
       // Unless the group was seen before, GROUP first: a name that is no group
       // must not create a UID map entry.
       if (saved === undefined) await this.o.source.groupInfo(group);
-      const uidmap = await this.o.uidmaps.open(group);
+      uidmap = await this.o.uidmaps.open(group);
       view = await MailboxView.create({
         carriers: this.carriers,
         uidmap,
@@ -263,6 +265,7 @@ class NewsBackend implements ClosableBackend {
       view: () => view.current(),
       sizes: typeof this.o.sizes === 'function' ? this.o.sizes(group) : (this.o.sizes ?? 'exact'),
       downloadSizesUpTo: this.o.downloadSizesUpTo ?? DEFAULT_DOWNLOAD_SIZES_UP_TO,
+      messageIdOf: (uid) => uidmap.lookup(uid)?.messageId,
     });
     this.readers.set(view, reader);
     this.live.set(group, view);

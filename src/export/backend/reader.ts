@@ -44,6 +44,8 @@ export interface ReaderDeps {
    */
   sizes: SizePolicy;
   downloadSizesUpTo: number;
+  /** The Message-ID the UID map holds for a UID: the source checks the number still names it. */
+  messageIdOf?: (uid: number) => string | undefined;
 }
 
 interface Slot {
@@ -202,7 +204,7 @@ export class GroupReader implements MessageReader {
       return;
     }
     const number = t.table.numbers[s.row]!;
-    const p = this.carrier(t).source.head(this.d.group, number).then(
+    const p = this.carrier(t).source.head(this.d.group, number, this.d.messageIdOf?.(s.uid)).then(
       (h) => this.d.meta.putHeader(key, h),
       (err: unknown) => {
         if (isGone(err)) return null;
@@ -226,7 +228,8 @@ export class GroupReader implements MessageReader {
   private upstream(t: ViewSnapshot, row: number): () => Promise<Readable> {
     const number = t.table.numbers[row]!;
     const source = this.carrier(t).source;
-    return () => source.article(this.d.group, number);
+    const messageId = this.d.messageIdOf?.(t.table.uids[row]!);
+    return () => source.article(this.d.group, number, messageId);
   }
 
   private carrier(t: ViewSnapshot): Carrier {
