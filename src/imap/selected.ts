@@ -57,6 +57,9 @@ export class SelectedMailbox {
   /** Modseqs this session produced itself (their changes were already reported to it). */
   private readonly ownModseqs = new Set<number>();
 
+  /** Highest modseq this session has heard of from others (or saw at SELECT): where a resync starts. */
+  knownModseq = 1;
+
   noteOwnModseq(modseq: number): void {
     this.ownModseqs.add(modseq);
     if (this.ownModseqs.size > 10_000) this.ownModseqs.clear();
@@ -66,6 +69,7 @@ export class SelectedMailbox {
   noteFlagChanges(changes: readonly FlagChange[]): void {
     let any = false;
     for (const c of changes) {
+      this.knownModseq = Math.max(this.knownModseq, c.modseq);
       if (this.ownModseqs.has(c.modseq)) continue;
       this.flagChanges.set(c.uid, c);
       any = true;

@@ -56,8 +56,20 @@ export class Session {
     // Changes by this user's other sessions reach the selected mailbox (RFC 7162 §3.2.3 style updates).
     this.unwatch = flags.watch(user, (e) => {
       const sel = this.selected;
-      if (sel && e.key.mailbox === sel.name && e.key.uidValidity === sel.uidValidity) sel.noteFlagChanges(e.changes);
+      if (!sel) return;
+      if (e.resync) void this.resync(sel);
+      else if (e.key.mailbox === sel.name && e.key.uidValidity === sel.uidValidity) sel.noteFlagChanges(e.changes);
     });
+  }
+
+  /** The change feed lost events: ask the store what changed since the last modseq heard. */
+  private async resync(sel: SelectedMailbox): Promise<void> {
+    try {
+      const changes = await this.flags!.changedSince(this.flagKey(), sel.knownModseq);
+      if (this.selected === sel) sel.noteFlagChanges(changes);
+    } catch {
+      // the store is away again: the next resync or the client's own CHANGEDSINCE will tell
+    }
   }
 
   select(view: SelectedMailbox): void {

@@ -55,11 +55,16 @@ export interface UpdateResult {
   highestModseq: number;
 }
 
-/** A change notification for other sessions of the same user. */
+/**
+ * A change notification for other sessions of the same user. With `resync`
+ * the feed lost events (e.g. the agent restarted): `key.mailbox` is '' and
+ * every session should ask `changedSince` for what it has missed.
+ */
 export interface ChangeEvent {
   key: FlagKey;
   changes: FlagChange[];
   highestModseq: number;
+  resync?: true;
 }
 
 export interface FlagStore {

@@ -284,7 +284,15 @@ export class RemoteFlagStore implements FlagStore {
 
   private dispatch(user: string, event: string, data: string, listeners: Set<(e: ChangeEvent) => void>): void {
     if (event === 'resync') {
-      this.log.info({ user }, 'change feed lost events; sessions see them at their next CHANGEDSINCE');
+      this.log.info({ user }, 'change feed lost events; sessions re-read what changed');
+      const e: ChangeEvent = { key: { user, mailbox: '', uidValidity: 0 }, changes: [], highestModseq: 0, resync: true };
+      for (const fn of listeners) {
+        try {
+          fn(e);
+        } catch (err) {
+          this.log.warn({ err }, 'flag change listener threw');
+        }
+      }
       return;
     }
     if (event !== 'change') return;

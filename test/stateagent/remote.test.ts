@@ -115,7 +115,8 @@ describe('RemoteFlagStore against a real agent', () => {
     const port = agent.port;
     const s = client(agent);
     const got: ChangeEvent[] = [];
-    const stop = s.watch('carol', (e) => got.push(e));
+    let resyncs = 0;
+    const stop = s.watch('carol', (e) => (e.resync ? resyncs++ : got.push(e)));
     try {
       await s.watching('carol');
       await s.update(K, [1], 'add', ['\\Seen']);
@@ -141,6 +142,8 @@ describe('RemoteFlagStore against a real agent', () => {
       await s.update(K, [7], 'add', ['\\Flagged']);
       for (let i = 0; i < 500 && got.length === 0; i++) await new Promise((res) => setTimeout(res, 10));
       expect(got.map((e) => e.changes.map((c) => c.uid))).toEqual([[7]]);
+      // the restarted agent cannot replay the gap: the watcher was told to resync
+      expect(resyncs).toBe(1);
     } finally {
       stop();
       await s.close();

@@ -94,6 +94,7 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
     throw mapBackendError(err, name);
   }
   s.select(view);
+  view.knownModseq = flags.highestModseq;
   const keywords = flags.keywords().filter((k) => !k.startsWith('\\'));
   const all = [...SYSTEM_FLAGS, ...keywords];
   await ctx.untagged(`${view.exists} EXISTS`);
