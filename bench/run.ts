@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus, totalmem, tmpdir } from 'node:os';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startInn, type InnServer } from '../test/harness/inn.js';
@@ -24,10 +24,11 @@ import { silentLogger } from '../src/log.js';
 import { LmdbUidMapStore } from '../src/uidmap/lmdb.js';
 import { benchAssign } from '../src/uidmap/bench.js';
 import { corpusOptions, prepareCorpus, type PreparedCorpus } from './corpus.js';
-import { imapRows, storeRow } from './imap-rows.js';
+import { imapRows } from './imap-rows.js';
 import { concurrentClients, idleSessions, withMemoryPeak } from './load.js';
 import { median, renderTable, writeJson, type Row, type RunHeader } from './report.js';
-import { freePort, startServer, type ServerProcess } from './server.js';
+import { freePort, startAgent, startServer, type ServerProcess } from './server.js';
+import { stateRows } from './state-rows.js';
 import { EXPENSIVE_ROUND_S, rounds } from './session.js';
 import * as up from './upstream.js';
 import { rawArticles } from './raw-nntp.js';
@@ -276,9 +277,10 @@ async function main(): Promise<void> {
     const logDir = join(CACHE_DIR, 'logs');
     await mkdir(logDir, { recursive: true });
     let launched = 0;
-    const launch = async (state: string): Promise<ServerProcess> => {
-      const logPath = join(logDir, `${header.date.replace(/[:.]/g, '-')}-server${++launched}-${state}.log`);
-      const s = await startServer({ upstreamPort: inn.port, dataDir, listenPort: await freePort(), logPath, state });
+    const launch = async (state: string, extra: { users?: string; stateToken?: string } = {}): Promise<ServerProcess> => {
+      const tag = state.startsWith('http') ? 'agent' : state;
+      const logPath = join(logDir, `${header.date.replace(/[:.]/g, '-')}-server${++launched}-${tag}.log`);
+      const s = await startServer({ upstreamPort: inn.port, dataDir, listenPort: await freePort(), logPath, state, ...extra });
       servers.add(s);
       cleanup.add(`newsfront ${s.pid}`, async () => {
         await s.stop();
@@ -345,17 +347,36 @@ async function main(): Promise<void> {
         add({ section: S, operation: `${IDLE_SESSIONS} idle sessions`, unit: 'MB', value: `error: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
       }
 
-      // --- STORE with the local (LMDB) flag store ---
+      // --- durable flags: the local (LMDB) store, then a state agent over HTTP, as a real user ---
+      const usersFile = join(dataDir, 'bench-users');
+      await writeFile(usersFile, 'bench:{PLAIN}bench\n');
+      const stateInput = { mailbox: corpus.group, count, rounds: args.rounds, user: 'bench', pass: 'bench' };
       try {
         log('newsfront: restart with --state local');
-        const s3 = await launch('local');
+        const s3 = await launch('local', { users: usersFile });
         try {
-          await storeRow({ port: s3.port, mailbox: corpus.group, count, rounds: args.rounds }, 'local state (LMDB)', add, log);
+          await stateRows({ ...stateInput, port: s3.port }, 'local (LMDB)', add, log);
         } finally {
           await stopServer(s3);
         }
       } catch (err) {
-        add({ section: S, operation: 'UID STORE, local state (LMDB)', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
+        add({ section: 'State (durable flags)', operation: 'local (LMDB)', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
+      }
+      try {
+        const agent = await startAgent(join(dataDir, 'agent'), cleanup, log);
+        try {
+          log('newsfront: restart with --state (agent URL)');
+          const s4 = await launch(agent.url, { users: usersFile, stateToken: agent.token });
+          try {
+            await stateRows({ ...stateInput, port: s4.port }, 'remote agent (HTTP)', add, log);
+          } finally {
+            await stopServer(s4);
+          }
+        } finally {
+          await agent.stop();
+        }
+      } catch (err) {
+        add({ section: 'State (durable flags)', operation: 'remote agent (HTTP)', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
       }
     }
 

@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,10 @@ export interface ServerOptions {
   /** `session` (default), `local`, or an agent URL. */
   state?: string;
   logLevel?: string;
+  /** Users file (`--users`), for rows that need a real (non-anonymous) user. */
+  users?: string;
+  /** Bearer token for an agent URL in `state` (passed as NEWSFRONT_STATE_TOKEN). */
+  stateToken?: string;
 }
 
 export interface ServerProcess {
@@ -55,7 +59,8 @@ export const CLI_PATH = resolve(here, '..', 'src', 'cli.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A port free at this instant on 127.0.0.1. */
-export { freePort } from '../test/harness/inn.js';
+import { freePort } from '../test/harness/inn.js';
+export { freePort };
 
 function greets(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -116,10 +121,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
     opts.logLevel ?? 'warn',
     '--state',
     opts.state ?? 'session',
+    ...(opts.users ? ['--users', opts.users] : []),
   ];
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(here, '..', '..') });
+  const env = opts.stateToken ? { ...process.env, NEWSFRONT_STATE_TOKEN: opts.stateToken } : process.env;
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(here, '..', '..'), env });
   child.stdout!.pipe(out, { end: false });
   child.stderr!.pipe(out, { end: false });
   let exit: string | undefined;
@@ -162,4 +169,49 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   await stop();
   const t = await tail(opts.logPath);
   throw new Error(`newsfront serve: ${why}: ${lastMessage(t)}\nlog tail (${opts.logPath}):\n${t}`);
+}
+
+export interface AgentProcess {
+  url: string;
+  token: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A state agent (`newsfront agent`) as a child process on a free port, with one
+ * front-end token; registered with `cleanup` so an aborted run stops it by PID.
+ */
+export async function startAgent(
+  dir: string,
+  cleanup: { add(name: string, fn: () => Promise<void>): void },
+  log: (m: string) => void,
+): Promise<AgentProcess> {
+  await mkdir(dir, { recursive: true });
+  const token = 'bench-frontend-token-000000000001';
+  await writeFile(join(dir, 'tokens'), `${token} frontend bench\n`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI_PATH, 'agent', '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--tokens', join(dir, 'tokens'), '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('state agent did not start in 30 s')), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('listening ')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => reject(new Error('state agent exited at start')));
+  });
+  log(`state agent ${child.pid} on 127.0.0.1:${port}`);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
+  };
+  cleanup.add(`state agent ${child.pid}`, stop);
+  return { url: `http://127.0.0.1:${port}`, token, stop };
 }
