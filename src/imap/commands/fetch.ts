@@ -176,6 +176,13 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   );
   const key = s.flagKey();
   let unreadable = 0;
+  // Without implicit \Seen the flags do not change during the command: one view for
+  // the whole span, not one per batch (a remote store pays a round trip per view).
+  const wholeView = wantFlags && !setsSeen
+    ? await s.flags!.view(key, sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!)).catch((err) => {
+        throw mapBackendError(err, 'FETCH');
+      })
+    : undefined;
 
   for (let b = 0; b < seqs.length; b += BATCH) {
     const batch = seqs.slice(b, b + BATCH);
@@ -192,11 +199,11 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
         throw mapBackendError(err, 'FETCH');
       }
     }
-    let flags: FlagView | undefined;
+    let flags: FlagView | undefined = wholeView;
     let newlySeen = new Set<number>();
     if (wantFlags) {
       try {
-        flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
+        flags ??= await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
         if (setsSeen) {
           const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
           if (unseen.length > 0) {
