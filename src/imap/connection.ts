@@ -20,6 +20,7 @@ import { Decoder } from './wire/decoder.js';
 import { ParseError, WireWriteError } from './wire/errors.js';
 import { ImapError } from './errors.js';
 import { Session } from './session.js';
+import { oneLine, stateText } from './response-text.js';
 import type { CommandContext, Completion, Registry } from './command.js';
 import type { ServerContext } from './context.js';
 import type { Chunk } from './render/envelope.js';
@@ -439,22 +440,8 @@ export class Connection {
     this.deflate?.destroy();
     this.session.logout();
   }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
 }
 
 function lineOf(item: FramedCommand): Buffer {
   return item.parts.length === 1 ? item.parts[0]! : Buffer.concat(item.parts);
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').slice(0, 300);
-}
-
-function stateText(state: Session['state'], name: string): string {
-  if (state === 'notauth') return `${name} needs authentication first`;
-  if (state === 'auth') return `${name} needs a selected mailbox`;
-  return `${name} is not valid in this state`;
 }
