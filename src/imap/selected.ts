@@ -10,6 +10,7 @@
  */
 import type { MailboxHandle, MailboxSnapshot } from '../export/backend.js';
 import type { FlagChange } from '../stateagent/flagstore.js';
+import { lowerBound } from '../sorted.js';
 
 export interface PendingUpdates {
   /** Sequence numbers to announce as EXPUNGE, in the order to send them. */
@@ -20,17 +21,6 @@ export interface PendingUpdates {
   exists: number | null;
 }
 
-/** Index of the first element ≥ x in an ascending array. */
-export function lowerBound(a: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 export class SelectedMailbox {
   private known: MailboxSnapshot;

@@ -5,7 +5,8 @@
  * simply not matched, and `*` is the highest UID in use.
  */
 import type { SequenceSet } from './wire/sequence-set.js';
-import { lowerBound, type SelectedMailbox } from './selected.js';
+import type { SelectedMailbox } from './selected.js';
+import { lowerBound } from '../sorted.js';
 import { bad } from './errors.js';
 
 /** Ascending sequence numbers named by `set`. */

@@ -13,6 +13,7 @@ import { planAssign } from './plan.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, systemClock } from './uidvalidity.js';
 import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+import { lowerBound } from '../sorted.js';
 
 export interface MemoryUidMapStoreOptions {
   /** Clock for new UIDVALIDITYs (unix seconds); defaults to the system clock. */
@@ -31,17 +32,6 @@ interface MailboxState {
   sorted: number[];
 }
 
-/** Index of the first element ≥ x in an ascending array. */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function copyEntry(e: UidEntry): UidEntry {
   return { uid: e.uid, messageId: e.messageId, location: { ...e.location } };

@@ -8,6 +8,7 @@
  * table, so sessions still on an old snapshot keep a consistent one.
  * Memory: 4 + 8 + 8 + 8 = 28 bytes per article.
  */
+import { lowerBound } from '../../sorted.js';
 
 export interface ArticleTable {
   readonly uids: Uint32Array;
@@ -28,15 +29,8 @@ export const EMPTY_TABLE: ArticleTable = {
 
 /** Row index of `uid`, or -1. */
 export function rowOf(t: ArticleTable, uid: number): number {
-  const a = t.uids;
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < a.length && a[lo] === uid ? lo : -1;
+  const i = lowerBound(t.uids, uid);
+  return i < t.uids.length && t.uids[i] === uid ? i : -1;
 }
 
 /**
