@@ -28,7 +28,7 @@ process.on('unhandledRejection', crash('unhandledRejection'));
 
 const overlay = JSON.parse(process.argv[2] ?? '{}') as ConfigInput;
 const level = process.env.NF_CHILD_LOG;
-const logger = level ? createLogger({ level }) : silentLogger();
+const logger = level ? createLogger({ level, fd: 2 }) : silentLogger();
 const nf = await startNewsfront(testConfig(overlay), logger);
 process.stdout.write(`PORT ${nf.port}\n`);
 setInterval(() => {

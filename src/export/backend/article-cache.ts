@@ -5,7 +5,8 @@
  *
  * - `open(key, upstream, range)`: a cached file is streamed from disk (only the
  *   range is read); otherwise one `Fetch` downloads it (shared by concurrent
- *   callers, see fetch.ts) and the caller follows the download.
+ *   callers, see fetch.ts) and the caller follows the download — once the
+ *   range is on disk, unless it is very long (COMPLETE_BEFORE_SERVING).
  * - Files are written to `<dir>/tmp/` and renamed into place, so a reader never
  *   sees half an article under its final name.
  * - The index of cached files lives in memory, rebuilt at `init()` from a scan of
@@ -26,7 +27,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
 import { Fetch, type Fetched } from './fetch.js';
-import { READ_CHUNK, STALE_TEMP_MS } from './limits.js';
+import { COMPLETE_BEFORE_SERVING, READ_CHUNK, STALE_TEMP_MS } from './limits.js';
 import { ByteLru } from '../../lru.js';
 
 export interface ArticleCacheOptions {
@@ -133,17 +134,26 @@ export class ArticleCache {
   async open(key: string, upstream: Upstream, start = 0, end = Infinity): Promise<Readable> {
     const hash = hashOf(key);
     const running = this.downloads.get(hash);
-    if (running !== undefined) {
-      await running.start();
-      return running.reader(start, end);
-    }
+    if (running !== undefined) return this.follow(running, start, end);
     const size = this.index.peek(hash);
     if (size !== undefined) {
       const stream = await this.openCached(hash, size, start, end);
       if (stream !== null) return stream;
     }
-    const f = await this.fetch(key, hash, upstream);
-    return f.reader(start, end);
+    return this.follow(await this.fetch(key, hash, upstream), start, end);
+  }
+
+  /** A reader of a running download, handed out once the range (at most its first COMPLETE_BEFORE_SERVING bytes) is on disk. */
+  private async follow(f: Fetch, start: number, end: number): Promise<Readable> {
+    await f.start();
+    const reader = f.reader(start, end); // holds the file handle open while we wait
+    try {
+      await f.writtenThrough(Math.min(end, start + COMPLETE_BEFORE_SERVING));
+    } catch (err) {
+      reader.destroy();
+      throw err;
+    }
+    return reader;
   }
 
   /**

@@ -113,6 +113,19 @@ export class Fetch {
     this.src?.destroy(err);
   }
 
+  /**
+   * Resolves once bytes [0, end) are on disk (or the download ended with
+   * fewer: the reader then ends early and the caller's size check sees it);
+   * rejects with the download's failure.
+   */
+  async writtenThrough(end: number): Promise<void> {
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      if (this.written >= end || this.ended) return;
+      await new Promise<void>((res) => this.waiters.push(res));
+    }
+  }
+
   /** A stream of bytes [start, end) of the article, following the download. */
   reader(start = 0, end = Infinity): Readable {
     this.readers++;

@@ -54,6 +54,8 @@ export class FakeSource implements Source {
   bytesSkew: (article: Buffer) => number = () => 0;
   /** Groups whose GROUP answer stays as it was when frozen (INN after a cancel). */
   private readonly frozen = new Map<string, GroupInfo>();
+  /** When set, article streams fail (connection cut, UNAVAILABLE) after their first chunk. */
+  cutArticles = false;
   /** When set, article streams stop after the first chunk until `releaseGate()`. */
   private gate: { promise: Promise<void>; release: () => void } | null = null;
 
@@ -150,10 +152,12 @@ export class FakeSource implements Source {
     this.enter('article');
     const a = this.art(group, number);
     const gate = this.gate?.promise;
+    const cut = this.cutArticles;
     async function* chunks(): AsyncGenerator<Buffer> {
       for (let i = 0; i < a.length; i += CHUNK) {
         yield a.subarray(i, i + CHUNK);
         if (i === 0 && gate !== undefined) await gate;
+        if (cut) throw new SourceError('UNAVAILABLE', `fake: ${group}: connection cut in article ${number}`);
       }
     }
     return Readable.from(chunks(), { objectMode: false });
