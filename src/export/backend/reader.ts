@@ -174,6 +174,7 @@ export class GroupReader implements MessageReader {
     const store = (m: Measured): void => {
       this.d.meta.putExactSize(key, m.size);
       this.d.meta.putStructure(key, m.structure);
+      if (m.header !== null && this.d.meta.header(key) === undefined) this.d.meta.putHeader(key, m.header);
     };
     const p = this.measurer.measure(key, this.upstream(t, row), store).then(
       (m) => m.size,
@@ -203,6 +204,26 @@ export class GroupReader implements MessageReader {
       s.entry = hit;
       return;
     }
+    const measuring = this.measurer.running(key);
+    if (measuring !== undefined) {
+      // the article is being read for its size: its header comes with it (no HEAD)
+      const p = measuring.then(
+        (m) => (m.header !== null ? (this.d.meta.header(key) ?? this.d.meta.putHeader(key, m.header)) : this.head(t, s)),
+        (err: unknown) => {
+          if (isGone(err)) return null;
+          throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
+        },
+      );
+      p.catch(() => undefined);
+      s.entry = p;
+      return;
+    }
+    s.entry = this.head(t, s);
+  }
+
+  /** HEAD upstream for a slot's header; the promise never rejects unobserved. */
+  private head(t: ViewSnapshot, s: Slot): Promise<HeaderEntry | null> {
+    const key = this.key(t, s.row);
     const number = t.table.numbers[s.row]!;
     const p = this.carrier(t).source.head(this.d.group, number, this.d.messageIdOf?.(s.uid)).then(
       (h) => this.d.meta.putHeader(key, h),
@@ -212,7 +233,7 @@ export class GroupReader implements MessageReader {
       },
     );
     p.catch(() => undefined); // the consumer may stop early; it sees the error when it reaches the slot
-    s.entry = p;
+    return p;
   }
 
   private row(t: ViewSnapshot, uid: number): number {

@@ -83,6 +83,19 @@ export class StructureParser {
     const base = this.pos;
     let i = 0;
     while (i < chunk.length) {
+      if (this.tail === null && this.carryLen === 0 && this.childOf === null && this.plainBody()) {
+        // Fast path: the body of a leaf that needs no decoding, outside any open
+        // multipart: only line ends matter, so whole lines are counted, not classified.
+        const last = chunk.lastIndexOf(LF);
+        if (last >= i) {
+          let n = 0;
+          for (let j = chunk.indexOf(LF, i); j >= 0 && j <= last; j = chunk.indexOf(LF, j + 1)) n++;
+          this.lfCount += n - 1; // finishLine counts the last one
+          this.finishLine(base + last + 1, last > i && chunk[last - 1] === CR ? 2 : 1);
+          i = last + 1;
+          continue;
+        }
+      }
       const lf = chunk.indexOf(LF, i);
       if (this.tail !== null) {
         const stop = lf < 0 ? chunk.length : lf;
@@ -201,6 +214,14 @@ export class StructureParser {
       this.childOf = null;
       if (eol > 0) this.open(lineEndAbs, mp.depth + 1, mp.part.subtype === 'digest', null, mp);
     }
+  }
+
+  /** True while no line can change the structure: a plain leaf body, no boundary awaited. */
+  private plainBody(): boolean {
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined || top.state !== 'body' || top.kind !== 'leaf' || top.dec !== null) return false;
+    for (const f of this.stack) if (f.boundary !== null && !f.final) return false;
+    return true;
   }
 
   // ---- boundaries --------------------------------------------------------

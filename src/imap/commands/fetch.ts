@@ -27,12 +27,19 @@ import type { MessageMeta, MimePart } from '../../export/backend.js';
 import { BackendError } from '../../export/backend.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import { bad, no } from '../errors.js';
-import { metaBatch } from '../meta.js';
+import { metaBatch, type MetaBatch } from '../meta.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 
 /** Messages per batch: one pipelined header/flag round for this many. */
 const BATCH = 500;
+/**
+ * Batches whose meta data is asked for while an earlier one is still being
+ * written, when no bodies are fetched: without it the upstream pipeline
+ * drains at every batch end and the upstream idles while the batch is rendered
+ * (measured: a cold 100k-article listing spent a third of its time idle).
+ */
+const META_READ_AHEAD = 3;
 
 interface FetchArgs {
   set: SequenceSet;
@@ -184,15 +191,30 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       })
     : undefined;
 
+  // Meta batches asked for ahead of the one being written (keyed by batch start).
+  const metaAhead = new Map<number, Promise<MetaBatch>>();
+  const askMeta = (b: number): Promise<MetaBatch> => {
+    let p = metaAhead.get(b);
+    if (p === undefined) {
+      p = metaBatch(sel.handle, seqs.slice(b, b + BATCH).map((n) => sel.uidAt(n)), { exactSize: needSize });
+      p.catch(() => undefined); // seen when its batch is reached
+      metaAhead.set(b, p);
+    }
+    return p;
+  };
+  const readAhead = wantMeta && !wantContent ? META_READ_AHEAD : 0;
+
   for (let b = 0; b < seqs.length; b += BATCH) {
     const batch = seqs.slice(b, b + BATCH);
     const uids = batch.map((n) => sel.uidAt(n));
     // Bodies are wanted: start their downloads first, so the sizes come from them (no second read).
     if (wantContent && batch.length > 1) sel.handle.prefetch?.(uids);
+    for (let k = 1; k <= readAhead && b + k * BATCH < seqs.length; k++) askMeta(b + k * BATCH);
     let metas: Map<number, MessageMeta> | undefined;
     if (wantMeta) {
       try {
-        const got = await metaBatch(sel.handle, uids, { exactSize: needSize });
+        const got = await askMeta(b);
+        metaAhead.delete(b);
         metas = got.metas;
         unreadable += got.failed.length;
       } catch (err) {

@@ -83,6 +83,19 @@ describe('meta', () => {
     h.release();
   });
 
+  it("with sizes:'download' takes the header from the article it read (no HEAD), byte-identical to HEAD's", async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 3, (n) => ({ body: n === 2 ? '' : `body ${n}\r\n`, extraHeaders: n === 3 ? ['X-Folded: a\r\n\tb'] : [] }));
+    r = await rig(src, { sizes: 'download' });
+    const h = await r.backend.open('g.x');
+    const m = await collect(h.meta([1, 2, 3]));
+    expect(src.calls.head).toBe(0);
+    expect(src.calls.article).toBe(3);
+    for (const x of m) expect(x.header).toEqual(await src.head('g.x', x.uid));
+    expect(m.map((x) => x.envelope.subject?.toString())).toEqual(m.map((x) => `article ${x.uid}`));
+    h.release();
+  });
+
   it("with sizes:'download' trusts the overview above downloadSizesUpTo", async () => {
     const src = new FakeSource();
     src.fill('g.x', 2, (n) => ({ body: n === 1 ? 'short\r\n' : 'long '.repeat(1000) + '\r\n' }));

@@ -1,0 +1,35 @@
+/**
+ * Development aid (not part of `npm run bench`): starts a private INN holding
+ * the benchmark corpus and keeps it running for experiments, so a change to
+ * one row can be measured without the whole bench (injection of 100k
+ * articles takes ~20 s).
+ *
+ *   npx tsx bench/hold-inn.ts [--quick]   # prints `INN <port> <group>`, runs until stdin closes or Ctrl-C
+ *
+ * Stops INN with `ctlinnd shutdown` (harness `stop()`) on exit.
+ */
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startInn } from '../test/harness/inn.js';
+import { corpusOptions, prepareCorpus } from './corpus.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv.includes('--quick');
+const log = (m: string): void => void process.stderr.write(`[hold-inn] ${m}\n`);
+const corpus = await prepareCorpus(join(root, '.bench'), corpusOptions(quick), log);
+const inn = await startInn({ groups: [corpus.group] });
+let stopping: Promise<void> | null = null;
+const stop = (): Promise<void> => (stopping ??= inn.stop().then(() => log('inn stopped')));
+process.on('SIGINT', () => void stop().then(() => process.exit(0)));
+process.on('SIGTERM', () => void stop().then(() => process.exit(0)));
+try {
+  const t0 = performance.now();
+  await inn.injectBatchFile(corpus.batchPath, corpus.messageIds.map((messageId) => ({ messageId, groups: [corpus.group] })));
+  log(`${corpus.messageIds.length} articles injected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+} catch (err) {
+  await stop();
+  throw err;
+}
+process.stdout.write(`INN ${inn.port} ${corpus.group}\n`);
+process.stdin.resume();
+process.stdin.on('end', () => void stop().then(() => process.exit(0)));
