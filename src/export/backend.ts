@@ -86,6 +86,11 @@ export interface MessageReader {
    * Never throws; failures surface later from `content`.
    */
   prefetch?(uids: readonly number[]): void;
+  /**
+   * Hint: the caller will soon ask for the structure of these articles. An
+   * implementation may read them upstream now, pipelined. Never throws.
+   */
+  prefetchStructures?(uids: readonly number[]): void;
 }
 
 export interface MailboxHandle extends MessageReader {

@@ -76,6 +76,10 @@ export class ViewHandle implements MailboxHandle {
   prefetch(uids: readonly number[]): void {
     this.reader.prefetch(uids);
   }
+
+  prefetchStructures(uids: readonly number[]): void {
+    this.reader.prefetchStructures(uids);
+  }
 }
 
 /** INBOX: selectable, read-only, always empty (DESIGN "Names"). */

@@ -112,3 +112,10 @@ export const MAX_GROUP_NAME_BYTES = 497;
  * of 1:* does not fill the cache with what the client may never read.
  */
 export const PREFETCH_WINDOW = 32;
+
+/**
+ * Articles read at once for their MIME structure ahead of a BODYSTRUCTURE
+ * listing (measure.ts: streamed through the parser, nothing written to the
+ * cache). Pipelined on the upstream connection like HEAD (HEAD_WINDOW).
+ */
+export const STRUCTURE_WINDOW = 500;

@@ -7,10 +7,11 @@
  * byte-bounded memory LRU of headers in front of it.
  *
  * The envelope is lazy (`HeaderEntry.envelope` is a getter): a listing of
- * FLAGS and sizes reads only header bytes (binary LMDB values, no decoding),
- * and an ENVELOPE listing reads the envelope stored by an earlier parse
- * (msgpack, ~4 µs) instead of parsing the header again (~15 µs, measured on the
- * test corpus). Once computed, an envelope stays with its memory entry.
+ * FLAGS and sizes reads only header bytes (binary LMDB values, no decoding).
+ * An envelope is parsed from the header when first asked for (~15 µs) and then
+ * stays with its memory entry. It is not stored: a msgpack put of it cost
+ * ~30 µs in a cold listing (more than parsing it again after a restart), and
+ * the cold listing is the upstream-bound case worth the microseconds.
  *
  * Keys are article keys (see `articleKey`). Values are binary (headers) or
  * msgpack (lmdb-js default; keeps Buffers binary).
@@ -69,7 +70,7 @@ class LazyEntry implements HeaderEntry {
 
   get envelope(): Envelope {
     if (this.env === undefined) {
-      this.env = this.store.envelopeFor(this.key, this.header);
+      this.env = this.store.envelopeFor(this.header);
       this.store.grew(this.key, envelopeCostOf(this.header));
     }
     return this.env;
@@ -87,7 +88,6 @@ export interface MetaStoreOptions {
 export class MetaStore {
   private readonly env: RootDatabase;
   private readonly headers: Database<Buffer, string>;
-  private readonly envelopes: Database<Envelope, string>;
   private readonly sizes: Database<number, string>;
   private readonly structures: Database<MimePart, string>;
   private readonly views: Database<SavedViewRecord, string>;
@@ -100,7 +100,6 @@ export class MetaStore {
    * thread; until then a read does not see the write): reads see them at once.
    */
   private readonly pendingHeaders = new Map<string, HeaderEntry>();
-  private readonly pendingEnvelopes = new Map<string, Envelope>();
   private readonly pendingSizes = new Map<string, number>();
   private readonly pendingStructures = new Map<string, MimePart>();
   private readonly log: Logger;
@@ -110,10 +109,8 @@ export class MetaStore {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.env = openLmdb({ path: opts.path, maxDbs: 8, compression: false });
     this.headers = this.env.openDB<Buffer, string>('hdr', { encoding: 'binary' });
-    // msgpack records (lmdb-js's default) cost ~25 µs a put here without shared
-    // structures (a record definition per value shape, measured in the cold
-    // listing's profile); plain maps cost ~3 µs. Values written either way read back.
-    this.envelopes = this.env.openDB<Envelope, string>('env', PLAIN_MSGPACK);
+    // msgpack records (lmdb-js's default) need a record definition per value
+    // shape without shared structures; plain maps do not. Values written either way read back.
     this.sizes = this.env.openDB<number, string>('sizes', {});
     this.structures = this.env.openDB<MimePart, string>('structures', PLAIN_MSGPACK);
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
@@ -136,6 +133,11 @@ export class MetaStore {
     return entry;
   }
 
+  /** The header entry if it is in memory (no disk read). */
+  headerInMemory(key: string): HeaderEntry | undefined {
+    return this.mem.peek(key) ?? this.pendingHeaders.get(key);
+  }
+
   /** Stores a header fetched upstream; returns it (with a lazy envelope). */
   putHeader(key: string, header: Buffer): HeaderEntry {
     const entry = new LazyEntry(header, key, this);
@@ -153,20 +155,9 @@ export class MetaStore {
     this.mem.addCost(key, delta);
   }
 
-  /** @internal The envelope of `header`: stored earlier, else parsed now and stored. */
-  envelopeFor(key: string, header: Buffer): Envelope {
-    if (!this.closed) {
-      const known = this.pendingEnvelopes.get(key) ?? this.envelopes.get(key);
-      if (known !== undefined) return known;
-    }
-    const env = envelopeOf(parseHeader(header));
-    if (!this.closed) {
-      this.pendingEnvelopes.set(key, env);
-      this.write(this.envelopes.put(key, env), 'envelope', () => {
-        if (this.pendingEnvelopes.get(key) === env) this.pendingEnvelopes.delete(key);
-      });
-    }
-    return env;
+  /** @internal The envelope of `header`, parsed now (see the module comment for why it is not stored). */
+  envelopeFor(header: Buffer): Envelope {
+    return envelopeOf(parseHeader(header));
   }
 
   exactSize(key: string): number | undefined {
@@ -191,7 +182,7 @@ export class MetaStore {
   }
 
   putExactSize(key: string, size: number): void {
-    if (this.closed || this.exactSize(key) === size) return;
+    if (this.closed || this.pendingSizes.get(key) === size) return;
     this.pendingSizes.set(key, size);
     this.write(this.sizes.put(key, size), 'size', () => {
       if (this.pendingSizes.get(key) === size) this.pendingSizes.delete(key);
@@ -233,12 +224,10 @@ export class MetaStore {
   forget(key: string): void {
     this.mem.delete(key);
     this.pendingHeaders.delete(key);
-    this.pendingEnvelopes.delete(key);
     this.pendingSizes.delete(key);
     this.pendingStructures.delete(key);
     if (this.closed) return;
     this.write(this.headers.remove(key), 'header');
-    this.write(this.envelopes.remove(key), 'envelope');
     this.write(this.sizes.remove(key), 'size');
     this.write(this.structures.remove(key), 'structure');
   }
@@ -248,7 +237,6 @@ export class MetaStore {
     this.closed = true;
     this.mem.clear();
     this.pendingHeaders.clear();
-    this.pendingEnvelopes.clear();
     this.pendingSizes.clear();
     this.pendingStructures.clear();
     await this.env.close();

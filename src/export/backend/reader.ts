@@ -23,7 +23,7 @@ import type { ArticleCache } from './article-cache.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
-import { HEAD_WINDOW, PREFETCH_WINDOW } from './limits.js';
+import { HEAD_WINDOW, PREFETCH_WINDOW, STRUCTURE_WINDOW } from './limits.js';
 import { Measurer, type Measured } from './measure.js';
 import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
 import { rowOf } from './table.js';
@@ -96,6 +96,15 @@ export class GroupReader implements MessageReader {
     const key = this.key(t, row);
     const known = this.d.meta.structure(key);
     if (known !== undefined) return known;
+    const reading = this.measurer.running(key, true);
+    if (reading !== undefined) {
+      try {
+        const m = await reading;
+        if (m.structure !== null) return m.structure;
+      } catch (err) {
+        throw toBackendError(err, `${this.d.group} UID ${uid}`);
+      }
+    }
     let fetched;
     try {
       fetched = await this.d.cache.ensure(key, this.upstream(t, row));
@@ -134,6 +143,31 @@ export class GroupReader implements MessageReader {
     for (let i = 0; i < Math.min(PREFETCH_WINDOW, todo.length); i++) void run();
   }
 
+  /**
+   * Starts reading the articles of `uids` whose structure is not known, up to
+   * STRUCTURE_WINDOW at once, parsing each as it streams by without keeping
+   * it (a BODYSTRUCTURE listing fills no cache). `structure(uid)` then joins
+   * the read. Never throws; a failure shows up from `structure`.
+   */
+  prefetchStructures(uids: readonly number[]): void {
+    const t = this.d.view();
+    const todo: Array<{ row: number; key: string }> = [];
+    for (const uid of uids) {
+      const row = rowOf(t.table, uid);
+      if (row < 0) continue;
+      const key = this.key(t, row);
+      if (this.d.meta.structure(key) === undefined && !this.d.cache.has(key) && this.d.cache.inflight(key) === undefined) todo.push({ row, key });
+    }
+    let next = 0;
+    const run = async (): Promise<void> => {
+      while (next < todo.length) {
+        const { row, key } = todo[next++]!;
+        await this.measure(t, row, key, true).catch(() => undefined);
+      }
+    };
+    for (let i = 0; i < Math.min(STRUCTURE_WINDOW, todo.length); i++) void run();
+  }
+
   async content(uid: number, range?: ByteRange): Promise<Readable> {
     const t = this.d.view();
     const row = this.row(t, uid);
@@ -157,6 +191,18 @@ export class GroupReader implements MessageReader {
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
     const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
     if (exact !== undefined) return exact;
+    const reading = this.measurer.running(key);
+    if (reading !== undefined) {
+      const p = reading.then(
+        (m) => m.size,
+        (err: unknown) => {
+          if (isGone(err)) return null;
+          throw toBackendError(err, `${this.d.group} article ${t.table.numbers[row]}`);
+        },
+      );
+      p.catch(() => undefined);
+      return p;
+    }
     const downloading = this.d.cache.inflight(key);
     if (downloading !== undefined) {
       // a download is under way (prefetch for a FETCH of bodies): its size is exact, no second read
@@ -171,12 +217,7 @@ export class GroupReader implements MessageReader {
       return p;
     }
     if (overview >= 0 && overview > this.d.downloadSizesUpTo) return overview;
-    const store = (m: Measured): void => {
-      this.d.meta.putExactSize(key, m.size);
-      this.d.meta.putStructure(key, m.structure);
-      if (m.header !== null && this.d.meta.header(key) === undefined) this.d.meta.putHeader(key, m.header);
-    };
-    const p = this.measurer.measure(key, this.upstream(t, row), store).then(
+    const p = this.measure(t, row, key, false).then(
       (m) => m.size,
       (err: unknown) => {
         if (isGone(err)) return null;
@@ -185,6 +226,16 @@ export class GroupReader implements MessageReader {
     );
     p.catch(() => undefined); // observed when the consumer reaches the slot
     return p;
+  }
+
+  /** Reads the article once (see measure.ts) and records what the read learnt. */
+  private measure(t: ViewSnapshot, row: number, key: string, structure: boolean): Promise<Measured> {
+    const store = (m: Measured): void => {
+      this.d.meta.putExactSize(key, m.size);
+      if (m.structure !== null) this.d.meta.putStructure(key, m.structure);
+      if (m.header !== null && this.d.meta.headerInMemory(key) === undefined) this.d.meta.putHeader(key, m.header);
+    };
+    return this.measurer.measure(key, this.upstream(t, row), store, structure);
   }
 
   private dateOf(t: ViewSnapshot, row: number, header: Buffer): Date {
@@ -208,7 +259,7 @@ export class GroupReader implements MessageReader {
     if (measuring !== undefined) {
       // the article is being read for its size: its header comes with it (no HEAD)
       const p = measuring.then(
-        (m) => (m.header !== null ? (this.d.meta.header(key) ?? this.d.meta.putHeader(key, m.header)) : this.head(t, s)),
+        (m) => (m.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, m.header)) : this.head(t, s)),
         (err: unknown) => {
           if (isGone(err)) return null;
           throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);

@@ -34,10 +34,9 @@ import { uidSetText } from '../updates.js';
 /** Messages per batch: one pipelined header/flag round for this many. */
 const BATCH = 500;
 /**
- * Batches whose meta data is asked for while an earlier one is still being
+ * Batches whose upstream reads are started while an earlier one is still being
  * written, when no bodies are fetched: without it the upstream pipeline
- * drains at every batch end and the upstream idles while the batch is rendered
- * (measured: a cold 100k-article listing spent a third of its time idle).
+ * drains at every batch end and the upstream idles while the batch is rendered.
  */
 const META_READ_AHEAD = 3;
 
@@ -191,30 +190,36 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       })
     : undefined;
 
-  // Meta batches asked for ahead of the one being written (keyed by batch start).
-  const metaAhead = new Map<number, Promise<MetaBatch>>();
-  const askMeta = (b: number): Promise<MetaBatch> => {
-    let p = metaAhead.get(b);
-    if (p === undefined) {
-      p = metaBatch(sel.handle, seqs.slice(b, b + BATCH).map((n) => sel.uidAt(n)), { exactSize: needSize });
+  // Batches are started (upstream reads asked for) ahead of the one being
+  // written, so the upstream pipeline never drains at a batch end. Bodies or
+  // structures are asked for first: sizes then come from those reads (no second read).
+  const started = new Map<number, Promise<MetaBatch> | null>();
+  const startBatch = (b: number): Promise<MetaBatch> | null => {
+    if (started.has(b)) return started.get(b)!;
+    const uids = seqs.slice(b, b + BATCH).map((n) => sel.uidAt(n));
+    if (wantContent && uids.length > 1) sel.handle.prefetch?.(uids);
+    else if (wantStructure && uids.length > 1) sel.handle.prefetchStructures?.(uids);
+    let p: Promise<MetaBatch> | null = null;
+    if (wantMeta) {
+      p = metaBatch(sel.handle, uids, { exactSize: needSize });
       p.catch(() => undefined); // seen when its batch is reached
-      metaAhead.set(b, p);
     }
+    started.set(b, p);
     return p;
   };
-  const readAhead = wantMeta && !wantContent ? META_READ_AHEAD : 0;
+  // Not with bodies: their downloads go to the cache, which a read-ahead would only fill.
+  const readAhead = wantContent ? 0 : META_READ_AHEAD;
 
   for (let b = 0; b < seqs.length; b += BATCH) {
     const batch = seqs.slice(b, b + BATCH);
     const uids = batch.map((n) => sel.uidAt(n));
-    // Bodies are wanted: start their downloads first, so the sizes come from them (no second read).
-    if (wantContent && batch.length > 1) sel.handle.prefetch?.(uids);
-    for (let k = 1; k <= readAhead && b + k * BATCH < seqs.length; k++) askMeta(b + k * BATCH);
+    const metaP = startBatch(b);
+    started.delete(b);
+    for (let k = 1; k <= readAhead && b + k * BATCH < seqs.length; k++) startBatch(b + k * BATCH);
     let metas: Map<number, MessageMeta> | undefined;
     if (wantMeta) {
       try {
-        const got = await askMeta(b);
-        metaAhead.delete(b);
+        const got = await metaP!;
         metas = got.metas;
         unreadable += got.failed.length;
       } catch (err) {
