@@ -12,7 +12,7 @@
 import type { Envelope } from '../../export/mime/envelope.js';
 import type { MimePart } from '../../export/mime/structure.js';
 import { ByteLru } from '../../lru.js';
-import { renderEnvelope, type Chunk } from './envelope.js';
+import { envelopeBytes, type Chunk } from './envelope.js';
 import { renderBodyStructure } from './bodystructure.js';
 
 /** Bound of the structure cache: ~200 bytes each, so about 300,000 articles. */
@@ -30,9 +30,7 @@ export class RenderCache {
     const map = this.envelopes[utf8 ? 1 : 0]!;
     let b = map.get(e);
     if (!b) {
-      const out: Chunk[] = [];
-      renderEnvelope(e, out, utf8);
-      b = toBuffer(out);
+      b = envelopeBytes(e, utf8);
       map.set(e, b);
     }
     return b;

@@ -7,35 +7,42 @@
  * Strings are the raw header bytes; 8-bit or CR/LF content goes out as a literal.
  */
 import type { Address, Envelope } from '../../export/mime/envelope.js';
-import { nstring } from '../wire/encoder.js';
+import { ByteWriter } from '../wire/byte-writer.js';
 
 export type Chunk = Buffer | string;
 
-function addressList(list: readonly Address[] | null, out: Chunk[], utf8: boolean): void {
+function addressList(list: readonly Address[] | null, w: ByteWriter, utf8: boolean): void {
   if (!list || list.length === 0) {
-    out.push('NIL');
+    w.ascii('NIL');
     return;
   }
-  out.push('(');
+  w.ascii('(');
   for (const a of list) {
-    out.push('(', nstring(a.name, { utf8 }), ' NIL ', nstring(a.mailbox, { utf8 }), ' ', nstring(a.host, { utf8 }), ')');
+    w.ascii('(').nstring(a.name, utf8).ascii(' NIL ').nstring(a.mailbox, utf8).ascii(' ').nstring(a.host, utf8).ascii(')');
   }
-  out.push(')');
+  w.ascii(')');
+}
+
+/** The parenthesised envelope as bytes. */
+export function envelopeBytes(e: Envelope, utf8 = false): Buffer {
+  const w = new ByteWriter();
+  w.ascii('(').nstring(e.date, utf8).ascii(' ').nstring(e.subject, utf8).ascii(' ');
+  addressList(e.from, w, utf8);
+  w.ascii(' ');
+  addressList(e.sender ?? e.from, w, utf8);
+  w.ascii(' ');
+  addressList(e.replyTo ?? e.from, w, utf8);
+  w.ascii(' ');
+  addressList(e.to, w, utf8);
+  w.ascii(' ');
+  addressList(e.cc, w, utf8);
+  w.ascii(' ');
+  addressList(e.bcc, w, utf8);
+  w.ascii(' ').nstring(e.inReplyTo, utf8).ascii(' ').nstring(e.messageId, utf8).ascii(')');
+  return w.finish();
 }
 
 /** Appends the parenthesised envelope to `out`. */
 export function renderEnvelope(e: Envelope, out: Chunk[], utf8 = false): void {
-  out.push('(', nstring(e.date, { utf8 }), ' ', nstring(e.subject, { utf8 }), ' ');
-  addressList(e.from, out, utf8);
-  out.push(' ');
-  addressList(e.sender ?? e.from, out, utf8);
-  out.push(' ');
-  addressList(e.replyTo ?? e.from, out, utf8);
-  out.push(' ');
-  addressList(e.to, out, utf8);
-  out.push(' ');
-  addressList(e.cc, out, utf8);
-  out.push(' ');
-  addressList(e.bcc, out, utf8);
-  out.push(' ', nstring(e.inReplyTo, { utf8 }), ' ', nstring(e.messageId, { utf8 }), ')');
+  out.push(envelopeBytes(e, utf8));
 }

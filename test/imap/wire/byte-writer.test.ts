@@ -1,0 +1,24 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ByteWriter } from '../../../src/imap/wire/byte-writer.js';
+import { nstring } from '../../../src/imap/wire/encoder.js';
+
+describe('ByteWriter', () => {
+  it('nstring gives the encoder’s bytes for any octets, in both UTF-8 modes', () => {
+    fc.assert(
+      fc.property(fc.option(fc.uint8Array({ maxLength: 300 })), fc.boolean(), (arr, utf8) => {
+        const b = arr === null ? null : Buffer.from(arr);
+        const w = new ByteWriter(4); // tiny start: every write grows the buffer
+        w.ascii('(').nstring(b, utf8).ascii(')');
+        expect(w.finish()).toEqual(Buffer.concat([Buffer.from('('), nstring(b, { utf8 }), Buffer.from(')')]));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('quotes, escapes and falls back to literals like RFC 9051 §4.3 says', () => {
+    const w = new ByteWriter();
+    w.nstring(Buffer.from('a "b" \\c'), false).ascii(' ').nstring(Buffer.from('caf\xc3\xa9', 'latin1'), false).ascii(' ').nstring(Buffer.from('caf\xc3\xa9', 'latin1'), true);
+    expect(w.finish().toString('latin1')).toBe('"a \\"b\\" \\\\c" {5}\r\ncaf\xc3\xa9 "caf\xc3\xa9"');
+  });
+});
