@@ -25,7 +25,7 @@ import { redactUpstreamUrl, parseUpstreamUrl, type UpstreamConfig } from '../con
 import { NntpError, type NntpErrorCode } from '../nntp/errors.js';
 import { NntpPool } from '../nntp/pool.js';
 import type { NntpClient } from '../nntp/client.js';
-import { SourceError, type GroupInfo, type OverviewRecord, type Source, type SourceErrorCode } from './source.js';
+import { SourceError, type ArticleSink, type GroupInfo, type OverviewRecord, type Source, type SourceErrorCode } from './source.js';
 
 /** Article numbers per OVER command: bounds memory per batch (~200 bytes a line) while keeping round trips few. */
 export const OVERVIEW_BATCH = 2000;
@@ -39,7 +39,7 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 /** The client methods this source uses (a test may pass a fake pool of such clients). */
 export type SourceClient = Pick<
   NntpClient,
-  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'article' | 'head' | 'articleById' | 'headById'
+  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
 >;
 
 /** Message-IDs we made up for articles without one (see the UID map): the upstream cannot confirm them. */
@@ -184,6 +184,24 @@ export class NntpSource implements Source {
     });
     h.stream.pipe(out);
     return out;
+  }
+
+  async articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+    const where = `ARTICLE ${group}:${number}`;
+    await this.call(where, async (c) => {
+      const data = (chunk: Buffer): void => sink.data(chunk);
+      const fits = (got: string): boolean => {
+        const ok = !checkable(messageId) || got === messageId || got === '';
+        if (ok) sink.begin();
+        return ok;
+      };
+      const got = await c.articleInto(group, number, data, fits);
+      if (got.accepted) return;
+      // the number names another article now: ask by Message-ID (see `article`)
+      this.log.warn({ group, number, expected: messageId, got: got.messageId }, 'article number names another article; fetching by Message-ID');
+      const byId = await c.articleInto(undefined, messageId!, data, fits);
+      if (!byId.accepted) throw new SourceError('NO_SUCH_ARTICLE', `${where}: the upstream answers ${byId.messageId} for ${messageId}`);
+    });
   }
 
   async head(group: string, number: number, messageId?: string): Promise<Buffer> {

@@ -60,10 +60,24 @@ export interface Source {
    * under a UID (invariant 1).
    */
   article(group: string, number: number, messageId?: string): Promise<Readable>;
+  /**
+   * Optional, for sources that can do it cheaper than a stream: the article's
+   * bytes handed to `sink` as they arrive (no backpressure: the sink is
+   * synchronous). Same `messageId` check as `article`. `sink.begin()` comes
+   * before the first byte and again if the source starts over (another
+   * upstream after a failure): the sink then forgets what it was given.
+   */
+  articleInto?(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void>;
   /** The header block of an article, including the terminating empty line (CRLF CRLF). Same `messageId` check. */
   head(group: string, number: number, messageId?: string): Promise<Buffer>;
   /** Release connections and file handles. */
   close(): Promise<void>;
+}
+
+/** Where `Source.articleInto` delivers an article. */
+export interface ArticleSink {
+  begin(): void;
+  data(chunk: Buffer): void;
 }
 
 export type SourceErrorCode =
@@ -80,5 +94,18 @@ export class SourceError extends Error {
     super(message, options);
     this.name = 'SourceError';
     this.code = code;
+  }
+}
+
+/** `source.articleInto` when the source has it, else its `article` stream fed to the sink. */
+export async function articleInto(source: Source, group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+  if (source.articleInto) return source.articleInto(group, number, messageId, sink);
+  const stream = await source.article(group, number, messageId);
+  sink.begin();
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) sink.data(chunk);
+  } catch (err) {
+    stream.destroy();
+    throw err;
   }
 }

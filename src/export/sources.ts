@@ -27,7 +27,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
-import { SourceError, type GroupInfo, type OverviewRecord, type Source } from './source.js';
+import { SourceError, articleInto, type ArticleSink, type GroupInfo, type OverviewRecord, type Source } from './source.js';
 
 /** An unknown group triggers a fresh listing at most this often, so clients naming junk cannot make us LIST ACTIVE per command. */
 export const RELIST_UNKNOWN_MS = 30_000;
@@ -150,6 +150,10 @@ export class MultiSource implements Source {
 
   article(group: string, number: number, messageId?: string): Promise<Readable> {
     return this.withFailover(group, (s) => s.article(group, number, messageId));
+  }
+
+  articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+    return this.withFailover(group, (s) => articleInto(s, group, number, messageId, sink));
   }
 
   head(group: string, number: number, messageId?: string): Promise<Buffer> {

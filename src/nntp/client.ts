@@ -209,6 +209,41 @@ export class NntpClient extends EventEmitter {
     return this.streamed('ARTICLE', 220, undefined, messageId);
   }
 
+  /**
+   * ARTICLE with the data handed to `sink` as it is parsed (no stream): for
+   * readers that consume synchronously (sizes, headers). `accept` sees the
+   * 220 line's Message-ID first; when it says no, the data is read and dropped.
+   * Resolves after the terminating line with the 220 line's number and Message-ID.
+   */
+  articleInto(
+    group: string | undefined,
+    ref: number | string,
+    sink: (chunk: Buffer) => void,
+    accept: (messageId: string) => boolean = () => true,
+  ): Promise<{ number: number; messageId: string; accepted: boolean }> {
+    const line = this.cmd('ARTICLE', articleRef(ref));
+    const sel = group !== undefined ? this.selectFor(group) : undefined;
+    return new Promise((resolve, reject) => {
+      let status = { number: 0, messageId: '' };
+      let accepted = false;
+      this.send(
+        { line, okCodes: [220], dataCodes: [220], ...(sel ? { sel } : {}) },
+        {
+          ok: (_code, text) => {
+            status = parseArticleStatus(text);
+            accepted = accept(status.messageId);
+          },
+          data: (c) => {
+            this.delivered++;
+            if (accepted) sink(c);
+          },
+          end: () => resolve({ ...status, accepted }),
+          fail: reject,
+        },
+      );
+    });
+  }
+
   body(group: string, number: number): Promise<ArticleHandle> {
     return this.streamed('BODY', 222, group, number);
   }

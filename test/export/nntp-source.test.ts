@@ -51,6 +51,14 @@ class FakeNntpPool implements ClientPool {
       async head(_g: string, n: number) {
         return { number: n, messageId: '<1@x>', head: self.headBytes };
       },
+      // by number the fake answers <1@x> for every n; by Message-ID it answers that ID
+      async articleInto(_g: string | undefined, ref: number | string, sink: (c: Buffer) => void, accept: (id: string) => boolean) {
+        const messageId = typeof ref === 'string' ? ref : '<1@x>';
+        const accepted = accept(messageId);
+        if (self.failWith) throw new NntpError(self.failWith, 'fake');
+        if (accepted) for (const c of [`Message-ID: ${messageId}\r\n`, '\r\nbody\r\n']) sink(Buffer.from(c));
+        return { number: typeof ref === 'number' ? ref : 0, messageId, accepted };
+      },
     };
     return fn(client as unknown as SourceClient);
   }
@@ -144,6 +152,19 @@ describe('NntpSource', () => {
     const err = await done;
     expect(Buffer.concat(got).toString()).toBe('partial');
     expect((err as SourceError).code).toBe('UNAVAILABLE');
+  });
+
+  it('articleInto: checks the Message-ID, falls back to it, and the sink starts over', async () => {
+    const pool = new FakeNntpPool(3);
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    const got: string[] = [];
+    let begins = 0;
+    const sink = { begin: () => void (begins++, (got.length = 0)), data: (c: Buffer) => void got.push(c.toString()) };
+    await s.articleInto('g.one', 1, '<1@x>', sink);
+    expect(got.join('')).toBe('Message-ID: <1@x>\r\n\r\nbody\r\n');
+    await s.articleInto('g.one', 2, '<2@x>', sink); // number 2 names <1@x> upstream: fetched by ID
+    expect(got.join('')).toBe('Message-ID: <2@x>\r\n\r\nbody\r\n');
+    expect(begins).toBe(2);
   });
 
   it('closes its pool', async () => {

@@ -8,10 +8,10 @@
  * The header comes along, so a listing that needs the exact size does not
  * also send HEAD for the article (one upstream request per article, not two).
  *
- * The caller owns nothing: the upstream stream is read to its end (or
- * destroyed on error). Rejects with the raw upstream error.
+ * Articles come through `Source.articleInto` (no stream per article where the
+ * source supports it). Rejects with the raw upstream error.
  */
-import type { Readable } from 'node:stream';
+import type { ArticleSink } from '../source.js';
 import { StructureParser, type MimePart } from '../mime/structure.js';
 import { headerEnd } from '../mime/header.js';
 
@@ -39,7 +39,7 @@ export class Measurer {
    * promise resolves. `structure`: parse the MIME structure too (~40 µs per
    * article here, so a listing of sizes and headers leaves it out).
    */
-  measure(key: string, upstream: () => Promise<Readable>, done: (m: Measured) => void, structure = false): Promise<Measured> {
+  measure(key: string, upstream: (sink: ArticleSink) => Promise<void>, done: (m: Measured) => void, structure = false): Promise<Measured> {
     const known = this.reads.get(key);
     if (known !== undefined && (known.structure || !structure)) return known.p;
     const p = read(upstream, structure).then((m) => {
@@ -62,23 +62,25 @@ export class Measurer {
   }
 }
 
-async function read(upstream: () => Promise<Readable>, structure: boolean): Promise<Measured> {
-  const src = await upstream();
-  const parser = structure ? new StructureParser() : null;
+async function read(upstream: (sink: ArticleSink) => Promise<void>, structure: boolean): Promise<Measured> {
+  let parser: StructureParser | null = null;
   let size = 0;
-  const head = new HeaderCapture();
-  try {
-    for await (const chunk of src as AsyncIterable<Buffer>) {
+  let head = new HeaderCapture();
+  await upstream({
+    begin: () => {
+      parser = structure ? new StructureParser() : null;
+      size = 0;
+      head = new HeaderCapture();
+    },
+    data: (chunk) => {
       size += chunk.length;
       parser?.push(chunk);
       head.push(chunk);
-    }
-  } catch (err) {
-    src.destroy();
-    throw err;
-  }
-  return { size, structure: parser?.end() ?? null, header: head.header };
+    },
+  });
+  return { size, structure: (parser as StructureParser | null)?.end() ?? null, header: head.header };
 }
+
 /** Collects the first chunks of an article until its header block ends. */
 class HeaderCapture {
   header: Buffer | null = null;

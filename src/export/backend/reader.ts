@@ -17,6 +17,7 @@
 import type { Readable } from 'node:stream';
 import type { ByteRange, MessageMeta, MessageReader, MetaOptions } from '../backend.js';
 import { BackendError } from '../backend.js';
+import { articleInto } from '../source.js';
 import { findField, parseHeader } from '../mime/header.js';
 import { parseStructureStream, type MimePart } from '../mime/structure.js';
 import type { ArticleCache } from './article-cache.js';
@@ -235,7 +236,10 @@ export class GroupReader implements MessageReader {
       if (m.structure !== null) this.d.meta.putStructure(key, m.structure);
       if (m.header !== null && this.d.meta.headerInMemory(key) === undefined) this.d.meta.putHeader(key, m.header);
     };
-    return this.measurer.measure(key, this.upstream(t, row), store, structure);
+    const number = t.table.numbers[row]!;
+    const source = this.carrier(t).source;
+    const messageId = this.d.messageIdOf?.(t.table.uids[row]!);
+    return this.measurer.measure(key, (sink) => articleInto(source, this.d.group, number, messageId, sink), store, structure);
   }
 
   private dateOf(t: ViewSnapshot, row: number, header: Buffer): Date {
