@@ -84,6 +84,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       cacheDir: config.cache.dir ?? resolve(config.data, 'cache'),
       cacheMaxBytes: config.cache.maxBytes,
       pollIntervalMs: config.pollIntervalMs,
+      fullCheckMs: config.cancelCheckMs,
       namespacePrefix: config.namespace.prefix,
       logger: logger.child({ component: 'backend' }),
       // NNTP overview sizes are off by one for bodies starting with '.' (INN): confirm by

@@ -143,6 +143,11 @@ export const configSchema = z.strictObject({
   crosspostSeen: z.boolean().default(true),
   /** How often groups are polled for new and expired articles. */
   pollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).max(MAX_POLL_INTERVAL_MS).default(60_000),
+  /**
+   * How often an open group is listed in full (NNTP LISTGROUP) to find cancelled
+   * articles, which GROUP does not show (INN). SELECT (QRESYNC …) always checks.
+   */
+  cancelCheckMs: z.number().int().min(MIN_POLL_INTERVAL_MS).max(MAX_POLL_INTERVAL_MS).default(600_000),
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default('info'),

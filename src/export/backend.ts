@@ -98,8 +98,12 @@ export interface MailboxHandle extends MessageReader {
   current(): MailboxSnapshot;
   /** Called with each new snapshot; returns a function that unsubscribes. */
   onChange(fn: (snapshot: MailboxSnapshot) => void): () => void;
-  /** Look upstream for new or expired articles now; resolves with the latest snapshot. */
-  refresh(): Promise<MailboxSnapshot>;
+  /**
+   * Look upstream for new or expired articles now; resolves with the latest
+   * snapshot. `full`: a thorough look that also finds cancelled articles
+   * (NNTP: LISTGROUP), for a client resynchronising after being offline.
+   */
+  refresh(opts?: { full?: boolean }): Promise<MailboxSnapshot>;
   /** The session is done with this handle. */
   release(): void;
   /**

@@ -106,3 +106,11 @@ export const LOGIN_FAILURE_DELAY_MS = 2_000;
  * past this the check finishes in the background and is reported at the next command.
  */
 export const REFRESH_WAIT_MS = 1_000;
+
+/**
+ * SELECT (QRESYNC …) waits this long for a full look upstream (cancels are
+ * found only by listing the group: LISTGROUP of 100k articles takes ~0.3 s
+ * over INN here). A resynchronising client is worth the wait; a stalled
+ * upstream is not worth more.
+ */
+export const QRESYNC_CHECK_WAIT_MS = 5_000;

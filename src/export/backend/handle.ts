@@ -45,9 +45,9 @@ export class ViewHandle implements MailboxHandle {
     return off;
   }
 
-  async refresh(): Promise<MailboxSnapshot> {
+  async refresh(opts?: { full?: boolean }): Promise<MailboxSnapshot> {
     try {
-      return await this.view.refresh();
+      return await this.view.refresh(opts);
     } catch (err) {
       this.log.warn({ group: this.view.group, err: (err as Error).message }, 'backend: refresh failed');
       return this.view.current();

@@ -68,6 +68,10 @@ export class MailboxView {
   private low = 0;
   private readonly listeners = new Set<(s: MailboxSnapshot) => void>();
   private running: Promise<ViewSnapshot> | null = null;
+  /** A full look asked for and not started yet (later askers join it). */
+  private fullNext: Promise<ViewSnapshot> | null = null;
+  /** The next update lists the present article numbers whatever `fullCheckMs` says. */
+  private fullWanted = false;
   private sizeSum: number | undefined;
   private lastFullCheck = Date.now();
   /** The table changed since it was last saved. */
@@ -134,8 +138,22 @@ export class MailboxView {
     return () => this.listeners.delete(fn);
   }
 
-  /** Looks upstream for new and expired articles; resolves with the (possibly new) snapshot. */
-  refresh(): Promise<ViewSnapshot> {
+  /**
+   * Looks upstream for new and expired articles; resolves with the (possibly new) snapshot.
+   * `full`: also list the present article numbers (cancels), in a look that
+   * starts after this call — not one already under way, which may predate it.
+   */
+  refresh(opts: { full?: boolean } = {}): Promise<ViewSnapshot> {
+    if (opts.full) {
+      this.fullNext ??= (this.running ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => {
+          this.fullNext = null;
+          this.fullWanted = true;
+          return this.refresh();
+        });
+      return this.fullNext;
+    }
     this.running ??= this.look().finally(() => {
       this.running = null;
     });
@@ -175,7 +193,8 @@ export class MailboxView {
     const info = await c.source.groupInfo(this.group);
     const empty = info.count === 0 || info.low > info.high;
     const rows = this.snap.table.uids.length;
-    const due = Date.now() - this.lastFullCheck >= this.o.fullCheckMs;
+    const due = this.fullWanted || Date.now() - this.lastFullCheck >= this.o.fullCheckMs;
+    this.fullWanted = false;
     if (rows > 0 && (empty || due || info.low > this.low || info.count < rows)) {
       await this.expire(c, info, empty);
       this.lastFullCheck = Date.now();

@@ -25,6 +25,7 @@ import type { Decoder } from '../wire/decoder.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
 import { SYSTEM_FLAGS } from '../../stateagent/flagstore.js';
 import { bad } from '../errors.js';
+import { QRESYNC_CHECK_WAIT_MS } from '../limits.js';
 import { uidSetText } from '../updates.js';
 import { boundedRefresh } from './any.js';
 
@@ -82,6 +83,12 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
     handle = await ctx.server.backend.open(name);
   } catch (err) {
     throw mapBackendError(err, name);
+  }
+  if (a.qresync) {
+    // A client back from offline wants VANISHED to be exact: look for cancels now
+    // (bounded wait; a slow upstream finishes in the background, reported later).
+    const full = handle.refresh({ full: true });
+    await Promise.race([full, new Promise((r) => setTimeout(r, QRESYNC_CHECK_WAIT_MS).unref())]);
   }
   const view = new SelectedMailbox(handle, readOnly);
   const key = { user: s.user!, mailbox: name, uidValidity: view.uidValidity };
