@@ -1,7 +1,7 @@
 /**
  * Durable per-article facts that are expensive to get again: the raw header
- * block (one HEAD upstream), the exact size (known once the article was
- * downloaded) and the MIME structure (one full parse). Kept in an LMDB
+ * block (one HEAD upstream) and the exact size (known once the article was
+ * read), in one record; the MIME structure (one full parse). Kept in an LMDB
  * environment next to the article cache (`<cacheDir>/meta.lmdb`), so they
  * survive both the eviction of the article bytes and a restart, plus a
  * byte-bounded memory LRU of headers in front of it.
@@ -13,12 +13,14 @@
  * ~30 µs in a cold listing (more than parsing it again after a restart), and
  * the cold listing is the upstream-bound case worth the microseconds.
  *
- * Keys are article keys (see `articleKey`). Values are binary (headers) or
- * msgpack (lmdb-js default; keeps Buffers binary).
+ * Keys are article keys (see `articleKey`). Values are binary (article
+ * records, see encodeRecord) or msgpack (lmdb-js default; keeps Buffers binary).
  *
  * Writes are fire-and-forget (lmdb-js batches them into one transaction per
  * event turn); a failed write is logged and only costs a refetch later. Reads
- * are synchronous. The owner calls `close()`.
+ * are synchronous. The environment is opened with `noSync`: it is a cache, an
+ * OS crash may cost its last transactions (refetched), and an fsync per commit
+ * cost CPU on every cold listing. The owner calls `close()`.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -51,6 +53,37 @@ export function viewKey(group: string): string {
   return group;
 }
 
+/**
+ * One record per article for what a listing needs, so a cold article costs one
+ * LMDB read and one write, not two of each: byte 0 says what follows (bit 0: an
+ * exact size, bit 1: a header), bytes 1–6 the size (unsigned LE, 0 when
+ * unknown), then the header block.
+ */
+const HAS_SIZE = 1;
+const HAS_HEADER = 2;
+const RECORD_HEAD = 7;
+
+interface ArticleRecord {
+  size: number | undefined;
+  header: Buffer | undefined;
+}
+
+function encodeRecord(size: number | undefined, header: Buffer | undefined): Buffer {
+  const b = Buffer.allocUnsafe(RECORD_HEAD + (header?.length ?? 0));
+  b[0] = (size !== undefined ? HAS_SIZE : 0) | (header !== undefined ? HAS_HEADER : 0);
+  b.writeUIntLE(size ?? 0, 1, 6);
+  header?.copy(b, RECORD_HEAD);
+  return b;
+}
+
+function decodeRecord(b: Buffer | undefined): ArticleRecord | undefined {
+  if (b === undefined || b.length < RECORD_HEAD) return undefined;
+  return {
+    size: b[0]! & HAS_SIZE ? b.readUIntLE(1, 6) : undefined,
+    header: b[0]! & HAS_HEADER ? b.subarray(RECORD_HEAD) : undefined,
+  };
+}
+
 /** lmdb-js passes msgpackr options through; its typings do not list `useRecords`. */
 const PLAIN_MSGPACK = { useRecords: false } as DatabaseOptions;
 
@@ -58,12 +91,15 @@ export interface HeaderEntry {
   readonly header: Buffer;
   /** Computed (or read from disk) on first access. */
   readonly envelope: Envelope;
+  /** The article's exact size, when known. */
+  readonly size: number | undefined;
 }
 
 class LazyEntry implements HeaderEntry {
   private env: Envelope | undefined;
   constructor(
     readonly header: Buffer,
+    public size: number | undefined,
     private readonly key: string,
     private readonly store: MetaStore,
   ) {}
@@ -87,8 +123,8 @@ export interface MetaStoreOptions {
 
 export class MetaStore {
   private readonly env: RootDatabase;
-  private readonly headers: Database<Buffer, string>;
-  private readonly sizes: Database<number, string>;
+  /** Article key → ArticleRecord (encodeRecord). */
+  private readonly articles: Database<Buffer, string>;
   private readonly structures: Database<MimePart, string>;
   private readonly views: Database<SavedViewRecord, string>;
   /** Message-ID → the groups a crossposted article was posted to (from Xref at ingest). */
@@ -99,19 +135,17 @@ export class MetaStore {
    * Entries written but maybe not committed yet (lmdb-js commits in a background
    * thread; until then a read does not see the write): reads see them at once.
    */
-  private readonly pendingHeaders = new Map<string, HeaderEntry>();
-  private readonly pendingSizes = new Map<string, number>();
+  private readonly pending = new Map<string, ArticleRecord>();
   private readonly pendingStructures = new Map<string, MimePart>();
   private readonly log: Logger;
   private closed = false;
 
   constructor(opts: MetaStoreOptions) {
     mkdirSync(dirname(opts.path), { recursive: true });
-    this.env = openLmdb({ path: opts.path, maxDbs: 8, compression: false });
-    this.headers = this.env.openDB<Buffer, string>('hdr', { encoding: 'binary' });
+    this.env = openLmdb({ path: opts.path, maxDbs: 8, compression: false, noSync: true });
+    this.articles = this.env.openDB<Buffer, string>('articles', { encoding: 'binary' });
     // msgpack records (lmdb-js's default) need a record definition per value
     // shape without shared structures; plain maps do not. Values written either way read back.
-    this.sizes = this.env.openDB<number, string>('sizes', {});
     this.structures = this.env.openDB<MimePart, string>('structures', PLAIN_MSGPACK);
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
     this.xposts = this.env.openDB<string[], string>('xposts', {});
@@ -119,35 +153,67 @@ export class MetaStore {
     this.log = opts.logger;
   }
 
+  /**
+   * What is known of an article: its header entry (with lazy envelope and, if
+   * known, exact size) and exact size, from memory or one disk read
+   * (`wantSize` false: a header in memory will do, its size need not be looked up).
+   */
+  lookup(key: string, wantSize = true): { entry: HeaderEntry | undefined; size: number | undefined } {
+    const hit = this.mem.get(key) as LazyEntry | undefined;
+    if (hit !== undefined && (hit.size !== undefined || !wantSize)) return { entry: hit, size: hit.size };
+    const r = this.record(key);
+    if (hit !== undefined) {
+      if (r?.size !== undefined) hit.size = r.size;
+      return { entry: hit, size: hit.size };
+    }
+    if (r?.header === undefined) return { entry: undefined, size: r?.size };
+    const entry = new LazyEntry(r.header, r.size, key, this);
+    this.mem.set(key, entry, costOf(entry.header));
+    return { entry, size: r.size };
+  }
+
   /** Header (and lazy envelope) from memory or disk, or undefined when never fetched. */
   header(key: string): HeaderEntry | undefined {
-    const hit = this.mem.get(key);
-    if (hit !== undefined) return hit;
-    if (this.closed) return undefined;
-    const pending = this.pendingHeaders.get(key);
-    if (pending !== undefined) return pending;
-    const raw = this.headers.get(key);
-    if (raw === undefined) return undefined;
-    const entry = new LazyEntry(raw, key, this); // lmdb-js returns a copy of its own for 'binary'
-    this.mem.set(key, entry, costOf(entry.header));
-    return entry;
+    return this.mem.get(key) ?? this.lookup(key).entry;
+  }
+
+  exactSize(key: string): number | undefined {
+    return (this.mem.peek(key) as LazyEntry | undefined)?.size ?? this.record(key)?.size;
   }
 
   /** The header entry if it is in memory (no disk read). */
   headerInMemory(key: string): HeaderEntry | undefined {
-    return this.mem.peek(key) ?? this.pendingHeaders.get(key);
+    return this.mem.peek(key);
   }
 
-  /** Stores a header fetched upstream; returns it (with a lazy envelope). */
-  putHeader(key: string, header: Buffer): HeaderEntry {
-    const entry = new LazyEntry(header, key, this);
+  /** Stores a header fetched upstream (and the exact size, when known); returns it with a lazy envelope. */
+  putHeader(key: string, header: Buffer, size?: number): HeaderEntry {
+    const known = size ?? (this.mem.peek(key) as LazyEntry | undefined)?.size ?? this.pending.get(key)?.size;
+    const entry = new LazyEntry(header, known, key, this);
     this.mem.set(key, entry, costOf(header));
-    if (this.closed) return entry;
-    this.pendingHeaders.set(key, entry);
-    this.write(this.headers.put(key, header), 'header', () => {
-      if (this.pendingHeaders.get(key) === entry) this.pendingHeaders.delete(key);
-    });
+    this.store(key, { size: known, header });
     return entry;
+  }
+
+  putExactSize(key: string, size: number): void {
+    const inMem = this.mem.peek(key) as LazyEntry | undefined;
+    if (inMem !== undefined) inMem.size = size;
+    const header = inMem !== undefined ? inMem.header : this.record(key)?.header;
+    this.store(key, { size, header });
+  }
+
+  /** The stored record: pending writes first (lmdb-js commits in the background). */
+  private record(key: string): ArticleRecord | undefined {
+    if (this.closed) return undefined;
+    return this.pending.get(key) ?? decodeRecord(this.articles.get(key));
+  }
+
+  private store(key: string, r: ArticleRecord): void {
+    if (this.closed) return;
+    this.pending.set(key, r);
+    this.write(this.articles.put(key, encodeRecord(r.size, r.header)), 'article', () => {
+      if (this.pending.get(key) === r) this.pending.delete(key);
+    });
   }
 
   /** @internal An entry's memory grew (its envelope was computed). */
@@ -158,11 +224,6 @@ export class MetaStore {
   /** @internal The envelope of `header`, parsed now (see the module comment for why it is not stored). */
   envelopeFor(header: Buffer): Envelope {
     return envelopeOf(parseHeader(header));
-  }
-
-  exactSize(key: string): number | undefined {
-    if (this.closed) return undefined;
-    return this.pendingSizes.get(key) ?? this.sizes.get(key);
   }
 
   /** Records the groups of a crossposted article (idempotent). */
@@ -179,14 +240,6 @@ export class MetaStore {
   crossposts(messageId: string): string[] | undefined {
     if (this.closed) return undefined;
     return this.pendingXposts.get(messageId) ?? this.xposts.get(messageId);
-  }
-
-  putExactSize(key: string, size: number): void {
-    if (this.closed || this.pendingSizes.get(key) === size) return;
-    this.pendingSizes.set(key, size);
-    this.write(this.sizes.put(key, size), 'size', () => {
-      if (this.pendingSizes.get(key) === size) this.pendingSizes.delete(key);
-    });
   }
 
   structure(key: string): MimePart | undefined {
@@ -223,12 +276,10 @@ export class MetaStore {
   /** Drops what is known about an article (it changed or vanished upstream). */
   forget(key: string): void {
     this.mem.delete(key);
-    this.pendingHeaders.delete(key);
-    this.pendingSizes.delete(key);
+    this.pending.delete(key);
     this.pendingStructures.delete(key);
     if (this.closed) return;
-    this.write(this.headers.remove(key), 'header');
-    this.write(this.sizes.remove(key), 'size');
+    this.write(this.articles.remove(key), 'article');
     this.write(this.structures.remove(key), 'structure');
   }
 
@@ -236,8 +287,7 @@ export class MetaStore {
     if (this.closed) return;
     this.closed = true;
     this.mem.clear();
-    this.pendingHeaders.clear();
-    this.pendingSizes.clear();
+    this.pending.clear();
     this.pendingStructures.clear();
     await this.env.close();
   }

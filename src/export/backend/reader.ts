@@ -187,10 +187,10 @@ export class GroupReader implements MessageReader {
    * cached: see measure.ts; its structure is kept); above that the overview
    * size (see BackendOptions.sizes for what that risks).
    */
-  private sizeOf(t: ViewSnapshot, row: number, key: string): number | Promise<number | null> {
+  private sizeOf(t: ViewSnapshot, row: number, key: string, known = this.d.meta.exactSize(key)): number | Promise<number | null> {
     const overview = t.table.sizes[row]!;
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
-    const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
+    const exact = known ?? this.d.cache.cachedSize(key);
     if (exact !== undefined) return exact;
     const reading = this.measurer.running(key);
     if (reading !== undefined) {
@@ -232,9 +232,9 @@ export class GroupReader implements MessageReader {
   /** Reads the article once (see measure.ts) and records what the read learnt. */
   private measure(t: ViewSnapshot, row: number, key: string, structure: boolean): Promise<Measured> {
     const store = (m: Measured): void => {
-      this.d.meta.putExactSize(key, m.size);
+      if (m.header !== null && this.d.meta.headerInMemory(key) === undefined) this.d.meta.putHeader(key, m.header, m.size);
+      else this.d.meta.putExactSize(key, m.size);
       if (m.structure !== null) this.d.meta.putStructure(key, m.structure);
-      if (m.header !== null && this.d.meta.headerInMemory(key) === undefined) this.d.meta.putHeader(key, m.header);
     };
     const number = t.table.numbers[row]!;
     const source = this.carrier(t).source;
@@ -252,9 +252,10 @@ export class GroupReader implements MessageReader {
   /** Starts (or answers from cache) the header and size of one slot; its promises never reject unobserved. */
   private start(t: ViewSnapshot, s: Slot, exactSize: boolean): void {
     const key = this.key(t, s.row);
+    const known = this.d.meta.lookup(key, exactSize && this.d.sizes === 'download');
     // without a need for the exact size, the overview's (or what is known) will do: no article read
-    s.size = exactSize ? this.sizeOf(t, s.row, key) : (this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));
-    const hit = this.d.meta.header(key);
+    s.size = exactSize ? this.sizeOf(t, s.row, key, known.size) : (known.size ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));
+    const hit = known.entry;
     if (hit !== undefined) {
       s.entry = hit;
       return;
