@@ -240,5 +240,12 @@ export class ArticleCache {
 }
 
 export function hashOf(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 40);
+  // Callers ask for the same key several times in a row (cached? downloading?):
+  // the last answer is kept, one SHA-256 per article instead of two or three.
+  if (key === lastKey) return lastHash;
+  lastHash = createHash('sha256').update(key).digest('hex').slice(0, 40);
+  lastKey = key;
+  return lastHash;
 }
+let lastKey = '';
+let lastHash = '';
