@@ -2,7 +2,7 @@
  * Load: N concurrent IMAP sessions against one or several newsfront ports,
  * each doing SELECT and then a random mix of commands for a bounded time.
  *
- *     node dist/bench/load-sessions.js [--sessions 100] [--seconds 10] [--processes 1] [--upstream nntp://…] [--group name]
+ *     node dist/bench/load-sessions.js [--sessions 100] [--seconds 10] [--processes 1] [--upstream nntp://…] [--group name] [--search-window N]
  *
  * Run as a script it starts its own front-ends (`node dist/src/cli.js serve`
  * child processes sharing ONE data directory, i.e. one LMDB UID map, serving
@@ -16,6 +16,10 @@
  * message 30 %, BODY.PEEK[] 20 %, UID SEARCH (SUBJECT/FROM/BODY word) 15 %,
  * STORE ±FLAGS 15 %, FETCH FLAGS of a range 10 %, NOOP 10 %. An error is a
  * tagged NO/BAD, a closed connection or a command over COMMAND_TIMEOUT_MS.
+ * `--search-window N` limits each SEARCH to N messages from a random one
+ * (`UID SEARCH 5000:5999 BODY word`): newsfront has no body index yet, and a
+ * whole-mailbox BODY search of a 100k group is a full scan (~45 s warm), which
+ * 1,000 sessions cannot each afford.
  */
 import { connect, type Socket } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +27,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NODE_FLAGS } from './server.js';
 
 /**
  * A command that takes longer is an error (a hang, not a slow answer). SEARCH
@@ -42,6 +47,8 @@ export interface LoadOptions {
   user?: string;
   pass?: string;
   host?: string;
+  /** Each SEARCH covers this many messages from a random one (default: the whole mailbox). */
+  searchWindow?: number;
 }
 
 export interface LoadReport {
@@ -172,7 +179,8 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
         else if (r < 0.65) {
           const w = WORDS[Math.floor(rnd() * WORDS.length)]!;
           const key = ['SUBJECT', 'FROM', 'BODY'][Math.floor(rnd() * 3)]!;
-          [kind, command] = ['search', `UID SEARCH ${key} ${w}`];
+          const win = o.searchWindow ? `${seq}:${Math.min(exists, seq + o.searchWindow - 1)} ` : '';
+          [kind, command] = ['search', `UID SEARCH ${win}${key} ${w}`];
         } else if (r < 0.8) [kind, command] = ['store', `STORE ${seq} ${rnd() < 0.5 ? '+' : '-'}FLAGS.SILENT (\\Seen)`];
         else if (r < 0.9) {
           const hi = Math.min(exists, seq + 50);
@@ -286,7 +294,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < processes; i++) {
       const port = await freePort();
-      const args = [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--log-level', 'error'];
+      const args = [...NODE_FLAGS, cli, 'serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--log-level', 'error'];
       if (upstream) args.push('--upstream', upstream);
       const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
       children.push({ proc, port });
@@ -296,12 +304,13 @@ async function main(): Promise<void> {
     const listings = await Promise.all(ports.map((p) => uidListing(p, group)));
     const same = listings.every((l) => l.uidValidity === listings[0]!.uidValidity && l.uids.join('\n') === listings[0]!.uids.join('\n'));
     const rss0 = children.map((c) => rssOf(c.proc.pid!));
-    const r = await runSessions({ ports, mailbox: group, sessions, seconds, seed: 1733 });
+    const searchWindow = Number(arg('search-window', '0')) || undefined;
+    const r = await runSessions({ ports, mailbox: group, sessions, seconds, seed: 1733, ...(searchWindow ? { searchWindow } : {}) });
     const rss1 = children.map((c) => rssOf(c.proc.pid!));
     const mb = (n: number): string => `${Math.round(n / 1048576)} MB`;
     process.stdout.write(
       [
-        `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s`,
+        `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s${searchWindow ? `, SEARCH over ${searchWindow} messages` : ''}`,
         `  commands:      ${r.commands} = ${Math.round(r.commandsPerSecond)} commands/s  ${JSON.stringify(r.byKind)}`,
         `  latency (ms):  ${Object.entries(r.latency).map(([k, l]) => `${k} mean ${l.meanMs} max ${l.maxMs}`).join(', ')}`,
         `  errors:        ${r.errorCount}${r.errors.map((e) => `\n    ${e}`).join('')}`,

@@ -14,9 +14,9 @@
  *
  * `watch` opens one SSE feed per watched user (shared by its listeners) that
  * reconnects on its own with back-off and resumes with `Last-Event-ID`; if the
- * agent cannot replay the gap it says `resync`, which is only logged: the
- * FlagStore interface has no way to pass it on yet, so a session learns of
- * the missed changes at its next view/CHANGEDSINCE.
+ * agent cannot replay the gap it says `resync` (and a reconnect with no event
+ * id to resume from counts as one): listeners get a ChangeEvent with `resync`
+ * set and ask `changedSince` what they missed (src/imap/session.ts).
  *
  * Views: the last view of each key is kept and refreshed with a delta (see
  * `view`), so a repeated SELECT/FETCH FLAGS costs one small request.
@@ -263,6 +263,11 @@ export class RemoteFlagStore implements FlagStore {
         headers: { authorization: this.auth },
         logger: this.log,
         onMessage: (m) => this.dispatch(user, m.event, m.data, listeners),
+        // A reconnect that cannot resume (no event seen before the drop) may have
+        // missed changes made meanwhile, and the agent cannot tell: resync ourselves.
+        onOpen: ({ again, lastId }) => {
+          if (again && lastId === '') this.dispatch(user, 'resync', '{}', listeners);
+        },
       });
       this.watched.set(user, (w = { feed, listeners }));
     }

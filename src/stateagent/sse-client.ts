@@ -17,8 +17,11 @@ export interface SseFeedOptions {
   url: string;
   headers: Record<string, string>;
   onMessage: (m: SseMessage) => void;
-  /** Called each time a connection is established (status 200 received). */
-  onOpen?: () => void;
+  /**
+   * Called each time a connection is established (status 200 received);
+   * `again`: not the first connection, `lastId`: the id it resumed from ('' = none).
+   */
+  onOpen?: (info: { again: boolean; lastId: string }) => void;
   logger: Logger;
 }
 
@@ -32,6 +35,7 @@ export class SseFeed {
   private delay = SSE_RECONNECT_MIN_MS;
   private timer: NodeJS.Timeout | undefined;
   private connected = false;
+  private opens = 0;
   private waiters: Array<() => void> = [];
 
   constructor(private readonly o: SseFeedOptions) {
@@ -77,7 +81,7 @@ export class SseFeed {
     }
     this.connected = true;
     this.delay = SSE_RECONNECT_MIN_MS;
-    this.o.onOpen?.();
+    this.o.onOpen?.({ again: this.opens++ > 0, lastId: this.lastId });
     for (const w of this.waiters.splice(0)) w();
     // The agent sends a comment every SSE_HEARTBEAT_MS: silence for twice that is a dead connection.
     let watchdog = setTimeout(() => this.ctrl?.abort(), 2 * SSE_HEARTBEAT_MS);

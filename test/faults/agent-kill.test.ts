@@ -138,19 +138,13 @@ describe('state agent killed during STOREs', () => {
     }
   });
 
-  // BUG (stale flags): after the agent was SIGKILLed and restarted, a session
-  // that had the mailbox selected never hears another session's change: not in
-  // IDLE (waited 45 s; the feed's reconnect back-off is at most
-  // SSE_RECONNECT_MAX_MS = 5 s), and NOOP after DONE sends no FETCH either —
-  // yet `UID FETCH 30 (FLAGS)` in that same session shows (\Answered). Without
-  // the kill the same scenario is heard at once. Expected: the change feed
-  // (src/stateagent/sse-client.ts / remote.ts watch) reconnects and the
-  // session gets `* n FETCH (UID 30 FLAGS (\Answered))` in IDLE or at NOOP.
-  // FLAKY since the resync fix (src/imap/session.ts `resync`): it passed in one full
-  // run and failed in another, so it is skipped rather than left to flip CI.
-  // Next session: find the race (feed reconnect vs the STORE that follows it) and
-  // make this an ordinary test.
-  it.skip('a session in IDLE hears changes again once the agent is back (the change feed reconnects)', async () => {
+  // After the agent is SIGKILLed and restarted, a session in IDLE must hear
+  // another session's change (`* n FETCH (UID 30 FLAGS (\Answered))`): the change
+  // feed reconnects (sse-client.ts) and, unable to resume, resyncs (remote.ts,
+  // session.ts). This was a bug, then flaky: a feed with no event seen before
+  // the kill reconnected without resync, and a STORE made before the reconnect
+  // was never heard. A reconnect with nothing to resume from now counts as a resync.
+  it('a session in IDLE hears changes again once the agent is back (the change feed reconnects)', async () => {
     const a = await RawClient.connect(nf.port);
     const b = await RawClient.connect(nf.port);
     try {

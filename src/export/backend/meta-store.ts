@@ -8,10 +8,10 @@
  *
  * The envelope is lazy (`HeaderEntry.envelope` is a getter): a listing of
  * FLAGS and sizes reads only header bytes (binary LMDB values, no decoding).
- * An envelope is parsed from the header when first asked for (~15 µs) and then
- * stays with its memory entry. It is not stored: a msgpack put of it cost
- * ~30 µs in a cold listing (more than parsing it again after a restart), and
- * the cold listing is the upstream-bound case worth the microseconds.
+ * An envelope is parsed from the header each time it is read (~15 µs); the
+ * IMAP layer keeps its rendering, keyed by the header Buffer. It is not
+ * stored: a msgpack put of it cost ~30 µs in a cold listing (more than parsing
+ * it again after a restart).
  *
  * Keys are article keys (see `articleKey`). Values are binary (article
  * records, see encodeRecord) or msgpack (lmdb-js default; keeps Buffers binary).
@@ -34,14 +34,13 @@ import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './
 
 /**
  * Memory charged per cached header: its bytes plus a fixed overhead for the
- * Buffer, entry, key and LRU node; once an envelope is computed, three times
- * the header bytes more (its Buffers and address objects). Measured with
- * heapUsed + arrayBuffers over 50k test-corpus headers (avg 397 bytes):
- * 722 bytes per entry without envelope, +1236 with.
+ * Buffer, entry, key and LRU node. Measured with heapUsed + arrayBuffers over
+ * 50k test-corpus headers (avg 397 bytes): 722 bytes per entry. (The IMAP
+ * layer's rendered ENVELOPE, ~250 bytes, lives as long as the header Buffer and
+ * is not charged here.)
  */
 const ENTRY_OVERHEAD = 336;
 const costOf = (header: Buffer): number => header.length + ENTRY_OVERHEAD;
-const envelopeCostOf = (header: Buffer): number => header.length * 3;
 
 /** Key of an article's cached data: where it lives (source, group, number). */
 export function articleKey(upstream: string, group: string, number: number): string {
@@ -96,20 +95,14 @@ export interface HeaderEntry {
 }
 
 class LazyEntry implements HeaderEntry {
-  private env: Envelope | undefined;
   constructor(
     readonly header: Buffer,
     public size: number | undefined,
-    private readonly key: string,
-    private readonly store: MetaStore,
   ) {}
 
+  /** Parsed on each read, not kept: callers cache what they make of it (the IMAP render cache). */
   get envelope(): Envelope {
-    if (this.env === undefined) {
-      this.env = this.store.envelopeFor(this.header);
-      this.store.grew(this.key, envelopeCostOf(this.header));
-    }
-    return this.env;
+    return envelopeOf(parseHeader(this.header));
   }
 }
 
@@ -167,7 +160,7 @@ export class MetaStore {
       return { entry: hit, size: hit.size };
     }
     if (r?.header === undefined) return { entry: undefined, size: r?.size };
-    const entry = new LazyEntry(r.header, r.size, key, this);
+    const entry = new LazyEntry(r.header, r.size);
     this.mem.set(key, entry, costOf(entry.header));
     return { entry, size: r.size };
   }
@@ -189,7 +182,7 @@ export class MetaStore {
   /** Stores a header fetched upstream (and the exact size, when known); returns it with a lazy envelope. */
   putHeader(key: string, header: Buffer, size?: number): HeaderEntry {
     const known = size ?? (this.mem.peek(key) as LazyEntry | undefined)?.size ?? this.pending.get(key)?.size;
-    const entry = new LazyEntry(header, known, key, this);
+    const entry = new LazyEntry(header, known);
     this.mem.set(key, entry, costOf(header));
     this.store(key, { size: known, header });
     return entry;
@@ -214,16 +207,6 @@ export class MetaStore {
     this.write(this.articles.put(key, encodeRecord(r.size, r.header)), 'article', () => {
       if (this.pending.get(key) === r) this.pending.delete(key);
     });
-  }
-
-  /** @internal An entry's memory grew (its envelope was computed). */
-  grew(key: string, delta: number): void {
-    this.mem.addCost(key, delta);
-  }
-
-  /** @internal The envelope of `header`, parsed now (see the module comment for why it is not stored). */
-  envelopeFor(header: Buffer): Envelope {
-    return envelopeOf(parseHeader(header));
   }
 
   /** Records the groups of a crossposted article (idempotent). */

@@ -119,7 +119,7 @@ function listingBatch(
           text += `INTERNALDATE ${dateTime(meta!.internalDate).toString('latin1')}`;
           break;
         case 'ENVELOPE':
-          out.push(`${text}ENVELOPE `, ctx.server.renderCache.envelope(meta!.envelope, utf8));
+          out.push(`${text}ENVELOPE `, ctx.server.renderCache.envelope(meta!, utf8));
           text = '';
           break;
       }
@@ -198,7 +198,11 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     if (started.has(b)) return started.get(b)!;
     const uids = seqs.slice(b, b + BATCH).map((n) => sel.uidAt(n));
     if (wantContent && uids.length > 1) sel.handle.prefetch?.(uids);
-    else if (wantStructure && uids.length > 1) sel.handle.prefetchStructures?.(uids);
+    else if (wantStructure && uids.length > 1) {
+      // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
+      const todo = renderedOnly ? uids.filter((u) => !rendered(u)) : uids;
+      if (todo.length > 1) sel.handle.prefetchStructures?.(todo);
+    }
     let p: Promise<MetaBatch> | null = null;
     if (wantMeta) {
       p = metaBatch(sel.handle, uids, { exactSize: needSize });
@@ -207,6 +211,11 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     started.set(b, p);
     return p;
   };
+  // Structures needed only for BODY/BODYSTRUCTURE renderings: the render cache may have them all.
+  const structureItems = items.filter((i) => needsStructure([i]));
+  const renderedOnly = structureItems.every((i) => i.type === 'BODY' || i.type === 'BODYSTRUCTURE');
+  const rendered = (uid: number): boolean =>
+    structureItems.every((i) => ctx.server.renderCache.hasStructure(`${sel.name}\u0000${sel.uidValidity}\u0000${uid}`, i.type === 'BODYSTRUCTURE', s.utf8));
   // Not with bodies: their downloads go to the cache, which a read-ahead would only fill.
   const readAhead = wantContent ? 0 : META_READ_AHEAD;
 
@@ -311,7 +320,7 @@ async function writeMessage(
         parts.push(`RFC822.SIZE ${msg.meta!.size}`);
         break;
       case 'ENVELOPE':
-        parts.push('ENVELOPE ', ctx.server.renderCache.envelope(msg.meta!.envelope, utf8));
+        parts.push('ENVELOPE ', ctx.server.renderCache.envelope(msg.meta!, utf8));
         break;
       case 'BODY':
       case 'BODYSTRUCTURE':

@@ -2,9 +2,11 @@
  * Rendered ENVELOPE and BODYSTRUCTURE bytes, kept so that warm listings do not
  * render the same article again for every session and every FETCH.
  *
- * - Envelopes: keyed by the Envelope object the backend hands out (its header
- *   cache keeps that object alive while it is hot), in a WeakMap: no bound
- *   needed, it goes when the backend drops the envelope.
+ * - Envelopes: keyed by the header Buffer the backend hands out with a message's
+ *   meta data (its header cache keeps that Buffer alive while it is hot), in a
+ *   WeakMap: no bound needed, it goes when the backend drops the header. The
+ *   Envelope object itself is not kept: parsed, rendered, dropped (a retained
+ *   tree of ~15 objects per article made every major GC of a big listing slower).
  * - Body structures: the backend may hand out a fresh object each time, so
  *   they are keyed by (mailbox, UIDVALIDITY, UID, form) in an LRU bounded by bytes.
  * Rendering depends on UTF8=ACCEPT (quoted UTF-8 vs literals): both forms are kept apart.
@@ -22,23 +24,31 @@ function toBuffer(chunks: Chunk[]): Buffer {
   return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
 }
 
+const structureKey = (key: string, extended: boolean, utf8: boolean): string => `${key}\u0000${extended ? 'S' : 'B'}${utf8 ? 'u' : ''}`;
+
 export class RenderCache {
-  private readonly envelopes = [new WeakMap<Envelope, Buffer>(), new WeakMap<Envelope, Buffer>()];
+  private readonly envelopes = [new WeakMap<Buffer, Buffer>(), new WeakMap<Buffer, Buffer>()];
   private readonly structures = new ByteLru<string, Buffer>(STRUCTURE_CACHE_BYTES);
 
-  envelope(e: Envelope, utf8: boolean): Buffer {
+  /** `m.envelope` is read (parsed) only when the rendering is not cached. */
+  envelope(m: { readonly header: Buffer; readonly envelope: Envelope }, utf8: boolean): Buffer {
     const map = this.envelopes[utf8 ? 1 : 0]!;
-    let b = map.get(e);
+    let b = map.get(m.header);
     if (!b) {
-      b = envelopeBytes(e, utf8);
-      map.set(e, b);
+      b = envelopeBytes(m.envelope, utf8);
+      map.set(m.header, b);
     }
     return b;
   }
 
+  /** True when `structure(key, extended, utf8, …)` would answer from the cache. */
+  hasStructure(key: string, extended: boolean, utf8: boolean): boolean {
+    return this.structures.peek(structureKey(key, extended, utf8)) !== undefined;
+  }
+
   /** `key` names the article (mailbox, UIDVALIDITY, UID); `load` gives its structure when not cached. */
   async structure(key: string, extended: boolean, utf8: boolean, load: () => Promise<MimePart>): Promise<Buffer> {
-    const k = `${key}\u0000${extended ? 'S' : 'B'}${utf8 ? 'u' : ''}`;
+    const k = structureKey(key, extended, utf8);
     const hit = this.structures.get(k);
     if (hit) return hit;
     const out: Chunk[] = [];
