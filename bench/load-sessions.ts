@@ -165,7 +165,9 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
       return;
     }
     try {
-      const sel = await c.cmd(`SELECT ${o.mailbox}`);
+      const sel = await c.cmd(`SELECT ${o.mailbox}`).catch((err: unknown) => {
+        throw new Error(`SELECT: ${(err as Error).message}`);
+      });
       report.commands += 2;
       const exists = Number(/\* (\d+) EXISTS/.exec(sel)?.[1] ?? 0);
       if (exists === 0) throw new Error(`${o.mailbox} is empty`);
@@ -196,7 +198,7 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
           const l = (report.latency[kind] ??= { meanMs: 0, maxMs: 0 });
           l.maxMs = Math.max(l.maxMs, ms);
         } catch (err) {
-          fail(`session ${i}: ${(err as Error).message}`);
+          fail(`session ${i}: ${command.slice(0, 50)}: ${(err as Error).message}`);
           if (c.closed) return;
         }
       }

@@ -248,6 +248,8 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
     for (let b = 0; b < seqs.length; b += BATCH) {
       const batch = seqs.slice(b, b + BATCH);
       const uids = batch.map((n) => sel.uidAt(n));
+      // BODY/TEXT read each article: ask for the batch's articles at once (pipelined), not one by one
+      if (needs.body && uids.length > 1) sel.handle.prefetch?.(uids);
       const metas = needs.meta ? (await metaBatch(sel.handle, uids, { exactSize: needs.size })).metas : new Map<number, MessageMeta>();
       const flags = needs.flags ? await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!) : undefined;
       for (let i = 0; i < batch.length; i++) {
