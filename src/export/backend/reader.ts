@@ -2,13 +2,15 @@
  * Per-message data of one group (`MessageReader`), shared by every handle on
  * the group's view.
  *
- * - `meta`: header and envelope from the metadata cache, else HEAD upstream
- *   (HEAD_WINDOW requests in flight, answers yielded in the caller's order);
- *   size and date from the article table (see `sizeOf` for exactness).
+ * - `meta`: header and envelope from the metadata cache, else from the article
+ *   when it is read for its exact size, else HEAD upstream (HEAD_WINDOW
+ *   requests in flight, answers yielded in the caller's order); size and date
+ *   from the article table (see `sizeOf` for exactness).
  * - `content`: the article cache (one upstream fetch per article however many
  *   readers, ranges read from disk).
- * - `structure`: the metadata cache, else computed from a download (during it
- *   when the article is fetched now, or by parsing the cached file).
+ * - `structure`: the metadata cache, else a structure read under way
+ *   (`prefetchStructures`), else computed from a download (during it when the
+ *   article is fetched now, or by parsing the cached file).
  *
  * Rows are looked up in the view's *latest* table: a UID that expired is
  * skipped by `meta` and NONEXISTENT for `content`/`structure`.
@@ -184,7 +186,7 @@ export class GroupReader implements MessageReader {
    * 'exact' mode the overview size; in 'download' mode the size recorded
    * after a download, else — for articles whose overview size is at most
    * `downloadSizesUpTo` — the size found by reading the article now (not
-   * cached: see measure.ts; its structure is kept); above that the overview
+   * cached: see measure.ts; its header is kept); above that the overview
    * size (see BackendOptions.sizes for what that risks).
    */
   private sizeOf(t: ViewSnapshot, row: number, key: string, known = this.d.meta.exactSize(key)): number | Promise<number | null> {

@@ -190,6 +190,11 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       })
     : undefined;
 
+  // Structures needed only for BODY/BODYSTRUCTURE renderings: the render cache may have them all.
+  const structureItems = items.filter((i) => needsStructure([i]));
+  const renderedOnly = structureItems.every((i) => i.type === 'BODY' || i.type === 'BODYSTRUCTURE');
+  const rendered = (uid: number): boolean =>
+    structureItems.every((i) => ctx.server.renderCache.hasStructure(`${sel.name}\u0000${sel.uidValidity}\u0000${uid}`, i.type === 'BODYSTRUCTURE', s.utf8));
   // Batches are started (upstream reads asked for) ahead of the one being
   // written, so the upstream pipeline never drains at a batch end. Bodies or
   // structures are asked for first: sizes then come from those reads (no second read).
@@ -211,11 +216,6 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     started.set(b, p);
     return p;
   };
-  // Structures needed only for BODY/BODYSTRUCTURE renderings: the render cache may have them all.
-  const structureItems = items.filter((i) => needsStructure([i]));
-  const renderedOnly = structureItems.every((i) => i.type === 'BODY' || i.type === 'BODYSTRUCTURE');
-  const rendered = (uid: number): boolean =>
-    structureItems.every((i) => ctx.server.renderCache.hasStructure(`${sel.name}\u0000${sel.uidValidity}\u0000${uid}`, i.type === 'BODYSTRUCTURE', s.utf8));
   // Not with bodies: their downloads go to the cache, which a read-ahead would only fill.
   const readAhead = wantContent ? 0 : META_READ_AHEAD;
 
