@@ -18,7 +18,8 @@ import { command, type CommandContext } from '../command.js';
 import { SELECTED } from '../session.js';
 import { parseFetchItems, type FetchItem, type FetchRequest } from '../wire/fetch-att.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
-import { dateTime } from '../wire/encoder.js';
+import { dateTime, dateTimeText } from '../wire/encoder.js';
+import { ByteWriter } from '../wire/byte-writer.js';
 import { resolveSet } from '../sequence.js';
 import type { Chunk } from '../render/envelope.js';
 import { bodySection, binarySection, binarySize, type BodyData, type MessageData } from '../fetch/body.js';
@@ -89,46 +90,43 @@ function listingBatch(
 ): Chunk[] {
   const utf8 = ctx.session.utf8;
   const condstore = ctx.session.condstore;
-  const out: Chunk[] = [];
-  let text = '';
+  const w = new ByteWriter(64 * 1024);
   for (let i = 0; i < seqs.length; i++) {
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (metas && !meta) continue;
-    text += `* ${seqs[i]} FETCH (`;
+    w.ascii(`* ${seqs[i]} FETCH (`);
     let sentFlags = false;
     let sentModseq = false;
     for (let k = 0; k < items.length; k++) {
-      if (k > 0) text += ' ';
+      if (k > 0) w.ascii(' ');
       switch (items[k]!.type) {
         case 'UID':
-          text += `UID ${uid}`;
+          w.ascii(`UID ${uid}`);
           break;
         case 'FLAGS':
-          text += `FLAGS (${flags!.flagsOf(uid).join(' ')})`;
+          w.ascii(`FLAGS (${flags!.flagsOf(uid).join(' ')})`);
           sentFlags = true;
           break;
         case 'MODSEQ':
-          text += `MODSEQ (${flags!.modseqOf(uid)})`;
+          w.ascii(`MODSEQ (${flags!.modseqOf(uid)})`);
           sentModseq = true;
           break;
         case 'RFC822.SIZE':
-          text += `RFC822.SIZE ${meta!.size}`;
+          w.ascii(`RFC822.SIZE ${meta!.size}`);
           break;
         case 'INTERNALDATE':
-          text += `INTERNALDATE ${dateTime(meta!.internalDate).toString('latin1')}`;
+          w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));
           break;
         case 'ENVELOPE':
-          out.push(`${text}ENVELOPE `, ctx.server.renderCache.envelope(meta!, utf8));
-          text = '';
+          w.ascii('ENVELOPE ').bytes(ctx.server.renderCache.envelope(meta!, utf8));
           break;
       }
     }
-    if (condstore && sentFlags && !sentModseq) text += ` MODSEQ (${flags!.modseqOf(uid)})`;
-    text += ')\r\n';
+    if (condstore && sentFlags && !sentModseq) w.ascii(` MODSEQ (${flags!.modseqOf(uid)})`);
+    w.ascii(')\r\n');
   }
-  out.push(text);
-  return out;
+  return [w.take()];
 }
 
 function isHeaderOnly(i: FetchItem): boolean {

@@ -27,10 +27,16 @@ export class ByteWriter {
     this.buf = next;
   }
 
-  /** Appends ASCII text (protocol syntax: parentheses, spaces, NIL). */
+  /** Appends ASCII text (protocol syntax: parentheses, spaces, NIL, numbers). */
   ascii(s: string): this {
     this.ensure(s.length);
-    this.pos += this.buf.write(s, this.pos, 'latin1');
+    if (s.length < 48) {
+      // short pieces: a byte loop beats a call into Buffer.write
+      const b = this.buf;
+      let o = this.pos;
+      for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
+      this.pos = o;
+    } else this.pos += this.buf.write(s, this.pos, 'latin1');
     return this;
   }
 
@@ -71,5 +77,10 @@ export class ByteWriter {
   /** The bytes written, in a Buffer of their own size. */
   finish(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /** The bytes written, as a view of the writer's buffer (no copy; the writer is done). */
+  take(): Buffer {
+    return this.buf.subarray(0, this.pos);
   }
 }

@@ -97,6 +97,11 @@ export function flagList(flags: Iterable<string>): Buffer {
  * the instant is the same whatever zone is chosen.
  */
 export function dateTime(d: Date, zoneMinutes = 0): Buffer {
+  return Buffer.from(dateTimeText(d, zoneMinutes), 'latin1');
+}
+
+/** `dateTime` as text (ASCII), for renderers that build their own buffer. */
+export function dateTimeText(d: Date, zoneMinutes = 0): string {
   const local = new Date(d.getTime() + zoneMinutes * 60_000);
   const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
   const day = String(local.getUTCDate()).padStart(2, ' ');
@@ -106,7 +111,7 @@ export function dateTime(d: Date, zoneMinutes = 0): Buffer {
     `"${day}-${MONTHS[local.getUTCMonth()]}-${pad(local.getUTCFullYear(), 4)} ` +
     `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())} ` +
     `${sign}${pad(Math.floor(z / 60))}${pad(z % 60)}"`;
-  return Buffer.from(text, 'latin1');
+  return text;
 }
 
 /** `mailbox`: INBOX, else modified UTF-7 (RFC 3501 §5.1.3) or UTF-8 when enabled, as an astring. */
