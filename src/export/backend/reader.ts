@@ -182,14 +182,15 @@ export class GroupReader implements MessageReader {
   }
 
   /**
-   * The exact size, or a promise of it (null: the article vanished). In
+   * The exact size, or a promise of it (null: the article vanished); `known`:
+   * what the meta cache holds (looked up by the caller). In
    * 'exact' mode the overview size; in 'download' mode the size recorded
    * after a download, else — for articles whose overview size is at most
    * `downloadSizesUpTo` — the size found by reading the article now (not
    * cached: see measure.ts; its header is kept); above that the overview
    * size (see BackendOptions.sizes for what that risks).
    */
-  private sizeOf(t: ViewSnapshot, row: number, key: string, known = this.d.meta.exactSize(key)): number | Promise<number | null> {
+  private sizeOf(t: ViewSnapshot, row: number, key: string, known: number | undefined): number | Promise<number | null> {
     const overview = t.table.sizes[row]!;
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
     const exact = known ?? this.d.cache.cachedSize(key);
