@@ -226,18 +226,30 @@ export class NntpClient extends EventEmitter {
     return new Promise((resolve, reject) => {
       let status = { number: 0, messageId: '' };
       let accepted = false;
+      // A bad 220 line or a sink that throws fails this call only: the rest of
+      // the data block is read and dropped, the connection stays usable.
+      let failure: unknown;
       this.send(
         { line, okCodes: [220], dataCodes: [220], ...(sel ? { sel } : {}) },
         {
           ok: (_code, text) => {
-            status = parseArticleStatus(text);
-            accepted = accept(status.messageId);
+            try {
+              status = parseArticleStatus(text);
+              accepted = accept(status.messageId);
+            } catch (err) {
+              failure = err;
+            }
           },
           data: (c) => {
             this.delivered++;
-            if (accepted) sink(c);
+            if (!accepted || failure !== undefined) return;
+            try {
+              sink(c);
+            } catch (err) {
+              failure = err;
+            }
           },
-          end: () => resolve({ ...status, accepted }),
+          end: () => (failure !== undefined ? reject(failure) : resolve({ ...status, accepted })),
           fail: reject,
         },
       );

@@ -75,6 +75,22 @@ describe('NntpClient basics', () => {
     expect((await readAll(byId.stream)).equals(tricky)).toBe(true);
   });
 
+  it('articleInto: byte-exact to the sink; a refused Message-ID or a throwing sink fails only that call', async () => {
+    const c = await setup();
+    const parts: Buffer[] = [];
+    const r = await c.articleInto('misc.test', 2, (b) => parts.push(Buffer.from(b)));
+    expect(r).toEqual({ number: 2, messageId: '<t@x>', accepted: true });
+    expect(Buffer.concat(parts).equals(tricky)).toBe(true);
+    const refused = await c.articleInto('misc.test', 1, () => expect.fail('data after a refusal'), (id) => id === '<nope@x>');
+    expect(refused).toEqual({ number: 1, messageId: '<a1@x>', accepted: false });
+    await expect(c.articleInto('misc.test', 2, () => { throw new Error('sink broke'); })).rejects.toThrow('sink broke');
+    // the connection read the rest of that article and still answers in order
+    const after: Buffer[] = [];
+    await c.articleInto(undefined, '<a5@x>', (b) => after.push(Buffer.from(b)));
+    expect(Buffer.concat(after).toString('latin1')).toContain('Subject: five');
+    expect(c.closed).toBe(false);
+  });
+
   it('HEAD, BODY, STAT', async () => {
     const c = await setup();
     const head = await c.head('misc.test', 2);

@@ -1,9 +1,10 @@
 /**
  * Exact size, header block and (when asked) MIME structure of an article by
  * reading it once from upstream without keeping it: for listings (sizes in
- * 'download' mode, BODYSTRUCTURE), where writing every article into the cache (temp file, write, rename) costs more
- * than the transfer itself (measured over INN: ~0.5 ms CPU per article through
- * the cache). Concurrent requests for one key share one read.
+ * 'download' mode, BODYSTRUCTURE), where writing every article into the
+ * cache (temp file, write, rename) costs more than the transfer itself
+ * (measured over INN: ~0.5 ms CPU per article through the cache).
+ * Concurrent requests for one key share one read.
  *
  * The header comes along, so a listing that needs the exact size does not
  * also send HEAD for the article (one upstream request per article, not two).
