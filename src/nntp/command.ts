@@ -15,7 +15,8 @@ import { Readable } from 'node:stream';
 import { NntpError, errorForStatus } from './errors.js';
 import type { Exchange, NntpConnection } from './connection.js';
 import { LineSplitter } from './lines.js';
-import { ARTICLE_STREAM_HIGH_WATER, LINE_QUEUE_HIGH_WATER } from './limits.js';
+import { ARTICLE_STREAM_HIGH_WATER, LINE_QUEUE_HIGH_WATER, STREAM_GC_HINT_BYTES } from './limits.js';
+import { minorGc } from '../gc-hint.js';
 
 /** A pipelined group selection (GROUP or LISTGROUP) that later commands depend on. */
 export interface Selection {
@@ -188,6 +189,8 @@ export function streamConsumer(
   onChunk: () => void,
 ): { consumer: Consumer; result: Promise<StatusResult & { stream: Readable }> } {
   let stream: Readable | undefined;
+  /** Bytes since the last GC hint (STREAM_GC_HINT_BYTES). */
+  let streamed = 0;
   let resolve!: (r: StatusResult & { stream: Readable }) => void;
   let reject!: (e: NntpError) => void;
   const result = new Promise<StatusResult & { stream: Readable }>((res, rej) => {
@@ -215,6 +218,11 @@ export function streamConsumer(
         const s = stream!;
         if (s.destroyed) return;
         onChunk();
+        streamed += c.length;
+        if (streamed >= STREAM_GC_HINT_BYTES) {
+          streamed = 0;
+          minorGc();
+        }
         if (!s.push(c)) conn.pauseInput((s as Readable & { nntpToken?: object }).nntpToken!);
       },
       end: () => {
