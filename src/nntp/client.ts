@@ -31,6 +31,7 @@ import {
   bytesConsumer,
   linesConsumer,
   statusConsumer,
+  sinkConsumer,
   streamConsumer,
   type CommandSpec,
   type Selection,
@@ -209,12 +210,7 @@ export class NntpClient extends EventEmitter {
     return this.streamed('ARTICLE', 220, undefined, messageId);
   }
 
-  /**
-   * ARTICLE with the data handed to `sink` as it is parsed (no stream): for
-   * readers that consume synchronously (sizes, headers). `accept` sees the
-   * 220 line's Message-ID first; when it says no, the data is read and dropped.
-   * Resolves after the terminating line with the 220 line's number and Message-ID.
-   */
+  /** ARTICLE into a synchronous `sink`, no stream (see `sinkConsumer`); resolves after the terminating line. */
   articleInto(
     group: string | undefined,
     ref: number | string,
@@ -223,37 +219,9 @@ export class NntpClient extends EventEmitter {
   ): Promise<{ number: number; messageId: string; accepted: boolean }> {
     const line = this.cmd('ARTICLE', articleRef(ref));
     const sel = group !== undefined ? this.selectFor(group) : undefined;
-    return new Promise((resolve, reject) => {
-      let status = { number: 0, messageId: '' };
-      let accepted = false;
-      // A bad 220 line or a sink that throws fails this call only: the rest of
-      // the data block is read and dropped, the connection stays usable.
-      let failure: unknown;
-      this.send(
-        { line, okCodes: [220], dataCodes: [220], ...(sel ? { sel } : {}) },
-        {
-          ok: (_code, text) => {
-            try {
-              status = parseArticleStatus(text);
-              accepted = accept(status.messageId);
-            } catch (err) {
-              failure = err;
-            }
-          },
-          data: (c) => {
-            this.delivered++;
-            if (!accepted || failure !== undefined) return;
-            try {
-              sink(c);
-            } catch (err) {
-              failure = err;
-            }
-          },
-          end: () => (failure !== undefined ? reject(failure) : resolve({ ...status, accepted })),
-          fail: reject,
-        },
-      );
-    });
+    const { consumer, result } = sinkConsumer(sink, accept, () => this.delivered++);
+    this.send({ line, okCodes: [220], dataCodes: [220], ...(sel ? { sel } : {}) }, consumer);
+    return result;
   }
 
   body(group: string, number: number): Promise<ArticleHandle> {

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { NntpError, errorForStatus } from './errors.js';
 import type { Exchange, NntpConnection } from './connection.js';
 import { LineSplitter } from './lines.js';
+import { parseArticleStatus } from './args.js';
 import { ARTICLE_STREAM_HIGH_WATER, LINE_QUEUE_HIGH_WATER, STREAM_GC_HINT_BYTES } from './limits.js';
 import { minorGc } from '../gc-hint.js';
 
@@ -169,6 +170,53 @@ export function bytesConsumer(limit: number, what: string): {
         if (over) reject(new NntpError('PROTOCOL', `${what} exceeds ${limit} bytes`));
         else resolve({ ...st, data: Buffer.concat(parts, size) });
       },
+      fail: reject,
+    },
+    result,
+  };
+}
+
+/**
+ * Hands a data block to a synchronous `sink` as it is parsed (no stream, no
+ * backpressure). `accept` sees the status line's Message-ID first; when it
+ * says no, the data is read and dropped. A bad status line or a sink that
+ * throws fails this command only: the rest of the block is drained and the
+ * connection stays usable.
+ */
+export function sinkConsumer(
+  sink: (chunk: Buffer) => void,
+  accept: (messageId: string) => boolean,
+  onChunk: () => void,
+): { consumer: Consumer; result: Promise<{ number: number; messageId: string; accepted: boolean }> } {
+  let status = { number: 0, messageId: '' };
+  let accepted = false;
+  let failure: unknown;
+  let resolve!: (r: { number: number; messageId: string; accepted: boolean }) => void;
+  let reject!: (e: unknown) => void;
+  const result = new Promise<{ number: number; messageId: string; accepted: boolean }>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return {
+    consumer: {
+      ok: (_code, text) => {
+        try {
+          status = parseArticleStatus(text);
+          accepted = accept(status.messageId);
+        } catch (err) {
+          failure = err;
+        }
+      },
+      data: (c) => {
+        onChunk();
+        if (!accepted || failure !== undefined) return;
+        try {
+          sink(c);
+        } catch (err) {
+          failure = err;
+        }
+      },
+      end: () => (failure !== undefined ? reject(failure) : resolve({ ...status, accepted })),
       fail: reject,
     },
     result,
