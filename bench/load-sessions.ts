@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NODE_FLAGS } from './server.js';
+import { prng } from './prng.js';
 
 /**
  * A command that takes longer is an error (a hang, not a slow answer). SEARCH
@@ -130,18 +131,6 @@ export class LoadClient {
   }
 }
 
-/** xorshift32. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 const WORDS = ['the', 'news', 'test', 're', 'and', 'of', 'question', 'release', 'hello'];
 

@@ -17,6 +17,7 @@
 import type { RawImap } from './imap-client.js';
 import { openSession } from './session.js';
 import type { ProcMemory } from './server.js';
+import { prng } from './prng.js';
 
 /** Sessions opened at once while building the idle crowd: fast without a connect storm. */
 const IDLE_WAVE = 50;
@@ -28,18 +29,6 @@ const SETTLE_MAX_MS = 30_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** xorshift32: reproducible command mix per client. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 export interface LoadResult {
   commandsPerSecond: number;

@@ -24,7 +24,7 @@ import { generateCorpus, type CorpusArticle } from '../corpus/generate.js';
 import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
 import { testConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { RawClient, tagged } from '../imap/raw-client.js';
+import { RawClient, bodyLiterals, tagged } from '../imap/raw-client.js';
 
 const GROUP = 'faults.disk';
 /** Decoded attachment; the article is ~1.37× this. */
@@ -75,14 +75,7 @@ async function bodies(c: RawClient, tag: string, range: string): Promise<Map<num
   const buf = c.takeBuffer();
   const text = buf.toString('latin1');
   expect(tagged(text, tag)).toMatch(new RegExp(`^${tag} OK`));
-  const out = new Map<number, Buffer>();
-  const re = /\* \d+ FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const start = m.index + m[0].length;
-    out.set(Number(m[1]), buf.subarray(start, start + Number(m[2])));
-    re.lastIndex = start + Number(m[2]);
-  }
-  return out;
+  return bodyLiterals(buf);
 }
 
 /** A raw socket logged in with the group selected (greeting and replies skipped). */

@@ -88,3 +88,16 @@ export function tagged(resp: string, tag: string): string {
   const m = new RegExp(`(?:^|\\r\\n)(${tag} (?:OK|NO|BAD)[^\\r\\n]*)`).exec(resp);
   return m ? m[1]! : '';
 }
+
+/** The literals of `* n FETCH (UID u BODY[] {len}` responses in `buf`, by UID. */
+export function bodyLiterals(buf: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  const text = buf.toString('latin1');
+  const re = /\* \d+ FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const start = m.index + m[0].length;
+    out.set(Number(m[1]), buf.subarray(start, start + Number(m[2])));
+    re.lastIndex = start + Number(m[2]);
+  }
+  return out;
+}

@@ -15,7 +15,7 @@ import { generateCorpus } from '../corpus/generate.js';
 import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
 import { testConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { RawClient, tagged } from '../imap/raw-client.js';
+import { RawClient, bodyLiterals, tagged } from '../imap/raw-client.js';
 import { startRelay, type Relay } from '../faults/relay.js';
 import { createDeflateRaw, createInflateRaw, constants as zc } from 'node:zlib';
 
@@ -23,25 +23,12 @@ const GROUP = 'models.offline';
 const FIRST = 80;
 const LATER = 12;
 
-/** The literals of `* n FETCH (UID u BODY[] {len}` responses, by UID. */
-function bodies(buf: Buffer): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  const text = buf.toString('latin1');
-  const re = /\* \d+ FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const start = m.index + m[0].length;
-    out.set(Number(m[1]), buf.subarray(start, start + Number(m[2])));
-    re.lastIndex = start + Number(m[2]);
-  }
-  return out;
-}
-
 async function download(c: RawClient, tag: string, range: string): Promise<Map<number, Buffer>> {
   c.write(`${tag} UID FETCH ${range} (UID BODY.PEEK[])\r\n`);
   await c.until((t) => new RegExp(`\\r\\n${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`).test(t), 60_000);
   const buf = c.takeBuffer();
   expect(tagged(buf.toString('latin1'), tag)).toMatch(new RegExp(`^${tag} OK`));
-  return bodies(buf);
+  return bodyLiterals(buf);
 }
 
 describe('RFC 1733 offline model', () => {
@@ -155,7 +142,7 @@ describe('RFC 1733 offline model', () => {
       deflate.flush(zc.Z_SYNC_FLUSH);
       await done;
       const wire = c.socket.bytesRead - wire0;
-      const got = bodies(plain);
+      const got = bodyLiterals(plain);
       expect(tagged(plain.toString('latin1'), 'c')).toMatch(/^c OK/);
       expect(got.size).toBe(FIRST + LATER);
       const stored = await inn.storedArticles([...first, ...later].map((a) => a.messageId));
