@@ -11,12 +11,14 @@
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startInn } from '../test/harness/inn.js';
+import { ensureInnInstalled } from '../test/harness/install-inn.js';
 import { corpusOptions, prepareCorpus } from './corpus.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
 const log = (m: string): void => void process.stderr.write(`[hold-inn] ${m}\n`);
 const corpus = await prepareCorpus(join(root, '.bench'), corpusOptions(quick), log);
+await ensureInnInstalled();
 const inn = await startInn({ groups: [corpus.group] });
 let stopping: Promise<void> | null = null;
 const stop = (): Promise<void> => (stopping ??= inn.stop().then(() => log('inn stopped')));

@@ -119,6 +119,7 @@ export const NODE_FLAGS = ['--max-semi-space-size=64'];
 export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const args = [
     ...NODE_FLAGS,
+    ...(process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
     CLI_PATH,
     'serve',
     '--upstream',

@@ -20,7 +20,7 @@
  * file error; the caller maps it. Streams returned belong to the caller, who
  * consumes or destroys them.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -243,7 +243,7 @@ export function hashOf(key: string): string {
   // Callers ask for the same key several times in a row (cached? downloading?):
   // the last answer is kept, one SHA-256 per article instead of two or three.
   if (key === lastKey) return lastHash;
-  lastHash = createHash('sha256').update(key).digest('hex').slice(0, 40);
+  lastHash = hash('sha256', key, 'hex').slice(0, 40); // one-shot: no Hash object per article
   lastKey = key;
   return lastHash;
 }

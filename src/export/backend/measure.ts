@@ -15,6 +15,7 @@
 import type { ArticleSink } from '../source.js';
 import { StructureParser, type MimePart } from '../mime/structure.js';
 import { headerEnd } from '../mime/header.js';
+import { Slab } from '../../slab.js';
 
 /** Longest header block kept from a measured article (a longer one is left to HEAD). */
 const HEADER_CAPTURE_MAX = 1024 * 1024;
@@ -82,6 +83,9 @@ async function read(upstream: (sink: ArticleSink) => Promise<void>, structure: b
   return { size, structure: (parser as StructureParser | null)?.end() ?? null, header: head.header };
 }
 
+/** Captured headers go to the header cache: copies share slabs (see slab.ts). */
+const headers = new Slab();
+
 /** Collects the first chunks of an article until its header block ends. */
 class HeaderCapture {
   header: Buffer | null = null;
@@ -96,7 +100,7 @@ class HeaderCapture {
     const all = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.length);
     this.chunks = [all];
     const end = headerEnd(all);
-    if (end >= 0) this.header = Buffer.from(all.subarray(0, end)); // a copy: never pin the whole chunk
+    if (end >= 0) this.header = headers.copy(all.subarray(0, end)); // a copy: never pin the whole chunk
     if (end >= 0 || this.length > HEADER_CAPTURE_MAX) {
       this.done = true;
       this.chunks = [];

@@ -90,7 +90,7 @@ function listingBatch(
 ): Chunk[] {
   const utf8 = ctx.session.utf8;
   const condstore = ctx.session.condstore;
-  const w = new ByteWriter(64 * 1024);
+  const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
   for (let i = 0; i < seqs.length; i++) {
     const uid = uids[i]!;
     const meta = metas?.get(uid);

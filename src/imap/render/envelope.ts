@@ -8,6 +8,7 @@
  */
 import type { Address, Envelope } from '../../export/mime/envelope.js';
 import { ByteWriter } from '../wire/byte-writer.js';
+import { Slab } from '../../slab.js';
 
 export type Chunk = Buffer | string;
 
@@ -23,9 +24,14 @@ function addressList(list: readonly Address[] | null, w: ByteWriter, utf8: boole
   w.ascii(')');
 }
 
+/** One writer for every rendering (each is synchronous); its result is copied out. */
+const scratch = new ByteWriter(4096);
+/** Renderings are kept (render cache): copies share slabs. */
+const slab = new Slab();
+
 /** The parenthesised envelope as bytes. */
 export function envelopeBytes(e: Envelope, utf8 = false): Buffer {
-  const w = new ByteWriter();
+  const w = scratch.reset();
   w.ascii('(').nstring(e.date, utf8).ascii(' ').nstring(e.subject, utf8).ascii(' ');
   addressList(e.from, w, utf8);
   w.ascii(' ');
@@ -39,7 +45,7 @@ export function envelopeBytes(e: Envelope, utf8 = false): Buffer {
   w.ascii(' ');
   addressList(e.bcc, w, utf8);
   w.ascii(' ').nstring(e.inReplyTo, utf8).ascii(' ').nstring(e.messageId, utf8).ascii(')');
-  return w.finish();
+  return w.finish(slab);
 }
 
 /** Appends the parenthesised envelope to `out`. */

@@ -8,6 +8,7 @@
  * octet is a TEXT-CHAR (or valid UTF-8 in UTF-8 mode), else a literal.
  */
 import { isQuotable } from './encoder.js';
+import type { Slab } from '../../slab.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -20,10 +21,23 @@ export class ByteWriter {
     this.buf = Buffer.allocUnsafe(initial);
   }
 
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Starts over on the same buffer (a writer reused for one rendering after another). */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  // Copies use Uint8Array#set: for the short pieces written here, Buffer#copy's
+  // argument checks cost more than the copy (measured in a cold listing).
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
+    next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
   }
 
@@ -42,7 +56,8 @@ export class ByteWriter {
 
   bytes(b: Buffer): this {
     this.ensure(b.length);
-    this.pos += b.copy(this.buf, this.pos);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
     return this;
   }
 
@@ -61,8 +76,10 @@ export class ByteWriter {
     const out = this.buf;
     let o = this.pos;
     out[o++] = QUOTE;
-    if (escapes === 0) o += b.copy(out, o);
-    else {
+    if (escapes === 0) {
+      out.set(b, o);
+      o += b.length;
+    } else {
       for (let i = 0; i < b.length; i++) {
         const c = b[i]!;
         if (c === QUOTE || c === BACKSLASH) out[o++] = BACKSLASH;
@@ -74,9 +91,10 @@ export class ByteWriter {
     return this;
   }
 
-  /** The bytes written, in a Buffer of their own size. */
-  finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+  /** The bytes written, in a Buffer of their own size (or carved from `slab`); the writer may be reset and reused. */
+  finish(slab?: Slab): Buffer {
+    const written = this.buf.subarray(0, this.pos);
+    return slab !== undefined ? slab.copy(written) : Buffer.from(written);
   }
 
   /** The bytes written, as a view of the writer's buffer (no copy; the writer is done). */
