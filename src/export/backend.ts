@@ -48,6 +48,19 @@ export interface MessageMeta {
   /** The header block, up to and including the empty line. */
   header: Buffer;
   envelope: Envelope;
+  /**
+   * Room for what a front-end derives from this header (the IMAP layer keeps
+   * its rendered ENVELOPE here), living as long as the backend keeps the
+   * header. Absent: the front-end keeps such things itself.
+   */
+  readonly derived?: Derived;
+}
+
+/** See `MessageMeta.derived`. */
+export interface Derived {
+  /** The rendered ENVELOPE (plain, and with UTF8=ACCEPT). */
+  renderedEnvelope: Buffer | undefined;
+  renderedEnvelopeUtf8: Buffer | undefined;
 }
 
 export interface ByteRange {

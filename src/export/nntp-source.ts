@@ -186,22 +186,25 @@ export class NntpSource implements Source {
     return out;
   }
 
-  async articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+  articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+    // promise chains, not async functions: a cold listing makes one call per article
+    const data = (chunk: Buffer): void => sink.data(chunk);
+    const fits = (got: string): boolean => {
+      const ok = !checkable(messageId) || got === messageId || got === '';
+      if (ok) sink.begin();
+      return ok;
+    };
     const where = `ARTICLE ${group}:${number}`;
-    await this.call(where, async (c) => {
-      const data = (chunk: Buffer): void => sink.data(chunk);
-      const fits = (got: string): boolean => {
-        const ok = !checkable(messageId) || got === messageId || got === '';
-        if (ok) sink.begin();
-        return ok;
-      };
-      const got = await c.articleInto(group, number, data, fits);
-      if (got.accepted) return;
-      // the number names another article now: ask by Message-ID (see `article`)
-      this.log.warn({ group, number, expected: messageId, got: got.messageId }, 'article number names another article; fetching by Message-ID');
-      const byId = await c.articleInto(undefined, messageId!, data, fits);
-      if (!byId.accepted) throw new SourceError('NO_SUCH_ARTICLE', `${where}: the upstream answers ${byId.messageId} for ${messageId}`);
-    });
+    return this.call(where, (c) =>
+      c.articleInto(group, number, data, fits).then((got) => {
+        if (got.accepted) return undefined;
+        // the number names another article now: ask by Message-ID (see `article`)
+        this.log.warn({ group, number, expected: messageId, got: got.messageId }, 'article number names another article; fetching by Message-ID');
+        return c.articleInto(undefined, messageId!, data, fits).then((byId) => {
+          if (!byId.accepted) throw new SourceError('NO_SUCH_ARTICLE', `${where}: the upstream answers ${byId.messageId} for ${messageId}`);
+        });
+      }),
+    );
   }
 
   async head(group: string, number: number, messageId?: string): Promise<Buffer> {
@@ -225,11 +228,9 @@ export class NntpSource implements Source {
     await this.pool.close();
   }
 
-  private async call<T>(where: string, fn: (c: SourceClient) => Promise<T>): Promise<T> {
-    try {
-      return await this.pool.use(fn);
-    } catch (err) {
+  private call<T>(where: string, fn: (c: SourceClient) => Promise<T>): Promise<T> {
+    return this.pool.use(fn).catch((err: unknown) => {
       throw toSourceError(err, `${this.id} ${where}`);
-    }
+    });
   }
 }

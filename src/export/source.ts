@@ -98,8 +98,13 @@ export class SourceError extends Error {
 }
 
 /** `source.articleInto` when the source has it, else its `article` stream fed to the sink. */
-export async function articleInto(source: Source, group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+export function articleInto(source: Source, group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+  // not async: a cold listing calls this per article, and an extra async layer is an extra promise
   if (source.articleInto) return source.articleInto(group, number, messageId, sink);
+  return streamInto(source, group, number, messageId, sink);
+}
+
+async function streamInto(source: Source, group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
   const stream = await source.article(group, number, messageId);
   sink.begin();
   try {

@@ -49,10 +49,40 @@ export class NntpPool {
     });
   }
 
-  async use<T>(fn: (c: NntpClient) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
+  use<T>(fn: (c: NntpClient) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new NntpError('CLOSED', 'pool is closed'));
+    const slot = this.pick();
+    const client = slot.client;
+    if (client === undefined || client.closed) return this.useAwaiting(fn, slot);
+    // Connected already (the usual case): call at once, no await on `ready`.
+    // A listing makes one call per article; each async layer is another promise.
+    slot.busy++;
+    const before = client.deliveredCount;
+    let p: Promise<T>;
+    try {
+      p = fn(client);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    return p.then(
+      (v) => {
+        slot.busy--;
+        return v;
+      },
+      (err: unknown) => {
+        slot.busy--;
+        if (this.retryable(err, client, before)) return this.useAwaiting(fn, undefined, 1);
+        throw err;
+      },
+    );
+  }
+
+  /** `use` for a slot still connecting (or on the retry): the first attempt goes to `first` when given. */
+  private async useAwaiting<T>(fn: (c: NntpClient) => Promise<T>, first: Slot | undefined, attempt = 0): Promise<T> {
+    for (; ; attempt++) {
       if (this.closed) throw new NntpError('CLOSED', 'pool is closed');
-      const slot = this.pick();
+      const slot = first ?? this.pick();
+      first = undefined;
       slot.busy++;
       let client: NntpClient | undefined;
       let before = 0;
@@ -61,17 +91,25 @@ export class NntpPool {
         before = client.deliveredCount;
         return await fn(client);
       } catch (err) {
-        const untouched = client === undefined || client.deliveredCount === before;
-        if (attempt === 0 && untouched && isNntpError(err, 'CLOSED', 'UNAVAILABLE') && !this.closed) {
-          this.log.info({ err: err.message }, 'nntp request failed before any data; retrying on a fresh connection');
-          if (client && !client.closed && isNntpError(err, 'CLOSED')) client.destroy();
-          continue;
-        }
+        if (attempt === 0 && this.retryable(err, client, before)) continue;
         throw err;
       } finally {
         slot.busy--;
       }
     }
+  }
+
+  /**
+   * A first attempt that failed with CLOSED or UNAVAILABLE before its client
+   * handed out any data is retried on a fresh client (see the contract above);
+   * a CLOSED client is destroyed so that it leaves the pool.
+   */
+  private retryable(err: unknown, client: NntpClient | undefined, before: number): boolean {
+    const untouched = client === undefined || client.deliveredCount === before;
+    if (!untouched || !isNntpError(err, 'CLOSED', 'UNAVAILABLE') || this.closed) return false;
+    this.log.info({ err: err.message }, 'nntp request failed before any data; retrying on a fresh connection');
+    if (client && !client.closed && isNntpError(err, 'CLOSED')) client.destroy();
+    return true;
   }
 
   async close(): Promise<void> {

@@ -44,17 +44,21 @@ export class Measurer {
   measure(key: string, upstream: (sink: ArticleSink) => Promise<void>, done: (m: Measured) => void, structure = false): Promise<Measured> {
     const known = this.reads.get(key);
     if (known !== undefined && (known.structure || !structure)) return known.p;
-    const p = read(upstream, structure).then((m) => {
-      done(m);
-      return m;
-    });
-    const entry = { p, structure };
+    const entry = { p: undefined as unknown as Promise<Measured>, structure };
+    // one promise per read (a listing makes one read per article): the
+    // bookkeeping happens inside it, not in chained handlers
+    entry.p = (async (): Promise<Measured> => {
+      try {
+        const m = await read(upstream, structure);
+        done(m);
+        return m;
+      } finally {
+        if (this.reads.get(key) === entry) this.reads.delete(key);
+      }
+    })();
+    entry.p.catch(() => undefined); // a caller may stop waiting (a listing cut short): never an unhandled rejection
     this.reads.set(key, entry);
-    const drop = (): void => {
-      if (this.reads.get(key) === entry) this.reads.delete(key);
-    };
-    p.then(drop, drop);
-    return p;
+    return entry.p;
   }
 
   /** The read of `key` under way, if any (`structure`: only one that parses it). */

@@ -29,6 +29,7 @@ import type { Logger } from '../../log.js';
 import { envelopeOf, type Envelope } from '../mime/envelope.js';
 import { parseHeader } from '../mime/header.js';
 import type { MimePart } from '../mime/structure.js';
+import type { Derived } from '../backend.js';
 import { ByteLru } from '../../lru.js';
 import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
 
@@ -86,7 +87,7 @@ function decodeRecord(b: Buffer | undefined): ArticleRecord | undefined {
 /** lmdb-js passes msgpackr options through; its typings do not list `useRecords`. */
 const PLAIN_MSGPACK = { useRecords: false } as DatabaseOptions;
 
-export interface HeaderEntry {
+export interface HeaderEntry extends Derived {
   readonly header: Buffer;
   /** Computed (or read from disk) on first access. */
   readonly envelope: Envelope;
@@ -95,6 +96,10 @@ export interface HeaderEntry {
 }
 
 class LazyEntry implements HeaderEntry {
+  /** See MessageMeta.derived: set by the front-end. */
+  renderedEnvelope: Buffer | undefined = undefined;
+  renderedEnvelopeUtf8: Buffer | undefined = undefined;
+
   constructor(
     readonly header: Buffer,
     public size: number | undefined,

@@ -17,7 +17,7 @@
  * Errors are `BackendError`s (see errors.ts).
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, MessageMeta, MessageReader, MetaOptions } from '../backend.js';
+import type { ByteRange, Derived, MessageMeta, MessageReader, MetaOptions } from '../backend.js';
 import type { Envelope } from '../mime/envelope.js';
 import { BackendError } from '../backend.js';
 import { articleInto } from '../source.js';
@@ -55,8 +55,11 @@ export interface ReaderDeps {
 interface Slot {
   uid: number;
   row: number;
+  key: string;
   entry: HeaderEntry | Promise<HeaderEntry | null> | null;
   size: number | Promise<number | null> | null;
+  /** A cold article read once for its size and header (then `entry` and `size` are unset). */
+  measured: Promise<Measured> | null;
 }
 
 /**
@@ -80,6 +83,10 @@ class LazyMeta implements MessageMeta {
   get envelope(): Envelope {
     return this.entry.envelope;
   }
+
+  get derived(): Derived {
+    return this.entry;
+  }
 }
 
 export class GroupReader implements MessageReader {
@@ -93,12 +100,18 @@ export class GroupReader implements MessageReader {
     const slots: Slot[] = [];
     for (const uid of uids) {
       const row = rowOf(t.table, uid);
-      if (row >= 0) slots.push({ uid, row, entry: null, size: null });
+      if (row >= 0) slots.push({ uid, row, key: '', entry: null, size: null, measured: null });
     }
     let ahead = 0;
     for (let i = 0; i < slots.length; i++) {
       while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.start(t, slots[ahead++]!, exact);
       const s = slots[i]!;
+      if (s.measured !== null) {
+        const got = await this.measuredSlot(t, s);
+        if (got === null) continue;
+        yield new LazyMeta(s.uid, got.size, this.dateOf(t, s.row, got.entry.header), got.entry);
+        continue;
+      }
       const entry = s.entry instanceof Promise ? await s.entry : s.entry;
       const size = s.size instanceof Promise ? await s.size : s.size;
       if (entry === null || size === null) continue;
@@ -265,10 +278,41 @@ export class GroupReader implements MessageReader {
     return internalDateOf(f === undefined ? NaN : parseDate(f.value.toString('latin1')));
   }
 
+  /** Header entry and size of a slot whose article was read (`start`); null when it vanished. */
+  private async measuredSlot(t: ViewSnapshot, s: Slot): Promise<{ entry: HeaderEntry; size: number } | null> {
+    let m: Measured;
+    try {
+      m = await s.measured!;
+    } catch (err) {
+      if (isGone(err)) return null;
+      throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
+    }
+    // the read's `store` has put the header in memory; a header too long to capture is left to HEAD
+    const entry = m.header !== null ? (this.d.meta.headerInMemory(s.key) ?? this.d.meta.putHeader(s.key, m.header, m.size)) : await this.head(t, s);
+    return entry === null ? null : { entry, size: m.size };
+  }
+
+  /**
+   * True when the exact size of a slot's article must be learnt by reading it
+   * (see `sizeOf`), and nothing known or under way gives it.
+   */
+  private mustRead(t: ViewSnapshot, row: number, key: string): boolean {
+    const overview = t.table.sizes[row]!;
+    if (this.d.sizes === 'exact' && overview >= 0) return false;
+    if (overview >= 0 && overview > this.d.downloadSizesUpTo) return false;
+    return this.d.cache.cachedSize(key) === undefined && this.d.cache.inflight(key) === undefined;
+  }
+
   /** Starts (or answers from cache) the header and size of one slot; its promises never reject unobserved. */
   private start(t: ViewSnapshot, s: Slot, exactSize: boolean): void {
     const key = this.key(t, s.row);
+    s.key = key;
     const known = this.d.meta.lookup(key, exactSize && this.d.sizes === 'download');
+    if (exactSize && known.entry === undefined && known.size === undefined && this.mustRead(t, s.row, key)) {
+      // a cold article: one read (or the one under way) gives both its size and its header
+      s.measured = this.measurer.running(key) ?? this.measure(t, s.row, key, false);
+      return;
+    }
     // without a need for the exact size, the overview's (or what is known) will do: no article read
     s.size = exactSize ? this.sizeOf(t, s.row, key, known.size) : (known.size ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));
     const hit = known.entry;
