@@ -13,6 +13,7 @@
  * source supports it). Rejects with the raw upstream error.
  */
 import type { ArticleSink } from '../source.js';
+import type { HeaderEntry } from './meta-store.js';
 import { StructureParser, type MimePart } from '../mime/structure.js';
 import { headerEnd } from '../mime/header.js';
 import { Slab } from '../../slab.js';
@@ -29,6 +30,8 @@ export interface Measured {
    * (Source contract); null when the article has no empty line or a longer header.
    */
   header: Buffer | null;
+  /** The header entry the reader's `done` callback made of `header` (so its waiters need not look it up). */
+  entry?: HeaderEntry;
 }
 
 export class Measurer {

@@ -26,7 +26,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import type { Logger } from '../../log.js';
-import { envelopeOf, type Envelope } from '../mime/envelope.js';
+import { ENVELOPE_FIELDS, envelopeOf, type Envelope } from '../mime/envelope.js';
 import { parseHeader } from '../mime/header.js';
 import type { MimePart } from '../mime/structure.js';
 import type { Derived } from '../backend.js';
@@ -62,6 +62,13 @@ export function viewKey(group: string): string {
 const HAS_SIZE = 1;
 const HAS_HEADER = 2;
 const RECORD_HEAD = 7;
+
+/** Article records written in one lmdb-js transaction (its writes share one promise). */
+interface CommitBatch {
+  p: Promise<unknown>;
+  keys: string[];
+  records: ArticleRecord[];
+}
 
 interface ArticleRecord {
   size: number | undefined;
@@ -107,7 +114,7 @@ class LazyEntry implements HeaderEntry {
 
   /** Parsed on each read, not kept: callers cache what they make of it (the IMAP render cache). */
   get envelope(): Envelope {
-    return envelopeOf(parseHeader(this.header));
+    return envelopeOf(parseHeader(this.header, ENVELOPE_FIELDS));
   }
 }
 
@@ -135,6 +142,8 @@ export class MetaStore {
    */
   private readonly pending = new Map<string, ArticleRecord>();
   private readonly pendingStructures = new Map<string, MimePart>();
+  /** The article writes of the transaction being filled (see `store`). */
+  private committing: CommitBatch | undefined;
   private readonly log: Logger;
   private closed = false;
 
@@ -209,9 +218,21 @@ export class MetaStore {
   private store(key: string, r: ArticleRecord): void {
     if (this.closed) return;
     this.pending.set(key, r);
-    this.write(this.articles.put(key, encodeRecord(r.size, r.header)), 'article', () => {
-      if (this.pending.get(key) === r) this.pending.delete(key);
-    });
+    const p = this.articles.put(key, encodeRecord(r.size, r.header));
+    // lmdb-js answers every write of one transaction with the same promise: one
+    // handler per transaction clears its pending records (a listing writes
+    // thousands per transaction; a handler each was measurable)
+    let batch = this.committing;
+    if (batch === undefined || batch.p !== p) {
+      const b: CommitBatch = { p, keys: [], records: [] };
+      this.committing = batch = b;
+      this.write(p, 'article', () => {
+        if (this.committing === b) this.committing = undefined;
+        for (let i = 0; i < b.keys.length; i++) if (this.pending.get(b.keys[i]!) === b.records[i]) this.pending.delete(b.keys[i]!);
+      });
+    }
+    batch.keys.push(key);
+    batch.records.push(r);
   }
 
   /** Records the groups of a crossposted article (idempotent). */

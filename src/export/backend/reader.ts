@@ -261,8 +261,12 @@ export class GroupReader implements MessageReader {
   /** Reads the article once (see measure.ts) and records what the read learnt. */
   private measure(t: ViewSnapshot, row: number, key: string, structure: boolean): Promise<Measured> {
     const store = (m: Measured): void => {
-      if (m.header !== null && this.d.meta.headerInMemory(key) === undefined) this.d.meta.putHeader(key, m.header, m.size);
-      else this.d.meta.putExactSize(key, m.size);
+      const inMemory = m.header !== null ? this.d.meta.headerInMemory(key) : undefined;
+      if (m.header !== null && inMemory === undefined) m.entry = this.d.meta.putHeader(key, m.header, m.size);
+      else {
+        m.entry = inMemory;
+        this.d.meta.putExactSize(key, m.size);
+      }
       if (m.structure !== null) this.d.meta.putStructure(key, m.structure);
     };
     const number = t.table.numbers[row]!;
@@ -288,7 +292,7 @@ export class GroupReader implements MessageReader {
       throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
     }
     // the read's `store` has put the header in memory; a header too long to capture is left to HEAD
-    const entry = m.header !== null ? (this.d.meta.headerInMemory(s.key) ?? this.d.meta.putHeader(s.key, m.header, m.size)) : await this.head(t, s);
+    const entry = m.header !== null ? (m.entry ?? this.d.meta.headerInMemory(s.key) ?? this.d.meta.putHeader(s.key, m.header, m.size)) : await this.head(t, s);
     return entry === null ? null : { entry, size: m.size };
   }
 

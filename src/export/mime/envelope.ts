@@ -13,7 +13,7 @@
  * - never throws.
  */
 import { parseAddressList, type Address } from './address.js';
-import { findField, type HeaderField } from './header.js';
+import { FieldNames, findField, type HeaderField } from './header.js';
 
 export type { Address };
 
@@ -45,6 +45,9 @@ function addresses(fields: readonly HeaderField[], lname: string): Address[] | n
   const f = findField(fields, lname);
   return f === undefined ? null : parseAddressList(f.value);
 }
+
+/** The fields `envelopeOf` reads: `parseHeader(block, ENVELOPE_FIELDS)` skips the others. */
+export const ENVELOPE_FIELDS = new FieldNames(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id']);
 
 export function envelopeOf(fields: readonly HeaderField[]): Envelope {
   const from = addresses(fields, 'from');

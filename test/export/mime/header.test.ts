@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { headerEnd, parseHeader, selectFields } from '../../../src/export/mime/header.js';
+import fc from 'fast-check';
+import { FieldNames, headerEnd, parseHeader, selectFields } from '../../../src/export/mime/header.js';
+import { ENVELOPE_FIELDS, envelopeOf } from '../../../src/export/mime/envelope.js';
 import { msg } from './helpers.js';
 
 describe('headerEnd', () => {
@@ -73,5 +75,39 @@ describe('selectFields (BODY[HEADER.FIELDS])', () => {
 
   it('a last field without line end gets one', () => {
     expect(selectFields(Buffer.from('A: 1'), ['a'], false).toString()).toBe('A: 1\r\n\r\n');
+  });
+});
+
+describe('parseHeader limited to some names (FieldNames)', () => {
+  // lines a header may hold: envelope fields in any case, other fields, folds, junk
+  const line = fc.oneof(
+    fc.tuple(fc.constantFrom('From', 'FROM', 'from', 'Subject', 'sUbJeCt', 'To', 'Cc', 'BCC', 'Reply-To', 'In-Reply-To', 'Message-ID', 'Date', 'Sender', 'Path', 'Xref', 'Fromage', 'T', 'X-To', 'Reply-Tox'), fc.constantFrom(':', ' :', '\t:'), fc.string({ maxLength: 30 })).map(([n, c, v]) => `${n}${c} ${v}`),
+    fc.string({ maxLength: 20 }).map((v) => ` ${v}`), // continuation
+    fc.string({ maxLength: 20 }).map((v) => `\t${v}`),
+    fc.string({ maxLength: 20 }), // junk or a field of any name
+  );
+
+  it('gives exactly the fields of those names that the full parse gives, in order', () => {
+    const names = ['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id'];
+    const only = new FieldNames(names);
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 25 }), fc.constantFrom('\r\n', '\n'), (lines, eol) => {
+        const block = Buffer.from(lines.map((l) => l.replace(/[\r\n]/g, ' ') + eol).join('') + eol, 'latin1');
+        const all = parseHeader(block).filter((f) => names.includes(f.lname));
+        expect(parseHeader(block, only)).toEqual(all);
+        expect(envelopeOf(parseHeader(block, ENVELOPE_FIELDS))).toEqual(envelopeOf(parseHeader(block)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('matches names ASCII case-insensitively and by whole name only', () => {
+    const only = new FieldNames(['to', 'Reply-To']);
+    const b = Buffer.from('TO: a\r\nTox: b\r\nreply-to: c\r\n d\r\nXTo: e\r\nrEPLY-tO: f\r\n\r\n');
+    expect(parseHeader(b, only).map((f) => [f.lname, f.value.toString()])).toEqual([
+      ['to', 'a'],
+      ['reply-to', 'c d'],
+      ['reply-to', 'f'],
+    ]);
   });
 });
