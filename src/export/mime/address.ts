@@ -153,6 +153,12 @@ function itemToAddress(item: Tok[]): Address | null {
  * null when it holds none (ENVELOPE then says NIL). At most MAX_ADDRESSES entries.
  */
 export function parseAddressList(raw: Buffer): Address[] | null {
+  const simple = singleSimpleAddress(raw);
+  return simple !== undefined ? [simple] : parseAddressListFully(raw);
+}
+
+/** `parseAddressList` without its fast path for the common single-address shapes (exported for the property test). */
+export function parseAddressListFully(raw: Buffer): Address[] | null {
   const toks = tokenize(raw.toString('latin1'));
   const out: Address[] = [];
   let inGroup = false;
@@ -189,4 +195,76 @@ export function parseAddressList(raw: Buffer): Address[] | null {
   }
   if (inGroup) out.push({ name: null, adl: null, mailbox: null, host: null });
   return out.length === 0 ? null : out.slice(0, MAX_ADDRESSES);
+}
+
+/** RFC 5322 atext (ASCII only), and '.', which dot-atoms and plain phrases also hold. */
+const DOT_ATEXT = new Uint8Array(256);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-.") DOT_ATEXT[c.charCodeAt(0)] = 1;
+const SP = 0x20;
+const HT = 0x09;
+
+/** Index past the last byte of [from, to) that is not SP or HT. */
+function trimRight(b: Buffer, from: number, to: number): number {
+  while (to > from && (b[to - 1] === SP || b[to - 1] === HT)) to--;
+  return to;
+}
+
+/** `local@host` of dot-atext with exactly one '@' and non-empty sides, in b[from, to); -1 if not. */
+function simpleSpecAt(b: Buffer, from: number, to: number): number {
+  let at = -1;
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    if (c === 0x40) {
+      if (at >= 0) return -1;
+      at = i;
+    } else if (DOT_ATEXT[c] !== 1) return -1;
+  }
+  return at > from && at < to - 1 ? at : -1;
+}
+
+/**
+ * The three shapes nearly every news article's From has, parsed without the
+ * tokenizer (a listing parses one per article): `local@host`,
+ * `Plain Name <local@host>` and `local@host (Name)`. Undefined when the value
+ * is anything else (then the full parser runs); a property test checks both
+ * give the same answer wherever this one answers.
+ */
+function singleSimpleAddress(b: Buffer): Address | undefined {
+  const end = trimRight(b, 0, b.length);
+  if (end === 0) return undefined;
+  const copy = (from: number, to: number): Buffer => Buffer.from(b.subarray(from, to));
+  if (b[end - 1] === 0x3e /* > */) {
+    // Plain Name <local@host>: the name is dot-atext words with single spaces
+    const lt = b.lastIndexOf(0x3c /* < */, end - 1);
+    if (lt <= 0) return undefined;
+    const at = simpleSpecAt(b, lt + 1, end - 1);
+    if (at < 0) return undefined;
+    const nameEnd = trimRight(b, 0, lt);
+    if (nameEnd === 0) return undefined;
+    for (let i = 0; i < nameEnd; i++) {
+      const c = b[i]!;
+      if (c === SP ? i === 0 || b[i - 1] === SP : DOT_ATEXT[c] !== 1) return undefined;
+    }
+    return { name: copy(0, nameEnd), adl: null, mailbox: copy(lt + 1, at), host: copy(at + 1, end - 1) };
+  }
+  if (b[end - 1] === 0x29 /* ) */) {
+    // local@host (Name): the Usenet style, the name from the comment
+    const open = b.indexOf(0x28 /* ( */);
+    if (open < 0) return undefined;
+    const specEnd = trimRight(b, 0, open);
+    if (specEnd === open) return undefined; // no white space before the comment
+    const at = simpleSpecAt(b, 0, specEnd);
+    if (at < 0) return undefined;
+    let from = open + 1;
+    let to = end - 1;
+    for (let i = from; i < to; i++) {
+      const c = b[i]!;
+      if (c < 0x20 || c > 0x7e || c === 0x28 || c === 0x29 || c === 0x5c) return undefined;
+    }
+    while (from < to && b[from] === SP) from++;
+    while (to > from && b[to - 1] === SP) to--;
+    return { name: from < to ? copy(from, to) : null, adl: null, mailbox: copy(0, at), host: copy(at + 1, specEnd) };
+  }
+  const at = simpleSpecAt(b, 0, end);
+  return at < 0 ? undefined : { name: null, adl: null, mailbox: copy(0, at), host: copy(at + 1, end) };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { envelopeOf } from '../../../src/export/mime/envelope.js';
-import { parseAddressList, type Address } from '../../../src/export/mime/address.js';
+import { parseAddressList, parseAddressListFully, type Address } from '../../../src/export/mime/address.js';
 import { parseHeader } from '../../../src/export/mime/header.js';
 import { msg } from './helpers.js';
 
@@ -121,5 +122,35 @@ describe('envelopeOf', () => {
     expect(e.subject!.equals(Buffer.from('Gr\xfc\xdfe', 'latin1'))).toBe(true);
     block.fill(0);
     expect(e.subject!.toString('latin1')).toBe('Gr\xfc\xdfe');
+  });
+});
+
+describe('parseAddressList fast path', () => {
+  // pieces that build the simple shapes, and near misses of them
+  const word = fc.stringMatching(/^[A-Za-z0-9.!#%&'*+\/=?^_`{|}~-]{1,8}$/);
+  const noise = fc.constantFrom(' ', '  ', '\t', '.', '@', '<', '>', '(', ')', '"', '\\', ',', ';', ':', '[', ']', '\xe9', '=?utf-8?q?x?=', '');
+  const spec = fc.tuple(word, fc.constantFrom('@', '@@', ''), word).map(([a, at, b]) => `${a}${at}${b}`);
+  const value = fc.oneof(
+    spec,
+    fc.tuple(fc.array(word, { minLength: 1, maxLength: 4 }), fc.constantFrom(' ', '  ', '', '\t'), spec, fc.constantFrom('', ' ', 'x')).map(([ws, sp, s, tail]) => `${ws.join(' ')}${sp}<${s}>${tail}`),
+    fc.tuple(spec, fc.constantFrom(' ', '', '\t', '  '), fc.array(fc.oneof(word, fc.constant(' ')), { maxLength: 5 }), fc.constantFrom('', ' ')).map(([s, sp, ws, tail]) => `${s}${sp}(${ws.join('')})${tail}`),
+    fc.array(fc.oneof(word, noise), { maxLength: 8 }).map((xs) => xs.join('')),
+  );
+
+  it('answers exactly as the full parser wherever it applies', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const raw = Buffer.from(v, 'latin1');
+        expect(parseAddressList(raw)).toEqual(parseAddressListFully(raw));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('gives copies, not views of the header', () => {
+    const raw = Buffer.from('Ann Example <ann@example.org>');
+    const [a] = parseAddressList(raw)!;
+    raw.fill(0x20);
+    expect([a!.name?.toString(), a!.mailbox?.toString(), a!.host?.toString()]).toEqual(['Ann Example', 'ann', 'example.org']);
   });
 });
