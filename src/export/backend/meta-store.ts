@@ -31,6 +31,7 @@ import { parseHeader } from '../mime/header.js';
 import type { MimePart } from '../mime/structure.js';
 import type { Derived } from '../backend.js';
 import { ByteLru } from '../../lru.js';
+import { META_WRITE_BATCH, META_WRITE_DELAY_MS } from './limits.js';
 import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
 
 /**
@@ -62,13 +63,6 @@ export function viewKey(group: string): string {
 const HAS_SIZE = 1;
 const HAS_HEADER = 2;
 const RECORD_HEAD = 7;
-
-/** Article records written in one lmdb-js transaction (its writes share one promise). */
-interface CommitBatch {
-  p: Promise<unknown>;
-  keys: string[];
-  records: ArticleRecord[];
-}
 
 interface ArticleRecord {
   size: number | undefined;
@@ -142,8 +136,10 @@ export class MetaStore {
    */
   private readonly pending = new Map<string, ArticleRecord>();
   private readonly pendingStructures = new Map<string, MimePart>();
-  /** The article writes of the transaction being filled (see `store`). */
-  private committing: CommitBatch | undefined;
+  /** Article records not handed to lmdb-js yet (see `store`). */
+  private queuedKeys: string[] = [];
+  private queuedRecords: ArticleRecord[] = [];
+  private writeTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private closed = false;
 
@@ -215,24 +211,42 @@ export class MetaStore {
     return this.pending.get(key) ?? decodeRecord(this.articles.get(key));
   }
 
+  /** Queues an article record (see META_WRITE_BATCH); reads see it in `pending` at once. */
   private store(key: string, r: ArticleRecord): void {
     if (this.closed) return;
     this.pending.set(key, r);
-    const p = this.articles.put(key, encodeRecord(r.size, r.header));
-    // lmdb-js answers every write of one transaction with the same promise: one
-    // handler per transaction clears its pending records (a listing writes
-    // thousands per transaction; a handler each was measurable)
-    let batch = this.committing;
-    if (batch === undefined || batch.p !== p) {
-      const b: CommitBatch = { p, keys: [], records: [] };
-      this.committing = batch = b;
-      this.write(p, 'article', () => {
-        if (this.committing === b) this.committing = undefined;
-        for (let i = 0; i < b.keys.length; i++) if (this.pending.get(b.keys[i]!) === b.records[i]) this.pending.delete(b.keys[i]!);
-      });
+    this.queuedKeys.push(key);
+    this.queuedRecords.push(r);
+    if (this.queuedKeys.length >= META_WRITE_BATCH) this.writeQueued();
+    else this.writeTimer ??= setTimeout(() => this.writeQueued(), META_WRITE_DELAY_MS).unref();
+  }
+
+  /** Writes the queued article records in one event turn: one lmdb-js transaction. */
+  private writeQueued(): void {
+    if (this.writeTimer !== undefined) clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    const keys = this.queuedKeys;
+    const records = this.queuedRecords;
+    if (keys.length === 0 || this.closed) return;
+    this.queuedKeys = [];
+    this.queuedRecords = [];
+    // lmdb-js answers every write of one transaction with the same promise:
+    // one handler per distinct promise clears the pending records it covers
+    let p: Promise<unknown> | undefined;
+    let from = 0;
+    const settle = (lo: number, hi: number) => (): void => {
+      for (let i = lo; i < hi; i++) if (this.pending.get(keys[i]!) === records[i]) this.pending.delete(keys[i]!);
+    };
+    for (let i = 0; i < keys.length; i++) {
+      const r = records[i]!;
+      const q = this.articles.put(keys[i]!, encodeRecord(r.size, r.header));
+      if (p !== undefined && q !== p) {
+        this.write(p, 'article', settle(from, i));
+        from = i;
+      }
+      p = q;
     }
-    batch.keys.push(key);
-    batch.records.push(r);
+    this.write(p!, 'article', settle(from, keys.length));
   }
 
   /** Records the groups of a crossposted article (idempotent). */
@@ -284,6 +298,7 @@ export class MetaStore {
 
   /** Drops what is known about an article (it changed or vanished upstream). */
   forget(key: string): void {
+    this.writeQueued(); // a queued record of `key` must not land after its removal
     this.mem.delete(key);
     this.pending.delete(key);
     this.pendingStructures.delete(key);
@@ -294,6 +309,7 @@ export class MetaStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.writeQueued();
     this.closed = true;
     this.mem.clear();
     this.pending.clear();

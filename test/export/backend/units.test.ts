@@ -12,6 +12,7 @@ import { ByteLru } from '../../../src/lru.js';
 import { decodeView, encodeView } from '../../../src/export/backend/table-codec.js';
 import { TableBuilder } from '../../../src/export/backend/table.js';
 import { MetaStore } from '../../../src/export/backend/meta-store.js';
+import { META_WRITE_BATCH } from '../../../src/export/backend/limits.js';
 import { parseDate } from '../../../src/export/backend/dates.js';
 import { parseStructure } from '../../../src/export/mime/structure.js';
 import { silentLogger } from '../../../src/log.js';
@@ -136,6 +137,28 @@ describe('MetaStore', () => {
     expect(t.header('k2')).toBeUndefined();
     expect(t.exactSize('k1')).toBe(123);
     expect(t.structure('k1')).toEqual(parseStructure(a));
+    await t.close();
+  });
+
+  it('writes records in batches (more than one batch, a forget in between, a partly filled last one) and keeps them all across reopen', async () => {
+    const path = join(dir, 'meta.lmdb');
+    const n = META_WRITE_BATCH * 2 + 17;
+    const headerOf = (i: number): Buffer => Buffer.from(`Subject: s${i}\r\n\r\n`);
+    const s = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 }); // nothing stays in memory: reads come from pending or disk
+    for (let i = 0; i < n; i++) s.putHeader(`k${i}`, headerOf(i), i);
+    s.forget('k5'); // queued, then forgotten: must not come back once the queue is written
+    s.putHeader('k5b', headerOf(5), 5);
+    expect(s.header(`k${n - 1}`)?.header).toEqual(headerOf(n - 1));
+    await new Promise((r) => setTimeout(r, 200)); // the timer writes the partial batch
+    expect(s.exactSize('k7')).toBe(7);
+    await s.close();
+    const t = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 });
+    for (const i of [0, 1, META_WRITE_BATCH, n - 1]) {
+      expect(t.header(`k${i}`)?.header).toEqual(headerOf(i));
+      expect(t.exactSize(`k${i}`)).toBe(i);
+    }
+    expect(t.header('k5')).toBeUndefined();
+    expect(t.exactSize('k5b')).toBe(5);
     await t.close();
   });
 });
