@@ -26,7 +26,7 @@ import * as zlib from 'node:zlib';
 import type { Logger } from 'pino';
 import { NntpError } from './errors.js';
 import { ResponseParser } from './parser.js';
-import { ACK_NUDGE, MAX_NUDGES_IN_FLIGHT } from './limits.js';
+import { ACK_NUDGE, MAX_NUDGES_IN_FLIGHT, NUDGE_UP_TO_PENDING } from './limits.js';
 
 export interface Exchange {
   /** Command bytes including CRLF; null for the greeting (nothing is sent). */
@@ -374,6 +374,7 @@ export class NntpConnection extends EventEmitter {
     if (!this.nudgeEnabled || this.nudgesInFlight >= MAX_NUDGES_IN_FLIGHT) return;
     if (this._closed || this.haltedAt || this.pausers.size > 0) return;
     if (this.inflight.length <= this.nudgesInFlight) return; // only nudges left: nothing to wait for
+    if (this.inflight.length - this.nudgesInFlight > NUDGE_UP_TO_PENDING) return; // a deep pipeline keeps the server writing
     if (this.inflight.some((e) => e.haltAfterStatus || e.line === null)) return;
     this.nudgesInFlight++;
     let done = false;

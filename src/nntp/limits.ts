@@ -64,3 +64,12 @@ export const ACK_NUDGE = true;
 
 /** Nudges outstanding at once: bounds the extra commands to a few per response. */
 export const MAX_NUDGES_IN_FLIGHT = 2;
+
+/**
+ * Nudge only when at most this many requests are awaiting responses. With
+ * more, the server has further responses to write, its segments fill and our
+ * ACKs flow without help; a DATE per input chunk then only costs the server
+ * work (measured, 100k-article cold listing over INN: nnrpd CPU 8.1 → 6.7 s,
+ * the listing 7.9 → 6.9 s with no nudges in a deep pipeline).
+ */
+export const NUDGE_UP_TO_PENDING = 2;
