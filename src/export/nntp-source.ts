@@ -47,7 +47,8 @@ const checkable = (messageId: string | undefined): messageId is string =>
   messageId !== undefined && !messageId.endsWith('@newsfront.invalid>');
 
 export interface ClientPool {
-  use<T>(fn: (c: SourceClient) => Promise<T>): Promise<T>;
+  /** `bulk`: one of many small requests issued together (see NntpPool.use). */
+  use<T>(fn: (c: SourceClient) => Promise<T>, bulk?: boolean): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -204,6 +205,7 @@ export class NntpSource implements Source {
           if (!byId.accepted) throw new SourceError('NO_SUCH_ARTICLE', `${where}: the upstream answers ${byId.messageId} for ${messageId}`);
         });
       }),
+      true, // listings read articles this way, many at once
     );
   }
 
@@ -228,8 +230,8 @@ export class NntpSource implements Source {
     await this.pool.close();
   }
 
-  private call<T>(where: string, fn: (c: SourceClient) => Promise<T>): Promise<T> {
-    return this.pool.use(fn).catch((err: unknown) => {
+  private call<T>(where: string, fn: (c: SourceClient) => Promise<T>, bulk = false): Promise<T> {
+    return this.pool.use(fn, bulk).catch((err: unknown) => {
       throw toSourceError(err, `${this.id} ${where}`);
     });
   }

@@ -53,6 +53,33 @@ describe('NntpPool', () => {
     expect(peer.accepted).toBe(2);
   });
 
+  it('bulk uses fill one client up to its pipeline window before the next; single uses still go to the least busy', async () => {
+    peer = await startFakePeer(fakeNntpServer({ groups: groups() }));
+    pool = new NntpPool({ host: '127.0.0.1', port: peer.port, size: 3, pipelineWindow: 4 });
+    await pool.use((c) => c.stat('g', 1)); // one connected client
+    const clients: unknown[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held = (bulk: boolean) =>
+      pool!.use(async (c) => {
+        clients.push(c);
+        await gate;
+        return c.stat('g', 1);
+      }, bulk);
+    const bulk = Array.from({ length: 6 }, () => held(true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(new Set(clients.slice(0, 4)).size).toBe(1); // the first 4 share the first client
+    expect(clients[4]).not.toBe(clients[0]); // the window is full: the fifth goes on
+    expect(clients[5]).toBe(clients[4]);
+    const single = held(false); // least busy: neither of the two (4 and 2 in progress) but a third client
+    await new Promise((r) => setTimeout(r, 50));
+    expect(clients[6]).not.toBe(clients[0]);
+    expect(clients[6]).not.toBe(clients[4]);
+    release();
+    await Promise.all([...bulk, single]);
+    expect(peer.accepted).toBe(3);
+  });
+
   it('peer closes a connection: the next use reconnects and logs it', async () => {
     peer = await startFakePeer(fakeNntpServer({ groups: groups() }));
     const { logger, lines } = capturingLogger();
