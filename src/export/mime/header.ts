@@ -94,54 +94,70 @@ export class FieldNames {
  * fields of other names are skipped (with their continuation lines).
  */
 export function parseHeader(block: Buffer, only?: FieldNames): HeaderField[] {
+  // Plain locals and byte loops, no indexOf per line: a listing parses one
+  // header per article, and Buffer#indexOf's call costs more than scanning a
+  // header line of ~60 bytes in JavaScript.
   const fields: HeaderField[] = [];
-  let cur: { name: string; start: number; end: number; valueStart: number } | null = null;
+  const n = block.length;
+  let name: string | null = null; // the field in progress, if any
+  let start = 0;
+  let end = 0;
+  let valueStart = 0;
   let pos = 0;
-  const finish = (): void => {
-    if (cur === null) return;
-    fields.push(makeField(block, cur.name, cur.start, cur.end, cur.valueStart));
-    cur = null;
-  };
-  while (pos < block.length) {
-    const lf = block.indexOf(LF, pos);
-    const lineEnd = lf < 0 ? block.length : lf + 1;
-    let contentEnd = lf < 0 ? block.length : lf;
+  while (pos < n) {
+    let lf = pos;
+    while (lf < n && block[lf] !== LF) lf++;
+    const terminated = lf < n;
+    const lineEnd = terminated ? lf + 1 : n;
+    let contentEnd = lf;
     if (contentEnd > pos && block[contentEnd - 1] === CR) contentEnd--;
-    if (contentEnd === pos && lf >= 0) break; // the empty line that ends the header
+    if (contentEnd === pos && terminated) break; // the empty line that ends the header
     const first = block[pos];
     if (first === SP || first === HT) {
       // Continuation (folded) line; without a field in progress it is junk.
-      if (cur !== null) cur.end = lineEnd;
+      if (name !== null) end = lineEnd;
     } else {
-      finish(); // a left-out field has no `cur`: its continuation lines are dropped below
+      // a left-out field leaves no field in progress: its continuation lines are dropped
+      if (name !== null) fields.push(makeField(block, name, start, end, valueStart));
+      name = null;
       let i = pos;
       while (i < contentEnd && isFtext(block[i]!)) i++;
       const nameEnd = i;
       while (i < contentEnd && (block[i] === SP || block[i] === HT)) i++;
-      if (nameEnd > pos && i < contentEnd && block[i] === COLON) {
-        if (only === undefined || only.has(block, pos, nameEnd)) cur = { name: block.toString('latin1', pos, nameEnd), start: pos, end: lineEnd, valueStart: i + 1 };
+      if (nameEnd > pos && i < contentEnd && block[i] === COLON && (only === undefined || only.has(block, pos, nameEnd))) {
+        name = block.toString('latin1', pos, nameEnd);
+        start = pos;
+        end = lineEnd;
+        valueStart = i + 1;
       }
-      // else: junk line (mbox "From " line, garbage): skipped.
+      // else: junk line (mbox "From " line, garbage) or a left-out field: skipped.
     }
     pos = lineEnd;
   }
-  finish();
+  if (name !== null) fields.push(makeField(block, name, start, end, valueStart));
   return fields;
 }
 
 function makeField(block: Buffer, name: string, start: number, end: number, valueStart: number): HeaderField {
-  const raw = block.subarray(start, end);
-  return { name, lname: name.toLowerCase(), raw, value: unfold(block.subarray(valueStart, end)) };
+  return { name, lname: name.toLowerCase(), raw: block.subarray(start, end), value: unfold(block, valueStart, end) };
 }
 
-/** Removes CR/LF line ends (keeping the WSP of each fold) and leading WSP. */
-function unfold(v: Buffer): Buffer {
-  let s = 0;
-  while (s < v.length && (v[s] === SP || v[s] === HT)) s++;
-  let e = v.length;
-  while (e > s && (v[e - 1] === LF || v[e - 1] === CR)) e--;
-  const body = v.subarray(s, e);
-  if (body.indexOf(LF) < 0 && body.indexOf(CR) < 0) return body;
+/** block[from, to) with CR/LF line ends removed (keeping the WSP of each fold) and leading WSP trimmed. */
+function unfold(block: Buffer, from: number, to: number): Buffer {
+  let s = from;
+  while (s < to && (block[s] === SP || block[s] === HT)) s++;
+  let e = to;
+  while (e > s && (block[e - 1] === LF || block[e - 1] === CR)) e--;
+  let folded = false;
+  for (let i = s; i < e; i++) {
+    const b = block[i];
+    if (b === LF || b === CR) {
+      folded = true;
+      break;
+    }
+  }
+  if (!folded) return block.subarray(s, e);
+  const body = block.subarray(s, e);
   const out = Buffer.allocUnsafe(body.length);
   let n = 0;
   for (let i = 0; i < body.length; i++) {
