@@ -187,7 +187,7 @@ export class NntpSource implements Source {
     return out;
   }
 
-  articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+  articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink, bulk = false): Promise<void> {
     // promise chains, not async functions: a cold listing makes one call per article
     const data = (chunk: Buffer): void => sink.data(chunk);
     const fits = (got: string): boolean => {
@@ -205,7 +205,7 @@ export class NntpSource implements Source {
           if (!byId.accepted) throw new SourceError('NO_SUCH_ARTICLE', `${where}: the upstream answers ${byId.messageId} for ${messageId}`);
         });
       }),
-      true, // listings read articles this way, many at once
+      bulk,
     );
   }
 

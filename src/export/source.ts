@@ -66,8 +66,10 @@ export interface Source {
    * synchronous). Same `messageId` check as `article`. `sink.begin()` comes
    * before the first byte and again if the source starts over (another
    * upstream after a failure): the sink then forgets what it was given.
+   * `bulk`: one of many reads issued together (a listing); the source may
+   * route it for throughput rather than latency.
    */
-  articleInto?(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void>;
+  articleInto?(group: string, number: number, messageId: string | undefined, sink: ArticleSink, bulk?: boolean): Promise<void>;
   /** The header block of an article, including the terminating empty line (CRLF CRLF). Same `messageId` check. */
   head(group: string, number: number, messageId?: string): Promise<Buffer>;
   /** Release connections and file handles. */
@@ -98,9 +100,9 @@ export class SourceError extends Error {
 }
 
 /** `source.articleInto` when the source has it, else its `article` stream fed to the sink. */
-export function articleInto(source: Source, group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
+export function articleInto(source: Source, group: string, number: number, messageId: string | undefined, sink: ArticleSink, bulk = false): Promise<void> {
   // not async: a cold listing calls this per article, and an extra async layer is an extra promise
-  if (source.articleInto) return source.articleInto(group, number, messageId, sink);
+  if (source.articleInto) return source.articleInto(group, number, messageId, sink, bulk);
   return streamInto(source, group, number, messageId, sink);
 }
 

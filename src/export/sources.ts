@@ -152,8 +152,8 @@ export class MultiSource implements Source {
     return this.withFailover(group, (s) => s.article(group, number, messageId));
   }
 
-  articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink): Promise<void> {
-    return this.withFailover(group, (s) => articleInto(s, group, number, messageId, sink));
+  articleInto(group: string, number: number, messageId: string | undefined, sink: ArticleSink, bulk = false): Promise<void> {
+    return this.withFailover(group, (s) => articleInto(s, group, number, messageId, sink, bulk));
   }
 
   head(group: string, number: number, messageId?: string): Promise<Buffer> {

@@ -102,9 +102,10 @@ export class GroupReader implements MessageReader {
       const row = rowOf(t.table, uid);
       if (row >= 0) slots.push({ uid, row, key: '', entry: null, size: null, measured: null });
     }
+    const bulk = slots.length > 1; // a listing: its reads may share one deep pipeline (NntpPool.use)
     let ahead = 0;
     for (let i = 0; i < slots.length; i++) {
-      while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.start(t, slots[ahead++]!, exact);
+      while (ahead < slots.length && ahead - i < HEAD_WINDOW) this.start(t, slots[ahead++]!, exact, bulk);
       const s = slots[i]!;
       if (s.measured !== null) {
         const got = await this.measuredSlot(t, s);
@@ -191,7 +192,7 @@ export class GroupReader implements MessageReader {
     const run = async (): Promise<void> => {
       while (next < todo.length) {
         const { row, key } = todo[next++]!;
-        await this.measure(t, row, key, true).catch(() => undefined);
+        await this.measure(t, row, key, true, todo.length > 1).catch(() => undefined);
       }
     };
     for (let i = 0; i < Math.min(STRUCTURE_WINDOW, todo.length); i++) void run();
@@ -216,7 +217,7 @@ export class GroupReader implements MessageReader {
    * cached: see measure.ts; its header is kept); above that the overview
    * size (see BackendOptions.sizes for what that risks).
    */
-  private sizeOf(t: ViewSnapshot, row: number, key: string, known: number | undefined): number | Promise<number | null> {
+  private sizeOf(t: ViewSnapshot, row: number, key: string, known: number | undefined, bulk: boolean): number | Promise<number | null> {
     const overview = t.table.sizes[row]!;
     if (this.d.sizes === 'exact' && overview >= 0) return overview;
     const exact = known ?? this.d.cache.cachedSize(key);
@@ -247,7 +248,7 @@ export class GroupReader implements MessageReader {
       return p;
     }
     if (overview >= 0 && overview > this.d.downloadSizesUpTo) return overview;
-    const p = this.measure(t, row, key, false).then(
+    const p = this.measure(t, row, key, false, bulk).then(
       (m) => m.size,
       (err: unknown) => {
         if (isGone(err)) return null;
@@ -259,7 +260,7 @@ export class GroupReader implements MessageReader {
   }
 
   /** Reads the article once (see measure.ts) and records what the read learnt. */
-  private measure(t: ViewSnapshot, row: number, key: string, structure: boolean): Promise<Measured> {
+  private measure(t: ViewSnapshot, row: number, key: string, structure: boolean, bulk: boolean): Promise<Measured> {
     const store = (m: Measured): void => {
       const inMemory = m.header !== null ? this.d.meta.headerInMemory(key) : undefined;
       if (m.header !== null && inMemory === undefined) m.entry = this.d.meta.putHeader(key, m.header, m.size);
@@ -272,7 +273,7 @@ export class GroupReader implements MessageReader {
     const number = t.table.numbers[row]!;
     const source = this.carrier(t).source;
     const messageId = this.d.messageIdOf?.(t.table.uids[row]!);
-    return this.measurer.measure(key, (sink) => articleInto(source, this.d.group, number, messageId, sink), store, structure);
+    return this.measurer.measure(key, (sink) => articleInto(source, this.d.group, number, messageId, sink, bulk), store, structure);
   }
 
   private dateOf(t: ViewSnapshot, row: number, header: Buffer): Date {
@@ -308,17 +309,17 @@ export class GroupReader implements MessageReader {
   }
 
   /** Starts (or answers from cache) the header and size of one slot; its promises never reject unobserved. */
-  private start(t: ViewSnapshot, s: Slot, exactSize: boolean): void {
+  private start(t: ViewSnapshot, s: Slot, exactSize: boolean, bulk: boolean): void {
     const key = this.key(t, s.row);
     s.key = key;
     const known = this.d.meta.lookup(key, exactSize && this.d.sizes === 'download');
     if (exactSize && known.entry === undefined && known.size === undefined && this.mustRead(t, s.row, key)) {
       // a cold article: one read (or the one under way) gives both its size and its header
-      s.measured = this.measurer.running(key) ?? this.measure(t, s.row, key, false);
+      s.measured = this.measurer.running(key) ?? this.measure(t, s.row, key, false, bulk);
       return;
     }
     // without a need for the exact size, the overview's (or what is known) will do: no article read
-    s.size = exactSize ? this.sizeOf(t, s.row, key, known.size) : (known.size ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));
+    s.size = exactSize ? this.sizeOf(t, s.row, key, known.size, bulk) : (known.size ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));
     const hit = known.entry;
     if (hit !== undefined) {
       s.entry = hit;
