@@ -5,7 +5,9 @@
  * - Connects lazily, up to `size` clients (default 2). Each `use` goes to the
  *   live client with the fewest `use` calls in progress; a new client is opened
  *   only when every existing one is busy and the pool is not full. Because the
- *   client pipelines, several `use` calls may share one connection.
+ *   client pipelines, several `use` calls may share one connection. A `bulk`
+ *   use goes to the first client with fewer than a pipeline window of uses in
+ *   progress instead (see `use`).
  * - A client that closes (peer gone, timeout, protocol error) leaves the pool;
  *   the next `use` connects a new one, which is logged as a reconnect.
  * - `use(fn)` retries once, on a fresh client, when connecting or `fn` fails with
