@@ -83,6 +83,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       primaryOf: (g) => sources.primaryOf(g),
       cacheDir: config.cache.dir ?? resolve(config.data, 'cache'),
       cacheMaxBytes: config.cache.maxBytes,
+      metaMemoryBytes: config.cache.metaMemoryBytes,
       pollIntervalMs: config.pollIntervalMs,
       fullCheckMs: config.cancelCheckMs,
       namespacePrefix: config.namespace.prefix,

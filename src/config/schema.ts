@@ -8,6 +8,7 @@
  * which also deep-freezes the result.
  */
 import { z } from 'zod';
+import { DEFAULT_META_MEMORY_BYTES } from '../export/backend/limits.js';
 
 /** NNTP default ports (RFC 3977 §3.1 uses 119; NNTP over TLS, RFC 4642 §1, uses 563). */
 export const NNTP_DEFAULT_PORT = 119;
@@ -132,13 +133,18 @@ export const configSchema = z.strictObject({
       separator: z.literal('.').default('.'),
     })
     .default({ prefix: '', separator: '.' }),
-  /** Article cache: directory (null ⇒ `<data>/cache`) and its size bound in bytes. */
+  /**
+   * Article cache: directory (null ⇒ `<data>/cache`) and its size bound in
+   * bytes; `metaMemoryBytes` bounds the in-memory header cache (most of the
+   * server's memory after big listings).
+   */
   cache: z
     .strictObject({
       dir: z.string().min(1).nullable().default(null),
       maxBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
+      metaMemoryBytes: z.number().int().min(1024 * 1024).default(DEFAULT_META_MEMORY_BYTES),
     })
-    .default({ dir: null, maxBytes: 1024 * 1024 * 1024 }),
+    .default({ dir: null, maxBytes: 1024 * 1024 * 1024, metaMemoryBytes: DEFAULT_META_MEMORY_BYTES }),
   /** Marking an article \\Seen marks the same Message-ID \\Seen in the other groups it was crossposted to. */
   crosspostSeen: z.boolean().default(true),
   /** How often groups are polled for new and expired articles. */

@@ -85,6 +85,13 @@ function decodeRecord(b: Buffer | undefined): ArticleRecord | undefined {
   };
 }
 
+/**
+ * Databases of earlier versions of this store, now unused: headers (`hdr`),
+ * exact sizes (`sizes`) and parsed envelopes (`env`) became the `articles`
+ * records. Emptied at open so an old data directory does not keep them.
+ */
+const RETIRED_DBS: readonly string[] = ['hdr', 'sizes', 'env'];
+
 /** lmdb-js passes msgpackr options through; its typings do not list `useRecords`. */
 const PLAIN_MSGPACK = { useRecords: false } as DatabaseOptions;
 
@@ -154,6 +161,23 @@ export class MetaStore {
     this.xposts = this.env.openDB<string[], string>('xposts', {});
     this.mem = new ByteLru(opts.memoryBytes);
     this.log = opts.logger;
+    this.dropRetired();
+  }
+
+  /** Empties the databases earlier versions kept (see RETIRED_DBS); a failure only costs disk space. */
+  private dropRetired(): void {
+    try {
+      // named databases are the keys of the root database, which holds nothing else here
+      const names = [...this.env.getKeys()].filter((k): k is string => typeof k === 'string' && RETIRED_DBS.includes(k));
+      for (const name of names) {
+        const db = this.env.openDB<unknown, string>(name, { encoding: 'binary' });
+        if (db.getKeysCount() === 0) continue;
+        db.dropSync();
+        this.log.info({ db: name }, 'backend: emptied a metadata database of an earlier version');
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'backend: could not empty retired metadata databases');
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ByteLru } from '../../../src/lru.js';
 import { decodeView, encodeView } from '../../../src/export/backend/table-codec.js';
 import { TableBuilder } from '../../../src/export/backend/table.js';
+import { open as openLmdb } from 'lmdb';
 import { MetaStore } from '../../../src/export/backend/meta-store.js';
 import { META_WRITE_BATCH } from '../../../src/export/backend/limits.js';
 import { parseDate } from '../../../src/export/backend/dates.js';
@@ -138,6 +139,20 @@ describe('MetaStore', () => {
     expect(t.exactSize('k1')).toBe(123);
     expect(t.structure('k1')).toEqual(parseStructure(a));
     await t.close();
+  });
+
+  it('empties the databases of earlier versions (hdr, sizes, env) at open and keeps the others', async () => {
+    const path = join(dir, 'meta.lmdb');
+    const old = openLmdb({ path, maxDbs: 8 });
+    for (const name of ['hdr', 'sizes', 'env']) await old.openDB<string, string>(name, {}).put('k', 'old');
+    await old.openDB<unknown, string>('views', {}).put('g', { kept: true });
+    await old.close();
+    const s = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 << 20 });
+    await s.close();
+    const check = openLmdb({ path, maxDbs: 8 });
+    for (const name of ['hdr', 'sizes', 'env']) expect(check.openDB<string, string>(name, {}).getKeysCount()).toBe(0);
+    expect(check.openDB<unknown, string>('views', {}).get('g')).toEqual({ kept: true });
+    await check.close();
   });
 
   it('writes records in batches (more than one batch, a forget in between, a partly filled last one) and keeps them all across reopen', async () => {
