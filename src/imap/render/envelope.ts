@@ -31,7 +31,7 @@ const slab = new Slab();
 
 /** The parenthesised envelope as bytes. */
 export function envelopeBytes(e: Envelope, utf8 = false): Buffer {
-  const w = scratch.reset();
+  const w = scratch.reset(64 * 1024, 4096); // a huge header's rendering is not kept around
   w.ascii('(').nstring(e.date, utf8).ascii(' ').nstring(e.subject, utf8).ascii(' ');
   addressList(e.from, w, utf8);
   w.ascii(' ');

@@ -21,14 +21,13 @@ export class ByteWriter {
     this.buf = Buffer.allocUnsafe(initial);
   }
 
-  /** Bytes written so far. */
-  get length(): number {
-    return this.pos;
-  }
-
-  /** Starts over on the same buffer (a writer reused for one rendering after another). */
-  reset(): this {
+  /**
+   * Starts over (a writer reused for one rendering after another), on a fresh
+   * `initial`-byte buffer if an unusually large rendering grew it past `keepUpTo`.
+   */
+  reset(keepUpTo = Infinity, initial = 256): this {
     this.pos = 0;
+    if (this.buf.length > keepUpTo) this.buf = Buffer.allocUnsafe(initial);
     return this;
   }
 

@@ -21,4 +21,16 @@ describe('ByteWriter', () => {
     w.nstring(Buffer.from('a "b" \\c'), false).ascii(' ').nstring(Buffer.from('caf\xc3\xa9', 'latin1'), false).ascii(' ').nstring(Buffer.from('caf\xc3\xa9', 'latin1'), true);
     expect(w.finish().toString('latin1')).toBe('"a \\"b\\" \\\\c" {5}\r\ncaf\xc3\xa9 "caf\xc3\xa9"');
   });
+
+  it('reused after reset (with or without a bound) writes what a fresh writer writes; finished results stay intact', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 5000 }), { maxLength: 12 }), fc.boolean(), (pieces, bounded) => {
+        const w = new ByteWriter(16);
+        const got = pieces.map((p) => w.reset(bounded ? 1024 : Infinity, 16).ascii('(').nstring(Buffer.from(p), false).ascii(')').finish());
+        const want = pieces.map((p) => new ByteWriter().ascii('(').nstring(Buffer.from(p), false).ascii(')').finish());
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
