@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
 import { Fetch, type Fetched } from './fetch.js';
-import { COMPLETE_BEFORE_SERVING, READ_CHUNK, STALE_TEMP_MS } from './limits.js';
+import { COMPLETE_BEFORE_SERVING, MEMORY_ARTICLE_CACHE_BYTES, READ_CHUNK, STALE_TEMP_MS } from './limits.js';
 import { ByteLru } from '../../lru.js';
 
 export interface ArticleCacheOptions {
@@ -43,6 +43,8 @@ export type Upstream = () => Promise<Readable>;
 export class ArticleCache {
   /** hash → size, least recently used first; eviction unlinks the file. */
   private readonly index: ByteLru<string, number>;
+  /** hash → bytes of small cached files read lately (see MEMORY_ARTICLE_CACHE_BYTES); only consulted while `index` has the hash. */
+  private readonly memory = new ByteLru<string, Buffer>(MEMORY_ARTICLE_CACHE_BYTES);
   private readonly downloads = new Map<string, Fetch>();
   private seq = 0;
   private readonly log: Logger;
@@ -52,7 +54,10 @@ export class ArticleCache {
 
   constructor(private readonly opts: ArticleCacheOptions) {
     this.log = opts.logger;
-    this.index = new ByteLru(opts.maxBytes, (hash) => this.unlinkFile(hash));
+    this.index = new ByteLru(opts.maxBytes, (hash) => {
+      this.memory.delete(hash);
+      this.unlinkFile(hash);
+    });
   }
 
   get bytes(): number {
@@ -184,6 +189,7 @@ export class ArticleCache {
       (r) => {
         this.downloads.delete(hash);
         f.detach();
+        this.memory.delete(hash); // a new download of this key: never serve older bytes
         if (r.cached) this.index.set(hash, r.size, r.size);
         this.opts.onFetched?.(key, r);
       },
@@ -197,12 +203,18 @@ export class ArticleCache {
   }
 
   private async openCached(hash: string, size: number, start: number, end: number): Promise<Readable | null> {
+    const inMemory = this.memory.get(hash);
+    if (inMemory !== undefined) {
+      this.index.get(hash); // mark as recently used
+      return Readable.from([inMemory.subarray(Math.min(start, size), Math.min(end, size))]);
+    }
     let fh;
     try {
       fh = await open(this.pathOf(hash), 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.index.delete(hash);
+      this.memory.delete(hash);
       return null;
     }
     this.index.get(hash); // mark as recently used
@@ -211,8 +223,19 @@ export class ArticleCache {
       await fh.close();
       return Readable.from([]);
     }
+    if (size <= READ_CHUNK) {
+      // small (most articles): the whole file in one positional read, kept in memory too
+      try {
+        const buf = Buffer.allocUnsafe(size);
+        const { bytesRead } = await fh.read(buf, 0, size, 0);
+        if (bytesRead === size) this.memory.set(hash, buf, size);
+        return Readable.from([buf.subarray(Math.min(start, bytesRead), Math.min(e, bytesRead))]);
+      } finally {
+        await fh.close();
+      }
+    }
     if (e - start <= READ_CHUNK) {
-      // small (most articles): one positional read, no stream machinery
+      // a short range of a big article (a partial fetch): one positional read
       try {
         const buf = Buffer.allocUnsafe(e - start);
         const { bytesRead } = await fh.read(buf, 0, buf.length, start);

@@ -129,3 +129,12 @@ export const STRUCTURE_WINDOW = 500;
  */
 export const META_WRITE_BATCH = 4096;
 export const META_WRITE_DELAY_MS = 50;
+
+/**
+ * Small cached articles (at most READ_CHUNK bytes) read from disk are also kept
+ * in memory, up to this many bytes in all (least recently used out): an article
+ * read again — by another session of a shared folder, or a client fetching
+ * it twice — costs no open/read/close on the thread pool (measured: ~0.25 ms
+ * per article through the file, with 32 in parallel).
+ */
+export const MEMORY_ARTICLE_CACHE_BYTES = 32 * 1024 * 1024;

@@ -239,6 +239,29 @@ describe('content', () => {
     expect(await duBytes(join(r.cacheDir, 'articles'))).toBe(0);
   });
 
+  it('keeps small articles read from the cache in memory too, and forgets them with the cached file', async () => {
+    const src = new FakeSource();
+    src.fill('g.x', 12, () => ({ body: 'm'.repeat(4000) + '\r\n' }));
+    r = await rig(src, { cacheMaxBytes: 5 * 4200 });
+    const h = await r.backend.open('g.x');
+    const a = src.bytesOf('g.x', 1);
+    await readAll(await h.content(1)); // downloaded
+    await readAll(await h.content(1)); // read from its file: kept in memory
+    await rm(join(r.cacheDir, 'articles'), { recursive: true, force: true });
+    expect(await readAll(await h.content(1))).toEqual(a); // from memory: the file is gone, no new fetch
+    expect(await readAll(await h.content(1, { start: 7, end: 70 }))).toEqual(a.subarray(7, 70));
+    expect(await readAll(await h.content(1, { start: a.length - 3, end: a.length + 50 }))).toEqual(a.subarray(a.length - 3));
+    expect(src.calls.article).toBe(1);
+    for (let uid = 2; uid <= 12; uid++) {
+      await readAll(await h.content(uid)); // pushes article 1 out of the cache's bound
+      await new Promise((res) => setImmediate(res));
+    }
+    const before = src.calls.article;
+    expect(await readAll(await h.content(1))).toEqual(a);
+    expect(src.calls.article).toBe(before + 1); // evicted from the cache (bound): fetched again, memory is not consulted
+    h.release();
+  });
+
   it('recovers when the cache directory is deleted under it', async () => {
     const src = new FakeSource();
     src.fill('g.x', 2);
