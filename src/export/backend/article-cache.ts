@@ -225,8 +225,9 @@ export class ArticleCache {
     }
     if (size <= READ_CHUNK) {
       // small (most articles): the whole file in one positional read, kept in memory too
+      // (a buffer of its own: a slice of Node's shared pool would pin 8 KB the LRU does not count)
       try {
-        const buf = Buffer.allocUnsafe(size);
+        const buf = Buffer.allocUnsafeSlow(size);
         const { bytesRead } = await fh.read(buf, 0, size, 0);
         if (bytesRead === size) this.memory.set(hash, buf, size);
         return Readable.from([buf.subarray(Math.min(start, bytesRead), Math.min(e, bytesRead))]);
