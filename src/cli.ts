@@ -10,19 +10,19 @@
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
  * configuration error (one line on stderr naming the key), 1 for anything else
- * (logged). `serve` starts everything through `startNewsfront` (src/start.ts):
+ * (logged). `serve` starts everything through `startNewsfront` (src/app/start.ts):
  * sources, UID map, export backend, flag stores, IMAP listener; the first
  * signal closes it all in reverse order, a second one exits at once.
  */
 import { Command, CommanderError } from 'commander';
-import { createLogger, type Logger } from './log.js';
-import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './config/load.js';
-import { redactUpstreamUrl } from './config/schema.js';
+import { createLogger, type Logger } from './util/log.js';
+import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './app/config/load.js';
+import { redactUpstreamUrl } from './app/config/schema.js';
 import { writeSampleArchive } from './export/sample/generate.js';
-import { startNewsfront, type RunningNewsfront } from './start.js';
-import { openExport } from './serve.js';
-import type { FrozenConfig } from './config/schema.js';
-import { hashPassword } from './auth/users.js';
+import { startNewsfront, type RunningNewsfront } from './app/start.js';
+import { openExport } from './app/ingest.js';
+import type { FrozenConfig } from './app/config/schema.js';
+import { hashPassword } from './app/auth/users.js';
 import { AgentUsageError, runAgentCli } from './stateagent/agent/main.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];

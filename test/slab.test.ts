@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Slab, SLAB_BYTES } from '../src/slab.js';
+import { Slab, SLAB_BYTES } from '../src/util/slab.js';
 
 describe('Slab', () => {
   it('gives copies that equal their source, never alias it, and never overlap each other', () => {

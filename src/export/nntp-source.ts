@@ -20,8 +20,8 @@
  * or destroys it (the connection then drains the rest of that response).
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { Logger } from '../log.js';
-import { redactUpstreamUrl, parseUpstreamUrl, type UpstreamConfig } from '../config/schema.js';
+import type { Logger } from '../util/log.js';
+import { redactUpstreamUrl, parseUpstreamUrl, type UpstreamConfig } from '../app/config/schema.js';
 import { NntpError, type NntpErrorCode } from '../nntp/errors.js';
 import { NntpPool } from '../nntp/pool.js';
 import type { NntpClient } from '../nntp/client.js';

@@ -26,7 +26,7 @@
  * `close()` closes every source.
  */
 import type { Readable } from 'node:stream';
-import type { Logger } from '../log.js';
+import type { Logger } from '../util/log.js';
 import { SourceError, articleInto, type ArticleSink, type GroupInfo, type OverviewRecord, type Source } from './source.js';
 
 /** An unknown group triggers a fresh listing at most this often, so clients naming junk cannot make us LIST ACTIVE per command. */

@@ -2,7 +2,7 @@
  * Lower-layer errors → IMAP responses (STYLE §7): a missing group or article
  * is NO [NONEXISTENT], an unreachable upstream or agent NO [UNAVAILABLE].
  */
-import { BackendError } from '../export/backend.js';
+import { BackendError } from '../export/interface.js';
 import { FlagStoreError } from '../stateagent/flagstore.js';
 import { ImapError } from './errors.js';
 

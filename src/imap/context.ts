@@ -3,7 +3,7 @@
  * the flag-store factory, TLS material and options. Built once by the server.
  */
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { Backend } from '../export/backend.js';
+import type { Backend } from '../export/interface.js';
 import type { FlagStore } from '../stateagent/flagstore.js';
 import type { RenderCache } from './render/cache.js';
 

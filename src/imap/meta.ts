@@ -5,7 +5,7 @@
  * a vanished spool file) costs only itself. When every article fails, the
  * first error is thrown (the upstream is down: NO [UNAVAILABLE]).
  */
-import type { MailboxHandle, MessageMeta, MetaOptions } from '../export/backend.js';
+import type { MailboxHandle, MessageMeta, MetaOptions } from '../export/interface.js';
 
 export interface MetaBatch {
   metas: Map<number, MessageMeta>;

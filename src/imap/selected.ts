@@ -8,9 +8,9 @@
  * allows it (not while answering FETCH, STORE or SEARCH by sequence number).
  * When expunges must wait, the session keeps its old snapshot whole.
  */
-import type { MailboxHandle, MailboxSnapshot } from '../export/backend.js';
+import type { MailboxHandle, MailboxSnapshot } from '../export/interface.js';
 import type { FlagChange } from '../stateagent/flagstore.js';
-import { lowerBound } from '../sorted.js';
+import { lowerBound } from '../util/sorted.js';
 
 export interface PendingUpdates {
   /** Sequence numbers to announce as EXPUNGE, in the order to send them. */

@@ -6,7 +6,7 @@
  */
 import type { SequenceSet } from './wire/sequence-set.js';
 import type { SelectedMailbox } from './selected.js';
-import { lowerBound } from '../sorted.js';
+import { lowerBound } from '../util/sorted.js';
 import { bad } from './errors.js';
 
 /** Ascending sequence numbers named by `set`. */

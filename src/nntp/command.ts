@@ -17,7 +17,7 @@ import type { Exchange, NntpConnection } from './connection.js';
 import { LineSplitter } from './lines.js';
 import { parseArticleStatus } from './args.js';
 import { ARTICLE_STREAM_HIGH_WATER, LINE_QUEUE_HIGH_WATER, STREAM_GC_HINT_BYTES } from './limits.js';
-import { minorGc } from '../gc-hint.js';
+import { minorGc } from './gc-hint.js';
 
 /** A pipelined group selection (GROUP or LISTGROUP) that later commands depend on. */
 export interface Selection {

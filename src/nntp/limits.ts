@@ -46,7 +46,7 @@ export const ARTICLE_STREAM_HIGH_WATER = 256 * 1024;
 
 /**
  * An article stream asks for a young-generation GC after this many bytes
- * (src/gc-hint.ts): the dead socket Buffers of a large article are freed as it
+ * (src/nntp/gc-hint.ts): the dead socket Buffers of a large article are freed as it
  * streams, not after ~64 MB (RSS growth for the 57 MB bench article ≤ 16 MB).
  */
 export const STREAM_GC_HINT_BYTES = 8 * 1024 * 1024;

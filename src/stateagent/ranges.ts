@@ -4,7 +4,7 @@
  * Operations here are linear merges of sorted lists; none expands a run
  * into its members except `expandRuns`, which callers bound first.
  */
-import { RangeSet } from '../rangeset.js';
+import { RangeSet } from '../util/rangeset.js';
 import { FlagStoreError } from './flagstore.js';
 import { MAX_RANGES_PER_REQUEST, MAX_UID } from './limits.js';
 

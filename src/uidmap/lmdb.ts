@@ -29,7 +29,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
-import type { Logger } from '../log.js';
+import type { Logger } from '../util/log.js';
 import { UidMapError } from './errors.js';
 import { type AssignPlan, planAssign } from './plan.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';

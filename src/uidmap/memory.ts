@@ -13,7 +13,7 @@ import { planAssign } from './plan.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, systemClock } from './uidvalidity.js';
 import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
-import { lowerBound } from '../sorted.js';
+import { lowerBound } from '../util/sorted.js';
 
 export interface MemoryUidMapStoreOptions {
   /** Clock for new UIDVALIDITYs (unix seconds); defaults to the system clock. */

@@ -13,7 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../util/log.js';
 import { UidMapError } from './errors.js';
 import { MAX_UID_VALIDITY } from './limits.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, Users, UsersFileError } from '../../src/auth/users.js';
+import { hashPassword, Users, UsersFileError } from '../../src/app/auth/users.js';
 
 describe('users file', () => {
   it('verifies SCRYPT lines made by hashPassword, and PLAIN lines', async () => {

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ConfigError, loadConfig, parseListen, testConfig } from '../../src/config/load.js';
-import { parseUpstreamUrl, redactUpstreamUrl } from '../../src/config/schema.js';
+import { ConfigError, loadConfig, parseListen, testConfig } from '../../src/app/config/load.js';
+import { parseUpstreamUrl, redactUpstreamUrl } from '../../src/app/config/schema.js';
 
 let dir: string;
 beforeAll(async () => {

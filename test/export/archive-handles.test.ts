@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { HandleCache } from '../../src/export/archive/handles.js';
 import { ArchiveSource } from '../../src/export/archive/archive-source.js';
 import { formatMboxrdMessage } from '../../src/export/archive/mboxrd-writer.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 
 let dir: string;
 beforeEach(async () => {

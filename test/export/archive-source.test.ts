@@ -12,7 +12,7 @@ import { ArchiveSource } from '../../src/export/archive/archive-source.js';
 import { formatMboxrdMessage } from '../../src/export/archive/mboxrd-writer.js';
 import { SMALL_ARTICLE_BYTES } from '../../src/export/archive/index-file.js';
 import { SourceError } from '../../src/export/source.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 
 async function readAll(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

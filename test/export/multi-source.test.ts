@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { MultiSource } from '../../src/export/sources.js';
 import { SourceError, type GroupInfo, type OverviewRecord, type Source } from '../../src/export/source.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 
 /** An upstream in memory: group → message-ids by article number (index + base). */
 class FakeUpstream implements Source {

@@ -13,10 +13,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { startInn, type InnServer } from '../harness/inn.js';
 import { NntpSource } from '../../src/export/nntp-source.js';
 import { MultiSource } from '../../src/export/sources.js';
-import { openExport } from '../../src/serve.js';
-import { testConfig } from '../../src/config/load.js';
+import { openExport } from '../../src/app/ingest.js';
+import { testConfig } from '../../src/app/config/load.js';
 import { MemoryUidMapStore } from '../../src/uidmap/memory.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 
 function article(n: number, groups: string, body: string): Buffer {
   return Buffer.from(

@@ -9,7 +9,7 @@ import { NntpSource, OVERVIEW_BATCH, toSourceError, type ClientPool, type Source
 import { NntpError, type NntpErrorCode } from '../../src/nntp/errors.js';
 import { SourceError } from '../../src/export/source.js';
 import type { OverLine } from '../../src/nntp/client.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 
 /** A pool whose one client answers from fixed data, or fails with a given NntpError code. */
 class FakeNntpPool implements ClientPool {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { generateSampleArchive } from '../../src/export/sample/generate.js';
 import { ArchiveSource } from '../../src/export/archive/archive-source.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import type { OverviewRecord } from '../../src/export/source.js';
 
 async function all(src: ArchiveSource, g: string): Promise<OverviewRecord[]> {

@@ -7,11 +7,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openExport } from '../../src/serve.js';
-import { testConfig } from '../../src/config/load.js';
+import { openExport } from '../../src/app/ingest.js';
+import { testConfig } from '../../src/app/config/load.js';
 import { formatMboxrdMessage } from '../../src/export/archive/mboxrd-writer.js';
 import { MemoryUidMapStore } from '../../src/uidmap/memory.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 
 let dir: string;
 beforeEach(async () => {

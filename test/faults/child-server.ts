@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ConfigInput } from '../../src/config/schema.js';
+import type { ConfigInput } from '../../src/app/config/schema.js';
 
 const ENTRY = fileURLToPath(new URL('./serve-child.ts', import.meta.url));
 /** Start-up bound on a loaded 2-core box (tsx transpiles on first import). */

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import { Tokens } from '../../src/stateagent/agent/auth.js';
 import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
 import { RawClient, tagged } from '../imap/raw-client.js';

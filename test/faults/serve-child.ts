@@ -10,10 +10,10 @@
  *
  *     node --import tsx test/faults/serve-child.ts '{"upstreams":[...],"data":"/tmp/x"}'
  */
-import { testConfig } from '../../src/config/load.js';
-import type { ConfigInput } from '../../src/config/schema.js';
-import { createLogger, silentLogger } from '../../src/log.js';
-import { startNewsfront } from '../../src/start.js';
+import { testConfig } from '../../src/app/config/load.js';
+import type { ConfigInput } from '../../src/app/config/schema.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
+import { startNewsfront } from '../../src/app/start.js';
 
 /** Exit status of a child that hit an uncaught exception or unhandled rejection. */
 export const CRASH_EXIT = 70;

@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/util/log.js';
 import { BENCH_CORPUS, iterateCorpus, writeRnewsBatch, type CorpusOptions } from '../corpus/generate.js';
 import { startInn, type ExpectedArticle, type InnServer } from './inn.js';
 

@@ -34,7 +34,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from '
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/util/log.js';
 import { crlfToLf, headerValue } from './article-bytes.js';
 import * as cfg from './inn-config.js';
 import { chownTree, freePort, InnToolError, newsIds, readStoredArticles, runTool, type RunOutput } from './inn-tools.js';

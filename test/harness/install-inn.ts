@@ -22,7 +22,7 @@
 import { spawn } from 'node:child_process';
 import { access, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/util/log.js';
 
 /** Where Debian's inn2 puts its programs (inn.conf `pathbin`). */
 export const INN_BIN_DIR = '/usr/lib/news/bin';

@@ -6,12 +6,12 @@
 import { Readable } from 'node:stream';
 import type {
   Backend, MailboxEntry, MailboxHandle, MailboxSnapshot, MessageMeta, StatusData, ByteRange,
-} from '../../src/export/backend.js';
-import { BackendError } from '../../src/export/backend.js';
-import { headerEnd, parseHeader } from '../../src/export/mime/header.js';
-import { envelopeOf } from '../../src/export/mime/envelope.js';
-import { parseStructure } from '../../src/export/mime/structure.js';
-import type { MimePart } from '../../src/export/mime/part.js';
+} from '../../src/export/interface.js';
+import { BackendError } from '../../src/export/interface.js';
+import { headerEnd, parseHeader } from '../../src/mime/header.js';
+import { envelopeOf } from '../../src/mime/envelope.js';
+import { parseStructure } from '../../src/mime/structure.js';
+import type { MimePart } from '../../src/mime/part.js';
 
 export interface FixtureMailbox {
   uidValidity: number;

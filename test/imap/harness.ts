@@ -1,11 +1,11 @@
 /** Starts an ImapServer on a free loopback port over a given Backend, for tests. */
 import { ImapServer } from '../../src/imap/server.js';
 import { RenderCache } from '../../src/imap/render/cache.js';
-import type { Backend } from '../../src/export/backend.js';
+import type { Backend } from '../../src/export/interface.js';
 import type { ServerContext, ServerOptions } from '../../src/imap/context.js';
-import { Users } from '../../src/auth/users.js';
-import { SessionFlagStore } from '../../src/stateagent/session.js';
-import { silentLogger } from '../../src/log.js';
+import { Users } from '../../src/app/auth/users.js';
+import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
+import { silentLogger } from '../../src/util/log.js';
 import type { TlsMaterial } from '../../src/imap/context.js';
 
 export interface TestServer {

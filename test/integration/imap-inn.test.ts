@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapFlow, type FetchMessageObject, type MessageStructureObject } from 'imapflow';
 import { startInn, type InnServer } from '../harness/inn.js';
 import { articlesByGroup, generateCorpus, type CorpusArticle, type PartMeta } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
-import { testConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
+import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
+import { testConfig } from '../../src/app/config/load.js';
+import { silentLogger } from '../../src/util/log.js';
 import { RawClient } from '../imap/raw-client.js';
 
 const GROUPS = ['comp.lang.misc', 'alt.test', 'de.test.umlaut'];

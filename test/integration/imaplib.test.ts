@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInn, type InnServer } from '../harness/inn.js';
 import { articlesByGroup, generateCorpus } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
-import { testConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
+import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
+import { testConfig } from '../../src/app/config/load.js';
+import { silentLogger } from '../../src/util/log.js';
 
 const GROUPS = ['py.test.one', 'py.test.two'];
 const corpus = generateCorpus({ seed: 9, groups: GROUPS, perGroup: 15 });

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
-import { testConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
+import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
+import { testConfig } from '../../src/app/config/load.js';
+import { silentLogger } from '../../src/util/log.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 import { startAgentProcess, type AgentProcess } from './agent-process.js';
 

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInn, type InnServer } from '../harness/inn.js';
 import { generateCorpus, type CorpusArticle } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/start.js';
-import { testConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
+import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
+import { testConfig } from '../../src/app/config/load.js';
+import { silentLogger } from '../../src/util/log.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 import { startRelay, type Relay } from '../faults/relay.js';
 

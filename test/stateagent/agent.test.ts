@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import { Tokens, TokenFileError } from '../../src/stateagent/agent/auth.js';
 import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
 import { MAX_BODY_BYTES } from '../../src/stateagent/limits.js';

@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import { FlagStoreError, type ChangeEvent } from '../../src/stateagent/flagstore.js';
 import { MAX_KEYWORDS_PER_MAILBOX } from '../../src/stateagent/limits.js';
-import { LmdbFlagStore, type CrosspostResolver } from '../../src/stateagent/local.js';
+import { LmdbFlagStore, type CrosspostResolver } from '../../src/stateagent/stores/local.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const K = { user: 'alice', mailbox: 'comp.lang.misc', uidValidity: 9 };

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import type { FlagStore } from '../../src/stateagent/flagstore.js';
-import { LmdbFlagStore } from '../../src/stateagent/local.js';
+import { LmdbFlagStore } from '../../src/stateagent/stores/local.js';
 import { flagStoreContract } from './contract.js';
 
 flagStoreContract('lmdb', async () => {

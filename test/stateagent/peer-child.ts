@@ -4,8 +4,8 @@
  * lane, lane+lanes, ... one update each, and prints the modseqs it was given
  * as one JSON line.
  */
-import { silentLogger } from '../../src/log.js';
-import { LmdbFlagStore } from '../../src/stateagent/local.js';
+import { silentLogger } from '../../src/util/log.js';
+import { LmdbFlagStore } from '../../src/stateagent/stores/local.js';
 
 const [path, laneS, countS, lanesS] = process.argv.slice(2);
 const lane = Number(laneS);

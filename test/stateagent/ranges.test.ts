@@ -6,11 +6,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlagStoreError, type FlagOp } from '../../src/stateagent/flagstore.js';
-import { assemble, planWrite, type ChunkRecord } from '../../src/stateagent/chunks.js';
-import { applyRuns, changesSince, cloneFlags, emptyFlags, expandChanges } from '../../src/stateagent/mailbox-state.js';
+import { assemble, planWrite, type ChunkRecord } from '../../src/stateagent/stores/chunks.js';
+import { applyRuns, changesSince, cloneFlags, emptyFlags, expandChanges } from '../../src/stateagent/stores/mailbox-state.js';
 import { formatNewsrc, parseNewsrc } from '../../src/stateagent/newsrc.js';
 import { expandRuns, formatRuns, intersectRuns, parseRanges, runsOfUids, subtractRuns, type Run } from '../../src/stateagent/ranges.js';
-import { MailboxFlags } from '../../src/stateagent/session.js';
+import { MailboxFlags } from '../../src/stateagent/stores/session.js';
 
 const uidSet = fc.uniqueArray(fc.integer({ min: 1, max: 60 }), { maxLength: 40 }).map((a) => a.sort((x, y) => x - y));
 
@@ -126,7 +126,7 @@ describe('ModseqRuns', () => {
 
 describe('SseParser', () => {
   it('gives the same events however the stream is cut, with CRLF, LF or CR line ends', async () => {
-    const { SseParser } = await import('../../src/stateagent/sse-client.js');
+    const { SseParser } = await import('../../src/stateagent/stores/sse-client.js');
     const body = (eol: string) => [': hello', 'retry: 1000', '', 'id: a-1', 'event: change', 'data: {"x":1}', '', ': ping', '',
       'data: two', 'data: lines', '', 'id: a-2', 'event: resync', 'data: {}', '', 'data: no blank line yet'].join(eol);
     const expected = [

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import { Tokens } from '../../src/stateagent/agent/auth.js';
 import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
 import { FlagStoreError, type ChangeEvent } from '../../src/stateagent/flagstore.js';
-import { RemoteFlagStore } from '../../src/stateagent/remote.js';
+import { RemoteFlagStore } from '../../src/stateagent/stores/remote.js';
 import { flagStoreContract } from './contract.js';
 
 const FE = 'frontend-token-0123456789';

@@ -1,4 +1,4 @@
-import { SessionFlagStore } from '../../src/stateagent/session.js';
+import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
 import { flagStoreContract } from './contract.js';
 
 flagStoreContract('session', async () => {

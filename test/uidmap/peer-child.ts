@@ -6,7 +6,7 @@
  * batch, prints `done <n>` and waits to be killed without closing anything.
  */
 import { createInterface } from 'node:readline';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import { LmdbUidMapStore } from '../../src/uidmap/lmdb.js';
 import { runWorkload, type PeerReport } from './peer-workload.js';
 

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/util/log.js';
 import { LmdbUidMapStore } from '../../src/uidmap/lmdb.js';
 import { runWorkload, type PeerReport } from './peer-workload.js';
 

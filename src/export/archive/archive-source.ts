@@ -22,7 +22,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../util/log.js';
 import { SourceError, type GroupInfo, type OverviewRecord, type Source } from '../source.js';
 import { HandleCache } from './handles.js';
 import { MboxIndex, articleStream } from './index-file.js';

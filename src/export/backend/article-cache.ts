@@ -25,10 +25,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../util/log.js';
 import { Fetch, type Fetched } from './fetch.js';
 import { COMPLETE_BEFORE_SERVING, MEMORY_ARTICLE_CACHE_BYTES, READ_CHUNK, STALE_TEMP_MS } from './limits.js';
-import { ByteLru } from '../../lru.js';
+import { ByteLru } from '../../util/lru.js';
 
 export interface ArticleCacheOptions {
   dir: string;

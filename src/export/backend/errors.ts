@@ -12,7 +12,7 @@
  * Codes are matched on the error's `code` string rather than its class, so an
  * `NntpError` that a source forgot to wrap maps the same way as a `SourceError`.
  */
-import { BackendError } from '../backend.js';
+import { BackendError } from '../interface.js';
 
 const NONEXISTENT_CODES = new Set(['NO_SUCH_GROUP', 'NO_SUCH_ARTICLE']);
 

@@ -9,8 +9,8 @@
  * server is down; the data already listed stays readable from the cache).
  */
 import type { Readable } from 'node:stream';
-import type { Logger } from '../../log.js';
-import { BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../backend.js';
+import type { Logger } from '../../util/log.js';
+import { BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../interface.js';
 import type { GroupReader } from './reader.js';
 import type { MailboxView } from './view.js';
 

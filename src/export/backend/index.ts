@@ -1,5 +1,5 @@
 /**
- * The export backend (`Backend` of src/export/backend.ts over a `Source`).
+ * The export backend (`Backend` of src/export/interface.ts over a `Source`).
  *
  * Files, one idea each:
  * - news-backend.ts  createBackend: mailbox tree, STATUS, open, polling, idle views

@@ -11,12 +11,12 @@
  * A record whose Message-ID the UID map cannot store (missing, over 511
  * bytes, control characters: `isStorableMessageId`) gets a synthetic one
  * derived from group and number, `<number.group@newsfront.invalid>`, so it is
- * still listed (src/serve.ts `openExport` applies the same rule).
+ * still listed (src/app/ingest.ts `openExport` applies the same rule).
  *
  * Throws whatever the source or the UID map throws; the caller maps it.
  * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
  */
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../util/log.js';
 import type { Source } from '../source.js';
 import type { MailboxUidMap, SeenArticle } from '../../uidmap/types.js';
 import { isStorableMessageId } from '../../uidmap/validate.js';

@@ -14,9 +14,9 @@
  */
 import type { ArticleSink } from '../source.js';
 import type { HeaderEntry } from './meta-store.js';
-import { StructureParser, type MimePart } from '../mime/structure.js';
-import { headerEnd } from '../mime/header.js';
-import { Slab } from '../../slab.js';
+import { StructureParser, type MimePart } from '../../mime/structure.js';
+import { headerEnd } from '../../mime/header.js';
+import { Slab } from '../../util/slab.js';
 
 /** Longest header block kept from a measured article (a longer one is left to HEAD). */
 const HEADER_CAPTURE_MAX = 1024 * 1024;

@@ -25,12 +25,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
-import type { Logger } from '../../log.js';
-import { ENVELOPE_FIELDS, envelopeOf, type Envelope } from '../mime/envelope.js';
-import { parseHeader } from '../mime/header.js';
-import type { MimePart } from '../mime/structure.js';
-import type { Derived } from '../backend.js';
-import { ByteLru } from '../../lru.js';
+import type { Logger } from '../../util/log.js';
+import { ENVELOPE_FIELDS, envelopeOf, type Envelope } from '../../mime/envelope.js';
+import { parseHeader } from '../../mime/header.js';
+import type { MimePart } from '../../mime/structure.js';
+import type { Derived } from '../interface.js';
+import { ByteLru } from '../../util/lru.js';
 import { META_WRITE_BATCH, META_WRITE_DELAY_MS } from './limits.js';
 import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
 

@@ -8,7 +8,7 @@
  * non-selectable parent too, so `LIST "" "%"` shows where the groups are.
  * INBOX is always present, selectable, empty and childless.
  */
-import type { MailboxEntry } from '../backend.js';
+import type { MailboxEntry } from '../interface.js';
 
 export const INBOX = 'INBOX';
 

@@ -1,6 +1,6 @@
 /**
  * The export backend: newsgroups of a `Source` as read-only IMAP mailboxes
- * (`Backend`, src/export/backend.ts), with one shared view per group, caches
+ * (`Backend`, src/export/interface.ts), with one shared view per group, caches
  * for headers, structures and article bytes, and polling for new and expired
  * articles.
  *
@@ -14,10 +14,10 @@
  * polling are logged, never thrown to sessions.
  */
 import { join } from 'node:path';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../util/log.js';
 import type { UidMapStore } from '../../uidmap/types.js';
 import type { MailboxUidMap } from '../../uidmap/types.js';
-import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData, type CrosspostTarget } from '../backend.js';
+import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData, type CrosspostTarget } from '../interface.js';
 import type { GroupInfo, Source } from '../source.js';
 import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';

@@ -17,12 +17,12 @@
  * Errors are `BackendError`s (see errors.ts).
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, Derived, MessageMeta, MessageReader, MetaOptions } from '../backend.js';
-import type { Envelope } from '../mime/envelope.js';
-import { BackendError } from '../backend.js';
+import type { ByteRange, Derived, MessageMeta, MessageReader, MetaOptions } from '../interface.js';
+import type { Envelope } from '../../mime/envelope.js';
+import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
-import { findField, parseHeader } from '../mime/header.js';
-import { parseStructureStream, type MimePart } from '../mime/structure.js';
+import { findField, parseHeader } from '../../mime/header.js';
+import { parseStructureStream, type MimePart } from '../../mime/structure.js';
 import type { ArticleCache } from './article-cache.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';

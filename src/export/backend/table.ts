@@ -8,7 +8,7 @@
  * table, so sessions still on an old snapshot keep a consistent one.
  * Memory: 4 + 8 + 8 + 8 = 28 bytes per article.
  */
-import { lowerBound } from '../../sorted.js';
+import { lowerBound } from '../../util/sorted.js';
 
 export interface ArticleTable {
   readonly uids: Uint32Array;

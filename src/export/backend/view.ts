@@ -20,8 +20,8 @@
  * upstream error; the backend decides whether a session sees it (it does not:
  * polling errors are logged only).
  */
-import type { Logger } from '../../log.js';
-import type { MailboxSnapshot } from '../backend.js';
+import type { Logger } from '../../util/log.js';
+import type { MailboxSnapshot } from '../interface.js';
 import type { GroupInfo } from '../source.js';
 import type { MailboxUidMap } from '../../uidmap/types.js';
 import type { Carrier, Carriers } from './carrier.js';

@@ -8,7 +8,7 @@
  *   C: a5 LOGOUT                S: * BYE ...
  */
 import { command, type CommandContext } from '../command.js';
-import type { MailboxHandle } from '../../export/backend.js';
+import type { MailboxHandle } from '../../export/interface.js';
 import { REFRESH_WAIT_MS } from '../limits.js';
 import { ANY, AUTHENTICATED } from '../session.js';
 import { capabilities } from '../capabilities.js';

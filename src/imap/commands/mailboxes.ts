@@ -13,7 +13,7 @@ import { command, type CommandContext } from '../command.js';
 import { AUTHENTICATED } from '../session.js';
 import type { Decoder } from '../wire/decoder.js';
 import { mailbox as encMailbox, quoted } from '../wire/encoder.js';
-import type { MailboxEntry } from '../../export/backend.js';
+import type { MailboxEntry } from '../../export/interface.js';
 import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
 import type { Chunk } from '../render/envelope.js';

@@ -17,11 +17,11 @@ import type { ImapDate } from '../wire/decoder.js';
 import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
-import { toRuns } from '../../stateagent/session.js';
-import { BackendError, type MessageMeta, type MimePart } from '../../export/backend.js';
+import { toRuns } from '../../stateagent/stores/session.js';
+import { BackendError, type MessageMeta, type MimePart } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
-import { findField, parseHeader, type HeaderField } from '../../export/mime/header.js';
-import { decodeHeaderValue, textForSearch } from '../../export/mime/decode.js';
+import { findField, parseHeader, type HeaderField } from '../../mime/header.js';
+import { decodeHeaderValue, textForSearch } from '../../mime/decode.js';
 import { SelectedMailbox } from '../selected.js';
 import { metaBatch } from '../meta.js';
 

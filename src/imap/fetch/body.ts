@@ -7,12 +7,12 @@
  * 1 KB partial of a 40 MB part reads about 1 KB (invariant 6).
  */
 import { Readable } from 'node:stream';
-import type { MailboxHandle, MessageMeta, MimePart } from '../../export/backend.js';
+import type { MailboxHandle, MessageMeta, MimePart } from '../../export/interface.js';
 import type { Section } from '../wire/fetch-att.js';
-import { selectFields } from '../../export/mime/header.js';
-import { partAt, sectionRange } from '../../export/mime/section.js';
-import { MimeError } from '../../export/mime/errors.js';
-import { chunkDecoderFor, isKnownEncoding } from '../../export/mime/decode.js';
+import { selectFields } from '../../mime/header.js';
+import { partAt, sectionRange } from '../../mime/section.js';
+import { MimeError } from '../../mime/errors.js';
+import { chunkDecoderFor, isKnownEncoding } from '../../mime/decode.js';
 import { no } from '../errors.js';
 
 /** What to send for one body item: NIL, bytes, or a stream of known size. */

@@ -7,7 +7,7 @@
  *
  * `extended` selects BODYSTRUCTURE (with extension data) over BODY.
  */
-import type { MimePart } from '../../export/mime/structure.js';
+import type { MimePart } from '../../mime/structure.js';
 import { nstring } from '../wire/encoder.js';
 import { renderEnvelope, type Chunk } from './envelope.js';
 

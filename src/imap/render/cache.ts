@@ -12,10 +12,10 @@
  *   they are keyed by (mailbox, UIDVALIDITY, UID, form) in an LRU bounded by bytes.
  * Rendering depends on UTF8=ACCEPT (quoted UTF-8 vs literals): both forms are kept apart.
  */
-import type { Envelope } from '../../export/mime/envelope.js';
-import type { Derived } from '../../export/backend.js';
-import type { MimePart } from '../../export/mime/structure.js';
-import { ByteLru } from '../../lru.js';
+import type { Envelope } from '../../mime/envelope.js';
+import type { Derived } from '../../export/interface.js';
+import type { MimePart } from '../../mime/structure.js';
+import { ByteLru } from '../../util/lru.js';
 import { envelopeBytes, type Chunk } from './envelope.js';
 import { renderBodyStructure } from './bodystructure.js';
 

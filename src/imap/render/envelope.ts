@@ -6,9 +6,9 @@
  *
  * Strings are the raw header bytes; 8-bit or CR/LF content goes out as a literal.
  */
-import type { Address, Envelope } from '../../export/mime/envelope.js';
+import type { Address, Envelope } from '../../mime/envelope.js';
 import { ByteWriter } from '../wire/byte-writer.js';
-import { Slab } from '../../slab.js';
+import { Slab } from '../../util/slab.js';
 
 export type Chunk = Buffer | string;
 

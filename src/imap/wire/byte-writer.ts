@@ -8,7 +8,7 @@
  * octet is a TEXT-CHAR (or valid UTF-8 in UTF-8 mode), else a literal.
  */
 import { isQuotable } from './encoder.js';
-import type { Slab } from '../../slab.js';
+import type { Slab } from '../../util/slab.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -14,8 +14,8 @@
  * A comment line every SSE_HEARTBEAT_MS keeps idle connections open.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../log.js';
-import type { LmdbFlagStore, RunChangeEvent } from '../local.js';
+import type { Logger } from '../../util/log.js';
+import type { LmdbFlagStore, RunChangeEvent } from '../stores/local.js';
 import { MAX_FEEDS_PER_USER, SSE_HEARTBEAT_MS, SSE_REPLAY_EVENTS } from '../limits.js';
 import { formatRuns } from '../ranges.js';
 import { HttpError } from './http.js';

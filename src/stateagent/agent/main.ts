@@ -12,7 +12,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { pathToFileURL } from 'node:url';
-import { createLogger, type Logger } from '../../log.js';
+import { createLogger, type Logger } from '../../util/log.js';
 import { TokenFileError, Tokens } from './auth.js';
 import { startAgent, type RunningAgent } from './server.js';
 

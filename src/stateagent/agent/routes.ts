@@ -24,9 +24,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../util/log.js';
 import { FlagStoreError, type FlagKey } from '../flagstore.js';
-import type { LmdbFlagStore } from '../local.js';
+import type { LmdbFlagStore } from '../stores/local.js';
 import { formatNewsrc, parseNewsrc, type NewsrcGroup } from '../newsrc.js';
 import { clipSet, formatRuns, parseRanges } from '../ranges.js';
 import { checkMailbox, checkModseq, checkUidValidity, checkUser } from '../validate.js';

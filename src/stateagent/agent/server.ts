@@ -7,8 +7,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Logger } from '../../log.js';
-import { LmdbFlagStore } from '../local.js';
+import type { Logger } from '../../util/log.js';
+import { LmdbFlagStore } from '../stores/local.js';
 import { Tokens } from './auth.js';
 import { Feeds } from './feed.js';
 import { HttpError, sendError, sendJson } from './http.js';

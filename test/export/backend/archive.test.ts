@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveSource } from '../../../src/export/archive/archive-source.js';
 import { createBackend } from '../../../src/export/backend/index.js';
-import { headerEnd } from '../../../src/export/mime/header.js';
-import { parseStructure } from '../../../src/export/mime/structure.js';
+import { headerEnd } from '../../../src/mime/header.js';
+import { parseStructure } from '../../../src/mime/structure.js';
 import { writeSampleArchive } from '../../../src/export/sample/generate.js';
 import { LmdbUidMapStore } from '../../../src/uidmap/lmdb.js';
-import { silentLogger } from '../../../src/log.js';
+import { silentLogger } from '../../../src/util/log.js';
 import { collect, readAll } from './helpers.js';
 
 let dir: string;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInn, type InnServer } from '../../harness/inn.js';
 import { NntpSource } from '../../../src/export/nntp-source.js';
-import { headerEnd } from '../../../src/export/mime/header.js';
+import { headerEnd } from '../../../src/mime/header.js';
 import { collect, readAll, rig, type Rig } from './helpers.js';
 
 function article(n: number, body: string): Buffer {
@@ -26,7 +26,7 @@ let r: Rig | undefined;
 
 beforeAll(async () => {
   inn = await startInn({ groups: ['t.backend'], articles: BODIES.map((b, i) => article(i + 1, b)) });
-  source = new NntpSource({ upstream: { url: `nntp://${inn.host}:${inn.port}`, poolSize: 2, pipelineWindow: 50, starttls: false }, logger: (await import('../../../src/log.js')).silentLogger() });
+  source = new NntpSource({ upstream: { url: `nntp://${inn.host}:${inn.port}`, poolSize: 2, pipelineWindow: 50, starttls: false }, logger: (await import('../../../src/util/log.js')).silentLogger() });
   r = await rig(source, { sizes: 'download', fullCheckMs: 0 });
 });
 

@@ -15,7 +15,7 @@ import { BENCH_CORPUS } from '../../corpus/generate.js';
 import { NntpSource } from '../../../src/export/nntp-source.js';
 import { createBackend } from '../../../src/export/backend/index.js';
 import { LmdbUidMapStore } from '../../../src/uidmap/lmdb.js';
-import { createLogger } from '../../../src/log.js';
+import { createLogger } from '../../../src/util/log.js';
 import { collect } from './helpers.js';
 
 let heads = 0;

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { createBackend } from '../../../src/export/backend/index.js';
 import { LmdbUidMapStore } from '../../../src/uidmap/lmdb.js';
 import { MultiSource } from '../../../src/export/sources.js';
-import { findField, parseHeader } from '../../../src/export/mime/header.js';
-import { silentLogger } from '../../../src/log.js';
+import { findField, parseHeader } from '../../../src/mime/header.js';
+import { silentLogger } from '../../../src/util/log.js';
 import { FakeSource, makeArticle } from './fake-source.js';
 import { collect, readAll, rig, type Rig } from './helpers.js';
 

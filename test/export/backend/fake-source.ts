@@ -8,7 +8,7 @@
  * awkward chunk boundaries.
  */
 import { Readable } from 'node:stream';
-import { findField, parseHeader, headerEnd } from '../../../src/export/mime/header.js';
+import { findField, parseHeader, headerEnd } from '../../../src/mime/header.js';
 import { SourceError, type GroupInfo, type OverviewRecord, type Source } from '../../../src/export/source.js';
 
 const CHUNK = 1000;

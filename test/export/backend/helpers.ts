@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createLogger, silentLogger } from '../../../src/log.js';
+import { createLogger, silentLogger } from '../../../src/util/log.js';
 import { createBackend, type BackendOptions } from '../../../src/export/backend/index.js';
 import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
 import type { Source } from '../../../src/export/source.js';

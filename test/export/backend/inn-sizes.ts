@@ -5,7 +5,7 @@
  */
 import { startInn } from '../../harness/inn.js';
 import { NntpSource } from '../../../src/export/nntp-source.js';
-import { silentLogger } from '../../../src/log.js';
+import { silentLogger } from '../../../src/util/log.js';
 import { readAll } from './helpers.js';
 
 const bodies: Record<string, string> = {

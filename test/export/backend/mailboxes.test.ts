@@ -3,7 +3,7 @@
  * parents, namespace prefix), STATUS before and after ingest, error mapping.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendError } from '../../../src/export/backend.js';
+import { BackendError } from '../../../src/export/interface.js';
 import { mailboxTree, normalizePrefix } from '../../../src/export/backend/names.js';
 import { FakeSource } from './fake-source.js';
 import { rig, type Rig } from './helpers.js';

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { headerEnd } from '../../../src/export/mime/header.js';
-import { parseStructure } from '../../../src/export/mime/structure.js';
+import { headerEnd } from '../../../src/mime/header.js';
+import { parseStructure } from '../../../src/mime/structure.js';
 import { FakeSource, makeArticle } from './fake-source.js';
 import { collect, duBytes, readAll, rig, type Rig } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '../../../src/export/backend/index.js';
 import { LmdbUidMapStore } from '../../../src/uidmap/lmdb.js';
-import { silentLogger } from '../../../src/log.js';
+import { silentLogger } from '../../../src/util/log.js';
 import { FakeSource } from './fake-source.js';
 import { collect } from './helpers.js';
 

@@ -8,15 +8,15 @@ import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ByteLru } from '../../../src/lru.js';
+import { ByteLru } from '../../../src/util/lru.js';
 import { decodeView, encodeView } from '../../../src/export/backend/table-codec.js';
 import { TableBuilder } from '../../../src/export/backend/table.js';
 import { open as openLmdb } from 'lmdb';
 import { MetaStore } from '../../../src/export/backend/meta-store.js';
 import { META_WRITE_BATCH } from '../../../src/export/backend/limits.js';
 import { parseDate } from '../../../src/export/backend/dates.js';
-import { parseStructure } from '../../../src/export/mime/structure.js';
-import { silentLogger } from '../../../src/log.js';
+import { parseStructure } from '../../../src/mime/structure.js';
+import { silentLogger } from '../../../src/util/log.js';
 import { makeArticle } from './fake-source.js';
 
 describe('ByteLru', () => {

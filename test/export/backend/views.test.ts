@@ -5,7 +5,7 @@
  * upstream errors while refreshing never reach the session.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MailboxSnapshot } from '../../../src/export/backend.js';
+import type { MailboxSnapshot } from '../../../src/export/interface.js';
 import { FakeSource, makeArticle } from './fake-source.js';
 import { collect, rig, type Rig } from './helpers.js';
 

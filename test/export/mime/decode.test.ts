@@ -9,8 +9,8 @@ import {
   decoderFor,
   textForSearch,
   type ChunkDecoder,
-} from '../../../src/export/mime/decode.js';
-import { MimeError } from '../../../src/export/mime/errors.js';
+} from '../../../src/mime/decode.js';
+import { MimeError } from '../../../src/mime/errors.js';
 
 function run(d: ChunkDecoder, chunks: Buffer[]): Buffer {
   return Buffer.concat([...chunks.map((c) => d.update(c)), d.end()]);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { envelopeOf } from '../../../src/export/mime/envelope.js';
-import { parseAddressList, parseAddressListFully, type Address } from '../../../src/export/mime/address.js';
-import { parseHeader } from '../../../src/export/mime/header.js';
+import { envelopeOf } from '../../../src/mime/envelope.js';
+import { parseAddressList, parseAddressListFully, type Address } from '../../../src/mime/address.js';
+import { parseHeader } from '../../../src/mime/header.js';
 import { msg } from './helpers.js';
 
 /** Addresses as plain strings for readable expectations. */

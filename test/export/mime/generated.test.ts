@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseStructure } from '../../../src/export/mime/structure.js';
-import type { MimePart } from '../../../src/export/mime/part.js';
+import { parseStructure } from '../../../src/mime/structure.js';
+import type { MimePart } from '../../../src/mime/part.js';
 import { json, parseSplit } from './helpers.js';
 
 type Gen =

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FieldNames, headerEnd, parseHeader, selectFields } from '../../../src/export/mime/header.js';
-import { ENVELOPE_FIELDS, envelopeOf } from '../../../src/export/mime/envelope.js';
+import { FieldNames, headerEnd, parseHeader, selectFields } from '../../../src/mime/header.js';
+import { ENVELOPE_FIELDS, envelopeOf } from '../../../src/mime/envelope.js';
 import { msg } from './helpers.js';
 
 describe('headerEnd', () => {

@@ -1,7 +1,7 @@
 /** Test helpers for the MIME parser tests. */
-import { StructureParser } from '../../../src/export/mime/structure.js';
-import { serializeStructure } from '../../../src/export/mime/serialize.js';
-import type { MimePart } from '../../../src/export/mime/part.js';
+import { StructureParser } from '../../../src/mime/structure.js';
+import { serializeStructure } from '../../../src/mime/serialize.js';
+import type { MimePart } from '../../../src/mime/part.js';
 
 /** Joins lines with CRLF (or `eol`); no line end after the last element. */
 export function msg(lines: string[], eol = '\r\n'): Buffer {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseStructure } from '../../../src/export/mime/structure.js';
-import { parseHeader, selectFields } from '../../../src/export/mime/header.js';
-import { envelopeOf } from '../../../src/export/mime/envelope.js';
-import { parseParamValue } from '../../../src/export/mime/params.js';
-import { decodeHeaderValue, textForSearch } from '../../../src/export/mime/decode.js';
-import { partAt, sectionRange } from '../../../src/export/mime/section.js';
-import { deserializeStructure, serializeStructure } from '../../../src/export/mime/serialize.js';
-import { MimeError } from '../../../src/export/mime/errors.js';
-import type { MimePart } from '../../../src/export/mime/part.js';
+import { parseStructure } from '../../../src/mime/structure.js';
+import { parseHeader, selectFields } from '../../../src/mime/header.js';
+import { envelopeOf } from '../../../src/mime/envelope.js';
+import { parseParamValue } from '../../../src/mime/params.js';
+import { decodeHeaderValue, textForSearch } from '../../../src/mime/decode.js';
+import { partAt, sectionRange } from '../../../src/mime/section.js';
+import { deserializeStructure, serializeStructure } from '../../../src/mime/serialize.js';
+import { MimeError } from '../../../src/mime/errors.js';
+import type { MimePart } from '../../../src/mime/part.js';
 import { json, parseSplit } from './helpers.js';
 
 /** Structural invariants every tree must satisfy for an article of `len` bytes. */

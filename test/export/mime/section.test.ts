@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseStructure } from '../../../src/export/mime/structure.js';
-import { partAt, sectionRange, type SectionText } from '../../../src/export/mime/section.js';
-import { deserializeStructure, serializeStructure } from '../../../src/export/mime/serialize.js';
-import { MimeError } from '../../../src/export/mime/errors.js';
-import type { MimePart } from '../../../src/export/mime/part.js';
+import { parseStructure } from '../../../src/mime/structure.js';
+import { partAt, sectionRange, type SectionText } from '../../../src/mime/section.js';
+import { deserializeStructure, serializeStructure } from '../../../src/mime/serialize.js';
+import { MimeError } from '../../../src/mime/errors.js';
+import type { MimePart } from '../../../src/mime/part.js';
 import { msg } from './helpers.js';
 
 /** The RFC 9051 §6.4.5 example message, abridged. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseStructure } from '../../../src/export/mime/structure.js';
-import { MAX_DEPTH } from '../../../src/export/mime/limits.js';
-import type { MimePart } from '../../../src/export/mime/part.js';
+import { parseStructure } from '../../../src/mime/structure.js';
+import { MAX_DEPTH } from '../../../src/mime/limits.js';
+import type { MimePart } from '../../../src/mime/part.js';
 import { at, json, msg, parseChunks, parseSplit } from './helpers.js';
 
 const countLf = (b: Buffer, s: number, e: number): number => {

@@ -4,11 +4,11 @@
  * keys for people and `config/default.json` holds the same defaults.
  *
  * Objects are strict: an unknown key is an error, never silently ignored.
- * The schema is validated once at start-up by `loadConfig` (src/config/load.ts),
+ * The schema is validated once at start-up by `loadConfig` (src/app/config/load.ts),
  * which also deep-freezes the result.
  */
 import { z } from 'zod';
-import { DEFAULT_META_MEMORY_BYTES } from '../export/backend/limits.js';
+import { DEFAULT_META_MEMORY_BYTES } from '../../export/backend/limits.js';
 
 /** NNTP default ports (RFC 3977 §3.1 uses 119; NNTP over TLS, RFC 4642 §1, uses 563). */
 export const NNTP_DEFAULT_PORT = 119;

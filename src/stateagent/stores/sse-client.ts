@@ -4,8 +4,8 @@
  * `Last-Event-ID`). It reconnects on its own with capped exponential back-off
  * until `close()`. Used by the remote flag store for the agent's change feed.
  */
-import type { Logger } from '../log.js';
-import { SSE_HEARTBEAT_MS, SSE_RECONNECT_MAX_MS, SSE_RECONNECT_MIN_MS } from './limits.js';
+import type { Logger } from '../../util/log.js';
+import { SSE_HEARTBEAT_MS, SSE_RECONNECT_MAX_MS, SSE_RECONNECT_MIN_MS } from '../limits.js';
 
 export interface SseMessage {
   event: string;

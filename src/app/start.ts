@@ -6,19 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Logger } from './log.js';
+import type { Logger } from '../util/log.js';
 import type { FrozenConfig } from './config/schema.js';
-import { buildSources } from './serve.js';
-import { MultiSource } from './export/sources.js';
-import { LmdbUidMapStore } from './uidmap/lmdb.js';
-import type { UidMapStore } from './uidmap/types.js';
-import { createBackend, type ClosableBackend } from './export/backend/index.js';
-import { ImapServer } from './imap/server.js';
-import { RenderCache } from './imap/render/cache.js';
-import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from './imap/context.js';
+import { buildSources } from './ingest.js';
+import { MultiSource } from '../export/sources.js';
+import { LmdbUidMapStore } from '../uidmap/lmdb.js';
+import type { UidMapStore } from '../uidmap/types.js';
+import { createBackend, type ClosableBackend } from '../export/backend/index.js';
+import { ImapServer } from '../imap/server.js';
+import { RenderCache } from '../imap/render/cache.js';
+import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from '../imap/context.js';
 import { Users } from './auth/users.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
-import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from './imap/limits.js';
+import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
 
 export interface RunningNewsfront {
   /** Bound IMAP port (useful with port 0). */

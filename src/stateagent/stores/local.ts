@@ -37,20 +37,20 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../util/log.js';
 import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
-} from './flagstore.js';
-import { HOT_ITEMS, HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from './limits.js';
+} from '../flagstore.js';
+import { HOT_ITEMS, HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from '../limits.js';
 import {
   applyRuns, changesOf, changesSince, cloneFlags, emptyFlags, expandChanges, type RunChange,
 } from './mailbox-state.js';
 import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
-import { RangeSet } from '../rangeset.js';
-import { expandRuns, runsOfUids, subtractRuns, type Run } from './ranges.js';
+import { RangeSet } from '../../util/rangeset.js';
+import { expandRuns, runsOfUids, subtractRuns, type Run } from '../ranges.js';
 import { MailboxFlags } from './session.js';
-import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from './validate.js';
+import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from '../validate.js';
 
 /**
  * Where else the articles of `runs` in `key.mailbox` are filed (crossposts,

@@ -5,12 +5,12 @@
  * - `http(s)://…`: the remote state agent, shared by all sessions.
  * Anonymous sessions always get session-only flags: they have no identity to keep state for.
  */
-import type { Logger } from './log.js';
+import type { Logger } from '../util/log.js';
 import type { FrozenConfig } from './config/schema.js';
-import type { FlagStore } from './stateagent/flagstore.js';
-import { SessionFlagStore } from './stateagent/session.js';
-import { LmdbFlagStore } from './stateagent/local.js';
-import { RemoteFlagStore } from './stateagent/remote.js';
+import type { FlagStore } from '../stateagent/flagstore.js';
+import { SessionFlagStore } from '../stateagent/stores/session.js';
+import { LmdbFlagStore } from '../stateagent/stores/local.js';
+import { RemoteFlagStore } from '../stateagent/stores/remote.js';
 import { resolve } from 'node:path';
 
 export interface FlagStores {

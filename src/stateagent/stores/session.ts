@@ -3,11 +3,11 @@
  * the session, PERMANENTFLAGS is `()` (RFC 9051 §7.1). One instance per IMAP
  * session; per mailbox a `MailboxFlags` (range sets + modseq runs).
  */
-import { RangeSet } from '../rangeset.js';
-import { ModseqMap } from './modseq-map.js';
+import { RangeSet } from '../../util/rangeset.js';
+import { ModseqMap } from '../modseq-map.js';
 import type {
   ChangeEvent, FlagChange, FlagKey, FlagOp, FlagStore, FlagView, UpdateOptions, UpdateResult,
-} from './flagstore.js';
+} from '../flagstore.js';
 
 /** Flags of one mailbox as range sets with modseq runs; shared by the in-memory and LMDB stores. */
 export class MailboxFlags implements FlagView {

@@ -1,5 +1,5 @@
 /**
- * Errors of the MIME layer (`src/export/mime/`). Each has a stable `code`; the
+ * Errors of the MIME layer (`src/mime/`). Each has a stable `code`; the
  * IMAP layer maps them to responses in one place, e.g.
  * - `UNKNOWN_CTE` → `NO [UNKNOWN-CTE]` (RFC 3516 §4.3, BINARY of a part whose
  *   Content-Transfer-Encoding we cannot decode);

@@ -9,12 +9,12 @@
  * modseq is greater; every other target UID gets one new modseq; `set`
  * replaces, `add`/`remove` add and remove; empty flags disappear.
  */
-import { RangeSet } from '../rangeset.js';
-import { FlagStoreError, type FlagOp } from './flagstore.js';
-import { MAX_KEYWORDS_PER_MAILBOX } from './limits.js';
-import { ModseqMap } from './modseq-map.js';
-import { ModseqRuns } from './modseq-runs.js';
-import { intersectRuns, subtractRuns, type Run } from './ranges.js';
+import { RangeSet } from '../../util/rangeset.js';
+import { FlagStoreError, type FlagOp } from '../flagstore.js';
+import { MAX_KEYWORDS_PER_MAILBOX } from '../limits.js';
+import { ModseqMap } from '../modseq-map.js';
+import { ModseqRuns } from '../modseq-runs.js';
+import { intersectRuns, subtractRuns, type Run } from '../ranges.js';
 import { MailboxFlags } from './session.js';
 
 /** UIDs lo..hi all with the same flags and modseq (the run form of `FlagChange`). */

@@ -15,12 +15,12 @@
  * UID, so unchanged chunks keep their keys. Pure functions: the caller does
  * the LMDB reads and writes inside its transaction.
  */
-import { RangeSet } from '../rangeset.js';
-import { FlagStoreError } from './flagstore.js';
-import { MAX_UID } from './limits.js';
+import { RangeSet } from '../../util/rangeset.js';
+import { FlagStoreError } from '../flagstore.js';
+import { MAX_UID } from '../limits.js';
 import { MailboxFlagsWith } from './mailbox-state.js';
-import { ModseqRuns } from './modseq-runs.js';
-import type { Run } from './ranges.js';
+import { ModseqRuns } from '../modseq-runs.js';
+import type { Run } from '../ranges.js';
 import type { MailboxFlags } from './session.js';
 
 /** Head layout version; bump when the layout above changes. */

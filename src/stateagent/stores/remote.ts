@@ -23,19 +23,19 @@
  *
  * The caller owns the store and must `close()` it (ends the feeds).
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../../util/log.js';
 import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
-} from './flagstore.js';
-import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from './limits.js';
-import { RangeSet } from '../rangeset.js';
-import { expandRuns, formatRuns, parseRanges, runsOfUids, countRuns } from './ranges.js';
+} from '../flagstore.js';
+import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from '../limits.js';
+import { RangeSet } from '../../util/rangeset.js';
+import { expandRuns, formatRuns, parseRanges, runsOfUids, countRuns } from '../ranges.js';
 import { cloneFlags, MailboxFlagsWith } from './mailbox-state.js';
 import type { MailboxFlags } from './session.js';
-import { ModseqRuns } from './modseq-runs.js';
+import { ModseqRuns } from '../modseq-runs.js';
 import { SseFeed } from './sse-client.js';
-import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from './validate.js';
+import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from '../validate.js';
 
 export interface RemoteFlagStoreOptions {
   /** Base URL of the agent, e.g. `http://127.0.0.1:7143` (no `/v1`). */

@@ -1,7 +1,7 @@
 /**
  * Opening the export eagerly: sources, UID map, and every group ingested into
  * it (`openExport`), plus the source list the server starts from
- * (`buildSources`, used by src/start.ts).
+ * (`buildSources`, used by src/app/start.ts).
  *
  * Sources: one `NntpSource` per configured upstream (config order), then the
  * archive if `archive` is set. With neither, the embedded sample archive is
@@ -16,7 +16,7 @@
  * the backend's ingest, so both give it the same UID.
  *
  * Used by `newsfront ingest` (fill the UID map ahead of time) and tests; the
- * running server ingests lazily through the export backend (src/start.ts).
+ * running server ingests lazily through the export backend (src/app/start.ts).
  *
  * Ownership: `close()` closes the sources and the UID map store (unless the
  * store was passed in by the caller, who then closes it). Errors opening the
@@ -26,16 +26,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from './log.js';
+import type { Logger } from '../util/log.js';
 import type { FrozenConfig } from './config/schema.js';
-import { ArchiveSource } from './export/archive/archive-source.js';
-import { NntpSource } from './export/nntp-source.js';
-import { writeSampleArchive } from './export/sample/generate.js';
-import { MultiSource } from './export/sources.js';
-import type { GroupInfo, Source } from './export/source.js';
-import { LmdbUidMapStore } from './uidmap/lmdb.js';
-import type { MailboxUidMap, SeenArticle, UidMapStore } from './uidmap/types.js';
-import { isStorableMessageId } from './uidmap/validate.js';
+import { ArchiveSource } from '../export/archive/archive-source.js';
+import { NntpSource } from '../export/nntp-source.js';
+import { writeSampleArchive } from '../export/sample/generate.js';
+import { MultiSource } from '../export/sources.js';
+import type { GroupInfo, Source } from '../export/source.js';
+import { LmdbUidMapStore } from '../uidmap/lmdb.js';
+import type { MailboxUidMap, SeenArticle, UidMapStore } from '../uidmap/types.js';
+import { isStorableMessageId } from '../uidmap/validate.js';
 
 /** Articles per UID map write: one LMDB transaction each; small enough not to hold the writer lock long. */
 export const INGEST_BATCH = 5_000;

@@ -13,8 +13,8 @@
  * NONEXISTENT → NO [NONEXISTENT], UNAVAILABLE → NO [UNAVAILABLE], and so on.
  */
 import type { Readable } from 'node:stream';
-import type { Envelope } from './mime/envelope.js';
-import type { MimePart } from './mime/structure.js';
+import type { Envelope } from '../mime/envelope.js';
+import type { MimePart } from '../mime/structure.js';
 
 export type { Envelope, MimePart };
 

@@ -5,7 +5,7 @@
  * closes the store. Returns the wall-clock seconds of the assigns alone.
  */
 import { performance } from 'node:perf_hooks';
-import type { SeenArticle, UidMapStore } from './types.js';
+import type { SeenArticle, UidMapStore } from '../src/uidmap/types.js';
 
 export const BENCH_DEFAULT_BATCH = 5_000;
 
