@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
 import { testConfig } from '../../src/app/config/load.js';
 import { ArchiveSource } from '../../src/export/archive/archive-source.js';
+import { FileKeys } from '../../src/export/archive/keys.js';
 import { formatMboxrdMessage } from '../../src/export/archive/mboxrd-writer.js';
 import { silentLogger } from '../../src/util/log.js';
 import { RawClient, bodyLiterals, tagged } from '../imap/raw-client.js';
@@ -125,11 +126,13 @@ describe('ArchiveSource keys of repeated articles', () => {
       expect(new Set(before).size).toBe(6);
       expect(before[0]).toBe('<same@x>');
       expect(before[4]).toBe('<own@x>');
-      // Appends in two steps, the first ending inside a message (the last message is rescanned).
+      // Appends in two steps, the first ending inside a header just past its Message-ID
+      // (that last message is scanned again, and must not count twice).
       const tail = mbox(...LATER);
-      await appendFile(path, tail.subarray(0, 20));
+      const cut = tail.indexOf('Newsgroups:');
+      await appendFile(path, tail.subarray(0, cut));
       expect(await ids(live, 7)).toHaveLength(7);
-      await appendFile(path, tail.subarray(20));
+      await appendFile(path, tail.subarray(cut));
       const grown = await ids(live, 8);
       expect(grown.slice(0, 6)).toEqual(before);
       expect(new Set(grown).size).toBe(8);
@@ -142,5 +145,22 @@ describe('ArchiveSource keys of repeated articles', () => {
     } finally {
       await live.close();
     }
+  });
+});
+
+describe('FileKeys', () => {
+  it('derives again when a derived key is already taken by a header, and takes back only the last message', () => {
+    const probe = new FileKeys();
+    probe.next('<a@x>');
+    const d2 = probe.next('<a@x>');
+    expect(d2).toMatch(/^<2\.[0-9a-f]{40}@newsfront\.invalid>$/);
+
+    const k = new FileKeys();
+    const got = [k.next(d2), k.next('<a@x>'), k.next('<a@x>'), k.next('<a@x>')];
+    expect(got[0]).toBe(d2);
+    expect(got[1]).toBe('<a@x>');
+    expect(new Set(got).size).toBe(4);
+    k.retractLast();
+    expect(k.next('<a@x>')).toBe(got[3]);
   });
 });

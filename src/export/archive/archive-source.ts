@@ -10,7 +10,10 @@
  * Article number = 1-based position of the message in its file; numbers never
  * change while the file is only appended to (see ./index-file.ts). Article
  * bytes: mboxrd quoting undone by one level, CRLF line ends (./unquote.ts).
- * Articles without a Message-ID get a synthetic stable one.
+ * The overview's Message-ID is the key the UID map knows the article by:
+ * distinct for every message of a file, even two sharing a Message-ID or two
+ * identical ones without one (a synthetic key, see ./keys.ts), and stable
+ * while the file is only appended to.
  *
  * Errors (`SourceError`): a file that is not mboxrd, or unreadable ⇒
  * INVALID_ARCHIVE; an unknown group ⇒ NO_SUCH_GROUP; a number outside the file

@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { MboxScanner, type MboxEntry } from './scan.js';
 import { MboxrdUnquote, unquoteBuffer } from './unquote.js';
+import { FileKeys, syntheticId } from './keys.js';
 
 /** Read size for scanning; large enough to amortise syscalls, small enough to stay in cache. */
 export const SCAN_CHUNK = 256 * 1024;
@@ -31,8 +32,6 @@ export const SCAN_CHUNK = 256 * 1024;
  * so a 40 MB article is never held whole (DESIGN invariant 7).
  */
 export const SMALL_ARTICLE_BYTES = 256 * 1024;
-/** Domain of synthetic Message-IDs for articles without one (RFC 6761 reserves `.invalid`). */
-export const SYNTHETIC_ID_DOMAIN = 'newsfront.invalid';
 
 export class MboxIndex {
   readonly path: string;
@@ -41,6 +40,8 @@ export class MboxIndex {
   private mtimeMs = -1;
   private ino = -1;
   private pending: Promise<void> | undefined;
+  /** Message-ID keys given so far, so every message of the file has its own (./keys.ts). */
+  private readonly keys = new FileKeys();
 
   /** `files` serves the reads of synthetic Message-ID hashing; it is told when the file was rewritten. */
   constructor(
@@ -82,7 +83,11 @@ export class MboxIndex {
       this.files.forget(this.path); // replaced or rewritten: an open handle may show the old file
     }
     const fresh = await scanRange(this.path, from, st.size);
-    await addSyntheticIds(this.files, this.path, fresh);
+    const bases = await baseIds(this.files, this.path, fresh);
+    // No await from here on: a refresh that failed above left the index (and its keys) as they were.
+    if (keep === 0) this.keys.reset();
+    else this.keys.retractLast(); // the last message is scanned again
+    for (let i = 0; i < fresh.length; i++) fresh[i]!.messageId = this.keys.next(bases[i]!);
     this.entries = this.entries.slice(0, keep).concat(fresh);
     this.size = st.size;
     this.mtimeMs = st.mtimeMs;
@@ -147,12 +152,20 @@ export async function articleStream(files: HandleCache, path: string, e: MboxEnt
   return t;
 }
 
-/** Articles without a Message-ID get `<sha1-of-article-bytes@newsfront.invalid>`, stable while the bytes are. */
-async function addSyntheticIds(files: HandleCache, path: string, entries: MboxEntry[]): Promise<void> {
+/**
+ * The base key of each entry: its Message-ID, or for one without, the synthetic
+ * `<sha1-of-article-bytes@newsfront.invalid>`, stable while the bytes are.
+ */
+async function baseIds(files: HandleCache, path: string, entries: readonly MboxEntry[]): Promise<string[]> {
+  const out: string[] = [];
   for (const e of entries) {
-    if (e.messageId !== '') continue;
+    if (e.messageId !== '') {
+      out.push(e.messageId);
+      continue;
+    }
     const h = createHash('sha1');
     for await (const chunk of await articleStream(files, path, e)) h.update(chunk as Buffer);
-    e.messageId = `<${h.digest('hex')}@${SYNTHETIC_ID_DOMAIN}>`;
+    out.push(syntheticId(h.digest('hex')));
   }
+  return out;
 }

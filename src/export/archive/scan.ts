@@ -52,7 +52,7 @@ export interface MboxEntry {
   subject: string;
   from: string;
   date: string;
-  /** `<…>` from the header, or '' (the caller assigns a synthetic one). */
+  /** `<…>` from the header, or ''; the index (./index-file.ts) replaces it with the message's key (./keys.ts). */
   messageId: string;
   references: string;
   newsgroups: string;
