@@ -55,6 +55,28 @@ describe('ArchiveSource and symbolic links', () => {
     expect(await names()).toEqual(['sub.inner', 'top']);
   });
 
+  it('cuts a loop through two directories linking to each other, each still reachable under both names', async () => {
+    await mkdir(join(root, 'b'));
+    await writeFile(join(root, 'b', 'bee.mbox'), mbox('<bee@x>', 'bee\r\n'));
+    await symlink('../b', join(root, 'sub', 'toB'));
+    await symlink('../sub', join(root, 'b', 'toSub'));
+    expect(await names()).toEqual(['b.bee', 'b.toSub.inner', 'sub.inner', 'sub.toB.bee', 'top']);
+  });
+
+  it('applies the rule to the resolved root when the configured root is itself a link', async () => {
+    await symlink('.', join(root, 'self'));
+    await symlink(join(outside, 'secret.mbox'), join(root, 'leak.mbox'));
+    await symlink('sub/inner.mbox', join(root, 'alias.mbox'));
+    await symlink(root, join(top, 'via-link'));
+    const viaLink = new ArchiveSource({ dir: join(top, 'via-link'), logger: silentLogger() });
+    try {
+      expect((await viaLink.listGroups()).map((g) => g.name).sort()).toEqual(['alias', 'sub.inner', 'top']);
+      expect((await readAll(await viaLink.article('alias', 1))).toString()).toContain('<inner@x>');
+    } finally {
+      await viaLink.close();
+    }
+  });
+
   it('serves nothing a link points to outside the root (file, directory, or through a chain of links)', async () => {
     await symlink(join(outside, 'secret.mbox'), join(root, 'leak.mbox'));
     await symlink('../elsewhere/secret.mbox', join(root, 'sub', 'rel.mbox'));

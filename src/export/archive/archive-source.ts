@@ -5,7 +5,8 @@
  * `<dir>/comp/lang/misc.mbox` all hold group `comp.lang.misc` (nested
  * directories are hierarchy levels). Hidden entries (`.name`) are skipped. When
  * two files name the same group, the first in sorted path order wins and the
- * other is logged and ignored.
+ * other is logged and ignored. Symbolic links are followed only inside the
+ * archive root, and directory loops are cut (rules in ./walk.ts).
  *
  * Article number = 1-based position of the message in its file; numbers never
  * change while the file is only appended to (see ./index-file.ts). Article
@@ -22,23 +23,14 @@
  * others. Streams returned by `article()` belong to the caller, who reads them
  * to the end or destroys them; that closes the file.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import { SourceError, type GroupInfo, type OverviewRecord, type Source } from '../source.js';
 import { HandleCache } from './handles.js';
 import { MboxIndex, articleStream } from './index-file.js';
 import { MboxFormatError, type MboxEntry } from './scan.js';
-
-/** Directory nesting followed below the archive root; deeper trees (or symlink loops) are cut off here. */
-export const MAX_ARCHIVE_DEPTH = 16;
-/** Suffix stripped from file names to get the group's last component. */
-export const MBOX_SUFFIX = '.mbox';
-
-/** A group name component: no white space, control characters or wildmat specials (RFC 3977 §4.1, §4.2). */
-// eslint-disable-next-line no-control-regex
-const COMPONENT = /^[^\s\x00-\x1f\x7f*?,![\]\\]+$/;
+import { walkArchive } from './walk.js';
 
 export interface ArchiveSourceOptions {
   dir: string;
@@ -210,16 +202,9 @@ export class ArchiveSource implements Source {
     return new SourceError('INVALID_ARCHIVE', `${rel}: ${code ?? (err as Error).message}`, { cause: err });
   }
 
-  /** Re-read the directory tree into `files`. A missing or unreadable root is INVALID_ARCHIVE. */
+  /** Re-read the directory tree into `files` (./walk.ts). A missing or unreadable root is INVALID_ARCHIVE. */
   private async walk(): Promise<void> {
-    const found = new Map<string, string>();
-    try {
-      const st = await stat(this.dir);
-      if (!st.isDirectory()) throw new Error('not a directory');
-    } catch (err) {
-      throw new SourceError('INVALID_ARCHIVE', `${this.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
-    }
-    await this.walkDir(this.dir, [], 0, found);
+    const found = await walkArchive(this.dir, this.log);
     this.files = found;
     const live = new Set(found.values());
     for (const path of [...this.indexes.keys()]) {
@@ -227,47 +212,6 @@ export class ArchiveSource implements Source {
         this.indexes.delete(path);
         this.handles.forget(path);
       }
-    }
-  }
-
-  private async walkDir(dir: string, prefix: string[], depth: number, found: Map<string, string>): Promise<void> {
-    if (depth > MAX_ARCHIVE_DEPTH) {
-      this.log.warn({ dir }, 'archive: directory nesting too deep, skipped');
-      return;
-    }
-    let names: string[];
-    try {
-      names = (await readdir(dir)).sort();
-    } catch (err) {
-      this.log.warn({ dir, err: (err as Error).message }, 'archive: directory unreadable, skipped');
-      return;
-    }
-    for (const name of names) {
-      if (name.startsWith('.')) continue;
-      const path = join(dir, name);
-      let st;
-      try {
-        st = await stat(path);
-      } catch {
-        continue; // dangling symlink or vanished
-      }
-      if (st.isDirectory()) {
-        if (COMPONENT.test(name)) await this.walkDir(path, [...prefix, name], depth + 1, found);
-        continue;
-      }
-      if (!st.isFile()) continue;
-      const base = name.endsWith(MBOX_SUFFIX) ? name.slice(0, -MBOX_SUFFIX.length) : name;
-      const group = [...prefix, base].join('.');
-      if (!group.split('.').every((c) => COMPONENT.test(c))) {
-        this.log.warn({ path: relative(this.dir, path) }, 'archive: file name is not a group name, skipped');
-        continue;
-      }
-      const prev = found.get(group);
-      if (prev !== undefined) {
-        this.log.warn({ group, kept: relative(this.dir, prev), ignored: relative(this.dir, path) }, 'archive: two files for one group');
-        continue;
-      }
-      found.set(group, path);
     }
   }
 }
