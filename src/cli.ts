@@ -9,8 +9,9 @@
  *   newsfront sample DIR        write the sample archive into DIR
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
- * configuration error (one line on stderr naming the key), 1 for anything else
- * (logged). `serve` starts everything through `startNewsfront` (src/app/start.ts):
+ * configuration error (one line on stderr naming the key; also a users file,
+ * archive directory or TLS file found unusable at start-up), 1 for anything
+ * else (logged). `serve` starts everything through `startNewsfront` (src/app/start.ts):
  * sources, UID map, export backend, flag stores, IMAP listener; the first
  * signal closes it all in reverse order, a second one exits at once.
  */
@@ -19,7 +20,7 @@ import { createLogger, type Logger } from './util/log.js';
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './app/config/load.js';
 import { redactUpstreamUrl } from './app/config/schema.js';
 import { writeSampleArchive } from './export/sample/generate.js';
-import { startNewsfront, type RunningNewsfront } from './app/start.js';
+import { checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
 import { openExport } from './app/ingest.js';
 import type { FrozenConfig } from './app/config/schema.js';
 import { hashPassword } from './app/auth/users.js';
@@ -30,6 +31,12 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
   process.exit(code);
+}
+
+/** A configuration problem found at start-up (src/app/start.ts): its one line on stderr, exit 2. */
+async function configFail(logger: Logger, err: ConfigError): Promise<never> {
+  await flush(logger);
+  fail(err.message, CONFIG_EXIT_CODE);
 }
 
 /** Load the configuration or exit 2 with its one-line message. */
@@ -48,12 +55,14 @@ async function ingest(flags: ConfigFlags): Promise<void> {
   const logger = createLogger({ level: config.log.level });
   let code = 0;
   try {
+    await checkArchive(config);
     const ctx = await openExport(config, logger);
     let articles = 0;
     for (const g of ctx.groups.values()) articles += g.uidMap.count();
     logger.info({ groups: ctx.groups.size, articles }, 'ingest done');
     await ctx.close();
   } catch (err) {
+    if (err instanceof ConfigError) await configFail(logger, err);
     logger.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'ingest failed');
     code = 1;
   }
@@ -102,6 +111,7 @@ async function serve(flags: ConfigFlags): Promise<void> {
   try {
     running = await startNewsfront(config, logger);
   } catch (err) {
+    if (err instanceof ConfigError) await configFail(logger, err);
     logger.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'cannot start');
     await flush(logger);
     process.exit(1);

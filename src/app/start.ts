@@ -3,8 +3,15 @@
  * export backend → flag store → IMAP listener(s). `close()` stops everything
  * in the reverse order. The CLI (`newsfront serve`), the tests and the
  * benchmark all start newsfront through here.
+ *
+ * Before anything starts, the files the configuration names are checked: an
+ * archive directory that is missing or not a directory, a users file that
+ * cannot be read or has a bad line, and TLS files that cannot be read are a
+ * `ConfigError` (one line naming the key and file; the CLI exits 2, as for any
+ * configuration error). Other start-up failures are thrown as they are.
  */
 import { readFileSync } from 'node:fs';
+import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from '../util/log.js';
 import type { FrozenConfig } from './config/schema.js';
@@ -16,7 +23,8 @@ import { createBackend, type ClosableBackend } from '../export/backend/index.js'
 import { ImapServer } from '../imap/server.js';
 import { RenderCache } from '../imap/render/cache.js';
 import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from '../imap/context.js';
-import { Users } from './auth/users.js';
+import { Users, UsersFileError } from './auth/users.js';
+import { ConfigError } from './config/load.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
 import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
 
@@ -38,7 +46,38 @@ export interface StartOptions {
 
 function loadTls(config: FrozenConfig): TlsMaterial | undefined {
   if (!config.tls) return undefined;
-  return tlsMaterial(readFileSync(config.tls.cert), readFileSync(config.tls.key));
+  const read = (key: 'cert' | 'key'): Buffer => {
+    const file = config.tls![key];
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`config: tls.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+  };
+  const cert = read('cert');
+  const key = read('key');
+  try {
+    return tlsMaterial(cert, key);
+  } catch (err) {
+    throw new ConfigError(`config: tls: ${config.tls.cert} and ${config.tls.key} are not a usable PEM certificate and key: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * The configured archive must be a directory newsfront can list (a wrong path
+ * would otherwise serve no group, silently). Throws `ConfigError`.
+ */
+export async function checkArchive(config: FrozenConfig): Promise<void> {
+  if (config.archive === null) return;
+  const dir = config.archive;
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new ConfigError(`config: archive: ${dir} is not a directory`);
+    await access(dir, constants.R_OK | constants.X_OK);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`config: archive: cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
 }
 
 /** The demo account of the embedded sample archive (`npm start` on a fresh clone). */
@@ -50,7 +89,14 @@ export function servingSample(config: FrozenConfig): boolean {
 }
 
 function authenticator(config: FrozenConfig): Authenticator {
-  if (config.users) return Users.load(config.users);
+  if (config.users) {
+    try {
+      return Users.load(config.users);
+    } catch (err) {
+      if (err instanceof UsersFileError) throw new ConfigError(`config: users: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
   if (servingSample(config)) return Users.parse(`${DEMO_USER.user}:{PLAIN}${DEMO_USER.password}\n`, 'demo');
   return Users.parse('');
 }
@@ -68,6 +114,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.length = 0;
   };
   try {
+    await checkArchive(config);
     const auth = authenticator(config);
     const tls = loadTls(config);
     const sources = new MultiSource(await buildSources(config, logger), {

@@ -5,6 +5,8 @@
  *   test:{PLAIN}secret            (for tests only)
  *
  * `hashPassword` produces the SCRYPT form (`newsfront passwd NAME`).
+ * A file that cannot be read or has a bad line is a `UsersFileError` whose
+ * message is one line naming the file (and the line: `FILE:3: …`).
  * `verify` runs in constant time with respect to the secret and takes the same
  * path for unknown users, so response timing does not reveal which names exist.
  */
@@ -73,7 +75,7 @@ export class Users {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new UsersFileError(`cannot read users file ${file}: ${(err as Error).message}`, { cause: err });
+      throw new UsersFileError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     return Users.parse(text, file);
   }
