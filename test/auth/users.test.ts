@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hashPassword, Users, UsersFileError } from '../../src/app/auth/users.js';
 
 describe('users file', () => {
@@ -23,6 +26,18 @@ describe('users file', () => {
     expect(() => Users.parse('ok:{PLAIN}x\nalice:{MD5}abc')).toThrow(/users:2: unknown scheme \{MD5\}/);
     expect(() => Users.parse('alice:{SCRYPT}1:2')).toThrow(UsersFileError);
     expect(() => Users.parse('a:{PLAIN}x\na:{PLAIN}y')).toThrow(/listed twice/);
+  });
+
+  it('load: an unreadable file is one line naming it; a bad line names file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nf-users-'));
+    try {
+      const missing = join(dir, 'missing');
+      expect(() => Users.load(missing)).toThrow(new UsersFileError(`cannot read ${missing}: ENOENT`));
+      writeFileSync(join(dir, 'users'), 'a:{PLAIN}x\r\n\r\nb:nobrace\r\n');
+      expect(() => Users.load(join(dir, 'users'))).toThrow(new UsersFileError(`${join(dir, 'users')}:3: secret must start with {PLAIN} or {SCRYPT}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses names that cannot be written to the file', async () => {
