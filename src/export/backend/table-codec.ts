@@ -20,14 +20,20 @@ export interface SavedView {
   table: ArticleTable;
 }
 
+/**
+ * Format 3: tables saved by format 2 could hold an archive mailbox whose duplicate articles had
+ * collapsed into one row (issue 12 item 1); they are read afresh once (UIDs stay: the UID map keeps them).
+ */
+const FORMAT = 3;
+
 /** [format, uidValidity, carrier, high, low, uids, numbers, sizes, dates] */
-export type SavedViewRecord = [2, number, string, number, number, Buffer, Buffer, Buffer, Buffer];
+export type SavedViewRecord = [typeof FORMAT, number, string, number, number, Buffer, Buffer, Buffer, Buffer];
 
 const bytesOf = (a: Uint32Array | Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 export function encodeView(v: SavedView): SavedViewRecord {
   const t = v.table;
-  return [2, v.uidValidity, v.carrier, v.high, v.low, bytesOf(t.uids), bytesOf(t.numbers), bytesOf(t.sizes), bytesOf(t.dates)];
+  return [FORMAT, v.uidValidity, v.carrier, v.high, v.low, bytesOf(t.uids), bytesOf(t.numbers), bytesOf(t.sizes), bytesOf(t.dates)];
 }
 
 function u32(b: unknown, n: number): Uint32Array | undefined {
@@ -45,7 +51,7 @@ function f64(b: unknown, n: number): Float64Array | undefined {
 }
 
 export function decodeView(rec: unknown): SavedView | undefined {
-  if (!Array.isArray(rec) || rec.length !== 9 || rec[0] !== 2) return undefined;
+  if (!Array.isArray(rec) || rec.length !== 9 || rec[0] !== FORMAT) return undefined;
   const [, uidValidity, carrier, high, low, ub] = rec as unknown[];
   if (typeof uidValidity !== 'number' || typeof carrier !== 'string' || typeof high !== 'number' || typeof low !== 'number') return undefined;
   if (!(ub instanceof Uint8Array) || ub.byteLength % 4 !== 0) return undefined;

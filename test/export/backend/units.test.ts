@@ -100,12 +100,13 @@ describe('saved view codec', () => {
     expect(Number.isNaN(back!.table.dates[1])).toBe(true);
     expect(decodeView(undefined)).toBeUndefined();
     expect(decodeView([1, ...rec.slice(1)])).toBeUndefined();
+    expect(decodeView([2, ...rec.slice(1)])).toBeUndefined(); // format 2 may hold collapsed archive duplicates: read afresh
     expect(decodeView([...rec.slice(0, 2), 7, ...rec.slice(3)])).toBeUndefined(); // carrier not a string
     expect(decodeView([...rec.slice(0, 5), Buffer.alloc(3), ...rec.slice(6)])).toBeUndefined();
     const desc = Buffer.alloc(8);
     desc.writeUInt32LE(5, 0);
     desc.writeUInt32LE(4, 4);
-    expect(decodeView([2, 42, 'nntp://a', 9, 3, desc, rec[6], rec[7], rec[8]])).toBeUndefined(); // not ascending
+    expect(decodeView([rec[0], 42, 'nntp://a', 9, 3, desc, rec[6], rec[7], rec[8]])).toBeUndefined(); // not ascending
   });
 });
 
