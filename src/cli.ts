@@ -18,7 +18,7 @@
 import { Command, CommanderError } from 'commander';
 import { createLogger, type Logger } from './util/log.js';
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './app/config/load.js';
-import { redactUpstreamUrl } from './app/config/schema.js';
+import { redactNntpUrl } from './nntp/index.js';
 import { writeSampleArchive } from './export/sample/generate.js';
 import { checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
 import { openExport } from './app/ingest.js';
@@ -76,7 +76,7 @@ async function serve(flags: ConfigFlags): Promise<void> {
   logger.info(
     {
       listen: `${config.listen.host}:${config.listen.port}`,
-      upstreams: config.upstreams.map((u) => redactUpstreamUrl(u.url)),
+      upstreams: config.upstreams.map((u) => redactNntpUrl(u.url)),
       archive: config.archive,
       data: config.data,
       state: /^https?:/.test(config.state) ? 'agent' : config.state,

@@ -9,11 +9,12 @@
  * same archive generated into `<data>/sample`.
  *
  * Ingest: for each group, overview records are read from its serving source
- * in ascending order and handed to the UID map in batches (`INGEST_BATCH`),
- * article number + Message-ID only. `refresh()` ingests what is new since the
- * last pass, and (for all groups) picks up groups that appeared. A record
- * without a storable Message-ID gets `<number.group@newsfront.invalid>`, as in
- * the backend's ingest, so both give it the same UID.
+ * in ascending order and handed to the UID map in batches (`INGEST_BATCH` of
+ * the export backend), article number + Message-ID only. `refresh()` ingests
+ * what is new since the last pass, and (for all groups) picks up groups that
+ * appeared. The Message-ID stored is the export's `uidMapMessageId`
+ * (src/export/message-id.ts), the rule the backend's ingest uses too, so both
+ * give an article the same UID.
  *
  * Used by `newsfront ingest` (fill the UID map ahead of time) and tests; the
  * running server ingests lazily through the export backend (src/app/start.ts).
@@ -33,12 +34,10 @@ import { NntpSource } from '../export/nntp-source.js';
 import { writeSampleArchive } from '../export/sample/generate.js';
 import { MultiSource } from '../export/sources.js';
 import type { GroupInfo, Source } from '../export/source.js';
-import { LmdbUidMapStore } from '../uidmap/lmdb.js';
-import type { MailboxUidMap, SeenArticle, UidMapStore } from '../uidmap/types.js';
-import { isStorableMessageId } from '../uidmap/validate.js';
+import { INGEST_BATCH } from '../export/backend/limits.js';
+import { uidMapMessageId } from '../export/message-id.js';
+import { LmdbUidMapStore, type MailboxUidMap, type SeenArticle, type UidMapStore } from '../uidmap/index.js';
 
-/** Articles per UID map write: one LMDB transaction each; small enough not to hold the writer lock long. */
-export const INGEST_BATCH = 5_000;
 /** Groups ingested at once: overlaps upstream round trips without flooding a small upstream pool. */
 export const INGEST_CONCURRENCY = 4;
 
@@ -125,12 +124,8 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
         batch = [];
       };
       for await (const r of src.overview(g.name, from, info.high)) {
-        // Same rule as the backend's ingest (src/export/backend/ingest.ts), so both assign the same UIDs.
-        let messageId = r.messageId;
-        if (!isStorableMessageId(messageId)) {
-          messageId = `<${r.number}.${g.name}@newsfront.invalid>`;
-          synthetic++;
-        }
+        const messageId = uidMapMessageId(g.name, r);
+        if (messageId !== r.messageId) synthetic++;
         batch.push({ upstream: src.id, group: g.name, number: r.number, messageId });
         if (batch.length >= INGEST_BATCH) await flush();
       }

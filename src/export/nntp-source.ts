@@ -21,10 +21,8 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from '../util/log.js';
-import { redactUpstreamUrl, parseUpstreamUrl, type UpstreamConfig } from '../app/config/schema.js';
-import { NntpError, type NntpErrorCode } from '../nntp/errors.js';
-import { NntpPool } from '../nntp/pool.js';
-import type { NntpClient } from '../nntp/client.js';
+import { NntpError, NntpPool, parseNntpUrl, redactNntpUrl, type NntpClient, type NntpErrorCode } from '../nntp/index.js';
+import { isSyntheticMessageId } from './message-id.js';
 import { SourceError, type ArticleSink, type GroupInfo, type OverviewRecord, type Source, type SourceErrorCode } from './source.js';
 
 /** Article numbers per OVER command: bounds memory per batch (~200 bytes a line) while keeping round trips few. */
@@ -42,9 +40,9 @@ export type SourceClient = Pick<
   'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
 >;
 
-/** Message-IDs we made up for articles without one (see the UID map): the upstream cannot confirm them. */
+/** Message-IDs we made up for articles without one (./message-id.ts) cannot be confirmed by the upstream. */
 const checkable = (messageId: string | undefined): messageId is string =>
-  messageId !== undefined && !messageId.endsWith('@newsfront.invalid>');
+  messageId !== undefined && !isSyntheticMessageId(messageId);
 
 export interface ClientPool {
   /** `bulk`: one of many small requests issued together (see NntpPool.use). */
@@ -52,8 +50,20 @@ export interface ClientPool {
   close(): Promise<void>;
 }
 
+/** One upstream as configured (the application passes its config entry; this layer does not read config). */
+export interface UpstreamOptions {
+  /** `nntp://[user:pass@]host[:port]` or `nntps://…` (see src/nntp/url.ts). */
+  url: string;
+  /** NNTP connections kept to this upstream. */
+  poolSize: number;
+  /** Commands in flight per connection. */
+  pipelineWindow: number;
+  /** Upgrade a plain `nntp://` connection with STARTTLS (RFC 4642) before anything else. */
+  starttls: boolean;
+}
+
 export interface NntpSourceOptions {
-  upstream: Pick<UpstreamConfig, 'url' | 'poolSize' | 'pipelineWindow' | 'starttls'>;
+  upstream: UpstreamOptions;
   logger: Logger;
   /** Instead of a real `NntpPool` (tests). */
   pool?: ClientPool;
@@ -88,9 +98,9 @@ export class NntpSource implements Source {
 
   /** Throws SourceError('PROTOCOL') when the URL is not an nntp(s) URL (config validation prevents that). */
   constructor(opts: NntpSourceOptions) {
-    const addr = parseUpstreamUrl(opts.upstream.url);
+    const addr = parseNntpUrl(opts.upstream.url);
     if (typeof addr === 'string') throw new SourceError('PROTOCOL', `upstream url: ${addr}`);
-    this.id = redactUpstreamUrl(opts.upstream.url);
+    this.id = redactNntpUrl(opts.upstream.url);
     this.log = opts.logger.child({ component: 'nntp-source', upstream: this.id });
     this.pool =
       opts.pool ??

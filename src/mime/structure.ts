@@ -8,6 +8,8 @@
  * byte range of a cached article without re-reading the rest; the parser also
  * must not hold the article (40 MB posts are common on binary groups).
  *
+ * Lines and boundaries are found here; what each entity becomes is ./entity.ts.
+ *
  * Memory: one line probe (LINE_PROBE bytes), the header being read (at most
  * MAX_HEADER_BYTES), a frame per open entity (at most MAX_DEPTH + 1 deep) and the
  * finished tree. Never throws on article bytes; `push` after `end` is a bug and
@@ -21,11 +23,9 @@
  * nested deeper than MAX_DEPTH, multiparts without a usable boundary and
  * message/rfc822 parts in base64/QP are opaque application/octet-stream leaves.
  */
-import { chunkDecoderFor, isKnownEncoding, type ChunkDecoder } from './decode.js';
-import { envelopeOf, type Envelope } from './envelope.js';
-import { parseHeader } from './header.js';
-import { LINE_PROBE, MAX_BOUNDARY_LEN, MAX_DEPTH, MAX_HEADER_BYTES } from './limits.js';
-import { describePart, makeOpaque, paramOf, syntheticPart, type BodyKind, type MimePart } from './part.js';
+import { closeFrame, endFrameHeader, frameContent, frameEol, newFrame, type Frame } from './entity.js';
+import { LINE_PROBE } from './limits.js';
+import type { MimePart } from './part.js';
 
 export type { MimePart, Disposition } from './part.js';
 
@@ -33,30 +33,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DASH = 0x2d;
 const CR_BUF = Buffer.from('\r');
-const EOL_BUF = [Buffer.alloc(0), Buffer.from('\n'), Buffer.from('\r\n')] as const;
-
-interface Frame {
-  part: MimePart;
-  state: 'header' | 'body';
-  hdr: Buffer[];
-  hdrLen: number;
-  kind: BodyKind;
-  /** "--" + boundary, for a multipart whose body is being read. */
-  boundary: Buffer | null;
-  /** The close delimiter was seen: the rest is epilogue. */
-  final: boolean;
-  depth: number;
-  inDigest: boolean;
-  lfAtBodyStart: number;
-  /** Decoder counting BINARY.SIZE (base64 / quoted-printable leaves only). */
-  dec: ChunkDecoder | null;
-  decoded: number;
-  /** Line end of the last body line, not yet known to belong to the body. */
-  pendingEol: Buffer | null;
-  /** For the encapsulated message of a message/rfc822 part: that part. */
-  owner: MimePart | null;
-  envelope: Envelope | null;
-}
 
 export class StructureParser {
   private readonly stack: Frame[] = [];
@@ -251,142 +227,31 @@ export class StructureParser {
     else this.childOf = mp;
   }
 
-  // ---- frames ------------------------------------------------------------
+  // ---- frames (./entity.ts) ---------------------------------------------
 
   private open(headerStart: number, depth: number, inDigest: boolean, owner: MimePart | null, parent?: Frame): Frame {
-    const part = syntheticPart(headerStart);
-    delete part.synthetic;
-    const frame: Frame = {
-      part,
-      state: 'header',
-      hdr: [],
-      hdrLen: 0,
-      kind: 'leaf',
-      boundary: null,
-      final: false,
-      depth,
-      inDigest,
-      lfAtBodyStart: 0,
-      dec: null,
-      decoded: 0,
-      pendingEol: null,
-      owner,
-      envelope: null,
-    };
-    if (parent !== undefined) (parent.part.parts ??= []).push(part);
+    const frame = newFrame(headerStart, depth, inDigest, owner);
+    if (parent !== undefined) (parent.part.parts ??= []).push(frame.part);
     this.stack.push(frame);
     return frame;
   }
 
   private endHeader(f: Frame, bodyStart: number): void {
-    this.describe(f);
-    f.state = 'body';
-    f.part.bodyStart = bodyStart;
-    f.lfAtBodyStart = this.lfCount;
-    const p = f.part;
-    if (p.type === 'multipart') {
-      const boundary = paramOf(p, 'boundary');
-      if (boundary !== undefined && boundary !== '' && boundary.length <= MAX_BOUNDARY_LEN && f.depth < MAX_DEPTH) {
-        f.kind = 'multipart';
-        f.boundary = Buffer.from('--' + boundary, 'utf8');
-        return;
-      }
-      makeOpaque(p);
-    } else if (p.type === 'message' && (p.subtype === 'rfc822' || p.subtype === 'global')) {
-      const identity = p.encoding === '7BIT' || p.encoding === '8BIT' || p.encoding === 'BINARY';
-      if (identity && f.depth < MAX_DEPTH) {
-        f.kind = 'message';
-        this.open(bodyStart, f.depth + 1, false, p);
-        return;
-      }
-      makeOpaque(p);
-    }
-    f.kind = 'leaf';
-    const enc = p.encoding;
-    if (isKnownEncoding(enc) && (enc === 'BASE64' || enc === 'QUOTED-PRINTABLE')) f.dec = chunkDecoderFor(enc);
-  }
-
-  /** Parses the collected header into the part's descriptive members (and envelope). */
-  private describe(f: Frame): void {
-    const block = f.hdr.length === 1 ? f.hdr[0]! : Buffer.concat(f.hdr);
-    f.hdr = [];
-    const fields = parseHeader(block);
-    const d = describePart(fields, f.inDigest);
-    const p = f.part;
-    Object.assign(p, { ...d, headerStart: p.headerStart, bodyStart: p.bodyStart, bodyEnd: p.bodyEnd });
-    if (f.owner !== null) f.envelope = envelopeOf(fields);
+    endFrameHeader(f, bodyStart, this.lfCount);
+    if (f.kind === 'message') this.open(bodyStart, f.depth + 1, false, f.part);
   }
 
   /** Closes the innermost open entity at `end` (line ends before it: `lfAtEnd`). */
   private closeTop(end: number, lfAtEnd: number, eof: boolean): void {
-    const f = this.stack.pop()!;
-    const p = f.part;
-    if (f.state === 'header') {
-      // No blank line: all header, empty body.
-      this.describe(f);
-      const at = Math.max(p.headerStart, end);
-      p.bodyStart = at;
-      p.bodyEnd = at;
-      if (p.type === 'multipart') p.parts = [syntheticPart(at)];
-      else if (p.type === 'message' && (p.subtype === 'rfc822' || p.subtype === 'global')) makeOpaque(p);
-      p.size = 0;
-      p.lines = 0;
-      p.decodedSize = isKnownEncoding(p.encoding) ? 0 : null;
-    } else {
-      p.bodyEnd = Math.max(p.bodyStart, end);
-      p.size = p.bodyEnd - p.bodyStart;
-      p.lines = p.size === 0 ? 0 : Math.max(0, lfAtEnd - f.lfAtBodyStart);
-      if (f.kind === 'leaf') {
-        if (f.dec !== null) {
-          if (eof) this.flushPending(f);
-          f.decoded += f.dec.end().length;
-          p.decodedSize = f.decoded;
-        } else {
-          p.decodedSize = isKnownEncoding(p.encoding) ? p.size : null;
-        }
-      } else {
-        // Containers are sent as is by BINARY[n] (RFC 3516 §4.2): decoded size = size.
-        const identity = p.encoding === '7BIT' || p.encoding === '8BIT' || p.encoding === 'BINARY';
-        p.decodedSize = identity ? p.size : null;
-        if (f.kind === 'multipart' && (p.parts === undefined || p.parts.length === 0)) p.parts = [syntheticPart(p.bodyEnd)];
-      }
-    }
-    if (f.owner !== null) f.owner.message = { envelope: f.envelope ?? envelopeOf([]), body: p };
+    closeFrame(this.stack.pop()!, end, lfAtEnd, eof);
   }
 
-  // ---- content sinks -----------------------------------------------------
-
   private sinkContent(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    const f = this.stack[this.stack.length - 1]!;
-    if (f.state === 'header') {
-      const room = MAX_HEADER_BYTES - f.hdrLen;
-      if (room <= 0) return;
-      const keep = bytes.length > room ? bytes.subarray(0, room) : bytes;
-      f.hdr.push(Buffer.from(keep));
-      f.hdrLen += keep.length;
-    } else if (f.dec !== null) {
-      this.flushPending(f);
-      f.decoded += f.dec.count !== undefined ? f.dec.count(bytes) : f.dec.update(bytes).length;
-    }
+    frameContent(this.stack[this.stack.length - 1]!, bytes);
   }
 
   private sinkEol(eol: number): void {
-    const f = this.stack[this.stack.length - 1]!;
-    const bytes = EOL_BUF[eol as 1 | 2];
-    if (f.state === 'header') {
-      this.sinkContent(bytes);
-    } else if (f.dec !== null) {
-      this.flushPending(f);
-      f.pendingEol = bytes;
-    }
-  }
-
-  private flushPending(f: Frame): void {
-    if (f.pendingEol !== null && f.dec !== null) {
-      f.decoded += f.dec.count !== undefined ? f.dec.count(f.pendingEol) : f.dec.update(f.pendingEol).length;
-    }
-    f.pendingEol = null;
+    frameEol(this.stack[this.stack.length - 1]!, eol as 1 | 2);
   }
 }
 

@@ -20,9 +20,6 @@
  *   emitted once. The client never emits 'error'.
  */
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
-import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { NntpConnection } from './connection.js';
 import {
@@ -34,13 +31,15 @@ import {
   sinkConsumer,
   streamConsumer,
   type CommandSpec,
+  type Consumer,
   type Selection,
   type StatusResult,
 } from './command.js';
-import { NntpError, errorForStatus } from './errors.js';
+import { NntpError } from './errors.js';
 import * as L from './limits.js';
 import { parseHdrLine, parseOverLine } from './overview.js';
-import { articleRef, checkCommandLine, checkNumber, commandLine, parseArticleStatus, rangeArg } from './args.js';
+import { articleRef, checkNumber, commandLine, parseArticleStatus, rangeArg } from './args.js';
+import { openSocket, setUpSession, type SetupIo } from './setup.js';
 import type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine } from './types.js';
 
 export type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine } from './types.js';
@@ -59,17 +58,15 @@ export class NntpClient extends EventEmitter {
 
   private constructor(
     private readonly conn: NntpConnection,
-    private readonly opts: NntpClientOptions,
     private readonly r: Resolved,
-    private readonly log: Logger,
   ) {
     super();
     conn.once('close', () => this.emit('close'));
   }
 
   /**
-   * Connect and run the session set-up: greeting, CAPABILITIES, MODE READER if
-   * needed, STARTTLS, AUTHINFO, COMPRESS. Rejects with TIMEOUT (greeting),
+   * Connect and run the session set-up (./setup.ts): greeting, CAPABILITIES,
+   * MODE READER if needed, STARTTLS, AUTHINFO, COMPRESS. Rejects with TIMEOUT (greeting),
    * UNAVAILABLE (400/502 greeting), TLS, AUTH_FAILED, CLOSED or PROTOCOL; the
    * socket is closed on failure.
    */
@@ -81,30 +78,26 @@ export class NntpClient extends EventEmitter {
       greetingTimeoutMs: opts.greetingTimeoutMs ?? L.DEFAULT_GREETING_TIMEOUT_MS,
     };
     let conn: NntpConnection | undefined;
-    let socket: net.Socket;
-    if (opts.tls) {
-      const servername = net.isIP(opts.host) ? undefined : opts.host;
-      const secure = tls.connect({ host: opts.host, port: opts.port, ...(servername ? { servername } : {}), ...opts.tlsOptions });
-      let handshaken = false;
-      secure.once('secureConnect', () => (handshaken = true));
-      // Registered before the connection's own handler, so a handshake failure is reported as TLS.
-      secure.on('error', (err) => {
-        if (!handshaken) conn?.destroy(new NntpError('TLS', `TLS handshake failed: ${err.message}`, { cause: err }));
-      });
-      socket = secure;
-    } else {
-      socket = net.connect({ host: opts.host, port: opts.port });
-    }
-    socket.setNoDelay(true);
+    // The handshake handler is registered before the connection's own, so a handshake failure is reported as TLS.
+    const socket = openSocket(opts, (err) => conn?.destroy(err));
     conn = new NntpConnection(socket, {
       window: Math.max(1, opts.pipelineWindow ?? L.DEFAULT_PIPELINE_WINDOW),
       commandTimeoutMs: opts.commandTimeoutMs ?? L.DEFAULT_COMMAND_TIMEOUT_MS,
       maxLineBytes: r.maxLineBytes,
       logger: log,
     });
-    const client = new NntpClient(conn, opts, r, log);
+    const client = new NntpClient(conn, r);
+    const io: SetupIo = {
+      conn,
+      log,
+      maxLineBytes: r.maxLineBytes,
+      send: (spec, consumer) => client.send(spec, consumer),
+      run: (spec) => client.run(spec),
+    };
     try {
-      await client.handshake();
+      const session = await setUpSession(io, opts, r.greetingTimeoutMs);
+      client.caps = session.caps;
+      client.posting = session.posting;
       if (conn.closed) throw new NntpError('CLOSED', 'connection closed during session set-up');
     } catch (err) {
       conn.destroy(err instanceof Error ? err : undefined);
@@ -269,88 +262,9 @@ export class NntpClient extends EventEmitter {
     this.conn.destroy(err ? new NntpError('CLOSED', `destroyed: ${err.message}`, { cause: err }) : undefined);
   }
 
-  // ---- session set-up ----
-
-  private async handshake(): Promise<void> {
-    const g = await this.run({ line: null, okCodes: [200, 201], timeoutMs: this.r.greetingTimeoutMs });
-    this.posting = g.code === 200;
-    await this.loadCapabilities();
-    if (this.caps.size === 0 || (this.caps.has('MODE-READER') && !this.caps.has('READER'))) {
-      const m = await this.run({ line: 'MODE READER', okCodes: [200, 201] }).catch((e: unknown) => {
-        if (this.caps.size === 0) return undefined; // legacy server without CAPABILITIES: MODE READER is optional
-        throw e;
-      });
-      if (m) {
-        this.posting = m.code === 200;
-        await this.loadCapabilities();
-      }
-    }
-    const starttls = this.opts.starttls ?? 'auto';
-    if (!this.opts.tls && starttls !== 'never') {
-      if (this.caps.has('STARTTLS')) await this.startTls(starttls === 'require');
-      else if (starttls === 'require') throw new NntpError('TLS', 'server does not offer STARTTLS');
-    }
-    if (this.opts.user !== undefined) await this.authenticate(this.opts.user, this.opts.password);
-    if (this.opts.compress && (this.caps.get('COMPRESS') ?? []).some((a) => a.toUpperCase() === 'DEFLATE')) {
-      const st = await this.run({ line: 'COMPRESS DEFLATE', okCodes: [206], haltAfterStatus: true }).catch((e: unknown) => {
-        this.log.warn({ err: (e as Error).message }, 'COMPRESS DEFLATE refused; continuing uncompressed');
-        return undefined;
-      });
-      if (st) this.conn.startCompression();
-      else if (!this.conn.closed) this.conn.resumeParsing();
-    }
-    this.conn.enableAckNudge(this.opts.ackNudge ?? L.ACK_NUDGE);
-  }
-
-  private async startTls(required: boolean): Promise<void> {
-    try {
-      await this.run({ line: 'STARTTLS', okCodes: [382], haltAfterStatus: true });
-    } catch (err) {
-      if (this.conn.closed) throw err;
-      this.conn.resumeParsing();
-      if (required) throw new NntpError('TLS', `STARTTLS refused: ${(err as Error).message}`, { cause: err });
-      this.log.warn({ err: (err as Error).message }, 'STARTTLS refused; continuing without TLS');
-      return;
-    }
-    const servername = net.isIP(this.opts.host) ? undefined : this.opts.host;
-    await this.conn.startTls({ ...(servername ? { servername } : {}), ...this.opts.tlsOptions });
-    this.log.debug('STARTTLS done');
-    await this.loadCapabilities(); // RFC 4642 §2.2.2: capabilities must be re-read
-  }
-
-  private async authenticate(user: string, password: string | undefined): Promise<void> {
-    const authErr = (code: number, text: string) =>
-      code === 480 || code === 481 || code === 482 || code === 483 || code === 502
-        ? new NntpError('AUTH_FAILED', `AUTHINFO: ${code} ${text}`, { status: code })
-        : errorForStatus(code, text, 'AUTHINFO');
-    const u = await this.run({ line: this.cmdRaw(`AUTHINFO USER ${user}`), label: 'AUTHINFO USER', okCodes: [281, 381], mapError: authErr });
-    if (u.code === 381) {
-      if (password === undefined) throw new NntpError('AUTH_FAILED', 'server wants a password and none is configured', { status: 381 });
-      await this.run({ line: this.cmdRaw(`AUTHINFO PASS ${password}`), label: 'AUTHINFO PASS', okCodes: [281], mapError: authErr });
-    }
-    await this.loadCapabilities(); // RFC 4643 §2.2: capabilities may change after authentication
-  }
-
-  private async loadCapabilities(): Promise<void> {
-    const { consumer, result } = linesConsumer(this.r.maxLineBytes);
-    this.send({ line: 'CAPABILITIES', okCodes: [101], dataCodes: [101] }, consumer);
-    const caps = new Map<string, string[]>();
-    try {
-      const { lines } = await result;
-      for (const l of lines) {
-        const words = l.toString('utf8').trim().split(/\s+/).filter(Boolean);
-        if (words.length > 0) caps.set(words[0]!.toUpperCase(), words.slice(1));
-      }
-    } catch (err) {
-      // 500/501: a pre-RFC 3977 server; run without capabilities (XOVER, XHDR).
-      if (!(err instanceof NntpError && err.code === 'UNEXPECTED_STATUS' && (err.status === 500 || err.status === 501))) throw err;
-    }
-    this.caps = caps;
-  }
-
   // ---- command plumbing ----
 
-  private send(spec: CommandSpec, consumer: import('./command.js').Consumer): void {
+  private send(spec: CommandSpec, consumer: Consumer): void {
     this.conn.send(new Command(spec, consumer));
   }
 
@@ -361,7 +275,7 @@ export class NntpClient extends EventEmitter {
   }
 
   /** Wrap the consumer of a command that selects `sel` so its failure marks the selection. */
-  private selecting(sel: Selection, c: import('./command.js').Consumer): import('./command.js').Consumer {
+  private selecting(sel: Selection, c: Consumer): Consumer {
     return {
       ok: c.ok,
       ...(c.data ? { data: c.data } : {}),
@@ -443,9 +357,5 @@ export class NntpClient extends EventEmitter {
 
   private cmd(verb: string, ...args: string[]): string {
     return commandLine(verb, ...args);
-  }
-
-  private cmdRaw(line: string): string {
-    return checkCommandLine(line);
   }
 }

@@ -1,7 +1,7 @@
 /**
- * One NNTP transport: a socket (plain or TLS, optionally COMPRESS DEFLATE), the
- * response parser, and the queue of exchanges matched to responses in order
- * (RFC 3977 §3.5 pipelining).
+ * One NNTP connection: the queue of exchanges matched to responses in order
+ * (RFC 3977 §3.5 pipelining), the response parser and the command timer, over
+ * a byte transport (./transport.ts: socket, TLS, COMPRESS DEFLATE).
  *
  * Contract:
  * - `send()` queues an exchange; its command is written at once if fewer than
@@ -20,12 +20,12 @@
  *   a DATE may be sent to carry the ACK (`maybeNudge`); its answer is dropped.
  */
 import { EventEmitter } from 'node:events';
-import type { Duplex, Readable } from 'node:stream';
-import * as tls from 'node:tls';
-import * as zlib from 'node:zlib';
+import type { Duplex } from 'node:stream';
+import type * as tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NntpError } from './errors.js';
 import { ResponseParser } from './parser.js';
+import { Transport } from './transport.js';
 import { ACK_NUDGE, MAX_NUDGES_IN_FLIGHT, NUDGE_UP_TO_PENDING } from './limits.js';
 
 export interface Exchange {
@@ -56,9 +56,7 @@ const NUDGE_LINE = Buffer.from('DATE\r\n');
 const STATUS_RE = /^([1-5][0-9][0-9])(?: (.*))?$/s;
 
 export class NntpConnection extends EventEmitter {
-  private socket: Duplex;
-  private input: Readable;
-  private write: (buf: Buffer) => void;
+  private readonly transport: Transport;
   private readonly parser: ResponseParser;
   private readonly waiting: Exchange[] = [];
   private readonly inflight: Exchange[] = [];
@@ -72,21 +70,12 @@ export class NntpConnection extends EventEmitter {
   private ackOwed = false;
   private nudgesInFlight = 0;
   private nudgeEnabled = false;
-  private deflater: zlib.DeflateRaw | undefined;
-  private readonly onInputData = (chunk: Buffer) => this.onChunk(chunk);
-  private readonly onSocketClose = () => this.destroy(new NntpError('CLOSED', 'connection closed by peer'));
-  private readonly onSocketError = (err: Error) => this.destroy(err);
 
   constructor(
     socket: Duplex,
     private readonly opts: ConnectionOptions,
   ) {
     super();
-    this.socket = socket;
-    this.input = socket;
-    this.write = (buf) => {
-      socket.write(buf);
-    };
     this.parser = new ResponseParser(
       {
         status: (line) => this.onStatus(line),
@@ -95,8 +84,11 @@ export class NntpConnection extends EventEmitter {
       },
       opts.maxLineBytes,
     );
-    this.attachSocket(socket);
-    this.input.on('data', this.onInputData);
+    this.transport = new Transport(socket, {
+      data: (chunk) => this.onChunk(chunk),
+      closed: () => this.destroy(new NntpError('CLOSED', 'connection closed by peer')),
+      failed: (err) => this.destroy(err),
+    });
   }
 
   get closed(): boolean {
@@ -136,7 +128,7 @@ export class NntpConnection extends EventEmitter {
     if (this._closed || this.pausers.has(token)) return;
     this.pausers.add(token);
     if (this.pausers.size === 1) {
-      this.input.pause();
+      this.transport.pause();
       this.stopTimer();
     }
   }
@@ -144,7 +136,7 @@ export class NntpConnection extends EventEmitter {
   resumeInput(token: object): void {
     if (!this.pausers.delete(token) || this._closed) return;
     if (this.pausers.size === 0) {
-      this.input.resume();
+      this.transport.resume();
       this.armTimer();
     }
   }
@@ -159,62 +151,19 @@ export class NntpConnection extends EventEmitter {
    * socket. Rejects with TLS (and destroys the connection) if it fails.
    */
   async startTls(options: tls.ConnectionOptions): Promise<void> {
-    const plain = this.socket;
-    this.detachSocket(plain);
-    this.input.off('data', this.onInputData);
-    const early = this.takeLeftover();
-    if (early) plain.unshift(early);
-    const secure = tls.connect({ ...options, socket: plain as import('node:net').Socket });
-    await new Promise<void>((resolve, reject) => {
-      const onErr = (err: Error) => {
-        secure.off('secureConnect', onOk);
-        reject(new NntpError('TLS', `TLS handshake failed: ${err.message}`, { cause: err }));
-      };
-      const onOk = () => {
-        secure.off('error', onErr);
-        resolve();
-      };
-      secure.once('error', onErr);
-      secure.once('secureConnect', onOk);
-    }).catch((err: NntpError) => {
-      secure.on('error', () => {});
-      secure.destroy();
-      plain.destroy();
-      this.destroy(err);
+    try {
+      await this.transport.startTls(options, this.takeLeftover());
+    } catch (err) {
+      this.destroy(err as NntpError);
       throw err;
-    });
-    this.socket = secure;
-    this.input = secure;
-    this.write = (buf) => {
-      secure.write(buf);
-    };
-    this.attachSocket(secure);
-    this.input.on('data', this.onInputData);
+    }
     this.haltedAt = undefined;
     this.pump();
   }
 
   /** RFC 8054: after 206, both directions are raw DEFLATE; we flush after each batch. */
   startCompression(): void {
-    const inflater = zlib.createInflateRaw();
-    const deflater = zlib.createDeflateRaw();
-    this.deflater = deflater;
-    const sock = this.socket;
-    this.input.off('data', this.onInputData);
-    sock.pipe(inflater);
-    deflater.pipe(sock as NodeJS.WritableStream, { end: false });
-    const fail = (err: Error) =>
-      this.destroy(new NntpError('PROTOCOL', `COMPRESS stream error: ${err.message}`, { cause: err }));
-    inflater.on('error', fail);
-    deflater.on('error', fail);
-    this.input = inflater;
-    this.write = (buf) => {
-      deflater.write(buf);
-      deflater.flush(zlib.constants.Z_SYNC_FLUSH);
-    };
-    this.input.on('data', this.onInputData);
-    const early = this.takeLeftover();
-    if (early) inflater.write(early);
+    this.transport.startCompression(this.takeLeftover());
     this.haltedAt = undefined;
     this.pump();
   }
@@ -233,11 +182,7 @@ export class NntpConnection extends EventEmitter {
     const all = [...this.inflight, ...this.waiting];
     this.inflight.length = 0;
     this.waiting.length = 0;
-    this.detachSocket(this.socket);
-    this.socket.on('error', () => {});
-    this.socket.destroy();
-    this.deflater?.destroy();
-    if (this.input !== this.socket) this.input.destroy();
+    this.transport.destroy();
     const head = all.find((ex) => !ex.nudge);
     all.forEach((ex) => {
       try {
@@ -248,18 +193,6 @@ export class NntpConnection extends EventEmitter {
     });
     this.opts.logger.debug({ err: cause.message }, 'nntp connection closed');
     this.emit('close');
-  }
-
-  private attachSocket(s: Duplex): void {
-    s.on('close', this.onSocketClose);
-    s.on('end', this.onSocketClose);
-    s.on('error', this.onSocketError);
-  }
-
-  private detachSocket(s: Duplex): void {
-    s.off('close', this.onSocketClose);
-    s.off('end', this.onSocketClose);
-    s.off('error', this.onSocketError);
   }
 
   private takeLeftover(): Buffer | undefined {
@@ -292,7 +225,7 @@ export class NntpConnection extends EventEmitter {
       if (this.opts.logger.isLevelEnabled('trace')) {
         for (const l of out) this.opts.logger.trace({ c: redact(l) }, 'nntp >');
       }
-      this.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      this.transport.write(out.length === 1 ? out[0]! : Buffer.concat(out));
       this.ackOwed = false;
     } else if (this.ackOwed) {
       this.ackOwed = false;
@@ -395,7 +328,7 @@ export class NntpConnection extends EventEmitter {
       end: () => {},
       fail: settle,
     });
-    this.write(NUDGE_LINE);
+    this.transport.write(NUDGE_LINE);
   }
 
   private armTimer(): void {

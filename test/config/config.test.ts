@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, parseListen, testConfig } from '../../src/app/config/load.js';
-import { parseUpstreamUrl, redactUpstreamUrl } from '../../src/app/config/schema.js';
+import { parseNntpUrl, redactNntpUrl } from '../../src/nntp/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -106,8 +106,8 @@ describe('config', () => {
   it('never echoes an upstream password in errors or ids', () => {
     const e = errorOf(() => testConfig({ upstreams: [{ url: 'nntp://u:s3cret@h/path' }] }));
     expect(e.message).not.toContain('s3cret');
-    expect(redactUpstreamUrl('nntps://u:s3cret@h')).toBe('nntps://u@h:563');
-    expect(parseUpstreamUrl('nntp://h')).toEqual({ tls: false, host: 'h', port: 119 });
+    expect(redactNntpUrl('nntps://u:s3cret@h')).toBe('nntps://u@h:563');
+    expect(parseNntpUrl('nntp://h')).toEqual({ tls: false, host: 'h', port: 119 });
   });
 
   it('is deeply frozen; testConfig overlays the defaults', () => {

@@ -8,18 +8,17 @@
  * gets UID = its article number (DESIGN invariant 2). A Message-ID seen
  * again (duplicate in one group) keeps its first UID and adds no row.
  *
- * A record whose Message-ID the UID map cannot store (missing, over 511
- * bytes, control characters: `isStorableMessageId`) gets a synthetic one
- * derived from group and number, `<number.group@newsfront.invalid>`, so it is
- * still listed (src/app/ingest.ts `openExport` applies the same rule).
+ * The Message-ID handed to the UID map is `uidMapMessageId` (../message-id.ts),
+ * the rule shared with the eager ingest of src/app/ingest.ts: a record without
+ * a storable Message-ID gets a synthetic one, so it is still listed.
  *
  * Throws whatever the source or the UID map throws; the caller maps it.
  * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
  */
 import type { Logger } from '../../util/log.js';
 import type { Source } from '../source.js';
-import type { MailboxUidMap, SeenArticle } from '../../uidmap/types.js';
-import { isStorableMessageId } from '../../uidmap/validate.js';
+import type { MailboxUidMap, SeenArticle } from '../../uidmap/index.js';
+import { uidMapMessageId } from '../message-id.js';
 import { parseDate } from './dates.js';
 import { INGEST_BATCH, INGEST_PROGRESS_MS } from './limits.js';
 import type { TableBuilder } from './table.js';
@@ -87,7 +86,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (r.number < low || r.number > high || r.number <= highest) continue; // out of order or range: ignore
     records++;
     highest = r.number;
-    const messageId = isStorableMessageId(r.messageId) ? r.messageId : `<${r.number}.${t.group}@newsfront.invalid>`;
+    const messageId = uidMapMessageId(t.group, r);
     batch.push({ messageId, upstream: t.upstream, group: t.group, number: r.number });
     if (t.onCrosspost && r.xref) {
       const groups = xrefGroups(r.xref);

@@ -25,12 +25,12 @@ export const GROUP_LIST_TTL_MS = 5 * 60_000;
 export const HEAD_WINDOW = 1000;
 
 /**
- * Default bound of the in-memory header/envelope LRU (see meta-store.ts for
- * what an entry is charged: ~0.75 KB per message, ~2 KB with its envelope).
- * 256 MB holds headers and envelopes of ~130k messages, so a warm listing of
- * a 100k-article group does not go to LMDB (measured: ~5 µs per message from
- * memory, ~10-15 µs from LMDB). A sequential listing of more than fits gets no
- * memory hits at all (LRU), so err on the large side.
+ * Bound of the in-memory header/envelope LRU when `createBackend` is given
+ * none (tests, benches). The server always passes config
+ * `cache.metaMemoryBytes`, whose default and its reasoning live in
+ * src/app/config/schema.ts (the application owns its defaults; this layer is
+ * handed the value). The same 256 MB, so that a backend built without the
+ * config behaves as the server does.
  */
 export const DEFAULT_META_MEMORY_BYTES = 256 * 1024 * 1024;
 
