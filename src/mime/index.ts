@@ -5,7 +5,7 @@
  */
 export { MimeError, type MimeErrorCode } from './errors.js';
 export { headerEnd, parseHeader, selectFields, findField, type HeaderField } from './header.js';
-export { envelopeOf, type Envelope, type Address } from './envelope.js';
+export { envelopeOf, ENVELOPE_FIELDS, type Envelope, type Address } from './envelope.js';
 export { parseAddressList } from './address.js';
 export { parseParamValue, bytesToText, type ParamValue } from './params.js';
 export { describePart, paramOf, type MimePart, type Disposition } from './part.js';

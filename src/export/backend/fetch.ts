@@ -20,7 +20,7 @@
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
-import { StructureParser, type MimePart } from '../../mime/structure.js';
+import { StructureParser, type MimePart } from '../../mime/index.js';
 import { READ_CHUNK, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
 

@@ -14,8 +14,7 @@
  */
 import type { ArticleSink } from '../source.js';
 import type { HeaderEntry } from './meta-store.js';
-import { StructureParser, type MimePart } from '../../mime/structure.js';
-import { headerEnd } from '../../mime/header.js';
+import { StructureParser, headerEnd, type MimePart } from '../../mime/index.js';
 import { Slab } from '../../util/slab.js';
 
 /** Longest header block kept from a measured article (a longer one is left to HEAD). */

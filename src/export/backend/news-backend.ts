@@ -15,8 +15,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from '../../util/log.js';
-import type { UidMapStore } from '../../uidmap/types.js';
-import type { MailboxUidMap } from '../../uidmap/types.js';
+import type { MailboxUidMap, UidMapStore } from '../../uidmap/index.js';
 import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData, type CrosspostTarget } from '../interface.js';
 import type { GroupInfo, Source } from '../source.js';
 import { ArticleCache } from './article-cache.js';

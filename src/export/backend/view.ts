@@ -23,7 +23,7 @@
 import type { Logger } from '../../util/log.js';
 import type { MailboxSnapshot } from '../interface.js';
 import type { GroupInfo } from '../source.js';
-import type { MailboxUidMap } from '../../uidmap/types.js';
+import type { MailboxUidMap } from '../../uidmap/index.js';
 import type { Carrier, Carriers } from './carrier.js';
 import { ingestRange } from './ingest.js';
 import { REMOVE_BATCH, SAVE_VIEW_MS } from './limits.js';
