@@ -1,24 +1,13 @@
 /**
- * What every real-client suite needs: a private INN holding a small corpus,
- * newsfront in front of it with a persistent flag store (`state: 'local'`, or
- * a remote state agent), a user, a way to run a client program asynchronously
- * (the server runs in the test process and must keep serving, so never
- * spawnSync), and a raw IMAP look at the server's flags.
+ * What every real-client suite needs beside the stack (`test/harness/stack.ts`):
+ * the client user, the stack options the suites share (`CLIENT_STACK`), a way to
+ * run a client program asynchronously (the server runs in the test process and
+ * must keep serving, so never spawnSync), and a raw IMAP look at the server's flags.
  *
- * `startClientFixture()` starts everything; `fixture.close()` stops newsfront,
- * the agent (if any) and INN (`ctlinnd shutdown`) and removes the temp dir.
+ *     fx = await startStack({ ...CLIENT_STACK, corpus: { seed, groups, perGroup }, state: 'local' });
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startInn, type InnServer } from '../harness/inn.js';
-import { articlesByGroup, generateCorpus, type CorpusArticle } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
-import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
-import { Tokens } from '../../src/stateagent/agent/auth.js';
+import type { StackOptions } from '../harness/stack.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 
 export const USER = 'reader';
@@ -29,111 +18,8 @@ export const PASS = 'pw-reader';
  */
 export const CLIENT_TIMEOUT_MS = 45_000;
 
-export interface ClientFixtureOptions {
-  groups: string[];
-  seed: number;
-  perGroup: number;
-  /** 'local' (default) or 'agent': a state agent started here, newsfront pointed at it. */
-  state?: 'local' | 'agent';
-  /** Add one article of at least this many bytes (multipart with a base64 attachment) to groups[0]. */
-  largeArticleBytes?: number;
-  /**
-   * Also serve TLS: a self-signed certificate for 127.0.0.1 (made with openssl,
-   * written to `<dir>/cert.pem`), STARTTLS on the plain port and an IMAPS
-   * listener (`nf.tlsPort`).
-   */
-  tls?: boolean;
-}
-
-export interface ClientFixture {
-  dir: string;
-  inn: InnServer;
-  nf: RunningNewsfront;
-  agent?: RunningAgent;
-  corpus: CorpusArticle[];
-  /** Articles per group in article-number order (UID = index + 1). */
-  byGroup: Map<string, CorpusArticle[]>;
-  /** Stop newsfront and start it again on the same port with the same data (UID maps, flags). */
-  restartNewsfront(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export async function startClientFixture(opts: ClientFixtureOptions): Promise<ClientFixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'nf-clients-'));
-  const corpus = generateCorpus({
-    seed: opts.seed,
-    groups: opts.groups,
-    perGroup: opts.perGroup,
-    ...(opts.largeArticleBytes !== undefined ? { largeArticleBytes: opts.largeArticleBytes } : {}),
-  });
-  const byGroup = articlesByGroup(corpus);
-  writeFileSync(join(dir, 'users'), `${USER}:{PLAIN}${PASS}\n`);
-  let inn: InnServer | undefined;
-  let agent: RunningAgent | undefined;
-  let nf: RunningNewsfront | undefined;
-  let config: (port: number) => ReturnType<typeof testConfig>;
-  const close = async (): Promise<void> => {
-    await nf?.close();
-    await agent?.close();
-    await inn?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    inn = await startInn({ groups: opts.groups, articles: corpus.map((a) => a.bytes) });
-    let state = 'local';
-    let stateToken: string | null = null;
-    if (opts.state === 'agent') {
-      const token = 'frontend-token-for-client-tests-0123456789';
-      const tokens = new Tokens();
-      tokens.add(token, { kind: 'frontend', name: 'nf-test' });
-      agent = await startAgent({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'agent'), tokens, logger: silentLogger() });
-      state = `http://127.0.0.1:${agent.port}`;
-      stateToken = token;
-    }
-    const innPort = inn.port;
-    let tls: { cert: string; key: string; listen: { host: string; port: number } } | null = null;
-    if (opts.tls) {
-      tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), listen: { host: '127.0.0.1', port: 0 } };
-      const r = await runProgram('openssl', [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', tls.key, '-out', tls.cert,
-      ]);
-      if (r.status !== 0) throw new Error(`openssl req failed: ${describeRun(r)}`);
-    }
-    config = (port) =>
-      testConfig({
-        upstreams: [{ url: `nntp://127.0.0.1:${innPort}` }],
-        data: join(dir, 'data'),
-        listen: { host: '127.0.0.1', port },
-        users: join(dir, 'users'),
-        state,
-        stateToken,
-        tls,
-        pollIntervalMs: 1000,
-      });
-    nf = await startNewsfront(config(0), silentLogger());
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  const fx: ClientFixture = {
-    dir,
-    inn,
-    nf,
-    ...(agent ? { agent } : {}),
-    corpus,
-    byGroup,
-    restartNewsfront: async () => {
-      const port = fx.nf.port;
-      await fx.nf.close();
-      nf = undefined;
-      nf = await startNewsfront(config(port), silentLogger());
-      fx.nf = nf;
-    },
-    close,
-  };
-  return fx;
-}
+/** The client user, and new articles on INN seen within a second. */
+export const CLIENT_STACK = Object.freeze({ users: { [USER]: PASS }, config: { pollIntervalMs: 1000 } }) satisfies StackOptions;
 
 export interface ProgramResult {
   status: number | null;

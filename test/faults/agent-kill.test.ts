@@ -8,74 +8,27 @@
  *    itself: STOREs succeed again in the same session; a session in IDLE
  *    should hear another session's change (it.fails: it does not).
  * newsfront serves the embedded sample archive in a child process (a crash
- * shows as the child's death); the agent runs `src/stateagent/agent/main.ts`.
+ * shows as the child's death); the agent is a child process too (`newsfront
+ * agent`), killed by PID (test/harness/stack.ts, agent-process.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../harness/inn-tools.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from './child-server.js';
 
-const AGENT_MAIN = fileURLToPath(new URL('../../src/stateagent/agent/main.ts', import.meta.url));
-const FE_TOKEN = 'faults-frontend-token-0123456789';
 const GROUP = 'sample.discuss';
 /** STOREs answered before the kill. */
 const BEFORE_KILL = 15;
 
-interface AgentChild {
-  proc: ChildProcess;
-  exited: Promise<void>;
-}
-
-async function startAgentChild(port: number, dir: string): Promise<AgentChild> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', AGENT_MAIN, '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'agent'), '--tokens', join(dir, 'tokens'), '--log-level', 'error'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((r) => proc.on('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error('agent did not start')), 60_000);
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (out.includes('listening ')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    void exited.then(() => reject(new Error(`agent exited before listening: ${out}`)));
-  });
-  return { proc, exited };
-}
-
 describe('state agent killed during STOREs', () => {
-  let dir: string;
-  let agentPort: number;
-  let agent: AgentChild;
-  let nf: ChildServer;
+  let stack: Stack<'child'>;
+  let nf: Stack<'child'>['nf'];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-agentkill-'));
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    writeFileSync(join(dir, 'tokens'), `${FE_TOKEN} frontend faults\n`);
-    agentPort = await freePort();
-    agent = await startAgentChild(agentPort, dir);
-    nf = await spawnServer({
-      data: join(dir, 'data'),
-      listen: { host: '127.0.0.1', port: 0 },
-      users: join(dir, 'users'),
-      state: `http://127.0.0.1:${agentPort}`,
-      stateToken: FE_TOKEN,
-    });
+    stack = await startStack({ state: 'agent-process', frontend: 'child' });
+    nf = stack.nf;
   }, 120_000);
   afterAll(async () => {
-    await nf?.stop();
-    agent?.proc.kill('SIGKILL');
-    await agent?.exited;
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('STORE is OK only when stored, NO [UNAVAILABLE] while down; reading works; reconnects when back', async () => {
@@ -96,8 +49,7 @@ describe('state agent killed during STOREs', () => {
       // a STORE in flight when the agent dies
       const inflight = BEFORE_KILL + 1;
       c.write(`s${inflight} UID STORE ${inflight} +FLAGS.SILENT (\\Flagged)\r\n`);
-      agent.proc.kill('SIGKILL');
-      await agent.exited;
+      await stack.agentProcess.kill();
       await c.until((t) => new RegExp(`(^|\\r\\n)s${inflight} (OK|NO|BAD)[^\\r\\n]*\\r\\n`).test(t), 30_000);
       answered.set(inflight, tagged(c.take(), `s${inflight}`));
       expect(answered.get(inflight)).toMatch(/^s\d+ (OK|NO \[UNAVAILABLE\])/);
@@ -110,7 +62,7 @@ describe('state agent killed during STOREs', () => {
       expect(tagged(await c.cmd('n', 'NOOP'), 'n')).toMatch(/^n (OK|NO)/);
 
       // back on the same address: the same session stores again
-      agent = await startAgentChild(agentPort, dir);
+      await stack.agentProcess.start();
       const back = inflight + 6;
       let st = '';
       for (let i = 0; i < 40; i++) {
@@ -155,9 +107,8 @@ describe('state agent killed during STOREs', () => {
       b.write('i IDLE\r\n');
       await b.until((t) => t.includes('+ '));
       b.take();
-      agent.proc.kill('SIGKILL');
-      await agent.exited;
-      agent = await startAgentChild(agentPort, dir);
+      await stack.agentProcess.kill();
+      await stack.agentProcess.start();
       let st = '';
       for (let i = 0; i < 40; i++) {
         st = tagged(await a.cmd(`u${i}`, 'UID STORE 30 +FLAGS.SILENT (\\Answered)', 30_000), `u${i}`);

@@ -14,16 +14,12 @@
  *    reader gets the article byte-exact.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, rmSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, readlinkSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInn, type InnServer } from '../harness/inn.js';
-import { generateCorpus, type CorpusArticle } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
+import type { RunningNewsfront } from '../../src/app/start.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { RawClient, bodyLiterals, tagged } from '../imap/raw-client.js';
 
 const GROUP = 'faults.disk';
@@ -88,39 +84,27 @@ async function rawSession(port: number): Promise<Socket> {
 }
 
 describe('client and disk faults', () => {
-  let dir: string;
-  let inn: InnServer;
+  let stack: Stack;
   // Idle NNTP pool connections (at most poolSize, kept for reuse) are not a leak:
   // only descriptors other than sockets to INN must come back to where they were.
-  const ownFds = (): string[] => openFds().filter((d) => !d.peerPorts.includes(inn.port)).map((d) => d.what);
+  const ownFds = (): string[] => openFds().filter((d) => !d.peerPorts.includes(stack.inn.port)).map((d) => d.what);
+  /** The stack's in-process front-end (replaced by the last test). */
   let nf: RunningNewsfront;
-  const config = (data: string) =>
-    testConfig({
-      upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }],
-      data: join(dir, data),
-      listen: { host: '127.0.0.1', port: 0 },
-      users: join(dir, 'users'),
-    });
-  let corpus: CorpusArticle[];
   let stored: Buffer[];
   let largeUid: number;
   let largeSize: number;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-faults-cd-'));
-    corpus = generateCorpus({ seed: 909, groups: [GROUP], perGroup: 40, largeAttachmentBytes: ATTACHMENT });
-    inn = await startInn({ groups: [GROUP], articles: corpus.map((a) => a.bytes) });
-    stored = await inn.storedArticles(corpus.map((a) => a.messageId));
+    stack = await startStack({ corpus: { seed: 909, groups: [GROUP], perGroup: 40, largeAttachmentBytes: ATTACHMENT } });
+    nf = stack.nf;
+    const corpus = stack.corpus;
+    stored = await stack.inn.storedArticles(corpus.map((a) => a.messageId));
     const large = corpus.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a));
     largeUid = corpus.indexOf(large) + 1;
     largeSize = stored[largeUid - 1]!.length;
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    nf = await startNewsfront(config('data'), silentLogger());
   }, 180_000);
   afterAll(async () => {
-    await nf?.close();
-    await inn?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('serves cached and uncached bodies after <data>/cache was deleted', async () => {
@@ -130,7 +114,7 @@ describe('client and disk faults', () => {
       await c.cmd('b', `EXAMINE ${GROUP}`);
       const first = await bodies(c, 'c', '1:10');
       expect(first.size).toBe(10);
-      const cache = join(dir, 'data', 'cache');
+      const cache = join(stack.dir, 'data', 'cache');
       expect(existsSync(cache)).toBe(true);
       rmSync(cache, { recursive: true, force: true });
       expect(largeUid).toBeGreaterThan(20);
@@ -214,8 +198,7 @@ describe('client and disk faults', () => {
 
   it('readers that abandon a large article while it downloads leave nothing behind; the next reader gets it whole', async () => {
     // a fresh server: the large article is not cached yet
-    await nf.close();
-    nf = await startNewsfront(config('data-fresh'), silentLogger());
+    nf = await stack.restartFrontend({ data: join(stack.dir, 'data-fresh') });
     const warm = await RawClient.connect(nf.port);
     await warm.cmd('a', 'LOGIN alice secret');
     await warm.cmd('b', `EXAMINE ${GROUP}`);

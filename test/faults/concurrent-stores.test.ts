@@ -6,40 +6,27 @@
  * grow, and UNCHANGEDSINCE is honoured under contention (a conditional STORE
  * either applies or reports the UID in [MODIFIED], never both, never neither).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/util/log.js';
-import { Tokens } from '../../src/stateagent/agent/auth.js';
-import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
+import type { ChildServer } from '../harness/child-server.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from './child-server.js';
 
-const FE = 'concurrent-frontend-token-0123456789';
 const GROUP = 'sample.discuss';
 const SESSIONS = 12;
 const STORES_PER_SESSION = 15;
 const UIDS = 10;
 
 describe('concurrent STOREs through two front-ends and one agent', () => {
-  let dir: string;
-  let agent: RunningAgent;
+  let stack: Stack<'none'>;
   let fronts: ChildServer[];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-cstore-'));
-    const tokens = new Tokens();
-    tokens.add(FE, { kind: 'frontend', name: 'cstore' });
-    agent = await startAgent({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'agent'), tokens, logger: silentLogger() });
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    const cfg = { data: join(dir, 'data'), listen: { host: '127.0.0.1', port: 0 }, users: join(dir, 'users'), state: `http://127.0.0.1:${agent.port}`, stateToken: FE };
-    fronts = await Promise.all([spawnServer(cfg), spawnServer(cfg)]);
+    // two child front-ends on one data directory and one in-process agent
+    stack = await startStack({ state: 'agent', frontend: 'none' });
+    fronts = await Promise.all([stack.spawn(), stack.spawn()]);
   }, 120_000);
   afterAll(async () => {
-    for (const f of fronts ?? []) await f.stop();
-    await agent?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('no acknowledged update is lost; modseqs grow; UNCHANGEDSINCE is exact under contention', async () => {

@@ -10,20 +10,12 @@
  *    run; a flag stored through one is seen through the other; load spread
  *    over both gives no error.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSessions, uidListing } from '../../bench/load-sessions.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
-import { startInn, type InnServer } from '../harness/inn.js';
 import { generateCorpus } from '../corpus/generate.js';
-import { Tokens } from '../../src/stateagent/agent/auth.js';
-import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
+import type { ChildServer } from '../harness/child-server.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from './child-server.js';
 
 const SESSIONS = 100;
 const SECONDS = 5;
@@ -31,16 +23,16 @@ const SECONDS = 5;
 const RSS_GROWTH_BOUND = 256 * 1024 * 1024;
 
 describe('load, one process', () => {
-  let dir: string;
-  let nf: RunningNewsfront;
+  let stack: Stack;
+  let nf: Stack['nf'];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-load-'));
-    nf = await startNewsfront(testConfig({ data: join(dir, 'data'), listen: { host: '127.0.0.1', port: 0 } }), silentLogger());
+    // no users file: the sessions log in anonymously
+    stack = await startStack({ users: null });
+    nf = stack.nf;
   });
   afterAll(async () => {
-    await nf?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it(`${SESSIONS} sessions for ${SECONDS} s: no error, connections closed, memory bounded`, async () => {
@@ -64,37 +56,16 @@ describe('load, one process', () => {
 
 describe('two front-end processes on one UID map and one agent', () => {
   const GROUPS = ['load.one', 'load.two'];
-  const FE = 'load-frontend-token-0123456789';
-  let dir: string;
-  let inn: InnServer;
-  let agent: RunningAgent;
+  let stack: Stack<'none'>;
   let a: ChildServer;
   let b: ChildServer;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-load2-'));
-    inn = await startInn({ groups: GROUPS, articles: generateCorpus({ seed: 313, groups: GROUPS, perGroup: 60 }).map((x) => x.bytes) });
-    const tokens = new Tokens();
-    tokens.add(FE, { kind: 'frontend', name: 'load' });
-    agent = await startAgent({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'agent'), tokens, logger: silentLogger() });
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    const cfg = {
-      upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }],
-      data: join(dir, 'data'),
-      listen: { host: '127.0.0.1', port: 0 },
-      users: join(dir, 'users'),
-      state: `http://127.0.0.1:${agent.port}`,
-      stateToken: FE,
-      pollIntervalMs: 1000,
-    };
-    [a, b] = await Promise.all([spawnServer(cfg), spawnServer(cfg)]);
+    stack = await startStack({ corpus: { seed: 313, groups: GROUPS, perGroup: 60 }, state: 'agent', frontend: 'none', config: { pollIntervalMs: 1000 } });
+    [a, b] = await Promise.all([stack.spawn(), stack.spawn()]);
   }, 180_000);
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await agent?.close();
-    await inn?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('the same UIDs everywhere, also for new articles; flags shared; load over both without error', async () => {
@@ -104,7 +75,7 @@ describe('two front-end processes on one UID map and one agent', () => {
       expect(lb).toEqual(la);
     }
     // new articles while both run: each process ingests them on its own
-    await inn.inject(generateCorpus({ seed: 314, groups: GROUPS, perGroup: 5 }).map((x) => x.bytes));
+    await stack.inn.inject(generateCorpus({ seed: 314, groups: GROUPS, perGroup: 5 }).map((x) => x.bytes));
     for (const g of GROUPS) {
       let la = await uidListing(a.port, g, 'alice', 'secret');
       let lb = await uidListing(b.port, g, 'alice', 'secret');

@@ -15,21 +15,18 @@
  * The relay is needed because a stopped innd leaves open reader connections
  * answering (see relay.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInn, type InnServer } from '../harness/inn.js';
-import { generateCorpus, articlesByGroup } from '../corpus/generate.js';
+import type { CorpusArticle } from '../corpus/generate.js';
+import type { InnServer } from '../harness/inn.js';
+import { startRelay, type Relay } from '../harness/relay.js';
+import type { ChildServer } from '../harness/child-server.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { startRelay, type Relay } from './relay.js';
-import { spawnServer, type ChildServer } from './child-server.js';
 import { uidListing } from '../../bench/load-sessions.js';
 
 const GROUPS = ['faults.one', 'faults.two'];
 const PER_GROUP = 150;
-const corpus = generateCorpus({ seed: 606, groups: GROUPS, perGroup: PER_GROUP, crosspostRate: 0 });
-const byGroup = articlesByGroup(corpus);
 /** Tries (500 ms apart) a client may need after the cut before the second upstream serves. */
 const FAILOVER_ATTEMPTS = 20;
 
@@ -50,7 +47,9 @@ async function fetchBodies(c: RawClient, tag: string, range: string): Promise<{ 
 }
 
 describe('upstream faults', () => {
-  let dir: string;
+  /** The front-ends are started per test, each behind its own relays. */
+  let stack: Stack<'none'>;
+  let byGroup: Map<string, CorpusArticle[]>;
   let innA: InnServer;
   let innB: InnServer;
   /** Same groups and articles as innA, injected in reverse order: other article numbers. */
@@ -58,33 +57,25 @@ describe('upstream faults', () => {
   let stored: Map<string, Buffer>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-faults-up-'));
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    [innA, innB, innC] = await Promise.all([
-      startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) }),
-      startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) }),
-      startInn({ groups: GROUPS, articles: [...corpus].reverse().map((a) => a.bytes) }),
+    stack = await startStack({ corpus: { seed: 606, groups: GROUPS, perGroup: PER_GROUP, crosspostRate: 0 }, frontend: 'none' });
+    const corpus = stack.corpus;
+    byGroup = stack.byGroup;
+    innA = stack.inn;
+    [innB, innC] = await Promise.all([
+      stack.addInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) }),
+      stack.addInn({ groups: GROUPS, articles: [...corpus].reverse().map((a) => a.bytes) }),
     ]);
     const ids = corpus.map((a) => a.messageId);
     const bytes = await innA.storedArticles(ids);
     stored = new Map(ids.map((id, i) => [id, bytes[i]!]));
   }, 240_000);
   afterAll(async () => {
-    await innA?.stop();
-    await innB?.stop();
-    await innC?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
-  /** newsfront in a child process: a crash shows as `crashed`, not as the runner's death. */
-  const start = (name: string, relays: Relay[], extra: Record<string, unknown> = {}): Promise<ChildServer> =>
-    spawnServer({
-      ...extra,
-      upstreams: relays.map((r) => ({ url: `nntp://127.0.0.1:${r.port}` })),
-      data: join(dir, name),
-      listen: { host: '127.0.0.1', port: 0 },
-      users: join(dir, 'users'),
-    });
+  /** newsfront in a child process (stopped by the test): a crash shows as `crashed`, not as the runner's death. */
+  const start = (name: string, relays: Relay[], extra: { pollIntervalMs?: number } = {}): Promise<ChildServer> =>
+    stack.spawn({ ...extra, upstreams: relays.map((r) => ({ url: `nntp://127.0.0.1:${r.port}` })), data: join(stack.dir, name) });
 
   it('upstream down when a FETCH of uncached bodies starts: NO [UNAVAILABLE], session lives, works again after', async () => {
     const relay = await startRelay(innA.port);

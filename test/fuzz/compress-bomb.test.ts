@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { createDeflateRaw, constants as zc } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from '../faults/child-server.js';
+import { spawnServer, type ChildServer } from '../harness/child-server.js';
 
 const BOMB_BYTES = 256 * 1024 * 1024;
 const CHUNK = 1024 * 1024;

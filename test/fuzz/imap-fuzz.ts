@@ -14,7 +14,7 @@
  *    connection caught) — the line that caused it is kept.
  * Two targets: in-process (default; the fixture backend) and a child
  * process (`childTarget()`: the real export backend over an mboxrd archive
- * of the same articles, `newsfront` started by test/faults/serve-child.ts).
+ * of the same articles, `newsfront` started by test/harness/serve-child.ts).
  * In-process, a blocked event loop (e.g. a ReDoS) blocks the fuzzer too and
  * cannot be reported; with the child, a hang or crash is recorded, the
  * child is killed and restarted, and the run goes on.
@@ -26,7 +26,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatMboxrdMessage } from '../../src/export/archive/mboxrd-writer.js';
-import { spawnServer, type ChildServer } from '../faults/child-server.js';
+import { spawnServer, type ChildServer } from '../harness/child-server.js';
 import { FixtureBackend } from '../imap/fixture-backend.js';
 import { startImap } from '../imap/harness.js';
 import { generateCorpus } from '../corpus/generate.js';

@@ -14,7 +14,7 @@
  *    matching (e.g. collapse runs of wildcards, or match without
  *    backtracking).
  *
- * The server runs in a child process (test/faults/child-server.ts) because
+ * The server runs in a child process (test/harness/child-server.ts) because
  * a blocked event loop would block the test runner too.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from '../faults/child-server.js';
+import { spawnServer, type ChildServer } from '../harness/child-server.js';
 
 /** Far above any honest LIST time; the ReDoS case runs for minutes. */
 const HANG_MS = 15_000;

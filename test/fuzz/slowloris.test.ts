@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from '../faults/child-server.js';
+import { spawnServer, type ChildServer } from '../harness/child-server.js';
 
 const PARTIAL_LINES = 400;
 const PARTIAL_BYTES = 60 * 1024;

@@ -8,7 +8,7 @@
  * carry them) is served by a FAKE NNTP upstream (test/nntp/fake-peer.ts,
  * group `hostile.fake`). The INN set is tried on INN first; whatever INN
  * rejects moves to the fake too (printed). newsfront runs in a child process
- * (test/faults/child-server.ts) so a crash shows as its death.
+ * (test/harness/child-server.ts) so a crash shows as its death.
  *
  * Per article: FETCH (RFC822.SIZE ENVELOPE BODYSTRUCTURE), BODY.PEEK[]
  * (byte-exact against the upstream's copy), parts and MIME headers,
@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInn, type InnServer } from '../harness/inn.js';
 import { fakeNntpServer, startFakePeer, type FakePeer } from '../nntp/fake-peer.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from '../faults/child-server.js';
+import { spawnServer, type ChildServer } from '../harness/child-server.js';
 
 const NESTING = 10_000;
 const LONG_HEADER = 1024 * 1024;

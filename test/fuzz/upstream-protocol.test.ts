@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeNntpServer, makeArticle, startFakePeer, type FakeGroup, type FakePeer } from '../nntp/fake-peer.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { spawnServer, type ChildServer } from '../faults/child-server.js';
+import { spawnServer, type ChildServer } from '../harness/child-server.js';
 
 /** Bound for any one answer: far above normal, below the NNTP command timeout (60 s) only where a reply comes. */
 const ANSWER_MS = 90_000;

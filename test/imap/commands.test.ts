@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapFlow } from 'imapflow';
 import { FixtureBackend } from './fixture-backend.js';
 import { startImap, type TestServer } from './harness.js';
-import { RawClient, tagged } from './raw-client.js';
+import { RawClient, tagged, untagged } from './raw-client.js';
 
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'latin1');
 
@@ -87,10 +87,13 @@ describe('IMAP commands over a fixture backend', () => {
     c.close();
     const d = await RawClient.connect(srv.port);
     d.write('b AUTHENTICATE ANONYMOUS\r\n');
-    await d.until((t) => t.startsWith('+'));
+    const cont = await d.settle((t) => t.includes('\r\n'));
+    expect(cont, 'an empty continuation for the trace information').toBe('+ \r\n');
     d.take();
     d.write(Buffer.from('tester').toString('base64') + '\r\n');
-    await d.until((t) => /b OK/.test(t));
+    const done = await d.settle((t) => /(^|\r\n)b (OK|NO|BAD)[^\r\n]*\r\n/.test(t));
+    expect(tagged(done, 'b'), done).toMatch(/^b OK/);
+    expect(tagged(await d.cmd('c', 'NAMESPACE'), 'c'), 'authenticated state').toMatch(/^c OK/);
     d.close();
   });
 
@@ -227,18 +230,26 @@ describe('IMAP commands over a fixture backend', () => {
     c.close();
   });
 
-  it('IDLE announces a new article and an expired one', async () => {
+  it('IDLE announces a new article and an expired one, and nothing else', async () => {
     const c = await login();
-    await c.cmd('s', 'SELECT de.test');
+    expect(await c.cmd('s', 'SELECT de.test')).toContain('* 1 EXISTS');
     c.write('i IDLE\r\n');
-    await c.until((t) => t.includes('+ idling'));
+    expect(untagged(await c.settle((t) => t.includes('\r\n'))), 'IDLE continuation').toEqual(['+ idling']);
     c.take();
+    // each event: wait for the first complete line, then say exactly what must have come
     backend.add('de.test', 5, plain);
-    await c.until((t) => t.includes('* 2 EXISTS'));
+    expect(untagged(await c.settle((t) => t.includes('\r\n'))), 'after an article was added').toEqual(['* 2 EXISTS']);
+    c.take();
     backend.expire('de.test', 1);
-    await c.until((t) => t.includes('* 1 EXPUNGE'));
+    expect(untagged(await c.settle((t) => t.includes('\r\n'))), 'after article 1 expired').toEqual(['* 1 EXPUNGE']);
+    c.take();
     c.write('DONE\r\n');
-    await c.until((t) => /i OK/.test(t));
+    const done = await c.settle((t) => /(^|\r\n)i (OK|NO|BAD)[^\r\n]*\r\n/.test(t));
+    expect(untagged(done), 'after DONE').toEqual([]);
+    expect(tagged(done, 'i')).toMatch(/^i OK/);
+    // the session's view is what IDLE said: one message, UID 5
+    const f = await c.cmd('f', 'FETCH 1:* (UID)');
+    expect(untagged(f)).toEqual(['* 1 FETCH (UID 5)']);
     c.close();
   });
 

@@ -54,6 +54,19 @@ export class RawClient {
     }
   }
 
+  /**
+   * Like `until`, but never throws: resolves with the text so far once `pred`
+   * holds, the connection closed or `ms` passed. For tests that then assert on
+   * exactly what arrived (a failure shows what came, or that nothing did).
+   */
+  async settle(pred: (text: string) => boolean, ms = 10_000): Promise<string> {
+    try {
+      return await this.until(pred, ms);
+    } catch {
+      return this.buf.toString('latin1');
+    }
+  }
+
   take(): string {
     const t = this.buf.toString('latin1');
     this.buf = Buffer.alloc(0);
@@ -100,4 +113,9 @@ export function bodyLiterals(buf: Buffer): Map<number, Buffer> {
     re.lastIndex = start + Number(m[2]);
   }
   return out;
+}
+
+/** The complete untagged (`* …`) and continuation (`+ …`) lines of a response without literals, CRLF removed. */
+export function untagged(resp: string): string[] {
+  return resp.split('\r\n').slice(0, -1).filter((l) => l.startsWith('* ') || l.startsWith('+'));
 }

@@ -80,31 +80,41 @@ describe('STARTTLS, implicit TLS, COMPRESS', () => {
     const sock = tlsConnect({ host: '127.0.0.1', port: srv.tlsPort!, rejectUnauthorized: false });
     const chunks: Buffer[] = [];
     sock.on('data', (d: Buffer) => chunks.push(d));
-    const wait = (pred: () => boolean) =>
-      new Promise<void>((res, rej) => {
-        const t = setInterval(() => {
-          if (pred()) {
-            clearInterval(t);
-            res();
-          }
-        }, 5);
-        setTimeout(() => {
-          clearInterval(t);
-          rej(new Error(`timeout: ${Buffer.concat(chunks).toString('latin1').slice(-200)}`));
-        }, 5000);
-      });
-    await wait(() => Buffer.concat(chunks).includes('\r\n'));
-    sock.write('a LOGIN alice secret\r\nb COMPRESS DEFLATE\r\n');
-    await wait(() => Buffer.concat(chunks).toString('latin1').includes('b OK'));
-    chunks.length = 0;
-    sock.write(deflateRawSync(Buffer.from('c NOOP\r\n'), { finishFlush: constants.Z_SYNC_FLUSH }));
-    await wait(() => {
-      try {
-        return inflateRawSync(Buffer.concat(chunks), { finishFlush: constants.Z_SYNC_FLUSH }).toString().includes('c OK');
-      } catch {
-        return false;
-      }
-    });
-    sock.destroy();
+    const received = (): Buffer => Buffer.concat(chunks);
+    /** Wait at most 5 s for `pred`; the assertions after each wait say what was missing or wrong. */
+    const settle = async (pred: () => boolean): Promise<void> => {
+      for (const end = Date.now() + 5000; !pred() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+    };
+    const done = (text: string, tag: string): boolean => new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`).test(text);
+    try {
+      await settle(() => received().includes('\r\n'));
+      expect(received().toString('latin1')).toMatch(/^\* OK /);
+      chunks.length = 0;
+      sock.write('a LOGIN alice secret\r\nb COMPRESS DEFLATE\r\n');
+      await settle(() => done(received().toString('latin1'), 'b'));
+      const clear = received().toString('latin1');
+      expect(tagged(clear, 'a'), clear).toMatch(/^a OK/);
+      expect(tagged(clear, 'b'), clear).toMatch(/^b OK/);
+      // nothing follows the tagged OK in clear text
+      expect(clear.endsWith(`${tagged(clear, 'b')}\r\n`), clear).toBe(true);
+
+      chunks.length = 0;
+      sock.write(deflateRawSync(Buffer.from('c NOOP\r\n'), { finishFlush: constants.Z_SYNC_FLUSH }));
+      const inflated = (): string => {
+        try {
+          return inflateRawSync(received(), { finishFlush: constants.Z_SYNC_FLUSH }).toString('latin1');
+        } catch (err) {
+          return `(not a deflate stream: ${(err as Error).message})`;
+        }
+      };
+      await settle(() => done(inflated(), 'c'));
+      const raw = received();
+      const text = inflated();
+      expect(raw.length, 'an answer to the deflated NOOP').toBeGreaterThan(0);
+      expect(raw.toString('latin1'), 'the answer is not in clear text').not.toContain('c OK');
+      expect(text, `inflated answer; raw ${raw.toString('hex').slice(0, 120)}`).toMatch(/^c OK[^\r\n]*\r\n$/);
+    } finally {
+      sock.destroy();
+    }
   });
 });

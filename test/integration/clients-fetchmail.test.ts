@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClients } from '../harness/install-clients.js';
 import { crlfToLf } from '../harness/article-bytes.js';
 import { generateCorpus } from '../corpus/generate.js';
-import { describeRun, PASS, runProgram, serverFlags, startClientFixture, USER, waitForUidNext, type ClientFixture } from '../clients/fixture.js';
+import { CLIENT_STACK, describeRun, PASS, runProgram, serverFlags, USER, waitForUidNext } from '../clients/fixture.js';
+import { startStack, type Stack } from '../harness/stack.js';
 
 const GROUPS = ['comp.lang.misc', 'de.test.fetchmail'];
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -31,7 +32,7 @@ function withoutFetchmailReceived(lf: Buffer): Buffer {
 }
 
 describe('fetchmail with keep delivers a group\'s articles', () => {
-  let fx: ClientFixture;
+  let fx: Stack;
   let rc: string;
   let out: string;
   const group = GROUPS[1]!;
@@ -52,7 +53,7 @@ describe('fetchmail with keep delivers a group\'s articles', () => {
 
   beforeAll(async () => {
     await ensureClients(['fetchmail']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 65, perGroup: 10, state: 'local' });
+    fx = await startStack({ ...CLIENT_STACK, corpus: { seed: 65, groups: GROUPS, perGroup: 10 }, state: 'local' });
     out = join(fx.dir, 'delivered');
     mkdirSync(out);
     rc = join(fx.dir, 'fetchmailrc');

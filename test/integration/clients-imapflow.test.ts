@@ -15,7 +15,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapFlow, type FlagsEvent } from 'imapflow';
 import { generateCorpus } from '../corpus/generate.js';
-import { PASS, startClientFixture, storeFlags, USER, waitForUidNext, type ClientFixture } from '../clients/fixture.js';
+import { CLIENT_STACK, PASS, storeFlags, USER, waitForUidNext } from '../clients/fixture.js';
+import { startStack, type Stack } from '../harness/stack.js';
 
 const GROUPS = ['comp.lang.misc', 'alt.test.imapflow'];
 
@@ -24,9 +25,9 @@ function client(port: number, qresync: boolean): ImapFlow {
 }
 
 describe('imapflow resync with CONDSTORE/QRESYNC', () => {
-  let fx: ClientFixture;
+  let fx: Stack;
   beforeAll(async () => {
-    fx = await startClientFixture({ groups: GROUPS, seed: 64, perGroup: 12, state: 'local' });
+    fx = await startStack({ ...CLIENT_STACK, corpus: { seed: 64, groups: GROUPS, perGroup: 12 }, state: 'local' });
   });
   afterAll(async () => {
     await fx?.close();
@@ -88,6 +89,8 @@ describe('imapflow resync with CONDSTORE/QRESYNC', () => {
       // announces other sessions' changes as untagged FETCH, and imapflow's fetch()
       // yields those as well (see docs/clients.md).
       const st = await a.status(g, { highestModseq: true });
+      if (st === false) throw new Error(`STATUS ${g} failed`);
+      expect(st.highestModseq, 'HIGHESTMODSEQ in STATUS').toBeDefined();
       const modseq = st.highestModseq!;
       await storeFlags(fx.nf.port, g, 3, '\\Seen');
       await storeFlags(fx.nf.port, g, 4, '$Label1');

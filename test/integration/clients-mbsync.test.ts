@@ -20,7 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClients } from '../harness/install-clients.js';
 import { crlfToLf } from '../harness/article-bytes.js';
 import { generateCorpus } from '../corpus/generate.js';
-import { describeRun, PASS, runProgram, serverFlags, startClientFixture, storeFlags, USER, waitForUidNext, type ClientFixture } from '../clients/fixture.js';
+import { CLIENT_STACK, describeRun, PASS, runProgram, serverFlags, storeFlags, USER, waitForUidNext } from '../clients/fixture.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { readBytes, readMaildir, setMaildirFlags, withoutTuid } from '../clients/maildir.js';
 
 const GROUPS = ['comp.lang.misc', 'alt.test', 'de.test.mbsync'];
@@ -30,7 +31,7 @@ const SETUP_TIMEOUT_MS = 20 * 60_000;
 const LARGE_ARTICLE_BYTES = 6 * 1024 * 1024;
 
 describe('mbsync (isync) mirrors groups into a Maildir', () => {
-  let fx: ClientFixture;
+  let fx: Stack;
   let rc: string;
   let maildir: string;
 
@@ -46,7 +47,7 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
 
   beforeAll(async () => {
     await ensureClients(['isync']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 61, perGroup: 14, state: 'local', tls: true, largeArticleBytes: LARGE_ARTICLE_BYTES });
+    fx = await startStack({ ...CLIENT_STACK, corpus: { seed: 61, groups: GROUPS, perGroup: 14, largeArticleBytes: LARGE_ARTICLE_BYTES }, state: 'local', tls: true });
     maildir = join(fx.dir, 'Maildir');
     mkdirSync(maildir);
     rc = join(fx.dir, 'mbsyncrc');
@@ -156,7 +157,7 @@ describe('mbsync (isync) mirrors groups into a Maildir', () => {
     expect(settle.status, describeRun(settle)).toBe(0);
     const before = snapshot();
     const serverBefore = await serverFlags(fx.nf.port, GROUPS[1]!);
-    await fx.restartNewsfront();
+    await fx.restartFrontend();
     const r = await mbsync(['-Dn']);
     expect(r.status, describeRun(r)).toBe(0);
     expect(r.stdout + r.stderr).not.toMatch(/UIDVALIDITY of .* changed/i); // mbsync's error on a changed UIDVALIDITY

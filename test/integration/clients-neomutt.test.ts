@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClients } from '../harness/install-clients.js';
 import { crlfToLf } from '../harness/article-bytes.js';
-import { describeRun, PASS, runProgram, serverFlags, startClientFixture, storeFlags, USER, type ClientFixture, type ProgramResult } from '../clients/fixture.js';
+import { CLIENT_STACK, describeRun, PASS, runProgram, serverFlags, storeFlags, USER, type ProgramResult } from '../clients/fixture.js';
+import { startStack, type Stack } from '../harness/stack.js';
 
 const GROUPS = ['comp.lang.misc', 'de.test.neomutt', 'alt.qresync'];
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -28,7 +29,7 @@ const NEOMUTT_TIMEOUT_MS = 30_000;
 const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe('neomutt in batch mode', () => {
-  let fx: ClientFixture;
+  let fx: Stack;
   let muttrc: string;
 
   /** Run neomutt on `mailbox` with `keys` pushed; returns the run and its debug log. */
@@ -53,7 +54,7 @@ describe('neomutt in batch mode', () => {
 
   beforeAll(async () => {
     await ensureClients(['neomutt', 'bsdutils']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 63, perGroup: 10, state: 'local' });
+    fx = await startStack({ ...CLIENT_STACK, corpus: { seed: 63, groups: GROUPS, perGroup: 10 }, state: 'local' });
     muttrc = join(fx.dir, 'muttrc');
     writeFileSync(
       muttrc,

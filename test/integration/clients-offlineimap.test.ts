@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClients } from '../harness/install-clients.js';
 import { crlfToLf } from '../harness/article-bytes.js';
 import { generateCorpus } from '../corpus/generate.js';
-import { describeRun, PASS, runProgram, serverFlags, startClientFixture, storeFlags, USER, waitForUidNext, type ClientFixture } from '../clients/fixture.js';
+import { CLIENT_STACK, describeRun, PASS, runProgram, serverFlags, storeFlags, USER, waitForUidNext } from '../clients/fixture.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { readBytes, readMaildir, setMaildirFlags } from '../clients/maildir.js';
 
 const GROUPS = ['comp.lang.misc', 'alt.test', 'de.test.offlineimap'];
@@ -32,7 +33,7 @@ function asciiHeader(article: Buffer): boolean {
 }
 
 describe('offlineimap mirrors groups into a Maildir', () => {
-  let fx: ClientFixture;
+  let fx: Stack;
   let conf: string;
   let maildir: string;
 
@@ -42,7 +43,7 @@ describe('offlineimap mirrors groups into a Maildir', () => {
 
   beforeAll(async () => {
     await ensureClients(['offlineimap3']);
-    fx = await startClientFixture({ groups: GROUPS, seed: 62, perGroup: 14, state: 'agent', largeArticleBytes: LARGE_ARTICLE_BYTES });
+    fx = await startStack({ ...CLIENT_STACK, corpus: { seed: 62, groups: GROUPS, perGroup: 14, largeArticleBytes: LARGE_ARTICLE_BYTES }, state: 'agent' });
     maildir = join(fx.dir, 'Maildir');
     conf = join(fx.dir, 'offlineimaprc');
     writeFileSync(

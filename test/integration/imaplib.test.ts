@@ -4,19 +4,11 @@
  * INN, and the answers are checked against the corpus.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInn, type InnServer } from '../harness/inn.js';
-import { articlesByGroup, generateCorpus } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
+import { startStack, type Stack } from '../harness/stack.js';
 
 const GROUPS = ['py.test.one', 'py.test.two'];
-const corpus = generateCorpus({ seed: 9, groups: GROUPS, perGroup: 15 });
-const byGroup = articlesByGroup(corpus);
 
 function runPython(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -35,39 +27,29 @@ function runPython(args: string[]): Promise<{ status: number | null; stdout: str
 }
 
 describe('Python imaplib against newsfront over INN', () => {
-  let inn: InnServer;
-  let nf: RunningNewsfront;
-  let dir: string;
+  let stack: Stack;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-py-'));
-    inn = await startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) });
-    writeFileSync(join(dir, 'users'), 'carol:{PLAIN}pw\n');
-    nf = await startNewsfront(
-      testConfig({ upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }], data: join(dir, 'data'), listen: { host: '127.0.0.1', port: 0 }, users: join(dir, 'users') }),
-      silentLogger(),
-    );
+    stack = await startStack({ corpus: { seed: 9, groups: GROUPS, perGroup: 15 }, users: { carol: 'pw' } });
   });
   afterAll(async () => {
-    await nf?.close();
-    await inn?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('logs in, lists, selects, fetches exact sizes, stores a session flag, is refused EXPUNGE and CREATE', async () => {
     const group = GROUPS[1]!;
     // Asynchronous spawn: the server runs in this process and must keep serving.
-    const r = await runPython([join(__dirname, '..', 'clients', 'imaplib_session.py'), String(nf.port), 'carol', 'pw', group]);
+    const r = await runPython([fileURLToPath(new URL('../clients/imaplib_session.py', import.meta.url)), String(stack.nf.port), 'carol', 'pw', group]);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, any>;
     expect(out.login).toBe('OK');
     expect(out.capabilities).toContain('IMAP4REV1');
     for (const g of GROUPS) expect(out.list.some((l: string) => l.endsWith(` ${g}`) || l.endsWith(` "${g}"`))).toBe(true);
-    const articles = byGroup.get(group)!;
+    const articles = stack.byGroup.get(group)!;
     expect(out.select).toEqual(['OK', articles.length]);
     const sizes = out.sizes as Record<string, number>;
     expect(Object.keys(sizes).map(Number)).toEqual(articles.map((_, i) => i + 1));
     for (const [uid, size] of Object.entries(sizes)) {
-      const stored = await inn.storedArticle(articles[Number(uid) - 1]!.messageId);
+      const stored = await stack.inn.storedArticle(articles[Number(uid) - 1]!.messageId);
       expect(size).toBe(stored.length);
     }
     expect(out.body_len).toBe(sizes['1']);

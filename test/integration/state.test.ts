@@ -5,54 +5,39 @@
  * isolated, a second session of the same user sees changes at NOOP and during
  * IDLE, and CONDSTORE/QRESYNC resync returns exactly the changes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
-import { RawClient, tagged } from '../imap/raw-client.js';
-import { startAgentProcess, type AgentProcess } from './agent-process.js';
-
-const TOKEN = 'frontend-token-for-tests-0001';
+import { RawClient, tagged, untagged } from '../imap/raw-client.js';
+import { startStack, type Stack } from '../harness/stack.js';
 
 describe.each(['local', 'agent'] as const)('state: %s', (mode) => {
-  let dir: string;
-  let nf: RunningNewsfront;
-  let agent: AgentProcess | undefined;
-  const config = () =>
-    testConfig({
-      data: join(dir, 'data'),
-      listen: { host: '127.0.0.1', port: 0 },
-      users: join(dir, 'users'),
-      ...(mode === 'local' ? { state: 'local' } : { state: agent!.url, stateToken: TOKEN }),
-    });
-  /** Send NOOP until `re` shows up (the agent's change feed is asynchronous). */
-  const noopUntil = async (c: RawClient, re: RegExp): Promise<string> => {
+  let stack: Stack;
+  /**
+   * NOOP (at most 50 times, 100 ms apart: the agent's change feed is
+   * asynchronous) until an untagged response comes; every NOOP must be
+   * answered OK. Returns the untagged lines of the first NOOP that had any
+   * ([] if none ever came), for the caller to compare with what it expects.
+   */
+  const noopUntilUntagged = async (c: RawClient): Promise<string[]> => {
     for (let i = 0; i < 50; i++) {
       const r = await c.cmd(`n${i}`, 'NOOP');
-      if (re.test(r)) return r;
+      expect(tagged(r, `n${i}`), r).toMatch(new RegExp(`^n${i} OK`));
+      const lines = untagged(r);
+      if (lines.length > 0) return lines;
       await new Promise((res) => setTimeout(res, 100));
     }
-    throw new Error(`never saw ${re}`);
+    return [];
   };
   const login = async (user = 'u1'): Promise<RawClient> => {
-    const c = await RawClient.connect(nf.port);
+    const c = await RawClient.connect(stack.nf.port);
     expect(tagged(await c.cmd('L', `LOGIN ${user} pw`), 'L')).toMatch(/^L OK/);
     return c;
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-state-'));
-    writeFileSync(join(dir, 'users'), 'u1:{PLAIN}pw\nu2:{PLAIN}pw\n');
-    if (mode === 'agent') agent = await startAgentProcess(join(dir, 'agent'), `${TOKEN} frontend fe1\n`);
-    nf = await startNewsfront(config(), silentLogger());
+    stack = await startStack({ users: { u1: 'pw', u2: 'pw' }, state: mode === 'local' ? 'local' : 'agent-process' });
   });
   afterAll(async () => {
-    await nf?.close();
-    await agent?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('offers CONDSTORE/QRESYNC/ACL and permanent flags', async () => {
@@ -71,9 +56,9 @@ describe.each(['local', 'agent'] as const)('state: %s', (mode) => {
     await c.cmd('s', 'SELECT sample.discuss');
     expect(await c.cmd('a', 'UID STORE 2:4 +FLAGS (\\Seen $Important)')).toContain('FLAGS (\\Seen $Important)');
     c.close();
-    await nf.close();
-    if (agent) await agent.restart();
-    nf = await startNewsfront(config(), silentLogger());
+    await stack.stopFrontend();
+    if (mode === 'agent') await stack.agentProcess.restart();
+    await stack.startFrontend();
     const d = await login();
     await d.cmd('s', 'SELECT sample.discuss');
     const f = await d.cmd('f', 'UID FETCH 1:5 (FLAGS)');
@@ -87,22 +72,33 @@ describe.each(['local', 'agent'] as const)('state: %s', (mode) => {
     e.close();
   });
 
-  it('a second session sees changes at NOOP and during IDLE', async () => {
+  it('a second session sees changes at NOOP and during IDLE, and nothing else', async () => {
     const a = await login();
     const b = await login();
-    await a.cmd('s', 'SELECT sample.announce');
-    await b.cmd('s', 'SELECT sample.announce');
-    await a.cmd('x', 'UID STORE 1 +FLAGS (\\Flagged)');
-    await noopUntil(b, /\* 1 FETCH \(UID 1 FLAGS \(\\Flagged\)/);
-    b.write('i IDLE\r\n');
-    await b.until((t) => t.includes('+ idling'));
-    b.take();
-    await a.cmd('y', 'UID STORE 2 +FLAGS (\\Answered)');
-    await b.until((t) => /\* 2 FETCH \(UID 2 FLAGS \(\\Answered\)/.test(t));
-    b.write('DONE\r\n');
-    await b.until((t) => /i OK/.test(t));
-    a.close();
-    b.close();
+    try {
+      expect(tagged(await a.cmd('s', 'SELECT sample.announce'), 's')).toMatch(/^s OK/);
+      expect(tagged(await b.cmd('s', 'SELECT sample.announce'), 's')).toMatch(/^s OK/);
+      const x = await a.cmd('x', 'UID STORE 1 +FLAGS (\\Flagged)');
+      expect(tagged(x, 'x')).toMatch(/^x OK/);
+      // (with state: local the storing session hears its own change once more in this response: legal, not needed)
+      expect([...new Set(untagged(x))]).toEqual(['* 1 FETCH (UID 1 FLAGS (\\Flagged))']);
+      expect(await noopUntilUntagged(b), 'untagged responses to NOOP in the other session').toEqual(['* 1 FETCH (UID 1 FLAGS (\\Flagged))']);
+
+      b.write('i IDLE\r\n');
+      expect(untagged(await b.settle((t) => t.includes('\r\n'))), 'IDLE continuation').toEqual(['+ idling']);
+      b.take();
+      expect(tagged(await a.cmd('y', 'UID STORE 2 +FLAGS (\\Answered)'), 'y')).toMatch(/^y OK/);
+      // the first line IDLE brings must be the change, and nothing else may come before DONE is answered
+      const heard = untagged(await b.settle((t) => t.includes('\r\n'), 20_000));
+      b.write('DONE\r\n');
+      const done = await b.settle((t) => /(^|\r\n)i (OK|NO|BAD)[^\r\n]*\r\n/.test(t));
+      expect(heard, 'heard during IDLE').toEqual(['* 2 FETCH (UID 2 FLAGS (\\Answered))']);
+      expect(untagged(done), 'during IDLE, up to the answer to DONE').toEqual(heard);
+      expect(tagged(done, 'i')).toMatch(/^i OK/);
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 
   it('QRESYNC resync of a disconnected client returns exactly the changes', async () => {
@@ -132,10 +128,10 @@ describe.each(['local', 'agent'] as const)('state: %s', (mode) => {
   it.runIf(mode === 'agent')('agent unreachable: reading works, STORE is NO [UNAVAILABLE], then it recovers', async () => {
     const c = await login();
     await c.cmd('s', 'SELECT sample.binaries');
-    await agent!.kill();
+    await stack.agentProcess.kill();
     expect(tagged(await c.cmd('a', 'UID STORE 1 +FLAGS (\\Seen)'), 'a')).toMatch(/^a NO \[UNAVAILABLE\]/);
     expect(tagged(await c.cmd('b', 'UID FETCH 1 (BODY.PEEK[HEADER] RFC822.SIZE)'), 'b')).toMatch(/^b OK/);
-    await agent!.start();
+    await stack.agentProcess.start();
     let ok = '';
     for (let i = 0; i < 50 && !/^r\d+ OK/.test(ok); i++) {
       ok = tagged(await c.cmd(`r${i}`, 'UID STORE 1 +FLAGS (\\Seen)'), `r${i}`);

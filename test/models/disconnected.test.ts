@@ -17,22 +17,12 @@
  * session state, so that is a legitimate event in this model); the second one
  * reconnects to the same front-end.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInn, type InnServer } from '../harness/inn.js';
-import { generateCorpus } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { Tokens } from '../../src/stateagent/agent/auth.js';
-import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
 
 const GROUPS = ['models.disc', 'models.disc2'];
 const PER_GROUP = 30;
-const FE_TOKEN = 'models-frontend-token-0123456789';
 
 interface Synced {
   uidValidity: number;
@@ -53,22 +43,9 @@ function flagsOf(text: string): Map<number, string> {
 }
 
 describe('RFC 1733 disconnected model', () => {
-  let dir: string;
-  let inn: InnServer;
-  let nf: RunningNewsfront;
-  let agent: RunningAgent;
-  const corpus = generateCorpus({ seed: 17333, groups: GROUPS, perGroup: PER_GROUP, crosspostRate: 0 });
-  const config = () =>
-    testConfig({
-      upstreams: [{ url: `nntp://127.0.0.1:${inn.port}` }],
-      data: join(dir, 'data'),
-      listen: { host: '127.0.0.1', port: 0 },
-      users: join(dir, 'users'),
-      state: `http://127.0.0.1:${agent.port}`,
-      stateToken: FE_TOKEN,
-    });
+  let stack: Stack;
   const login = async (): Promise<RawClient> => {
-    const c = await RawClient.connect(nf.port);
+    const c = await RawClient.connect(stack.nf.port);
     expect(tagged(await c.cmd('L', 'LOGIN alice secret'), 'L')).toMatch(/^L OK/);
     return c;
   };
@@ -84,22 +61,13 @@ describe('RFC 1733 disconnected model', () => {
     c.close();
     return { uidValidity, modseq, flags };
   };
-  const numberIn = (group: string, k: number): string => corpus.filter((a) => a.groups[0] === group)[k - 1]!.messageId;
+  const numberIn = (group: string, k: number): string => stack.corpus.filter((a) => a.groups[0] === group)[k - 1]!.messageId;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-disc-'));
-    inn = await startInn({ groups: GROUPS, articles: corpus.map((a) => a.bytes) });
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    const tokens = new Tokens();
-    tokens.add(FE_TOKEN, { kind: 'frontend', name: 'models' });
-    agent = await startAgent({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'agent'), tokens, logger: silentLogger() });
-    nf = await startNewsfront(config(), silentLogger());
+    stack = await startStack({ corpus: { seed: 17333, groups: GROUPS, perGroup: PER_GROUP, crosspostRate: 0 }, state: 'agent' });
   });
   afterAll(async () => {
-    await nf?.close();
-    await agent?.close();
-    await inn?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('one QRESYNC SELECT brings the exact flag changes and VANISHED for a cancelled article', async () => {
@@ -113,10 +81,9 @@ describe('RFC 1733 disconnected model', () => {
     expect(tagged(await other.cmd('a', 'UID STORE 5,7 +FLAGS.SILENT (\\Seen)'), 'a')).toMatch(/^a OK/);
     expect(tagged(await other.cmd('b', 'UID STORE 9 +FLAGS.SILENT (\\Flagged $Later)'), 'b')).toMatch(/^b OK/);
     other.close();
-    await inn.cancel(numberIn(g, 12));
+    await stack.inn.cancel(numberIn(g, 12));
     // the front-end restarts while the client is away (see the header)
-    await nf.close();
-    nf = await startNewsfront(config(), silentLogger());
+    await stack.restartFrontend();
 
     // reconnect: one round trip
     const c = await login();
@@ -157,7 +124,7 @@ describe('RFC 1733 disconnected model', () => {
   it('without a front-end restart, a cancel while offline shows as VANISHED at reconnect', async () => {
     const g = GROUPS[1]!;
     const synced = await sync(g);
-    await inn.cancel(numberIn(g, 3));
+    await stack.inn.cancel(numberIn(g, 3));
     await new Promise((r) => setTimeout(r, 2500));
     const c = await login();
     await c.cmd('e', 'ENABLE QRESYNC');

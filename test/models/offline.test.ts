@@ -6,17 +6,10 @@
  * nothing it already has. A counting relay in front of INN also shows what
  * newsfront fetched upstream for the incremental download.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInn, type InnServer } from '../harness/inn.js';
 import { generateCorpus } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
+import { startStack, type Stack } from '../harness/stack.js';
 import { RawClient, bodyLiterals, tagged } from '../imap/raw-client.js';
-import { startRelay, type Relay } from '../faults/relay.js';
 import { createDeflateRaw, createInflateRaw, constants as zc } from 'node:zlib';
 
 const GROUP = 'models.offline';
@@ -32,56 +25,39 @@ async function download(c: RawClient, tag: string, range: string): Promise<Map<n
 }
 
 describe('RFC 1733 offline model', () => {
-  let dir: string;
-  let inn: InnServer;
-  let relay: Relay;
-  let nf: RunningNewsfront;
+  let stack: Stack;
   let incremental: { upBytes: number; commands: string[]; newBytes?: number } | undefined;
-  const first = generateCorpus({ seed: 17331, groups: [GROUP], perGroup: FIRST });
+  /** Injected before the first download; `later` while the client is away. */
+  let first: Stack['corpus'];
   const later = generateCorpus({ seed: 17332, groups: [GROUP], perGroup: LATER });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-offline-'));
-    inn = await startInn({ groups: [GROUP], articles: first.map((a) => a.bytes) });
-    relay = await startRelay(inn.port);
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    nf = await startNewsfront(
-      testConfig({
-        upstreams: [{ url: `nntp://127.0.0.1:${relay.port}` }],
-        data: join(dir, 'data'),
-        listen: { host: '127.0.0.1', port: 0 },
-        users: join(dir, 'users'),
-        pollIntervalMs: 1000,
-      }),
-      silentLogger(),
-    );
+    stack = await startStack({ corpus: { seed: 17331, groups: [GROUP], perGroup: FIRST }, relay: true, config: { pollIntervalMs: 1000 } });
+    first = stack.corpus;
   });
   afterAll(async () => {
-    await nf?.close();
-    await relay?.close();
-    await inn?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('a full download, then an incremental one that moves only the new articles', async () => {
     // session 1: full download
-    const c = await RawClient.connect(nf.port);
+    const c = await RawClient.connect(stack.nf.port);
     await c.cmd('a', 'LOGIN alice secret');
     const sel = await c.cmd('b', `EXAMINE ${GROUP}`);
     const uidValidity = Number(/UIDVALIDITY (\d+)/.exec(sel)![1]);
     const uidNext = Number(/UIDNEXT (\d+)/.exec(sel)![1]);
     const all = await download(c, 'c', '1:*');
     expect(all.size).toBe(FIRST);
-    const stored = await inn.storedArticles(first.map((a) => a.messageId));
+    const stored = await stack.inn.storedArticles(first.map((a) => a.messageId));
     first.forEach((a, i) => expect(all.get(i + 1)?.equals(stored[i]!), `UID ${i + 1}`).toBe(true));
     expect(uidNext).toBe(FIRST + 1);
     c.close();
 
     // offline: new articles arrive upstream
-    await inn.inject(later.map((a) => a.bytes));
+    await stack.inn.inject(later.map((a) => a.bytes));
 
     // session 2: reconnect, same UIDVALIDITY, wait for the poll to see the new articles
-    const d = await RawClient.connect(nf.port);
+    const d = await RawClient.connect(stack.nf.port);
     await d.cmd('a', 'LOGIN alice secret');
     let status = '';
     for (let i = 0; i < 200; i++) {
@@ -94,15 +70,15 @@ describe('RFC 1733 offline model', () => {
     const sel2 = await d.cmd('b', `EXAMINE ${GROUP}`);
     expect(sel2).toContain(`UIDVALIDITY ${uidValidity}`);
     const in0 = d.socket.bytesRead;
-    const up0 = relay.down;
-    const sent0 = relay.sent.length;
+    const up0 = stack.relay.down;
+    const sent0 = stack.relay.sent.length;
     const fresh = await download(d, 'c', `${uidNext}:*`);
     const clientBytes = d.socket.bytesRead - in0;
-    const upBytes = relay.down - up0;
-    const commands = relay.sent.slice(sent0).split('\r\n').filter((l) => /^(ARTICLE|HEAD|BODY) /.test(l));
+    const upBytes = stack.relay.down - up0;
+    const commands = stack.relay.sent.slice(sent0).split('\r\n').filter((l) => /^(ARTICLE|HEAD|BODY) /.test(l));
     incremental = { upBytes, commands };
     expect([...fresh.keys()]).toEqual(later.map((_, i) => FIRST + 1 + i));
-    const storedLater = await inn.storedArticles(later.map((a) => a.messageId));
+    const storedLater = await stack.inn.storedArticles(later.map((a) => a.messageId));
     later.forEach((a, i) => expect(fresh.get(FIRST + 1 + i)?.equals(storedLater[i]!), a.messageId).toBe(true));
     const newBytes = storedLater.reduce((s, b) => s + b.length, 0);
     const oldBytes = stored.reduce((s, b) => s + b.length, 0);
@@ -120,7 +96,7 @@ describe('RFC 1733 offline model', () => {
   });
 
   it('the full download with COMPRESS=DEFLATE: the same bytes, fewer on the wire', async () => {
-    const c = await RawClient.connect(nf.port);
+    const c = await RawClient.connect(stack.nf.port);
     try {
       await c.cmd('a', 'LOGIN alice secret');
       await c.cmd('b', `EXAMINE ${GROUP}`);
@@ -145,7 +121,7 @@ describe('RFC 1733 offline model', () => {
       const got = bodyLiterals(plain);
       expect(tagged(plain.toString('latin1'), 'c')).toMatch(/^c OK/);
       expect(got.size).toBe(FIRST + LATER);
-      const stored = await inn.storedArticles([...first, ...later].map((a) => a.messageId));
+      const stored = await stack.inn.storedArticles([...first, ...later].map((a) => a.messageId));
       stored.forEach((b, i) => expect(got.get(i + 1)?.equals(b), `UID ${i + 1}`).toBe(true));
       expect(wire).toBeLessThan(plain.length);
       console.log(`[offline] full download with COMPRESS=DEFLATE: ${plain.length} B of responses in ${wire} B on the wire (${Math.round((100 * wire) / plain.length)} %)`);

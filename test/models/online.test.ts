@@ -9,17 +9,11 @@
  *    article while listing (it must not: DESIGN invariant 6).
  * Figures are printed (`[online]` lines) for the report.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInn, type InnServer } from '../harness/inn.js';
-import { generateCorpus, type CorpusArticle } from '../corpus/generate.js';
-import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
-import { testConfig } from '../../src/app/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
+import type { CorpusArticle } from '../corpus/generate.js';
+import { startStack, type Stack } from '../harness/stack.js';
+import type { Relay } from '../harness/relay.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
-import { startRelay, type Relay } from '../faults/relay.js';
 
 const GROUP = 'models.online';
 /** ~5,000 articles keeps `npm test` reasonable; the bench runs the 100k group. */
@@ -30,10 +24,8 @@ const ATTACHMENT = 20 * 1024 * 1024;
 const PARTIAL_OVERHEAD_MAX = 4 * 1024;
 
 describe('RFC 1733 online model', () => {
-  let dir: string;
-  let inn: InnServer;
+  let stack: Stack;
   let relay: Relay;
-  let nf: RunningNewsfront;
   let corpus: CorpusArticle[];
   let large: CorpusArticle;
   let largeUid: number;
@@ -41,33 +33,19 @@ describe('RFC 1733 online model', () => {
   let listingVerbs: Record<string, number> | undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nf-online-'));
-    corpus = generateCorpus({ seed: 1733, groups: [GROUP], perGroup: PER_GROUP, largeAttachmentBytes: ATTACHMENT });
+    stack = await startStack({ corpus: { seed: 1733, groups: [GROUP], perGroup: PER_GROUP, largeAttachmentBytes: ATTACHMENT }, relay: true });
+    relay = stack.relay;
+    corpus = stack.corpus;
     large = corpus.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a));
     largeUid = corpus.indexOf(large) + 1;
-    inn = await startInn({ groups: [GROUP], articles: corpus.map((a) => a.bytes) });
-    relay = await startRelay(inn.port);
-    writeFileSync(join(dir, 'users'), 'alice:{PLAIN}secret\n');
-    nf = await startNewsfront(
-      testConfig({
-        upstreams: [{ url: `nntp://127.0.0.1:${relay.port}` }],
-        data: join(dir, 'data'),
-        listen: { host: '127.0.0.1', port: 0 },
-        users: join(dir, 'users'),
-      }),
-      silentLogger(),
-    );
   }, 300_000);
   afterAll(async () => {
-    await nf?.close();
-    await relay?.close();
-    await inn?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('lists the group by ENVELOPE and fetches 1 KB of the attachment without downloading the rest to the client', async () => {
     expect(large.bytes.length).toBeGreaterThan(20 * 1024 * 1024);
-    const c = await RawClient.connect(nf.port);
+    const c = await RawClient.connect(stack.nf.port);
     try {
       expect(tagged(await c.cmd('a', 'LOGIN alice secret'), 'a')).toMatch(/^a OK/);
       const up0 = relay.down;

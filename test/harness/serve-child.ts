@@ -8,7 +8,7 @@
  * the server cleanly (exit 0). Logs go nowhere (silent logger) unless
  * NF_CHILD_LOG names a pino level (then to stderr).
  *
- *     node --import tsx test/faults/serve-child.ts '{"upstreams":[...],"data":"/tmp/x"}'
+ *     node --import tsx test/harness/serve-child.ts '{"upstreams":[...],"data":"/tmp/x"}'
  */
 import { testConfig } from '../../src/app/config/load.js';
 import type { ConfigInput } from '../../src/app/config/schema.js';
