@@ -1,8 +1,9 @@
 /**
  * FlagStore: where per-user message flags live (DESIGN "State agent model").
  * The IMAP layer calls only this interface. Implementations: session-only
- * (client-held; nothing persists), local LMDB (`local.ts`) and the remote
- * state agent over HTTP (`remote.ts`); one contract suite runs against all.
+ * (client-held; nothing persists), local LMDB (`stores/local.ts`) and the
+ * remote state agent over HTTP (`stores/remote.ts`); one contract suite
+ * (test/stateagent/contract.ts) runs against all.
  *
  * Keys are (user, mailbox, uidValidity); values are flags per UID kept as
  * range sets, so the cost follows the number of ranges, not of messages.
@@ -48,8 +49,15 @@ export interface UpdateOptions {
 }
 
 export interface UpdateResult {
-  /** UIDs not changed because of UNCHANGEDSINCE (for `[MODIFIED ...]`). */
+  /** UIDs not changed because of UNCHANGEDSINCE (for `[MODIFIED ...]`), ascending. */
   modified: number[];
+  /**
+   * Every UID this update changed — all of `uids` not in `modified` — with
+   * its flags and modseq right after the change, ascending by UID: what
+   * STORE reports in its untagged FETCH (FLAGS, CONDSTORE MODSEQ) without
+   * reading the store again. Every entry has `modseq` below.
+   */
+  changes: FlagChange[];
   /** The modseq given to this change (unchanged HIGHESTMODSEQ if nothing changed). */
   modseq: number;
   highestModseq: number;
@@ -71,7 +79,7 @@ export interface FlagStore {
   /** True when flags survive the session (PERMANENTFLAGS is non-empty). */
   readonly persistent: boolean;
   view(key: FlagKey, lo: number, hi: number): Promise<FlagView>;
-  /** Apply `op` with `flags` to `uids` (ascending). */
+  /** Apply `op` with `flags` to `uids` (ascending); resolves with the flags it set (see UpdateResult). */
   update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts?: UpdateOptions): Promise<UpdateResult>;
   /** Every UID whose modseq is greater than `modseq`, with its current flags (CHANGEDSINCE, QRESYNC). */
   changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]>;
