@@ -14,6 +14,15 @@
  * An `update` that resolves has made the change durable in a persistent store
  * (invariant 4); if the store cannot be reached it rejects with
  * `FlagStoreError('UNAVAILABLE')` and nothing was changed.
+ *
+ * Behind this interface flags take four forms, each for one purpose:
+ * - `RangeSet` / `Run[]` (src/util/rangeset.ts): a set of UIDs as ranges, and
+ *   a sorted list of ranges as argument and wire form (`.newsrc` text);
+ * - `ModseqMap` (modseq-map.ts): UID ranges → modseq, flat so it copies cheaply;
+ * - `MailboxFlags` (stores/mailbox-state.ts): one mailbox in memory (a RangeSet
+ *   per flag, a ModseqMap, HIGHESTMODSEQ), changed and read back in runs;
+ * - chunk records (stores/chunks.ts): one mailbox on disk (LMDB), cut by UID
+ *   span so an update rewrites only the chunks it touches.
  */
 
 export interface FlagKey {

@@ -8,7 +8,7 @@
  *    itself: STOREs succeed again in the same session; a session in IDLE
  *    should hear another session's change (it.fails: it does not).
  * newsfront serves the embedded sample archive in a child process (a crash
- * shows as the child's death); the agent runs `src/stateagent/agent/main.ts`.
+ * shows as the child's death); the agent runs as `newsfront agent` (src/cli.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { freePort } from '../harness/inn-tools.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 import { spawnServer, type ChildServer } from './child-server.js';
 
-const AGENT_MAIN = fileURLToPath(new URL('../../src/stateagent/agent/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const FE_TOKEN = 'faults-frontend-token-0123456789';
 const GROUP = 'sample.discuss';
 /** STOREs answered before the kill. */
@@ -32,7 +32,7 @@ interface AgentChild {
 }
 
 async function startAgentChild(port: number, dir: string): Promise<AgentChild> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', AGENT_MAIN, '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'agent'), '--tokens', join(dir, 'tokens'), '--log-level', 'error'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'agent', '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'agent'), '--tokens', join(dir, 'tokens'), '--log-level', 'error'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((r) => proc.on('exit', () => r()));

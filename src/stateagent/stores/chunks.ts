@@ -1,5 +1,6 @@
 /**
- * The on-disk form of one mailbox's flags (LMDB layout v2): a small head and
+ * The on-disk form of one mailbox's flags (LMDB layout v2; in memory it is a
+ * MailboxFlags, mailbox-state.ts): a small head and
  * chunks, so an update rewrites only the chunks its UIDs fall in — a
  * one-message STORE in a mailbox of 100k fragmented ranges writes a few KB,
  * not the whole mailbox.
