@@ -64,9 +64,10 @@ export interface UpdateResult {
    * Every UID this update changed — all of `uids` not in `modified` — with
    * its flags and modseq right after the change, ascending by UID: what
    * STORE reports in its untagged FETCH (FLAGS, CONDSTORE MODSEQ) without
-   * reading the store again. Every entry has `modseq` below.
+   * reading the store again. Every entry has `modseq` below. Stores may
+   * build the list on first read (a silent STORE does not read it).
    */
-  changes: FlagChange[];
+  readonly changes: FlagChange[];
   /** The modseq given to this change (unchanged HIGHESTMODSEQ if nothing changed). */
   modseq: number;
   highestModseq: number;

@@ -45,7 +45,7 @@ import {
 } from '../flagstore.js';
 import { MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from '../limits.js';
 import {
-  applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, type RunChange, type RunUpdateResult,
+  applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult, type RunChange, type RunUpdateResult,
 } from './mailbox-state.js';
 import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
 import { HotRecords, type Loaded } from './hot-records.js';
@@ -183,7 +183,7 @@ export class LmdbFlagStore implements FlagStore {
   /** The per-UID `changes` are no more than `uids`, so they need no MAX_EXPANDED_UIDS bound. */
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     const r = await this.updateRuns(key, checkUids(uids), op, flags, opts.unchangedSince);
-    return { modified: expandRuns(r.modified), changes: expandChanges(r.changes), modseq: r.modseq, highestModseq: r.highestModseq };
+    return updateResult(expandRuns(r.modified), r.changes, r.modseq, r.highestModseq);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {

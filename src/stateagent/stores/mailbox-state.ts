@@ -12,7 +12,7 @@
  * remove; a flag no UID has any more disappears from `keywords()`.
  */
 import { RangeSet, intersectRuns, subtractRuns, type Run } from '../../util/rangeset.js';
-import { FlagStoreError, type FlagChange, type FlagOp, type FlagView } from '../flagstore.js';
+import { FlagStoreError, type FlagChange, type FlagOp, type FlagView, type UpdateResult } from '../flagstore.js';
 import { MAX_KEYWORDS_PER_MAILBOX } from '../limits.js';
 import { ModseqMap } from '../modseq-map.js';
 
@@ -192,4 +192,21 @@ export function expandChanges(changes: readonly RunChange[]): FlagChange[] {
   const out: FlagChange[] = [];
   for (const c of changes) for (let uid = c.lo; uid <= c.hi; uid++) out.push({ uid, flags: c.flags, modseq: c.modseq });
   return out;
+}
+
+/**
+ * An UpdateResult whose per-UID `changes` are expanded from `runs` (ascending,
+ * no more UIDs than the update named) on first read: a silent STORE of
+ * 1:50000 never reads them and so never allocates 50,000 entries.
+ */
+export function updateResult(modified: number[], runs: readonly RunChange[], modseq: number, highestModseq: number): UpdateResult {
+  let changes: FlagChange[] | undefined;
+  return {
+    modified,
+    get changes() {
+      return (changes ??= expandChanges(runs));
+    },
+    modseq,
+    highestModseq,
+  };
 }

@@ -29,8 +29,8 @@ import {
   type FlagView, type UpdateOptions, type UpdateResult,
 } from '../flagstore.js';
 import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from '../limits.js';
-import { countRuns, expandRuns, formatRuns, RangeSet } from '../../util/rangeset.js';
-import { MailboxFlags } from './mailbox-state.js';
+import { expandRuns, formatRuns, RangeSet } from '../../util/rangeset.js';
+import { expandChanges, MailboxFlags, updateResult, type RunChange } from './mailbox-state.js';
 import { ModseqMap } from '../modseq-map.js';
 import { SseFeed } from './sse-client.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser, parseRanges } from '../validate.js';
@@ -58,15 +58,20 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Wire changes → run changes, ascending. Throws INVALID for malformed UID sets. */
+function wireRuns(changes: readonly WireChange[]): RunChange[] {
+  const out: RunChange[] = [];
+  for (const c of changes) for (const [lo, hi] of parseRanges(c.uids)) out.push({ lo, hi, flags: c.flags, modseq: c.modseq });
+  return out.sort((a, b) => a.lo - b.lo);
+}
+
 /** Wire changes → per-UID changes; INVALID beyond MAX_EXPANDED_UIDS. */
 function expandWire(changes: readonly WireChange[]): FlagChange[] {
-  const runs = changes.map((c) => ({ runs: parseRanges(c.uids), c }));
+  const runs = wireRuns(changes);
   let n = 0;
-  for (const r of runs) n += countRuns(r.runs);
+  for (const r of runs) n += r.hi - r.lo + 1;
   if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
-  const out: FlagChange[] = [];
-  for (const { runs: rr, c } of runs) for (const uid of expandRuns(rr)) out.push({ uid, flags: c.flags, modseq: c.modseq });
-  return out.sort((a, b) => a.uid - b.uid);
+  return expandChanges(runs);
 }
 
 function isWireChanges(v: unknown): v is WireChange[] {
@@ -241,9 +246,11 @@ export class RemoteFlagStore implements FlagStore {
     if (typeof j.modseq !== 'number' || typeof j.highestModseq !== 'number' || typeof j.modified !== 'string') throw this.bad('update answer');
     const modified = expandRuns(parseRanges(j.modified));
     // The answer lists the changed UIDs with their flags: one request per update.
-    const changes = isWireChanges(j.changes) ? expandWire(j.changes) : undefined;
-    if (!changes || changes.length + modified.length !== uids.length) throw this.bad('update answer');
-    return { modseq: j.modseq, highestModseq: j.highestModseq, modified, changes };
+    const changes = isWireChanges(j.changes) ? wireRuns(j.changes) : undefined;
+    let n = 0;
+    for (const c of changes ?? []) n += c.hi - c.lo + 1;
+    if (!changes || n + modified.length !== uids.length) throw this.bad('update answer');
+    return updateResult(modified, changes, j.modseq, j.highestModseq);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {

@@ -9,7 +9,7 @@ import { expandRuns, toRuns } from '../../util/rangeset.js';
 import type {
   ChangeEvent, FlagChange, FlagKey, FlagOp, FlagStore, FlagView, UpdateOptions, UpdateResult,
 } from '../flagstore.js';
-import { applyRuns, changesOf, changesSince, expandChanges, MailboxFlags } from './mailbox-state.js';
+import { applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult } from './mailbox-state.js';
 
 export class SessionFlagStore implements FlagStore {
   readonly persistent = false;
@@ -30,12 +30,7 @@ export class SessionFlagStore implements FlagStore {
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     const mf = this.of(key);
     const r = applyRuns(mf, toRuns(uids), op, flags, opts.unchangedSince);
-    return {
-      modified: expandRuns(r.modified),
-      changes: expandChanges(changesOf(mf, r.changed, r.modseq)),
-      modseq: r.modseq,
-      highestModseq: r.highestModseq,
-    };
+    return updateResult(expandRuns(r.modified), changesOf(mf, r.changed, r.modseq), r.modseq, r.highestModseq);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
