@@ -6,6 +6,8 @@
  *                   [--archive DIR] [--data DIR] [--state session|local|URL]
  *                   [--users FILE] [--log-level LEVEL]
  *   newsfront ingest [same options as serve]   fill the UID map for every group, then exit
+ *   newsfront agent [--config FILE] --listen HOST:PORT --data DIR --tokens FILE [--log-level LEVEL]
+ *                               the state agent (docs/agent-api.md); prints `listening HOST:PORT`
  *   newsfront sample DIR        write the sample archive into DIR
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
@@ -17,14 +19,17 @@
  */
 import { Command, CommanderError } from 'commander';
 import { createLogger, type Logger } from './util/log.js';
-import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type ConfigFlags } from './app/config/load.js';
+import {
+  CONFIG_EXIT_CODE, ConfigError, loadAgentConfig, loadConfig, type AgentFlags, type AgentSettings, type ConfigFlags,
+} from './app/config/load.js';
 import { redactNntpUrl } from './nntp/index.js';
 import { writeSampleArchive } from './export/sample/generate.js';
 import { checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
 import { openExport } from './app/ingest.js';
 import type { FrozenConfig } from './app/config/schema.js';
 import { hashPassword } from './app/auth/users.js';
-import { AgentUsageError, runAgentCli } from './stateagent/agent/main.js';
+import { startAgent, type RunningAgent } from './stateagent/agent/server.js';
+import { TokenFileError } from './stateagent/agent/auth.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -121,6 +126,39 @@ async function serve(flags: ConfigFlags): Promise<void> {
   process.stderr.write(howToConnect(config, running.port, running.demoUser));
 }
 
+/**
+ * `agent`: the state agent. Logs go to stderr; once it accepts connections one
+ * line `listening HOST:PORT` goes to stdout (tests and supervisors wait for it).
+ * SIGINT/SIGTERM close it (exit 0, or 1 if closing fails).
+ */
+async function agent(flags: AgentFlags): Promise<void> {
+  let settings: AgentSettings;
+  try {
+    settings = loadAgentConfig({ env: process.env, flags });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, CONFIG_EXIT_CODE);
+    throw err;
+  }
+  const logger = createLogger({ level: settings.logLevel, fd: 2 });
+  let running: RunningAgent;
+  try {
+    running = await startAgent({ host: settings.host, port: settings.port, dataDir: settings.dataDir, tokensFile: settings.tokensFile, logger });
+  } catch (err) {
+    if (err instanceof TokenFileError) fail(`config: agent.tokens: ${err.message}`, CONFIG_EXIT_CODE);
+    fail(`newsfront agent: ${(err as Error).message}`, 1);
+  }
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'stopping state agent');
+    running.close().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'state agent close failed');
+      process.exit(1);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.write(`listening ${running.host}:${running.port}\n`);
+}
+
 /** One line from stdin; on a terminal the typed characters are not echoed. */
 async function readPassword(): Promise<string> {
   const stdin = process.stdin;
@@ -187,18 +225,14 @@ function buildProgram(): Command {
     });
   program
     .command('agent')
-    .description('run the state agent: --listen HOST:PORT --data DIR --tokens FILE [--log-level L] (docs/agent-api.md)')
-    .allowUnknownOption()
-    .helpOption(false)
-    .argument('[options...]')
-    .action(async (args: string[]) => {
-      try {
-        const agent = await runAgentCli(args, { signals: true });
-        process.stdout.write(`listening ${agent.host}:${agent.port}\n`);
-      } catch (err) {
-        process.stderr.write(`newsfront agent: ${(err as Error).message}\n`);
-        process.exit(err instanceof AgentUsageError ? CONFIG_EXIT_CODE : 1);
-      }
+    .description('run the state agent: per-user flags over HTTP (docs/agent-api.md); options set the "agent" config section')
+    .option('--config <file>', 'JSON config file (see config/README.md)')
+    .option('--listen <host:port>', 'address of the agent\'s HTTP listener (agent.listen)')
+    .option('--data <dir>', 'data directory of the agent, LMDB (agent.data)')
+    .option('--tokens <file>', 'tokens file: "<token> user|frontend <name>" per line (agent.tokens)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (opts: AgentFlags) => {
+      await agent(opts);
     });
   program
     .command('passwd')

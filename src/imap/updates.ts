@@ -8,7 +8,7 @@ import type { Chunk } from './render/envelope.js';
 import type { Session } from './session.js';
 import { UidValidityChanged, type SelectedMailbox } from './selected.js';
 import { ImapError } from './errors.js';
-import { toRuns } from '../stateagent/stores/session.js';
+import { toRuns } from '../util/rangeset.js';
 
 type Send = (chunks: Chunk[]) => Promise<void>;
 

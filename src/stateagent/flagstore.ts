@@ -1,8 +1,9 @@
 /**
  * FlagStore: where per-user message flags live (DESIGN "State agent model").
  * The IMAP layer calls only this interface. Implementations: session-only
- * (client-held; nothing persists), local LMDB (`local.ts`) and the remote
- * state agent over HTTP (`remote.ts`); one contract suite runs against all.
+ * (client-held; nothing persists), local LMDB (`stores/local.ts`) and the
+ * remote state agent over HTTP (`stores/remote.ts`); one contract suite
+ * (test/stateagent/contract.ts) runs against all.
  *
  * Keys are (user, mailbox, uidValidity); values are flags per UID kept as
  * range sets, so the cost follows the number of ranges, not of messages.
@@ -13,6 +14,15 @@
  * An `update` that resolves has made the change durable in a persistent store
  * (invariant 4); if the store cannot be reached it rejects with
  * `FlagStoreError('UNAVAILABLE')` and nothing was changed.
+ *
+ * Behind this interface flags take four forms, each for one purpose:
+ * - `RangeSet` / `Run[]` (src/util/rangeset.ts): a set of UIDs as ranges, and
+ *   a sorted list of ranges as argument and wire form (`.newsrc` text);
+ * - `ModseqMap` (modseq-map.ts): UID ranges → modseq, flat so it copies cheaply;
+ * - `MailboxFlags` (stores/mailbox-state.ts): one mailbox in memory (a RangeSet
+ *   per flag, a ModseqMap, HIGHESTMODSEQ), changed and read back in runs;
+ * - chunk records (stores/chunks.ts): one mailbox on disk (LMDB), cut by UID
+ *   span so an update rewrites only the chunks it touches.
  */
 
 export interface FlagKey {
@@ -48,8 +58,16 @@ export interface UpdateOptions {
 }
 
 export interface UpdateResult {
-  /** UIDs not changed because of UNCHANGEDSINCE (for `[MODIFIED ...]`). */
+  /** UIDs not changed because of UNCHANGEDSINCE (for `[MODIFIED ...]`), ascending. */
   modified: number[];
+  /**
+   * Every UID this update changed — all of `uids` not in `modified` — with
+   * its flags and modseq right after the change, ascending by UID: what
+   * STORE reports in its untagged FETCH (FLAGS, CONDSTORE MODSEQ) without
+   * reading the store again. Every entry has `modseq` below. Stores may
+   * build the list on first read (a silent STORE does not read it).
+   */
+  readonly changes: FlagChange[];
   /** The modseq given to this change (unchanged HIGHESTMODSEQ if nothing changed). */
   modseq: number;
   highestModseq: number;
@@ -71,7 +89,7 @@ export interface FlagStore {
   /** True when flags survive the session (PERMANENTFLAGS is non-empty). */
   readonly persistent: boolean;
   view(key: FlagKey, lo: number, hi: number): Promise<FlagView>;
-  /** Apply `op` with `flags` to `uids` (ascending). */
+  /** Apply `op` with `flags` to `uids` (ascending); resolves with the flags it set (see UpdateResult). */
   update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts?: UpdateOptions): Promise<UpdateResult>;
   /** Every UID whose modseq is greater than `modseq`, with its current flags (CHANGEDSINCE, QRESYNC). */
   changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]>;

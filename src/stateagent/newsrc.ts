@@ -10,8 +10,8 @@
  * 2), so read ranges map 1:1 to `\Seen` UID ranges.
  */
 import { FlagStoreError } from './flagstore.js';
-import { formatRuns, parseRanges, type Run } from './ranges.js';
-import { checkMailbox } from './validate.js';
+import { formatRuns, type Run } from '../util/rangeset.js';
+import { checkMailbox, parseRanges } from './validate.js';
 
 export interface NewsrcGroup {
   group: string;

@@ -1,10 +1,12 @@
 /**
- * Input checks shared by the flag stores and the agent. Every check throws
- * `FlagStoreError('INVALID')` with a message safe to show a caller.
+ * Input checks shared by the flag stores and the agent, and the parser of
+ * UID set text. Every check throws `FlagStoreError('INVALID')` with a message
+ * safe to show a caller.
  */
+import { RangeSet, toRuns, type Run } from '../util/rangeset.js';
 import { FlagStoreError, SYSTEM_FLAGS, type FlagKey } from './flagstore.js';
 import {
-  MAX_FLAG_BYTES, MAX_FLAGS_PER_UPDATE, MAX_MAILBOX_BYTES, MAX_UID_VALIDITY, MAX_USER_BYTES,
+  MAX_FLAG_BYTES, MAX_FLAGS_PER_UPDATE, MAX_MAILBOX_BYTES, MAX_RANGES_PER_REQUEST, MAX_UID, MAX_UID_VALIDITY, MAX_USER_BYTES,
 } from './limits.js';
 
 /** C0 controls and DEL: they would break key separators and `.newsrc` lines. */
@@ -68,4 +70,60 @@ export function checkModseq(n: unknown, what: string): number {
     throw new FlagStoreError('INVALID', `${what} must be a non-negative integer`);
   }
   return n;
+}
+
+/** Ascending UIDs (an update's `uids`) → runs. Throws INVALID unless strictly ascending integers in 1..MAX_UID. */
+export function checkUids(uids: readonly number[]): Run[] {
+  let prev = 0;
+  for (const u of uids) {
+    if (!Number.isInteger(u) || u < 1 || u > MAX_UID || u <= prev) {
+      throw new FlagStoreError('INVALID', `UIDs must be ascending integers in 1..${MAX_UID}`);
+    }
+    prev = u;
+  }
+  return toRuns(uids);
+}
+
+export interface ParseRangesOptions {
+  /**
+   * `.newsrc` leniency: `0` (some newsreaders write `0-N` for "nothing before
+   * N") is dropped, and an empty `hi < lo` range is ignored, not refused.
+   */
+  newsrc?: boolean;
+}
+
+/**
+ * Parse UID set text `1-5,7,9-12` (the agent API's and `.newsrc`'s form) into
+ * normalized runs (sorted, merged; overlaps allowed in the input). Empty text
+ * is the empty list. Throws INVALID, also beyond MAX_RANGES_PER_REQUEST ranges.
+ */
+export function parseRanges(text: string, opts: ParseRangesOptions = {}): Run[] {
+  const t = text.trim();
+  if (t === '') return [];
+  const parts = t.split(',');
+  if (parts.length > MAX_RANGES_PER_REQUEST) {
+    throw new FlagStoreError('INVALID', `more than ${MAX_RANGES_PER_REQUEST} ranges`);
+  }
+  let sorted = true;
+  let prevHi = 0;
+  const runs: Run[] = [];
+  for (const raw of parts) {
+    const m = /^\s*(\d{1,10})(?:\s*-\s*(\d{1,10}))?\s*$/.exec(raw);
+    if (!m) throw new FlagStoreError('INVALID', `bad range ${JSON.stringify(raw.slice(0, 40))}`);
+    let lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (opts.newsrc && lo === 0) lo = 1;
+    if (hi < lo) {
+      if (opts.newsrc) continue;
+      throw new FlagStoreError('INVALID', `bad range ${raw.trim()}`);
+    }
+    if (lo < 1 || hi > MAX_UID) throw new FlagStoreError('INVALID', `range ${raw.trim()} outside 1..${MAX_UID}`);
+    if (lo <= prevHi + 1 && runs.length > 0) sorted = false;
+    prevHi = Math.max(prevHi, hi);
+    runs.push([lo, hi]);
+  }
+  if (sorted) return runs;
+  const set = new RangeSet();
+  for (const [lo, hi] of runs) set.add(lo, hi);
+  return [...set.ranges()];
 }

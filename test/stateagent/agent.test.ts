@@ -124,7 +124,26 @@ describe('authentication and isolation', () => {
   it('lets a front-end token act for any user', async () => {
     const r = await req('POST', flagsPath('dave'), FE, { uids: '5', op: 'add', flags: ['$Label1'] });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ modseq: 2, highestModseq: 2, modified: '' });
+    expect(r.json).toEqual({ modseq: 2, highestModseq: 2, modified: '', changes: [{ uids: '5', flags: ['$Label1'], modseq: 2 }] });
+  });
+});
+
+describe('flags', () => {
+  it('answers an update with the flags it set, in runs, leaving out UNCHANGEDSINCE failures', async () => {
+    const p = flagsPath('erin');
+    await req('POST', p, FE, { uids: '1-4', op: 'add', flags: ['\\Seen'] });
+    await req('POST', p, FE, { uids: '3', op: 'add', flags: ['\\Flagged'] });
+    const r = await req('POST', p, FE, { uids: '1-6', op: 'add', flags: ['\\Answered'], unchangedSince: 2 });
+    expect(r.status).toBe(200);
+    expect(r.json.modified).toBe('3');
+    expect(r.json.changes).toEqual([
+      { uids: '1-2', flags: ['\\Seen', '\\Answered'], modseq: 4 },
+      { uids: '4', flags: ['\\Seen', '\\Answered'], modseq: 4 },
+      { uids: '5-6', flags: ['\\Answered'], modseq: 4 },
+    ]);
+    // the same as a later read of those UIDs
+    const c = await req('GET', `${p.replace(/flags$/, 'changes')}?since=3`, FE);
+    expect(c.json.changes).toEqual(r.json.changes);
   });
 });
 
@@ -357,27 +376,5 @@ describe('SSE change feed', () => {
     const e = await feed.next();
     expect(JSON.parse(e.data!).changes).toEqual([{ uids: '2', flags: ['\\Flagged'], modseq: 2 }]);
     feed.close();
-  });
-});
-
-describe('agent command line', () => {
-  it('parses --listen/--data/--tokens and refuses bad arguments with a usage error', async () => {
-    const { parseAgentArgs, runAgentCli, AgentUsageError } = await import('../../src/stateagent/agent/main.js');
-    expect(parseAgentArgs(['--listen', '127.0.0.1:7143', '--data', '/d', '--tokens', '/t'])).toEqual({
-      host: '127.0.0.1', port: 7143, dataDir: '/d', tokensFile: '/t', logLevel: 'info',
-    });
-    expect(parseAgentArgs(['--listen', '[::1]:0', '--data', '/d', '--tokens', '/t', '--log-level', 'debug']).host).toBe('::1');
-    for (const argv of [
-      ['--listen', 'localhost', '--data', '/d', '--tokens', '/t'],
-      ['--listen', '127.0.0.1:99999', '--data', '/d', '--tokens', '/t'],
-      ['--data', '/d', '--tokens', '/t'],
-      ['--listen', '127.0.0.1:1', '--data', '/d', '--tokens', '/t', '--bogus'],
-    ]) {
-      expect(() => parseAgentArgs(argv)).toThrow(AgentUsageError);
-    }
-    const err = await runAgentCli(['--listen', '127.0.0.1:0', '--data', dir, '--tokens', join(dir, 'no-such-file')], { logger: silentLogger() })
-      .then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(AgentUsageError);
-    expect((err as InstanceType<typeof AgentUsageError>).exitCode).toBe(2);
   });
 });

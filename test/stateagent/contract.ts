@@ -2,11 +2,15 @@
  * The one contract suite for FlagStore (STYLE §4), run against the session
  * store (`session.test.ts`), the LMDB store (`local.test.ts`) and the remote
  * store against a real agent (`remote.test.ts`). It checks the rules stated
- * in `src/stateagent/flagstore.ts` and RFC 7162 §3.1 (modseqs).
+ * in `src/stateagent/flagstore.ts` and RFC 7162 §3.1 (modseqs), including
+ * what `update` returns: the flags and modseq it set per UID (STORE answers
+ * from it without reading the store again).
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FlagStoreError, type ChangeEvent, type FlagKey, type FlagOp, type FlagStore } from '../../src/stateagent/flagstore.js';
+import {
+  FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
+} from '../../src/stateagent/flagstore.js';
 
 export interface FlagStoreHarness {
   store: FlagStore;
@@ -31,6 +35,11 @@ export interface ContractOptions {
 }
 
 const K: FlagKey = { user: 'alice', mailbox: 'comp.lang.misc', uidValidity: 1700000000 };
+
+/** `changes` with each flag list sorted (stores may list flags in any order). */
+function sorted(changes: readonly FlagChange[]): Array<{ uid: number; flags: string[]; modseq: number }> {
+  return changes.map((c) => ({ uid: c.uid, flags: [...c.flags].sort(), modseq: c.modseq }));
+}
 
 function range(lo: number, hi: number): number[] {
   const out: number[] = [];
@@ -75,9 +84,15 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
 
     it('adds, removes and sets system flags and keywords', async () => {
       await s.update(K, [1, 2, 3, 5], 'add', ['\\Seen']);
-      await s.update(K, [2, 3], 'add', ['\\Flagged', '$Important']);
-      await s.update(K, [3], 'remove', ['\\Seen']);
-      await s.update(K, [5], 'set', ['\\Answered', 'todo']);
+      const f = await s.update(K, [2, 3], 'add', ['\\Flagged', '$Important']);
+      expect(sorted(f.changes)).toEqual([
+        { uid: 2, flags: ['$Important', '\\Flagged', '\\Seen'], modseq: f.modseq },
+        { uid: 3, flags: ['$Important', '\\Flagged', '\\Seen'], modseq: f.modseq },
+      ]);
+      const r = await s.update(K, [3], 'remove', ['\\Seen']);
+      expect(sorted(r.changes)).toEqual([{ uid: 3, flags: ['$Important', '\\Flagged'], modseq: r.modseq }]);
+      const t = await s.update(K, [5], 'set', ['\\Answered', 'todo']);
+      expect(sorted(t.changes)).toEqual([{ uid: 5, flags: ['\\Answered', 'todo'], modseq: t.modseq }]);
       const v = await s.view(K, 1, 10);
       expect([...v.flagsOf(1)].sort()).toEqual(['\\Seen']);
       expect([...v.flagsOf(2)].sort()).toEqual(['$Important', '\\Flagged', '\\Seen']);
@@ -88,7 +103,7 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
       expect(v.has(5, '\\Seen')).toBe(false);
       expect([...v.keywords()].sort()).toEqual(['$Important', '\\Answered', '\\Flagged', '\\Seen', 'todo']);
       // `set` to nothing clears; a flag no UID has any more leaves the keyword list
-      await s.update(K, [5], 'set', []);
+      expect((await s.update(K, [5], 'set', [])).changes).toEqual([{ uid: 5, flags: [], modseq: t.modseq + 1 }]);
       await s.update(K, [2, 3], 'remove', ['$Important']);
       const w = await s.view(K, 1, 10);
       expect(w.flagsOf(5)).toEqual([]);
@@ -117,6 +132,10 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
       const c = await s.update(K, [1, 2, 3, 4], 'add', ['\\Answered'], { unchangedSince: a.modseq });
       expect(c.modified).toEqual([2, 4]);
       expect(c.modseq).toBeGreaterThan(b.modseq);
+      expect(sorted(c.changes)).toEqual([
+        { uid: 1, flags: ['\\Answered', '\\Seen'], modseq: c.modseq },
+        { uid: 3, flags: ['\\Answered', '\\Seen'], modseq: c.modseq },
+      ]);
       const v = await s.view(K, 1, 5);
       expect(v.has(1, '\\Answered')).toBe(true);
       expect(v.has(3, '\\Answered')).toBe(true);
@@ -126,6 +145,7 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
       // nothing passes: no new modseq, HIGHESTMODSEQ unchanged
       const d = await s.update(K, [1, 3], 'remove', ['\\Seen'], { unchangedSince: 1 });
       expect(d.modified).toEqual([1, 3]);
+      expect(d.changes).toEqual([]);
       expect(d.modseq).toBe(c.modseq);
       expect(d.highestModseq).toBe(c.modseq);
       expect((await s.view(K, 1, 5)).has(1, '\\Seen')).toBe(true);
@@ -152,6 +172,9 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
     it('handles 1:50000 as ranges', async () => {
       const uids = range(1, 50000);
       const r = await s.update(K, uids, 'add', ['\\Seen']);
+      expect(r.changes).toHaveLength(50000);
+      expect(r.changes[49999]).toEqual({ uid: 50000, flags: ['\\Seen'], modseq: r.modseq });
+      expect(r.changes.every((c, i) => c.uid === i + 1 && c.modseq === r.modseq && c.flags.length === 1)).toBe(true);
       await s.update(K, [25000], 'remove', ['\\Seen']);
       const v = await s.view(K, 1, 50000);
       expect(v.has(1, '\\Seen')).toBe(true);
@@ -302,6 +325,8 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
               }
             }
             expect(r.highestModseq).toBe(highest);
+            // what the update says it set is the model's state of exactly the changed UIDs
+            expect(sorted(r.changes)).toEqual(target.map((u) => ({ uid: u, flags: [...flags.get(u)!].sort(), modseq: highest })));
           }
           const v = await s.view(key, 1, 60);
           expect(v.highestModseq).toBe(highest);

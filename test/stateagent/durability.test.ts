@@ -1,6 +1,6 @@
 /**
  * Invariant 4 end to end: the agent runs as a child process
- * (`node --import tsx src/stateagent/agent/main.ts`), several clients send a
+ * (`newsfront agent`, i.e. `node --import tsx src/cli.ts agent`), several clients send a
  * storm of concurrent updates, the agent is SIGKILLed mid-storm, restarted on
  * the same data, and every update that was answered 200 must be there with
  * the modseq it was answered with.
@@ -21,7 +21,7 @@ interface Agent {
 }
 
 function startChild(dir: string): Promise<Agent> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/stateagent/agent/main.ts',
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'agent',
     '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tokens', join(dir, 'tokens'), '--log-level', 'warn'],
   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {

@@ -1,7 +1,6 @@
 /**
  * LmdbFlagStore behaviour beyond the contract: several processes on one
- * LMDB path lose no change, views are snapshots, crossposts share \Seen,
- * the keyword limit refuses without harming other writes, and the measured
+ * LMDB path lose no change, views are snapshots, the keyword limit refuses without harming other writes, and the measured
  * figures of the brief (STORE on 1:50000, view of a 100k mailbox).
  */
 import { spawn } from 'node:child_process';
@@ -10,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
-import { FlagStoreError, type ChangeEvent } from '../../src/stateagent/flagstore.js';
+import { FlagStoreError } from '../../src/stateagent/flagstore.js';
 import { MAX_KEYWORDS_PER_MAILBOX } from '../../src/stateagent/limits.js';
-import { LmdbFlagStore, type CrosspostResolver } from '../../src/stateagent/stores/local.js';
+import { LmdbFlagStore } from '../../src/stateagent/stores/local.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const K = { user: 'alice', mailbox: 'comp.lang.misc', uidValidity: 9 };
@@ -28,8 +27,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(crosspost?: CrosspostResolver): Promise<LmdbFlagStore> {
-  const s = await LmdbFlagStore.open({ path: join(dir, 'db'), logger: silentLogger(), crosspost });
+async function open(): Promise<LmdbFlagStore> {
+  const s = await LmdbFlagStore.open({ path: join(dir, 'db'), logger: silentLogger() });
   stores.push(s);
   return s;
 }
@@ -82,25 +81,6 @@ describe('LmdbFlagStore', () => {
     expect([...after.flagsOf(1)].sort()).toEqual(['\\Flagged', '\\Seen']);
   });
 
-  it('shares \\Seen across crossposts in one transaction, and notifies each mailbox', async () => {
-    // article 5 of comp.lang.misc is article 12 of alt.test (uidValidity 3)
-    const xref: CrosspostResolver = (key, runs) =>
-      key.mailbox === 'comp.lang.misc' && runs.some(([lo, hi]) => lo <= 5 && 5 <= hi) ? [{ mailbox: 'alt.test', uidValidity: 3, uids: [12] }] : [];
-    const s = await open(xref);
-    const events: ChangeEvent[] = [];
-    s.watch('alice', (e) => events.push(e));
-    await s.update(K, [4, 5], 'add', ['\\Seen', '\\Flagged']);
-    const other = { user: 'alice', mailbox: 'alt.test', uidValidity: 3 };
-    let v = await s.view(other, 1, 20);
-    expect(v.flagsOf(12)).toEqual(['\\Seen']); // only \Seen travels
-    expect(events.map((e) => e.key.mailbox)).toEqual(['comp.lang.misc', 'alt.test']);
-    await s.update(K, [5], 'set', ['\\Flagged']);
-    v = await s.view(other, 1, 20);
-    expect(v.flagsOf(12)).toEqual([]);
-    await s.update(K, [4], 'remove', ['\\Seen']); // not a crosspost
-    expect((await s.view(other, 1, 20)).highestModseq).toBe(3);
-  });
-
   it(`refuses more than ${MAX_KEYWORDS_PER_MAILBOX} keywords per mailbox, storing nothing, while other writes go on`, async () => {
     const s = await open();
     for (let i = 0; i < MAX_KEYWORDS_PER_MAILBOX; i += 50) {
@@ -121,6 +101,7 @@ describe('LmdbFlagStore', () => {
   it('stores 1:4294967295 as one range and refuses to list it per UID rather than run out of memory', async () => {
     const s = await open();
     const r = await s.updateRuns(K, [[1, 0xffff_ffff]], 'add', ['\\Seen']);
+    expect(r.changes).toEqual([{ lo: 1, hi: 0xffff_ffff, flags: ['\\Seen'], modseq: r.modseq }]); // as a run, not per UID
     const v = await s.view(K, 1, 10);
     expect(v.has(0xffff_ffff, '\\Seen')).toBe(true);
     expect(v.modseqOf(123456789)).toBe(r.modseq);

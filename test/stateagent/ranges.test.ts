@@ -1,16 +1,20 @@
 /**
- * Units under the stores: range text, run algebra (checked against plain
- * sets), `.newsrc` parsing, and `applyRuns`/`runChanges` against the session
- * store's per-UID `MailboxFlags.apply` (the reference semantics).
+ * Units under the stores: the range helpers (src/util/rangeset.ts) and UID
+ * set text checked against plain sets, `.newsrc` parsing, ModseqMap and
+ * `applyRuns`/`runChanges` (mailbox-state.ts) against a per-UID model,
+ * through the chunked LMDB form (chunks.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlagStoreError, type FlagOp } from '../../src/stateagent/flagstore.js';
 import { assemble, planWrite, type ChunkRecord } from '../../src/stateagent/stores/chunks.js';
-import { applyRuns, changesSince, cloneFlags, emptyFlags, expandChanges } from '../../src/stateagent/stores/mailbox-state.js';
+import { applyRuns, changesSince, expandChanges, MailboxFlags } from '../../src/stateagent/stores/mailbox-state.js';
+import { ModseqMap } from '../../src/stateagent/modseq-map.js';
 import { formatNewsrc, parseNewsrc } from '../../src/stateagent/newsrc.js';
-import { expandRuns, formatRuns, intersectRuns, parseRanges, runsOfUids, subtractRuns, type Run } from '../../src/stateagent/ranges.js';
-import { MailboxFlags } from '../../src/stateagent/stores/session.js';
+import { checkUids, parseRanges } from '../../src/stateagent/validate.js';
+import {
+  RangeSet, expandRuns, formatRuns, intersectRuns, subtractRuns, toRuns, type Run,
+} from '../../src/util/rangeset.js';
 
 const uidSet = fc.uniqueArray(fc.integer({ min: 1, max: 60 }), { maxLength: 40 }).map((a) => a.sort((x, y) => x - y));
 
@@ -26,14 +30,28 @@ describe('ranges', () => {
     }
   });
 
-  it('intersect and subtract agree with sets', () => {
-    fc.assert(fc.property(uidSet, uidSet, (a, b) => {
-      const ra = runsOfUids(a);
-      const rb = runsOfUids(b);
+  it('toRuns, intersect, subtract and RangeSet agree with sets', () => {
+    fc.assert(fc.property(uidSet, uidSet, fc.integer({ min: 0, max: 61 }), fc.integer({ min: 0, max: 61 }), (a, b, lo, hi) => {
+      const ra = toRuns(a);
+      const rb = toRuns(b);
+      expect(expandRuns(ra)).toEqual(a);
       expect(expandRuns(intersectRuns(ra, rb))).toEqual(a.filter((x) => b.includes(x)));
       expect(expandRuns(subtractRuns(ra, rb))).toEqual(a.filter((x) => !b.includes(x)));
       expect(parseRanges(formatRuns(ra))).toEqual(ra);
+      const set = RangeSet.of(...ra);
+      expect([...set.ranges()]).toEqual(ra);
+      expect(set.toString()).toBe(formatRuns(ra));
+      expect(expandRuns(set.rangesIn(lo, hi))).toEqual(a.filter((x) => x >= lo && x <= hi));
+      expect([...RangeSet.fromFlat(ra.flat()).ranges()]).toEqual(ra);
+      // an unsorted, overlapping stored form is normalized, not trusted
+      const messy = [...rb, ...ra].flat();
+      expect([...RangeSet.fromFlat(messy)]).toEqual([...new Set([...a, ...b])].sort((x, y) => x - y));
     }));
+  });
+
+  it('checkUids takes strictly ascending UIDs in 1..2^32-1 and gives their runs', () => {
+    expect(checkUids([1, 2, 3, 7, 4294967295])).toEqual([[1, 3], [7, 7], [4294967295, 4294967295]]);
+    for (const bad of [[0], [2, 2], [3, 1], [1.5], [4294967296]]) expect(() => checkUids(bad)).toThrow(FlagStoreError);
   });
 });
 
@@ -60,35 +78,52 @@ describe('applyRuns', () => {
     since: fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined }),
   });
 
-  it('matches MailboxFlags.apply (the session store) step by step, and survives chunked storage', () => {
+  it('matches a per-UID model step by step, and survives chunked storage', () => {
     fc.assert(fc.property(fc.array(step, { maxLength: 12 }), fc.constantFrom(6, 10, 4096), (steps, maxItems) => {
-      const ref = new MailboxFlags();
-      let mine = emptyFlags();
+      // the model: flags and modseq per UID
+      const flags = new Map<number, Set<string>>();
+      const modseqs = new Map<number, number>();
+      let highest = 1;
+      let mine = new MailboxFlags();
       // a key-value store of chunks, written only where planWrite says
       const kv = new Map<number, ChunkRecord>();
       let splits = [1];
       for (const s of steps) {
-        const a = ref.apply(s.uids, s.op, s.flags, s.since === undefined ? {} : { unchangedSince: s.since });
-        const next = cloneFlags(mine);
-        const b = applyRuns(next, runsOfUids(s.uids), s.op, s.flags, s.since);
+        const modified = s.since === undefined ? [] : s.uids.filter((u) => (modseqs.get(u) ?? 1) > s.since!);
+        const target = s.uids.filter((u) => !modified.includes(u));
+        if (target.length > 0) highest++;
+        for (const u of target) {
+          const cur = flags.get(u) ?? new Set<string>();
+          if (s.op === 'set') cur.clear();
+          for (const f of s.flags) if (s.op === 'remove') cur.delete(f); else cur.add(f);
+          flags.set(u, cur);
+          modseqs.set(u, highest);
+        }
+        const next = mine.clone();
+        const b = applyRuns(next, toRuns(s.uids), s.op, s.flags, s.since);
+        expect(mine.highestModseq).toBe(b.changed.length > 0 ? highest - 1 : highest); // the copy was changed, not the original
         const plan = planWrite(next, splits, b.changed, maxItems);
         for (const st of plan.removes) kv.delete(st);
         for (const [st, c] of plan.puts) kv.set(st, c);
         splits = plan.splits;
         for (const st of kv.keys()) expect(splits).toContain(st);
         mine = assemble({ highestModseq: next.highestModseq, splits }, splits.map((st) => kv.get(st)));
-        expect(expandRuns(b.modified)).toEqual(a.modified);
-        expect([b.modseq, b.highestModseq]).toEqual([a.modseq, a.highestModseq]);
+        expect(expandRuns(b.modified)).toEqual(modified);
+        expect(expandRuns(b.changed)).toEqual(target);
+        expect([b.modseq, b.highestModseq]).toEqual([highest, highest]);
       }
+      const inUse = new Set<string>();
       for (let u = 1; u <= 61; u++) {
-        expect([...mine.flagsOf(u)].sort()).toEqual([...ref.flagsOf(u)].sort());
-        expect(mine.modseqOf(u)).toBe(ref.modseqOf(u));
+        expect([...mine.flagsOf(u)].sort()).toEqual([...(flags.get(u) ?? [])].sort());
+        expect(mine.modseqOf(u)).toBe(modseqs.get(u) ?? 1);
+        for (const f of flags.get(u) ?? []) inUse.add(f);
       }
-      expect([...mine.keywords()].sort()).toEqual([...ref.keywords()].sort());
+      expect([...mine.keywords()].sort()).toEqual([...inUse].sort());
       for (const since of [0, 1, 3, 6]) {
         const mineCh = expandChanges(changesSince(mine, since)).map((c) => ({ ...c, flags: [...c.flags].sort() }));
-        const refCh = ref.changedSince(since).map((c) => ({ ...c, flags: [...c.flags].sort() }));
-        expect(mineCh).toEqual(refCh);
+        const model = [...modseqs.entries()].filter(([, m]) => m > since).sort(([a], [b]) => a - b)
+          .map(([uid, modseq]) => ({ uid, flags: [...flags.get(uid)!].sort(), modseq }));
+        expect(mineCh).toEqual(model);
       }
     }), { numRuns: 300 });
   });
@@ -103,23 +138,26 @@ describe('applyRuns', () => {
   });
 });
 
-describe('ModseqRuns', () => {
-  it('behaves as ModseqMap under random sets, and round-trips through flat()', async () => {
-    const { ModseqMap } = await import('../../src/stateagent/modseq-map.js');
-    const { ModseqRuns } = await import('../../src/stateagent/modseq-runs.js');
+describe('ModseqMap', () => {
+  it('agrees with a per-UID model under random sets, and round-trips through flat()', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 0, max: 15 }), fc.integer({ min: 2, max: 99 })), { maxLength: 30 }), (sets) => {
-      const ref = new ModseqMap();
-      const mine = new ModseqRuns();
+      const ref = new Array<number>(101).fill(1);
+      const mine = new ModseqMap();
       for (const [lo, len, ms] of sets) {
-        ref.set(lo, lo + len, ms);
+        for (let u = lo; u <= lo + len; u++) ref[u] = ms;
         mine.set(lo, lo + len, ms);
       }
-      for (let u = 0; u <= 100; u++) expect(mine.get(u)).toBe(ref.get(u));
-      const copy = ModseqRuns.fromFlat(mine.flat());
-      expect([...copy.runs()]).toEqual([...mine.runs()]);
-      expect([...mine.changedSince(50)]).toEqual([...mine.runs()].filter(([, , m]) => m > 50));
+      for (let u = 1; u <= 100; u++) expect(mine.get(u)).toBe(ref[u]);
+      const runs = [...mine.runs()];
+      for (let i = 1; i < runs.length; i++) expect(runs[i]![0]).toBeGreaterThan(runs[i - 1]![1]);
+      expect([...ModseqMap.fromFlat(mine.flat()).runs()]).toEqual(runs);
+      const copy = mine.clone();
+      copy.set(1, 100, 1000);
+      expect([...mine.runs()]).toEqual(runs); // a clone is independent
+      expect([...mine.changedSince(50)]).toEqual(runs.filter(([, , m]) => m > 50));
       expect(mine.runsIn(10, 20).every(([a, b]) => a >= 10 && b <= 20 && a <= b)).toBe(true);
-      for (const [a, b, m] of mine.runsIn(10, 20)) for (let u = a; u <= b; u++) expect(ref.get(u)).toBe(m);
+      for (const [a, b, m] of mine.runsIn(10, 20)) for (let u = a; u <= b; u++) expect(ref[u]).toBe(m);
+      expect(mine.runsIn(20, 10)).toEqual([]);
     }), { numRuns: 300 });
   });
 });

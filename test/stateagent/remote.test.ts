@@ -152,6 +152,31 @@ describe('RemoteFlagStore against a real agent', () => {
     }
   });
 
+  it('makes one request per update and answers with the flags it set (STORE reads nothing back)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nf-agent-'));
+    const agent = await agentOn(dir);
+    const a = client(agent);
+    const real = globalThis.fetch;
+    const calls: string[] = [];
+    globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+      calls.push(`${init?.method ?? 'GET'} ${String(input).replace(/^http:\/\/[^/]+/, '')}`);
+      return real(input, init);
+    }) as typeof fetch;
+    try {
+      await a.update(K, [1, 2, 3], 'add', ['\\Seen']);
+      calls.length = 0;
+      const r = await a.update(K, [2, 3, 4], 'add', ['\\Flagged'], { unchangedSince: 1 });
+      expect(calls).toEqual(['POST /v1/users/carol/mailboxes/alt.test/42/flags']);
+      expect(r.modified).toEqual([2, 3]);
+      expect(r.changes).toEqual([{ uid: 4, flags: ['\\Flagged'], modseq: r.modseq }]);
+    } finally {
+      globalThis.fetch = real;
+      await a.close();
+      await agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers UNAVAILABLE for an agent that was never there', async () => {
     const s = new RemoteFlagStore({ url: 'http://127.0.0.1:1', token: FE, logger: silentLogger(), timeoutMs: 2000 });
     const err = await s.update(K, [1], 'add', ['\\Seen']).then(() => undefined, (e: unknown) => e);

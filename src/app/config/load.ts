@@ -1,6 +1,8 @@
 /**
  * Loading the configuration: defaults < config file < environment < CLI flags,
- * validated once against `configSchema`, then deep-frozen (STYLE §9).
+ * validated once against `configSchema`, then deep-frozen (STYLE §9). The
+ * server (`loadConfig`) and the state agent (`loadAgentConfig`, the `agent`
+ * section) share the schema, the file, the environment and the error form.
  *
  * Merge rule: objects merge key by key; arrays and scalars replace.
  *
@@ -10,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { configSchema, type ConfigInput, type FrozenConfig } from './schema.js';
+import { configSchema, type ConfigInput, type FrozenConfig, type LOG_LEVELS } from './schema.js';
 
 export const CONFIG_EXIT_CODE = 2;
 
@@ -34,12 +36,30 @@ export interface ConfigFlags {
   logLevel?: string;
 }
 
-export interface LoadConfigOptions {
+/** CLI flags of `newsfront agent`: `--listen`, `--data` and `--tokens` set the `agent` section. */
+export interface AgentFlags {
+  config?: string;
+  listen?: string;
+  data?: string;
+  tokens?: string;
+  logLevel?: string;
+}
+
+export interface LoadConfigOptions<F = ConfigFlags> {
   /** Path of a JSON config file (`--config FILE`); read synchronously. */
   file?: string;
   /** Environment (normally `process.env`); only `NEWSFRONT_*` variables are read. */
   env?: Readonly<Record<string, string | undefined>>;
-  flags?: ConfigFlags;
+  flags?: F;
+}
+
+/** What the state agent needs, validated and frozen (src/stateagent/agent/server.ts `AgentOptions`). */
+export interface AgentSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly tokensFile: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
 /** Environment variables read, and the key each sets. */
@@ -52,6 +72,9 @@ export const ENV_KEYS = {
   NEWSFRONT_STATE_TOKEN: 'stateToken',
   NEWSFRONT_USERS: 'users',
   NEWSFRONT_LOG_LEVEL: 'log.level',
+  NEWSFRONT_AGENT_LISTEN: 'agent.listen',
+  NEWSFRONT_AGENT_DATA: 'agent.data',
+  NEWSFRONT_AGENT_TOKENS: 'agent.tokens',
 } as const;
 
 type Layer = { name: string; value: Record<string, unknown> };
@@ -67,6 +90,26 @@ export function loadConfig(opts: LoadConfigOptions = {}): FrozenConfig {
   layers.push(...envLayers(opts.env ?? {}));
   layers.push(...flagLayers(opts.flags ?? {}));
   return validate(layers);
+}
+
+/**
+ * The state agent's settings: the same layers, with the agent's flags setting
+ * the `agent` section. Throws `ConfigError` like `loadConfig`, also when
+ * `agent.listen`, `agent.data` or `agent.tokens` is not set anywhere.
+ */
+export function loadAgentConfig(opts: LoadConfigOptions<AgentFlags> = {}): AgentSettings {
+  const layers: Layer[] = [];
+  const file = opts.file ?? opts.flags?.config;
+  if (file !== undefined) layers.push({ name: file, value: readConfigFile(file) });
+  layers.push(...envLayers(opts.env ?? {}));
+  layers.push(...agentFlagLayers(opts.flags ?? {}));
+  const { agent, log } = validate(layers);
+  const missing = (key: string, flag: string): ConfigError =>
+    new ConfigError(`config: agent.${key}: required by the state agent (${flag}, NEWSFRONT_AGENT_${key.toUpperCase()} or "agent" in the config file)`);
+  if (agent.listen === null) throw missing('listen', '--listen HOST:PORT');
+  if (agent.data === null) throw missing('data', '--data DIR');
+  if (agent.tokens === null) throw missing('tokens', '--tokens FILE');
+  return Object.freeze({ host: agent.listen.host, port: agent.listen.port, dataDir: agent.data, tokensFile: agent.tokens, logLevel: log.level });
 }
 
 /**
@@ -130,6 +173,23 @@ function envLayers(env: Readonly<Record<string, string | undefined>>): Layer[] {
   }
   const level = get('NEWSFRONT_LOG_LEVEL');
   if (level !== undefined) out.push({ name: 'NEWSFRONT_LOG_LEVEL', value: { log: { level } } });
+  const agentListen = get('NEWSFRONT_AGENT_LISTEN');
+  if (agentListen !== undefined) {
+    out.push({ name: 'NEWSFRONT_AGENT_LISTEN', value: { agent: { listen: parseListen(agentListen, 'NEWSFRONT_AGENT_LISTEN', 'agent.listen') } } });
+  }
+  for (const [name, key] of [['NEWSFRONT_AGENT_DATA', 'data'], ['NEWSFRONT_AGENT_TOKENS', 'tokens']] as const) {
+    const v = get(name);
+    if (v !== undefined) out.push({ name, value: { agent: { [key]: v } } });
+  }
+  return out;
+}
+
+function agentFlagLayers(f: AgentFlags): Layer[] {
+  const out: Layer[] = [];
+  if (f.listen !== undefined) out.push({ name: '--listen', value: { agent: { listen: parseListen(f.listen, '--listen', 'agent.listen') } } });
+  if (f.data !== undefined) out.push({ name: '--data', value: { agent: { data: f.data } } });
+  if (f.tokens !== undefined) out.push({ name: '--tokens', value: { agent: { tokens: f.tokens } } });
+  if (f.logLevel !== undefined) out.push({ name: '--log-level', value: { log: { level: f.logLevel } } });
   return out;
 }
 
@@ -147,22 +207,28 @@ function flagLayers(f: ConfigFlags): Layer[] {
   return out;
 }
 
-/** `HOST:PORT`, `[v6]:PORT` or `:PORT` (host defaults to 127.0.0.1). */
-export function parseListen(s: string, origin: string): { host: string; port: number } {
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT` (host defaults to 127.0.0.1) for the key `key`. */
+export function parseListen(s: string, origin: string, key = 'listen'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`config: listen: expected HOST:PORT, got "${s}" (from ${origin})`);
+  if (!m || port > 65535) throw new ConfigError(`config: ${key}: expected HOST:PORT, got "${s}" (from ${origin})`);
   const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '127.0.0.1' : m[2]);
   return { host, port };
 }
 
 function validate(layers: Layer[]): FrozenConfig {
   let merged: Record<string, unknown> = {};
-  /** Which layer last set each top-level key, to say where a bad value came from. */
+  /** Which layer last set each key (every object level, as `formatPath` writes it), to say where a bad value came from. */
   const origin = new Map<string, string>();
+  const note = (v: Record<string, unknown>, path: PropertyKey[], name: string): void => {
+    for (const [k, child] of Object.entries(v)) {
+      origin.set(formatPath([...path, k]), name);
+      if (isPlainObject(child)) note(child, [...path, k], name);
+    }
+  };
   for (const layer of layers) {
     merged = merge(merged, layer.value);
-    for (const k of Object.keys(layer.value)) origin.set(k, layer.name);
+    note(layer.value, [], layer.name);
   }
   const r = configSchema.safeParse(merged);
   if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0]!, origin));
@@ -178,8 +244,8 @@ function formatIssue(issue: z.core.$ZodIssue, origin: Map<string, string>): stri
     path = [...path, key];
     message = 'unknown key';
   }
-  const top = path[0];
-  const from = typeof top === 'string' ? origin.get(top) : undefined;
+  let from: string | undefined;
+  for (let n = path.length; n > 0 && from === undefined; n--) from = origin.get(formatPath(path.slice(0, n)));
   let shown = formatPath(path);
   if (shown === '') shown = '(top level)';
   return `config: ${shown}: ${message}${from !== undefined ? ` (from ${from})` : ''}`;

@@ -123,6 +123,20 @@ export const configSchema = z.strictObject({
       level: z.enum(LOG_LEVELS).default('info'),
     })
     .default({ level: 'info' }),
+  /**
+   * The state agent (`newsfront agent`, docs/agent-api.md); `serve` ignores it.
+   * The agent needs all three keys; null means not set.
+   */
+  agent: z
+    .strictObject({
+      /** Address of the agent's HTTP listener. */
+      listen: hostPort.nullable().default(null),
+      /** Data directory of the agent (its LMDB environment is `<data>/flags`). */
+      data: z.string().min(1).nullable().default(null),
+      /** Tokens file: one `<token> user|frontend <name>` per line. */
+      tokens: z.string().min(1).nullable().default(null),
+    })
+    .default({ listen: null, data: null, tokens: null }),
 });
 
 /** The validated, frozen configuration object. */

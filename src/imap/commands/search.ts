@@ -17,7 +17,7 @@ import type { ImapDate } from '../wire/decoder.js';
 import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
-import { toRuns } from '../../stateagent/stores/session.js';
+import { toRuns } from '../../util/rangeset.js';
 import { BackendError, type MessageMeta, type MimePart } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import { findField, parseHeader, type HeaderField } from '../../mime/header.js';

@@ -1,7 +1,9 @@
 /**
  * STORE and UID STORE (RFC 9051 §6.4.6). Flags are the user's own marks on
  * public articles; where they live is the FlagStore's business (session-only,
- * or durable before the OK, invariant 4).
+ * or durable before the OK, invariant 4). One `update` gives the flags and
+ * modseqs the untagged FETCH responses report; marking \Seen adds one update
+ * per other group the articles were crossposted to (crosspost.ts).
  *
  *   C: a1 STORE 2:4 +FLAGS (\Seen)     S: * 2 FETCH (FLAGS (\Seen)) ...
  *   C: a2 UID STORE 9 -FLAGS.SILENT (\Flagged)
@@ -84,23 +86,23 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
   }
   sel.noteOwnModseq(result.modseq);
   if (a.op !== 'remove' && a.flags.includes('\\Seen')) {
-    const changed = result.modified.length === 0 ? uids : uids.filter((u) => !result.modified.includes(u));
-    await markSeenElsewhere(ctx.server, s, changed).catch((err) => {
+    await markSeenElsewhere(ctx.server, s, result.changes.map((c) => c.uid)).catch((err) => {
       throw mapBackendError(err, 'STORE (crossposts)');
     });
   }
   const modified = new Set(result.modified);
-  // With CONDSTORE, .SILENT still reports changes made by others (RFC 7162 §3.1.3); we report ours only when not silent.
-  if (!a.silent || s.condstore) {
-    const view = await store.view(key, uids[0]!, uids[uids.length - 1]!).catch((err) => {
-      throw mapBackendError(err, 'STORE');
-    });
+  // With CONDSTORE, .SILENT still reports changes made by others (RFC 7162 §3.1.3); we report ours
+  // only when not silent, from what the update says it set (no second read of the store).
+  if (!a.silent) {
+    const changes = result.changes;
+    let j = 0;
     for (let i = 0; i < seqs.length; i++) {
       const uid = uids[i]!;
-      if (modified.has(uid)) continue;
-      if (a.silent) continue;
-      const ms = s.condstore ? ` MODSEQ (${view.modseqOf(uid)})` : '';
-      await ctx.untagged(`${seqs[i]} FETCH (`, byUid ? `UID ${uid} ` : '', 'FLAGS ', flagList(view.flagsOf(uid)), ms, ')');
+      while (j < changes.length && changes[j]!.uid < uid) j++;
+      const c = changes[j];
+      if (c?.uid !== uid) continue; // in `modified`: not changed
+      const ms = s.condstore ? ` MODSEQ (${c.modseq})` : '';
+      await ctx.untagged(`${seqs[i]} FETCH (`, byUid ? `UID ${uid} ` : '', 'FLAGS ', flagList(c.flags), ms, ')');
     }
   }
   if (modified.size > 0) {

@@ -59,8 +59,15 @@ export class Tokens {
     return t;
   }
 
+  /** Read and parse a tokens file. Throws TokenFileError, also when the file cannot be read. */
   static load(path: string): Tokens {
-    return Tokens.parse(readFileSync(path, 'utf8'));
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new TokenFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    return Tokens.parse(text);
   }
 
   add(token: string, grant: Grant): void {

@@ -15,9 +15,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../util/log.js';
+import { formatRuns } from '../../util/rangeset.js';
 import type { LmdbFlagStore, RunChangeEvent } from '../stores/local.js';
+import type { RunChange } from '../stores/mailbox-state.js';
 import { MAX_FEEDS_PER_USER, SSE_HEARTBEAT_MS, SSE_REPLAY_EVENTS } from '../limits.js';
-import { formatRuns } from '../ranges.js';
 import { HttpError } from './http.js';
 
 interface Stored {
@@ -25,21 +26,28 @@ interface Stored {
   data: string;
 }
 
+/** One run of changes on the wire: UIDs as `.newsrc` text, their flags and modseq. */
+export interface WireChange {
+  uids: string;
+  flags: string[];
+  modseq: number;
+}
+
+/** Run changes → wire form (the SSE event, `/changes` and the update answer share it). */
+export function wireChanges(changes: readonly RunChange[]): WireChange[] {
+  return changes.map((c) => ({ uids: formatRuns([[c.lo, c.hi]]), flags: c.flags, modseq: c.modseq }));
+}
+
 /** The JSON of one change event (also what the remote client parses). */
 export interface WireChangeEvent {
   mailbox: string;
   uidValidity: number;
   highestModseq: number;
-  changes: Array<{ uids: string; flags: string[]; modseq: number }>;
+  changes: WireChange[];
 }
 
 export function wireEvent(e: RunChangeEvent): WireChangeEvent {
-  return {
-    mailbox: e.key.mailbox,
-    uidValidity: e.key.uidValidity,
-    highestModseq: e.highestModseq,
-    changes: e.changes.map((c) => ({ uids: formatRuns([[c.lo, c.hi]]), flags: c.flags, modseq: c.modseq })),
-  };
+  return { mailbox: e.key.mailbox, uidValidity: e.key.uidValidity, highestModseq: e.highestModseq, changes: wireChanges(e.changes) };
 }
 
 export class Feeds {

@@ -28,11 +28,11 @@ import type { Logger } from '../../util/log.js';
 import { FlagStoreError, type FlagKey } from '../flagstore.js';
 import type { LmdbFlagStore } from '../stores/local.js';
 import { formatNewsrc, parseNewsrc, type NewsrcGroup } from '../newsrc.js';
-import { clipSet, formatRuns, parseRanges } from '../ranges.js';
-import { checkMailbox, checkModseq, checkUidValidity, checkUser } from '../validate.js';
+import { formatRuns } from '../../util/rangeset.js';
+import { checkMailbox, checkModseq, checkUidValidity, checkUser, parseRanges } from '../validate.js';
 import { MAX_UID } from '../limits.js';
 import { mayActFor, type Grant, type Tokens } from './auth.js';
-import type { Feeds } from './feed.js';
+import { wireChanges, type Feeds } from './feed.js';
 import { HttpError, isJson, parseJson, readBody, sendJson, sendText } from './http.js';
 
 export interface ApiContext {
@@ -82,14 +82,8 @@ const getFlags: Handler = (c, _req, res, p, q) => {
   const hi = Math.min(MAX_UID, intParam(q, 'hi', MAX_UID));
   const mf = c.store.flagsOf(key);
   const flags: Record<string, string> = {};
-  for (const [flag, set] of mf.byFlag) flags[flag] = formatRuns(clipSet(set, lo, hi));
-  const modseqs: Array<[number, number, number]> = [];
-  for (const [a, b, ms] of mf.modseqs.runs()) {
-    if (b < lo) continue;
-    if (a > hi) break;
-    modseqs.push([Math.max(a, lo), Math.min(b, hi), ms]);
-  }
-  sendJson(res, 200, { highestModseq: mf.highestModseq, flags, modseqs });
+  for (const [flag, set] of mf.byFlag) flags[flag] = formatRuns(set.rangesIn(lo, hi));
+  sendJson(res, 200, { highestModseq: mf.highestModseq, flags, modseqs: mf.modseqs.runsIn(lo, hi) });
 };
 
 const postFlags: Handler = async (c, req, res, p) => {
@@ -98,7 +92,7 @@ const postFlags: Handler = async (c, req, res, p) => {
   const runs = parseRanges(body.uids);
   if (runs.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'uids is empty');
   const r = await c.store.updateRuns(key, runs, body.op, body.flags, body.unchangedSince);
-  sendJson(res, 200, { modseq: r.modseq, highestModseq: r.highestModseq, modified: formatRuns(r.modified) });
+  sendJson(res, 200, { modseq: r.modseq, highestModseq: r.highestModseq, modified: formatRuns(r.modified), changes: wireChanges(r.changes) });
 };
 
 const getChanges: Handler = (c, _req, res, p, q) => {
@@ -108,7 +102,7 @@ const getChanges: Handler = (c, _req, res, p, q) => {
   sendJson(res, 200, {
     highestModseq: r.highestModseq,
     keywords: r.keywords,
-    changes: r.changes.map((x) => ({ uids: formatRuns([[x.lo, x.hi]]), flags: x.flags, modseq: x.modseq })),
+    changes: wireChanges(r.changes),
   });
 };
 

@@ -3,6 +3,11 @@
  * docs/agent-api.md). It owns the store it opens and closes it in `close()`.
  * No request can take it down: every failure becomes a JSON error answer,
  * an unexpected one a logged 500.
+ *
+ * `startAgent` is the entry of the agent: it takes options already validated
+ * by its caller (`newsfront agent` in src/cli.ts reads them through the shared
+ * config system, `loadAgentConfig`; tests pass them directly). Throws
+ * TokenFileError for a bad or unreadable tokens file, before listening.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

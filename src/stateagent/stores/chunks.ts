@@ -1,5 +1,6 @@
 /**
- * The on-disk form of one mailbox's flags (LMDB layout v2): a small head and
+ * The on-disk form of one mailbox's flags (LMDB layout v2; in memory it is a
+ * MailboxFlags, mailbox-state.ts): a small head and
  * chunks, so an update rewrites only the chunks its UIDs fall in — a
  * one-message STORE in a mailbox of 100k fragmented ranges writes a few KB,
  * not the whole mailbox.
@@ -15,13 +16,11 @@
  * UID, so unchanged chunks keep their keys. Pure functions: the caller does
  * the LMDB reads and writes inside its transaction.
  */
-import { RangeSet } from '../../util/rangeset.js';
+import { RangeSet, type Run } from '../../util/rangeset.js';
 import { FlagStoreError } from '../flagstore.js';
 import { MAX_UID } from '../limits.js';
-import { MailboxFlagsWith } from './mailbox-state.js';
-import { ModseqRuns } from '../modseq-runs.js';
-import type { Run } from '../ranges.js';
-import type { MailboxFlags } from './session.js';
+import { ModseqMap } from '../modseq-map.js';
+import { MailboxFlags } from './mailbox-state.js';
 
 /** Head layout version; bump when the layout above changes. */
 export const HEAD_FORMAT = 2;
@@ -77,18 +76,9 @@ export function assemble(head: Head, chunks: ReadonlyArray<unknown>): MailboxFla
     }
     for (const x of c[1] as number[]) mflat.push(x);
   }
-  const mf = new MailboxFlagsWith(ModseqRuns.fromFlat(mflat));
+  const mf = new MailboxFlags(ModseqMap.fromFlat(mflat));
   mf.highestModseq = head.highestModseq;
-  const fromFlat = (RangeSet as unknown as { fromFlat?: (a: number[]) => RangeSet }).fromFlat;
-  for (const [flag, f] of flats) {
-    let set: RangeSet;
-    if (fromFlat) set = fromFlat(f);
-    else {
-      set = new RangeSet();
-      for (let i = 0; i < f.length; i += 2) set.add(f[i]!, f[i + 1]!);
-    }
-    mf.byFlag.set(flag, set);
-  }
+  for (const [flag, f] of flats) mf.byFlag.set(flag, RangeSet.fromFlat(f));
   return mf;
 }
 
@@ -148,9 +138,8 @@ export function planWrite(
       if (r.length > 0) content[j]!.flags.push([flag, r]);
     });
   }
-  const runs = mf.modseqs instanceof ModseqRuns ? mf.modseqs : ModseqRuns.copyOf(mf.modseqs);
   spans.forEach(([lo, hi], j) => {
-    for (const [a, b, ms] of runs.runsIn(lo, hi)) content[j]!.m.push(a, b, ms);
+    for (const [a, b, ms] of mf.modseqs.runsIn(lo, hi)) content[j]!.m.push(a, b, ms);
   });
   const puts: Array<[number, ChunkRecord]> = [];
   const removes: number[] = [];

@@ -14,13 +14,13 @@
  * Concurrency: several processes may open the same path. Every change runs in
  * one LMDB write transaction (the writer lock is process-shared) and re-reads
  * the record inside it, so another process's change is never lost. Decoded
- * records are kept in a bounded LRU (HOT_KEYS); a cached record is used only
+ * records are kept in a bounded LRU (hot-records.ts); a cached record is used only
  * while the stored entry still has its version (`doesExist(key, version)`,
  * no decode), so a view is never older than the read snapshot, which lmdb-js
  * renews every event turn.
  *
  * Views are immutable snapshots: an update builds a new MailboxFlags and
- * never mutates one handed out. Callers must not call `apply` on a view.
+ * never mutates one handed out. Callers must not pass a view to `applyRuns`.
  *
  * Durability: `update`, `setSubscribed` and the agent's bulk writes resolve
  * only after the transaction is committed and flushed (`flushed`), never with
@@ -38,30 +38,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../../util/log.js';
+import { expandRuns, RangeSet, subtractRuns, type Run } from '../../util/rangeset.js';
 import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
 } from '../flagstore.js';
-import { HOT_ITEMS, HOT_KEYS, MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from '../limits.js';
+import { MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from '../limits.js';
 import {
-  applyRuns, changesOf, changesSince, cloneFlags, emptyFlags, expandChanges, type RunChange,
+  applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult, type RunChange, type RunUpdateResult,
 } from './mailbox-state.js';
 import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
-import { RangeSet } from '../../util/rangeset.js';
-import { expandRuns, runsOfUids, subtractRuns, type Run } from '../ranges.js';
-import { MailboxFlags } from './session.js';
-import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from '../validate.js';
-
-/**
- * Where else the articles of `runs` in `key.mailbox` are filed (crossposts,
- * same Message-ID; the export layer knows this from Xref / its UID map).
- * Called inside the write transaction: must be synchronous, fast, and must
- * not touch this store. Only `\Seen` is shared across crossposts, as
- * newsreaders do with Xref.
- */
-export type CrosspostResolver = (
-  key: FlagKey, runs: ReadonlyArray<readonly [number, number]>,
-) => Array<{ mailbox: string; uidValidity: number; uids: number[] }>;
+import { HotRecords, type Loaded } from './hot-records.js';
+import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser } from '../validate.js';
 
 export interface LmdbFlagStoreOptions {
   /**
@@ -70,7 +58,6 @@ export interface LmdbFlagStoreOptions {
    */
   path: string;
   logger: Logger;
-  crosspost?: CrosspostResolver;
 }
 
 /** A change in run form (what the agent's SSE feed sends). */
@@ -85,20 +72,8 @@ export interface RunUpdate {
   modseq: number;
   highestModseq: number;
   modified: Run[];
-}
-
-/** A mailbox as loaded: its flags and its chunk splits (chunks.ts). */
-interface Loaded {
-  mf: MailboxFlags;
-  splits: number[];
-  /** Numbers held (ranges × 2 + modseq runs × 3), set when cached. */
-  items?: number;
-}
-
-function itemsOf(mf: MailboxFlags): number {
-  let n = mf.modseqs.runCount * 3;
-  for (const set of mf.byFlag.values()) n += set.rangeCount * 2;
-  return n;
+  /** The changed UIDs with their flags right after the change (all with `modseq`). */
+  changes: RunChange[];
 }
 
 /** Mailboxes changed in the current transaction: the new state and the UIDs changed. */
@@ -127,11 +102,9 @@ export class LmdbFlagStore implements FlagStore {
   private readonly flagsDb: Database<HeadRecord, string>;
   private readonly chunksDb: Database<ChunkRecord, string>;
   private readonly subsDb: Database<string[], string>;
-  private readonly cache = new Map<string, Loaded>();
-  private cachedItems = 0;
+  private readonly cache = new HotRecords();
   private readonly events = new EventEmitter();
   private readonly log: Logger;
-  private readonly crosspost: CrosspostResolver | undefined;
   private closed = false;
 
   private constructor(opts: LmdbFlagStoreOptions) {
@@ -141,7 +114,6 @@ export class LmdbFlagStore implements FlagStore {
     this.chunksDb = this.root.openDB<ChunkRecord, string>({ name: 'chunks' });
     this.subsDb = this.root.openDB<string[], string>({ name: 'subs' });
     this.log = opts.logger.child({ component: 'flagstore-lmdb' });
-    this.crosspost = opts.crosspost;
     this.events.setMaxListeners(0);
   }
 
@@ -161,32 +133,13 @@ export class LmdbFlagStore implements FlagStore {
   /** The current flags of `k` in the read snapshot (or inside the write txn). */
   private load(k: string): Loaded {
     const hit = this.cache.get(k);
-    if (hit && this.flagsDb.doesExist(k, hit.mf.highestModseq)) {
-      this.cache.delete(k);
-      this.cache.set(k, hit);
-      return hit;
-    }
+    if (hit && this.flagsDb.doesExist(k, hit.mf.highestModseq)) return hit;
     const raw = this.flagsDb.get(k);
-    if (raw === undefined) return { mf: emptyFlags(), splits: [1] };
+    if (raw === undefined) return { mf: new MailboxFlags(), splits: [1] };
     const head = decodeHead(raw);
     const loaded = { mf: assemble(head, head.splits.map((st) => this.chunksDb.get(`${k}\0${st}`))), splits: head.splits };
-    this.remember(k, loaded);
+    this.cache.remember(k, loaded);
     return loaded;
-  }
-
-  private remember(k: string, l: Loaded): void {
-    const old = this.cache.get(k);
-    if (old && old.mf.highestModseq > l.mf.highestModseq) return;
-    if (old) this.cachedItems -= old.items ?? 0;
-    this.cache.delete(k);
-    l.items = itemsOf(l.mf);
-    this.cache.set(k, l);
-    this.cachedItems += l.items;
-    while (this.cache.size > HOT_KEYS || (this.cachedItems > HOT_ITEMS && this.cache.size > 1)) {
-      const [oldest, v] = this.cache.entries().next().value!;
-      this.cache.delete(oldest);
-      this.cachedItems -= v.items ?? 0;
-    }
   }
 
   /**
@@ -204,7 +157,6 @@ export class LmdbFlagStore implements FlagStore {
     } catch (err) {
       // the cache may hold states of this (batched) transaction that were never committed
       this.cache.clear();
-      this.cachedItems = 0;
       throw unavailable(what, err);
     }
     return out;
@@ -228,9 +180,10 @@ export class LmdbFlagStore implements FlagStore {
     }
   }
 
+  /** The per-UID `changes` are no more than `uids`, so they need no MAX_EXPANDED_UIDS bound. */
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
-    const r = await this.updateRuns(key, runsOfUids(uids), op, flags, opts.unchangedSince);
-    return { modified: expandRuns(r.modified), modseq: r.modseq, highestModseq: r.highestModseq };
+    const r = await this.updateRuns(key, checkUids(uids), op, flags, opts.unchangedSince);
+    return updateResult(expandRuns(r.modified), r.changes, r.modseq, r.highestModseq);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
@@ -284,7 +237,6 @@ export class LmdbFlagStore implements FlagStore {
     this.closed = true;
     this.events.removeAllListeners();
     this.cache.clear();
-    this.cachedItems = 0;
     try {
       await this.root.close();
     } catch (err) {
@@ -309,7 +261,7 @@ export class LmdbFlagStore implements FlagStore {
 
   /**
    * Apply `op` to the UIDs of `runs` (sorted, disjoint). Resolves after the
-   * change (and any crosspost \Seen changes) is durable; then notifies watchers.
+   * change is durable, with the flags it set; then notifies watchers.
    */
   async updateRuns(key: FlagKey, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince?: number): Promise<RunUpdate> {
     checkKey(key);
@@ -318,7 +270,7 @@ export class LmdbFlagStore implements FlagStore {
     if (unchangedSince !== undefined) checkModseq(unchangedSince, 'unchangedSince');
     if (runs.length === 0) {
       const h = this.flagsOf(key).highestModseq;
-      return { modseq: h, highestModseq: h, modified: [] };
+      return { modseq: h, highestModseq: h, modified: [], changes: [] };
     }
     const notes: RunChangeEvent[] = [];
     const fresh: Fresh = new Map();
@@ -326,22 +278,11 @@ export class LmdbFlagStore implements FlagStore {
       notes.length = 0;
       fresh.clear();
       const res = this.applyInTxn(key, runs, op, fl, unchangedSince, notes, fresh);
-      // Crossposts share \Seen: a change that sets or clears it is repeated in the other groups.
-      const seenOp: FlagOp | undefined = op === 'set' ? (fl.includes('\\Seen') ? 'add' : 'remove')
-        : fl.includes('\\Seen') ? op : undefined;
-      if (this.crosspost && seenOp && res.changed.length > 0) {
-        for (const other of this.crosspost(key, res.changed)) {
-          const okey = { user: key.user, mailbox: other.mailbox, uidValidity: other.uidValidity };
-          if (okey.mailbox === key.mailbox && okey.uidValidity === key.uidValidity) continue;
-          checkKey(okey);
-          this.applyInTxn(okey, runsOfUids(other.uids), seenOp, ['\\Seen'], undefined, notes, fresh);
-        }
-      }
       this.putAll(fresh);
       return res;
     });
     for (const n of notes) this.events.emit(key.user, n);
-    return { modseq: r.modseq, highestModseq: r.highestModseq, modified: r.modified };
+    return { modseq: r.modseq, highestModseq: r.highestModseq, modified: r.modified, changes: notes[0]?.changes ?? [] };
   }
 
   /**
@@ -352,12 +293,12 @@ export class LmdbFlagStore implements FlagStore {
   private applyInTxn(
     key: FlagKey, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince: number | undefined,
     notes: RunChangeEvent[], fresh: Fresh,
-  ) {
+  ): RunUpdateResult {
     const k = keyString(key);
     let f = fresh.get(k);
     if (!f) {
       const cur = this.load(k);
-      f = { loaded: { mf: cloneFlags(cur.mf), splits: cur.splits }, touched: new RangeSet() };
+      f = { loaded: { mf: cur.mf.clone(), splits: cur.splits }, touched: new RangeSet() };
     }
     const mf = f.loaded.mf;
     const res = applyRuns(mf, runs, op, flags, unchangedSince);
@@ -379,7 +320,7 @@ export class LmdbFlagStore implements FlagStore {
       this.flagsDb.putSync(k, encodeHead({ highestModseq: f.loaded.mf.highestModseq, splits: plan.splits }), f.loaded.mf.highestModseq);
       // The next update of this key in the same batched transaction finds it here (its version
       // is in the txn). Should the commit fail, `write` clears the cache.
-      this.remember(k, f.loaded);
+      this.cache.remember(k, f.loaded);
     }
   }
 

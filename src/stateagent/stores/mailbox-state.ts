@@ -1,21 +1,53 @@
 /**
- * Run-based operations on `MailboxFlags` (the in-memory form from
- * `session.ts`) used by the LMDB store and the agent: apply a change given as
- * UID runs (so `1-4000000000` never becomes an array), list changes as runs
- * of equal flags, clone. (The LMDB form is in chunks.ts.)
+ * `MailboxFlags`: the in-memory form of one mailbox's flags, shared by every
+ * store (session, LMDB, the remote client's view cache) and the agent — one
+ * RangeSet per flag, a ModseqMap, HIGHESTMODSEQ. Changes are applied as UID
+ * runs (`applyRuns`), so `1-4000000000` never becomes an array, and read back
+ * as runs of equal flags (`RunChange`). (The on-disk form is chunks.ts.)
  *
- * The semantics of `applyRuns` are those of `MailboxFlags.apply` (the session
- * store), which a property test checks: UNCHANGEDSINCE skips UIDs whose
- * modseq is greater; every other target UID gets one new modseq; `set`
- * replaces, `add`/`remove` add and remove; empty flags disappear.
+ * Semantics of a change (RFC 7162 §3.1.3, §3.2): UNCHANGEDSINCE skips UIDs
+ * whose modseq is greater (0 always fails: every UID has modseq ≥ 1); every
+ * other target UID gets one new modseq, even if its flags were already so
+ * (the RFC lets a server bump it); `set` replaces, `add`/`remove` add and
+ * remove; a flag no UID has any more disappears from `keywords()`.
  */
-import { RangeSet } from '../../util/rangeset.js';
-import { FlagStoreError, type FlagOp } from '../flagstore.js';
+import { RangeSet, intersectRuns, subtractRuns, type Run } from '../../util/rangeset.js';
+import { FlagStoreError, type FlagChange, type FlagOp, type FlagView, type UpdateResult } from '../flagstore.js';
 import { MAX_KEYWORDS_PER_MAILBOX } from '../limits.js';
 import { ModseqMap } from '../modseq-map.js';
-import { ModseqRuns } from '../modseq-runs.js';
-import { intersectRuns, subtractRuns, type Run } from '../ranges.js';
-import { MailboxFlags } from './session.js';
+
+export class MailboxFlags implements FlagView {
+  readonly byFlag = new Map<string, RangeSet>();
+  highestModseq = 1;
+
+  constructor(readonly modseqs: ModseqMap = new ModseqMap()) {}
+
+  flagsOf(uid: number): readonly string[] {
+    const out: string[] = [];
+    for (const [flag, set] of this.byFlag) if (set.has(uid)) out.push(flag);
+    return out;
+  }
+
+  keywords(): readonly string[] {
+    return [...this.byFlag.keys()];
+  }
+
+  has(uid: number, flag: string): boolean {
+    return this.byFlag.get(flag)?.has(uid) ?? false;
+  }
+
+  modseqOf(uid: number): number {
+    return this.modseqs.get(uid);
+  }
+
+  /** A deep copy (stores hand out views and change copies, never the same object). */
+  clone(): MailboxFlags {
+    const m = new MailboxFlags(this.modseqs.clone());
+    for (const [flag, set] of this.byFlag) m.byFlag.set(flag, set.clone());
+    m.highestModseq = this.highestModseq;
+    return m;
+  }
+}
 
 /** UIDs lo..hi all with the same flags and modseq (the run form of `FlagChange`). */
 export interface RunChange {
@@ -34,18 +66,6 @@ export interface RunUpdateResult {
   highestModseq: number;
 }
 
-/** An empty MailboxFlags whose modseq map is a ModseqRuns (cheap to clone and store). */
-export function emptyFlags(): MailboxFlags {
-  return new MailboxFlagsWith(new ModseqRuns());
-}
-
-export function cloneFlags(src: MailboxFlags): MailboxFlags {
-  const m = new MailboxFlagsWith(ModseqRuns.copyOf(src.modseqs));
-  for (const [flag, set] of src.byFlag) m.byFlag.set(flag, set.clone());
-  m.highestModseq = src.highestModseq;
-  return m;
-}
-
 /**
  * Apply `op` with `flags` to the UIDs of `runs` (sorted, disjoint) in place.
  * Throws `FlagStoreError('INVALID')` before changing anything if the change
@@ -57,7 +77,6 @@ export function applyRuns(
   let target: Run[] = runs.slice() as Run[];
   let modified: Run[] = [];
   if (unchangedSince !== undefined && unchangedSince < 1) {
-    // every UID has modseq ≥ 1: UNCHANGEDSINCE 0 always fails (RFC 7162 §3.1.3)
     modified = target;
     target = [];
   } else if (unchangedSince !== undefined) {
@@ -164,18 +183,30 @@ export function changesOf(mf: MailboxFlags, runs: readonly Run[], modseq: number
   return runChanges(mf, runs.map(([lo, hi]) => [lo, hi, modseq] as const));
 }
 
-/** Expand run changes into per-UID `FlagChange`s (the FlagStore interface form). */
-export function expandChanges(changes: readonly RunChange[]): Array<{ uid: number; flags: string[]; modseq: number }> {
-  const out: Array<{ uid: number; flags: string[]; modseq: number }> = [];
+/**
+ * Expand run changes into per-UID `FlagChange`s (the FlagStore interface
+ * form); the UIDs of one run share its flags array. Callers bound the count
+ * first (MAX_EXPANDED_UIDS) unless it is bounded by their input.
+ */
+export function expandChanges(changes: readonly RunChange[]): FlagChange[] {
+  const out: FlagChange[] = [];
   for (const c of changes) for (let uid = c.lo; uid <= c.hi; uid++) out.push({ uid, flags: c.flags, modseq: c.modseq });
   return out;
 }
 
-/** MailboxFlags whose modseq map is given (its `modseqs` field is readonly). */
-export class MailboxFlagsWith extends MailboxFlags {
-  override readonly modseqs: ModseqMap;
-  constructor(m: ModseqMap) {
-    super();
-    this.modseqs = m;
-  }
+/**
+ * An UpdateResult whose per-UID `changes` are expanded from `runs` (ascending,
+ * no more UIDs than the update named) on first read: a silent STORE of
+ * 1:50000 never reads them and so never allocates 50,000 entries.
+ */
+export function updateResult(modified: number[], runs: readonly RunChange[], modseq: number, highestModseq: number): UpdateResult {
+  let changes: FlagChange[] | undefined;
+  return {
+    modified,
+    get changes() {
+      return (changes ??= expandChanges(runs));
+    },
+    modseq,
+    highestModseq,
+  };
 }

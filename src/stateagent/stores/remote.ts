@@ -29,13 +29,11 @@ import {
   type FlagView, type UpdateOptions, type UpdateResult,
 } from '../flagstore.js';
 import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from '../limits.js';
-import { RangeSet } from '../../util/rangeset.js';
-import { expandRuns, formatRuns, parseRanges, runsOfUids, countRuns } from '../ranges.js';
-import { cloneFlags, MailboxFlagsWith } from './mailbox-state.js';
-import type { MailboxFlags } from './session.js';
-import { ModseqRuns } from '../modseq-runs.js';
+import { expandRuns, formatRuns, RangeSet } from '../../util/rangeset.js';
+import { expandChanges, MailboxFlags, updateResult, type RunChange } from './mailbox-state.js';
+import { ModseqMap } from '../modseq-map.js';
 import { SseFeed } from './sse-client.js';
-import { checkFlags, checkKey, checkMailbox, checkModseq, checkUser } from '../validate.js';
+import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser, parseRanges } from '../validate.js';
 
 export interface RemoteFlagStoreOptions {
   /** Base URL of the agent, e.g. `http://127.0.0.1:7143` (no `/v1`). */
@@ -60,15 +58,20 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Wire changes → run changes, ascending. Throws INVALID for malformed UID sets. */
+function wireRuns(changes: readonly WireChange[]): RunChange[] {
+  const out: RunChange[] = [];
+  for (const c of changes) for (const [lo, hi] of parseRanges(c.uids)) out.push({ lo, hi, flags: c.flags, modseq: c.modseq });
+  return out.sort((a, b) => a.lo - b.lo);
+}
+
 /** Wire changes → per-UID changes; INVALID beyond MAX_EXPANDED_UIDS. */
 function expandWire(changes: readonly WireChange[]): FlagChange[] {
-  const runs = changes.map((c) => ({ runs: parseRanges(c.uids), c }));
+  const runs = wireRuns(changes);
   let n = 0;
-  for (const r of runs) n += countRuns(r.runs);
+  for (const r of runs) n += r.hi - r.lo + 1;
   if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
-  const out: FlagChange[] = [];
-  for (const { runs: rr, c } of runs) for (const uid of expandRuns(rr)) out.push({ uid, flags: c.flags, modseq: c.modseq });
-  return out.sort((a, b) => a.uid - b.uid);
+  return expandChanges(runs);
 }
 
 function isWireChanges(v: unknown): v is WireChange[] {
@@ -163,7 +166,7 @@ export class RemoteFlagStore implements FlagStore {
       if (!isWireChanges(j.changes) || typeof j.highestModseq !== 'number') throw this.bad('changes answer');
       if (j.highestModseq === c.mf.highestModseq && j.changes.length === 0) return this.keep(ck, c);
       if (j.highestModseq > c.mf.highestModseq) {
-        const next = cloneFlags(c.mf);
+        const next = c.mf.clone();
         for (const ch of j.changes) {
           for (const [a0, b0] of parseRanges(ch.uids)) {
             const a = Math.max(a0, c.lo);
@@ -211,7 +214,7 @@ export class RemoteFlagStore implements FlagStore {
       if (r[0] > r[1] || (flat.length > 0 && r[0] <= flat[flat.length - 2]!)) throw this.bad('modseq run');
       flat.push(r[0], r[1], r[2]);
     }
-    const mf = new MailboxFlagsWith(ModseqRuns.fromFlat(flat));
+    const mf = new MailboxFlags(ModseqMap.fromFlat(flat));
     mf.highestModseq = j.highestModseq;
     try {
       for (const [flag, text] of Object.entries(j.flags)) {
@@ -232,16 +235,22 @@ export class RemoteFlagStore implements FlagStore {
     const fl = checkFlags(flags);
     if (op !== 'add' && op !== 'remove' && op !== 'set') throw new FlagStoreError('INVALID', 'op must be add, remove or set');
     if (opts.unchangedSince !== undefined) checkModseq(opts.unchangedSince, 'unchangedSince');
-    const runs = runsOfUids(uids);
+    const runs = checkUids(uids);
     if (runs.length === 0) {
       const v = await this.view(key, 1, 0);
-      return { modified: [], modseq: v.highestModseq, highestModseq: v.highestModseq };
+      return { modified: [], changes: [], modseq: v.highestModseq, highestModseq: v.highestModseq };
     }
     const j = await this.call('POST', `${this.keyPath(key)}/flags`, {
       uids: formatRuns(runs), op, flags: fl, ...(opts.unchangedSince === undefined ? {} : { unchangedSince: opts.unchangedSince }),
     });
     if (typeof j.modseq !== 'number' || typeof j.highestModseq !== 'number' || typeof j.modified !== 'string') throw this.bad('update answer');
-    return { modseq: j.modseq, highestModseq: j.highestModseq, modified: expandRuns(parseRanges(j.modified)) };
+    const modified = expandRuns(parseRanges(j.modified));
+    // The answer lists the changed UIDs with their flags: one request per update.
+    const changes = isWireChanges(j.changes) ? wireRuns(j.changes) : undefined;
+    let n = 0;
+    for (const c of changes ?? []) n += c.hi - c.lo + 1;
+    if (!changes || n + modified.length !== uids.length) throw this.bad('update answer');
+    return updateResult(modified, changes, j.modseq, j.highestModseq);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {

@@ -1,97 +1,15 @@
 /**
  * Session-only flags (client-held model, RFC 1733): nothing is stored beyond
  * the session, PERMANENTFLAGS is `()` (RFC 9051 §7.1). One instance per IMAP
- * session; per mailbox a `MailboxFlags` (range sets + modseq runs).
+ * session; per mailbox a `MailboxFlags` (mailbox-state.ts). Input is trusted
+ * (the IMAP layer passes ascending UIDs and only system flags); views are the
+ * live objects, which is safe because one session reads what it wrote.
  */
-import { RangeSet } from '../../util/rangeset.js';
-import { ModseqMap } from '../modseq-map.js';
+import { expandRuns, toRuns } from '../../util/rangeset.js';
 import type {
   ChangeEvent, FlagChange, FlagKey, FlagOp, FlagStore, FlagView, UpdateOptions, UpdateResult,
 } from '../flagstore.js';
-
-/** Flags of one mailbox as range sets with modseq runs; shared by the in-memory and LMDB stores. */
-export class MailboxFlags implements FlagView {
-  readonly byFlag = new Map<string, RangeSet>();
-  readonly modseqs = new ModseqMap();
-  highestModseq = 1;
-
-  flagsOf(uid: number): readonly string[] {
-    const out: string[] = [];
-    for (const [flag, set] of this.byFlag) if (set.has(uid)) out.push(flag);
-    return out;
-  }
-
-  keywords(): readonly string[] {
-    return [...this.byFlag.keys()];
-  }
-
-  has(uid: number, flag: string): boolean {
-    return this.byFlag.get(flag)?.has(uid) ?? false;
-  }
-
-  modseqOf(uid: number): number {
-    return this.modseqs.get(uid);
-  }
-
-  /**
-   * Apply a change. UIDs failing UNCHANGEDSINCE are skipped and returned in
-   * `modified`; the rest get one new modseq (even if their flags were already
-   * so — RFC 7162 §3.2 lets a server bump it; keeping it simple keeps it correct).
-   */
-  apply(uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): UpdateResult {
-    const modified: number[] = [];
-    let target = uids;
-    if (opts.unchangedSince !== undefined) {
-      const since = opts.unchangedSince;
-      target = uids.filter((u) => {
-        const ok = this.modseqs.get(u) <= since;
-        if (!ok) modified.push(u);
-        return ok;
-      });
-    }
-    if (target.length === 0) return { modified, modseq: this.highestModseq, highestModseq: this.highestModseq };
-    const runs = toRuns(target);
-    if (op === 'set') {
-      for (const [flag, set] of this.byFlag) {
-        if (!flags.includes(flag)) for (const [lo, hi] of runs) set.remove(lo, hi);
-        if (set.isEmpty()) this.byFlag.delete(flag);
-      }
-    }
-    for (const flag of flags) {
-      let set = this.byFlag.get(flag);
-      if (op === 'remove') {
-        if (!set) continue;
-        for (const [lo, hi] of runs) set.remove(lo, hi);
-        if (set.isEmpty()) this.byFlag.delete(flag);
-      } else {
-        if (!set) this.byFlag.set(flag, (set = new RangeSet()));
-        for (const [lo, hi] of runs) set.add(lo, hi);
-      }
-    }
-    const modseq = ++this.highestModseq;
-    for (const [lo, hi] of runs) this.modseqs.set(lo, hi, modseq);
-    return { modified, modseq, highestModseq: modseq };
-  }
-
-  changedSince(since: number): FlagChange[] {
-    const out: FlagChange[] = [];
-    for (const [lo, hi, modseq] of this.modseqs.changedSince(since)) {
-      for (let uid = lo; uid <= hi; uid++) out.push({ uid, flags: this.flagsOf(uid), modseq });
-    }
-    return out;
-  }
-}
-
-/** Ascending UIDs → runs of consecutive UIDs. */
-export function toRuns(uids: readonly number[]): Array<[number, number]> {
-  const runs: Array<[number, number]> = [];
-  for (const u of uids) {
-    const last = runs[runs.length - 1];
-    if (last && u === last[1] + 1) last[1] = u;
-    else runs.push([u, u]);
-  }
-  return runs;
-}
+import { applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult } from './mailbox-state.js';
 
 export class SessionFlagStore implements FlagStore {
   readonly persistent = false;
@@ -109,12 +27,14 @@ export class SessionFlagStore implements FlagStore {
     return this.of(key);
   }
 
-  async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts?: UpdateOptions): Promise<UpdateResult> {
-    return this.of(key).apply(uids, op, flags, opts);
+  async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
+    const mf = this.of(key);
+    const r = applyRuns(mf, toRuns(uids), op, flags, opts.unchangedSince);
+    return updateResult(expandRuns(r.modified), changesOf(mf, r.changed, r.modseq), r.modseq, r.highestModseq);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
-    return this.of(key).changedSince(modseq);
+    return expandChanges(changesSince(this.of(key), modseq));
   }
 
   /** Session-only flags have no other sessions to hear from. */
