@@ -126,6 +126,11 @@ export interface MailboxHandle extends MessageReader {
    * UID map knows the article are listed. Never throws for unknown UIDs.
    */
   crossposts?(uids: readonly number[]): Promise<CrosspostTarget[]>;
+  /**
+   * SEARCH, SORT and THREAD from an index the backend keeps (src/search/), when
+   * it keeps one. Absent: the IMAP layer scans (meta and content) as before.
+   */
+  readonly search?: MailboxSearch;
 }
 
 export interface CrosspostTarget {
@@ -158,4 +163,63 @@ export class BackendError extends Error {
     this.name = 'BackendError';
     this.code = code;
   }
+}
+
+/**
+ * What an index answers for one mailbox (RFC 9051 §6.4.4 SEARCH, RFC 5256 SORT
+ * and THREAD). Matching is IMAP's: a case-insensitive substring test on text
+ * decoded to Unicode (both sides folded with NFC + toLowerCase), exactly what a
+ * scan of the articles would answer.
+ *
+ * Errors: methods throw BackendError UNAVAILABLE when the index cannot answer
+ * now; the caller then scans (the index is a cache, never the truth).
+ */
+export interface MailboxSearch {
+  /**
+   * The UIDs among `within` (ascending; default: the whole snapshot) whose
+   * field holds every needle. `uids` is exact for the articles the index
+   * covers; `unknown` lists those it does not cover yet (never fetched, body
+   * not indexed): the caller tests them itself (scan) and adds its hits.
+   */
+  match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch>;
+  /**
+   * `uids` (ascending) in the order of `criteria` (RFC 5256 §3, RFC 5957);
+   * ties by UID. Never fewer or more UIDs than given.
+   */
+  sort(criteria: readonly SortCriterion[], uids: Uint32Array): Promise<Uint32Array>;
+  /** `uids` (ascending) threaded by `algorithm` (RFC 5256 §3, THREAD=REFS); each UID appears once. */
+  thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]>;
+  /** How far the index has got: articles with header / body indexed, of `total`. */
+  progress(): { total: number; headers: number; bodies: number };
+}
+
+export type IndexField = 'subject' | 'from' | 'to' | 'cc' | 'bcc' | 'body' | 'text' | { header: string };
+
+export interface IndexTerm {
+  field: IndexField;
+  /** The needle as the client sent it (decoded to Unicode, not folded). */
+  needle: string;
+}
+
+export interface IndexMatch {
+  /** Matching UIDs, ascending (exact among the covered articles). */
+  uids: Uint32Array;
+  /** UIDs the index could not decide, ascending: scan them. */
+  unknown: Uint32Array;
+}
+
+export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+
+export interface SortCriterion {
+  key: SortKey;
+  /** The REVERSE prefix. */
+  reverse?: boolean;
+}
+
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES' | 'REFS';
+
+/** One message of a thread, or (uid null) a dummy parent grouping messages whose parent is missing. */
+export interface ThreadNode {
+  readonly uid: number | null;
+  readonly children: readonly ThreadNode[];
 }
