@@ -1,6 +1,7 @@
 /**
  * SEARCH / UID SEARCH arguments → AST (RFC 9051 §6.4.4, RFC 3501 §6.4.4 keys,
- * RFC 4731 ESEARCH `RETURN (...)`, RFC 7162 §3.1.5 MODSEQ, RFC 5182 `$`).
+ * RFC 4731 ESEARCH `RETURN (...)`, RFC 9394 PARTIAL, RFC 7162 §3.1.5 MODSEQ,
+ * RFC 5182 `$`).
  *
  *     C: A7 UID SEARCH RETURN (MIN COUNT) CHARSET UTF-8 OR FROM "bob" NOT (SEEN SINCE 1-Feb-2024) UID 100:*
  *     parseSearch(d) after "SEARCH" → { returnOptions: ['MIN','COUNT'], charset: 'UTF-8',
@@ -23,7 +24,17 @@ import { ParseError } from './errors.js';
 import { astring as encAstring, quoted as encQuoted } from './encoder.js';
 import { MAX_SEARCH_KEYS } from '../limits.js';
 
-export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL';
+
+/**
+ * RFC 9394 `partial-range`: 1-based positions in the result list, both positive
+ * (`first:last` from the oldest) or both negative (`-1` is the newest); `lo` ≤
+ * `hi` in absolute value after normalising (`5:1` is `1:5`).
+ */
+export interface PartialRange {
+  lo: number;
+  hi: number;
+}
 export type DateOp = 'before' | 'on' | 'since';
 
 export type SearchKey =
@@ -48,6 +59,8 @@ export type SearchKey =
 export interface SearchRequest {
   /** RETURN options (RFC 4731); `undefined` = no RETURN (plain `* SEARCH` answer); `[]` = RETURN () = ALL. */
   returnOptions?: ReturnOption[];
+  /** With RETURN (PARTIAL range): the range (RFC 9394). */
+  partial?: PartialRange;
   charset?: string;
   key: SearchKey;
 }
@@ -65,7 +78,7 @@ const DATE_KEYS: Record<string, ['internaldate' | 'sentdate', DateOp]> = {
   BEFORE: ['internaldate', 'before'], ON: ['internaldate', 'on'], SINCE: ['internaldate', 'since'],
   SENTBEFORE: ['sentdate', 'before'], SENTON: ['sentdate', 'on'], SENTSINCE: ['sentdate', 'since'],
 };
-const RETURN_OPTS = new Set<string>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
+const RETURN_OPTS = new Set<string>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'PARTIAL']);
 const isKeyChar = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 const isSeqStart = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2a || c === 0x24;
 
@@ -77,25 +90,72 @@ export function parseSearch(d: Decoder): SearchRequest {
   const req: SearchRequest = { key: { type: 'all' } };
   d.sp();
   if (d.maybe('RETURN ')) {
-    const opts = d.list(() => {
-      const at = d.offset;
-      const o = d.atom().toUpperCase();
-      if (!RETURN_OPTS.has(o)) throw new ParseError('search-return-opt MIN, MAX, ALL, COUNT or SAVE', at);
-      return o as ReturnOption;
-    }, { allowEmpty: true });
-    req.returnOptions = [...new Set(opts)];
+    parseReturn(d, req);
     d.sp();
   }
   if (d.maybe('CHARSET ')) {
     req.charset = d.peekByte() === 0x22 ? d.quoted() : d.atom();
     d.sp();
   }
-  const latin1 = req.charset !== undefined && !/^(utf-8|us-ascii)$/i.test(req.charset);
+  req.key = parseKeys(d, req.charset);
+  return req;
+}
+
+/**
+ * `"(" [search-return-opt *(SP search-return-opt)] ")"` after RETURN SP, into
+ * `req.returnOptions` / `req.partial`. PARTIAL and ALL together are a client
+ * error (RFC 9394 §3.1). Throws ParseError.
+ */
+export function parseReturn(d: Decoder, req: { returnOptions?: ReturnOption[]; partial?: PartialRange }): void {
+  const opts = d.list(() => {
+    const at = d.offset;
+    const o = d.atom().toUpperCase();
+    if (!RETURN_OPTS.has(o)) throw new ParseError('search-return-opt MIN, MAX, ALL, COUNT, SAVE or PARTIAL', at);
+    if (o === 'PARTIAL') {
+      d.sp();
+      req.partial = partialRange(d);
+    }
+    return o as ReturnOption;
+  }, { allowEmpty: true });
+  req.returnOptions = [...new Set(opts)];
+  if (req.returnOptions.includes('PARTIAL') && req.returnOptions.includes('ALL')) {
+    throw new ParseError('RETURN options without ALL: PARTIAL and ALL exclude each other', d.offset);
+  }
+}
+
+/** RFC 9394 `partial-range-first / partial-range-last`. */
+function partialRange(d: Decoder): PartialRange {
+  const at = d.offset;
+  const negative = d.maybe('-');
+  const a = d.nzNumber();
+  d.expect(':');
+  if (negative) d.expect('-');
+  else if (d.peekByte() === 0x2d) throw new ParseError('partial-range: both ends of one sign', d.offset);
+  const b = d.nzNumber();
+  if (a > 0xffffffff || b > 0xffffffff) throw new ParseError('partial-range within 32 bits', at);
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
+  return negative ? { lo: -lo, hi: -hi } : { lo, hi };
+}
+
+/**
+ * `search-key *(SP search-key)` as one key (an `and` of several). `charset`
+ * other than UTF-8/US-ASCII makes strings Latin-1 (the handler refuses such
+ * charsets with NO [BADCHARSET] anyway). Does not call `d.end()`.
+ */
+export function parseKeys(d: Decoder, charset: string | undefined): SearchKey {
+  const latin1 = charset !== undefined && !/^(utf-8|us-ascii)$/i.test(charset);
   const p = new KeyParser(d, latin1);
   const keys = [p.key()];
   while (d.maybe(' ')) keys.push(p.key());
-  req.key = keys.length === 1 ? keys[0]! : { type: 'and', keys };
-  return req;
+  return keys.length === 1 ? keys[0]! : { type: 'and', keys };
+}
+
+/** `charset SP search-key *(SP search-key)` of SORT and THREAD (RFC 5256 §5: the charset is required). */
+export function parseCharsetAndKeys(d: Decoder): { charset: string; key: SearchKey } {
+  const charset = d.peekByte() === 0x22 ? d.quoted() : d.atom();
+  d.sp();
+  return { charset, key: parseKeys(d, charset) };
 }
 
 class KeyParser {
