@@ -23,7 +23,7 @@
  * `key` is the text with a–z mapped to A–Z and nothing else changed. Pure;
  * never throws.
  */
-import { decodeHeaderValue } from '../export/mime/index.js';
+import { decodeHeaderValue } from '../mime/index.js';
 import { asciiCasemap } from './collate.js';
 
 export interface BaseSubject {

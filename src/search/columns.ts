@@ -2,7 +2,7 @@
  * Per-record keys shared by SORT and THREAD, each computed once per record and
  * kept in the group's `MessageKeys` (extended as articles arrive).
  */
-import { bytesToText, decodeHeaderValue, parseAddressList, type Address } from '../export/mime/index.js';
+import { bytesToText, decodeHeaderValue, parseAddressList, type Address } from '../mime/index.js';
 import { baseSubject } from './base-subject.js';
 import { asciiCasemap } from './collate.js';
 import { sentDate, type MessageKeys, type MessageRecord } from './keys.js';

@@ -25,7 +25,7 @@ import { subjects } from './columns.js';
 import type { MessageKeys } from './keys.js';
 import { threadIds } from './msgid.js';
 import { sortOrder } from './sort.js';
-import type { NodeInBuild, ThreadNode } from './thread.js';
+import type { NodeInBuild, ThreadNode } from './thread-node.js';
 
 const NONE = -1;
 

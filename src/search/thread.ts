@@ -18,23 +18,14 @@
  */
 import type { MessageKeys } from './keys.js';
 import { threadByReferences } from './references.js';
+import type { NodeInBuild, ThreadNode } from './thread-node.js';
+
+export type { NodeInBuild, ThreadNode };
 import { ascendingIndices, sortOrder, sortRanks } from './sort.js';
 
 export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES' | 'REFS';
 
 export const THREAD_ALGORITHMS: readonly ThreadAlgorithm[] = ['ORDEREDSUBJECT', 'REFERENCES', 'REFS'];
-
-/** One message of a thread, or (uid null) a dummy grouping messages whose parent is missing. */
-export interface ThreadNode {
-  readonly uid: number | null;
-  readonly children: readonly ThreadNode[];
-}
-
-/** A ThreadNode while it is being built. */
-export interface NodeInBuild {
-  uid: number | null;
-  children: NodeInBuild[];
-}
 
 /**
  * Threads of the messages of `keys`, or of those record indices in `subset`

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MessageKeys, SORT_KEYS, baseSubject, sortComparator, sortOrder, type MessageRecord, type SortCriterion, type SortKey } from '../../src/search/index.js';
-import { decodeHeaderValue, parseAddressList } from '../../src/export/mime/index.js';
+import { decodeHeaderValue, parseAddressList } from '../../src/mime/index.js';
 import { rec, type Partial } from './records.js';
 
 function uids(records: Partial[], criteria: SortCriterion[], subset?: number[]): number[] {

@@ -9,7 +9,7 @@
  * no number. Iterative, so a reply chain of any depth renders without recursion.
  * The caller writes `* THREAD ` before and CRLF after.
  */
-import type { ThreadNode } from '../../search/index.js';
+import type { ThreadNode } from '../../export/interface.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 
 /** What the stack holds: a node still to write, or a parenthesis. */
