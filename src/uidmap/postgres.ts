@@ -1,0 +1,466 @@
+/**
+ * UidMapStore on PostgreSQL, for several front-ends on several machines that
+ * share nothing else (DESIGN "Scale"). Layout and migrations: `pg-schema.ts`;
+ * they are applied (under an advisory lock) when the store opens.
+ *
+ * PostgreSQL is authoritative, so every front-end gives every article the same
+ * UID whatever its start time, cache or upstream order:
+ * - `assign` and `remove` run as one transaction that first locks the mailbox
+ *   row (`SELECT … FOR UPDATE`: one writer per mailbox at a time, across all
+ *   front-ends), then pulls every entry row changed by anyone since this
+ *   front-end's copy (`changed > seq`, tombstones included), then plans with
+ *   the shared first-sight rule (`plan.ts`) against that now-current copy and
+ *   the locked UIDNEXT, and writes inserts, moves, UIDNEXT and the new change
+ *   number in ONE statement (unnest arrays): a 5,000-article batch costs five
+ *   round trips (BEGIN, lock, pull, write, COMMIT), not 5,000. Should the
+ *   copy ever disagree with the database anyway (an insert meets an existing
+ *   UID or Message-ID, or fewer rows change than planned), the transaction is
+ *   rolled back, the copy reloaded whole under the lock and the call retried
+ *   once; a second disagreement is thrown as `STORAGE` ("out of step").
+ * - an `assign` of articles all known at their known locations (a re-poll)
+ *   asks only for the mailbox's change number; if nothing changed since the
+ *   copy, it is answered from the copy without a transaction.
+ * - UIDVALIDITY is chosen once, by whichever front-end creates the mailbox row
+ *   first (`max(its clock, highest ever + 1)`, serialised on the `uidmap_meta`
+ *   row); every other front-end reads it.
+ *
+ * The synchronous reads (uidOf, lookup, uids, count, uidNext) are answered
+ * from an in-memory copy of the mailbox (`pg-mirror.ts`) loaded when the map
+ * is opened and brought up to date by every `assign`/`remove`: a front-end
+ * sees what other front-ends added or removed once it next writes to that
+ * mailbox (each front-end polls its upstreams, so within a poll interval).
+ * Calls on one map are serialised in this process.
+ *
+ * Durability: `assign`, `remove` and map creation resolve after COMMIT
+ * (durable under PostgreSQL's default synchronous_commit). A failed or
+ * ambiguous COMMIT leaves the copy as it was; the next call pulls whatever
+ * was committed.
+ *
+ * Errors: `UidMapError` (`INVALID_INPUT`, `UID_EXHAUSTED`,
+ * `UIDVALIDITY_EXHAUSTED`, `CLOSED`); driver and migration errors are wrapped
+ * as `STORAGE` with `cause`. Messages never contain the connection URL. The
+ * caller owns the store and must `close()` it (waits for calls in flight, ends
+ * the pool); maps opened from it become unusable (`CLOSED`) then.
+ */
+import pg from 'pg';
+import type { Logger } from '../util/log.js';
+import { migrate, schemaVersion } from '../util/pg-migrate.js';
+import { UidMapError } from './errors.js';
+import { type EntryRow, Mirror } from './pg-mirror.js';
+import { UIDMAP_COMPONENT, UIDMAP_MIGRATIONS } from './pg-schema.js';
+import { planAssign, type AssignPlan } from './plan.js';
+import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
+import { type Clock, nextUidValidity, systemClock } from './uidvalidity.js';
+import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+
+export interface PgUidMapStoreOptions {
+  /** `postgres://user:password@host:port/database` (or `postgresql://`), as the `pg` driver reads it. */
+  url: string;
+  logger: Logger;
+  /** Clock for new UIDVALIDITYs (unix seconds); defaults to the system clock. */
+  now?: Clock;
+  /** Connections kept open (default 4: one write per mailbox at a time, a few mailboxes at once). */
+  poolSize?: number;
+  /** Apply missing migrations at open (default true); false requires the schema to be current already. */
+  migrate?: boolean;
+}
+
+/** Rows per page when a mailbox is loaded at open. */
+const LOAD_PAGE = 50_000;
+const INT8_OID = 20;
+
+/** bigint columns hold UIDs (< 2^32) and article numbers (≤ 2^53-1): exact as JavaScript numbers. */
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new UidMapError('STORAGE', `bigint ${text} from the database is beyond 2^53-1`);
+  return n;
+}
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export function storageError(what: string, err: unknown): UidMapError {
+  if (err instanceof UidMapError) return err;
+  return new UidMapError('STORAGE', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+type Query = (text: string, values?: unknown[]) => Promise<unknown[][]>;
+
+/** The copy disagreed with the database inside a write; the write is retried once after a reload. */
+class OutOfStep extends UidMapError {}
+
+/** PostgreSQL SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+const WRITE_ASSIGN = `
+WITH ins AS (
+  INSERT INTO uidmap_entries (mailbox_id, uid, message_id, upstream, grp, number, changed)
+  SELECT $1, t.u, t.mi, t.up, t.g, t.n, $2
+  FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[]) AS t(u, mi, up, g, n)
+  RETURNING 1
+), mv AS (
+  UPDATE uidmap_entries e SET upstream = t.up, grp = t.g, number = t.n, changed = $2
+  FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[], $12::bigint[]) AS t(u, mi, up, g, n)
+  WHERE e.mailbox_id = $1 AND e.uid = t.u AND e.message_id = t.mi
+  RETURNING 1
+), mb AS (
+  UPDATE uidmap_mailboxes SET uid_next = $13, seq = $2 WHERE id = $1
+)
+SELECT (SELECT count(*) FROM ins)::int, (SELECT count(*) FROM mv)::int`;
+
+const WRITE_REMOVE = `
+WITH gone AS (
+  UPDATE uidmap_entries SET message_id = NULL, upstream = NULL, grp = NULL, number = NULL, changed = $2
+  WHERE mailbox_id = $1 AND uid = ANY($3::bigint[]) AND message_id IS NOT NULL
+  RETURNING 1
+), mb AS (
+  UPDATE uidmap_mailboxes SET seq = $2 WHERE id = $1
+)
+SELECT count(*)::int FROM gone`;
+
+function columns(entries: readonly UidEntry[]): unknown[][] {
+  return [
+    entries.map((e) => e.uid),
+    entries.map((e) => e.messageId),
+    entries.map((e) => e.location.upstream),
+    entries.map((e) => e.location.group),
+    entries.map((e) => e.location.number),
+  ];
+}
+
+class PgMailboxUidMap implements MailboxUidMap {
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Set when the copy disagreed with the database: the next write reloads it whole. */
+  private stale = false;
+
+  constructor(
+    readonly mailbox: string,
+    private readonly id: number,
+    readonly uidValidity: number,
+    private readonly m: Mirror,
+    private readonly s: PgUidMapStore,
+  ) {}
+
+  uidNext(): number {
+    this.s.assertOpen();
+    return this.m.uidNext;
+  }
+
+  count(): number {
+    this.s.assertOpen();
+    return this.m.byUid.size;
+  }
+
+  uidOf(messageId: string): number | undefined {
+    this.s.assertOpen();
+    return isStorableMessageId(messageId) ? this.m.byMsgid.get(messageId) : undefined;
+  }
+
+  lookup(uid: number): UidEntry | undefined {
+    this.s.assertOpen();
+    return isUid(uid) ? this.m.copy(uid) : undefined;
+  }
+
+  uids(lo?: number, hi?: number): Iterable<number> {
+    this.s.assertOpen();
+    const [l, h] = checkRange(lo, hi);
+    return this.m.range(l, h);
+  }
+
+  /** @internal Resolves when every call queued on this map has settled. */
+  settled(): Promise<unknown> {
+    return this.tail;
+  }
+
+  /** Runs `fn` after the calls already queued on this map. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Inside a transaction: lock the mailbox row, bring the copy up to date
+   * (rows changed since its seq, or everything when stale or the database went
+   * backwards) and return the locked change number.
+   */
+  private async lockAndPull(q: Query): Promise<number> {
+    const rows = await q('SELECT uid_next, seq FROM uidmap_mailboxes WHERE id = $1 FOR UPDATE', [this.id]);
+    if (rows.length === 0) {
+      this.s.forget(this.mailbox, this);
+      throw new UidMapError('STORAGE', `UID map of ${this.mailbox} vanished from the database`);
+    }
+    const [uidNext, seq] = rows[0] as [number, number];
+    const m = this.m;
+    if (this.stale || seq < m.seq) {
+      m.clear();
+      m.applyRows(await this.s.allRows(q, this.id));
+      this.stale = false;
+    } else if (seq !== m.seq) {
+      m.applyRows((await q('SELECT uid, message_id, upstream, grp, number FROM uidmap_entries WHERE mailbox_id = $1 AND changed > $2', [this.id, m.seq])) as EntryRow[]);
+    }
+    m.seq = seq;
+    m.uidNext = uidNext;
+    return seq;
+  }
+
+  private outOfStep(what: string): OutOfStep {
+    this.stale = true;
+    return new OutOfStep('STORAGE', `${what} in ${this.mailbox}: this front-end's copy of the map is out of step with the database`);
+  }
+
+  /** Runs a write transaction; after an `OutOfStep` it runs once more (the copy is then reloaded whole). */
+  private async retrying<T>(what: string, fn: (q: Query) => Promise<T>): Promise<T> {
+    try {
+      return await this.s.tx(what, fn);
+    } catch (err) {
+      if (!(err instanceof OutOfStep)) throw err;
+      this.s.logger.warn({ mailbox: this.mailbox }, 'UID map copy out of step with the database; reloading');
+      return this.s.tx(what, fn);
+    }
+  }
+
+  async assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]> {
+    this.s.assertOpen();
+    checkArticles(articles);
+    const isPrimary = primary === true;
+    return this.serial(async () => {
+      this.s.assertOpen();
+      let peek: AssignPlan | undefined;
+      try {
+        peek = planAssign(articles, isPrimary, this.m.uidNext, this.m.known);
+      } catch {
+        peek = undefined; // e.g. UID_EXHAUSTED against the copy: decide under the lock
+      }
+      if (peek !== undefined && peek.inserts.length === 0 && peek.moves.length === 0 && !this.stale) {
+        const seq = await this.s.seqOf(this.id);
+        if (seq === this.m.seq) return peek.uids;
+      }
+      const done = await this.retrying('assign', async (q) => {
+        const seq = await this.lockAndPull(q);
+        const plan = planAssign(articles, isPrimary, this.m.uidNext, this.m.known);
+        if (plan.inserts.length === 0 && plan.moves.length === 0) return { plan, seq };
+        let counts: unknown[];
+        try {
+          [counts] = (await q(WRITE_ASSIGN, [this.id, seq + 1, ...columns(plan.inserts), ...columns(plan.moves), plan.uidNext])) as [unknown[]];
+        } catch (err) {
+          if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) throw this.outOfStep('assign');
+          throw err;
+        }
+        const [inserted, moved] = counts as [number, number];
+        if (inserted !== plan.inserts.length || moved !== plan.moves.length) throw this.outOfStep('assign');
+        return { plan, seq: seq + 1 };
+      });
+      this.m.applyPlan(done.plan, done.seq);
+      return done.plan.uids;
+    });
+  }
+
+  async remove(uids: readonly number[]): Promise<void> {
+    this.s.assertOpen();
+    checkUids(uids);
+    if (uids.length === 0) return;
+    await this.serial(async () => {
+      this.s.assertOpen();
+      const done = await this.retrying('remove', async (q) => {
+        const seq = await this.lockAndPull(q);
+        const live = [...new Set(uids)].filter((u) => this.m.byUid.has(u));
+        if (live.length === 0) return undefined;
+        const [[removed]] = (await q(WRITE_REMOVE, [this.id, seq + 1, live])) as [[number]];
+        if (removed !== live.length) throw this.outOfStep('remove');
+        return { live, seq: seq + 1 };
+      });
+      if (done !== undefined) this.m.applyRemoval(done.live, done.seq);
+    });
+  }
+}
+
+export class PgUidMapStore implements UidMapStore {
+  /** @internal Statements sent to the server (tests count round trips with it). */
+  statements = 0;
+  private readonly maps = new Map<string, PgMailboxUidMap>();
+  private readonly opening = new Map<string, Promise<PgMailboxUidMap>>();
+  private readonly names: Set<string>;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    names: string[],
+    /** @internal */ readonly logger: Logger,
+    private readonly now: Clock,
+  ) {
+    this.names = new Set(names);
+  }
+
+  /**
+   * Connects, applies missing migrations (unless `migrate: false`, which then
+   * requires the current schema) and lists the mailboxes. Throws `STORAGE`.
+   */
+  static async open(opts: PgUidMapStoreOptions): Promise<PgUidMapStore> {
+    const logger = opts.logger.child({ component: 'uidmap' });
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 4, types, application_name: 'newsfront uidmap' });
+    // An idle connection that breaks (server restart) must not crash the process; the next query reconnects.
+    pool.on('error', (err) => logger.warn({ err: err.message }, 'UID map database connection lost'));
+    try {
+      if (opts.migrate === false) {
+        const v = await schemaVersion(pool, UIDMAP_COMPONENT);
+        if (v !== UIDMAP_MIGRATIONS.length) {
+          throw new UidMapError('STORAGE', `UID map schema is at version ${v}, this build needs ${UIDMAP_MIGRATIONS.length}: run "newsfront db migrate"`);
+        }
+      } else {
+        await migrate(pool, UIDMAP_COMPONENT, UIDMAP_MIGRATIONS, logger);
+      }
+      const r = await pool.query<{ name: string }>('SELECT name FROM uidmap_mailboxes');
+      const store = new PgUidMapStore(pool, r.rows.map((x) => x.name), logger, opts.now ?? systemClock);
+      logger.debug({ mailboxes: r.rows.length }, 'UID map store opened (PostgreSQL)');
+      return store;
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw storageError('cannot open the UID map database', err);
+    }
+  }
+
+  /** @internal Throws `CLOSED` after `close()`. */
+  assertOpen(): void {
+    if (this.closed) throw new UidMapError('CLOSED', 'UID map store is closed');
+  }
+
+  /** @internal One statement outside a transaction; rows as arrays. */
+  async query(what: string, text: string, values?: unknown[]): Promise<unknown[][]> {
+    this.assertOpen();
+    this.statements++;
+    try {
+      return (await this.pool.query({ text, values, rowMode: 'array' })).rows as unknown[][];
+    } catch (err) {
+      throw storageError(what, err);
+    }
+  }
+
+  /** @internal The mailbox's change number, or -1 if the row is gone. */
+  async seqOf(id: number): Promise<number> {
+    const rows = await this.query('read change number', 'SELECT seq FROM uidmap_mailboxes WHERE id = $1', [id]);
+    return rows.length === 0 ? -1 : (rows[0]![0] as number);
+  }
+
+  /**
+   * @internal Runs `fn` inside BEGIN … COMMIT on one pooled connection; a
+   * throw rolls back. Errors other than `UidMapError` become `STORAGE`.
+   */
+  async tx<T>(what: string, fn: (q: Query) => Promise<T>, mode = ''): Promise<T> {
+    this.assertOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storageError(`${what}: cannot connect`, err);
+    }
+    const q: Query = async (text, values) => {
+      this.statements++;
+      return (await client.query({ text, values, rowMode: 'array' })).rows as unknown[][];
+    };
+    let broken: Error | undefined;
+    try {
+      await q(`BEGIN${mode}`);
+      const result = await fn(q);
+      await q('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error; // the connection is unusable: destroy it
+      }
+      throw storageError(what, err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** @internal Every live entry of a mailbox, in pages (inside the caller's transaction). */
+  async allRows(q: Query, id: number): Promise<EntryRow[]> {
+    const out: EntryRow[] = [];
+    for (let after = 0; ; ) {
+      const page = (await q(
+        'SELECT uid, message_id, upstream, grp, number FROM uidmap_entries WHERE mailbox_id = $1 AND uid > $2 AND message_id IS NOT NULL ORDER BY uid LIMIT $3',
+        [id, after, LOAD_PAGE],
+      )) as EntryRow[];
+      for (const r of page) out.push(r);
+      if (page.length < LOAD_PAGE) return out;
+      after = page[page.length - 1]![0];
+    }
+  }
+
+  /** @internal Drops a cached map whose mailbox row vanished, so the next `open` looks again. */
+  forget(mailbox: string, map: PgMailboxUidMap): void {
+    if (this.maps.get(mailbox) === map) this.maps.delete(mailbox);
+  }
+
+  async open(mailbox: string): Promise<MailboxUidMap> {
+    this.assertOpen();
+    checkMailbox(mailbox);
+    const cached = this.maps.get(mailbox);
+    if (cached !== undefined) return cached;
+    let pending = this.opening.get(mailbox);
+    if (pending === undefined) {
+      pending = this.load(mailbox).finally(() => this.opening.delete(mailbox));
+      this.opening.set(mailbox, pending);
+    }
+    return pending;
+  }
+
+  /** Finds or creates the mailbox row, then loads its copy in one consistent snapshot. */
+  private async load(mailbox: string): Promise<PgMailboxUidMap> {
+    let row = (await this.query('open', 'SELECT id, uid_validity FROM uidmap_mailboxes WHERE name = $1', [mailbox]))[0];
+    if (row === undefined) {
+      let created = false;
+      row = await this.tx('create map', async (q) => {
+        const meta = await q('SELECT last_uid_validity FROM uidmap_meta FOR UPDATE');
+        if (meta.length === 0) throw new UidMapError('STORAGE', 'uidmap_meta row is missing');
+        const again = (await q('SELECT id, uid_validity FROM uidmap_mailboxes WHERE name = $1', [mailbox]))[0];
+        if (again !== undefined) return again; // another front-end (or call) was first
+        const uidValidity = nextUidValidity(this.now(), meta[0]![0] as number);
+        const [fresh] = await q('INSERT INTO uidmap_mailboxes (name, uid_validity) VALUES ($1, $2) RETURNING id, uid_validity', [mailbox, uidValidity]);
+        await q('UPDATE uidmap_meta SET last_uid_validity = $1', [uidValidity]);
+        created = true;
+        return fresh!;
+      });
+      if (created) this.logger.info({ mailbox, uidValidity: row[1] }, 'created UID map');
+    }
+    const [id, uidValidity] = row as [number, number];
+    const mirror = new Mirror();
+    await this.tx(
+      'load map',
+      async (q) => {
+        const head = (await q('SELECT uid_next, seq FROM uidmap_mailboxes WHERE id = $1', [id]))[0];
+        if (head === undefined) throw new UidMapError('STORAGE', `UID map of ${mailbox} vanished from the database`);
+        mirror.uidNext = head[0] as number;
+        mirror.seq = head[1] as number;
+        mirror.applyRows(await this.allRows(q, id));
+      },
+      ' ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+    this.assertOpen();
+    const map = new PgMailboxUidMap(mailbox, id, uidValidity, mirror, this);
+    this.maps.set(mailbox, map);
+    this.names.add(mailbox);
+    return map;
+  }
+
+  /** Mailboxes with a map: those in the database when the store opened, plus those opened since. */
+  mailboxes(): string[] {
+    this.assertOpen();
+    return [...this.names];
+  }
+
+  /** Waits for calls in flight on every map, then ends the pool. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const maps = [...this.maps.values()];
+    this.maps.clear();
+    await Promise.all([...maps.map((m) => m.settled()), ...[...this.opening.values()].map((p) => p.catch(() => undefined))]);
+    await this.pool.end();
+  }
+}
