@@ -33,7 +33,7 @@ import { NntpSource } from '../export/nntp-source.js';
 import { writeSampleArchive } from '../export/sample/generate.js';
 import { MultiSource } from '../export/sources.js';
 import type { GroupInfo, Source } from '../export/source.js';
-import { LmdbUidMapStore } from '../uidmap/lmdb.js';
+import { openUidMapStore } from './uidmaps.js';
 import type { MailboxUidMap, SeenArticle, UidMapStore } from '../uidmap/types.js';
 import { isStorableMessageId } from '../uidmap/validate.js';
 
@@ -64,7 +64,7 @@ export interface ExportContext {
 }
 
 export interface OpenExportOptions {
-  /** Use this UID map store instead of opening `<data>/uidmap.lmdb` (tests). The caller closes it. */
+  /** Use this UID map store instead of the configured one (`uidmap`; tests). The caller closes it. */
   uidmaps?: UidMapStore;
 }
 
@@ -102,7 +102,7 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
   });
   let uidmaps: UidMapStore;
   try {
-    uidmaps = opts.uidmaps ?? (await LmdbUidMapStore.open({ path: resolve(config.data, 'uidmap.lmdb'), logger }));
+    uidmaps = opts.uidmaps ?? (await openUidMapStore(config, logger));
   } catch (err) {
     await sources.close();
     throw err;

@@ -44,7 +44,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../util/log.js';
-import { migrate, schemaVersion } from '../util/pg-migrate.js';
+import { migrate, type MigrateResult, schemaVersion } from '../util/pg-migrate.js';
 import { UidMapError } from './errors.js';
 import { type EntryRow, Mirror } from './pg-mirror.js';
 import { UIDMAP_COMPONENT, UIDMAP_MIGRATIONS } from './pg-schema.js';
@@ -319,6 +319,23 @@ export class PgUidMapStore implements UidMapStore {
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw storageError('cannot open the UID map database', err);
+    }
+  }
+
+  /**
+   * Applies the missing UID map migrations to the database at `url` and
+   * returns what was done (`newsfront db migrate`). Throws `STORAGE`.
+   */
+  static async migrate(opts: { url: string; logger: Logger }): Promise<MigrateResult> {
+    const logger = opts.logger.child({ component: 'uidmap' });
+    const pool = new pg.Pool({ connectionString: opts.url, max: 1, application_name: 'newsfront migrate' });
+    pool.on('error', (err) => logger.warn({ err: err.message }, 'UID map database connection lost'));
+    try {
+      return await migrate(pool, UIDMAP_COMPONENT, UIDMAP_MIGRATIONS, logger);
+    } catch (err) {
+      throw storageError('cannot migrate the UID map database', err);
+    } finally {
+      await pool.end().catch(() => undefined);
     }
   }
 
