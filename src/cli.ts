@@ -8,6 +8,7 @@
  *   newsfront ingest [same options as serve]   fill the UID map for every group, then exit
  *   newsfront agent [--config FILE] --listen HOST:PORT --data DIR --tokens FILE [--log-level LEVEL]
  *                               the state agent (docs/agent-api.md); prints `listening HOST:PORT`
+ *   newsfront db migrate [--config FILE] [--uidmap postgres://…]   apply the UID map schema migrations, then exit
  *   newsfront sample DIR        write the sample archive into DIR
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
@@ -23,6 +24,8 @@ import {
   CONFIG_EXIT_CODE, ConfigError, loadAgentConfig, loadConfig, type AgentFlags, type AgentSettings, type ConfigFlags,
 } from './app/config/load.js';
 import { redactNntpUrl } from './nntp/index.js';
+import { redactPostgresUrl } from './app/config/schema.js';
+import { PgUidMapStore } from './uidmap/index.js';
 import { writeSampleArchive } from './export/sample/generate.js';
 import { checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
 import { openExport } from './app/ingest.js';
@@ -75,6 +78,31 @@ async function ingest(flags: ConfigFlags): Promise<void> {
   process.exit(code);
 }
 
+/**
+ * `db migrate`: apply the missing UID map migrations to the configured
+ * PostgreSQL database (what every front-end also does at start), print the
+ * schema version, exit 0; exit 2 when `uidmap` is not a PostgreSQL URL, 1 when
+ * the database cannot be migrated.
+ */
+async function dbMigrate(flags: ConfigFlags): Promise<void> {
+  const config = configOrExit(flags);
+  if (config.uidmap === null) {
+    fail('config: uidmap: not set; "db migrate" needs a postgres:// URL (--uidmap, NEWSFRONT_UIDMAP or the config file)', CONFIG_EXIT_CODE);
+  }
+  const logger = createLogger({ level: config.log.level });
+  let code = 0;
+  try {
+    const r = await PgUidMapStore.migrate({ url: config.uidmap, logger });
+    const did = r.applied.length > 0 ? `applied ${r.applied.join(', ')}` : 'already current';
+    process.stdout.write(`uidmap schema at version ${r.version} (${did}) in ${redactPostgresUrl(config.uidmap)}\n`);
+  } catch (err) {
+    process.stderr.write(`newsfront db migrate: ${(err as Error).message}\n`);
+    code = 1;
+  }
+  await flush(logger);
+  process.exit(code);
+}
+
 async function serve(flags: ConfigFlags): Promise<void> {
   const config = configOrExit(flags);
   const logger = createLogger({ level: config.log.level });
@@ -84,6 +112,7 @@ async function serve(flags: ConfigFlags): Promise<void> {
       upstreams: config.upstreams.map((u) => redactNntpUrl(u.url)),
       archive: config.archive,
       data: config.data,
+      uidmap: config.uidmap === null ? 'lmdb' : redactPostgresUrl(config.uidmap),
       state: /^https?:/.test(config.state) ? 'agent' : config.state,
     },
     'newsfront starting',
@@ -210,6 +239,7 @@ function buildProgram(): Command {
       .option('--upstream <url>', 'NNTP upstream nntp://[user:pass@]host[:port] or nntps://…; repeat for several', collect, [])
       .option('--archive <dir>', 'directory of mboxrd files, one per group')
       .option('--data <dir>', 'data directory for the UID map and cache (default ./data)')
+      .option('--uidmap <url>', 'UID map in PostgreSQL (postgres://user:pass@host/db) instead of LMDB under --data')
       .option('--state <mode>', 'flag storage: session | local | http(s)://state-agent')
       .option('--users <file>', 'users file')
       .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
@@ -222,6 +252,17 @@ function buildProgram(): Command {
     .description('record every article of every group in the UID map, log each group, and exit')
     .action(async (opts: ConfigFlags) => {
       await ingest(opts);
+    });
+  program
+    .command('db')
+    .description('database maintenance for a PostgreSQL UID map')
+    .command('migrate')
+    .description('apply the UID map schema migrations to the uidmap database (postgres://…), print the version, and exit')
+    .option('--config <file>', 'JSON config file (see config/README.md)')
+    .option('--uidmap <url>', 'postgres://user:pass@host[:port]/database (or NEWSFRONT_UIDMAP, or uidmap in the config file)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (opts: ConfigFlags) => {
+      await dbMigrate(opts);
     });
   program
     .command('agent')

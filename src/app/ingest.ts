@@ -36,7 +36,8 @@ import { MultiSource } from '../export/sources.js';
 import type { GroupInfo, Source } from '../export/source.js';
 import { INGEST_BATCH } from '../export/backend/limits.js';
 import { uidMapMessageId } from '../export/message-id.js';
-import { LmdbUidMapStore, type MailboxUidMap, type SeenArticle, type UidMapStore } from '../uidmap/index.js';
+import type { MailboxUidMap, SeenArticle, UidMapStore } from '../uidmap/index.js';
+import { openUidMapStore } from './uidmaps.js';
 
 /** Groups ingested at once: overlaps upstream round trips without flooding a small upstream pool. */
 export const INGEST_CONCURRENCY = 4;
@@ -63,7 +64,7 @@ export interface ExportContext {
 }
 
 export interface OpenExportOptions {
-  /** Use this UID map store instead of opening `<data>/uidmap.lmdb` (tests). The caller closes it. */
+  /** Use this UID map store instead of the configured one (`uidmap`; tests). The caller closes it. */
   uidmaps?: UidMapStore;
 }
 
@@ -101,7 +102,7 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
   });
   let uidmaps: UidMapStore;
   try {
-    uidmaps = opts.uidmaps ?? (await LmdbUidMapStore.open({ path: resolve(config.data, 'uidmap.lmdb'), logger }));
+    uidmaps = opts.uidmaps ?? (await openUidMapStore(config, logger));
   } catch (err) {
     await sources.close();
     throw err;

@@ -17,8 +17,8 @@ import type { Logger } from '../util/log.js';
 import type { FrozenConfig } from './config/schema.js';
 import { buildSources } from './ingest.js';
 import { MultiSource } from '../export/sources.js';
-import { LmdbUidMapStore } from '../uidmap/lmdb.js';
-import type { UidMapStore } from '../uidmap/types.js';
+import { openUidMapStore } from './uidmaps.js';
+import type { UidMapStore } from '../uidmap/index.js';
 import { createBackend, type ClosableBackend } from '../export/backend/index.js';
 import { ImapServer } from '../imap/server.js';
 import { RenderCache } from '../imap/render/cache.js';
@@ -122,7 +122,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       onFailover: (group, from, to) => logger.warn({ group, from, to }, 'group now served by another source'),
     });
     cleanups.push(() => sources.close());
-    const uidmaps = opts.uidmaps ?? (await LmdbUidMapStore.open({ path: resolve(config.data, 'uidmap.lmdb'), logger }));
+    const uidmaps = opts.uidmaps ?? (await openUidMapStore(config, logger));
     if (!opts.uidmaps) cleanups.push(() => uidmaps.close());
     const backend = await createBackend({
       source: sources,

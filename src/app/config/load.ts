@@ -31,6 +31,7 @@ export interface ConfigFlags {
   upstream?: string[];
   archive?: string;
   data?: string;
+  uidmap?: string;
   state?: string;
   users?: string;
   logLevel?: string;
@@ -68,6 +69,7 @@ export const ENV_KEYS = {
   NEWSFRONT_UPSTREAM: 'upstreams',
   NEWSFRONT_ARCHIVE: 'archive',
   NEWSFRONT_DATA: 'data',
+  NEWSFRONT_UIDMAP: 'uidmap',
   NEWSFRONT_STATE: 'state',
   NEWSFRONT_STATE_TOKEN: 'stateToken',
   NEWSFRONT_USERS: 'users',
@@ -163,6 +165,7 @@ function envLayers(env: Readonly<Record<string, string | undefined>>): Layer[] {
   const scalar: [keyof typeof ENV_KEYS, string][] = [
     ['NEWSFRONT_ARCHIVE', 'archive'],
     ['NEWSFRONT_DATA', 'data'],
+    ['NEWSFRONT_UIDMAP', 'uidmap'],
     ['NEWSFRONT_STATE', 'state'],
     ['NEWSFRONT_STATE_TOKEN', 'stateToken'],
     ['NEWSFRONT_USERS', 'users'],
@@ -201,6 +204,7 @@ function flagLayers(f: ConfigFlags): Layer[] {
   }
   if (f.archive !== undefined) out.push({ name: '--archive', value: { archive: f.archive } });
   if (f.data !== undefined) out.push({ name: '--data', value: { data: f.data } });
+  if (f.uidmap !== undefined) out.push({ name: '--uidmap', value: { uidmap: f.uidmap } });
   if (f.state !== undefined) out.push({ name: '--state', value: { state: f.state } });
   if (f.users !== undefined) out.push({ name: '--users', value: { users: f.users } });
   if (f.logLevel !== undefined) out.push({ name: '--log-level', value: { log: { level: f.logLevel } } });

@@ -32,6 +32,36 @@ export const DEFAULT_META_MEMORY_BYTES = 256 * 1024 * 1024;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/**
+ * Checks a PostgreSQL connection URL (`postgres://` or `postgresql://`, as the
+ * `pg` driver reads it). Returns a message (no throw) when it is not one; the
+ * message never echoes the URL, which may hold a password.
+ */
+export function checkPostgresUrl(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'expected null or postgres://[user[:password]@]host[:port]/database';
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    return `expected null or postgres://[user[:password]@]host[:port]/database, got scheme "${u.protocol.replace(/:$/, '')}"`;
+  }
+  if (u.hostname === '' && !u.searchParams.has('host')) return 'expected postgres://…: host is missing';
+  return undefined;
+}
+
+/** The URL without its password, for logs. */
+export function redactPostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '[invalid url]';
+  }
+}
+
 const port = z.number().int().min(0).max(65535);
 const hostPort = z.strictObject({ host: z.string().min(1), port });
 
@@ -82,6 +112,18 @@ export const configSchema = z.strictObject({
   archive: z.string().min(1).nullable().default(null),
   /** Directory for the UID map (LMDB) and other persistent data. */
   data: z.string().min(1).default('./data'),
+  /**
+   * Where the UID map lives: null = LMDB at `<data>/uidmap.lmdb` (one machine);
+   * a `postgres://…` URL = PostgreSQL, shared by several front-ends.
+   */
+  uidmap: z
+    .string()
+    .superRefine((v, ctx) => {
+      const r = checkPostgresUrl(v);
+      if (r !== undefined) ctx.addIssue({ code: 'custom', message: r });
+    })
+    .nullable()
+    .default(null),
   /** Where flags live: `session` (client-held), `local` (LMDB under `data`), or a state agent URL. */
   state: stateMode.default('session'),
   /** Bearer token for the remote state agent (only with an http(s) `state`). */

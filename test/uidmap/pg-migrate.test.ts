@@ -1,0 +1,152 @@
+/**
+ * Versioned migrations (src/util/pg-migrate.ts) against a private PostgreSQL,
+ * and `newsfront db migrate` as a process.
+ */
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/util/log.js';
+import { migrate, MigrationError, schemaVersion, type Migration } from '../../src/util/pg-migrate.js';
+import { UIDMAP_MIGRATIONS } from '../../src/uidmap/pg-schema.js';
+import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgres({ durable: false });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const pools: pg.Pool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.end();
+});
+
+let dbSeq = 0;
+async function freshPool(): Promise<{ pool: pg.Pool; url: string }> {
+  const url = await server.createDatabase(`mig_${++dbSeq}`);
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pools.push(pool);
+  return { pool, url };
+}
+
+function recordingLogger(warns: string[]): Logger {
+  const log = { warn: (_o: unknown, msg: string) => warns.push(msg), info: () => undefined, debug: () => undefined, child: () => log };
+  return log as unknown as Logger;
+}
+
+const three: Migration[] = [
+  { version: 1, name: 'one', sql: 'CREATE TABLE t1 (x int)' },
+  // Slow on purpose, so concurrent callers really overlap inside the lock window.
+  { version: 2, name: 'two', sql: 'SELECT pg_sleep(0.3); CREATE TABLE t2 (x int)' },
+  { version: 3, name: 'three', sql: 'ALTER TABLE t1 ADD COLUMN y text; INSERT INTO t1 VALUES (1, $$a$$)' },
+];
+
+async function tables(pool: pg.Pool): Promise<string[]> {
+  const r = await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+  return r.rows.map((x) => x.t);
+}
+
+describe('pg-migrate', () => {
+  it('applies missing migrations in order, records them, and does nothing the second time', async () => {
+    const { pool } = await freshPool();
+    expect(await schemaVersion(pool, 'demo')).toBe(0);
+    expect(await migrate(pool, 'demo', three.slice(0, 2))).toEqual({ applied: [1, 2], version: 2 });
+    expect(await migrate(pool, 'demo', three)).toEqual({ applied: [3], version: 3 });
+    expect(await migrate(pool, 'demo', three)).toEqual({ applied: [], version: 3 });
+    expect(await schemaVersion(pool, 'demo')).toBe(3);
+    expect((await pool.query('SELECT x, y FROM t1')).rows).toEqual([{ x: 1, y: 'a' }]);
+    expect(await schemaVersion(pool, 'other')).toBe(0);
+  });
+
+  it('lets many callers race on a fresh database: each migration is applied exactly once', async () => {
+    const { url } = await freshPool();
+    const racers = Array.from({ length: 6 }, () => {
+      const p = new pg.Pool({ connectionString: url, max: 1 });
+      pools.push(p);
+      return p;
+    });
+    const results = await Promise.all(racers.map((p) => migrate(p, 'demo', three)));
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2, 3]);
+    expect(results.every((r) => r.version === 3)).toBe(true);
+    const rows = await racers[0]!.query('SELECT version FROM schema_migrations WHERE component = $1 ORDER BY version', ['demo']);
+    expect(rows.rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3]);
+  });
+
+  it('rolls back the whole call when a migration fails, naming it', async () => {
+    const { pool } = await freshPool();
+    const bad: Migration[] = [three[0]!, { version: 2, name: 'broken', sql: 'CREATE TABLE t2 (x int); CREATE TABLE oops (' }];
+    const err = await migrate(pool, 'demo', bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect((err as MigrationError).code).toBe('FAILED');
+    expect((err as Error).message).toMatch(/migration 2 \(broken\)/);
+    expect(await tables(pool)).toEqual([]); // not even schema_migrations or t1
+    expect(await migrate(pool, 'demo', three.slice(0, 1))).toEqual({ applied: [1], version: 1 });
+  });
+
+  it('refuses a database migrated by a newer build, and a malformed list', async () => {
+    const { pool } = await freshPool();
+    await migrate(pool, 'demo', three);
+    const newer = await migrate(pool, 'demo', three.slice(0, 2)).catch((e: unknown) => e);
+    expect((newer as MigrationError).code).toBe('NEWER_SCHEMA');
+    expect((newer as Error).message).toMatch(/version 3.*\(2\)/);
+    const gap = await migrate(pool, 'demo', [three[1]!]).catch((e: unknown) => e);
+    expect((gap as MigrationError).code).toBe('BAD_MIGRATIONS');
+  });
+
+  it('keeps components apart and warns when an applied migration was edited', async () => {
+    const { pool } = await freshPool();
+    await migrate(pool, 'a', [{ version: 1, name: 'a1', sql: 'CREATE TABLE a1 (x int)' }]);
+    expect(await migrate(pool, 'b', [{ version: 1, name: 'b1', sql: 'CREATE TABLE b1 (x int)' }])).toEqual({ applied: [1], version: 1 });
+    const warns: string[] = [];
+    const edited = [{ version: 1, name: 'a1', sql: 'CREATE TABLE a1 (x bigint)' }];
+    expect(await migrate(pool, 'a', edited, recordingLogger(warns))).toEqual({ applied: [], version: 1 });
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toMatch(/differs/);
+    expect(await tables(pool)).toEqual(['a1', 'b1', 'schema_migrations']);
+  });
+});
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('newsfront db migrate', () => {
+  it('migrates the uidmap database once, then reports it current; the password is never printed', async () => {
+    const { pool, url } = await freshPool();
+    const first = await cli(['db', 'migrate', '--uidmap', url, '--log-level', 'silent']);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`version ${UIDMAP_MIGRATIONS.length} \\(applied 1`));
+    expect(first.stdout).not.toContain(server.password);
+    expect(await schemaVersion(pool, 'uidmap')).toBe(UIDMAP_MIGRATIONS.length);
+    const again = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_UIDMAP: url });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already current/);
+  });
+
+  it('exits 2 without a PostgreSQL URL or with another scheme, and 1 when the database refuses', async () => {
+    const none = await cli(['db', 'migrate']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^config: uidmap: not set/);
+    const other = await cli(['db', 'migrate', '--uidmap', 'mysql://u:secret@h/db']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/^config: uidmap: expected null or postgres:\/\/.*\(from --uidmap\)/);
+    expect(other.stderr).not.toContain('secret');
+    const refused = await cli(['db', 'migrate', '--uidmap', server.url.replace(`:${server.password}@`, ':wrong@'), '--log-level', 'silent']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/password authentication failed/);
+  });
+});
