@@ -17,6 +17,7 @@ import { ImapServer } from '../imap/server.js';
 import { RenderCache } from '../imap/render/cache.js';
 import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from '../imap/context.js';
 import { Users } from './auth/users.js';
+import { GuardedAuthenticator } from './auth/guard.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
 import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
 
@@ -49,10 +50,20 @@ export function servingSample(config: FrozenConfig): boolean {
   return config.upstreams.length === 0 && config.archive === null;
 }
 
+/** The users file (or the demo account) behind the failed-login limiter and the password-check queue. */
 function authenticator(config: FrozenConfig): Authenticator {
-  if (config.users) return Users.load(config.users);
-  if (servingSample(config)) return Users.parse(`${DEMO_USER.user}:{PLAIN}${DEMO_USER.password}\n`, 'demo');
-  return Users.parse('');
+  let users: Users;
+  if (config.users) users = Users.load(config.users);
+  else if (servingSample(config)) users = Users.parse(`${DEMO_USER.user}:{PLAIN}${DEMO_USER.password}\n`, 'demo');
+  else users = Users.parse('');
+  const l = config.limits;
+  return new GuardedAuthenticator(users, {
+    failuresPerAddress: l.loginFailuresPerAddress,
+    failuresPerUser: l.loginFailuresPerUser,
+    failureWindowMs: l.loginFailureWindowMs,
+    passwordChecks: l.passwordChecks,
+    passwordCheckQueue: l.passwordCheckQueue,
+  });
 }
 
 export async function startNewsfront(config: FrozenConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningNewsfront> {
@@ -112,7 +123,13 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
         crosspostSeen: config.crosspostSeen,
       },
     };
-    const imap = new ImapServer(ctx, logger.child({ component: 'imap' }));
+    const imap = new ImapServer(ctx, logger.child({ component: 'imap' }), {
+      maxConnections: config.limits.maxConnections,
+      maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
+      exemptAddresses: config.limits.exemptAddresses,
+      preAuthDeadlineMs: config.limits.preAuthDeadlineMs,
+      maxPreAuthCommands: config.limits.maxPreAuthCommands,
+    });
     cleanups.push(() => imap.close());
     const { port, tlsPort } = await imap.listen({
       host: config.listen.host,

@@ -1,0 +1,60 @@
+/**
+ * The authenticator the server uses: the users file behind the failed-login
+ * limiter (limiter.ts) and the bounded password-check queue (check-queue.ts).
+ *
+ *   verify(user, password, source)
+ *     → { refused: 'throttled' }  too many recent failures for the user or the source: no check
+ *     → { refused: 'busy' }       no room among the waiting checks: no check
+ *     → true | false              the check ran (a failure is counted)
+ *
+ * Throws only what the wrapped authenticator throws (then nothing is counted).
+ */
+import type { Authenticator, LoginRefusal } from '../../imap/context.js';
+import { CheckQueue, CheckQueueFull } from './check-queue.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './limiter.js';
+import { PASSWORD_CHECKS, PASSWORD_CHECK_QUEUE } from '../../imap/limits.js';
+
+/** What actually checks passwords (the users file). */
+export interface PasswordChecker {
+  verify(user: string, password: string): Promise<boolean>;
+}
+
+export interface GuardOptions extends Partial<LoginLimits> {
+  /** Password checks running at once. */
+  passwordChecks?: number;
+  /** Password checks waiting at most. */
+  passwordCheckQueue?: number;
+}
+
+export class GuardedAuthenticator implements Authenticator {
+  readonly limiter: LoginLimiter;
+  readonly queue: CheckQueue;
+
+  constructor(
+    private readonly checker: PasswordChecker,
+    opts: GuardOptions = {},
+    now?: () => number,
+  ) {
+    const { passwordChecks, passwordCheckQueue, ...given } = opts;
+    const limits: LoginLimits = { ...DEFAULT_LOGIN_LIMITS };
+    for (const [k, v] of Object.entries(given)) if (v !== undefined) Object.assign(limits, { [k]: v });
+    this.limiter = new LoginLimiter(limits, now);
+    this.queue = new CheckQueue(passwordChecks ?? PASSWORD_CHECKS, passwordCheckQueue ?? PASSWORD_CHECK_QUEUE);
+  }
+
+  async verify(user: string, password: string, source?: string): Promise<boolean | LoginRefusal> {
+    const attempt = this.limiter.begin(user, source);
+    if (!attempt) return { refused: 'throttled' };
+    let ok: boolean;
+    try {
+      ok = await this.queue.run(() => this.checker.verify(user, password), attempt.rank);
+    } catch (err) {
+      attempt.cancelled();
+      if (err instanceof CheckQueueFull) return { refused: 'busy' };
+      throw err;
+    }
+    if (ok) attempt.succeeded();
+    else attempt.failed();
+    return ok;
+  }
+}
