@@ -9,8 +9,10 @@
  *   1. connection flood: FLOOD idle sockets before login from FLOOD/100 loopback
  *      addresses (127.0.1.x), a fifth of them sending one byte every 5 s, plus
  *      EXTRA sockets from one address (127.0.0.9) beyond its per-address cap;
- *   2. login flood, few sources: LOGIN_CONNS connections from 10 addresses guessing passwords;
- *   3. login flood, many sources: LOGIN_CONNS connections, each from an address of its own.
+ *   2. login flood, few sources: LOGIN_CONNS connections from 10 addresses guessing
+ *      passwords of existing users (alice, user0…user49);
+ *   3. login flood, many sources: LOGIN_CONNS connections, each from an address of
+ *      its own, each attempt with a fresh user name (unknown names cost a check too).
  *
  *   node --import tsx bench/hostile.ts [--baseline] [--seconds 20] [--flood 4000] [--login-conns 300]
  *
@@ -157,7 +159,9 @@ async function phase(name: string, nf: ChildServer, attack: (stop: () => boolean
   const stop = (): boolean => performance.now() >= end;
   const ticker = setInterval(() => {
     const now = performance.now();
-    report(`  [${name} t=${((now - from) / 1000).toFixed(0)}s, server connections ${nf.lastStats?.connections ?? '?'}]`, now - 5000, now);
+    const st = nf.lastStats;
+    const where = `server connections ${st?.connections ?? '?'}, RSS ${st ? Math.round(st.rss / 1048576) : '?'} MB`;
+    report(`  [${name} t=${((now - from) / 1000).toFixed(0)}s, ${where}]`, now - 5000, now);
   }, 5000);
   const [summary] = await Promise.all([attack(stop), legitLoop(nf.port, stop)]);
   clearInterval(ticker);
@@ -221,7 +225,12 @@ async function connectionFlood(port: number, stop: () => boolean): Promise<strin
 }
 
 /** LOGIN_CONNS workers, each reconnecting and guessing passwords until `stop`. */
-async function loginFlood(port: number, stop: () => boolean, addrOf: (worker: number) => string): Promise<string> {
+async function loginFlood(
+  port: number,
+  stop: () => boolean,
+  addrOf: (worker: number) => string,
+  userOf: (worker: number, n: number) => string,
+): Promise<string> {
   const counts: Record<string, number> = {};
   const bump = (k: string): void => {
     counts[k] = (counts[k] ?? 0) + 1;
@@ -239,7 +248,7 @@ async function loginFlood(port: number, stop: () => boolean, addrOf: (worker: nu
           continue;
         }
         for (let k = 0; k < 3 && !stop(); k++) {
-          const user = n % 2 === 0 ? 'alice' : `user${n % 50}`;
+          const user = userOf(w, n);
           const r = await c.cmd(`g${n}`, `LOGIN ${user} guess-${w}-${n++}`);
           const code = /\[([A-Z-]+)\]/.exec(r)?.[1] ?? r.split(' ')[1] ?? '?';
           bump(`${r.startsWith('* BYE') ? 'BYE' : 'NO'} ${code}`);
@@ -288,10 +297,12 @@ try {
   });
   await phase('1 connection flood', nf, (stop) => connectionFlood(port, stop));
   await sleep(2000);
-  await phase('2 login flood, 10 sources', nf, (stop) => loginFlood(port, stop, (w) => `127.0.2.${10 + (w % 10)}`));
+  await phase('2 login flood, 10 sources, known names', nf, (stop) =>
+    loginFlood(port, stop, (w) => `127.0.2.${10 + (w % 10)}`, (_w, n) => (n % 2 === 0 ? 'alice' : `user${n % 50}`)),
+  );
   await sleep(2000);
-  await phase(`3 login flood, ${LOGIN_CONNS} sources`, nf, (stop) =>
-    loginFlood(port, stop, (w) => `127.0.${3 + Math.floor(w / 250)}.${1 + (w % 250)}`),
+  await phase(`3 login flood, ${LOGIN_CONNS} sources, fresh names`, nf, (stop) =>
+    loginFlood(port, stop, (w) => `127.0.${3 + Math.floor(w / 250)}.${1 + (w % 250)}`, (w, n) => `nobody${w}x${n}`),
   );
   if (nf.crashed) console.log(`server crashed: ${nf.crashed}`);
 } finally {

@@ -80,23 +80,42 @@ function held(log: string[], name: string) {
 }
 
 describe('CheckQueue', () => {
-  it('runs at most `concurrency` at once, best rank first, FIFO within a rank', async () => {
+  it('runs at most `concurrency` at once, keeps a slot for rank 0, best rank first, FIFO within a rank', async () => {
     const q = new CheckQueue(2, 10);
     const log: string[] = [];
     const ts = ['a', 'b', 'c', 'd', 'e'].map((n) => held(log, n));
-    const ranks = [2, 2, 2, 0, 2];
+    const ranks = [2, 1, 2, 0, 2];
     const results = ts.map((t, i) => q.run(t.task, ranks[i]!));
     await Promise.resolve();
+    // a runs; b, c wait although a slot is free (it is kept for rank 0); d takes it; e waits
+    expect(log).toEqual(['start a', 'start d']);
     expect([q.active, q.queued]).toEqual([2, 3]);
+    ts[3]!.finish();
+    await results[3];
+    await new Promise((r) => setImmediate(r));
+    expect(log).not.toContain('start b'); // the kept slot stays free for rank 0
     ts[0]!.finish();
     await results[0];
     await new Promise((r) => setImmediate(r));
-    expect(log).toContain('start d'); // the rank-0 check overtook c and e
+    expect(log).toContain('start b'); // rank 1 before the older rank-2 c
     expect(log).not.toContain('start c');
     for (const t of ts) t.finish();
     expect(await Promise.all(results)).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(log.filter((l) => l.startsWith('start')).map((l) => l.slice(6))).toEqual(['a', 'b', 'd', 'c', 'e']);
+    expect(log.filter((l) => l.startsWith('start')).map((l) => l.slice(6))).toEqual(['a', 'd', 'b', 'c', 'e']);
     expect([q.active, q.queued]).toEqual([0, 0]);
+  });
+
+  it('never runs more than `concurrency` checks, whatever the mix of ranks', async () => {
+    const q = new CheckQueue(3, 1000);
+    let now = 0;
+    let most = 0;
+    const task = async (): Promise<void> => {
+      most = Math.max(most, ++now);
+      await new Promise((r) => setImmediate(r));
+      now--;
+    };
+    await Promise.all(Array.from({ length: 200 }, (_, i) => q.run(task, (i * 7) % 3)));
+    expect(most).toBe(3);
   });
 
   it('when full, a better newcomer evicts the newest worse waiter; an equal one is refused', async () => {
