@@ -51,7 +51,7 @@ export function servingSample(config: FrozenConfig): boolean {
 }
 
 /** The users file (or the demo account) behind the failed-login limiter and the password-check queue. */
-function authenticator(config: FrozenConfig): Authenticator {
+function authenticator(config: FrozenConfig, logger: Logger): Authenticator {
   let users: Users;
   if (config.users) users = Users.load(config.users);
   else if (servingSample(config)) users = Users.parse(`${DEMO_USER.user}:{PLAIN}${DEMO_USER.password}\n`, 'demo');
@@ -63,6 +63,7 @@ function authenticator(config: FrozenConfig): Authenticator {
     failureWindowMs: l.loginFailureWindowMs,
     passwordChecks: l.passwordChecks,
     passwordCheckQueue: l.passwordCheckQueue,
+    log: logger.child({ component: 'auth' }),
   });
 }
 
@@ -79,7 +80,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.length = 0;
   };
   try {
-    const auth = authenticator(config);
+    const auth = authenticator(config, logger);
     const tls = loadTls(config);
     const sources = new MultiSource(await buildSources(config, logger), {
       logger,

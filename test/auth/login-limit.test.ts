@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GuardedAuthenticator } from '../../src/app/auth/guard.js';
 import { Users } from '../../src/app/auth/users.js';
-import { Peer, startLimited, type LimitedServer } from '../imap/peer.js';
+import { Peer, settle, startLimited, type LimitedServer } from '../imap/peer.js';
+import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
 
 const users = Users.parse('alice:{PLAIN}secret\nbob:{PLAIN}hunter2\n');
 /** The users file, counting the password checks it is asked for. */
@@ -91,5 +92,25 @@ describe('failed logins across connections', () => {
     release();
     await first.until((t) => /\r\na OK/.test(t));
     expect(slow.checks).toBe(1);
+  });
+
+  it('a check that ends after the pre-auth deadline closed the connection logs nobody in', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const gated = { checks: 0, verify: async (u: string, pw: string) => (gated.checks++, await gate, users.verify(u, pw)) };
+    let stores = 0;
+    const flagStoreFor = () => (stores++, new SessionFlagStore());
+    srv = await startLimited({ preAuthDeadlineMs: 300 }, new GuardedAuthenticator(gated), undefined, { flagStoreFor });
+    const p = await Peer.open(srv.port, '127.0.0.1');
+    peers.push(p);
+    p.socket.write('a LOGIN alice secret\r\n');
+    await p.closedWithin(5_000);
+    expect(p.text).toMatch(/\* BYE Autologout/);
+    expect(gated.checks).toBe(1);
+    await settle(srv.server, 0); // the server has torn the session down
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    // no session (and no flag-store watch, which nothing would remove) for the closed connection
+    expect(stores).toBe(0);
   });
 });

@@ -6,7 +6,14 @@
  * command cap ends a connection that will not log in. Sources are distinct
  * loopback addresses (127.0.0.x).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { tlsMaterial, type TlsMaterial } from '../../src/imap/context.js';
 import { Admission, parseAddressRange, preAuthCommandGuard, sourceKey } from '../../src/imap/admission.js';
 import { Session } from '../../src/imap/session.js';
 import { Peer, settle, startLimited, type LimitedServer } from './peer.js';
@@ -88,6 +95,65 @@ describe('before login', () => {
     expect(await q.cmd('c', 'CAPABILITY')).toMatch(/^c OK/);
     expect(await q.cmd('l', 'LOGIN alice secret')).toMatch(/^l OK/);
     for (let i = 0; i < 10; i++) expect(await q.cmd(`m${i}`, 'NOOP')).toMatch(new RegExp(`^m${i} OK`));
+  });
+});
+
+describe('implicit TLS', () => {
+  let dir: string;
+  let tls: TlsMaterial;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nf-adm-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    tls = tlsMaterial(readFileSync(join(dir, 'cert.pem')), readFileSync(join(dir, 'key.pem')));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A TLS connection from `from`: its greeting, or 'closed' if the server closed it first. */
+  const tlsGreeting = (port: number, from: string): Promise<{ line: string; end: () => void }> =>
+    new Promise((resolve) => {
+      const s = tlsConnect({ port, host: '127.0.0.1', localAddress: from, rejectUnauthorized: false });
+      let text = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => {
+        text += d;
+        if (text.includes('\r\n')) resolve({ line: text.slice(0, text.indexOf('\r\n')), end: () => s.destroy() });
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => resolve({ line: 'closed', end: () => undefined }));
+    });
+
+  it('counts TLS connections in the same caps, refusing before the handshake', async () => {
+    srv = await startLimited({ maxConnectionsPerAddress: 2, exemptAddresses: [] }, undefined, tls);
+    const a = await tlsGreeting(srv.tlsPort!, '127.0.0.2');
+    const b = await tlsGreeting(srv.tlsPort!, '127.0.0.2');
+    expect([a.line, b.line].every((l) => l.startsWith('* OK'))).toBe(true);
+    expect((await tlsGreeting(srv.tlsPort!, '127.0.0.2')).line).toBe('closed');
+    expect((await open(srv.port, '127.0.0.2')).firstLine).toMatch(/^\* BYE \[UNAVAILABLE\]/);
+    a.end();
+    await settle(srv.server, 1);
+    const c = await tlsGreeting(srv.tlsPort!, '127.0.0.2');
+    expect(c.line).toMatch(/^\* OK/);
+    b.end();
+    c.end();
+  });
+
+  it('closes a socket that never finishes its TLS handshake at the pre-auth deadline', async () => {
+    srv = await startLimited({ preAuthDeadlineMs: 1_000 }, undefined, tls);
+    const raw = tcpConnect({ port: srv.tlsPort!, host: '127.0.0.1' });
+    raw.on('error', () => undefined);
+    const closed = new Promise<void>((r) => raw.on('close', () => r()));
+    // a TLS record header announcing 16 KiB of handshake, then its body one byte at a time
+    raw.write(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00]));
+    const drip = setInterval(() => raw.write(Buffer.from([0x01])), 100);
+    const t = setTimeout(() => raw.destroy(new Error('still open')), 6_000);
+    try {
+      await closed;
+      expect(raw.errored?.message).not.toBe('still open');
+    } finally {
+      clearInterval(drip);
+      clearTimeout(t);
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { ImapServer } from '../../src/imap/server.js';
 import { RenderCache } from '../../src/imap/render/cache.js';
 import type { AdmissionLimits } from '../../src/imap/admission.js';
-import type { Authenticator, ServerContext } from '../../src/imap/context.js';
+import type { Authenticator, ServerContext, TlsMaterial } from '../../src/imap/context.js';
 import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
 import { Users } from '../../src/app/auth/users.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -90,6 +90,7 @@ export class Peer {
 
 export interface LimitedServer {
   port: number;
+  tlsPort?: number;
   server: ImapServer;
   close(): Promise<void>;
 }
@@ -98,13 +99,15 @@ export interface LimitedServer {
 export async function startLimited(
   limits: Partial<AdmissionLimits>,
   auth: Authenticator = Users.parse('alice:{PLAIN}secret\nbob:{PLAIN}hunter2\n'),
+  tls?: TlsMaterial,
+  overrides: Partial<ServerContext> = {},
 ): Promise<LimitedServer> {
   const ctx: ServerContext = {
     backend: new FixtureBackend(),
     renderCache: new RenderCache(),
     auth,
     flagStoreFor: () => new SessionFlagStore(),
-    tls: undefined,
+    tls,
     options: {
       anonymous: false,
       allowPlaintextAuth: true,
@@ -115,10 +118,11 @@ export async function startLimited(
       persistentFlags: false,
       crosspostSeen: true,
     },
+    ...overrides,
   };
   const server = new ImapServer(ctx, silentLogger(), limits);
-  const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
-  return { port, server, close: () => server.close() };
+  const { port, tlsPort } = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: tls ? 0 : undefined });
+  return { port, tlsPort, server, close: () => server.close() };
 }
 
 /** Wait until the server holds `n` connections (a closed client is seen a moment later). */

@@ -9,6 +9,7 @@
  *
  * Throws only what the wrapped authenticator throws (then nothing is counted).
  */
+import type { Logger } from '../../util/log.js';
 import type { Authenticator, LoginRefusal } from '../../imap/context.js';
 import { CheckQueue, CheckQueueFull } from './check-queue.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './limiter.js';
@@ -19,7 +20,12 @@ export interface PasswordChecker {
   verify(user: string, password: string): Promise<boolean>;
 }
 
+/** Refusals are summed up in one log line at most this often. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
 export interface GuardOptions extends Partial<LoginLimits> {
+  /** Where refusals are summed up (warn, at most every 10 s); none: not logged. */
+  log?: Logger;
   /** Password checks running at once. */
   passwordChecks?: number;
   /** Password checks waiting at most. */
@@ -29,13 +35,17 @@ export interface GuardOptions extends Partial<LoginLimits> {
 export class GuardedAuthenticator implements Authenticator {
   readonly limiter: LoginLimiter;
   readonly queue: CheckQueue;
+  private readonly log: Logger | undefined;
+  private refused = { throttled: 0, busy: 0 };
+  private loggedAt = 0;
 
   constructor(
     private readonly checker: PasswordChecker,
     opts: GuardOptions = {},
     now?: () => number,
   ) {
-    const { passwordChecks, passwordCheckQueue, ...given } = opts;
+    const { passwordChecks, passwordCheckQueue, log, ...given } = opts;
+    this.log = log;
     const limits: LoginLimits = { ...DEFAULT_LOGIN_LIMITS };
     for (const [k, v] of Object.entries(given)) if (v !== undefined) Object.assign(limits, { [k]: v });
     this.limiter = new LoginLimiter(limits, now);
@@ -44,17 +54,28 @@ export class GuardedAuthenticator implements Authenticator {
 
   async verify(user: string, password: string, source?: string): Promise<boolean | LoginRefusal> {
     const attempt = this.limiter.begin(user, source);
-    if (!attempt) return { refused: 'throttled' };
+    if (!attempt) return this.refuse('throttled');
     let ok: boolean;
     try {
       ok = await this.queue.run(() => this.checker.verify(user, password), attempt.rank);
     } catch (err) {
       attempt.cancelled();
-      if (err instanceof CheckQueueFull) return { refused: 'busy' };
+      if (err instanceof CheckQueueFull) return this.refuse('busy');
       throw err;
     }
     if (ok) attempt.succeeded();
     else attempt.failed();
     return ok;
+  }
+
+  private refuse(why: LoginRefusal['refused']): LoginRefusal {
+    this.refused[why]++;
+    const now = Date.now();
+    if (this.log && now - this.loggedAt >= REFUSAL_LOG_INTERVAL_MS) {
+      this.log.warn({ refused: this.refused, checking: this.queue.active, waiting: this.queue.queued }, 'logins refused without a password check');
+      this.refused = { throttled: 0, busy: 0 };
+      this.loggedAt = now;
+    }
+    return { refused: why };
   }
 }

@@ -42,10 +42,16 @@ async function checkPassword(ctx: CommandContext, user: string, password: string
   if (!plaintextAllowed(ctx.server, ctx.session)) throw no('PRIVACYREQUIRED', 'Use STARTTLS before logging in');
   if (ctx.server.options.anonymous && user.toLowerCase() === ANONYMOUS_USER) return loggedIn(ctx, ANONYMOUS_USER, true);
   const verdict = user === ANONYMOUS_USER ? false : await ctx.server.auth.verify(user, password, ctx.session.sourceKey);
-  if (verdict === true) return loggedIn(ctx, user, false);
+  if (verdict === true) {
+    // the check may have waited past the pre-auth deadline, which closed the connection meanwhile
+    if (ctx.session.state !== 'notauth') throw no('UNAVAILABLE', 'Connection closed while logging in');
+    return loggedIn(ctx, user, false);
+  }
   ctx.session.failedLogins++;
   const refused = verdict === false ? undefined : verdict.refused;
-  ctx.log.info({ user, failures: ctx.session.failedLogins, refused }, 'login failed');
+  // refusals without a check come in floods: the authenticator sums them up in its own log lines
+  if (refused) ctx.log.debug({ user, failures: ctx.session.failedLogins, refused }, 'login refused');
+  else ctx.log.info({ user, failures: ctx.session.failedLogins }, 'login failed');
   await sleep(ctx.server.options.loginFailureDelayMs);
   if (ctx.session.failedLogins >= MAX_FAILED_LOGINS) {
     throw new ImapError('BYE', 'AUTHENTICATIONFAILED', 'Too many failed logins');
