@@ -218,3 +218,9 @@ export const PASSWORD_CHECK_QUEUE = 64;
 
 /** After a BYE, how long a peer that does not close is given before the socket is destroyed. */
 export const BYE_GRACE_MS = 5_000;
+
+/**
+ * Refused connections and logins are summed up in one warn line at most this
+ * often: a flood must not flood the log too.
+ */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;

@@ -18,7 +18,7 @@ import { Connection } from './connection.js';
 import { commands } from './commands/index.js';
 import type { ServerContext } from './context.js';
 import { Admission, DEFAULT_ADMISSION, preAuthCommandGuard, type Admitted, type AdmissionLimits } from './admission.js';
-import { BYE_GRACE_MS } from './limits.js';
+import { BYE_GRACE_MS, REFUSAL_LOG_INTERVAL_MS } from './limits.js';
 
 export interface ListenOptions {
   host: string;
@@ -27,9 +27,6 @@ export interface ListenOptions {
   tlsPort?: number;
   tlsHost?: string;
 }
-
-/** Refusals are logged at most this often, as one line with counts (a flood must not flood the log). */
-const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /** One admitted TCP connection: its slot, its deadline, and its session once it has one. */
 interface Entry {

@@ -13,15 +13,12 @@ import type { Logger } from '../../util/log.js';
 import type { Authenticator, LoginRefusal } from '../../imap/context.js';
 import { CheckQueue, CheckQueueFull } from './check-queue.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './limiter.js';
-import { PASSWORD_CHECKS, PASSWORD_CHECK_QUEUE } from '../../imap/limits.js';
+import { PASSWORD_CHECKS, PASSWORD_CHECK_QUEUE, REFUSAL_LOG_INTERVAL_MS } from '../../imap/limits.js';
 
 /** What actually checks passwords (the users file). */
 export interface PasswordChecker {
   verify(user: string, password: string): Promise<boolean>;
 }
-
-/** Refusals are summed up in one log line at most this often. */
-const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface GuardOptions extends Partial<LoginLimits> {
   /** Where refusals are summed up (warn, at most every 10 s); none: not logged. */
