@@ -2,8 +2,8 @@
  * Hostile clients against a live newsfront (outside `npm test`; loopback only,
  * bounded in count and time). newsfront runs in a child process on the sample
  * archive with a users file of scrypt hashes; meanwhile a legitimate client
- * (127.0.0.1) connects, LOGINs and SELECTs over and over, and its latencies are
- * printed every 5 s and per phase (p50 / p99 / max):
+ * (127.0.0.1, a process of its own) connects, LOGINs and SELECTs over and over,
+ * and its latencies are printed every 5 s and per phase (p50 / p99 / max):
  *
  *   0. quiet: the legitimate client alone;
  *   1. connection flood: FLOOD idle sockets before login from FLOOD/100 loopback
@@ -20,10 +20,12 @@
  * control). Loopback addresses are not exempt here (`limits.exemptAddresses: []`),
  * so the 127.x.y.z sources stand for distinct remote hosts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { spawnServer, type ChildServer } from '../test/faults/child-server.js';
 import { hashPassword } from '../src/app/auth/users.js';
 
@@ -102,38 +104,56 @@ class LineClient {
   }
 }
 
-// ---- the legitimate client ----
+// ---- the legitimate client (a process of its own, so the attackers' work does not delay it) ----
 
-interface Sample { t: number; login: number; select: number; ok: boolean }
+interface Sample { t: number; login: number; select: number; ok: boolean; err?: string }
 const samples: Sample[] = [];
-let legitFailures: string[] = [];
 
-async function legitLoop(port: number, stop: () => boolean): Promise<void> {
-  while (!stop()) {
-    const t0 = performance.now();
-    let login = NaN;
-    let select = NaN;
-    let ok = false;
+/** Child mode: LOGIN + SELECT + LOGOUT on a fresh connection, over and over, one JSON line per round, until stdin ends. */
+async function legitLoop(port: number): Promise<void> {
+  let stopped = false;
+  process.stdin.on('end', () => (stopped = true)).resume();
+  while (!stopped) {
+    const t = Date.now();
+    const sample: Sample = { t, login: NaN, select: NaN, ok: false };
     try {
       const { client, greeting } = await LineClient.open(port, '127.0.0.1');
       if (!greeting.startsWith('* OK')) throw new Error(`greeting ${greeting}`);
       const a = performance.now();
       const l = await client.cmd('a', `LOGIN ${LEGIT.user} ${LEGIT.password}`);
-      login = performance.now() - a;
+      sample.login = performance.now() - a;
       if (!l.startsWith('a OK')) throw new Error(l);
       const b = performance.now();
       const s = await client.cmd('b', `SELECT ${GROUP}`);
-      select = performance.now() - b;
+      sample.select = performance.now() - b;
       if (!s.startsWith('b OK')) throw new Error(s);
       await client.cmd('c', 'LOGOUT').catch(() => undefined);
       client.close();
-      ok = true;
+      sample.ok = true;
     } catch (err) {
-      if (legitFailures.length < 5) legitFailures.push((err as Error).message.slice(0, 120));
+      sample.err = (err as Error).message.slice(0, 120);
     }
-    samples.push({ t: t0, login, select, ok });
+    process.stdout.write(`${JSON.stringify(sample)}\n`);
     await sleep(100);
   }
+  process.exit(0);
+}
+
+function startLegit(port: number): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--legit', String(port)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let buf = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.startsWith('{')) samples.push(JSON.parse(line) as Sample);
+    }
+  });
+  return child;
 }
 
 function quantiles(xs: number[]): string {
@@ -145,28 +165,36 @@ function quantiles(xs: number[]): string {
 
 function report(label: string, from: number, to: number): void {
   const s = samples.filter((x) => x.t >= from && x.t < to);
-  const failed = s.filter((x) => !x.ok).length;
+  const failed = s.filter((x) => !x.ok);
   console.log(
-    `${label}: ${s.length} rounds, ${failed} failed | LOGIN ${quantiles(s.map((x) => x.login))} | SELECT ${quantiles(s.map((x) => x.select))}`,
+    `${label}: ${s.length} rounds, ${failed.length} failed | LOGIN ${quantiles(s.map((x) => x.login))} | SELECT ${quantiles(s.map((x) => x.select))}`,
   );
-  if (failed > 0) console.log(`  legit failures: ${legitFailures.join(' / ')}`);
-  legitFailures = [];
+  if (failed.length > 0) console.log(`  legit failures: ${failed.slice(0, 5).map((x) => x.err).join(' / ')}`);
+}
+
+/** CPU seconds used so far by process `pid` (user + system, from /proc). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function phase(name: string, nf: ChildServer, attack: (stop: () => boolean) => Promise<string>): Promise<void> {
-  const from = performance.now();
+  const from = Date.now();
+  const cpu0 = cpuSeconds(nf.pid);
   const end = from + PHASE_S * 1000;
-  const stop = (): boolean => performance.now() >= end;
+  const stop = (): boolean => Date.now() >= end;
   const ticker = setInterval(() => {
-    const now = performance.now();
+    const now = Date.now();
     const st = nf.lastStats;
     const where = `server connections ${st?.connections ?? '?'}, RSS ${st ? Math.round(st.rss / 1048576) : '?'} MB`;
     report(`  [${name} t=${((now - from) / 1000).toFixed(0)}s, ${where}]`, now - 5000, now);
   }, 5000);
-  const [summary] = await Promise.all([attack(stop), legitLoop(nf.port, stop)]);
+  const summary = await attack(stop);
   clearInterval(ticker);
-  report(`${name} (whole phase)`, from, performance.now());
+  const secs = (Date.now() - from) / 1000;
+  report(`${name} (whole phase)`, from, Date.now());
   console.log(`  attack: ${summary}`);
+  console.log(`  server CPU ${(((cpuSeconds(nf.pid) - cpu0) / secs) * 100).toFixed(0)}% of one core; load average ${loadavg()[0]!.toFixed(1)}`);
 }
 
 // ---- attacks ----
@@ -271,8 +299,11 @@ async function loginFlood(
 
 // ---- main ----
 
+if (args.includes('--legit')) await legitLoop(opt('legit', 0));
+
 const dir = mkdtempSync(join(tmpdir(), 'nf-hostile-'));
 let nf: ChildServer | undefined;
+let legit: ChildProcess | undefined;
 try {
   const lines = [await hashPassword(LEGIT.user, LEGIT.password), await hashPassword('alice', 'alice-secret')];
   for (let i = 0; i < 50; i++) lines.push(await hashPassword(`user${i}`, `pw-${i}-${Math.random()}`));
@@ -291,6 +322,8 @@ try {
   );
   await sleep(1000);
   const port = nf.port;
+  legit = startLegit(port);
+  await sleep(2000);
   await phase('0 quiet', nf, async (stop) => {
     while (!stop()) await sleep(200);
     return 'none';
@@ -306,6 +339,7 @@ try {
   );
   if (nf.crashed) console.log(`server crashed: ${nf.crashed}`);
 } finally {
+  legit?.stdin!.end();
   await nf?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
