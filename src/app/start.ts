@@ -25,6 +25,7 @@ import { RenderCache } from '../imap/render/cache.js';
 import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from '../imap/context.js';
 import { Users, UsersFileError } from './auth/users.js';
 import { ConfigError } from './config/load.js';
+import { GuardedAuthenticator } from './auth/guard.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
 import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
 
@@ -88,17 +89,28 @@ export function servingSample(config: FrozenConfig): boolean {
   return config.upstreams.length === 0 && config.archive === null;
 }
 
-function authenticator(config: FrozenConfig): Authenticator {
+/** The users file (or the demo account) behind the failed-login limiter and the password-check queue. */
+function authenticator(config: FrozenConfig, logger: Logger): Authenticator {
+  let users: Users;
   if (config.users) {
     try {
-      return Users.load(config.users);
+      users = Users.load(config.users);
     } catch (err) {
       if (err instanceof UsersFileError) throw new ConfigError(`config: users: ${err.message}`, { cause: err });
       throw err;
     }
   }
-  if (servingSample(config)) return Users.parse(`${DEMO_USER.user}:{PLAIN}${DEMO_USER.password}\n`, 'demo');
-  return Users.parse('');
+  else if (servingSample(config)) users = Users.parse(`${DEMO_USER.user}:{PLAIN}${DEMO_USER.password}\n`, 'demo');
+  else users = Users.parse('');
+  const l = config.limits;
+  return new GuardedAuthenticator(users, {
+    failuresPerAddress: l.loginFailuresPerAddress,
+    failuresPerUser: l.loginFailuresPerUser,
+    failureWindowMs: l.loginFailureWindowMs,
+    passwordChecks: l.passwordChecks,
+    passwordCheckQueue: l.passwordCheckQueue,
+    log: logger.child({ component: 'auth' }),
+  });
 }
 
 export async function startNewsfront(config: FrozenConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningNewsfront> {
@@ -115,7 +127,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
   };
   try {
     await checkArchive(config);
-    const auth = authenticator(config);
+    const auth = authenticator(config, logger);
     const tls = loadTls(config);
     const sources = new MultiSource(await buildSources(config, logger), {
       logger,
@@ -159,7 +171,13 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
         crosspostSeen: config.crosspostSeen,
       },
     };
-    const imap = new ImapServer(ctx, logger.child({ component: 'imap' }));
+    const imap = new ImapServer(ctx, logger.child({ component: 'imap' }), {
+      maxConnections: config.limits.maxConnections,
+      maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
+      exemptAddresses: config.limits.exemptAddresses,
+      preAuthDeadlineMs: config.limits.preAuthDeadlineMs,
+      maxPreAuthCommands: config.limits.maxPreAuthCommands,
+    });
     cleanups.push(() => imap.close());
     const { port, tlsPort } = await imap.listen({
       host: config.listen.host,

@@ -27,6 +27,7 @@ import type { Chunk } from './render/envelope.js';
 import { capabilities } from './capabilities.js';
 import { announceUpdates } from './updates.js';
 import { MAX_PIPELINED_COMMANDS, NOT_AUTHENTICATED_TIMEOUT_MS } from './limits.js';
+import type { CommandGuard } from './admission.js';
 
 /** Output is flushed to the socket once this many octets are pending. */
 const OUTPUT_BATCH = 64 * 1024;
@@ -61,6 +62,8 @@ export class Connection {
     private readonly commands: Registry,
     private readonly log: Logger,
     secure: boolean,
+    /** Asked before each command; an error it returns is answered instead (admission.ts). */
+    private readonly guard?: CommandGuard,
   ) {
     this.socket = socket;
     this.input = socket;
@@ -165,6 +168,8 @@ export class Connection {
   }
 
   private async handle(item: FramedItem): Promise<void> {
+    const refused = this.guard?.(this.session);
+    if (refused) return this.fail(item.tag ?? '*', refused);
     if (item.kind === 'error') {
       const code = item.code ? `[${item.code}] ` : '';
       await this.send([`${item.tag ?? '*'} ${item.status} ${code}${item.text}\r\n`], true);

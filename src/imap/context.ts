@@ -8,8 +8,21 @@ import type { FlagStore } from '../stateagent/flagstore.js';
 import type { RenderCache } from './render/cache.js';
 
 export interface Authenticator {
-  /** True when the password is right. Must not reveal whether the user exists. */
-  verify(user: string, password: string): Promise<boolean>;
+  /**
+   * True when the password is right, false when not. Must not reveal whether
+   * the user exists. `source` is the session's `sourceKey` (undefined: exempt
+   * or unknown), for limits across connections; an authenticator that limits
+   * may refuse without checking the password (`LoginRefusal`).
+   */
+  verify(user: string, password: string, source?: string): Promise<boolean | LoginRefusal>;
+}
+
+/**
+ * A login refused without checking the password: `throttled` after too many
+ * recent failures for the user or the source, `busy` when too many checks wait.
+ */
+export interface LoginRefusal {
+  refused: 'throttled' | 'busy';
 }
 
 export interface ServerOptions {

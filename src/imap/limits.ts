@@ -114,3 +114,113 @@ export const REFRESH_WAIT_MS = 1_000;
  * upstream is not worth more.
  */
 export const QRESYNC_CHECK_WAIT_MS = 5_000;
+
+// ---- Admission: who may connect and try to log in (configurable: `limits.*`, config/README.md) ----
+// RFC 9051 §11.3 (password guessing) and §7.1.5 (a BYE greeting refuses a
+// connection) leave the numbers to the server; each default below is sized
+// for a public server on one machine, and each can be changed in the config.
+
+/**
+ * Connections open at once, all sources together. An idle connection costs a
+ * descriptor and ~10 KiB of memory (measured: 4,100 idle connections before
+ * login added ~35 MB RSS, bench/hostile.ts), so 10,000 stay near 100 MB and far
+ * under a typical descriptor limit (64k–1M). Beyond it a
+ * new connection gets `* BYE [UNAVAILABLE]` as its greeting (RFC 9051 §7.1.5)
+ * instead of an accept error that would also hit everyone else.
+ */
+export const MAX_CONNECTIONS = 10_000;
+
+/**
+ * Connections open at once from one source address (an IPv6 source counts per
+ * /64, see IPV6_SOURCE_PREFIX). A mail client keeps ≤ 5 per account
+ * (Thunderbird's default cache); 100 lets ~20 users share one NAT address
+ * with full pools, while one host needs 100 addresses to fill MAX_CONNECTIONS.
+ */
+export const MAX_CONNECTIONS_PER_ADDRESS = 100;
+
+/**
+ * Sources exempt from the per-address limits (connections and failed logins):
+ * loopback. A loopback peer is this machine — typically a TLS terminator or
+ * proxy in front of newsfront, behind which every client shares the address,
+ * so counting it as one host would cap the whole service. The global limits
+ * still apply.
+ */
+export const LIMIT_EXEMPT_ADDRESSES: readonly string[] = ['127.0.0.0/8', '::1/128'];
+
+/**
+ * IPv6 sources are counted per /64 prefix: a single host routinely holds a
+ * whole /64 (SLAAC, RFC 4862; privacy addresses, RFC 8981), so counting single
+ * addresses would bound nothing.
+ */
+export const IPV6_SOURCE_PREFIX = 64;
+
+/**
+ * Fixed time from connect to a successful LOGIN/AUTHENTICATE; bytes do not
+ * extend it (unlike the inactivity timer, which any byte resets, so one byte
+ * every 10 s held a socket forever). 60 s covers a client that prompts for the
+ * password after the greeting (mutt) and a slow TLS handshake. RFC 9051 §5.4
+ * allows any timer before authentication.
+ */
+export const PRE_AUTH_DEADLINE_MS = 60_000;
+
+/**
+ * Commands accepted before login; the next one is answered `* BYE [LIMIT]`.
+ * A client needs ≤ 8 (CAPABILITY, ID, STARTTLS, CAPABILITY, up to three LOGIN
+ * attempts); 20 leaves room and stops a socket from being used as a free
+ * command parser.
+ */
+export const MAX_PRE_AUTH_COMMANDS = 20;
+
+/**
+ * Failed logins allowed per source address (all users) in a burst; the
+ * allowance refills evenly over LOGIN_FAILURE_WINDOW_MS (a token bucket). Past
+ * it, logins from that source are refused `NO [UNAVAILABLE]` without checking
+ * the password. 10 in 10 minutes lets a NAT full of people mistype now and then.
+ */
+export const LOGIN_FAILURES_PER_ADDRESS = 10;
+
+/**
+ * Failed logins allowed per user name (all sources), the same way. A source
+ * where the user logged in successfully lately (KNOWN_SOURCE_TTL_MS) is not
+ * held by this bucket, so an attack on a name does not lock its owner out.
+ */
+export const LOGIN_FAILURES_PER_USER = 10;
+
+/** Time over which a spent failure allowance refills completely (1 per minute at the defaults). */
+export const LOGIN_FAILURE_WINDOW_MS = 10 * 60_000;
+
+/** How long a (user, source) pair stays known after a successful login. */
+export const KNOWN_SOURCE_TTL_MS = 7 * 24 * 3600_000;
+
+/**
+ * Entries kept by the failed-login limiter (buckets and known pairs each):
+ * bounds its memory (~100 B each) whatever names and addresses an attacker
+ * sprays; the least recently used go first.
+ */
+export const LOGIN_LIMITER_ENTRIES = 100_000;
+
+/**
+ * Password checks (scrypt, ~16 MiB and ~50 ms of one core each) running at
+ * once. Node runs them on the libuv thread pool (4 threads by default) that
+ * file reads and DNS lookups share; unbounded, guesses fill the pool, queue
+ * every file read behind them (SELECT waited 20 s) and take both cores. 2
+ * leaves pool threads and a core for serving.
+ */
+export const PASSWORD_CHECKS = 2;
+
+/**
+ * Password checks waiting for a slot. Known (user, source) pairs go first, then
+ * sources without recent failures, then the rest; beyond this queue the
+ * lowest-ranked newest waiter is answered `NO [UNAVAILABLE]` at once. 64 is ~2 s
+ * of checks at the defaults.
+ */
+export const PASSWORD_CHECK_QUEUE = 64;
+
+/** After a BYE, how long a peer that does not close is given before the socket is destroyed. */
+export const BYE_GRACE_MS = 5_000;
+
+/**
+ * Refused connections and logins are summed up in one warn line at most this
+ * often: a flood must not flood the log too.
+ */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;

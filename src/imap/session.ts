@@ -22,6 +22,11 @@ export class Session {
   readonly enabled = new Set<string>();
   flags: FlagStore | undefined;
   failedLogins = 0;
+  /**
+   * The client's source for per-source login limits (IPv4 address, IPv6 /64;
+   * admission.ts `sourceKey`), or undefined when exempt or unknown. Set by the server.
+   */
+  sourceKey: string | undefined;
 
   tls = false;
   compressed = false;

@@ -9,6 +9,8 @@
  * message is one line naming the file (and the line: `FILE:3: …`).
  * `verify` runs in constant time with respect to the secret and takes the same
  * path for unknown users, so response timing does not reveal which names exist.
+ * scrypt runs asynchronously on the libuv thread pool, never on the main
+ * thread; how many run at once is bounded by the caller (guard.ts).
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';

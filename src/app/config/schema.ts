@@ -9,6 +9,8 @@
  */
 import { z } from 'zod';
 import { parseNntpUrl } from '../../nntp/index.js';
+import { parseAddressRange } from '../../imap/admission.js';
+import * as L from '../../imap/limits.js';
 
 /** Upper bound for NNTP connections per upstream: INN's default per-host limit is far above, but 2 cores gain nothing beyond this. */
 export const MAX_POOL_SIZE = 64;
@@ -94,6 +96,48 @@ const stateMode = z.string().superRefine((v, ctx) => {
   ctx.addIssue({ code: 'custom', message: `expected "session", "local" or an http(s):// URL of a state agent, got "${v}"` });
 });
 
+const addressRange = z.string().superRefine((v, ctx) => {
+  const r = parseAddressRange(v);
+  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+});
+
+/** Admission and login limits; defaults and their reasons in src/imap/limits.ts. */
+const LIMIT_DEFAULTS = {
+  maxConnections: L.MAX_CONNECTIONS,
+  maxConnectionsPerAddress: L.MAX_CONNECTIONS_PER_ADDRESS,
+  exemptAddresses: [...L.LIMIT_EXEMPT_ADDRESSES],
+  preAuthDeadlineMs: L.PRE_AUTH_DEADLINE_MS,
+  maxPreAuthCommands: L.MAX_PRE_AUTH_COMMANDS,
+  loginFailuresPerAddress: L.LOGIN_FAILURES_PER_ADDRESS,
+  loginFailuresPerUser: L.LOGIN_FAILURES_PER_USER,
+  loginFailureWindowMs: L.LOGIN_FAILURE_WINDOW_MS,
+  passwordChecks: L.PASSWORD_CHECKS,
+  passwordCheckQueue: L.PASSWORD_CHECK_QUEUE,
+};
+
+const limits = z.strictObject({
+  /** Connections open at once, all sources together; more are greeted `* BYE [UNAVAILABLE]`. */
+  maxConnections: z.number().int().min(1).max(1_000_000).default(LIMIT_DEFAULTS.maxConnections),
+  /** Connections open at once from one source address (IPv6: per /64). */
+  maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(LIMIT_DEFAULTS.maxConnectionsPerAddress),
+  /** Address ranges exempt from the per-address limits (a proxy on this machine: loopback). */
+  exemptAddresses: z.array(addressRange).default(LIMIT_DEFAULTS.exemptAddresses),
+  /** Fixed time from connect to a successful login; bytes do not extend it. */
+  preAuthDeadlineMs: z.number().int().min(1_000).max(3_600_000).default(LIMIT_DEFAULTS.preAuthDeadlineMs),
+  /** Commands accepted before login; the next gets `* BYE [LIMIT]`. */
+  maxPreAuthCommands: z.number().int().min(1).max(10_000).default(LIMIT_DEFAULTS.maxPreAuthCommands),
+  /** Failed logins per source address before its logins are refused unchecked; refills over loginFailureWindowMs. */
+  loginFailuresPerAddress: z.number().int().min(1).max(1_000_000).default(LIMIT_DEFAULTS.loginFailuresPerAddress),
+  /** Failed logins per user name, the same way (sources the user logged in from lately are not held). */
+  loginFailuresPerUser: z.number().int().min(1).max(1_000_000).default(LIMIT_DEFAULTS.loginFailuresPerUser),
+  /** Time in which a spent failure allowance refills completely. */
+  loginFailureWindowMs: z.number().int().min(1_000).max(86_400_000).default(LIMIT_DEFAULTS.loginFailureWindowMs),
+  /** Password checks (scrypt) running at once. */
+  passwordChecks: z.number().int().min(1).max(64).default(LIMIT_DEFAULTS.passwordChecks),
+  /** Password checks waiting at most; beyond, logins are answered `NO [UNAVAILABLE]`. */
+  passwordCheckQueue: z.number().int().min(0).max(100_000).default(LIMIT_DEFAULTS.passwordCheckQueue),
+});
+
 export const configSchema = z.strictObject({
   /** Where the IMAP server listens (plain IMAP, STARTTLS offered when `tls` is set). */
   listen: hostPort.default({ host: '127.0.0.1', port: 1143 }),
@@ -160,6 +204,8 @@ export const configSchema = z.strictObject({
    * articles, which GROUP does not show (INN). SELECT (QRESYNC …) always checks.
    */
   cancelCheckMs: z.number().int().min(MIN_POLL_INTERVAL_MS).max(MAX_POLL_INTERVAL_MS).default(600_000),
+  /** Connection admission and login limits (src/imap/limits.ts gives each default's reason). */
+  limits: limits.default(LIMIT_DEFAULTS),
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default('info'),

@@ -8,7 +8,9 @@
  *   C: dHJhY2U=                                    S: a3 OK ...
  *
  * A wrong password is answered NO [AUTHENTICATIONFAILED] after a delay; too
- * many failures end the connection.
+ * many failures end the connection. When the authenticator limits failures
+ * across connections (src/app/auth/guard.ts), a login over the limit is
+ * answered NO [UNAVAILABLE] without a password check.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { command, type CommandContext, type Completion } from '../command.js';
@@ -27,16 +29,35 @@ async function loggedIn(ctx: CommandContext, user: string, anonymous: boolean): 
   return { code: `CAPABILITY ${capabilities(ctx.server, s).join(' ')}`, text: 'Logged in' };
 }
 
+/**
+ * Check a password and log in. Every refusal, whether the password was
+ * checked or not, waits `loginFailureDelayMs` (RFC 9051 §11.3: slows guessing;
+ * a timer costs nothing) and counts toward MAX_FAILED_LOGINS on the
+ * connection. A wrong password is `NO [AUTHENTICATIONFAILED]`; a login the
+ * authenticator refused unchecked (too many recent failures for the user or
+ * the source, or too many checks waiting) is `NO [UNAVAILABLE]`, as a
+ * temporary condition the client should not take for a wrong password.
+ */
 async function checkPassword(ctx: CommandContext, user: string, password: string): Promise<Completion> {
   if (!plaintextAllowed(ctx.server, ctx.session)) throw no('PRIVACYREQUIRED', 'Use STARTTLS before logging in');
   if (ctx.server.options.anonymous && user.toLowerCase() === ANONYMOUS_USER) return loggedIn(ctx, ANONYMOUS_USER, true);
-  if (user !== ANONYMOUS_USER && (await ctx.server.auth.verify(user, password))) return loggedIn(ctx, user, false);
+  const verdict = user === ANONYMOUS_USER ? false : await ctx.server.auth.verify(user, password, ctx.session.sourceKey);
+  if (verdict === true) {
+    // the check may have waited past the pre-auth deadline, which closed the connection meanwhile
+    if (ctx.session.state !== 'notauth') throw no('UNAVAILABLE', 'Connection closed while logging in');
+    return loggedIn(ctx, user, false);
+  }
   ctx.session.failedLogins++;
-  ctx.log.info({ user, failures: ctx.session.failedLogins }, 'login failed');
+  const refused = verdict === false ? undefined : verdict.refused;
+  // refusals without a check come in floods: the authenticator sums them up in its own log lines
+  if (refused) ctx.log.debug({ user, failures: ctx.session.failedLogins, refused }, 'login refused');
+  else ctx.log.info({ user, failures: ctx.session.failedLogins }, 'login failed');
   await sleep(ctx.server.options.loginFailureDelayMs);
   if (ctx.session.failedLogins >= MAX_FAILED_LOGINS) {
     throw new ImapError('BYE', 'AUTHENTICATIONFAILED', 'Too many failed logins');
   }
+  if (refused === 'throttled') throw no('UNAVAILABLE', 'Too many failed logins; try again later');
+  if (refused === 'busy') throw no('UNAVAILABLE', 'Server busy; try again later');
   throw no('AUTHENTICATIONFAILED', 'Authentication failed');
 }
 
