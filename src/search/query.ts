@@ -1,0 +1,367 @@
+/**
+ * Reads of the search database: substring matches (IMAP SEARCH, RFC 9051
+ * §6.4.4), coverage, and the columns SORT/THREAD (RFC 5256) work on.
+ *
+ * Exactness. The stored text is fold(text) (text.ts) and a needle is folded
+ * the same way, so the scan's `fold(text).includes(fold(needle))` becomes a
+ * substring test on stored text:
+ * - a needle of 3 or more code points is a trigram phrase query on a
+ *   `detail=full` table: FTS5 matches a phrase when its trigrams sit at
+ *   consecutive positions, i.e. when the needle occurs (the tokenizer is
+ *   case-sensitive, so it adds no fold of its own) — no confirmation needed,
+ *   which the property test (test/search/index-property.test.ts) checks;
+ * - the whole-header text has no positions (`detail=none`): its trigrams AND-ed
+ *   give candidates, `instr` confirms them;
+ * - a shorter needle is `instr` over the stored text (a scan, but in SQLite);
+ * - `HEADER <other field>` is confirmed in JavaScript on the field's lines.
+ * What the index cannot answer exactly (bodies not indexed yet, text SQLite
+ * cannot hold, a needle with '\n' against a header whose values hold '\n') is
+ * returned as `unindexed`: the caller scans those articles with the same key.
+ */
+import { BodyState, HeaderFlags, type Db } from './db.js';
+import { fold } from './text.js';
+import { storable } from './writer.js';
+
+/** A field a needle is searched in (RFC 9051 §6.4.4 keys). */
+export type SearchField = 'subject' | 'from' | 'to' | 'cc' | 'body' | 'text' | { header: string };
+
+/** One substring condition; `match` ANDs them. */
+export interface SearchTerm {
+  field: SearchField;
+  /** As the client sent it (not folded). */
+  needle: string;
+}
+
+export interface MatchResult {
+  /** UIDs known to match every term, ascending. */
+  uids: Uint32Array;
+  /** UIDs the index cannot decide (some term needs a scan of the article), ascending. */
+  unindexed: Uint32Array;
+}
+
+/** Groups of SORT/THREAD columns (RFC 5256 keys; `from`/`to`/`cc` give mailbox, host and display name). */
+export type SortField = 'date' | 'arrival' | 'size' | 'subject' | 'from' | 'to' | 'cc' | 'messageId' | 'references' | 'inReplyTo';
+
+/**
+ * What SORT and THREAD read, one entry per member in ascending UID order;
+ * only the asked-for fields are present. Strings have C0 controls turned into
+ * spaces at index time (sort keys, not display).
+ */
+export interface SortColumns {
+  uids: Uint32Array;
+  /** Date header, ms since the epoch; NaN when absent or unparseable. */
+  date?: Float64Array;
+  /** INTERNALDATE, ms since the epoch. */
+  arrival?: Float64Array;
+  size?: Float64Array;
+  /** First Subject, encoded words decoded, not folded ('' when absent). */
+  subject?: string[];
+  /** First address of From/To/Cc: addr-mailbox, addr-host, decoded display name ('' when absent). */
+  fromMailbox?: string[];
+  fromHost?: string[];
+  fromName?: string[];
+  toMailbox?: string[];
+  toHost?: string[];
+  toName?: string[];
+  ccMailbox?: string[];
+  ccHost?: string[];
+  ccName?: string[];
+  /** Message-ID, References, In-Reply-To as written ('' when absent). */
+  messageId?: string[];
+  references?: string[];
+  inReplyTo?: string[];
+}
+
+type NumberColumn = 'date' | 'arrival' | 'size';
+type StringColumn = Exclude<keyof SortColumns, NumberColumn | 'uids'>;
+
+const SORT_SQL: Record<SortField, readonly (readonly [NumberColumn | StringColumn, string])[]> = {
+  date: [['date', 'd.date_ms']],
+  arrival: [['arrival', 'd.arrival_ms']],
+  size: [['size', 'd.size']],
+  subject: [['subject', 'd.subject']],
+  from: [['fromMailbox', 'd.from_mailbox'], ['fromHost', 'd.from_host'], ['fromName', 'd.from_name']],
+  to: [['toMailbox', 'd.to_mailbox'], ['toHost', 'd.to_host'], ['toName', 'd.to_name']],
+  cc: [['ccMailbox', 'd.cc_mailbox'], ['ccHost', 'd.cc_host'], ['ccName', 'd.cc_name']],
+  // An id-less article's key starts with a space (writer.ts): it has no Message-ID.
+  messageId: [['messageId', "iif(substr(d.message_id, 1, 1) = ' ', '', d.message_id)"]],
+  references: [['references', 'd.refs']],
+  inReplyTo: [['inReplyTo', 'd.in_reply_to']],
+};
+
+/** Separates values in one group_concat (never in a stored sort string, see writer.ts `sortText`). */
+const SEP = '\x01';
+
+/** `group_concat` of integers (NULL as '') into a Float64Array (NaN for NULL). */
+function numberList(s: string | null, n: number): Float64Array {
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const parts = s!.split(',');
+  for (let i = 0; i < n; i++) out[i] = parts[i] === '' ? NaN : Number(parts[i]);
+  return out;
+}
+
+/** Needles shorter than this (in code points) have no trigram: they are scanned with instr. */
+const TRIGRAM = 3;
+
+const COLUMN: Record<'subject' | 'from' | 'to' | 'cc', string> = { subject: 'subject', from: 'hfrom', to: 'hto', cc: 'hcc' };
+
+const EMPTY = new Uint32Array(0);
+
+/** An FTS5 string: double quotes doubled, the whole in double quotes (no operator inside is special). */
+const quoted = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+
+/** Every trigram of `s` AND-ed (for the `detail=none` table, where phrases are not available). */
+function trigramsAnd(cps: string[]): string {
+  const seen = new Set<string>();
+  for (let i = 0; i + TRIGRAM <= cps.length; i++) seen.add(quoted(cps.slice(i, i + TRIGRAM).join('')));
+  return [...seen].join(' AND ');
+}
+
+interface Built {
+  where: string[];
+  args: unknown[];
+  /** Documents some term cannot decide: conditions on d, each served by a partial index (db.ts). */
+  undecidable: Set<string>;
+  joinHeaders: boolean;
+  joinBodies: boolean;
+  /** Terms on other header fields, confirmed in JS on `h.alltext`. */
+  confirm: { name: string; needle: string }[];
+}
+
+const BODY_MISSING = `d.body_state <> ${BodyState.Indexed}`;
+/** Header text not stored (HeaderFlags.NotWellFormed, the higher bit). */
+const HEADER_MISSING = `d.hdr_flags >= ${HeaderFlags.NotWellFormed}`;
+/** Header text not stored, or its joins ambiguous (HeaderFlags.Newline). */
+const HEADER_AMBIGUOUS = `d.hdr_flags <> 0`;
+
+/** Docids whose whole-header text contains the needle (candidates by trigrams, confirmed by instr). */
+const ALLTEXT_DOCS = 'SELECT docid FROM headers WHERE docid IN (SELECT rowid FROM alltext_fts WHERE alltext_fts MATCH ?) AND instr(alltext, ?) > 0';
+
+/**
+ * Turns one term into SQL conditions on `m` (members), `d` (docs), `h`
+ * (headers) and `b` (bodies). Needles of 3+ code points become
+ * `m.docid IN (FTS subquery)`, so SQLite can drive the join from the few hits.
+ */
+function addTerm(q: Built, t: SearchTerm): void {
+  const n = fold(t.needle);
+  const cps = [...n];
+  // The FTS5 query parser stops at NUL: such a needle is scanned like a short one.
+  const short = cps.length < TRIGRAM || n.includes('\0');
+  const nl = n.includes('\n');
+  // A needle with a lone surrogate matches no stored (well-formed) text; SQLite would turn it into U+FFFD.
+  const impossible = !storable(n);
+  const f = t.field;
+
+  if (typeof f === 'object') {
+    const name = f.header.toLowerCase();
+    q.undecidable.add(HEADER_AMBIGUOUS); // the field's lines are needed
+    q.joinHeaders = true;
+    if (!short && !nl && !impossible) {
+      q.args.push(trigramsAnd(cps), n);
+      q.where.push(`m.docid IN (${ALLTEXT_DOCS})`);
+    }
+    q.confirm.push({ name, needle: n });
+    return;
+  }
+  switch (f) {
+    case 'subject':
+    case 'from':
+    case 'to':
+    case 'cc': {
+      const column = COLUMN[f];
+      q.undecidable.add(nl ? HEADER_AMBIGUOUS : HEADER_MISSING);
+      if (n === '') {
+        q.joinHeaders = true;
+        q.where.push(`h.${column} IS NOT NULL`); // HEADER x "": the field is present
+      } else if (impossible || nl) {
+        // nl: decided only where no value holds '\n', so no single field contains the needle
+        q.where.push('0');
+      } else if (short) {
+        q.joinHeaders = true;
+        q.args.push(n);
+        q.where.push(`instr(h.${column}, ?) > 0`);
+      } else {
+        q.args.push(`{${column}} : ${quoted(n)}`);
+        q.where.push('m.docid IN (SELECT rowid FROM headers_fts WHERE headers_fts MATCH ?)');
+      }
+      return;
+    }
+    case 'body':
+      if (n === '') return; // every text contains ""
+      q.undecidable.add(BODY_MISSING);
+      if (impossible) q.where.push('0');
+      else if (short) {
+        q.joinBodies = true;
+        q.args.push(n);
+        q.where.push('instr(b.text, ?) > 0');
+      } else {
+        q.args.push(quoted(n));
+        q.where.push('m.docid IN (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?)');
+      }
+      return;
+    case 'text':
+      if (n === '') return;
+      q.undecidable.add(nl ? HEADER_AMBIGUOUS : HEADER_MISSING).add(BODY_MISSING);
+      if (impossible) q.where.push('0');
+      else if (short && nl) {
+        // The header part is decided false (see the subject case); a join of two fields must not match.
+        q.joinBodies = true;
+        q.args.push(n);
+        q.where.push('instr(b.text, ?) > 0');
+      } else if (short) {
+        q.joinHeaders = q.joinBodies = true;
+        q.args.push(n, n);
+        q.where.push('(instr(h.alltext, ?) > 0 OR instr(b.text, ?) > 0)');
+      } else if (nl) {
+        q.args.push(quoted(n));
+        q.where.push('m.docid IN (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?)');
+      } else {
+        q.args.push(trigramsAnd(cps), n, quoted(n));
+        q.where.push(`m.docid IN (${ALLTEXT_DOCS} UNION ALL SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?)`);
+      }
+      return;
+  }
+}
+
+/** `HEADER name needle` on one document's folded header lines (the scan's per-field test). */
+function headerLinesMatch(alltext: string, name: string, needle: string): boolean {
+  const prefix = `${name}: `;
+  for (const line of alltext.split('\n')) {
+    if (line.startsWith(prefix) && line.includes(needle, prefix.length)) return true;
+  }
+  return false;
+}
+
+/** Parses `group_concat` output of non-negative integers into a sorted Uint32Array. */
+function uidList(s: string | null): Uint32Array {
+  if (s === null || s === '') return EMPTY;
+  const parts = s.split(',');
+  const out = new Uint32Array(parts.length);
+  for (let i = 0; i < parts.length; i++) out[i] = Number(parts[i]);
+  return out.sort();
+}
+
+export class IndexReader {
+  private readonly mbidStmt;
+  private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
+
+  /** The caller owns `db` and closes it after this reader. */
+  constructor(private readonly db: Db) {
+    this.mbidStmt = db.prepare('SELECT mbid FROM mailboxes WHERE name = ? AND uid_validity = ?').raw();
+  }
+
+  private stmt(sql: string): ReturnType<Db['prepare']> {
+    let s = this.cache.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql).raw();
+      if (this.cache.size > 200) this.cache.clear();
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  /** The mailbox generation's id, or undefined when nothing of it is indexed. */
+  mbid(mailbox: string, uidValidity: number): number | undefined {
+    return (this.mbidStmt.get([mailbox, uidValidity]) as [number] | undefined)?.[0];
+  }
+
+  private uids(sql: string, args: unknown[]): Uint32Array {
+    const row = this.stmt(`SELECT group_concat(uid) FROM (${sql})`).get(args) as [string | null];
+    return uidList(row[0]);
+  }
+
+  /** UIDs of the mailbox whose headers are indexed (members), ascending. */
+  indexedUids(mailbox: string, uidValidity: number): Uint32Array {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return EMPTY;
+    return this.uids('SELECT uid FROM members WHERE mbid = ?', [mbid]);
+  }
+
+  /** Members whose body is not indexed yet (the indexer's to-do list, and what BODY must scan), ascending. */
+  missingBodies(mailbox: string, uidValidity: number, limit = 0xffffffff): Uint32Array {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return EMPTY;
+    return this.uids(
+      `SELECT m.uid AS uid FROM members m JOIN docs d ON d.docid = m.docid
+       WHERE m.mbid = ? AND d.body_state = ${BodyState.Missing} ORDER BY m.uid LIMIT ?`,
+      [mbid, limit],
+    );
+  }
+
+  /** Members (headers indexed) and how many of their bodies are indexed. */
+  coverage(mailbox: string, uidValidity: number): { members: number; bodies: number } {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return { members: 0, bodies: 0 };
+    const row = this.stmt(
+      `SELECT count(*), coalesce(sum(d.body_state <> ${BodyState.Missing}), 0) FROM members m JOIN docs d ON d.docid = m.docid WHERE m.mbid = ?`,
+    ).get([mbid]) as [number, number];
+    return { members: row[0], bodies: row[1] };
+  }
+
+  /**
+   * Members matching every term (AND), as the scan would answer, plus those
+   * the index cannot decide. With no term: every member. UIDs outside
+   * `indexedUids` are not mentioned at all: the caller scans them too.
+   */
+  match(mailbox: string, uidValidity: number, terms: readonly SearchTerm[]): MatchResult {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return { uids: EMPTY, unindexed: EMPTY };
+    const q: Built = { where: [], args: [], undecidable: new Set(), joinHeaders: false, joinBodies: false, confirm: [] };
+    for (const t of terms) addTerm(q, t);
+    const undecidable = [...q.undecidable];
+    const ok = undecidable.length === 0 ? '1' : undecidable.map((c) => `NOT (${c})`).join(' AND ');
+    const joins =
+      'FROM members m JOIN docs d ON d.docid = m.docid' +
+      (q.joinHeaders ? ' LEFT JOIN headers h ON h.docid = m.docid' : '') +
+      (q.joinBodies ? ' LEFT JOIN bodies b ON b.docid = m.docid' : '');
+    const where = ['m.mbid = ?', ok, ...q.where].join(' AND ');
+    let uids: Uint32Array;
+    if (q.confirm.length === 0) {
+      uids = this.uids(`SELECT m.uid AS uid ${joins} WHERE ${where}`, [mbid, ...q.args]);
+    } else {
+      const rows = this.stmt(`SELECT m.uid, h.alltext ${joins} WHERE ${where}`).all([mbid, ...q.args]) as [number, string][];
+      const hits = rows.filter(([, all]) => q.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
+      uids = Uint32Array.from(hits).sort();
+    }
+    // Driven by the partial indexes: costs nothing once a mailbox is indexed.
+    const unindexed =
+      undecidable.length === 0
+        ? EMPTY
+        : this.uids(
+            undecidable.map((c) => `SELECT m.uid AS uid FROM docs d JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${c}`).join(' UNION '),
+            undecidable.map(() => mbid),
+          );
+    return { uids, unindexed };
+  }
+
+  /**
+   * The asked-for SORT/THREAD columns of the members with UID > `sinceUid`,
+   * ascending UID (a caller caching a mailbox's columns asks for the new tail).
+   */
+  sortColumns(mailbox: string, uidValidity: number, fields: readonly SortField[], sinceUid = 0): SortColumns {
+    const mbid = this.mbid(mailbox, uidValidity);
+    const cols = [...new Set(fields)].flatMap((f) => SORT_SQL[f]);
+    if (mbid === undefined) {
+      const none: SortColumns = { uids: EMPTY };
+      for (const [name] of cols) (none as unknown as Record<string, unknown>)[name] = name === 'date' || name === 'arrival' || name === 'size' ? new Float64Array(0) : [];
+      return none;
+    }
+    // One row of columns, each a group_concat in UID order: far cheaper than a row per member through the driver.
+    const select = ['count(*)', "group_concat(m.uid, ',')"];
+    for (const [name, expr] of cols) {
+      select.push(name === 'date' || name === 'arrival' || name === 'size' ? `group_concat(coalesce(${expr}, ''), ',')` : `group_concat(${expr}, char(1))`);
+    }
+    const row = this.stmt(
+      `SELECT ${select.join(', ')} FROM (SELECT uid, docid FROM members WHERE mbid = ? AND uid > ? ORDER BY uid) m JOIN docs d ON d.docid = m.docid`,
+    ).get([mbid, sinceUid]) as [number, ...(string | null)[]];
+    const n = row[0];
+    const out: SortColumns = { uids: new Uint32Array(numberList(row[1]!, n)) };
+    const rec = out as unknown as Record<string, unknown>;
+    cols.forEach(([name], i) => {
+      const v = row[i + 2] as string | null;
+      rec[name] = name === 'date' || name === 'arrival' || name === 'size' ? numberList(v, n) : n === 0 ? [] : v!.split(SEP);
+    });
+    return out;
+  }
+}
