@@ -42,7 +42,7 @@ export const enum BodyState {
   Missing = 0,
   /** `bodies` holds the folded text. */
   Indexed = 1,
-  /** Cannot be stored exactly (not well-formed UTF-16 after decoding): always scanned. */
+  /** Cannot be stored exactly (a lone surrogate or NUL after decoding, writer.ts `storable`): always scanned. */
   ScanOnly = 2,
 }
 
@@ -50,7 +50,7 @@ export const enum BodyState {
 export const enum HeaderFlags {
   /** A decoded header value holds '\n': a needle with '\n' cannot be answered from the joined text. */
   Newline = 1,
-  /** The header text is not well-formed UTF-16: every header needle is scanned. */
+  /** The header text cannot be stored (writer.ts `storable`): every header needle is scanned. */
   NotWellFormed = 2,
 }
 

@@ -146,12 +146,18 @@ const ALLTEXT_DOCS = 'SELECT docid FROM headers WHERE docid IN (SELECT rowid FRO
 function addTerm(q: Built, t: SearchTerm): void {
   const n = fold(t.needle);
   const cps = [...n];
-  // The FTS5 query parser stops at NUL: such a needle is scanned like a short one.
-  const short = cps.length < TRIGRAM || n.includes('\0');
+  const short = cps.length < TRIGRAM;
   const nl = n.includes('\n');
-  // A needle with a lone surrogate matches no stored (well-formed) text; SQLite would turn it into U+FFFD.
-  const impossible = !storable(n);
+  // A needle with NUL matches no stored text (writer.ts `storable`: text with NUL is not stored).
+  const impossible = n.includes('\0');
   const f = t.field;
+  if (!impossible && !storable(n)) {
+    // A lone surrogate (never from an IMAP client: needles are decoded UTF-8) can match half of a
+    // pair in the scan's code-unit test, and SQLite would see U+FFFD: leave every article to the scan.
+    q.undecidable.add('1');
+    q.where.push('0');
+    return;
+  }
 
   if (typeof f === 'object') {
     const name = f.header.toLowerCase();
