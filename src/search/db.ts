@@ -3,7 +3,8 @@
  * opened through libsql (the better-sqlite3 API, FTS5 built in).
  *
  * Layout (see DESIGN.md "Search"):
- * - `mailboxes(mbid, name, uid_validity)`: a mailbox generation;
+ * - `mailboxes(mbid, name, uid_validity, version)`: a mailbox generation, and
+ *   `mailbox_log` the lowest UID each of its versions added (SORT caches);
  * - `docs`: one row per article, keyed by Message-ID, so a crossposted article
  *   is one document found in every group it belongs to; holds what SORT and
  *   THREAD need (not folded) and the state of its body in the index;
@@ -61,8 +62,18 @@ CREATE TABLE mailboxes (
   mbid INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   uid_validity INTEGER NOT NULL,
+  -- one step per addHeaders batch that touched the mailbox
+  version INTEGER NOT NULL DEFAULT 0,
   UNIQUE (name, uid_validity)
 );
+-- The lowest UID each version added: a reader holding SORT columns of version v
+-- learns whether the members since then only extend them (all UIDs above its last).
+CREATE TABLE mailbox_log (
+  mbid INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  min_uid INTEGER NOT NULL,
+  PRIMARY KEY (mbid, version)
+) WITHOUT ROWID;
 CREATE TABLE docs (
   docid INTEGER PRIMARY KEY,
   message_id TEXT NOT NULL UNIQUE,

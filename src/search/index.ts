@@ -30,7 +30,7 @@ import type { WorkerReply, WorkerRequest } from './worker.js';
 
 export { SearchIndexError, type SearchIndexErrorCode } from './errors.js';
 export type { BodyRecord, BodyResult, HeaderRecord, MatchResult, SearchField, SearchTerm, SortColumns, SortField };
-export { fold } from './text.js';
+export { bodyText, fold, headerText, MAX_SEARCH_BODY, type FirstAddress, type HeaderText } from './text.js';
 
 export interface SearchIndexOptions {
   /**
@@ -211,6 +211,16 @@ export class SearchIndex {
   /** BODY needle, or TEXT needle (header or body) with `{ text: true }`. */
   matchBody(mailbox: string, uidValidity: number, needle: string, opts: { text?: boolean } = {}): MatchResult {
     return this.match(mailbox, uidValidity, [{ field: opts.text ? 'text' : 'body', needle }]);
+  }
+
+  /**
+   * The mailbox's version (one step per header batch) and the lowest UID added
+   * after version `since`; see IndexReader.changesSince. With it a SORT/THREAD
+   * layer keeps a mailbox's columns and fetches only the new tail.
+   */
+  changesSince(mailbox: string, uidValidity: number, since: number): { version: number; lowestUid: number | undefined } {
+    this.check();
+    return this.reader.changesSince(mailbox, uidValidity, since);
   }
 
   /** UIDs with headers indexed, ascending. */

@@ -130,10 +130,16 @@ interface Built {
 }
 
 const BODY_MISSING = `d.body_state <> ${BodyState.Indexed}`;
-/** Header text not stored (HeaderFlags.NotWellFormed, the higher bit). */
-const HEADER_MISSING = `d.hdr_flags >= ${HeaderFlags.NotWellFormed}`;
+/** Header text not stored (HeaderFlags.NotWellFormed, the higher bit); `<> 0` lets SQLite use the partial index. */
+const HEADER_MISSING = `d.hdr_flags <> 0 AND d.hdr_flags >= ${HeaderFlags.NotWellFormed}`;
 /** Header text not stored, or its joins ambiguous (HeaderFlags.Newline). */
 const HEADER_AMBIGUOUS = `d.hdr_flags <> 0`;
+/** The partial index (db.ts) that lists the documents of each condition; the planner left alone scans every member. */
+const UNDECIDABLE_INDEX = new Map([
+  [BODY_MISSING, 'docs_body_missing'],
+  [HEADER_MISSING, 'docs_hdr_flagged'],
+  [HEADER_AMBIGUOUS, 'docs_hdr_flagged'],
+]);
 
 /** Docids whose whole-header text contains the needle (candidates by trigrams, confirmed by instr). */
 const ALLTEXT_DOCS = 'SELECT docid FROM headers WHERE docid IN (SELECT rowid FROM alltext_fts WHERE alltext_fts MATCH ?) AND instr(alltext, ?) > 0';
@@ -248,6 +254,19 @@ function uidList(s: string | null): Uint32Array {
   return out.sort();
 }
 
+/** Sorted `a` without the members of sorted `b`. */
+function minus(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  let n = 0;
+  let j = 0;
+  for (let i = 0; i < a.length; i++) {
+    while (j < b.length && b[j]! < a[i]!) j++;
+    if (j < b.length && b[j] === a[i]) continue;
+    out[n++] = a[i]!;
+  }
+  return out.subarray(0, n);
+}
+
 export class IndexReader {
   private readonly mbidStmt;
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
@@ -275,6 +294,21 @@ export class IndexReader {
   private uids(sql: string, args: unknown[]): Uint32Array {
     const row = this.stmt(`SELECT group_concat(uid) FROM (${sql})`).get(args) as [string | null];
     return uidList(row[0]);
+  }
+
+  /**
+   * The mailbox's current version, and the lowest UID added after version
+   * `since` (undefined: nothing was added). A caller holding SORT columns of
+   * version `since` up to UID u extends them with `sortColumns(…, u)` when
+   * `lowestUid > u`, and reloads them otherwise.
+   */
+  changesSince(mailbox: string, uidValidity: number, since: number): { version: number; lowestUid: number | undefined } {
+    const row = this.stmt(
+      `SELECT x.version, (SELECT min(l.min_uid) FROM mailbox_log l WHERE l.mbid = x.mbid AND l.version > ?)
+       FROM mailboxes x WHERE x.name = ? AND x.uid_validity = ?`,
+    ).get([since, mailbox, uidValidity]) as [number, number | null] | undefined;
+    if (row === undefined) return { version: 0, lowestUid: undefined };
+    return { version: row[0], lowestUid: row[1] ?? undefined };
   }
 
   /** UIDs of the mailbox whose headers are indexed (members), ascending. */
@@ -316,28 +350,35 @@ export class IndexReader {
     const q: Built = { where: [], args: [], undecidable: new Set(), joinHeaders: false, joinBodies: false, confirm: [] };
     for (const t of terms) addTerm(q, t);
     const undecidable = [...q.undecidable];
-    const ok = undecidable.length === 0 ? '1' : undecidable.map((c) => `NOT (${c})`).join(' AND ');
-    const joins =
-      'FROM members m JOIN docs d ON d.docid = m.docid' +
-      (q.joinHeaders ? ' LEFT JOIN headers h ON h.docid = m.docid' : '') +
-      (q.joinBodies ? ' LEFT JOIN bodies b ON b.docid = m.docid' : '');
-    const where = ['m.mbid = ?', ok, ...q.where].join(' AND ');
-    let uids: Uint32Array;
-    if (q.confirm.length === 0) {
-      uids = this.uids(`SELECT m.uid AS uid ${joins} WHERE ${where}`, [mbid, ...q.args]);
-    } else {
-      const rows = this.stmt(`SELECT m.uid, h.alltext ${joins} WHERE ${where}`).all([mbid, ...q.args]) as [number, string][];
-      const hits = rows.filter(([, all]) => q.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
-      uids = Uint32Array.from(hits).sort();
-    }
     // Driven by the partial indexes: costs nothing once a mailbox is indexed.
     const unindexed =
       undecidable.length === 0
         ? EMPTY
         : this.uids(
-            undecidable.map((c) => `SELECT m.uid AS uid FROM docs d JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${c}`).join(' UNION '),
+            undecidable
+              .map((c) => {
+                const index = UNDECIDABLE_INDEX.get(c);
+                const docs = index === undefined ? 'docs d' : `docs d INDEXED BY ${index}`;
+                return `SELECT m.uid AS uid FROM ${docs} CROSS JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${c}`;
+              })
+              .join(' UNION '),
             undecidable.map(() => mbid),
           );
+    // The matches among every member, less the undecidable ones (no per-hit lookup of docs).
+    const joins =
+      'FROM members m' +
+      (q.joinHeaders ? ' LEFT JOIN headers h ON h.docid = m.docid' : '') +
+      (q.joinBodies ? ' LEFT JOIN bodies b ON b.docid = m.docid' : '');
+    const where = ['m.mbid = ?', ...q.where].join(' AND ');
+    let hits: Uint32Array;
+    if (q.confirm.length === 0) {
+      hits = this.uids(`SELECT m.uid AS uid ${joins} WHERE ${where}`, [mbid, ...q.args]);
+    } else {
+      const rows = this.stmt(`SELECT m.uid, h.alltext ${joins} WHERE ${where}`).all([mbid, ...q.args]) as [number, string | null][];
+      const ok = rows.filter(([, all]) => all !== null && q.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
+      hits = Uint32Array.from(ok).sort();
+    }
+    const uids = unindexed.length === 0 ? hits : minus(hits, unindexed);
     return { uids, unindexed };
   }
 

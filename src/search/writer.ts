@@ -75,6 +75,9 @@ export class IndexWriter {
       findMailbox: p('SELECT mbid FROM mailboxes WHERE name = ? AND uid_validity = ?').raw(),
       addMailbox: p('INSERT INTO mailboxes (name, uid_validity) VALUES (?, ?)'),
       dropMembers: p('DELETE FROM members WHERE mbid = ?'),
+      dropLog: p('DELETE FROM mailbox_log WHERE mbid = ?'),
+      bumpVersion: p('UPDATE mailboxes SET version = version + 1 WHERE mbid = ?'),
+      logVersion: p('INSERT INTO mailbox_log (mbid, version, min_uid) SELECT mbid, version, ? FROM mailboxes WHERE mbid = ?'),
       dropMailbox: p('DELETE FROM mailboxes WHERE mbid = ?'),
       findDoc: p('SELECT docid FROM docs WHERE message_id = ?').raw(),
       addDoc: p(
@@ -130,6 +133,7 @@ export class IndexWriter {
     const s = this.s;
     return this.transaction(() => {
       let created = 0;
+      const lowest = new Map<number, number>();
       for (const r of records) {
         const mbid = this.mbid(r.mailbox, r.uidValidity, true)!;
         const h = headerText(buf(r.header));
@@ -163,6 +167,11 @@ export class IndexWriter {
           created++;
         }
         s.addMember.run([mbid, r.uid, docid]);
+        lowest.set(mbid, Math.min(lowest.get(mbid) ?? r.uid, r.uid));
+      }
+      for (const [mbid, uid] of lowest) {
+        s.bumpVersion.run([mbid]);
+        s.logVersion.run([uid, mbid]);
       }
       return created;
     });
@@ -213,6 +222,7 @@ export class IndexWriter {
       const mbid = this.mbid(mailbox, uidValidity, false);
       if (mbid === undefined) return;
       this.s.dropMembers.run([mbid]);
+      this.s.dropLog.run([mbid]);
       this.s.dropMailbox.run([mbid]);
       this.mbids.delete(`${uidValidity}\0${mailbox}`);
     });

@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'libsql';
-import { SearchIndex, SearchIndexError, type HeaderRecord } from '../../src/search/index.js';
-import { bodyText, headerText } from '../../src/search/text.js';
+import { SearchIndex, SearchIndexError, bodyText, headerText, type HeaderRecord } from '../../src/search/index.js';
 import { headerEnd } from '../../src/export/mime/index.js';
 import { buildArticle, type ArticleSpec } from './articles.js';
 
@@ -142,6 +141,23 @@ describe('search index storage', () => {
     expect(list(tail.uids)).toEqual([7]);
     expect(tail.subject).toEqual(['zzz']);
     expect(index.sortColumns('nope', 1, ['date']).date).toEqual(new Float64Array(0));
+  });
+
+  it('tells a SORT cache whether new members only extend its columns', async () => {
+    const index = await open(':memory:');
+    const a = (n: number): Buffer => article({ messageId: `<v${n}@x>` });
+    expect(index.changesSince('g', 1, 0)).toEqual({ version: 0, lowestUid: undefined });
+    await index.addHeaders([rec('g', 5, a(5)), rec('g', 6, a(6)), rec('h', 1, a(1))]);
+    const v1 = index.changesSince('g', 1, 0);
+    expect(v1).toEqual({ version: 1, lowestUid: 5 });
+    expect(index.changesSince('g', 1, v1.version).lowestUid).toBeUndefined();
+    await index.addHeaders([rec('g', 9, a(9))]);
+    await index.addHeaders([rec('g', 8, a(8))]);
+    // Both batches after v1 added UIDs above 6: the columns up to 6 only need the tail.
+    expect(index.changesSince('g', 1, v1.version)).toEqual({ version: 3, lowestUid: 8 });
+    await index.addHeaders([rec('g', 2, a(2))]);
+    expect(index.changesSince('g', 1, 3)).toEqual({ version: 4, lowestUid: 2 });
+    expect(index.changesSince('h', 1, 0)).toEqual({ version: 1, lowestUid: 1 });
   });
 
   it('writes through the worker thread while the main thread reads, and keeps everything across a reopen', async () => {
