@@ -1,6 +1,6 @@
 /**
  * Reads of the search database: substring matches (IMAP SEARCH, RFC 9051
- * §6.4.4), coverage, and the columns SORT/THREAD (RFC 5256) work on.
+ * §6.4.4), coverage, versions; the SORT/THREAD columns come from columns.ts.
  *
  * Exactness. The stored text is fold(text) (text.ts) and a needle is folded
  * the same way, so the scan's `fold(text).includes(fold(needle))` becomes a
@@ -21,6 +21,9 @@
 import { BodyState, HeaderFlags, type Db } from './db.js';
 import { fold } from './text.js';
 import { storable } from './writer.js';
+import { readSortColumns, type SortColumns, type SortField } from './columns.js';
+
+export type { SortColumns, SortField } from './columns.js';
 
 /** A field a needle is searched in (RFC 9051 §6.4.4 keys). */
 export type SearchField = 'subject' | 'from' | 'to' | 'cc' | 'body' | 'text' | { header: string };
@@ -37,68 +40,6 @@ export interface MatchResult {
   uids: Uint32Array;
   /** UIDs the index cannot decide (some term needs a scan of the article), ascending. */
   unindexed: Uint32Array;
-}
-
-/** Groups of SORT/THREAD columns (RFC 5256 keys; `from`/`to`/`cc` give mailbox, host and display name). */
-export type SortField = 'date' | 'arrival' | 'size' | 'subject' | 'from' | 'to' | 'cc' | 'messageId' | 'references' | 'inReplyTo';
-
-/**
- * What SORT and THREAD read, one entry per member in ascending UID order;
- * only the asked-for fields are present. Strings have C0 controls turned into
- * spaces at index time (sort keys, not display).
- */
-export interface SortColumns {
-  uids: Uint32Array;
-  /** Date header, ms since the epoch; NaN when absent or unparseable. */
-  date?: Float64Array;
-  /** INTERNALDATE, ms since the epoch. */
-  arrival?: Float64Array;
-  size?: Float64Array;
-  /** First Subject, encoded words decoded, not folded ('' when absent). */
-  subject?: string[];
-  /** First address of From/To/Cc: addr-mailbox, addr-host, decoded display name ('' when absent). */
-  fromMailbox?: string[];
-  fromHost?: string[];
-  fromName?: string[];
-  toMailbox?: string[];
-  toHost?: string[];
-  toName?: string[];
-  ccMailbox?: string[];
-  ccHost?: string[];
-  ccName?: string[];
-  /** Message-ID, References, In-Reply-To as written ('' when absent). */
-  messageId?: string[];
-  references?: string[];
-  inReplyTo?: string[];
-}
-
-type NumberColumn = 'date' | 'arrival' | 'size';
-type StringColumn = Exclude<keyof SortColumns, NumberColumn | 'uids'>;
-
-const SORT_SQL: Record<SortField, readonly (readonly [NumberColumn | StringColumn, string])[]> = {
-  date: [['date', 'd.date_ms']],
-  arrival: [['arrival', 'd.arrival_ms']],
-  size: [['size', 'd.size']],
-  subject: [['subject', 'd.subject']],
-  from: [['fromMailbox', 'd.from_mailbox'], ['fromHost', 'd.from_host'], ['fromName', 'd.from_name']],
-  to: [['toMailbox', 'd.to_mailbox'], ['toHost', 'd.to_host'], ['toName', 'd.to_name']],
-  cc: [['ccMailbox', 'd.cc_mailbox'], ['ccHost', 'd.cc_host'], ['ccName', 'd.cc_name']],
-  // An id-less article's key starts with a space (writer.ts): it has no Message-ID.
-  messageId: [['messageId', "iif(substr(d.message_id, 1, 1) = ' ', '', d.message_id)"]],
-  references: [['references', 'd.refs']],
-  inReplyTo: [['inReplyTo', 'd.in_reply_to']],
-};
-
-/** Separates values in one group_concat (never in a stored sort string, see writer.ts `sortText`). */
-const SEP = '\x01';
-
-/** `group_concat` of integers (NULL as '') into a Float64Array (NaN for NULL). */
-function numberList(s: string | null, n: number): Float64Array {
-  const out = new Float64Array(n);
-  if (n === 0) return out;
-  const parts = s!.split(',');
-  for (let i = 0; i < n; i++) out[i] = parts[i] === '' ? NaN : Number(parts[i]);
-  return out;
 }
 
 /** Needles shorter than this (in code points) have no trigram: they are scanned with instr. */
@@ -393,28 +334,6 @@ export class IndexReader {
    * ascending UID (a caller caching a mailbox's columns asks for the new tail).
    */
   sortColumns(mailbox: string, uidValidity: number, fields: readonly SortField[], sinceUid = 0): SortColumns {
-    const mbid = this.mbid(mailbox, uidValidity);
-    const cols = [...new Set(fields)].flatMap((f) => SORT_SQL[f]);
-    if (mbid === undefined) {
-      const none: SortColumns = { uids: EMPTY };
-      for (const [name] of cols) (none as unknown as Record<string, unknown>)[name] = name === 'date' || name === 'arrival' || name === 'size' ? new Float64Array(0) : [];
-      return none;
-    }
-    // One row of columns, each a group_concat in UID order: far cheaper than a row per member through the driver.
-    const select = ['count(*)', "group_concat(m.uid, ',')"];
-    for (const [name, expr] of cols) {
-      select.push(name === 'date' || name === 'arrival' || name === 'size' ? `group_concat(coalesce(${expr}, ''), ',')` : `group_concat(${expr}, char(1))`);
-    }
-    const row = this.stmt(
-      `SELECT ${select.join(', ')} FROM (SELECT uid, docid FROM members WHERE mbid = ? AND uid > ? ORDER BY uid) m JOIN docs d ON d.docid = m.docid`,
-    ).get([mbid, sinceUid]) as [number, ...(string | null)[]];
-    const n = row[0];
-    const out: SortColumns = { uids: new Uint32Array(numberList(row[1]!, n)) };
-    const rec = out as unknown as Record<string, unknown>;
-    cols.forEach(([name], i) => {
-      const v = row[i + 2] as string | null;
-      rec[name] = name === 'date' || name === 'arrival' || name === 'size' ? numberList(v, n) : n === 0 ? [] : v!.split(SEP);
-    });
-    return out;
+    return readSortColumns((sql) => this.stmt(sql), this.mbid(mailbox, uidValidity), fields, sinceUid);
   }
 }
