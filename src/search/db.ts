@@ -1,0 +1,176 @@
+/**
+ * The search database: one SQLite file per data directory (`<data>/search.db`),
+ * opened through libsql (the better-sqlite3 API, FTS5 built in).
+ *
+ * Layout (see DESIGN.md "Search"):
+ * - `mailboxes(mbid, name, uid_validity, version)`: a mailbox generation, and
+ *   `mailbox_log` the lowest UID each of its versions added (SORT caches);
+ * - `docs`: one row per article, keyed by Message-ID, so a crossposted article
+ *   is one document found in every group it belongs to; holds what SORT and
+ *   THREAD need (not folded) and the state of its body in the index;
+ * - `members(mbid, uid, docid)`: where each document sits;
+ * - `headers` / `bodies`: the folded text (text.ts) the FTS tables index and
+ *   the short-needle scan reads; `headers_fts`, `alltext_fts` and `bodies_fts` are
+ *   trigram FTS5 tables over them (external content, case-sensitive because
+ *   the text is folded already).
+ *
+ * Why two detail levels: positions (`detail=full`) make a trigram phrase an
+ * exact substring test and keep a common word fast (BODY/SUBJECT), at about
+ * 2 KB per article for bodies; the whole-header text (TEXT and rare HEADER
+ * fields) is long and rarely searched, so `alltext_fts` keeps no positions
+ * (`detail=none`, a fifth of the size) and its candidates are confirmed with
+ * `instr` in SQL.
+ *
+ * Connections: WAL, so the reader on the main thread keeps reading while the
+ * writer (a worker thread, writer.ts) commits; `synchronous=NORMAL` (a commit
+ * survives a killed process; an OS crash may lose the last commits but never
+ * leaves a half batch). Opening migrates an older schema or refuses a newer one.
+ */
+import Database from 'libsql';
+import { SearchIndexError } from './errors.js';
+
+export type Db = InstanceType<typeof Database>;
+
+/** Schema version (PRAGMA user_version). Bump with a migration step below. */
+export const SCHEMA_VERSION = 1;
+
+/** Waiting for the other connection's lock (a checkpoint, the writer's commit): milliseconds. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/** Body states in `docs.body_state`. */
+export const enum BodyState {
+  /** Not indexed yet: the caller scans the article. */
+  Missing = 0,
+  /** `bodies` holds the folded text. */
+  Indexed = 1,
+  /** Cannot be stored exactly (a lone surrogate or NUL after decoding, writer.ts `storable`): always scanned. */
+  ScanOnly = 2,
+}
+
+/** Bits of `docs.hdr_flags`. */
+export const enum HeaderFlags {
+  /** A decoded header value holds '\n': a needle with '\n' cannot be answered from the joined text. */
+  Newline = 1,
+  /** The header text cannot be stored (writer.ts `storable`): every header needle is scanned. */
+  NotWellFormed = 2,
+}
+
+const TRIGRAM = "tokenize='trigram case_sensitive 1'";
+
+const SCHEMA_V1 = `
+CREATE TABLE mailboxes (
+  mbid INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  uid_validity INTEGER NOT NULL,
+  -- one step per addHeaders batch that touched the mailbox
+  version INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (name, uid_validity)
+);
+-- The lowest UID each version added: a reader holding SORT columns of version v
+-- learns whether the members since then only extend them (all UIDs above its last).
+CREATE TABLE mailbox_log (
+  mbid INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  min_uid INTEGER NOT NULL,
+  PRIMARY KEY (mbid, version)
+) WITHOUT ROWID;
+CREATE TABLE docs (
+  docid INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL UNIQUE,
+  date_ms INTEGER,
+  arrival_ms INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  from_mailbox TEXT NOT NULL, from_host TEXT NOT NULL, from_name TEXT NOT NULL,
+  to_mailbox TEXT NOT NULL, to_host TEXT NOT NULL, to_name TEXT NOT NULL,
+  cc_mailbox TEXT NOT NULL, cc_host TEXT NOT NULL, cc_name TEXT NOT NULL,
+  refs TEXT NOT NULL,
+  in_reply_to TEXT NOT NULL,
+  hdr_flags INTEGER NOT NULL,
+  body_state INTEGER NOT NULL DEFAULT 0
+);
+-- What the index cannot answer is found through these (nearly empty once indexing is done).
+CREATE INDEX docs_body_missing ON docs (body_state) WHERE body_state <> 1;
+CREATE INDEX docs_hdr_flagged ON docs (hdr_flags) WHERE hdr_flags <> 0;
+CREATE TABLE members (
+  mbid INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  docid INTEGER NOT NULL,
+  PRIMARY KEY (mbid, uid)
+) WITHOUT ROWID;
+CREATE INDEX members_docid ON members (docid);
+CREATE TABLE headers (
+  docid INTEGER PRIMARY KEY,
+  subject TEXT, hfrom TEXT, hto TEXT, hcc TEXT,
+  alltext TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE headers_fts USING fts5 (
+  subject, hfrom, hto, hcc,
+  content='headers', content_rowid='docid', ${TRIGRAM}, detail=full
+);
+CREATE VIRTUAL TABLE alltext_fts USING fts5 (
+  alltext,
+  content='headers', content_rowid='docid', ${TRIGRAM}, detail=none
+);
+CREATE TABLE bodies (
+  docid INTEGER PRIMARY KEY,
+  text TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE bodies_fts USING fts5 (
+  text,
+  content='bodies', content_rowid='docid', ${TRIGRAM}, detail=full
+);
+`;
+
+/** Steps from version i to i + 1 (index 0: the empty file). */
+const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+
+/**
+ * Opens (creating or migrating) the database at `path`. The caller owns the
+ * connection and closes it. Throws SearchIndexError: OPEN_FAILED (not a
+ * database, no FTS5 trigram), NEWER_SCHEMA (written by a newer newsfront).
+ */
+export function openDb(path: string, opts: { readonly?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new SearchIndexError('OPEN_FAILED', `cannot open ${path}`, { cause: err });
+  }
+  try {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
+    // Readers do not write: the schema is the writer's business.
+    if (!opts.readonly) migrate(db, path);
+    else checkVersion(db, path);
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof SearchIndexError) throw err;
+    throw new SearchIndexError('OPEN_FAILED', `cannot open ${path}`, { cause: err });
+  }
+}
+
+function userVersion(db: Db): number {
+  return (db.prepare('PRAGMA user_version').raw().get() as [number])[0];
+}
+
+function checkVersion(db: Db, path: string): number {
+  const v = userVersion(db);
+  if (v > SCHEMA_VERSION) throw new SearchIndexError('NEWER_SCHEMA', `${path} has schema ${v}, this newsfront knows ${SCHEMA_VERSION}`);
+  return v;
+}
+
+function migrate(db: Db, path: string): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    let v = checkVersion(db, path);
+    for (; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * Reads of the search database: substring matches (IMAP SEARCH, RFC 9051
+ * §6.4.4), coverage, versions; the SORT/THREAD columns come from columns.ts.
+ *
+ * Exactness. The stored text is fold(text) (text.ts) and a needle is folded
+ * the same way, so the scan's `fold(text).includes(fold(needle))` becomes a
+ * substring test on stored text:
+ * - a needle of 3 or more code points is a trigram phrase query on a
+ *   `detail=full` table: FTS5 matches a phrase when its trigrams sit at
+ *   consecutive positions, i.e. when the needle occurs (the tokenizer is
+ *   case-sensitive, so it adds no fold of its own) — no confirmation needed,
+ *   which the property test (test/search/index-property.test.ts) checks;
+ * - the whole-header text has no positions (`detail=none`): its trigrams AND-ed
+ *   give candidates, `instr` confirms them;
+ * - a shorter needle is `instr` over the stored text (a scan, but in SQLite);
+ * - `HEADER <other field>` is confirmed in JavaScript on the field's lines.
+ * What the index cannot answer exactly (bodies not indexed yet, text SQLite
+ * cannot hold, a needle with '\n' against a header whose values hold '\n') is
+ * returned as `unindexed`: the caller scans those articles with the same key.
+ */
+import { BodyState, HeaderFlags, type Db } from './db.js';
+import { fold } from './text.js';
+import { storable } from './writer.js';
+import { readSortColumns, type SortColumns, type SortField } from './index-columns.js';
+
+export type { SortColumns, SortField } from './index-columns.js';
+
+/** A field a needle is searched in (RFC 9051 §6.4.4 keys). */
+export type SearchField = 'subject' | 'from' | 'to' | 'cc' | 'body' | 'text' | { header: string };
+
+/** One substring condition; `match` ANDs them. */
+export interface SearchTerm {
+  field: SearchField;
+  /** As the client sent it (not folded). */
+  needle: string;
+}
+
+export interface MatchResult {
+  /** UIDs known to match every term, ascending. */
+  uids: Uint32Array;
+  /** UIDs the index cannot decide (some term needs a scan of the article), ascending. */
+  unindexed: Uint32Array;
+}
+
+/** Needles shorter than this (in code points) have no trigram: they are scanned with instr. */
+const TRIGRAM = 3;
+
+const COLUMN: Record<'subject' | 'from' | 'to' | 'cc', string> = { subject: 'subject', from: 'hfrom', to: 'hto', cc: 'hcc' };
+
+const EMPTY = new Uint32Array(0);
+
+/** An FTS5 string: double quotes doubled, the whole in double quotes (no operator inside is special). */
+const quoted = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+
+/** Every trigram of `s` AND-ed (for the `detail=none` table, where phrases are not available). */
+function trigramsAnd(cps: string[]): string {
+  const seen = new Set<string>();
+  for (let i = 0; i + TRIGRAM <= cps.length; i++) seen.add(quoted(cps.slice(i, i + TRIGRAM).join('')));
+  return [...seen].join(' AND ');
+}
+
+interface Built {
+  where: string[];
+  args: unknown[];
+  /** Documents some term cannot decide: conditions on d, each served by a partial index (db.ts). */
+  undecidable: Set<string>;
+  joinHeaders: boolean;
+  joinBodies: boolean;
+  /** Terms on other header fields, confirmed in JS on `h.alltext`. */
+  confirm: { name: string; needle: string }[];
+  /** Phrases AND-ed into one MATCH per table (FTS5 skips through both lists at once). */
+  bodyPhrases: string[];
+  headerPhrases: string[];
+}
+
+const BODY_MISSING = `d.body_state <> ${BodyState.Indexed}`;
+/** Header text not stored (HeaderFlags.NotWellFormed, the higher bit); `<> 0` lets SQLite use the partial index. */
+const HEADER_MISSING = `d.hdr_flags <> 0 AND d.hdr_flags >= ${HeaderFlags.NotWellFormed}`;
+/** Header text not stored, or its joins ambiguous (HeaderFlags.Newline). */
+const HEADER_AMBIGUOUS = `d.hdr_flags <> 0`;
+/** The partial index (db.ts) that lists the documents of each condition; the planner left alone scans every member. */
+const UNDECIDABLE_INDEX = new Map([
+  [BODY_MISSING, 'docs_body_missing'],
+  [HEADER_MISSING, 'docs_hdr_flagged'],
+  [HEADER_AMBIGUOUS, 'docs_hdr_flagged'],
+]);
+
+/** Docids whose whole-header text contains the needle (candidates by trigrams, confirmed by instr). */
+const ALLTEXT_DOCS = 'SELECT docid FROM headers WHERE docid IN (SELECT rowid FROM alltext_fts WHERE alltext_fts MATCH ?) AND instr(alltext, ?) > 0';
+
+/**
+ * Turns one term into SQL conditions on `m` (members), `d` (docs), `h`
+ * (headers) and `b` (bodies). Needles of 3+ code points become
+ * `m.docid IN (FTS subquery)`, so SQLite can drive the join from the few hits.
+ */
+function addTerm(q: Built, t: SearchTerm): void {
+  const n = fold(t.needle);
+  const cps = [...n];
+  const short = cps.length < TRIGRAM;
+  const nl = n.includes('\n');
+  // A needle with NUL matches no stored text (writer.ts `storable`: text with NUL is not stored).
+  const impossible = n.includes('\0');
+  const f = t.field;
+  if (!impossible && !storable(n)) {
+    // A lone surrogate (never from an IMAP client: needles are decoded UTF-8) can match half of a
+    // pair in the scan's code-unit test, and SQLite would see U+FFFD: leave every article to the scan.
+    q.undecidable.add('1');
+    q.where.push('0');
+    return;
+  }
+
+  if (typeof f === 'object') {
+    const name = f.header.toLowerCase();
+    q.undecidable.add(HEADER_AMBIGUOUS); // the field's lines are needed
+    q.joinHeaders = true;
+    if (!short && !nl && !impossible) {
+      q.args.push(trigramsAnd(cps), n);
+      q.where.push(`m.docid IN (${ALLTEXT_DOCS})`);
+    }
+    q.confirm.push({ name, needle: n });
+    return;
+  }
+  switch (f) {
+    case 'subject':
+    case 'from':
+    case 'to':
+    case 'cc': {
+      const column = COLUMN[f];
+      q.undecidable.add(nl ? HEADER_AMBIGUOUS : HEADER_MISSING);
+      if (n === '') {
+        q.joinHeaders = true;
+        q.where.push(`h.${column} IS NOT NULL`); // HEADER x "": the field is present
+      } else if (impossible || nl) {
+        // nl: decided only where no value holds '\n', so no single field contains the needle
+        q.where.push('0');
+      } else if (short) {
+        q.joinHeaders = true;
+        q.args.push(n);
+        q.where.push(`instr(h.${column}, ?) > 0`);
+      } else {
+        q.headerPhrases.push(`{${column}} : ${quoted(n)}`);
+      }
+      return;
+    }
+    case 'body':
+      if (n === '') return; // every text contains ""
+      q.undecidable.add(BODY_MISSING);
+      if (impossible) q.where.push('0');
+      else if (short) {
+        q.joinBodies = true;
+        q.args.push(n);
+        q.where.push('instr(b.text, ?) > 0');
+      } else {
+        q.bodyPhrases.push(quoted(n));
+      }
+      return;
+    case 'text':
+      if (n === '') return;
+      q.undecidable.add(nl ? HEADER_AMBIGUOUS : HEADER_MISSING).add(BODY_MISSING);
+      if (impossible) q.where.push('0');
+      else if (short && nl) {
+        // The header part is decided false (see the subject case); a join of two fields must not match.
+        q.joinBodies = true;
+        q.args.push(n);
+        q.where.push('instr(b.text, ?) > 0');
+      } else if (short) {
+        q.joinHeaders = q.joinBodies = true;
+        q.args.push(n, n);
+        q.where.push('(instr(h.alltext, ?) > 0 OR instr(b.text, ?) > 0)');
+      } else if (nl) {
+        q.args.push(quoted(n));
+        q.where.push('m.docid IN (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?)');
+      } else {
+        q.args.push(trigramsAnd(cps), n, quoted(n));
+        q.where.push(`m.docid IN (${ALLTEXT_DOCS} UNION ALL SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?)`);
+      }
+      return;
+  }
+}
+
+/** `HEADER name needle` on one document's folded header lines (the scan's per-field test). */
+function headerLinesMatch(alltext: string, name: string, needle: string): boolean {
+  const prefix = `${name}: `;
+  for (const line of alltext.split('\n')) {
+    if (line.startsWith(prefix) && line.includes(needle, prefix.length)) return true;
+  }
+  return false;
+}
+
+/** Parses `group_concat` output of non-negative integers into a sorted Uint32Array. */
+function uidList(s: string | null): Uint32Array {
+  if (s === null || s === '') return EMPTY;
+  const parts = s.split(',');
+  const out = new Uint32Array(parts.length);
+  for (let i = 0; i < parts.length; i++) out[i] = Number(parts[i]);
+  return out.sort();
+}
+
+/** Sorted `a` without the members of sorted `b`. */
+function minus(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  let n = 0;
+  let j = 0;
+  for (let i = 0; i < a.length; i++) {
+    while (j < b.length && b[j]! < a[i]!) j++;
+    if (j < b.length && b[j] === a[i]) continue;
+    out[n++] = a[i]!;
+  }
+  return out.subarray(0, n);
+}
+
+export class IndexReader {
+  private readonly mbidStmt;
+  private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
+
+  /** The caller owns `db` and closes it after this reader. */
+  constructor(private readonly db: Db) {
+    this.mbidStmt = db.prepare('SELECT mbid FROM mailboxes WHERE name = ? AND uid_validity = ?').raw();
+  }
+
+  private stmt(sql: string): ReturnType<Db['prepare']> {
+    let s = this.cache.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql).raw();
+      if (this.cache.size > 200) this.cache.clear();
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  /** The mailbox generation's id, or undefined when nothing of it is indexed. */
+  mbid(mailbox: string, uidValidity: number): number | undefined {
+    return (this.mbidStmt.get([mailbox, uidValidity]) as [number] | undefined)?.[0];
+  }
+
+  private uids(sql: string, args: unknown[]): Uint32Array {
+    const row = this.stmt(`SELECT group_concat(uid) FROM (${sql})`).get(args) as [string | null];
+    return uidList(row[0]);
+  }
+
+  /**
+   * The mailbox's current version, and the lowest UID added after version
+   * `since` (undefined: nothing was added). A caller holding SORT columns of
+   * version `since` up to UID u extends them with `sortColumns(…, u)` when
+   * `lowestUid > u`, and reloads them otherwise.
+   */
+  changesSince(mailbox: string, uidValidity: number, since: number): { version: number; lowestUid: number | undefined } {
+    const row = this.stmt(
+      `SELECT x.version, (SELECT min(l.min_uid) FROM mailbox_log l WHERE l.mbid = x.mbid AND l.version > ?)
+       FROM mailboxes x WHERE x.name = ? AND x.uid_validity = ?`,
+    ).get([since, mailbox, uidValidity]) as [number, number | null] | undefined;
+    if (row === undefined) return { version: 0, lowestUid: undefined };
+    return { version: row[0], lowestUid: row[1] ?? undefined };
+  }
+
+  /** UIDs of the mailbox whose headers are indexed (members), ascending. */
+  indexedUids(mailbox: string, uidValidity: number): Uint32Array {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return EMPTY;
+    return this.uids('SELECT uid FROM members WHERE mbid = ?', [mbid]);
+  }
+
+  /** Members whose body is not indexed yet (the indexer's to-do list, and what BODY must scan), ascending. */
+  missingBodies(mailbox: string, uidValidity: number, limit = 0xffffffff): Uint32Array {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return EMPTY;
+    return this.uids(
+      `SELECT m.uid AS uid FROM members m JOIN docs d ON d.docid = m.docid
+       WHERE m.mbid = ? AND d.body_state = ${BodyState.Missing} ORDER BY m.uid LIMIT ?`,
+      [mbid, limit],
+    );
+  }
+
+  /** Members (headers indexed) and how many of their bodies are indexed. */
+  coverage(mailbox: string, uidValidity: number): { members: number; bodies: number } {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return { members: 0, bodies: 0 };
+    const row = this.stmt(
+      `SELECT count(*), coalesce(sum(d.body_state <> ${BodyState.Missing}), 0) FROM members m JOIN docs d ON d.docid = m.docid WHERE m.mbid = ?`,
+    ).get([mbid]) as [number, number];
+    return { members: row[0], bodies: row[1] };
+  }
+
+  /**
+   * Members matching every term (AND), as the scan would answer, plus those
+   * the index cannot decide. With no term: every member. UIDs outside
+   * `indexedUids` are not mentioned at all: the caller scans them too.
+   */
+  match(mailbox: string, uidValidity: number, terms: readonly SearchTerm[]): MatchResult {
+    const mbid = this.mbid(mailbox, uidValidity);
+    if (mbid === undefined) return { uids: EMPTY, unindexed: EMPTY };
+    const q: Built = { where: [], args: [], undecidable: new Set(), joinHeaders: false, joinBodies: false, confirm: [], bodyPhrases: [], headerPhrases: [] };
+    for (const t of terms) addTerm(q, t);
+    for (const [phrases, table] of [[q.bodyPhrases, 'bodies_fts'], [q.headerPhrases, 'headers_fts']] as const) {
+      if (phrases.length === 0) continue;
+      q.args.push(phrases.join(' AND '));
+      q.where.push(`m.docid IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?)`);
+    }
+    const undecidable = [...q.undecidable];
+    // Driven by the partial indexes: costs nothing once a mailbox is indexed.
+    const unindexed =
+      undecidable.length === 0
+        ? EMPTY
+        : this.uids(
+            undecidable
+              .map((c) => {
+                const index = UNDECIDABLE_INDEX.get(c);
+                const docs = index === undefined ? 'docs d' : `docs d INDEXED BY ${index}`;
+                return `SELECT m.uid AS uid FROM ${docs} CROSS JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${c}`;
+              })
+              .join(' UNION '),
+            undecidable.map(() => mbid),
+          );
+    // The matches among every member, less the undecidable ones (no per-hit lookup of docs).
+    const joins =
+      'FROM members m' +
+      (q.joinHeaders ? ' LEFT JOIN headers h ON h.docid = m.docid' : '') +
+      (q.joinBodies ? ' LEFT JOIN bodies b ON b.docid = m.docid' : '');
+    const where = ['m.mbid = ?', ...q.where].join(' AND ');
+    let hits: Uint32Array;
+    if (q.confirm.length === 0) {
+      hits = this.uids(`SELECT m.uid AS uid ${joins} WHERE ${where}`, [mbid, ...q.args]);
+    } else {
+      const rows = this.stmt(`SELECT m.uid, h.alltext ${joins} WHERE ${where}`).all([mbid, ...q.args]) as [number, string | null][];
+      const ok = rows.filter(([, all]) => all !== null && q.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
+      hits = Uint32Array.from(ok).sort();
+    }
+    const uids = unindexed.length === 0 ? hits : minus(hits, unindexed);
+    return { uids, unindexed };
+  }
+
+  /**
+   * The asked-for SORT/THREAD columns of the members with UID > `sinceUid`,
+   * ascending UID (a caller caching a mailbox's columns asks for the new tail).
+   */
+  sortColumns(mailbox: string, uidValidity: number, fields: readonly SortField[], sinceUid = 0): SortColumns {
+    return readSortColumns((sql) => this.stmt(sql), this.mbid(mailbox, uidValidity), fields, sinceUid);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The writer thread: owns the writing connection and an IndexWriter, and runs
+ * the batches the main thread posts, one at a time, in order.
+ *
+ * Protocol (structured clone over the worker port):
+ *   in:  { id, op: 'addHeaders' | 'addBodies' | 'dropMailbox' | 'close', args }
+ *   out: { ready: true } once the database is open (schema migrated),
+ *        { ready: false, code, message } when it cannot be opened,
+ *        { id, ok: true, result } / { id, ok: false, code, message } per request.
+ * After 'close' the connection is closed and the thread ends.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDb } from './db.js';
+import { SearchIndexError } from './errors.js';
+import { IndexWriter } from './writer.js';
+
+export interface WorkerRequest {
+  id: number;
+  op: 'addHeaders' | 'addBodies' | 'dropMailbox' | 'close';
+  args: unknown[];
+}
+
+export type WorkerReply =
+  | { ready: true }
+  | { ready: false; code: string; message: string }
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; code: string; message: string };
+
+function errorReply(err: unknown): { code: string; message: string } {
+  if (err instanceof SearchIndexError) {
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return { code: err.code, message: err.message + cause };
+  }
+  return { code: 'STORAGE', message: err instanceof Error ? err.message : String(err) };
+}
+
+function run(): void {
+  const port = parentPort!;
+  const post = (m: WorkerReply): void => port.postMessage(m);
+  let db: ReturnType<typeof openDb>;
+  try {
+    db = openDb((workerData as { path: string }).path);
+  } catch (err) {
+    post({ ready: false, ...errorReply(err) });
+    return;
+  }
+  const writer = new IndexWriter(db);
+  port.on('message', (req: WorkerRequest) => {
+    try {
+      let result: unknown;
+      switch (req.op) {
+        case 'addHeaders':
+          result = writer.addHeaders(req.args[0] as Parameters<IndexWriter['addHeaders']>[0]);
+          break;
+        case 'addBodies':
+          result = writer.addBodies(req.args[0] as Parameters<IndexWriter['addBodies']>[0]);
+          break;
+        case 'dropMailbox':
+          writer.dropMailbox(req.args[0] as string, req.args[1] as number);
+          break;
+        case 'close':
+          db.close();
+          post({ id: req.id, ok: true, result: undefined });
+          port.close();
+          return;
+      }
+      post({ id: req.id, ok: true, result });
+    } catch (err) {
+      post({ id: req.id, ok: false, ...errorReply(err) });
+    }
+  });
+  post({ ready: true });
+}
+
+run();
