@@ -277,7 +277,7 @@ export class CommandFramer {
       const head = Buffer.concat([...this.lineChunks, more.subarray(0, MAX_TAG_LENGTH + 1)]);
       this.tag = recoverTag(head);
     }
-    this.emitError('BAD', undefined, `command line longer than ${MAX_LINE_LENGTH} octets`);
+    this.emitError('BAD', undefined, `line longer than ${MAX_LINE_LENGTH} octets`);
     this.skipTail = Buffer.concat([...this.lineChunks.slice(-2), more]).subarray(-MARKER_TAIL);
     this.lineChunks = [];
     this.lineLen = 0;
