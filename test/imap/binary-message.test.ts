@@ -91,6 +91,38 @@ Content-Type: message/rfc822
   inner8,
 ]);
 
+/** Part 1 is itself a multipart (sent as is); part 2 a multipart that declares base64 (RFC 2045 §6.4 forbids it). */
+const nested = crlf(`From: Fay <fay@example.org>
+Newsgroups: comp.lang.misc
+Subject: nested
+Message-ID: <nested@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="a"
+
+--a
+Content-Type: multipart/alternative; boundary="b"
+
+--b
+Content-Type: text/plain
+
+plain
+--b
+Content-Type: text/html
+
+<p>html</p>
+--b--
+--a
+Content-Type: multipart/mixed; boundary="c"
+Content-Transfer-Encoding: base64
+
+--c
+Content-Type: text/plain
+
+x
+--c--
+--a--
+`);
+
 /** The bytes of inner up to the CRLF before the next boundary (not part of the body). */
 const innerBody = inner.subarray(0, inner.length - 2);
 const inner8Body = inner8.subarray(0, inner8.length - 2);
@@ -121,6 +153,7 @@ describe('BINARY of message/rfc822 parts (RFC 3516)', () => {
     backend = new FixtureBackend();
     backend.add('comp.lang.misc', 1, article);
     backend.add('comp.lang.misc', 2, wrapped);
+    backend.add('comp.lang.misc', 3, nested);
     srv = await startImap(backend);
     c = await RawClient.connect(srv.port);
     expect(tagged(await c.cmd('l', 'LOGIN alice secret'), 'l')).toMatch(/^l OK/);
@@ -176,6 +209,26 @@ describe('BINARY of message/rfc822 parts (RFC 3516)', () => {
   it('a message/rfc822 part in an unknown transfer encoding is NO [UNKNOWN-CTE], for BINARY and BINARY.SIZE', async () => {
     expect(tagged((await fetch('f', 'BINARY.PEEK[4]')).toString('latin1'), 'f')).toMatch(/^f NO \[UNKNOWN-CTE\]/);
     expect(tagged((await fetch('g', 'BINARY.SIZE[4]')).toString('latin1'), 'g')).toMatch(/^g NO \[UNKNOWN-CTE\]/);
+  });
+
+  it('BINARY[1] of a multipart part is its body as is; a multipart declaring base64 is NO [UNKNOWN-CTE]', async () => {
+    c.write('m UID FETCH 3 (BINARY.PEEK[1] BINARY.SIZE[1] BODY.PEEK[1] BINARY.PEEK[1.2])\r\n');
+    await c.until((t) => /(^|\r\n)m (OK|NO|BAD)[^\r\n]*\r\n/.test(t));
+    const r = c.takeBuffer();
+    const body = itemValue(r, 'BODY[1]') as Buffer;
+    expect(body.toString('latin1')).toMatch(/^--b\r\n[\s\S]*<p>html<\/p>\r\n--b--$/);
+    expect(itemValue(r, 'BINARY[1]')).toEqual(body);
+    expect(sizeOf(r, 'BINARY.SIZE[1]')).toBe(body.length);
+    expect(itemValue(r, 'BINARY[1.2]')).toEqual(Buffer.from('<p>html</p>'));
+    c.write('n UID FETCH 3 (BINARY.PEEK[2])\r\n');
+    expect(tagged(await c.until((t) => /(^|\r\n)n (OK|NO|BAD)[^\r\n]*\r\n/.test(t)), 'n')).toMatch(/^n NO \[UNKNOWN-CTE\]/);
+    c.take();
+  });
+
+  it('a part that does not exist is NIL, for BINARY and BINARY.SIZE', async () => {
+    const r = await fetch('o', 'BINARY.PEEK[9] BINARY.SIZE[2.7]');
+    expect(itemValue(r, 'BINARY[9]')).toBe('NIL');
+    expect(itemValue(r, 'BINARY.SIZE[2.7]')).toBe('NIL');
   });
 
   it('BINARY.SIZE equals the literal length for every part of the article', async () => {
