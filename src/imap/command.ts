@@ -32,7 +32,12 @@ export interface CommandContext {
   literal(size: number, body: Readable | Buffer, binary?: boolean): Promise<void>;
   /** Write a continuation request `+ text`. */
   continuation(text: string): Promise<void>;
-  /** Next line the client sends (AUTHENTICATE responses, IDLE's DONE). Rejects if the connection ends. */
+  /**
+   * Next line the client sends (AUTHENTICATE responses, IDLE's DONE). Rejects
+   * if the connection ends, and with an `ImapError` BAD when the framer refused
+   * that line (longer than MAX_LINE_LENGTH, a literal over the limits): the
+   * command is answered and the line after it is a command again.
+   */
   readLine(): Promise<Buffer>;
   /** Announce pending mailbox changes now, at a point where EXPUNGE is allowed or not. */
   flushUpdates(allowExpunge: boolean): Promise<void>;

@@ -130,11 +130,14 @@ export class Connection {
       return;
     }
     for (const item of items) {
-      if (this.lineWaiter && item.kind === 'command') {
-        const w = this.lineWaiter;
-        this.lineWaiter = undefined;
-        w.resolve(lineOf(item));
-      } else this.queue.push(item);
+      const w = this.lineWaiter;
+      this.lineWaiter = undefined;
+      if (!w) this.queue.push(item);
+      else if (item.kind === 'command') w.resolve(lineOf(item));
+      else {
+        w.reject(new ImapError('BAD', item.code, item.text)); // a refused line answers the command waiting for it
+        if (item.fatal) this.queue.push(item);
+      }
     }
     if (this.queue.length > MAX_PIPELINED_COMMANDS && !this.paused) {
       this.paused = true;
@@ -260,12 +263,10 @@ export class Connection {
   }
 
   private readLine(): Promise<Buffer> {
-    for (let i = 0; i < this.queue.length; i++) {
-      const item = this.queue[i]!;
-      if (item.kind === 'command') {
-        this.queue.splice(i, 1);
-        return Promise.resolve(lineOf(item));
-      }
+    const item = this.queue[0];
+    if (item) {
+      if (item.kind === 'command' || !item.fatal) this.queue.shift();
+      return item.kind === 'command' ? Promise.resolve(lineOf(item)) : Promise.reject(new ImapError('BAD', item.code, item.text));
     }
     if (this.closed) return Promise.reject(new ConnectionClosed('connection closed'));
     return new Promise((resolve, reject) => {

@@ -13,13 +13,14 @@ import { AUTHENTICATED } from '../session.js';
 import type { Decoder } from '../wire/decoder.js';
 import { astring, mailbox as encMailbox } from '../wire/encoder.js';
 import { no } from '../errors.js';
+import { noSuchMailbox } from '../response-text.js';
 
 const FLAG_RIGHTS = 'lrswt';
 const READ_RIGHTS = 'lr';
 
 async function rightsOf(ctx: CommandContext, name: string): Promise<string> {
   const entry = (await ctx.server.backend.mailboxes()).find((e) => e.name === name);
-  if (!entry) throw no('NONEXISTENT', 'No such mailbox');
+  if (!entry) throw noSuchMailbox(name);
   if (!entry.selectable) return 'l';
   return ctx.session.anonymous && ctx.server.options.persistentFlags ? READ_RIGHTS + 's' : FLAG_RIGHTS;
 }

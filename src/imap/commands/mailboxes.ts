@@ -14,9 +14,11 @@ import { AUTHENTICATED } from '../session.js';
 import type { Decoder } from '../wire/decoder.js';
 import { mailbox as encMailbox, quoted } from '../wire/encoder.js';
 import type { MailboxEntry } from '../../export/interface.js';
-import { bad, no } from '../errors.js';
+import { bad } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
 import type { Chunk } from '../render/envelope.js';
+import { isUnnamable } from '../wire/mutf7.js';
+import { echoMailbox, noSuchMailbox } from '../response-text.js';
 
 const SEPARATOR = '.';
 const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ']);
@@ -132,18 +134,19 @@ function parseList(d: Decoder, lsub: boolean): ListArgs {
 
 async function statusLine(ctx: CommandContext, name: string, items: readonly string[]): Promise<Chunk[]> {
   const s = ctx.session;
+  if (isUnnamable(name)) throw noSuchMailbox(name);
   let st;
   try {
     st = await ctx.server.backend.status(name);
   } catch (err) {
-    throw mapBackendError(err, name);
+    throw mapBackendError(err, echoMailbox(name));
   }
   let unseen = 0;
   let deleted = 0;
   let highestModseq = 1;
   if (items.includes('UNSEEN') || items.includes('DELETED') || items.includes('HIGHESTMODSEQ')) {
     const handle = await ctx.server.backend.open(name).catch((err) => {
-      throw mapBackendError(err, name);
+      throw mapBackendError(err, echoMailbox(name));
     });
     try {
       const snap = handle.current();
@@ -223,8 +226,9 @@ async function subscriptionSet(ctx: CommandContext): Promise<Set<string> | null>
 
 async function subscribe(ctx: CommandContext, name: string, on: boolean): Promise<void> {
   const s = ctx.session;
+  if (isUnnamable(name)) throw noSuchMailbox(name);
   const entries = await ctx.server.backend.mailboxes();
-  if (on && !entries.some((e) => e.name === name && e.selectable)) throw no('NONEXISTENT', 'No such mailbox');
+  if (on && !entries.some((e) => e.name === name && e.selectable)) throw noSuchMailbox(name);
   try {
     if ((await s.flags!.subscriptions(s.user!)) === null) {
       // First explicit change: materialise "everything" so one unsubscribe removes one group.

@@ -28,6 +28,8 @@ import { bad } from '../errors.js';
 import { QRESYNC_CHECK_WAIT_MS } from '../limits.js';
 import { uidSetText } from '../updates.js';
 import { boundedRefresh } from './any.js';
+import { isUnnamable } from '../wire/mutf7.js';
+import { echoMailbox, noSuchMailbox } from '../response-text.js';
 
 interface QresyncParams {
   uidValidity: number;
@@ -78,11 +80,12 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
   if ((a.condstore || a.qresync) && !ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'CONDSTORE needs a persistent flag store');
   if (a.condstore) s.enabled.add('CONDSTORE');
   s.unselect(); // a failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2)
+  if (isUnnamable(name)) throw noSuchMailbox(name);
   let handle;
   try {
     handle = await ctx.server.backend.open(name);
   } catch (err) {
-    throw mapBackendError(err, name);
+    throw mapBackendError(err, echoMailbox(name));
   }
   if (a.qresync) {
     // A client back from offline wants VANISHED to be exact: look for cancels now
@@ -98,7 +101,7 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
     flags = await s.flags!.view(key, 1, last);
   } catch (err) {
     view.close();
-    throw mapBackendError(err, name);
+    throw mapBackendError(err, echoMailbox(name));
   }
   s.select(view);
   view.knownModseq = flags.highestModseq;
@@ -142,7 +145,7 @@ async function resync(ctx: CommandContext, view: SelectedMailbox, q: QresyncPara
   for (const [lo, hi] of known) for (let u = lo; u <= hi; u++) if (view.seqOf(u) === 0) vanished.push(u);
   if (vanished.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${uidSetText(vanished)}`);
   const changes = await s.flags!.changedSince(s.flagKey(), q.modseq).catch((err) => {
-    throw mapBackendError(err, view.name);
+    throw mapBackendError(err, echoMailbox(view.name));
   });
   for (const c of changes) {
     const seq = view.seqOf(c.uid);

@@ -14,6 +14,7 @@ import { partAt, sectionRange } from '../../mime/section.js';
 import { MimeError } from '../../mime/errors.js';
 import { chunkDecoderFor, isKnownEncoding } from '../../mime/decode.js';
 import { no } from '../errors.js';
+import { echo } from '../response-text.js';
 
 /** What to send for one body item: NIL, bytes, or a stream of known size. */
 export type BodyData =
@@ -102,56 +103,71 @@ export async function bodySection(
   }
 }
 
-function leafFor(root: MimePart, part: number[]): MimePart | undefined {
+/** The part BINARY[part] names, or undefined when there is none (sent as NIL). */
+function binaryPart(root: MimePart, part: number[]): MimePart | undefined {
   try {
-    const p = part.length === 0 ? root : partAt(root, part);
-    return p.parts || p.message ? undefined : p;
+    return partAt(root, part);
   } catch (err) {
     if (err instanceof MimeError) return undefined;
     throw err;
   }
 }
 
-/** BINARY[part]<partial>: the decoded content of a leaf part (RFC 3516 §4.2). */
+const isIdentity = (encoding: string): boolean => encoding === '7BIT' || encoding === '8BIT' || encoding === 'BINARY';
+
+/**
+ * Octets BINARY sends for part `p` (its BINARY.SIZE). A leaf in 7bit, 8bit or
+ * binary, a multipart or a message/rfc822 part is sent as is (RFC 3516 §4.2:
+ * only a transfer encoding is undone, and a container has none of its own);
+ * base64 and quoted-printable leaves are decoded. Throws NO [UNKNOWN-CTE] for an
+ * encoding we cannot decode (also a container declaring one, RFC 2045 §6.4).
+ */
+function binaryLength(p: MimePart): number {
+  const enc = p.encoding.toUpperCase();
+  if (isIdentity(enc)) return p.bodyEnd - p.bodyStart;
+  const container = p.parts !== undefined || p.message !== undefined;
+  if (container || !isKnownEncoding(enc) || p.decodedSize === null) {
+    throw no('UNKNOWN-CTE', `Cannot decode ${echo(p.encoding)}${container ? ` of a ${p.type}/${p.subtype} part` : ''}`);
+  }
+  return p.decodedSize;
+}
+
+/**
+ * BINARY[part]<partial>: the content of the part after transfer decoding
+ * (RFC 3516 §4.2); NIL for a part that does not exist.
+ */
 export async function binarySection(
   handle: MailboxHandle,
   msg: MessageData,
   part: number[],
   partial: { origin: number; length: number } | undefined,
 ): Promise<BodyData> {
-  const root = await msg.structure!();
   if (part.length === 0) {
     // BINARY[] is the whole message, which has no transfer encoding of its own.
     const [s, e] = clip(0, msg.meta!.size, partial);
     return range(handle, msg.uid, s, e, true);
   }
-  const leaf = leafFor(root, part);
-  if (!leaf) return { kind: 'nil' };
-  if (!isKnownEncoding(leaf.encoding)) throw no('UNKNOWN-CTE', `Cannot decode ${leaf.encoding.slice(0, 30)}`);
-  const enc = leaf.encoding.toUpperCase();
-  if (enc === '7BIT' || enc === '8BIT' || enc === 'BINARY') {
-    const [s, e] = clip(leaf.bodyStart, leaf.bodyEnd, partial);
+  const p = binaryPart(await msg.structure!(), part);
+  if (!p) return { kind: 'nil' };
+  const size = binaryLength(p);
+  if (isIdentity(p.encoding.toUpperCase())) {
+    const [s, e] = clip(p.bodyStart, p.bodyEnd, partial);
     return range(handle, msg.uid, s, e, true);
   }
-  const size = leaf.decodedSize;
-  if (size === null) throw no('UNKNOWN-CTE', 'Cannot decode this part');
   const [s, e] = clip(0, size, partial);
   return {
     kind: 'stream',
     size: e - s,
     binary: true,
-    open: async () => decodedSlice(await handle.content(msg.uid, { start: leaf.bodyStart, end: leaf.bodyEnd }), leaf.encoding, s, e),
+    open: async () => decodedSlice(await handle.content(msg.uid, { start: p.bodyStart, end: p.bodyEnd }), p.encoding, s, e),
   };
 }
 
-/** BINARY.SIZE[part]: decoded size, or null (NIL) for a non-leaf or unknown part. */
+/** BINARY.SIZE[part]: the length BINARY[part] sends, or null (NIL) for a part that does not exist. */
 export async function binarySize(msg: MessageData, part: number[]): Promise<number | null> {
-  const root = await msg.structure!();
   if (part.length === 0) return msg.meta!.size;
-  const leaf = leafFor(root, part);
-  if (!leaf) return null;
-  if (!isKnownEncoding(leaf.encoding)) throw no('UNKNOWN-CTE', `Cannot decode ${leaf.encoding.slice(0, 30)}`);
-  return leaf.decodedSize ?? leaf.size;
+  const p = binaryPart(await msg.structure!(), part);
+  return p ? binaryLength(p) : null;
 }
 
 /** Decode a transfer-encoded stream and keep decoded octets [start, end). */

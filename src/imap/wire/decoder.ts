@@ -11,13 +11,15 @@
  *
  * Leniency (documented, deliberate): quoted strings may hold UTF-8 even
  * before ENABLE UTF8=ACCEPT; mailbox names with 8-bit octets are taken as
- * UTF-8 rather than refused. Everything else follows the ABNF.
+ * UTF-8 rather than refused. Everything else follows the ABNF. A mailbox
+ * name that is not modified UTF-7 is still a valid astring, so no error: it
+ * comes back marked as naming no mailbox (mutf7.ts `decodeMailboxName`).
  * Numbers: `number64` values above 2^53-1 saturate (see `number64`).
  */
 import type { FramedCommand, LiteralInfo } from './framer.js';
 import { MONTHS, isAstringChar, isAtomChar, isDigit, isListChar, isTagChar } from './chars.js';
-import { ParseError, Mutf7Error } from './errors.js';
-import { decodeMutf7 } from './mutf7.js';
+import { ParseError } from './errors.js';
+import { decodeMailboxName } from './mutf7.js';
 import { SequenceSet } from './sequence-set.js';
 import { MAX_NESTING_DEPTH } from '../limits.js';
 
@@ -284,7 +286,10 @@ export class Decoder {
     return n;
   }
 
-  /** `mailbox`: "INBOX" (any case) / astring, decoded (modified UTF-7 unless UTF-8 mode). */
+  /**
+   * `mailbox`: "INBOX" (any case) / astring, decoded (modified UTF-7 unless
+   * UTF-8 mode; a name that is not modified UTF-7 is marked, see `isUnnamable`).
+   */
   mailbox(): string {
     const at = this.offset;
     return this.mailboxName(this.astringBytes(), at);
@@ -302,12 +307,7 @@ export class Decoder {
     if (!pattern && raw.length === 5 && raw.toString('latin1').toUpperCase() === 'INBOX') return 'INBOX';
     const eightBit = raw.some((b) => b >= 0x80);
     if (this.utf8 || eightBit) return this.decodeUtf8(raw, at);
-    try {
-      return decodeMutf7(raw.toString('latin1'));
-    } catch (err) {
-      if (err instanceof Mutf7Error) throw new ParseError(`mailbox name in modified UTF-7 (${err.message})`, at, { cause: err });
-      throw err;
-    }
+    return decodeMailboxName(raw.toString('latin1'));
   }
 
   /** `flag`: system flag (canonical case returned), `\` atom extension, or keyword atom. */

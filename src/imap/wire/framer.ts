@@ -39,7 +39,10 @@
  * - Memory: a command in progress holds at most `MAX_COMMAND_SIZE` octets.
  * - Lines that are not commands — a SASL response after `+` (RFC 9051
  *   §6.2.2), `DONE` ending IDLE (RFC 2177) — are framed like commands; the
- *   connection reads them as `parts[0]` (or `Decoder.rest()`).
+ *   connection reads them as `parts[0]` (or `Decoder.rest()`). Such a line
+ *   that is refused (too long) is an `error` item like any other: the
+ *   connection answers the command waiting for the line with it, and the
+ *   next line is a command again.
  */
 import {
   MAX_COMMAND_SIZE,
@@ -277,7 +280,7 @@ export class CommandFramer {
       const head = Buffer.concat([...this.lineChunks, more.subarray(0, MAX_TAG_LENGTH + 1)]);
       this.tag = recoverTag(head);
     }
-    this.emitError('BAD', undefined, `command line longer than ${MAX_LINE_LENGTH} octets`);
+    this.emitError('BAD', undefined, `line longer than ${MAX_LINE_LENGTH} octets`);
     this.skipTail = Buffer.concat([...this.lineChunks.slice(-2), more]).subarray(-MARKER_TAIL);
     this.lineChunks = [];
     this.lineLen = 0;

@@ -109,3 +109,37 @@ function decodeRun(b64: string, at: number): string {
   }
   return String.fromCharCode(...units);
 }
+
+/**
+ * First character of a name whose wire form is not canonical modified UTF-7.
+ * Such a name is still a valid `astring` (RFC 9051 §9), so the command is well
+ * formed and gets no BAD; it just names no mailbox. A lone low surrogate never
+ * comes out of `decodeMutf7` or of strict UTF-8 decoding, so a marked name
+ * never equals a real mailbox name, and a marked LIST pattern matches none.
+ */
+const UNNAMABLE = '\udfff';
+
+/**
+ * Decode a mailbox name or LIST pattern from the wire. Never throws: a name
+ * that is not canonical modified UTF-7 comes back marked (`isUnnamable`),
+ * and the command answers as for any mailbox that does not exist
+ * (NO [NONEXISTENT]; LIST: no match).
+ */
+export function decodeMailboxName(wire: string): string {
+  try {
+    return decodeMutf7(wire);
+  } catch (err) {
+    if (err instanceof Mutf7Error) return UNNAMABLE + wire;
+    throw err;
+  }
+}
+
+/** True for a name `decodeMailboxName` marked as naming no mailbox. */
+export function isUnnamable(name: string): boolean {
+  return name.startsWith(UNNAMABLE);
+}
+
+/** A name as the client writes it: modified UTF-7, or the client's own text for an unnamable name. */
+export function wireName(name: string): string {
+  return isUnnamable(name) ? name.slice(UNNAMABLE.length) : encodeMutf7(name);
+}

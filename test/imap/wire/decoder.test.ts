@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../../src/imap/wire/decoder.js';
 import { ParseError } from '../../../src/imap/wire/errors.js';
+import { isUnnamable, wireName } from '../../../src/imap/wire/mutf7.js';
 
 const D = (s: string, utf8 = false) => Decoder.ofText(s, { utf8 });
 /** A decoder over `text {n}` + literal + `after`. */
@@ -75,7 +76,12 @@ describe('Decoder', () => {
     expect(D('"&ZeVnLIqe-"', true).mailbox()).toBe('&ZeVnLIqe-'); // UTF8=ACCEPT: no mUTF-7 decoding
     expect(D('"日本語"', true).mailbox()).toBe('日本語');
     expect(D('"日本語"').mailbox()).toBe('日本語'); // lenient: raw UTF-8 before ENABLE
-    expect(() => D('&AGE-').mailbox()).toThrow(/modified UTF-7/);
+    // not modified UTF-7 (encoded printable ASCII), yet a valid astring: no error, a name that names nothing
+    const odd = D('&AGE-').mailbox();
+    expect(isUnnamable(odd)).toBe(true);
+    expect(wireName(odd)).toBe('&AGE-');
+    expect(isUnnamable(D('"&AGE-"', true).mailbox()), 'UTF8=ACCEPT: taken as UTF-8').toBe(false);
+    expect(isUnnamable(D('a&b*').listMailbox())).toBe(true);
     expect(D('comp.*.%').listMailbox()).toBe('comp.*.%');
   });
 
