@@ -21,9 +21,8 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { dateTime, dateTimeText } from '../wire/encoder.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { resolveSet } from '../sequence.js';
-import type { Chunk } from '../render/envelope.js';
+import type { Chunk } from '../wire/writer.js';
 import { bodySection, binarySection, binarySize, type BodyData, type MessageData } from '../fetch/body.js';
-import { mapBackendError } from '../backend-errors.js';
 import type { MessageMeta, MimePart } from '../../export/interface.js';
 import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
@@ -159,9 +158,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   let seqs = resolveSet(sel, args.set, byUid);
   if (vanished) await announceVanished(ctx, args.set);
   if (changedSince !== undefined && seqs.length > 0) {
-    const view = await s.flags!.view(s.flagKey(), sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!)).catch((err) => {
-      throw mapBackendError(err, 'FETCH');
-    });
+    const view = await s.flags!.view(s.flagKey(), sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!));
     seqs = seqs.filter((n) => view.modseqOf(sel.uidAt(n)) > changedSince);
   }
   if (seqs.length === 0) return;
@@ -183,9 +180,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   // Without implicit \Seen the flags do not change during the command: one view for
   // the whole span, not one per batch (a remote store pays a round trip per view).
   const wholeView = wantFlags && !setsSeen
-    ? await s.flags!.view(key, sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!)).catch((err) => {
-        throw mapBackendError(err, 'FETCH');
-      })
+    ? await s.flags!.view(key, sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!))
     : undefined;
 
   // Structures needed only for BODY/BODYSTRUCTURE renderings: the render cache may have them all.
@@ -225,31 +220,23 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     for (let k = 1; k <= readAhead && b + k * BATCH < seqs.length; k++) startBatch(b + k * BATCH);
     let metas: Map<number, MessageMeta> | undefined;
     if (wantMeta) {
-      try {
-        const got = await metaP!;
-        metas = got.metas;
-        unreadable += got.failed.length;
-      } catch (err) {
-        throw mapBackendError(err, 'FETCH');
-      }
+      const got = await metaP!;
+      metas = got.metas;
+      unreadable += got.failed.length;
     }
     let flags: FlagView | undefined = wholeView;
     let newlySeen = new Set<number>();
     if (wantFlags) {
-      try {
-        flags ??= await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
-        if (setsSeen) {
-          const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
-          if (unseen.length > 0) {
-            const r = await s.flags!.update(key, unseen, 'add', ['\\Seen']);
-            sel.noteOwnModseq(r.modseq);
-            await markSeenElsewhere(ctx.server, s, unseen);
-            newlySeen = new Set(unseen);
-            flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
-          }
+      flags ??= await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
+      if (setsSeen) {
+        const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
+        if (unseen.length > 0) {
+          const r = await s.flags!.update(key, unseen, 'add', ['\\Seen']);
+          sel.noteOwnModseq(r.modseq);
+          await markSeenElsewhere(ctx.server, s, unseen);
+          newlySeen = new Set(unseen);
+          flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
         }
-      } catch (err) {
-        throw mapBackendError(err, 'FETCH');
       }
     }
     if (listing && newlySeen.size === 0) {
@@ -269,7 +256,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
         await writeMessage(ctx, batch[i]!, msg, items, flags, newlySeen.has(uid));
       } catch (err) {
         if (err instanceof BackendError && err.code === 'NONEXISTENT') continue;
-        throw mapBackendError(err, 'FETCH');
+        throw err;
       }
     }
   }

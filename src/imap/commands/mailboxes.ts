@@ -15,8 +15,7 @@ import type { Decoder } from '../wire/decoder.js';
 import { mailbox as encMailbox, quoted } from '../wire/encoder.js';
 import type { MailboxEntry } from '../../export/interface.js';
 import { bad, no } from '../errors.js';
-import { mapBackendError } from '../backend-errors.js';
-import type { Chunk } from '../render/envelope.js';
+import type { Chunk } from '../wire/writer.js';
 
 const SEPARATOR = '.';
 const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ']);
@@ -132,19 +131,12 @@ function parseList(d: Decoder, lsub: boolean): ListArgs {
 
 async function statusLine(ctx: CommandContext, name: string, items: readonly string[]): Promise<Chunk[]> {
   const s = ctx.session;
-  let st;
-  try {
-    st = await ctx.server.backend.status(name);
-  } catch (err) {
-    throw mapBackendError(err, name);
-  }
+  const st = await ctx.server.backend.status(name);
   let unseen = 0;
   let deleted = 0;
   let highestModseq = 1;
   if (items.includes('UNSEEN') || items.includes('DELETED') || items.includes('HIGHESTMODSEQ')) {
-    const handle = await ctx.server.backend.open(name).catch((err) => {
-      throw mapBackendError(err, name);
-    });
+    const handle = await ctx.server.backend.open(name);
     try {
       const snap = handle.current();
       const last = snap.uids[snap.uids.length - 1] ?? 0;
@@ -183,12 +175,7 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
     await ctx.untagged('LIST (\\Noselect) ', quoted(SEPARATOR), ' ""');
     return;
   }
-  let entries: MailboxEntry[];
-  try {
-    entries = await ctx.server.backend.mailboxes();
-  } catch (err) {
-    throw mapBackendError(err, 'mailbox list');
-  }
+  const entries: MailboxEntry[] = await ctx.server.backend.mailboxes();
   if (a.patterns.some((p) => a.reference.length + p.length > MAX_PATTERN_LENGTH)) {
     throw bad('CLIENTBUG', `LIST pattern longer than ${MAX_PATTERN_LENGTH} characters`);
   }
@@ -213,32 +200,24 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
 
 /** The user's subscriptions; null means "never set": every group counts as subscribed. */
 async function subscriptionSet(ctx: CommandContext): Promise<Set<string> | null> {
-  try {
-    const list = await ctx.session.flags!.subscriptions(ctx.session.user!);
-    return list === null ? null : new Set(list);
-  } catch (err) {
-    throw mapBackendError(err, 'subscriptions');
-  }
+  const list = await ctx.session.flags!.subscriptions(ctx.session.user!);
+  return list === null ? null : new Set(list);
 }
 
 async function subscribe(ctx: CommandContext, name: string, on: boolean): Promise<void> {
   const s = ctx.session;
   const entries = await ctx.server.backend.mailboxes();
   if (on && !entries.some((e) => e.name === name && e.selectable)) throw no('NONEXISTENT', 'No such mailbox');
-  try {
-    if ((await s.flags!.subscriptions(s.user!)) === null) {
-      // First explicit change: materialise "everything" so one unsubscribe removes one group.
-      for (const e of entries) if (e.selectable && e.name !== name) await s.flags!.setSubscribed(s.user!, e.name, true);
-    }
-    await s.flags!.setSubscribed(s.user!, name, on);
-  } catch (err) {
-    throw mapBackendError(err, 'subscriptions');
+  if ((await s.flags!.subscriptions(s.user!)) === null) {
+    // First explicit change: materialise "everything" so one unsubscribe removes one group.
+    for (const e of entries) if (e.selectable && e.name !== name) await s.flags!.setSubscribed(s.user!, e.name, true);
   }
+  await s.flags!.setSubscribed(s.user!, name, on);
 }
 
 export const mailboxCommands = [
-  command({ name: 'LIST', states: AUTHENTICATED, parse: (d) => parseList(d, false), run: runList }),
-  command({ name: 'LSUB', states: AUTHENTICATED, parse: (d) => parseList(d, true), run: runList }),
+  command({ name: 'LIST', states: AUTHENTICATED, parse: (d) => parseList(d, false), run: runList, subject: () => 'mailbox list' }),
+  command({ name: 'LSUB', states: AUTHENTICATED, parse: (d) => parseList(d, true), run: runList, subject: () => 'mailbox list' }),
   command({
     name: 'NAMESPACE',
     states: AUTHENTICATED,
@@ -263,6 +242,7 @@ export const mailboxCommands = [
     async run(ctx, a) {
       await ctx.untagged(...(await statusLine(ctx, a.name, a.items)));
     },
+    subject: (a) => a.name,
   }),
   command({
     name: 'SUBSCRIBE',

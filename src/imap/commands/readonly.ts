@@ -11,7 +11,6 @@
 import { command, type CommandContext } from '../command.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
 import { resolveSet } from '../sequence.js';
-import { mapBackendError } from '../backend-errors.js';
 import { AUTHENTICATED, SELECTED } from '../session.js';
 import { no } from '../errors.js';
 import type { Decoder } from '../wire/decoder.js';
@@ -67,9 +66,7 @@ async function expunge(ctx: CommandContext, set: SequenceSet | undefined): Promi
   const seqs = set ? resolveSet(sel, set, true) : undefined;
   const uids = seqs ? seqs.map((n) => sel.uidAt(n)) : Array.from(sel.uids);
   if (uids.length === 0) return;
-  const view = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!).catch((err) => {
-    throw mapBackendError(err, 'EXPUNGE');
-  });
+  const view = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!);
   if (uids.some((u) => view.has(u, '\\Deleted'))) {
     throw no('CANNOT', 'Articles cannot be expunged: newsgroups are read-only; \\Deleted stays a personal mark');
   }

@@ -16,7 +16,6 @@ import { parseSearch, type SearchKey, type SearchRequest } from '../wire/search-
 import type { ImapDate } from '../wire/decoder.js';
 import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
-import { mapBackendError } from '../backend-errors.js';
 import { toRuns } from '../../stateagent/stores/session.js';
 import { BackendError, type MessageMeta, type MimePart } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
@@ -278,7 +277,7 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
       }
     }
   } catch (err) {
-    throw mapBackendError(err, 'SEARCH');
+    throw err;
   }
   if (unreadable > 0 && read === 0) throw no('UNAVAILABLE', 'The articles could not be read from the upstream');
   await answer(ctx, req, hits, byUid, needs.modseq && hits.length > 0 ? maxModseq : undefined);

@@ -13,7 +13,6 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { flagList } from '../wire/encoder.js';
 import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
-import { mapBackendError } from '../backend-errors.js';
 import type { FlagOp, UpdateResult } from '../../stateagent/flagstore.js';
 import { uidSetText } from '../updates.js';
 import { markSeenElsewhere } from '../crosspost.js';
@@ -76,25 +75,16 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
     s.enabled.add('CONDSTORE');
   }
   const key = s.flagKey();
-  let result: UpdateResult;
-  try {
-    result = await store.update(key, uids, a.op, a.flags, { unchangedSince: a.unchangedSince });
-  } catch (err) {
-    throw mapBackendError(err, 'STORE');
-  }
+  const result: UpdateResult = await store.update(key, uids, a.op, a.flags, { unchangedSince: a.unchangedSince });
   sel.noteOwnModseq(result.modseq);
   if (a.op !== 'remove' && a.flags.includes('\\Seen')) {
     const changed = result.modified.length === 0 ? uids : uids.filter((u) => !result.modified.includes(u));
-    await markSeenElsewhere(ctx.server, s, changed).catch((err) => {
-      throw mapBackendError(err, 'STORE (crossposts)');
-    });
+    await markSeenElsewhere(ctx.server, s, changed);
   }
   const modified = new Set(result.modified);
   // With CONDSTORE, .SILENT still reports changes made by others (RFC 7162 §3.1.3); we report ours only when not silent.
   if (!a.silent || s.condstore) {
-    const view = await store.view(key, uids[0]!, uids[uids.length - 1]!).catch((err) => {
-      throw mapBackendError(err, 'STORE');
-    });
+    const view = await store.view(key, uids[0]!, uids[uids.length - 1]!);
     for (let i = 0; i < seqs.length; i++) {
       const uid = uids[i]!;
       if (modified.has(uid)) continue;

@@ -16,7 +16,8 @@ import type { Envelope } from '../../mime/envelope.js';
 import type { Derived } from '../../export/interface.js';
 import type { MimePart } from '../../mime/structure.js';
 import { ByteLru } from '../../util/lru.js';
-import { envelopeBytes, type Chunk } from './envelope.js';
+import { envelopeBytes } from './envelope.js';
+import type { Chunk } from '../wire/writer.js';
 import { renderBodyStructure } from './bodystructure.js';
 
 /** Bound of the structure cache: ~200 bytes each, so about 300,000 articles. */

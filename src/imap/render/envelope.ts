@@ -9,8 +9,7 @@
 import type { Address, Envelope } from '../../mime/envelope.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { Slab } from '../../util/slab.js';
-
-export type Chunk = Buffer | string;
+import type { Chunk } from '../wire/writer.js';
 
 function addressList(list: readonly Address[] | null, w: ByteWriter, utf8: boolean): void {
   if (!list || list.length === 0) {
