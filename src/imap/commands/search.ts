@@ -22,9 +22,9 @@ import type { FlagView } from '../../stateagent/flagstore.js';
 import { findField, parseHeader, type HeaderField } from '../../mime/header.js';
 import { decodeHeaderValue, textForSearch } from '../../mime/decode.js';
 import { SelectedMailbox } from '../selected.js';
-import { metaBatch } from '../meta.js';
 
-const BATCH = 1000;
+/** Meta data of a read without `needs.meta`. */
+const NO_METAS: ReadonlyMap<number, MessageMeta> = new Map();
 /** Articles up to this size are read whole once for BODY/TEXT, rather than part by part. */
 const WHOLE_READ_LIMIT = 256 * 1024;
 /** Bodies larger than this are searched in their first part only (bounded memory per message). */
@@ -243,41 +243,36 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
   const ectx = new EvalContext(sel);
   let unreadable = 0;
   let read = 0;
-  try {
-    for (let b = 0; b < seqs.length; b += BATCH) {
-      const batch = seqs.slice(b, b + BATCH);
-      const uids = batch.map((n) => sel.uidAt(n));
-      // BODY/TEXT read each article: ask for the batch's articles at once (pipelined), not one by one
-      if (needs.body && uids.length > 1) sel.handle.prefetch?.(uids);
-      const metas = needs.meta ? (await metaBatch(sel.handle, uids, { exactSize: needs.size })).metas : new Map<number, MessageMeta>();
-      const flags = needs.flags ? await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!) : undefined;
-      for (let i = 0; i < batch.length; i++) {
-        const n = batch[i]!;
-        const uid = uids[i]!;
-        const meta = metas.get(uid);
-        if (needs.meta && !meta) {
-          unreadable++;
-          continue;
-        }
-        const cand = new Candidate(n, uid, meta, sel);
-        let hit: boolean;
-        try {
-          hit = await matches(req.key, cand, flags, ectx);
-          read++;
-        } catch (err) {
-          // One article the upstream cannot deliver does not sink the search.
-          if (!(err instanceof BackendError)) throw err;
-          unreadable++;
-          continue;
-        }
-        if (hit) {
-          hits.push(byUid ? uid : n);
-          if (needs.modseq) maxModseq = Math.max(maxModseq, flags!.modseqOf(uid));
-        }
+  const uids = seqs.map((n) => sel.uidAt(n));
+  // SEARCH changes no flags: one view for the whole span (a remote store pays a round trip per view)
+  const flags = needs.flags && uids.length > 0 ? await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!) : undefined;
+  // BODY/TEXT read each article: the reader asks for a batch's articles at once (pipelined)
+  for await (const got of sel.handle.read(uids, { meta: needs.meta, exactSize: needs.size, content: needs.body })) {
+    const metas = got.metas ?? NO_METAS;
+    for (let i = 0; i < got.uids.length; i++) {
+      const n = seqs[got.from + i]!;
+      const uid = got.uids[i]!;
+      const meta = metas.get(uid);
+      if (needs.meta && !meta) {
+        unreadable++;
+        continue;
+      }
+      const cand = new Candidate(n, uid, meta, sel);
+      let hit: boolean;
+      try {
+        hit = await matches(req.key, cand, flags, ectx);
+        read++;
+      } catch (err) {
+        // One article the upstream cannot deliver does not sink the search.
+        if (!(err instanceof BackendError)) throw err;
+        unreadable++;
+        continue;
+      }
+      if (hit) {
+        hits.push(byUid ? uid : n);
+        if (needs.modseq) maxModseq = Math.max(maxModseq, flags!.modseqOf(uid));
       }
     }
-  } catch (err) {
-    throw err;
   }
   if (unreadable > 0 && read === 0) throw no('UNAVAILABLE', 'The articles could not be read from the upstream');
   await answer(ctx, req, hits, byUid, needs.modseq && hits.length > 0 ? maxModseq : undefined);
