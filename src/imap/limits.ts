@@ -117,8 +117,8 @@ export const QRESYNC_CHECK_WAIT_MS = 5_000;
 
 /**
  * Bound of the rendered-ENVELOPE cache shared by all sessions
- * (render/envelope-cache.ts), renderings plus per-entry overhead. A rendering
- * is ~250 bytes (~450 charged), so 64 MiB keeps ~150,000 articles: a warm
+ * (render/envelope-cache.ts), renderings plus their overhead. A rendering is
+ * ~250 bytes (~355 charged), so 64 MiB keeps ~190,000 articles: a warm
  * listing of a 100k-article group renders nothing (RFC 9051 §7.5.2 ENVELOPE;
  * DESIGN invariant 7: bounded, shared, not per session).
  */
