@@ -7,14 +7,14 @@
  * Grouped by IMAP state:
  * - authenticated state: `Backend.mailboxes`, `Backend.open`, `Backend.status`;
  * - selected state: `MailboxHandle` (snapshots, change notification) and
- *   `MessageReader` (per-message data, batched where it matters).
+ *   `MessageReader` (per-message data: FETCH and SEARCH say what they need of
+ *   a run of messages, `read`, and the implementation plans the upstream work).
  *
  * Errors: methods throw `BackendError` with a stable code; the IMAP layer maps
  * NONEXISTENT → NO [NONEXISTENT], UNAVAILABLE → NO [UNAVAILABLE], and so on.
  */
 import type { Readable } from 'node:stream';
-import type { Envelope } from '../mime/envelope.js';
-import type { MimePart } from '../mime/structure.js';
+import type { Envelope, MimePart } from '../mime/index.js';
 
 export type { Envelope, MimePart };
 
@@ -47,20 +47,8 @@ export interface MessageMeta {
   internalDate: Date;
   /** The header block, up to and including the empty line. */
   header: Buffer;
+  /** Parsed from `header`; may be computed on each read: read it once per use. */
   envelope: Envelope;
-  /**
-   * Room for what a front-end derives from this header (the IMAP layer keeps
-   * its rendered ENVELOPE here), living as long as the backend keeps the
-   * header. Absent: the front-end keeps such things itself.
-   */
-  readonly derived?: Derived;
-}
-
-/** See `MessageMeta.derived`. */
-export interface Derived {
-  /** The rendered ENVELOPE (plain, and with UTF8=ACCEPT). */
-  renderedEnvelope: Buffer | undefined;
-  renderedEnvelopeUtf8: Buffer | undefined;
 }
 
 export interface ByteRange {
@@ -79,11 +67,52 @@ export interface MetaOptions {
   exactSize?: boolean;
 }
 
+/** What a caller will use of each message of a planned read (`MessageReader.read`). */
+export interface ReadNeeds {
+  /** The `MessageMeta` of each message (size, date, header, envelope). */
+  meta: boolean;
+  /** Whether `MessageMeta.size` is used; see `MetaOptions.exactSize`. Default true. */
+  exactSize?: boolean;
+  /**
+   * The caller will ask for `structure(uid)`: of every message (true), or of
+   * those the predicate accepts (e.g. whose rendering it has not cached).
+   * Default false.
+   */
+  structure?: boolean | ((uid: number) => boolean);
+  /** The caller will ask for `content` of the messages (body sections). Default false. */
+  content?: boolean;
+}
+
+/** One batch of a planned read: a run of the UIDs asked for, in order. */
+export interface MessageBatch {
+  /** Index, in the UIDs given to `read`, of this batch's first UID. */
+  readonly from: number;
+  readonly uids: readonly number[];
+  /**
+   * With `needs.meta`: the meta data of each message that could be read. A
+   * UID without one vanished upstream (expiry announces it later) or is
+   * counted in `failed`. Undefined without `needs.meta`.
+   */
+  readonly metas: ReadonlyMap<number, MessageMeta> | undefined;
+  /** Messages of the batch whose meta data the upstream could not deliver. */
+  readonly failed: number;
+}
+
 export interface MessageReader {
   /**
-   * Meta data for `uids` in the order given; batched and cached by the
-   * implementation. UIDs that vanished upstream are skipped (the caller
-   * notices the gap). Throws UNAVAILABLE when the upstream is unreachable.
+   * `uids` in consecutive batches, in order, each with what `needs` asks for
+   * ready, for FETCH and SEARCH. The implementation plans the upstream work
+   * (batch size, pipelining, reading ahead of the caller, bodies before sizes
+   * so no article is read twice, retrying a failed batch one message at a
+   * time); the caller renders each batch as it comes and may stop early.
+   * Throws, from the iteration, UNAVAILABLE when no message of a batch could
+   * be read.
+   */
+  read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch>;
+  /**
+   * Meta data for `uids` in the order given, in one go (the step `read` is
+   * made of; for tools and tests). UIDs that vanished upstream are skipped.
+   * Throws UNAVAILABLE when the upstream is unreachable.
    */
   meta(uids: readonly number[], opts?: MetaOptions): AsyncIterable<MessageMeta>;
   /** MIME structure with absolute byte offsets (computed once per article, cached). */
@@ -93,17 +122,6 @@ export interface MessageReader {
    * destroy the stream. Throws NONEXISTENT if the article is gone upstream.
    */
   content(uid: number, range?: ByteRange): Promise<Readable>;
-  /**
-   * Hint: the caller will soon ask for the content of these articles. An
-   * implementation may fetch them upstream now, pipelined, into its cache.
-   * Never throws; failures surface later from `content`.
-   */
-  prefetch?(uids: readonly number[]): void;
-  /**
-   * Hint: the caller will soon ask for the structure of these articles. An
-   * implementation may read them upstream now, pipelined. Never throws.
-   */
-  prefetchStructures?(uids: readonly number[]): void;
 }
 
 export interface MailboxHandle extends MessageReader {

@@ -7,7 +7,11 @@ import type { Session } from './session.js';
 
 export function capabilities(server: ServerContext, session: Session): string[] {
   const caps = ['IMAP4rev1', 'IMAP4rev2', 'LITERAL-', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT',
-    'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'ESEARCH', 'BINARY', 'UTF8=ACCEPT', 'SPECIAL-USE'];
+    'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'ESEARCH', 'BINARY', 'UTF8=ACCEPT', 'SPECIAL-USE',
+    'SEARCHRES', 'PARTIAL'];
+  if (server.options.sortThread) {
+    caps.push('SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'THREAD=REFS');
+  }
   if (server.options.persistentFlags) caps.push('CONDSTORE', 'QRESYNC', 'ACL', 'RIGHTS=texk');
   if (server.tls && !session.tls && session.state === 'notauth') caps.push('STARTTLS');
   if (server.options.compress && !session.compressed && session.state !== 'notauth') caps.push('COMPRESS=DEFLATE');

@@ -2,14 +2,16 @@
  * The command contract (STYLE §2): every command is one entry of an explicit
  * registry — its name, the states it is valid in, a parser over the
  * `Decoder` and a handler. Handlers write untagged responses through the
- * context and return the tagged OK's code/text; they throw `ImapError` for
- * NO/BAD/BYE. Only the connection writes to the socket.
+ * context and return the tagged OK's code/text. They throw `ImapError` for
+ * NO/BAD/BYE and let errors of the layers below (`BackendError`,
+ * `FlagStoreError`) pass: the connection turns every error into a response,
+ * in one place (connection.ts). Only the connection writes to the socket.
  */
 import type { Logger } from 'pino';
 import type { Decoder } from './wire/decoder.js';
 import type { Session, SessionState } from './session.js';
 import type { ServerContext } from './context.js';
-import type { Chunk } from './render/envelope.js';
+import type { Chunk } from './wire/writer.js';
 import type { Readable } from 'node:stream';
 
 export interface Completion {
@@ -53,6 +55,12 @@ export interface CommandSpec<A = unknown> {
   /** Parse arguments after the command name (starting at the SP, if any); end with `d.end()`. */
   parse(d: Decoder, session: Session): A;
   run(ctx: CommandContext, args: A): Promise<Completion | void>;
+  /**
+   * What an error of the layers below is about, in the response text
+   * (`NO [NONEXISTENT] comp.foo: does not exist`). Default: the command name
+   * without `UID ` (`FETCH: upstream unavailable, try again later`).
+   */
+  subject?(args: A): string;
   /**
    * May EXPUNGE responses be sent at the end of this command?
    * False for FETCH, STORE and SEARCH by sequence number (RFC 9051 §7.5.1).

@@ -1,49 +1,47 @@
 /**
  * One IMAP connection: reads framed commands, runs them one at a time through
- * the registry, and is the one place where errors become responses (STYLE §6):
+ * the registry, and is the one place where errors become responses (STYLE §6,
+ * §7). Commands throw; `fail` answers:
  *
- *   ImapError          → `tag NO|BAD [code] text`, or `* BYE` and close
- *   ParseError         → `tag BAD [CLIENTBUG] expected ...`
- *   anything else      → logged, `tag NO [SERVERBUG] ...`, connection stays up
+ *   ImapError        → `tag NO|BAD [code] text`, or `* BYE` and close
+ *   ParseError       → `tag BAD [CLIENTBUG] expected ...`
+ *   BackendError     → `tag NO [code] <subject>: ...`, by its code
+ *   FlagStoreError   → `tag NO [UNAVAILABLE] ...` (other codes NO [CANNOT])
+ *   anything else    → logged, `tag NO [SERVERBUG] ...`, connection stays up
  *
- * Output is batched into ≤ 64 KiB writes and waits for `drain` (STYLE §3);
- * literals are streamed. STARTTLS and COMPRESS=DEFLATE swap the byte streams
- * after their tagged OK. Input is paused while too many commands wait.
+ * A lower-layer error names the command's `subject` (CommandSpec). Untagged
+ * responses sent before the error stay valid: each is whole before it is queued.
+ *
+ * Output goes through one ResponseWriter (batches, backpressure, streamed
+ * literals: wire/writer.ts). STARTTLS and COMPRESS=DEFLATE swap the byte
+ * streams after their tagged OK. Input is paused while too many commands wait.
  */
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { constants as zc, createDeflateRaw, createInflateRaw, type DeflateRaw } from 'node:zlib';
-import type { Readable, Writable } from 'node:stream';
+import { createDeflateRaw, createInflateRaw } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { CommandFramer, type FramedCommand, type FramedItem } from './wire/framer.js';
 import { Decoder } from './wire/decoder.js';
-import { ParseError, WireWriteError } from './wire/errors.js';
+import { ConnectionClosed, ParseError, WireWriteError } from './wire/errors.js';
+import { ResponseWriter, type Chunk } from './wire/writer.js';
 import { ImapError } from './errors.js';
+import { BackendError } from '../export/interface.js';
+import { FlagStoreError } from '../stateagent/flagstore.js';
 import { Session } from './session.js';
 import { oneLine, stateText } from './response-text.js';
-import type { CommandContext, Completion, Registry } from './command.js';
+import type { CommandContext, CommandSpec, Completion, Registry } from './command.js';
 import type { ServerContext } from './context.js';
-import type { Chunk } from './render/envelope.js';
 import { capabilities } from './capabilities.js';
 import { announceUpdates } from './updates.js';
 import { MAX_PIPELINED_COMMANDS, NOT_AUTHENTICATED_TIMEOUT_MS } from './limits.js';
 import type { CommandGuard } from './admission.js';
 
-/** Output is flushed to the socket once this many octets are pending. */
-const OUTPUT_BATCH = 64 * 1024;
-/** Literals up to this size are gathered into the output batch rather than streamed. */
-const SMALL_LITERAL = 64 * 1024;
-
-class ConnectionClosed extends Error {
-  readonly code = 'CONNECTION_CLOSED';
-}
-
 export class Connection {
   readonly session = new Session();
   private socket: Socket;
   private input: Readable;
-  private output: Writable;
-  private deflate: DeflateRaw | undefined;
+  private readonly out: ResponseWriter;
   private framer: CommandFramer;
   private readonly queue: FramedItem[] = [];
   private lineWaiter: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
@@ -51,9 +49,6 @@ export class Connection {
   private paused = false;
   private continuationDue = false;
   private closed = false;
-  private pending: Buffer[] = [];
-  private text = '';
-  private pendingBytes = 0;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
 
   constructor(
@@ -67,7 +62,7 @@ export class Connection {
   ) {
     this.socket = socket;
     this.input = socket;
-    this.output = socket;
+    this.out = new ResponseWriter(socket);
     this.session.tls = secure;
     this.framer = this.newFramer();
     socket.setNoDelay(true);
@@ -90,7 +85,7 @@ export class Connection {
     } catch {
       /* the peer may be gone already */
     }
-    this.endOutput();
+    this.out.end();
   }
 
   private newFramer(): CommandFramer {
@@ -172,17 +167,18 @@ export class Connection {
 
   private async handle(item: FramedItem): Promise<void> {
     const refused = this.guard?.(this.session);
-    if (refused) return this.fail(item.tag ?? '*', refused);
+    if (refused) return this.fail(item.tag ?? '*', refused, 'login');
     if (item.kind === 'error') {
       const code = item.code ? `[${item.code}] ` : '';
       await this.send([`${item.tag ?? '*'} ${item.status} ${code}${item.text}\r\n`], true);
-      if (item.fatal) this.endOutput();
+      if (item.fatal) this.out.end();
       return;
     }
     this.refreshTimeout();
     const d = new Decoder(item, { utf8: this.session.utf8 });
     let tag = item.tag ?? '*';
     let afterOk: Array<() => void | Promise<void>> = [];
+    let subject = '';
     try {
       tag = d.tag();
       d.sp();
@@ -197,11 +193,12 @@ export class Connection {
         throw new ImapError('BAD', 'CLIENTBUG', stateText(this.session.state, name));
       }
       const args = spec.parse(d, this.session);
+      subject = subjectOf(spec, name, args);
       const ctx = this.context(tag, name, afterOk);
       const done: Completion = (await spec.run(ctx, args)) ?? {};
       if (this.session.state === 'logout') {
         await this.send([`${tag} OK ${done.text ?? 'LOGOUT completed'}\r\n`], true);
-        this.endOutput();
+        this.out.end();
         return;
       }
       await announceUpdates(this.session, (c) => this.send(c), spec.expungeOk ?? true);
@@ -210,11 +207,11 @@ export class Connection {
       for (const fn of afterOk) await fn();
     } catch (err) {
       afterOk = [];
-      await this.fail(tag, err);
+      await this.fail(tag, err, subject);
     }
   }
 
-  private async fail(tag: string, err: unknown): Promise<void> {
+  private async fail(tag: string, err: unknown, subject: string): Promise<void> {
     if (err instanceof ConnectionClosed || this.closed) throw new ConnectionClosed();
     if (err instanceof WireWriteError) {
       this.log.warn({ err }, 'response stream broken; closing');
@@ -223,11 +220,12 @@ export class Connection {
     }
     // Untagged responses already queued are complete and stay valid: they go out
     // before the tagged NO/BAD (every response is whole before it is queued).
+    err = lowerLayerError(err, subject);
     if (err instanceof ImapError) {
       const code = err.code ? `[${err.code}] ` : '';
       if (err.status === 'BYE') {
         await this.send([`* BYE ${code}${err.message}\r\n`], true);
-        this.endOutput();
+        this.out.end();
         throw new ConnectionClosed();
       }
       await this.send([`${tag} ${err.status} ${code}${oneLine(err.message)}\r\n`], true);
@@ -250,12 +248,12 @@ export class Connection {
       log: this.log,
       untagged: (...chunks) => this.send(['* ', ...chunks, '\r\n']),
       write: (...chunks) => this.send(chunks),
-      literal: (size, body, binary) => this.literal(size, body, binary ?? false),
+      literal: (size, body, binary) => this.out.literal(size, body, binary ?? false),
       continuation: (text) => this.send([`+ ${text}\r\n`], true),
       readLine: () => this.readLine(),
       flushUpdates: async (allowExpunge) => {
         await announceUpdates(this.session, (c) => this.send(c), allowExpunge);
-        await this.flush();
+        await this.out.flush();
       },
       afterCompletion: (fn) => afterOk.push(fn),
       transport: this,
@@ -274,113 +272,8 @@ export class Connection {
     });
   }
 
-  /** Queue chunks for output; writes once a batch is full or `flushNow`. */
-  private async send(chunks: readonly Chunk[], flushNow = false): Promise<void> {
-    if (this.closed) throw new ConnectionClosed('connection closed');
-    for (const c of chunks) {
-      if (typeof c === 'string') {
-        // strings are joined and encoded once per batch, not one Buffer per piece
-        this.text += c;
-        this.pendingBytes += c.length;
-      } else if (c.length > 0) {
-        this.sealText();
-        this.pending.push(c);
-        this.pendingBytes += c.length;
-      }
-    }
-    if (flushNow || this.pendingBytes >= OUTPUT_BATCH) await this.flush();
-  }
-
-  private sealText(): void {
-    if (this.text.length > 0) {
-      this.pending.push(Buffer.from(this.text, 'utf8'));
-      this.text = '';
-    }
-  }
-
-  private async flush(): Promise<void> {
-    this.sealText();
-    if (this.pendingBytes > 0) {
-      const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-      this.pending = [];
-      this.pendingBytes = 0;
-      await this.writeOut(data);
-    }
-    if (this.deflate) this.deflate.flush(zc.Z_SYNC_FLUSH);
-  }
-
-  private writeOut(data: Buffer): Promise<void> {
-    if (this.closed || this.output.writableEnded || this.output.destroyed) {
-      return Promise.reject(new ConnectionClosed('connection closed'));
-    }
-    if (this.output.write(data)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onDrain = (): void => {
-        this.socket.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        this.output.off('drain', onDrain);
-        reject(new ConnectionClosed('connection closed'));
-      };
-      this.output.once('drain', onDrain);
-      this.socket.once('close', onClose);
-    });
-  }
-
-  /** `{size}` CRLF (or `~{size}` for BINARY with NUL) then exactly `size` octets from `body`. */
-  private async literal(size: number, body: Readable | Buffer, binary: boolean): Promise<void> {
-    await this.send([`${binary ? '~' : ''}{${size}}\r\n`]);
-    if (Buffer.isBuffer(body)) {
-      if (body.length !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, have ${body.length}`);
-      await this.send([body]);
-      return;
-    }
-    if (size <= SMALL_LITERAL) {
-      // small bodies join the output batch instead of a write of their own
-      const chunks: Buffer[] = [];
-      let got = 0;
-      try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
-          got += chunk.length;
-          if (got > size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source longer`);
-          chunks.push(chunk);
-        }
-      } catch (err) {
-        body.destroy();
-        if (err instanceof WireWriteError) throw err;
-        throw new WireWriteError('STREAM_CLOSED', `article stream failed after ${got} of ${size} octets`, { cause: err });
-      }
-      if (got !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${got}`);
-      await this.send(chunks);
-      return;
-    }
-    await this.flush();
-    let sent = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (sent + chunk.length > size) {
-          throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source longer`);
-        }
-        sent += chunk.length;
-        await this.writeOut(chunk);
-      }
-    } catch (err) {
-      body.destroy();
-      if (err instanceof WireWriteError || err instanceof ConnectionClosed) throw err;
-      // The announced literal cannot be completed: the protocol stream is broken.
-      throw new WireWriteError('STREAM_CLOSED', `article stream failed after ${sent} of ${size} octets`, { cause: err });
-    }
-    if (sent !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${sent}`);
-  }
-
-  /**
-   * Finish the output and close: with COMPRESS the deflate stream is ended, so
-   * its last bytes (the BYE and tagged OK) reach the socket before the FIN.
-   */
-  private endOutput(): void {
-    if (this.deflate) this.deflate.end();
-    else this.socket.end();
+  private send(chunks: readonly Chunk[], flushNow = false): Promise<void> {
+    return this.out.send(chunks, flushNow);
   }
 
   private refreshTimeout(): void {
@@ -407,7 +300,7 @@ export class Connection {
       this.socket.destroy();
     });
     this.input = tls;
-    this.output = tls;
+    this.out.useStream(tls);
     this.attach(tls);
     this.session.tls = true;
   }
@@ -428,10 +321,8 @@ export class Connection {
       this.socket.destroy();
     });
     raw.pipe(inflate);
-    deflate.pipe(this.output as Writable);
+    this.out.compress(deflate);
     this.input = inflate;
-    this.output = deflate;
-    this.deflate = deflate;
     this.attach(inflate);
     this.session.compressed = true;
   }
@@ -442,10 +333,41 @@ export class Connection {
     this.lineWaiter?.reject(new ConnectionClosed('connection closed'));
     this.lineWaiter = undefined;
     this.queue.length = 0;
-    this.pending = [];
-    this.deflate?.destroy();
+    this.out.close();
     this.session.logout();
   }
+}
+
+/** What a lower-layer error of this command is about: its `subject`, else its name without `UID `. */
+function subjectOf(spec: CommandSpec<any>, name: string, args: unknown): string {
+  return spec.subject?.(args) ?? (name.startsWith('UID ') ? name.slice(4) : name);
+}
+
+/**
+ * Errors of the layers below as IMAP errors (STYLE §7): a missing group or
+ * article is NO [NONEXISTENT], an unreachable upstream or flag store NO
+ * [UNAVAILABLE]. Anything else is returned as it is.
+ */
+function lowerLayerError(err: unknown, subject: string): unknown {
+  if (err instanceof BackendError) {
+    switch (err.code) {
+      case 'NONEXISTENT':
+        return new ImapError('NO', 'NONEXISTENT', `${subject}: does not exist`, { cause: err });
+      case 'UNAVAILABLE':
+        return new ImapError('NO', 'UNAVAILABLE', `${subject}: upstream unavailable, try again later`, { cause: err });
+      case 'NOPERM':
+        return new ImapError('NO', 'NOPERM', `${subject}: permission denied`, { cause: err });
+      case 'UNKNOWN-CTE':
+        return new ImapError('NO', 'UNKNOWN-CTE', `${subject}: unknown content transfer encoding`, { cause: err });
+      case 'CORRUPTION':
+        return new ImapError('NO', 'CORRUPTION', `${subject}: data is corrupt`, { cause: err });
+    }
+  }
+  if (err instanceof FlagStoreError) {
+    if (err.code === 'UNAVAILABLE') return new ImapError('NO', 'UNAVAILABLE', 'Flag store unavailable; nothing was changed', { cause: err });
+    return new ImapError('NO', 'CANNOT', err.message, { cause: err });
+  }
+  return err;
 }
 
 function lineOf(item: FramedCommand): Buffer {

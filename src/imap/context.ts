@@ -45,6 +45,11 @@ export interface ServerOptions {
   persistentFlags: boolean;
   /** Marking an article \Seen marks its crossposts in other groups \Seen too. */
   crosspostSeen: boolean;
+  /**
+   * The backend keeps a search index (mailbox handles offer `search`): offer SORT,
+   * SORT=DISPLAY, ESORT and THREAD (RFC 5256, 5957, 5267). Default false.
+   */
+  sortThread?: boolean;
 }
 
 /** A PEM certificate chain and key, and the context built from them once. */

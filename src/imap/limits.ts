@@ -224,3 +224,18 @@ export const BYE_GRACE_MS = 5_000;
  * often: a flood must not flood the log too.
  */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Bound of the rendered-ENVELOPE cache shared by all sessions
+ * (render/envelope-cache.ts), renderings plus their overhead. A rendering is
+ * ~250 bytes (~355 charged), so 64 MiB keeps ~190,000 articles: a warm
+ * listing of a 100k-article group renders nothing (RFC 9051 §7.5.2 ENVELOPE;
+ * DESIGN invariant 7: bounded, shared, not per session).
+ */
+export const ENVELOPE_CACHE_BYTES = 64 * MiB;
+
+/**
+ * Bound of the rendered BODY/BODYSTRUCTURE cache shared by all sessions
+ * (render/cache.ts): ~200 bytes each, so about 300,000 articles.
+ */
+export const STRUCTURE_CACHE_BYTES = 64 * MiB;

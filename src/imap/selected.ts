@@ -49,6 +49,8 @@ export class SelectedMailbox {
 
   /** Highest modseq this session has heard of from others (or saw at SELECT): where a resync starts. */
   knownModseq = 1;
+  /** The result of the last SEARCH/SORT with RETURN (SAVE), as UIDs ascending (RFC 5182 `$`); reset by selecting. */
+  saved: Uint32Array | undefined;
 
   noteOwnModseq(modseq: number): void {
     this.ownModseqs.add(modseq);

@@ -4,13 +4,33 @@
  * the message count is a client error; by UID, UIDs that do not exist are
  * simply not matched, and `*` is the highest UID in use.
  */
-import type { SequenceSet } from './wire/sequence-set.js';
+import { SequenceSet } from './wire/sequence-set.js';
 import type { SelectedMailbox } from './selected.js';
 import { lowerBound } from '../util/sorted.js';
 import { bad } from './errors.js';
 
+/**
+ * `set` itself, or for `$` (RFC 5182 SEARCHRES) the saved result of the last
+ * SEARCH/SORT with RETURN (SAVE) as a set of UIDs (`byUid`) or of the sequence
+ * numbers those UIDs have now; messages expunged since are left out, and with
+ * nothing saved `$` is empty (RFC 5182 §2.1).
+ */
+export function concreteSet(sel: SelectedMailbox, set: SequenceSet | '$', byUid: boolean): SequenceSet {
+  if (set !== '$') return set;
+  const saved = sel.saved ?? new Uint32Array(0);
+  const numbers: number[] = [];
+  for (const uid of saved) {
+    const seq = sel.seqOf(uid);
+    if (seq !== 0) numbers.push(byUid ? uid : seq);
+  }
+  numbers.sort((a, b) => a - b);
+  return SequenceSet.ofRanges(numbers.map((n) => [n, n] as const));
+}
+
 /** Ascending sequence numbers named by `set`. */
-export function resolveSet(sel: SelectedMailbox, set: SequenceSet, byUid: boolean, lenient = false): number[] {
+export function resolveSet(sel: SelectedMailbox, given: SequenceSet | '$', byUid: boolean, lenient = false): number[] {
+  const set = concreteSet(sel, given, byUid);
+  if (given === '$') lenient = true;
   const uids = sel.uids;
   const out: number[] = [];
   if (byUid) {

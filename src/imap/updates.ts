@@ -4,7 +4,7 @@
  * RFC 7162 §3.2.10), `* n EXISTS`, and flag changes made by the user's other
  * sessions as `* n FETCH (UID u FLAGS (...) [MODSEQ (m)])`.
  */
-import type { Chunk } from './render/envelope.js';
+import type { Chunk } from './wire/writer.js';
 import type { Session } from './session.js';
 import { UidValidityChanged, type SelectedMailbox } from './selected.js';
 import { ImapError } from './errors.js';

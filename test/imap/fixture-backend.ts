@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type {
-  Backend, MailboxEntry, MailboxHandle, MailboxSnapshot, MessageMeta, StatusData, ByteRange,
+  Backend, MailboxEntry, MailboxHandle, MailboxSnapshot, MessageBatch, MessageMeta, ReadNeeds, StatusData, ByteRange,
 } from '../../src/export/interface.js';
 import { BackendError } from '../../src/export/interface.js';
 import { headerEnd, parseHeader } from '../../src/mime/header.js';
@@ -22,6 +22,8 @@ export class FixtureBackend implements Backend {
   readonly boxes = new Map<string, FixtureMailbox>();
   private readonly listeners = new Map<string, Set<(s: MailboxSnapshot) => void>>();
   contentCalls = 0;
+  /** What each `read` was asked for (FETCH and SEARCH say what they need). */
+  readonly readCalls: ReadNeeds[] = [];
 
   add(name: string, uid: number, article: Buffer): void {
     let box = this.boxes.get(name);
@@ -79,6 +81,15 @@ export class FixtureBackend implements Backend {
       return a;
     };
     const self = this;
+    async function* meta(uids: readonly number[]): AsyncIterable<MessageMeta> {
+      for (const uid of uids) {
+        const a = self.boxes.get(name)?.articles.get(uid);
+        if (!a) continue;
+        const end = headerEnd(a);
+        const header = end < 0 ? a : a.subarray(0, end);
+        yield { uid, size: a.length, internalDate: new Date(Date.UTC(2024, 0, 1)), header, envelope: envelopeOf(parseHeader(header)) };
+      }
+    }
     return {
       name,
       current: () => current,
@@ -88,14 +99,17 @@ export class FixtureBackend implements Backend {
       },
       refresh: async () => current,
       release: () => set!.delete(relay),
-      async *meta(uids: readonly number[]): AsyncIterable<MessageMeta> {
-        for (const uid of uids) {
-          const a = self.boxes.get(name)?.articles.get(uid);
-          if (!a) continue;
-          const end = headerEnd(a);
-          const header = end < 0 ? a : a.subarray(0, end);
-          yield { uid, size: a.length, internalDate: new Date(Date.UTC(2024, 0, 1)), header, envelope: envelopeOf(parseHeader(header)) };
+      meta,
+      // one batch of everything: planning is the real backend's business
+      async *read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+        if (uids.length === 0) return;
+        self.readCalls.push(needs);
+        let metas: Map<number, MessageMeta> | undefined;
+        if (needs.meta) {
+          metas = new Map();
+          for await (const m of meta(uids)) metas.set(m.uid, m);
         }
+        yield { from: 0, uids, metas, failed: 0 };
       },
       async structure(uid: number): Promise<MimePart> {
         return parseStructure(article(uid));

@@ -3,6 +3,7 @@ import { ImapServer } from '../../src/imap/server.js';
 import { RenderCache } from '../../src/imap/render/cache.js';
 import type { Backend } from '../../src/export/interface.js';
 import type { ServerContext, ServerOptions } from '../../src/imap/context.js';
+import type { FlagStore } from '../../src/stateagent/flagstore.js';
 import { Users } from '../../src/app/auth/users.js';
 import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -16,14 +17,14 @@ export interface TestServer {
 
 export async function startImap(
   backend: Backend,
-  opts: Partial<ServerOptions> & { users?: string; tls?: TlsMaterial; tlsPort?: number } = {},
+  opts: Partial<ServerOptions> & { users?: string; tls?: TlsMaterial; tlsPort?: number; flagStoreFor?: (user: string) => FlagStore } = {},
 ): Promise<TestServer & { tlsPort?: number }> {
   const users = Users.parse(opts.users ?? 'alice:{PLAIN}secret\nbob:{PLAIN}hunter2\n');
   const ctx: ServerContext = {
     backend,
     renderCache: new RenderCache(),
     auth: users,
-    flagStoreFor: () => new SessionFlagStore(),
+    flagStoreFor: opts.flagStoreFor ?? (() => new SessionFlagStore()),
     tls: opts.tls,
     options: {
       anonymous: opts.anonymous ?? true,

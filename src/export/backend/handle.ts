@@ -10,7 +10,10 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
-import { BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../interface.js';
+import {
+  BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSnapshot,
+  type MessageBatch, type MessageMeta, type MimePart, type ReadNeeds,
+} from '../interface.js';
 import type { GroupReader } from './reader.js';
 import type { MailboxView } from './view.js';
 
@@ -61,6 +64,10 @@ export class ViewHandle implements MailboxHandle {
     this.onRelease();
   }
 
+  read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+    return this.reader.read(uids, needs);
+  }
+
   meta(uids: readonly number[], opts?: MetaOptions): AsyncIterable<MessageMeta> {
     return this.reader.meta(uids, opts);
   }
@@ -71,14 +78,6 @@ export class ViewHandle implements MailboxHandle {
 
   content(uid: number, range?: ByteRange): Promise<Readable> {
     return this.reader.content(uid, range);
-  }
-
-  prefetch(uids: readonly number[]): void {
-    this.reader.prefetch(uids);
-  }
-
-  prefetchStructures(uids: readonly number[]): void {
-    this.reader.prefetchStructures(uids);
   }
 }
 
@@ -106,6 +105,8 @@ export class InboxHandle implements MailboxHandle {
   }
 
   release(): void {}
+
+  async *read(): AsyncIterable<MessageBatch> {}
 
   async *meta(): AsyncIterable<MessageMeta> {}
 

@@ -114,6 +114,21 @@ export const MAX_GROUP_NAME_BYTES = 497;
 export const PREFETCH_WINDOW = 32;
 
 /**
+ * Messages per batch of a planned read (MessageReader.read, batches.ts): one
+ * pipelined header round for this many, and one flag view per batch in FETCH
+ * with implicit \Seen. Big enough to keep the upstream pipeline full, small
+ * enough that the first responses of a listing leave quickly.
+ */
+export const READ_BATCH = 500;
+
+/**
+ * Batches whose meta reads are started while the caller still renders an
+ * earlier one, when no bodies are read: without it the upstream pipeline
+ * drains at every batch end and the upstream idles while the batch is rendered.
+ */
+export const META_READ_AHEAD = 3;
+
+/**
  * Articles read at once for their MIME structure ahead of a BODYSTRUCTURE
  * listing (measure.ts: streamed through the parser, nothing written to the
  * cache). Pipelined on the upstream connection like HEAD (HEAD_WINDOW).

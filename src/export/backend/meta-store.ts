@@ -9,7 +9,7 @@
  * The envelope is lazy (`HeaderEntry.envelope` is a getter): a listing of
  * FLAGS and sizes reads only header bytes (binary LMDB values, no decoding).
  * An envelope is parsed from the header each time it is read (~15 µs); the
- * IMAP layer keeps its rendering, keyed by the header Buffer. It is not
+ * IMAP layer keeps its rendering in a cache of its own. It is not
  * stored: a msgpack put of it cost ~30 µs in a cold listing (more than parsing
  * it again after a restart).
  *
@@ -27,7 +27,6 @@ import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import type { Logger } from '../../util/log.js';
 import { ENVELOPE_FIELDS, envelopeOf, parseHeader, type Envelope, type MimePart } from '../../mime/index.js';
-import type { Derived } from '../interface.js';
 import { ByteLru } from '../../util/lru.js';
 import { META_WRITE_BATCH, META_WRITE_DELAY_MS } from './limits.js';
 import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
@@ -35,9 +34,7 @@ import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './
 /**
  * Memory charged per cached header: its bytes plus a fixed overhead for the
  * Buffer, entry, key and LRU node. Measured with heapUsed + arrayBuffers over
- * 50k test-corpus headers (avg 397 bytes): 722 bytes per entry. (The IMAP
- * layer's rendered ENVELOPE, ~250 bytes, lives as long as the header Buffer and
- * is not charged here.)
+ * 50k test-corpus headers (avg 397 bytes): 722 bytes per entry.
  */
 const ENTRY_OVERHEAD = 336;
 const costOf = (header: Buffer): number => header.length + ENTRY_OVERHEAD;
@@ -93,7 +90,7 @@ const RETIRED_DBS: readonly string[] = ['hdr', 'sizes', 'env'];
 /** lmdb-js passes msgpackr options through; its typings do not list `useRecords`. */
 const PLAIN_MSGPACK = { useRecords: false } as DatabaseOptions;
 
-export interface HeaderEntry extends Derived {
+export interface HeaderEntry {
   readonly header: Buffer;
   /** Computed (or read from disk) on first access. */
   readonly envelope: Envelope;
@@ -102,10 +99,6 @@ export interface HeaderEntry extends Derived {
 }
 
 class LazyEntry implements HeaderEntry {
-  /** See MessageMeta.derived: set by the front-end. */
-  renderedEnvelope: Buffer | undefined = undefined;
-  renderedEnvelopeUtf8: Buffer | undefined = undefined;
-
   constructor(
     readonly header: Buffer,
     public size: number | undefined,

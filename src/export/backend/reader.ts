@@ -2,6 +2,8 @@
  * Per-message data of one group (`MessageReader`), shared by every handle on
  * the group's view.
  *
+ * - `read`: planned batches for FETCH and SEARCH (batches.ts), made of the
+ *   steps below.
  * - `meta`: header and envelope from the metadata cache, else from the article
  *   when it is read for its exact size, else HEAD upstream (HEAD_WINDOW
  *   requests in flight, answers yielded in the caller's order); size and date
@@ -17,13 +19,12 @@
  * Errors are `BackendError`s (see errors.ts).
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, Derived, MessageMeta, MessageReader, MetaOptions } from '../interface.js';
-import type { Envelope } from '../../mime/envelope.js';
+import type { ByteRange, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
-import { findField, parseHeader } from '../../mime/header.js';
-import { parseStructureStream, type MimePart } from '../../mime/structure.js';
+import { findField, parseHeader, parseStructureStream, type Envelope, type MimePart } from '../../mime/index.js';
 import type { ArticleCache } from './article-cache.js';
+import { readBatches } from './batches.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
@@ -83,16 +84,16 @@ class LazyMeta implements MessageMeta {
   get envelope(): Envelope {
     return this.entry.envelope;
   }
-
-  get derived(): Derived {
-    return this.entry;
-  }
 }
 
 export class GroupReader implements MessageReader {
   private readonly measurer = new Measurer();
 
   constructor(private readonly d: ReaderDeps) {}
+
+  read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+    return readBatches(this, uids, needs);
+  }
 
   async *meta(uids: readonly number[], opts: MetaOptions = {}): AsyncIterable<MessageMeta> {
     const exact = opts.exactSize ?? true;

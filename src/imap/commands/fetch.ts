@@ -10,9 +10,10 @@
  * Work per message depends on the items: FLAGS/UID cost nothing upstream;
  * ENVELOPE, RFC822.SIZE, INTERNALDATE and header sections need the cached
  * header (`meta`); BODY/BODYSTRUCTURE and part sections the cached MIME
- * structure; only body sections read article bytes (invariant 6). Messages are
- * handled in batches so upstream requests are pipelined, and article streams
- * are opened a few messages ahead.
+ * structure; only body sections read article bytes (invariant 6). FETCH says
+ * which of these it needs (`ReadNeeds`) and renders the batches the backend
+ * reader hands back (`MessageReader.read`); the upstream work — pipelining,
+ * read-ahead, bodies before sizes, retries — is planned there, not here.
  */
 import { command, type CommandContext } from '../command.js';
 import { SELECTED } from '../session.js';
@@ -20,29 +21,19 @@ import { parseFetchItems, type FetchItem, type FetchRequest } from '../wire/fetc
 import type { SequenceSet } from '../wire/sequence-set.js';
 import { dateTime, dateTimeText } from '../wire/encoder.js';
 import { ByteWriter } from '../wire/byte-writer.js';
-import { resolveSet } from '../sequence.js';
-import type { Chunk } from '../render/envelope.js';
+import { concreteSet, resolveSet } from '../sequence.js';
+import type { Chunk } from '../wire/writer.js';
 import { bodySection, binarySection, binarySize, type BodyData, type MessageData } from '../fetch/body.js';
-import { mapBackendError } from '../backend-errors.js';
-import type { MessageMeta, MimePart } from '../../export/interface.js';
+import type { MessageMeta, MimePart, ReadNeeds } from '../../export/interface.js';
 import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
+import type { EnvelopeShelf } from '../render/cache.js';
 import { bad, no } from '../errors.js';
-import { metaBatch, type MetaBatch } from '../meta.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 
-/** Messages per batch: one pipelined header/flag round for this many. */
-const BATCH = 500;
-/**
- * Batches whose upstream reads are started while an earlier one is still being
- * written, when no bodies are fetched: without it the upstream pipeline
- * drains at every batch end and the upstream idles while the batch is rendered.
- */
-const META_READ_AHEAD = 3;
-
 interface FetchArgs {
-  set: SequenceSet;
+  set: SequenceSet | '$';
   req: FetchRequest;
 }
 
@@ -85,10 +76,10 @@ function listingBatch(
   seqs: readonly number[],
   uids: readonly number[],
   items: readonly FetchItem[],
-  metas: Map<number, MessageMeta> | undefined,
+  metas: ReadonlyMap<number, MessageMeta> | undefined,
   flags: FlagView | undefined,
+  envelopes: EnvelopeShelf,
 ): Chunk[] {
-  const utf8 = ctx.session.utf8;
   const condstore = ctx.session.condstore;
   const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
   for (let i = 0; i < seqs.length; i++) {
@@ -119,7 +110,7 @@ function listingBatch(
           w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));
           break;
         case 'ENVELOPE':
-          w.ascii('ENVELOPE ').bytes(ctx.server.renderCache.envelope(meta!, utf8));
+          w.ascii('ENVELOPE ').bytes(envelopes.get(meta!));
           break;
       }
     }
@@ -135,7 +126,7 @@ function isHeaderOnly(i: FetchItem): boolean {
 
 function parseFetch(d: import('../wire/decoder.js').Decoder): FetchArgs {
   d.sp();
-  const set = d.sequenceSet();
+  const set = d.sequenceSetOrSaved();
   d.sp();
   const req = parseFetchItems(d);
   d.end();
@@ -157,11 +148,9 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   }
   if (changedSince !== undefined && !items.some((i) => i.type === 'MODSEQ')) items.push({ type: 'MODSEQ', name: 'MODSEQ', setsSeen: false });
   let seqs = resolveSet(sel, args.set, byUid);
-  if (vanished) await announceVanished(ctx, args.set);
+  if (vanished) await announceVanished(ctx, concreteSet(sel, args.set, true));
   if (changedSince !== undefined && seqs.length > 0) {
-    const view = await s.flags!.view(s.flagKey(), sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!)).catch((err) => {
-      throw mapBackendError(err, 'FETCH');
-    });
+    const view = await s.flags!.view(s.flagKey(), sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!));
     seqs = seqs.filter((n) => view.modseqOf(sel.uidAt(n)) > changedSince);
   }
   if (seqs.length === 0) return;
@@ -183,9 +172,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   // Without implicit \Seen the flags do not change during the command: one view for
   // the whole span, not one per batch (a remote store pays a round trip per view).
   const wholeView = wantFlags && !setsSeen
-    ? await s.flags!.view(key, sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!)).catch((err) => {
-        throw mapBackendError(err, 'FETCH');
-      })
+    ? await s.flags!.view(key, sel.uidAt(seqs[0]!), sel.uidAt(seqs[seqs.length - 1]!))
     : undefined;
 
   // Structures needed only for BODY/BODYSTRUCTURE renderings: the render cache may have them all.
@@ -193,67 +180,37 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const renderedOnly = structureItems.every((i) => i.type === 'BODY' || i.type === 'BODYSTRUCTURE');
   const rendered = (uid: number): boolean =>
     structureItems.every((i) => ctx.server.renderCache.hasStructure(`${sel.name}\u0000${sel.uidValidity}\u0000${uid}`, i.type === 'BODYSTRUCTURE', s.utf8));
-  // Batches are started (upstream reads asked for) ahead of the one being
-  // written, so the upstream pipeline never drains at a batch end. Bodies or
-  // structures are asked for first: sizes then come from those reads (no second read).
-  const started = new Map<number, Promise<MetaBatch> | null>();
-  const startBatch = (b: number): Promise<MetaBatch> | null => {
-    if (started.has(b)) return started.get(b)!;
-    const uids = seqs.slice(b, b + BATCH).map((n) => sel.uidAt(n));
-    if (wantContent && uids.length > 1) sel.handle.prefetch?.(uids);
-    else if (wantStructure && uids.length > 1) {
-      // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
-      const todo = renderedOnly ? uids.filter((u) => !rendered(u)) : uids;
-      if (todo.length > 1) sel.handle.prefetchStructures?.(todo);
-    }
-    let p: Promise<MetaBatch> | null = null;
-    if (wantMeta) {
-      p = metaBatch(sel.handle, uids, { exactSize: needSize });
-      p.catch(() => undefined); // seen when its batch is reached
-    }
-    started.set(b, p);
-    return p;
+  const needs: ReadNeeds = {
+    meta: wantMeta,
+    exactSize: needSize,
+    content: wantContent,
+    // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
+    structure: wantStructure && (renderedOnly ? (u: number) => !rendered(u) : true),
   };
-  // Not with bodies: their downloads go to the cache, which a read-ahead would only fill.
-  const readAhead = wantContent ? 0 : META_READ_AHEAD;
+  const envelopes = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
 
-  for (let b = 0; b < seqs.length; b += BATCH) {
-    const batch = seqs.slice(b, b + BATCH);
-    const uids = batch.map((n) => sel.uidAt(n));
-    const metaP = startBatch(b);
-    started.delete(b);
-    for (let k = 1; k <= readAhead && b + k * BATCH < seqs.length; k++) startBatch(b + k * BATCH);
-    let metas: Map<number, MessageMeta> | undefined;
-    if (wantMeta) {
-      try {
-        const got = await metaP!;
-        metas = got.metas;
-        unreadable += got.failed.length;
-      } catch (err) {
-        throw mapBackendError(err, 'FETCH');
-      }
-    }
+  for await (const got of sel.handle.read(seqs.map((n) => sel.uidAt(n)), needs)) {
+    const uids = got.uids;
+    const batch = seqs.slice(got.from, got.from + uids.length);
+    const metas = got.metas;
+    unreadable += got.failed;
     let flags: FlagView | undefined = wholeView;
     let newlySeen = new Set<number>();
     if (wantFlags) {
-      try {
-        flags ??= await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
-        if (setsSeen) {
-          const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
-          if (unseen.length > 0) {
-            const r = await s.flags!.update(key, unseen, 'add', ['\\Seen']);
-            sel.noteOwnModseq(r.modseq);
-            await markSeenElsewhere(ctx.server, s, unseen);
-            newlySeen = new Set(unseen);
-            flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
-          }
+      flags ??= await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
+      if (setsSeen) {
+        const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
+        if (unseen.length > 0) {
+          const r = await s.flags!.update(key, unseen, 'add', ['\\Seen']);
+          sel.noteOwnModseq(r.modseq);
+          await markSeenElsewhere(ctx.server, s, unseen);
+          newlySeen = new Set(unseen);
+          flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
         }
-      } catch (err) {
-        throw mapBackendError(err, 'FETCH');
       }
     }
     if (listing && newlySeen.size === 0) {
-      await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags));
+      await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags, envelopes));
       continue;
     }
     for (let i = 0; i < batch.length; i++) {
@@ -266,10 +223,10 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
         msg.structure = () => (cached ??= sel.handle.structure(uid));
       }
       try {
-        await writeMessage(ctx, batch[i]!, msg, items, flags, newlySeen.has(uid));
+        await writeMessage(ctx, batch[i]!, msg, items, flags, newlySeen.has(uid), envelopes);
       } catch (err) {
         if (err instanceof BackendError && err.code === 'NONEXISTENT') continue;
-        throw mapBackendError(err, 'FETCH');
+        throw err;
       }
     }
   }
@@ -290,6 +247,7 @@ async function writeMessage(
   items: readonly FetchItem[],
   flags: FlagView | undefined,
   seenChanged: boolean,
+  envelopes: EnvelopeShelf,
 ): Promise<void> {
   const sel = ctx.session.selected!;
   const utf8 = ctx.session.utf8;
@@ -318,7 +276,7 @@ async function writeMessage(
         parts.push(`RFC822.SIZE ${msg.meta!.size}`);
         break;
       case 'ENVELOPE':
-        parts.push('ENVELOPE ', ctx.server.renderCache.envelope(msg.meta!, utf8));
+        parts.push('ENVELOPE ', envelopes.get(msg.meta!));
         break;
       case 'BODY':
       case 'BODYSTRUCTURE':

@@ -9,6 +9,8 @@ import { idleCommands } from './idle.js';
 import { fetchCommands } from './fetch.js';
 import { storeCommands } from './store.js';
 import { searchCommands } from './search.js';
+import { sortCommands } from './sort.js';
+import { threadCommands } from './thread.js';
 import { aclCommands } from './acl.js';
 
 export const commands = registry(
@@ -21,5 +23,7 @@ export const commands = registry(
   fetchCommands,
   storeCommands,
   searchCommands,
+  sortCommands,
+  threadCommands,
   aclCommands,
 );

@@ -15,8 +15,7 @@ import type { Decoder } from '../wire/decoder.js';
 import { mailbox as encMailbox, quoted } from '../wire/encoder.js';
 import type { MailboxEntry } from '../../export/interface.js';
 import { bad } from '../errors.js';
-import { mapBackendError } from '../backend-errors.js';
-import type { Chunk } from '../render/envelope.js';
+import type { Chunk } from '../wire/writer.js';
 import { isUnnamable } from '../wire/mutf7.js';
 import { echoMailbox, noSuchMailbox } from '../response-text.js';
 
@@ -135,19 +134,12 @@ function parseList(d: Decoder, lsub: boolean): ListArgs {
 async function statusLine(ctx: CommandContext, name: string, items: readonly string[]): Promise<Chunk[]> {
   const s = ctx.session;
   if (isUnnamable(name)) throw noSuchMailbox(name);
-  let st;
-  try {
-    st = await ctx.server.backend.status(name);
-  } catch (err) {
-    throw mapBackendError(err, echoMailbox(name));
-  }
+  const st = await ctx.server.backend.status(name);
   let unseen = 0;
   let deleted = 0;
   let highestModseq = 1;
   if (items.includes('UNSEEN') || items.includes('DELETED') || items.includes('HIGHESTMODSEQ')) {
-    const handle = await ctx.server.backend.open(name).catch((err) => {
-      throw mapBackendError(err, echoMailbox(name));
-    });
+    const handle = await ctx.server.backend.open(name);
     try {
       const snap = handle.current();
       const last = snap.uids[snap.uids.length - 1] ?? 0;
@@ -186,12 +178,7 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
     await ctx.untagged('LIST (\\Noselect) ', quoted(SEPARATOR), ' ""');
     return;
   }
-  let entries: MailboxEntry[];
-  try {
-    entries = await ctx.server.backend.mailboxes();
-  } catch (err) {
-    throw mapBackendError(err, 'mailbox list');
-  }
+  const entries: MailboxEntry[] = await ctx.server.backend.mailboxes();
   if (a.patterns.some((p) => a.reference.length + p.length > MAX_PATTERN_LENGTH)) {
     throw bad('CLIENTBUG', `LIST pattern longer than ${MAX_PATTERN_LENGTH} characters`);
   }
@@ -216,12 +203,8 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
 
 /** The user's subscriptions; null means "never set": every group counts as subscribed. */
 async function subscriptionSet(ctx: CommandContext): Promise<Set<string> | null> {
-  try {
-    const list = await ctx.session.flags!.subscriptions(ctx.session.user!);
-    return list === null ? null : new Set(list);
-  } catch (err) {
-    throw mapBackendError(err, 'subscriptions');
-  }
+  const list = await ctx.session.flags!.subscriptions(ctx.session.user!);
+  return list === null ? null : new Set(list);
 }
 
 async function subscribe(ctx: CommandContext, name: string, on: boolean): Promise<void> {
@@ -229,20 +212,16 @@ async function subscribe(ctx: CommandContext, name: string, on: boolean): Promis
   if (isUnnamable(name)) throw noSuchMailbox(name);
   const entries = await ctx.server.backend.mailboxes();
   if (on && !entries.some((e) => e.name === name && e.selectable)) throw noSuchMailbox(name);
-  try {
-    if ((await s.flags!.subscriptions(s.user!)) === null) {
-      // First explicit change: materialise "everything" so one unsubscribe removes one group.
-      for (const e of entries) if (e.selectable && e.name !== name) await s.flags!.setSubscribed(s.user!, e.name, true);
-    }
-    await s.flags!.setSubscribed(s.user!, name, on);
-  } catch (err) {
-    throw mapBackendError(err, 'subscriptions');
+  if ((await s.flags!.subscriptions(s.user!)) === null) {
+    // First explicit change: materialise "everything" so one unsubscribe removes one group.
+    for (const e of entries) if (e.selectable && e.name !== name) await s.flags!.setSubscribed(s.user!, e.name, true);
   }
+  await s.flags!.setSubscribed(s.user!, name, on);
 }
 
 export const mailboxCommands = [
-  command({ name: 'LIST', states: AUTHENTICATED, parse: (d) => parseList(d, false), run: runList }),
-  command({ name: 'LSUB', states: AUTHENTICATED, parse: (d) => parseList(d, true), run: runList }),
+  command({ name: 'LIST', states: AUTHENTICATED, parse: (d) => parseList(d, false), run: runList, subject: () => 'mailbox list' }),
+  command({ name: 'LSUB', states: AUTHENTICATED, parse: (d) => parseList(d, true), run: runList, subject: () => 'mailbox list' }),
   command({
     name: 'NAMESPACE',
     states: AUTHENTICATED,
@@ -267,6 +246,7 @@ export const mailboxCommands = [
     async run(ctx, a) {
       await ctx.untagged(...(await statusLine(ctx, a.name, a.items)));
     },
+    subject: (a) => echoMailbox(a.name),
   }),
   command({
     name: 'SUBSCRIBE',

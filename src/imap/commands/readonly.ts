@@ -10,8 +10,7 @@
  */
 import { command, type CommandContext } from '../command.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
-import { resolveSet } from '../sequence.js';
-import { mapBackendError } from '../backend-errors.js';
+import { concreteSet, resolveSet } from '../sequence.js';
 import { AUTHENTICATED, SELECTED } from '../session.js';
 import { no } from '../errors.js';
 import type { Decoder } from '../wire/decoder.js';
@@ -52,7 +51,7 @@ const appendArgs = (d: Decoder): void => {
 
 const copyArgs = (d: Decoder): void => {
   d.sp();
-  d.sequenceSet();
+  d.sequenceSetOrSaved();
   mailboxArg(d);
 };
 
@@ -67,9 +66,7 @@ async function expunge(ctx: CommandContext, set: SequenceSet | undefined): Promi
   const seqs = set ? resolveSet(sel, set, true) : undefined;
   const uids = seqs ? seqs.map((n) => sel.uidAt(n)) : Array.from(sel.uids);
   if (uids.length === 0) return;
-  const view = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!).catch((err) => {
-    throw mapBackendError(err, 'EXPUNGE');
-  });
+  const view = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!);
   if (uids.some((u) => view.has(u, '\\Deleted'))) {
     throw no('CANNOT', 'Articles cannot be expunged: newsgroups are read-only; \\Deleted stays a personal mark');
   }
@@ -91,11 +88,11 @@ export const readOnlyCommands = [
     states: SELECTED,
     parse(d) {
       d.sp();
-      const set = d.sequenceSet();
+      const set = d.sequenceSetOrSaved();
       d.end();
       return set;
     },
-    run: (ctx, set) => expunge(ctx, set),
+    run: (ctx, set) => expunge(ctx, concreteSet(ctx.session.selected!, set, true)),
   }),
   refusal('COPY', SELECTED, copyArgs, 'CANNOT', 'COPY is not possible: all mailboxes are read-only'),
   refusal('UID COPY', SELECTED, copyArgs, 'CANNOT', 'COPY is not possible: all mailboxes are read-only'),

@@ -19,7 +19,6 @@
 import { command, type CommandContext } from '../command.js';
 import { AUTHENTICATED, SELECTED } from '../session.js';
 import { SelectedMailbox } from '../selected.js';
-import { mapBackendError } from '../backend-errors.js';
 import { mailbox as encMailbox, quoted, flagList } from '../wire/encoder.js';
 import type { Decoder } from '../wire/decoder.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
@@ -81,12 +80,7 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
   if (a.condstore) s.enabled.add('CONDSTORE');
   s.unselect(); // a failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2)
   if (isUnnamable(name)) throw noSuchMailbox(name);
-  let handle;
-  try {
-    handle = await ctx.server.backend.open(name);
-  } catch (err) {
-    throw mapBackendError(err, echoMailbox(name));
-  }
+  const handle = await ctx.server.backend.open(name);
   if (a.qresync) {
     // A client back from offline wants VANISHED to be exact: look for cancels now
     // (bounded wait; a slow upstream finishes in the background, reported later).
@@ -101,7 +95,7 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
     flags = await s.flags!.view(key, 1, last);
   } catch (err) {
     view.close();
-    throw mapBackendError(err, echoMailbox(name));
+    throw err;
   }
   s.select(view);
   view.knownModseq = flags.highestModseq;
@@ -144,9 +138,7 @@ async function resync(ctx: CommandContext, view: SelectedMailbox, q: QresyncPara
   const vanished: number[] = [];
   for (const [lo, hi] of known) for (let u = lo; u <= hi; u++) if (view.seqOf(u) === 0) vanished.push(u);
   if (vanished.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${uidSetText(vanished)}`);
-  const changes = await s.flags!.changedSince(s.flagKey(), q.modseq).catch((err) => {
-    throw mapBackendError(err, echoMailbox(view.name));
-  });
+  const changes = await s.flags!.changedSince(s.flagKey(), q.modseq);
   for (const c of changes) {
     const seq = view.seqOf(c.uid);
     if (seq === 0) continue;
@@ -155,8 +147,8 @@ async function resync(ctx: CommandContext, view: SelectedMailbox, q: QresyncPara
 }
 
 export const selectCommands = [
-  command({ name: 'SELECT', states: AUTHENTICATED, parse: parseSelect, run: (ctx, a) => open(ctx, a, false) }),
-  command({ name: 'EXAMINE', states: AUTHENTICATED, parse: parseSelect, run: (ctx, a) => open(ctx, a, true) }),
+  command({ name: 'SELECT', states: AUTHENTICATED, parse: parseSelect, run: (ctx, a) => open(ctx, a, false), subject: (a) => echoMailbox(a.name) }),
+  command({ name: 'EXAMINE', states: AUTHENTICATED, parse: parseSelect, run: (ctx, a) => open(ctx, a, true), subject: (a) => echoMailbox(a.name) }),
   command({
     name: 'CLOSE',
     states: SELECTED,

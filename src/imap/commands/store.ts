@@ -15,14 +15,13 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { flagList } from '../wire/encoder.js';
 import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
-import { mapBackendError } from '../backend-errors.js';
 import type { FlagOp, UpdateResult } from '../../stateagent/flagstore.js';
 import { uidSetText } from '../updates.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import type { Completion } from '../command.js';
 
 interface StoreArgs {
-  set: SequenceSet;
+  set: SequenceSet | '$';
   op: FlagOp;
   silent: boolean;
   flags: string[];
@@ -33,7 +32,7 @@ const OPS: Record<string, FlagOp> = { '+': 'add', '-': 'remove', '': 'set' };
 
 function parseStore(d: Decoder): StoreArgs {
   d.sp();
-  const set = d.sequenceSet();
+  const set = d.sequenceSetOrSaved();
   d.sp();
   let unchangedSince: number | undefined;
   if (d.peekByte() === 0x28) {
@@ -78,17 +77,10 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
     s.enabled.add('CONDSTORE');
   }
   const key = s.flagKey();
-  let result: UpdateResult;
-  try {
-    result = await store.update(key, uids, a.op, a.flags, { unchangedSince: a.unchangedSince });
-  } catch (err) {
-    throw mapBackendError(err, 'STORE');
-  }
+  const result: UpdateResult = await store.update(key, uids, a.op, a.flags, { unchangedSince: a.unchangedSince });
   sel.noteOwnModseq(result.modseq);
   if (a.op !== 'remove' && a.flags.includes('\\Seen')) {
-    await markSeenElsewhere(ctx.server, s, result.changes.map((c) => c.uid)).catch((err) => {
-      throw mapBackendError(err, 'STORE (crossposts)');
-    });
+    await markSeenElsewhere(ctx.server, s, result.changes.map((c) => c.uid));
   }
   const modified = new Set(result.modified);
   // With CONDSTORE, .SILENT still reports changes made by others (RFC 7162 §3.1.3); we report ours

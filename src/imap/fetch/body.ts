@@ -9,10 +9,7 @@
 import { Readable } from 'node:stream';
 import type { MailboxHandle, MessageMeta, MimePart } from '../../export/interface.js';
 import type { Section } from '../wire/fetch-att.js';
-import { selectFields } from '../../mime/header.js';
-import { partAt, sectionRange } from '../../mime/section.js';
-import { MimeError } from '../../mime/errors.js';
-import { chunkDecoderFor, isKnownEncoding } from '../../mime/decode.js';
+import { chunkDecoderFor, isKnownEncoding, MimeError, partAt, sectionRange, selectFields } from '../../mime/index.js';
 import { no } from '../errors.js';
 import { echo } from '../response-text.js';
 

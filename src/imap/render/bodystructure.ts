@@ -7,9 +7,10 @@
  *
  * `extended` selects BODYSTRUCTURE (with extension data) over BODY.
  */
-import type { MimePart } from '../../mime/structure.js';
+import type { MimePart } from '../../mime/index.js';
 import { nstring } from '../wire/encoder.js';
-import { renderEnvelope, type Chunk } from './envelope.js';
+import { renderEnvelope } from './envelope.js';
+import type { Chunk } from '../wire/writer.js';
 
 function str(v: string | Buffer | null | undefined, utf8: boolean): Buffer | string {
   return nstring(v ?? null, { utf8 });

@@ -1,26 +1,24 @@
 /**
  * Rendered ENVELOPE and BODYSTRUCTURE bytes, kept so that warm listings do not
- * render the same article again for every session and every FETCH.
+ * render the same article again for every session and every FETCH. Both are
+ * the IMAP layer's own, bounded by bytes (limits.ts), and keyed by mailbox,
+ * UIDVALIDITY and UID (one article forever, DESIGN invariant 1).
  *
- * - Envelopes: in the message meta's `derived` slot when the backend has one
- *   (the backend's header cache keeps it while the header is hot), else keyed
- *   by the header Buffer in a WeakMap: no bound needed either way, it goes
- *   when the backend drops the header. The
- *   Envelope object itself is not kept: parsed, rendered, dropped (a retained
- *   tree of ~15 objects per article made every major GC of a big listing slower).
+ * - Envelopes: see envelope-cache.ts. The Envelope object itself is not kept:
+ *   parsed, rendered, dropped (a retained tree of ~15 objects per article made
+ *   every major GC of a big listing slower).
  * - Body structures: the backend may hand out a fresh object each time, so
- *   they are keyed by (mailbox, UIDVALIDITY, UID, form) in an LRU bounded by bytes.
+ *   their renderings are kept in an LRU keyed by (mailbox, UIDVALIDITY, UID, form).
  * Rendering depends on UTF8=ACCEPT (quoted UTF-8 vs literals): both forms are kept apart.
  */
-import type { Envelope } from '../../mime/envelope.js';
-import type { Derived } from '../../export/interface.js';
-import type { MimePart } from '../../mime/structure.js';
+import type { MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
-import { envelopeBytes, type Chunk } from './envelope.js';
+import type { Chunk } from '../wire/writer.js';
+import { ENVELOPE_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
 import { renderBodyStructure } from './bodystructure.js';
+import { EnvelopeCache, type EnvelopeShelf } from './envelope-cache.js';
 
-/** Bound of the structure cache: ~200 bytes each, so about 300,000 articles. */
-const STRUCTURE_CACHE_BYTES = 64 * 1024 * 1024;
+export type { EnvelopeShelf };
 
 function toBuffer(chunks: Chunk[]): Buffer {
   return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
@@ -29,27 +27,17 @@ function toBuffer(chunks: Chunk[]): Buffer {
 const structureKey = (key: string, extended: boolean, utf8: boolean): string => `${key}\u0000${extended ? 'S' : 'B'}${utf8 ? 'u' : ''}`;
 
 export class RenderCache {
-  private readonly envelopes = [new WeakMap<Buffer, Buffer>(), new WeakMap<Buffer, Buffer>()];
-  private readonly structures = new ByteLru<string, Buffer>(STRUCTURE_CACHE_BYTES);
+  private readonly envelopeCache: EnvelopeCache;
+  private readonly structures: ByteLru<string, Buffer>;
 
-  /**
-   * `m.envelope` is read (parsed) only when the rendering is not cached. Kept in
-   * `m.derived` when the backend offers it (no WeakMap lookup per article: a
-   * measurable part of a cold listing), else in the WeakMap.
-   */
-  envelope(m: { readonly header: Buffer; readonly envelope: Envelope; readonly derived?: Derived }, utf8: boolean): Buffer {
-    const d = m.derived;
-    if (d !== undefined) {
-      if (utf8) return (d.renderedEnvelopeUtf8 ??= envelopeBytes(m.envelope, true));
-      return (d.renderedEnvelope ??= envelopeBytes(m.envelope, false));
-    }
-    const map = this.envelopes[utf8 ? 1 : 0]!;
-    let b = map.get(m.header);
-    if (!b) {
-      b = envelopeBytes(m.envelope, utf8);
-      map.set(m.header, b);
-    }
-    return b;
+  constructor(bounds: { envelopeBytes?: number; structureBytes?: number } = {}) {
+    this.envelopeCache = new EnvelopeCache(bounds.envelopeBytes ?? ENVELOPE_CACHE_BYTES);
+    this.structures = new ByteLru(bounds.structureBytes ?? STRUCTURE_CACHE_BYTES);
+  }
+
+  /** The rendered ENVELOPEs of one mailbox (take it once per command; see envelope-cache.ts). */
+  envelopes(mailbox: string, uidValidity: number, utf8: boolean): EnvelopeShelf {
+    return this.envelopeCache.shelf(mailbox, uidValidity, utf8);
   }
 
   /** True when `structure(key, extended, utf8, …)` would answer from the cache. */

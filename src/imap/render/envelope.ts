@@ -6,11 +6,10 @@
  *
  * Strings are the raw header bytes; 8-bit or CR/LF content goes out as a literal.
  */
-import type { Address, Envelope } from '../../mime/envelope.js';
+import type { Address, Envelope } from '../../mime/index.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { Slab } from '../../util/slab.js';
-
-export type Chunk = Buffer | string;
+import type { Chunk } from '../wire/writer.js';
 
 function addressList(list: readonly Address[] | null, w: ByteWriter, utf8: boolean): void {
   if (!list || list.length === 0) {

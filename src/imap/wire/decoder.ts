@@ -1,6 +1,7 @@
 /**
  * Decoder: reads one framed command (see framer.ts) by the grammar rules of
- * RFC 9051 §9 / RFC 3501 §9. Method names are rule names. Every method either
+ * RFC 9051 §9 / RFC 3501 §9, on the octet-level steps of `Cursor`
+ * (cursor.ts). Method names are rule names. Every method either
  * consumes exactly its production and returns its value, or throws
  * `ParseError` saying what was expected at which offset; the connection
  * answers that with `BAD [CLIENTBUG]` (STYLE §6). Handlers end with `end()`.
@@ -16,12 +17,12 @@
  * comes back marked as naming no mailbox (mutf7.ts `decodeMailboxName`).
  * Numbers: `number64` values above 2^53-1 saturate (see `number64`).
  */
-import type { FramedCommand, LiteralInfo } from './framer.js';
+import type { FramedCommand } from './framer.js';
 import { MONTHS, isAstringChar, isAtomChar, isDigit, isListChar, isTagChar } from './chars.js';
 import { ParseError } from './errors.js';
 import { decodeMailboxName } from './mutf7.js';
 import { SequenceSet } from './sequence-set.js';
-import { MAX_NESTING_DEPTH } from '../limits.js';
+import { Cursor } from './cursor.js';
 
 export { MONTHS, isAstringChar, isAtomChar } from './chars.js';
 
@@ -38,107 +39,18 @@ export interface ImapDate {
 }
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft', '\\Recent'];
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-export class Decoder {
-  private readonly parts: Buffer[];
-  private readonly literalInfo: LiteralInfo[];
+export class Decoder extends Cursor {
   private readonly utf8: boolean;
-  private part = 0;
-  private pos = 0;
-  private base = 0;
-  private depth = 0;
 
   constructor(cmd: Pick<FramedCommand, 'parts' | 'literals'>, opts: DecoderOptions = {}) {
-    this.parts = cmd.parts;
-    this.literalInfo = cmd.literals;
+    super(cmd);
     this.utf8 = opts.utf8 ?? false;
   }
 
   /** Build a decoder over a literal-free line (tests, SASL responses). */
   static ofText(text: string | Buffer, opts?: DecoderOptions): Decoder {
     return new Decoder({ parts: [typeof text === 'string' ? Buffer.from(text) : text], literals: [] }, opts);
-  }
-
-  /** Absolute offset of the next octet in the command. */
-  get offset(): number {
-    return this.base + this.pos;
-  }
-
-  /** Throw ParseError for `expected` at the current offset. */
-  fail(expected: string): never {
-    throw new ParseError(expected, this.offset);
-  }
-
-  private get text(): Buffer {
-    return this.parts[this.part]!;
-  }
-
-  /** Next octet of the current text part, or -1 at its end. */
-  peekByte(): number {
-    const t = this.text;
-    return this.pos < t.length ? t[this.pos]! : -1;
-  }
-
-  /** Nothing left in the command. */
-  atEnd(): boolean {
-    return this.part === this.parts.length - 1 && this.pos === this.text.length;
-  }
-
-  /** Does the input continue with `s` (ASCII, case-insensitive)? Does not consume. */
-  peek(s: string): boolean {
-    const t = this.text;
-    if (this.pos + s.length > t.length) return false;
-    for (let i = 0; i < s.length; i++) {
-      const a = t[this.pos + i]!;
-      const b = s.charCodeAt(i);
-      if (a === b) continue;
-      const la = a | 0x20;
-      if (la !== (b | 0x20) || la < 0x61 || la > 0x7a) return false;
-    }
-    return true;
-  }
-
-  /** Consume `s` if the input continues with it (case-insensitive). */
-  maybe(s: string): boolean {
-    if (!this.peek(s)) return false;
-    this.pos += s.length;
-    return true;
-  }
-
-  /** Consume `s` or throw. */
-  expect(s: string): void {
-    if (!this.maybe(s)) this.fail(`"${s}"`);
-  }
-
-  sp(): void {
-    this.expect(' ');
-  }
-
-  /** Consume one SP if present. */
-  maybeSp(): boolean {
-    return this.maybe(' ');
-  }
-
-  /** Nothing may follow (RFC 9051 §9 `command` ends with CRLF). */
-  end(): void {
-    if (!this.atEnd()) this.fail('end of command');
-  }
-
-  /** Consume 1*octet satisfying `pred` from the current text part; `what` names it in errors. */
-  takeWhile(pred: (c: number) => boolean, what: string): string {
-    const t = this.text;
-    const start = this.pos;
-    while (this.pos < t.length && pred(t[this.pos]!)) this.pos++;
-    if (this.pos === start) this.fail(what);
-    return t.toString('latin1', start, this.pos);
-  }
-
-  /** Remaining text of the current part, consumed (e.g. a SASL response line). */
-  rest(): Buffer {
-    const r = this.text.subarray(this.pos);
-    this.pos = this.text.length;
-    return r;
   }
 
   /** `tag`: 1*<ASTRING-CHAR except "+">. */
@@ -232,24 +144,6 @@ export class Decoder {
     return this.literalPayload(true);
   }
 
-  private literalPayload(binary: boolean): Buffer {
-    const at = this.offset;
-    if (binary) this.expect('~');
-    this.expect('{');
-    this.takeWhile(isDigit, 'literal size');
-    this.maybe('+');
-    this.expect('}');
-    const info = this.literalInfo[this.part / 2]; // text part p (even) is followed by literal p/2
-    if (this.pos !== this.text.length || info === undefined || this.part + 1 >= this.parts.length) {
-      throw new ParseError('literal announcement at end of line', at);
-    }
-    if (info.binary !== binary) throw new ParseError(binary ? 'literal8' : 'literal (not literal8)', at);
-    const data = this.parts[this.part + 1]!;
-    this.base += this.text.length + data.length;
-    this.part += 2;
-    this.pos = 0;
-    return data;
-  }
 
   /** `number`: 1*DIGIT, 0..2^32-1. */
   number(): number {
@@ -278,13 +172,6 @@ export class Decoder {
     return Math.min(Number(s), Number.MAX_SAFE_INTEGER);
   }
 
-  private digits(max: number, what: string): number {
-    const at = this.offset;
-    const s = this.takeWhile(isDigit, what);
-    const n = s.length > 20 ? Infinity : Number(s);
-    if (n > max) throw new ParseError(`${what} at most ${max}`, at);
-    return n;
-  }
 
   /**
    * `mailbox`: "INBOX" (any case) / astring, decoded (modified UTF-7 unless
@@ -346,16 +233,6 @@ export class Decoder {
     });
   }
 
-  /** Run `fn` one nesting level deeper; ParseError beyond MAX_NESTING_DEPTH (no stack overflow). */
-  nest<T>(fn: () => T): T {
-    if (this.depth >= MAX_NESTING_DEPTH) this.fail(`nesting at most ${MAX_NESTING_DEPTH} deep`);
-    this.depth++;
-    try {
-      return fn();
-    } finally {
-      this.depth--;
-    }
-  }
 
   /** `sequence-set`. */
   sequenceSet(): SequenceSet {
@@ -421,21 +298,7 @@ export class Decoder {
     return i + 1;
   }
 
-  private fixedDigits(n: number): number {
-    const t = this.text;
-    for (let i = 0; i < n; i++) if (!isDigit(t[this.pos + i] ?? -1)) this.fail(`${n} digits`);
-    const v = Number(t.toString('latin1', this.pos, this.pos + n));
-    this.pos += n;
-    return v;
-  }
 
-  private decodeUtf8(b: Buffer, at = this.offset): string {
-    try {
-      return utf8Decoder.decode(b);
-    } catch (err) {
-      throw new ParseError('valid UTF-8', at, { cause: err });
-    }
-  }
 }
 
 function validDay(year: number, month: number, day: number): boolean {

@@ -2,7 +2,7 @@
  * Error classes of the wire layer, each with a stable `code` (STYLE §7).
  * The connection turns a `ParseError` into `BAD [CLIENTBUG] <message>`; a
  * `WireWriteError` means the response stream is broken and the connection
- * must be closed.
+ * must be closed; `ConnectionClosed` that it is closed already.
  */
 
 /** A command does not match the grammar (RFC 9051 §9). */
@@ -17,12 +17,13 @@ export class ParseError extends Error {
   }
 }
 
-export type WireWriteErrorCode = 'LITERAL_LENGTH' | 'SOURCE_FAILED' | 'STREAM_CLOSED';
+export type WireWriteErrorCode = 'LITERAL_LENGTH' | 'SOURCE_FAILED';
 
 /**
  * Writing a response failed in a way that leaves the protocol stream unusable:
- * a literal whose source yielded a length other than announced, or a stream
- * that closed/errored underneath. The connection must close the socket.
+ * a literal whose source yielded a length other than announced
+ * (`LITERAL_LENGTH`), or whose source failed part way (`SOURCE_FAILED`). The
+ * connection must close the socket.
  */
 export class WireWriteError extends Error {
   readonly code: WireWriteErrorCode;
@@ -30,6 +31,18 @@ export class WireWriteError extends Error {
     super(message, options);
     this.name = 'WireWriteError';
     this.code = code;
+  }
+}
+
+/**
+ * The client's connection is gone (or going): a write or a read of the next
+ * line cannot happen. Not an error of the command: nothing is answered.
+ */
+export class ConnectionClosed extends Error {
+  readonly code = 'CONNECTION_CLOSED' as const;
+  constructor(message = 'connection closed') {
+    super(message);
+    this.name = 'ConnectionClosed';
   }
 }
 

@@ -1,145 +1,183 @@
 /**
- * ResponseWriter: the only way protocol bytes reach the client (STYLE §3).
- * Wraps a `Writable` (the socket, or a deflate stream under COMPRESS=DEFLATE).
+ * ResponseWriter: the one way protocol bytes reach a client (STYLE §3). The
+ * connection owns one per socket; commands write through their context, which
+ * calls `send` and `literal` here. Nothing else touches the socket.
  *
- *     await w.untagged('OK [UIDVALIDITY 1700000000] UIDs valid');
- *     await w.write(Buffer.from('* 12 FETCH (UID 4711 BODY[] '));
- *     await w.literal(size, articleStream);   // {size}\r\n + exactly size octets
- *     await w.write(Buffer.from(')\r\n'));
- *     await w.tagged('A1', 'OK', undefined, 'FETCH completed');
+ *     await w.send(['* 12 FETCH (UID 4711 BODY[] ']);
+ *     await w.literal(size, articleStream, false);   // {size}\r\n + exactly size octets
+ *     await w.send([')\r\n', 'a1 OK FETCH completed\r\n'], true);
  *
  * Contract
- * - Each method resolves once its bytes are accepted by the stream; it waits
- *   for 'drain' only when `stream.write` returned false (backpressure).
- * - Bytes reach the stream in call order. The writer does not interleave
- *   whole responses: the caller (the connection) serialises them.
- * - `literal` streams exactly `size` octets from a Buffer or Readable, honouring
- *   backpressure, and never buffers the whole source. If the source yields
- *   more or fewer octets it throws `WireWriteError('LITERAL_LENGTH')` after
- *   destroying the source: the protocol stream is then broken and the
- *   connection must close the socket.
- * - If the source errors mid-literal: `WireWriteError('SOURCE_FAILED')` (cause
- *   attached); the stream is broken as above.
- * - If the stream errors or closes, pending and later writes reject with
- *   `WireWriteError('STREAM_CLOSED')`.
- * - The writer never closes or ends the stream; its owner does.
+ * - Chunks are queued and written once OUTPUT_BATCH octets are pending, or
+ *   when the caller asks (`flushNow`, `flush`): a listing of thousands of
+ *   small responses costs a few socket writes, not one each. Strings are joined
+ *   and encoded as UTF-8 once per batch.
+ * - Bytes reach the stream in call order; the caller (the connection)
+ *   serialises whole responses. A write waits for 'drain' only when the
+ *   stream asks for it (backpressure).
+ * - `literal` sends `{size}` CRLF (`~{size}` for literal8) and exactly `size`
+ *   octets. A small streamed literal joins the batch; a large one is written
+ *   chunk by chunk as it arrives, never held whole. A source yielding more or
+ *   fewer octets gives `WireWriteError('LITERAL_LENGTH')`, a source that fails
+ *   `WireWriteError('SOURCE_FAILED')`; the source is destroyed and the
+ *   protocol stream is broken: the owner must close the socket.
+ * - Once the socket closed (or `close()` was called) every write rejects with
+ *   `ConnectionClosed`, including one waiting for 'drain'.
+ * - Under COMPRESS=DEFLATE (`compress`) every flush ends with a sync flush,
+ *   so the client can decode what it was sent.
+ * - `end()` finishes the output (the deflate stream, else the socket) so the
+ *   last bytes leave before the FIN; the writer never destroys the socket.
  */
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { WireWriteError } from './errors.js';
-import { literalHeader } from './encoder.js';
+import { constants as zc, type DeflateRaw } from 'node:zlib';
+import { ConnectionClosed, WireWriteError } from './errors.js';
 
-export type TaggedStatus = 'OK' | 'NO' | 'BAD';
+export type Chunk = Buffer | string;
 
-const CRLF = Buffer.from('\r\n');
+/** Output is written to the stream once this many octets are pending. */
+const OUTPUT_BATCH = 64 * 1024;
+/** Streamed literals up to this size are gathered into the output batch rather than streamed. */
+const SMALL_LITERAL = 64 * 1024;
 
 export class ResponseWriter {
-  private readonly stream: Writable;
-  private broken: Error | undefined;
+  private output: Writable;
+  private deflate: DeflateRaw | undefined;
+  private pending: Buffer[] = [];
+  private text = '';
+  private pendingBytes = 0;
+  private closed = false;
 
-  constructor(stream: Writable) {
-    this.stream = stream;
-    const onError = (err: Error): void => {
-      this.broken ??= err;
-    };
-    stream.on('error', onError);
-    stream.once('close', () => {
-      this.broken ??= new Error('stream closed');
-    });
+  /** `socket`: its 'close' ends waiting writes; it is also the first output stream. */
+  constructor(private readonly socket: Socket) {
+    this.output = socket;
   }
 
-  /** True once the stream errored or closed. */
-  get closed(): boolean {
-    return this.broken !== undefined || this.stream.destroyed || this.stream.writableEnded;
+  /** Write to `stream` from now on (STARTTLS: the TLS socket over the raw one). */
+  useStream(stream: Writable): void {
+    this.output = stream;
   }
 
-  /** Write raw bytes; resolves at once unless the stream asks us to wait for 'drain'. */
-  write(buf: Buffer): Promise<void> {
-    if (this.closed) return Promise.reject(this.closedError());
-    if (this.stream.write(buf)) return Promise.resolve();
-    return this.waitDrain();
+  /** Deflate everything from now on (RFC 4978), into the current stream. */
+  compress(deflate: DeflateRaw): void {
+    deflate.pipe(this.output);
+    this.output = deflate;
+    this.deflate = deflate;
   }
 
-  /**
-   * `* <text>\r\n` (RFC 9051 §7). A string has CR/LF replaced by spaces; a
-   * Buffer is sent as is (pre-rendered data that may hold literals).
-   */
-  untagged(text: string | Buffer): Promise<void> {
-    return this.write(Buffer.concat([Buffer.from('* '), typeof text === 'string' ? Buffer.from(oneLine(text), 'utf8') : text, CRLF]));
+  /** Queue chunks; writes once a batch is full, or at once with `flushNow`. */
+  async send(chunks: readonly Chunk[], flushNow = false): Promise<void> {
+    if (this.closed) throw new ConnectionClosed('connection closed');
+    for (const c of chunks) {
+      if (typeof c === 'string') {
+        // strings are joined and encoded once per batch, not one Buffer per piece
+        this.text += c;
+        this.pendingBytes += c.length;
+      } else if (c.length > 0) {
+        this.sealText();
+        this.pending.push(c);
+        this.pendingBytes += c.length;
+      }
+    }
+    if (flushNow || this.pendingBytes >= OUTPUT_BATCH) await this.flush();
   }
 
-  /**
-   * `<tag> <status> [<code>] <text>\r\n` (RFC 9051 §7.1). CR/LF in any part
-   * become spaces, so text quoting client input cannot inject a response line.
-   */
-  tagged(tag: string, status: TaggedStatus, code: string | undefined, text: string): Promise<void> {
-    return this.write(Buffer.from(oneLine(`${tag} ${status} ${code ? `[${code}] ` : ''}${text}`) + '\r\n', 'utf8'));
+  /** Write everything queued (and sync-flush the deflate stream). */
+  async flush(): Promise<void> {
+    this.sealText();
+    if (this.pendingBytes > 0) {
+      const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+      this.pending = [];
+      this.pendingBytes = 0;
+      await this.writeOut(data);
+    }
+    if (this.deflate) this.deflate.flush(zc.Z_SYNC_FLUSH);
   }
 
-  /** `* BYE [<code>] <text>\r\n` (RFC 9051 §7.1.5); the caller then closes. */
-  bye(code: string | undefined, text: string): Promise<void> {
-    return this.write(Buffer.from(oneLine(`* BYE ${code ? `[${code}] ` : ''}${text}`) + '\r\n', 'utf8'));
-  }
-
-  /** `+ <text>\r\n` command continuation request (RFC 9051 §7.6); a SASL challenge is base64 text. */
-  continuation(text = ''): Promise<void> {
-    return this.write(Buffer.from(oneLine(`+ ${text}`) + '\r\n', 'utf8'));
-  }
-
-  /**
-   * `{size}\r\n` (or `~{size}\r\n` when `binary`) followed by exactly `size`
-   * octets from `source`. See the module contract for length mismatches.
-   */
-  async literal(size: number, source: Readable | Buffer, opts: { binary?: boolean } = {}): Promise<void> {
-    if (Buffer.isBuffer(source)) {
-      if (source.length !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size} octets, buffer has ${source.length}`);
-      await this.write(literalHeader(size, opts.binary));
-      await this.write(source);
+  /** `{size}` CRLF (or `~{size}` for BINARY with NUL) then exactly `size` octets from `body`. */
+  async literal(size: number, body: Readable | Buffer, binary: boolean): Promise<void> {
+    await this.send([`${binary ? '~' : ''}{${size}}\r\n`]);
+    if (Buffer.isBuffer(body)) {
+      if (body.length !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, have ${body.length}`);
+      await this.send([body]);
       return;
     }
-    await this.write(literalHeader(size, opts.binary));
+    if (size <= SMALL_LITERAL) {
+      // small bodies join the output batch instead of a write of their own
+      const chunks: Buffer[] = [];
+      let got = 0;
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          got += chunk.length;
+          if (got > size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source longer`);
+          chunks.push(chunk);
+        }
+      } catch (err) {
+        body.destroy();
+        if (err instanceof WireWriteError) throw err;
+        throw new WireWriteError('SOURCE_FAILED', `article stream failed after ${got} of ${size} octets`, { cause: err });
+      }
+      if (got !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${got}`);
+      await this.send(chunks);
+      return;
+    }
+    await this.flush();
     let sent = 0;
     try {
-      for await (const chunk of source as AsyncIterable<Buffer | string>) {
-        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        if (sent + b.length > size) {
-          throw new WireWriteError('LITERAL_LENGTH', `literal source yielded more than the announced ${size} octets`);
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (sent + chunk.length > size) {
+          throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source longer`);
         }
-        sent += b.length;
-        await this.write(b);
+        sent += chunk.length;
+        await this.writeOut(chunk);
       }
     } catch (err) {
-      source.destroy();
-      if (err instanceof WireWriteError) throw err;
-      throw new WireWriteError(this.closed ? 'STREAM_CLOSED' : 'SOURCE_FAILED', `literal source failed after ${sent} of ${size} octets`, { cause: err });
+      body.destroy();
+      if (err instanceof WireWriteError || err instanceof ConnectionClosed) throw err;
+      // The announced literal cannot be completed: the protocol stream is broken.
+      throw new WireWriteError('SOURCE_FAILED', `article stream failed after ${sent} of ${size} octets`, { cause: err });
     }
-    if (sent !== size) throw new WireWriteError('LITERAL_LENGTH', `literal source yielded ${sent} of the announced ${size} octets`);
+    if (sent !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${sent}`);
   }
 
-  private waitDrain(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        this.stream.off('drain', onDrain);
-        this.stream.off('error', onEnd);
-        this.stream.off('close', onEnd);
-      };
+  /** Finish the output: with COMPRESS the deflate stream is ended, so its last bytes precede the FIN. */
+  end(): void {
+    if (this.deflate) this.deflate.end();
+    else this.socket.end();
+  }
+
+  /** The connection is gone: drop what is queued; later writes reject. */
+  close(): void {
+    this.closed = true;
+    this.pending = [];
+    this.text = '';
+    this.pendingBytes = 0;
+    this.deflate?.destroy();
+  }
+
+  private sealText(): void {
+    if (this.text.length > 0) {
+      this.pending.push(Buffer.from(this.text, 'utf8'));
+      this.text = '';
+    }
+  }
+
+  private writeOut(data: Buffer): Promise<void> {
+    if (this.closed || this.output.writableEnded || this.output.destroyed) {
+      return Promise.reject(new ConnectionClosed('connection closed'));
+    }
+    if (this.output.write(data)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
       const onDrain = (): void => {
-        cleanup();
+        this.socket.off('close', onClose);
         resolve();
       };
-      const onEnd = (): void => {
-        cleanup();
-        reject(this.closedError());
+      const onClose = (): void => {
+        this.output.off('drain', onDrain);
+        reject(new ConnectionClosed('connection closed'));
       };
-      this.stream.on('drain', onDrain);
-      this.stream.once('error', onEnd);
-      this.stream.once('close', onEnd);
+      this.output.once('drain', onDrain);
+      this.socket.once('close', onClose);
     });
   }
-
-  private closedError(): WireWriteError {
-    return new WireWriteError('STREAM_CLOSED', 'response stream is closed', { cause: this.broken });
-  }
 }
-
-/** Response text is one line: CR, LF and NUL become spaces. */
-const oneLine = (t: string): string => t.replace(/[\r\n\0]/g, ' ');

@@ -176,12 +176,16 @@ export function backendContract(name: string, make: () => Promise<BackendHarness
       }
     });
 
-    it('takes prefetch hints without throwing, even for absent UIDs', async () => {
+    it('plans reads: batches in order with meta, skipping absent UIDs, even with content and structure asked for', async () => {
       for (const [mailbox, msgs] of full) {
         const handle = await openBox(mailbox);
         const uids = [...msgs.map((m) => m.uid), msgs[msgs.length - 1]!.uid + 1000];
-        expect(() => handle.prefetch?.(uids)).not.toThrow();
-        expect(() => handle.prefetchStructures?.(uids)).not.toThrow();
+        const seen: number[] = [];
+        for await (const batch of handle.read(uids, { meta: true, content: true, structure: true })) {
+          expect(batch.uids).toEqual(uids.slice(batch.from, batch.from + batch.uids.length));
+          for (const u of batch.uids) if (batch.metas!.has(u)) seen.push(u);
+        }
+        expect(seen).toEqual(msgs.map((m) => m.uid));
         for (const m of msgs) expect((await readAll(await handle.content(m.uid))).equals(m.bytes)).toBe(true);
       }
     });

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
+import { createDeflateRaw, inflateRawSync } from 'node:zlib';
 import { ResponseWriter } from '../../../src/imap/wire/writer.js';
-import { WireWriteError } from '../../../src/imap/wire/errors.js';
+import { ConnectionClosed, WireWriteError } from '../../../src/imap/wire/errors.js';
 
-/** A Writable whose writes complete only when the test says so (or at once if `auto`). */
+/** A Writable socket stand-in whose writes complete only when the test says so (or at once if `auto`). */
 class Sink extends Writable {
   readonly chunks: Buffer[] = [];
   private held: Array<() => void> = [];
@@ -30,45 +33,36 @@ class Sink extends Writable {
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-/** End the sink and wait until it has processed every write. */
-const finished = (sink: Sink): Promise<void> => new Promise((r) => sink.end(r));
+const writerOn = (sink: Sink): ResponseWriter => new ResponseWriter(sink as unknown as Socket);
 
 describe('ResponseWriter', () => {
-  it('formats untagged, tagged, BYE and continuation responses', async () => {
+  it('batches small responses into one write until flushed', async () => {
     const sink = new Sink(1 << 20);
     sink.auto = true;
-    const w = new ResponseWriter(sink);
-    await w.untagged('OK [UIDVALIDITY 3] ok');
-    await w.tagged('a1', 'OK', 'READ-ONLY', 'EXAMINE completed');
-    await w.tagged('a2', 'BAD', undefined, 'what?');
-    await w.continuation('Ready');
-    await w.bye('UNAVAILABLE', 'shutting down');
-    await finished(sink);
-    expect(sink.text()).toBe('* OK [UIDVALIDITY 3] ok\r\na1 OK [READ-ONLY] EXAMINE completed\r\na2 BAD what?\r\n+ Ready\r\n* BYE [UNAVAILABLE] shutting down\r\n');
+    const w = writerOn(sink);
+    await w.send(['* 1 FETCH (UID 1)\r\n']);
+    await w.send([Buffer.from('* 2 FETCH (UID 2)\r\n'), '* 3 FETCH ', '(UID 3)\r\n']);
+    expect(sink.chunks.length).toBe(0);
+    await w.send(['a1 OK FETCH completed\r\n'], true);
+    expect(sink.chunks.length).toBe(1);
+    expect(sink.text()).toBe('* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\na1 OK FETCH completed\r\n');
   });
 
-  it('keeps response text on one line so quoted client input cannot inject responses', async () => {
+  it('writes without a flush once 64 KiB are pending, and encodes strings as UTF-8', async () => {
     const sink = new Sink(1 << 20);
     sink.auto = true;
-    const w = new ResponseWriter(sink);
-    await w.tagged('a1', 'NO', 'NONEXISTENT', 'no mailbox x\r\n* BYE evil');
-    await w.untagged('OK a\nb');
-    await finished(sink);
-    expect(sink.text()).toBe('a1 NO [NONEXISTENT] no mailbox x  * BYE evil\r\n* OK a b\r\n');
+    const w = writerOn(sink);
+    await w.send(['Caf\u00e9 ']);
+    await w.send([Buffer.alloc(64 * 1024, 0x61)]);
+    expect(sink.chunks.length).toBe(1);
+    expect(sink.chunks[0]!.subarray(0, 6).toString('utf8')).toBe('Caf\u00e9 ');
   });
 
-  it('resolves a write at once while the stream is below its high-water mark', async () => {
-    const sink = new Sink(1024);
-    const w = new ResponseWriter(sink);
-    await w.write(Buffer.from('* OK\r\n'));
-    expect(sink.pending).toBe(1); // resolved though the sink has not completed the write
-  });
-
-  it('waits for drain when the stream is full', async () => {
+  it('resolves at once below the high-water mark and waits for drain above it', async () => {
     const sink = new Sink(16);
-    const w = new ResponseWriter(sink);
+    const w = writerOn(sink);
     let done = false;
-    const p = w.write(Buffer.alloc(100, 0x61)).then(() => {
+    const p = w.send([Buffer.alloc(100, 0x61)], true).then(() => {
       done = true;
     });
     await tick();
@@ -79,10 +73,10 @@ describe('ResponseWriter', () => {
     expect(done).toBe(true);
   });
 
-  it('streams a literal of exactly the announced size with bounded read-ahead', async () => {
+  it('streams a large literal of exactly the announced size without holding it whole', async () => {
     const sink = new Sink(64 * 1024);
     sink.auto = true;
-    const w = new ResponseWriter(sink);
+    const w = writerOn(sink);
     const chunk = 16 * 1024;
     const total = 4 * 1024 * 1024;
     let produced = 0;
@@ -97,59 +91,92 @@ describe('ResponseWriter', () => {
         }
       })(),
     );
-    await w.write(Buffer.from('* 1 FETCH (BODY[] '));
-    await w.literal(total, source);
-    await w.write(Buffer.from(')\r\n'));
-    await finished(sink);
+    await w.send(['* 1 FETCH (BODY[] ']);
+    await w.literal(total, source, false);
+    await w.send([')\r\n'], true);
     const out = Buffer.concat(sink.chunks);
     const head = `* 1 FETCH (BODY[] {${total}}\r\n`;
     expect(out.subarray(0, head.length).toString()).toBe(head);
     expect(out.length).toBe(head.length + total + 3);
-    expect(maxAhead).toBeLessThan(total / 4); // never the whole article in memory
+    expect(maxAhead).toBeLessThan(total / 4);
   });
 
-  it('writes a Buffer literal and a literal8 header', async () => {
+  it('gathers a small streamed literal into the batch; literal8 gets a ~ header', async () => {
     const sink = new Sink(1024);
     sink.auto = true;
-    const w = new ResponseWriter(sink);
-    await expect(w.literal(4, Buffer.from('abc'))).rejects.toMatchObject({ code: 'LITERAL_LENGTH' });
-    await w.literal(3, Buffer.from('a\0b'), { binary: true });
-    await finished(sink);
-    expect(sink.text()).toBe('~{3}\r\na\0b');
+    const w = writerOn(sink);
+    await w.literal(6, Readable.from([Buffer.from('abc'), Buffer.from('def')]), false);
+    await w.literal(3, Buffer.from('a\0b'), true);
+    expect(sink.chunks.length).toBe(0);
+    await w.flush();
+    expect(sink.text()).toBe('{6}\r\nabcdef~{3}\r\na\0b');
   });
 
-  it('fails with LITERAL_LENGTH when the source is longer or shorter than announced', async () => {
-    for (const [announced, parts] of [[5, ['abc', 'def']], [10, ['abc']]] as const) {
-      const sink = new Sink(1024);
+  it('fails with LITERAL_LENGTH when the source is longer or shorter than announced, small or large', async () => {
+    const big = 200 * 1024;
+    const cases: Array<[number, Buffer[]]> = [
+      [5, [Buffer.from('abc'), Buffer.from('def')]],
+      [10, [Buffer.from('abc')]],
+      [big, [Buffer.alloc(big + 1)]],
+      [big, [Buffer.alloc(big - 1)]],
+    ];
+    for (const [announced, parts] of cases) {
+      const sink = new Sink(1 << 20);
       sink.auto = true;
-      const w = new ResponseWriter(sink);
-      const source = Readable.from(parts.map((p) => Buffer.from(p)));
-      const err = await w.literal(announced, source).catch((e: unknown) => e);
+      const w = writerOn(sink);
+      const source = Readable.from(parts);
+      const err = await w.literal(announced, source, false).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WireWriteError);
       expect((err as WireWriteError).code).toBe('LITERAL_LENGTH');
+    }
+    const w = writerOn(new Sink(1024));
+    await expect(w.literal(4, Buffer.from('abc'), false)).rejects.toMatchObject({ code: 'LITERAL_LENGTH' });
+  });
+
+  it('fails with SOURCE_FAILED and destroys the source when it errors part way', async () => {
+    for (const size of [10, 200 * 1024]) {
+      const sink = new Sink(1 << 20);
+      sink.auto = true;
+      const w = writerOn(sink);
+      let sent = false;
+      const source = new Readable({
+        read() {
+          if (!sent) {
+            sent = true;
+            this.push(Buffer.alloc(4));
+          } else this.destroy(new Error('upstream gone'));
+        },
+      });
+      await expect(w.literal(size, source, false)).rejects.toMatchObject({ code: 'SOURCE_FAILED' });
       expect(source.destroyed).toBe(true);
     }
   });
 
-  it('fails with SOURCE_FAILED when the source errors', async () => {
-    const sink = new Sink(1024);
-    sink.auto = true;
-    const w = new ResponseWriter(sink);
-    const source = new Readable({
-      read() {
-        this.destroy(new Error('upstream gone'));
-      },
-    });
-    await expect(w.literal(10, source)).rejects.toMatchObject({ code: 'SOURCE_FAILED' });
+  it('rejects with ConnectionClosed once the socket closes, including a write waiting for drain', async () => {
+    const sink = new Sink(16);
+    const w = writerOn(sink);
+    const waiting = w.send([Buffer.alloc(100)], true);
+    sink.destroy(); // a Writable emits 'close' as a socket does
+    await expect(waiting).rejects.toBeInstanceOf(ConnectionClosed);
+    await expect(w.send(['* OK\r\n'], true)).rejects.toBeInstanceOf(ConnectionClosed);
+    const w2 = writerOn(new Sink(1024));
+    w2.close();
+    await expect(w2.send(['* OK\r\n'])).rejects.toBeInstanceOf(ConnectionClosed);
   });
 
-  it('rejects writes once the stream is destroyed, including one waiting for drain', async () => {
-    const sink = new Sink(16);
-    const w = new ResponseWriter(sink);
-    const waiting = w.write(Buffer.alloc(100));
-    sink.destroy();
-    await expect(waiting).rejects.toMatchObject({ code: 'STREAM_CLOSED' });
-    await expect(w.untagged('OK')).rejects.toMatchObject({ code: 'STREAM_CLOSED' });
-    expect(w.closed).toBe(true);
+  it('under compression every flush is a sync flush the client can inflate, and end() ends the deflate stream', async () => {
+    const sink = new Sink(1 << 20);
+    sink.auto = true;
+    const socket = Object.assign(new EventEmitter(), { end: () => undefined }) as unknown as Socket;
+    const w = new ResponseWriter(socket);
+    w.useStream(sink);
+    const deflate = createDeflateRaw();
+    w.compress(deflate);
+    await w.send(['* OK compressed\r\n'], true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(inflateRawSync(Buffer.concat(sink.chunks), { finishFlush: 2 /* Z_SYNC_FLUSH */ }).toString()).toBe('* OK compressed\r\n');
+    const ended = new Promise((r) => deflate.once('end', r));
+    w.end();
+    await ended;
   });
 });

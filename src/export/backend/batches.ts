@@ -1,0 +1,101 @@
+/**
+ * Planned reads for FETCH and SEARCH (`MessageReader.read`): the caller says
+ * what it will use of each message (`ReadNeeds`); this file decides the
+ * upstream work and hands back consecutive batches as they become ready.
+ *
+ * - Batches of READ_BATCH messages: one pipelined header round (HEAD_WINDOW
+ *   in flight) per batch, and one flag view per batch on the caller's side.
+ * - Bodies or structures are asked for before meta data (`prefetch`,
+ *   `prefetchStructures`), so a size that must be exact comes from that same
+ *   read: no article is read twice.
+ * - Without bodies, the meta data of META_READ_AHEAD further batches is asked
+ *   for while the caller renders the current one, so the upstream pipeline
+ *   does not drain at every batch end. With bodies there is no read-ahead:
+ *   their downloads go to the article cache, which it would only fill.
+ * - A batch whose meta read fails is read again one message at a time, so one
+ *   article the upstream cannot deliver (a 1 MB header line, a vanished spool
+ *   file) costs only itself (`MessageBatch.failed`). When no message of the
+ *   batch can be read, the first error is thrown (the upstream is down).
+ *
+ * A caller that stops early leaves reads already started to finish into the
+ * caches; their failures are observed here and dropped.
+ */
+import type { MessageBatch, MessageMeta, MetaOptions, ReadNeeds } from '../interface.js';
+import { META_READ_AHEAD, READ_BATCH } from './limits.js';
+
+/** What a planned read is made of (GroupReader). */
+export interface BatchReader {
+  meta(uids: readonly number[], opts?: MetaOptions): AsyncIterable<MessageMeta>;
+  prefetch(uids: readonly number[]): void;
+  prefetchStructures(uids: readonly number[]): void;
+}
+
+interface Started {
+  uids: readonly number[];
+  metas: Promise<MetaResult> | null;
+}
+
+interface MetaResult {
+  metas: Map<number, MessageMeta>;
+  failed: number;
+}
+
+export async function* readBatches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+  const exactSize = needs.exactSize ?? true;
+  const structure = needs.structure ?? false;
+  const started = new Map<number, Started>();
+  const start = (from: number): Started => {
+    const known = started.get(from);
+    if (known !== undefined) return known;
+    const batch = uids.slice(from, from + READ_BATCH);
+    if (needs.content && batch.length > 1) r.prefetch(batch);
+    else if (structure !== false && batch.length > 1) {
+      const todo = structure === true ? batch : batch.filter(structure);
+      if (todo.length > 1) r.prefetchStructures(todo);
+    }
+    let metas: Promise<MetaResult> | null = null;
+    if (needs.meta) {
+      metas = metaBatch(r, batch, { exactSize });
+      metas.catch(() => undefined); // observed when its batch is reached
+    }
+    const s = { uids: batch, metas };
+    started.set(from, s);
+    return s;
+  };
+  const ahead = needs.content ? 0 : META_READ_AHEAD;
+  for (let from = 0; from < uids.length; from += READ_BATCH) {
+    const s = start(from);
+    started.delete(from);
+    for (let k = 1; k <= ahead && from + k * READ_BATCH < uids.length; k++) start(from + k * READ_BATCH);
+    const got = s.metas === null ? undefined : await s.metas;
+    yield { from, uids: s.uids, metas: got?.metas, failed: got?.failed ?? 0 };
+  }
+}
+
+async function collect(r: BatchReader, uids: readonly number[], into: Map<number, MessageMeta>, opts: MetaOptions): Promise<void> {
+  for await (const m of r.meta(uids, opts)) into.set(m.uid, m);
+}
+
+/** The meta data of one batch, asked for alone per message when the batch fails (see the file comment). */
+async function metaBatch(r: BatchReader, uids: readonly number[], opts: MetaOptions): Promise<MetaResult> {
+  const metas = new Map<number, MessageMeta>();
+  try {
+    await collect(r, uids, metas, opts);
+    return { metas, failed: 0 };
+  } catch (err) {
+    if (uids.length === 1) throw err;
+    let failed = 0;
+    let first: unknown;
+    for (const uid of uids) {
+      if (metas.has(uid)) continue;
+      try {
+        await collect(r, [uid], metas, opts);
+      } catch (e) {
+        first ??= e;
+        failed++;
+      }
+    }
+    if (metas.size === 0) throw first ?? err;
+    return { metas, failed };
+  }
+}

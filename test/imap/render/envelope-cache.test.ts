@@ -1,0 +1,85 @@
+/**
+ * The rendered-ENVELOPE cache: one rendering per (mailbox, UIDVALIDITY, UID,
+ * form), a byte bound that holds, least recently used pages out first.
+ */
+import { describe, expect, it } from 'vitest';
+import { EnvelopeCache, ENTRY_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
+import { envelopeOf, type Envelope } from '../../../src/mime/envelope.js';
+import { parseHeader } from '../../../src/mime/header.js';
+
+/** A meta whose envelope counts its reads (a read is a parse, then a rendering). */
+function meta(uid: number, subject = `Caf\u00e9 ${uid}`): { uid: number; envelope: Envelope; reads: number } {
+  const env = envelopeOf(parseHeader(Buffer.from(`Subject: ${subject}\r\nFrom: A <a@example.org>\r\n\r\n`, 'utf8')));
+  return {
+    uid,
+    reads: 0,
+    get envelope() {
+      this.reads++;
+      return env;
+    },
+  };
+}
+
+describe('EnvelopeCache', () => {
+  it('renders each article once per form, apart per mailbox and UIDVALIDITY', () => {
+    const c = new EnvelopeCache(1 << 20);
+    const m = meta(7);
+    const plain = c.shelf('g.one', 1, false).get(m);
+    expect(c.shelf('g.one', 1, false).get(m)).toBe(plain);
+    expect(m.reads).toBe(1);
+    const utf8 = c.shelf('g.one', 1, true).get(m);
+    expect(m.reads).toBe(2);
+    expect(plain.toString('latin1')).toContain('{'); // 8-bit subject: a literal without UTF8=ACCEPT
+    expect(utf8.toString('utf8')).toContain('"Caf\u00e9 7"');
+    c.shelf('g.one', 2, false).get(m);
+    c.shelf('g.two', 1, false).get(m);
+    expect(m.reads).toBe(4);
+  });
+
+  it('keeps the charged bytes within the bound and evicts the least recently used page first', () => {
+    const one = meta(1).envelope;
+    const size = new EnvelopeCache(1 << 20).shelf('x', 1, true).get({ uid: 1, envelope: one }).length;
+    const perPage = PAGE_OVERHEAD + 4 * (size + ENTRY_OVERHEAD); // 4 renderings on each page
+    const bound = 3 * perPage;
+    const c = new EnvelopeCache(bound);
+    const s = c.shelf('g', 1, true);
+    const page = (p: number): Array<ReturnType<typeof meta>> => [0, 1, 2, 3].map((i) => meta(p * 1024 + i, 'Caf\u00e9 1'));
+    const [a, b, d, e] = [page(0), page(1), page(2), page(3)];
+    for (const m of [...a!, ...b!, ...d!]) s.get(m);
+    expect(c.bytes).toBe(bound);
+    s.get(a![0]!); // page 0 is now the most recently used: page 1 goes first
+    for (const m of e!) s.get(m);
+    expect(c.bytes).toBeLessThanOrEqual(bound);
+    for (const m of [...a!, ...d!, ...e!]) s.get(m);
+    expect([...a!, ...d!, ...e!].map((m) => m.reads)).toEqual(new Array(12).fill(1)); // still cached
+    s.get(b![0]!);
+    expect(b![0]!.reads).toBe(2); // evicted, rendered again
+    expect(c.bytes).toBeLessThanOrEqual(bound);
+  });
+
+  it('a shelf whose pages were all evicted keeps working and is found again', () => {
+    const c = new EnvelopeCache(PAGE_OVERHEAD + 2000);
+    const s = c.shelf('g', 1, false);
+    const m1 = meta(1);
+    s.get(m1);
+    c.shelf('h', 1, false).get(meta(5000)); // pushes g's only page out
+    const m2 = meta(2);
+    s.get(m2);
+    s.get(m2);
+    expect(m2.reads).toBe(1);
+    c.shelf('g', 1, false).get(m2);
+    expect(m2.reads).toBe(1);
+    s.get(m1);
+    expect(m1.reads).toBe(2);
+  });
+
+  it('a rendering larger than the bound is returned but not kept', () => {
+    const c = new EnvelopeCache(PAGE_OVERHEAD + 10);
+    const m = meta(1);
+    const s = c.shelf('g', 1, false);
+    expect(s.get(m).length).toBeGreaterThan(10);
+    s.get(m);
+    expect(m.reads).toBe(2);
+    expect(c.bytes).toBe(0);
+  });
+});
