@@ -35,6 +35,7 @@ export async function startImap(
       compress: opts.compress ?? true,
       persistentFlags: opts.persistentFlags ?? false,
       crosspostSeen: opts.crosspostSeen ?? true,
+      sortThread: opts.sortThread ?? false,
     },
   };
   const server = new ImapServer(ctx, silentLogger());
