@@ -241,8 +241,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
         if (setsSeen) {
           const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
           if (unseen.length > 0) {
-            const r = await s.flags!.update(key, unseen, 'add', ['\\Seen']);
-            sel.noteOwnModseq(r.modseq);
+            await sel.own(() => s.flags!.update(key, unseen, 'add', ['\\Seen']), true);
             await markSeenElsewhere(ctx.server, s, unseen);
             newlySeen = new Set(unseen);
             flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
