@@ -59,6 +59,29 @@ export class SelectedMailbox {
   /** Highest modseq this session has heard of from others (or saw at SELECT): where a resync starts. */
   knownModseq = 1;
 
+  /** Keywords the client has been told of in FLAGS, in the order told (system flags are always known). */
+  private readonly told = new Set<string>();
+
+  /**
+   * Note the keywords among `flags` (system flags, with `\`, are skipped).
+   * True when one of them is new to the client: it must get FLAGS again
+   * before a FETCH shows it (RFC 9051 §7.3.5; updates.ts `flagsLines`).
+   */
+  learnKeywords(flags: Iterable<string>): boolean {
+    let fresh = false;
+    for (const f of flags) {
+      if (f.startsWith('\\') || this.told.has(f)) continue;
+      this.told.add(f);
+      fresh = true;
+    }
+    return fresh;
+  }
+
+  /** The keywords the client knows, in the order it learnt them. */
+  get keywords(): readonly string[] {
+    return [...this.told];
+  }
+
   /**
    * Run one of this session's own flag updates of this mailbox. A store may
    * tell its watchers of the change before `update` resolves (LMDB does, in

@@ -23,7 +23,7 @@ import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { mapBackendError } from '../backend-errors.js';
 import type { FlagOp, UpdateResult } from '../../stateagent/flagstore.js';
-import { uidSetText } from '../updates.js';
+import { flagsLines, uidSetText } from '../updates.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import type { Completion } from '../command.js';
 
@@ -73,9 +73,6 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
   if (sel.readOnly) throw no('READ-ONLY', 'Mailbox was opened with EXAMINE; flags cannot be changed');
   if (a.flags.some((f) => f.toLowerCase() === '\\recent')) throw bad('CLIENTBUG', '\\Recent cannot be stored');
   const store = s.flags!;
-  if (!store.persistent && a.flags.some((f) => !f.startsWith('\\'))) {
-    throw no('CANNOT', 'Keywords need a state agent; this server keeps only system flags for the session');
-  }
   const seqs = resolveSet(sel, a.set, byUid);
   if (seqs.length === 0) return;
   const uids = seqs.map((n) => sel.uidAt(n));
@@ -96,6 +93,10 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
     });
   }
   const modified = new Set(result.modified);
+  // A keyword the client was not told of gets a new FLAGS first (RFC 9051 §7.3.5), silent or not.
+  if (a.op !== 'remove' && result.modified.length < uids.length && sel.learnKeywords(a.flags)) {
+    for (const line of flagsLines(sel, store.persistent)) await ctx.untagged(line);
+  }
   // Our own changes are reported when not silent; with CONDSTORE a silent STORE still
   // reports each changed message's new MODSEQ, without FLAGS (RFC 7162 §3.1.3). Other
   // sessions' changes come at the end of the command, as after any other (updates.ts).
