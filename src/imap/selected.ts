@@ -99,8 +99,10 @@ export class SelectedMailbox {
     let r: UpdateResult;
     try {
       r = await update();
-      if (this.ownModseqs.size >= OWN_MODSEQS) this.ownModseqs.clear();
-      this.ownModseqs.add(r.modseq);
+      if (r.bumped) {
+        if (this.ownModseqs.size >= OWN_MODSEQS) this.ownModseqs.clear();
+        this.ownModseqs.add(r.modseq);
+      }
     } finally {
       if (--this.ownRunning === 0) {
         const held = this.held;
@@ -126,8 +128,8 @@ export class SelectedMailbox {
       }
       const m = mine[lo];
       if (m?.uid !== uid) continue;
-      if (reported) this.flagChanges.delete(uid);
-      else this.flagChanges.set(uid, m);
+      if (reported) this.flagChanges.delete(uid); // the caller sends the UID's current flags
+      else if (m.modseq === r.modseq) this.flagChanges.set(uid, m); // changed by r: its state is newer
     }
   }
 

@@ -4,7 +4,11 @@
  * and `group! 1-5` for an unsubscribed one; the ranges are the articles read.
  * An `options` line (and lines beginning with white space after it) carries
  * reader options and is skipped. Readers differ in the space after `:`/`!`,
- * may leave the ranges empty, and some write `0` or `1-0`; all are accepted.
+ * may leave the ranges empty, and some write article `0` (`0-12`); all are
+ * accepted. The same rules as the agent's UID sets hold otherwise (one rule,
+ * docs/agent-api.md): a range that ends before it starts (`3-1`) is refused,
+ * and so is a group given on two lines — a file is taken whole or not at all,
+ * with an error naming the line.
  *
  * In newsfront a UID is the article number at first sight (DESIGN invariant
  * 2), so read ranges map 1:1 to `\Seen` UID ranges.
@@ -23,7 +27,8 @@ export interface NewsrcGroup {
 /** Parse a `.newsrc`. Throws `FlagStoreError('INVALID')` naming the first bad line (1-based). */
 export function parseNewsrc(text: string): NewsrcGroup[] {
   const out: NewsrcGroup[] = [];
-  const seen = new Set<string>();
+  /** Group → the line it was given on (a Map: group names like `__proto__` are plain keys). */
+  const seen = new Map<string, number>();
   let inOptions = false;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -40,9 +45,10 @@ export function parseNewsrc(text: string): NewsrcGroup[] {
     const group = m[1]!;
     try {
       checkMailbox(group);
+      const first = seen.get(group);
+      if (first !== undefined) throw new FlagStoreError('INVALID', `group ${group} is already on line ${first}`);
       const read = parseRanges(m[3]!, { newsrc: true });
-      if (seen.has(group)) continue; // first line wins, as in rn
-      seen.add(group);
+      seen.set(group, i + 1);
       out.push({ group, subscribed: m[2] === ':', read });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);

@@ -16,7 +16,7 @@ async function selected(): Promise<SelectedMailbox> {
 }
 
 function result(modseq: number, changes: FlagChange[]): UpdateResult {
-  return { modified: [], changes, modseq, highestModseq: modseq };
+  return { modified: [], changes, modseq, highestModseq: modseq, bumped: true };
 }
 
 const pending = (sel: SelectedMailbox) => sel.takeFlagChanges().map(({ seq, change }) => [seq, [...change.flags], change.modseq]);

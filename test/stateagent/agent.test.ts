@@ -124,7 +124,7 @@ describe('authentication and isolation', () => {
   it('lets a front-end token act for any user', async () => {
     const r = await req('POST', flagsPath('dave'), FE, { uids: '5', op: 'add', flags: ['$Label1'] });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ modseq: 2, highestModseq: 2, modified: '', changes: [{ uids: '5', flags: ['$Label1'], modseq: 2 }] });
+    expect(r.json).toEqual({ modseq: 2, highestModseq: 2, bumped: true, modified: '', changes: [{ uids: '5', flags: ['$Label1'], modseq: 2 }] });
   });
 });
 
@@ -300,6 +300,37 @@ describe('.newsrc', () => {
     expect(f.json.flags['\\Seen']).toBe('1-10,50');
     expect(f.json.flags['\\Flagged']).toBe('1-100');
     expect((await req('GET', flagsPath('gina', 'alt.new', 9), FE)).json.flags['\\Seen']).toBe('3');
+  });
+
+  it('imports groups named like Object.prototype members (toString, constructor, __proto__)', async () => {
+    const file = 'toString: 1-3\nconstructor! 2\n__proto__: 1-5\nhasOwnProperty: 4\n';
+    const r = await req('PUT', '/v1/users/ivy/newsrc?uidvalidity=8', FE, file, 'text/plain');
+    expect([r.status, r.json.imported, r.json.skipped]).toEqual([200, ['toString', 'constructor', '__proto__', 'hasOwnProperty'], []]);
+    expect(r.json.subscribed).toEqual(['__proto__', 'hasOwnProperty', 'toString']);
+    expect((await req('GET', flagsPath('ivy', '__proto__', 8), FE)).json.flags['\\Seen']).toBe('1-5');
+    // the JSON form: a per-group uidvalidity map with such keys
+    const j = await req('PUT', '/v1/users/ivy/newsrc', FE, `{"newsrc":"__proto__: 7\\nvalueOf: 1\\ntoString: 2\\n","uidvalidity":{"__proto__":9,"valueOf":9}}`);
+    expect([j.status, j.json.imported, j.json.skipped]).toEqual([200, ['__proto__', 'valueOf', 'toString'], []]);
+    expect((await req('GET', flagsPath('ivy', '__proto__', 9), FE)).json.flags['\\Seen']).toBe('7');
+    expect((await req('GET', flagsPath('ivy', 'toString', 8), FE)).json.flags['\\Seen']).toBe('2');
+    expect((await req('GET', '/v1/users/ivy/newsrc', FE)).text).toContain('__proto__: 7\n');
+  });
+
+  it('keeps keywords and users named like prototype members or EventEmitter events', async () => {
+    for (const user of ['error', 'newListener', '__proto__']) {
+      const r = await req('POST', flagsPath(user), FE, { uids: '1-2', op: 'add', flags: ['__proto__', 'constructor'] });
+      expect([user, r.status]).toEqual([user, 200]);
+      const f = await req('GET', flagsPath(user), FE);
+      expect([user, Object.entries(f.json.flags)]).toEqual([user, [['__proto__', '1-2'], ['constructor', '1-2']]]);
+    }
+  });
+
+  it('refuses a reversed range and a group given twice with 400 naming the line, storing nothing', async () => {
+    const rev = await req('PUT', '/v1/users/hank/newsrc?uidvalidity=3', FE, 'ok.group: 1-5\nrev.group: 1-3,9-4\n', 'text/plain');
+    expect([rev.status, rev.json.error.message]).toEqual([400, expect.stringMatching(/line 2: range 9-4 ends before it starts/)]);
+    const dup = await req('PUT', '/v1/users/hank/newsrc?uidvalidity=3', FE, 'a.b: 1\nc.d: 2\na.b! 3\n', 'text/plain');
+    expect([dup.status, dup.json.error.message]).toEqual([400, expect.stringMatching(/line 3: group a.b is already on line 1/)]);
+    expect((await req('GET', '/v1/users/hank/newsrc', FE)).text).toBe('');
   });
 
   it('refuses a malformed file with 400 naming the line, storing nothing', async () => {

@@ -59,10 +59,32 @@ const UpdateBody = z.object({
 
 const SubscriptionsBody = z.object({ mailboxes: z.array(z.string()).nullable() });
 
+/** `uidvalidity` is checked by `uidValidityMap` (a zod record would drop a `__proto__` group). */
 const NewsrcJsonBody = z.object({
   newsrc: z.string(),
-  uidvalidity: z.record(z.string(), z.number().int().positive()).optional(),
+  uidvalidity: z.unknown().optional(),
 });
+
+/**
+ * The JSON import's `{group: uidvalidity}` object as a Map, read from the
+ * parsed JSON's own properties, so any group name (`toString`, `__proto__`)
+ * is a key like any other. Throws HttpError 400 naming the bad entry.
+ */
+function uidValidityMap(v: unknown): Map<string, number> {
+  const map = new Map<string, number>();
+  if (v === undefined) return map;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new HttpError(400, 'BAD_REQUEST', 'invalid body at uidvalidity: expected an object of group: UIDVALIDITY');
+  }
+  for (const [group, n] of Object.entries(v)) {
+    try {
+      map.set(checkMailbox(group), checkUidValidity(n));
+    } catch (err) {
+      throw new HttpError(400, 'BAD_REQUEST', `invalid body at uidvalidity.${group.slice(0, 80)}: ${(err as Error).message}`);
+    }
+  }
+  return map;
+}
 
 function keyOf(p: string[]): FlagKey {
   const v = Number(p[2]);
@@ -81,7 +103,8 @@ const getFlags: Handler = (c, _req, res, p, q) => {
   const lo = Math.max(1, intParam(q, 'lo', 1));
   const hi = Math.min(MAX_UID, intParam(q, 'hi', MAX_UID));
   const mf = c.store.flagsOf(key);
-  const flags: Record<string, string> = {};
+  // no prototype: a keyword may be named `__proto__` or `constructor`
+  const flags: Record<string, string> = Object.create(null);
   for (const [flag, set] of mf.byFlag) flags[flag] = formatRuns(set.rangesIn(lo, hi));
   sendJson(res, 200, { highestModseq: mf.highestModseq, flags, modseqs: mf.modseqs.runsIn(lo, hi) });
 };
@@ -92,7 +115,9 @@ const postFlags: Handler = async (c, req, res, p) => {
   const runs = parseRanges(body.uids);
   if (runs.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'uids is empty');
   const r = await c.store.updateRuns(key, runs, body.op, body.flags, body.unchangedSince);
-  sendJson(res, 200, { modseq: r.modseq, highestModseq: r.highestModseq, modified: formatRuns(r.modified), changes: wireChanges(r.changes) });
+  sendJson(res, 200, {
+    modseq: r.modseq, highestModseq: r.highestModseq, bumped: r.bumped, modified: formatRuns(r.modified), changes: wireChanges(r.changes),
+  });
 };
 
 const getChanges: Handler = (c, _req, res, p, q) => {
@@ -158,21 +183,20 @@ const putNewsrc: Handler = async (c, req, res, p, q) => {
   const user = p[0]!;
   const text = await readBody(req);
   let newsrc: string;
-  let map: Record<string, number> = {};
+  let map = new Map<string, number>();
   if (isJson(req)) {
     const b = parseJson(text, NewsrcJsonBody);
     newsrc = b.newsrc;
-    map = b.uidvalidity ?? {};
+    map = uidValidityMap(b.uidvalidity);
   } else newsrc = text;
   const all = q.has('uidvalidity') ? checkUidValidity(intParam(q, 'uidvalidity', 0)) : undefined;
-  for (const v of Object.values(map)) checkUidValidity(v);
   const groups = parseNewsrc(newsrc);
   const latest = latestKeys(c, user);
   const imported: string[] = [];
   const skipped: string[] = [];
   const items: Array<{ key: FlagKey; runs: typeof groups[number]['read'] }> = [];
   for (const g of groups) {
-    const v = map[g.group] ?? all ?? latest.get(g.group);
+    const v = map.get(g.group) ?? all ?? latest.get(g.group);
     if (v === undefined) {
       skipped.push(g.group);
       continue;
@@ -258,7 +282,7 @@ export async function route(c: ApiContext, req: IncomingMessage, res: ServerResp
   if (!grant) throw new HttpError(401, 'UNAUTHENTICATED', 'a valid bearer token is required', { 'www-authenticate': 'Bearer realm="newsfront-agent"' });
   const m = match(segs);
   if (!m) throw new HttpError(404, 'NOT_FOUND', 'no such route');
-  const h = m.route.methods[method];
+  const h = Object.hasOwn(m.route.methods, method) ? m.route.methods[method] : undefined;
   if (!h) throw new HttpError(405, 'METHOD', `${method} not allowed here`, { allow: Object.keys(m.route.methods).join(', ') });
   try {
     const user = checkUser(m.params[0]);

@@ -26,14 +26,15 @@
  * only after the transaction is committed and flushed (`flushed`), never with
  * `noSync` (invariant 4).
  *
- * Notifications: `watch` is in-process only (an EventEmitter per store).
+ * Notifications: `watch` is in-process only (listeners per user in a Map:
+ * user names are arbitrary, so no EventEmitter, whose `error` and
+ * `newListener` events are special).
  * Sessions in another process sharing this LMDB path do not hear of the
  * change; cross-process notification needs the state agent's SSE feed.
  *
  * Errors: `FlagStoreError('INVALID')` for bad input (nothing stored),
  * `FlagStoreError('UNAVAILABLE')` if LMDB fails or the store is closed.
  */
-import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
@@ -45,7 +46,7 @@ import {
 } from '../flagstore.js';
 import { MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from '../limits.js';
 import {
-  applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult, type RunChange, type RunUpdateResult,
+  applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, reachedChanges, updateResult, type RunChange, type RunUpdateResult,
 } from './mailbox-state.js';
 import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
 import { HotRecords, type Loaded } from './hot-records.js';
@@ -72,8 +73,10 @@ export interface RunUpdate {
   modseq: number;
   highestModseq: number;
   modified: Run[];
-  /** The changed UIDs with their flags right after the change (all with `modseq`). */
+  /** The UIDs reached (all not in `modified`) with their flags and modseqs right after the change. */
   changes: RunChange[];
+  /** Some UID changed and got `modseq` (else nothing was stored or notified). */
+  bumped: boolean;
 }
 
 /** Mailboxes changed in the current transaction: the new state and the UIDs changed. */
@@ -103,7 +106,7 @@ export class LmdbFlagStore implements FlagStore {
   private readonly chunksDb: Database<ChunkRecord, string>;
   private readonly subsDb: Database<string[], string>;
   private readonly cache = new HotRecords();
-  private readonly events = new EventEmitter();
+  private readonly listeners = new Map<string, Set<(e: RunChangeEvent) => void>>();
   private readonly log: Logger;
   private closed = false;
 
@@ -114,7 +117,6 @@ export class LmdbFlagStore implements FlagStore {
     this.chunksDb = this.root.openDB<ChunkRecord, string>({ name: 'chunks' });
     this.subsDb = this.root.openDB<string[], string>({ name: 'subs' });
     this.log = opts.logger.child({ component: 'flagstore-lmdb' });
-    this.events.setMaxListeners(0);
   }
 
   /** Open (or create) the store at `opts.path`. The caller must `close()` it. */
@@ -183,7 +185,7 @@ export class LmdbFlagStore implements FlagStore {
   /** The per-UID `changes` are no more than `uids`, so they need no MAX_EXPANDED_UIDS bound. */
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     const r = await this.updateRuns(key, checkUids(uids), op, flags, opts.unchangedSince);
-    return updateResult(expandRuns(r.modified), r.changes, r.modseq, r.highestModseq);
+    return updateResult(expandRuns(r.modified), r.changes, r.modseq, r.highestModseq, r.bumped);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
@@ -235,7 +237,7 @@ export class LmdbFlagStore implements FlagStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.events.removeAllListeners();
+    this.listeners.clear();
     this.cache.clear();
     try {
       await this.root.close();
@@ -255,8 +257,18 @@ export class LmdbFlagStore implements FlagStore {
         this.log.warn({ err, user }, 'flag change listener threw');
       }
     };
-    this.events.on(user, listener);
-    return () => this.events.off(user, listener);
+    let set = this.listeners.get(user);
+    if (!set) this.listeners.set(user, (set = new Set()));
+    set.add(listener);
+    return () => {
+      const cur = this.listeners.get(user);
+      cur?.delete(listener);
+      if (cur?.size === 0) this.listeners.delete(user);
+    };
+  }
+
+  private emit(e: RunChangeEvent): void {
+    for (const fn of [...(this.listeners.get(e.key.user) ?? [])]) fn(e);
   }
 
   /**
@@ -270,19 +282,20 @@ export class LmdbFlagStore implements FlagStore {
     if (unchangedSince !== undefined) checkModseq(unchangedSince, 'unchangedSince');
     if (runs.length === 0) {
       const h = this.flagsOf(key).highestModseq;
-      return { modseq: h, highestModseq: h, modified: [], changes: [] };
+      return { modseq: h, highestModseq: h, modified: [], changes: [], bumped: false };
     }
     const notes: RunChangeEvent[] = [];
     const fresh: Fresh = new Map();
     const r = await this.write('update flags', () => {
       notes.length = 0;
       fresh.clear();
-      const res = this.applyInTxn(key, runs, op, fl, unchangedSince, notes, fresh);
+      const { res, mf } = this.applyInTxn(key, runs, op, fl, unchangedSince, notes, fresh);
       this.putAll(fresh);
-      return res;
+      return { res, changes: reachedChanges(mf, res.reached) };
     });
-    for (const n of notes) this.events.emit(key.user, n);
-    return { modseq: r.modseq, highestModseq: r.highestModseq, modified: r.modified, changes: notes[0]?.changes ?? [] };
+    for (const n of notes) this.emit(n);
+    const { res } = r;
+    return { modseq: res.modseq, highestModseq: res.highestModseq, modified: res.modified, changes: r.changes, bumped: res.changed.length > 0 };
   }
 
   /**
@@ -293,7 +306,7 @@ export class LmdbFlagStore implements FlagStore {
   private applyInTxn(
     key: FlagKey, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince: number | undefined,
     notes: RunChangeEvent[], fresh: Fresh,
-  ): RunUpdateResult {
+  ): { res: RunUpdateResult; mf: MailboxFlags } {
     const k = keyString(key);
     let f = fresh.get(k);
     if (!f) {
@@ -307,7 +320,7 @@ export class LmdbFlagStore implements FlagStore {
       fresh.set(k, f);
       notes.push({ key, changes: changesOf(mf, res.changed, res.modseq), highestModseq: mf.highestModseq });
     }
-    return res;
+    return { res, mf };
   }
 
   /** Write the head and the touched chunks of every changed mailbox. */
@@ -348,7 +361,7 @@ export class LmdbFlagStore implements FlagStore {
       }
       this.putAll(fresh);
     });
-    for (const n of notes) this.events.emit(n.key.user, n);
+    for (const n of notes) this.emit(n);
   }
 
   /** Changes with modseq > `since`, as runs, and every flag in use in the mailbox. */

@@ -6,12 +6,14 @@
  * as runs of equal flags (`RunChange`). (The on-disk form is chunks.ts.)
  *
  * Semantics of a change (RFC 7162 §3.1.3, §3.2): UNCHANGEDSINCE skips UIDs
- * whose modseq is greater (0 always fails: every UID has modseq ≥ 1); every
- * other target UID gets one new modseq, even if its flags were already so
- * (the RFC lets a server bump it); `set` replaces, `add`/`remove` add and
+ * whose modseq is greater (0 always fails: every UID has modseq ≥ 1); of the
+ * other target UIDs ("reached"), those whose flags the change alters get one
+ * new modseq; those already so keep theirs, and a change that alters no UID
+ * takes no modseq at all (HIGHESTMODSEQ stays, nothing is written or
+ * notified: docs/agent-api.md). `set` replaces, `add`/`remove` add and
  * remove; a flag no UID has any more disappears from `keywords()`.
  */
-import { RangeSet, intersectRuns, subtractRuns, type Run } from '../../util/rangeset.js';
+import { RangeSet, intersectRuns, subtractRuns, unionRuns, type Run } from '../../util/rangeset.js';
 import { FlagStoreError, type FlagChange, type FlagOp, type FlagView, type UpdateResult } from '../flagstore.js';
 import { MAX_KEYWORDS_PER_MAILBOX } from '../limits.js';
 import { ModseqMap } from '../modseq-map.js';
@@ -60,16 +62,39 @@ export interface RunChange {
 export interface RunUpdateResult {
   /** Target runs not changed because of UNCHANGEDSINCE. */
   modified: Run[];
-  /** Runs actually changed (all with `modseq`). */
+  /** Target runs not in `modified`: the UIDs the update reached (changed or already so). */
+  reached: Run[];
+  /** The runs of `reached` whose flags changed (all with `modseq`); empty: nothing changed. */
   changed: Run[];
+  /** The new modseq, or the unchanged HIGHESTMODSEQ when `changed` is empty. */
   modseq: number;
   highestModseq: number;
 }
 
 /**
- * Apply `op` with `flags` to the UIDs of `runs` (sorted, disjoint) in place.
- * Throws `FlagStoreError('INVALID')` before changing anything if the change
- * would exceed MAX_KEYWORDS_PER_MAILBOX.
+ * The runs of `target` whose flags `op` with `flags` would alter: for `add`,
+ * UIDs lacking one of the flags; for `remove`, UIDs having one; for `set`,
+ * both of those plus UIDs having a flag not named. Cost: O(target runs +
+ * the flags' ranges inside the target's span), never O(UIDs).
+ */
+function alteredRuns(mf: MailboxFlags, target: readonly Run[], op: FlagOp, flags: readonly string[]): Run[] {
+  if (target.length === 0) return [];
+  const lo = target[0]![0];
+  const hi = target[target.length - 1]![1];
+  const within = (flag: string): Run[] => mf.byFlag.get(flag)?.rangesIn(lo, hi) ?? [];
+  let out: Run[] = [];
+  if (op !== 'remove') for (const f of flags) out = unionRuns(out, subtractRuns(target, within(f)));
+  if (op === 'remove') for (const f of flags) out = unionRuns(out, intersectRuns(target, within(f)));
+  if (op === 'set') {
+    for (const f of mf.byFlag.keys()) if (!flags.includes(f)) out = unionRuns(out, intersectRuns(target, within(f)));
+  }
+  return out;
+}
+
+/**
+ * Apply `op` with `flags` to the UIDs of `runs` (sorted, disjoint) in place
+ * (semantics in the file comment). Throws `FlagStoreError('INVALID')` before
+ * changing anything if the change would exceed MAX_KEYWORDS_PER_MAILBOX.
  */
 export function applyRuns(
   mf: MailboxFlags, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince?: number,
@@ -89,7 +114,10 @@ export function applyRuns(
     modified = intersectRuns(target, hot);
     target = subtractRuns(target, hot);
   }
-  if (target.length === 0) return { modified, changed: [], modseq: mf.highestModseq, highestModseq: mf.highestModseq };
+  const changed = alteredRuns(mf, target, op, flags);
+  if (changed.length === 0) {
+    return { modified, reached: target, changed, modseq: mf.highestModseq, highestModseq: mf.highestModseq };
+  }
   if (op !== 'remove') {
     let fresh = 0;
     for (const f of flags) if (!mf.byFlag.has(f)) fresh++;
@@ -97,9 +125,10 @@ export function applyRuns(
       throw new FlagStoreError('INVALID', `a mailbox holds at most ${MAX_KEYWORDS_PER_MAILBOX} distinct flags`);
     }
   }
+  // Applying the op to `changed` alone gives the same flags as applying it to all of `target`.
   if (op === 'set') {
     for (const [flag, set] of mf.byFlag) {
-      if (!flags.includes(flag)) for (const [lo, hi] of target) set.remove(lo, hi);
+      if (!flags.includes(flag)) for (const [lo, hi] of changed) set.remove(lo, hi);
       if (set.isEmpty()) mf.byFlag.delete(flag);
     }
   }
@@ -107,16 +136,16 @@ export function applyRuns(
     let set = mf.byFlag.get(flag);
     if (op === 'remove') {
       if (!set) continue;
-      for (const [lo, hi] of target) set.remove(lo, hi);
+      for (const [lo, hi] of changed) set.remove(lo, hi);
       if (set.isEmpty()) mf.byFlag.delete(flag);
     } else {
       if (!set) mf.byFlag.set(flag, (set = new RangeSet()));
-      for (const [lo, hi] of target) set.add(lo, hi);
+      for (const [lo, hi] of changed) set.add(lo, hi);
     }
   }
   const modseq = ++mf.highestModseq;
-  for (const [lo, hi] of target) mf.modseqs.set(lo, hi, modseq);
-  return { modified, changed: target, modseq, highestModseq: modseq };
+  for (const [lo, hi] of changed) mf.modseqs.set(lo, hi, modseq);
+  return { modified, reached: target, changed, modseq, highestModseq: modseq };
 }
 
 /**
@@ -183,6 +212,21 @@ export function changesOf(mf: MailboxFlags, runs: readonly Run[], modseq: number
   return runChanges(mf, runs.map(([lo, hi]) => [lo, hi, modseq] as const));
 }
 
+/** The current flags and modseqs of the UIDs of `runs` (sorted, disjoint): what an update reached. */
+export function reachedChanges(mf: MailboxFlags, runs: readonly Run[]): RunChange[] {
+  const spans: Array<[number, number, number]> = [];
+  for (const [lo, hi] of runs) {
+    let at = lo;
+    for (const [a, b, ms] of mf.modseqs.runsIn(lo, hi)) {
+      if (a > at) spans.push([at, a - 1, 1]);
+      spans.push([a, b, ms]);
+      at = b + 1;
+    }
+    if (at <= hi) spans.push([at, hi, 1]);
+  }
+  return runChanges(mf, spans);
+}
+
 /**
  * Expand run changes into per-UID `FlagChange`s (the FlagStore interface
  * form); the UIDs of one run share its flags array. Callers bound the count
@@ -199,7 +243,9 @@ export function expandChanges(changes: readonly RunChange[]): FlagChange[] {
  * no more UIDs than the update named) on first read: a silent STORE of
  * 1:50000 never reads them and so never allocates 50,000 entries.
  */
-export function updateResult(modified: number[], runs: readonly RunChange[], modseq: number, highestModseq: number): UpdateResult {
+export function updateResult(
+  modified: number[], runs: readonly RunChange[], modseq: number, highestModseq: number, bumped: boolean,
+): UpdateResult {
   let changes: FlagChange[] | undefined;
   return {
     modified,
@@ -208,5 +254,6 @@ export function updateResult(modified: number[], runs: readonly RunChange[], mod
     },
     modseq,
     highestModseq,
+    bumped,
   };
 }

@@ -238,7 +238,7 @@ export class RemoteFlagStore implements FlagStore {
     const runs = checkUids(uids);
     if (runs.length === 0) {
       const v = await this.view(key, 1, 0);
-      return { modified: [], changes: [], modseq: v.highestModseq, highestModseq: v.highestModseq };
+      return { modified: [], changes: [], modseq: v.highestModseq, highestModseq: v.highestModseq, bumped: false };
     }
     const j = await this.call('POST', `${this.keyPath(key)}/flags`, {
       uids: formatRuns(runs), op, flags: fl, ...(opts.unchangedSince === undefined ? {} : { unchangedSince: opts.unchangedSince }),
@@ -250,7 +250,9 @@ export class RemoteFlagStore implements FlagStore {
     let n = 0;
     for (const c of changes ?? []) n += c.hi - c.lo + 1;
     if (!changes || n + modified.length !== uids.length) throw this.bad('update answer');
-    return updateResult(modified, changes, j.modseq, j.highestModseq);
+    // `bumped` is newer than the answer's other fields; an older agent bumped whenever it reached a UID
+    const bumped = typeof j.bumped === 'boolean' ? j.bumped : n > 0;
+    return updateResult(modified, changes, j.modseq, j.highestModseq, bumped);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {

@@ -13,7 +13,7 @@ import type {
   ChangeEvent, FlagChange, FlagKey, FlagOp, FlagStore, FlagView, UpdateOptions, UpdateResult,
 } from '../flagstore.js';
 import { checkFlags } from '../validate.js';
-import { applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult } from './mailbox-state.js';
+import { applyRuns, changesSince, expandChanges, MailboxFlags, reachedChanges, updateResult } from './mailbox-state.js';
 
 export class SessionFlagStore implements FlagStore {
   readonly persistent = false;
@@ -34,7 +34,7 @@ export class SessionFlagStore implements FlagStore {
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     const mf = this.of(key);
     const r = applyRuns(mf, toRuns(uids), op, checkFlags(flags), opts.unchangedSince);
-    return updateResult(expandRuns(r.modified), changesOf(mf, r.changed, r.modseq), r.modseq, r.highestModseq);
+    return updateResult(expandRuns(r.modified), reachedChanges(mf, r.reached), r.modseq, r.highestModseq, r.changed.length > 0);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
