@@ -86,9 +86,10 @@ export function checkUids(uids: readonly number[]): Run[] {
 
 export interface ParseRangesOptions {
   /**
-   * `.newsrc` leniency: article `0` (some newsreaders write `0` or `0-N` for
-   * "nothing before N") is dropped. Nothing else differs: a range that ends
-   * before it starts (`5-1`) is refused in both forms.
+   * `.newsrc` leniency: article `0`, which newsreaders write to mean
+   * "nothing" (`0`, `1-0`, `0-N` for "nothing before N"), is dropped. Nothing
+   * else differs: any other range that ends before it starts (`5-1`) is
+   * refused in both forms.
    */
   newsrc?: boolean;
 }
@@ -114,11 +115,9 @@ export function parseRanges(text: string, opts: ParseRangesOptions = {}): Run[] 
     if (!m) throw new FlagStoreError('INVALID', `bad range ${JSON.stringify(raw.slice(0, 40))}`);
     let lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (opts.newsrc && hi === 0) continue; // `0`, `1-0`: nothing read
     if (hi < lo) throw new FlagStoreError('INVALID', `range ${lo}-${hi} ends before it starts`);
-    if (opts.newsrc && lo === 0) {
-      if (hi === 0) continue;
-      lo = 1;
-    }
+    if (opts.newsrc && lo === 0) lo = 1;
     if (lo < 1 || hi > MAX_UID) throw new FlagStoreError('INVALID', `range ${raw.trim()} outside 1..${MAX_UID}`);
     if (lo <= prevHi + 1 && runs.length > 0) sorted = false;
     prevHi = Math.max(prevHi, hi);

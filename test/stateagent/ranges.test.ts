@@ -24,7 +24,8 @@ describe('ranges', () => {
     expect(parseRanges('9-12,1-5,4-7')).toEqual([[1, 7], [9, 12]]);
     expect(parseRanges('')).toEqual([]);
     expect(formatRuns([[1, 5], [7, 7]])).toBe('1-5,7');
-    expect(parseRanges('0-5,0', { newsrc: true })).toEqual([[1, 5]]);
+    expect(parseRanges('0-5,0,1-0,0-0', { newsrc: true })).toEqual([[1, 5]]);
+    expect(() => parseRanges('1-0')).toThrow(/1-0 ends before it starts/);
     // a range that ends before it starts is refused everywhere, `.newsrc` included (docs/agent-api.md)
     expect(() => parseRanges('0-5,9-3', { newsrc: true })).toThrow(/9-3 ends before it starts/);
     for (const bad of ['0', '5-3', 'x', '1,,2', '1-2-3', '-4', '4294967296', '1-99999999999']) {

@@ -19,7 +19,7 @@
  *
  * Status codes: 400 bad input, 401 no/unknown token, 403 token may not act for
  * the user, 404 unknown route, 405 wrong method (with Allow), 413 body over
- * MAX_BODY_BYTES, 429 too many feeds, 503 storage unavailable. A write is
+ * MAX_BODY_BYTES (MAX_NEWSRC_BYTES for an import), 429 too many feeds, 503 storage unavailable. A write is
  * answered 200 only after it is durable.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -27,10 +27,10 @@ import { z } from 'zod';
 import type { Logger } from '../../util/log.js';
 import { FlagStoreError, type FlagKey } from '../flagstore.js';
 import type { LmdbFlagStore } from '../stores/local.js';
-import { formatNewsrc, parseNewsrc, type NewsrcGroup } from '../newsrc.js';
+import { exportNewsrc, importNewsrc, parseNewsrcYielding, type ImportGate } from './newsrc-import.js';
 import { formatRuns } from '../../util/rangeset.js';
 import { checkMailbox, checkModseq, checkUidValidity, checkUser, parseRanges } from '../validate.js';
-import { MAX_UID } from '../limits.js';
+import { MAX_NEWSRC_BYTES, MAX_UID } from '../limits.js';
 import { mayActFor, type Grant, type Tokens } from './auth.js';
 import { wireChanges, type Feeds } from './feed.js';
 import { HttpError, isJson, parseJson, readBody, sendJson, sendText } from './http.js';
@@ -39,6 +39,8 @@ export interface ApiContext {
   store: LmdbFlagStore;
   tokens: Tokens;
   feeds: Feeds;
+  /** `.newsrc` imports running and waiting (newsrc-import.ts). */
+  imports: ImportGate;
   log: Logger;
 }
 
@@ -150,69 +152,33 @@ const subscribe = (on: boolean): Handler => async (c, _req, res, p) => {
   sendJson(res, 200, { mailbox: p[1], subscribed: on });
 };
 
-/** The latest UIDVALIDITY per mailbox the user has flags for. */
-function latestKeys(c: ApiContext, user: string): Map<string, number> {
-  const latest = new Map<string, number>();
-  for (const k of c.store.keysOf(user)) latest.set(k.mailbox, Math.max(latest.get(k.mailbox) ?? 0, k.uidValidity));
-  return latest;
-}
-
 const getNewsrc: Handler = async (c, _req, res, p) => {
-  const user = p[0]!;
-  const subs = await c.store.subscriptions(user);
-  const subSet = subs ? new Set(subs) : undefined;
-  const latest = latestKeys(c, user);
-  const names = new Set([...latest.keys(), ...(subs ?? [])]);
-  const groups: NewsrcGroup[] = [];
-  for (const group of [...names].sort()) {
-    const v = latest.get(group);
-    const seen = v === undefined ? undefined : c.store.flagsOf({ user, mailbox: group, uidValidity: v }).byFlag.get('\\Seen');
-    groups.push({ group, subscribed: subSet ? subSet.has(group) : true, read: seen ? [...seen.ranges()] : [] });
-  }
-  sendText(res, 200, formatNewsrc(groups));
+  sendText(res, 200, await exportNewsrc(c.store, p[0]!));
 };
 
 /**
- * Import a `.newsrc`: \Seen of each group becomes exactly its read ranges;
- * `:` groups are subscribed, `!` groups unsubscribed, other subscriptions
- * stay. UIDVALIDITY per group: the JSON `uidvalidity` map, else the
- * `?uidvalidity=` parameter, else the latest one the agent knows for the
- * mailbox; a group with none is skipped and listed in `skipped`.
+ * Import a `.newsrc` (newsrc-import.ts): \Seen of each group becomes exactly
+ * its read ranges; `:` groups are subscribed, `!` groups unsubscribed, other
+ * subscriptions stay. UIDVALIDITY per group: the JSON `uidvalidity` map, else
+ * the `?uidvalidity=` parameter, else the latest one the agent knows for the
+ * mailbox; a group with none is skipped and listed in `skipped`. The body may
+ * be up to MAX_NEWSRC_BYTES.
  */
 const putNewsrc: Handler = async (c, req, res, p, q) => {
   const user = p[0]!;
-  const text = await readBody(req);
-  let newsrc: string;
-  let map = new Map<string, number>();
-  if (isJson(req)) {
-    const b = parseJson(text, NewsrcJsonBody);
-    newsrc = b.newsrc;
-    map = uidValidityMap(b.uidvalidity);
-  } else newsrc = text;
   const all = q.has('uidvalidity') ? checkUidValidity(intParam(q, 'uidvalidity', 0)) : undefined;
-  const groups = parseNewsrc(newsrc);
-  const latest = latestKeys(c, user);
-  const imported: string[] = [];
-  const skipped: string[] = [];
-  const items: Array<{ key: FlagKey; runs: typeof groups[number]['read'] }> = [];
-  for (const g of groups) {
-    const v = map.get(g.group) ?? all ?? latest.get(g.group);
-    if (v === undefined) {
-      skipped.push(g.group);
-      continue;
-    }
-    items.push({ key: { user, mailbox: g.group, uidValidity: v }, runs: g.read });
-    imported.push(g.group);
-  }
-  await c.store.setSeen(items);
-  const cur = await c.store.subscriptions(user);
-  const subs = new Set(cur ?? []);
-  for (const g of groups) {
-    if (g.subscribed) subs.add(g.group);
-    else subs.delete(g.group);
-  }
-  await c.store.setSubscriptions(user, [...subs]);
-  sendJson(res, 200, { imported, skipped, subscribed: [...subs].sort() });
+  const result = await c.imports.run(async () => {
+    const text = await readBody(req, MAX_NEWSRC_BYTES);
+    let newsrc: string;
+    let map = new Map<string, number>();
+    if (isJson(req)) {
+      const b = parseJson(text, NewsrcJsonBody);
+      newsrc = b.newsrc;
+      map = uidValidityMap(b.uidvalidity);
+    } else newsrc = text;
+    return importNewsrc(c.store, user, await parseNewsrcYielding(newsrc), map, all);
+  });
+  sendJson(res, 200, result);
 };
 
 const events: Handler = (c, req, res, p) => {

@@ -26,9 +26,7 @@
  * only after the transaction is committed and flushed (`flushed`), never with
  * `noSync` (invariant 4).
  *
- * Notifications: `watch` is in-process only (listeners per user in a Map:
- * user names are arbitrary, so no EventEmitter, whose `error` and
- * `newListener` events are special).
+ * Notifications: `watch` is in-process only (watchers.ts).
  * Sessions in another process sharing this LMDB path do not hear of the
  * change; cross-process notification needs the state agent's SSE feed.
  *
@@ -44,12 +42,13 @@ import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
 } from '../flagstore.js';
-import { MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from '../limits.js';
+import { MAX_SUBSCRIPTIONS } from '../limits.js';
 import {
-  applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, reachedChanges, updateResult, type RunChange, type RunUpdateResult,
+  applyRuns, changesOf, changesSince, expandBounded, MailboxFlags, reachedChanges, updateResult, type RunChange, type RunUpdateResult,
 } from './mailbox-state.js';
 import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
 import { HotRecords, type Loaded } from './hot-records.js';
+import { Watchers } from './watchers.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser } from '../validate.js';
 
 export interface LmdbFlagStoreOptions {
@@ -66,6 +65,8 @@ export interface RunChangeEvent {
   key: FlagKey;
   changes: RunChange[];
   highestModseq: number;
+  /** Too many mailboxes changed at once to tell one by one (`notifyResync`); `key.mailbox` is ''. */
+  resync?: true;
 }
 
 /** Result of a run-based update, for the agent. */
@@ -91,14 +92,6 @@ function unavailable(what: string, err: unknown): FlagStoreError {
   return new FlagStoreError('UNAVAILABLE', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-/** Expand run changes for the per-UID interface, refusing absurd sizes (see MAX_EXPANDED_UIDS). */
-function expandBounded(changes: readonly RunChange[]): FlagChange[] {
-  let n = 0;
-  for (const c of changes) n += c.hi - c.lo + 1;
-  if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
-  return expandChanges(changes);
-}
-
 export class LmdbFlagStore implements FlagStore {
   readonly persistent = true;
   private readonly root: RootDatabase;
@@ -106,7 +99,7 @@ export class LmdbFlagStore implements FlagStore {
   private readonly chunksDb: Database<ChunkRecord, string>;
   private readonly subsDb: Database<string[], string>;
   private readonly cache = new HotRecords();
-  private readonly listeners = new Map<string, Set<(e: RunChangeEvent) => void>>();
+  private readonly watchers: Watchers<RunChangeEvent>;
   private readonly log: Logger;
   private closed = false;
 
@@ -117,6 +110,7 @@ export class LmdbFlagStore implements FlagStore {
     this.chunksDb = this.root.openDB<ChunkRecord, string>({ name: 'chunks' });
     this.subsDb = this.root.openDB<string[], string>({ name: 'subs' });
     this.log = opts.logger.child({ component: 'flagstore-lmdb' });
+    this.watchers = new Watchers(this.log);
   }
 
   /** Open (or create) the store at `opts.path`. The caller must `close()` it. */
@@ -200,6 +194,7 @@ export class LmdbFlagStore implements FlagStore {
    */
   watch(user: string, fn: (e: ChangeEvent) => void): () => void {
     return this.watchRuns(user, (e) => {
+      if (e.resync) return fn({ key: e.key, changes: [], highestModseq: 0, resync: true });
       let changes: FlagChange[];
       try {
         changes = expandBounded(e.changes);
@@ -237,7 +232,7 @@ export class LmdbFlagStore implements FlagStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.listeners.clear();
+    this.watchers.clear();
     this.cache.clear();
     try {
       await this.root.close();
@@ -250,25 +245,11 @@ export class LmdbFlagStore implements FlagStore {
 
   /** Like `watch`, with changes as runs (no per-UID expansion). */
   watchRuns(user: string, fn: (e: RunChangeEvent) => void): () => void {
-    const listener = (e: RunChangeEvent): void => {
-      try {
-        fn(e);
-      } catch (err) {
-        this.log.warn({ err, user }, 'flag change listener threw');
-      }
-    };
-    let set = this.listeners.get(user);
-    if (!set) this.listeners.set(user, (set = new Set()));
-    set.add(listener);
-    return () => {
-      const cur = this.listeners.get(user);
-      cur?.delete(listener);
-      if (cur?.size === 0) this.listeners.delete(user);
-    };
+    return this.watchers.on(user, fn);
   }
 
   private emit(e: RunChangeEvent): void {
-    for (const fn of [...(this.listeners.get(e.key.user) ?? [])]) fn(e);
+    this.watchers.emit(e.key.user, e);
   }
 
   /**
@@ -338,13 +319,16 @@ export class LmdbFlagStore implements FlagStore {
   }
 
   /**
-   * Make \Seen exactly `runs` in each of `items` (a `.newsrc` import), all in
-   * one transaction: per mailbox one change for the UIDs that lose \Seen and
-   * one for those that gain it. Throws INVALID before storing anything.
+   * Make \Seen exactly `runs` in each of `items` (one batch of a `.newsrc`
+   * import, agent/newsrc-import.ts), all in one transaction: per mailbox one
+   * change for the UIDs that lose \Seen and one for those that gain it.
+   * Throws INVALID before storing anything. Resolves with the change events,
+   * which watchers hear at once unless `defer` (then the caller passes them
+   * to `notify`, or replaces them by `notifyResync`).
    */
-  async setSeen(items: ReadonlyArray<{ key: FlagKey; runs: readonly Run[] }>): Promise<void> {
+  async setSeen(items: ReadonlyArray<{ key: FlagKey; runs: readonly Run[] }>, opts: { defer?: boolean } = {}): Promise<RunChangeEvent[]> {
     for (const it of items) checkKey(it.key);
-    if (items.length === 0) return;
+    if (items.length === 0) return [];
     const notes: RunChangeEvent[] = [];
     const fresh: Fresh = new Map();
     await this.write('import seen', () => {
@@ -361,7 +345,18 @@ export class LmdbFlagStore implements FlagStore {
       }
       this.putAll(fresh);
     });
-    for (const n of notes) this.emit(n);
+    if (!opts.defer) this.notify(notes);
+    return notes;
+  }
+
+  /** Tell watchers of committed changes (those `setSeen` deferred). */
+  notify(events: readonly RunChangeEvent[]): void {
+    for (const n of events) this.emit(n);
+  }
+
+  /** Tell `user`'s watchers that many of their mailboxes changed: re-read what you show (ChangeEvent `resync`). */
+  notifyResync(user: string): void {
+    this.emit({ key: { user, mailbox: '', uidValidity: 0 }, changes: [], highestModseq: 0, resync: true });
   }
 
   /** Changes with modseq > `since`, as runs, and every flag in use in the mailbox. */

@@ -15,7 +15,7 @@
  */
 import { RangeSet, intersectRuns, subtractRuns, unionRuns, type Run } from '../../util/rangeset.js';
 import { FlagStoreError, type FlagChange, type FlagOp, type FlagView, type UpdateResult } from '../flagstore.js';
-import { MAX_KEYWORDS_PER_MAILBOX } from '../limits.js';
+import { MAX_EXPANDED_UIDS, MAX_KEYWORDS_PER_MAILBOX } from '../limits.js';
 import { ModseqMap } from '../modseq-map.js';
 
 export class MailboxFlags implements FlagView {
@@ -150,53 +150,31 @@ export function applyRuns(
 
 /**
  * The UIDs of `spans` (sorted, disjoint) cut into runs of equal flags, each
- * with its modseq. Cost: O((ranges + spans) · flags), never O(UIDs).
+ * with its span's modseq. A run ends exactly where some flag's range starts
+ * or ends, so neighbouring runs differ. Cost per span: a binary search and
+ * the ranges inside it, per flag — O(flags · (log ranges + ranges in the
+ * span)), never O(UIDs) and never O(ranges of the whole mailbox).
  */
 export function runChanges(mf: MailboxFlags, spans: ReadonlyArray<readonly [number, number, number]>): RunChange[] {
-  let total = 0;
-  for (const [lo, hi] of spans) total += hi - lo + 1;
-  if (total <= SMALL_CHANGE_UIDS) return runChangesByUid(mf, spans);
-  // Cut points per span: where some flag's membership can change.
-  const cuts: number[][] = spans.map(([lo]) => [lo]);
-  for (const set of mf.byFlag.values()) {
-    let i = 0;
-    for (const [a, b] of set.ranges()) {
-      while (i < spans.length && spans[i]![1] < a) i++;
-      for (let k = i; k < spans.length && spans[k]![0] <= b; k++) {
-        const [lo, hi] = spans[k]!;
-        if (a > lo) cuts[k]!.push(a);
-        if (b < hi) cuts[k]!.push(b + 1);
+  const out: RunChange[] = [];
+  const cuts: number[] = [];
+  for (const [lo, hi, modseq] of spans) {
+    cuts.length = 0;
+    cuts.push(lo);
+    for (const set of mf.byFlag.values()) {
+      for (const [a, b] of set.rangesIn(lo, hi)) {
+        if (a > lo) cuts.push(a);
+        if (b < hi) cuts.push(b + 1);
       }
     }
-  }
-  const out: RunChange[] = [];
-  for (let k = 0; k < spans.length; k++) {
-    const [, hi, modseq] = spans[k]!;
-    const c = [...new Set(cuts[k]!)].sort((x, y) => x - y);
-    for (let j = 0; j < c.length; j++) {
-      const a = c[j]!;
-      const b = j + 1 < c.length ? c[j + 1]! - 1 : hi;
+    if (cuts.length > 2) cuts.sort((x, y) => x - y);
+    for (let j = 0; j < cuts.length; j++) {
+      const a = cuts[j]!;
+      if (j > 0 && a === cuts[j - 1]) continue;
+      let k = j + 1;
+      while (k < cuts.length && cuts[k] === a) k++;
+      const b = k < cuts.length ? cuts[k]! - 1 : hi;
       out.push({ lo: a, hi: b, flags: [...mf.flagsOf(a)], modseq });
-    }
-  }
-  return out;
-}
-
-/**
- * Below this many UIDs, `runChanges` looks each UID up (binary searches)
- * instead of sweeping every range of every flag: a one-message STORE must
- * not cost O(ranges in the mailbox).
- */
-const SMALL_CHANGE_UIDS = 1024;
-
-function runChangesByUid(mf: MailboxFlags, spans: ReadonlyArray<readonly [number, number, number]>): RunChange[] {
-  const out: RunChange[] = [];
-  for (const [lo, hi, modseq] of spans) {
-    let cur: RunChange | undefined;
-    for (let uid = lo; uid <= hi; uid++) {
-      const flags = [...mf.flagsOf(uid)];
-      if (cur && cur.flags.length === flags.length && cur.flags.every((f, i) => f === flags[i])) cur.hi = uid;
-      else out.push((cur = { lo: uid, hi: uid, flags, modseq }));
     }
   }
   return out;
@@ -236,6 +214,14 @@ export function expandChanges(changes: readonly RunChange[]): FlagChange[] {
   const out: FlagChange[] = [];
   for (const c of changes) for (let uid = c.lo; uid <= c.hi; uid++) out.push({ uid, flags: c.flags, modseq: c.modseq });
   return out;
+}
+
+/** `expandChanges`, refusing absurd sizes with INVALID (see MAX_EXPANDED_UIDS) instead of running out of memory. */
+export function expandBounded(changes: readonly RunChange[]): FlagChange[] {
+  let n = 0;
+  for (const c of changes) n += c.hi - c.lo + 1;
+  if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
+  return expandChanges(changes);
 }
 
 /**

@@ -28,9 +28,9 @@ import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
 } from '../flagstore.js';
-import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from '../limits.js';
+import { REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from '../limits.js';
 import { expandRuns, formatRuns, RangeSet } from '../../util/rangeset.js';
-import { expandChanges, MailboxFlags, updateResult, type RunChange } from './mailbox-state.js';
+import { expandBounded, MailboxFlags, updateResult, type RunChange } from './mailbox-state.js';
 import { ModseqMap } from '../modseq-map.js';
 import { SseFeed } from './sse-client.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser, parseRanges } from '../validate.js';
@@ -67,11 +67,7 @@ function wireRuns(changes: readonly WireChange[]): RunChange[] {
 
 /** Wire changes → per-UID changes; INVALID beyond MAX_EXPANDED_UIDS. */
 function expandWire(changes: readonly WireChange[]): FlagChange[] {
-  const runs = wireRuns(changes);
-  let n = 0;
-  for (const r of runs) n += r.hi - r.lo + 1;
-  if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
-  return expandChanges(runs);
+  return expandBounded(wireRuns(changes));
 }
 
 function isWireChanges(v: unknown): v is WireChange[] {
