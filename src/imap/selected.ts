@@ -21,6 +21,13 @@ export interface PendingUpdates {
   exists: number | null;
 }
 
+/** What the change feed tells of one mailbox (a ChangeEvent's part that matters here). */
+export interface FlagEvent {
+  /** The modseq all `changes` share, when the store knows they do (one update's change). */
+  readonly modseq?: number;
+  readonly changes: readonly FlagChange[];
+}
+
 /**
  * Own modseqs remembered per selected mailbox; beyond this the set starts
  * again (a change of this session older than thousands of its own is long
@@ -54,7 +61,7 @@ export class SelectedMailbox {
   private readonly ownModseqs = new Set<number>();
   /** This session's updates still running, and the feed's changes held until they are done. */
   private ownRunning = 0;
-  private held: Array<readonly FlagChange[]> = [];
+  private held: FlagEvent[] = [];
 
   /** Highest modseq this session has heard of from others (or saw at SELECT): where a resync starts. */
   knownModseq = 1;
@@ -107,7 +114,7 @@ export class SelectedMailbox {
       if (--this.ownRunning === 0) {
         const held = this.held;
         this.held = [];
-        for (const changes of held) this.noteFlagChanges(changes);
+        for (const e of held) this.noteFlagEvent(e);
       }
     }
     if (this.flagChanges.size > 0 && r.changes.length > 0) this.supersede(r, reported);
@@ -133,10 +140,28 @@ export class SelectedMailbox {
     }
   }
 
-  /** Record changes from the change feed (or a resync); this session's own are left out. */
+  /**
+   * Record a change event of this mailbox from the feed; this session's own
+   * are left out. When the event says all its changes share one modseq
+   * (`modseq`), an own event is dropped without reading `changes`, which a
+   * store may list only on first read (a STORE of 1:50000 is one run).
+   */
+  noteFlagEvent(e: FlagEvent): void {
+    if (this.ownRunning > 0) {
+      this.held.push(e);
+      return;
+    }
+    if (e.modseq !== undefined && this.ownModseqs.has(e.modseq)) {
+      if (e.modseq > this.knownModseq) this.knownModseq = e.modseq;
+      return;
+    }
+    this.noteFlagChanges(e.changes);
+  }
+
+  /** Record changes from the change feed or a resync; this session's own are left out. */
   noteFlagChanges(changes: readonly FlagChange[]): void {
     if (this.ownRunning > 0) {
-      this.held.push(changes);
+      this.held.push({ changes });
       return;
     }
     let any = false;

@@ -41,8 +41,21 @@ export interface FlagView {
   modseqOf(uid: number): number;
   /** All flags and keywords in use in the mailbox (for the FLAGS response). */
   keywords(): readonly string[];
+  /**
+   * The UIDs lo..hi cut into runs of equal flags, ascending, covering the span
+   * (UIDs with no flags form runs with `[]`): a listing renders each run's
+   * flags once, not once per message. Cost follows the ranges inside the span.
+   */
+  flagRuns(lo: number, hi: number): FlagRun[];
   /** HIGHESTMODSEQ of the mailbox when the view was taken (≥ 1). */
   readonly highestModseq: number;
+}
+
+/** UIDs lo..hi that all have `flags`. */
+export interface FlagRun {
+  lo: number;
+  hi: number;
+  flags: readonly string[];
 }
 
 export type FlagOp = 'add' | 'remove' | 'set';
@@ -88,8 +101,11 @@ export interface UpdateResult {
  */
 export interface ChangeEvent {
   key: FlagKey;
-  changes: FlagChange[];
+  /** Per UID, ascending; a store may build the list on first read (read it only if needed). */
+  readonly changes: FlagChange[];
   highestModseq: number;
+  /** The modseq every entry of `changes` has, when they share one (one update's change). */
+  modseq?: number;
   resync?: true;
 }
 

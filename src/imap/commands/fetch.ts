@@ -29,6 +29,7 @@ import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import { bad, no } from '../errors.js';
 import { metaBatch, type MetaBatch } from '../meta.js';
+import { FlagRunText } from '../fetch/flag-runs.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 
@@ -91,6 +92,7 @@ function listingBatch(
   const utf8 = ctx.session.utf8;
   const condstore = ctx.session.condstore;
   const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
+  const flagText = flags && seqs.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
   for (let i = 0; i < seqs.length; i++) {
     const uid = uids[i]!;
     const meta = metas?.get(uid);
@@ -105,7 +107,7 @@ function listingBatch(
           w.ascii(`UID ${uid}`);
           break;
         case 'FLAGS':
-          w.ascii(`FLAGS (${flags!.flagsOf(uid).join(' ')})`);
+          w.bytes(flagText!.of(uid));
           sentFlags = true;
           break;
         case 'MODSEQ':

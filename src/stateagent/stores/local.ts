@@ -48,7 +48,9 @@ import {
 } from './mailbox-state.js';
 import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
 import { HotRecords, type Loaded } from './hot-records.js';
-import { Watchers } from './watchers.js';
+import { perUidEvent, Watchers, type RunChangeEvent } from './watchers.js';
+
+export type { RunChangeEvent } from './watchers.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser } from '../validate.js';
 
 export interface LmdbFlagStoreOptions {
@@ -58,15 +60,6 @@ export interface LmdbFlagStoreOptions {
    */
   path: string;
   logger: Logger;
-}
-
-/** A change in run form (what the agent's SSE feed sends). */
-export interface RunChangeEvent {
-  key: FlagKey;
-  changes: RunChange[];
-  highestModseq: number;
-  /** Too many mailboxes changed at once to tell one by one (`notifyResync`); `key.mailbox` is ''. */
-  resync?: true;
 }
 
 /** Result of a run-based update, for the agent. */
@@ -193,18 +186,10 @@ export class LmdbFlagStore implements FlagStore {
    * is logged and does not affect the update or other listeners.
    */
   watch(user: string, fn: (e: ChangeEvent) => void): () => void {
-    return this.watchRuns(user, (e) => {
-      if (e.resync) return fn({ key: e.key, changes: [], highestModseq: 0, resync: true });
-      let changes: FlagChange[];
-      try {
-        changes = expandBounded(e.changes);
-      } catch (err) {
-        this.log.warn({ err, user, mailbox: e.key.mailbox }, 'change too large to notify per UID');
-        return;
-      }
-      fn({ key: e.key, changes, highestModseq: e.highestModseq });
-    });
+    return this.watchRuns(user, (e) => fn(perUidEvent(e, this.log)));
   }
+
+
 
   async subscriptions(user: string): Promise<string[] | null> {
     this.live();

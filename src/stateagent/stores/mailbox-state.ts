@@ -14,7 +14,7 @@
  * remove; a flag no UID has any more disappears from `keywords()`.
  */
 import { RangeSet, intersectRuns, subtractRuns, unionRuns, type Run } from '../../util/rangeset.js';
-import { FlagStoreError, type FlagChange, type FlagOp, type FlagView, type UpdateResult } from '../flagstore.js';
+import { FlagStoreError, type FlagChange, type FlagOp, type FlagRun, type FlagView, type UpdateResult } from '../flagstore.js';
 import { MAX_EXPANDED_UIDS, MAX_KEYWORDS_PER_MAILBOX } from '../limits.js';
 import { ModseqMap } from '../modseq-map.js';
 
@@ -40,6 +40,10 @@ export class MailboxFlags implements FlagView {
 
   modseqOf(uid: number): number {
     return this.modseqs.get(uid);
+  }
+
+  flagRuns(lo: number, hi: number): FlagRun[] {
+    return hi < lo ? [] : runChanges(this, [[lo, hi, 0]]).map(({ lo: a, hi: b, flags }) => ({ lo: a, hi: b, flags }));
   }
 
   /** A deep copy (stores hand out views and change copies, never the same object). */

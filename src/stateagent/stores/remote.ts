@@ -33,6 +33,7 @@ import { expandRuns, formatRuns, RangeSet } from '../../util/rangeset.js';
 import { expandBounded, MailboxFlags, updateResult, type RunChange } from './mailbox-state.js';
 import { ModseqMap } from '../modseq-map.js';
 import { SseFeed } from './sse-client.js';
+import { perUidEvent } from './watchers.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser, parseRanges } from '../validate.js';
 
 export interface RemoteFlagStoreOptions {
@@ -313,7 +314,9 @@ export class RemoteFlagStore implements FlagStore {
       const j: unknown = JSON.parse(data);
       if (!isObj(j) || typeof j.mailbox !== 'string' || typeof j.uidValidity !== 'number'
         || typeof j.highestModseq !== 'number' || !isWireChanges(j.changes)) throw new Error('bad event');
-      e = { key: { user, mailbox: j.mailbox, uidValidity: j.uidValidity }, changes: expandWire(j.changes), highestModseq: j.highestModseq };
+      const runs = wireRuns(j.changes);
+      e = perUidEvent({ key: { user, mailbox: j.mailbox, uidValidity: j.uidValidity }, changes: runs, highestModseq: j.highestModseq }, this.log);
+      if (runs.some((r) => r.modseq !== runs[0]!.modseq)) delete e.modseq; // not one update's change
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'ignoring a malformed change event');
       return;
