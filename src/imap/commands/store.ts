@@ -87,7 +87,7 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
   } catch (err) {
     throw mapBackendError(err, 'STORE');
   }
-  if (a.op !== 'remove' && a.flags.includes('\\Seen')) {
+  if (a.op !== 'remove' && a.flags.includes('\\Seen') && ctx.server.options.crosspostSeen) {
     await markSeenElsewhere(ctx.server, s, result.changes.map((c) => c.uid)).catch((err) => {
       throw mapBackendError(err, 'STORE (crossposts)');
     });
