@@ -8,9 +8,10 @@
  *
  * from sending the command to its tagged OK (bench/imap-client.ts), `--rounds` times (default 5),
  * printing every round and the median. `--fragmented` first sets \Flagged on
- * every other UID (25,000 ranges) to show the cost with many ranges.
+ * every other UID (25,000 ranges) to show the cost with many ranges;
+ * `--remote` uses a state agent in this process over HTTP instead of LMDB.
  *
- *   npx tsx bench/flag-rows.ts [--count 50000] [--rounds 5] [--fragmented] [--cpu-prof]
+ *   npx tsx bench/flag-rows.ts [--count 50000] [--rounds 5] [--fragmented] [--remote]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,10 @@ import { RenderCache } from '../src/imap/render/cache.js';
 import { Users } from '../src/app/auth/users.js';
 import { silentLogger } from '../src/util/log.js';
 import { LmdbFlagStore } from '../src/stateagent/stores/local.js';
+import { RemoteFlagStore } from '../src/stateagent/stores/remote.js';
+import type { FlagStore } from '../src/stateagent/flagstore.js';
+import { Tokens } from '../src/stateagent/agent/auth.js';
+import { startAgent, type RunningAgent } from '../src/stateagent/agent/server.js';
 import { FixtureBackend } from '../test/imap/fixture-backend.js';
 import { RawImap } from './imap-client.js';
 
@@ -31,6 +36,7 @@ function arg(name: string, dflt: number): number {
 const COUNT = arg('count', 50_000);
 const ROUNDS = arg('rounds', 5);
 const FRAGMENTED = process.argv.includes('--fragmented');
+const REMOTE = process.argv.includes('--remote');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
@@ -39,7 +45,14 @@ async function main(): Promise<void> {
   const backend = new FixtureBackend();
   const article = Buffer.from('From: a@example.org\r\nSubject: s\r\nMessage-ID: <r@example.org>\r\n\r\nbody\r\n', 'latin1');
   for (let uid = 1; uid <= COUNT; uid++) backend.add('bench.big', uid, article);
-  const store = await LmdbFlagStore.open({ path: join(dir, 'flags.lmdb'), logger: silentLogger() });
+  let agent: RunningAgent | undefined;
+  let store: FlagStore;
+  if (REMOTE) {
+    const tokens = new Tokens();
+    tokens.add('bench-frontend-token-0123456789', { kind: 'frontend', name: 'bench' });
+    agent = await startAgent({ host: '127.0.0.1', port: 0, dataDir: dir, tokens, logger: silentLogger() });
+    store = new RemoteFlagStore({ url: `http://127.0.0.1:${agent.port}`, token: 'bench-frontend-token-0123456789', logger: silentLogger() });
+  } else store = await LmdbFlagStore.open({ path: join(dir, 'flags.lmdb'), logger: silentLogger() });
   const server = new ImapServer({
     backend,
     renderCache: new RenderCache(),
@@ -76,12 +89,13 @@ async function main(): Promise<void> {
       fetches.push(await timed(`f${i}`, `UID FETCH 1:${COUNT} (FLAGS)`));
     }
     const show = (xs: number[]) => `${xs.map((x) => x.toFixed(0)).join(' ')} ms, median ${median(xs).toFixed(0)} ms`;
-    console.log(`UID STORE 1:${COUNT} +FLAGS.SILENT (local LMDB${FRAGMENTED ? ', fragmented' : ''}): ${show(stores)}`);
+    console.log(`UID STORE 1:${COUNT} +FLAGS.SILENT (${REMOTE ? 'remote agent' : 'local LMDB'}${FRAGMENTED ? ', fragmented' : ''}): ${show(stores)}`);
     console.log(`UID FETCH 1:${COUNT} (FLAGS) right after: ${show(fetches)}`);
   } finally {
     c.close();
     await server.close();
     await store.close();
+    await agent?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
