@@ -34,7 +34,9 @@ export async function stateRows(input: StateInput, mode: string, add: (row: Row)
   await row(`UID STORE 1:${n} +FLAGS.SILENT, ${mode}`, 0.041, async (i) => {
     const s = await openSession(input.port, input.mailbox, input.user, input.pass);
     try {
-      const flag = ['\\Seen', '\\Flagged', '\\Answered', '\\Draft', '$Bench5'][i % 5]!;
+      // a flag no UID has yet, so every round changes (and writes) all N: a STORE that
+      // changes nothing takes no modseq and writes nothing (docs/agent-api.md)
+      const flag = ['\\Seen', '\\Flagged', '\\Answered', '\\Draft'][i] ?? `$Bench${i}`;
       return (await s.client.ok(`UID STORE 1:${n} +FLAGS.SILENT (${flag})`)).seconds;
     } finally {
       s.client.close();

@@ -9,7 +9,7 @@
  * When expunges must wait, the session keeps its old snapshot whole.
  */
 import type { MailboxHandle, MailboxSnapshot } from '../export/interface.js';
-import type { FlagChange } from '../stateagent/flagstore.js';
+import type { FlagChange, UpdateResult } from '../stateagent/flagstore.js';
 import { lowerBound } from '../util/sorted.js';
 
 export interface PendingUpdates {
@@ -21,6 +21,19 @@ export interface PendingUpdates {
   exists: number | null;
 }
 
+/** What the change feed tells of one mailbox (a ChangeEvent's part that matters here). */
+export interface FlagEvent {
+  /** The modseq all `changes` share, when the store knows they do (one update's change). */
+  readonly modseq?: number;
+  readonly changes: readonly FlagChange[];
+}
+
+/**
+ * Own modseqs remembered per selected mailbox; beyond this the set starts
+ * again (a change of this session older than thousands of its own is long
+ * announced or filtered).
+ */
+const OWN_MODSEQS = 10_000;
 
 export class SelectedMailbox {
   private known: MailboxSnapshot;
@@ -42,27 +55,123 @@ export class SelectedMailbox {
   /** Set by the connection (IDLE) to learn that updates are waiting. */
   onChange: (() => void) | undefined;
 
-  /** Flag changes made by the user's other sessions, not yet announced. */
+  /** Flag changes made by the user's other sessions, not yet announced (the newest per UID). */
   private readonly flagChanges = new Map<number, FlagChange>();
-  /** Modseqs this session produced itself (their changes were already reported to it). */
+  /** Modseqs this session produced itself: the change feed's copies of them are not announced. */
   private readonly ownModseqs = new Set<number>();
+  /** This session's updates still running, and the feed's changes held until they are done. */
+  private ownRunning = 0;
+  private held: FlagEvent[] = [];
 
   /** Highest modseq this session has heard of from others (or saw at SELECT): where a resync starts. */
   knownModseq = 1;
   /** The result of the last SEARCH/SORT with RETURN (SAVE), as UIDs ascending (RFC 5182 `$`); reset by selecting. */
   saved: Uint32Array | undefined;
 
-  noteOwnModseq(modseq: number): void {
-    this.ownModseqs.add(modseq);
-    if (this.ownModseqs.size > 10_000) this.ownModseqs.clear();
+  /** Keywords the client has been told of in FLAGS, in the order told (system flags are always known). */
+  private readonly told = new Set<string>();
+
+  /**
+   * Note the keywords among `flags` (system flags, with `\`, are skipped).
+   * True when one of them is new to the client: it must get FLAGS again
+   * before a FETCH shows it (RFC 9051 §7.3.5; updates.ts `flagsLines`).
+   */
+  learnKeywords(flags: Iterable<string>): boolean {
+    let fresh = false;
+    for (const f of flags) {
+      if (f.startsWith('\\') || this.told.has(f)) continue;
+      this.told.add(f);
+      fresh = true;
+    }
+    return fresh;
   }
 
-  /** Record changes from another session (the change feed). */
+  /** The keywords the client knows, in the order it learnt them. */
+  get keywords(): readonly string[] {
+    return [...this.told];
+  }
+
+  /**
+   * Run one of this session's own flag updates of this mailbox. A store may
+   * tell its watchers of the change before `update` resolves (LMDB does, in
+   * the same turn; the agent's feed may overtake the HTTP answer) or after:
+   * changes that arrive meanwhile are held until the update's modseq is
+   * known, so the feed's copy of this session's own change is never
+   * announced back to it (issue 12 #4). `reported`: the caller sends the
+   * changed messages' FLAGS itself (non-silent STORE, FETCH setting \Seen);
+   * then another session's older change still waiting for those UIDs is
+   * dropped, else it is replaced by the newer state this update left. Rejects
+   * as `update` does (held changes are then released as they are).
+   */
+  async own(update: () => Promise<UpdateResult>, reported: boolean): Promise<UpdateResult> {
+    this.ownRunning++;
+    let r: UpdateResult;
+    try {
+      r = await update();
+      if (r.bumped) {
+        if (this.ownModseqs.size >= OWN_MODSEQS) this.ownModseqs.clear();
+        this.ownModseqs.add(r.modseq);
+      }
+    } finally {
+      if (--this.ownRunning === 0) {
+        const held = this.held;
+        this.held = [];
+        for (const e of held) this.noteFlagEvent(e);
+      }
+    }
+    if (this.flagChanges.size > 0 && r.changes.length > 0) this.supersede(r, reported);
+    return r;
+  }
+
+  /** Waiting changes of UIDs that `r` changed later: dropped when reported, else replaced by r's state. */
+  private supersede(r: UpdateResult, reported: boolean): void {
+    const mine = r.changes;
+    for (const [uid, c] of this.flagChanges) {
+      if (c.modseq >= r.modseq) continue;
+      let lo = 0;
+      let hi = mine.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (mine[mid]!.uid < uid) lo = mid + 1;
+        else hi = mid;
+      }
+      const m = mine[lo];
+      if (m?.uid !== uid) continue;
+      if (reported) this.flagChanges.delete(uid); // the caller sends the UID's current flags
+      else if (m.modseq === r.modseq) this.flagChanges.set(uid, m); // changed by r: its state is newer
+    }
+  }
+
+  /**
+   * Record a change event of this mailbox from the feed; this session's own
+   * are left out. When the event says all its changes share one modseq
+   * (`modseq`), an own event is dropped without reading `changes`, which a
+   * store may list only on first read (a STORE of 1:50000 is one run).
+   */
+  noteFlagEvent(e: FlagEvent): void {
+    if (this.ownRunning > 0) {
+      this.held.push(e);
+      return;
+    }
+    if (e.modseq !== undefined && this.ownModseqs.has(e.modseq)) {
+      if (e.modseq > this.knownModseq) this.knownModseq = e.modseq;
+      return;
+    }
+    this.noteFlagChanges(e.changes);
+  }
+
+  /** Record changes from the change feed or a resync; this session's own are left out. */
   noteFlagChanges(changes: readonly FlagChange[]): void {
+    if (this.ownRunning > 0) {
+      this.held.push({ changes });
+      return;
+    }
     let any = false;
     for (const c of changes) {
-      this.knownModseq = Math.max(this.knownModseq, c.modseq);
+      if (c.modseq > this.knownModseq) this.knownModseq = c.modseq;
       if (this.ownModseqs.has(c.modseq)) continue;
+      const old = this.flagChanges.get(c.uid);
+      if (old && old.modseq >= c.modseq) continue;
       this.flagChanges.set(c.uid, c);
       any = true;
     }

@@ -63,7 +63,7 @@ export class Session {
       const sel = this.selected;
       if (!sel) return;
       if (e.resync) void this.resync(sel);
-      else if (e.key.mailbox === sel.name && e.key.uidValidity === sel.uidValidity) sel.noteFlagChanges(e.changes);
+      else if (e.key.mailbox === sel.name && e.key.uidValidity === sel.uidValidity) sel.noteFlagEvent(e);
     });
   }
 

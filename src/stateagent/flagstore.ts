@@ -7,9 +7,10 @@
  *
  * Keys are (user, mailbox, uidValidity); values are flags per UID kept as
  * range sets, so the cost follows the number of ranges, not of messages.
- * Every change gets a modification sequence (RFC 7162): all UIDs changed by
- * one `update` share one new modseq, which is greater than every earlier one
- * of that key. A UID never changed has modseq 1 (RFC 7162 §3.1: ≥ 1).
+ * Every change gets a modification sequence (RFC 7162): all UIDs whose flags
+ * one `update` alters share one new modseq, greater than every earlier one
+ * of that key; UIDs already so keep theirs, and an update that alters no UID
+ * takes no modseq. A UID never changed has modseq 1 (RFC 7162 §3.1: ≥ 1).
  *
  * An `update` that resolves has made the change durable in a persistent store
  * (invariant 4); if the store cannot be reached it rejects with
@@ -40,8 +41,21 @@ export interface FlagView {
   modseqOf(uid: number): number;
   /** All flags and keywords in use in the mailbox (for the FLAGS response). */
   keywords(): readonly string[];
+  /**
+   * The UIDs lo..hi cut into runs of equal flags, ascending, covering the span
+   * (UIDs with no flags form runs with `[]`): a listing renders each run's
+   * flags once, not once per message. Cost follows the ranges inside the span.
+   */
+  flagRuns(lo: number, hi: number): FlagRun[];
   /** HIGHESTMODSEQ of the mailbox when the view was taken (≥ 1). */
   readonly highestModseq: number;
+}
+
+/** UIDs lo..hi that all have `flags`. */
+export interface FlagRun {
+  lo: number;
+  hi: number;
+  flags: readonly string[];
 }
 
 export type FlagOp = 'add' | 'remove' | 'set';
@@ -61,16 +75,23 @@ export interface UpdateResult {
   /** UIDs not changed because of UNCHANGEDSINCE (for `[MODIFIED ...]`), ascending. */
   modified: number[];
   /**
-   * Every UID this update changed — all of `uids` not in `modified` — with
+   * Every UID this update reached — all of `uids` not in `modified` — with
    * its flags and modseq right after the change, ascending by UID: what
    * STORE reports in its untagged FETCH (FLAGS, CONDSTORE MODSEQ) without
-   * reading the store again. Every entry has `modseq` below. Stores may
-   * build the list on first read (a silent STORE does not read it).
+   * reading the store again. A UID whose flags changed has `modseq` below;
+   * one whose flags were already so keeps its modseq. Stores may build the
+   * list on first read (a silent STORE does not read it).
    */
   readonly changes: FlagChange[];
-  /** The modseq given to this change (unchanged HIGHESTMODSEQ if nothing changed). */
+  /** The modseq given to this change (the unchanged HIGHESTMODSEQ if nothing changed). */
   modseq: number;
   highestModseq: number;
+  /**
+   * True when some UID's flags changed and got the new `modseq`; false when
+   * none did (all in `modified`, or already so): then nothing was stored,
+   * no watcher hears of it, and `modseq` is no change's own.
+   */
+  bumped: boolean;
 }
 
 /**
@@ -80,8 +101,11 @@ export interface UpdateResult {
  */
 export interface ChangeEvent {
   key: FlagKey;
-  changes: FlagChange[];
+  /** Per UID, ascending; a store may build the list on first read (read it only if needed). */
+  readonly changes: FlagChange[];
   highestModseq: number;
+  /** The modseq every entry of `changes` has, when they share one (one update's change). */
+  modseq?: number;
   resync?: true;
 }
 

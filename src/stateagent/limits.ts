@@ -47,8 +47,55 @@ export const HOT_KEYS = 512;
  */
 export const HOT_ITEMS = 4_000_000;
 
-/** Largest request body the agent reads (JSON or a `.newsrc`); larger gets 413. */
+/** Largest request body the agent reads (JSON); larger gets 413. A `.newsrc` import has its own bound below. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Largest `.newsrc` import body (text, or the JSON form). A newsreader that
+ * lists every group of a full feed (~100k groups, most without ranges) writes
+ * 1–3 MB; 4 MiB takes that, and the parsed form of one import stays in the
+ * tens of MB (see the group and range bounds).
+ */
+export const MAX_NEWSRC_BYTES = 4 * 1024 * 1024;
+
+/** Most group lines in one `.newsrc` import: a full feed has ~100k groups. Each costs a record read and maybe a write. */
+export const MAX_NEWSRC_GROUPS = 150_000;
+
+/**
+ * Most ranges in one `.newsrc` import, all lines together (per line,
+ * MAX_RANGES_PER_REQUEST): each parsed range is an array kept until the import
+ * ends, so this bounds one import's memory (~40 MB) whatever the body holds.
+ */
+export const MAX_NEWSRC_RANGES = 500_000;
+
+/**
+ * An import is stored in batches of at most this many groups or
+ * IMPORT_BATCH_RANGES ranges, one transaction each, and the agent turns to
+ * other requests between batches: a batch is ~10–30 ms of work, so no other
+ * request waits longer than that for a 100k-group import. (Consequence: if
+ * storage fails midway, the batches before stay; importing the file again
+ * gives the same result, as an import sets \Seen exactly.)
+ */
+export const IMPORT_BATCH_GROUPS = 500;
+export const IMPORT_BATCH_RANGES = 20_000;
+
+/**
+ * `.newsrc` imports the agent runs at once; more wait their turn, at most
+ * IMPORTS_WAITING of them (beyond: 429 with Retry-After). Each running import
+ * holds its parsed file (up to ~50 MB at the limits above), and the LMDB
+ * writer takes one transaction at a time anyway, so more at once would only
+ * add memory. Waiting imports have not read their body yet.
+ */
+export const IMPORTS_AT_ONCE = 2;
+export const IMPORTS_WAITING = 16;
+
+/**
+ * A `.newsrc` import that changes more mailboxes than this notifies watchers
+ * with one `resync` instead of one event per mailbox: 55,000 events would
+ * flood every front-end's feed, and the replay ring (SSE_REPLAY_EVENTS) could
+ * not hold them anyway.
+ */
+export const IMPORT_EVENTS_MAX = 256;
 
 /** Seconds between SSE comment lines, so proxies and NATs keep an idle feed open. */
 export const SSE_HEARTBEAT_MS = 25_000;

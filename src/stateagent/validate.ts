@@ -86,8 +86,10 @@ export function checkUids(uids: readonly number[]): Run[] {
 
 export interface ParseRangesOptions {
   /**
-   * `.newsrc` leniency: `0` (some newsreaders write `0-N` for "nothing before
-   * N") is dropped, and an empty `hi < lo` range is ignored, not refused.
+   * `.newsrc` leniency: article `0`, which newsreaders write to mean
+   * "nothing" (`0`, `1-0`, `0-N` for "nothing before N"), is dropped. Nothing
+   * else differs: any other range that ends before it starts (`5-1`) is
+   * refused in both forms.
    */
   newsrc?: boolean;
 }
@@ -95,7 +97,8 @@ export interface ParseRangesOptions {
 /**
  * Parse UID set text `1-5,7,9-12` (the agent API's and `.newsrc`'s form) into
  * normalized runs (sorted, merged; overlaps allowed in the input). Empty text
- * is the empty list. Throws INVALID, also beyond MAX_RANGES_PER_REQUEST ranges.
+ * is the empty list. Throws INVALID naming the range (`range 9-4 ends before
+ * it starts`), also beyond MAX_RANGES_PER_REQUEST ranges.
  */
 export function parseRanges(text: string, opts: ParseRangesOptions = {}): Run[] {
   const t = text.trim();
@@ -112,11 +115,9 @@ export function parseRanges(text: string, opts: ParseRangesOptions = {}): Run[] 
     if (!m) throw new FlagStoreError('INVALID', `bad range ${JSON.stringify(raw.slice(0, 40))}`);
     let lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (opts.newsrc && hi === 0) continue; // `0`, `1-0`: nothing read
+    if (hi < lo) throw new FlagStoreError('INVALID', `range ${lo}-${hi} ends before it starts`);
     if (opts.newsrc && lo === 0) lo = 1;
-    if (hi < lo) {
-      if (opts.newsrc) continue;
-      throw new FlagStoreError('INVALID', `bad range ${raw.trim()}`);
-    }
     if (lo < 1 || hi > MAX_UID) throw new FlagStoreError('INVALID', `range ${raw.trim()} outside 1..${MAX_UID}`);
     if (lo <= prevHi + 1 && runs.length > 0) sorted = false;
     prevHi = Math.max(prevHi, hi);

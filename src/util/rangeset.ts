@@ -58,6 +58,21 @@ export function intersectRuns(a: readonly Run[], b: readonly Run[]): Run[] {
   return out;
 }
 
+/** a ∪ b, both sorted and disjoint; the result is sorted, disjoint and non-adjacent (one merge pass). */
+export function unionRuns(a: readonly Run[], b: readonly Run[]): Run[] {
+  const out: Run[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]![0] <= b[j]![0]) ? a[i++]! : b[j++]!;
+    const last = out[out.length - 1];
+    if (last && next[0] <= last[1] + 1) {
+      if (next[1] > last[1]) last[1] = next[1];
+    } else out.push([next[0], next[1]]);
+  }
+  return out;
+}
+
 /** a \ b, both sorted and disjoint. */
 export function subtractRuns(a: readonly Run[], b: readonly Run[]): Run[] {
   const out: Run[] = [];

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
 import { Tokens, TokenFileError } from '../../src/stateagent/agent/auth.js';
 import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
-import { MAX_BODY_BYTES } from '../../src/stateagent/limits.js';
+import { IMPORT_EVENTS_MAX, MAX_BODY_BYTES } from '../../src/stateagent/limits.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdef';
@@ -124,7 +124,7 @@ describe('authentication and isolation', () => {
   it('lets a front-end token act for any user', async () => {
     const r = await req('POST', flagsPath('dave'), FE, { uids: '5', op: 'add', flags: ['$Label1'] });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ modseq: 2, highestModseq: 2, modified: '', changes: [{ uids: '5', flags: ['$Label1'], modseq: 2 }] });
+    expect(r.json).toEqual({ modseq: 2, highestModseq: 2, bumped: true, modified: '', changes: [{ uids: '5', flags: ['$Label1'], modseq: 2 }] });
   });
 });
 
@@ -302,6 +302,37 @@ describe('.newsrc', () => {
     expect((await req('GET', flagsPath('gina', 'alt.new', 9), FE)).json.flags['\\Seen']).toBe('3');
   });
 
+  it('imports groups named like Object.prototype members (toString, constructor, __proto__)', async () => {
+    const file = 'toString: 1-3\nconstructor! 2\n__proto__: 1-5\nhasOwnProperty: 4\n';
+    const r = await req('PUT', '/v1/users/ivan/newsrc?uidvalidity=8', FE, file, 'text/plain');
+    expect([r.status, r.json.imported, r.json.skipped]).toEqual([200, ['toString', 'constructor', '__proto__', 'hasOwnProperty'], []]);
+    expect(r.json.subscribed).toEqual(['__proto__', 'hasOwnProperty', 'toString']);
+    expect((await req('GET', flagsPath('ivan', '__proto__', 8), FE)).json.flags['\\Seen']).toBe('1-5');
+    // the JSON form: a per-group uidvalidity map with such keys
+    const j = await req('PUT', '/v1/users/ivan/newsrc', FE, `{"newsrc":"__proto__: 7\\nvalueOf: 1\\ntoString: 2\\n","uidvalidity":{"__proto__":9,"valueOf":9}}`);
+    expect([j.status, j.json.imported, j.json.skipped]).toEqual([200, ['__proto__', 'valueOf', 'toString'], []]);
+    expect((await req('GET', flagsPath('ivan', '__proto__', 9), FE)).json.flags['\\Seen']).toBe('7');
+    expect((await req('GET', flagsPath('ivan', 'toString', 8), FE)).json.flags['\\Seen']).toBe('2');
+    expect((await req('GET', '/v1/users/ivan/newsrc', FE)).text).toContain('__proto__: 7\n');
+  });
+
+  it('keeps keywords and users named like prototype members or EventEmitter events', async () => {
+    for (const user of ['error', 'newListener', '__proto__']) {
+      const r = await req('POST', flagsPath(user), FE, { uids: '1-2', op: 'add', flags: ['__proto__', 'constructor'] });
+      expect([user, r.status]).toEqual([user, 200]);
+      const f = await req('GET', flagsPath(user), FE);
+      expect([user, Object.entries(f.json.flags)]).toEqual([user, [['__proto__', '1-2'], ['constructor', '1-2']]]);
+    }
+  });
+
+  it('refuses a reversed range and a group given twice with 400 naming the line, storing nothing', async () => {
+    const rev = await req('PUT', '/v1/users/hank/newsrc?uidvalidity=3', FE, 'ok.group: 1-5\nrev.group: 1-3,9-4\n', 'text/plain');
+    expect([rev.status, rev.json.error.message]).toEqual([400, expect.stringMatching(/line 2: range 9-4 ends before it starts/)]);
+    const dup = await req('PUT', '/v1/users/hank/newsrc?uidvalidity=3', FE, 'a.b: 1\nc.d: 2\na.b! 3\n', 'text/plain');
+    expect([dup.status, dup.json.error.message]).toEqual([400, expect.stringMatching(/line 3: group a.b is already on line 1/)]);
+    expect((await req('GET', '/v1/users/hank/newsrc', FE)).text).toBe('');
+  });
+
   it('refuses a malformed file with 400 naming the line, storing nothing', async () => {
     const r = await req('PUT', '/v1/users/hank/newsrc?uidvalidity=3', FE, 'ok.group: 1-5\nthis is not a newsrc line\n', 'text/plain');
     expect(r.status).toBe(400);
@@ -367,6 +398,28 @@ describe('SSE change feed', () => {
     const lost = await open('ivy', FE, 'zzzz-1');
     expect((await lost.next()).event).toBe('resync');
     lost.close();
+  });
+
+  it('tells of a small .newsrc import mailbox by mailbox, of a big one with one resync it can resume after', async () => {
+    const feed = await open('lena', FE);
+    await req('PUT', '/v1/users/lena/newsrc?uidvalidity=4', FE, 's.g0: 1\ns.g1: 1-2\ns.g2! 1-3\n', 'text/plain');
+    const small = [await feed.next(), await feed.next(), await feed.next()];
+    expect(small.map((e) => [e.event, JSON.parse(e.data!).mailbox])).toEqual([['change', 's.g0'], ['change', 's.g1'], ['change', 's.g2']]);
+    const lines = Array.from({ length: IMPORT_EVENTS_MAX + 1 }, (_, i) => `b.g${i}: 1-${i + 1}`);
+    expect((await req('PUT', '/v1/users/lena/newsrc?uidvalidity=4', FE, lines.join('\n'), 'text/plain')).status).toBe(200);
+    const big = await feed.next();
+    expect(big.event).toBe('resync');
+    await req('POST', flagsPath('lena', 'after', 1), FE, { uids: '1', op: 'add', flags: ['\\Seen'] });
+    const after = await feed.next();
+    expect([after.event, JSON.parse(after.data!).mailbox]).toEqual(['change', 'after']);
+    feed.close();
+    // from the event before the resync: the resync is replayed; from the resync: what followed
+    const before = await open('lena', FE, small[2]!.id);
+    expect((await before.next()).event).toBe('resync');
+    before.close();
+    const from = await open('lena', FE, big.id);
+    expect(JSON.parse((await from.next()).data!).mailbox).toBe('after');
+    from.close();
   });
 
   it("does not send another user's changes", async () => {

@@ -154,6 +154,39 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
       expect(e.modified).toEqual([9]);
     });
 
+    it('an update that changes nothing keeps HIGHESTMODSEQ, and UIDs already so keep their modseq', async () => {
+      const a = await s.update(K, [1, 2, 3, 4], 'add', ['\\Seen']);
+      expect(a.bumped).toBe(true);
+      const b = await s.update(K, range(1, 6), 'add', ['\\Seen']); // only 5 and 6 change
+      expect(b.bumped).toBe(true);
+      expect(b.modseq).toBeGreaterThan(a.modseq);
+      const state = [
+        ...[1, 2, 3, 4].map((uid) => ({ uid, flags: ['\\Seen'], modseq: a.modseq })),
+        ...[5, 6].map((uid) => ({ uid, flags: ['\\Seen'], modseq: b.modseq })),
+      ];
+      expect(sorted(b.changes)).toEqual(state);
+      for (const [uids, op, flags] of [
+        [range(1, 6), 'add', ['\\Seen']],
+        [[7, 8], 'remove', ['\\Flagged', 'k9']],
+        [[5, 6], 'set', ['\\Seen']],
+        [[9], 'set', []],
+      ] as Array<[number[], FlagOp, string[]]>) {
+        const c = await s.update(K, uids, op, flags);
+        expect([op, c.bumped, c.modseq, c.highestModseq]).toEqual([op, false, b.modseq, b.modseq]);
+        expect(c.modified).toEqual([]);
+      }
+      const c = await s.update(K, range(1, 6), 'add', ['\\Seen'], { unchangedSince: b.modseq });
+      expect(sorted(c.changes)).toEqual(state);
+      expect(c.bumped).toBe(false);
+      const v = await s.view(K, 1, 10);
+      expect(v.highestModseq).toBe(b.modseq);
+      expect(v.modseqOf(1)).toBe(a.modseq);
+      expect(v.modseqOf(6)).toBe(b.modseq);
+      expect(v.modseqOf(7)).toBe(1);
+      expect(await s.changedSince(K, b.modseq)).toEqual([]);
+      expect((await s.changedSince(K, a.modseq)).map((x) => x.uid)).toEqual([5, 6]);
+    });
+
     it('changedSince lists exactly the UIDs changed after a modseq, with current flags', async () => {
       const a = await s.update(K, [1, 2], 'add', ['\\Seen']);
       const b = await s.update(K, [2, 3], 'add', ['k1']);
@@ -235,6 +268,17 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
         expect(seen).toHaveLength(1);
         stopBob();
       });
+      it('watch hears nothing of an update that changes nothing', async () => {
+        await s.update(K, [1, 2], 'add', ['\\Seen']);
+        const seen: ChangeEvent[] = [];
+        const stop = s.watch('alice', (e) => seen.push(e));
+        await h.watching?.('alice');
+        await s.update(K, [1, 2], 'add', ['\\Seen']);
+        const r = await s.update(K, [3], 'add', ['\\Seen']); // the feed is ordered: this one comes after
+        await until(() => seen.length >= 1, 'change event');
+        expect(seen.map((e) => e.changes)).toEqual([[{ uid: 3, flags: ['\\Seen'], modseq: r.modseq }]]);
+        stop();
+      });
     } else {
       it('watch never fires: a session-only store has no other sessions', async () => {
         const seen: ChangeEvent[] = [];
@@ -314,19 +358,24 @@ export function flagStoreContract(name: string, make: () => Promise<FlagStoreHar
             const expectModified = x.since === undefined ? [] : uids.filter((u) => (modseqs.get(u) ?? 1) > x.since!);
             expect(r.modified).toEqual(expectModified);
             const target = uids.filter((u) => !expectModified.includes(u));
-            if (target.length > 0) {
-              highest++;
-              for (const u of target) {
-                const cur = flags.get(u) ?? new Set<string>();
-                if (x.op === 'set') cur.clear();
-                for (const f of x.flags) if (x.op === 'remove') cur.delete(f); else cur.add(f);
-                flags.set(u, cur);
-                modseqs.set(u, highest);
-              }
+            // only UIDs whose flags differ get the new modseq; none: no new modseq (docs/agent-api.md)
+            const next = new Map<number, Set<string>>();
+            for (const u of target) {
+              const cur = new Set(flags.get(u) ?? []);
+              if (x.op === 'set') cur.clear();
+              for (const f of x.flags) if (x.op === 'remove') cur.delete(f); else cur.add(f);
+              const was = flags.get(u) ?? new Set<string>();
+              if (cur.size !== was.size || [...cur].some((f) => !was.has(f))) next.set(u, cur);
             }
+            if (next.size > 0) highest++;
+            for (const [u, cur] of next) {
+              flags.set(u, cur);
+              modseqs.set(u, highest);
+            }
+            expect(r.bumped).toBe(next.size > 0);
             expect(r.highestModseq).toBe(highest);
-            // what the update says it set is the model's state of exactly the changed UIDs
-            expect(sorted(r.changes)).toEqual(target.map((u) => ({ uid: u, flags: [...flags.get(u)!].sort(), modseq: highest })));
+            // what the update says is the model's state of every UID it reached
+            expect(sorted(r.changes)).toEqual(target.map((u) => ({ uid: u, flags: [...(flags.get(u) ?? [])].sort(), modseq: modseqs.get(u) ?? 1 })));
           }
           const v = await s.view(key, 1, 60);
           expect(v.highestModseq).toBe(highest);

@@ -24,7 +24,10 @@ describe('ranges', () => {
     expect(parseRanges('9-12,1-5,4-7')).toEqual([[1, 7], [9, 12]]);
     expect(parseRanges('')).toEqual([]);
     expect(formatRuns([[1, 5], [7, 7]])).toBe('1-5,7');
-    expect(parseRanges('0-5,9-3', { newsrc: true })).toEqual([[1, 5]]);
+    expect(parseRanges('0-5,0,1-0,0-0', { newsrc: true })).toEqual([[1, 5]]);
+    expect(() => parseRanges('1-0')).toThrow(/1-0 ends before it starts/);
+    // a range that ends before it starts is refused everywhere, `.newsrc` included (docs/agent-api.md)
+    expect(() => parseRanges('0-5,9-3', { newsrc: true })).toThrow(/9-3 ends before it starts/);
     for (const bad of ['0', '5-3', 'x', '1,,2', '1-2-3', '-4', '4294967296', '1-99999999999']) {
       expect(() => parseRanges(bad)).toThrow(FlagStoreError);
     }
@@ -67,6 +70,11 @@ describe('newsrc', () => {
     expect(formatNewsrc(g)).toBe('general: 1-78,80,85-90\nfa.info-vax! 1-5\nnet.news: 1\nalt.x!\n');
     expect(() => parseNewsrc('ok: 1\nbad line here\n')).toThrow(/line 2/);
     expect(() => parseNewsrc('g: 1-x\n')).toThrow(/line 1/);
+    expect(() => parseNewsrc('g1: 1-2\ng2: 3-1\n')).toThrow(/line 2: range 3-1 ends before it starts/);
+    // a group given twice is refused, naming both lines (no silent merge or first-wins)
+    expect(() => parseNewsrc('a: 1\nb: 2\n# c\na! 3\n')).toThrow(/line 4: group a is already on line 1/);
+    // names that are Object.prototype members are group names like any other
+    expect(parseNewsrc('toString: 1\nconstructor! 2\n__proto__: 3\n').map((g) => g.group)).toEqual(['toString', 'constructor', '__proto__']);
   });
 });
 
@@ -91,14 +99,20 @@ describe('applyRuns', () => {
       for (const s of steps) {
         const modified = s.since === undefined ? [] : s.uids.filter((u) => (modseqs.get(u) ?? 1) > s.since!);
         const target = s.uids.filter((u) => !modified.includes(u));
-        if (target.length > 0) highest++;
+        // only UIDs whose flags differ get the new modseq; none differ: no new modseq
+        const altered: number[] = [];
         for (const u of target) {
-          const cur = flags.get(u) ?? new Set<string>();
+          const was = flags.get(u) ?? new Set<string>();
+          const cur = new Set(was);
           if (s.op === 'set') cur.clear();
           for (const f of s.flags) if (s.op === 'remove') cur.delete(f); else cur.add(f);
-          flags.set(u, cur);
-          modseqs.set(u, highest);
+          if (cur.size !== was.size || [...cur].some((f) => !was.has(f))) {
+            altered.push(u);
+            flags.set(u, cur);
+          }
         }
+        if (altered.length > 0) highest++;
+        for (const u of altered) modseqs.set(u, highest);
         const next = mine.clone();
         const b = applyRuns(next, toRuns(s.uids), s.op, s.flags, s.since);
         expect(mine.highestModseq).toBe(b.changed.length > 0 ? highest - 1 : highest); // the copy was changed, not the original
@@ -109,7 +123,8 @@ describe('applyRuns', () => {
         for (const st of kv.keys()) expect(splits).toContain(st);
         mine = assemble({ highestModseq: next.highestModseq, splits }, splits.map((st) => kv.get(st)));
         expect(expandRuns(b.modified)).toEqual(modified);
-        expect(expandRuns(b.changed)).toEqual(target);
+        expect(expandRuns(b.reached)).toEqual(target);
+        expect(expandRuns(b.changed)).toEqual(altered);
         expect([b.modseq, b.highestModseq]).toEqual([highest, highest]);
       }
       const inUse = new Set<string>();
@@ -122,7 +137,7 @@ describe('applyRuns', () => {
       for (const since of [0, 1, 3, 6]) {
         const mineCh = expandChanges(changesSince(mine, since)).map((c) => ({ ...c, flags: [...c.flags].sort() }));
         const model = [...modseqs.entries()].filter(([, m]) => m > since).sort(([a], [b]) => a - b)
-          .map(([uid, modseq]) => ({ uid, flags: [...flags.get(uid)!].sort(), modseq }));
+          .map(([uid, modseq]) => ({ uid, flags: [...(flags.get(uid) ?? [])].sort(), modseq }));
         expect(mineCh).toEqual(model);
       }
     }), { numRuns: 300 });

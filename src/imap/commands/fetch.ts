@@ -29,6 +29,7 @@ import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import type { EnvelopeShelf } from '../render/cache.js';
 import { bad, no } from '../errors.js';
+import { FlagRunText } from '../fetch/flag-runs.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 
@@ -82,6 +83,7 @@ function listingBatch(
 ): Chunk[] {
   const condstore = ctx.session.condstore;
   const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
+  const flagText = flags && seqs.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
   for (let i = 0; i < seqs.length; i++) {
     const uid = uids[i]!;
     const meta = metas?.get(uid);
@@ -96,7 +98,7 @@ function listingBatch(
           w.ascii(`UID ${uid}`);
           break;
         case 'FLAGS':
-          w.ascii(`FLAGS (${flags!.flagsOf(uid).join(' ')})`);
+          w.bytes(flagText!.of(uid));
           sentFlags = true;
           break;
         case 'MODSEQ':
@@ -201,8 +203,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       if (setsSeen) {
         const unseen = uids.filter((u) => !flags!.has(u, '\\Seen') && (!metas || metas.has(u)));
         if (unseen.length > 0) {
-          const r = await s.flags!.update(key, unseen, 'add', ['\\Seen']);
-          sel.noteOwnModseq(r.modseq);
+          await sel.own(() => s.flags!.update(key, unseen, 'add', ['\\Seen']), true);
           await markSeenElsewhere(ctx.server, s, unseen);
           newlySeen = new Set(unseen);
           flags = await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);

@@ -22,10 +22,9 @@ import { SelectedMailbox } from '../selected.js';
 import { mailbox as encMailbox, quoted, flagList } from '../wire/encoder.js';
 import type { Decoder } from '../wire/decoder.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
-import { SYSTEM_FLAGS } from '../../stateagent/flagstore.js';
 import { bad } from '../errors.js';
 import { QRESYNC_CHECK_WAIT_MS } from '../limits.js';
-import { uidSetText } from '../updates.js';
+import { flagsLines, uidSetText } from '../updates.js';
 import { boundedRefresh } from './any.js';
 import { isUnnamable } from '../wire/mutf7.js';
 import { echoMailbox, noSuchMailbox } from '../response-text.js';
@@ -99,16 +98,10 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
   }
   s.select(view);
   view.knownModseq = flags.highestModseq;
-  const keywords = flags.keywords().filter((k) => !k.startsWith('\\'));
-  const all = [...SYSTEM_FLAGS, ...keywords];
+  view.learnKeywords(flags.keywords());
   await ctx.untagged(`${view.exists} EXISTS`);
   if (!s.rev2) await ctx.untagged('0 RECENT');
-  await ctx.untagged(`FLAGS (${all.join(' ')})`);
-  const permanent = s.flags!.persistent ? `${all.join(' ')} \\*` : '';
-  await ctx.untagged(
-    `OK [PERMANENTFLAGS (${readOnly ? '' : permanent})] `,
-    s.flags!.persistent ? 'Flags are kept for you' : 'Flags last for this session only',
-  );
+  for (const line of flagsLines(view, s.flags!.persistent, true)) await ctx.untagged(line);
   if (!s.rev2) {
     for (let i = 0; i < view.uids.length; i++) {
       if (!flags.has(view.uids[i]!, '\\Seen')) {

@@ -5,8 +5,14 @@
  * modseqs the untagged FETCH responses report; marking \Seen adds one update
  * per other group the articles were crossposted to (crosspost.ts).
  *
+ * The session's own change comes back only as the RFCs ask: a FETCH per
+ * changed message unless .SILENT; with CONDSTORE on, also when silent, as
+ * `(UID u MODSEQ (m))` without FLAGS (RFC 7162 §3.1, §3.1.3). The change
+ * feed's copy of it is never announced (SelectedMailbox.own).
+ *
  *   C: a1 STORE 2:4 +FLAGS (\Seen)     S: * 2 FETCH (FLAGS (\Seen)) ...
  *   C: a2 UID STORE 9 -FLAGS.SILENT (\Flagged)
+ *   C: a3 UID STORE 9 (UNCHANGEDSINCE 40) +FLAGS.SILENT (\Seen)   S: * 4 FETCH (UID 9 MODSEQ (41))
  */
 import { command, type CommandContext } from '../command.js';
 import { SELECTED } from '../session.js';
@@ -16,7 +22,7 @@ import { flagList } from '../wire/encoder.js';
 import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import type { FlagOp, UpdateResult } from '../../stateagent/flagstore.js';
-import { uidSetText } from '../updates.js';
+import { flagsLines, uidSetText } from '../updates.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import type { Completion } from '../command.js';
 
@@ -66,9 +72,6 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
   if (sel.readOnly) throw no('READ-ONLY', 'Mailbox was opened with EXAMINE; flags cannot be changed');
   if (a.flags.some((f) => f.toLowerCase() === '\\recent')) throw bad('CLIENTBUG', '\\Recent cannot be stored');
   const store = s.flags!;
-  if (!store.persistent && a.flags.some((f) => !f.startsWith('\\'))) {
-    throw no('CANNOT', 'Keywords need a state agent; this server keeps only system flags for the session');
-  }
   const seqs = resolveSet(sel, a.set, byUid);
   if (seqs.length === 0) return;
   const uids = seqs.map((n) => sel.uidAt(n));
@@ -77,15 +80,19 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
     s.enabled.add('CONDSTORE');
   }
   const key = s.flagKey();
-  const result: UpdateResult = await store.update(key, uids, a.op, a.flags, { unchangedSince: a.unchangedSince });
-  sel.noteOwnModseq(result.modseq);
-  if (a.op !== 'remove' && a.flags.includes('\\Seen')) {
+  const result: UpdateResult = await sel.own(() => store.update(key, uids, a.op, a.flags, { unchangedSince: a.unchangedSince }), !a.silent);
+  if (a.op !== 'remove' && a.flags.includes('\\Seen') && ctx.server.options.crosspostSeen) {
     await markSeenElsewhere(ctx.server, s, result.changes.map((c) => c.uid));
   }
   const modified = new Set(result.modified);
-  // With CONDSTORE, .SILENT still reports changes made by others (RFC 7162 §3.1.3); we report ours
-  // only when not silent, from what the update says it set (no second read of the store).
-  if (!a.silent) {
+  // A keyword the client was not told of gets a new FLAGS first (RFC 9051 §7.3.5), silent or not.
+  if (a.op !== 'remove' && result.modified.length < uids.length && sel.learnKeywords(a.flags)) {
+    for (const line of flagsLines(sel, store.persistent)) await ctx.untagged(line);
+  }
+  // Our own changes are reported when not silent; with CONDSTORE a silent STORE still
+  // reports each changed message's new MODSEQ, without FLAGS (RFC 7162 §3.1.3). Other
+  // sessions' changes come at the end of the command, as after any other (updates.ts).
+  if (!a.silent || s.condstore) {
     const changes = result.changes;
     let j = 0;
     for (let i = 0; i < seqs.length; i++) {
@@ -93,8 +100,9 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
       while (j < changes.length && changes[j]!.uid < uid) j++;
       const c = changes[j];
       if (c?.uid !== uid) continue; // in `modified`: not changed
-      const ms = s.condstore ? ` MODSEQ (${c.modseq})` : '';
-      await ctx.untagged(`${seqs[i]} FETCH (`, byUid ? `UID ${uid} ` : '', 'FLAGS ', flagList(c.flags), ms, ')');
+      const flags = a.silent ? '' : `FLAGS ${flagList(c.flags)}`;
+      const ms = s.condstore ? `${flags ? ' ' : ''}MODSEQ (${c.modseq})` : '';
+      await ctx.untagged(`${seqs[i]} FETCH (`, byUid || s.condstore ? `UID ${uid} ` : '', flags, ms, ')');
     }
   }
   if (modified.size > 0) {

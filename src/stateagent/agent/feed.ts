@@ -10,7 +10,9 @@
  * Ids are `<boot>-<seq>`: a reconnecting client sends `Last-Event-ID` and gets
  * the events it missed from a per-user ring of the last SSE_REPLAY_EVENTS; if
  * they are gone (or the agent restarted) it gets `event: resync` and must
- * re-read the mailboxes it cares about (CHANGEDSINCE its last modseq).
+ * re-read the mailboxes it cares about (CHANGEDSINCE its last modseq). The
+ * agent sends `event: resync` itself (with an id) when one operation changed
+ * too many mailboxes to tell one by one (a big `.newsrc` import).
  * A comment line every SSE_HEARTBEAT_MS keeps idle connections open.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,6 +26,8 @@ import { HttpError } from './http.js';
 interface Stored {
   seq: number;
   data: string;
+  /** SSE event name; `change` when absent. */
+  event?: string;
 }
 
 /** One run of changes on the wire: UIDs as `.newsrc` text, their flags and modseq. */
@@ -92,6 +96,14 @@ export class Feeds {
   }
 
   private publish(user: string, e: RunChangeEvent): void {
+    if (e.resync) {
+      // Events before a resync need no replay: the ring restarts with it, so a
+      // reconnect from just before it gets it, from it or later resumes, older resyncs.
+      const item: Stored = { seq: ++this.seq, data: '{}', event: 'resync' };
+      this.rings.set(user, [item]);
+      for (const res of this.open.get(user) ?? []) this.send(res, item);
+      return;
+    }
     const item = { seq: ++this.seq, data: JSON.stringify(wireEvent(e)) };
     let ring = this.rings.get(user);
     if (!ring) this.rings.set(user, (ring = []));
@@ -101,7 +113,7 @@ export class Feeds {
   }
 
   private send(res: ServerResponse, item: Stored): void {
-    res.write(`id: ${this.boot}-${item.seq}\nevent: change\ndata: ${item.data}\n\n`);
+    res.write(`id: ${this.boot}-${item.seq}\nevent: ${item.event ?? 'change'}\ndata: ${item.data}\n\n`);
   }
 
   private replay(user: string, lastId: string | string[] | undefined, res: ServerResponse): void {

@@ -44,20 +44,20 @@ export function sendError(res: ServerResponse, err: HttpError): void {
 }
 
 /**
- * Read the whole body as UTF-8, at most MAX_BODY_BYTES. Throws HttpError 413
- * (before reading, if Content-Length says so) or 400 for bytes that are not
- * UTF-8. On 413 the connection is closed after the answer (the rest of the
- * body is not read).
+ * Read the whole body as UTF-8, at most `limit` bytes (MAX_BODY_BYTES unless
+ * a route allows more). Throws HttpError 413 (before reading, if
+ * Content-Length says so) or 400 for bytes that are not UTF-8. On 413 the
+ * connection is closed after the answer (the rest of the body is not read).
  */
-export async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  const tooLarge = () => new HttpError(413, 'TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const tooLarge = () => new HttpError(413, 'TOO_LARGE', `body larger than ${limit} bytes`, { connection: 'close' });
+  if (declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     n += chunk.length;
-    if (n > MAX_BODY_BYTES) throw tooLarge();
+    if (n > limit) throw tooLarge();
     chunks.push(chunk);
   }
   try {

@@ -19,7 +19,7 @@
  *
  * Status codes: 400 bad input, 401 no/unknown token, 403 token may not act for
  * the user, 404 unknown route, 405 wrong method (with Allow), 413 body over
- * MAX_BODY_BYTES, 429 too many feeds, 503 storage unavailable. A write is
+ * MAX_BODY_BYTES (MAX_NEWSRC_BYTES for an import), 429 too many feeds, 503 storage unavailable. A write is
  * answered 200 only after it is durable.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -27,10 +27,10 @@ import { z } from 'zod';
 import type { Logger } from '../../util/log.js';
 import { FlagStoreError, type FlagKey } from '../flagstore.js';
 import type { LmdbFlagStore } from '../stores/local.js';
-import { formatNewsrc, parseNewsrc, type NewsrcGroup } from '../newsrc.js';
+import { exportNewsrc, importNewsrc, parseNewsrcYielding, type ImportGate } from './newsrc-import.js';
 import { formatRuns } from '../../util/rangeset.js';
 import { checkMailbox, checkModseq, checkUidValidity, checkUser, parseRanges } from '../validate.js';
-import { MAX_UID } from '../limits.js';
+import { MAX_NEWSRC_BYTES, MAX_UID } from '../limits.js';
 import { mayActFor, type Grant, type Tokens } from './auth.js';
 import { wireChanges, type Feeds } from './feed.js';
 import { HttpError, isJson, parseJson, readBody, sendJson, sendText } from './http.js';
@@ -39,6 +39,8 @@ export interface ApiContext {
   store: LmdbFlagStore;
   tokens: Tokens;
   feeds: Feeds;
+  /** `.newsrc` imports running and waiting (newsrc-import.ts). */
+  imports: ImportGate;
   log: Logger;
 }
 
@@ -59,10 +61,32 @@ const UpdateBody = z.object({
 
 const SubscriptionsBody = z.object({ mailboxes: z.array(z.string()).nullable() });
 
+/** `uidvalidity` is checked by `uidValidityMap` (a zod record would drop a `__proto__` group). */
 const NewsrcJsonBody = z.object({
   newsrc: z.string(),
-  uidvalidity: z.record(z.string(), z.number().int().positive()).optional(),
+  uidvalidity: z.unknown().optional(),
 });
+
+/**
+ * The JSON import's `{group: uidvalidity}` object as a Map, read from the
+ * parsed JSON's own properties, so any group name (`toString`, `__proto__`)
+ * is a key like any other. Throws HttpError 400 naming the bad entry.
+ */
+function uidValidityMap(v: unknown): Map<string, number> {
+  const map = new Map<string, number>();
+  if (v === undefined) return map;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new HttpError(400, 'BAD_REQUEST', 'invalid body at uidvalidity: expected an object of group: UIDVALIDITY');
+  }
+  for (const [group, n] of Object.entries(v)) {
+    try {
+      map.set(checkMailbox(group), checkUidValidity(n));
+    } catch (err) {
+      throw new HttpError(400, 'BAD_REQUEST', `invalid body at uidvalidity.${group.slice(0, 80)}: ${(err as Error).message}`);
+    }
+  }
+  return map;
+}
 
 function keyOf(p: string[]): FlagKey {
   const v = Number(p[2]);
@@ -81,7 +105,8 @@ const getFlags: Handler = (c, _req, res, p, q) => {
   const lo = Math.max(1, intParam(q, 'lo', 1));
   const hi = Math.min(MAX_UID, intParam(q, 'hi', MAX_UID));
   const mf = c.store.flagsOf(key);
-  const flags: Record<string, string> = {};
+  // no prototype: a keyword may be named `__proto__` or `constructor`
+  const flags: Record<string, string> = Object.create(null);
   for (const [flag, set] of mf.byFlag) flags[flag] = formatRuns(set.rangesIn(lo, hi));
   sendJson(res, 200, { highestModseq: mf.highestModseq, flags, modseqs: mf.modseqs.runsIn(lo, hi) });
 };
@@ -92,7 +117,9 @@ const postFlags: Handler = async (c, req, res, p) => {
   const runs = parseRanges(body.uids);
   if (runs.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'uids is empty');
   const r = await c.store.updateRuns(key, runs, body.op, body.flags, body.unchangedSince);
-  sendJson(res, 200, { modseq: r.modseq, highestModseq: r.highestModseq, modified: formatRuns(r.modified), changes: wireChanges(r.changes) });
+  sendJson(res, 200, {
+    modseq: r.modseq, highestModseq: r.highestModseq, bumped: r.bumped, modified: formatRuns(r.modified), changes: wireChanges(r.changes),
+  });
 };
 
 const getChanges: Handler = (c, _req, res, p, q) => {
@@ -125,70 +152,33 @@ const subscribe = (on: boolean): Handler => async (c, _req, res, p) => {
   sendJson(res, 200, { mailbox: p[1], subscribed: on });
 };
 
-/** The latest UIDVALIDITY per mailbox the user has flags for. */
-function latestKeys(c: ApiContext, user: string): Map<string, number> {
-  const latest = new Map<string, number>();
-  for (const k of c.store.keysOf(user)) latest.set(k.mailbox, Math.max(latest.get(k.mailbox) ?? 0, k.uidValidity));
-  return latest;
-}
-
 const getNewsrc: Handler = async (c, _req, res, p) => {
-  const user = p[0]!;
-  const subs = await c.store.subscriptions(user);
-  const subSet = subs ? new Set(subs) : undefined;
-  const latest = latestKeys(c, user);
-  const names = new Set([...latest.keys(), ...(subs ?? [])]);
-  const groups: NewsrcGroup[] = [];
-  for (const group of [...names].sort()) {
-    const v = latest.get(group);
-    const seen = v === undefined ? undefined : c.store.flagsOf({ user, mailbox: group, uidValidity: v }).byFlag.get('\\Seen');
-    groups.push({ group, subscribed: subSet ? subSet.has(group) : true, read: seen ? [...seen.ranges()] : [] });
-  }
-  sendText(res, 200, formatNewsrc(groups));
+  sendText(res, 200, await exportNewsrc(c.store, p[0]!));
 };
 
 /**
- * Import a `.newsrc`: \Seen of each group becomes exactly its read ranges;
- * `:` groups are subscribed, `!` groups unsubscribed, other subscriptions
- * stay. UIDVALIDITY per group: the JSON `uidvalidity` map, else the
- * `?uidvalidity=` parameter, else the latest one the agent knows for the
- * mailbox; a group with none is skipped and listed in `skipped`.
+ * Import a `.newsrc` (newsrc-import.ts): \Seen of each group becomes exactly
+ * its read ranges; `:` groups are subscribed, `!` groups unsubscribed, other
+ * subscriptions stay. UIDVALIDITY per group: the JSON `uidvalidity` map, else
+ * the `?uidvalidity=` parameter, else the latest one the agent knows for the
+ * mailbox; a group with none is skipped and listed in `skipped`. The body may
+ * be up to MAX_NEWSRC_BYTES.
  */
 const putNewsrc: Handler = async (c, req, res, p, q) => {
   const user = p[0]!;
-  const text = await readBody(req);
-  let newsrc: string;
-  let map: Record<string, number> = {};
-  if (isJson(req)) {
-    const b = parseJson(text, NewsrcJsonBody);
-    newsrc = b.newsrc;
-    map = b.uidvalidity ?? {};
-  } else newsrc = text;
   const all = q.has('uidvalidity') ? checkUidValidity(intParam(q, 'uidvalidity', 0)) : undefined;
-  for (const v of Object.values(map)) checkUidValidity(v);
-  const groups = parseNewsrc(newsrc);
-  const latest = latestKeys(c, user);
-  const imported: string[] = [];
-  const skipped: string[] = [];
-  const items: Array<{ key: FlagKey; runs: typeof groups[number]['read'] }> = [];
-  for (const g of groups) {
-    const v = map[g.group] ?? all ?? latest.get(g.group);
-    if (v === undefined) {
-      skipped.push(g.group);
-      continue;
-    }
-    items.push({ key: { user, mailbox: g.group, uidValidity: v }, runs: g.read });
-    imported.push(g.group);
-  }
-  await c.store.setSeen(items);
-  const cur = await c.store.subscriptions(user);
-  const subs = new Set(cur ?? []);
-  for (const g of groups) {
-    if (g.subscribed) subs.add(g.group);
-    else subs.delete(g.group);
-  }
-  await c.store.setSubscriptions(user, [...subs]);
-  sendJson(res, 200, { imported, skipped, subscribed: [...subs].sort() });
+  const result = await c.imports.run(async () => {
+    const text = await readBody(req, MAX_NEWSRC_BYTES);
+    let newsrc: string;
+    let map = new Map<string, number>();
+    if (isJson(req)) {
+      const b = parseJson(text, NewsrcJsonBody);
+      newsrc = b.newsrc;
+      map = uidValidityMap(b.uidvalidity);
+    } else newsrc = text;
+    return importNewsrc(c.store, user, await parseNewsrcYielding(newsrc), map, all);
+  });
+  sendJson(res, 200, result);
 };
 
 const events: Handler = (c, req, res, p) => {
@@ -258,7 +248,7 @@ export async function route(c: ApiContext, req: IncomingMessage, res: ServerResp
   if (!grant) throw new HttpError(401, 'UNAUTHENTICATED', 'a valid bearer token is required', { 'www-authenticate': 'Bearer realm="newsfront-agent"' });
   const m = match(segs);
   if (!m) throw new HttpError(404, 'NOT_FOUND', 'no such route');
-  const h = m.route.methods[method];
+  const h = Object.hasOwn(m.route.methods, method) ? m.route.methods[method] : undefined;
   if (!h) throw new HttpError(405, 'METHOD', `${method} not allowed here`, { allow: Object.keys(m.route.methods).join(', ') });
   try {
     const user = checkUser(m.params[0]);

@@ -18,6 +18,7 @@ import { Tokens } from './auth.js';
 import { Feeds } from './feed.js';
 import { HttpError, sendError, sendJson } from './http.js';
 import { route } from './routes.js';
+import { ImportGate } from './newsrc-import.js';
 
 export interface AgentOptions {
   host: string;
@@ -50,7 +51,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if (!tokens) throw new Error('startAgent: tokens or tokensFile is required');
   const store = await LmdbFlagStore.open({ path: join(opts.dataDir, 'flags'), logger: log });
   const feeds = new Feeds(store, log);
-  const ctx = { store, tokens, feeds, log };
+  const ctx = { store, tokens, feeds, imports: new ImportGate(), log };
   let seq = 0;
 
   const server: Server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {

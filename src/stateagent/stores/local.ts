@@ -26,14 +26,13 @@
  * only after the transaction is committed and flushed (`flushed`), never with
  * `noSync` (invariant 4).
  *
- * Notifications: `watch` is in-process only (an EventEmitter per store).
+ * Notifications: `watch` is in-process only (watchers.ts).
  * Sessions in another process sharing this LMDB path do not hear of the
  * change; cross-process notification needs the state agent's SSE feed.
  *
  * Errors: `FlagStoreError('INVALID')` for bad input (nothing stored),
  * `FlagStoreError('UNAVAILABLE')` if LMDB fails or the store is closed.
  */
-import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
@@ -43,12 +42,15 @@ import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
 } from '../flagstore.js';
-import { MAX_EXPANDED_UIDS, MAX_SUBSCRIPTIONS } from '../limits.js';
+import { MAX_SUBSCRIPTIONS } from '../limits.js';
 import {
-  applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult, type RunChange, type RunUpdateResult,
+  applyRuns, changesOf, changesSince, expandBounded, MailboxFlags, reachedChanges, updateResult, type RunChange, type RunUpdateResult,
 } from './mailbox-state.js';
 import { assemble, decodeHead, encodeHead, planWrite, type ChunkRecord, type HeadRecord } from './chunks.js';
 import { HotRecords, type Loaded } from './hot-records.js';
+import { perUidEvent, Watchers, type RunChangeEvent } from './watchers.js';
+
+export type { RunChangeEvent } from './watchers.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser } from '../validate.js';
 
 export interface LmdbFlagStoreOptions {
@@ -60,20 +62,15 @@ export interface LmdbFlagStoreOptions {
   logger: Logger;
 }
 
-/** A change in run form (what the agent's SSE feed sends). */
-export interface RunChangeEvent {
-  key: FlagKey;
-  changes: RunChange[];
-  highestModseq: number;
-}
-
 /** Result of a run-based update, for the agent. */
 export interface RunUpdate {
   modseq: number;
   highestModseq: number;
   modified: Run[];
-  /** The changed UIDs with their flags right after the change (all with `modseq`). */
+  /** The UIDs reached (all not in `modified`) with their flags and modseqs right after the change. */
   changes: RunChange[];
+  /** Some UID changed and got `modseq` (else nothing was stored or notified). */
+  bumped: boolean;
 }
 
 /** Mailboxes changed in the current transaction: the new state and the UIDs changed. */
@@ -88,14 +85,6 @@ function unavailable(what: string, err: unknown): FlagStoreError {
   return new FlagStoreError('UNAVAILABLE', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-/** Expand run changes for the per-UID interface, refusing absurd sizes (see MAX_EXPANDED_UIDS). */
-function expandBounded(changes: readonly RunChange[]): FlagChange[] {
-  let n = 0;
-  for (const c of changes) n += c.hi - c.lo + 1;
-  if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
-  return expandChanges(changes);
-}
-
 export class LmdbFlagStore implements FlagStore {
   readonly persistent = true;
   private readonly root: RootDatabase;
@@ -103,7 +92,7 @@ export class LmdbFlagStore implements FlagStore {
   private readonly chunksDb: Database<ChunkRecord, string>;
   private readonly subsDb: Database<string[], string>;
   private readonly cache = new HotRecords();
-  private readonly events = new EventEmitter();
+  private readonly watchers: Watchers<RunChangeEvent>;
   private readonly log: Logger;
   private closed = false;
 
@@ -114,7 +103,7 @@ export class LmdbFlagStore implements FlagStore {
     this.chunksDb = this.root.openDB<ChunkRecord, string>({ name: 'chunks' });
     this.subsDb = this.root.openDB<string[], string>({ name: 'subs' });
     this.log = opts.logger.child({ component: 'flagstore-lmdb' });
-    this.events.setMaxListeners(0);
+    this.watchers = new Watchers(this.log);
   }
 
   /** Open (or create) the store at `opts.path`. The caller must `close()` it. */
@@ -183,7 +172,7 @@ export class LmdbFlagStore implements FlagStore {
   /** The per-UID `changes` are no more than `uids`, so they need no MAX_EXPANDED_UIDS bound. */
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     const r = await this.updateRuns(key, checkUids(uids), op, flags, opts.unchangedSince);
-    return updateResult(expandRuns(r.modified), r.changes, r.modseq, r.highestModseq);
+    return updateResult(expandRuns(r.modified), r.changes, r.modseq, r.highestModseq, r.bumped);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
@@ -197,17 +186,10 @@ export class LmdbFlagStore implements FlagStore {
    * is logged and does not affect the update or other listeners.
    */
   watch(user: string, fn: (e: ChangeEvent) => void): () => void {
-    return this.watchRuns(user, (e) => {
-      let changes: FlagChange[];
-      try {
-        changes = expandBounded(e.changes);
-      } catch (err) {
-        this.log.warn({ err, user, mailbox: e.key.mailbox }, 'change too large to notify per UID');
-        return;
-      }
-      fn({ key: e.key, changes, highestModseq: e.highestModseq });
-    });
+    return this.watchRuns(user, (e) => fn(perUidEvent(e, this.log)));
   }
+
+
 
   async subscriptions(user: string): Promise<string[] | null> {
     this.live();
@@ -235,7 +217,7 @@ export class LmdbFlagStore implements FlagStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.events.removeAllListeners();
+    this.watchers.clear();
     this.cache.clear();
     try {
       await this.root.close();
@@ -248,15 +230,11 @@ export class LmdbFlagStore implements FlagStore {
 
   /** Like `watch`, with changes as runs (no per-UID expansion). */
   watchRuns(user: string, fn: (e: RunChangeEvent) => void): () => void {
-    const listener = (e: RunChangeEvent): void => {
-      try {
-        fn(e);
-      } catch (err) {
-        this.log.warn({ err, user }, 'flag change listener threw');
-      }
-    };
-    this.events.on(user, listener);
-    return () => this.events.off(user, listener);
+    return this.watchers.on(user, fn);
+  }
+
+  private emit(e: RunChangeEvent): void {
+    this.watchers.emit(e.key.user, e);
   }
 
   /**
@@ -270,19 +248,20 @@ export class LmdbFlagStore implements FlagStore {
     if (unchangedSince !== undefined) checkModseq(unchangedSince, 'unchangedSince');
     if (runs.length === 0) {
       const h = this.flagsOf(key).highestModseq;
-      return { modseq: h, highestModseq: h, modified: [], changes: [] };
+      return { modseq: h, highestModseq: h, modified: [], changes: [], bumped: false };
     }
     const notes: RunChangeEvent[] = [];
     const fresh: Fresh = new Map();
     const r = await this.write('update flags', () => {
       notes.length = 0;
       fresh.clear();
-      const res = this.applyInTxn(key, runs, op, fl, unchangedSince, notes, fresh);
+      const { res, mf } = this.applyInTxn(key, runs, op, fl, unchangedSince, notes, fresh);
       this.putAll(fresh);
-      return res;
+      return { res, changes: reachedChanges(mf, res.reached) };
     });
-    for (const n of notes) this.events.emit(key.user, n);
-    return { modseq: r.modseq, highestModseq: r.highestModseq, modified: r.modified, changes: notes[0]?.changes ?? [] };
+    for (const n of notes) this.emit(n);
+    const { res } = r;
+    return { modseq: res.modseq, highestModseq: res.highestModseq, modified: res.modified, changes: r.changes, bumped: res.changed.length > 0 };
   }
 
   /**
@@ -293,7 +272,7 @@ export class LmdbFlagStore implements FlagStore {
   private applyInTxn(
     key: FlagKey, runs: readonly Run[], op: FlagOp, flags: readonly string[], unchangedSince: number | undefined,
     notes: RunChangeEvent[], fresh: Fresh,
-  ): RunUpdateResult {
+  ): { res: RunUpdateResult; mf: MailboxFlags } {
     const k = keyString(key);
     let f = fresh.get(k);
     if (!f) {
@@ -307,7 +286,7 @@ export class LmdbFlagStore implements FlagStore {
       fresh.set(k, f);
       notes.push({ key, changes: changesOf(mf, res.changed, res.modseq), highestModseq: mf.highestModseq });
     }
-    return res;
+    return { res, mf };
   }
 
   /** Write the head and the touched chunks of every changed mailbox. */
@@ -325,13 +304,16 @@ export class LmdbFlagStore implements FlagStore {
   }
 
   /**
-   * Make \Seen exactly `runs` in each of `items` (a `.newsrc` import), all in
-   * one transaction: per mailbox one change for the UIDs that lose \Seen and
-   * one for those that gain it. Throws INVALID before storing anything.
+   * Make \Seen exactly `runs` in each of `items` (one batch of a `.newsrc`
+   * import, agent/newsrc-import.ts), all in one transaction: per mailbox one
+   * change for the UIDs that lose \Seen and one for those that gain it.
+   * Throws INVALID before storing anything. Resolves with the change events,
+   * which watchers hear at once unless `defer` (then the caller passes them
+   * to `notify`, or replaces them by `notifyResync`).
    */
-  async setSeen(items: ReadonlyArray<{ key: FlagKey; runs: readonly Run[] }>): Promise<void> {
+  async setSeen(items: ReadonlyArray<{ key: FlagKey; runs: readonly Run[] }>, opts: { defer?: boolean } = {}): Promise<RunChangeEvent[]> {
     for (const it of items) checkKey(it.key);
-    if (items.length === 0) return;
+    if (items.length === 0) return [];
     const notes: RunChangeEvent[] = [];
     const fresh: Fresh = new Map();
     await this.write('import seen', () => {
@@ -348,7 +330,18 @@ export class LmdbFlagStore implements FlagStore {
       }
       this.putAll(fresh);
     });
-    for (const n of notes) this.events.emit(n.key.user, n);
+    if (!opts.defer) this.notify(notes);
+    return notes;
+  }
+
+  /** Tell watchers of committed changes (those `setSeen` deferred). */
+  notify(events: readonly RunChangeEvent[]): void {
+    for (const n of events) this.emit(n);
+  }
+
+  /** Tell `user`'s watchers that many of their mailboxes changed: re-read what you show (ChangeEvent `resync`). */
+  notifyResync(user: string): void {
+    this.emit({ key: { user, mailbox: '', uidValidity: 0 }, changes: [], highestModseq: 0, resync: true });
   }
 
   /** Changes with modseq > `since`, as runs, and every flag in use in the mailbox. */

@@ -28,11 +28,12 @@ import {
   FlagStoreError, type ChangeEvent, type FlagChange, type FlagKey, type FlagOp, type FlagStore,
   type FlagView, type UpdateOptions, type UpdateResult,
 } from '../flagstore.js';
-import { MAX_EXPANDED_UIDS, REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from '../limits.js';
+import { REMOTE_REQUEST_TIMEOUT_MS, REMOTE_VIEW_CACHE } from '../limits.js';
 import { expandRuns, formatRuns, RangeSet } from '../../util/rangeset.js';
-import { expandChanges, MailboxFlags, updateResult, type RunChange } from './mailbox-state.js';
+import { expandBounded, MailboxFlags, updateResult, type RunChange } from './mailbox-state.js';
 import { ModseqMap } from '../modseq-map.js';
 import { SseFeed } from './sse-client.js';
+import { perUidEvent } from './watchers.js';
 import { checkFlags, checkKey, checkMailbox, checkModseq, checkUids, checkUser, parseRanges } from '../validate.js';
 
 export interface RemoteFlagStoreOptions {
@@ -67,11 +68,7 @@ function wireRuns(changes: readonly WireChange[]): RunChange[] {
 
 /** Wire changes → per-UID changes; INVALID beyond MAX_EXPANDED_UIDS. */
 function expandWire(changes: readonly WireChange[]): FlagChange[] {
-  const runs = wireRuns(changes);
-  let n = 0;
-  for (const r of runs) n += r.hi - r.lo + 1;
-  if (n > MAX_EXPANDED_UIDS) throw new FlagStoreError('INVALID', `change set of ${n} UIDs is too large to list`);
-  return expandChanges(runs);
+  return expandBounded(wireRuns(changes));
 }
 
 function isWireChanges(v: unknown): v is WireChange[] {
@@ -238,7 +235,7 @@ export class RemoteFlagStore implements FlagStore {
     const runs = checkUids(uids);
     if (runs.length === 0) {
       const v = await this.view(key, 1, 0);
-      return { modified: [], changes: [], modseq: v.highestModseq, highestModseq: v.highestModseq };
+      return { modified: [], changes: [], modseq: v.highestModseq, highestModseq: v.highestModseq, bumped: false };
     }
     const j = await this.call('POST', `${this.keyPath(key)}/flags`, {
       uids: formatRuns(runs), op, flags: fl, ...(opts.unchangedSince === undefined ? {} : { unchangedSince: opts.unchangedSince }),
@@ -250,7 +247,9 @@ export class RemoteFlagStore implements FlagStore {
     let n = 0;
     for (const c of changes ?? []) n += c.hi - c.lo + 1;
     if (!changes || n + modified.length !== uids.length) throw this.bad('update answer');
-    return updateResult(modified, changes, j.modseq, j.highestModseq);
+    // `bumped` is newer than the answer's other fields; an older agent bumped whenever it reached a UID
+    const bumped = typeof j.bumped === 'boolean' ? j.bumped : n > 0;
+    return updateResult(modified, changes, j.modseq, j.highestModseq, bumped);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
@@ -315,7 +314,9 @@ export class RemoteFlagStore implements FlagStore {
       const j: unknown = JSON.parse(data);
       if (!isObj(j) || typeof j.mailbox !== 'string' || typeof j.uidValidity !== 'number'
         || typeof j.highestModseq !== 'number' || !isWireChanges(j.changes)) throw new Error('bad event');
-      e = { key: { user, mailbox: j.mailbox, uidValidity: j.uidValidity }, changes: expandWire(j.changes), highestModseq: j.highestModseq };
+      const runs = wireRuns(j.changes);
+      e = perUidEvent({ key: { user, mailbox: j.mailbox, uidValidity: j.uidValidity }, changes: runs, highestModseq: j.highestModseq }, this.log);
+      if (runs.some((r) => r.modseq !== runs[0]!.modseq)) delete e.modseq; // not one update's change
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'ignoring a malformed change event');
       return;

@@ -1,15 +1,19 @@
 /**
  * Session-only flags (client-held model, RFC 1733): nothing is stored beyond
  * the session, PERMANENTFLAGS is `()` (RFC 9051 §7.1). One instance per IMAP
- * session; per mailbox a `MailboxFlags` (mailbox-state.ts). Input is trusted
- * (the IMAP layer passes ascending UIDs and only system flags); views are the
+ * session; per mailbox a `MailboxFlags` (mailbox-state.ts). Keywords are kept
+ * like system flags (issue 12 #5), within the same limits as the persistent
+ * stores (flag names checked by `checkFlags`, MAX_KEYWORDS_PER_MAILBOX):
+ * beyond them `update` throws FlagStoreError('INVALID') and changes nothing.
+ * UIDs are trusted (the IMAP layer passes them ascending); views are the
  * live objects, which is safe because one session reads what it wrote.
  */
 import { expandRuns, toRuns } from '../../util/rangeset.js';
 import type {
   ChangeEvent, FlagChange, FlagKey, FlagOp, FlagStore, FlagView, UpdateOptions, UpdateResult,
 } from '../flagstore.js';
-import { applyRuns, changesOf, changesSince, expandChanges, MailboxFlags, updateResult } from './mailbox-state.js';
+import { checkFlags } from '../validate.js';
+import { applyRuns, changesSince, expandChanges, MailboxFlags, reachedChanges, updateResult } from './mailbox-state.js';
 
 export class SessionFlagStore implements FlagStore {
   readonly persistent = false;
@@ -29,8 +33,8 @@ export class SessionFlagStore implements FlagStore {
 
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     const mf = this.of(key);
-    const r = applyRuns(mf, toRuns(uids), op, flags, opts.unchangedSince);
-    return updateResult(expandRuns(r.modified), changesOf(mf, r.changed, r.modseq), r.modseq, r.highestModseq);
+    const r = applyRuns(mf, toRuns(uids), op, checkFlags(flags), opts.unchangedSince);
+    return updateResult(expandRuns(r.modified), reachedChanges(mf, r.reached), r.modseq, r.highestModseq, r.changed.length > 0);
   }
 
   async changedSince(key: FlagKey, modseq: number): Promise<FlagChange[]> {
