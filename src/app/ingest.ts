@@ -30,7 +30,8 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../util/log.js';
 import type { FrozenConfig } from './config/schema.js';
 import { ArchiveSource } from '../export/archive/archive-source.js';
-import { NntpSource } from '../export/nntp-source.js';
+import { NntpSource, type NntpSourceOptions } from '../export/nntp-source.js';
+import { redactNntpUrl } from '../nntp/index.js';
 import { writeSampleArchive } from '../export/sample/generate.js';
 import { MultiSource } from '../export/sources.js';
 import type { GroupInfo, Source } from '../export/source.js';
@@ -79,8 +80,14 @@ export function packagedSampleDir(): string | undefined {
   return undefined;
 }
 
-export async function buildSources(config: FrozenConfig, logger: Logger): Promise<Source[]> {
-  const out: Source[] = config.upstreams.map((u) => new NntpSource({ upstream: u, logger }));
+/** Optional observers of the sources built (metrics, src/app/metrics.ts). */
+export interface SourceHooks {
+  /** For upstream `id` (its redacted URL): the callback told how each of its requests ended. */
+  upstreamRequest?: (id: string) => NntpSourceOptions['onRequest'];
+}
+
+export async function buildSources(config: FrozenConfig, logger: Logger, hooks: SourceHooks = {}): Promise<Source[]> {
+  const out: Source[] = config.upstreams.map((u) => new NntpSource({ upstream: u, logger, onRequest: hooks.upstreamRequest?.(redactNntpUrl(u.url)) }));
   let archive = config.archive;
   if (archive === null && out.length === 0) {
     archive = packagedSampleDir() ?? null;

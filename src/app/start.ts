@@ -9,6 +9,11 @@
  * cannot be read or has a bad line, and TLS files that cannot be read are a
  * `ConfigError` (one line naming the key and file; the CLI exits 2, as for any
  * configuration error). Other start-up failures are thrown as they are.
+ *
+ * With `metrics.listen` set, a `Metrics` registry is made first and its hooks
+ * handed to the layers (upstream requests, the shared flag store, IMAP
+ * commands and PROXY headers); the operations listener (ops.ts) starts last.
+ * Without it no hook is installed.
  */
 import { readFileSync } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
@@ -28,6 +33,9 @@ import { ConfigError } from './config/load.js';
 import { GuardedAuthenticator } from './auth/guard.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
 import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
+import { Metrics } from './metrics.js';
+import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, type WatchedUpstream } from './ops.js';
+import { redactNntpUrl } from '../nntp/index.js';
 
 export interface RunningNewsfront {
   /** Bound IMAP port (useful with port 0). */
@@ -35,6 +43,8 @@ export interface RunningNewsfront {
   tlsPort?: number;
   backend: ClosableBackend;
   imap: ImapServer;
+  /** Bound port of the operations listener, when `metrics.listen` is set. */
+  metricsPort?: number;
   /** Set when serving the embedded sample with no users file: the demo account offered. */
   demoUser?: { user: string; password: string };
   close(): Promise<void>;
@@ -43,6 +53,8 @@ export interface RunningNewsfront {
 export interface StartOptions {
   /** Use this UID map store (tests); the caller closes it. */
   uidmaps?: UidMapStore;
+  /** Collect prom-client's process metrics with `metrics.listen` (default true; tests making many turn it off). */
+  defaultMetrics?: boolean;
 }
 
 function loadTls(config: FrozenConfig): TlsMaterial | undefined {
@@ -129,7 +141,17 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     await checkArchive(config);
     const auth = authenticator(config, logger);
     const tls = loadTls(config);
-    const sources = new MultiSource(await buildSources(config, logger), {
+    const metrics = config.metrics.listen ? new Metrics({ defaults: opts.defaultMetrics ?? true }) : undefined;
+    const watched: WatchedUpstream[] = [];
+    const upstreamRequest = metrics
+      ? (id: string) => {
+          const hook = metrics.upstreamRequest(id);
+          const u = config.upstreams.find((x) => redactNntpUrl(x.url) === id);
+          if (u) watched.push({ config: u, seen: hook.seen });
+          return hook;
+        }
+      : undefined;
+    const sources = new MultiSource(await buildSources(config, logger, { upstreamRequest }), {
       logger,
       onFailover: (group, from, to) => logger.warn({ group, from, to }, 'group now served by another source'),
     });
@@ -158,7 +180,10 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       backend,
       renderCache: new RenderCache(),
       auth,
-      flagStoreFor: (user) => flags.forUser(user),
+      flagStoreFor: (user) => {
+        const store = flags.forUser(user);
+        return metrics && store.persistent ? metrics.instrumentFlagStore(store) : store;
+      },
       tls,
       options: {
         anonymous: config.anonymous,
@@ -177,6 +202,9 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       exemptAddresses: config.limits.exemptAddresses,
       preAuthDeadlineMs: config.limits.preAuthDeadlineMs,
       maxPreAuthCommands: config.limits.maxPreAuthCommands,
+    }, {
+      proxyTrusted: config.proxy.trusted,
+      ...(metrics ? { onCommand: metrics.commandObserver, onProxyHeader: metrics.proxyHeader } : {}),
     });
     cleanups.push(() => imap.close());
     const { port, tlsPort } = await imap.listen({
@@ -185,8 +213,19 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       tlsPort: config.tls?.listen?.port,
       tlsHost: config.tls?.listen?.host,
     });
+    let metricsPort: number | undefined;
+    if (metrics && config.metrics.listen) {
+      metrics.watchSessions(() => imap.sessionStates());
+      metrics.watchArticleCache(backend.cache);
+      metrics.watchEnvelopeCache(() => ctx.renderCache.envelopeStats());
+      const shared = flags.persistent ? flags.forUser(PROBE_USER) : undefined; // probes stay out of the flag-store figures
+      const readiness = new Readiness([new UpstreamCheck(watched, metrics, logger), flagStoreCheck(shared)]);
+      const ops = await startOpsServer({ ...config.metrics.listen, metrics, readiness, log: logger.child({ component: 'ops' }) });
+      cleanups.push(() => ops.close());
+      metricsPort = ops.port;
+    }
     const demoUser = !config.users && servingSample(config) ? { ...DEMO_USER } : undefined;
-    return { port, tlsPort, backend, imap, close, demoUser };
+    return { port, tlsPort, metricsPort, backend, imap, close, demoUser };
   } catch (err) {
     await close();
     throw err;

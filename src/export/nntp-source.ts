@@ -21,7 +21,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from '../util/log.js';
-import { NntpError, NntpPool, parseNntpUrl, redactNntpUrl, type NntpClient, type NntpErrorCode } from '../nntp/index.js';
+import { NntpError, NntpPool, parseNntpUrl, redactNntpUrl, type NntpClient, type NntpErrorCode, type NntpPoolOptions } from '../nntp/index.js';
 import { isSyntheticMessageId } from './message-id.js';
 import { SourceError, type ArticleSink, type GroupInfo, type OverviewRecord, type Source, type SourceErrorCode } from './source.js';
 
@@ -67,6 +67,8 @@ export interface NntpSourceOptions {
   logger: Logger;
   /** Instead of a real `NntpPool` (tests). */
   pool?: ClientPool;
+  /** Told how each upstream request ended (NntpPoolOptions.onRequest; metrics). */
+  onRequest?: NntpPoolOptions['onRequest'];
 }
 
 const CODE_MAP: Record<NntpErrorCode, SourceErrorCode> = {
@@ -115,6 +117,7 @@ export class NntpSource implements Source {
         pipelineWindow: opts.upstream.pipelineWindow,
         name: this.id,
         logger: opts.logger,
+        ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
       });
   }
 

@@ -37,6 +37,12 @@ import { announceUpdates } from './updates.js';
 import { MAX_PIPELINED_COMMANDS, NOT_AUTHENTICATED_TIMEOUT_MS } from './limits.js';
 import type { CommandGuard } from './admission.js';
 
+/**
+ * Told after each command: its registry name (`unknown` for a name not in the
+ * registry), how it ended, and its time in seconds. Must be cheap and not throw.
+ */
+export type CommandObserver = (name: string, status: 'OK' | 'NO' | 'BAD' | 'BYE', seconds: number) => void;
+
 export class Connection {
   readonly session = new Session();
   private socket: Socket;
@@ -59,6 +65,7 @@ export class Connection {
     secure: boolean,
     /** Asked before each command; an error it returns is answered instead (admission.ts). */
     private readonly guard?: CommandGuard,
+    private readonly observe?: CommandObserver,
   ) {
     this.socket = socket;
     this.input = socket;
@@ -179,6 +186,9 @@ export class Connection {
     let tag = item.tag ?? '*';
     let afterOk: Array<() => void | Promise<void>> = [];
     let subject = '';
+    const started = this.observe ? performance.now() : 0;
+    let observed = 'unknown';
+    let status: Parameters<CommandObserver>[1] = 'OK';
     try {
       tag = d.tag();
       d.sp();
@@ -189,6 +199,7 @@ export class Connection {
       }
       const spec = this.commands.get(name);
       if (!spec) throw new ImapError('BAD', 'CLIENTBUG', `Unknown command ${name.slice(0, 40)}`);
+      observed = name;
       if (!spec.states.includes(this.session.state)) {
         throw new ImapError('BAD', 'CLIENTBUG', stateText(this.session.state, name));
       }
@@ -207,7 +218,10 @@ export class Connection {
       for (const fn of afterOk) await fn();
     } catch (err) {
       afterOk = [];
+      status = err instanceof ImapError ? err.status : err instanceof ParseError ? 'BAD' : 'NO';
       await this.fail(tag, err, subject);
+    } finally {
+      this.observe?.(observed, status, (performance.now() - started) / 1000);
     }
   }
 

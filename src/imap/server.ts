@@ -9,16 +9,23 @@
  * implicit-TLS socket is closed at once: no handshake is spent on it). An
  * admitted one holds its slot until the socket closes, and must log in within
  * the pre-auth deadline counted from connect (the TLS handshake included).
+ *
+ * A peer in `proxyTrusted` (a load balancer) must open with a PROXY protocol
+ * header (proxy-protocol.ts; on the implicit-TLS port too, before the
+ * handshake): admission, limits, login throttling and logs then see the
+ * client it names. A trusted peer without a valid header within the deadline
+ * is closed without a word; an untrusted peer's bytes are IMAP, never a header.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Connection } from './connection.js';
+import { Connection, type CommandObserver } from './connection.js';
 import { commands } from './commands/index.js';
 import type { ServerContext } from './context.js';
 import { Admission, DEFAULT_ADMISSION, preAuthCommandGuard, type Admitted, type AdmissionLimits } from './admission.js';
 import { BYE_GRACE_MS, REFUSAL_LOG_INTERVAL_MS } from './limits.js';
+import { PROXY_HEADER_TIMEOUT_MS, addressMatcher, proxiedAddress, readProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 
 export interface ListenOptions {
   host: string;
@@ -28,10 +35,29 @@ export interface ListenOptions {
   tlsHost?: string;
 }
 
-/** One admitted TCP connection: its slot, its deadline, and its session once it has one. */
+/** Hooks and the PROXY protocol: all optional, none by default. */
+export interface ImapServerOptions {
+  /** Peers (addresses, CIDR ranges) whose connections start with a PROXY protocol header. */
+  proxyTrusted?: readonly string[];
+  /** Time allowed for that header (default PROXY_HEADER_TIMEOUT_MS). */
+  proxyTimeoutMs?: number;
+  /** Told of each header from a trusted peer: its command, or `invalid` (refused, timed out). */
+  onProxyHeader?: (outcome: 'proxy' | 'local' | 'invalid') => void;
+  /** Told of each command a connection ran (connection.ts). */
+  onCommand?: CommandObserver;
+}
+
+/** Who a connection is from: the client, and the trusted proxy that relayed it (if any). */
+interface Peer {
+  address: string | undefined;
+  via?: string;
+}
+
+/** One admitted TCP connection: its slot, its deadline, its peer, and its session once it has one. */
 interface Entry {
   slot: Admitted;
   deadline: NodeJS.Timeout;
+  peer: Peer;
   conn?: Connection;
 }
 
@@ -45,13 +71,39 @@ export class ImapServer {
   private refusals = new Map<string, number>();
   private refusalLogAt = 0;
 
-  /** `limits` overrides the admission defaults of limits.ts (config `limits.*`). */
+  private readonly trusted: (address: string | undefined) => boolean;
+
+  /** `limits` overrides the admission defaults of limits.ts (config `limits.*`); `opts` config `proxy.*` and hooks. */
   constructor(
     private readonly ctx: ServerContext,
     private readonly log: Logger,
     limits: Partial<AdmissionLimits> = {},
+    private readonly opts: ImapServerOptions = {},
   ) {
     this.admission = new Admission({ ...DEFAULT_ADMISSION, ...limits });
+    this.trusted = addressMatcher(opts.proxyTrusted ?? []);
+  }
+
+  /**
+   * Find out who `raw` is from, then `go`: at once for an untrusted peer; for
+   * a trusted one after its PROXY header (the socket is then paused with the
+   * bytes after the header put back; `go` resumes or hands it on). A bad or
+   * missing header closes the socket.
+   */
+  private arrive(raw: Socket, go: (peer: Peer) => void): void {
+    if (!this.trusted(raw.remoteAddress)) return go({ address: raw.remoteAddress });
+    raw.on('error', () => undefined); // the connection's own handler comes later
+    readProxyHeader(raw, this.opts.proxyTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS).then(
+      (h: ProxyHeader) => {
+        this.opts.onProxyHeader?.(h.command);
+        if (!raw.destroyed) go({ address: proxiedAddress(h) ?? raw.remoteAddress, via: raw.remoteAddress });
+      },
+      (err: unknown) => {
+        this.opts.onProxyHeader?.('invalid');
+        this.log.warn({ peer: raw.remoteAddress, err: (err as Error).message }, 'PROXY header refused; closing');
+        raw.destroy();
+      },
+    );
   }
 
   /**
@@ -59,8 +111,8 @@ export class ImapServer {
    * pre-auth deadline runs from now. Undefined when refused (the socket is
    * then being closed: with a BYE if `greet`).
    */
-  private admit(raw: Socket, greet: boolean): Entry | undefined {
-    const slot = this.admission.admit(raw.remoteAddress);
+  private admit(raw: Socket, greet: boolean, peer: Peer): Entry | undefined {
+    const slot = this.admission.admit(peer.address);
     if (typeof slot === 'string') {
       this.refuse(raw, slot, greet);
       return undefined;
@@ -68,6 +120,7 @@ export class ImapServer {
     const ms = this.admission.limits.preAuthDeadlineMs;
     const entry: Entry = {
       slot,
+      peer,
       deadline: setTimeout(() => {
         const conn = entry.conn;
         if (!conn) raw.destroy(); // still in the TLS handshake
@@ -88,9 +141,9 @@ export class ImapServer {
   private accept(socket: Socket, secure: boolean, entry: Entry): void {
     const cid = (this.nextId++).toString(36);
     const log = this.log.child({ cid });
-    log.debug({ remote: socket.remoteAddress, secure }, 'connection');
+    log.debug({ remote: entry.peer.address, via: entry.peer.via, secure }, 'connection');
     const guard = preAuthCommandGuard(this.admission.limits.maxPreAuthCommands);
-    const conn = new Connection(socket, this.ctx, commands, log, secure, guard);
+    const conn = new Connection(socket, this.ctx, commands, log, secure, guard, this.opts.onCommand);
     conn.session.sourceKey = entry.slot.sourceKey;
     entry.conn = conn;
     this.connections.add(conn);
@@ -121,10 +174,13 @@ export class ImapServer {
 
   /** Start listening; resolves with the bound addresses (port 0 ⇒ a free port). */
   async listen(opts: ListenOptions): Promise<{ port: number; tlsPort?: number }> {
-    const plain = createServer((s) => {
-      const entry = this.admit(s, true);
-      if (entry) this.accept(s, false, entry);
-    });
+    const plain = createServer((s) =>
+      this.arrive(s, (peer) => {
+        const entry = this.admit(s, true, peer);
+        if (entry) this.accept(s, false, entry);
+        s.resume(); // paused after a PROXY header
+      }),
+    );
     const port = await bind(plain, opts.host, opts.port);
     this.servers.push(plain);
     let tlsPort: number | undefined;
@@ -137,19 +193,23 @@ export class ImapServer {
         if (entry) this.accept(s, true, entry);
         else s.destroy();
       });
-      // admission before the handshake, on the TCP socket the TLS socket wraps
-      secure.on('connection', (raw: Socket) => {
-        const entry = this.admit(raw, false);
-        if (!entry) return;
-        const id = `${raw.remoteAddress}|${raw.remotePort}`;
-        this.handshaking.set(id, entry);
-        raw.once('close', () => {
-          if (this.handshaking.get(id) === entry) this.handshaking.delete(id);
-        });
-      });
+      // A TCP listener in front: PROXY header and admission before the handshake,
+      // then the TCP socket is handed to the TLS server (which never listens itself).
+      const tcp = createServer((raw) =>
+        this.arrive(raw, (peer) => {
+          const entry = this.admit(raw, false, peer);
+          if (!entry) return;
+          const id = `${raw.remoteAddress}|${raw.remotePort}`;
+          this.handshaking.set(id, entry);
+          raw.once('close', () => {
+            if (this.handshaking.get(id) === entry) this.handshaking.delete(id);
+          });
+          secure.emit('connection', raw);
+        }),
+      );
       secure.on('tlsClientError', (err) => this.log.debug({ err }, 'TLS handshake failed'));
-      tlsPort = await bind(secure, opts.tlsHost ?? opts.host, opts.tlsPort);
-      this.servers.push(secure);
+      tlsPort = await bind(tcp, opts.tlsHost ?? opts.host, opts.tlsPort);
+      this.servers.push(tcp);
     }
     this.log.info({ host: opts.host, port, tlsPort }, 'IMAP listening');
     return { port, tlsPort };
@@ -157,6 +217,13 @@ export class ImapServer {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Open sessions per state (`notauth`, `auth`, `selected`, `logout`), counted now. */
+  sessionStates(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of this.connections) out.set(c.session.state, (out.get(c.session.state) ?? 0) + 1);
+    return out;
   }
 
   async close(): Promise<void> {

@@ -15,17 +15,21 @@
  *   was handed out by that client while `fn` ran. `fn` must therefore not have
  *   other effects before it resolves. Otherwise the error is rethrown as is.
  * - `close()` QUITs every client; later `use` calls reject with CLOSED.
+ * - `onRequest` (optional) is told how each `use` ended, once per call after
+ *   any retry: `ok`, the NntpError code, or `other` (metrics).
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { NntpClient } from './client.js';
-import { NntpError, isNntpError } from './errors.js';
+import { NntpError, isNntpError, type NntpErrorCode } from './errors.js';
 import type { NntpClientOptions } from './types.js';
 import { DEFAULT_PIPELINE_WINDOW } from './limits.js';
 
 export interface NntpPoolOptions extends NntpClientOptions {
   size?: number /* default 2 */;
   name?: string;
+  /** Told how each `use` ended (see the contract); must be cheap and not throw. */
+  onRequest?: (result: 'ok' | NntpErrorCode | 'other') => void;
 }
 
 interface Slot {
@@ -82,11 +86,13 @@ export class NntpPool {
     return p.then(
       (v) => {
         slot.busy--;
+        this.opts.onRequest?.('ok');
         return v;
       },
       (err: unknown) => {
         slot.busy--;
         if (this.retryable(err, client, before)) return this.useAwaiting(fn, undefined, 1);
+        this.report(err);
         throw err;
       },
     );
@@ -104,9 +110,12 @@ export class NntpPool {
       try {
         client = await slot.ready;
         before = client.deliveredCount;
-        return await fn(client);
+        const v = await fn(client);
+        this.opts.onRequest?.('ok');
+        return v;
       } catch (err) {
         if (attempt === 0 && this.retryable(err, client, before)) continue;
+        this.report(err);
         throw err;
       } finally {
         slot.busy--;
@@ -125,6 +134,10 @@ export class NntpPool {
     this.log.info({ err: err.message }, 'nntp request failed before any data; retrying on a fresh connection');
     if (client && !client.closed && isNntpError(err, 'CLOSED')) client.destroy();
     return true;
+  }
+
+  private report(err: unknown): void {
+    this.opts.onRequest?.(err instanceof NntpError ? err.code : 'other');
   }
 
   async close(): Promise<void> {

@@ -206,6 +206,22 @@ export const configSchema = z.strictObject({
   cancelCheckMs: z.number().int().min(MIN_POLL_INTERVAL_MS).max(MAX_POLL_INTERVAL_MS).default(600_000),
   /** Connection admission and login limits (src/imap/limits.ts gives each default's reason). */
   limits: limits.default(LIMIT_DEFAULTS),
+  /**
+   * PROXY protocol (v1 or v2) on the IMAP listeners: connections from these
+   * peers (a load balancer: addresses or CIDR ranges) must start with a PROXY
+   * header naming the client; from any other peer a header is not read.
+   */
+  proxy: z
+    .strictObject({
+      trusted: z.array(addressRange).default([]),
+    })
+    .default({ trusted: [] }),
+  /** The operations HTTP listener (/metrics, /health, /ready), or null (none). */
+  metrics: z
+    .strictObject({
+      listen: hostPort.nullable().default(null),
+    })
+    .default({ listen: null }),
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default('info'),

@@ -50,6 +50,8 @@ export class ArticleCache {
   private readonly log: Logger;
   /** Upstream fetches started (for tests and stats). */
   fetches = 0;
+  /** `open` calls served from a cached file (stats). */
+  hits = 0;
   private closed = false;
 
   constructor(private readonly opts: ArticleCacheOptions) {
@@ -143,7 +145,10 @@ export class ArticleCache {
     const size = this.index.peek(hash);
     if (size !== undefined) {
       const stream = await this.openCached(hash, size, start, end);
-      if (stream !== null) return stream;
+      if (stream !== null) {
+        this.hits++;
+        return stream;
+      }
     }
     return this.follow(await this.fetch(key, hash, upstream), start, end);
   }

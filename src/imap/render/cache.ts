@@ -40,6 +40,12 @@ export class RenderCache {
     return this.envelopeCache.shelf(mailbox, uidValidity, utf8);
   }
 
+  /** ENVELOPE cache counters since start, and the bytes it holds now (metrics). */
+  envelopeStats(): { hits: number; misses: number; bytes: number } {
+    const c = this.envelopeCache;
+    return { hits: c.hits, misses: c.misses, bytes: c.bytes };
+  }
+
   /** True when `structure(key, extended, utf8, …)` would answer from the cache. */
   hasStructure(key: string, extended: boolean, utf8: boolean): boolean {
     return this.structures.peek(structureKey(key, extended, utf8)) !== undefined;

@@ -64,11 +64,13 @@ export class EnvelopeShelf {
     if (p !== undefined) {
       const hit = p.slots[uid & SLOT_MASK];
       if (hit !== undefined) {
+        this.cache.hits++;
         this.cache.touch(p);
         return hit;
       }
     }
     const b = envelopeBytes(m.envelope, this.utf8);
+    this.cache.misses++;
     this.last = this.cache.add(this, p, no, uid & SLOT_MASK, b);
     return b;
   }
@@ -87,6 +89,9 @@ export class EnvelopeCache {
   /** Most recently used. */
   private tail: Page | null = null;
   private total = 0;
+  /** Lookups answered from the cache, and renderings made (stats; a plain count, no work beyond). */
+  hits = 0;
+  misses = 0;
 
   constructor(private readonly maxBytes: number) {}
 
