@@ -50,7 +50,7 @@ export class ArticleCache {
   private readonly log: Logger;
   /** Upstream fetches started (for tests and stats). */
   fetches = 0;
-  /** `open` calls served from a cached file (stats). */
+  /** `open` calls that started no download: served from a cached file or a download in progress (stats). */
   hits = 0;
   private closed = false;
 
@@ -141,7 +141,10 @@ export class ArticleCache {
   async open(key: string, upstream: Upstream, start = 0, end = Infinity): Promise<Readable> {
     const hash = hashOf(key);
     const running = this.downloads.get(hash);
-    if (running !== undefined) return this.follow(running, start, end);
+    if (running !== undefined) {
+      this.hits++;
+      return this.follow(running, start, end);
+    }
     const size = this.index.peek(hash);
     if (size !== undefined) {
       const stream = await this.openCached(hash, size, start, end);
