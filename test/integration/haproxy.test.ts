@@ -14,6 +14,10 @@
  *     front-ends counted HAProxy's address;
  *   - the front-ends log each client with its own address, via 127.0.0.1;
  *   - health checks keep both servers up (the LOCAL header is accepted).
+ * A second frontend uses the backend docs/deploy.md recommends: `balance
+ * source` (a client stays on one front-end: its second connection from one
+ * address meets that front-end's cap) and HTTP checks of each front-end's
+ * /ready; HAProxy's runtime API (`show stat`) must show every server UP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,6 +46,8 @@ let haproxy: ChildProcess | undefined;
 let haproxyExited: Promise<void> = Promise.resolve();
 let haproxyOutput = '';
 let lbPort: number;
+/** The second frontend: the backend docs/deploy.md recommends (balance source, /ready checks). */
+let readyPort: number;
 const fronts: Frontend[] = [];
 const peers: Peer[] = [];
 
@@ -89,12 +95,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nf-haproxy-'));
   fronts.push(await startFrontend('fe1'), await startFrontend('fe2'));
   lbPort = await freePort();
+  readyPort = await freePort();
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(
     cfg,
     [
       'global',
       '  maxconn 200',
+      `  stats socket ${join(dir, 'admin.sock')} mode 600 level admin`,
       'defaults',
       '  mode tcp',
       '  timeout connect 5s',
@@ -108,6 +116,15 @@ beforeAll(async () => {
       '  option tcp-check',
       '  tcp-check expect rstring ^\\*\\ OK',
       ...fronts.map((f, i) => `  server fe${i + 1} 127.0.0.1:${f.nf.port} send-proxy-v2 check inter 300ms`),
+      'frontend imap-ready',
+      `  bind 127.0.0.1:${readyPort}`,
+      '  default_backend newsfront-ready',
+      'backend newsfront-ready',
+      '  balance source',
+      '  hash-type consistent',
+      '  option httpchk GET /ready',
+      '  http-check expect status 200',
+      ...fronts.map((f, i) => `  server fe${i + 1} 127.0.0.1:${f.nf.port} send-proxy-v2 check port ${f.nf.metricsPort} inter 300ms`),
       '',
     ].join('\n'),
   );
@@ -139,8 +156,29 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function viaHaproxy(from: string): Promise<Peer> {
-  const p = await Peer.open(lbPort, from);
+/** HAProxy's own view: `backend/server` → `status check_status` (runtime API `show stat`). */
+async function haproxyServers(): Promise<Map<string, string>> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const s = connect(join(dir, 'admin.sock'));
+    let out = '';
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+    s.end('show stat\n');
+  });
+  const [head, ...rows] = text.trim().split('\n');
+  const cols = head!.replace(/^# /, '').split(',');
+  const at = (name: string): number => cols.indexOf(name);
+  const out = new Map<string, string>();
+  for (const r of rows.map((l) => l.split(','))) {
+    if (r[at('svname')] === 'FRONTEND' || r[at('svname')] === 'BACKEND') continue;
+    out.set(`${r[at('pxname')]}/${r[at('svname')]}`, `${r[at('status')]} ${r[at('check_status')]}`);
+  }
+  return out;
+}
+
+async function viaHaproxy(from: string, port = lbPort): Promise<Peer> {
+  const p = await Peer.open(port, from);
   peers.push(p);
   return p;
 }
@@ -163,5 +201,20 @@ describe('newsfront behind HAProxy (send-proxy-v2, roundrobin)', () => {
     expect(seen.flat().every((x) => x.endsWith(' via 127.0.0.1'))).toBe(true);
     // HAProxy kept both servers in rotation: no header was ever refused
     for (const f of fronts) expect(await metric(f, 'newsfront_proxy_headers_total{outcome="invalid"}')).toBe(0);
+  });
+
+  it('works with the documented backend: /ready checks keep both servers up, balance source keeps a client on one', async () => {
+    await waitFor('/ready checks passing', async () => [...(await haproxyServers()).values()].every((v) => v === 'UP L7OK'));
+    expect(await haproxyServers()).toEqual(
+      new Map([
+        ['newsfront/fe1', 'UP L7OK'], ['newsfront/fe2', 'UP L7OK'],
+        ['newsfront-ready/fe1', 'UP L7OK'], ['newsfront-ready/fe2', 'UP L7OK'],
+      ]),
+    );
+    // one address always lands on the same front-end: its second connection meets the cap there
+    const a = await viaHaproxy('127.0.0.4', readyPort);
+    expect(a.firstLine).toMatch(/^\* OK /);
+    expect((await viaHaproxy('127.0.0.4', readyPort)).firstLine).toMatch(/^\* BYE \[UNAVAILABLE\] Too many connections from your address/);
+    expect((await viaHaproxy('127.0.0.5', readyPort)).firstLine).toMatch(/^\* OK /);
   });
 });
