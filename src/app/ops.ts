@@ -111,10 +111,12 @@ export class UpstreamCheck implements ReadinessCheck {
   readonly name = 'upstream';
   private readonly state: Array<{ id: string; lastOk: number; probedAt: number; up: boolean; error: string }>;
 
+  /** `probeIntervalMs`: see UPSTREAM_PROBE_INTERVAL_MS (tests shorten it). */
   constructor(
     private readonly upstreams: readonly WatchedUpstream[],
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly probeIntervalMs = UPSTREAM_PROBE_INTERVAL_MS,
   ) {
     this.state = upstreams.map((u) => ({ id: redactNntpUrl(u.config.url), lastOk: 0, probedAt: 0, up: false, error: 'not probed yet' }));
   }
@@ -129,7 +131,7 @@ export class UpstreamCheck implements ReadinessCheck {
     if (u.seen.ok > s.lastOk) {
       s.lastOk = u.seen.ok;
       s.up = true;
-    } else if (Date.now() - s.probedAt >= UPSTREAM_PROBE_INTERVAL_MS) {
+    } else if (Date.now() - s.probedAt >= this.probeIntervalMs) {
       s.probedAt = Date.now();
       try {
         await probeNntp(u.config);
