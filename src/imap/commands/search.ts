@@ -14,7 +14,7 @@ import { command, type CommandContext } from '../command.js';
 import { SELECTED } from '../session.js';
 import { parseSearch, type SearchKey, type SearchRequest } from '../wire/search-key.js';
 import type { ImapDate } from '../wire/decoder.js';
-import { resolveSet } from '../sequence.js';
+import { resolveSet, uidsOf } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { toRuns } from '../../stateagent/stores/session.js';
 import { BackendError, type MessageMeta, type MimePart } from '../../export/interface.js';
@@ -243,7 +243,7 @@ async function runSearch(ctx: CommandContext, req: SearchRequest, byUid: boolean
   const ectx = new EvalContext(sel);
   let unreadable = 0;
   let read = 0;
-  const uids = seqs.map((n) => sel.uidAt(n));
+  const uids = uidsOf(sel, seqs);
   // SEARCH changes no flags: one view for the whole span (a remote store pays a round trip per view)
   const flags = needs.flags && uids.length > 0 ? await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!) : undefined;
   // BODY/TEXT read each article: the reader asks for a batch's articles at once (pipelined)
