@@ -20,7 +20,7 @@
 import type { CommandContext } from '../command.js';
 import type { SearchKey } from '../wire/search-key.js';
 import type { ImapDate } from '../wire/decoder.js';
-import { resolveSet } from '../sequence.js';
+import { resolveSet, uidsOf } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { BackendError, type IndexField, type MessageMeta, type MimePart } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
@@ -349,7 +349,7 @@ export async function evaluateSearch(ctx: CommandContext, key: SearchKey, charse
     s.enabled.add('CONDSTORE');
   }
   const seqs = candidates(sel, key);
-  const uids = seqs.map((n) => sel.uidAt(n));
+  const uids = uidsOf(sel, seqs);
   const ev = new Evaluation(sel);
   // SEARCH changes no flags: one view for the whole span (a remote store pays a round trip per view)
   if (needs.flags && uids.length > 0) ev.flags = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!);
