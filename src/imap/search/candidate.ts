@@ -4,15 +4,13 @@
  * SENTBEFORE/SENTON/SENTSINCE and BEFORE/ON/SINCE (RFC 9051 §6.4.4: calendar
  * days, "disregarding time and timezone").
  */
-import type { MessageMeta, MimePart } from '../../export/interface.js';
-import { decodeHeaderValue, findField, parseHeader, textForSearch, type HeaderField } from '../../mime/index.js';
+import type { MessageMeta } from '../../export/interface.js';
+import { decodeHeaderValue, findField, MAX_SEARCH_PART_BYTES, parseHeader, searchTextLeaves, textForSearch, type HeaderField } from '../../mime/index.js';
 import type { ImapDate } from '../wire/decoder.js';
 import type { SelectedMailbox } from '../selected.js';
 
 /** Articles up to this size are read whole once for BODY/TEXT, rather than part by part. */
 const WHOLE_READ_LIMIT = 256 * 1024;
-/** Bodies larger than this are searched in their first part only (bounded memory per message). */
-const MAX_SEARCH_BODY = 8 * 1024 * 1024;
 
 /** One message under test; the expensive parts are computed once, on demand. */
 export class Candidate {
@@ -42,20 +40,12 @@ export class Candidate {
 
   private async loadBody(): Promise<string> {
     const root = await this.sel.handle.structure(this.uid);
-    const leaves: MimePart[] = [];
-    const walk = (p: MimePart): void => {
-      // A multipart whose boundary never appears has only a made-up empty part: search its raw body.
-      if (p.parts && p.parts.every((c) => c.synthetic)) leaves.push(p);
-      else if (p.parts) p.parts.forEach(walk);
-      else if (p.message) walk(p.message.body);
-      else if (p.type === 'text' || p.type === 'message') leaves.push(p);
-    };
-    walk(root);
+    const leaves = searchTextLeaves(root);
     const out: string[] = [];
     // A small article is read once, whole; the text parts are cut from it.
     const whole = root.bodyEnd <= WHOLE_READ_LIMIT ? await this.read(0, root.bodyEnd) : undefined;
     for (const leaf of leaves) {
-      const end = Math.min(leaf.bodyEnd, leaf.bodyStart + MAX_SEARCH_BODY);
+      const end = Math.min(leaf.bodyEnd, leaf.bodyStart + MAX_SEARCH_PART_BYTES);
       if (end <= leaf.bodyStart) continue;
       const bytes = whole ? whole.subarray(leaf.bodyStart, end) : await this.read(leaf.bodyStart, end);
       out.push(textForSearch(leaf, bytes));
