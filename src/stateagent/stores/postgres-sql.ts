@@ -7,6 +7,10 @@
  *   written after the copy the caller holds (`chunk.modseq > held
  *   HIGHESTMODSEQ`), optionally locking the mailbox rows (`FOR UPDATE`). An
  *   unchanged mailbox costs one short row; its held copy is returned as is.
+ *   Locking takes a statement of its own BEFORE the read: under READ COMMITTED
+ *   a `SELECT … FOR UPDATE` that waited for a lock returns the newest mailbox
+ *   row but joins it with chunks of its older snapshot; a read after the lock
+ *   sees everything the previous holder committed.
  * - `writeMany`: for each changed mailbox, a compare-and-set of its row
  *   (`UPDATE … WHERE highest_modseq = <the copy's>`, or `INSERT … ON CONFLICT
  *   DO NOTHING` for a mailbox without a row), the upsert of the chunks its change
@@ -45,6 +49,11 @@ JOIN flag_mailboxes m ON m.user_name = i.u AND m.mailbox = i.mb AND m.uid_validi
 LEFT JOIN flag_chunks c ON c.mailbox_id = m.id AND c.modseq > i.since
 ORDER BY i.idx, c.start_uid`;
 
+const LOCK = `
+SELECT m.id FROM flag_mailboxes m
+JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS i(u, mb, v) ON m.user_name = i.u AND m.mailbox = i.mb AND m.uid_validity = i.v
+ORDER BY m.id FOR UPDATE OF m`;
+
 function corrupt(what: string): FlagStoreError {
   return new FlagStoreError('UNAVAILABLE', `flag database holds a malformed ${what}`);
 }
@@ -57,12 +66,13 @@ function isNumbers(v: unknown): v is number[] {
  * The current state of each of `keys`, given the copies held (`held[i]`, or
  * undefined): a held copy that is still current is returned itself (same
  * object), a stale one is brought up to date with the chunks written since.
+ * With `lock` (inside a transaction) the existing mailbox rows are locked first.
  */
 export async function loadMany(q: Query, keys: readonly FlagKey[], held: ReadonlyArray<PgLoaded | undefined>, lock: boolean): Promise<PgLoaded[]> {
   const since = held.map((h) => (h && h.id > 0 ? h.mf.highestModseq : 0));
-  const rows = await q(LOAD + (lock ? ' FOR UPDATE OF m' : ''), [
-    keys.map((k) => k.user), keys.map((k) => k.mailbox), keys.map((k) => k.uidValidity), since,
-  ]);
+  const cols = [keys.map((k) => k.user), keys.map((k) => k.mailbox), keys.map((k) => k.uidValidity)];
+  if (lock) await q(LOCK, cols); // in id order: two lockers of the same rows cannot deadlock
+  const rows = await q(LOAD, [...cols, since]);
   const out: PgLoaded[] = keys.map((_, i) => (held[i] && held[i]!.id === 0 ? held[i]! : absent()));
   let at = 0;
   while (at < rows.length) {
