@@ -48,14 +48,6 @@ export class Prepared {
   }
 }
 
-/** Raised inside a locked transaction to roll it back and try again (a concurrent creator won). */
-export class Lost extends Error {
-  constructor() {
-    super('the mailbox row changed meanwhile');
-    this.name = 'Lost';
-  }
-}
-
 export function prepare(step: Step, cur: PgLoaded): Prepared {
   const mf = cur.mf.clone();
   const out: Applied = { results: [], events: [] };
