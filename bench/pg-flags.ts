@@ -18,6 +18,13 @@
  * flushes every update; both sit on the same local disk. With --url the given
  * database is used (a fresh user name per run; nothing is deleted).
  * Targets: STORE of 50,000 ≤ 0.05 s, view ≤ 0.045 s, delay p99 ≤ 100 ms.
+ *
+ * Last run (5 rounds, 10,000 changes, 500 delays; 2 shared cores under load,
+ * PostgreSQL 15 durable): update 1:50000 LMDB 4.1 ms / PostgreSQL 4.4 ms (one
+ * statement); view after it 0.1 / 1.1 ms (1.4 ms from a second store, stale
+ * copy); changedSince of 10,000 changes 17.9 / 5.1 ms; single-UID updates
+ * 247/s / 68/s (a durable commit each); change delay to a second store
+ * p50 2.5 ms, p99 15.5 ms.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

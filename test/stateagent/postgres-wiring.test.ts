@@ -4,8 +4,9 @@
  * users; the state agent takes `agent.store` (`--store`), and two agents on
  * one database serve the same users: a change through one reaches the other's
  * SSE feed (through NOTIFY), a `.newsrc` import through one is exported by the
- * other. The FlagStore contract runs once more through a remote client
- * against an agent on PostgreSQL.
+ * other. Two IMAP front-ends on one database: a STORE on one shows in the
+ * other's IDLE and NOOP. The FlagStore contract runs once more through a
+ * remote client against an agent on PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
@@ -18,6 +19,9 @@ import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
 import { RemoteFlagStore } from '../../src/stateagent/stores/remote.js';
 import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { FixtureBackend } from '../imap/fixture-backend.js';
+import { startImap, type TestServer } from '../imap/harness.js';
+import { RawClient, tagged } from '../imap/raw-client.js';
 import { flagStoreContract } from './contract.js';
 
 const FE = 'frontend-token-0123456789';
@@ -141,3 +145,53 @@ flagStoreContract('remote → agent on postgres', async () => {
     },
   };
 }, { persistent: true, watches: true, multiUser: true, validates: true, propertyRuns: 10 });
+
+describe('two IMAP front-ends on one PostgreSQL flag database', () => {
+  const article = (n: number): Buffer => Buffer.from(`Subject: article ${n}\r\nFrom: A <a@example.org>\r\n\r\nBody ${n}.\r\n`, 'latin1');
+
+  it("a STORE on one shows in the other's IDLE and NOOP for the same user, never for another user", async () => {
+    const url = await server.createDatabase();
+    const stores = [await PgFlagStore.open({ url, logger: silentLogger() }), await PgFlagStore.open({ url, logger: silentLogger() })];
+    const imaps: TestServer[] = [];
+    const clients: RawClient[] = [];
+    try {
+      for (const store of stores) {
+        const backend = new FixtureBackend();
+        for (const n of [1, 2, 3]) backend.add('g.x', n, article(n));
+        imaps.push(await startImap(backend, { flagStoreFor: () => store, persistentFlags: true }));
+      }
+      const login = async (i: number, user: string, pass: string): Promise<RawClient> => {
+        const c = await RawClient.connect(imaps[i]!.port);
+        clients.push(c);
+        expect(tagged(await c.cmd('L', `LOGIN ${user} ${pass}`), 'L')).toMatch(/^L OK/);
+        expect(tagged(await c.cmd('S', 'SELECT g.x'), 'S')).toMatch(/^S OK/);
+        return c;
+      };
+      const one = await login(0, 'alice', 'secret');
+      const two = await login(1, 'alice', 'secret');
+      const bob = await login(1, 'bob', 'hunter2');
+      two.write('i IDLE\r\n');
+      await two.until((t) => t.includes('+ '));
+      two.take();
+      expect(tagged(await one.cmd('s', 'STORE 2 +FLAGS (\\Flagged)'), 's')).toBe('s OK STORE completed');
+      expect(await two.until((t) => /\* 2 FETCH \([^\r\n]*\\Flagged/.test(t))).toMatch(/\* 2 FETCH/);
+      two.write('DONE\r\n');
+      await two.until((t) => /\r\ni OK/.test(t));
+      two.take();
+      expect(tagged(await one.cmd('t', 'STORE 3 +FLAGS (\\Seen)'), 't')).toBe('t OK STORE completed');
+      let seen = '';
+      for (let i = 0; i < 100 && !/\* 3 FETCH \([^\r\n]*\\Seen/.test(seen); i++) {
+        seen += await two.cmd(`n${i}`, 'NOOP');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(seen).toMatch(/\* 3 FETCH \([^\r\n]*\\Seen/);
+      const bobs = await bob.cmd('b', 'FETCH 1:3 (FLAGS)');
+      expect(bobs).not.toMatch(/\\Flagged|\\Seen/);
+      expect(bobs).toMatch(/\* 3 FETCH \(FLAGS \(\)\)/);
+    } finally {
+      for (const c of clients) c.close();
+      for (const s of imaps) await s.close();
+      for (const s of stores) await s.close();
+    }
+  });
+});
