@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { BENCH_CORPUS, iterateCorpus, writeRnewsBatch, type CorpusOptions } from '../test/corpus/generate.js';
 
 /** Bump when the sidecar layout or the way words are chosen changes. */
-export const CORPUS_FORMAT = 3;
+export const CORPUS_FORMAT = 4;
 
 /** The full benchmark corpus (TARGETS.md) and the --quick one. */
 export function corpusOptions(quick: boolean): CorpusOptions {
@@ -42,6 +42,10 @@ export interface PreparedCorpus {
   subjectWord: SearchWord;
   /** hits counts articles whose decoded text parts contain the word as a drawn word (a lower bound for a substring search). */
   bodyWord: SearchWord;
+  /** A body word in about 40% of the articles (issue 11's "common word" row); hits as for bodyWord. */
+  commonBodyWord: SearchWord;
+  /** A word of the From headers (local part or name) in about 1% of the articles; hits count substring matches of the decoded From. */
+  fromWord: SearchWord;
   /** Seconds spent generating (0 when the cache was used). */
   generateSeconds: number;
 }
@@ -100,6 +104,8 @@ export async function prepareCorpus(cacheDir: string, opts: CorpusOptions, log: 
   const subjects: string[] = [];
   const bodyCounts = new Map<string, number>();
   const subjectCounts = new Map<string, number>();
+  const froms: string[] = [];
+  const fromCounts = new Map<string, number>();
   let large: PreparedCorpus['large'];
   let articleBytes = 0;
   const tmp = `${batchPath}.tmp-${process.pid}`;
@@ -113,6 +119,8 @@ export async function prepareCorpus(cacheDir: string, opts: CorpusOptions, log: 
       return;
     }
     subjects.push(a.meta.subject.toLowerCase());
+    froms.push(a.meta.from.toLowerCase());
+    for (const w of words(a.meta.from)) fromCounts.set(w, (fromCounts.get(w) ?? 0) + 1);
     for (const w of words(a.meta.subject)) subjectCounts.set(w, (subjectCounts.get(w) ?? 0) + 1);
     for (const w of new Set(a.meta.bodyWords.map((x) => x.toLowerCase()))) {
       if (w.length >= MIN_WORD && /^[a-z]+$/.test(w)) bodyCounts.set(w, (bodyCounts.get(w) ?? 0) + 1);
@@ -129,6 +137,11 @@ export async function prepareCorpus(cacheDir: string, opts: CorpusOptions, log: 
   for (const w of near) substringCounts.set(w, subjects.reduce((n, s) => n + (s.includes(w) ? 1 : 0), 0));
   const subjectWord = closest(substringCounts.size > 0 ? substringCounts : subjectCounts, target);
   const bodyWord = closest(bodyCounts, target);
+  const commonBodyWord = closest(bodyCounts, messageIds.length * 0.4);
+  const nearFrom = [...fromCounts].filter(([, n]) => n > target / 3 && n < target * 3).map(([w]) => w);
+  const fromSubstring = new Map<string, number>();
+  for (const w of nearFrom) fromSubstring.set(w, froms.reduce((n, f) => n + (f.includes(w) ? 1 : 0), 0));
+  const fromWord = closest(fromSubstring.size > 0 ? fromSubstring : fromCounts, target);
   const side: Sidecar = {
     group: opts.groups[0]!,
     messageIds,
@@ -137,6 +150,8 @@ export async function prepareCorpus(cacheDir: string, opts: CorpusOptions, log: 
     articleBytes,
     subjectWord,
     bodyWord,
+    commonBodyWord,
+    fromWord,
   };
   await writeFile(`${sidePath}.tmp-${process.pid}`, JSON.stringify(side));
   await rename(tmp, batchPath);

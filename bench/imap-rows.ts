@@ -13,7 +13,7 @@
  * counts are checked against EXISTS so a fast wrong answer is visible in the
  * row's note rather than reported as speed.
  */
-import type { RawImap } from './imap-client.js';
+import type { CommandResult, RawImap } from './imap-client.js';
 import { median, type Row, type Unit } from './report.js';
 import { openSession, quote, rounds, searchHits, type OpenSession } from './session.js';
 
@@ -25,6 +25,9 @@ export interface ImapBenchInput {
   large?: { uid: number; bytes: number };
   subjectWord: { word: string; hits: number };
   bodyWord: { word: string; hits: number };
+  /** Issue 11 rows (absent in an old corpus sidecar: those rows are skipped). */
+  commonBodyWord?: { word: string; hits: number };
+  fromWord?: { word: string; hits: number };
   /** Rounds for the cheap rows (3 in a normal run). */
   rounds: number;
   /** Upstream figures of the same run, seconds. */
@@ -189,6 +192,35 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
     });
     return { value: median(xs), rounds: xs, ...upAll, target: 0.013, note: `${bodyHits} hits` };
   });
+
+  // --- index rows (issue 11): FROM, a common BODY word, TEXT, SORT, THREAD ---
+  const warm = async (cmd: string, target: number, note: (r: CommandResult) => string, timeoutMs = 1_200_000): Promise<Omit<Row, 'section' | 'operation' | 'unit'>> => {
+    const c = await client();
+    let last: CommandResult | undefined;
+    const xs = await rounds(input.rounds, async () => {
+      last = await c.ok(cmd, { keep: true, timeoutMs });
+      return last.seconds;
+    });
+    return { value: median(xs), rounds: xs, target, note: note(last!) };
+  };
+  const hitsNote = (expect?: number) => (r: CommandResult): string => `${searchHits(r)} hits${expect !== undefined ? `, corpus ≥ ${expect}` : ''}`;
+  if (input.fromWord) {
+    const fw = input.fromWord;
+    await row(`UID SEARCH FROM ${fw.word}`, 's', () => warm(`UID SEARCH FROM ${quote(fw.word)}`, 0.022, hitsNote(fw.hits)));
+  }
+  if (input.commonBodyWord) {
+    const cw = input.commonBodyWord;
+    await row(`UID SEARCH BODY ${cw.word} (common: ~40% of articles)`, 's', () => warm(`UID SEARCH BODY ${quote(cw.word)}`, 0.1, hitsNote(cw.hits)));
+  }
+  await row(`UID SEARCH TEXT ${bw.word}`, 's', () => warm(`UID SEARCH TEXT ${quote(bw.word)}`, 0.019, hitsNote(bw.hits)));
+  const sortedNote = (r: CommandResult): string => `${r.bytes} bytes answered`;
+  for (const [cmd, target] of [['UID SORT (DATE) UTF-8 ALL', 0.08], ['UID SORT (SUBJECT) UTF-8 ALL', 0.05], ['UID THREAD REFERENCES UTF-8 ALL', 0.26]] as const) {
+    await row(`${cmd}, first`, 's', async () => {
+      const r = await (await client()).ok(cmd, { keep: true, timeoutMs: 1_200_000 });
+      return { value: r.seconds, target, note: sortedNote(r) };
+    });
+    await row(`${cmd}, again`, 's', () => warm(cmd, target, sortedNote));
+  }
 
   // --- structure ---
   const bsCmd = 'UID FETCH 1:* (BODYSTRUCTURE)';

@@ -309,6 +309,8 @@ async function main(): Promise<void> {
         ...(corpus.large ? { large: { uid: corpus.large.number, bytes: corpus.large.bytes } } : {}),
         subjectWord: corpus.subjectWord,
         bodyWord: corpus.bodyWord,
+        commonBodyWord: corpus.commonBodyWord,
+        fromWord: corpus.fromWord,
         rounds: args.rounds,
         upstream: ref,
         log,

@@ -3,10 +3,10 @@
  * The `newsfront` command.
  *
  *   newsfront serve [--config FILE] [--listen HOST:PORT] [--upstream URL]...
- *                   [--archive DIR] [--data DIR] [--state session|local|URL]
+ *                   [--archive DIR] [--data DIR] [--state session|local|URL|postgres://…]
  *                   [--users FILE] [--log-level LEVEL]
  *   newsfront ingest [same options as serve]   fill the UID map for every group, then exit
- *   newsfront agent [--config FILE] --listen HOST:PORT --data DIR --tokens FILE [--log-level LEVEL]
+ *   newsfront agent [--config FILE] --listen HOST:PORT (--data DIR | --store postgres://…) --tokens FILE [--log-level LEVEL]
  *                               the state agent (docs/agent-api.md); prints `listening HOST:PORT`
  *   newsfront db migrate [--config FILE] [--uidmap postgres://…]   apply the UID map schema migrations, then exit
  *   newsfront sample DIR        write the sample archive into DIR
@@ -113,7 +113,7 @@ async function serve(flags: ConfigFlags): Promise<void> {
       archive: config.archive,
       data: config.data,
       uidmap: config.uidmap === null ? 'lmdb' : redactPostgresUrl(config.uidmap),
-      state: /^https?:/.test(config.state) ? 'agent' : config.state,
+      state: /^https?:/.test(config.state) ? 'agent' : /^postgres/i.test(config.state) ? redactPostgresUrl(config.state) : config.state,
     },
     'newsfront starting',
   );
@@ -171,7 +171,9 @@ async function agent(flags: AgentFlags): Promise<void> {
   const logger = createLogger({ level: settings.logLevel, fd: 2 });
   let running: RunningAgent;
   try {
-    running = await startAgent({ host: settings.host, port: settings.port, dataDir: settings.dataDir, tokensFile: settings.tokensFile, logger });
+    running = await startAgent({
+      host: settings.host, port: settings.port, dataDir: settings.dataDir, store: settings.store, tokensFile: settings.tokensFile, logger,
+    });
   } catch (err) {
     if (err instanceof TokenFileError) fail(`config: agent.tokens: ${err.message}`, CONFIG_EXIT_CODE);
     fail(`newsfront agent: ${(err as Error).message}`, 1);
@@ -240,7 +242,7 @@ function buildProgram(): Command {
       .option('--archive <dir>', 'directory of mboxrd files, one per group')
       .option('--data <dir>', 'data directory for the UID map and cache (default ./data)')
       .option('--uidmap <url>', 'UID map in PostgreSQL (postgres://user:pass@host/db) instead of LMDB under --data')
-      .option('--state <mode>', 'flag storage: session | local | http(s)://state-agent')
+      .option('--state <mode>', 'flag storage: session | local | http(s)://state-agent | postgres://user:pass@host/db')
       .option('--users <file>', 'users file')
       .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
   withConfigOptions(program.command('serve'))
@@ -270,6 +272,7 @@ function buildProgram(): Command {
     .option('--config <file>', 'JSON config file (see config/README.md)')
     .option('--listen <host:port>', 'address of the agent\'s HTTP listener (agent.listen)')
     .option('--data <dir>', 'data directory of the agent, LMDB (agent.data)')
+    .option('--store <url>', 'flags in PostgreSQL, postgres://user:pass@host[:port]/database, instead of LMDB (agent.store)')
     .option('--tokens <file>', 'tokens file: "<token> user|frontend <name>" per line (agent.tokens)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (opts: AgentFlags) => {

@@ -2,7 +2,9 @@
  * Which FlagStore a session gets (config `state`):
  * - `session`: a fresh session-only store per login (client-held model);
  * - `local`: one LMDB store under `<data>/flags.lmdb`, shared by all sessions;
- * - `http(s)://…`: the remote state agent, shared by all sessions.
+ * - `http(s)://…`: the remote state agent, shared by all sessions;
+ * - `postgres://…`: PostgreSQL, shared by all sessions and by every front-end
+ *   on the same database (changes reach the others by LISTEN/NOTIFY).
  * Anonymous sessions always get session-only flags: they have no identity to keep state for.
  */
 import type { Logger } from '../util/log.js';
@@ -11,6 +13,7 @@ import type { FlagStore } from '../stateagent/flagstore.js';
 import { SessionFlagStore } from '../stateagent/stores/session.js';
 import { LmdbFlagStore } from '../stateagent/stores/local.js';
 import { RemoteFlagStore } from '../stateagent/stores/remote.js';
+import { PgFlagStore } from '../stateagent/stores/postgres.js';
 import { resolve } from 'node:path';
 
 export interface FlagStores {
@@ -36,6 +39,7 @@ export async function openFlagStores(config: FrozenConfig, logger: Logger): Prom
 
 async function openShared(config: FrozenConfig, logger: Logger): Promise<FlagStore> {
   if (config.state === 'local') return LmdbFlagStore.open({ path: resolve(config.data, 'flags.lmdb'), logger });
+  if (/^postgres(ql)?:\/\//i.test(config.state)) return PgFlagStore.open({ url: config.state, logger });
   if (!config.stateToken) throw new Error('config: stateToken: required with a state agent URL');
   return new RemoteFlagStore({ url: config.state, token: config.stateToken, logger });
 }

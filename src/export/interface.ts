@@ -10,8 +10,9 @@
  *   `MessageReader` (per-message data: FETCH and SEARCH say what they need of
  *   a run of messages, `read`, and the implementation plans the upstream work).
  *
- * Errors: methods throw `BackendError` with a stable code; the IMAP layer maps
- * NONEXISTENT → NO [NONEXISTENT], UNAVAILABLE → NO [UNAVAILABLE], and so on.
+ * Errors: methods throw `BackendError` with a stable code; the IMAP connection
+ * maps it, in one place, NONEXISTENT → NO [NONEXISTENT], UNAVAILABLE → NO
+ * [UNAVAILABLE], and so on.
  */
 import type { Readable } from 'node:stream';
 import type { Envelope, MimePart } from '../mime/index.js';
@@ -81,6 +82,12 @@ export interface ReadNeeds {
   structure?: boolean | ((uid: number) => boolean);
   /** The caller will ask for `content` of the messages (body sections). Default false. */
   content?: boolean;
+  /**
+   * The caller sends each batch on as it comes (a FETCH listing) rather than
+   * answering once at the end (SEARCH): the reader may then read later
+   * batches ahead, so the stream does not stall at batch ends. Default false.
+   */
+  streams?: boolean;
 }
 
 /** One batch of a planned read: a run of the UIDs asked for, in order. */

@@ -45,3 +45,15 @@ export function resolveSet(sel: SelectedMailbox, given: SequenceSet | '$', byUid
   for (const [lo, hi] of set.resolve(uids.length)) for (let n = lo; n <= hi; n++) out.push(n);
   return out;
 }
+
+/**
+ * The UIDs of sequence numbers `seqs`, in their order. A plain loop on
+ * purpose: `seqs.map((n) => sel.uidAt(n))` over a whole mailbox sent FETCH
+ * into a deoptimisation loop in V8 (re-optimised and thrown away at every
+ * command: ~25% more CPU on a warm BODYSTRUCTURE listing).
+ */
+export function uidsOf(sel: SelectedMailbox, seqs: readonly number[]): number[] {
+  const out = new Array<number>(seqs.length);
+  for (let i = 0; i < seqs.length; i++) out[i] = sel.uidAt(seqs[i]!);
+  return out;
+}

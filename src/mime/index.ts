@@ -8,7 +8,7 @@ export { headerEnd, parseHeader, selectFields, findField, type HeaderField } fro
 export { envelopeOf, ENVELOPE_FIELDS, type Envelope, type Address } from './envelope.js';
 export { parseAddressList } from './address.js';
 export { parseParamValue, bytesToText, type ParamValue } from './params.js';
-export { describePart, paramOf, type MimePart, type Disposition } from './part.js';
+export { describePart, paramOf, searchTextLeaves, MAX_SEARCH_PART_BYTES, type MimePart, type Disposition } from './part.js';
 export { StructureParser, parseStructure, parseStructureStream } from './structure.js';
 export { partAt, sectionRange, type SectionText, type ByteRange } from './section.js';
 export { serializeStructure, deserializeStructure, STRUCTURE_FORMAT } from './serialize.js';

@@ -188,3 +188,28 @@ export function makeOpaque(part: MimePart): void {
   part.type = 'application';
   part.subtype = 'octet-stream';
 }
+
+/**
+ * Bytes of one part that SEARCH BODY/TEXT looks at: a larger part is searched in
+ * its first MAX_SEARCH_PART_BYTES only (bounded memory per message, for the scan
+ * and the index alike).
+ */
+export const MAX_SEARCH_PART_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The parts whose text SEARCH BODY reads, in order: text/* and message/* leaves,
+ * inside multiparts and message/rfc822; a multipart whose boundary never
+ * appears (only made-up empty parts) counts with its raw body. Attachments of
+ * other types are never searched. One rule for the scan and the index.
+ */
+export function searchTextLeaves(root: MimePart): MimePart[] {
+  const leaves: MimePart[] = [];
+  const walk = (p: MimePart): void => {
+    if (p.parts && p.parts.every((c) => c.synthetic)) leaves.push(p);
+    else if (p.parts) p.parts.forEach(walk);
+    else if (p.message) walk(p.message.body);
+    else if (p.type === 'text' || p.type === 'message') leaves.push(p);
+  };
+  walk(root);
+  return leaves;
+}

@@ -27,6 +27,8 @@ import {
   parseHeader,
   parseStructure,
   textForSearch,
+  searchTextLeaves,
+  MAX_SEARCH_PART_BYTES,
   type HeaderField,
   type MimePart,
 } from '../mime/index.js';
@@ -35,11 +37,8 @@ import { parseDate } from '../export/backend/dates.js';
 /** The case fold of IMAP SEARCH in newsfront (both sides of every comparison). */
 export const fold = (s: string): string => s.normalize('NFC').toLowerCase();
 
-/**
- * Bodies larger than this are searched in their first part only (the scan's
- * MAX_SEARCH_BODY in src/imap/commands/search.ts: the two must stay equal).
- */
-export const MAX_SEARCH_BODY = 8 * 1024 * 1024;
+/** Bodies larger than this are searched in their first part only: the MIME library's rule, shared with the scan. */
+export const MAX_SEARCH_BODY = MAX_SEARCH_PART_BYTES;
 
 /** The first address of an address field, as SORT (RFC 5256) and DISPLAY (RFC 5957) need it. */
 export interface FirstAddress {
@@ -131,25 +130,11 @@ export function headerText(block: Buffer): HeaderText {
   };
 }
 
-/** The leaves whose text BODY searches, in order (the scan's walk, search.ts `loadBody`). */
-function textLeaves(root: MimePart): MimePart[] {
-  const leaves: MimePart[] = [];
-  const walk = (p: MimePart): void => {
-    // A multipart whose boundary never appears has only a made-up empty part: its raw body counts.
-    if (p.parts && p.parts.every((c) => c.synthetic)) leaves.push(p);
-    else if (p.parts) p.parts.forEach(walk);
-    else if (p.message) walk(p.message.body);
-    else if (p.type === 'text' || p.type === 'message') leaves.push(p);
-  };
-  walk(root);
-  return leaves;
-}
-
 /** The decoded body text of a whole article (not folded): what BODY searches. */
 export function bodyText(article: Buffer): string {
   const root = parseStructure(article);
   const out: string[] = [];
-  for (const leaf of textLeaves(root)) {
+  for (const leaf of searchTextLeaves(root)) {
     const end = Math.min(leaf.bodyEnd, leaf.bodyStart + MAX_SEARCH_BODY);
     if (end <= leaf.bodyStart) continue;
     out.push(textForSearch(leaf, article.subarray(leaf.bodyStart, end)));

@@ -40,7 +40,7 @@ function errorOf(fn: () => unknown): ConfigError {
 describe('agent settings', () => {
   it('reads --listen, --data, --tokens and --log-level', () => {
     expect(loadAgentConfig({ env: {}, flags: { listen: '127.0.0.1:7143', data: '/d', tokens: '/t' } })).toEqual({
-      host: '127.0.0.1', port: 7143, dataDir: '/d', tokensFile: '/t', logLevel: 'info',
+      host: '127.0.0.1', port: 7143, dataDir: '/d', store: null, tokensFile: '/t', logLevel: 'info',
     });
     const v6 = loadAgentConfig({ env: {}, flags: { listen: '[::1]:0', data: '/d', tokens: '/t', logLevel: 'debug' } });
     expect([v6.host, v6.port, v6.logLevel]).toEqual(['::1', 0, 'debug']);
@@ -50,14 +50,14 @@ describe('agent settings', () => {
     const f = join(dir, 'agent.json');
     await writeFile(f, JSON.stringify({ agent: { listen: { host: '0.0.0.0', port: 7000 }, data: '/file/data', tokens: '/file/tokens' }, log: { level: 'warn' } }));
     expect(loadAgentConfig({ env: {}, flags: { config: f } })).toEqual({
-      host: '0.0.0.0', port: 7000, dataDir: '/file/data', tokensFile: '/file/tokens', logLevel: 'warn',
+      host: '0.0.0.0', port: 7000, dataDir: '/file/data', store: null, tokensFile: '/file/tokens', logLevel: 'warn',
     });
     const s = loadAgentConfig({ env: { NEWSFRONT_AGENT_DATA: '/env/data', NEWSFRONT_AGENT_LISTEN: ':7001' }, flags: { config: f, tokens: '/flag/tokens' } });
     expect([s.host, s.port, s.dataDir, s.tokensFile]).toEqual(['127.0.0.1', 7001, '/env/data', '/flag/tokens']);
     expect(Object.isFrozen(s)).toBe(true);
     // serve reads the same file and ignores the section
     expect(loadConfig({ file: f, env: {} }).agent.data).toBe('/file/data');
-    expect(loadConfig({ env: {} }).agent).toEqual({ listen: null, data: null, tokens: null });
+    expect(loadConfig({ env: {} }).agent).toEqual({ listen: null, data: null, store: null, tokens: null });
   });
 
   it('refuses a missing key, a bad address or a bad value with one line naming the key', () => {

@@ -60,8 +60,14 @@ export interface RunResult {
   output: string;
 }
 
-/** Runs a command; injectable so the logic can be tested without apt. Never rejects on exit status. */
-export type CommandRunner = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => Promise<RunResult>;
+/** A user and group to run a command as (PostgreSQL's programs refuse root). */
+export interface OsIds {
+  uid: number;
+  gid: number;
+}
+
+/** Runs a command (as `ids` when given); injectable so the logic can be tested without apt. Never rejects on exit status. */
+export type CommandRunner = (cmd: string, args: string[], env: NodeJS.ProcessEnv, ids?: OsIds) => Promise<RunResult>;
 
 export interface AptOptions {
   /** Extra `apt-get install` arguments (e.g. `--no-install-recommends`, dpkg conffile options). */
@@ -84,9 +90,9 @@ export interface AptResult {
 }
 
 /** Run a command, collecting stdout+stderr (tail kept for error messages); SIGKILL after APT_TIMEOUT_MS. */
-export const spawnRunner: CommandRunner = (cmd, args, env) =>
+export const spawnRunner: CommandRunner = (cmd, args, env, ids) =>
   new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}) });
     let output = '';
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);

@@ -31,14 +31,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './inn-tools.js';
-import { AptInstallError, ensureAptPackages } from './apt.js';
+import { AptInstallError, ensureAptPackages, spawnRunner, type CommandRunner, type OsIds, type RunResult } from './apt.js';
 
 /** Where Debian's postgresql-<v> packages put the server programs. */
 export const POSTGRES_LIB_DIR = '/usr/lib/postgresql';
-/** apt on a cold cache is slow; a hung apt must still end the run. */
-const APT_TIMEOUT_MS = 15 * 60_000;
-/** Seconds apt waits for a dpkg lock held by another suite's install. */
-const DPKG_LOCK_WAIT_S = 600;
 /** Seconds pg_ctl waits for start-up or shutdown (a loaded 2-core machine is slow). */
 const PG_CTL_WAIT_S = 120;
 const START_ATTEMPTS = 3;
@@ -55,36 +51,7 @@ export class PostgresHarnessError extends Error {
   }
 }
 
-export interface RunResult {
-  code: number | null;
-  output: string;
-}
-/** Runs a command; injectable so the install logic can be tested without apt. */
-export type CommandRunner = (cmd: string, args: string[], env: NodeJS.ProcessEnv, ids?: OsIds) => Promise<RunResult>;
-export interface OsIds {
-  uid: number;
-  gid: number;
-}
-
-const spawnRunner: CommandRunner = (cmd, args, env, ids) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}) });
-    let output = '';
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), APT_TIMEOUT_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+export type { CommandRunner, OsIds, RunResult };
 
 /** The highest installed server version's bin directory (with initdb and pg_ctl), or undefined. */
 export async function findPostgresBin(libDir: string = POSTGRES_LIB_DIR): Promise<{ binDir: string; version: string } | undefined> {

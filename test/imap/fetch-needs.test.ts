@@ -37,7 +37,7 @@ describe('what FETCH and SEARCH ask of the reader', () => {
 
   it('FETCH', async () => {
     expect(await needsOf('FETCH 1:* (UID FLAGS)')).toMatchObject({ meta: false, content: false, structure: false });
-    expect(await needsOf('FETCH 1:* (ENVELOPE INTERNALDATE)')).toMatchObject({ meta: true, exactSize: false, content: false });
+    expect(await needsOf('FETCH 1:* (ENVELOPE INTERNALDATE)')).toMatchObject({ meta: true, exactSize: false, content: false, streams: true });
     expect(await needsOf('FETCH 1:* (RFC822.SIZE)')).toMatchObject({ meta: true, exactSize: true, content: false });
     expect(await needsOf('FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])')).toMatchObject({ meta: true, exactSize: false, content: false });
     expect(await needsOf('FETCH 1 (BODY.PEEK[])')).toMatchObject({ meta: true, exactSize: true, content: true });
@@ -52,7 +52,9 @@ describe('what FETCH and SEARCH ask of the reader', () => {
   });
 
   it('SEARCH', async () => {
-    expect(await needsOf('SEARCH SUBJECT article')).toMatchObject({ meta: true, exactSize: false, content: false });
+    const subject = await needsOf('SEARCH SUBJECT article');
+    expect(subject).toMatchObject({ meta: true, exactSize: false, content: false });
+    expect(subject.streams ?? false).toBe(false); // SEARCH answers at the end: no read-ahead
     expect(await needsOf('SEARCH LARGER 10')).toMatchObject({ meta: true, exactSize: true });
     expect(await needsOf('SEARCH BODY needle')).toMatchObject({ content: true });
   });

@@ -37,11 +37,12 @@ export interface ConfigFlags {
   logLevel?: string;
 }
 
-/** CLI flags of `newsfront agent`: `--listen`, `--data` and `--tokens` set the `agent` section. */
+/** CLI flags of `newsfront agent`: `--listen`, `--data`, `--store` and `--tokens` set the `agent` section. */
 export interface AgentFlags {
   config?: string;
   listen?: string;
   data?: string;
+  store?: string;
   tokens?: string;
   logLevel?: string;
 }
@@ -58,7 +59,10 @@ export interface LoadConfigOptions<F = ConfigFlags> {
 export interface AgentSettings {
   readonly host: string;
   readonly port: number;
-  readonly dataDir: string;
+  /** LMDB data directory; null when `store` is set. */
+  readonly dataDir: string | null;
+  /** PostgreSQL URL of the flags (`agent.store`), or null for LMDB under `dataDir`. */
+  readonly store: string | null;
   readonly tokensFile: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -76,6 +80,7 @@ export const ENV_KEYS = {
   NEWSFRONT_LOG_LEVEL: 'log.level',
   NEWSFRONT_AGENT_LISTEN: 'agent.listen',
   NEWSFRONT_AGENT_DATA: 'agent.data',
+  NEWSFRONT_AGENT_STORE: 'agent.store',
   NEWSFRONT_AGENT_TOKENS: 'agent.tokens',
 } as const;
 
@@ -97,7 +102,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): FrozenConfig {
 /**
  * The state agent's settings: the same layers, with the agent's flags setting
  * the `agent` section. Throws `ConfigError` like `loadConfig`, also when
- * `agent.listen`, `agent.data` or `agent.tokens` is not set anywhere.
+ * `agent.listen` or `agent.tokens` is not set anywhere, or neither
+ * `agent.data` nor `agent.store`.
  */
 export function loadAgentConfig(opts: LoadConfigOptions<AgentFlags> = {}): AgentSettings {
   const layers: Layer[] = [];
@@ -109,9 +115,14 @@ export function loadAgentConfig(opts: LoadConfigOptions<AgentFlags> = {}): Agent
   const missing = (key: string, flag: string): ConfigError =>
     new ConfigError(`config: agent.${key}: required by the state agent (${flag}, NEWSFRONT_AGENT_${key.toUpperCase()} or "agent" in the config file)`);
   if (agent.listen === null) throw missing('listen', '--listen HOST:PORT');
-  if (agent.data === null) throw missing('data', '--data DIR');
+  if (agent.data === null && agent.store === null) {
+    throw new ConfigError('config: agent.data: required by the state agent unless agent.store is set (--data DIR or --store postgres://…, NEWSFRONT_AGENT_DATA or NEWSFRONT_AGENT_STORE, or "agent" in the config file)');
+  }
   if (agent.tokens === null) throw missing('tokens', '--tokens FILE');
-  return Object.freeze({ host: agent.listen.host, port: agent.listen.port, dataDir: agent.data, tokensFile: agent.tokens, logLevel: log.level });
+  return Object.freeze({
+    host: agent.listen.host, port: agent.listen.port, dataDir: agent.store === null ? agent.data : null, store: agent.store,
+    tokensFile: agent.tokens, logLevel: log.level,
+  });
 }
 
 /**
@@ -180,7 +191,7 @@ function envLayers(env: Readonly<Record<string, string | undefined>>): Layer[] {
   if (agentListen !== undefined) {
     out.push({ name: 'NEWSFRONT_AGENT_LISTEN', value: { agent: { listen: parseListen(agentListen, 'NEWSFRONT_AGENT_LISTEN', 'agent.listen') } } });
   }
-  for (const [name, key] of [['NEWSFRONT_AGENT_DATA', 'data'], ['NEWSFRONT_AGENT_TOKENS', 'tokens']] as const) {
+  for (const [name, key] of [['NEWSFRONT_AGENT_DATA', 'data'], ['NEWSFRONT_AGENT_STORE', 'store'], ['NEWSFRONT_AGENT_TOKENS', 'tokens']] as const) {
     const v = get(name);
     if (v !== undefined) out.push({ name, value: { agent: { [key]: v } } });
   }
@@ -191,6 +202,7 @@ function agentFlagLayers(f: AgentFlags): Layer[] {
   const out: Layer[] = [];
   if (f.listen !== undefined) out.push({ name: '--listen', value: { agent: { listen: parseListen(f.listen, '--listen', 'agent.listen') } } });
   if (f.data !== undefined) out.push({ name: '--data', value: { agent: { data: f.data } } });
+  if (f.store !== undefined) out.push({ name: '--store', value: { agent: { store: f.store } } });
   if (f.tokens !== undefined) out.push({ name: '--tokens', value: { agent: { tokens: f.tokens } } });
   if (f.logLevel !== undefined) out.push({ name: '--log-level', value: { log: { level: f.logLevel } } });
   return out;

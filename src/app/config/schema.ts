@@ -83,8 +83,18 @@ const upstream = z.strictObject({
   starttls: z.boolean().default(false),
 });
 
+/**
+ * `state`: `session`, `local`, an http(s) URL of a state agent or a
+ * postgres URL. A bad value is named only when it is no URL: a URL may hold a
+ * password, so its messages never echo it.
+ */
 const stateMode = z.string().superRefine((v, ctx) => {
   if (v === 'session' || v === 'local') return;
+  if (/^postgres(ql)?:\/\//i.test(v)) {
+    const r = checkPostgresUrl(v);
+    if (r !== undefined) ctx.addIssue({ code: 'custom', message: r.replace('expected null or', 'expected') });
+    return;
+  }
   if (/^https?:\/\/[^/\s]+/.test(v)) {
     try {
       new URL(v);
@@ -93,7 +103,14 @@ const stateMode = z.string().superRefine((v, ctx) => {
       /* fall through */
     }
   }
-  ctx.addIssue({ code: 'custom', message: `expected "session", "local" or an http(s):// URL of a state agent, got "${v}"` });
+  const shown = /^[a-z][a-z0-9+.-]*:/i.test(v) ? `a URL of scheme "${v.slice(0, v.indexOf(':'))}"` : `"${v}"`;
+  ctx.addIssue({ code: 'custom', message: `expected "session", "local", an http(s):// URL of a state agent or a postgres:// URL, got ${shown}` });
+});
+
+/** A PostgreSQL URL or null (checked without echoing it). */
+const postgresUrl = z.string().superRefine((v, ctx) => {
+  const r = checkPostgresUrl(v);
+  if (r !== undefined) ctx.addIssue({ code: 'custom', message: r });
 });
 
 const addressRange = z.string().superRefine((v, ctx) => {
@@ -160,15 +177,11 @@ export const configSchema = z.strictObject({
    * Where the UID map lives: null = LMDB at `<data>/uidmap.lmdb` (one machine);
    * a `postgres://…` URL = PostgreSQL, shared by several front-ends.
    */
-  uidmap: z
-    .string()
-    .superRefine((v, ctx) => {
-      const r = checkPostgresUrl(v);
-      if (r !== undefined) ctx.addIssue({ code: 'custom', message: r });
-    })
-    .nullable()
-    .default(null),
-  /** Where flags live: `session` (client-held), `local` (LMDB under `data`), or a state agent URL. */
+  uidmap: postgresUrl.nullable().default(null),
+  /**
+   * Where flags live: `session` (client-held), `local` (LMDB under `data`), a
+   * state agent URL, or a `postgres://…` URL (PostgreSQL, shared by several front-ends).
+   */
   state: stateMode.default('session'),
   /** Bearer token for the remote state agent (only with an http(s) `state`). */
   stateToken: z.string().min(1).nullable().default(null),
@@ -229,18 +242,20 @@ export const configSchema = z.strictObject({
     .default({ level: 'info' }),
   /**
    * The state agent (`newsfront agent`, docs/agent-api.md); `serve` ignores it.
-   * The agent needs all three keys; null means not set.
+   * The agent needs `listen`, `tokens` and one of `data` / `store`; null means not set.
    */
   agent: z
     .strictObject({
       /** Address of the agent's HTTP listener. */
       listen: hostPort.nullable().default(null),
-      /** Data directory of the agent (its LMDB environment is `<data>/flags`). */
+      /** Data directory of the agent (its LMDB environment is `<data>/flags`); unused with `store`. */
       data: z.string().min(1).nullable().default(null),
+      /** Flags in PostgreSQL (`postgres://…`) instead of LMDB under `data`: several agents then serve the same users. */
+      store: postgresUrl.nullable().default(null),
       /** Tokens file: one `<token> user|frontend <name>` per line. */
       tokens: z.string().min(1).nullable().default(null),
     })
-    .default({ listen: null, data: null, tokens: null }),
+    .default({ listen: null, data: null, store: null, tokens: null }),
 });
 
 /** The validated, frozen configuration object. */

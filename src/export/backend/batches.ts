@@ -8,10 +8,13 @@
  * - Bodies or structures are asked for before meta data (`prefetch`,
  *   `prefetchStructures`), so a size that must be exact comes from that same
  *   read: no article is read twice.
- * - Without bodies, the meta data of META_READ_AHEAD further batches is asked
- *   for while the caller renders the current one, so the upstream pipeline
- *   does not drain at every batch end. With bodies there is no read-ahead:
- *   their downloads go to the article cache, which it would only fill.
+ * - For a caller that streams its batches on (`needs.streams`, a FETCH
+ *   listing) without bodies, the meta data of META_READ_AHEAD further batches
+ *   is asked for while it renders the current one, so the upstream pipeline
+ *   does not drain at every batch end. Not with bodies: their downloads go to
+ *   the article cache, which a read-ahead would only fill. Not for a caller
+ *   answering at the end (SEARCH): batches read ahead of a warm search only
+ *   cost it (measured: +20% CPU, more objects surviving to the old generation).
  * - A batch whose meta read fails is read again one message at a time, so one
  *   article the upstream cannot deliver (a 1 MB header line, a vanished spool
  *   file) costs only itself (`MessageBatch.failed`). When no message of the
@@ -62,7 +65,7 @@ export async function* readBatches(r: BatchReader, uids: readonly number[], need
     started.set(from, s);
     return s;
   };
-  const ahead = needs.content ? 0 : META_READ_AHEAD;
+  const ahead = needs.streams && !needs.content ? META_READ_AHEAD : 0;
   for (let from = 0; from < uids.length; from += READ_BATCH) {
     const s = start(from);
     started.delete(from);

@@ -21,7 +21,7 @@ import { parseFetchItems, type FetchItem, type FetchRequest } from '../wire/fetc
 import type { SequenceSet } from '../wire/sequence-set.js';
 import { dateTime, dateTimeText } from '../wire/encoder.js';
 import { ByteWriter } from '../wire/byte-writer.js';
-import { concreteSet, resolveSet } from '../sequence.js';
+import { concreteSet, resolveSet, uidsOf } from '../sequence.js';
 import type { Chunk } from '../wire/writer.js';
 import { bodySection, binarySection, binarySize, type BodyData, type MessageData } from '../fetch/body.js';
 import type { MessageMeta, MimePart, ReadNeeds } from '../../export/interface.js';
@@ -186,12 +186,13 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     meta: wantMeta,
     exactSize: needSize,
     content: wantContent,
+    streams: true,
     // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
     structure: wantStructure && (renderedOnly ? (u: number) => !rendered(u) : true),
   };
   const envelopes = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
 
-  for await (const got of sel.handle.read(seqs.map((n) => sel.uidAt(n)), needs)) {
+  for await (const got of sel.handle.read(uidsOf(sel, seqs), needs)) {
     const uids = got.uids;
     const batch = seqs.slice(got.from, got.from + uids.length);
     const metas = got.metas;

@@ -19,21 +19,17 @@
  */
 import type { CommandContext } from '../command.js';
 import type { SearchKey } from '../wire/search-key.js';
-import type { ImapDate } from '../wire/decoder.js';
-import { resolveSet } from '../sequence.js';
+import { resolveSet, uidsOf } from '../sequence.js';
 import { bad, no } from '../errors.js';
-import { BackendError, type IndexField, type MessageMeta, type MimePart } from '../../export/interface.js';
+import { BackendError, type IndexField, type MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
-import { decodeHeaderValue, findField, parseHeader, textForSearch, type HeaderField } from '../../mime/index.js';
+import { decodeHeaderValue } from '../../mime/index.js';
+import { Candidate, compareDay, dayNumber, sentDay } from './candidate.js';
 import type { SelectedMailbox } from '../selected.js';
 import { quoted } from '../wire/encoder.js';
 
 /** Meta data of a read without `needs.meta`. */
 const NO_METAS: ReadonlyMap<number, MessageMeta> = new Map();
-/** Articles up to this size are read whole once for BODY/TEXT, rather than part by part. */
-const WHOLE_READ_LIMIT = 256 * 1024;
-/** Bodies larger than this are searched in their first part only (bounded memory per message). */
-const MAX_SEARCH_BODY = 8 * 1024 * 1024;
 /** How often a scan reports progress (RFC 9585 INPROGRESS). */
 const PROGRESS_EVERY_MS = 1000;
 
@@ -114,85 +110,6 @@ function indexField(k: Extract<SearchKey, { type: 'header' | 'body' | 'text' }>)
   if (k.type !== 'header') return k.type;
   const f = k.field.toLowerCase();
   return f === 'subject' || f === 'from' || f === 'to' || f === 'cc' || f === 'bcc' ? f : { header: f };
-}
-
-/** One message under test; the expensive parts are computed once, on demand. */
-class Candidate {
-  private fields?: HeaderField[];
-  private text?: Promise<string>;
-  constructor(
-    readonly seq: number,
-    readonly uid: number,
-    readonly meta: MessageMeta | undefined,
-    private readonly sel: SelectedMailbox,
-  ) {}
-
-  headerFields(): HeaderField[] {
-    if (!this.meta) throw new Error('search: header data asked for but not read');
-    return (this.fields ??= parseHeader(this.meta.header));
-  }
-
-  headerText(name: string): string[] {
-    return this.headerFields()
-      .filter((f) => f.lname === name)
-      .map((f) => decodeHeaderValue(f.value));
-  }
-
-  bodyText(): Promise<string> {
-    return (this.text ??= this.loadBody());
-  }
-
-  private async loadBody(): Promise<string> {
-    const root = await this.sel.handle.structure(this.uid);
-    const leaves: MimePart[] = [];
-    const walk = (p: MimePart): void => {
-      // A multipart whose boundary never appears has only a made-up empty part: search its raw body.
-      if (p.parts && p.parts.every((c) => c.synthetic)) leaves.push(p);
-      else if (p.parts) p.parts.forEach(walk);
-      else if (p.message) walk(p.message.body);
-      else if (p.type === 'text' || p.type === 'message') leaves.push(p);
-    };
-    walk(root);
-    const out: string[] = [];
-    // A small article is read once, whole; the text parts are cut from it.
-    const whole = root.bodyEnd <= WHOLE_READ_LIMIT ? await this.read(0, root.bodyEnd) : undefined;
-    for (const leaf of leaves) {
-      const end = Math.min(leaf.bodyEnd, leaf.bodyStart + MAX_SEARCH_BODY);
-      if (end <= leaf.bodyStart) continue;
-      const bytes = whole ? whole.subarray(leaf.bodyStart, end) : await this.read(leaf.bodyStart, end);
-      out.push(textForSearch(leaf, bytes));
-    }
-    return out.join('\n');
-  }
-
-  private async read(start: number, end: number): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const c of (await this.sel.handle.content(this.uid, { start, end })) as AsyncIterable<Buffer>) chunks.push(c);
-    return Buffer.concat(chunks);
-  }
-}
-
-function dayNumber(d: ImapDate): number {
-  return Date.UTC(d.year, d.month - 1, d.day) / 86_400_000;
-}
-
-/** The calendar day of a Date header in its own zone ("disregarding time and timezone"). */
-function sentDay(c: Candidate): number | undefined {
-  const f = findField(c.headerFields(), 'date');
-  if (!f) return undefined;
-  const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})/.exec(f.value.toString('latin1'));
-  if (!m) return undefined;
-  const month = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].indexOf(m[2]!.toLowerCase());
-  if (month < 0) return undefined;
-  let year = Number(m[3]);
-  if (year < 50) year += 2000;
-  else if (year < 1000) year += 1900;
-  return Date.UTC(year, month, Number(m[1])) / 86_400_000;
-}
-
-function compareDay(day: number | undefined, op: 'before' | 'on' | 'since', target: number): boolean {
-  if (day === undefined) return false;
-  return op === 'before' ? day < target : op === 'on' ? day === target : day >= target;
 }
 
 /** Per command: resolved sets, the index's answers and the flag view. */
@@ -349,7 +266,7 @@ export async function evaluateSearch(ctx: CommandContext, key: SearchKey, charse
     s.enabled.add('CONDSTORE');
   }
   const seqs = candidates(sel, key);
-  const uids = seqs.map((n) => sel.uidAt(n));
+  const uids = uidsOf(sel, seqs);
   const ev = new Evaluation(sel);
   // SEARCH changes no flags: one view for the whole span (a remote store pays a round trip per view)
   if (needs.flags && uids.length > 0) ev.flags = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!);

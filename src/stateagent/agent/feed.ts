@@ -18,7 +18,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../util/log.js';
 import { formatRuns } from '../../util/rangeset.js';
-import type { LmdbFlagStore, RunChangeEvent } from '../stores/local.js';
+import type { RunChangeEvent } from '../stores/watchers.js';
+import type { AgentStore } from './store.js';
 import type { RunChange } from '../stores/mailbox-state.js';
 import { MAX_FEEDS_PER_USER, SSE_HEARTBEAT_MS, SSE_REPLAY_EVENTS } from '../limits.js';
 import { HttpError } from './http.js';
@@ -61,7 +62,7 @@ export class Feeds {
   private readonly open = new Map<string, Set<ServerResponse>>();
   private readonly unwatch = new Map<string, () => void>();
 
-  constructor(private readonly store: LmdbFlagStore, private readonly log: Logger) {}
+  constructor(private readonly store: AgentStore, private readonly log: Logger) {}
 
   /** Serve one feed until the client goes away or `closeAll`. Throws HttpError 429 over the limit. */
   serve(user: string, req: IncomingMessage, res: ServerResponse): void {

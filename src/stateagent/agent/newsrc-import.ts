@@ -18,7 +18,8 @@
  */
 import type { FlagKey } from '../flagstore.js';
 import { FlagStoreError } from '../flagstore.js';
-import type { LmdbFlagStore, RunChangeEvent } from '../stores/local.js';
+import type { RunChangeEvent } from '../stores/watchers.js';
+import type { AgentStore } from './store.js';
 import type { Run } from '../../util/rangeset.js';
 import { formatNewsrc, newsrcGroups, type NewsrcGroup } from '../newsrc.js';
 import { HttpError } from './http.js';
@@ -73,9 +74,9 @@ export async function parseNewsrcYielding(text: string): Promise<NewsrcGroup[]> 
 }
 
 /** The latest UIDVALIDITY per mailbox the user has flags for (a Map: names are data). */
-export function latestKeys(store: LmdbFlagStore, user: string): Map<string, number> {
+export async function latestKeys(store: AgentStore, user: string): Promise<Map<string, number>> {
   const latest = new Map<string, number>();
-  for (const k of store.keysOf(user)) latest.set(k.mailbox, Math.max(latest.get(k.mailbox) ?? 0, k.uidValidity));
+  for (const k of await store.keysOf(user)) latest.set(k.mailbox, Math.max(latest.get(k.mailbox) ?? 0, k.uidValidity));
   return latest;
 }
 
@@ -86,7 +87,7 @@ export function latestKeys(store: LmdbFlagStore, user: string): Map<string, numb
  * exceed MAX_SUBSCRIPTIONS; UNAVAILABLE if storage fails.
  */
 export async function importNewsrc(
-  store: LmdbFlagStore, user: string, groups: readonly NewsrcGroup[], map: ReadonlyMap<string, number>, all: number | undefined,
+  store: AgentStore, user: string, groups: readonly NewsrcGroup[], map: ReadonlyMap<string, number>, all: number | undefined,
 ): Promise<ImportResult> {
   let latest: Map<string, number> | undefined;
   const imported: string[] = [];
@@ -94,7 +95,7 @@ export async function importNewsrc(
   const items: Array<{ key: FlagKey; runs: readonly Run[] }> = [];
   for (const g of groups) {
     let v = map.get(g.group) ?? all;
-    if (v === undefined) v = (latest ??= latestKeys(store, user)).get(g.group);
+    if (v === undefined) v = (latest ??= await latestKeys(store, user)).get(g.group);
     if (v === undefined) {
       skipped.push(g.group);
       continue;
@@ -129,24 +130,24 @@ export async function importNewsrc(
     i = j;
     if (i < items.length) await yieldTurn();
   }
-  if (overflow) store.notifyResync(user);
-  else store.notify(events);
+  if (overflow) await store.notifyResync(user);
+  else await store.notify(events);
   await store.setSubscriptions(user, [...subs]);
   return { imported, skipped, subscribed: [...subs].sort() };
 }
 
 /** The user's `.newsrc` text: every mailbox with flags (latest UIDVALIDITY) and every subscription. */
-export async function exportNewsrc(store: LmdbFlagStore, user: string): Promise<string> {
+export async function exportNewsrc(store: AgentStore, user: string): Promise<string> {
   const subs = await store.subscriptions(user);
   const subSet = subs ? new Set(subs) : undefined;
-  const latest = latestKeys(store, user);
+  const latest = await latestKeys(store, user);
   const names = [...new Set([...latest.keys(), ...(subs ?? [])])].sort();
   const groups: NewsrcGroup[] = [];
   for (let i = 0; i < names.length; i++) {
     if (i > 0 && i % IMPORT_BATCH_GROUPS === 0) await yieldTurn();
     const group = names[i]!;
     const v = latest.get(group);
-    const seen = v === undefined ? undefined : store.flagsOf({ user, mailbox: group, uidValidity: v }).byFlag.get('\\Seen');
+    const seen = v === undefined ? undefined : (await store.flagsOf({ user, mailbox: group, uidValidity: v })).byFlag.get('\\Seen');
     groups.push({ group, subscribed: subSet ? subSet.has(group) : true, read: seen ? [...seen.ranges()] : [] });
   }
   return formatNewsrc(groups);

@@ -26,7 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Logger } from '../../util/log.js';
 import { FlagStoreError, type FlagKey } from '../flagstore.js';
-import type { LmdbFlagStore } from '../stores/local.js';
+import type { AgentStore } from './store.js';
 import { exportNewsrc, importNewsrc, parseNewsrcYielding, type ImportGate } from './newsrc-import.js';
 import { formatRuns } from '../../util/rangeset.js';
 import { checkMailbox, checkModseq, checkUidValidity, checkUser, parseRanges } from '../validate.js';
@@ -36,7 +36,7 @@ import { wireChanges, type Feeds } from './feed.js';
 import { HttpError, isJson, parseJson, readBody, sendJson, sendText } from './http.js';
 
 export interface ApiContext {
-  store: LmdbFlagStore;
+  store: AgentStore;
   tokens: Tokens;
   feeds: Feeds;
   /** `.newsrc` imports running and waiting (newsrc-import.ts). */
@@ -100,11 +100,11 @@ function intParam(q: URLSearchParams, name: string, dflt: number): number {
   return Number(s);
 }
 
-const getFlags: Handler = (c, _req, res, p, q) => {
+const getFlags: Handler = async (c, _req, res, p, q) => {
   const key = keyOf(p);
   const lo = Math.max(1, intParam(q, 'lo', 1));
   const hi = Math.min(MAX_UID, intParam(q, 'hi', MAX_UID));
-  const mf = c.store.flagsOf(key);
+  const mf = await c.store.flagsOf(key);
   // no prototype: a keyword may be named `__proto__` or `constructor`
   const flags: Record<string, string> = Object.create(null);
   for (const [flag, set] of mf.byFlag) flags[flag] = formatRuns(set.rangesIn(lo, hi));
@@ -122,10 +122,10 @@ const postFlags: Handler = async (c, req, res, p) => {
   });
 };
 
-const getChanges: Handler = (c, _req, res, p, q) => {
+const getChanges: Handler = async (c, _req, res, p, q) => {
   const key = keyOf(p);
   const since = checkModseq(intParam(q, 'since', 0), 'since');
-  const r = c.store.changesRuns(key, since);
+  const r = await c.store.changesRuns(key, since);
   sendJson(res, 200, {
     highestModseq: r.highestModseq,
     keywords: r.keywords,
@@ -133,8 +133,8 @@ const getChanges: Handler = (c, _req, res, p, q) => {
   });
 };
 
-const listMailboxes: Handler = (c, _req, res, p) => {
-  sendJson(res, 200, { mailboxes: c.store.keysOf(p[0]!) });
+const listMailboxes: Handler = async (c, _req, res, p) => {
+  sendJson(res, 200, { mailboxes: await c.store.keysOf(p[0]!) });
 };
 
 const getSubscriptions: Handler = async (c, _req, res, p) => {

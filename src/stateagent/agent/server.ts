@@ -1,6 +1,8 @@
 /**
- * The state agent: an HTTP/JSON service over an LmdbFlagStore (routes.ts,
- * docs/agent-api.md). It owns the store it opens and closes it in `close()`.
+ * The state agent: an HTTP/JSON service over a flag store (routes.ts,
+ * docs/agent-api.md): LMDB under `dataDir`, or PostgreSQL at `store` so that
+ * several agents serve the same users (store.ts). It owns the store it opens
+ * and closes it in `close()`.
  * No request can take it down: every failure becomes a JSON error answer,
  * an unexpected one a logged 500.
  *
@@ -11,9 +13,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Logger } from '../../util/log.js';
-import { LmdbFlagStore } from '../stores/local.js';
+import { openAgentStore } from './store.js';
 import { Tokens } from './auth.js';
 import { Feeds } from './feed.js';
 import { HttpError, sendError, sendJson } from './http.js';
@@ -24,8 +25,10 @@ export interface AgentOptions {
   host: string;
   /** 0 picks a free port (see the returned `port`). */
   port: number;
-  /** Directory for the LMDB environment (`<dataDir>/flags`). */
-  dataDir: string;
+  /** Directory for the LMDB environment (`<dataDir>/flags`); unused with `store`. */
+  dataDir?: string | null;
+  /** PostgreSQL URL (`postgres://…`): flags there instead of LMDB. */
+  store?: string | null;
   /** A tokens file (auth.ts format) or parsed tokens. One is required. */
   tokensFile?: string;
   tokens?: Tokens;
@@ -49,7 +52,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.logger.child({ component: 'state-agent' });
   const tokens = opts.tokens ?? (opts.tokensFile ? Tokens.load(opts.tokensFile) : undefined);
   if (!tokens) throw new Error('startAgent: tokens or tokensFile is required');
-  const store = await LmdbFlagStore.open({ path: join(opts.dataDir, 'flags'), logger: log });
+  const store = await openAgentStore({ dataDir: opts.dataDir, store: opts.store, logger: log });
   const feeds = new Feeds(store, log);
   const ctx = { store, tokens, feeds, imports: new ImportGate(), log };
   let seq = 0;

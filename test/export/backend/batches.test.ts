@@ -1,12 +1,13 @@
 /**
  * Planned reads (`MessageReader.read`, batches.ts) against a FakeSource:
  * bodies are downloaded ahead, once each; meta-only reads come in ordered
- * batches; a batch with one unreadable article costs only that article.
+ * batches, read ahead for a streaming caller; a batch with one unreadable
+ * article costs only that article.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeSource } from './fake-source.js';
 import { collect, rig, type Rig } from './helpers.js';
-import { READ_BATCH } from '../../../src/export/backend/limits.js';
+import { META_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
 
 describe('planned reads', () => {
   let r: Rig | undefined;
@@ -52,6 +53,23 @@ describe('planned reads', () => {
       expect([...b.metas!.keys()]).toEqual(b.uids);
     }
     expect(src.calls.article).toBe(0);
+    h.release();
+  });
+
+  it('reads META_READ_AHEAD batches ahead for a streaming caller only', async () => {
+    const src = new FakeSource();
+    src.fill('p.ahead', READ_BATCH * (META_READ_AHEAD + 2));
+    r = await rig(src);
+    const h = await r.backend.open('p.ahead');
+    const uids = Array.from(h.current().uids);
+    const quiet = h.read(uids, { meta: true, exactSize: false })[Symbol.asyncIterator]();
+    await quiet.next();
+    expect(src.calls.head).toBe(READ_BATCH); // the first batch only
+    const streaming = h.read(uids.slice(READ_BATCH), { meta: true, exactSize: false, streams: true })[Symbol.asyncIterator]();
+    await streaming.next();
+    expect(src.calls.head).toBe(READ_BATCH * (META_READ_AHEAD + 2));
+    await quiet.return?.();
+    await streaming.return?.();
     h.release();
   });
 
