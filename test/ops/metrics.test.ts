@@ -3,8 +3,9 @@
  * src/app/metrics.ts, src/app/ops.ts) on the sample archive: /metrics after a
  * few IMAP commands counts them by name and result with latencies, sessions
  * by state, both caches and the flag store; /health and /ready answer, and
- * /ready turns 503 naming the flag store when the state agent is gone (and
- * 200 again when it is back); unknown paths and methods are refused.
+ * /ready turns 503 naming the flag store when the state agent is gone, or
+ * when PostgreSQL refuses the flag store's role (and 200 again when it is
+ * back); unknown paths and methods are refused.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../harness/stack.js';
@@ -12,6 +13,7 @@ import { startAgent } from '../../src/stateagent/agent/server.js';
 import { Tokens } from '../../src/stateagent/agent/auth.js';
 import { silentLogger } from '../../src/util/log.js';
 import { Peer } from '../imap/peer.js';
+import { startPostgres } from '../harness/postgres.js';
 
 const METRICS = { metrics: { listen: { host: '127.0.0.1', port: 0 } } };
 
@@ -136,6 +138,29 @@ describe('/health and /ready', () => {
       expect((await get(port, '/ready')).status).toBe(200);
     } finally {
       await again.close();
+    }
+  });
+
+  it('turns /ready to 503 while PostgreSQL refuses the flag store, and back', async () => {
+    const pg = await startPostgres({ durable: false });
+    try {
+      stack = await startStack({ state: 'local', config: { ...METRICS, state: pg.url } });
+      const port = stack.nf.metricsPort!;
+      expect((await get(port, '/ready')).status).toBe(200);
+      await pg.admin(`ALTER ROLE ${pg.user} NOLOGIN`);
+      await pg.admin('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [pg.user]);
+      const down = await get(port, '/ready');
+      expect(down.status).toBe(503);
+      expect((JSON.parse(down.body) as { checks: Record<string, string> }).checks).toMatchObject({ upstream: 'ok', flagStore: expect.stringMatching(/^UNAVAILABLE: /) });
+      await pg.admin(`ALTER ROLE ${pg.user} LOGIN`);
+      const deadline = Date.now() + 20_000;
+      let status = 0;
+      while ((status = (await get(port, '/ready')).status) !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(status).toBe(200);
+    } finally {
+      await stack?.close();
+      stack = undefined;
+      await pg.stop();
     }
   });
 });
