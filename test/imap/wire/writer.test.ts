@@ -173,8 +173,10 @@ describe('ResponseWriter', () => {
     const deflate = createDeflateRaw();
     w.compress(deflate);
     await w.send(['* OK compressed\r\n'], true);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(inflateRawSync(Buffer.concat(sink.chunks), { finishFlush: 2 /* Z_SYNC_FLUSH */ }).toString()).toBe('* OK compressed\r\n');
+    // zlib flushes on its thread pool: wait (bounded) for the sync-flushed block to reach the sink
+    const inflated = (): string => inflateRawSync(Buffer.concat(sink.chunks), { finishFlush: 2 /* Z_SYNC_FLUSH */ }).toString();
+    for (let i = 0; i < 500 && (sink.chunks.length === 0 || inflated() === ''); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(inflated()).toBe('* OK compressed\r\n');
     const ended = new Promise((r) => deflate.once('end', r));
     w.end();
     await ended;
