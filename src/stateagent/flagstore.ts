@@ -1,9 +1,10 @@
 /**
  * FlagStore: where per-user message flags live (DESIGN "State agent model").
  * The IMAP layer calls only this interface. Implementations: session-only
- * (client-held; nothing persists), local LMDB (`stores/local.ts`) and the
- * remote state agent over HTTP (`stores/remote.ts`); one contract suite
- * (test/stateagent/contract.ts) runs against all.
+ * (client-held; nothing persists), local LMDB (`stores/local.ts`), PostgreSQL
+ * shared by front-ends (`stores/postgres.ts`) and the remote state agent over
+ * HTTP (`stores/remote.ts`); one contract suite (test/stateagent/contract.ts)
+ * runs against all.
  *
  * Keys are (user, mailbox, uidValidity); values are flags per UID kept as
  * range sets, so the cost follows the number of ranges, not of messages.
