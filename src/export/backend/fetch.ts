@@ -2,55 +2,86 @@
  * One upstream download of one article into the cache, shared by every reader
  * that asks for the article while it runs (invariant 6: N readers, one fetch).
  *
- * The upstream stream is copied to a temp file as fast as the disk takes it —
- * never at the pace of a slow client — while a `StructureParser` sees the same
- * chunks, so the MIME structure is known the moment the download ends. Readers
- * follow the growing file through the fetch's own file handle (positional
- * reads), so they work even if the file is renamed, evicted or its directory
- * deleted meanwhile, and no article is ever held in memory (invariant 7: a
- * 40 MB article costs one chunk per reader).
+ * The upstream stream is taken as fast as it comes — never at the pace of a
+ * slow client — while a header capture sees the same chunks, so the header
+ * block is known the moment the download ends.
  *
- * Life cycle: `start()` resolves once the upstream answered and the temp file
- * exists (or rejects with the raw upstream/file error: the caller maps it); the
- * copy then runs on; `done` resolves with size and structure after the temp
- * file was renamed to its final path, or rejects. The file handle is closed
- * when the copy has ended, the owner called `detach()` and the last reader is
- * gone.
+ * - An article of at most `smallMax` bytes (SMALL_ARTICLE_BYTES) stays in
+ *   memory: it ends as one buffer of its own (`Fetched.bytes`), which readers
+ *   are served from and the owner stores (small-store.ts). No file is written
+ *   or read back, and its MIME structure is left to whoever needs it (a
+ *   client that shows structures has usually asked for them before the
+ *   bodies; parsing every body cost as much as the rest of its download).
+ * - A longer one is spilled, once it passes `smallMax`, to a temp file that is
+ *   renamed into place when complete (a crash never leaves half an article
+ *   under its final name), and a `StructureParser` sees it as it comes, so
+ *   its structure is known without reading it again. Readers follow the growing file through the
+ *   fetch's own file handle (positional reads), so they work even if the file
+ *   is renamed, evicted or its directory deleted meanwhile, and no long article
+ *   is held in memory (invariant 7: a 40 MB article costs one chunk per reader).
+ *
+ * Life cycle: `start()` resolves once the upstream answered (or rejects with
+ * the raw upstream error: the caller maps it); the copy then runs on; `done`
+ * resolves with what the download learnt, or rejects (upstream cut, file
+ * error, `abort`). The file handle is closed when the copy has ended, the
+ * owner called `detach()` and the last reader is gone.
  */
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { StructureParser, type MimePart } from '../../mime/index.js';
-import { READ_CHUNK, WRITE_COALESCE } from './limits.js';
+import { READ_CHUNK, SMALL_ARTICLE_BYTES, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
+import { HeaderCapture } from './measure.js';
 
 export interface Fetched {
   size: number;
-  structure: MimePart;
-  /** False when the finished file could not be moved into the cache (e.g. the directory vanished). */
+  /** The MIME structure of an article written to a file; null for one kept in memory (parse `bytes` when needed). */
+  structure: MimePart | null;
+  /** The header block up to and including its empty line; null when not found in the first HEADER_CAPTURE_MAX bytes. */
+  header: Buffer | null;
+  /** The whole article when it stayed in memory (at most `smallMax` bytes); null when it went to a file. */
+  bytes: Buffer | null;
+  /** For a file: false when the finished file could not be moved into the cache (e.g. the directory vanished). */
   cached: boolean;
 }
 
+/** Where a long article goes: written to `tmp`, renamed to `final` when complete. */
+export interface SpillPaths {
+  tmp: string;
+  final: string;
+}
+
 export class Fetch {
-  /** Bytes written to the temp file so far. */
-  written = 0;
+  /** Bytes downloaded so far. */
+  received = 0;
+  /** Bytes written to the temp file so far (0 while the article is in memory). */
+  private written = 0;
   private ended = false;
   private failure: unknown = null;
+  /** Chunks of an article still in memory; null once spilled to a file. */
+  private chunks: Buffer[] | null = [];
+  /** The finished in-memory article. */
+  private bytes: Buffer | null = null;
   private fh: FileHandle | null = null;
+  private spilled = false;
   private readers = 0;
   private detached = false;
   private src: Readable | null = null;
   private waiters: (() => void)[] = [];
-  private readonly parser = new StructureParser();
+  /** Parses an article once it goes to a file (see the file comment). */
+  private parser: StructureParser | null = null;
+  private readonly head = new HeaderCapture();
   readonly done: Promise<Fetched>;
   private resolveDone!: (f: Fetched) => void;
   private rejectDone!: (e: unknown) => void;
+  private startP: Promise<void> | null = null;
 
   constructor(
     readonly what: string,
-    private readonly tmpPath: string,
-    private readonly finalPath: string,
+    private readonly paths: SpillPaths,
     private readonly upstream: () => Promise<Readable>,
+    private readonly smallMax = SMALL_ARTICLE_BYTES,
   ) {
     this.done = new Promise<Fetched>((res, rej) => {
       this.resolveDone = res;
@@ -59,12 +90,7 @@ export class Fetch {
     this.done.catch(() => undefined); // observed through start() or readers; never unhandled
   }
 
-  private startP: Promise<void> | null = null;
-
-  /**
-   * Asks upstream and creates the temp file; the copy continues in the
-   * background. Idempotent: every caller gets the same promise.
-   */
+  /** Asks upstream; the copy continues in the background. Idempotent: every caller gets the same promise. */
   start(): Promise<void> {
     this.startP ??= this.begin();
     return this.startP;
@@ -78,35 +104,16 @@ export class Fetch {
       this.fail(err);
       throw err;
     }
-    // Until copy() consumes it, an upstream stream that fails (connection cut)
-    // must have a listener, or its 'error' event would end the process.
-    let early: unknown = null;
-    src.on('error', (err) => {
-      early ??= err;
-    });
+    if (this.failure !== null) {
+      // aborted while the upstream was asked
+      src.destroy();
+      throw this.failure;
+    }
     this.src = src;
-    try {
-      this.fh = await openCreating(this.tmpPath);
-    } catch (err) {
-      src.destroy();
-      this.fail(err);
-      throw err;
-    }
-    const failed = early ?? this.failure; // upstream cut, or aborted meanwhile
-    if (failed !== null) {
-      src.destroy();
-      await unlink(this.tmpPath).catch(() => undefined);
-      this.fail(failed);
-      throw failed;
-    }
     void this.copy(src);
   }
 
-  /**
-   * Stops the download (the cache is closing): the upstream stream is
-   * destroyed, the temp file removed (by the copy loop), readers and `done`
-   * see `err`.
-   */
+  /** Stops the download (the cache is closing): readers and `done` see `err`; a temp file is removed. */
   abort(err: Error): void {
     if (this.ended) return;
     this.fail(err);
@@ -114,14 +121,14 @@ export class Fetch {
   }
 
   /**
-   * Resolves once bytes [0, end) are on disk (or the download ended with
-   * fewer: the reader then ends early and the caller's size check sees it);
-   * rejects with the download's failure.
+   * Resolves once bytes [0, end) can be read (an in-memory article: once it is
+   * complete), or the download ended with fewer (the reader then ends early
+   * and the caller's size check sees it); rejects with the download's failure.
    */
   async writtenThrough(end: number): Promise<void> {
     for (;;) {
       if (this.failure !== null) throw this.failure;
-      if (this.written >= end || this.ended) return;
+      if (this.ended || (this.spilled && this.written >= end)) return;
       await new Promise<void>((res) => this.waiters.push(res));
     }
   }
@@ -137,16 +144,22 @@ export class Fetch {
       this.readers--;
       this.maybeClose();
     };
-    const buf = (n: number): Buffer => Buffer.allocUnsafe(Math.min(READ_CHUNK, n));
     const stream = new Readable({
       highWaterMark: READ_CHUNK,
       read: () => {
         const step = async (): Promise<void> => {
           for (;;) {
             if (this.failure !== null) throw toBackendError(this.failure, this.what);
+            if (this.bytes !== null) {
+              const b = this.bytes;
+              if (pos < Math.min(end, b.length)) stream.push(b.subarray(pos, Math.min(end, b.length)));
+              pos = Infinity;
+              stream.push(null);
+              return;
+            }
             const limit = Math.min(end, this.written);
             if (pos < limit && this.fh !== null) {
-              const b = buf(limit - pos);
+              const b = Buffer.allocUnsafe(Math.min(READ_CHUNK, limit - pos));
               const { bytesRead } = await this.fh.read(b, 0, b.length, pos);
               if (bytesRead === 0) throw new Error(`${this.what}: cache file shorter than written`);
               pos += bytesRead;
@@ -172,9 +185,8 @@ export class Fetch {
   }
 
   private async copy(src: Readable): Promise<void> {
-    const fh = this.fh!;
-    // Chunks already buffered by the upstream stream are written together
-    // (up to WRITE_COALESCE bytes): one positional write per socket read, not per chunk.
+    // Once spilled, chunks already buffered by the upstream stream are written
+    // together (up to WRITE_COALESCE bytes): one positional write per socket read, not per chunk.
     let pending: Buffer[] = [];
     let pendingLen = 0;
     const flush = async (): Promise<void> => {
@@ -184,7 +196,7 @@ export class Fetch {
       pendingLen = 0;
       let off = 0;
       while (off < b.length) {
-        const { bytesWritten } = await fh.write(b, off, b.length - off, this.written);
+        const { bytesWritten } = await this.fh!.write(b, off, b.length - off, this.written);
         off += bytesWritten;
         this.written += bytesWritten;
       }
@@ -192,41 +204,69 @@ export class Fetch {
     };
     try {
       for await (const chunk of src as AsyncIterable<Buffer>) {
+        if (this.failure !== null) throw this.failure;
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-        this.parser.push(b);
-        pending.push(b);
-        pendingLen += b.length;
+        this.head.push(b);
+        this.received += b.length;
+        if (this.chunks !== null) {
+          this.chunks.push(b);
+          if (this.received <= this.smallMax) continue;
+          // too long for memory: from now on the article goes to a file, and is parsed as it comes
+          this.parser = new StructureParser();
+          for (const c of this.chunks) this.parser.push(c);
+          pending = this.chunks;
+          pendingLen = this.received;
+          this.chunks = null;
+          this.fh = await openCreating(this.paths.tmp);
+          this.spilled = true;
+          if (this.failure !== null) throw this.failure;
+        } else {
+          this.parser!.push(b);
+          pending.push(b);
+          pendingLen += b.length;
+        }
         if (pendingLen >= WRITE_COALESCE || src.readableLength === 0) await flush();
       }
+      if (this.failure !== null) throw this.failure;
       await flush();
     } catch (err) {
       src.destroy();
-      await unlink(this.tmpPath).catch(() => undefined);
+      if (this.spilled) await unlink(this.paths.tmp).catch(() => undefined);
       this.fail(err);
+      this.maybeClose(); // a file opened while an abort came in
       return;
     }
-    // The bytes are complete in the open file: readers finish even if the rename fails.
-    let cached = true;
-    try {
-      await renameCreating(this.tmpPath, this.finalPath);
-    } catch {
-      cached = false;
-      await unlink(this.tmpPath).catch(() => undefined);
+    let cached = false;
+    if (this.chunks !== null) {
+      // a buffer of its own: a slice of a socket read or of Node's pool would pin more than the article
+      this.bytes = Buffer.allocUnsafeSlow(this.received);
+      let at = 0;
+      for (const c of this.chunks) at += c.copy(this.bytes, at);
+      this.chunks = null;
+    } else {
+      // The bytes are complete in the open file: readers finish even if the rename fails.
+      try {
+        await renameCreating(this.paths.tmp, this.paths.final);
+        cached = true;
+      } catch {
+        await unlink(this.paths.tmp).catch(() => undefined);
+      }
     }
     this.ended = true;
-    const structure = this.parser.end();
+    const structure = this.parser?.end() ?? null;
     this.wake();
     this.maybeClose();
-    this.resolveDone({ size: this.written, structure, cached });
+    this.resolveDone({ size: this.received, structure, header: this.head.header, bytes: this.bytes, cached });
   }
 
   private fail(err: unknown): void {
     if (this.failure !== null) return;
     this.failure = err ?? new Error('fetch failed');
     this.ended = true;
+    this.chunks = null;
     this.wake();
     this.maybeClose();
-    this.rejectDone(err);
+    this.rejectDone(this.failure);
   }
 
   private wake(): void {

@@ -22,7 +22,7 @@ import type { Envelope } from '../../mime/envelope.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
 import { findField, parseHeader } from '../../mime/header.js';
-import { parseStructureStream, type MimePart } from '../../mime/structure.js';
+import { parseStructure, parseStructureStream, type MimePart } from '../../mime/structure.js';
 import type { ArticleCache } from './article-cache.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
@@ -141,7 +141,12 @@ export class GroupReader implements MessageReader {
     } catch (err) {
       throw toBackendError(err, `${this.d.group} UID ${uid}`);
     }
-    if (fetched !== null) return fetched.structure;
+    if (fetched !== null) {
+      if (fetched.structure !== null) return fetched.structure;
+      const part = parseStructure(fetched.bytes!); // a small article: the download leaves it unparsed
+      this.d.meta.putStructure(key, part);
+      return part;
+    }
     const stream = await this.content(uid);
     const part = await parseStructureStream(stream);
     this.d.meta.putStructure(key, part);
@@ -156,21 +161,13 @@ export class GroupReader implements MessageReader {
    */
   prefetch(uids: readonly number[]): void {
     const t = this.d.view();
-    const todo: Array<{ key: string; up: () => Promise<Readable> }> = [];
+    const todo: Array<{ key: string; upstream: () => Promise<Readable> }> = [];
     for (const uid of uids) {
       const row = rowOf(t.table, uid);
-      if (row < 0) continue;
-      const key = this.key(t, row);
-      if (!this.d.cache.has(key)) todo.push({ key, up: this.upstream(t, row) });
+      if (row >= 0) todo.push({ key: this.key(t, row), upstream: this.upstream(t, row) });
     }
-    let next = 0;
-    const run = async (): Promise<void> => {
-      while (next < todo.length) {
-        const { key, up } = todo[next++]!;
-        await this.d.cache.ensure(key, up).catch(() => undefined);
-      }
-    };
-    for (let i = 0; i < Math.min(PREFETCH_WINDOW, todo.length); i++) void run();
+    // all of them count as in flight at once: `meta` takes sizes and headers from these downloads
+    this.d.cache.prefetch(todo, PREFETCH_WINDOW);
   }
 
   /**
@@ -330,6 +327,20 @@ export class GroupReader implements MessageReader {
       // the article is being read for its size: its header comes with it (no HEAD)
       const p = measuring.then(
         (m) => (m.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, m.header)) : this.head(t, s)),
+        (err: unknown) => {
+          if (isGone(err)) return null;
+          throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
+        },
+      );
+      p.catch(() => undefined);
+      s.entry = p;
+      return;
+    }
+    const downloading = this.d.cache.inflight(key);
+    if (downloading !== undefined) {
+      // the article is being downloaded (a FETCH of bodies): its header comes with it (no HEAD)
+      const p = downloading.then(
+        (f) => (f.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, f.header, f.size)) : this.head(t, s)),
         (err: unknown) => {
           if (isGone(err)) return null;
           throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
