@@ -7,23 +7,28 @@
  *
  * Two databases, written together in one event turn (one transaction):
  * - `bytes`: hash → CRC-32 (4 bytes, LE) + the article. The CRC is checked on
- *   every read, so bytes damaged on disk are never served (the environment is
- *   opened with `noSync` like the metadata cache: a killed process loses
- *   nothing committed, an OS crash may lose or damage the last transactions).
- * - `order`: hash → size (u32 LE) + time of writing (f64 LE ms), so `entries()`
- *   gives the recency order and sizes at start-up without reading articles.
+ *   every read, so bytes damaged on disk are never served.
+ * - `order`: hash → size (u32 LE) + time of writing (f64 LE ms), so `open`
+ *   lists the entries in recency order with their sizes without reading articles.
  *
  * A `put` is visible to `get` at once: it is held in memory, queued for up to
  * STORE_WRITE_DELAY_MS or STORE_WRITE_BATCH_BYTES and written with the others
  * in one event turn (one transaction: lmdb-js starts one per event turn that
  * writes, a measurable main-thread cost per article otherwise), then dropped
- * from memory once committed. An environment that cannot be opened or scanned (damaged
- * after an OS crash) is deleted and created afresh: it is a cache.
+ * from memory once committed.
+ *
+ * Durability: commits are flushed to disk (lmdb-js's default, in the
+ * background: `overlappingSync`), not `noSync` as the metadata cache: a
+ * killed process or an OS crash loses at most the last transactions, and the
+ * environment stays readable (with `noSync` an OS crash can leave it damaged,
+ * and lmdb-js reading a damaged environment can end the process). A file that
+ * is not an LMDB environment at all (no magic number), or that cannot be opened
+ * or scanned, is deleted and created afresh: it is a cache.
  *
  * Errors: `get` returns undefined for anything missing or damaged; write
  * failures are logged (they cost a refetch). The owner calls `close()`.
  */
-import { rmSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
@@ -56,7 +61,7 @@ export class SmallStore {
     path: string,
     private readonly log: Logger,
   ) {
-    this.env = openLmdb({ path, maxDbs: 2, compression: false, noSync: true });
+    this.env = openLmdb({ path, maxDbs: 2, compression: false });
     this.bytesDb = this.env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
     this.orderDb = this.env.openDB<Buffer, string>('order', { encoding: 'binary' });
   }
@@ -70,6 +75,7 @@ export class SmallStore {
     const path = join(dir, 'small.lmdb');
     let store: SmallStore | undefined;
     try {
+      if (!looksLikeLmdb(path)) throw new Error('not an LMDB environment');
       store = new SmallStore(path, log);
       return { store, entries: store.scan() };
     } catch (err) {
@@ -182,6 +188,28 @@ export class SmallStore {
     }
   }
 }
+
+/**
+ * False when `path` exists but does not start with an LMDB meta page (magic
+ * 0xBEEFC0DE at byte 24 in lmdb-js's format): lmdb-js would crash on it.
+ * A missing or empty file is fine (a new environment).
+ */
+function looksLikeLmdb(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return true;
+  }
+  try {
+    const head = Buffer.alloc(28);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === 0 || (n === head.length && head.readUInt32LE(24) === LMDB_MAGIC);
+  } finally {
+    closeSync(fd);
+  }
+}
+const LMDB_MAGIC = 0xbeefc0de;
 
 /** CRC-32 (zlib.crc32 where Node has it: 20.15 and later; a table otherwise). */
 const crc32: (b: Buffer) => number =
