@@ -4,7 +4,7 @@
  * each printed beside INN's figure for the same bytes measured in this run,
  * with the server's CPU time for the row (from /proc/PID/stat).
  *
- *   npm run build && node dist/bench/bytes-rows.js --port P [--quick] [--rounds 3] [--cli dist/src/cli.js] [--json out.json] [--gap MS]
+ *   npm run build && node dist/bench/bytes-rows.js --port P [--quick] [--rounds 3] [--cli dist/src/cli.js] [--json out.json] [--gap MS] [--log-dir DIR]
  *
  * Rows, in an order that keeps "first" honest (fresh data dir, nothing read before):
  *   1,000 × BODY.PEEK[] in one command, first time (from INN) and again;
@@ -40,6 +40,8 @@ interface Args {
   json?: string;
   /** Idle ms before each row: gaps that separate the rows in a CPU profile's timeline. */
   gap: number;
+  /** Where the servers' output goes (default: the temp data dir, removed at the end). */
+  logDir?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--cli') a.cli = resolve(argv[++i]!);
     else if (v === '--json') a.json = argv[++i]!;
     else if (v === '--gap') a.gap = Number(argv[++i]) || 0;
+    else if (v === '--log-dir') a.logDir = resolve(argv[++i]!);
     else throw new Error(`unknown argument ${v}`);
   }
   if (!(a.port > 0)) throw new Error('--port P (of a running bench/hold-inn.ts) is required');
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nf-bytes-'));
   let server: ServerProcess | undefined;
   const launch = async (n: number): Promise<ServerProcess> =>
-    startServer({ upstreamPort: args.port, dataDir, listenPort: await freePort(), logPath: join(dataDir, `server${n}.log`), ...(args.cli ? { cli: args.cli } : {}) });
+    startServer({ upstreamPort: args.port, dataDir, listenPort: await freePort(), logPath: join(args.logDir ?? dataDir, `server${n}.log`), ...(args.cli ? { cli: args.cli } : {}) });
   const timed = async (row: string, fn: () => Promise<{ seconds: number; note?: string }>, inn?: number): Promise<void> => {
     if (args.gap > 0) await new Promise((res) => setTimeout(res, args.gap));
     const c0 = await cpuSeconds(server!.pid);
@@ -139,7 +142,9 @@ async function main(): Promise<void> {
     }
     s.client.close();
     const mem = await server.memory();
-    log(`server peak RSS ${mem.hwmMB.toFixed(0)} MB, now ${mem.rssMB.toFixed(0)} MB`);
+    const status = await readFile(`/proc/${server.pid}/status`, 'latin1');
+    const kb = (f: string): string => ((Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(status)?.[1]) * 1024) / 1e6).toFixed(0);
+    log(`server peak RSS ${mem.hwmMB.toFixed(0)} MB, now ${mem.rssMB.toFixed(0)} MB (anonymous ${kb('RssAnon')} MB, file-backed ${kb('RssFile')} MB)`);
   } finally {
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });

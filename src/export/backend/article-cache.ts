@@ -36,7 +36,7 @@ import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
-import { Fetch, type Fetched } from './fetch.js';
+import { Fetch, type Fetched, type Upstream } from './fetch.js';
 import { COMPLETE_BEFORE_SERVING, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { ByteLru } from '../../util/lru.js';
 import { SmallStore } from './small-store.js';
@@ -51,7 +51,7 @@ export interface ArticleCacheOptions {
   smallMax?: number;
 }
 
-export type Upstream = () => Promise<Readable>;
+export type { Upstream };
 
 interface Entry {
   size: number;
@@ -275,7 +275,7 @@ export class ArticleCache {
       return this.fetch(key, hash, upstream);
     }
     if (this.closed) throw new Error('article cache closed');
-    const paths = { tmp: join(this.tmpDir(), `${hash}.${process.pid}.${++this.seq}`), final: this.pathOf(hash) };
+    const paths = (): { tmp: string; final: string } => ({ tmp: join(this.tmpDir(), `${hash}.${process.pid}.${++this.seq}`), final: this.pathOf(hash) });
     const f = new Fetch(key.replaceAll('\u0000', ' '), paths, upstream, this.smallMax);
     this.downloads.set(hash, f);
     this.fetches++;

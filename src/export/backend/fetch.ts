@@ -20,8 +20,9 @@
  *   is renamed, evicted or its directory deleted meanwhile, and no long article
  *   is held in memory (invariant 7: a 40 MB article costs one chunk per reader).
  *
- * Life cycle: `start()` resolves once the upstream answered (or rejects with
- * the raw upstream error: the caller maps it); the copy then runs on; `done`
+ * Life cycle: `start()` resolves once the upstream answered (a sink read:
+ * once the article is in; see `Upstream`), or rejects with the raw upstream
+ * error (the caller maps it); the copy then runs on; `done`
  * resolves with what the download learnt, or rejects (upstream cut, file
  * error, `abort`). The file handle is closed when the copy has ended, the
  * owner called `detach()` and the last reader is gone.
@@ -33,6 +34,19 @@ import { StructureParser, type MimePart } from '../../mime/index.js';
 import { READ_CHUNK, SMALL_ARTICLE_BYTES, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
 import { HeaderCapture } from './measure.js';
+import type { ArticleSink } from '../source.js';
+
+/**
+ * How a download reads its article: a stream (backpressure, any length), and
+ * optionally, for an article expected to be small, a sink read
+ * (`Source.articleInto`: no stream per article, and a listing's routing on
+ * the upstream). The sink read is tried first; an article that turns out
+ * longer than `smallMax` is dropped from memory and read again as a stream.
+ */
+export interface Upstream {
+  (): Promise<Readable>;
+  into?: (sink: ArticleSink) => Promise<void>;
+}
 
 export interface Fetched {
   size: number;
@@ -71,16 +85,19 @@ export class Fetch {
   private waiters: (() => void)[] = [];
   /** Parses an article once it goes to a file (see the file comment). */
   private parser: StructureParser | null = null;
-  private readonly head = new HeaderCapture();
+  private head = new HeaderCapture();
   readonly done: Promise<Fetched>;
   private resolveDone!: (f: Fetched) => void;
   private rejectDone!: (e: unknown) => void;
   private startP: Promise<void> | null = null;
 
+  private spillPaths: SpillPaths | null = null;
+
+  /** `spill` names the files of a long article (asked for only when one spills: most never do). */
   constructor(
     readonly what: string,
-    private readonly paths: SpillPaths,
-    private readonly upstream: () => Promise<Readable>,
+    private readonly spill: () => SpillPaths,
+    private readonly upstream: Upstream,
     private readonly smallMax = SMALL_ARTICLE_BYTES,
   ) {
     this.done = new Promise<Fetched>((res, rej) => {
@@ -90,6 +107,10 @@ export class Fetch {
     this.done.catch(() => undefined); // observed through start() or readers; never unhandled
   }
 
+  private get paths(): SpillPaths {
+    return (this.spillPaths ??= this.spill());
+  }
+
   /** Asks upstream; the copy continues in the background. Idempotent: every caller gets the same promise. */
   start(): Promise<void> {
     this.startP ??= this.begin();
@@ -97,6 +118,7 @@ export class Fetch {
   }
 
   private async begin(): Promise<void> {
+    if (this.upstream.into !== undefined && (await this.readInto(this.upstream.into))) return;
     let src: Readable;
     try {
       src = await this.upstream();
@@ -110,7 +132,51 @@ export class Fetch {
       throw this.failure;
     }
     this.src = src;
-    void this.copy(src);
+    this.copy(src);
+  }
+
+  /**
+   * Reads the article through a sink into memory; true when it fitted (the
+   * download is then finished), false when it passed `smallMax` (nothing is
+   * kept: the caller reads it as a stream). Memory stays within `smallMax`.
+   */
+  private async readInto(into: (sink: ArticleSink) => Promise<void>): Promise<boolean> {
+    let overflow = false;
+    const restart = (): void => {
+      this.chunks = [];
+      this.received = 0;
+      this.head = new HeaderCapture();
+    };
+    const sink: ArticleSink = {
+      begin: () => {
+        restart();
+        overflow = false;
+      },
+      data: (c) => {
+        if (overflow) return;
+        this.received += c.length;
+        if (this.received > this.smallMax) {
+          overflow = true;
+          this.chunks = [];
+          return;
+        }
+        this.chunks!.push(c);
+        this.head.push(c);
+      },
+    };
+    try {
+      await into(sink);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+    if (this.failure !== null) throw this.failure; // aborted meanwhile
+    if (overflow) {
+      restart();
+      return false;
+    }
+    await this.finish();
+    return true;
   }
 
   /** Stops the download (the cache is closing): readers and `done` see `err`; a temp file is removed. */
@@ -184,58 +250,106 @@ export class Fetch {
     return stream;
   }
 
-  private async copy(src: Readable): Promise<void> {
-    // Once spilled, chunks already buffered by the upstream stream are written
-    // together (up to WRITE_COALESCE bytes): one positional write per socket read, not per chunk.
+  /**
+   * Takes the upstream stream chunk by chunk ('data' events: no promise per
+   * chunk). In memory until it passes `smallMax`; then into the temp file,
+   * the stream paused while a write is under way and what it buffered
+   * meanwhile written together (up to WRITE_COALESCE bytes a write).
+   */
+  private copy(src: Readable): void {
     let pending: Buffer[] = [];
     let pendingLen = 0;
-    const flush = async (): Promise<void> => {
-      if (pendingLen === 0) return;
-      const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
-      pending = [];
-      pendingLen = 0;
-      let off = 0;
-      while (off < b.length) {
-        const { bytesWritten } = await this.fh!.write(b, off, b.length - off, this.written);
-        off += bytesWritten;
-        this.written += bytesWritten;
-      }
-      this.wake();
+    let writing = false;
+    let srcEnded = false;
+    let stopped = false;
+    const stop = (err: unknown): void => {
+      if (stopped) return;
+      stopped = true;
+      src.destroy();
+      void (async () => {
+        if (this.spilled) await unlink(this.paths.tmp).catch(() => undefined);
+        this.fail(err);
+        this.maybeClose(); // a file opened while an abort came in
+      })();
     };
-    try {
-      for await (const chunk of src as AsyncIterable<Buffer>) {
-        if (this.failure !== null) throw this.failure;
-        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-        this.head.push(b);
-        this.received += b.length;
-        if (this.chunks !== null) {
-          this.chunks.push(b);
-          if (this.received <= this.smallMax) continue;
-          // too long for memory: from now on the article goes to a file, and is parsed as it comes
-          this.parser = new StructureParser();
-          for (const c of this.chunks) this.parser.push(c);
-          pending = this.chunks;
-          pendingLen = this.received;
-          this.chunks = null;
+    const accept = (chunk: Buffer | Uint8Array): void => {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      this.head.push(b);
+      this.received += b.length;
+      if (this.chunks !== null) {
+        this.chunks.push(b);
+        if (this.received <= this.smallMax) return;
+        // too long for memory: from now on the article goes to a file, and is parsed as it comes
+        this.parser = new StructureParser();
+        for (const c of this.chunks) this.parser.push(c);
+        pending = this.chunks;
+        pendingLen = this.received;
+        this.chunks = null;
+        return;
+      }
+      this.parser!.push(b);
+      pending.push(b);
+      pendingLen += b.length;
+    };
+    const write = async (): Promise<void> => {
+      writing = true;
+      src.pause();
+      try {
+        if (this.fh === null) {
           this.fh = await openCreating(this.paths.tmp);
           this.spilled = true;
-          if (this.failure !== null) throw this.failure;
-        } else {
-          this.parser!.push(b);
-          pending.push(b);
-          pendingLen += b.length;
         }
-        if (pendingLen >= WRITE_COALESCE || src.readableLength === 0) await flush();
+        while (pendingLen > 0) {
+          if (this.failure !== null) throw this.failure;
+          const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+          pending = [];
+          pendingLen = 0;
+          for (let off = 0; off < b.length; ) {
+            const { bytesWritten } = await this.fh.write(b, off, b.length - off, this.written);
+            off += bytesWritten;
+            this.written += bytesWritten;
+          }
+          this.wake();
+        }
+      } catch (err) {
+        stop(err);
+        return;
       }
-      if (this.failure !== null) throw this.failure;
-      await flush();
-    } catch (err) {
-      src.destroy();
-      if (this.spilled) await unlink(this.paths.tmp).catch(() => undefined);
-      this.fail(err);
-      this.maybeClose(); // a file opened while an abort came in
-      return;
-    }
+      writing = false;
+      if (srcEnded) void this.finish();
+      else src.resume();
+    };
+    let scheduled = false;
+    src.on('data', (chunk: Buffer) => {
+      if (stopped) return;
+      if (this.failure !== null) return stop(this.failure);
+      accept(chunk);
+      if (this.chunks !== null || writing) return;
+      if (pendingLen >= WRITE_COALESCE) src.pause();
+      if (!scheduled) {
+        // after the chunks the stream emits in this turn: they are written together
+        scheduled = true;
+        queueMicrotask(() => {
+          scheduled = false;
+          if (!stopped && !writing) void write();
+        });
+      }
+    });
+    src.once('end', () => {
+      srcEnded = true;
+      if (stopped) return;
+      if (this.failure !== null) stop(this.failure);
+      else if (this.chunks !== null) void this.finish();
+      else if (!writing && !scheduled) void write();
+    });
+    src.once('error', stop);
+    src.once('close', () => {
+      if (!srcEnded) stop(this.failure ?? new Error(`${this.what}: upstream stream closed early`));
+    });
+  }
+
+  /** The whole article is in: its own buffer (in memory), or the file renamed into place. */
+  private async finish(): Promise<void> {
     let cached = false;
     if (this.chunks !== null) {
       // a buffer of its own: a slice of a socket read or of Node's pool would pin more than the article
@@ -252,6 +366,7 @@ export class Fetch {
         await unlink(this.paths.tmp).catch(() => undefined);
       }
     }
+    if (this.failure !== null) return; // aborted meanwhile
     this.ended = true;
     const structure = this.parser?.end() ?? null;
     this.wake();

@@ -23,11 +23,11 @@ import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
 import { findField, parseHeader } from '../../mime/header.js';
 import { parseStructure, parseStructureStream, type MimePart } from '../../mime/structure.js';
-import type { ArticleCache } from './article-cache.js';
+import type { ArticleCache, Upstream } from './article-cache.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
-import { HEAD_WINDOW, PREFETCH_WINDOW, STRUCTURE_WINDOW } from './limits.js';
+import { HEAD_WINDOW, PREFETCH_WINDOW, SMALL_ARTICLE_BYTES, STRUCTURE_WINDOW } from './limits.js';
 import { Measurer, type Measured } from './measure.js';
 import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
 import { rowOf } from './table.js';
@@ -161,10 +161,12 @@ export class GroupReader implements MessageReader {
    */
   prefetch(uids: readonly number[]): void {
     const t = this.d.view();
-    const todo: Array<{ key: string; upstream: () => Promise<Readable> }> = [];
+    const todo: Array<{ key: string; upstream: Upstream }> = [];
     for (const uid of uids) {
       const row = rowOf(t.table, uid);
-      if (row >= 0) todo.push({ key: this.key(t, row), upstream: this.upstream(t, row) });
+      if (row < 0) continue;
+      const key = this.key(t, row);
+      if (!this.d.cache.has(key)) todo.push({ key, upstream: this.upstream(t, row, true) });
     }
     // all of them count as in flight at once: `meta` takes sizes and headers from these downloads
     this.d.cache.prefetch(todo, PREFETCH_WINDOW);
@@ -378,11 +380,22 @@ export class GroupReader implements MessageReader {
     return articleKey(this.carrier(t).id, this.d.group, t.table.numbers[row]!);
   }
 
-  private upstream(t: ViewSnapshot, row: number): () => Promise<Readable> {
+  /**
+   * How the cache downloads an article (see fetch.ts `Upstream`): a stream,
+   * and a sink read when the source has one and the overview says the
+   * article is small (`bulk`: one of many reads issued together).
+   */
+  private upstream(t: ViewSnapshot, row: number, bulk = false): Upstream {
     const number = t.table.numbers[row]!;
     const source = this.carrier(t).source;
-    const messageId = this.d.messageIdOf?.(t.table.uids[row]!);
-    return () => source.article(this.d.group, number, messageId);
+    const uid = t.table.uids[row]!;
+    // the Message-ID is looked up only when the article is fetched (a UID map read per call; most articles are cached)
+    const up: Upstream = () => source.article(this.d.group, number, this.d.messageIdOf?.(uid));
+    const size = t.table.sizes[row]!;
+    if (source.articleInto !== undefined && size >= 0 && size <= SMALL_ARTICLE_BYTES) {
+      up.into = (sink) => articleInto(source, this.d.group, number, this.d.messageIdOf?.(uid), sink, bulk);
+    }
+    return up;
   }
 
   private carrier(t: ViewSnapshot): Carrier {

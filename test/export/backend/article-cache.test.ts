@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ArticleCache, storedCost, type Upstream } from '../../../src/export/backend/article-cache.js';
 import { SMALL_ARTICLE_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
 import { parseStructure } from '../../../src/mime/structure.js';
+import type { ArticleSink } from '../../../src/export/source.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { cachedArticle } from './cache-articles.js';
 import { duBytes, readAll } from './helpers.js';
@@ -143,6 +144,33 @@ describe('ArticleCache', () => {
     const c3 = await cacheIn(dir, keep);
     expect([0, 4, 5, 6, 7, 8, 9].map((i) => c3.has(`k${i}`))).toEqual([false, false, false, true, true, true, false]);
     expect(await readAll(await c3.open('k8', never))).toEqual(cachedArticle(8));
+  });
+
+  it('reads a small article through the sink (no stream), and a longer one than it promised again as a stream', async () => {
+    const c = await cacheIn(tempDir());
+    const small = cachedArticle(1);
+    const long = cachedArticle(9);
+    const sinkOf = (bytes: Buffer, calls: { into: number }) => async (sink: ArticleSink): Promise<void> => {
+      calls.into++;
+      sink.begin();
+      sink.data(Buffer.from('a false start: the source starts over'));
+      sink.begin(); // e.g. the number named another article: asked again by Message-ID
+      for (let at = 0; at < bytes.length; at += 1000) sink.data(bytes.subarray(at, at + 1000));
+    };
+    const upSmall = Object.assign(counted(small), { into: sinkOf(small, { into: 0 }) });
+    const callsLong = { into: 0 };
+    const upLong = Object.assign(counted(long), { into: sinkOf(long, callsLong) });
+    const fs = await c.ensure('s', upSmall);
+    expect(fs).toMatchObject({ size: small.length, bytes: small });
+    expect(fs!.header).toEqual(small.subarray(0, small.indexOf('\r\n\r\n') + 4));
+    expect(upSmall.calls).toBe(0); // no stream
+    expect(same(await readAll(await c.open('l', upLong)), long)).toBe(true);
+    expect([callsLong.into, upLong.calls]).toEqual([1, 1]);
+    expect(c.cachedSize('l')).toBe(long.length);
+    // a failing sink read fails the download like a failing stream
+    const gone = Object.assign(counted(small), { into: () => Promise.reject(Object.assign(new Error('430'), { code: 'NO_SUCH_ARTICLE' })) });
+    await expect(c.open('g', gone)).rejects.toMatchObject({ code: 'NO_SUCH_ARTICLE' });
+    expect(c.has('g')).toBe(false);
   });
 
   it('counts queued prefetches as in flight, starts one at once when it is opened, and asks upstream once per article', async () => {
