@@ -130,6 +130,8 @@ async function main(): Promise<void> {
       const partial = `UID FETCH ${L.number} (BODY.PEEK[2]<0.1024>)`;
       await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => ({ seconds: (await s.client.ok(partial)).seconds }), innLarge);
       await timed('BODY.PEEK[2]<0.1024> of the large, again', async () => ({ seconds: median(await rounds(Math.max(args.rounds, 5), async () => (await s.client.ok(partial)).seconds)) }), innLarge);
+      // the floor of one command round trip, for the row above
+      await timed('  (UID FETCH of the large (FLAGS): one command, no bytes)', async () => ({ seconds: median(await rounds(Math.max(args.rounds, 5), async () => (await s.client.ok(`UID FETCH ${L.number} (FLAGS)`)).seconds)) }));
       await timed('BODY.PEEK[] of the whole large article', async () => {
         let bytes = 0;
         const xs = await rounds(args.rounds, async () => {

@@ -31,15 +31,15 @@
  * consumes or destroys them.
  */
 import { hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import { Fetch, type Fetched, type Upstream } from './fetch.js';
-import { COMPLETE_BEFORE_SERVING, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
+import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { ByteLru } from '../../util/lru.js';
 import { SmallStore } from './small-store.js';
+import { FileHandles, type Held } from './file-handles.js';
 
 export interface ArticleCacheOptions {
   dir: string;
@@ -74,6 +74,8 @@ export class ArticleCache {
   private store: SmallStore | null = null;
   private readonly downloads = new Map<string, Fetch>();
   private readonly queued = new Map<string, Queued>();
+  /** Open handles of long articles' files, kept between reads. */
+  private readonly handles = new FileHandles(FILE_HANDLES_KEPT);
   private seq = 0;
   private readonly log: Logger;
   private readonly smallMax: number;
@@ -141,6 +143,7 @@ export class ArticleCache {
     for (const f of this.downloads.values()) f.abort(err);
     for (const q of this.queued.values()) q.reject(err);
     this.queued.clear();
+    this.handles.closeAll();
     const store = this.store;
     this.store = null;
     await store?.close();
@@ -303,6 +306,7 @@ export class ArticleCache {
       this.index.delete(hash);
       if (old.small && r.bytes === null) this.store?.drop(hash);
       if (!old.small && r.bytes !== null) this.unlinkFile(hash);
+      if (!old.small && r.bytes === null) this.handles.forget(hash); // the file was replaced
     }
     if (r.bytes !== null) {
       if (this.store === null) return;
@@ -324,9 +328,9 @@ export class ArticleCache {
   }
 
   private async openFile(hash: string, size: number, start: number, end: number): Promise<Readable | null> {
-    let fh;
+    let held: Held;
     try {
-      fh = await open(this.pathOf(hash), 'r');
+      held = await this.handles.acquire(hash, this.pathOf(hash));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.index.delete(hash);
@@ -334,23 +338,24 @@ export class ArticleCache {
     }
     const e = Math.min(end, size);
     if (start >= e) {
-      await fh.close();
+      held.release();
       return bufferStream(Buffer.alloc(0));
     }
     if (e - start <= READ_CHUNK) {
       // a short range (a partial fetch): one positional read
       try {
         const buf = Buffer.allocUnsafe(e - start);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+        const { bytesRead } = await held.fh.read(buf, 0, buf.length, start);
         return bufferStream(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
       } finally {
-        await fh.close();
+        held.release();
       }
     }
-    return createReadStream('', { fd: fh, start, end: e - 1, highWaterMark: READ_CHUNK });
+    return rangeStream(held, start, e);
   }
 
   private unlinkFile(hash: string): void {
+    this.handles.forget(hash);
     unlink(this.pathOf(hash)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') this.log.warn({ err: err.message }, 'backend: cache eviction failed');
     });
@@ -379,6 +384,38 @@ export function storedCost(size: number, small: boolean): number {
 }
 const PAGE = 4096;
 const LEAF_VALUE_MAX = 2000;
+
+/**
+ * Bytes [start, end) of a kept file handle, READ_CHUNK at a time by positional
+ * reads; the handle is released at the end or when the stream is destroyed
+ * (never closed by the stream: fs.createReadStream closes its descriptor on
+ * destroy, and the handle is shared).
+ */
+function rangeStream(held: Held, start: number, end: number): Readable {
+  let pos = start;
+  return new Readable({
+    highWaterMark: READ_CHUNK,
+    read() {
+      const n = Math.min(READ_CHUNK, end - pos);
+      if (n <= 0) {
+        this.push(null);
+        return;
+      }
+      const buf = Buffer.allocUnsafe(n);
+      held.fh.read(buf, 0, n, pos).then(
+        ({ bytesRead }) => {
+          if (bytesRead === 0) throw new Error(`cached file shorter than ${end} bytes`);
+          pos += bytesRead;
+          this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
+        },
+      ).catch((err: unknown) => this.destroy(err as Error));
+    },
+    destroy(err, cb) {
+      held.release();
+      cb(err);
+    },
+  });
+}
 
 /** A stream of one buffer (cheaper than Readable.from: no async iterator behind it). */
 function bufferStream(b: Buffer): Readable {

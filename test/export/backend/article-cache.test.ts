@@ -6,13 +6,13 @@
  * is served truncated or wrong).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArticleCache, storedCost, type Upstream } from '../../../src/export/backend/article-cache.js';
-import { SMALL_ARTICLE_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
+import { READ_CHUNK, SMALL_ARTICLE_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
 import { parseStructure } from '../../../src/mime/structure.js';
 import type { ArticleSink } from '../../../src/export/source.js';
 import { silentLogger } from '../../../src/util/log.js';
@@ -171,6 +171,44 @@ describe('ArticleCache', () => {
     const gone = Object.assign(counted(small), { into: () => Promise.reject(Object.assign(new Error('430'), { code: 'NO_SUCH_ARTICLE' })) });
     await expect(c.open('g', gone)).rejects.toMatchObject({ code: 'NO_SUCH_ARTICLE' });
     expect(c.has('g')).toBe(false);
+  });
+
+  it('keeps the file of a long article open between partial reads, and closes it when the article is evicted', async () => {
+    const dir = tempDir();
+    const long = Buffer.concat(Array.from({ length: 6 }, (_, i) => cachedArticle(5 * i + 4))); // 1.2 MB: ranges beyond READ_CHUNK are streams
+    expect(long.length).toBeGreaterThan(4 * READ_CHUNK);
+    const c = await cacheIn(dir, long.length + 50_000);
+    await c.ensure('long', counted(long));
+    /** Descriptors this process has open on article files of the cache (not the LMDB environment's). */
+    const openOn = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        const target = readlinkSync(join('/proc/self/fd', fd));
+        return target.startsWith(dir) && !target.includes('small.lmdb');
+      } catch {
+        return false;
+      }
+    }).length;
+    for (let at = 0; at < long.length; at += 65_536) {
+      expect(same(await readAll(await c.open('long', never, at, at + 65_536)), long.subarray(at, at + 65_536))).toBe(true);
+      expect(openOn()).toBe(1); // the article's file, opened once
+    }
+    // long ranges: streams on the kept handle; one given up half-way must not close it for the others
+    const dropped = await c.open('long', never, 0, long.length);
+    await new Promise((res) => dropped.once('readable', res));
+    dropped.destroy();
+    await pause(10);
+    expect(same(await readAll(await c.open('long', never, 1000, 900_000)), long.subarray(1000, 900_000))).toBe(true);
+    expect(same(await readAll(await c.open('long', never, 7, 70)), long.subarray(7, 70))).toBe(true);
+    expect(openOn()).toBe(1);
+    // pushed out of the bound by a second long article: its handle is closed, the other one is kept
+    await c.ensure('other', counted(Buffer.concat([long, long]).subarray(0, long.length - 10)));
+    await readAll(await c.open('other', never, 0, 10));
+    await pause(20);
+    expect(c.has('long')).toBe(false);
+    expect(openOn()).toBe(1); // the other's
+    await c.close();
+    await pause(20);
+    expect(openOn()).toBe(0);
   });
 
   it('counts queued prefetches as in flight, starts one at once when it is opened, and asks upstream once per article', async () => {
