@@ -86,6 +86,14 @@ function print(l: Line): void {
 }
 const fmt = (s: number): string => (s < 0.1 ? `${(s * 1000).toFixed(2)} ms` : `${s.toFixed(3)} s`);
 
+/** The server's RSS now (anonymous and file-backed: LMDB maps and the page cache are the latter). */
+async function memoryLine(server: ServerProcess, when: string): Promise<void> {
+  const mem = await server.memory();
+  const status = await readFile(`/proc/${server.pid}/status`, 'latin1');
+  const mb = (f: string): string => ((Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(status)?.[1]) * 1024) / 1e6).toFixed(0);
+  process.stderr.write(`[bytes-rows] server RSS ${when}: ${mem.rssMB.toFixed(0)} MB (anonymous ${mb('RssAnon')} MB, file-backed ${mb('RssFile')} MB), peak ${mem.hwmMB.toFixed(0)} MB\n`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (m: string): void => void process.stderr.write(`[bytes-rows] ${m}\n`);
@@ -126,6 +134,7 @@ async function main(): Promise<void> {
     s = await openSession(server.port, corpus.group);
     await timed('1,000 × BODY.PEEK[], after restart (on disk)', async () => ({ seconds: (await s.client.ok(bodies)).seconds }), inn1000);
     await timed('1,000 × BODY.PEEK[], after restart, again', async () => ({ seconds: median(await rounds(args.rounds, async () => (await s.client.ok(bodies)).seconds)) }), inn1000);
+    await memoryLine(server, 'after the 1,000-body rows');
     if (L) {
       const partial = `UID FETCH ${L.number} (BODY.PEEK[2]<0.1024>)`;
       await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => ({ seconds: (await s.client.ok(partial)).seconds }), innLarge);
@@ -143,10 +152,7 @@ async function main(): Promise<void> {
       }, innLarge);
     }
     s.client.close();
-    const mem = await server.memory();
-    const status = await readFile(`/proc/${server.pid}/status`, 'latin1');
-    const kb = (f: string): string => ((Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(status)?.[1]) * 1024) / 1e6).toFixed(0);
-    log(`server peak RSS ${mem.hwmMB.toFixed(0)} MB, now ${mem.rssMB.toFixed(0)} MB (anonymous ${kb('RssAnon')} MB, file-backed ${kb('RssFile')} MB)`);
+    await memoryLine(server, 'after all rows');
   } finally {
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
