@@ -40,6 +40,7 @@ import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_B
 import { ByteLru } from '../../util/lru.js';
 import { SmallStore } from './small-store.js';
 import { FileHandles, type Held } from './file-handles.js';
+import { bufferStream, rangeStream } from './cache-io.js';
 
 export interface ArticleCacheOptions {
   dir: string;
@@ -384,46 +385,6 @@ export function storedCost(size: number, small: boolean): number {
 }
 const PAGE = 4096;
 const LEAF_VALUE_MAX = 2000;
-
-/**
- * Bytes [start, end) of a kept file handle, READ_CHUNK at a time by positional
- * reads; the handle is released at the end or when the stream is destroyed
- * (never closed by the stream: fs.createReadStream closes its descriptor on
- * destroy, and the handle is shared).
- */
-function rangeStream(held: Held, start: number, end: number): Readable {
-  let pos = start;
-  return new Readable({
-    highWaterMark: READ_CHUNK,
-    read() {
-      const n = Math.min(READ_CHUNK, end - pos);
-      if (n <= 0) {
-        this.push(null);
-        return;
-      }
-      const buf = Buffer.allocUnsafe(n);
-      held.fh.read(buf, 0, n, pos).then(
-        ({ bytesRead }) => {
-          if (bytesRead === 0) throw new Error(`cached file shorter than ${end} bytes`);
-          pos += bytesRead;
-          this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
-        },
-      ).catch((err: unknown) => this.destroy(err as Error));
-    },
-    destroy(err, cb) {
-      held.release();
-      cb(err);
-    },
-  });
-}
-
-/** A stream of one buffer (cheaper than Readable.from: no async iterator behind it). */
-function bufferStream(b: Buffer): Readable {
-  const r = new Readable({ read() {} });
-  if (b.length > 0) r.push(b);
-  r.push(null);
-  return r;
-}
 
 export function hashOf(key: string): string {
   // Callers ask for the same key several times in a row (cached? downloading?):

@@ -1,40 +1,37 @@
 /**
  * One upstream download of one article into the cache, shared by every reader
  * that asks for the article while it runs (invariant 6: N readers, one fetch).
- *
- * The upstream stream is taken as fast as it comes — never at the pace of a
- * slow client — while a header capture sees the same chunks, so the header
- * block is known the moment the download ends.
+ * The upstream is read as fast as it comes, never at the pace of a slow
+ * client; a header capture sees every chunk, so the header block is known
+ * when the download ends.
  *
  * - An article of at most `smallMax` bytes (SMALL_ARTICLE_BYTES) stays in
- *   memory: it ends as one buffer of its own (`Fetched.bytes`), which readers
- *   are served from and the owner stores (small-store.ts). No file is written
- *   or read back, and its MIME structure is left to whoever needs it (a
- *   client that shows structures has usually asked for them before the
- *   bodies; parsing every body cost as much as the rest of its download).
- * - A longer one is spilled, once it passes `smallMax`, to a temp file that is
- *   renamed into place when complete (a crash never leaves half an article
- *   under its final name), and a `StructureParser` sees it as it comes, so
- *   its structure is known without reading it again. Readers follow the growing file through the
- *   fetch's own file handle (positional reads), so they work even if the file
- *   is renamed, evicted or its directory deleted meanwhile, and no long article
- *   is held in memory (invariant 7: a 40 MB article costs one chunk per reader).
+ *   memory and ends as one buffer of its own (`Fetched.bytes`), which readers
+ *   are served from and the owner stores (small-store.ts): no file written or
+ *   read back. Its MIME structure is left to whoever needs it (clients that
+ *   show structures usually ask for them before the bodies; parsing every
+ *   body cost as much as the rest of its download).
+ * - A longer one spills, once it passes `smallMax`, to a temp file renamed
+ *   into place when complete (a crash never leaves half an article under its
+ *   final name), parsed by a `StructureParser` as it comes. Readers follow the
+ *   growing file through the fetch's own handle (positional reads), so they
+ *   work even if the file is renamed, evicted or its directory deleted, and no
+ *   long article is held in memory (invariant 7: one chunk per reader).
  *
  * Life cycle: `start()` resolves once the upstream answered (a sink read:
  * once the article is in; see `Upstream`), or rejects with the raw upstream
- * error (the caller maps it); the copy then runs on; `done`
- * resolves with what the download learnt, or rejects (upstream cut, file
- * error, `abort`). The file handle is closed when the copy has ended, the
- * owner called `detach()` and the last reader is gone.
+ * error (the caller maps it); `done` resolves with what the download learnt,
+ * or rejects (upstream cut, file error, `abort`). The file handle is closed
+ * when the copy has ended, the owner called `detach()` and the last reader is gone.
  */
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { StructureParser, type MimePart } from '../../mime/index.js';
 import { READ_CHUNK, SMALL_ARTICLE_BYTES, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
 import { HeaderCapture } from './measure.js';
 import type { ArticleSink } from '../source.js';
+import { openCreating, renameCreating } from './cache-io.js';
 
 /**
  * How a download reads its article: a stream (backpressure, any length), and
@@ -61,36 +58,29 @@ export interface Fetched {
 }
 
 /** Where a long article goes: written to `tmp`, renamed to `final` when complete. */
-export interface SpillPaths {
-  tmp: string;
-  final: string;
-}
+export type SpillPaths = { tmp: string; final: string };
 
 export class Fetch {
-  /** Bytes downloaded so far. */
+  /** Bytes downloaded so far, and written to the temp file (0 while the article is in memory). */
   received = 0;
-  /** Bytes written to the temp file so far (0 while the article is in memory). */
   private written = 0;
   private ended = false;
   private failure: unknown = null;
   /** Chunks of an article still in memory; null once spilled to a file. */
   private chunks: Buffer[] | null = [];
-  /** The finished in-memory article. */
-  private bytes: Buffer | null = null;
+  private bytes: Buffer | null = null; // the finished in-memory article
   private fh: FileHandle | null = null;
   private spilled = false;
   private readers = 0;
   private detached = false;
   private src: Readable | null = null;
   private waiters: (() => void)[] = [];
-  /** Parses an article once it goes to a file (see the file comment). */
-  private parser: StructureParser | null = null;
+  private parser: StructureParser | null = null; // once the article goes to a file
   private head = new HeaderCapture();
   readonly done: Promise<Fetched>;
   private resolveDone!: (f: Fetched) => void;
   private rejectDone!: (e: unknown) => void;
   private startP: Promise<void> | null = null;
-
   private spillPaths: SpillPaths | null = null;
 
   /** `spill` names the files of a long article (asked for only when one spills: most never do). */
@@ -127,8 +117,7 @@ export class Fetch {
       throw err;
     }
     if (this.failure !== null) {
-      // aborted while the upstream was asked
-      src.destroy();
+      src.destroy(); // aborted while the upstream was asked
       throw this.failure;
     }
     this.src = src;
@@ -155,9 +144,9 @@ export class Fetch {
       data: (c) => {
         if (overflow) return;
         this.received += c.length;
-        if (this.received > this.smallMax) {
-          overflow = true;
-          this.chunks = [];
+        overflow = this.received > this.smallMax;
+        if (overflow) {
+          this.chunks = []; // keep nothing
           return;
         }
         this.chunks!.push(c);
@@ -259,9 +248,7 @@ export class Fetch {
   private copy(src: Readable): void {
     let pending: Buffer[] = [];
     let pendingLen = 0;
-    let writing = false;
-    let srcEnded = false;
-    let stopped = false;
+    let [writing, scheduled, srcEnded, stopped] = [false, false, false, false];
     const stop = (err: unknown): void => {
       if (stopped) return;
       stopped = true;
@@ -319,7 +306,6 @@ export class Fetch {
       if (srcEnded) void this.finish();
       else src.resume();
     };
-    let scheduled = false;
     src.on('data', (chunk: Buffer) => {
       if (stopped) return;
       if (this.failure !== null) return stop(this.failure);
@@ -407,26 +393,5 @@ export class Fetch {
       this.fh = null;
       fh.close().catch(() => undefined);
     }
-  }
-}
-
-/** Opens `path` for writing (truncating), creating its directory if it is missing (e.g. deleted under us). */
-async function openCreating(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'w+');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dirname(path), { recursive: true });
-    return open(path, 'w+');
-  }
-}
-
-async function renameCreating(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dirname(to), { recursive: true });
-    await rename(from, to);
   }
 }

@@ -324,25 +324,11 @@ export class GroupReader implements MessageReader {
       s.entry = hit;
       return;
     }
-    const measuring = this.measurer.running(key);
-    if (measuring !== undefined) {
-      // the article is being read for its size: its header comes with it (no HEAD)
-      const p = measuring.then(
-        (m) => (m.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, m.header)) : this.head(t, s)),
-        (err: unknown) => {
-          if (isGone(err)) return null;
-          throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
-        },
-      );
-      p.catch(() => undefined);
-      s.entry = p;
-      return;
-    }
-    const downloading = this.d.cache.inflight(key);
-    if (downloading !== undefined) {
-      // the article is being downloaded (a FETCH of bodies): its header comes with it (no HEAD)
-      const p = downloading.then(
-        (f) => (f.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, f.header, f.size)) : this.head(t, s)),
+    // the article is being read for its size, or downloaded (a FETCH of bodies): its header comes with it (no HEAD)
+    const reading: Promise<{ header: Buffer | null; size: number }> | undefined = this.measurer.running(key) ?? this.d.cache.inflight(key);
+    if (reading !== undefined) {
+      const p = reading.then(
+        (m) => (m.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, m.header, m.size)) : this.head(t, s)),
         (err: unknown) => {
           if (isGone(err)) return null;
           throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
