@@ -22,8 +22,9 @@
  * killed process or an OS crash loses at most the last transactions, and the
  * environment stays readable (with `noSync` an OS crash can leave it damaged,
  * and lmdb-js reading a damaged environment can end the process). A file that
- * is not an LMDB environment at all (no magic number), or that cannot be opened
- * or scanned, is deleted and created afresh: it is a cache.
+ * is not an LMDB environment at all (no magic number), or that LMDB reports
+ * damaged, is deleted and created afresh: it is a cache. Other errors (no
+ * permission, …) are thrown: the owner cannot start.
  *
  * Errors: `get` returns undefined for anything missing or damaged; write
  * failures are logged (they cost a refetch). The owner calls `close()`.
@@ -79,6 +80,8 @@ export class SmallStore {
       store = new SmallStore(path, log);
       return { store, entries: store.scan() };
     } catch (err) {
+      // damage only: a permission problem or a full reader table must not wipe a store other processes may share
+      if (!DAMAGED.test((err as Error).message)) throw err;
       log.warn({ err: (err as Error).message }, 'backend: small-article store unreadable; starting it afresh');
       store?.closeSync();
       rmSync(path, { force: true });
@@ -210,6 +213,8 @@ function looksLikeLmdb(path: string): boolean {
   }
 }
 const LMDB_MAGIC = 0xbeefc0de;
+/** Errors that mean the environment's file is damaged (LMDB's MDB_CORRUPTED, MDB_INVALID, …), not unusable for another reason. */
+const DAMAGED = /not an LMDB environment|MDB_CORRUPTED|MDB_INVALID|MDB_PAGE_NOTFOUND|MDB_VERSION_MISMATCH|MDB_BAD_TXN|corrupt|invalid/i;
 
 /** CRC-32 (zlib.crc32 where Node has it: 20.15 and later; a table otherwise). */
 const crc32: (b: Buffer) => number =
