@@ -33,6 +33,8 @@ export interface ServerOptions {
   users?: string;
   /** Bearer token for an agent URL in `state` (passed as NEWSFRONT_STATE_TOKEN). */
   stateToken?: string;
+  /** The newsfront entry point to run (default CLI_PATH, this build's); e.g. an older build to compare with. */
+  cli?: string;
 }
 
 export interface ServerProcess {
@@ -120,7 +122,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const args = [
     ...NODE_FLAGS,
     ...(process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
-    CLI_PATH,
+    opts.cli ?? CLI_PATH,
     'serve',
     '--upstream',
     `nntp://127.0.0.1:${opts.upstreamPort}`,

@@ -164,11 +164,11 @@ export class Metrics {
   }
 
   /** The article cache's counters (src/export/backend/article-cache.ts), read at scrape time. */
-  watchArticleCache(cache: { readonly hits: number; readonly fetches: number; readonly bytes: number; readonly files: number }): void {
+  watchArticleCache(cache: { readonly hits: number; readonly fetches: number; readonly bytes: number; readonly articles: number }): void {
     this.total('newsfront_article_cache_hits_total', 'Article reads that started no upstream download (cached, or joined a download in progress)', () => cache.hits);
     this.total('newsfront_article_cache_fetches_total', 'Article downloads from an upstream (cache misses; concurrent readers share one)', () => cache.fetches);
     this.level('newsfront_article_cache_bytes', 'Bytes in the article cache', () => cache.bytes);
-    this.level('newsfront_article_cache_files', 'Articles in the article cache', () => cache.files);
+    this.level('newsfront_article_cache_files', 'Articles in the article cache', () => cache.articles);
   }
 
   /** The ENVELOPE cache's counters (RenderCache.envelopeStats), read at scrape time. */

@@ -1,34 +1,46 @@
 /**
- * The on-disk article cache: article bytes in `<dir>/<hh>/<hash>` files, where
- * `hash` is a SHA-256 of the article key (source, group, number), bounded by
- * total bytes with least-recently-used eviction.
+ * The on-disk article cache, keyed by a SHA-256 of the article key (source,
+ * group, number), bounded by total bytes with least-recently-used eviction.
  *
- * - `open(key, upstream, range)`: a cached file is streamed from disk (only the
- *   range is read); otherwise one `Fetch` downloads it (shared by concurrent
+ * - Small articles (up to SMALL_ARTICLE_BYTES, most text articles) are values
+ *   of one LMDB environment (small-store.ts): a cached one is read with one
+ *   synchronous lookup, a new one is downloaded into memory, served from
+ *   there and stored without a file.
+ * - Longer articles are files `<dir>/<hh>/<hash>`, written to `<dir>/tmp/`
+ *   and renamed into place, so a reader never sees half an article under its
+ *   final name; they are streamed from disk, only the range asked for.
+ * - `open(key, upstream, range)`: a cached article is served from the store or
+ *   its file; otherwise one `Fetch` downloads it (shared by concurrent
  *   callers, see fetch.ts) and the caller follows the download — once the
- *   range is on disk, unless it is very long (COMPLETE_BEFORE_SERVING).
- * - Files are written to `<dir>/tmp/` and renamed into place, so a reader never
- *   sees half an article under its final name.
- * - The index of cached files lives in memory, rebuilt at `init()` from a scan of
- *   the directory (oldest modification first). Files that vanish (the directory
- *   was deleted, another process evicted them) are noticed on open (ENOENT),
- *   dropped from the index and fetched again; directories are re-created.
- * - The bound covers finished files; downloads in progress are not counted until
+ *   range is downloaded, unless it is very long (COMPLETE_BEFORE_SERVING).
+ * - `prefetch(items, window)`: downloads of many articles ahead of their
+ *   reads, `window` at a time; the queued ones count as in flight at once
+ *   (`inflight`), so nothing else reads them upstream meanwhile.
+ * - The index of cached articles lives in memory, rebuilt at `init()` from the
+ *   store's own index and a scan of the file directories (oldest first).
+ *   Entries that vanish (the directory was deleted, another process evicted
+ *   them) are noticed on open, dropped from the index and fetched again.
+ * - The bound covers finished articles at their cost on disk (LMDB pages for
+ *   small ones, see `storedCost`); downloads in progress are not counted until
  *   they finish. An article larger than the whole bound is served but not kept.
+ * - Crash safety: an article is only ever under its key complete (one LMDB
+ *   transaction, or a rename), and small ones carry a checksum checked on read.
  *
  * Errors: `open` rejects with the raw upstream error (NO_SUCH_ARTICLE, ...) or
  * file error; the caller maps it. Streams returned belong to the caller, who
  * consumes or destroys them.
  */
 import { hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
-import { Fetch, type Fetched } from './fetch.js';
-import { COMPLETE_BEFORE_SERVING, MEMORY_ARTICLE_CACHE_BYTES, READ_CHUNK, STALE_TEMP_MS } from './limits.js';
+import { Fetch, type Fetched, type Upstream } from './fetch.js';
+import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { ByteLru } from '../../util/lru.js';
+import { SmallStore } from './small-store.js';
+import { FileHandles, type Held } from './file-handles.js';
+import { bufferStream, rangeStream } from './cache-io.js';
 
 export interface ArticleCacheOptions {
   dir: string;
@@ -36,18 +48,38 @@ export interface ArticleCacheOptions {
   logger: Logger;
   /** Called once per finished download (exact size and MIME structure are known now). */
   onFetched?: (key: string, result: Fetched) => void;
+  /** Longest article kept in memory and in the LMDB store (default SMALL_ARTICLE_BYTES; tests lower it). */
+  smallMax?: number;
 }
 
-export type Upstream = () => Promise<Readable>;
+export type { Upstream };
+
+interface Entry {
+  size: number;
+  /** In the small-article store (else a file). */
+  small: boolean;
+}
+
+/** A download asked for by `prefetch` and not started yet. */
+interface Queued {
+  key: string;
+  upstream: Upstream;
+  done: Promise<Fetched>;
+  resolve: (f: Fetched) => void;
+  reject: (e: unknown) => void;
+}
 
 export class ArticleCache {
-  /** hash → size, least recently used first; eviction unlinks the file. */
-  private readonly index: ByteLru<string, number>;
-  /** hash → bytes of small cached files read lately (see MEMORY_ARTICLE_CACHE_BYTES); only consulted while `index` has the hash. */
-  private readonly memory = new ByteLru<string, Buffer>(MEMORY_ARTICLE_CACHE_BYTES);
+  /** hash → entry, least recently used first; eviction removes the bytes. */
+  private readonly index: ByteLru<string, Entry>;
+  private store: SmallStore | null = null;
   private readonly downloads = new Map<string, Fetch>();
+  private readonly queued = new Map<string, Queued>();
+  /** Open handles of long articles' files, kept between reads. */
+  private readonly handles = new FileHandles(FILE_HANDLES_KEPT);
   private seq = 0;
   private readonly log: Logger;
+  private readonly smallMax: number;
   /** Upstream fetches started (for tests and stats). */
   fetches = 0;
   /** `open` calls that started no download: served from a cached file or a download in progress (stats). */
@@ -56,25 +88,28 @@ export class ArticleCache {
 
   constructor(private readonly opts: ArticleCacheOptions) {
     this.log = opts.logger;
-    this.index = new ByteLru(opts.maxBytes, (hash) => {
-      this.memory.delete(hash);
-      this.unlinkFile(hash);
+    this.smallMax = opts.smallMax ?? SMALL_ARTICLE_BYTES;
+    this.index = new ByteLru(opts.maxBytes, (hash, e) => {
+      if (e.small) this.store?.drop(hash);
+      else this.unlinkFile(hash);
     });
   }
 
+  /** Bytes the cached articles take (see `storedCost`). */
   get bytes(): number {
     return this.index.cost;
   }
 
-  get files(): number {
+  /** Number of cached articles. */
+  get articles(): number {
     return this.index.size;
   }
 
-  /** Creates the directories, removes stale temp files and indexes the cached files. */
+  /** Creates the directories, removes stale temp files and indexes the cached articles. */
   async init(): Promise<void> {
     await mkdir(this.tmpDir(), { recursive: true });
     await this.removeStaleTemps();
-    const found: { hash: string; size: number; mtime: number }[] = [];
+    const found: { hash: string; size: number; at: number; small: boolean }[] = [];
     for (const sub of await readdir(this.opts.dir)) {
       if (!/^[0-9a-f]{2}$/.test(sub)) continue;
       let names: string[];
@@ -86,24 +121,35 @@ export class ArticleCache {
       for (const name of names) {
         try {
           const st = await stat(join(this.opts.dir, sub, name));
-          if (st.isFile()) found.push({ hash: name, size: st.size, mtime: st.mtimeMs });
+          if (st.isFile()) found.push({ hash: name, size: st.size, at: st.mtimeMs, small: false });
         } catch {
           // vanished meanwhile
         }
       }
     }
-    found.sort((a, b) => a.mtime - b.mtime);
-    for (const f of found) this.index.set(f.hash, f.size, f.size);
-    this.log.info({ files: this.index.size, bytes: this.index.cost }, 'backend: article cache indexed');
+    const { store, entries } = SmallStore.open(this.opts.dir, this.log);
+    this.store = store;
+    for (const e of entries) found.push({ ...e, small: true });
+    found.sort((a, b) => a.at - b.at); // oldest first: the first to go if the bound is lower now
+    for (const f of found) this.index.set(f.hash, { size: f.size, small: f.small }, storedCost(f.size, f.small));
+    this.log.info({ articles: this.index.size, bytes: this.index.cost }, 'backend: article cache indexed');
   }
 
   /**
    * Aborts downloads in progress (their temp files are removed; their readers
-   * get UNAVAILABLE) and refuses new ones. Cached files stay.
+   * get UNAVAILABLE), refuses new ones and closes the small-article store.
+   * Cached articles stay.
    */
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
-    for (const f of this.downloads.values()) f.abort(new Error('article cache closed'));
+    const err = new Error('article cache closed');
+    for (const f of this.downloads.values()) f.abort(err);
+    for (const q of this.queued.values()) q.reject(err);
+    this.queued.clear();
+    this.handles.closeAll();
+    const store = this.store;
+    this.store = null;
+    await store?.close();
   }
 
   /** Deletes temp files left by crashed runs (old enough not to be another process's live download). */
@@ -119,19 +165,20 @@ export class ArticleCache {
     }
   }
 
-  /** True when the article is cached on disk (as far as this process knows). */
+  /** True when the article is cached (as far as this process knows). */
   has(key: string): boolean {
     return this.index.peek(hashOf(key)) !== undefined;
   }
 
-  /** The download of `key` in progress, if any (its result gives the exact size). */
+  /** The download of `key` in progress or queued, if any (its result gives the exact size and header). */
   inflight(key: string): Promise<Fetched> | undefined {
-    return this.downloads.get(hashOf(key))?.done;
+    const h = hashOf(key);
+    return this.downloads.get(h)?.done ?? this.queued.get(h)?.done;
   }
 
   /** Size of a cached article, if cached. */
   cachedSize(key: string): number | undefined {
-    return this.index.peek(hashOf(key));
+    return this.index.peek(hashOf(key))?.size;
   }
 
   /**
@@ -145,9 +192,9 @@ export class ArticleCache {
       this.hits++;
       return this.follow(running, start, end);
     }
-    const size = this.index.peek(hash);
-    if (size !== undefined) {
-      const stream = await this.openCached(hash, size, start, end);
+    const e = this.index.get(hash); // marks it recently used
+    if (e !== undefined) {
+      const stream = e.small ? this.openSmall(hash, start, end) : await this.openFile(hash, e.size, start, end);
       if (stream !== null) {
         this.hits++;
         return stream;
@@ -156,7 +203,7 @@ export class ArticleCache {
     return this.follow(await this.fetch(key, hash, upstream), start, end);
   }
 
-  /** A reader of a running download, handed out once the range (at most its first COMPLETE_BEFORE_SERVING bytes) is on disk. */
+  /** A reader of a running download, handed out once the range (at most its first COMPLETE_BEFORE_SERVING bytes) is downloaded. */
   private async follow(f: Fetch, start: number, end: number): Promise<Readable> {
     await f.start();
     const reader = f.reader(start, end); // holds the file handle open while we wait
@@ -182,23 +229,73 @@ export class ArticleCache {
     return f.done;
   }
 
+  /**
+   * Downloads the articles of `items` that are neither cached nor under way,
+   * `window` at a time, in the order given. Never throws; a failure shows up
+   * when the article is opened (or through `inflight`).
+   */
+  prefetch(items: readonly { key: string; upstream: Upstream }[], window: number): void {
+    if (this.closed) return;
+    const todo: string[] = [];
+    for (const { key, upstream } of items) {
+      const hash = hashOf(key);
+      if (this.index.peek(hash) !== undefined || this.downloads.has(hash) || this.queued.has(hash)) continue;
+      let resolve!: (f: Fetched) => void;
+      let reject!: (e: unknown) => void;
+      const done = new Promise<Fetched>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      done.catch(() => undefined); // observed by whoever waits through `inflight`
+      this.queued.set(hash, { key, upstream, done, resolve, reject });
+      todo.push(hash);
+    }
+    let next = 0;
+    const run = async (): Promise<void> => {
+      while (next < todo.length) {
+        const hash = todo[next++]!;
+        const q = this.queued.get(hash);
+        if (q === undefined) continue; // started by a reader meanwhile
+        await this.startQueued(hash, q).catch(() => undefined);
+      }
+    };
+    for (let i = 0; i < Math.min(window, todo.length); i++) void run();
+  }
+
+  /** Starts a queued download now; resolves when it has finished. */
+  private async startQueued(hash: string, q: Queued): Promise<Fetched> {
+    this.queued.delete(hash);
+    try {
+      const f = await this.fetch(q.key, hash, q.upstream);
+      q.resolve(await f.done);
+    } catch (err) {
+      q.reject(err);
+    }
+    return q.done;
+  }
+
   private async fetch(key: string, hash: string, upstream: Upstream): Promise<Fetch> {
     const running = this.downloads.get(hash);
     if (running !== undefined) {
       await running.start();
       return running;
     }
+    const q = this.queued.get(hash);
+    if (q !== undefined) {
+      // asked for ahead and not started yet: start it now, for this caller
+      void this.startQueued(hash, q).catch(() => undefined);
+      return this.fetch(key, hash, upstream);
+    }
     if (this.closed) throw new Error('article cache closed');
-    const tmp = join(this.tmpDir(), `${hash}.${process.pid}.${++this.seq}`);
-    const f = new Fetch(key.replaceAll('\u0000', ' '), tmp, this.pathOf(hash), upstream);
+    const paths = (): { tmp: string; final: string } => ({ tmp: join(this.tmpDir(), `${hash}.${process.pid}.${++this.seq}`), final: this.pathOf(hash) });
+    const f = new Fetch(key.replaceAll('\u0000', ' '), paths, upstream, this.smallMax);
     this.downloads.set(hash, f);
     this.fetches++;
     f.done.then(
       (r) => {
         this.downloads.delete(hash);
         f.detach();
-        this.memory.delete(hash); // a new download of this key: never serve older bytes
-        if (r.cached) this.index.set(hash, r.size, r.size);
+        this.stored(hash, r);
         this.opts.onFetched?.(key, r);
       },
       () => {
@@ -210,53 +307,64 @@ export class ArticleCache {
     return f;
   }
 
-  private async openCached(hash: string, size: number, start: number, end: number): Promise<Readable | null> {
-    const inMemory = this.memory.get(hash);
-    if (inMemory !== undefined) {
-      this.index.get(hash); // mark as recently used
-      return Readable.from([inMemory.subarray(Math.min(start, size), Math.min(end, size))]);
+  /** Records a finished download in the index (and the store, for a small one). */
+  private stored(hash: string, r: Fetched): void {
+    const old = this.index.peek(hash);
+    if (old !== undefined) {
+      // fetched again while cached (it had vanished): the old copy goes
+      this.index.delete(hash);
+      if (old.small && r.bytes === null) this.store?.drop(hash);
+      if (!old.small && r.bytes !== null) this.unlinkFile(hash);
+      if (!old.small && r.bytes === null) this.handles.forget(hash); // the file was replaced
     }
-    let fh;
+    if (r.bytes !== null) {
+      if (this.store === null) return;
+      this.store.put(hash, r.bytes);
+      this.index.set(hash, { size: r.size, small: true }, storedCost(r.size, true));
+    } else if (r.cached) {
+      this.index.set(hash, { size: r.size, small: false }, storedCost(r.size, false));
+    }
+  }
+
+  /** A small cached article from the store; null when it is gone (dropped from the index). */
+  private openSmall(hash: string, start: number, end: number): Readable | null {
+    const b = this.store?.get(hash);
+    if (b === undefined) {
+      this.index.delete(hash);
+      return null;
+    }
+    return bufferStream(b.subarray(Math.min(start, b.length), Math.min(end, b.length)));
+  }
+
+  private async openFile(hash: string, size: number, start: number, end: number): Promise<Readable | null> {
+    let held: Held;
     try {
-      fh = await open(this.pathOf(hash), 'r');
+      held = await this.handles.acquire(hash, this.pathOf(hash));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.index.delete(hash);
-      this.memory.delete(hash);
       return null;
     }
-    this.index.get(hash); // mark as recently used
     const e = Math.min(end, size);
     if (start >= e) {
-      await fh.close();
-      return Readable.from([]);
-    }
-    if (size <= READ_CHUNK) {
-      // small (most articles): the whole file in one positional read, kept in memory too
-      // (a buffer of its own: a slice of Node's shared pool would pin 8 KB the LRU does not count)
-      try {
-        const buf = Buffer.allocUnsafeSlow(size);
-        const { bytesRead } = await fh.read(buf, 0, size, 0);
-        if (bytesRead === size) this.memory.set(hash, buf, size);
-        return Readable.from([buf.subarray(Math.min(start, bytesRead), Math.min(e, bytesRead))]);
-      } finally {
-        await fh.close();
-      }
+      held.release();
+      return bufferStream(Buffer.alloc(0));
     }
     if (e - start <= READ_CHUNK) {
-      // a short range of a big article (a partial fetch): one positional read
+      // a short range (a partial fetch): one positional read
       try {
         const buf = Buffer.allocUnsafe(e - start);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, start);
-        return Readable.from(bytesRead === buf.length ? [buf] : [buf.subarray(0, bytesRead)]);
+        const { bytesRead } = await held.fh.read(buf, 0, buf.length, start);
+        return bufferStream(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
       } finally {
-        await fh.close();
+        held.release();
       }
     }
-    return createReadStream('', { fd: fh, start, end: e - 1, highWaterMark: READ_CHUNK });
+    return rangeStream(held, start, e);
   }
 
   private unlinkFile(hash: string): void {
+    this.handles.forget(hash);
     unlink(this.pathOf(hash)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') this.log.warn({ err: err.message }, 'backend: cache eviction failed');
     });
@@ -270,6 +378,21 @@ export class ArticleCache {
     return join(this.opts.dir, 'tmp');
   }
 }
+
+/**
+ * What an article costs on disk, as counted against the bound: a file its
+ * size; an LMDB value its checksum and node header, on a share of a leaf page
+ * when short (LMDB keeps values up to about half a page there), else on
+ * overflow pages of its own; plus its `order` record.
+ */
+export function storedCost(size: number, small: boolean): number {
+  if (!small) return size;
+  const value = size + 4;
+  const bytes = value <= LEAF_VALUE_MAX ? value + 64 : Math.ceil((value + 16) / PAGE) * PAGE + 64;
+  return bytes + 64;
+}
+const PAGE = 4096;
+const LEAF_VALUE_MAX = 2000;
 
 export function hashOf(key: string): string {
   // Callers ask for the same key several times in a row (cached? downloading?):

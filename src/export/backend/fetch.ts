@@ -1,56 +1,94 @@
 /**
  * One upstream download of one article into the cache, shared by every reader
  * that asks for the article while it runs (invariant 6: N readers, one fetch).
+ * The upstream is read as fast as it comes, never at the pace of a slow
+ * client; a header capture sees every chunk, so the header block is known
+ * when the download ends.
  *
- * The upstream stream is copied to a temp file as fast as the disk takes it —
- * never at the pace of a slow client — while a `StructureParser` sees the same
- * chunks, so the MIME structure is known the moment the download ends. Readers
- * follow the growing file through the fetch's own file handle (positional
- * reads), so they work even if the file is renamed, evicted or its directory
- * deleted meanwhile, and no article is ever held in memory (invariant 7: a
- * 40 MB article costs one chunk per reader).
+ * - An article of at most `smallMax` bytes (SMALL_ARTICLE_BYTES) stays in
+ *   memory and ends as one buffer of its own (`Fetched.bytes`), which readers
+ *   are served from and the owner stores (small-store.ts): no file written or
+ *   read back. Its MIME structure is left to whoever needs it (clients that
+ *   show structures usually ask for them before the bodies; parsing every
+ *   body cost as much as the rest of its download).
+ * - A longer one spills, once it passes `smallMax`, to a temp file renamed
+ *   into place when complete (a crash never leaves half an article under its
+ *   final name), parsed by a `StructureParser` as it comes. Readers follow the
+ *   growing file through the fetch's own handle (positional reads), so they
+ *   work even if the file is renamed, evicted or its directory deleted, and no
+ *   long article is held in memory (invariant 7: one chunk per reader).
  *
- * Life cycle: `start()` resolves once the upstream answered and the temp file
- * exists (or rejects with the raw upstream/file error: the caller maps it); the
- * copy then runs on; `done` resolves with size and structure after the temp
- * file was renamed to its final path, or rejects. The file handle is closed
- * when the copy has ended, the owner called `detach()` and the last reader is
- * gone.
+ * Life cycle: `start()` resolves once the upstream answered (a sink read:
+ * once the article is in; see `Upstream`), or rejects with the raw upstream
+ * error (the caller maps it); `done` resolves with what the download learnt,
+ * or rejects (upstream cut, file error, `abort`). The file handle is closed
+ * when the copy has ended, the owner called `detach()` and the last reader is gone.
  */
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { StructureParser, type MimePart } from '../../mime/index.js';
-import { READ_CHUNK, WRITE_COALESCE } from './limits.js';
+import { READ_CHUNK, SMALL_ARTICLE_BYTES, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
+import { HeaderCapture } from './measure.js';
+import type { ArticleSink } from '../source.js';
+import { openCreating, renameCreating } from './cache-io.js';
+
+/**
+ * How a download reads its article: a stream (backpressure, any length), and
+ * optionally, for an article expected to be small, a sink read
+ * (`Source.articleInto`: no stream per article, and a listing's routing on
+ * the upstream). The sink read is tried first; an article that turns out
+ * longer than `smallMax` is dropped from memory and read again as a stream.
+ */
+export interface Upstream {
+  (): Promise<Readable>;
+  into?: (sink: ArticleSink) => Promise<void>;
+}
 
 export interface Fetched {
   size: number;
-  structure: MimePart;
-  /** False when the finished file could not be moved into the cache (e.g. the directory vanished). */
+  /** The MIME structure of an article written to a file; null for one kept in memory (parse `bytes` when needed). */
+  structure: MimePart | null;
+  /** The header block up to and including its empty line; null when not found in the first HEADER_CAPTURE_MAX bytes. */
+  header: Buffer | null;
+  /** The whole article when it stayed in memory (at most `smallMax` bytes); null when it went to a file. */
+  bytes: Buffer | null;
+  /** For a file: false when the finished file could not be moved into the cache (e.g. the directory vanished). */
   cached: boolean;
 }
 
+/** Where a long article goes: written to `tmp`, renamed to `final` when complete. */
+export type SpillPaths = { tmp: string; final: string };
+
 export class Fetch {
-  /** Bytes written to the temp file so far. */
-  written = 0;
+  /** Bytes downloaded so far, and written to the temp file (0 while the article is in memory). */
+  received = 0;
+  private written = 0;
   private ended = false;
   private failure: unknown = null;
+  /** Chunks of an article still in memory; null once spilled to a file. */
+  private chunks: Buffer[] | null = [];
+  private bytes: Buffer | null = null; // the finished in-memory article
   private fh: FileHandle | null = null;
+  private spilled = false;
   private readers = 0;
   private detached = false;
   private src: Readable | null = null;
   private waiters: (() => void)[] = [];
-  private readonly parser = new StructureParser();
+  private parser: StructureParser | null = null; // once the article goes to a file
+  private head = new HeaderCapture();
   readonly done: Promise<Fetched>;
   private resolveDone!: (f: Fetched) => void;
   private rejectDone!: (e: unknown) => void;
+  private startP: Promise<void> | null = null;
+  private spillPaths: SpillPaths | null = null;
 
+  /** `spill` names the files of a long article (asked for only when one spills: most never do). */
   constructor(
     readonly what: string,
-    private readonly tmpPath: string,
-    private readonly finalPath: string,
-    private readonly upstream: () => Promise<Readable>,
+    private readonly spill: () => SpillPaths,
+    private readonly upstream: Upstream,
+    private readonly smallMax = SMALL_ARTICLE_BYTES,
   ) {
     this.done = new Promise<Fetched>((res, rej) => {
       this.resolveDone = res;
@@ -59,18 +97,18 @@ export class Fetch {
     this.done.catch(() => undefined); // observed through start() or readers; never unhandled
   }
 
-  private startP: Promise<void> | null = null;
+  private get paths(): SpillPaths {
+    return (this.spillPaths ??= this.spill());
+  }
 
-  /**
-   * Asks upstream and creates the temp file; the copy continues in the
-   * background. Idempotent: every caller gets the same promise.
-   */
+  /** Asks upstream; the copy continues in the background. Idempotent: every caller gets the same promise. */
   start(): Promise<void> {
     this.startP ??= this.begin();
     return this.startP;
   }
 
   private async begin(): Promise<void> {
+    if (this.upstream.into !== undefined && (await this.readInto(this.upstream.into))) return;
     let src: Readable;
     try {
       src = await this.upstream();
@@ -78,35 +116,59 @@ export class Fetch {
       this.fail(err);
       throw err;
     }
-    // Until copy() consumes it, an upstream stream that fails (connection cut)
-    // must have a listener, or its 'error' event would end the process.
-    let early: unknown = null;
-    src.on('error', (err) => {
-      early ??= err;
-    });
+    if (this.failure !== null) {
+      src.destroy(); // aborted while the upstream was asked
+      throw this.failure;
+    }
     this.src = src;
-    try {
-      this.fh = await openCreating(this.tmpPath);
-    } catch (err) {
-      src.destroy();
-      this.fail(err);
-      throw err;
-    }
-    const failed = early ?? this.failure; // upstream cut, or aborted meanwhile
-    if (failed !== null) {
-      src.destroy();
-      await unlink(this.tmpPath).catch(() => undefined);
-      this.fail(failed);
-      throw failed;
-    }
-    void this.copy(src);
+    this.copy(src);
   }
 
   /**
-   * Stops the download (the cache is closing): the upstream stream is
-   * destroyed, the temp file removed (by the copy loop), readers and `done`
-   * see `err`.
+   * Reads the article through a sink into memory; true when it fitted (the
+   * download is then finished), false when it passed `smallMax` (nothing is
+   * kept: the caller reads it as a stream). Memory stays within `smallMax`.
    */
+  private async readInto(into: (sink: ArticleSink) => Promise<void>): Promise<boolean> {
+    let overflow = false;
+    const restart = (): void => {
+      this.chunks = [];
+      this.received = 0;
+      this.head = new HeaderCapture();
+    };
+    const sink: ArticleSink = {
+      begin: () => {
+        restart();
+        overflow = false;
+      },
+      data: (c) => {
+        if (overflow) return;
+        this.received += c.length;
+        overflow = this.received > this.smallMax;
+        if (overflow) {
+          this.chunks = []; // keep nothing
+          return;
+        }
+        this.chunks!.push(c);
+        this.head.push(c);
+      },
+    };
+    try {
+      await into(sink);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+    if (this.failure !== null) throw this.failure; // aborted meanwhile
+    if (overflow) {
+      restart();
+      return false;
+    }
+    await this.finish();
+    return true;
+  }
+
+  /** Stops the download (the cache is closing): readers and `done` see `err`; a temp file is removed. */
   abort(err: Error): void {
     if (this.ended) return;
     this.fail(err);
@@ -114,14 +176,14 @@ export class Fetch {
   }
 
   /**
-   * Resolves once bytes [0, end) are on disk (or the download ended with
-   * fewer: the reader then ends early and the caller's size check sees it);
-   * rejects with the download's failure.
+   * Resolves once bytes [0, end) can be read (an in-memory article: once it is
+   * complete), or the download ended with fewer (the reader then ends early
+   * and the caller's size check sees it); rejects with the download's failure.
    */
   async writtenThrough(end: number): Promise<void> {
     for (;;) {
       if (this.failure !== null) throw this.failure;
-      if (this.written >= end || this.ended) return;
+      if (this.ended || (this.spilled && this.written >= end)) return;
       await new Promise<void>((res) => this.waiters.push(res));
     }
   }
@@ -137,16 +199,22 @@ export class Fetch {
       this.readers--;
       this.maybeClose();
     };
-    const buf = (n: number): Buffer => Buffer.allocUnsafe(Math.min(READ_CHUNK, n));
     const stream = new Readable({
       highWaterMark: READ_CHUNK,
       read: () => {
         const step = async (): Promise<void> => {
           for (;;) {
             if (this.failure !== null) throw toBackendError(this.failure, this.what);
+            if (this.bytes !== null) {
+              const b = this.bytes;
+              if (pos < Math.min(end, b.length)) stream.push(b.subarray(pos, Math.min(end, b.length)));
+              pos = Infinity;
+              stream.push(null);
+              return;
+            }
             const limit = Math.min(end, this.written);
             if (pos < limit && this.fh !== null) {
-              const b = buf(limit - pos);
+              const b = Buffer.allocUnsafe(Math.min(READ_CHUNK, limit - pos));
               const { bytesRead } = await this.fh.read(b, 0, b.length, pos);
               if (bytesRead === 0) throw new Error(`${this.what}: cache file shorter than written`);
               pos += bytesRead;
@@ -171,62 +239,135 @@ export class Fetch {
     return stream;
   }
 
-  private async copy(src: Readable): Promise<void> {
-    const fh = this.fh!;
-    // Chunks already buffered by the upstream stream are written together
-    // (up to WRITE_COALESCE bytes): one positional write per socket read, not per chunk.
+  /**
+   * Takes the upstream stream chunk by chunk ('data' events: no promise per
+   * chunk). In memory until it passes `smallMax`; then into the temp file,
+   * the stream paused while a write is under way and what it buffered
+   * meanwhile written together (up to WRITE_COALESCE bytes a write).
+   */
+  private copy(src: Readable): void {
     let pending: Buffer[] = [];
     let pendingLen = 0;
-    const flush = async (): Promise<void> => {
-      if (pendingLen === 0) return;
-      const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
-      pending = [];
-      pendingLen = 0;
-      let off = 0;
-      while (off < b.length) {
-        const { bytesWritten } = await fh.write(b, off, b.length - off, this.written);
-        off += bytesWritten;
-        this.written += bytesWritten;
-      }
-      this.wake();
-    };
-    try {
-      for await (const chunk of src as AsyncIterable<Buffer>) {
-        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-        this.parser.push(b);
-        pending.push(b);
-        pendingLen += b.length;
-        if (pendingLen >= WRITE_COALESCE || src.readableLength === 0) await flush();
-      }
-      await flush();
-    } catch (err) {
+    let [writing, scheduled, srcEnded, stopped] = [false, false, false, false];
+    const stop = (err: unknown): void => {
+      if (stopped) return;
+      stopped = true;
       src.destroy();
-      await unlink(this.tmpPath).catch(() => undefined);
-      this.fail(err);
-      return;
+      void (async () => {
+        if (this.spilled) await unlink(this.paths.tmp).catch(() => undefined);
+        this.fail(err);
+        this.maybeClose(); // a file opened while an abort came in
+      })();
+    };
+    const accept = (chunk: Buffer | Uint8Array): void => {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      this.head.push(b);
+      this.received += b.length;
+      if (this.chunks !== null) {
+        this.chunks.push(b);
+        if (this.received <= this.smallMax) return;
+        // too long for memory: from now on the article goes to a file, and is parsed as it comes
+        this.parser = new StructureParser();
+        for (const c of this.chunks) this.parser.push(c);
+        pending = this.chunks;
+        pendingLen = this.received;
+        this.chunks = null;
+        return;
+      }
+      this.parser!.push(b);
+      pending.push(b);
+      pendingLen += b.length;
+    };
+    const write = async (): Promise<void> => {
+      writing = true;
+      src.pause();
+      try {
+        if (this.fh === null) {
+          this.fh = await openCreating(this.paths.tmp);
+          this.spilled = true;
+        }
+        while (pendingLen > 0) {
+          if (this.failure !== null) throw this.failure;
+          const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+          pending = [];
+          pendingLen = 0;
+          for (let off = 0; off < b.length; ) {
+            const { bytesWritten } = await this.fh.write(b, off, b.length - off, this.written);
+            off += bytesWritten;
+            this.written += bytesWritten;
+          }
+          this.wake();
+        }
+      } catch (err) {
+        stop(err);
+        return;
+      }
+      writing = false;
+      if (srcEnded) void this.finish();
+      else src.resume();
+    };
+    src.on('data', (chunk: Buffer) => {
+      if (stopped) return;
+      if (this.failure !== null) return stop(this.failure);
+      accept(chunk);
+      if (this.chunks !== null || writing) return;
+      if (pendingLen >= WRITE_COALESCE) src.pause();
+      if (!scheduled) {
+        // after the chunks the stream emits in this turn: they are written together
+        scheduled = true;
+        queueMicrotask(() => {
+          scheduled = false;
+          if (!stopped && !writing) void write();
+        });
+      }
+    });
+    src.once('end', () => {
+      srcEnded = true;
+      if (stopped) return;
+      if (this.failure !== null) stop(this.failure);
+      else if (this.chunks !== null) void this.finish();
+      else if (!writing && !scheduled) void write();
+    });
+    src.once('error', stop);
+    src.once('close', () => {
+      if (!srcEnded) stop(this.failure ?? new Error(`${this.what}: upstream stream closed early`));
+    });
+  }
+
+  /** The whole article is in: its own buffer (in memory), or the file renamed into place. */
+  private async finish(): Promise<void> {
+    let cached = false;
+    if (this.chunks !== null) {
+      // a buffer of its own: a slice of a socket read or of Node's pool would pin more than the article
+      this.bytes = Buffer.allocUnsafeSlow(this.received);
+      let at = 0;
+      for (const c of this.chunks) at += c.copy(this.bytes, at);
+      this.chunks = null;
+    } else {
+      // The bytes are complete in the open file: readers finish even if the rename fails.
+      try {
+        await renameCreating(this.paths.tmp, this.paths.final);
+        cached = true;
+      } catch {
+        await unlink(this.paths.tmp).catch(() => undefined);
+      }
     }
-    // The bytes are complete in the open file: readers finish even if the rename fails.
-    let cached = true;
-    try {
-      await renameCreating(this.tmpPath, this.finalPath);
-    } catch {
-      cached = false;
-      await unlink(this.tmpPath).catch(() => undefined);
-    }
+    if (this.failure !== null) return; // aborted meanwhile
     this.ended = true;
-    const structure = this.parser.end();
+    const structure = this.parser?.end() ?? null;
     this.wake();
     this.maybeClose();
-    this.resolveDone({ size: this.written, structure, cached });
+    this.resolveDone({ size: this.received, structure, header: this.head.header, bytes: this.bytes, cached });
   }
 
   private fail(err: unknown): void {
     if (this.failure !== null) return;
     this.failure = err ?? new Error('fetch failed');
     this.ended = true;
+    this.chunks = null;
     this.wake();
     this.maybeClose();
-    this.rejectDone(err);
+    this.rejectDone(this.failure);
   }
 
   private wake(): void {
@@ -252,26 +393,5 @@ export class Fetch {
       this.fh = null;
       fh.close().catch(() => undefined);
     }
-  }
-}
-
-/** Opens `path` for writing (truncating), creating its directory if it is missing (e.g. deleted under us). */
-async function openCreating(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'w+');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dirname(path), { recursive: true });
-    return open(path, 'w+');
-  }
-}
-
-async function renameCreating(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dirname(to), { recursive: true });
-    await rename(from, to);
   }
 }

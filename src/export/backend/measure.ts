@@ -92,8 +92,12 @@ async function read(upstream: (sink: ArticleSink) => Promise<void>, structure: b
 /** Captured headers go to the header cache: copies share slabs (see slab.ts). */
 const headers = new Slab();
 
-/** Collects the first chunks of an article until its header block ends. */
-class HeaderCapture {
+/**
+ * Collects the first chunks of an article until its header block ends
+ * (`header`: a copy, up to and including the empty line; null when there is
+ * none within HEADER_CAPTURE_MAX bytes). Also used by downloads (fetch.ts).
+ */
+export class HeaderCapture {
   header: Buffer | null = null;
   private chunks: Buffer[] = [];
   private length = 0;

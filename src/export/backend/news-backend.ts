@@ -204,7 +204,7 @@ class NewsBackend implements ClosableBackend {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     await Promise.all([...this.live.values()].map((v) => v.save()));
-    this.cache.close();
+    await this.cache.close();
     this.views.clear();
     this.live.clear();
     await this.meta.close();
@@ -358,7 +358,7 @@ export async function createBackend(o: BackendOptions): Promise<ClosableBackend 
     logger: log,
     onFetched: (key, r) => {
       meta.putExactSize(key, r.size);
-      meta.putStructure(key, r.structure);
+      if (r.structure !== null) meta.putStructure(key, r.structure);
     },
   });
   const meta = new MetaStore({ path: join(o.cacheDir, 'meta.lmdb'), logger: log, memoryBytes: o.metaMemoryBytes ?? DEFAULT_META_MEMORY_BYTES });

@@ -22,13 +22,13 @@ import type { Readable } from 'node:stream';
 import type { ByteRange, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
-import { findField, parseHeader, parseStructureStream, type Envelope, type MimePart } from '../../mime/index.js';
-import type { ArticleCache } from './article-cache.js';
+import { findField, parseHeader, parseStructure, parseStructureStream, type Envelope, type MimePart } from '../../mime/index.js';
+import type { ArticleCache, Upstream } from './article-cache.js';
 import { readBatches } from './batches.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
-import { HEAD_WINDOW, PREFETCH_WINDOW, STRUCTURE_WINDOW } from './limits.js';
+import { HEAD_WINDOW, PREFETCH_WINDOW, SMALL_ARTICLE_BYTES, STRUCTURE_WINDOW } from './limits.js';
 import { Measurer, type Measured } from './measure.js';
 import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
 import { rowOf } from './table.js';
@@ -142,7 +142,12 @@ export class GroupReader implements MessageReader {
     } catch (err) {
       throw toBackendError(err, `${this.d.group} UID ${uid}`);
     }
-    if (fetched !== null) return fetched.structure;
+    if (fetched !== null) {
+      if (fetched.structure !== null) return fetched.structure;
+      const part = parseStructure(fetched.bytes!); // a small article: the download leaves it unparsed
+      this.d.meta.putStructure(key, part);
+      return part;
+    }
     const stream = await this.content(uid);
     const part = await parseStructureStream(stream);
     this.d.meta.putStructure(key, part);
@@ -157,21 +162,15 @@ export class GroupReader implements MessageReader {
    */
   prefetch(uids: readonly number[]): void {
     const t = this.d.view();
-    const todo: Array<{ key: string; up: () => Promise<Readable> }> = [];
+    const todo: Array<{ key: string; upstream: Upstream }> = [];
     for (const uid of uids) {
       const row = rowOf(t.table, uid);
       if (row < 0) continue;
       const key = this.key(t, row);
-      if (!this.d.cache.has(key)) todo.push({ key, up: this.upstream(t, row) });
+      if (!this.d.cache.has(key)) todo.push({ key, upstream: this.upstream(t, row, true) });
     }
-    let next = 0;
-    const run = async (): Promise<void> => {
-      while (next < todo.length) {
-        const { key, up } = todo[next++]!;
-        await this.d.cache.ensure(key, up).catch(() => undefined);
-      }
-    };
-    for (let i = 0; i < Math.min(PREFETCH_WINDOW, todo.length); i++) void run();
+    // all of them count as in flight at once: `meta` takes sizes and headers from these downloads
+    this.d.cache.prefetch(todo, PREFETCH_WINDOW);
   }
 
   /**
@@ -326,11 +325,11 @@ export class GroupReader implements MessageReader {
       s.entry = hit;
       return;
     }
-    const measuring = this.measurer.running(key);
-    if (measuring !== undefined) {
-      // the article is being read for its size: its header comes with it (no HEAD)
-      const p = measuring.then(
-        (m) => (m.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, m.header)) : this.head(t, s)),
+    // the article is being read for its size, or downloaded (a FETCH of bodies): its header comes with it (no HEAD)
+    const reading: Promise<{ header: Buffer | null; size: number }> | undefined = this.measurer.running(key) ?? this.d.cache.inflight(key);
+    if (reading !== undefined) {
+      const p = reading.then(
+        (m) => (m.header !== null ? (this.d.meta.headerInMemory(key) ?? this.d.meta.putHeader(key, m.header, m.size)) : this.head(t, s)),
         (err: unknown) => {
           if (isGone(err)) return null;
           throw toBackendError(err, `${this.d.group} article ${t.table.numbers[s.row]}`);
@@ -368,11 +367,22 @@ export class GroupReader implements MessageReader {
     return articleKey(this.carrier(t).id, this.d.group, t.table.numbers[row]!);
   }
 
-  private upstream(t: ViewSnapshot, row: number): () => Promise<Readable> {
+  /**
+   * How the cache downloads an article (see fetch.ts `Upstream`): a stream,
+   * and a sink read when the source has one and the overview says the
+   * article is small (`bulk`: one of many reads issued together).
+   */
+  private upstream(t: ViewSnapshot, row: number, bulk = false): Upstream {
     const number = t.table.numbers[row]!;
     const source = this.carrier(t).source;
-    const messageId = this.d.messageIdOf?.(t.table.uids[row]!);
-    return () => source.article(this.d.group, number, messageId);
+    const uid = t.table.uids[row]!;
+    // the Message-ID is looked up only when the article is fetched (a UID map read per call; most articles are cached)
+    const up: Upstream = () => source.article(this.d.group, number, this.d.messageIdOf?.(uid));
+    const size = t.table.sizes[row]!;
+    if (source.articleInto !== undefined && size >= 0 && size <= SMALL_ARTICLE_BYTES) {
+      up.into = (sink) => articleInto(source, this.d.group, number, this.d.messageIdOf?.(uid), sink, bulk);
+    }
+    return up;
   }
 
   private carrier(t: ViewSnapshot): Carrier {

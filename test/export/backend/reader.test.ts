@@ -2,7 +2,8 @@
  * Message data over a FakeSource: meta (exact sizes, headers, envelopes,
  * dates, order, vanished UIDs), content (full, ranged, shared fetch, following
  * a download in progress), the cache bound, structures that survive eviction,
- * and a cache directory deleted under a running backend.
+ * and a cache directory deleted under a running backend. The cache itself is
+ * tested on its own in article-cache.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -12,6 +13,8 @@ import { headerEnd } from '../../../src/mime/header.js';
 import { parseStructure } from '../../../src/mime/structure.js';
 import { FakeSource, makeArticle } from './fake-source.js';
 import { collect, duBytes, readAll, rig, type Rig } from './helpers.js';
+import { storedCost } from '../../../src/export/backend/article-cache.js';
+import { SMALL_ARTICLE_BYTES } from '../../../src/export/backend/limits.js';
 
 let r: Rig | null = null;
 afterEach(async () => {
@@ -19,10 +22,10 @@ afterEach(async () => {
   r = null;
 });
 
-const MULTIPART = (n: number): Buffer =>
+const MULTIPART = (n: number, attachment = 3000): Buffer =>
   makeArticle(n, {
     extraHeaders: ['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b1"'],
-    body: `preamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\npart one ${n}\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.alloc(3000, n).toString('base64').replace(/(.{76})/g, '$1\r\n')}\r\n--b1--\r\n`,
+    body: `preamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\npart one ${n}\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.alloc(attachment, n).toString('base64').replace(/(.{76})/g, '$1\r\n')}\r\n--b1--\r\n`,
   });
 
 describe('meta', () => {
@@ -172,17 +175,15 @@ describe('content', () => {
   it('keeps the cache within its byte bound', async () => {
     const src = new FakeSource();
     src.fill('g.x', 30, () => ({ body: 'z'.repeat(4000) + '\r\n' }));
-    const bound = 5 * 4200;
+    const bound = 5 * storedCost(src.bytesOf('g.x', 1).length, true);
     r = await rig(src, { cacheMaxBytes: bound });
     const h = await r.backend.open('g.x');
     for (let uid = 1; uid <= 30; uid++) {
       expect(await readAll(await h.content(uid))).toEqual(src.bytesOf('g.x', uid));
-      await new Promise((res) => setImmediate(res)); // let eviction unlinks run
+      await new Promise((res) => setImmediate(res)); // let evictions run
     }
-    const dir = join(r.cacheDir, 'articles');
     expect(r.backend.cache.bytes).toBeLessThanOrEqual(bound);
-    expect(await duBytes(dir)).toBeLessThanOrEqual(bound);
-    expect(r.backend.cache.files).toBeGreaterThanOrEqual(4);
+    expect(r.backend.cache.articles).toBe(5);
     // The most recent article is still cached; the first was evicted.
     const before = src.calls.article;
     await readAll(await h.content(30));
@@ -225,55 +226,38 @@ describe('content', () => {
 
   it('aborts downloads in progress at close and leaves no temp file', async () => {
     const src = new FakeSource();
-    src.fill('g.x', 1, () => ({ body: 'q'.repeat(20_000) + '\r\n' }));
+    // one small article (kept in memory while downloading) and one long (written to a temp file)
+    src.fill('g.x', 2, (n) => ({ body: 'q'.repeat(n === 1 ? 20_000 : 2 * SMALL_ARTICLE_BYTES) + '\r\n' }));
     r = await rig(src);
     const h = await r.backend.open('g.x');
     src.holdArticles();
-    const reading = h.content(1).then(readAll);
-    await new Promise((res) => setTimeout(res, 20));
+    const reading = [1, 2].map((uid) => h.content(uid).then(readAll));
+    await new Promise((res) => setTimeout(res, 30));
     await r.backend.close();
-    await expect(reading).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    for (const p of reading) await expect(p).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     src.releaseGate();
-    // The copy loop notices the destroyed upstream and removes its temp file.
-    for (let i = 0; i < 100 && (await duBytes(join(r.cacheDir, 'articles'))) > 0; i++) await new Promise((res) => setTimeout(res, 20));
-    expect(await duBytes(join(r.cacheDir, 'articles'))).toBe(0);
-  });
-
-  it('keeps small articles read from the cache in memory too, and forgets them with the cached file', async () => {
-    const src = new FakeSource();
-    src.fill('g.x', 12, () => ({ body: 'm'.repeat(4000) + '\r\n' }));
-    r = await rig(src, { cacheMaxBytes: 5 * 4200 });
-    const h = await r.backend.open('g.x');
-    const a = src.bytesOf('g.x', 1);
-    await readAll(await h.content(1)); // downloaded
-    await readAll(await h.content(1)); // read from its file: kept in memory
-    await rm(join(r.cacheDir, 'articles'), { recursive: true, force: true });
-    expect(await readAll(await h.content(1))).toEqual(a); // from memory: the file is gone, no new fetch
-    expect(await readAll(await h.content(1, { start: 7, end: 70 }))).toEqual(a.subarray(7, 70));
-    expect(await readAll(await h.content(1, { start: a.length - 3, end: a.length + 50 }))).toEqual(a.subarray(a.length - 3));
-    expect(src.calls.article).toBe(1);
-    for (let uid = 2; uid <= 12; uid++) {
-      await readAll(await h.content(uid)); // pushes article 1 out of the cache's bound
-      await new Promise((res) => setImmediate(res));
-    }
-    const before = src.calls.article;
-    expect(await readAll(await h.content(1))).toEqual(a);
-    expect(src.calls.article).toBe(before + 1); // evicted from the cache (bound): fetched again, memory is not consulted
-    h.release();
+    // The copy loop notices the destroyed upstream and removes its temp file; nothing was cached.
+    for (let i = 0; i < 100 && (await duBytes(join(r.cacheDir, 'articles', 'tmp'))) > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    expect(await duBytes(join(r.cacheDir, 'articles', 'tmp'))).toBe(0);
+    expect(r.backend.cache.articles).toBe(0);
   });
 
   it('recovers when the cache directory is deleted under it', async () => {
+    // long articles (files) are fetched again; small ones stay readable in the open LMDB store
     const src = new FakeSource();
-    src.fill('g.x', 2);
+    src.fill('g.x', 3, (n) => ({ body: (n === 3 ? 's' : 'L').repeat(n === 3 ? 100 : 2 * SMALL_ARTICLE_BYTES) + '\r\n' }));
     r = await rig(src);
     const h = await r.backend.open('g.x');
     await readAll(await h.content(1));
+    await readAll(await h.content(3));
     await rm(r.cacheDir, { recursive: true, force: true });
     expect(await readAll(await h.content(1))).toEqual(src.bytesOf('g.x', 1));
     expect(await readAll(await h.content(2))).toEqual(src.bytesOf('g.x', 2));
-    expect(src.calls.article).toBe(3);
+    expect(await readAll(await h.content(3))).toEqual(src.bytesOf('g.x', 3));
+    expect(src.calls.article).toBe(4);
     expect(await readAll(await h.content(2))).toEqual(src.bytesOf('g.x', 2));
-    expect(src.calls.article).toBe(3);
+    expect(await readAll(await h.content(3))).toEqual(src.bytesOf('g.x', 3));
+    expect(src.calls.article).toBe(4);
     h.release();
   });
 });
@@ -283,6 +267,7 @@ describe('structure', () => {
     const src = new FakeSource();
     src.post('g.x', MULTIPART(1));
     src.post('g.x', MULTIPART(2));
+    src.post('g.x', MULTIPART(3, 2 * SMALL_ARTICLE_BYTES));
     r = await rig(src, { cacheMaxBytes: 1 }); // nothing stays cached
     const h = await r.backend.open('g.x');
     const s1 = await h.structure(1);
@@ -292,11 +277,24 @@ describe('structure', () => {
     const again = await h.structure(1);
     expect(again).toEqual(s1);
     expect(src.calls.article).toBe(1);
-    expect(r.backend.cache.files).toBe(0);
-    // Downloaded for content first: the structure comes with it.
-    await readAll(await h.content(2));
-    expect(await h.structure(2)).toEqual(parseStructure(src.bytesOf('g.x', 2)));
+    expect(r.backend.cache.articles).toBe(0);
+    // A long article downloaded for content: parsed as it came, no second read.
+    await readAll(await h.content(3));
+    expect(await h.structure(3)).toEqual(parseStructure(src.bytesOf('g.x', 3)));
     expect(src.calls.article).toBe(2);
+    h.release();
+  });
+
+  it('of a small article downloaded for content is parsed from the cache, once', async () => {
+    const src = new FakeSource();
+    src.post('g.x', MULTIPART(1));
+    r = await rig(src);
+    const h = await r.backend.open('g.x');
+    await readAll(await h.content(1));
+    const s1 = await h.structure(1);
+    expect(s1).toEqual(parseStructure(src.bytesOf('g.x', 1)));
+    expect(await h.structure(1)).toBe(s1); // kept in the metadata cache
+    expect(src.calls.article).toBe(1);
     h.release();
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * I/O primitives shared by the article cache (article-cache.ts) and its
+ * downloads (fetch.ts): the streams handed to readers (one buffer; a byte
+ * range of a kept file handle) and file operations that re-create a cache
+ * directory deleted under a running server.
+ */
+import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Held } from './file-handles.js';
+import { READ_CHUNK } from './limits.js';
+
+/**
+ * Bytes [start, end) of a kept file handle, READ_CHUNK at a time by positional
+ * reads; the handle is released at the end or when the stream is destroyed
+ * (never closed by the stream: fs.createReadStream closes its descriptor on
+ * destroy, and the handle is shared).
+ */
+export function rangeStream(held: Held, start: number, end: number): Readable {
+  let pos = start;
+  return new Readable({
+    highWaterMark: READ_CHUNK,
+    read() {
+      const n = Math.min(READ_CHUNK, end - pos);
+      if (n <= 0) {
+        this.push(null);
+        return;
+      }
+      const buf = Buffer.allocUnsafe(n);
+      held.fh.read(buf, 0, n, pos).then(
+        ({ bytesRead }) => {
+          if (bytesRead === 0) throw new Error(`cached file shorter than ${end} bytes`);
+          pos += bytesRead;
+          this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
+        },
+      ).catch((err: unknown) => this.destroy(err as Error));
+    },
+    destroy(err, cb) {
+      held.release();
+      cb(err);
+    },
+  });
+}
+
+/** A stream of one buffer (cheaper than Readable.from: no async iterator behind it). */
+export function bufferStream(b: Buffer): Readable {
+  const r = new Readable({ read() {} });
+  if (b.length > 0) r.push(b);
+  r.push(null);
+  return r;
+}
+
+/** Opens `path` for writing (truncating), creating its directory if it is missing (e.g. deleted under us). */
+export async function openCreating(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'w+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, 'w+');
+  }
+}
+
+export async function renameCreating(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(to), { recursive: true });
+    await rename(from, to);
+  }
+}

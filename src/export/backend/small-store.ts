@@ -1,0 +1,236 @@
+/**
+ * Small cached articles (up to SMALL_ARTICLE_BYTES) as values of one LMDB
+ * environment, `<dir>/small.lmdb`, instead of a file each: a read is one
+ * synchronous lookup in a memory map (no open/read/close on the thread
+ * pool), a write joins lmdb-js's one transaction per event turn, and the
+ * mapped pages are the page cache's, not the process's anonymous memory.
+ *
+ * Two databases, written together in one event turn (one transaction):
+ * - `bytes`: hash → CRC-32 (4 bytes, LE) + the article. The CRC is checked on
+ *   every read, so bytes damaged on disk are never served.
+ * - `order`: hash → size (u32 LE) + time of writing (f64 LE ms), so `open`
+ *   lists the entries in recency order with their sizes without reading articles.
+ *
+ * A `put` is visible to `get` at once: it is held in memory, queued for up to
+ * STORE_WRITE_DELAY_MS or STORE_WRITE_BATCH_BYTES and written with the others
+ * in one event turn (one transaction: lmdb-js starts one per event turn that
+ * writes, a measurable main-thread cost per article otherwise), then dropped
+ * from memory once committed.
+ *
+ * Durability: commits are flushed to disk (lmdb-js's default, in the
+ * background: `overlappingSync`), not `noSync` as the metadata cache: a
+ * killed process or an OS crash loses at most the last transactions, and the
+ * environment stays readable (with `noSync` an OS crash can leave it damaged,
+ * and lmdb-js reading a damaged environment can end the process). A file that
+ * is not an LMDB environment at all (no magic number), or that LMDB reports
+ * damaged, is deleted and created afresh: it is a cache. Other errors (no
+ * permission, …) are thrown: the owner cannot start.
+ *
+ * Errors: `get` returns undefined for anything missing or damaged; write
+ * failures are logged (they cost a refetch). The owner calls `close()`.
+ */
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
+import type { Logger } from '../../util/log.js';
+import { STORE_WRITE_BATCH_BYTES, STORE_WRITE_DELAY_MS } from './limits.js';
+
+const CRC_BYTES = 4;
+const ORDER_BYTES = 12;
+
+export interface StoredEntry {
+  hash: string;
+  size: number;
+  /** When it was written (ms since the epoch). */
+  at: number;
+}
+
+export class SmallStore {
+  private readonly env: RootDatabase;
+  private readonly bytesDb: Database<Buffer, string>;
+  private readonly orderDb: Database<Buffer, string>;
+  /** Puts lmdb-js has not committed yet (reads see them at once). */
+  private readonly pending = new Map<string, Buffer>();
+  /** Puts not handed to lmdb-js yet, in order. */
+  private queue: { hash: string; bytes: Buffer }[] = [];
+  private queuedBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    path: string,
+    private readonly log: Logger,
+  ) {
+    this.env = openLmdb({ path, maxDbs: 2, compression: false });
+    this.bytesDb = this.env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
+    this.orderDb = this.env.openDB<Buffer, string>('order', { encoding: 'binary' });
+  }
+
+  /**
+   * Opens (or creates) the store in `dir` and lists what it holds, least
+   * recently written first. Damaged entries are dropped; a damaged
+   * environment is replaced by an empty one.
+   */
+  static open(dir: string, log: Logger): { store: SmallStore; entries: StoredEntry[] } {
+    const path = join(dir, 'small.lmdb');
+    let store: SmallStore | undefined;
+    try {
+      if (!looksLikeLmdb(path)) throw new Error('not an LMDB environment');
+      store = new SmallStore(path, log);
+      return { store, entries: store.scan() };
+    } catch (err) {
+      // damage only: a permission problem or a full reader table must not wipe a store other processes may share
+      if (!DAMAGED.test((err as Error).message)) throw err;
+      log.warn({ err: (err as Error).message }, 'backend: small-article store unreadable; starting it afresh');
+      store?.closeSync();
+      rmSync(path, { force: true });
+      rmSync(`${path}-lock`, { force: true });
+      store = new SmallStore(path, log);
+      return { store, entries: [] };
+    }
+  }
+
+  /** Entries in writing order; drops records without their other half (a write cut short). */
+  private scan(): StoredEntry[] {
+    const found: StoredEntry[] = [];
+    const ordered = new Set<string>();
+    for (const { key, value } of this.orderDb.getRange()) {
+      if (value.length !== ORDER_BYTES) {
+        this.drop(key);
+        continue;
+      }
+      found.push({ hash: key, size: value.readUInt32LE(0), at: value.readDoubleLE(4) });
+      ordered.add(key);
+    }
+    for (const key of this.bytesDb.getKeys()) if (!ordered.has(key)) void this.bytesDb.remove(key);
+    return found.sort((a, b) => a.at - b.at);
+  }
+
+  /** The article stored under `hash`, if present and intact (a buffer of its own). */
+  get(hash: string): Buffer | undefined {
+    const p = this.pending.get(hash);
+    if (p !== undefined) return p;
+    if (this.closed) return undefined;
+    const v = this.bytesDb.getBinary(hash);
+    if (v === undefined || v.length < CRC_BYTES) return undefined;
+    const body = v.subarray(CRC_BYTES);
+    if (crc32(body) !== v.readUInt32LE(0)) {
+      this.log.warn({ hash }, 'backend: damaged article in the small-article store; dropped');
+      this.drop(hash);
+      return undefined;
+    }
+    return body;
+  }
+
+  /** Stores `bytes` (not to be modified afterwards) under `hash`. */
+  put(hash: string, bytes: Buffer): void {
+    if (this.closed) return;
+    this.pending.set(hash, bytes);
+    this.queue.push({ hash, bytes });
+    this.queuedBytes += bytes.length;
+    if (this.queuedBytes >= STORE_WRITE_BATCH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), STORE_WRITE_DELAY_MS).unref();
+  }
+
+  /** Hands the queued puts to lmdb-js in this event turn (one transaction); skips those dropped or replaced meanwhile. */
+  private flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.closed) return;
+    const now = Date.now();
+    let last: Promise<boolean> | undefined;
+    const written: { hash: string; bytes: Buffer }[] = [];
+    for (const q of queue) {
+      if (this.pending.get(q.hash) !== q.bytes) continue;
+      const value = Buffer.allocUnsafe(CRC_BYTES + q.bytes.length);
+      value.writeUInt32LE(crc32(q.bytes), 0);
+      q.bytes.copy(value, CRC_BYTES);
+      const order = Buffer.allocUnsafe(ORDER_BYTES);
+      order.writeUInt32LE(q.bytes.length, 0);
+      order.writeDoubleLE(now, 4);
+      void this.bytesDb.put(q.hash, value);
+      last = this.orderDb.put(q.hash, order);
+      written.push(q);
+    }
+    // one transaction: its last write settles when all of them are committed
+    last
+      ?.catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'backend: small-article store write failed'))
+      .finally(() => {
+        for (const q of written) if (this.pending.get(q.hash) === q.bytes) this.pending.delete(q.hash);
+      });
+  }
+
+  /** Removes `hash` (eviction). */
+  drop(hash: string): void {
+    this.pending.delete(hash);
+    if (this.closed) return;
+    const fail = (err: unknown): void => this.log.warn({ err: (err as Error).message }, 'backend: small-article store removal failed');
+    this.bytesDb.remove(hash).catch(fail);
+    this.orderDb.remove(hash).catch(fail);
+  }
+
+  /** Commits what is pending and closes the environment. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.pending.clear();
+    await this.env.close();
+  }
+
+  private closeSync(): void {
+    this.closed = true;
+    try {
+      void this.env.close();
+    } catch {
+      // already unusable
+    }
+  }
+}
+
+/**
+ * False when `path` exists but does not start with an LMDB meta page (magic
+ * 0xBEEFC0DE at byte 24 in lmdb-js's format): lmdb-js would crash on it.
+ * A missing or empty file is fine (a new environment).
+ */
+function looksLikeLmdb(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return true;
+  }
+  try {
+    const head = Buffer.alloc(28);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === 0 || (n === head.length && head.readUInt32LE(24) === LMDB_MAGIC);
+  } finally {
+    closeSync(fd);
+  }
+}
+const LMDB_MAGIC = 0xbeefc0de;
+/** Errors that mean the environment's file is damaged (LMDB's MDB_CORRUPTED, MDB_INVALID, …), not unusable for another reason. */
+const DAMAGED = /not an LMDB environment|MDB_CORRUPTED|MDB_INVALID|MDB_PAGE_NOTFOUND|MDB_VERSION_MISMATCH|MDB_BAD_TXN|corrupt|invalid/i;
+
+/** CRC-32 (zlib.crc32 where Node has it: 20.15 and later; a table otherwise). */
+const crc32: (b: Buffer) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (b) => zlib.crc32(b) : tableCrc32;
+
+let table: Int32Array | undefined;
+function tableCrc32(b: Buffer): number {
+  if (table === undefined) {
+    table = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c;
+    }
+  }
+  let c = -1;
+  for (let i = 0; i < b.length; i++) c = table[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}

@@ -1,0 +1,275 @@
+/**
+ * The article cache on its own (ArticleCache over plain upstream functions):
+ * where articles go (LMDB store or file), concurrent readers of a download,
+ * the byte bound and eviction, a restart, queued prefetches, and crash safety
+ * (a child process killed with SIGKILL while it writes: afterwards no article
+ * is served truncated or wrong).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ArticleCache, storedCost, type Upstream } from '../../../src/export/backend/article-cache.js';
+import { READ_CHUNK, SMALL_ARTICLE_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
+import { parseStructure } from '../../../src/mime/structure.js';
+import type { ArticleSink } from '../../../src/export/source.js';
+import { silentLogger } from '../../../src/util/log.js';
+import { cachedArticle } from './cache-articles.js';
+import { duBytes, readAll } from './helpers.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+let dirs: string[] = [];
+let caches: ArticleCache[] = [];
+afterEach(async () => {
+  for (const c of caches) await c.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  caches = [];
+  dirs = [];
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'nf-cache-'));
+  dirs.push(d);
+  return d;
+}
+
+async function cacheIn(dir: string, maxBytes = 1 << 30): Promise<ArticleCache> {
+  const c = new ArticleCache({ dir, maxBytes, logger: silentLogger() });
+  await c.init();
+  caches.push(c);
+  return c;
+}
+
+/** An upstream serving `bytes` in 1,000-byte chunks, counting its calls. */
+function counted(bytes: Buffer): Upstream & { calls: number } {
+  const f = Object.assign(
+    async () => {
+      f.calls++;
+      const parts: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += 1000) parts.push(bytes.subarray(at, at + 1000));
+      return Readable.from(parts);
+    },
+    { calls: 0 },
+  );
+  return f;
+}
+
+const never: Upstream = () => Promise.reject(new Error('upstream must not be asked'));
+/** Buffer equality without a deep comparison per byte (slow for 200 KB). */
+const same = (a: Buffer, b: Buffer): boolean => a.equals(b);
+const pause = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+
+describe('ArticleCache', () => {
+  it('keeps a small article in the LMDB store and a long one in a file, served whole and by range', async () => {
+    const dir = tempDir();
+    const c = await cacheIn(dir);
+    const small = cachedArticle(0);
+    const long = cachedArticle(4);
+    expect(long.length).toBeGreaterThan(SMALL_ARTICLE_BYTES);
+    const fs = await c.ensure('small', counted(small));
+    const fl = await c.ensure('long', counted(long));
+    expect(fs).toMatchObject({ size: small.length, bytes: small, structure: null });
+    expect(fs!.header).toEqual(small.subarray(0, small.indexOf('\r\n\r\n') + 4));
+    expect(fl).toMatchObject({ size: long.length, bytes: null, cached: true });
+    expect(fl!.structure).toEqual(parseStructure(long));
+    expect(await readAll(await c.open('small', never))).toEqual(small);
+    expect(await readAll(await c.open('small', never, 10, 50))).toEqual(small.subarray(10, 50));
+    expect(await readAll(await c.open('long', never, 100_000, 170_000))).toEqual(long.subarray(100_000, 170_000));
+    expect(await readAll(await c.open('long', never))).toEqual(long);
+    // one file: the long article; the small one lives in small.lmdb
+    const subdirs = readdirSync(dir).filter((n) => /^[0-9a-f]{2}$/.test(n));
+    expect(subdirs.flatMap((s) => readdirSync(join(dir, s)))).toHaveLength(1);
+    expect(readdirSync(dir)).toContain('small.lmdb');
+  });
+
+  it('serves concurrent readers of one download from one upstream call, during and after it', async () => {
+    const c = await cacheIn(tempDir());
+    const a = cachedArticle(7);
+    const up = counted(a);
+    const ranges: Array<[number, number] | undefined> = [undefined, [0, 10], [100, 2000], [a.length - 5, a.length + 100], [a.length + 1, a.length + 9]];
+    const during = await Promise.all(ranges.map(async (r) => readAll(await c.open('k', up, r?.[0], r?.[1]))));
+    const after = await Promise.all(ranges.map(async (r) => readAll(await c.open('k', up, r?.[0], r?.[1]))));
+    for (const got of [during, after]) got.forEach((b, i) => expect(b).toEqual(ranges[i] ? a.subarray(ranges[i]![0], ranges[i]![1]) : a));
+    await pause(STORE_WRITE_DELAY_MS * 3); // committed to LMDB meanwhile: read from there now
+    expect(await readAll(await c.open('k', up, 3, 33))).toEqual(a.subarray(3, 33));
+    expect(up.calls).toBe(1);
+  });
+
+  it('stays within its byte bound under churn of small and long articles; the LMDB file does not keep growing', async () => {
+    const dir = tempDir();
+    const bound = 400_000;
+    const c = await cacheIn(dir, bound);
+    const sizes: number[] = [];
+    // ~5 MB of small articles through the store, and 20 long ones (4 MB) through files
+    let n = 0;
+    for (let i = 0; i < 1500; i++) {
+      n = i % 75 === 74 ? 4 + 5 * i : 5 * i; // cachedArticle(n) is long when n % 5 === 4
+      expect(same(await readAll(await c.open(`k${n}`, counted(cachedArticle(n)))), cachedArticle(n))).toBe(true);
+      expect(c.bytes).toBeLessThanOrEqual(bound);
+      if (i % 100 === 99) {
+        await pause(STORE_WRITE_DELAY_MS * 2);
+        sizes.push(statSync(join(dir, 'small.lmdb')).size);
+      }
+    }
+    // the store keeps its bound plus freed pages LMDB has not reused yet
+    expect(Math.max(...sizes)).toBeLessThan(bound + 4 * 1024 * 1024);
+    expect(sizes[sizes.length - 1]).toBeLessThanOrEqual(Math.max(...sizes.slice(0, 5)) * 1.5);
+    expect(await duBytes(dir, ['small.lmdb', 'small.lmdb-lock'])).toBeLessThanOrEqual(bound);
+    expect(c.articles).toBeGreaterThan(5);
+    // the newest is kept, the oldest (small and long) were evicted
+    expect(same(await readAll(await c.open(`k${n}`, never)), cachedArticle(n))).toBe(true);
+    const up0 = counted(cachedArticle(0));
+    const up4 = counted(cachedArticle(274));
+    expect(await readAll(await c.open('k0', up0))).toEqual(cachedArticle(0));
+    expect(await readAll(await c.open('k274', up4))).toEqual(cachedArticle(274));
+    expect([up0.calls, up4.calls]).toEqual([1, 1]);
+  });
+
+  it('finds its articles again after a restart, and evicts the least recently written first', async () => {
+    const dir = tempDir();
+    const c1 = await cacheIn(dir);
+    for (let i = 0; i < 10; i++) {
+      await readAll(await c1.open(`k${i}`, counted(cachedArticle(i))));
+      await pause(STORE_WRITE_DELAY_MS * 2); // each in a transaction (and at a time) of its own
+    }
+    await c1.close();
+    const c2 = await cacheIn(dir);
+    expect(c2.articles).toBe(10);
+    for (let i = 0; i < 10; i++) expect(await readAll(await c2.open(`k${i}`, never))).toEqual(cachedArticle(i));
+    await c2.close();
+    // room for the three newest small articles (6, 7 and 8; 9 is long and larger than the bound)
+    const keep = [6, 7, 8].map((i) => storedCost(cachedArticle(i).length, true)).reduce((a, b) => a + b);
+    const c3 = await cacheIn(dir, keep);
+    expect([0, 4, 5, 6, 7, 8, 9].map((i) => c3.has(`k${i}`))).toEqual([false, false, false, true, true, true, false]);
+    expect(await readAll(await c3.open('k8', never))).toEqual(cachedArticle(8));
+  });
+
+  it('reads a small article through the sink (no stream), and a longer one than it promised again as a stream', async () => {
+    const c = await cacheIn(tempDir());
+    const small = cachedArticle(1);
+    const long = cachedArticle(9);
+    const sinkOf = (bytes: Buffer, calls: { into: number }) => async (sink: ArticleSink): Promise<void> => {
+      calls.into++;
+      sink.begin();
+      sink.data(Buffer.from('a false start: the source starts over'));
+      sink.begin(); // e.g. the number named another article: asked again by Message-ID
+      for (let at = 0; at < bytes.length; at += 1000) sink.data(bytes.subarray(at, at + 1000));
+    };
+    const upSmall = Object.assign(counted(small), { into: sinkOf(small, { into: 0 }) });
+    const callsLong = { into: 0 };
+    const upLong = Object.assign(counted(long), { into: sinkOf(long, callsLong) });
+    const fs = await c.ensure('s', upSmall);
+    expect(fs).toMatchObject({ size: small.length, bytes: small });
+    expect(fs!.header).toEqual(small.subarray(0, small.indexOf('\r\n\r\n') + 4));
+    expect(upSmall.calls).toBe(0); // no stream
+    expect(same(await readAll(await c.open('l', upLong)), long)).toBe(true);
+    expect([callsLong.into, upLong.calls]).toEqual([1, 1]);
+    expect(c.cachedSize('l')).toBe(long.length);
+    // a failing sink read fails the download like a failing stream
+    const gone = Object.assign(counted(small), { into: () => Promise.reject(Object.assign(new Error('430'), { code: 'NO_SUCH_ARTICLE' })) });
+    await expect(c.open('g', gone)).rejects.toMatchObject({ code: 'NO_SUCH_ARTICLE' });
+    expect(c.has('g')).toBe(false);
+  });
+
+  it('keeps the file of a long article open between partial reads, and closes it when the article is evicted', async () => {
+    const dir = tempDir();
+    const long = Buffer.concat(Array.from({ length: 6 }, (_, i) => cachedArticle(5 * i + 4))); // 1.2 MB: ranges beyond READ_CHUNK are streams
+    expect(long.length).toBeGreaterThan(4 * READ_CHUNK);
+    const c = await cacheIn(dir, long.length + 50_000);
+    await c.ensure('long', counted(long));
+    /** Descriptors this process has open on article files of the cache (not the LMDB environment's). */
+    const openOn = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        const target = readlinkSync(join('/proc/self/fd', fd));
+        return target.startsWith(dir) && !target.includes('small.lmdb');
+      } catch {
+        return false;
+      }
+    }).length;
+    for (let at = 0; at < long.length; at += 65_536) {
+      expect(same(await readAll(await c.open('long', never, at, at + 65_536)), long.subarray(at, at + 65_536))).toBe(true);
+      expect(openOn()).toBe(1); // the article's file, opened once
+    }
+    // long ranges: streams on the kept handle; one given up half-way must not close it for the others
+    const dropped = await c.open('long', never, 0, long.length);
+    await new Promise((res) => dropped.once('readable', res));
+    dropped.destroy();
+    await pause(10);
+    expect(same(await readAll(await c.open('long', never, 1000, 900_000)), long.subarray(1000, 900_000))).toBe(true);
+    expect(same(await readAll(await c.open('long', never, 7, 70)), long.subarray(7, 70))).toBe(true);
+    expect(openOn()).toBe(1);
+    // pushed out of the bound by a second long article: its handle is closed, the other one is kept
+    await c.ensure('other', counted(Buffer.concat([long, long]).subarray(0, long.length - 10)));
+    await readAll(await c.open('other', never, 0, 10));
+    await pause(20);
+    expect(c.has('long')).toBe(false);
+    expect(openOn()).toBe(1); // the other's
+    await c.close();
+    await pause(20);
+    expect(openOn()).toBe(0);
+  });
+
+  it('counts queued prefetches as in flight, starts one at once when it is opened, and asks upstream once per article', async () => {
+    const c = await cacheIn(tempDir());
+    const ups = Array.from({ length: 20 }, (_, i) => counted(cachedArticle(i)));
+    c.prefetch(ups.map((upstream, i) => ({ key: `k${i}`, upstream })), 2);
+    expect(ups.every((_, i) => c.inflight(`k${i}`) !== undefined)).toBe(true);
+    // the last one is queued behind 19 others: opening it starts it now
+    expect(await readAll(await c.open('k19', ups[19]!))).toEqual(cachedArticle(19));
+    const sizes = await Promise.all(ups.map((_, i) => c.inflight(`k${i}`) ?? Promise.resolve({ size: c.cachedSize(`k${i}`) })));
+    expect(sizes.map((s) => s.size)).toEqual(ups.map((_, i) => cachedArticle(i).length));
+    c.prefetch(ups.map((upstream, i) => ({ key: `k${i}`, upstream })), 2); // all cached: nothing to do
+    await pause(10);
+    expect(ups.map((u) => u.calls)).toEqual(ups.map(() => 1));
+    for (let i = 0; i < 20; i++) expect(await readAll(await c.open(`k${i}`, never))).toEqual(cachedArticle(i));
+  });
+
+  it('after a SIGKILL mid-write serves no article truncated or wrong', { timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    let last = -1;
+    for (let round = 0; round < 2; round++) {
+      // the child writes articles without end; it is killed once it got past 30 more of them
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/export/backend/cache-writer-child.ts', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<void>((res) => child.once('exit', () => res()));
+      let killing = false;
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`child made no progress: ${err}`)), 60_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const done = [...out.matchAll(/done (\d+)/g)];
+          if (done.length >= 30 + round * 5 && !killing) {
+            killing = true;
+            clearTimeout(timer);
+            // a while later: mostly in the middle of a long article, sometimes of a small one's transaction
+            setTimeout(() => {
+              last = Math.max(last, Number([...out.matchAll(/done (\d+)/g)].pop()![1]));
+              child.kill('SIGKILL');
+              resolve();
+            }, 20 + round * 37);
+          }
+        });
+        void exited.then(() => reject(new Error(`child exited early: ${err}`)));
+      }).catch(async (e: unknown) => {
+        child.kill('SIGKILL');
+        await exited;
+        throw e;
+      });
+      await exited;
+      const c = await cacheIn(dir);
+      let served = 0;
+      for (let i = 0; i <= last + 2; i++) {
+        if (!c.has(`k${i}`)) continue;
+        expect(same(await readAll(await c.open(`k${i}`, never)), cachedArticle(i)), `article ${i}`).toBe(true);
+        served++;
+      }
+      expect(served).toBeGreaterThan(10);
+      await c.close();
+      caches = caches.filter((x) => x !== c);
+    }
+  });
+});
