@@ -2,7 +2,7 @@
  * Loaded into the soaked newsfront (`node --import ./bench/soak-probe.ts …`)
  * by bench/soak.ts, never by a deployment. Over the IPC channel it answers:
  *
- *   'sample'          → { kind: 'sample', heapUsed, heapTotal, external, arrayBuffers, rss }
+ *   'sample'          → { kind: 'sample', heapUsed, heapTotal, external, arrayBuffers, rss, newSpace, malloced }
  *                       after a major GC when node runs with --expose-gc, so
  *                       the heap figure is what is alive, not what is not yet collected;
  *   { snapshot: path } → writes a V8 heap snapshot there, answers { kind: 'snapshot', path }.
@@ -10,7 +10,7 @@
  * Without an IPC channel it does nothing. The channel is unref'd: it keeps
  * no process alive.
  */
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 
 const g = globalThis as { gc?: () => void };
 
@@ -20,7 +20,11 @@ if (process.send && process.channel) {
     if (msg === 'sample') {
       g.gc?.();
       const m = process.memoryUsage();
-      process.send!({ kind: 'sample', heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss });
+      const newSpace = getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space')?.space_size ?? 0;
+      process.send!({
+        kind: 'sample', heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss,
+        newSpace, malloced: getHeapStatistics().malloced_memory,
+      });
     } else if (typeof msg === 'object' && msg !== null && typeof (msg as { snapshot?: unknown }).snapshot === 'string') {
       g.gc?.();
       const path = writeHeapSnapshot((msg as { snapshot: string }).snapshot);

@@ -200,17 +200,20 @@ async function round(port: number, rnd: () => number, n: Counters): Promise<void
 interface Sample {
   t: number;
   rss: number;
+  /** Anonymous part of RSS (malloc, V8 heap, thread stacks); the rest is file-backed (code, LMDB maps). */
+  anon: number;
   heap: number;
+  heapTotal: number;
   external: number;
   fds: number;
   agentRss: number;
   rounds: number;
 }
 
-function rssOf(pid: number | undefined): number {
+function rssOf(pid: number | undefined, field = 'VmRSS'): number {
   if (pid === undefined) return 0;
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
@@ -288,6 +291,8 @@ async function main(): Promise<void> {
   const limit = Number(arg('limit', '10'));
   const warmup = Number(arg('warmup', String(Math.min(3, Math.max(0.5, minutes / 5)))));
   const snapshots = arg('snapshots', '');
+  /** Node flags of the server (default: those of `npm start`). */
+  const nodeFlags = arg('node-flags', '--max-semi-space-size=64').split(' ').filter(Boolean);
   if (!(minutes > warmup)) throw new Error('--minutes must be longer than the warm-up');
   if (state !== 'agent' && state !== 'local') throw new Error('--state agent or local');
 
@@ -309,7 +314,7 @@ async function main(): Promise<void> {
       stateArg = `http://127.0.0.1:${aport}`;
     }
     const port = await freePort();
-    server = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=64', '--import', 'tsx', '--import', PROBE, CLI, 'serve',
+    server = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', '--import', PROBE, CLI, 'serve',
       '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--users', join(dir, 'users'), '--state', stateArg, '--log-level', 'error'],
     { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], cwd: ROOT, env: { ...process.env, NEWSFRONT_STATE_TOKEN: TOKEN } });
     const srv = server;
@@ -348,7 +353,7 @@ async function main(): Promise<void> {
       const last = xs[xs.length - 1]!;
       process.stdout.write(
         `min ${String(minute + 1).padStart(2)}${minute * 60_000 < warmup * 60_000 ? ' (warm-up)' : '          '}  RSS ${range(xs.map((x) => x.rss))} MB` +
-          `  heap ${range(xs.map((x) => x.heap))} MB  external ${range(xs.map((x) => x.external))} MB  fds ${Math.min(...xs.map((x) => x.fds))}–${Math.max(...xs.map((x) => x.fds))}` +
+          ` (anon ${range(xs.map((x) => x.anon))})  heap ${range(xs.map((x) => x.heap))} of ${range(xs.map((x) => x.heapTotal))} MB  external ${range(xs.map((x) => x.external))} MB  fds ${Math.min(...xs.map((x) => x.fds))}–${Math.max(...xs.map((x) => x.fds))}` +
           (agent ? `  agent RSS ${range(xs.map((x) => x.agentRss))} MB` : '') +
           `  rounds ${last.rounds}  failed ${n.errors}\n`,
       );
@@ -356,8 +361,8 @@ async function main(): Promise<void> {
     while (Date.now() < deadline) {
       await sleep(Math.min(sampleSec * 1000, Math.max(0, deadline - Date.now())));
       if (srv.exitCode !== null || srv.signalCode !== null) throw new Error(`newsfront died (exit ${srv.exitCode ?? srv.signalCode})`);
-      const mem = await ask<{ heapUsed: number; external: number }>(srv, 'sample', 'sample');
-      const s: Sample = { t: Date.now() - t0, rss: rssOf(srv.pid), heap: mem.heapUsed, external: mem.external, fds: fdsOf(srv.pid!), agentRss: rssOf(agent?.pid), rounds: n.rounds };
+      const mem = await ask<{ heapUsed: number; heapTotal: number; external: number }>(srv, 'sample', 'sample');
+      const s: Sample = { t: Date.now() - t0, rss: rssOf(srv.pid), anon: rssOf(srv.pid, 'RssAnon'), heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, fds: fdsOf(srv.pid!), agentRss: rssOf(agent?.pid), rounds: n.rounds };
       if (pending.length > 0 && Math.floor(pending[0]!.t / 60_000) !== Math.floor(s.t / 60_000)) {
         printMinute(pending);
         pending = [];
