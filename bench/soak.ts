@@ -204,6 +204,8 @@ interface Sample {
   anon: number;
   heap: number;
   heapTotal: number;
+  /** V8's young generation as committed (grows up to twice --max-semi-space-size). */
+  newSpace: number;
   external: number;
   fds: number;
   agentRss: number;
@@ -353,7 +355,7 @@ async function main(): Promise<void> {
       const last = xs[xs.length - 1]!;
       process.stdout.write(
         `min ${String(minute + 1).padStart(2)}${minute * 60_000 < warmup * 60_000 ? ' (warm-up)' : '          '}  RSS ${range(xs.map((x) => x.rss))} MB` +
-          ` (anon ${range(xs.map((x) => x.anon))})  heap ${range(xs.map((x) => x.heap))} of ${range(xs.map((x) => x.heapTotal))} MB  external ${range(xs.map((x) => x.external))} MB  fds ${Math.min(...xs.map((x) => x.fds))}–${Math.max(...xs.map((x) => x.fds))}` +
+          ` (anon ${range(xs.map((x) => x.anon))})  heap ${range(xs.map((x) => x.heap))} of ${range(xs.map((x) => x.heapTotal))} MB (new space ${range(xs.map((x) => x.newSpace))})  external ${range(xs.map((x) => x.external))} MB  fds ${Math.min(...xs.map((x) => x.fds))}–${Math.max(...xs.map((x) => x.fds))}` +
           (agent ? `  agent RSS ${range(xs.map((x) => x.agentRss))} MB` : '') +
           `  rounds ${last.rounds}  failed ${n.errors}\n`,
       );
@@ -361,8 +363,8 @@ async function main(): Promise<void> {
     while (Date.now() < deadline) {
       await sleep(Math.min(sampleSec * 1000, Math.max(0, deadline - Date.now())));
       if (srv.exitCode !== null || srv.signalCode !== null) throw new Error(`newsfront died (exit ${srv.exitCode ?? srv.signalCode})`);
-      const mem = await ask<{ heapUsed: number; heapTotal: number; external: number }>(srv, 'sample', 'sample');
-      const s: Sample = { t: Date.now() - t0, rss: rssOf(srv.pid), anon: rssOf(srv.pid, 'RssAnon'), heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, fds: fdsOf(srv.pid!), agentRss: rssOf(agent?.pid), rounds: n.rounds };
+      const mem = await ask<{ heapUsed: number; heapTotal: number; external: number; newSpace: number }>(srv, 'sample', 'sample');
+      const s: Sample = { t: Date.now() - t0, rss: rssOf(srv.pid), anon: rssOf(srv.pid, 'RssAnon'), heap: mem.heapUsed, heapTotal: mem.heapTotal, newSpace: mem.newSpace, external: mem.external, fds: fdsOf(srv.pid!), agentRss: rssOf(agent?.pid), rounds: n.rounds };
       if (pending.length > 0 && Math.floor(pending[0]!.t / 60_000) !== Math.floor(s.t / 60_000)) {
         printMinute(pending);
         pending = [];
