@@ -24,11 +24,21 @@
  * Every `--sample` seconds (default 5): the server's RSS (/proc), its heap
  * after GC (probe), its open descriptors, and the agent's RSS. Printed: one
  * line per minute with min–max of each. The verdict compares the median RSS
- * of the first window after warm-up (`--warmup` minutes, default a fifth of
- * the run, 0.5–3) with the median of the last window (a fifth of the
+ * of the first window after warm-up (`--warmup` minutes, default a third of
+ * the run, 0.5–10) with the median of the last window (a fifth of the
  * post-warm-up time, at most one minute): the exit code is 1 when the end is
  * more than `--limit` percent (default 10) above the start, when the server
  * died, or when a round failed in more than 1 % of rounds.
+ *
+ * Reading it: RSS counts V8's young generation as committed, which grows in
+ * steps (up to twice --max-semi-space-size, 64 MB under `npm start`) when the
+ * load keeps many objects alive across scavenges, and then stays. Such a
+ * step is not a leak: the heap after GC stays flat. A leak shows as heap
+ * after GC (or anon RSS) rising with the rounds, without a plateau. To see
+ * only what grows with time, pin the young generation:
+ * `--node-flags "--max-semi-space-size=64 --min-semi-space-size=64"`.
+ * Heap snapshots (`--snapshots`) cost RSS themselves (tens of MB at the
+ * first one): compare their objects, not the RSS of a run that took them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -291,7 +301,7 @@ async function main(): Promise<void> {
   const clients = Number(arg('clients', '12'));
   const sampleSec = Number(arg('sample', '5'));
   const limit = Number(arg('limit', '10'));
-  const warmup = Number(arg('warmup', String(Math.min(3, Math.max(0.5, minutes / 5)))));
+  const warmup = Number(arg('warmup', String(Math.min(10, Math.max(0.5, minutes / 3)))));
   const snapshots = arg('snapshots', '');
   /** Node flags of the server (default: those of `npm start`). */
   const nodeFlags = arg('node-flags', '--max-semi-space-size=64').split(' ').filter(Boolean);

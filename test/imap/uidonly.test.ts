@@ -3,7 +3,12 @@
  * numbers get BAD [UIDREQUIRED], FETCH responses are UIDFETCH (UID item only
  * when asked for), and expunges are told as VANISHED.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LmdbFlagStore } from '../../src/stateagent/stores/local.js';
+import { silentLogger } from '../../src/util/log.js';
 import { FixtureBackend } from './fixture-backend.js';
 import { startImap, type TestServer } from './harness.js';
 import { RawClient, tagged, untagged } from './raw-client.js';
@@ -13,12 +18,20 @@ const article = (n: number): Buffer => Buffer.from(`From: a@x.org\r\nSubject: m$
 describe('UIDONLY', () => {
   let srv: TestServer;
   let backend: FixtureBackend;
+  let dir: string;
+  let flags: LmdbFlagStore;
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nf-uidonly-'));
+    flags = await LmdbFlagStore.open({ path: join(dir, 'flags.lmdb'), logger: silentLogger() });
     backend = new FixtureBackend();
     for (const uid of [3, 7, 9, 12]) backend.add('u.box', uid, article(uid));
-    srv = await startImap(backend, { persistentFlags: true, sortThread: false });
+    srv = await startImap(backend, { persistentFlags: true, sortThread: false, flagStoreFor: () => flags });
   });
-  afterAll(() => srv.close());
+  afterAll(async () => {
+    await srv.close();
+    await flags.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   async function uidOnlySession(): Promise<RawClient> {
     const c = await RawClient.connect(srv.port);
@@ -59,6 +72,20 @@ describe('UIDONLY', () => {
     await plain.cmd('s', 'SELECT u.box');
     expect(untagged(await plain.cmd('a', 'UID FETCH 7 (FLAGS)'))).toEqual(['* 2 FETCH (UID 7 FLAGS ())']);
     plain.close();
+    c.close();
+  });
+
+  it("another session's flag change arrives as UIDFETCH", async () => {
+    const c = await uidOnlySession();
+    await c.cmd('s', 'SELECT u.box');
+    const other = await RawClient.connect(srv.port);
+    await other.cmd('l', 'LOGIN alice secret');
+    await other.cmd('s', 'SELECT u.box');
+    await other.cmd('a', 'UID STORE 12 +FLAGS.SILENT ($Later)');
+    const r = await c.cmd('a', 'NOOP');
+    expect(untagged(r)).toContain('* 12 UIDFETCH (FLAGS ($Later))');
+    expect(r).not.toMatch(/ FETCH /);
+    other.close();
     c.close();
   });
 
