@@ -36,6 +36,7 @@ import { capabilities } from './capabilities.js';
 import { announceUpdates } from './updates.js';
 import { MAX_PIPELINED_COMMANDS, NOT_AUTHENTICATED_TIMEOUT_MS } from './limits.js';
 import type { CommandGuard } from './admission.js';
+import { uidOnlyRefusal } from './uidonly.js';
 
 /**
  * Told after each command: its registry name (`unknown` for a name not in the
@@ -203,7 +204,11 @@ export class Connection {
       if (!spec.states.includes(this.session.state)) {
         throw new ImapError('BAD', 'CLIENTBUG', stateText(this.session.state, name));
       }
+      const early = uidOnlyRefusal(this.session, name);
+      if (early) throw early;
       const args = spec.parse(d, this.session);
+      const refused = uidOnlyRefusal(this.session, name, args);
+      if (refused) throw refused;
       subject = subjectOf(spec, name, args);
       const ctx = this.context(tag, name, afterOk);
       const done: Completion = (await spec.run(ctx, args)) ?? {};

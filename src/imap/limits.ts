@@ -239,3 +239,18 @@ export const ENVELOPE_CACHE_BYTES = 64 * MiB;
  * (render/cache.ts): ~200 bytes each, so about 300,000 articles.
  */
 export const STRUCTURE_CACHE_BYTES = 64 * MiB;
+
+/**
+ * Bound of the PREVIEW cache shared by all sessions (render/preview.ts,
+ * RFC 8970): a preview of 200 characters is ~560 bytes charged, so 16 MiB
+ * keeps ~30,000 articles' previews — a client's message list of a busy group.
+ */
+export const PREVIEW_CACHE_BYTES = 16 * MiB;
+
+/**
+ * Bound of the object-id cache (objectid.ts, RFC 8474): EMAILIDs and THREADIDs
+ * a client was sent, with the Message-ID each was made from, so that SEARCH
+ * EMAILID/THREADID can ask the search index for that Message-ID instead of
+ * scanning. ~200 bytes an entry: 4 MiB keeps ~20,000. A miss only costs a scan.
+ */
+export const OBJECTID_CACHE_BYTES = 4 * MiB;

@@ -3,7 +3,8 @@
  * §7.5.1): `* n EXPUNGE` (or `* VANISHED uids` once QRESYNC is enabled,
  * RFC 7162 §3.2.10), `* n EXISTS`, and flag changes made by the user's other
  * sessions as `* n FETCH (UID u FLAGS (...) [MODSEQ (m)])`, preceded by a new
- * `* FLAGS` when they carry a keyword the client was not told of.
+ * `* FLAGS` when they carry a keyword the client was not told of. After ENABLE
+ * UIDONLY: `* VANISHED` and `* u UIDFETCH (FLAGS ...)` (RFC 9586, uidonly.ts).
  */
 import type { Chunk } from './wire/writer.js';
 import type { Session } from './session.js';
@@ -11,6 +12,7 @@ import { UidValidityChanged, type SelectedMailbox } from './selected.js';
 import { ImapError } from './errors.js';
 import { toRuns } from '../util/rangeset.js';
 import { SYSTEM_FLAGS } from '../stateagent/flagstore.js';
+import { fetchOpen, omitUidItem, uidOnly } from './uidonly.js';
 
 type Send = (chunks: Chunk[]) => Promise<void>;
 
@@ -48,7 +50,7 @@ async function announceSnapshot(session: Session, sel: SelectedMailbox, send: Se
     throw err;
   }
   if (u.vanishedUids.length > 0) {
-    if (session.enabled.has('QRESYNC')) await send([`* VANISHED ${uidSetText(u.vanishedUids)}\r\n`]);
+    if (session.enabled.has('QRESYNC') || uidOnly(session)) await send([`* VANISHED ${uidSetText(u.vanishedUids)}\r\n`]);
     else for (const seq of u.expunged) await send([`* ${seq} EXPUNGE\r\n`]);
   }
   if (u.exists !== null) await send([`* ${u.exists} EXISTS\r\n`]);
@@ -69,6 +71,7 @@ export async function announceUpdates(session: Session, send: Send, allowExpunge
   if (fresh) for (const line of flagsLines(sel, session.flags?.persistent ?? false)) await send([`* ${line}\r\n`]);
   for (const { seq, change } of changes) {
     const modseq = session.condstore ? ` MODSEQ (${change.modseq})` : '';
-    await send([`* ${seq} FETCH (UID ${change.uid} FLAGS (${change.flags.join(' ')})${modseq})\r\n`]);
+    const uid = omitUidItem(session) ? '' : `UID ${change.uid} `;
+    await send([fetchOpen(session, seq, change.uid), `${uid}FLAGS (${change.flags.join(' ')})${modseq})\r\n`]);
   }
 }

@@ -51,11 +51,22 @@ describe('what FETCH and SEARCH ask of the reader', () => {
     expect([1, 2, 3].map(pick)).toEqual([false, false, true]); // 1 and 2 were rendered by this FETCH
   });
 
+  it('EMAILID/THREADID need header data only; PREVIEW needs content until cached, LAZY never', async () => {
+    expect(await needsOf('FETCH 1:* (EMAILID THREADID)')).toMatchObject({ meta: true, exactSize: false, content: false, structure: false });
+    expect(await needsOf('FETCH 1:3 (PREVIEW (LAZY))')).toMatchObject({ meta: false, content: false, structure: false });
+    const cold = await needsOf('FETCH 1:2 (PREVIEW)');
+    expect(cold).toMatchObject({ meta: false, content: true });
+    const warm = await needsOf('FETCH 1:2 (PREVIEW)');
+    expect(warm).toMatchObject({ content: false });
+    expect([1, 2].map(warm.structure as (uid: number) => boolean)).toEqual([false, false]);
+  });
+
   it('SEARCH', async () => {
     const subject = await needsOf('SEARCH SUBJECT article');
     expect(subject).toMatchObject({ meta: true, exactSize: false, content: false });
     expect(subject.streams ?? false).toBe(false); // SEARCH answers at the end: no read-ahead
     expect(await needsOf('SEARCH LARGER 10')).toMatchObject({ meta: true, exactSize: true });
     expect(await needsOf('SEARCH BODY needle')).toMatchObject({ content: true });
+    expect(await needsOf('SEARCH EMAILID M00')).toMatchObject({ meta: true, exactSize: false, content: false });
   });
 });

@@ -14,6 +14,7 @@ import type { Decoder } from '../wire/decoder.js';
 import { astring, mailbox as encMailbox } from '../wire/encoder.js';
 import { no } from '../errors.js';
 import { noSuchMailbox } from '../response-text.js';
+import type { MailboxEntry } from '../../export/interface.js';
 
 const FLAG_RIGHTS = 'lrswt';
 const READ_RIGHTS = 'lr';
@@ -21,6 +22,11 @@ const READ_RIGHTS = 'lr';
 async function rightsOf(ctx: CommandContext, name: string): Promise<string> {
   const entry = (await ctx.server.backend.mailboxes()).find((e) => e.name === name);
   if (!entry) throw noSuchMailbox(name);
+  return rightsFor(ctx, entry);
+}
+
+/** The caller's rights on a mailbox that exists (also LIST RETURN (MYRIGHTS), RFC 8440). */
+export function rightsFor(ctx: CommandContext, entry: MailboxEntry): string {
   if (!entry.selectable) return 'l';
   return ctx.session.anonymous && ctx.server.options.persistentFlags ? READ_RIGHTS + 's' : FLAG_RIGHTS;
 }

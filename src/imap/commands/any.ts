@@ -26,7 +26,7 @@ export async function boundedRefresh(ctx: CommandContext, handle: MailboxHandle)
 }
 
 /** Extensions a client may ENABLE here (RFC 5161); others are ignored as the RFC says. */
-const ENABLEABLE = new Set(['UTF8=ACCEPT', 'IMAP4REV2']);
+const ENABLEABLE = new Set(['UTF8=ACCEPT', 'IMAP4REV2', 'UIDONLY']);
 /** Offered only with a persistent flag store (RFC 7162). */
 const ENABLEABLE_PERSISTENT = new Set(['CONDSTORE', 'QRESYNC']);
 

@@ -14,6 +14,8 @@
  * which of these it needs (`ReadNeeds`) and renders the batches the backend
  * reader hands back (`MessageReader.read`); the upstream work — pipelining,
  * read-ahead, bodies before sizes, retries — is planned there, not here.
+ * EMAILID/THREADID (RFC 8474) and PREVIEW (RFC 8970): fetch/extra-items.ts;
+ * after ENABLE UIDONLY responses are UIDFETCH (RFC 9586, uidonly.ts).
  */
 import { command, type CommandContext } from '../command.js';
 import { SELECTED } from '../session.js';
@@ -32,13 +34,15 @@ import { bad, no } from '../errors.js';
 import { FlagRunText } from '../fetch/flag-runs.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
+import { fetchOpen, omitUidItem } from '../uidonly.js';
+import { eagerPreview, objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
 
 interface FetchArgs {
   set: SequenceSet | '$';
   req: FetchRequest;
 }
 
-const META_ITEMS = new Set(['ENVELOPE', 'INTERNALDATE', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+const META_ITEMS = new Set(['ENVELOPE', 'INTERNALDATE', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'EMAILID', 'THREADID']);
 const STRUCTURE_ITEMS = new Set(['BODY', 'BODYSTRUCTURE']);
 
 function needsMeta(items: readonly FetchItem[]): boolean {
@@ -51,7 +55,8 @@ function needsStructure(items: readonly FetchItem[]): boolean {
       STRUCTURE_ITEMS.has(i.type) ||
       (i.type === 'BODY[]' && i.section.part.length > 0) ||
       i.type === 'BINARY' ||
-      i.type === 'BINARY.SIZE',
+      i.type === 'BINARY.SIZE' ||
+      (i.type === 'PREVIEW' && !i.lazy),
   );
 }
 
@@ -65,7 +70,7 @@ async function announceVanished(ctx: CommandContext, set: SequenceSet): Promise<
 }
 
 /** Items answered from the snapshot, flags and cached header data alone: no await per message. */
-const LISTING_ITEMS = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'INTERNALDATE', 'ENVELOPE']);
+const LISTING_ITEMS = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'INTERNALDATE', 'ENVELOPE', 'EMAILID', 'THREADID']);
 
 /**
  * A whole batch of a listing (FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE ...)),
@@ -88,7 +93,7 @@ function listingBatch(
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (metas && !meta) continue;
-    w.ascii(`* ${seqs[i]} FETCH (`);
+    w.ascii(fetchOpen(ctx.session, seqs[i]!, uid));
     let sentFlags = false;
     let sentModseq = false;
     for (let k = 0; k < items.length; k++) {
@@ -113,6 +118,10 @@ function listingBatch(
           break;
         case 'ENVELOPE':
           w.ascii('ENVELOPE ').bytes(envelopes.get(meta!));
+          break;
+        case 'EMAILID':
+        case 'THREADID':
+          w.ascii(objectIdItem(items[k]!.type as 'EMAILID', meta!, ctx.session.selected!, ctx.server.renderCache));
           break;
       }
     }
@@ -139,7 +148,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const s = ctx.session;
   const sel = s.selected!;
   const items = [...args.req.items];
-  if (byUid && !items.some((i) => i.type === 'UID')) items.unshift({ type: 'UID', name: 'UID', setsSeen: false });
+  if (byUid && !omitUidItem(s) && !items.some((i) => i.type === 'UID')) items.unshift({ type: 'UID', name: 'UID', setsSeen: false });
   const { changedSince, vanished } = args.req;
   if (changedSince !== undefined || items.some((i) => i.type === 'MODSEQ')) {
     if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ and CHANGEDSINCE need CONDSTORE');
@@ -158,9 +167,10 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   if (seqs.length === 0) return;
   const wantMeta = needsMeta(items);
   const wantStructure = needsStructure(items);
+  const cache = ctx.server.renderCache;
   const wantContent = items.some(
     (i) => i.type === 'RFC822' || i.type === 'RFC822.TEXT' || i.type === 'BINARY' || (i.type === 'BODY[]' && !isHeaderOnly(i)),
-  );
+  ) || (eagerPreview(items) && seqs.some((n) => !previewCached(cache, sel, sel.uidAt(n))));
   const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
   const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
   const listing = items.every((i) => LISTING_ITEMS.has(i.type));
@@ -179,9 +189,11 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
 
   // Structures needed only for BODY/BODYSTRUCTURE renderings: the render cache may have them all.
   const structureItems = items.filter((i) => needsStructure([i]));
-  const renderedOnly = structureItems.every((i) => i.type === 'BODY' || i.type === 'BODYSTRUCTURE');
+  const renderedOnly = structureItems.every((i) => i.type === 'BODY' || i.type === 'BODYSTRUCTURE' || i.type === 'PREVIEW');
   const rendered = (uid: number): boolean =>
-    structureItems.every((i) => ctx.server.renderCache.hasStructure(`${sel.name}\u0000${sel.uidValidity}\u0000${uid}`, i.type === 'BODYSTRUCTURE', s.utf8));
+    structureItems.every((i) => i.type === 'PREVIEW'
+      ? previewCached(cache, sel, uid)
+      : cache.hasStructure(`${sel.name}\u0000${sel.uidValidity}\u0000${uid}`, i.type === 'BODYSTRUCTURE', s.utf8));
   const needs: ReadNeeds = {
     meta: wantMeta,
     exactSize: needSize,
@@ -311,6 +323,13 @@ async function writeMessage(
         parts.push(`MODSEQ (${flags!.modseqOf(msg.uid)})`);
         sentModseq = true;
         break;
+      case 'EMAILID':
+      case 'THREADID':
+        parts.push(objectIdItem(item.type, msg.meta!, sel, ctx.server.renderCache));
+        break;
+      case 'PREVIEW':
+        parts.push(await previewItem(item.lazy, msg.uid, sel, ctx.server.renderCache, msg.structure, utf8));
+        break;
     }
   }
   if (seenChanged && !sentFlags && flags) parts.push(` FLAGS (${flags.flagsOf(msg.uid).join(' ')})`);
@@ -318,13 +337,13 @@ async function writeMessage(
   if (ctx.session.condstore && (sentFlags || seenChanged) && !sentModseq && flags) parts.push(` MODSEQ (${flags.modseqOf(msg.uid)})`);
   if (!parts.some(isBodyData)) {
     // the common case (listings): one write, no stream
-    await ctx.write(`* ${seq} FETCH (`, ...(parts as Chunk[]), ')\r\n');
+    await ctx.write(fetchOpen(ctx.session, seq, msg.uid), ...(parts as Chunk[]), ')\r\n');
     return;
   }
   // Open article streams before writing, so a vanished article costs no half response.
   const opened = await Promise.all(parts.map(async (p) => (isBodyData(p) && p.kind === 'stream' ? p.open() : undefined)));
   try {
-    await ctx.write(`* ${seq} FETCH (`);
+    await ctx.write(fetchOpen(ctx.session, seq, msg.uid));
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       if (!isBodyData(p)) await ctx.write(p);

@@ -1,6 +1,7 @@
 /**
  * Authenticated-state mailbox commands (RFC 9051 §6.3; LIST-EXTENDED RFC 5258;
- * LIST-STATUS RFC 5819; NAMESPACE RFC 2342; STATUS=SIZE RFC 8438).
+ * LIST-STATUS RFC 5819; NAMESPACE RFC 2342; STATUS=SIZE RFC 8438; MAILBOXID
+ * RFC 8474 §4.2; LIST-MYRIGHTS RFC 8440 when ACL is offered).
  *
  *   C: a1 LIST "" "comp.%"       S: * LIST (\HasChildren \Noselect) "." comp.lang
  *   C: a2 LIST "" * RETURN (STATUS (MESSAGES UIDNEXT))
@@ -8,6 +9,9 @@
  *                                S: * STATUS comp.lang.misc (MESSAGES 231 UIDNEXT 232)
  *   C: a3 STATUS comp.lang.misc (MESSAGES UNSEEN UIDVALIDITY)
  *   C: a4 NAMESPACE              S: * NAMESPACE (("" ".")) NIL NIL
+ *   C: a5 LIST "" comp.% RETURN (MYRIGHTS)
+ *                                S: * LIST (\HasNoChildren) "." comp.lang
+ *                                S: * MYRIGHTS comp.lang lrswt
  */
 import { command, type CommandContext } from '../command.js';
 import { AUTHENTICATED } from '../session.js';
@@ -18,9 +22,11 @@ import { bad } from '../errors.js';
 import type { Chunk } from '../wire/writer.js';
 import { isUnnamable } from '../wire/mutf7.js';
 import { echoMailbox, noSuchMailbox } from '../response-text.js';
+import { mailboxIdOf } from '../objectid.js';
+import { rightsFor } from './acl.js';
 
 const SEPARATOR = '.';
-const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ']);
+const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ', 'MAILBOXID']);
 
 /** Longest LIST pattern we match (a mailbox name is far shorter; RFC 9051 sets no limit). */
 const MAX_PATTERN_LENGTH = 1024;
@@ -157,7 +163,8 @@ async function statusLine(ctx: CommandContext, name: string, items: readonly str
     MESSAGES: st.messages, UIDNEXT: st.uidNext, UIDVALIDITY: st.uidValidity, UNSEEN: unseen, RECENT: 0,
     SIZE: st.size ?? 0, DELETED: deleted, HIGHESTMODSEQ: highestModseq,
   };
-  const parts = items.map((i) => `${i} ${values[i]}`);
+  // MAILBOXID (RFC 8474 §4.2) is the one item whose value is not a number
+  const parts = items.map((i) => (i === 'MAILBOXID' ? `MAILBOXID (${mailboxIdOf(name, st.uidValidity)})` : `${i} ${values[i]}`));
   return ['STATUS ', encMailbox(name, { utf8: s.utf8 }), ` (${parts.join(' ')})`];
 }
 
@@ -173,6 +180,8 @@ function attributes(e: MailboxEntry, subscribed: boolean, args: ListArgs): strin
 
 async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
   const s = ctx.session;
+  // ACL, and so LIST-MYRIGHTS, is offered with a persistent flag store only (capabilities.ts)
+  if (a.returns.has('MYRIGHTS') && !ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'RETURN (MYRIGHTS) needs the ACL extension, not offered here');
   // `LIST "" ""` asks for the hierarchy delimiter (RFC 9051 §6.3.9).
   if (a.patterns.length === 1 && a.patterns[0] === '' && !a.lsub) {
     await ctx.untagged('LIST (\\Noselect) ', quoted(SEPARATOR), ' ""');
@@ -191,6 +200,8 @@ async function runList(ctx: CommandContext, a: ListArgs): Promise<void> {
     if (subscribedOnly && (!subscribed || !e.selectable)) continue;
     const attrs = attributes(e, subscribed, a);
     await ctx.untagged(a.lsub ? 'LSUB (' : 'LIST (', attrs.join(' '), ') ', quoted(SEPARATOR), ' ', encMailbox(e.name, { utf8: s.utf8 }));
+    // LIST-MYRIGHTS (RFC 8440 §3): the rights of each listed mailbox, after its LIST line
+    if (a.returns.has('MYRIGHTS')) await ctx.untagged('MYRIGHTS ', encMailbox(e.name, { utf8: s.utf8 }), ` ${rightsFor(ctx, e)}`);
     if (a.statusItems.length > 0 && e.selectable) {
       try {
         await ctx.untagged(...(await statusLine(ctx, e.name, a.statusItems)));

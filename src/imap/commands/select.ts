@@ -8,6 +8,7 @@
  *   S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags are kept for you
  *   S: * OK [UIDVALIDITY 1732345678] UIDs valid
  *   S: * OK [UIDNEXT 232] Predicted next UID
+ *   S: * OK [MAILBOXID (F3c9a…)] Ok         (RFC 8474 §4.1; objectid.ts)
  *   S: * OK [HIGHESTMODSEQ 57] Highest
  *   S: * VANISHED (EARLIER) 12:14
  *   S: * 40 FETCH (UID 44 FLAGS (\Seen) MODSEQ (57))
@@ -28,11 +29,15 @@ import { flagsLines, uidSetText } from '../updates.js';
 import { boundedRefresh } from './any.js';
 import { isUnnamable } from '../wire/mutf7.js';
 import { echoMailbox, noSuchMailbox } from '../response-text.js';
+import { fetchOpen, omitUidItem, uidOnly } from '../uidonly.js';
+import { mailboxIdOf } from '../objectid.js';
 
 interface QresyncParams {
   uidValidity: number;
   modseq: number;
   knownUids?: SequenceSet;
+  /** Sequence match data was given (refused after ENABLE UIDONLY, RFC 9586). */
+  seqMatch?: boolean;
 }
 
 interface SelectArgs {
@@ -59,8 +64,14 @@ function parseSelect(d: Decoder): SelectArgs {
           if (d.maybe(' ')) {
             if (d.peekByte() !== 0x28) {
               q.knownUids = d.sequenceSet();
-              if (d.maybe(' ')) d.list(() => d.sequenceSet()); // seq-match-data: accepted, not needed
-            } else d.list(() => d.sequenceSet());
+              if (d.maybe(' ')) {
+                d.list(() => d.sequenceSet()); // seq-match-data: accepted, not needed
+                q.seqMatch = true;
+              }
+            } else {
+              d.list(() => d.sequenceSet());
+              q.seqMatch = true;
+            }
           }
           a.qresync = q;
         });
@@ -102,7 +113,7 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
   await ctx.untagged(`${view.exists} EXISTS`);
   if (!s.rev2) await ctx.untagged('0 RECENT');
   for (const line of flagsLines(view, s.flags!.persistent, true)) await ctx.untagged(line);
-  if (!s.rev2) {
+  if (!s.rev2 && !uidOnly(s)) {
     for (let i = 0; i < view.uids.length; i++) {
       if (!flags.has(view.uids[i]!, '\\Seen')) {
         await ctx.untagged(`OK [UNSEEN ${i + 1}] First unseen`);
@@ -112,6 +123,7 @@ async function open(ctx: CommandContext, a: SelectArgs, readOnly: boolean) {
   }
   await ctx.untagged(`OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`);
   await ctx.untagged(`OK [UIDNEXT ${view.uidNext}] Predicted next UID`);
+  await ctx.untagged(`OK [MAILBOXID (${mailboxIdOf(name, view.uidValidity)})] Ok`);
   if (ctx.server.options.persistentFlags) {
     await ctx.untagged(`OK [HIGHESTMODSEQ ${flags.highestModseq}] Highest`);
   }
@@ -135,7 +147,7 @@ async function resync(ctx: CommandContext, view: SelectedMailbox, q: QresyncPara
   for (const c of changes) {
     const seq = view.seqOf(c.uid);
     if (seq === 0) continue;
-    await ctx.untagged(`${seq} FETCH (UID ${c.uid} FLAGS `, flagList(c.flags), ` MODSEQ (${c.modseq}))`);
+    await ctx.write(fetchOpen(s, seq, c.uid), omitUidItem(s) ? '' : `UID ${c.uid} `, 'FLAGS ', flagList(c.flags), ` MODSEQ (${c.modseq}))\r\n`);
   }
 }
 

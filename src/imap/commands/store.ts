@@ -25,6 +25,7 @@ import type { FlagOp, UpdateResult } from '../../stateagent/flagstore.js';
 import { flagsLines, uidSetText } from '../updates.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import type { Completion } from '../command.js';
+import { fetchOpen, omitUidItem } from '../uidonly.js';
 
 interface StoreArgs {
   set: SequenceSet | '$';
@@ -102,7 +103,8 @@ async function runStore(ctx: CommandContext, a: StoreArgs, byUid: boolean): Prom
       if (c?.uid !== uid) continue; // in `modified`: not changed
       const flags = a.silent ? '' : `FLAGS ${flagList(c.flags)}`;
       const ms = s.condstore ? `${flags ? ' ' : ''}MODSEQ (${c.modseq})` : '';
-      await ctx.untagged(`${seqs[i]} FETCH (`, byUid || s.condstore ? `UID ${uid} ` : '', flags, ms, ')');
+      const uidItem = (byUid || s.condstore) && !omitUidItem(s) ? `UID ${uid}${flags || ms ? ' ' : ''}` : '';
+      await ctx.write(fetchOpen(s, seqs[i]!, uid), uidItem, flags, ms, ')\r\n');
     }
   }
   if (modified.size > 0) {

@@ -10,13 +10,17 @@
  * - Body structures: the backend may hand out a fresh object each time, so
  *   their renderings are kept in an LRU keyed by (mailbox, UIDVALIDITY, UID, form).
  * Rendering depends on UTF8=ACCEPT (quoted UTF-8 vs literals): both forms are kept apart.
+ * - PREVIEW texts (RFC 8970): preview.ts.
+ * - Object ids a client was sent → the Message-ID each was made from
+ *   (objectid.ts), so SEARCH EMAILID/THREADID can ask the index.
  */
 import type { MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
 import type { Chunk } from '../wire/writer.js';
-import { ENVELOPE_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
+import { ENVELOPE_CACHE_BYTES, OBJECTID_CACHE_BYTES, PREVIEW_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
 import { renderBodyStructure } from './bodystructure.js';
 import { EnvelopeCache, type EnvelopeShelf } from './envelope-cache.js';
+import { PreviewCache } from './preview.js';
 
 export type { EnvelopeShelf };
 
@@ -29,10 +33,16 @@ const structureKey = (key: string, extended: boolean, utf8: boolean): string => 
 export class RenderCache {
   private readonly envelopeCache: EnvelopeCache;
   private readonly structures: ByteLru<string, Buffer>;
+  /** PREVIEW texts by article key (mailbox, UIDVALIDITY, UID). */
+  readonly previews: PreviewCache;
+  /** EMAILID/THREADID → the Message-ID it was made from (a thread root for THREADID). */
+  readonly objectIds: ByteLru<string, string>;
 
-  constructor(bounds: { envelopeBytes?: number; structureBytes?: number } = {}) {
+  constructor(bounds: { envelopeBytes?: number; structureBytes?: number; previewBytes?: number; objectIdBytes?: number } = {}) {
     this.envelopeCache = new EnvelopeCache(bounds.envelopeBytes ?? ENVELOPE_CACHE_BYTES);
     this.structures = new ByteLru(bounds.structureBytes ?? STRUCTURE_CACHE_BYTES);
+    this.previews = new PreviewCache(bounds.previewBytes ?? PREVIEW_CACHE_BYTES);
+    this.objectIds = new ByteLru(bounds.objectIdBytes ?? OBJECTID_CACHE_BYTES);
   }
 
   /** The rendered ENVELOPEs of one mailbox (take it once per command; see envelope-cache.ts). */

@@ -27,6 +27,7 @@ import { decodeHeaderValue } from '../../mime/index.js';
 import { Candidate, compareDay, dayNumber, sentDay } from './candidate.js';
 import type { SelectedMailbox } from '../selected.js';
 import { quoted } from '../wire/encoder.js';
+import { narrowObjectIds, objectIdMatches, type ObjectIdKey } from './objectid.js';
 
 /** Meta data of a read without `needs.meta`. */
 const NO_METAS: ReadonlyMap<number, MessageMeta> = new Map();
@@ -54,6 +55,8 @@ interface Needs {
   size: boolean;
   /** Keys an index may answer. */
   indexable: Extract<SearchKey, { type: 'header' | 'body' | 'text' }>[];
+  /** EMAILID / THREADID keys (answered from `meta`; the index may narrow them: objectid.ts). */
+  objectIds: ObjectIdKey[];
 }
 
 function needsOf(k: SearchKey, n: Needs): Needs {
@@ -94,6 +97,11 @@ function needsOf(k: SearchKey, n: Needs): Needs {
       n.flags = true;
       n.modseq = true;
       break;
+    case 'emailid':
+    case 'threadid':
+      n.meta = true;
+      n.objectIds.push(k);
+      break;
     default:
       break;
   }
@@ -116,6 +124,8 @@ function indexField(k: Extract<SearchKey, { type: 'header' | 'body' | 'text' }>)
 class Evaluation {
   private readonly sets = new Map<SearchKey, Set<number>>();
   readonly answers = new Map<SearchKey, IndexAnswer>();
+  /** Per EMAILID/THREADID key the index narrowed: the only UIDs that may match. */
+  readonly narrowed = new Map<SearchKey, Set<number>>();
   flags: FlagView | undefined;
   constructor(private readonly sel: SelectedMailbox) {}
 
@@ -162,6 +172,9 @@ class Evaluation {
       case 'body':
       case 'text':
         return this.indexed(k, uid);
+      case 'emailid':
+      case 'threadid':
+        return this.narrowed.get(k)?.has(uid) === false ? false : undefined;
       case 'not': {
         const v = this.quick(k.key, uid, seq);
         return v === undefined ? undefined : !v;
@@ -214,6 +227,9 @@ class Evaluation {
         return compareDay(Math.floor(c.meta!.internalDate.getTime() / 86_400_000), k.op, dayNumber(k.date));
       case 'sentdate':
         return compareDay(sentDay(c), k.op, dayNumber(k.date));
+      case 'emailid':
+      case 'threadid':
+        return objectIdMatches(k, c.meta!, this.sel);
       case 'larger':
         return c.meta!.size > k.size;
       case 'smaller':
@@ -260,7 +276,7 @@ export async function evaluateSearch(ctx: CommandContext, key: SearchKey, charse
   const s = ctx.session;
   const sel = s.selected!;
   if (charset !== undefined && !/^(utf-8|us-ascii)$/i.test(charset)) throw no('BADCHARSET (UTF-8 US-ASCII)', 'Unsupported charset');
-  const needs = needsOf(key, { meta: false, body: false, flags: false, modseq: false, size: false, indexable: [] });
+  const needs = needsOf(key, { meta: false, body: false, flags: false, modseq: false, size: false, indexable: [], objectIds: [] });
   if (needs.modseq) {
     if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ needs CONDSTORE, which needs a persistent flag store');
     s.enabled.add('CONDSTORE');
@@ -271,6 +287,7 @@ export async function evaluateSearch(ctx: CommandContext, key: SearchKey, charse
   // SEARCH changes no flags: one view for the whole span (a remote store pays a round trip per view)
   if (needs.flags && uids.length > 0) ev.flags = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!);
   await askIndex(sel, needs, uids, ev);
+  if (needs.objectIds.length > 0) await narrowObjectIds(sel, ctx.server.renderCache, needs.objectIds, Uint32Array.from(uids), ev.narrowed);
 
   const hits = new Uint8Array(seqs.length);
   const rest: number[] = [];

@@ -1,6 +1,7 @@
 /**
  * FETCH attribute list → AST (RFC 9051 §6.4.5 and §9 `fetch-att`, RFC 3501
- * RFC822.* items, RFC 3516 BINARY, RFC 7162 MODSEQ and fetch modifiers).
+ * RFC822.* items, RFC 3516 BINARY, RFC 7162 MODSEQ and fetch modifiers,
+ * RFC 8474 EMAILID/THREADID, RFC 8970 PREVIEW [(LAZY)]).
  *
  *     C: A5 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<0.512>) (CHANGEDSINCE 12345 VANISHED)
  *     parseFetchItems(d) after "1:* " gives two items; the second answers as
@@ -36,7 +37,7 @@ export interface Partial {
 
 export type SimpleFetchType =
   | 'ENVELOPE' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'BODY' | 'BODYSTRUCTURE'
-  | 'UID' | 'MODSEQ' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT';
+  | 'UID' | 'MODSEQ' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' | 'EMAILID' | 'THREADID';
 
 interface ItemBase {
   /** Name to use in the FETCH response. */
@@ -48,7 +49,9 @@ export type FetchItem =
   | (ItemBase & { type: SimpleFetchType })
   | (ItemBase & { type: 'BODY[]'; peek: boolean; section: Section; partial?: Partial })
   | (ItemBase & { type: 'BINARY'; peek: boolean; part: number[]; partial?: Partial })
-  | (ItemBase & { type: 'BINARY.SIZE'; part: number[] });
+  | (ItemBase & { type: 'BINARY.SIZE'; part: number[] })
+  /** RFC 8970 §3: `lazy` answers NIL rather than compute a preview not at hand. */
+  | (ItemBase & { type: 'PREVIEW'; lazy: boolean });
 
 export type FetchMacro = 'ALL' | 'FAST' | 'FULL';
 
@@ -65,7 +68,7 @@ export interface FetchRequest {
 
 const SIMPLE: ReadonlySet<string> = new Set<SimpleFetchType>([
   'ENVELOPE', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'BODY', 'BODYSTRUCTURE',
-  'UID', 'MODSEQ', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT',
+  'UID', 'MODSEQ', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'EMAILID', 'THREADID',
 ]);
 const MACROS: Record<FetchMacro, SimpleFetchType[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
@@ -128,6 +131,7 @@ function fetchAttNamed(d: Decoder, name: string, at: number): FetchItem {
   const bracket = d.peekByte() === 0x5b;
   if (!bracket) {
     if (SIMPLE.has(name)) return simple(name as SimpleFetchType);
+    if (name === 'PREVIEW') return preview(d);
     throw new ParseError('fetch attribute', at);
   }
   switch (name) {
@@ -153,6 +157,25 @@ function fetchAttNamed(d: Decoder, name: string, at: number): FetchItem {
     default:
       throw new ParseError('BODY[, BODY.PEEK[, BINARY[, BINARY.PEEK[ or BINARY.SIZE[', at);
   }
+}
+
+/**
+ * After `PREVIEW`: `[SP "(" preview-mod *(SP preview-mod) ")"]` with preview-mod
+ * `LAZY` (RFC 8970 §5). Only a list starting with LAZY is taken, so that
+ * `FETCH 1 PREVIEW (CHANGEDSINCE 5)` keeps its fetch modifiers.
+ */
+function preview(d: Decoder): FetchItem {
+  let lazy = false;
+  if (d.peek(' (LAZY')) {
+    d.expect(' (');
+    do {
+      const at = d.offset;
+      if (d.atom().toUpperCase() !== 'LAZY') throw new ParseError('preview-mod LAZY', at);
+      lazy = true;
+    } while (d.maybe(' '));
+    d.expect(')');
+  }
+  return { type: 'PREVIEW', lazy, name: 'PREVIEW', setsSeen: false };
 }
 
 function withPartial<T extends FetchItem & { partial?: Partial }>(item: T, partial: Partial | undefined): T {

@@ -1,7 +1,7 @@
 /**
  * SEARCH / UID SEARCH arguments → AST (RFC 9051 §6.4.4, RFC 3501 §6.4.4 keys,
  * RFC 4731 ESEARCH `RETURN (...)`, RFC 9394 PARTIAL, RFC 7162 §3.1.5 MODSEQ,
- * RFC 5182 `$`).
+ * RFC 5182 `$`, RFC 8474 §6 EMAILID / THREADID).
  *
  *     C: A7 UID SEARCH RETURN (MIN COUNT) CHARSET UTF-8 OR FROM "bob" NOT (SEEN SINCE 1-Feb-2024) UID 100:*
  *     parseSearch(d) after "SEARCH" → { returnOptions: ['MIN','COUNT'], charset: 'UTF-8',
@@ -52,6 +52,8 @@ export type SearchKey =
   | { type: 'uid'; set: SequenceSet | '$' }
   | { type: 'seq'; set: SequenceSet | '$' }
   | { type: 'modseq'; modseq: number; entry?: { flag: string; kind: 'priv' | 'shared' | 'all' } }
+  | { type: 'emailid'; id: string }
+  | { type: 'threadid'; id: string }
   | { type: 'not'; key: SearchKey }
   | { type: 'or'; a: SearchKey; b: SearchKey }
   | { type: 'and'; keys: SearchKey[] };
@@ -81,6 +83,8 @@ const DATE_KEYS: Record<string, ['internaldate' | 'sentdate', DateOp]> = {
 const RETURN_OPTS = new Set<string>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'PARTIAL']);
 const isKeyChar = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 const isSeqStart = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2a || c === 0x24;
+/** RFC 8474 §7 `objectid`. */
+const OBJECTID = /^[A-Za-z0-9_-]{1,255}$/;
 
 /**
  * Parse `[SP "RETURN" SP "(" ... ")"] SP ["CHARSET" SP charset SP] search-key *(SP search-key)`,
@@ -221,6 +225,14 @@ class KeyParser {
         });
       case 'MODSEQ':
         return this.modseq();
+      case 'EMAILID':
+      case 'THREADID': {
+        d.sp();
+        const idAt = d.offset;
+        const id = d.atom();
+        if (!OBJECTID.test(id)) throw new ParseError('objectid (1*255 ALPHA / DIGIT / "_" / "-")', idAt);
+        return { type: word === 'EMAILID' ? 'emailid' : 'threadid', id };
+      }
       default:
         throw new ParseError('search-key', at);
     }
@@ -287,6 +299,10 @@ export function renderSearchKey(k: SearchKey): string {
       return k.entry
         ? `MODSEQ ${encQuoted('/flags/' + k.entry.flag).toString('latin1')} ${k.entry.kind} ${k.modseq}`
         : `MODSEQ ${k.modseq}`;
+    case 'emailid':
+      return `EMAILID ${k.id}`;
+    case 'threadid':
+      return `THREADID ${k.id}`;
     case 'not':
       return `NOT ${renderSearchKey(k.key)}`;
     case 'or':
