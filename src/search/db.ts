@@ -8,7 +8,8 @@
  * - `docs`: one row per article, keyed by Message-ID, so a crossposted article
  *   is one document found in every group it belongs to; holds what SORT and
  *   THREAD need (not folded) and the state of its body in the index;
- * - `members(mbid, uid, docid)`: where each document sits;
+ * - `members(mbid, uid, docid)`: where each document sits; a document no
+ *   member refers to any more (its articles expired) is deleted with its text;
  * - `headers` / `bodies`: the folded text (text.ts) the FTS tables index and
  *   the short-needle scan reads; `headers_fts`, `alltext_fts` and `bodies_fts` are
  *   trigram FTS5 tables over them (external content, case-sensitive because
@@ -47,12 +48,28 @@ export const enum BodyState {
   ScanOnly = 2,
 }
 
-/** Bits of `docs.hdr_flags`. */
+/** Bits of `docs.hdr_flags` (0: a whole header, every column exact: the common case once indexed). */
 export const enum HeaderFlags {
   /** A decoded header value holds '\n': a needle with '\n' cannot be answered from the joined text. */
   Newline = 1,
   /** The header text cannot be stored (writer.ts `storable`): every header needle is scanned. */
   NotWellFormed = 2,
+  /**
+   * Only the overview is known (writer.ts `addOverview`): Subject and From as
+   * OVER gave them, no To, Cc, other fields or In-Reply-To. A whole header
+   * replaces it (an upgrade in place).
+   */
+  Partial = 4,
+  /** With Partial: the overview Subject is not known to equal the header's (text.ts `overviewValueExact`). */
+  SubjectUnknown = 8,
+  /** With Partial: the same for From. */
+  FromUnknown = 16,
+  /**
+   * The SORT/THREAD columns are not exact (a value held NUL or U+0001, which
+   * the columns cannot carry, or an overview value that is not exact): the
+   * caller reads the header instead.
+   */
+  SortInexact = 32,
 }
 
 const TRIGRAM = "tokenize='trigram case_sensitive 1'";
