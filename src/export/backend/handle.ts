@@ -10,7 +10,9 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
-import { BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSnapshot, type MessageMeta, type MimePart } from '../interface.js';
+import {
+  BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSearch, type MailboxSnapshot, type MessageMeta, type MimePart,
+} from '../interface.js';
 import type { GroupReader } from './reader.js';
 import type { MailboxView } from './view.js';
 
@@ -25,6 +27,8 @@ export class ViewHandle implements MailboxHandle {
     private readonly onRelease: () => void,
     private readonly log: Logger,
     private readonly crosspostsOf?: (uids: readonly number[]) => Promise<CrosspostTarget[]>,
+    /** The group's index-backed SEARCH/SORT/THREAD (group-search.ts), shared by the view's handles; absent without an index. */
+    readonly search?: MailboxSearch,
   ) {}
 
   crossposts(uids: readonly number[]): Promise<CrosspostTarget[]> {

@@ -12,11 +12,15 @@
  * the rule shared with the eager ingest of src/app/ingest.ts: a record without
  * a storable Message-ID gets a synthetic one, so it is still listed.
  *
+ * With `index`, each batch's overview records (and their UIDs) are handed
+ * to it and awaited before the next batch is read (search index feed,
+ * index-feed.ts: memory stays one batch).
+ *
  * Throws whatever the source or the UID map throws; the caller maps it.
  * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
  */
 import type { Logger } from '../../util/log.js';
-import type { Source } from '../source.js';
+import type { OverviewRecord, Source } from '../source.js';
 import type { MailboxUidMap, SeenArticle } from '../../uidmap/index.js';
 import { uidMapMessageId } from '../message-id.js';
 import { parseDate } from './dates.js';
@@ -34,6 +38,8 @@ export interface IngestTarget {
   logger: Logger;
   /** Told of each crossposted article (Xref naming two or more groups). */
   onCrosspost?: (messageId: string, groups: string[]) => void;
+  /** Given each batch's records with their UIDs (and INTERNALDATE: the parsed overview date, NaN when none); awaited. */
+  index?: (items: { uid: number; record: OverviewRecord; internalDate: number }[]) => Promise<void>;
 }
 
 /** Group names of an Xref value `host group:number ...`. */
@@ -66,14 +72,17 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
   let batch: SeenArticle[] = [];
   let sizes: number[] = [];
   let dates: number[] = [];
+  let overviews: OverviewRecord[] = [];
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const uids = await t.uidmap.assign(batch, t.primary);
     for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
+    if (t.index !== undefined) await t.index(overviews.map((record, i) => ({ uid: uids[i]!, record, internalDate: dates[i]! })));
     batch = [];
     sizes = [];
     dates = [];
+    overviews = [];
     const now = Date.now();
     if (now - lastLog >= INGEST_PROGRESS_MS) {
       lastLog = now;
@@ -94,6 +103,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     }
     sizes.push(Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : -1);
     dates.push(parseDate(r.date));
+    if (t.index !== undefined) overviews.push(r);
     if (batch.length >= INGEST_BATCH) await flush();
   }
   await flush();

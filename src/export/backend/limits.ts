@@ -138,3 +138,26 @@ export const META_WRITE_DELAY_MS = 50;
  * per article through the file, with 32 in parallel).
  */
 export const MEMORY_ARTICLE_CACHE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Search index feed (index-feed.ts): headers and articles read anyway are
+ * written after this long at most (or once `index.crawlBatch` are queued); a
+ * few hundred ms keeps batches large without leaving the index behind.
+ */
+export const FEED_DELAY_MS = 200;
+
+/**
+ * Articles queued for the index at most (bytes); beyond, new ones are left
+ * for later (the crawler or a later read brings them): a FETCH of many big
+ * bodies must not pile them up in memory while the writer thread is busy.
+ */
+export const FEED_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+/** How often the crawler logs a group's progress (indexed of total, rate, ETA). */
+export const CRAWL_PROGRESS_MS = 10_000;
+
+/**
+ * A crawled group with nothing left to fetch is looked at again when its
+ * snapshot changes, and at least this often (bodies added while it waited).
+ */
+export const CRAWL_RECHECK_MS = 60_000;

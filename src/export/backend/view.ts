@@ -25,7 +25,7 @@ import type { MailboxSnapshot } from '../interface.js';
 import type { GroupInfo } from '../source.js';
 import type { MailboxUidMap } from '../../uidmap/index.js';
 import type { Carrier, Carriers } from './carrier.js';
-import { ingestRange } from './ingest.js';
+import { ingestRange, type IngestTarget } from './ingest.js';
 import { REMOVE_BATCH, SAVE_VIEW_MS } from './limits.js';
 import type { SavedView } from './table-codec.js';
 import { EMPTY_TABLE, TableBuilder, withoutUids, type ArticleTable } from './table.js';
@@ -51,8 +51,10 @@ export interface ViewOptions {
   saved?: SavedView;
   /** Told of crossposted articles met while ingesting. */
   onCrosspost?: (messageId: string, groups: string[]) => void;
-  /** Told the article numbers (of `carrier`) that expired, so their cached metadata can go. */
-  onExpired?: (carrier: Carrier, numbers: number[]) => void;
+  /** Told the article numbers (of `carrier`) that expired, so their cached metadata can go, and their UIDs. */
+  onExpired?: (carrier: Carrier, numbers: number[], uids: number[]) => void;
+  /** Given each ingest batch's overview records with their UIDs (the search index); awaited (ingest.ts). */
+  index?: IngestTarget['index'];
   /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
   save?: (v: SavedView) => Promise<void>;
 }
@@ -233,7 +235,7 @@ export class MailboxView {
     const list = [...drop];
     for (let i = 0; i < list.length; i += REMOVE_BATCH) await this.o.uidmap.remove(list.slice(i, i + REMOVE_BATCH));
     this.o.logger.info({ group: this.group, expired: drop.size }, 'backend: articles expired');
-    this.o.onExpired?.(c, gone);
+    this.o.onExpired?.(c, gone, list);
     this.publish(withoutUids(t, drop), c);
   }
 
@@ -241,6 +243,7 @@ export class MailboxView {
     return {
       source: c.source, uidmap: this.o.uidmap, group: this.group, upstream: c.id, primary: c.primary, logger: this.o.logger,
       onCrosspost: this.o.onCrosspost,
+      index: this.o.index,
     };
   }
 

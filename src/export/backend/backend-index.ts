@@ -1,0 +1,192 @@
+/**
+ * The search index as the backend uses it (one per backend, absent without
+ * an index): what each group view, reader and handle gets (ingest feed,
+ * reader hooks, `MailboxSearch`), the background crawler, the hook for
+ * articles downloaded into the article cache, and the memory bound of the
+ * SORT/THREAD keys.
+ *
+ * Ownership: the caller of createBackend opens the SearchIndex and closes it
+ * after the backend's `close()`; `close()` here stops the crawler and writes
+ * what is queued.
+ */
+import type { Logger } from '../../util/log.js';
+import type { MailboxUidMap } from '../../uidmap/index.js';
+import type { SearchIndex } from '../../search/index.js';
+import { Activity } from './activity.js';
+import type { Fetched } from './fetch.js';
+import { Crawler, type CrawlStats, type CrawlTarget } from './crawler.js';
+import { internalDateOf } from './dates.js';
+import { GroupSearch } from './group-search.js';
+import { IndexFeed } from './index-feed.js';
+import type { BodyPolicy } from './index-policy.js';
+import type { MetaStore } from './meta-store.js';
+import type { GroupReader, ReaderIndexHooks } from './reader.js';
+import { KeysBudget } from './sort-keys.js';
+import { rowOfNumber } from './table.js';
+import type { MailboxView, ViewOptions } from './view.js';
+import type { Readable } from 'node:stream';
+
+/** Settings of the index in the backend (config `index.*`). */
+export interface IndexOptions {
+  /** Bodies kept per group; default: 'all' for every group. */
+  bodies?: (group: string) => BodyPolicy;
+  crawlConcurrency: number;
+  crawlBatch: number;
+  crawlQuietMs: number;
+  maxArticleBytes: number;
+  keysMemoryBytes: number;
+  /**
+   * Crawl groups with `bodies: all` in the background: each group as its view
+   * opens, and at start every group the index knows with bodies missing
+   * (so a crawl cut short resumes). Default true; `newsfront index` crawls
+   * the groups it names itself instead.
+   */
+  crawl?: boolean;
+}
+
+export class BackendIndex {
+  readonly activity = new Activity();
+  private readonly feed: IndexFeed;
+  private readonly crawler: Crawler;
+  private readonly budget: KeysBudget;
+  private readonly searches = new Map<MailboxView, GroupSearch>();
+  private readonly bodies: (group: string) => BodyPolicy;
+  private closed = false;
+
+  constructor(
+    readonly index: SearchIndex,
+    private readonly o: IndexOptions,
+    meta: MetaStore,
+    private readonly log: Logger,
+  ) {
+    this.bodies = o.bodies ?? (() => 'all');
+    this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
+    this.crawler = new Crawler({
+      feed: this.feed, meta, activity: this.activity, logger: log,
+      concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes,
+    });
+    this.budget = new KeysBudget(o.keysMemoryBytes);
+  }
+
+  /** Bytes of SORT/THREAD keys kept now, all groups. */
+  get keysBytes(): number {
+    return this.budget.bytes;
+  }
+
+  /** What a group's view gets: its ingest batches go to the index, expired articles leave it. */
+  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void } {
+    return {
+      index: (items) => this.feed.overview(group, uidmap.uidValidity, items),
+      expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
+    };
+  }
+
+  /** What a group's reader gets: headers and articles it reads go to the index. */
+  readerHooks(group: string, uidmap: MailboxUidMap): { index: ReaderIndexHooks; activity: Activity } {
+    const uv = uidmap.uidValidity;
+    return {
+      index: {
+        header: (uid, header, date, size) => this.feed.header(group, uv, uid, header, date, size),
+        article: (uid, article, date) => this.feed.article(group, uv, uid, article, date),
+        keepBytes: this.bodies(group) === 'none' ? 0 : this.o.maxArticleBytes,
+      },
+      activity: this.activity,
+    };
+  }
+
+  /**
+   * A group's view is open: older generations of the group leave the index,
+   * the crawler starts (bodies: all), and the view gets its `MailboxSearch`.
+   */
+  attach(group: string, view: MailboxView, reader: GroupReader, uidmap: MailboxUidMap): GroupSearch {
+    for (const m of this.index.mailboxes()) {
+      if (m.name === group && m.uidValidity !== uidmap.uidValidity) {
+        this.index.dropMailbox(group, m.uidValidity).catch((err: unknown) => this.log.warn({ group, err: (err as Error).message }, 'index: dropping an old generation failed'));
+      }
+    }
+    if (this.o.crawl !== false && this.bodies(group) === 'all') this.crawler.start(this.target(group, view, uidmap));
+    const search = new GroupSearch({ group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget });
+    this.searches.set(view, search);
+    return search;
+  }
+
+  /** The view is forgotten (idle LRU): its SORT/THREAD keys go. */
+  detach(view: MailboxView): void {
+    this.searches.get(view)?.dispose();
+    this.searches.delete(view);
+  }
+
+  /**
+   * An article was downloaded into the article cache (ArticleCache
+   * `onFetched`): read back from the cache and queued for the index.
+   * `live` finds the group's view; `open` reads the cached file.
+   */
+  fetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
+    if (this.closed || !r.cached || r.size > this.o.maxArticleBytes) return;
+    const [upstream, group, num] = key.split('\u0000');
+    if (group === undefined || num === undefined) return;
+    const view = live(group);
+    const snap = view?.current();
+    if (snap === undefined || snap.carrier?.id !== upstream) return;
+    const row = rowOfNumber(snap.table, Number(num));
+    if (row < 0) return;
+    const uid = snap.table.uids[row]!;
+    const date = internalDateOf(snap.table.dates[row]!).getTime();
+    void (async () => {
+      const parts: Buffer[] = [];
+      for await (const c of (await open(key)) as AsyncIterable<Buffer>) parts.push(c);
+      const bytes = Buffer.concat(parts);
+      if (bytes.length === r.size) this.feed.article(group, snap.uidValidity, uid, bytes, date);
+    })().catch(() => undefined); // evicted meanwhile: the crawler (or the next read) brings it
+  }
+
+  /**
+   * Resumes crawls cut short (a restart): opens, one after another, the view
+   * of each group the index knows with bodies missing (`openView` starts its
+   * crawl, see `attach`). Failures are logged.
+   */
+  async resume(openView: (group: string) => Promise<unknown>, stopped: () => boolean): Promise<void> {
+    if (this.o.crawl === false) return;
+    const names = new Set<string>();
+    try {
+      for (const m of this.index.mailboxes()) {
+        if (this.bodies(m.name) === 'all' && this.index.missingBodies(m.name, m.uidValidity, 1).length > 0) names.add(m.name);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'index: cannot list groups to crawl');
+      return;
+    }
+    for (const group of names) {
+      if (stopped() || this.closed) return;
+      await openView(group).catch((err: unknown) => this.log.info({ group, err: (err as Error).message }, 'index: crawl of a group not resumed'));
+    }
+  }
+
+  /** Resolves when what is queued for the index is written. */
+  flush(): Promise<void> {
+    return this.feed.flush();
+  }
+
+  /** Crawls one group until every body is indexed (`newsfront index`). */
+  buildIndex(group: string, view: MailboxView, uidmap: MailboxUidMap): Promise<CrawlStats> {
+    return this.crawler.run(this.target(group, view, uidmap));
+  }
+
+  /** Stops the crawler and writes what is queued. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.crawler.close();
+    await this.feed.close();
+    for (const s of this.searches.values()) s.dispose();
+    this.searches.clear();
+  }
+
+  private target(group: string, view: MailboxView, uidmap: MailboxUidMap): CrawlTarget {
+    return {
+      group,
+      current: () => view.current(),
+      subscribe: (fn) => view.subscribe(() => fn()),
+      messageIdOf: (uid) => uidmap.lookup(uid)?.messageId,
+    };
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * What the backend writes into the search index (src/search/), batched and
+ * never in a reader's way:
+ * - `overview`: the overview records of one ingest batch (OVER), awaited by
+ *   the ingest so memory stays bounded (one batch at a time);
+ * - `header`: a whole header fetched for a listing (HEAD, a read for the
+ *   exact size): it upgrades the overview-only document (Subject/From from
+ *   OVER) to the whole header (To, Cc, other fields, In-Reply-To);
+ * - `article`: a whole article newsfront read anyway (a download into the
+ *   article cache, a read for the exact size): its header, and its body when
+ *   the group's policy (index-policy.ts) is not `none`;
+ * - `write`: the crawler's batches, awaited;
+ * - `remove`: expired articles.
+ * `header` and `article` are queued and written in batches of `batch`
+ * (or after FEED_DELAY_MS); a queue above FEED_MAX_QUEUED_BYTES drops what
+ * comes (the crawler, or a later read, brings it again).
+ *
+ * The index is a cache: a failed write is logged (warn) and forgotten, never
+ * thrown to a reader; only `write` (the crawler's) rejects.
+ */
+import type { Logger } from '../../util/log.js';
+import type { OverviewRecord } from '../source.js';
+import type { BodyRecord, HeaderRecord, SearchIndex } from '../../search/index.js';
+import type { BodyPolicy } from './index-policy.js';
+import { FEED_DELAY_MS, FEED_MAX_QUEUED_BYTES } from './limits.js';
+
+/** One article for the index: its header (or the whole article), and its body when `article` is set. */
+export interface FedArticle {
+  group: string;
+  uidValidity: number;
+  uid: number;
+  /** The whole article: header and body go in. */
+  article?: Buffer;
+  /** The header block only (a HEAD); with `scanOnly`, the body is marked never to be indexed. */
+  header?: Buffer;
+  scanOnly?: boolean;
+  internalDate: number;
+  size: number;
+}
+
+export interface IndexFeedOptions {
+  index: SearchIndex;
+  logger: Logger;
+  /** Articles per transaction. */
+  batch: number;
+  /** Bodies of articles bigger than this are not indexed (marked scan-only). */
+  maxArticleBytes: number;
+  bodies: (group: string) => BodyPolicy;
+}
+
+export class IndexFeed {
+  private queue: FedArticle[] = [];
+  private queuedBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** The write under way (writes run one after another). */
+  private tail: Promise<void> = Promise.resolve();
+  private dropped = 0;
+  private closed = false;
+
+  constructor(private readonly o: IndexFeedOptions) {}
+
+  get index(): SearchIndex {
+    return this.o.index;
+  }
+
+  /** The body policy of a group. */
+  bodies(group: string): BodyPolicy {
+    return this.o.bodies(group);
+  }
+
+  /** Overview records of one ingest batch (`items[i].uid` from the UID map; NaN date: none); resolves when committed or failed (logged). */
+  async overview(group: string, uidValidity: number, items: readonly { uid: number; record: OverviewRecord; internalDate: number }[]): Promise<void> {
+    if (this.closed || items.length === 0) return;
+    const records = items.map(({ uid, record: r, internalDate }) => ({
+      mailbox: group,
+      uidValidity,
+      uid,
+      overview: { subject: r.subject, from: r.from, date: r.date, messageId: r.messageId, references: r.references },
+      internalDate: Number.isFinite(internalDate) ? internalDate : 0,
+      size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
+    }));
+    await this.serial(() => this.o.index.addOverview(records).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'overview'));
+  }
+
+  /** A header fetched upstream; queued. */
+  header(group: string, uidValidity: number, uid: number, header: Buffer, internalDate: number, size: number): void {
+    this.enqueue({ group, uidValidity, uid, header, internalDate, size });
+  }
+
+  /** A whole article read anyway; queued (its body only if the group's policy allows). */
+  article(group: string, uidValidity: number, uid: number, article: Buffer, internalDate: number): void {
+    this.enqueue({ group, uidValidity, uid, article, internalDate, size: article.length });
+  }
+
+  /** Writes a batch now (after what is queued before it); rejects with the index's error. */
+  write(items: readonly FedArticle[]): Promise<void> {
+    return this.serial(() => this.commit(items));
+  }
+
+  /** Expired articles leave the index (with the documents no other group holds). */
+  async remove(group: string, uidValidity: number, uids: readonly number[]): Promise<void> {
+    if (this.closed || uids.length === 0) return;
+    await this.serial(() => this.o.index.removeMembers(group, uidValidity, uids).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'remove'));
+  }
+
+  /** Writes what is queued; resolves when every write so far is done. */
+  async flush(): Promise<void> {
+    this.drain();
+    await this.tail;
+  }
+
+  /** Flushes, then takes nothing more. The owner closes the index afterwards. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private enqueue(a: FedArticle): void {
+    if (this.closed) return;
+    const bytes = (a.article?.length ?? 0) + (a.header?.length ?? 0);
+    if (this.queuedBytes + bytes > FEED_MAX_QUEUED_BYTES) {
+      if (this.dropped++ % 1000 === 0) this.o.logger.debug({ dropped: this.dropped }, 'index: feed queue full, articles left for later');
+      return;
+    }
+    this.queue.push(a);
+    this.queuedBytes += bytes;
+    if (this.queue.length >= this.o.batch) this.drain();
+    else this.timer ??= setTimeout(() => this.drain(), FEED_DELAY_MS).unref();
+  }
+
+  private drain(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queue.length === 0) return;
+    const items = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    void this.serial(() => this.commit(items)).catch((err: unknown) => this.failed(err, items[0]!.group, 'articles'));
+  }
+
+  /** Runs `fn` after the writes before it; the chain goes on whatever `fn` does. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn);
+    this.tail = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async commit(items: readonly FedArticle[]): Promise<void> {
+    const headers: HeaderRecord[] = [];
+    const bodies: BodyRecord[] = [];
+    for (const a of items) {
+      const loc = { mailbox: a.group, uidValidity: a.uidValidity, uid: a.uid };
+      const header = a.article ?? a.header;
+      if (header !== undefined) headers.push({ ...loc, header, internalDate: a.internalDate, size: a.size });
+      if (this.o.bodies(a.group) === 'none') continue;
+      if (a.scanOnly || (a.article !== undefined && a.article.length > this.o.maxArticleBytes)) bodies.push({ ...loc, scanOnly: true });
+      else if (a.article !== undefined) bodies.push({ ...loc, article: a.article });
+    }
+    if (headers.length > 0) await this.o.index.addHeaders(headers);
+    if (bodies.length > 0) await this.o.index.addBodies(bodies);
+  }
+
+  private failed(err: unknown, group: string, what: string): void {
+    this.o.logger.warn({ group, what, err: (err as Error).message, code: (err as { code?: string }).code }, 'index: write failed (the index answers less until the article is read again)');
+  }
+}
