@@ -5,9 +5,10 @@
  * Layout (see DESIGN.md "Search"):
  * - `mailboxes(mbid, name, uid_validity, version)`: a mailbox generation, and
  *   `mailbox_log` the lowest UID each of its versions added (SORT caches);
- * - `docs`: one row per article, keyed by Message-ID, so a crossposted article
- *   is one document found in every group it belongs to; holds what SORT and
- *   THREAD need (not folded) and the state of its body in the index;
+ * - `docs`: one row per article, keyed by Message-ID (or the caller's key for
+ *   it: the UID map's), so a crossposted article is one document found in
+ *   every group it belongs to; holds what SORT and THREAD need (not folded,
+ *   the header's Message-ID in `hdr_msgid`) and the state of its body;
  * - `members(mbid, uid, docid)`: where each document sits; a document no
  *   member refers to any more (its articles expired) is deleted with its text;
  * - `headers` / `bodies`: the folded text (text.ts) the FTS tables index and
@@ -33,7 +34,7 @@ import { SearchIndexError } from './errors.js';
 export type Db = InstanceType<typeof Database>;
 
 /** Schema version (PRAGMA user_version). Bump with a migration step below. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Waiting for the other connection's lock (a checkpoint, the writer's commit): milliseconds. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -139,8 +140,18 @@ CREATE VIRTUAL TABLE bodies_fts USING fts5 (
 );
 `;
 
+/**
+ * v2: a document's key (`message_id`) may be the caller's identity of the
+ * article (the UID map's Message-ID: distinct for two archive messages that
+ * share one); the header's own Message-ID, which THREAD reads, gets a column.
+ */
+const SCHEMA_V2 = `
+ALTER TABLE docs ADD COLUMN hdr_msgid TEXT NOT NULL DEFAULT '';
+UPDATE docs SET hdr_msgid = message_id WHERE substr(message_id, 1, 1) <> ' ';
+`;
+
 /** Steps from version i to i + 1 (index 0: the empty file). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
 
 /**
  * Opens (creating or migrating) the database at `path`. The caller owns the

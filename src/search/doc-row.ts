@@ -33,16 +33,20 @@ export function sortText(s: string): string {
 export interface DocRow {
   /** `docs.message_id`: the Message-ID, or a key of its own for an article without one. */
   key: string;
-  /** date_ms, arrival_ms, size, subject, from_*, to_*, cc_*, refs, in_reply_to, in column order. */
+  /** date_ms, arrival_ms, size, subject, from_*, to_*, cc_*, refs, in_reply_to, hdr_msgid, in column order. */
   columns: unknown[];
   flags: number;
   /** headers(subject, hfrom, hto, hcc, alltext); null: not stored (NotWellFormed). */
   text: [string | null, string | null, string | null, string | null, string] | null;
 }
 
-/** A key no Message-ID can take (they are trimmed), so id-less articles never merge. */
-function docKey(messageId: string, mailbox: string, uidValidity: number, uid: number): string {
-  return messageId !== '' ? sortText(messageId) : ` ${mailbox} ${uidValidity} ${uid}`;
+/**
+ * The caller's key for the article, else its Message-ID, else a key no
+ * Message-ID can take (they are trimmed), so id-less articles never merge.
+ */
+function docKey(r: Location, messageId: string): string {
+  if (r.key !== undefined && r.key !== '') return sortText(r.key);
+  return messageId !== '' ? sortText(messageId) : ` ${r.mailbox} ${r.uidValidity} ${r.uid}`;
 }
 
 function sortColumns(values: string[]): { values: string[]; exact: boolean } {
@@ -62,6 +66,8 @@ export interface Location {
   uid: number;
   internalDate: number;
   size: number;
+  /** The document's key (see writer.ts HeaderRecord.key). */
+  key?: string;
 }
 
 /** The row of an article from its header block (a whole article works too). */
@@ -77,8 +83,8 @@ export function headerRow(header: Buffer, r: Location): DocRow {
   const sort = sortColumns([h.sortSubject, f.mailbox, f.host, f.name, t.mailbox, t.host, t.name, c.mailbox, c.host, c.name, h.references, h.inReplyTo, h.messageId]);
   if (!sort.exact) flags |= HeaderFlags.SortInexact;
   return {
-    key: docKey(h.messageId, r.mailbox, r.uidValidity, r.uid),
-    columns: [Number.isFinite(h.dateMs) ? h.dateMs : null, r.internalDate, r.size, ...sort.values.slice(0, 12)],
+    key: docKey(r, h.messageId),
+    columns: [Number.isFinite(h.dateMs) ? h.dateMs : null, r.internalDate, r.size, ...sort.values],
     flags,
     text: notWellFormed ? null : [h.subject, h.from, h.to, h.cc, h.all],
   };
@@ -96,8 +102,8 @@ export function overviewRow(o: OverviewFields, r: Location): DocRow {
   const sort = sortColumns([v.sortSubject, f.mailbox, f.host, f.name, '', '', '', '', '', '', v.references, '', v.messageId]);
   if (!sort.exact || !v.sortExact) flags |= HeaderFlags.SortInexact;
   return {
-    key: docKey(v.messageId, r.mailbox, r.uidValidity, r.uid),
-    columns: [Number.isFinite(v.dateMs) ? v.dateMs : null, r.internalDate, r.size, ...sort.values.slice(0, 12)],
+    key: docKey(r, v.messageId),
+    columns: [Number.isFinite(v.dateMs) ? v.dateMs : null, r.internalDate, r.size, ...sort.values],
     flags,
     // no alltext: every needle on it is left to the scan for a Partial document
     text: (flags & HeaderFlags.NotWellFormed) !== 0 ? null : [v.subject, v.from, null, null, ''],

@@ -64,8 +64,8 @@ const SORT_SQL: Record<SortField, readonly (readonly [NumberColumn | StringColum
   from: [['fromMailbox', 'd.from_mailbox'], ['fromHost', 'd.from_host'], ['fromName', 'd.from_name']],
   to: [['toMailbox', 'd.to_mailbox'], ['toHost', 'd.to_host'], ['toName', 'd.to_name']],
   cc: [['ccMailbox', 'd.cc_mailbox'], ['ccHost', 'd.cc_host'], ['ccName', 'd.cc_name']],
-  // An id-less article's key starts with a space (writer.ts): it has no Message-ID.
-  messageId: [['messageId', "iif(substr(d.message_id, 1, 1) = ' ', '', d.message_id)"]],
+  // the header's Message-ID (the document's key may be the caller's identity, db.ts v2)
+  messageId: [['messageId', 'd.hdr_msgid']],
   references: [['references', 'd.refs']],
   inReplyTo: [['inReplyTo', 'd.in_reply_to']],
   state: [

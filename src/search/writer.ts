@@ -35,6 +35,13 @@ export interface HeaderRecord {
   internalDate: number;
   /** RFC822.SIZE in octets. */
   size: number;
+  /**
+   * The article's identity, when the caller has its own (the UID map's
+   * Message-ID: one per distinct article even where an archive holds two
+   * messages with one Message-ID); default: the header's Message-ID. Records
+   * with one key are one document (crossposts).
+   */
+  key?: string;
 }
 
 /** One article as a mailbox member known by its overview record only (until its header comes: `addHeaders`). */
@@ -45,6 +52,8 @@ export interface OverviewRecord {
   overview: OverviewFields;
   internalDate: number;
   size: number;
+  /** As HeaderRecord.key (default: the overview's Message-ID). */
+  key?: string;
 }
 
 /**
@@ -73,7 +82,7 @@ function checkLocation(mailbox: string, uidValidity: number, uid: number): void 
 }
 
 const DOC_COLUMNS = `date_ms, arrival_ms, size, subject,
-  from_mailbox, from_host, from_name, to_mailbox, to_host, to_name, cc_mailbox, cc_host, cc_name, refs, in_reply_to, hdr_flags`;
+  from_mailbox, from_host, from_name, to_mailbox, to_host, to_name, cc_mailbox, cc_host, cc_name, refs, in_reply_to, hdr_msgid, hdr_flags`;
 
 export class IndexWriter {
   private readonly mbids = new Map<string, number>();
@@ -91,8 +100,8 @@ export class IndexWriter {
       logVersion: p('INSERT INTO mailbox_log (mbid, version, min_uid) SELECT mbid, version, ? FROM mailboxes WHERE mbid = ?'),
       dropMailbox: p('DELETE FROM mailboxes WHERE mbid = ?'),
       findDoc: p('SELECT docid, hdr_flags FROM docs WHERE message_id = ?').raw(),
-      addDoc: p(`INSERT INTO docs (message_id, ${DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      updateDoc: p(`UPDATE docs SET (${DOC_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE docid = ?`),
+      addDoc: p(`INSERT INTO docs (message_id, ${DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      updateDoc: p(`UPDATE docs SET (${DOC_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE docid = ?`),
       dropDoc: p('DELETE FROM docs WHERE docid = ?'),
       headerText: p('SELECT subject, hfrom, hto, hcc, alltext FROM headers WHERE docid = ?').raw(),
       addHeaders: p('INSERT INTO headers (docid, subject, hfrom, hto, hcc, alltext) VALUES (?, ?, ?, ?, ?, ?)'),

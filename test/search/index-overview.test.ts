@@ -218,4 +218,20 @@ describe('overview-only documents', () => {
       await index.close();
     }
   });
+
+  it('keep two articles with one Message-ID apart when the caller keys them apart, and thread by the header id', async () => {
+    const index = await SearchIndex.open(':memory:', { writer: 'inline' });
+    try {
+      const head = (subject: string): Buffer => Buffer.from(`From: a@b\r\nSubject: ${subject}\r\nMessage-ID: <same@x>\r\n\r\n`, 'latin1');
+      const at = (uid: number, key?: string) => ({ mailbox: 'g', uidValidity: 1, uid, internalDate: 0, size: 1, ...(key ? { key } : {}) });
+      await index.addHeaders([{ ...at(1, '<same@x>'), header: head('first') }, { ...at(2, '<2.abc@newsfront.invalid>'), header: head('second') }]);
+      expect([...index.match('g', 1, [{ field: 'subject', needle: 'second' }]).uids]).toEqual([2]);
+      expect(index.sortColumns('g', 1, ['messageId']).messageId).toEqual(['<same@x>', '<same@x>']);
+      // without keys: one document (the first header kept), as for a crosspost
+      await index.addHeaders([{ ...at(3), header: head('third') }]);
+      expect([...index.match('g', 1, [{ field: 'subject', needle: 'first' }]).uids]).toEqual([1, 3]);
+    } finally {
+      await index.close();
+    }
+  });
 });

@@ -51,6 +51,8 @@ export class BackendIndex {
   private readonly budget: KeysBudget;
   private readonly searches = new Map<MailboxView, GroupSearch>();
   private readonly bodies: (group: string) => BodyPolicy;
+  /** The UID map of each group seen (an article's key in the index is its key there). */
+  private readonly uidmaps = new Map<string, MailboxUidMap>();
   private closed = false;
 
   constructor(
@@ -75,6 +77,7 @@ export class BackendIndex {
 
   /** What a group's view gets: its ingest batches go to the index, expired articles leave it. */
   viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void } {
+    this.uidmaps.set(group, uidmap);
     return {
       index: (items) => this.feed.overview(group, uidmap.uidValidity, items),
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
@@ -84,10 +87,11 @@ export class BackendIndex {
   /** What a group's reader gets: headers and articles it reads go to the index. */
   readerHooks(group: string, uidmap: MailboxUidMap): { index: ReaderIndexHooks; activity: Activity } {
     const uv = uidmap.uidValidity;
+    const key = (uid: number): string | undefined => uidmap.lookup(uid)?.messageId;
     return {
       index: {
-        header: (uid, header, date, size) => this.feed.header(group, uv, uid, header, date, size),
-        article: (uid, article, date) => this.feed.article(group, uv, uid, article, date),
+        header: (uid, header, date, size) => this.feed.header(group, uv, uid, key(uid), header, date, size),
+        article: (uid, article, date) => this.feed.article(group, uv, uid, key(uid), article, date),
         keepBytes: this.bodies(group) === 'none' ? 0 : this.o.maxArticleBytes,
       },
       activity: this.activity,
@@ -132,11 +136,12 @@ export class BackendIndex {
     if (row < 0) return;
     const uid = snap.table.uids[row]!;
     const date = internalDateOf(snap.table.dates[row]!).getTime();
+    const id = this.uidmaps.get(group)?.lookup(uid)?.messageId;
     void (async () => {
       const parts: Buffer[] = [];
       for await (const c of (await open(key)) as AsyncIterable<Buffer>) parts.push(c);
       const bytes = Buffer.concat(parts);
-      if (bytes.length === r.size) this.feed.article(group, snap.uidValidity, uid, bytes, date);
+      if (bytes.length === r.size) this.feed.article(group, snap.uidValidity, uid, id, bytes, date);
     })().catch(() => undefined); // evicted meanwhile: the crawler (or the next read) brings it
   }
 

@@ -222,8 +222,8 @@ export class Crawler {
           const number = snap.table.numbers[row]!;
           const overview = snap.table.sizes[row]!;
           const internalDate = internalDateOf(snap.table.dates[row]!).getTime();
-          const loc = { group, uidValidity: snap.uidValidity, uid, internalDate };
           const messageId = l.target.messageIdOf(uid);
+          const loc = { group, uidValidity: snap.uidValidity, uid, key: messageId, internalDate };
           try {
             if (overview > this.o.maxArticleBytes) {
               const header = await carrier.source.head(group, number, messageId);

@@ -29,6 +29,8 @@ export interface FedArticle {
   group: string;
   uidValidity: number;
   uid: number;
+  /** The article's key in the UID map (its Message-ID, or the one newsfront made up): the document's identity. */
+  key: string | undefined;
   /** The whole article: header and body go in. */
   article?: Buffer;
   /** The header block only (a HEAD); with `scanOnly`, the body is marked never to be indexed. */
@@ -69,12 +71,13 @@ export class IndexFeed {
   }
 
   /** Overview records of one ingest batch (`items[i].uid` from the UID map; NaN date: none); resolves when committed or failed (logged). */
-  async overview(group: string, uidValidity: number, items: readonly { uid: number; record: OverviewRecord; internalDate: number }[]): Promise<void> {
+  async overview(group: string, uidValidity: number, items: readonly { uid: number; key: string; record: OverviewRecord; internalDate: number }[]): Promise<void> {
     if (this.closed || items.length === 0) return;
-    const records = items.map(({ uid, record: r, internalDate }) => ({
+    const records = items.map(({ uid, key, record: r, internalDate }) => ({
       mailbox: group,
       uidValidity,
       uid,
+      key,
       overview: { subject: r.subject, from: r.from, date: r.date, messageId: r.messageId, references: r.references },
       internalDate: Number.isFinite(internalDate) ? internalDate : 0,
       size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
@@ -82,14 +85,14 @@ export class IndexFeed {
     await this.serial(() => this.o.index.addOverview(records).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'overview'));
   }
 
-  /** A header fetched upstream; queued. */
-  header(group: string, uidValidity: number, uid: number, header: Buffer, internalDate: number, size: number): void {
-    this.enqueue({ group, uidValidity, uid, header, internalDate, size });
+  /** A header fetched upstream (`key`: the UID map's Message-ID); queued. */
+  header(group: string, uidValidity: number, uid: number, key: string | undefined, header: Buffer, internalDate: number, size: number): void {
+    this.enqueue({ group, uidValidity, uid, key, header, internalDate, size });
   }
 
   /** A whole article read anyway; queued (its body only if the group's policy allows). */
-  article(group: string, uidValidity: number, uid: number, article: Buffer, internalDate: number): void {
-    this.enqueue({ group, uidValidity, uid, article, internalDate, size: article.length });
+  article(group: string, uidValidity: number, uid: number, key: string | undefined, article: Buffer, internalDate: number): void {
+    this.enqueue({ group, uidValidity, uid, key, article, internalDate, size: article.length });
   }
 
   /** Writes a batch now (after what is queued before it); rejects with the index's error. */
@@ -154,7 +157,7 @@ export class IndexFeed {
     for (const a of items) {
       const loc = { mailbox: a.group, uidValidity: a.uidValidity, uid: a.uid };
       const header = a.article ?? a.header;
-      if (header !== undefined) headers.push({ ...loc, header, internalDate: a.internalDate, size: a.size });
+      if (header !== undefined) headers.push({ ...loc, header, internalDate: a.internalDate, size: a.size, ...(a.key !== undefined ? { key: a.key } : {}) });
       if (this.o.bodies(a.group) === 'none') continue;
       if (a.scanOnly || (a.article !== undefined && a.article.length > this.o.maxArticleBytes)) bodies.push({ ...loc, scanOnly: true });
       else if (a.article !== undefined) bodies.push({ ...loc, article: a.article });

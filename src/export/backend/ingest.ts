@@ -38,8 +38,8 @@ export interface IngestTarget {
   logger: Logger;
   /** Told of each crossposted article (Xref naming two or more groups). */
   onCrosspost?: (messageId: string, groups: string[]) => void;
-  /** Given each batch's records with their UIDs (and INTERNALDATE: the parsed overview date, NaN when none); awaited. */
-  index?: (items: { uid: number; record: OverviewRecord; internalDate: number }[]) => Promise<void>;
+  /** Given each batch's records with their UIDs and UID map keys (and INTERNALDATE: the parsed overview date, NaN when none); awaited. */
+  index?: (items: { uid: number; key: string; record: OverviewRecord; internalDate: number }[]) => Promise<void>;
 }
 
 /** Group names of an Xref value `host group:number ...`. */
@@ -78,7 +78,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (batch.length === 0) return;
     const uids = await t.uidmap.assign(batch, t.primary);
     for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
-    if (t.index !== undefined) await t.index(overviews.map((record, i) => ({ uid: uids[i]!, record, internalDate: dates[i]! })));
+    if (t.index !== undefined) await t.index(overviews.map((record, i) => ({ uid: uids[i]!, key: batch[i]!.messageId, record, internalDate: dates[i]! })));
     batch = [];
     sizes = [];
     dates = [];

@@ -94,10 +94,10 @@ class NewsBackend implements ClosableBackend {
     this.indexing?.fetched(key, r, (g) => this.live.get(g), (k) => this.cache.open(k, () => Promise.reject(new Error('not cached'))));
   }
 
-  /** Indexes a group now, headers and every body (`newsfront index`); throws as `open` does, and the index's errors. */
-  async buildIndex(name: string): Promise<CrawlStats> {
+  /** Indexes a group (by group name) now, headers and every body (`newsfront index`); throws as `open` does, and the index's errors. */
+  async buildIndex(groupName: string): Promise<CrawlStats> {
     if (this.indexing === undefined) throw new BackendError('UNAVAILABLE', 'no search index');
-    const group = this.groupOf(name);
+    const group = this.groupOf(this.mailboxName(groupName));
     const view = await this.view(group);
     const uidmap = await this.o.uidmaps.open(group);
     await this.indexing.flush();
