@@ -112,10 +112,11 @@ export const SORTS: SortCriterion[][] = [
   [{ key: 'SUBJECT' }, { key: 'DATE', reverse: true }],
   [{ key: 'FROM' }],
   [{ key: 'DISPLAYFROM' }],
-  [{ key: 'TO' }, { key: 'CC' }],
-  [{ key: 'DISPLAYTO', reverse: true }],
   [{ key: 'SIZE' }],
   [{ key: 'SIZE', reverse: true }, { key: 'SUBJECT' }],
+  // last: the keys then hold To and Cc, read from headers where the index has the overview only
+  [{ key: 'TO' }, { key: 'CC' }],
+  [{ key: 'DISPLAYTO', reverse: true }],
 ];
 
 export const THREADS: ThreadAlgorithm[] = ['ORDEREDSUBJECT', 'REFERENCES', 'REFS'];
