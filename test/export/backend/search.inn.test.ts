@@ -5,7 +5,7 @@
  * (a group, an encoded name), Bcc, In-Reply-To without References, a Subject
  * folded with a TAB, raw Latin-1 headers, extra spaces, a decoded Subject
  * holding "=?", a body starting with '.' (INN's overview size is one too
- * many then).
+ * many then; two articles of equal size tell whether SORT (SIZE) uses it).
  * - at ingest (overview only) and after the crawl, every answer equals the
  *   scan of INN's own copy of the article; `unknown` lists the un-crawled;
  * - SORT and THREAD equal the algorithms on records built from HEAD (sizes
@@ -48,6 +48,9 @@ const EXTRAS = [
   extra(3, ['Subject: caf\xe9 cr\xe8me', 'From: J\xf6rg M\xfcller <jm@l1.example>', 'Cc: zed@c.example'], 'caf\xe9 au lait\r\n'),
   extra(4, ['Subject: =?utf-8?q?a=3D=3Fq=3F?= literal', 'To: "Quoted, Name" <q@y.example>'], 'body four\r\n'),
   extra(5, ['Subject:    spaced   out  ', 'In-Reply-To: <x3@search.test> (comment)', 'References: garbage-without-id'], 'body five\r\n'),
+  // equal sizes, but INN's overview says one more for the body starting with '.': SORT (SIZE) must tie them
+  extra(6, [], '.same size\r\n'),
+  extra(7, [], 'xsame size\r\n'),
 ];
 const ALL = [...corpus, ...EXTRAS];
 const byGroup = articlesByGroup(ALL);
@@ -166,6 +169,20 @@ describe('search index in the backend over INN', () => {
       await r.backend.buildIndex(G2);
       expect(await checkAll(G2, h2)).toBe(0);
       await checkSortThread(h2);
+      // a new article: the kept keys grow by the tail; a cancelled one: they are built again
+      await checkSortThread(h1);
+      const late = extra(8, ['Subject: Re: tabbed subject line', 'References: <x1@search.test>', 'To: Late <late@y.example>'], 'the late one\r\n');
+      await inn!.post(late.bytes);
+      const grown = await h1.refresh();
+      expect(grown.uids.length).toBe(byGroup.get(G1)!.length + 1);
+      stored.get(G1)!.set(grown.uids[grown.uids.length - 1]!, (await inn!.storedArticles([late.messageId]))[0]!);
+      await checkSortThread(h1);
+      expect((await h1.search!.match([{ field: 'subject', needle: 'tabbed' }])).uids).toContain(grown.uids[grown.uids.length - 1]);
+      await inn!.cancel('<x2@search.test>');
+      const shrunk = await h1.refresh({ full: true });
+      expect(shrunk.uids.length).toBe(grown.uids.length - 1);
+      await checkSortThread(h1);
+      await checkAll(G1, h1);
       h1.release();
       h2.release();
     } finally {
