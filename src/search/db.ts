@@ -71,6 +71,8 @@ export const enum HeaderFlags {
    * caller reads the header instead.
    */
   SortInexact = 32,
+  /** With Partial: In-Reply-To is known (writer.ts `setInReplyTo`; '' for none). */
+  InReplyToKnown = 64,
 }
 
 const TRIGRAM = "tokenize='trigram case_sensitive 1'";

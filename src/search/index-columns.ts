@@ -20,6 +20,8 @@ export const COLUMNS_EXACT = 0;
 export const COLUMNS_OVERVIEW = 1;
 /** Not exact (a value the columns cannot carry, or an overview value that may differ): read the header. */
 export const COLUMNS_INEXACT = 2;
+/** As COLUMNS_OVERVIEW, with In-Reply-To known (IndexWriter.setInReplyTo). */
+export const COLUMNS_OVERVIEW_IRT = 3;
 
 /**
  * What SORT and THREAD read, one entry per member in ascending UID order;
@@ -49,7 +51,7 @@ export interface SortColumns {
   messageId?: string[];
   references?: string[];
   inReplyTo?: string[];
-  /** COLUMNS_EXACT, COLUMNS_OVERVIEW or COLUMNS_INEXACT per member. */
+  /** COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT or COLUMNS_INEXACT per member. */
   state?: Float64Array;
 }
 
@@ -71,7 +73,9 @@ const SORT_SQL: Record<SortField, readonly (readonly [NumberColumn | StringColum
   state: [
     [
       'state',
-      `CASE WHEN d.hdr_flags & ${HeaderFlags.SortInexact} <> 0 THEN ${COLUMNS_INEXACT} WHEN d.hdr_flags & ${HeaderFlags.Partial} <> 0 THEN ${COLUMNS_OVERVIEW} ELSE ${COLUMNS_EXACT} END`,
+      `CASE WHEN d.hdr_flags & ${HeaderFlags.SortInexact} <> 0 THEN ${COLUMNS_INEXACT}
+         WHEN d.hdr_flags & ${HeaderFlags.Partial} = 0 THEN ${COLUMNS_EXACT}
+         WHEN d.hdr_flags & ${HeaderFlags.InReplyToKnown} <> 0 THEN ${COLUMNS_OVERVIEW_IRT} ELSE ${COLUMNS_OVERVIEW} END`,
     ],
   ],
 };

@@ -32,7 +32,7 @@ import type { WorkerReply, WorkerRequest } from './worker.js';
 
 export { SearchIndexError, type SearchIndexErrorCode } from './errors.js';
 export type { BodyRecord, BodyResult, HeaderRecord, MatchResult, OverviewRecord, SearchField, SearchTerm, SortColumns, SortField };
-export { COLUMNS_EXACT, COLUMNS_INEXACT, COLUMNS_OVERVIEW } from './index-columns.js';
+export { COLUMNS_EXACT, COLUMNS_INEXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT } from './index-columns.js';
 export { overviewValueExact, type OverviewFields } from './overview-text.js';
 export { hasMsgId } from './msgid.js';
 export { MessageKeys, sentDate, type MessageRecord } from './keys.js';
@@ -56,6 +56,7 @@ interface WriteSide {
   addOverview(records: readonly OverviewRecord[]): Promise<number>;
   addBodies(records: readonly BodyRecord[]): Promise<BodyResult>;
   removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number>;
+  setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number>;
   dropMailbox(mailbox: string, uidValidity: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -76,6 +77,9 @@ class InlineWriter implements WriteSide {
   }
   async removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number> {
     return this.w.removeMembers(mailbox, uidValidity, uids);
+  }
+  async setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number> {
+    return this.w.setInReplyTo(mailbox, uidValidity, items);
   }
   async dropMailbox(mailbox: string, uidValidity: number): Promise<void> {
     this.w.dropMailbox(mailbox, uidValidity);
@@ -157,6 +161,9 @@ class WorkerWriter implements WriteSide {
   removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number> {
     return this.call('removeMembers', mailbox, uidValidity, uids);
   }
+  setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number> {
+    return this.call('setInReplyTo', mailbox, uidValidity, items);
+  }
   dropMailbox(mailbox: string, uidValidity: number): Promise<void> {
     return this.call('dropMailbox', mailbox, uidValidity);
   }
@@ -228,6 +235,15 @@ export class SearchIndex {
   async removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number> {
     this.check();
     return this.writer.removeMembers(mailbox, uidValidity, uids);
+  }
+
+  /**
+   * In-Reply-To of members known by their overview only ('' for none), which
+   * THREAD needs where References names no msg-id; see IndexWriter.setInReplyTo.
+   */
+  async setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number> {
+    this.check();
+    return this.writer.setInReplyTo(mailbox, uidValidity, items);
   }
 
   /** Every mailbox generation the index holds (a crawler resumes from these). */

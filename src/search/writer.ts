@@ -17,7 +17,7 @@
  * or flagged for the reader to fetch (db.ts HeaderFlags).
  */
 import { BodyState, HeaderFlags, type Db } from './db.js';
-import { headerRow, overviewRow, storable, type DocRow } from './doc-row.js';
+import { headerRow, overviewRow, sortText, storable, type DocRow } from './doc-row.js';
 import { SearchIndexError } from './errors.js';
 import type { OverviewFields } from './overview-text.js';
 import { bodyText, fold } from './text.js';
@@ -123,6 +123,10 @@ export class IndexWriter {
       addBodyFts: p('INSERT INTO bodies_fts (rowid, text) VALUES (?, ?)'),
       dropBodyFts: p("INSERT INTO bodies_fts (bodies_fts, rowid, text) VALUES ('delete', ?, ?)"),
       setBodyState: p('UPDATE docs SET body_state = ? WHERE docid = ?'),
+      setInReplyTo: p(
+        `UPDATE docs SET in_reply_to = ?, hdr_flags = hdr_flags | ?
+         WHERE docid = (SELECT docid FROM members WHERE mbid = ? AND uid = ?) AND hdr_flags & ${HeaderFlags.Partial} <> 0`,
+      ),
     };
   }
 
@@ -286,6 +290,27 @@ export class IndexWriter {
         result.indexed++;
       });
       return result;
+    });
+  }
+
+  /**
+   * In-Reply-To of members known by their overview only (which lacks it; an
+   * NNTP HDR gives it for a range): `value` as the header holds it, '' when
+   * the article has none. Documents with a whole header are left alone.
+   * Returns the number of documents updated.
+   */
+  setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): number {
+    return this.transaction(() => {
+      const mbid = this.mbid(mailbox, uidValidity, false);
+      if (mbid === undefined) return 0;
+      let n = 0;
+      for (const { uid, value } of items) {
+        const v = value.trim();
+        const stored = sortText(v);
+        const flags = HeaderFlags.InReplyToKnown | (stored !== v ? HeaderFlags.SortInexact : 0);
+        n += this.s.setInReplyTo.run([stored, flags, mbid, uid]).changes;
+      }
+      return n;
     });
   }
 

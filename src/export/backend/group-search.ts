@@ -53,6 +53,8 @@ export interface GroupSearchDeps {
   /** The view's latest snapshot. */
   snapshot: () => ViewSnapshot;
   budget: KeysBudget;
+  /** The group's In-Reply-To fetch under way, if any (THREAD waits for it rather than reading headers). */
+  inReplyTo?: () => Promise<void> | undefined;
 }
 
 export class GroupSearch implements MailboxSearch {
@@ -62,7 +64,7 @@ export class GroupSearch implements MailboxSearch {
   private counted: { at: number; uidValidity: number; headers: number; bodies: number } | null = null;
 
   constructor(private readonly d: GroupSearchDeps) {
-    this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader }, d.snapshot, d.budget);
+    this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo }, d.snapshot, d.budget);
   }
 
   async match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch> {

@@ -13,8 +13,9 @@
  * a storable Message-ID gets a synthetic one, so it is still listed.
  *
  * With `index`, each batch's overview records (and their UIDs) are handed
- * to it and awaited before the next batch is read (search index feed,
- * index-feed.ts: memory stays one batch).
+ * to it (search index feed, index-feed.ts); the next batch is read while it
+ * is written, and one batch is written at a time, so memory stays two
+ * batches and the range is done when the last write is.
  *
  * Throws whatever the source or the UID map throws; the caller maps it.
  * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
@@ -73,12 +74,17 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
   let sizes: number[] = [];
   let dates: number[] = [];
   let overviews: OverviewRecord[] = [];
+  let indexing: Promise<void> = Promise.resolve();
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const uids = await t.uidmap.assign(batch, t.primary);
     for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
-    if (t.index !== undefined) await t.index(overviews.map((record, i) => ({ uid: uids[i]!, key: batch[i]!.messageId, record, internalDate: dates[i]! })));
+    if (t.index !== undefined) {
+      const items = overviews.map((record, i) => ({ uid: uids[i]!, key: batch[i]!.messageId, record, internalDate: dates[i]! }));
+      await indexing; // one batch written at a time
+      indexing = t.index(items);
+    }
     batch = [];
     sizes = [];
     dates = [];
@@ -107,6 +113,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (batch.length >= INGEST_BATCH) await flush();
   }
   await flush();
+  await indexing;
   const ms = Date.now() - started;
   if (ms >= INGEST_PROGRESS_MS) {
     t.logger.info({ group: t.group, indexed: records, ms, rate: Math.round(records / (ms / 1000)) }, 'backend: group indexed');

@@ -229,6 +229,7 @@ class NewsBackend implements ClosableBackend {
           hooks?.expired(uids);
         },
         index: hooks?.index,
+        onIngest: hooks?.onIngest,
       });
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));

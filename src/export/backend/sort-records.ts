@@ -7,9 +7,9 @@
  * Where they come from:
  * - the search index's SORT columns (`sortColumns`): exact for a document
  *   with its whole header; one known by its overview only is exact for Date,
- *   Subject, From, Message-ID and References (what OVER carries) — To, Cc,
- *   and In-Reply-To (which THREAD reads only when References names no
- *   msg-id) it lacks;
+ *   Subject, From, Message-ID and References (what OVER carries) — To and Cc
+ *   it lacks, and In-Reply-To (which THREAD reads only when References names
+ *   no msg-id) unless an NNTP HDR brought it (backend-index.ts);
  * - the header (`meta`: the metadata cache, else HEAD, pipelined) for every
  *   UID the index lacks or cannot give exactly what is needed. Headers read
  *   that way go into the index (reader hooks), so next time they are there.
@@ -20,7 +20,7 @@
  * in the metadata store, and their body goes to the index).
  */
 import {
-  COLUMNS_EXACT, COLUMNS_OVERVIEW, hasMsgId, headerText, type FirstAddress, type MessageRecord, type SearchIndex, type SortColumns, type SortField,
+  COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT, hasMsgId, headerText, type FirstAddress, type MessageRecord, type SearchIndex, type SortColumns, type SortField,
 } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
 import type { ViewSnapshot } from './view.js';
@@ -62,6 +62,8 @@ export interface RecordSource {
   group: string;
   index: SearchIndex;
   reader: GroupReader;
+  /** The group's In-Reply-To fetch under way, if any: awaited before thread keys are read from the index. */
+  inReplyTo?: () => Promise<void> | undefined;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
   const t = snap.table;
   const count = uids.length - from;
   const records = new Array<MessageRecord>(count);
+  if (needs.has('thread')) await src.inReplyTo?.();
   const cols = src.index.sortColumns(src.group, snap.uidValidity, fieldsOf(needs), from > 0 ? uids[from - 1]! : 0);
   const n = cols.uids.length;
   const needHeader: number[] = [];
@@ -92,7 +95,10 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
     const tableDate = t.dates[row]!;
     const exact =
       state === COLUMNS_EXACT ||
-      (state === COLUMNS_OVERVIEW && overviewWill && Number.isFinite(tableDate) && (!thread || hasMsgId(cols.references![j]!)));
+      ((state === COLUMNS_OVERVIEW || state === COLUMNS_OVERVIEW_IRT) &&
+        overviewWill &&
+        Number.isFinite(tableDate) &&
+        (!thread || state === COLUMNS_OVERVIEW_IRT || hasMsgId(cols.references![j]!)));
     if (!exact) {
       needHeader.push(k);
       continue;

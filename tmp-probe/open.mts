@@ -1,0 +1,21 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NntpSource } from '../src/export/nntp-source.js';
+import { createBackend } from '../src/export/backend/index.js';
+import { LmdbUidMapStore } from '../src/uidmap/lmdb.js';
+import { SearchIndex } from '../src/search/index.js';
+import { silentLogger } from '../src/util/log.js';
+const withIndex = process.argv[2] === 'index';
+const dir = await mkdtemp(join(tmpdir(), 'nf-open-'));
+const logger = silentLogger();
+const source = new NntpSource({ upstream: { url: 'nntp://127.0.0.1:37879', poolSize: 4, pipelineWindow: 1000, starttls: false }, logger });
+const uidmaps = await LmdbUidMapStore.open({ path: join(dir, 'uidmap.lmdb'), logger });
+const index = withIndex ? await SearchIndex.open(join(dir, 'search.db')) : undefined;
+const backend = await createBackend({ source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 1 << 30, pollIntervalMs: 0, logger, sizes: 'download', index,
+  indexOptions: { crawl: false, crawlConcurrency: 16, crawlBatch: 200, crawlQuietMs: 0, maxArticleBytes: 8 << 20, keysMemoryBytes: 1 << 30 } });
+const c = process.cpuUsage(); const t = performance.now();
+const h = await backend.open('bench.big');
+const u = process.cpuUsage(c);
+console.log(withIndex ? 'with index' : 'no index', h.current().uids.length, (performance.now() - t).toFixed(0), 'ms wall', ((u.user + u.system) / 1000).toFixed(0), 'ms cpu');
+await backend.close(); await index?.close(); await uidmaps.close(); await source.close(); await rm(dir, { recursive: true, force: true });

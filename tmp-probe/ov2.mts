@@ -1,0 +1,15 @@
+import { decodeHeaderValue, parseAddressList } from '../src/mime/index.js';
+import { fold } from '../src/search/index.js';
+import { overviewValueExact } from '../src/search/index.js';
+import { firstAddress } from '../src/search/text.js';
+const N = 20000;
+const subj = Array.from({ length: N }, (_, i) => `Re: topic number ${i % 500} about the things`);
+const subjE = Array.from({ length: N }, (_, i) => `Re: topic number ${i % 500} about the =?utf-8?q?caf=C3=A9?= things`);
+const from = Array.from({ length: N }, (_, i) => `User ${i % 300} <user${i % 300}@host.example>`);
+const bench = (name: string, f: (i: number) => unknown) => { const t = performance.now(); for (let r = 0; r < 3; r++) for (let i = 0; i < N; i++) f(i); console.log(name, ((performance.now() - t) * 1000 / N / 3).toFixed(2), 'µs'); };
+bench('decode plain', (i) => decodeHeaderValue(Buffer.from(subj[i]!, 'utf8')));
+bench('decode encoded', (i) => decodeHeaderValue(Buffer.from(subjE[i]!, 'utf8')));
+bench('fold', (i) => fold(subj[i]!));
+bench('exact', (i) => overviewValueExact(subj[i]!));
+bench('firstAddress', (i) => firstAddress(from[i]!));
+bench('Buffer.from', (i) => Buffer.from(subj[i]!, 'utf8'));
