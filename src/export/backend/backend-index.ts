@@ -125,7 +125,7 @@ export class BackendIndex {
           const n = t.numbers[i]!;
           if (n >= low && n <= high) items.push({ uid: t.uids[i]!, value: values.get(n) ?? '' });
         }
-        for (let i = 0; i < items.length && !this.closed; i += IN_REPLY_TO_BATCH) await this.index.setInReplyTo(group, snap.uidValidity, items.slice(i, i + IN_REPLY_TO_BATCH));
+        for (let i = 0; i < items.length && !this.closed; i += IN_REPLY_TO_BATCH) await this.feed.inReplyTo(group, snap.uidValidity, items.slice(i, i + IN_REPLY_TO_BATCH));
       };
       const p: Promise<void> = (this.irt.get(group) ?? Promise.resolve())
         .then(run)
@@ -167,7 +167,11 @@ export class BackendIndex {
       }
     }
     if (this.o.crawl !== false && this.bodies(group) === 'all') this.crawler.start(this.target(group, view, uidmap));
-    const search = new GroupSearch({ group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget, inReplyTo: () => this.inReplyTo(group) });
+    const search = new GroupSearch({
+      group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget,
+      settled: () => this.feed.settled(group),
+      inReplyTo: () => this.inReplyTo(group),
+    });
     this.searches.set(view, search);
     return search;
   }
@@ -249,6 +253,7 @@ export class BackendIndex {
     return {
       group,
       current: () => view.current(),
+      settled: () => this.feed.settled(group),
       subscribe: (fn) => view.subscribe(() => fn()),
       messageIdOf: (uid) => uidmap.lookup(uid)?.messageId,
     };

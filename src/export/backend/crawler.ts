@@ -47,6 +47,8 @@ export interface CrawlerOptions {
 export interface CrawlTarget {
   group: string;
   current(): ViewSnapshot;
+  /** Resolves once the group's overview records queued so far are in the index. */
+  settled(): Promise<void>;
   /** Called with each new snapshot; returns an unsubscribe function. */
   subscribe(fn: () => void): () => void;
   messageIdOf(uid: number): string | undefined;
@@ -148,6 +150,11 @@ export class Crawler {
     });
   }
 
+  /**
+   * The crawl of one group: read a batch, hand it to the writer, read the
+   * next while it is written (one write in flight; its UIDs are not read
+   * again meanwhile). `once`: until nothing is missing, failures thrown.
+   */
   private async crawl(l: Loop, once: boolean): Promise<CrawlStats> {
     const { group } = l.target;
     const index = this.o.feed.index;
@@ -155,16 +162,35 @@ export class Crawler {
     const stats: CrawlStats = { articles: 0, bytes: 0, ms: 0 };
     let lastLog = started;
     let logged = false;
+    /** The batch being written, and its UIDs. */
+    let writing: Promise<boolean> | null = null;
+    let writingUids = new Set<number>();
+    /** Waits for the write in flight; false when it failed (logged, or thrown with `once`). */
+    const written = async (): Promise<boolean> => {
+      if (writing === null) return true;
+      const ok = await writing;
+      writing = null;
+      writingUids = new Set();
+      return ok;
+    };
     while (!l.stopped && !this.closed) {
+      await l.target.settled();
       const snap = l.target.current();
       const uv = snap.uidValidity;
-      const missing = index.missingBodies(group, uv, this.o.batch * 2);
+      const missing = index.missingBodies(group, uv, this.o.batch * 2 + writingUids.size);
       const present: number[] = [];
       const gone: number[] = [];
-      for (const uid of missing) (rowOf(snap.table, uid) >= 0 ? present : gone).push(uid);
+      for (const uid of missing) {
+        if (writingUids.has(uid)) continue;
+        (rowOf(snap.table, uid) >= 0 ? present : gone).push(uid);
+      }
       if (gone.length > 0) await this.o.feed.remove(group, uv, gone);
       if (present.length === 0) {
         if (gone.length > 0) continue;
+        if (writing !== null) {
+          if (!(await written())) await sleep(RETRY_MS);
+          continue;
+        }
         if (logged) this.o.logger.info({ group, articles: stats.articles, ms: Date.now() - started }, 'index: group crawled');
         logged = false;
         if (once) break;
@@ -173,17 +199,25 @@ export class Crawler {
       }
       const batch = present.slice(0, this.o.batch);
       const { fed, failed } = await this.read(l, snap, batch);
+      if (!(await written())) {
+        await sleep(RETRY_MS);
+        continue;
+      }
       if (fed.length > 0) {
-        try {
-          await this.o.feed.write(fed);
-        } catch (err) {
-          if (once) throw err;
-          this.o.logger.warn({ group, err: (err as Error).message }, 'index: crawler write failed; retrying later');
-          await sleep(RETRY_MS);
-          continue;
-        }
-        stats.articles += fed.length;
-        for (const a of fed) stats.bytes += a.size;
+        writingUids = new Set(fed.map((a) => a.uid));
+        writing = this.o.feed.write(fed).then(
+          () => {
+            stats.articles += fed.length;
+            for (const a of fed) stats.bytes += a.size;
+            return true;
+          },
+          (err: unknown) => {
+            if (once) throw err;
+            this.o.logger.warn({ group, err: (err as Error).message }, 'index: crawler write failed; retrying later');
+            return false;
+          },
+        );
+        writing.catch(() => undefined); // observed by `written`
       }
       if (failed > 0) {
         this.o.logger.warn({ group, failed }, 'index: crawler reads failed; retrying later');
@@ -199,6 +233,8 @@ export class Crawler {
         this.o.logger.info({ group, indexed: c.bodies, total: c.members, rate: Math.round(rate), etaS: rate > 0 ? Math.round(left / rate) : null }, 'index: crawling group');
       }
     }
+    if (once) await written();
+    else await written().catch(() => false);
     stats.ms = Date.now() - started;
     return stats;
   }

@@ -55,6 +55,8 @@ export interface GroupSearchDeps {
   budget: KeysBudget;
   /** The group's In-Reply-To fetch under way, if any (THREAD waits for it rather than reading headers). */
   inReplyTo?: () => Promise<void> | undefined;
+  /** Resolves once the group's overview records queued so far are in the index (every command waits for it). */
+  settled?: () => Promise<void>;
 }
 
 export class GroupSearch implements MailboxSearch {
@@ -68,6 +70,7 @@ export class GroupSearch implements MailboxSearch {
   }
 
   async match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch> {
+    await this.d.settled?.();
     const snap = this.d.snapshot();
     const scope = within ?? snap.uids;
     try {
@@ -88,6 +91,7 @@ export class GroupSearch implements MailboxSearch {
       const n = NEEDS[c.key];
       if (n !== null) needs.add(n);
     }
+    await this.d.settled?.();
     const ready = await this.ready(needs);
     const { subset, missing } = this.locate(ready.at, uids);
     const order = subset.length === ready.keys.length ? sortOrder(ready.keys, criteria) : sortOrder(ready.keys, criteria, subset);
@@ -100,6 +104,7 @@ export class GroupSearch implements MailboxSearch {
   async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
     const needs = new Set<Need>(['thread']);
     if (algorithm !== 'REFS') needs.add('subject');
+    await this.d.settled?.();
     const ready = await this.ready(needs);
     const { subset, missing } = this.locate(ready.at, uids);
     const threads = subset.length === ready.keys.length ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);

@@ -1,8 +1,12 @@
 /**
  * What the backend writes into the search index (src/search/), batched and
  * never in a reader's way:
- * - `overview`: the overview records of one ingest batch (OVER), awaited by
- *   the ingest so memory stays bounded (one batch at a time);
+ * - `overview`: the overview records of one ingest batch (OVER), queued for
+ *   writing: the ingest goes on while the writer thread works (a SELECT of a
+ *   new 100k group then costs its OVER, not the index's ~4 s of writing), and
+ *   waits only when FEED_MAX_OVERVIEW_BYTES are queued, so memory stays
+ *   bounded; `settled(group)` resolves once the group's records are written
+ *   (searches wait for it);
  * - `header`: a whole header fetched for a listing (HEAD, a read for the
  *   exact size): it upgrades the overview-only document (Subject/From from
  *   OVER) to the whole header (To, Cc, other fields, In-Reply-To);
@@ -22,7 +26,10 @@ import type { Logger } from '../../util/log.js';
 import type { OverviewRecord } from '../source.js';
 import type { BodyRecord, HeaderRecord, SearchIndex } from '../../search/index.js';
 import type { BodyPolicy } from './index-policy.js';
-import { FEED_DELAY_MS, FEED_MAX_QUEUED_BYTES } from './limits.js';
+import { FEED_DELAY_MS, FEED_MAX_OVERVIEW_BYTES, FEED_MAX_QUEUED_BYTES } from './limits.js';
+
+/** Memory of one queued overview record beyond its strings (objects, numbers); strings count two bytes a character. */
+const OVERVIEW_RECORD_BYTES = 200;
 
 /** One article for the index: its header (or the whole article), and its body when `article` is set. */
 export interface FedArticle {
@@ -58,6 +65,11 @@ export class IndexFeed {
   private tail: Promise<void> = Promise.resolve();
   private dropped = 0;
   private closed = false;
+  /** Bytes of overview records queued or being written, and the ingests waiting for room. */
+  private overviewBytes = 0;
+  private room: (() => void)[] = [];
+  /** Per group: the last overview write queued (writes run in order, so it settles after the others). */
+  private readonly groupTail = new Map<string, Promise<void>>();
 
   constructor(private readonly o: IndexFeedOptions) {}
 
@@ -70,9 +82,16 @@ export class IndexFeed {
     return this.o.bodies(group);
   }
 
-  /** Overview records of one ingest batch (`items[i].uid` from the UID map; NaN date: none); resolves when committed or failed (logged). */
+  /**
+   * Overview records of one ingest batch (`items[i].uid` from the UID map;
+   * NaN date: none), queued; resolves once queued (at once unless
+   * FEED_MAX_OVERVIEW_BYTES are queued). A failed write is logged.
+   */
   async overview(group: string, uidValidity: number, items: readonly { uid: number; key: string; record: OverviewRecord; internalDate: number }[]): Promise<void> {
     if (this.closed || items.length === 0) return;
+    let bytes = 0;
+    for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
+    while (this.overviewBytes > 0 && this.overviewBytes + bytes > FEED_MAX_OVERVIEW_BYTES) await new Promise<void>((res) => this.room.push(res));
     const records = items.map(({ uid, key, record: r, internalDate }) => ({
       mailbox: group,
       uidValidity,
@@ -82,7 +101,26 @@ export class IndexFeed {
       internalDate: Number.isFinite(internalDate) ? internalDate : 0,
       size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
     }));
-    await this.serial(() => this.o.index.addOverview(records).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'overview'));
+    this.overviewBytes += bytes;
+    const done = this.serial(() => this.o.index.addOverview(records).then(() => undefined))
+      .catch((err: unknown) => this.failed(err, group, 'overview'))
+      .finally(() => {
+        this.overviewBytes -= bytes;
+        for (const wake of this.room.splice(0)) wake();
+        if (this.groupTail.get(group) === done) this.groupTail.delete(group);
+      });
+    this.groupTail.set(group, done);
+  }
+
+  /** Resolves once every overview record queued for the group so far is written (or failed); never rejects. */
+  settled(group: string): Promise<void> {
+    return this.groupTail.get(group) ?? Promise.resolve();
+  }
+
+  /** In-Reply-To values of a group's members (after their overview records); a failure is logged. */
+  async inReplyTo(group: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<void> {
+    if (this.closed || items.length === 0) return;
+    await this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'in-reply-to'));
   }
 
   /** A header fetched upstream (`key`: the UID map's Message-ID); queued. */

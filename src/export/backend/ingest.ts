@@ -13,9 +13,9 @@
  * a storable Message-ID gets a synthetic one, so it is still listed.
  *
  * With `index`, each batch's overview records (and their UIDs) are handed
- * to it (search index feed, index-feed.ts); the next batch is read while it
- * is written, and one batch is written at a time, so memory stays two
- * batches and the range is done when the last write is.
+ * to it (search index feed, index-feed.ts: it queues them, bounded in
+ * memory, and the writer thread catches up); the next batch is read
+ * meanwhile.
  *
  * Throws whatever the source or the UID map throws; the caller maps it.
  * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
@@ -82,7 +82,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
     if (t.index !== undefined) {
       const items = overviews.map((record, i) => ({ uid: uids[i]!, key: batch[i]!.messageId, record, internalDate: dates[i]! }));
-      await indexing; // one batch written at a time
+      await indexing; // handed over in order
       indexing = t.index(items);
     }
     batch = [];

@@ -153,6 +153,14 @@ export const FEED_DELAY_MS = 200;
  */
 export const FEED_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Overview records queued for the search index at most (bytes, estimated):
+ * about 100k articles' worth, so a new group of that size is listed at the
+ * speed of its OVER while the writer thread catches up; a bigger one waits
+ * for the writer beyond this.
+ */
+export const FEED_MAX_OVERVIEW_BYTES = 64 * 1024 * 1024;
+
 /** How often the crawler logs a group's progress (indexed of total, rate, ETA). */
 export const CRAWL_PROGRESS_MS = 10_000;
 

@@ -115,8 +115,8 @@ describe('search index in the backend (archive)', () => {
     const h = await open(g);
     const uids = h.current().uids;
     expect(uids.length).toBe(byGroup.get(g)!.length);
+    await checkAll(g, h); // each command waits for the group's overview records to be written
     expect(h.search!.progress()).toEqual({ total: uids.length, headers: uids.length, bodies: 0 });
-    await checkAll(g, h);
     // no body indexed: BODY leaves every article to the scan; TO every article known by its overview only
     expect([...(await h.search!.match([{ field: 'body', needle: 'the' }])).unknown]).toEqual([...uids]);
     expect([...(await h.search!.match([{ field: 'to', needle: 'x' }])).unknown]).toEqual([...uids]);
