@@ -72,7 +72,7 @@ const uidmaps = await LmdbUidMapStore.open({ path: join(dir, 'uidmap.lmdb'), log
 const index = await SearchIndex.open(join(dir, 'search.db'));
 const backend = await createBackend({
   source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 1 << 30, pollIntervalMs: 0, logger, sizes: 'download', index,
-  indexOptions: { crawl: false, crawlConcurrency: 16, crawlBatch: 200, crawlQuietMs: 0, maxArticleBytes: 8 << 20, keysMemoryBytes: 1 << 30 },
+  indexOptions: { crawl: false, crawlConcurrency: 64, crawlBatch: 200, crawlQuietMs: 0, maxArticleBytes: 8 << 20, keysMemoryBytes: 1 << 30 },
 });
 try {
   const open = await time(() => backend.open(group));

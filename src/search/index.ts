@@ -290,10 +290,10 @@ export class SearchIndex {
     return this.reader.indexedUids(mailbox, uidValidity);
   }
 
-  /** UIDs with headers but no body indexed yet, ascending (at most `limit`). */
-  missingBodies(mailbox: string, uidValidity: number, limit?: number): Uint32Array {
+  /** UIDs with headers but no body indexed yet, ascending (at most `limit`, above `afterUid`). */
+  missingBodies(mailbox: string, uidValidity: number, limit?: number, afterUid?: number): Uint32Array {
     this.check();
-    return this.reader.missingBodies(mailbox, uidValidity, limit);
+    return this.reader.missingBodies(mailbox, uidValidity, limit, afterUid);
   }
 
   /** How much of a mailbox is indexed (for RFC 9585 INPROGRESS-style progress). */

@@ -295,14 +295,18 @@ export class IndexReader {
     return this.uids('SELECT uid FROM members WHERE mbid = ?', [mbid]);
   }
 
-  /** Members whose body is not indexed yet (the indexer's to-do list, and what BODY must scan), ascending. */
-  missingBodies(mailbox: string, uidValidity: number, limit = 0xffffffff): Uint32Array {
+  /**
+   * Members whose body is not indexed yet (the indexer's to-do list, and what
+   * BODY must scan), ascending, with UID > `afterUid` (a crawler going up
+   * the mailbox does not walk again what it did).
+   */
+  missingBodies(mailbox: string, uidValidity: number, limit = 0xffffffff, afterUid = 0): Uint32Array {
     const mbid = this.mbid(mailbox, uidValidity);
     if (mbid === undefined) return EMPTY;
     return this.uids(
       `SELECT m.uid AS uid FROM members m JOIN docs d ON d.docid = m.docid
-       WHERE m.mbid = ? AND d.body_state = ${BodyState.Missing} ORDER BY m.uid LIMIT ?`,
-      [mbid, limit],
+       WHERE m.mbid = ? AND m.uid > ? AND d.body_state = ${BodyState.Missing} ORDER BY m.uid LIMIT ?`,
+      [mbid, afterUid, limit],
     );
   }
 

@@ -149,7 +149,7 @@ const bodyPolicy = z.enum(BODY_POLICIES);
 export const INDEX_DEFAULTS = {
   enabled: true,
   bodies: { '*': 'all' } as Record<string, (typeof BODY_POLICIES)[number]>,
-  crawlConcurrency: 16,
+  crawlConcurrency: 64,
   crawlBatch: 200,
   crawlQuietMs: 250,
   maxArticleBytes: 8 * 1024 * 1024,

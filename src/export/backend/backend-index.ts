@@ -170,6 +170,7 @@ export class BackendIndex {
     const search = new GroupSearch({
       group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget,
       settled: () => this.feed.settled(group),
+      writes: () => this.feed.writes(group),
       inReplyTo: () => this.inReplyTo(group),
     });
     this.searches.set(view, search);

@@ -173,11 +173,13 @@ export class Crawler {
       writingUids = new Set();
       return ok;
     };
+    /** The crawl goes up the group: missing bodies below this were read in this pass already. */
+    let cursor = 0;
     while (!l.stopped && !this.closed) {
       await l.target.settled();
       const snap = l.target.current();
       const uv = snap.uidValidity;
-      const missing = index.missingBodies(group, uv, this.o.batch * 2 + writingUids.size);
+      const missing = index.missingBodies(group, uv, this.o.batch * 2 + writingUids.size, cursor);
       const present: number[] = [];
       const gone: number[] = [];
       for (const uid of missing) {
@@ -187,6 +189,10 @@ export class Crawler {
       if (gone.length > 0) await this.o.feed.remove(group, uv, gone);
       if (present.length === 0) {
         if (gone.length > 0) continue;
+        if (cursor > 0) {
+          cursor = 0; // a new pass from the start: what failed or arrived below meanwhile
+          continue;
+        }
         if (writing !== null) {
           if (!(await written())) await sleep(RETRY_MS);
           continue;
@@ -198,6 +204,7 @@ export class Crawler {
         continue;
       }
       const batch = present.slice(0, this.o.batch);
+      cursor = batch[batch.length - 1]!;
       const { fed, failed } = await this.read(l, snap, batch);
       if (!(await written())) {
         await sleep(RETRY_MS);

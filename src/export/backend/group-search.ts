@@ -30,7 +30,7 @@ import { GroupKeys, type KeysBudget, type Need } from './sort-keys.js';
 import { intersectUids, minusUids, unionUids } from './uid-sets.js';
 import type { ViewSnapshot } from './view.js';
 
-/** `progress()` recounts the index at most this often (a count over the group's members). */
+/** `progress()` recounts the index (a count over the group's members) when it was written to, at most this often. */
 const PROGRESS_TTL_MS = 1_000;
 
 const NEEDS: Record<SortCriterion['key'], Need | null> = {
@@ -57,13 +57,15 @@ export interface GroupSearchDeps {
   inReplyTo?: () => Promise<void> | undefined;
   /** Resolves once the group's overview records queued so far are in the index (every command waits for it). */
   settled?: () => Promise<void>;
+  /** Changes whenever a write touching the group is committed (`progress` counts again then). */
+  writes?: () => number;
 }
 
 export class GroupSearch implements MailboxSearch {
   private readonly keys: GroupKeys;
   /** Members of the index, kept per mailbox version (`changesSince`). */
   private members: { version: number; uidValidity: number; uids: Uint32Array } | null = null;
-  private counted: { at: number; uidValidity: number; headers: number; bodies: number } | null = null;
+  private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
 
   constructor(private readonly d: GroupSearchDeps) {
     this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo }, d.snapshot, d.budget);
@@ -120,13 +122,14 @@ export class GroupSearch implements MailboxSearch {
   progress(): { total: number; headers: number; bodies: number } {
     const snap = this.d.snapshot();
     const now = Date.now();
+    const writes = this.d.writes?.() ?? -1;
     let c = this.counted;
-    if (c === null || c.uidValidity !== snap.uidValidity || now - c.at >= PROGRESS_TTL_MS) {
+    if (c === null || c.uidValidity !== snap.uidValidity || (c.writes !== writes && now - c.at >= PROGRESS_TTL_MS) || writes === -1) {
       try {
         const cov = this.d.index.coverage(this.d.group, snap.uidValidity);
-        c = { at: now, uidValidity: snap.uidValidity, headers: cov.members, bodies: cov.bodies };
+        c = { at: now, writes, uidValidity: snap.uidValidity, headers: cov.members, bodies: cov.bodies };
       } catch {
-        c = { at: now, uidValidity: snap.uidValidity, headers: 0, bodies: 0 };
+        c = { at: now, writes, uidValidity: snap.uidValidity, headers: 0, bodies: 0 };
       }
       this.counted = c;
     }

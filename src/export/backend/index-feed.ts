@@ -70,6 +70,8 @@ export class IndexFeed {
   private room: (() => void)[] = [];
   /** Per group: the last overview write queued (writes run in order, so it settles after the others). */
   private readonly groupTail = new Map<string, Promise<void>>();
+  /** Per group: how many writes touching it have been committed (see `writes`). */
+  private readonly committed = new Map<string, number>();
 
   constructor(private readonly o: IndexFeedOptions) {}
 
@@ -102,7 +104,7 @@ export class IndexFeed {
       size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
     }));
     this.overviewBytes += bytes;
-    const done = this.serial(() => this.o.index.addOverview(records).then(() => undefined))
+    const done = this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group])))
       .catch((err: unknown) => this.failed(err, group, 'overview'))
       .finally(() => {
         this.overviewBytes -= bytes;
@@ -110,6 +112,15 @@ export class IndexFeed {
         if (this.groupTail.get(group) === done) this.groupTail.delete(group);
       });
     this.groupTail.set(group, done);
+  }
+
+  /** A number that changes whenever a write touching the group was committed (what is indexed may have changed). */
+  writes(group: string): number {
+    return this.committed.get(group) ?? 0;
+  }
+
+  private bump(groups: Iterable<string>): void {
+    for (const g of new Set(groups)) this.committed.set(g, (this.committed.get(g) ?? 0) + 1);
   }
 
   /** Resolves once every overview record queued for the group so far is written (or failed); never rejects. */
@@ -141,7 +152,7 @@ export class IndexFeed {
   /** Expired articles leave the index (with the documents no other group holds). */
   async remove(group: string, uidValidity: number, uids: readonly number[]): Promise<void> {
     if (this.closed || uids.length === 0) return;
-    await this.serial(() => this.o.index.removeMembers(group, uidValidity, uids).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'remove'));
+    await this.serial(() => this.o.index.removeMembers(group, uidValidity, uids).then(() => this.bump([group]))).catch((err: unknown) => this.failed(err, group, 'remove'));
   }
 
   /** Writes what is queued; resolves when every write so far is done. */
@@ -200,8 +211,12 @@ export class IndexFeed {
       if (a.scanOnly || (a.article !== undefined && a.article.length > this.o.maxArticleBytes)) bodies.push({ ...loc, scanOnly: true });
       else if (a.article !== undefined) bodies.push({ ...loc, article: a.article });
     }
-    if (headers.length > 0) await this.o.index.addHeaders(headers);
-    if (bodies.length > 0) await this.o.index.addBodies(bodies);
+    try {
+      if (headers.length > 0) await this.o.index.addHeaders(headers);
+      if (bodies.length > 0) await this.o.index.addBodies(bodies);
+    } finally {
+      this.bump(items.map((a) => a.group));
+    }
   }
 
   private failed(err: unknown, group: string, what: string): void {
