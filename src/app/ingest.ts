@@ -16,13 +16,17 @@
  * (src/export/message-id.ts), the rule the backend's ingest uses too, so both
  * give an article the same UID.
  *
+ * With the search index enabled (config `index`), each batch's overview
+ * records go into `<data>/search.db` too (awaited per batch), so SEARCH on
+ * Subject/From and SORT/THREAD have them before a client opens the group.
+ *
  * Used by `newsfront ingest` (fill the UID map ahead of time) and tests; the
  * running server ingests lazily through the export backend (src/app/start.ts).
  *
- * Ownership: `close()` closes the sources and the UID map store (unless the
- * store was passed in by the caller, who then closes it). Errors opening the
- * UID map propagate; a group that fails to ingest is logged and left with what
- * was stored before.
+ * Ownership: `close()` closes the sources, the search index and the UID map
+ * store (unless the store was passed in by the caller, who then closes it).
+ * Errors opening the UID map propagate; a group that fails to ingest is
+ * logged and left with what was stored before.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -34,7 +38,10 @@ import { NntpSource, type NntpSourceOptions } from '../export/nntp-source.js';
 import { redactNntpUrl } from '../nntp/index.js';
 import { writeSampleArchive } from '../export/sample/generate.js';
 import { MultiSource } from '../export/sources.js';
-import type { GroupInfo, Source } from '../export/source.js';
+import type { GroupInfo, OverviewRecord, Source } from '../export/source.js';
+import { parseDate } from '../export/backend/dates.js';
+import type { SearchIndex } from '../search/index.js';
+import { openSearchIndex } from './search-index.js';
 import { INGEST_BATCH } from '../export/backend/limits.js';
 import { uidMapMessageId } from '../export/message-id.js';
 import type { MailboxUidMap, SeenArticle, UidMapStore } from '../uidmap/index.js';
@@ -59,6 +66,8 @@ export interface ExportContext {
   readonly sources: MultiSource;
   readonly uidmaps: UidMapStore;
   readonly groups: ReadonlyMap<string, ExportedGroup>;
+  /** The search index fed with the overview, when enabled. */
+  readonly index: SearchIndex | undefined;
   /** Ingest articles that are new since the last pass (all groups, or one). Never throws for one group's failure. */
   refresh(group?: string): Promise<void>;
   close(): Promise<void>;
@@ -115,6 +124,19 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
     throw err;
   }
   const groups = new Map<string, ExportedGroup>();
+  const index = await openSearchIndex(config, log);
+
+  /** One batch's overview into the index (the server's backend does the same, index-feed.ts); failures are logged. */
+  const indexBatch = async (g: ExportedGroup, uids: number[], batch: SeenArticle[], records: OverviewRecord[]): Promise<void> => {
+    if (index === undefined) return;
+    const rows = records.map((r, i) => {
+      const date = parseDate(r.date);
+      const overview = { subject: r.subject, from: r.from, date: r.date, messageId: r.messageId, references: r.references };
+      const at = { mailbox: g.name, uidValidity: g.uidMap.uidValidity, uid: uids[i]!, key: batch[i]!.messageId };
+      return { ...at, overview, internalDate: Number.isFinite(date) ? date : 0, size: Math.max(r.bytes, 0) };
+    });
+    await index.addOverview(rows).catch((err: unknown) => log.warn({ group: g.name, err: (err as Error).message }, 'search index write failed'));
+  };
 
   const ingest = async (g: ExportedGroup): Promise<void> => {
     let added = 0;
@@ -125,16 +147,20 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
       g.info = info;
       const from = Math.max(info.low, (g.ingested.get(src.id) ?? 0) + 1);
       let batch: SeenArticle[] = [];
+      let records: OverviewRecord[] = [];
       const flush = async (): Promise<void> => {
         if (batch.length === 0) return;
-        await g.uidMap.assign(batch, primary);
+        const uids = await g.uidMap.assign(batch, primary);
+        await indexBatch(g, uids, batch, records);
         added += batch.length;
         batch = [];
+        records = [];
       };
       for await (const r of src.overview(g.name, from, info.high)) {
         const messageId = uidMapMessageId(g.name, r);
         if (messageId !== r.messageId) synthetic++;
         batch.push({ upstream: src.id, group: g.name, number: r.number, messageId });
+        if (index !== undefined) records.push(r);
         if (batch.length >= INGEST_BATCH) await flush();
       }
       await flush();
@@ -189,6 +215,7 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
     await ingestAll([...groups.values()]);
   } catch (err) {
     await sources.close();
+    await index?.close();
     if (opts.uidmaps === undefined) await uidmaps.close();
     throw err;
   }
@@ -199,11 +226,13 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
     sources,
     uidmaps,
     groups,
+    index,
     refresh,
     async close() {
       if (closed) return;
       closed = true;
       await sources.close();
+      await index?.close();
       if (opts.uidmaps === undefined) await uidmaps.close();
     },
   };

@@ -1,6 +1,6 @@
 /**
  * Starting the whole server from a validated config: sources → UID map →
- * export backend → flag store → IMAP listener(s). `close()` stops everything
+ * search index (`<data>/search.db`) → export backend → flag store → IMAP listener(s). `close()` stops everything
  * in the reverse order. The CLI (`newsfront serve`), the tests and the
  * benchmark all start newsfront through here.
  *
@@ -24,7 +24,8 @@ import { buildSources } from './ingest.js';
 import { MultiSource } from '../export/sources.js';
 import { openUidMapStore } from './uidmaps.js';
 import type { UidMapStore } from '../uidmap/index.js';
-import { createBackend, type ClosableBackend } from '../export/backend/index.js';
+import { createBackend, type BackendOptions, type ClosableBackend, type IndexOptions } from '../export/backend/index.js';
+import type { SearchIndex } from '../search/index.js';
 import { ImapServer } from '../imap/server.js';
 import { RenderCache } from '../imap/render/cache.js';
 import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from '../imap/context.js';
@@ -32,6 +33,7 @@ import { Users, UsersFileError } from './auth/users.js';
 import { ConfigError } from './config/load.js';
 import { GuardedAuthenticator } from './auth/guard.js';
 import { openFlagStores, type FlagStores } from './flagstores.js';
+import { indexOptionsOf, openSearchIndex } from './search-index.js';
 import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
 import { Metrics } from './metrics.js';
 import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, type WatchedUpstream } from './ops.js';
@@ -125,6 +127,32 @@ function authenticator(config: FrozenConfig, logger: Logger): Authenticator {
   });
 }
 
+/**
+ * The export backend's options from the config (serve, and `newsfront index`):
+ * cache under `<data>/cache` unless set, sizes confirmed by reading small
+ * NNTP articles (INN's overview sizes are off by one for bodies starting with
+ * '.'), exact for an archive.
+ */
+export function backendOptions(
+  config: FrozenConfig, sources: MultiSource, uidmaps: UidMapStore, logger: Logger, index: SearchIndex | undefined, indexOptions: IndexOptions,
+): BackendOptions {
+  return {
+    source: sources,
+    uidmaps,
+    primaryOf: (g) => sources.primaryOf(g),
+    cacheDir: config.cache.dir ?? resolve(config.data, 'cache'),
+    cacheMaxBytes: config.cache.maxBytes,
+    metaMemoryBytes: config.cache.metaMemoryBytes,
+    pollIntervalMs: config.pollIntervalMs,
+    fullCheckMs: config.cancelCheckMs,
+    namespacePrefix: config.namespace.prefix,
+    logger: logger.child({ component: 'backend' }),
+    sizes: (group) => ((sources.servingOf(group) ?? '').startsWith('archive:') ? 'exact' : 'download'),
+    index,
+    indexOptions,
+  };
+}
+
 export async function startNewsfront(config: FrozenConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningNewsfront> {
   const cleanups: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
@@ -158,21 +186,10 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.push(() => sources.close());
     const uidmaps = opts.uidmaps ?? (await openUidMapStore(config, logger));
     if (!opts.uidmaps) cleanups.push(() => uidmaps.close());
-    const backend = await createBackend({
-      source: sources,
-      uidmaps,
-      primaryOf: (g) => sources.primaryOf(g),
-      cacheDir: config.cache.dir ?? resolve(config.data, 'cache'),
-      cacheMaxBytes: config.cache.maxBytes,
-      metaMemoryBytes: config.cache.metaMemoryBytes,
-      pollIntervalMs: config.pollIntervalMs,
-      fullCheckMs: config.cancelCheckMs,
-      namespacePrefix: config.namespace.prefix,
-      logger: logger.child({ component: 'backend' }),
-      // NNTP overview sizes are off by one for bodies starting with '.' (INN): confirm by
-      // reading small articles once; an archive's sizes are exact.
-      sizes: (group) => ((sources.servingOf(group) ?? '').startsWith('archive:') ? 'exact' : 'download'),
-    });
+    // one search index per data directory; closed after the backend (cleanups run in reverse)
+    const index = await openSearchIndex(config, logger.child({ component: 'index' }));
+    if (index !== undefined) cleanups.push(() => index.close());
+    const backend = await createBackend(backendOptions(config, sources, uidmaps, logger, index, indexOptionsOf(config)));
     cleanups.push(() => backend.close());
     const flags: FlagStores = await openFlagStores(config, logger);
     cleanups.push(() => flags.close());

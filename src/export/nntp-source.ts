@@ -6,6 +6,7 @@
  *   groupInfo    → GROUP
  *   articleNumbers → LISTGROUP name lo-hi
  *   overview     → OVER lo-hi, in batches of OVERVIEW_BATCH numbers
+ *   headerValues → HDR field lo-hi (XHDR on older servers), in batches of HEADER_BATCH numbers
  *   article/head → ARTICLE n / HEAD n (after an implicit GROUP)
  *
  * Errors: every `NntpError` becomes a `SourceError` with `{ cause }`:
@@ -28,6 +29,9 @@ import { SourceError, type ArticleSink, type GroupInfo, type OverviewRecord, typ
 /** Article numbers per OVER command: bounds memory per batch (~200 bytes a line) while keeping round trips few. */
 export const OVERVIEW_BATCH = 2000;
 
+/** Article numbers per HDR command: one short line per article that has the field. */
+export const HEADER_BATCH = 20_000;
+
 /** Group descriptions change rarely and LIST NEWSGROUPS of a big server is as long as LIST ACTIVE: fetch them at most hourly. */
 export const DESCRIPTIONS_TTL_MS = 3_600_000;
 
@@ -37,7 +41,7 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 /** The client methods this source uses (a test may pass a fake pool of such clients). */
 export type SourceClient = Pick<
   NntpClient,
-  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
+  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'hdr' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
 >;
 
 /** Message-IDs we made up for articles without one (./message-id.ts) cannot be confirmed by the upstream. */
@@ -170,6 +174,18 @@ export class NntpSource implements Source {
           if (o.xref !== undefined) r.xref = o.xref;
           out.push(r);
         }
+        return out;
+      });
+      yield* batch;
+    }
+  }
+
+  async *headerValues(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }> {
+    for (let lo = Math.max(1, low); lo <= high; lo += HEADER_BATCH) {
+      const hi = Math.min(high, lo + HEADER_BATCH - 1);
+      const batch = await this.call(`HDR ${field} ${group} ${lo}-${hi}`, async (c) => {
+        const out: { number: number; value: Buffer }[] = [];
+        for await (const v of c.hdr(group, field, [lo, hi])) if (v.value.length > 0) out.push({ number: v.number, value: Buffer.from(v.value) });
         return out;
       });
       yield* batch;

@@ -72,6 +72,13 @@ export interface Source {
   articleInto?(group: string, number: number, messageId: string | undefined, sink: ArticleSink, bulk?: boolean): Promise<void>;
   /** The header block of an article, including the terminating empty line (CRLF CRLF). Same `messageId` check. */
   head(group: string, number: number, messageId?: string): Promise<Buffer>;
+  /**
+   * Optional, for sources that can do it in one request (NNTP HDR): one header
+   * field's raw value (first occurrence, unfolded) for the articles of [low,
+   * high] that have it, ascending. An article without the field gives no
+   * entry or an empty value. Used for In-Reply-To, which the overview lacks.
+   */
+  headerValues?(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }>;
   /** Release connections and file handles. */
   close(): Promise<void>;
 }

@@ -108,10 +108,11 @@ function isFwdHeader(s: string, i: number): boolean {
 
 /**
  * RFC 5256 §2.1 for one Subject header value (unfolded or not; `''` when there is
- * no Subject). Encoded words are decoded with the MIME layer's `decodeHeaderValue`.
+ * no Subject). Encoded words are decoded with the MIME layer's `decodeHeaderValue`,
+ * unless `decoded` says the value is decoded already.
  */
-export function baseSubject(subject: string): BaseSubject {
-  const s = collapseSpace(subject.includes('=?') ? decodeHeaderValue(Buffer.from(subject, 'utf8')) : subject);
+export function baseSubject(subject: string, decoded = false): BaseSubject {
+  const s = collapseSpace(!decoded && subject.includes('=?') ? decodeHeaderValue(Buffer.from(subject, 'utf8')) : subject);
   let start = 0;
   let end = s.length;
   let reply = false;

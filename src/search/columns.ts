@@ -6,6 +6,7 @@ import { bytesToText, decodeHeaderValue, parseAddressList, type Address } from '
 import { baseSubject } from './base-subject.js';
 import { asciiCasemap } from './collate.js';
 import { sentDate, type MessageKeys, type MessageRecord } from './keys.js';
+import type { FirstAddress } from './text.js';
 
 interface Column<T> {
   upTo: number;
@@ -46,7 +47,8 @@ export function subjects(keys: MessageKeys): SubjectColumn {
       reply.set(c.reply);
       const records = keys.records;
       for (let i = from; i < to; i++) {
-        const b = baseSubject(records[i]!.subject);
+        const r = records[i]!;
+        const b = baseSubject(r.subject, r.subjectDecoded === true);
         c.keys.push(b.key);
         reply[i] = b.isReplyOrForward ? 1 : 0;
       }
@@ -68,9 +70,18 @@ function firstAddress(value: string): Address | undefined {
  */
 export function firstMailboxes(keys: MessageKeys, field: AddressField): string[] {
   return column(keys, `mailbox:${field}`, (r) => {
-    const a = firstAddress(r[field]);
+    const v = r[field];
+    if (typeof v !== 'string') return asciiCasemap(v.mailbox);
+    const a = firstAddress(v);
     return a?.mailbox ? asciiCasemap(bytesToText(a.mailbox)) : '';
   });
+}
+
+/** `displayNames` of an address parsed already (text.ts `FirstAddress`: '' for what is absent). */
+function displayOf(a: FirstAddress): string {
+  if (a.name !== '') return asciiCasemap(a.name);
+  if (a.mailbox === '') return '';
+  return asciiCasemap(a.host !== '' ? `${a.mailbox}@${a.host}` : a.mailbox);
 }
 
 /**
@@ -80,7 +91,9 @@ export function firstMailboxes(keys: MessageKeys, field: AddressField): string[]
  */
 export function displayNames(keys: MessageKeys, field: 'from' | 'to'): string[] {
   return column(keys, `display:${field}`, (r) => {
-    const a = firstAddress(r[field]);
+    const v = r[field];
+    if (typeof v !== 'string') return displayOf(v);
+    const a = firstAddress(v);
     if (a === undefined) return '';
     if (a.name !== null) {
       const name = decodeHeaderValue(a.name);

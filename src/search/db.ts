@@ -5,10 +5,12 @@
  * Layout (see DESIGN.md "Search"):
  * - `mailboxes(mbid, name, uid_validity, version)`: a mailbox generation, and
  *   `mailbox_log` the lowest UID each of its versions added (SORT caches);
- * - `docs`: one row per article, keyed by Message-ID, so a crossposted article
- *   is one document found in every group it belongs to; holds what SORT and
- *   THREAD need (not folded) and the state of its body in the index;
- * - `members(mbid, uid, docid)`: where each document sits;
+ * - `docs`: one row per article, keyed by Message-ID (or the caller's key for
+ *   it: the UID map's), so a crossposted article is one document found in
+ *   every group it belongs to; holds what SORT and THREAD need (not folded,
+ *   the header's Message-ID in `hdr_msgid`) and the state of its body;
+ * - `members(mbid, uid, docid)`: where each document sits; a document no
+ *   member refers to any more (its articles expired) is deleted with its text;
  * - `headers` / `bodies`: the folded text (text.ts) the FTS tables index and
  *   the short-needle scan reads; `headers_fts`, `alltext_fts` and `bodies_fts` are
  *   trigram FTS5 tables over them (external content, case-sensitive because
@@ -32,7 +34,7 @@ import { SearchIndexError } from './errors.js';
 export type Db = InstanceType<typeof Database>;
 
 /** Schema version (PRAGMA user_version). Bump with a migration step below. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Waiting for the other connection's lock (a checkpoint, the writer's commit): milliseconds. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -47,12 +49,30 @@ export const enum BodyState {
   ScanOnly = 2,
 }
 
-/** Bits of `docs.hdr_flags`. */
+/** Bits of `docs.hdr_flags` (0: a whole header, every column exact: the common case once indexed). */
 export const enum HeaderFlags {
   /** A decoded header value holds '\n': a needle with '\n' cannot be answered from the joined text. */
   Newline = 1,
   /** The header text cannot be stored (writer.ts `storable`): every header needle is scanned. */
   NotWellFormed = 2,
+  /**
+   * Only the overview is known (writer.ts `addOverview`): Subject and From as
+   * OVER gave them, no To, Cc, other fields or In-Reply-To. A whole header
+   * replaces it (an upgrade in place).
+   */
+  Partial = 4,
+  /** With Partial: the overview Subject is not known to equal the header's (text.ts `overviewValueExact`). */
+  SubjectUnknown = 8,
+  /** With Partial: the same for From. */
+  FromUnknown = 16,
+  /**
+   * The SORT/THREAD columns are not exact (a value held NUL or U+0001, which
+   * the columns cannot carry, or an overview value that is not exact): the
+   * caller reads the header instead.
+   */
+  SortInexact = 32,
+  /** With Partial: In-Reply-To is known (writer.ts `setInReplyTo`; '' for none). */
+  InReplyToKnown = 64,
 }
 
 const TRIGRAM = "tokenize='trigram case_sensitive 1'";
@@ -122,8 +142,18 @@ CREATE VIRTUAL TABLE bodies_fts USING fts5 (
 );
 `;
 
+/**
+ * v2: a document's key (`message_id`) may be the caller's identity of the
+ * article (the UID map's Message-ID: distinct for two archive messages that
+ * share one); the header's own Message-ID, which THREAD reads, gets a column.
+ */
+const SCHEMA_V2 = `
+ALTER TABLE docs ADD COLUMN hdr_msgid TEXT NOT NULL DEFAULT '';
+UPDATE docs SET hdr_msgid = message_id WHERE substr(message_id, 1, 1) <> ' ';
+`;
+
 /** Steps from version i to i + 1 (index 0: the empty file). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
 
 /**
  * Opens (creating or migrating) the database at `path`. The caller owns the

@@ -6,10 +6,22 @@
  * A SORT layer that keeps a mailbox's columns asks `changesSince` and reads
  * only the new tail.
  */
-import type { Db } from './db.js';
+import { HeaderFlags, type Db } from './db.js';
 
-/** Groups of SORT/THREAD columns (RFC 5256 keys; `from`/`to`/`cc` give mailbox, host and display name). */
-export type SortField = 'date' | 'arrival' | 'size' | 'subject' | 'from' | 'to' | 'cc' | 'messageId' | 'references' | 'inReplyTo';
+/**
+ * Groups of SORT/THREAD columns (RFC 5256 keys; `from`/`to`/`cc` give
+ * mailbox, host and display name; `state` says how far the others are exact).
+ */
+export type SortField = 'date' | 'arrival' | 'size' | 'subject' | 'from' | 'to' | 'cc' | 'messageId' | 'references' | 'inReplyTo' | 'state';
+
+/** Values of `SortColumns.state`. */
+export const COLUMNS_EXACT = 0;
+/** From the overview: date, subject, from, messageId and references exact; to, cc and inReplyTo unknown (''). */
+export const COLUMNS_OVERVIEW = 1;
+/** Not exact (a value the columns cannot carry, or an overview value that may differ): read the header. */
+export const COLUMNS_INEXACT = 2;
+/** As COLUMNS_OVERVIEW, with In-Reply-To known (IndexWriter.setInReplyTo). */
+export const COLUMNS_OVERVIEW_IRT = 3;
 
 /**
  * What SORT and THREAD read, one entry per member in ascending UID order;
@@ -39,9 +51,11 @@ export interface SortColumns {
   messageId?: string[];
   references?: string[];
   inReplyTo?: string[];
+  /** COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT or COLUMNS_INEXACT per member. */
+  state?: Float64Array;
 }
 
-type NumberColumn = 'date' | 'arrival' | 'size';
+type NumberColumn = 'date' | 'arrival' | 'size' | 'state';
 type StringColumn = Exclude<keyof SortColumns, NumberColumn | 'uids'>;
 
 const SORT_SQL: Record<SortField, readonly (readonly [NumberColumn | StringColumn, string])[]> = {
@@ -52,13 +66,23 @@ const SORT_SQL: Record<SortField, readonly (readonly [NumberColumn | StringColum
   from: [['fromMailbox', 'd.from_mailbox'], ['fromHost', 'd.from_host'], ['fromName', 'd.from_name']],
   to: [['toMailbox', 'd.to_mailbox'], ['toHost', 'd.to_host'], ['toName', 'd.to_name']],
   cc: [['ccMailbox', 'd.cc_mailbox'], ['ccHost', 'd.cc_host'], ['ccName', 'd.cc_name']],
-  // An id-less article's key starts with a space (writer.ts): it has no Message-ID.
-  messageId: [['messageId', "iif(substr(d.message_id, 1, 1) = ' ', '', d.message_id)"]],
+  // the header's Message-ID (the document's key may be the caller's identity, db.ts v2)
+  messageId: [['messageId', 'd.hdr_msgid']],
   references: [['references', 'd.refs']],
   inReplyTo: [['inReplyTo', 'd.in_reply_to']],
+  state: [
+    [
+      'state',
+      `CASE WHEN d.hdr_flags & ${HeaderFlags.SortInexact} <> 0 THEN ${COLUMNS_INEXACT}
+         WHEN d.hdr_flags & ${HeaderFlags.Partial} = 0 THEN ${COLUMNS_EXACT}
+         WHEN d.hdr_flags & ${HeaderFlags.InReplyToKnown} <> 0 THEN ${COLUMNS_OVERVIEW_IRT} ELSE ${COLUMNS_OVERVIEW} END`,
+    ],
+  ],
 };
 
-/** Separates values in one group_concat (never in a stored sort string, see writer.ts `sortText`). */
+const isNumber = (name: string): name is NumberColumn => name === 'date' || name === 'arrival' || name === 'size' || name === 'state';
+
+/** Separates values in one group_concat (never in a stored sort string, see doc-row.ts `sortText`). */
 const SEP = '\x01';
 
 /** `group_concat` of integers (NULL as '') into a Float64Array (NaN for NULL). */
@@ -98,13 +122,13 @@ export function readSortColumns(
   const cols = [...new Set(fields)].flatMap((f) => SORT_SQL[f]);
   if (mbid === undefined) {
     const none: SortColumns = { uids: EMPTY };
-    for (const [name] of cols) (none as unknown as Record<string, unknown>)[name] = name === 'date' || name === 'arrival' || name === 'size' ? new Float64Array(0) : [];
+    for (const [name] of cols) (none as unknown as Record<string, unknown>)[name] = isNumber(name) ? new Float64Array(0) : [];
     return none;
   }
   // One row of columns, each a group_concat in UID order: far cheaper than a row per member through the driver.
   const select = ['count(*)', "group_concat(m.uid, ',')"];
   for (const [name, expr] of cols) {
-    select.push(name === 'date' || name === 'arrival' || name === 'size' ? `group_concat(coalesce(${expr}, ''), ',')` : `group_concat(${expr}, char(1))`);
+    select.push(isNumber(name) ? `group_concat(coalesce(${expr}, ''), ',')` : `group_concat(${expr}, char(1))`);
   }
   const row = stmt(
     `SELECT ${select.join(', ')} FROM (SELECT uid, docid FROM members WHERE mbid = ? AND uid > ? ORDER BY uid) m JOIN docs d ON d.docid = m.docid`,
@@ -114,7 +138,7 @@ export function readSortColumns(
   const rec = out as unknown as Record<string, unknown>;
   cols.forEach(([name], i) => {
     const v = row[i + 2] as string | null;
-    rec[name] = name === 'date' || name === 'arrival' || name === 'size' ? numberList(v, n) : n === 0 ? [] : v!.split(SEP);
+    rec[name] = isNumber(name) ? numberList(v, n) : n === 0 ? [] : v!.split(SEP);
   });
   // Every group_concat saw the rows in one order, the members' (mbid, uid) order as planned;
   // SQLite does not promise it, so a different plan is put right here.

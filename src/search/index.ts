@@ -4,7 +4,8 @@
  * over per-group MessageKeys (keys.ts).
  *
  *   const index = await SearchIndex.open(join(dataDir, 'search.db'));
- *   await index.addHeaders([{ mailbox, uidValidity, uid, header, internalDate, size }, …]);
+ *   await index.addOverview([{ mailbox, uidValidity, uid, overview, internalDate, size }, …]); // at ingest (OVER)
+ *   await index.addHeaders([{ mailbox, uidValidity, uid, header, internalDate, size }, …]);   // whole header: upgrades
  *   await index.addBodies([{ mailbox, uidValidity, uid, article }, …]);
  *   const { uids, unindexed } = index.match(mailbox, uidValidity, [{ field: 'body', needle: 'nntp' }]);
  *   // answer = uids ∪ (unindexed and the uids never added, each scanned with the same key)
@@ -26,11 +27,14 @@ import { Worker } from 'node:worker_threads';
 import { openDb, type Db } from './db.js';
 import { SearchIndexError } from './errors.js';
 import { IndexReader, type MatchResult, type SearchField, type SearchTerm, type SortColumns, type SortField } from './query.js';
-import { IndexWriter, type BodyRecord, type BodyResult, type HeaderRecord } from './writer.js';
+import { IndexWriter, type BodyRecord, type BodyResult, type HeaderRecord, type OverviewRecord } from './writer.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 export { SearchIndexError, type SearchIndexErrorCode } from './errors.js';
-export type { BodyRecord, BodyResult, HeaderRecord, MatchResult, SearchField, SearchTerm, SortColumns, SortField };
+export type { BodyRecord, BodyResult, HeaderRecord, MatchResult, OverviewRecord, SearchField, SearchTerm, SortColumns, SortField };
+export { COLUMNS_EXACT, COLUMNS_INEXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT } from './index-columns.js';
+export { overviewValueExact, type OverviewFields } from './overview-text.js';
+export { hasMsgId } from './msgid.js';
 export { MessageKeys, sentDate, type MessageRecord } from './keys.js';
 export { baseSubject, type BaseSubject } from './base-subject.js';
 export { sortOrder, sortComparator, SORT_KEYS, type SortKey, type SortCriterion } from './sort.js';
@@ -49,7 +53,10 @@ export interface SearchIndexOptions {
 /** Writes, wherever they run. */
 interface WriteSide {
   addHeaders(records: readonly HeaderRecord[]): Promise<number>;
+  addOverview(records: readonly OverviewRecord[]): Promise<number>;
   addBodies(records: readonly BodyRecord[]): Promise<BodyResult>;
+  removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number>;
+  setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number>;
   dropMailbox(mailbox: string, uidValidity: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -62,8 +69,17 @@ class InlineWriter implements WriteSide {
   async addHeaders(records: readonly HeaderRecord[]): Promise<number> {
     return this.w.addHeaders(records);
   }
+  async addOverview(records: readonly OverviewRecord[]): Promise<number> {
+    return this.w.addOverview(records);
+  }
   async addBodies(records: readonly BodyRecord[]): Promise<BodyResult> {
     return this.w.addBodies(records);
+  }
+  async removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number> {
+    return this.w.removeMembers(mailbox, uidValidity, uids);
+  }
+  async setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number> {
+    return this.w.setInReplyTo(mailbox, uidValidity, items);
   }
   async dropMailbox(mailbox: string, uidValidity: number): Promise<void> {
     this.w.dropMailbox(mailbox, uidValidity);
@@ -136,8 +152,17 @@ class WorkerWriter implements WriteSide {
   addHeaders(records: readonly HeaderRecord[]): Promise<number> {
     return this.call('addHeaders', records);
   }
+  addOverview(records: readonly OverviewRecord[]): Promise<number> {
+    return this.call('addOverview', records);
+  }
   addBodies(records: readonly BodyRecord[]): Promise<BodyResult> {
     return this.call('addBodies', records);
+  }
+  removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number> {
+    return this.call('removeMembers', mailbox, uidValidity, uids);
+  }
+  setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number> {
+    return this.call('setInReplyTo', mailbox, uidValidity, items);
   }
   dropMailbox(mailbox: string, uidValidity: number): Promise<void> {
     return this.call('dropMailbox', mailbox, uidValidity);
@@ -190,10 +215,41 @@ export class SearchIndex {
     return this.writer.addHeaders(records);
   }
 
+  /**
+   * Adds members known by their overview records only (SUBJECT/FROM searchable,
+   * the rest left to the scan until `addHeaders` brings the whole header),
+   * one transaction for the batch. Resolves to the number of new documents.
+   */
+  async addOverview(records: readonly OverviewRecord[]): Promise<number> {
+    this.check();
+    return this.writer.addOverview(records);
+  }
+
   /** Stores bodies of members added before, one transaction for the batch. */
   async addBodies(records: readonly BodyRecord[]): Promise<BodyResult> {
     this.check();
     return this.writer.addBodies(records);
+  }
+
+  /** Removes members (expired articles) and the documents no member holds any more. */
+  async removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number> {
+    this.check();
+    return this.writer.removeMembers(mailbox, uidValidity, uids);
+  }
+
+  /**
+   * In-Reply-To of members known by their overview only ('' for none), which
+   * THREAD needs where References names no msg-id; see IndexWriter.setInReplyTo.
+   */
+  async setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number> {
+    this.check();
+    return this.writer.setInReplyTo(mailbox, uidValidity, items);
+  }
+
+  /** Every mailbox generation the index holds (a crawler resumes from these). */
+  mailboxes(): { name: string; uidValidity: number }[] {
+    this.check();
+    return this.reader.mailboxes();
   }
 
   /** Forgets a mailbox generation (UIDVALIDITY changed). */
@@ -234,10 +290,10 @@ export class SearchIndex {
     return this.reader.indexedUids(mailbox, uidValidity);
   }
 
-  /** UIDs with headers but no body indexed yet, ascending (at most `limit`). */
-  missingBodies(mailbox: string, uidValidity: number, limit?: number): Uint32Array {
+  /** UIDs with headers but no body indexed yet, ascending (at most `limit`, above `afterUid`). */
+  missingBodies(mailbox: string, uidValidity: number, limit?: number, afterUid?: number): Uint32Array {
     this.check();
-    return this.reader.missingBodies(mailbox, uidValidity, limit);
+    return this.reader.missingBodies(mailbox, uidValidity, limit, afterUid);
   }
 
   /** How much of a mailbox is indexed (for RFC 9585 INPROGRESS-style progress). */

@@ -13,7 +13,14 @@
  * synchronously, so concurrent readers on one event loop are fine.
  */
 
-/** One message: header values as they are stored, nothing parsed yet. */
+import type { FirstAddress } from './text.js';
+
+/**
+ * One message: header values as they are stored, nothing parsed yet — or,
+ * from an index that parsed them already (index-columns.ts), the decoded
+ * Subject (`subjectDecoded`) and the first address of From/To/Cc as a
+ * `FirstAddress`; both forms give the same keys.
+ */
 export interface MessageRecord {
   uid: number;
   /** Date header as ms since the epoch (its zone applied); NaN when missing or unparsable. */
@@ -27,9 +34,11 @@ export interface MessageRecord {
    * UTF-8; encoded words (RFC 2047) are decoded where a key needs them.
    */
   subject: string;
-  from: string;
-  to: string;
-  cc: string;
+  /** `subject` has its encoded words decoded already (RFC 5256 §2.1 step 1 is not done again). */
+  subjectDecoded?: boolean;
+  from: string | FirstAddress;
+  to: string | FirstAddress;
+  cc: string | FirstAddress;
   messageId: string;
   references: string;
   inReplyTo: string;
@@ -92,6 +101,21 @@ export class MessageKeys {
       state.upTo = this.list.length;
     }
     return state;
+  }
+
+  /**
+   * Replaces records in place (same UIDs: a value became known exactly, e.g.
+   * a size after reading the article). Everything derived is recomputed.
+   * Throws a RangeError when a UID differs.
+   */
+  replace(updates: ReadonlyMap<number, MessageRecord>): void {
+    for (const [i, r] of updates) {
+      if (this.list[i]?.uid !== r.uid) throw new RangeError(`record ${i} is not UID ${r.uid}`);
+      this.list[i] = r;
+    }
+    if (updates.size === 0) return;
+    this.kept.clear();
+    this.wholeSet.clear();
   }
 
   /** The value `whole` keeps under `name`, if it has been computed since the last append. */

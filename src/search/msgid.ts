@@ -142,3 +142,8 @@ export function threadIds(keys: MessageKeys): ThreadIds {
     },
   );
 }
+
+/** True when `value` holds a valid msg-id (a References value that does, makes In-Reply-To irrelevant to THREAD). */
+export function hasMsgId(value: string): boolean {
+  return new MsgIdScanner().reset(value).next() !== null;
+}

@@ -14,13 +14,20 @@
  *   give candidates, `instr` confirms them;
  * - a shorter needle is `instr` over the stored text (a scan, but in SQLite);
  * - `HEADER <other field>` is confirmed in JavaScript on the field's lines.
+ * A document known by its overview only (db.ts HeaderFlags.Partial) answers
+ * SUBJECT and FROM from the overview values, which differ from the header's
+ * in white space only (overview-text.ts): a needle without white space is
+ * exact; one with inner spaces is exact where it does not match, and its
+ * matches there are left to the scan; one with TAB, CR, LF or a space at
+ * either end, and every TO, CC, TEXT and other HEADER needle, is left to the
+ * scan for such documents.
  * What the index cannot answer exactly (bodies not indexed yet, text SQLite
  * cannot hold, a needle with '\n' against a header whose values hold '\n') is
  * returned as `unindexed`: the caller scans those articles with the same key.
  */
 import { BodyState, HeaderFlags, type Db } from './db.js';
 import { fold } from './text.js';
-import { storable } from './writer.js';
+import { storable } from './doc-row.js';
 import { readSortColumns, type SortColumns, type SortField } from './index-columns.js';
 
 export type { SortColumns, SortField } from './index-columns.js';
@@ -71,19 +78,23 @@ interface Built {
   /** Phrases AND-ed into one MATCH per table (FTS5 skips through both lists at once). */
   bodyPhrases: string[];
   headerPhrases: string[];
+  /** A Subject/From needle with inner spaces: overview-only documents it matches are left to the scan. */
+  confirmPartial: boolean;
 }
 
 const BODY_MISSING = `d.body_state <> ${BodyState.Indexed}`;
-/** Header text not stored (HeaderFlags.NotWellFormed, the higher bit); `<> 0` lets SQLite use the partial index. */
-const HEADER_MISSING = `d.hdr_flags <> 0 AND d.hdr_flags >= ${HeaderFlags.NotWellFormed}`;
-/** Header text not stored, or its joins ambiguous (HeaderFlags.Newline). */
-const HEADER_AMBIGUOUS = `d.hdr_flags <> 0`;
-/** The partial index (db.ts) that lists the documents of each condition; the planner left alone scans every member. */
-const UNDECIDABLE_INDEX = new Map([
-  [BODY_MISSING, 'docs_body_missing'],
-  [HEADER_MISSING, 'docs_hdr_flagged'],
-  [HEADER_AMBIGUOUS, 'docs_hdr_flagged'],
-]);
+/** Documents whose hdr_flags hold any bit of `mask`; `<> 0` lets SQLite use the partial index docs_hdr_flagged. */
+const flagged = (mask: number): string => `d.hdr_flags <> 0 AND (d.hdr_flags & ${mask}) <> 0`;
+/** The partial index (db.ts) that lists the documents of a condition; the planner left alone scans every member. */
+const undecidableIndex = (condition: string): string | undefined =>
+  condition === BODY_MISSING ? 'docs_body_missing' : condition.startsWith('d.hdr_flags <> 0') ? 'docs_hdr_flagged' : undefined;
+const F = {
+  newline: HeaderFlags.Newline,
+  notWellFormed: HeaderFlags.NotWellFormed,
+  partial: HeaderFlags.Partial,
+  subject: HeaderFlags.SubjectUnknown,
+  from: HeaderFlags.FromUnknown,
+} as const;
 
 /** Docids whose whole-header text contains the needle (candidates by trigrams, confirmed by instr). */
 const ALLTEXT_DOCS = 'SELECT docid FROM headers WHERE docid IN (SELECT rowid FROM alltext_fts WHERE alltext_fts MATCH ?) AND instr(alltext, ?) > 0';
@@ -109,9 +120,11 @@ function addTerm(q: Built, t: SearchTerm): void {
     return;
   }
 
+  // Overview values differ from header values in white space (overview-text.ts)
+  const overviewUnsure = /[\t\r\n]/.test(n) || n.startsWith(' ') || n.endsWith(' ');
   if (typeof f === 'object') {
     const name = f.header.toLowerCase();
-    q.undecidable.add(HEADER_AMBIGUOUS); // the field's lines are needed
+    q.undecidable.add(flagged(F.newline | F.notWellFormed | F.partial)); // the field's lines are needed
     q.joinHeaders = true;
     if (!short && !nl && !impossible) {
       q.args.push(trigramsAnd(cps), n);
@@ -126,12 +139,17 @@ function addTerm(q: Built, t: SearchTerm): void {
     case 'to':
     case 'cc': {
       const column = COLUMN[f];
-      q.undecidable.add(nl ? HEADER_AMBIGUOUS : HEADER_MISSING);
+      // nl: decided only where no value holds '\n', so no single field contains the needle
+      let mask = F.notWellFormed | (nl ? F.newline : 0);
+      if (f === 'subject' || f === 'from') {
+        mask |= F[f] | (overviewUnsure ? F.partial : 0);
+        if (!overviewUnsure && n.includes(' ')) q.confirmPartial = true;
+      } else mask |= F.partial;
+      q.undecidable.add(flagged(mask));
       if (n === '') {
         q.joinHeaders = true;
         q.where.push(`h.${column} IS NOT NULL`); // HEADER x "": the field is present
       } else if (impossible || nl) {
-        // nl: decided only where no value holds '\n', so no single field contains the needle
         q.where.push('0');
       } else if (short) {
         q.joinHeaders = true;
@@ -156,7 +174,7 @@ function addTerm(q: Built, t: SearchTerm): void {
       return;
     case 'text':
       if (n === '') return;
-      q.undecidable.add(nl ? HEADER_AMBIGUOUS : HEADER_MISSING).add(BODY_MISSING);
+      q.undecidable.add(flagged(F.notWellFormed | F.partial | (nl ? F.newline : 0))).add(BODY_MISSING);
       if (impossible) q.where.push('0');
       else if (short && nl) {
         // The header part is decided false (see the subject case); a join of two fields must not match.
@@ -205,6 +223,23 @@ function minus(a: Uint32Array, b: Uint32Array): Uint32Array {
     while (j < b.length && b[j]! < a[i]!) j++;
     if (j < b.length && b[j] === a[i]) continue;
     out[n++] = a[i]!;
+  }
+  return out.subarray(0, n);
+}
+
+/** Sorted union of two sorted arrays without duplicates. */
+function union(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out[n++] = a[i++]!;
+    else if (i >= a.length || b[j]! < a[i]!) out[n++] = b[j++]!;
+    else {
+      out[n++] = a[i++]!;
+      j++;
+    }
   }
   return out.subarray(0, n);
 }
@@ -260,14 +295,18 @@ export class IndexReader {
     return this.uids('SELECT uid FROM members WHERE mbid = ?', [mbid]);
   }
 
-  /** Members whose body is not indexed yet (the indexer's to-do list, and what BODY must scan), ascending. */
-  missingBodies(mailbox: string, uidValidity: number, limit = 0xffffffff): Uint32Array {
+  /**
+   * Members whose body is not indexed yet (the indexer's to-do list, and what
+   * BODY must scan), ascending, with UID > `afterUid` (a crawler going up
+   * the mailbox does not walk again what it did).
+   */
+  missingBodies(mailbox: string, uidValidity: number, limit = 0xffffffff, afterUid = 0): Uint32Array {
     const mbid = this.mbid(mailbox, uidValidity);
     if (mbid === undefined) return EMPTY;
     return this.uids(
       `SELECT m.uid AS uid FROM members m JOIN docs d ON d.docid = m.docid
-       WHERE m.mbid = ? AND d.body_state = ${BodyState.Missing} ORDER BY m.uid LIMIT ?`,
-      [mbid, limit],
+       WHERE m.mbid = ? AND m.uid > ? AND d.body_state = ${BodyState.Missing} ORDER BY m.uid LIMIT ?`,
+      [mbid, afterUid, limit],
     );
   }
 
@@ -289,7 +328,9 @@ export class IndexReader {
   match(mailbox: string, uidValidity: number, terms: readonly SearchTerm[]): MatchResult {
     const mbid = this.mbid(mailbox, uidValidity);
     if (mbid === undefined) return { uids: EMPTY, unindexed: EMPTY };
-    const q: Built = { where: [], args: [], undecidable: new Set(), joinHeaders: false, joinBodies: false, confirm: [], bodyPhrases: [], headerPhrases: [] };
+    const q: Built = {
+      where: [], args: [], undecidable: new Set(), joinHeaders: false, joinBodies: false, confirm: [], bodyPhrases: [], headerPhrases: [], confirmPartial: false,
+    };
     for (const t of terms) addTerm(q, t);
     for (const [phrases, table] of [[q.bodyPhrases, 'bodies_fts'], [q.headerPhrases, 'headers_fts']] as const) {
       if (phrases.length === 0) continue;
@@ -298,13 +339,13 @@ export class IndexReader {
     }
     const undecidable = [...q.undecidable];
     // Driven by the partial indexes: costs nothing once a mailbox is indexed.
-    const unindexed =
+    let unindexed =
       undecidable.length === 0
         ? EMPTY
         : this.uids(
             undecidable
               .map((c) => {
-                const index = UNDECIDABLE_INDEX.get(c);
+                const index = undecidableIndex(c);
                 const docs = index === undefined ? 'docs d' : `docs d INDEXED BY ${index}`;
                 return `SELECT m.uid AS uid FROM ${docs} CROSS JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${c}`;
               })
@@ -325,8 +366,26 @@ export class IndexReader {
       const ok = rows.filter(([, all]) => all !== null && q.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
       hits = Uint32Array.from(ok).sort();
     }
-    const uids = unindexed.length === 0 ? hits : minus(hits, unindexed);
+    let uids = unindexed.length === 0 ? hits : minus(hits, unindexed);
+    if (q.confirmPartial && uids.length > 0) {
+      const partial = this.flaggedMembers(mbid, HeaderFlags.Partial);
+      const unsure = minus(uids, minus(uids, partial));
+      if (unsure.length > 0) {
+        uids = minus(uids, unsure);
+        unindexed = union(unindexed, unsure);
+      }
+    }
     return { uids, unindexed };
+  }
+
+  /** Members whose document has any of the `mask` bits, ascending. */
+  private flaggedMembers(mbid: number, mask: number): Uint32Array {
+    return this.uids(`SELECT m.uid AS uid FROM docs d INDEXED BY docs_hdr_flagged CROSS JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${flagged(mask)}`, [mbid]);
+  }
+
+  /** Every mailbox generation the index holds. */
+  mailboxes(): { name: string; uidValidity: number }[] {
+    return (this.stmt('SELECT name, uid_validity FROM mailboxes ORDER BY name, uid_validity').all([]) as [string, number][]).map(([name, uidValidity]) => ({ name, uidValidity }));
   }
 
   /**

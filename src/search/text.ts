@@ -77,20 +77,29 @@ export interface HeaderText {
 
 const NO_ADDRESS: FirstAddress = Object.freeze({ mailbox: '', host: '', name: '' });
 
-function firstAddress(f: HeaderField | undefined): FirstAddress {
-  if (f === undefined) return NO_ADDRESS;
-  const list = parseAddressList(f.value);
-  const a = list?.find((x) => x.mailbox !== null && x.host !== null); // group markers have no host
+/**
+ * The first address of an address field value (as text), the way SORT reads it
+ * from a raw header value (columns.ts): the first entry of the list, so a
+ * group's name for a group (RFC 5256 §3), the text re-encoded as UTF-8 for the
+ * parser.
+ */
+export function firstAddress(value: string): FirstAddress {
+  if (value === '') return NO_ADDRESS;
+  const a = parseAddressList(Buffer.from(value, 'utf8'))?.[0];
   if (a === undefined) return NO_ADDRESS;
   return {
-    mailbox: bytesToText(a.mailbox!),
-    host: bytesToText(a.host!),
+    mailbox: a.mailbox === null ? '' : bytesToText(a.mailbox),
+    host: a.host === null ? '' : bytesToText(a.host),
     name: a.name === null ? '' : decodeHeaderValue(a.name),
   };
 }
 
+function valueText(f: HeaderField | undefined): string {
+  return f === undefined ? '' : bytesToText(f.value);
+}
+
 function rawText(f: HeaderField | undefined): string {
-  return f === undefined ? '' : bytesToText(f.value).trim();
+  return valueText(f).trim();
 }
 
 /** The header block (up to and including its blank line) as the index keeps it. */
@@ -120,9 +129,9 @@ export function headerText(block: Buffer): HeaderText {
     all: all.join('\n'),
     headerNewline,
     sortSubject: sortSubject ?? '',
-    fromAddr: firstAddress(first('from')),
-    toAddr: firstAddress(first('to')),
-    ccAddr: firstAddress(first('cc')),
+    fromAddr: firstAddress(valueText(first('from'))),
+    toAddr: firstAddress(valueText(first('to'))),
+    ccAddr: firstAddress(valueText(first('cc'))),
     dateMs: date === undefined ? NaN : parseDate(date.value.toString('latin1')),
     references: rawText(first('references')),
     inReplyTo: rawText(first('in-reply-to')),

@@ -3,7 +3,7 @@
  * the batches the main thread posts, one at a time, in order.
  *
  * Protocol (structured clone over the worker port):
- *   in:  { id, op: 'addHeaders' | 'addBodies' | 'dropMailbox' | 'close', args }
+ *   in:  { id, op: 'addHeaders' | 'addOverview' | 'addBodies' | 'setInReplyTo' | 'removeMembers' | 'dropMailbox' | 'close', args }
  *   out: { ready: true } once the database is open (schema migrated),
  *        { ready: false, code, message } when it cannot be opened,
  *        { id, ok: true, result } / { id, ok: false, code, message } per request.
@@ -16,7 +16,7 @@ import { IndexWriter } from './writer.js';
 
 export interface WorkerRequest {
   id: number;
-  op: 'addHeaders' | 'addBodies' | 'dropMailbox' | 'close';
+  op: 'addHeaders' | 'addOverview' | 'addBodies' | 'setInReplyTo' | 'removeMembers' | 'dropMailbox' | 'close';
   args: unknown[];
 }
 
@@ -52,8 +52,17 @@ function run(): void {
         case 'addHeaders':
           result = writer.addHeaders(req.args[0] as Parameters<IndexWriter['addHeaders']>[0]);
           break;
+        case 'addOverview':
+          result = writer.addOverview(req.args[0] as Parameters<IndexWriter['addOverview']>[0]);
+          break;
         case 'addBodies':
           result = writer.addBodies(req.args[0] as Parameters<IndexWriter['addBodies']>[0]);
+          break;
+        case 'setInReplyTo':
+          result = writer.setInReplyTo(req.args[0] as string, req.args[1] as number, req.args[2] as { uid: number; value: string }[]);
+          break;
+        case 'removeMembers':
+          result = writer.removeMembers(req.args[0] as string, req.args[1] as number, req.args[2] as number[]);
           break;
         case 'dropMailbox':
           writer.dropMailbox(req.args[0] as string, req.args[1] as number);

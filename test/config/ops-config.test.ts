@@ -9,9 +9,12 @@ import { ConfigError, loadConfig, testConfig } from '../../src/app/config/load.j
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Dotted paths of every key under `v`, objects recursed (arrays and null are leaves). */
+/** Objects whose keys are data, not schema keys (group patterns → policy): leaves here. */
+const DATA_MAPS = new Set(['index.bodies']);
+
+/** Dotted paths of every key under `v`, objects recursed (arrays, null and DATA_MAPS are leaves). */
 function paths(v: unknown, prefix = ''): string[] {
-  if (!isObject(v)) return [];
+  if (!isObject(v) || DATA_MAPS.has(prefix)) return [];
   return Object.entries(v).flatMap(([k, child]) => {
     if (k === '$comment') return [];
     const p = prefix === '' ? k : `${prefix}.${k}`;

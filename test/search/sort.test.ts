@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MessageKeys, SORT_KEYS, baseSubject, sortComparator, sortOrder, type MessageRecord, type SortCriterion, type SortKey } from '../../src/search/index.js';
+import { MessageKeys, SORT_KEYS, baseSubject, sortComparator, sortOrder, type FirstAddress, type MessageRecord, type SortCriterion, type SortKey } from '../../src/search/index.js';
 import { decodeHeaderValue, parseAddressList } from '../../src/mime/index.js';
 import { rec, type Partial } from './records.js';
 
@@ -123,7 +123,10 @@ function utf8Compare(a: string, b: string): number {
 const fold = (s: string): string => s.replace(/[a-z]/g, (c) => c.toUpperCase());
 
 function referenceKey(r: MessageRecord, key: SortKey): string | number {
-  const first = (v: string) => (v === '' ? undefined : parseAddressList(Buffer.from(v))?.[0]);
+  const first = (v: string | FirstAddress) => {
+    if (typeof v !== 'string') throw new Error('the oracle reads raw records only');
+    return v === '' ? undefined : parseAddressList(Buffer.from(v))?.[0];
+  };
   switch (key) {
     case 'ARRIVAL':
       return r.arrival;

@@ -155,6 +155,43 @@ const limits = z.strictObject({
   passwordCheckQueue: z.number().int().min(0).max(100_000).default(LIMIT_DEFAULTS.passwordCheckQueue),
 });
 
+/** What the search index keeps of a group's bodies (src/export/backend/index-policy.ts). */
+export const BODY_POLICIES = ['all', 'fetched', 'none'] as const;
+
+/** A group pattern: `*` any run of characters, `?` one character, everything else literal. */
+const groupPattern = z.string().min(1).max(512);
+const bodyPolicy = z.enum(BODY_POLICIES);
+
+/** Defaults of `index`; the reasons are in config/README.md. */
+export const INDEX_DEFAULTS = {
+  enabled: true,
+  bodies: { '*': 'all' } as Record<string, (typeof BODY_POLICIES)[number]>,
+  crawlConcurrency: 64,
+  crawlBatch: 200,
+  crawlQuietMs: 250,
+  maxArticleBytes: 8 * 1024 * 1024,
+  keysMemoryBytes: 128 * 1024 * 1024,
+};
+
+const indexSchema = z.strictObject({
+  /** Keep the search index `<data>/search.db` (SEARCH, SORT, THREAD without scanning). */
+  enabled: z.boolean().default(INDEX_DEFAULTS.enabled),
+  /** Per group pattern: `all` (crawl every body), `fetched` (bodies read anyway), `none`; the longest matching pattern wins. */
+  bodies: z
+    .union([z.record(groupPattern, bodyPolicy), z.array(z.strictObject({ pattern: groupPattern, bodies: bodyPolicy }))])
+    .default(INDEX_DEFAULTS.bodies),
+  /** Articles the background crawler reads at once, all groups together. */
+  crawlConcurrency: z.number().int().min(1).max(MAX_PIPELINE_WINDOW).default(INDEX_DEFAULTS.crawlConcurrency),
+  /** Articles per index transaction (crawler and fetched bodies). */
+  crawlBatch: z.number().int().min(1).max(10_000).default(INDEX_DEFAULTS.crawlBatch),
+  /** The crawler starts no read until clients have been quiet this long. */
+  crawlQuietMs: z.number().int().min(0).max(60_000).default(INDEX_DEFAULTS.crawlQuietMs),
+  /** Bodies of bigger articles are not indexed (BODY scans them). */
+  maxArticleBytes: z.number().int().min(0).default(INDEX_DEFAULTS.maxArticleBytes),
+  /** Bound of the SORT/THREAD keys kept in memory, all groups together. */
+  keysMemoryBytes: z.number().int().min(0).default(INDEX_DEFAULTS.keysMemoryBytes),
+});
+
 export const configSchema = z.strictObject({
   /** Where the IMAP server listens (plain IMAP, STARTTLS offered when `tls` is set). */
   listen: hostPort.default({ host: '127.0.0.1', port: 1143 }),
@@ -235,6 +272,8 @@ export const configSchema = z.strictObject({
       listen: hostPort.nullable().default(null),
     })
     .default({ listen: null }),
+  /** The search index (SEARCH, SORT, THREAD) and its background crawler. */
+  index: indexSchema.default(INDEX_DEFAULTS),
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default('info'),

@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import {
-  BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSnapshot,
+  BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSearch, type MailboxSnapshot,
   type MessageBatch, type MessageMeta, type MimePart, type ReadNeeds,
 } from '../interface.js';
 import type { GroupReader } from './reader.js';
@@ -28,6 +28,8 @@ export class ViewHandle implements MailboxHandle {
     private readonly onRelease: () => void,
     private readonly log: Logger,
     private readonly crosspostsOf?: (uids: readonly number[]) => Promise<CrosspostTarget[]>,
+    /** The group's index-backed SEARCH/SORT/THREAD (group-search.ts), shared by the view's handles; absent without an index. */
+    readonly search?: MailboxSearch,
   ) {}
 
   crossposts(uids: readonly number[]): Promise<CrosspostTarget[]> {

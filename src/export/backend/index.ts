@@ -15,7 +15,15 @@
  * - article-cache.ts on-disk article cache, LRU by bytes, shared fetches
  * - fetch.ts         one upstream download teed to the cache file, the parser and readers
  * - measure.ts       exact size + structure by reading an article once, uncached ('download' sizes)
+ * - backend-index.ts the search index in the backend: index-feed.ts (writes), crawler.ts (bodies),
+ *                    index-policy.ts (bodies per group), group-search.ts (MailboxSearch),
+ *                    sort-keys.ts + sort-records.ts (SORT/THREAD keys), activity.ts, uid-sets.ts
+ * - crossposts.ts    MailboxHandle.crossposts
+ * - reader-deps.ts   what a GroupReader is built from
  * - lru.ts, dates.ts, errors.ts, limits.ts
  */
-export { createBackend, type BackendOptions, type ClosableBackend } from './news-backend.js';
+export { createBackend, type BackendOptions, type ClosableBackend, type NewsBackendHandle } from './news-backend.js';
+export { bodyPolicy, type BodyPolicy, type BodyRules } from './index-policy.js';
+export type { IndexOptions } from './backend-index.js';
+export type { CrawlStats } from './crawler.js';
 export type { SizePolicy } from './reader.js';

@@ -12,11 +12,16 @@
  * the rule shared with the eager ingest of src/app/ingest.ts: a record without
  * a storable Message-ID gets a synthetic one, so it is still listed.
  *
+ * With `index`, each batch's overview records (and their UIDs) are handed
+ * to it (search index feed, index-feed.ts: it queues them, bounded in
+ * memory, and the writer thread catches up); the next batch is read
+ * meanwhile.
+ *
  * Throws whatever the source or the UID map throws; the caller maps it.
  * Progress of big ranges is logged at info every INGEST_PROGRESS_MS.
  */
 import type { Logger } from '../../util/log.js';
-import type { Source } from '../source.js';
+import type { OverviewRecord, Source } from '../source.js';
 import type { MailboxUidMap, SeenArticle } from '../../uidmap/index.js';
 import { uidMapMessageId } from '../message-id.js';
 import { parseDate } from './dates.js';
@@ -34,6 +39,8 @@ export interface IngestTarget {
   logger: Logger;
   /** Told of each crossposted article (Xref naming two or more groups). */
   onCrosspost?: (messageId: string, groups: string[]) => void;
+  /** Given each batch's records with their UIDs and UID map keys (and INTERNALDATE: the parsed overview date, NaN when none); awaited. */
+  index?: (items: { uid: number; key: string; record: OverviewRecord; internalDate: number }[]) => Promise<void>;
 }
 
 /** Group names of an Xref value `host group:number ...`. */
@@ -66,14 +73,22 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
   let batch: SeenArticle[] = [];
   let sizes: number[] = [];
   let dates: number[] = [];
+  let overviews: OverviewRecord[] = [];
+  let indexing: Promise<void> = Promise.resolve();
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const uids = await t.uidmap.assign(batch, t.primary);
     for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
+    if (t.index !== undefined) {
+      const items = overviews.map((record, i) => ({ uid: uids[i]!, key: batch[i]!.messageId, record, internalDate: dates[i]! }));
+      await indexing; // handed over in order
+      indexing = t.index(items);
+    }
     batch = [];
     sizes = [];
     dates = [];
+    overviews = [];
     const now = Date.now();
     if (now - lastLog >= INGEST_PROGRESS_MS) {
       lastLog = now;
@@ -94,9 +109,11 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     }
     sizes.push(Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : -1);
     dates.push(parseDate(r.date));
+    if (t.index !== undefined) overviews.push(r);
     if (batch.length >= INGEST_BATCH) await flush();
   }
   await flush();
+  await indexing;
   const ms = Date.now() - started;
   if (ms >= INGEST_PROGRESS_MS) {
     t.logger.info({ group: t.group, indexed: records, ms, rate: Math.round(records / (ms / 1000)) }, 'backend: group indexed');

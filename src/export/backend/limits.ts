@@ -182,3 +182,33 @@ export const SMALL_ARTICLE_BYTES = 64 * 1024;
  */
 export const STORE_WRITE_DELAY_MS = 20;
 export const STORE_WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Search index feed (index-feed.ts): headers and articles read anyway are
+ * written after this long at most (or once `index.crawlBatch` are queued); a
+ * few hundred ms keeps batches large without leaving the index behind.
+ */
+export const FEED_DELAY_MS = 200;
+
+/**
+ * Articles queued for the index at most (bytes); beyond, new ones are left
+ * for later (the crawler or a later read brings them): a FETCH of many big
+ * bodies must not pile them up in memory while the writer thread is busy.
+ */
+export const FEED_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Overview records queued for the search index at most (bytes, estimated):
+ * about 100k articles' worth, so a new group of that size is listed at the
+ * speed of its OVER while the writer thread catches up; a bigger one waits
+ * for the writer beyond this.
+ */
+export const FEED_MAX_OVERVIEW_BYTES = 64 * 1024 * 1024;
+
+/** How often the crawler logs a group's progress (indexed of total, rate, ETA). */
+export const CRAWL_PROGRESS_MS = 10_000;
+
+/**
+ * A crawled group with nothing left to fetch is looked at again when its
+ * snapshot changes, and at least this often (bodies added while it waited).
+ */
+export const CRAWL_RECHECK_MS = 60_000;

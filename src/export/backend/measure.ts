@@ -31,6 +31,12 @@ export interface Measured {
   header: Buffer | null;
   /** The header entry the reader's `done` callback made of `header` (so its waiters need not look it up). */
   entry?: HeaderEntry;
+  /**
+   * The whole article, when the read was asked to keep it (`keep`) and it was
+   * no longer: only the `done` callback sees it (it is dropped afterwards, so a
+   * listing's pending reads do not hold articles).
+   */
+  article?: Buffer | null;
 }
 
 export class Measurer {
@@ -41,9 +47,10 @@ export class Measurer {
    * Reads the article from `upstream()` once (joining a read of `key` under
    * way that gives what is asked); `done` is told the result before the
    * promise resolves. `structure`: parse the MIME structure too (~40 µs per
-   * article here, so a listing of sizes and headers leaves it out).
+   * article here, so a listing of sizes and headers leaves it out). `keep`:
+   * hand articles up to this many bytes to `done` whole (`Measured.article`).
    */
-  measure(key: string, upstream: (sink: ArticleSink) => Promise<void>, done: (m: Measured) => void, structure = false): Promise<Measured> {
+  measure(key: string, upstream: (sink: ArticleSink) => Promise<void>, done: (m: Measured) => void, structure = false, keep = 0): Promise<Measured> {
     const known = this.reads.get(key);
     if (known !== undefined && (known.structure || !structure)) return known.p;
     const entry = { p: undefined as unknown as Promise<Measured>, structure };
@@ -51,8 +58,9 @@ export class Measurer {
     // bookkeeping happens inside it, not in chained handlers
     entry.p = (async (): Promise<Measured> => {
       try {
-        const m = await read(upstream, structure);
+        const m = await read(upstream, structure, keep);
         done(m);
+        m.article = null;
         return m;
       } finally {
         if (this.reads.get(key) === entry) this.reads.delete(key);
@@ -70,23 +78,28 @@ export class Measurer {
   }
 }
 
-async function read(upstream: (sink: ArticleSink) => Promise<void>, structure: boolean): Promise<Measured> {
+async function read(upstream: (sink: ArticleSink) => Promise<void>, structure: boolean, keep: number): Promise<Measured> {
   let parser: StructureParser | null = null;
   let size = 0;
   let head = new HeaderCapture();
+  let kept: Buffer[] = [];
   await upstream({
     begin: () => {
       parser = structure ? new StructureParser() : null;
       size = 0;
       head = new HeaderCapture();
+      kept = [];
     },
     data: (chunk) => {
       size += chunk.length;
       parser?.push(chunk);
       head.push(chunk);
+      if (size <= keep) kept.push(Buffer.from(chunk)); // a copy: the source may reuse its chunk
+      else kept = [];
     },
   });
-  return { size, structure: (parser as StructureParser | null)?.end() ?? null, header: head.header };
+  const article = keep > 0 && size <= keep ? Buffer.concat(kept, size) : null;
+  return { size, structure: (parser as StructureParser | null)?.end() ?? null, header: head.header, article };
 }
 
 /** Captured headers go to the header cache: copies share slabs (see slab.ts). */

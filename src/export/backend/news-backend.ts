@@ -4,10 +4,15 @@
  * for headers, structures and article bytes, and polling for new and expired
  * articles.
  *
- * Ownership: the caller owns `source` and `uidmaps` and closes them after
- * `close()`; the backend owns its metadata LMDB and the cache directory's
- * contents. `close()` stops polling and closes the metadata store; handles
- * must not be used afterwards.
+ * Ownership: the caller owns `source`, `uidmaps` and `index` and closes them
+ * after `close()`; the backend owns its metadata LMDB and the cache
+ * directory's contents. `close()` stops polling and the index crawler, writes
+ * what is queued for the index and closes the metadata store; handles must
+ * not be used afterwards.
+ *
+ * With a search index (backend-index.ts) every group's overview goes into it
+ * as it is read, headers and articles read for clients follow, a crawler
+ * fetches the remaining bodies (policy `all`), and handles get `search`.
  *
  * Errors (all `BackendError`): unknown mailbox or non-group parent ⇒
  * NONEXISTENT; upstream unreachable ⇒ UNAVAILABLE with `cause`. Errors while
@@ -15,9 +20,9 @@
  */
 import { join } from 'node:path';
 import type { Logger } from '../../util/log.js';
-import type { MailboxUidMap, UidMapStore } from '../../uidmap/index.js';
-import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type StatusData, type CrosspostTarget } from '../interface.js';
-import type { GroupInfo, Source } from '../source.js';
+import type { MailboxUidMap } from '../../uidmap/index.js';
+import { BackendError, type Backend, type MailboxEntry, type MailboxHandle, type MailboxSearch, type StatusData, type CrosspostTarget } from '../interface.js';
+import type { GroupInfo } from '../source.js';
 import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';
 import { InboxHandle, ViewHandle } from './handle.js';
@@ -26,50 +31,15 @@ import { MetaStore, articleKey, viewKey } from './meta-store.js';
 import type { SavedView } from './table-codec.js';
 import { carriersOf, type Carriers } from './carrier.js';
 import { INBOX, groupOfMailbox, isInbox, mailboxOfGroup, mailboxTree, normalizePrefix } from './names.js';
-import { GroupReader, type SizePolicy } from './reader.js';
+import { GroupReader } from './reader.js';
 import { MailboxView } from './view.js';
+import { crosspostsOf } from './crossposts.js';
+import { BackendIndex } from './backend-index.js';
+import type { BackendOptions } from './backend-options.js';
+import type { CrawlStats } from './crawler.js';
+import type { Fetched } from './fetch.js';
 
-export interface BackendOptions {
-  source: Source;
-  uidmaps: UidMapStore;
-  /**
-   * For a plain source: the id recorded as the articles' location in the UID
-   * map and used in cache keys; undefined or absent ⇒ `source.id`. A
-   * multi-upstream source (with `withFailover`/`carriersOf`, see carrier.ts)
-   * names its serving carrier itself and this is not used.
-   */
-  primaryOf?: (group: string) => string | undefined;
-  /** Directory of the article cache and of the metadata LMDB (`meta.lmdb`). Created if missing. */
-  cacheDir: string;
-  /** Bound of the article cache in bytes. */
-  cacheMaxBytes: number;
-  /** How often groups with open handles are checked for new/expired articles; 0 disables polling. */
-  pollIntervalMs: number;
-  /** Prefix of every group mailbox (e.g. `#news.`); '' or absent: groups at the top level. */
-  namespacePrefix?: string;
-  logger: Logger;
-  /**
-   * Whether a group's overview `bytes` are exact RFC822.SIZEs ('exact': the
-   * archive source) or must be confirmed by downloading the article
-   * ('download': NNTP). Measured on INN 2.7 (test/export/backend/inn-sizes.ts):
-   * `:bytes` is the exact size plus one when the body's first byte is '.',
-   * exact otherwise; nothing short of the body tells which. Default 'exact'.
-   */
-  sizes?: SizePolicy | ((group: string) => SizePolicy);
-  /**
-   * In 'download' mode, articles whose overview size exceeds this are not
-   * downloaded for their size: the overview size is reported (off by one if
-   * such a body starts with '.'). Default DEFAULT_DOWNLOAD_SIZES_UP_TO.
-   */
-  downloadSizesUpTo?: number;
-  /**
-   * How often polling lists a group's article numbers (LISTGROUP) to find
-   * cancelled articles, which GROUP does not reveal; default DEFAULT_FULL_CHECK_MS.
-   */
-  fullCheckMs?: number;
-  /** Bound of the in-memory header LRU (bytes); default DEFAULT_META_MEMORY_BYTES. */
-  metaMemoryBytes?: number;
-}
+export type { BackendOptions } from './backend-options.js';
 
 // eslint-disable-next-line no-control-regex
 const NOT_IN_GROUP_NAME = /[\x00-\x20\x7f]/;
@@ -88,12 +58,16 @@ class NewsBackend implements ClosableBackend {
   /** Resolved views by group (for status and polling without awaiting). */
   private readonly live = new Map<string, MailboxView>();
   private readonly readers = new Map<MailboxView, GroupReader>();
+  private readonly searches = new Map<MailboxView, MailboxSearch>();
   private list: GroupList | null = null;
   private listing: Promise<GroupList> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private inboxValidity: number | null = null;
   private closed = false;
   private readonly carriers: Carriers;
+
+  /** The search index's part of the backend (absent without an index). */
+  readonly indexing: BackendIndex | undefined;
 
   constructor(
     private readonly o: BackendOptions,
@@ -103,10 +77,31 @@ class NewsBackend implements ClosableBackend {
     this.prefix = normalizePrefix(o.namespacePrefix);
     this.carriers = carriersOf(o.source, o.primaryOf);
     this.log = o.logger;
+    if (o.index !== undefined && o.indexOptions !== undefined) {
+      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, this.log.child({ component: 'index' }));
+      // groups whose crawl was cut short (a restart): their views open, so the crawl resumes
+      const indexing = this.indexing;
+      setImmediate(() => void indexing.resume((g) => this.view(g), () => this.closed));
+    }
     if (o.pollIntervalMs > 0) {
       this.timer = setInterval(() => this.poll(), o.pollIntervalMs);
       this.timer.unref();
     }
+  }
+
+  /** An article downloaded into the cache (ArticleCache `onFetched`): for the index. */
+  fetched(key: string, r: Fetched): void {
+    this.indexing?.fetched(key, r, (g) => this.live.get(g), (k) => this.cache.open(k, () => Promise.reject(new Error('not cached'))));
+  }
+
+  /** Indexes a group (by group name) now, headers and every body (`newsfront index`); throws as `open` does, and the index's errors. */
+  async buildIndex(groupName: string): Promise<CrawlStats> {
+    if (this.indexing === undefined) throw new BackendError('UNAVAILABLE', 'no search index');
+    const group = this.groupOf(this.mailboxName(groupName));
+    const view = await this.view(group);
+    const uidmap = await this.o.uidmaps.open(group);
+    await this.indexing.flush();
+    return this.indexing.buildIndex(group, view, uidmap);
   }
 
   async mailboxes(): Promise<MailboxEntry[]> {
@@ -154,6 +149,7 @@ class NewsBackend implements ClosableBackend {
     view.refs++;
     this.touchIdle(group, view);
     let released = false;
+    const search = this.searches.get(view);
     return new ViewHandle(
       name,
       view,
@@ -166,43 +162,20 @@ class NewsBackend implements ClosableBackend {
       },
       this.log,
       (uids) => this.crosspostsOf(group, uids),
+      search,
     );
   }
 
-  /** See MailboxHandle.crossposts: other groups' UIDs of these articles, found by Message-ID. */
-  private async crosspostsOf(group: string, uids: readonly number[]): Promise<CrosspostTarget[]> {
-    const here = await this.o.uidmaps.open(group);
-    const byGroup = new Map<string, number[]>();
-    for (const uid of uids) {
-      const messageId = here.lookup(uid)?.messageId;
-      const groups = messageId === undefined ? undefined : this.meta.crossposts(messageId);
-      if (!groups) continue;
-      for (const g of groups) {
-        if (g === group) continue;
-        let list = byGroup.get(g);
-        if (!list) byGroup.set(g, (list = []));
-        list.push(uid);
-      }
-    }
-    const out: CrosspostTarget[] = [];
-    const exported = new Set(this.o.uidmaps.mailboxes());
-    for (const [g, mine] of byGroup) {
-      if (!exported.has(g)) continue; // never opened here: no UIDs to mark yet
-      const there = await this.o.uidmaps.open(g);
-      const theirs: number[] = [];
-      for (const uid of mine) {
-        const u = there.uidOf(here.lookup(uid)!.messageId);
-        if (u !== undefined) theirs.push(u);
-      }
-      if (theirs.length > 0) out.push({ mailbox: this.mailboxName(g), uidValidity: there.uidValidity, uids: theirs.sort((a, b) => a - b) });
-    }
-    return out;
+  /** See MailboxHandle.crossposts (crossposts.ts). */
+  private crosspostsOf(group: string, uids: readonly number[]): Promise<CrosspostTarget[]> {
+    return crosspostsOf({ uidmaps: this.o.uidmaps, meta: this.meta, mailboxName: (g) => this.mailboxName(g) }, group, uids);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    await this.indexing?.close();
     await Promise.all([...this.live.values()].map((v) => v.save()));
     await this.cache.close();
     this.views.clear();
@@ -241,6 +214,7 @@ class NewsBackend implements ClosableBackend {
       // must not create a UID map entry.
       if (saved === undefined) await this.o.source.groupInfo(group);
       uidmap = await this.o.uidmaps.open(group);
+      const hooks = this.indexing?.viewHooks(group, uidmap);
       view = await MailboxView.create({
         carriers: this.carriers,
         uidmap,
@@ -250,9 +224,12 @@ class NewsBackend implements ClosableBackend {
         saved,
         save: (v: SavedView) => this.meta.saveView(vkey, v),
         onCrosspost: (messageId, groups) => this.meta.putCrossposts(messageId, groups),
-        onExpired: (c, numbers) => {
+        onExpired: (c, numbers, uids) => {
           for (const n of numbers) this.meta.forget(articleKey(c.id, group, n));
+          hooks?.expired(uids);
         },
+        index: hooks?.index,
+        onIngest: hooks?.onIngest,
       });
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));
@@ -265,8 +242,16 @@ class NewsBackend implements ClosableBackend {
       sizes: typeof this.o.sizes === 'function' ? this.o.sizes(group) : (this.o.sizes ?? 'exact'),
       downloadSizesUpTo: this.o.downloadSizesUpTo ?? DEFAULT_DOWNLOAD_SIZES_UP_TO,
       messageIdOf: (uid) => uidmap.lookup(uid)?.messageId,
+      ...this.indexing?.readerHooks(group, uidmap),
     });
     this.readers.set(view, reader);
+    if (this.indexing !== undefined) {
+      try {
+        this.searches.set(view, this.indexing.attach(group, view, reader, uidmap));
+      } catch (err) {
+        this.log.warn({ group, err: (err as Error).message }, 'index: not used for this group');
+      }
+    }
     this.live.set(group, view);
     return view;
   }
@@ -287,6 +272,8 @@ class NewsBackend implements ClosableBackend {
       this.live.delete(group);
       this.views.delete(group);
       this.readers.delete(v);
+      this.searches.delete(v);
+      this.indexing?.detach(v);
       v.save().catch(() => undefined); // logged by the store
       idle--;
     }
@@ -349,9 +336,17 @@ class NewsBackend implements ClosableBackend {
  * Builds the backend: creates the cache directory, indexes cached articles and
  * opens the metadata LMDB. Throws if the cache directory cannot be created.
  */
-export async function createBackend(o: BackendOptions): Promise<ClosableBackend & { readonly cache: ArticleCache }> {
+/** What createBackend returns: the backend, its article cache, and its search index part (absent without an index). */
+export interface NewsBackendHandle extends ClosableBackend {
+  readonly cache: ArticleCache;
+  readonly indexing: BackendIndex | undefined;
+  buildIndex(name: string): Promise<CrawlStats>;
+}
+
+export async function createBackend(o: BackendOptions): Promise<NewsBackendHandle> {
   const log = o.logger.child({ component: 'backend' });
   const opts = { ...o, logger: log };
+  let backend: NewsBackend | undefined;
   const cache = new ArticleCache({
     dir: join(o.cacheDir, 'articles'),
     maxBytes: o.cacheMaxBytes,
@@ -359,9 +354,11 @@ export async function createBackend(o: BackendOptions): Promise<ClosableBackend 
     onFetched: (key, r) => {
       meta.putExactSize(key, r.size);
       if (r.structure !== null) meta.putStructure(key, r.structure);
+      backend?.fetched(key, r); // a whole article is in the cache now: the search index takes it
     },
   });
   const meta = new MetaStore({ path: join(o.cacheDir, 'meta.lmdb'), logger: log, memoryBytes: o.metaMemoryBytes ?? DEFAULT_META_MEMORY_BYTES });
   await cache.init();
-  return new NewsBackend(opts, meta, cache);
+  backend = new NewsBackend(opts, meta, cache);
+  return backend;
 }

@@ -30,28 +30,12 @@ import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
 import { HEAD_WINDOW, PREFETCH_WINDOW, SMALL_ARTICLE_BYTES, STRUCTURE_WINDOW } from './limits.js';
 import { Measurer, type Measured } from './measure.js';
-import { articleKey, type HeaderEntry, type MetaStore } from './meta-store.js';
+import { articleKey, type HeaderEntry } from './meta-store.js';
 import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
+import type { ReaderDeps } from './reader-deps.js';
 
-export type SizePolicy = 'exact' | 'download';
-
-export interface ReaderDeps {
-  group: string;
-  meta: MetaStore;
-  cache: ArticleCache;
-  /** The view's latest snapshot: its table and the carrier its numbers belong to. */
-  view: () => ViewSnapshot;
-  /**
-   * How exact the overview `bytes` of this source are: 'exact' trusts them;
-   * 'download' fetches the article when its exact size is not known yet
-   * (up to `downloadSizesUpTo` overview bytes).
-   */
-  sizes: SizePolicy;
-  downloadSizesUpTo: number;
-  /** The Message-ID the UID map holds for a UID: the source checks the number still names it. */
-  messageIdOf?: (uid: number) => string | undefined;
-}
+export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
 
 interface Slot {
   uid: number;
@@ -96,6 +80,7 @@ export class GroupReader implements MessageReader {
   }
 
   async *meta(uids: readonly number[], opts: MetaOptions = {}): AsyncIterable<MessageMeta> {
+    this.d.activity?.touch();
     const exact = opts.exactSize ?? true;
     const t = this.d.view();
     const slots: Slot[] = [];
@@ -116,12 +101,14 @@ export class GroupReader implements MessageReader {
       }
       const entry = s.entry instanceof Promise ? await s.entry : s.entry;
       const size = s.size instanceof Promise ? await s.size : s.size;
+      if ((i & 63) === 63) this.d.activity?.touch(); // a long listing is still reading
       if (entry === null || size === null) continue;
       yield new LazyMeta(s.uid, size, this.dateOf(t, s.row, entry.header), entry);
     }
   }
 
   async structure(uid: number): Promise<MimePart> {
+    this.d.activity?.touch();
     const t = this.d.view();
     const row = this.row(t, uid);
     const key = this.key(t, row);
@@ -161,6 +148,7 @@ export class GroupReader implements MessageReader {
    * a failure shows up when the article's content is asked for.
    */
   prefetch(uids: readonly number[]): void {
+    this.d.activity?.touch();
     const t = this.d.view();
     const todo: Array<{ key: string; upstream: Upstream }> = [];
     for (const uid of uids) {
@@ -180,6 +168,7 @@ export class GroupReader implements MessageReader {
    * the read. Never throws; a failure shows up from `structure`.
    */
   prefetchStructures(uids: readonly number[]): void {
+    this.d.activity?.touch();
     const t = this.d.view();
     const todo: Array<{ row: number; key: string }> = [];
     for (const uid of uids) {
@@ -199,6 +188,7 @@ export class GroupReader implements MessageReader {
   }
 
   async content(uid: number, range?: ByteRange): Promise<Readable> {
+    this.d.activity?.touch();
     const t = this.d.view();
     const row = this.row(t, uid);
     try {
@@ -269,14 +259,37 @@ export class GroupReader implements MessageReader {
         this.d.meta.putExactSize(key, m.size);
       }
       if (m.structure !== null) this.d.meta.putStructure(key, m.structure);
+      const hooks = this.d.index;
+      if (hooks !== undefined && m.header !== null) {
+        const date = this.dateOf(t, row, m.header).getTime();
+        if (m.article) hooks.article(uid, m.article, date);
+        else hooks.header(uid, m.header, date, m.size);
+      }
     };
     const number = t.table.numbers[row]!;
     const source = this.carrier(t).source;
-    const messageId = this.d.messageIdOf?.(t.table.uids[row]!);
-    return this.measurer.measure(key, (sink) => articleInto(source, this.d.group, number, messageId, sink, bulk), store, structure);
+    const uid = t.table.uids[row]!;
+    const messageId = this.d.messageIdOf?.(uid);
+    return this.measurer.measure(key, (sink) => articleInto(source, this.d.group, number, messageId, sink, bulk), store, structure, this.d.index?.keepBytes ?? 0);
   }
 
-  private dateOf(t: ViewSnapshot, row: number, header: Buffer): Date {
+  /**
+   * RFC822.SIZE of a row as `meta` reports it, when that needs no article
+   * read (the overview size in 'exact' mode, a size learnt before, or an
+   * overview size above `downloadSizesUpTo`); undefined otherwise.
+   */
+  knownSize(t: ViewSnapshot, row: number): number | undefined {
+    const overview = t.table.sizes[row]!;
+    if (this.d.sizes === 'exact' && overview >= 0) return overview;
+    if (t.carrier === null) return undefined;
+    const key = this.key(t, row);
+    const exact = this.d.meta.exactSize(key) ?? this.d.cache.cachedSize(key);
+    if (exact !== undefined) return exact;
+    return overview >= 0 && overview > this.d.downloadSizesUpTo ? overview : undefined;
+  }
+
+  /** INTERNALDATE of a row as `meta` reports it: the overview date, else the header's Date, else the epoch. */
+  dateOf(t: ViewSnapshot, row: number, header: Buffer): Date {
     const ms = t.table.dates[row]!;
     if (Number.isFinite(ms)) return internalDateOf(ms);
     const f = findField(parseHeader(header), 'date');
@@ -347,7 +360,11 @@ export class GroupReader implements MessageReader {
     const key = this.key(t, s.row);
     const number = t.table.numbers[s.row]!;
     const p = this.carrier(t).source.head(this.d.group, number, this.d.messageIdOf?.(s.uid)).then(
-      (h) => this.d.meta.putHeader(key, h),
+      (h) => {
+        const entry = this.d.meta.putHeader(key, h);
+        this.d.index?.header(s.uid, h, this.dateOf(t, s.row, h).getTime(), Math.max(t.table.sizes[s.row]!, 0));
+        return entry;
+      },
       (err: unknown) => {
         if (isGone(err)) return null;
         throw toBackendError(err, `${this.d.group} HEAD ${number}`);

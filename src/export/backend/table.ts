@@ -139,3 +139,12 @@ export function withoutUids(t: ArticleTable, drop: ReadonlySet<number>): Article
   }
   return b.build();
 }
+
+/** Row index of the article with source number `number`, or -1 (UID = number is the usual case: tried first). */
+export function rowOfNumber(t: ArticleTable, number: number): number {
+  if (Number.isInteger(number) && number >= 0 && number <= 0xffffffff) {
+    const row = rowOf(t, number);
+    if (row >= 0 && t.numbers[row] === number) return row;
+  }
+  return t.numbers.indexOf(number);
+}

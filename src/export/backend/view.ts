@@ -25,7 +25,7 @@ import type { MailboxSnapshot } from '../interface.js';
 import type { GroupInfo } from '../source.js';
 import type { MailboxUidMap } from '../../uidmap/index.js';
 import type { Carrier, Carriers } from './carrier.js';
-import { ingestRange } from './ingest.js';
+import { ingestRange, type IngestTarget } from './ingest.js';
 import { REMOVE_BATCH, SAVE_VIEW_MS } from './limits.js';
 import type { SavedView } from './table-codec.js';
 import { EMPTY_TABLE, TableBuilder, withoutUids, type ArticleTable } from './table.js';
@@ -51,8 +51,16 @@ export interface ViewOptions {
   saved?: SavedView;
   /** Told of crossposted articles met while ingesting. */
   onCrosspost?: (messageId: string, groups: string[]) => void;
-  /** Told the article numbers (of `carrier`) that expired, so their cached metadata can go. */
-  onExpired?: (carrier: Carrier, numbers: number[]) => void;
+  /** Told the article numbers (of `carrier`) that expired, so their cached metadata can go, and their UIDs. */
+  onExpired?: (carrier: Carrier, numbers: number[], uids: number[]) => void;
+  /** Given each ingest batch's overview records with their UIDs (the search index); awaited (ingest.ts). */
+  index?: IngestTarget['index'];
+  /**
+   * Told when an article-number range of `carrier` starts being ingested; the
+   * function it returns (if any) is called with the snapshot that holds the
+   * range's rows once it is published (not called when the ingest fails).
+   */
+  onIngest?: (carrier: Carrier, low: number, high: number) => ((snapshot: ViewSnapshot) => void) | undefined;
   /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
   save?: (v: SavedView) => Promise<void>;
 }
@@ -175,7 +183,9 @@ export class MailboxView {
     const info = await c.source.groupInfo(this.group);
     const b = new TableBuilder(EMPTY_TABLE, 1024);
     let high = 0;
+    let ingested: ((s: ViewSnapshot) => void) | undefined;
     if (info.count > 0 && info.low <= info.high) {
+      ingested = this.o.onIngest?.(c, info.low, info.high);
       const r = await ingestRange(this.target(c), info.low, info.high, b, info.count);
       high = Math.max(r.highest, info.high);
     }
@@ -186,6 +196,7 @@ export class MailboxView {
     this.low = info.low;
     this.lastFullCheck = Date.now();
     this.publish(b.build(), c);
+    ingested?.(this.snap);
   }
 
   /** One look at the snapshot's own carrier: expiry, then new articles. */
@@ -209,10 +220,13 @@ export class MailboxView {
     if (from > info.high) return;
     const base = this.snap.table;
     const b = new TableBuilder(base, base.uids.length + Math.max(16, Math.min(info.high - from + 1, 1 << 20)));
+    const ingested = this.o.onIngest?.(c, from, info.high);
     const r = await ingestRange(this.target(c), from, info.high, b, info.count);
     this.high = Math.max(this.high, r.highest, info.high);
-    if (b.length !== base.uids.length) this.publish(b.build(), c);
-    else if (this.o.uidmap.uidNext() !== this.snap.uidNext) this.publish(base, c);
+    if (b.length !== base.uids.length) {
+      this.publish(b.build(), c);
+      ingested?.(this.snap);
+    } else if (this.o.uidmap.uidNext() !== this.snap.uidNext) this.publish(base, c);
   }
 
   /** Drops rows whose article is no longer listed upstream. */
@@ -233,7 +247,7 @@ export class MailboxView {
     const list = [...drop];
     for (let i = 0; i < list.length; i += REMOVE_BATCH) await this.o.uidmap.remove(list.slice(i, i + REMOVE_BATCH));
     this.o.logger.info({ group: this.group, expired: drop.size }, 'backend: articles expired');
-    this.o.onExpired?.(c, gone);
+    this.o.onExpired?.(c, gone, list);
     this.publish(withoutUids(t, drop), c);
   }
 
@@ -241,6 +255,7 @@ export class MailboxView {
     return {
       source: c.source, uidmap: this.o.uidmap, group: this.group, upstream: c.id, primary: c.primary, logger: this.o.logger,
       onCrosspost: this.o.onCrosspost,
+      index: this.o.index,
     };
   }
 

@@ -1,0 +1,267 @@
+/**
+ * The search index as the backend uses it (one per backend, absent without
+ * an index): what each group view, reader and handle gets (ingest feed,
+ * reader hooks, `MailboxSearch`), the background crawler, the hook for
+ * articles downloaded into the article cache, and the memory bound of the
+ * SORT/THREAD keys.
+ *
+ * Ownership: the caller of createBackend opens the SearchIndex and closes it
+ * after the backend's `close()`; `close()` here stops the crawler and writes
+ * what is queued.
+ */
+import type { Logger } from '../../util/log.js';
+import type { MailboxUidMap } from '../../uidmap/index.js';
+import type { SearchIndex } from '../../search/index.js';
+import { Activity } from './activity.js';
+import type { Fetched } from './fetch.js';
+import { Crawler, type CrawlStats, type CrawlTarget } from './crawler.js';
+import { internalDateOf } from './dates.js';
+import { GroupSearch } from './group-search.js';
+import { IndexFeed } from './index-feed.js';
+import type { BodyPolicy } from './index-policy.js';
+import type { MetaStore } from './meta-store.js';
+import type { GroupReader, ReaderIndexHooks } from './reader.js';
+import { KeysBudget } from './sort-keys.js';
+import { rowOfNumber } from './table.js';
+import type { MailboxView, ViewOptions, ViewSnapshot } from './view.js';
+import type { Readable } from 'node:stream';
+import { bytesToText } from '../../mime/index.js';
+import type { Carrier } from './carrier.js';
+
+/** In-Reply-To values per index transaction. */
+const IN_REPLY_TO_BATCH = 5_000;
+
+/** Settings of the index in the backend (config `index.*`). */
+export interface IndexOptions {
+  /** Bodies kept per group; default: 'all' for every group. */
+  bodies?: (group: string) => BodyPolicy;
+  crawlConcurrency: number;
+  crawlBatch: number;
+  crawlQuietMs: number;
+  maxArticleBytes: number;
+  keysMemoryBytes: number;
+  /**
+   * Crawl groups with `bodies: all` in the background: each group as its view
+   * opens, and at start every group the index knows with bodies missing
+   * (so a crawl cut short resumes). Default true; `newsfront index` crawls
+   * the groups it names itself instead.
+   */
+  crawl?: boolean;
+}
+
+export class BackendIndex {
+  readonly activity = new Activity();
+  private readonly feed: IndexFeed;
+  private readonly crawler: Crawler;
+  private readonly budget: KeysBudget;
+  private readonly searches = new Map<MailboxView, GroupSearch>();
+  private readonly bodies: (group: string) => BodyPolicy;
+  /** In-Reply-To fetches under way, by group (`fetchInReplyTo`). */
+  private readonly irt = new Map<string, Promise<void>>();
+  /** The UID map of each group seen (an article's key in the index is its key there). */
+  private readonly uidmaps = new Map<string, MailboxUidMap>();
+  private closed = false;
+
+  constructor(
+    readonly index: SearchIndex,
+    private readonly o: IndexOptions,
+    meta: MetaStore,
+    private readonly log: Logger,
+  ) {
+    this.bodies = o.bodies ?? (() => 'all');
+    this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
+    this.crawler = new Crawler({
+      feed: this.feed, meta, activity: this.activity, logger: log,
+      concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes,
+    });
+    this.budget = new KeysBudget(o.keysMemoryBytes);
+  }
+
+  /** Bytes of SORT/THREAD keys kept now, all groups. */
+  get keysBytes(): number {
+    return this.budget.bytes;
+  }
+
+  /**
+   * What a group's view gets: its ingest batches go to the index, expired
+   * articles leave it, and each range ingested has its In-Reply-To values
+   * fetched alongside (see `fetchInReplyTo`).
+   */
+  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index' | 'onIngest'> & { expired: (uids: number[]) => void } {
+    this.uidmaps.set(group, uidmap);
+    return {
+      index: (items) => this.feed.overview(group, uidmap.uidValidity, items),
+      expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
+      onIngest: (carrier, low, high) => this.fetchInReplyTo(group, carrier, low, high),
+    };
+  }
+
+  /**
+   * In-Reply-To of the articles numbered [low, high] on `carrier`, in one
+   * request when the source can (NNTP HDR; INN reads the articles itself,
+   * ~4 s of its time per 100k, once per article), asked for while the
+   * overview is read (another connection of the pool) and written into the
+   * index once the range's rows are published: THREAD reads it where
+   * References names no msg-id, and the overview lacks it. `inReplyTo` tells
+   * whether one is under way. Failures are logged (THREAD then reads those
+   * headers). Returns the view's completion callback.
+   */
+  private fetchInReplyTo(group: string, carrier: Carrier, low: number, high: number): ((snap: ViewSnapshot) => void) | undefined {
+    const source = carrier.source;
+    if (this.closed || source.headerValues === undefined) return undefined;
+    const headerValues = source.headerValues.bind(source);
+    const fetched = (async () => {
+      const values = new Map<number, string>();
+      for await (const v of headerValues(group, 'In-Reply-To', low, high)) values.set(v.number, bytesToText(v.value));
+      return values;
+    })();
+    fetched.catch(() => undefined); // observed below, or dropped with a failed ingest
+    return (snap) => {
+      const run = async (): Promise<void> => {
+        const values = await fetched;
+        const t = snap.table;
+        const items: { uid: number; value: string }[] = [];
+        for (let i = 0; i < t.uids.length; i++) {
+          const n = t.numbers[i]!;
+          if (n >= low && n <= high) items.push({ uid: t.uids[i]!, value: values.get(n) ?? '' });
+        }
+        for (let i = 0; i < items.length && !this.closed; i += IN_REPLY_TO_BATCH) await this.feed.inReplyTo(group, snap.uidValidity, items.slice(i, i + IN_REPLY_TO_BATCH));
+      };
+      const p: Promise<void> = (this.irt.get(group) ?? Promise.resolve())
+        .then(run)
+        .catch((err: unknown) => this.log.warn({ group, low, high, err: (err as Error).message }, 'index: In-Reply-To not fetched (THREAD reads those headers)'))
+        .finally(() => {
+          if (this.irt.get(group) === p) this.irt.delete(group);
+        });
+      this.irt.set(group, p);
+    };
+  }
+
+  /** The In-Reply-To fetch under way for the group, if any (resolves when done, never rejects). */
+  inReplyTo(group: string): Promise<void> | undefined {
+    return this.irt.get(group);
+  }
+
+  /** What a group's reader gets: headers and articles it reads go to the index. */
+  readerHooks(group: string, uidmap: MailboxUidMap): { index: ReaderIndexHooks; activity: Activity } {
+    const uv = uidmap.uidValidity;
+    const key = (uid: number): string | undefined => uidmap.lookup(uid)?.messageId;
+    return {
+      index: {
+        header: (uid, header, date, size) => this.feed.header(group, uv, uid, key(uid), header, date, size),
+        article: (uid, article, date) => this.feed.article(group, uv, uid, key(uid), article, date),
+        keepBytes: this.bodies(group) === 'none' ? 0 : this.o.maxArticleBytes,
+      },
+      activity: this.activity,
+    };
+  }
+
+  /**
+   * A group's view is open: older generations of the group leave the index,
+   * the crawler starts (bodies: all), and the view gets its `MailboxSearch`.
+   */
+  attach(group: string, view: MailboxView, reader: GroupReader, uidmap: MailboxUidMap): GroupSearch {
+    for (const m of this.index.mailboxes()) {
+      if (m.name === group && m.uidValidity !== uidmap.uidValidity) {
+        this.index.dropMailbox(group, m.uidValidity).catch((err: unknown) => this.log.warn({ group, err: (err as Error).message }, 'index: dropping an old generation failed'));
+      }
+    }
+    if (this.o.crawl !== false && this.bodies(group) === 'all') this.crawler.start(this.target(group, view, uidmap));
+    const search = new GroupSearch({
+      group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget,
+      settled: () => this.feed.settled(group),
+      writes: () => this.feed.writes(group),
+      inReplyTo: () => this.inReplyTo(group),
+    });
+    this.searches.set(view, search);
+    return search;
+  }
+
+  /** The view is forgotten (idle LRU): its SORT/THREAD keys go. */
+  detach(view: MailboxView): void {
+    this.searches.get(view)?.dispose();
+    this.searches.delete(view);
+  }
+
+  /**
+   * An article was downloaded into the article cache (ArticleCache
+   * `onFetched`): read back from the cache and queued for the index.
+   * `live` finds the group's view; `open` reads the cached file.
+   */
+  fetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
+    // a small article comes with its bytes (kept in memory, then the small store); a long one is read back from its file
+    if (this.closed || (r.bytes === null && !r.cached) || r.size > this.o.maxArticleBytes) return;
+    const [upstream, group, num] = key.split('\u0000');
+    if (group === undefined || num === undefined) return;
+    const view = live(group);
+    const snap = view?.current();
+    if (snap === undefined || snap.carrier?.id !== upstream) return;
+    const row = rowOfNumber(snap.table, Number(num));
+    if (row < 0) return;
+    const uid = snap.table.uids[row]!;
+    const date = internalDateOf(snap.table.dates[row]!).getTime();
+    const id = this.uidmaps.get(group)?.lookup(uid)?.messageId;
+    if (r.bytes !== null) {
+      if (r.bytes.length === r.size) this.feed.article(group, snap.uidValidity, uid, id, r.bytes, date);
+      return;
+    }
+    void (async () => {
+      const parts: Buffer[] = [];
+      for await (const c of (await open(key)) as AsyncIterable<Buffer>) parts.push(c);
+      const bytes = Buffer.concat(parts);
+      if (bytes.length === r.size) this.feed.article(group, snap.uidValidity, uid, id, bytes, date);
+    })().catch(() => undefined); // evicted meanwhile: the crawler (or the next read) brings it
+  }
+
+  /**
+   * Resumes crawls cut short (a restart): opens, one after another, the view
+   * of each group the index knows with bodies missing (`openView` starts its
+   * crawl, see `attach`). Failures are logged.
+   */
+  async resume(openView: (group: string) => Promise<unknown>, stopped: () => boolean): Promise<void> {
+    if (this.o.crawl === false) return;
+    const names = new Set<string>();
+    try {
+      for (const m of this.index.mailboxes()) {
+        if (this.bodies(m.name) === 'all' && this.index.missingBodies(m.name, m.uidValidity, 1).length > 0) names.add(m.name);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'index: cannot list groups to crawl');
+      return;
+    }
+    for (const group of names) {
+      if (stopped() || this.closed) return;
+      await openView(group).catch((err: unknown) => this.log.info({ group, err: (err as Error).message }, 'index: crawl of a group not resumed'));
+    }
+  }
+
+  /** Resolves when what is queued for the index is written. */
+  flush(): Promise<void> {
+    return this.feed.flush();
+  }
+
+  /** Crawls one group until every body is indexed (`newsfront index`). */
+  buildIndex(group: string, view: MailboxView, uidmap: MailboxUidMap): Promise<CrawlStats> {
+    return this.crawler.run(this.target(group, view, uidmap));
+  }
+
+  /** Stops the crawler and writes what is queued. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.crawler.close();
+    await Promise.all([...this.irt.values()]);
+    await this.feed.close();
+    for (const s of this.searches.values()) s.dispose();
+    this.searches.clear();
+  }
+
+  private target(group: string, view: MailboxView, uidmap: MailboxUidMap): CrawlTarget {
+    return {
+      group,
+      current: () => view.current(),
+      settled: () => this.feed.settled(group),
+      subscribe: (fn) => view.subscribe(() => fn()),
+      messageIdOf: (uid) => uidmap.lookup(uid)?.messageId,
+    };
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * SEARCH, SORT and THREAD of one group from the search index (the backend
+ * interface's `MailboxSearch`), shared by every session on the group's view.
+ *
+ *   C: a1 UID SEARCH BODY "nntp"      → match([{ field: 'body', needle: 'nntp' }])
+ *   C: a2 UID SORT (DATE) UTF-8 ALL   → sort([{ key: 'DATE' }], all UIDs)
+ *   C: a3 UID THREAD REFERENCES UTF-8 ALL → thread('REFERENCES', all UIDs)
+ *
+ * - `match`: the index's answer (src/search `match`) within the asked-for
+ *   UIDs; `unknown` is what the index cannot decide (bodies not indexed yet,
+ *   headers known from the overview only, text the index cannot hold) plus
+ *   the UIDs it holds nothing of (ingest not indexed, index write failed).
+ * - `sort`, `thread`: the RFC 5256 algorithms on the group's kept keys
+ *   (sort-keys.ts), complete and exact for every UID of the latest snapshot;
+ *   a UID the snapshot no longer holds (a session on an older snapshot,
+ *   the article expired) comes last, in UID order (SORT) or as a thread of
+ *   its own (THREAD), so no UID is lost.
+ * - `progress`: members and bodies indexed of the snapshot's articles.
+ *
+ * Errors: an index failure (SearchIndexError) is thrown as BackendError
+ * UNAVAILABLE, so the caller scans; upstream failures while reading headers
+ * for SORT/THREAD are BackendErrors already.
+ */
+import {
+  BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadNode,
+} from '../interface.js';
+import { SearchIndexError, sortOrder, threadMessages, type SearchIndex, type SearchTerm } from '../../search/index.js';
+import type { GroupReader } from './reader.js';
+import { GroupKeys, type KeysBudget, type Need } from './sort-keys.js';
+import { intersectUids, minusUids, unionUids } from './uid-sets.js';
+import type { ViewSnapshot } from './view.js';
+
+/** `progress()` recounts the index (a count over the group's members) when it was written to, at most this often. */
+const PROGRESS_TTL_MS = 1_000;
+
+const NEEDS: Record<SortCriterion['key'], Need | null> = {
+  ARRIVAL: null, DATE: null, SIZE: 'size', SUBJECT: 'subject', FROM: 'from', DISPLAYFROM: 'from', TO: 'to', DISPLAYTO: 'to', CC: 'cc',
+};
+
+function toTerm(t: IndexTerm): SearchTerm {
+  return { field: t.field === 'bcc' ? { header: 'bcc' } : t.field, needle: t.needle };
+}
+
+function unavailable(err: unknown, what: string): never {
+  if (err instanceof SearchIndexError) throw new BackendError('UNAVAILABLE', `search index: ${what}: ${err.message}`, { cause: err });
+  throw err;
+}
+
+export interface GroupSearchDeps {
+  group: string;
+  index: SearchIndex;
+  reader: GroupReader;
+  /** The view's latest snapshot. */
+  snapshot: () => ViewSnapshot;
+  budget: KeysBudget;
+  /** The group's In-Reply-To fetch under way, if any (THREAD waits for it rather than reading headers). */
+  inReplyTo?: () => Promise<void> | undefined;
+  /** Resolves once the group's overview records queued so far are in the index (every command waits for it). */
+  settled?: () => Promise<void>;
+  /** Changes whenever a write touching the group is committed (`progress` counts again then). */
+  writes?: () => number;
+}
+
+export class GroupSearch implements MailboxSearch {
+  private readonly keys: GroupKeys;
+  /** Members of the index, kept per mailbox version (`changesSince`). */
+  private members: { version: number; uidValidity: number; uids: Uint32Array } | null = null;
+  private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
+
+  constructor(private readonly d: GroupSearchDeps) {
+    this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo }, d.snapshot, d.budget);
+  }
+
+  async match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch> {
+    await this.d.settled?.();
+    const snap = this.d.snapshot();
+    const scope = within ?? snap.uids;
+    try {
+      const r = this.d.index.match(this.d.group, snap.uidValidity, terms.map(toTerm));
+      const members = this.memberUids(snap.uidValidity);
+      return {
+        uids: intersectUids(r.uids, scope),
+        unknown: unionUids(intersectUids(r.unindexed, scope), minusUids(scope, members)),
+      };
+    } catch (err) {
+      return unavailable(err, 'match');
+    }
+  }
+
+  async sort(criteria: readonly SortCriterion[], uids: Uint32Array): Promise<Uint32Array> {
+    const needs = new Set<Need>();
+    for (const c of criteria) {
+      const n = NEEDS[c.key];
+      if (n !== null) needs.add(n);
+    }
+    await this.d.settled?.();
+    const ready = await this.ready(needs);
+    const { subset, missing } = this.locate(ready.at, uids);
+    const order = subset.length === ready.keys.length ? sortOrder(ready.keys, criteria) : sortOrder(ready.keys, criteria, subset);
+    const out = new Uint32Array(order.length + missing.length);
+    for (let i = 0; i < order.length; i++) out[i] = ready.keys.uid(order[i]!);
+    out.set(missing, order.length);
+    return out;
+  }
+
+  async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
+    const needs = new Set<Need>(['thread']);
+    if (algorithm !== 'REFS') needs.add('subject');
+    await this.d.settled?.();
+    const ready = await this.ready(needs);
+    const { subset, missing } = this.locate(ready.at, uids);
+    const threads = subset.length === ready.keys.length ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);
+    if (missing.length === 0) return threads;
+    return [...threads, ...Array.from(missing, (uid) => ({ uid, children: [] }))];
+  }
+
+  /** Forgets the kept SORT/THREAD keys (the view is gone). */
+  dispose(): void {
+    this.keys.drop();
+  }
+
+  progress(): { total: number; headers: number; bodies: number } {
+    const snap = this.d.snapshot();
+    const now = Date.now();
+    const writes = this.d.writes?.() ?? -1;
+    let c = this.counted;
+    if (c === null || c.uidValidity !== snap.uidValidity || (c.writes !== writes && now - c.at >= PROGRESS_TTL_MS) || writes === -1) {
+      try {
+        const cov = this.d.index.coverage(this.d.group, snap.uidValidity);
+        c = { at: now, writes, uidValidity: snap.uidValidity, headers: cov.members, bodies: cov.bodies };
+      } catch {
+        c = { at: now, writes, uidValidity: snap.uidValidity, headers: 0, bodies: 0 };
+      }
+      this.counted = c;
+    }
+    // members of expired articles may linger until the crawler or a poll removes them
+    const total = snap.uids.length;
+    return { total, headers: Math.min(c.headers, total), bodies: Math.min(c.bodies, total) };
+  }
+
+  private async ready(needs: ReadonlySet<Need>) {
+    try {
+      return await this.keys.get(needs);
+    } catch (err) {
+      return unavailable(err, 'sort keys');
+    }
+  }
+
+  /** Record indices of `uids` (ascending), and the UIDs the keys do not hold. */
+  private locate(at: (uid: number) => number, uids: Uint32Array): { subset: Uint32Array; missing: Uint32Array } {
+    const subset = new Uint32Array(uids.length);
+    const missing = new Uint32Array(uids.length);
+    let s = 0;
+    let m = 0;
+    for (const uid of uids) {
+      const i = at(uid);
+      if (i >= 0) subset[s++] = i;
+      else missing[m++] = uid;
+    }
+    return { subset: subset.subarray(0, s), missing: missing.subarray(0, m) };
+  }
+
+  /** The index's members of the mailbox, reloaded when its version moved. */
+  private memberUids(uidValidity: number): Uint32Array {
+    const known = this.members;
+    const since = known !== null && known.uidValidity === uidValidity ? known.version : -1;
+    const v = this.d.index.changesSince(this.d.group, uidValidity, Math.max(since, 0));
+    if (known !== null && since >= 0 && v.version === since) return known.uids;
+    const uids = this.d.index.indexedUids(this.d.group, uidValidity);
+    this.members = { version: v.version, uidValidity, uids };
+    return uids;
+  }
+}

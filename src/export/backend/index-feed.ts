@@ -1,0 +1,225 @@
+/**
+ * What the backend writes into the search index (src/search/), batched and
+ * never in a reader's way:
+ * - `overview`: the overview records of one ingest batch (OVER), queued for
+ *   writing: the ingest goes on while the writer thread works (a SELECT of a
+ *   new 100k group then costs its OVER, not the index's ~4 s of writing), and
+ *   waits only when FEED_MAX_OVERVIEW_BYTES are queued, so memory stays
+ *   bounded; `settled(group)` resolves once the group's records are written
+ *   (searches wait for it);
+ * - `header`: a whole header fetched for a listing (HEAD, a read for the
+ *   exact size): it upgrades the overview-only document (Subject/From from
+ *   OVER) to the whole header (To, Cc, other fields, In-Reply-To);
+ * - `article`: a whole article newsfront read anyway (a download into the
+ *   article cache, a read for the exact size): its header, and its body when
+ *   the group's policy (index-policy.ts) is not `none`;
+ * - `write`: the crawler's batches, awaited;
+ * - `remove`: expired articles.
+ * `header` and `article` are queued and written in batches of `batch`
+ * (or after FEED_DELAY_MS); a queue above FEED_MAX_QUEUED_BYTES drops what
+ * comes (the crawler, or a later read, brings it again).
+ *
+ * The index is a cache: a failed write is logged (warn) and forgotten, never
+ * thrown to a reader; only `write` (the crawler's) rejects.
+ */
+import type { Logger } from '../../util/log.js';
+import type { OverviewRecord } from '../source.js';
+import type { BodyRecord, HeaderRecord, SearchIndex } from '../../search/index.js';
+import type { BodyPolicy } from './index-policy.js';
+import { FEED_DELAY_MS, FEED_MAX_OVERVIEW_BYTES, FEED_MAX_QUEUED_BYTES } from './limits.js';
+
+/** Memory of one queued overview record beyond its strings (objects, numbers); strings count two bytes a character. */
+const OVERVIEW_RECORD_BYTES = 200;
+
+/** One article for the index: its header (or the whole article), and its body when `article` is set. */
+export interface FedArticle {
+  group: string;
+  uidValidity: number;
+  uid: number;
+  /** The article's key in the UID map (its Message-ID, or the one newsfront made up): the document's identity. */
+  key: string | undefined;
+  /** The whole article: header and body go in. */
+  article?: Buffer;
+  /** The header block only (a HEAD); with `scanOnly`, the body is marked never to be indexed. */
+  header?: Buffer;
+  scanOnly?: boolean;
+  internalDate: number;
+  size: number;
+}
+
+export interface IndexFeedOptions {
+  index: SearchIndex;
+  logger: Logger;
+  /** Articles per transaction. */
+  batch: number;
+  /** Bodies of articles bigger than this are not indexed (marked scan-only). */
+  maxArticleBytes: number;
+  bodies: (group: string) => BodyPolicy;
+}
+
+export class IndexFeed {
+  private queue: FedArticle[] = [];
+  private queuedBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** The write under way (writes run one after another). */
+  private tail: Promise<void> = Promise.resolve();
+  private dropped = 0;
+  private closed = false;
+  /** Bytes of overview records queued or being written, and the ingests waiting for room. */
+  private overviewBytes = 0;
+  private room: (() => void)[] = [];
+  /** Per group: the last overview write queued (writes run in order, so it settles after the others). */
+  private readonly groupTail = new Map<string, Promise<void>>();
+  /** Per group: how many writes touching it have been committed (see `writes`). */
+  private readonly committed = new Map<string, number>();
+
+  constructor(private readonly o: IndexFeedOptions) {}
+
+  get index(): SearchIndex {
+    return this.o.index;
+  }
+
+  /** The body policy of a group. */
+  bodies(group: string): BodyPolicy {
+    return this.o.bodies(group);
+  }
+
+  /**
+   * Overview records of one ingest batch (`items[i].uid` from the UID map;
+   * NaN date: none), queued; resolves once queued (at once unless
+   * FEED_MAX_OVERVIEW_BYTES are queued). A failed write is logged.
+   */
+  async overview(group: string, uidValidity: number, items: readonly { uid: number; key: string; record: OverviewRecord; internalDate: number }[]): Promise<void> {
+    if (this.closed || items.length === 0) return;
+    let bytes = 0;
+    for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
+    while (this.overviewBytes > 0 && this.overviewBytes + bytes > FEED_MAX_OVERVIEW_BYTES) await new Promise<void>((res) => this.room.push(res));
+    const records = items.map(({ uid, key, record: r, internalDate }) => ({
+      mailbox: group,
+      uidValidity,
+      uid,
+      key,
+      overview: { subject: r.subject, from: r.from, date: r.date, messageId: r.messageId, references: r.references },
+      internalDate: Number.isFinite(internalDate) ? internalDate : 0,
+      size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
+    }));
+    this.overviewBytes += bytes;
+    const done = this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group])))
+      .catch((err: unknown) => this.failed(err, group, 'overview'))
+      .finally(() => {
+        this.overviewBytes -= bytes;
+        for (const wake of this.room.splice(0)) wake();
+        if (this.groupTail.get(group) === done) this.groupTail.delete(group);
+      });
+    this.groupTail.set(group, done);
+  }
+
+  /** A number that changes whenever a write touching the group was committed (what is indexed may have changed). */
+  writes(group: string): number {
+    return this.committed.get(group) ?? 0;
+  }
+
+  private bump(groups: Iterable<string>): void {
+    for (const g of new Set(groups)) this.committed.set(g, (this.committed.get(g) ?? 0) + 1);
+  }
+
+  /** Resolves once every overview record queued for the group so far is written (or failed); never rejects. */
+  settled(group: string): Promise<void> {
+    return this.groupTail.get(group) ?? Promise.resolve();
+  }
+
+  /** In-Reply-To values of a group's members (after their overview records); a failure is logged. */
+  async inReplyTo(group: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<void> {
+    if (this.closed || items.length === 0) return;
+    await this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'in-reply-to'));
+  }
+
+  /** A header fetched upstream (`key`: the UID map's Message-ID); queued. */
+  header(group: string, uidValidity: number, uid: number, key: string | undefined, header: Buffer, internalDate: number, size: number): void {
+    this.enqueue({ group, uidValidity, uid, key, header, internalDate, size });
+  }
+
+  /** A whole article read anyway; queued (its body only if the group's policy allows). */
+  article(group: string, uidValidity: number, uid: number, key: string | undefined, article: Buffer, internalDate: number): void {
+    this.enqueue({ group, uidValidity, uid, key, article, internalDate, size: article.length });
+  }
+
+  /** Writes a batch now (after what is queued before it); rejects with the index's error. */
+  write(items: readonly FedArticle[]): Promise<void> {
+    return this.serial(() => this.commit(items));
+  }
+
+  /** Expired articles leave the index (with the documents no other group holds). */
+  async remove(group: string, uidValidity: number, uids: readonly number[]): Promise<void> {
+    if (this.closed || uids.length === 0) return;
+    await this.serial(() => this.o.index.removeMembers(group, uidValidity, uids).then(() => this.bump([group]))).catch((err: unknown) => this.failed(err, group, 'remove'));
+  }
+
+  /** Writes what is queued; resolves when every write so far is done. */
+  async flush(): Promise<void> {
+    this.drain();
+    await this.tail;
+  }
+
+  /** Flushes, then takes nothing more. The owner closes the index afterwards. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private enqueue(a: FedArticle): void {
+    if (this.closed) return;
+    const bytes = (a.article?.length ?? 0) + (a.header?.length ?? 0);
+    if (this.queuedBytes + bytes > FEED_MAX_QUEUED_BYTES) {
+      if (this.dropped++ % 1000 === 0) this.o.logger.debug({ dropped: this.dropped }, 'index: feed queue full, articles left for later');
+      return;
+    }
+    this.queue.push(a);
+    this.queuedBytes += bytes;
+    if (this.queue.length >= this.o.batch) this.drain();
+    else this.timer ??= setTimeout(() => this.drain(), FEED_DELAY_MS).unref();
+  }
+
+  private drain(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queue.length === 0) return;
+    const items = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    void this.serial(() => this.commit(items)).catch((err: unknown) => this.failed(err, items[0]!.group, 'articles'));
+  }
+
+  /** Runs `fn` after the writes before it; the chain goes on whatever `fn` does. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn);
+    this.tail = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async commit(items: readonly FedArticle[]): Promise<void> {
+    const headers: HeaderRecord[] = [];
+    const bodies: BodyRecord[] = [];
+    for (const a of items) {
+      const loc = { mailbox: a.group, uidValidity: a.uidValidity, uid: a.uid };
+      const header = a.article ?? a.header;
+      if (header !== undefined) headers.push({ ...loc, header, internalDate: a.internalDate, size: a.size, ...(a.key !== undefined ? { key: a.key } : {}) });
+      if (this.o.bodies(a.group) === 'none') continue;
+      if (a.scanOnly || (a.article !== undefined && a.article.length > this.o.maxArticleBytes)) bodies.push({ ...loc, scanOnly: true });
+      else if (a.article !== undefined) bodies.push({ ...loc, article: a.article });
+    }
+    try {
+      if (headers.length > 0) await this.o.index.addHeaders(headers);
+      if (bodies.length > 0) await this.o.index.addBodies(bodies);
+    } finally {
+      this.bump(items.map((a) => a.group));
+    }
+  }
+
+  private failed(err: unknown, group: string, what: string): void {
+    this.o.logger.warn({ group, what, err: (err as Error).message, code: (err as { code?: string }).code }, 'index: write failed (the index answers less until the article is read again)');
+  }
+}

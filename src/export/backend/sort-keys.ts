@@ -1,0 +1,173 @@
+/**
+ * One group's SORT/THREAD keys (src/search `MessageKeys`), kept between
+ * commands and shared by every session on the group's view: built once from
+ * the search index (sort-records.ts), extended with the new tail when
+ * articles arrive, built again when articles expired (the snapshot lost
+ * UIDs) or a command needs fields the kept keys lack (e.g. TO after SUBJECT
+ * only: the keys then hold both).
+ *
+ * Memory is bounded over all groups by a `KeysBudget` (config
+ * `index.keysMemoryBytes`): each holder is charged an estimate of its
+ * records (RECORD_BYTES plus two bytes per character of their strings) and
+ * the least recently used holders are dropped beyond the bound. Measured on
+ * the 100k benchmark group with every field (bench/group-search.ts):
+ * ~30 MB of heap, of which the estimate covers the records and the kept
+ * derived keys (ranks, base subjects, thread ids).
+ */
+import { MessageKeys, type MessageRecord } from '../../search/index.js';
+import { buildRecords, settleSizes, type Need, type RecordSource } from './sort-records.js';
+import { isPrefix } from './uid-sets.js';
+import type { ViewSnapshot } from './view.js';
+
+export type { Need } from './sort-records.js';
+
+/** Heap per record beyond its strings: the record and address objects, ranks and derived columns (measured, see above). */
+export const RECORD_BYTES = 200;
+
+function recordBytes(r: MessageRecord): number {
+  let chars = r.subject.length + r.messageId.length + r.references.length + r.inReplyTo.length;
+  for (const a of [r.from, r.to, r.cc]) chars += typeof a === 'string' ? a.length : a.mailbox.length + a.host.length + a.name.length;
+  return RECORD_BYTES + 2 * chars;
+}
+
+/** The memory bound shared by the groups' keys: least recently used holders are dropped beyond it. */
+export class KeysBudget {
+  private readonly holders = new Map<GroupKeys, number>();
+  private total = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Bytes charged now, over all groups. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** `h` now holds `bytes` and was used just now; drops others (least recently used first) beyond the bound. */
+  charge(h: GroupKeys, bytes: number): void {
+    this.total += bytes - (this.holders.get(h) ?? 0);
+    this.holders.delete(h);
+    this.holders.set(h, bytes);
+    for (const [other] of this.holders) {
+      if (this.total <= this.maxBytes) break;
+      if (other === h) continue;
+      other.drop();
+    }
+  }
+
+  /** `h` was used (LRU order). */
+  touch(h: GroupKeys): void {
+    const b = this.holders.get(h);
+    if (b === undefined) return;
+    this.holders.delete(h);
+    this.holders.set(h, b);
+  }
+
+  release(h: GroupKeys): void {
+    this.total -= this.holders.get(h) ?? 0;
+    this.holders.delete(h);
+  }
+}
+
+/** Keys ready for one command: `at(uid)` is the record index of a UID, -1 when the keys do not hold it. */
+export interface ReadyKeys {
+  keys: MessageKeys;
+  at(uid: number): number;
+}
+
+export class GroupKeys {
+  private keys: MessageKeys | null = null;
+  /** The UIDs of the records, in record order. */
+  private uids = new Uint32Array(0);
+  /** The snapshot the keys were last brought up to. */
+  private snapUids: Uint32Array | null = null;
+  private needs = new Set<Need>();
+  private bytes = 0;
+  private building: Promise<void> | null = null;
+
+  constructor(
+    private readonly src: RecordSource,
+    private readonly snapshot: () => ViewSnapshot,
+    private readonly budget: KeysBudget,
+  ) {}
+
+  /** Forgets the keys (memory bound); the next command builds them again. */
+  drop(): void {
+    this.keys = null;
+    this.uids = new Uint32Array(0);
+    this.snapUids = null;
+    this.needs = new Set();
+    this.budget.release(this);
+    this.bytes = 0;
+  }
+
+  /** Keys of the latest snapshot holding at least `needs`. Throws what building throws. */
+  async get(needs: ReadonlySet<Need>): Promise<ReadyKeys> {
+    for (;;) {
+      if (this.building !== null) {
+        await this.building;
+        continue;
+      }
+      const snap = this.snapshot();
+      const keys = this.keys;
+      if (keys !== null && this.snapUids === snap.uids && [...needs].every((n) => this.needs.has(n))) {
+        this.budget.touch(this);
+        const uids = this.uids;
+        return {
+          keys,
+          at: (uid) => {
+            let lo = 0;
+            let hi = uids.length;
+            while (lo < hi) {
+              const mid = (lo + hi) >>> 1;
+              if (uids[mid]! < uid) lo = mid + 1;
+              else hi = mid;
+            }
+            return lo < uids.length && uids[lo] === uid ? lo : -1;
+          },
+        };
+      }
+      this.building = this.update(snap, needs).finally(() => {
+        this.building = null;
+      });
+    }
+  }
+
+  private async update(snap: ViewSnapshot, needs: ReadonlySet<Need>): Promise<void> {
+    const keys = this.keys;
+    const covered = [...needs].every((n) => this.needs.has(n));
+    if (keys !== null && covered && isPrefix(this.uids, snap.uids)) {
+      // new articles only: the tail
+      const from = this.uids.length;
+      const built = await buildRecords(this.src, snap, from, this.needs);
+      await this.settle(built.records, built.unsettled);
+      if (this.keys !== keys) return; // dropped meanwhile (memory bound): built again on the next call
+      keys.append(built.records);
+      this.uids = snap.uids.slice(0, keys.length);
+      this.snapUids = snap.uids;
+      this.charge(built.records);
+      return;
+    }
+    const all = new Set<Need>([...this.needs, ...needs]);
+    const built = await buildRecords(this.src, snap, 0, all);
+    await this.settle(built.records, built.unsettled);
+    this.budget.release(this);
+    this.bytes = 0;
+    this.keys = new MessageKeys(built.records);
+    this.uids = snap.uids.slice();
+    this.snapUids = snap.uids;
+    this.needs = all;
+    this.charge(built.records);
+  }
+
+  /** Exact sizes for the unsettled records (in place). */
+  private async settle(records: MessageRecord[], unsettled: number[]): Promise<void> {
+    if (unsettled.length === 0) return;
+    const fixed = await settleSizes(this.src.reader, records, unsettled);
+    for (const [k, r] of fixed) records[k] = r;
+  }
+
+  private charge(added: readonly MessageRecord[]): void {
+    for (const r of added) this.bytes += recordBytes(r);
+    this.budget.charge(this, this.bytes);
+  }
+}

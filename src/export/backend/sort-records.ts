@@ -1,0 +1,182 @@
+/**
+ * The records SORT and THREAD run on (src/search `MessageRecord`), for UIDs
+ * of a group's snapshot, each exactly what a client reading the message
+ * would get: INTERNALDATE and RFC822.SIZE as `meta` reports them, header
+ * values as the header holds them.
+ *
+ * Where they come from:
+ * - the search index's SORT columns (`sortColumns`): exact for a document
+ *   with its whole header; one known by its overview only is exact for Date,
+ *   Subject, From, Message-ID and References (what OVER carries) — To and Cc
+ *   it lacks, and In-Reply-To (which THREAD reads only when References names
+ *   no msg-id) unless an NNTP HDR brought it (backend-index.ts);
+ * - the header (`meta`: the metadata cache, else HEAD, pipelined) for every
+ *   UID the index lacks or cannot give exactly what is needed. Headers read
+ *   that way go into the index (reader hooks), so next time they are there.
+ * INTERNALDATE: the overview date (the article table), else the header's.
+ * RFC822.SIZE (only when a SIZE sort needs it): `reader.knownSize`, else
+ * left as the overview size and reported unsettled; `settleSizes` then reads
+ * those articles the way FETCH RFC822.SIZE would (their exact size is kept
+ * in the metadata store, and their body goes to the index).
+ */
+import {
+  COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT, hasMsgId, headerText, type FirstAddress, type MessageRecord, type SearchIndex, type SortColumns, type SortField,
+} from '../../search/index.js';
+import type { GroupReader } from './reader.js';
+import type { ViewSnapshot } from './view.js';
+
+/** What a set of keys must hold beyond UID, dates and the overview size. */
+export type Need = 'subject' | 'from' | 'to' | 'cc' | 'thread' | 'size';
+
+export interface BuiltRecords {
+  records: MessageRecord[];
+  /** Positions in `records` whose size is the overview's, not known exact (only with the 'size' need). */
+  unsettled: number[];
+}
+
+const NO_ADDRESS: FirstAddress = Object.freeze({ mailbox: '', host: '', name: '' });
+
+function fieldsOf(needs: ReadonlySet<Need>): SortField[] {
+  const f: SortField[] = ['state', 'date'];
+  if (needs.has('subject')) f.push('subject');
+  if (needs.has('from')) f.push('from');
+  if (needs.has('to')) f.push('to');
+  if (needs.has('cc')) f.push('cc');
+  if (needs.has('thread')) f.push('messageId', 'references', 'inReplyTo');
+  return f;
+}
+
+function address(c: SortColumns, field: 'from' | 'to' | 'cc', j: number): FirstAddress {
+  const m = c[`${field}Mailbox`]![j]!;
+  const h = c[`${field}Host`]![j]!;
+  const n = c[`${field}Name`]![j]!;
+  return m === '' && h === '' && n === '' ? NO_ADDRESS : { mailbox: m, host: h, name: n };
+}
+
+/** INTERNALDATE as `meta` reports it: the overview date, else the header's Date, else the epoch. */
+function arrivalOf(tableDate: number, headerDate: number): number {
+  return Number.isFinite(tableDate) ? tableDate : Number.isFinite(headerDate) ? headerDate : 0;
+}
+
+export interface RecordSource {
+  group: string;
+  index: SearchIndex;
+  reader: GroupReader;
+  /** The group's In-Reply-To fetch under way, if any: awaited before thread keys are read from the index. */
+  inReplyTo?: () => Promise<void> | undefined;
+}
+
+/**
+ * Records for `snap.uids[from…]` (ascending), with what `needs` asks for
+ * (other fields empty). Throws what `meta` throws (upstream unreachable) and
+ * SearchIndexError.
+ */
+export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: number, needs: ReadonlySet<Need>): Promise<BuiltRecords> {
+  const uids = snap.uids;
+  const t = snap.table;
+  const count = uids.length - from;
+  const records = new Array<MessageRecord>(count);
+  if (needs.has('thread')) await src.inReplyTo?.();
+  const cols = src.index.sortColumns(src.group, snap.uidValidity, fieldsOf(needs), from > 0 ? uids[from - 1]! : 0);
+  const n = cols.uids.length;
+  const needHeader: number[] = [];
+  const thread = needs.has('thread');
+  const overviewWill = !needs.has('to') && !needs.has('cc');
+  let j = 0;
+  for (let k = 0; k < count; k++) {
+    const row = from + k;
+    const uid = uids[row]!;
+    while (j < n && cols.uids[j]! < uid) j++;
+    if (j >= n || cols.uids[j] !== uid) {
+      needHeader.push(k);
+      continue;
+    }
+    const state = cols.state![j]!;
+    const tableDate = t.dates[row]!;
+    const exact =
+      state === COLUMNS_EXACT ||
+      ((state === COLUMNS_OVERVIEW || state === COLUMNS_OVERVIEW_IRT) &&
+        overviewWill &&
+        Number.isFinite(tableDate) &&
+        (!thread || state === COLUMNS_OVERVIEW_IRT || hasMsgId(cols.references![j]!)));
+    if (!exact) {
+      needHeader.push(k);
+      continue;
+    }
+    const date = cols.date![j]!;
+    records[k] = {
+      uid,
+      date,
+      arrival: arrivalOf(tableDate, date),
+      size: Math.max(t.sizes[row]!, 0),
+      subject: needs.has('subject') ? cols.subject![j]! : '',
+      subjectDecoded: true,
+      from: needs.has('from') ? address(cols, 'from', j) : NO_ADDRESS,
+      to: needs.has('to') ? address(cols, 'to', j) : NO_ADDRESS,
+      cc: needs.has('cc') ? address(cols, 'cc', j) : NO_ADDRESS,
+      messageId: thread ? cols.messageId![j]! : '',
+      references: thread ? cols.references![j]! : '',
+      inReplyTo: thread ? cols.inReplyTo![j]! : '',
+    };
+  }
+  if (needHeader.length > 0) await fromHeaders(src, snap, from, needHeader, records);
+  const unsettled: number[] = [];
+  if (needs.has('size')) {
+    for (let k = 0; k < count; k++) {
+      const known = src.reader.knownSize(snap, from + k);
+      if (known === undefined) unsettled.push(k);
+      else records[k]!.size = known;
+    }
+  }
+  return { records, unsettled };
+}
+
+/** Fills `records[k]` for each `k` of `which` from the article's header (`meta`, pipelined). */
+async function fromHeaders(src: RecordSource, snap: ViewSnapshot, from: number, which: number[], records: MessageRecord[]): Promise<void> {
+  const uids = snap.uids;
+  const pos = new Map<number, number>();
+  for (const k of which) pos.set(uids[from + k]!, k);
+  for await (const m of src.reader.meta([...pos.keys()], { exactSize: false })) {
+    const k = pos.get(m.uid);
+    if (k === undefined) continue;
+    pos.delete(m.uid);
+    const h = headerText(m.header);
+    const row = from + k;
+    records[k] = {
+      uid: m.uid,
+      date: h.dateMs,
+      arrival: m.internalDate.getTime(),
+      size: Math.max(snap.table.sizes[row]!, 0),
+      subject: h.sortSubject,
+      subjectDecoded: true,
+      from: h.fromAddr,
+      to: h.toAddr,
+      cc: h.ccAddr,
+      messageId: h.messageId,
+      references: h.references,
+      inReplyTo: h.inReplyTo,
+    };
+  }
+  // vanished upstream since the snapshot: sorted as a message with no header (it is about to expire)
+  for (const [uid, k] of pos) {
+    records[k] = {
+      uid, date: NaN, arrival: arrivalOf(snap.table.dates[from + k]!, NaN), size: 0,
+      subject: '', subjectDecoded: true, from: NO_ADDRESS, to: NO_ADDRESS, cc: NO_ADDRESS, messageId: '', references: '', inReplyTo: '',
+    };
+  }
+}
+
+/**
+ * Exact sizes for `records[k]`, `k` in `which`, read as FETCH RFC822.SIZE
+ * reads them (`meta` with exact sizes). Returns the new records by position.
+ */
+export async function settleSizes(reader: GroupReader, records: readonly MessageRecord[], which: readonly number[]): Promise<Map<number, MessageRecord>> {
+  const pos = new Map<number, number>();
+  for (const k of which) pos.set(records[k]!.uid, k);
+  const out = new Map<number, MessageRecord>();
+  for await (const m of reader.meta([...pos.keys()], { exactSize: true })) {
+    const k = pos.get(m.uid);
+    if (k !== undefined) out.set(k, { ...records[k]!, size: m.size });
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * The `docs` row and header text of an article, from its whole header
+ * (text.ts `headerText`) or from its overview record (overview-text.ts), with
+ * the HeaderFlags (db.ts) that say what of it is exact.
+ */
+import { HeaderFlags } from './db.js';
+import { headerText } from './text.js';
+import { overviewText, type OverviewFields } from './overview-text.js';
+
+/** A lone surrogate (String.prototype.isWellFormed, typed for ES2022), or NUL. */
+const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
+
+/**
+ * Text SQLite cannot index exactly: a lone surrogate would be stored as
+ * U+FFFD, and at a NUL the trigram tokenizer stops (found by the property
+ * test) and libsql cuts strings it reads back. Such text is answered by the
+ * caller's scan instead (BodyState.ScanOnly, HeaderFlags.NotWellFormed).
+ */
+export function storable(s: string): boolean {
+  return !UNSTORABLE.test(s);
+}
+
+/** What a sort column cannot hold: NUL (libsql cuts strings there) and U+0001 (index-columns.ts joins values with it). */
+// eslint-disable-next-line no-control-regex
+const NOT_IN_COLUMN = /[\u0000\u0001]/g;
+
+/** A sort key as stored: NUL and U+0001 become spaces (such a document is flagged SortInexact). */
+export function sortText(s: string): string {
+  return s.replace(NOT_IN_COLUMN, ' ');
+}
+
+/** The `docs` row of one article (see db.ts) and the text the FTS tables get. */
+export interface DocRow {
+  /** `docs.message_id`: the Message-ID, or a key of its own for an article without one. */
+  key: string;
+  /** date_ms, arrival_ms, size, subject, from_*, to_*, cc_*, refs, in_reply_to, hdr_msgid, in column order. */
+  columns: unknown[];
+  flags: number;
+  /** headers(subject, hfrom, hto, hcc, alltext); null: not stored (NotWellFormed). */
+  text: [string | null, string | null, string | null, string | null, string] | null;
+}
+
+/**
+ * The caller's key for the article, else its Message-ID, else a key no
+ * Message-ID can take (they are trimmed), so id-less articles never merge.
+ */
+function docKey(r: Location, messageId: string): string {
+  if (r.key !== undefined && r.key !== '') return sortText(r.key);
+  return messageId !== '' ? sortText(messageId) : ` ${r.mailbox} ${r.uidValidity} ${r.uid}`;
+}
+
+function sortColumns(values: string[]): { values: string[]; exact: boolean } {
+  let exact = true;
+  const out = values.map((v) => {
+    NOT_IN_COLUMN.lastIndex = 0;
+    if (!NOT_IN_COLUMN.test(v)) return v;
+    exact = false;
+    return sortText(v);
+  });
+  return { values: out, exact };
+}
+
+export interface Location {
+  mailbox: string;
+  uidValidity: number;
+  uid: number;
+  internalDate: number;
+  size: number;
+  /** The document's key (see writer.ts HeaderRecord.key). */
+  key?: string;
+}
+
+/** The row of an article from its header block (a whole article works too). */
+export function headerRow(header: Buffer, r: Location): DocRow {
+  const h = headerText(header);
+  const texts = [h.subject, h.from, h.to, h.cc, h.all];
+  let flags = h.headerNewline ? HeaderFlags.Newline : 0;
+  const notWellFormed = texts.some((t) => t !== null && !storable(t));
+  if (notWellFormed) flags |= HeaderFlags.NotWellFormed;
+  const f = h.fromAddr;
+  const t = h.toAddr;
+  const c = h.ccAddr;
+  const sort = sortColumns([h.sortSubject, f.mailbox, f.host, f.name, t.mailbox, t.host, t.name, c.mailbox, c.host, c.name, h.references, h.inReplyTo, h.messageId]);
+  if (!sort.exact) flags |= HeaderFlags.SortInexact;
+  return {
+    key: docKey(r, h.messageId),
+    columns: [Number.isFinite(h.dateMs) ? h.dateMs : null, r.internalDate, r.size, ...sort.values],
+    flags,
+    text: notWellFormed ? null : [h.subject, h.from, h.to, h.cc, h.all],
+  };
+}
+
+/** The row of an article known by its overview only (HeaderFlags.Partial). */
+export function overviewRow(o: OverviewFields, r: Location): DocRow {
+  const v = overviewText(o);
+  let flags = HeaderFlags.Partial | (v.headerNewline ? HeaderFlags.Newline : 0);
+  if (v.subject === null) flags |= HeaderFlags.SubjectUnknown;
+  if (v.from === null) flags |= HeaderFlags.FromUnknown;
+  const texts = [v.subject, v.from];
+  if (texts.some((t) => t !== null && !storable(t))) flags |= HeaderFlags.NotWellFormed;
+  const f = v.fromAddr;
+  const sort = sortColumns([v.sortSubject, f.mailbox, f.host, f.name, '', '', '', '', '', '', v.references, '', v.messageId]);
+  if (!sort.exact || !v.sortExact) flags |= HeaderFlags.SortInexact;
+  return {
+    key: docKey(r, v.messageId),
+    columns: [Number.isFinite(v.dateMs) ? v.dateMs : null, r.internalDate, r.size, ...sort.values],
+    flags,
+    // no alltext: every needle on it is left to the scan for a Partial document
+    text: (flags & HeaderFlags.NotWellFormed) !== 0 ? null : [v.subject, v.from, null, null, ''],
+  };
+}

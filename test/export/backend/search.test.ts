@@ -1,0 +1,180 @@
+/**
+ * The backend's search index over an archive (ArchiveSource, 3 groups with
+ * crossposts from the test corpus generator), through `MailboxHandle.search`:
+ * - the overview goes into the index at ingest: SUBJECT/FROM are answered
+ *   right away, and every answer equals the scan (sound, complete up to
+ *   `unknown`); `unknown` lists every article whose body is not indexed, for
+ *   BODY, and the articles known by their overview only, for TO;
+ * - an article a client reads (article cache download) has its body indexed;
+ * - the crawler (`buildIndex`) indexes every header and body: answers then
+ *   equal the scan exactly, nothing unknown; a crosspost's body indexed in
+ *   one group is found in the others;
+ * - SORT and THREAD through the handle equal the src/search algorithms on
+ *   records built from HEAD (raw header values), before and after the crawl,
+ *   for the whole group and a subset.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArchiveSource } from '../../../src/export/archive/archive-source.js';
+import { formatMboxrdMessage } from '../../../src/export/archive/mboxrd-writer.js';
+import { createBackend, type NewsBackendHandle } from '../../../src/export/backend/index.js';
+import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
+import { SearchIndex, overviewValueExact } from '../../../src/search/index.js';
+import { silentLogger } from '../../../src/util/log.js';
+import type { MailboxHandle, SortCriterion, ThreadAlgorithm } from '../../../src/export/interface.js';
+import { articlesByGroup, generateCorpus } from '../../corpus/generate.js';
+import { SORTS, THREADS, checkMatch, needles, oracleSort, oracleThread, plain, rawRecords } from './search-oracle.js';
+import { readAll } from './helpers.js';
+
+const GROUPS = ['s.one', 's.two', 's.three'];
+const corpus = generateCorpus({ seed: 77, groups: GROUPS, perGroup: 40, crosspostRate: 0.2 });
+const byGroup = articlesByGroup(corpus);
+
+let dir: string;
+let index: SearchIndex;
+let source: ArchiveSource;
+let uidmaps: MemoryUidMapStore;
+let backend: NewsBackendHandle;
+/** Article bytes per group and UID, read from a source of our own (not through the backend: no cache, no index). */
+const articles = new Map<string, Map<number, Buffer>>();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nf-search-'));
+  await mkdir(join(dir, 'archive'));
+  const d = new Date(Date.UTC(2024, 0, 1));
+  for (const g of GROUPS) await writeFile(join(dir, 'archive', `${g}.mbox`), Buffer.concat(byGroup.get(g)!.map((a) => formatMboxrdMessage(a.bytes, 'x@y', d))));
+  const reading = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
+  for (const g of GROUPS) {
+    const m = new Map<number, Buffer>();
+    for (let n = 1; n <= byGroup.get(g)!.length; n++) m.set(n, await readAll(await reading.article(g, n)));
+    articles.set(g, m);
+  }
+  await reading.close();
+  source = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
+  uidmaps = new MemoryUidMapStore();
+  index = await SearchIndex.open(join(dir, 'search.db'));
+  backend = await createBackend({
+    source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 64 << 20, pollIntervalMs: 0, logger: silentLogger(), index,
+    indexOptions: { crawl: false, crawlConcurrency: 4, crawlBatch: 25, crawlQuietMs: 0, maxArticleBytes: 8 << 20, keysMemoryBytes: 64 << 20 },
+  });
+});
+
+afterAll(async () => {
+  await backend?.close();
+  await index?.close();
+  await uidmaps?.close();
+  await source?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function open(g: string): Promise<MailboxHandle> {
+  const h = await backend.open(g);
+  expect(h.search).toBeDefined();
+  return h;
+}
+
+async function checkAll(g: string, h: MailboxHandle): Promise<{ unknown: number }> {
+  const arts = articles.get(g)!;
+  const uids = h.current().uids;
+  let unknown = 0;
+  for (const terms of needles([...arts.values()])) {
+    const r = await h.search!.match(terms);
+    checkMatch(r, uids, arts, terms);
+    unknown += r.unknown.length;
+    // within a subset: the same, restricted
+    const odd = uids.filter((u) => u % 2 === 1);
+    checkMatch(await h.search!.match(terms, odd), odd, arts, terms);
+  }
+  return { unknown };
+}
+
+async function checkSortThread(h: MailboxHandle): Promise<void> {
+  const all = h.current().uids;
+  const some = all.filter((u) => u % 3 !== 0);
+  // the handle's answers first (THREAD first: keys without To/Cc come from the index's overview
+  // columns where they can), the oracle's records after: reading every header for them feeds the index
+  const got: { what: string; uids: Uint32Array; answer: unknown }[] = [];
+  for (const alg of THREADS) {
+    for (const uids of [all, some]) got.push({ what: alg, uids, answer: plain(await h.search!.thread(alg, uids)) });
+  }
+  for (const criteria of SORTS) {
+    for (const uids of [all, some]) got.push({ what: JSON.stringify(criteria), uids, answer: [...(await h.search!.sort(criteria, uids))] });
+  }
+  const keys = await rawRecords(h);
+  for (const g of got) {
+    const want = g.what.startsWith('[') ? oracleSort(keys, JSON.parse(g.what) as SortCriterion[], g.uids) : plain(oracleThread(keys, g.what as ThreadAlgorithm, g.uids));
+    expect(g.answer, `${g.what} over ${g.uids.length}`).toEqual(want);
+  }
+}
+
+describe('search index in the backend (archive)', () => {
+  it('has the overview at ingest: answers equal the scan, unknown lists what is not indexed', async () => {
+    const g = 's.one';
+    const h = await open(g);
+    const uids = h.current().uids;
+    expect(uids.length).toBe(byGroup.get(g)!.length);
+    await checkAll(g, h); // each command waits for the group's overview records to be written
+    expect(h.search!.progress()).toEqual({ total: uids.length, headers: uids.length, bodies: 0 });
+    // no body indexed: BODY leaves every article to the scan; TO every article known by its overview only
+    expect([...(await h.search!.match([{ field: 'body', needle: 'the' }])).unknown]).toEqual([...uids]);
+    expect([...(await h.search!.match([{ field: 'to', needle: 'x' }])).unknown]).toEqual([...uids]);
+    // SUBJECT: only an overview value that may differ from the header's is left to the scan
+    const over = new Map<number, string>();
+    for await (const o of source.overview(g, 1, uids.length)) over.set(o.number, o.subject);
+    for (const w of ['Re', 'the', 'of']) {
+      for (const u of (await h.search!.match([{ field: 'subject', needle: w }])).unknown) expect(overviewValueExact(over.get(u)!), `UID ${u}`).toBe(false);
+    }
+    h.release();
+  });
+
+  it('indexes the body of an article a client reads', async () => {
+    const h = await open('s.one');
+    const read = [2, 5, 7];
+    for (const uid of read) await readAll(await h.content(uid));
+    await backend.indexing!.flush();
+    await new Promise((r) => setTimeout(r, 300)); // the cache hook reads the file back, then queues it
+    await backend.indexing!.flush();
+    const unknown = new Set((await h.search!.match([{ field: 'body', needle: 'the' }])).unknown);
+    for (const uid of h.current().uids) expect(unknown.has(uid), `UID ${uid}`).toBe(!read.includes(uid));
+    await checkAll('s.one', h);
+    h.release();
+  });
+
+  it('SORT and THREAD equal the algorithms on records from HEAD, before the crawl', async () => {
+    for (const g of GROUPS) {
+      const h = await open(g);
+      await checkSortThread(h);
+      h.release();
+    }
+  });
+
+  it('crawls a group: every answer then equals the scan; a crosspost body counts in every group', async () => {
+    const r = await backend.buildIndex('s.one');
+    expect(r.articles).toBeGreaterThan(0);
+    const h = await open('s.one');
+    const n = h.current().uids.length;
+    // progress() counts again at most once a second while the index is written to
+    for (let i = 0; i < 50 && h.search!.progress().bodies < n; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(h.search!.progress()).toEqual({ total: n, headers: n, bodies: n });
+    expect((await checkAll('s.one', h)).unknown).toBe(0);
+    h.release();
+    // s.two: not crawled, but the articles crossposted from s.one have their body indexed
+    const h2 = await open('s.two');
+    const fromOne = new Set(byGroup.get('s.one')!.map((a) => a.messageId));
+    const two = byGroup.get('s.two')!;
+    const unknown = new Set((await h2.search!.match([{ field: 'body', needle: 'the' }])).unknown);
+    two.forEach((a, i) => expect(unknown.has(i + 1), a.messageId).toBe(!fromOne.has(a.messageId)));
+    expect(two.some((a) => fromOne.has(a.messageId))).toBe(true);
+    await checkAll('s.two', h2);
+    h2.release();
+    for (const g of GROUPS.slice(1)) await backend.buildIndex(g);
+    for (const g of GROUPS) {
+      const hg = await open(g);
+      expect((await checkAll(g, hg)).unknown).toBe(0);
+      await checkSortThread(hg);
+      hg.release();
+    }
+  });
+});
