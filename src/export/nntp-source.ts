@@ -5,8 +5,11 @@
  *   listGroups   → LIST ACTIVE (+ LIST NEWSGROUPS for descriptions, optional)
  *   groupInfo    → GROUP
  *   articleNumbers → LISTGROUP name lo-hi
- *   overview     → OVER lo-hi, in batches of OVERVIEW_BATCH numbers
- *   headerValues → HDR field lo-hi (XHDR on older servers), in batches of HEADER_BATCH numbers
+ *   overview     → GROUP + OVER lo-hi, in batches of OVERVIEW_BATCH numbers (GROUP on the same
+ *                  connection each time: INN's nnrpd answers OVER/HDR only up to the high
+ *                  mark of that connection's last GROUP, so a connection that selected the
+ *                  group before new articles arrived would answer 423 for them)
+ *   headerValues → GROUP + HDR field lo-hi (XHDR on older servers), in batches of HEADER_BATCH numbers
  *   article/head → ARTICLE n / HEAD n (after an implicit GROUP)
  *
  * Errors: every `NntpError` becomes a `SourceError` with `{ cause }`:
@@ -166,6 +169,7 @@ export class NntpSource implements Source {
       // Collect one batch inside `use`, so no connection is held while the consumer awaits.
       const batch = await this.call(`OVER ${group} ${lo}-${hi}`, async (c) => {
         const out: OverviewRecord[] = [];
+        await c.group(group); // a fresh GROUP on this connection: INN answers 423 for numbers above its last GROUP's high
         for await (const o of c.over(group, [lo, hi])) {
           const r: OverviewRecord = {
             number: o.number, subject: o.subject, from: o.from, date: o.date, messageId: o.messageId,
@@ -185,6 +189,7 @@ export class NntpSource implements Source {
       const hi = Math.min(high, lo + HEADER_BATCH - 1);
       const batch = await this.call(`HDR ${field} ${group} ${lo}-${hi}`, async (c) => {
         const out: { number: number; value: Buffer }[] = [];
+        await c.group(group); // as for OVER
         for await (const v of c.hdr(group, field, [lo, hi])) if (v.value.length > 0) out.push({ number: v.number, value: Buffer.from(v.value) });
         return out;
       });

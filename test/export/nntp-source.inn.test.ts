@@ -119,6 +119,25 @@ describe('NntpSource against INN', () => {
     }
   });
 
+  it('sees articles that arrived after a connection last selected the group (OVER and HDR)', async () => {
+    // One connection: it selects t.two now; INN then answers OVER/HDR only up to that
+    // GROUP's high mark unless the source selects the group again.
+    const s = new NntpSource({ upstream: { ...up(a!), poolSize: 1 }, logger: silentLogger() });
+    try {
+      const before = await s.groupInfo('t.two');
+      for await (const r of s.overview('t.two', 1, before.high)) expect(r.number).toBeLessThanOrEqual(before.high);
+      await a!.post(Buffer.from(['Path: x!y', 'From: a@b.example', 'Newsgroups: t.two', 'Subject: late', 'Date: Mon, 01 Jan 2024 00:00:00 +0000', 'Message-ID: <late@inn.test>', 'In-Reply-To: <art2@inn.test>', '', 'late body', ''].join('\r\n')));
+      const ov = [];
+      for await (const r of s.overview('t.two', before.high + 1, before.high + 5)) ov.push(r.messageId);
+      expect(ov).toEqual(['<late@inn.test>']);
+      const irt = [];
+      for await (const v of s.headerValues('t.two', 'In-Reply-To', 1, before.high + 5)) irt.push([v.number, v.value.toString()]);
+      expect(irt).toEqual([[before.high + 1, '<art2@inn.test>']]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('MultiSource fails over to the second upstream when the primary goes away', async () => {
     const relay = new Relay(a!);
     await relay.listen();
