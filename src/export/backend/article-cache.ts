@@ -30,7 +30,6 @@
  * file error; the caller maps it. Streams returned belong to the caller, who
  * consumes or destroys them.
  */
-import { hash } from 'node:crypto';
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -40,7 +39,7 @@ import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_B
 import { ByteLru } from '../../util/lru.js';
 import { SmallStore } from './small-store.js';
 import { FileHandles, type Held } from './file-handles.js';
-import { bufferStream, rangeStream } from './cache-io.js';
+import { bufferStream, hashOf, rangeStream, storedCost } from './cache-io.js';
 
 export interface ArticleCacheOptions {
   dir: string;
@@ -68,6 +67,8 @@ interface Queued {
   resolve: (f: Fetched) => void;
   reject: (e: unknown) => void;
 }
+
+export { storedCost, hashOf };
 
 export class ArticleCache {
   /** hash → entry, least recently used first; eviction removes the bytes. */
@@ -378,29 +379,3 @@ export class ArticleCache {
     return join(this.opts.dir, 'tmp');
   }
 }
-
-/**
- * What an article costs on disk, as counted against the bound: a file its
- * size; an LMDB value its checksum and node header, on a share of a leaf page
- * when short (LMDB keeps values up to about half a page there), else on
- * overflow pages of its own; plus its `order` record.
- */
-export function storedCost(size: number, small: boolean): number {
-  if (!small) return size;
-  const value = size + 4;
-  const bytes = value <= LEAF_VALUE_MAX ? value + 64 : Math.ceil((value + 16) / PAGE) * PAGE + 64;
-  return bytes + 64;
-}
-const PAGE = 4096;
-const LEAF_VALUE_MAX = 2000;
-
-export function hashOf(key: string): string {
-  // Callers ask for the same key several times in a row (cached? downloading?):
-  // the last answer is kept, one SHA-256 per article instead of two or three.
-  if (key === lastKey) return lastHash;
-  lastHash = hash('sha256', key, 'hex').slice(0, 40); // one-shot: no Hash object per article
-  lastKey = key;
-  return lastHash;
-}
-let lastKey = '';
-let lastHash = '';

@@ -4,6 +4,7 @@
  * range of a kept file handle) and file operations that re-create a cache
  * directory deleted under a running server.
  */
+import { hash } from 'node:crypto';
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
@@ -70,3 +71,29 @@ export async function renameCreating(from: string, to: string): Promise<void> {
     await rename(from, to);
   }
 }
+
+/**
+ * What an article costs on disk, as counted against the bound: a file its
+ * size; an LMDB value its checksum and node header, on a share of a leaf page
+ * when short (LMDB keeps values up to about half a page there), else on
+ * overflow pages of its own; plus its `order` record.
+ */
+export function storedCost(size: number, small: boolean): number {
+  if (!small) return size;
+  const value = size + 4;
+  const bytes = value <= LEAF_VALUE_MAX ? value + 64 : Math.ceil((value + 16) / PAGE) * PAGE + 64;
+  return bytes + 64;
+}
+const PAGE = 4096;
+const LEAF_VALUE_MAX = 2000;
+
+export function hashOf(key: string): string {
+  // Callers ask for the same key several times in a row (cached? downloading?):
+  // the last answer is kept, one SHA-256 per article instead of two or three.
+  if (key === lastKey) return lastHash;
+  lastHash = hash('sha256', key, 'hex').slice(0, 40); // one-shot: no Hash object per article
+  lastKey = key;
+  return lastHash;
+}
+let lastKey = '';
+let lastHash = '';

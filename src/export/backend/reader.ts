@@ -22,8 +22,8 @@ import type { Readable } from 'node:stream';
 import type { ByteRange, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
-import { findField, parseHeader, parseStructure, parseStructureStream, type Envelope, type MimePart } from '../../mime/index.js';
-import type { ArticleCache, Upstream } from './article-cache.js';
+import { findField, parseHeader, parseStructure, parseStructureStream, type MimePart } from '../../mime/index.js';
+import type { Upstream } from './article-cache.js';
 import { readBatches } from './batches.js';
 import type { Carrier } from './carrier.js';
 import { internalDateOf, parseDate } from './dates.js';
@@ -34,6 +34,7 @@ import { articleKey, type HeaderEntry } from './meta-store.js';
 import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
 import type { ReaderDeps } from './reader-deps.js';
+import { LazyMeta } from './lazy-meta.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
 
@@ -45,29 +46,6 @@ interface Slot {
   size: number | Promise<number | null> | null;
   /** A cold article read once for its size and header (then `entry` and `size` are unset). */
   measured: Promise<Measured> | null;
-}
-
-/**
- * A MessageMeta whose envelope is computed only if someone reads it (FLAGS and
- * RFC822.SIZE listings never do). A class with a prototype getter: a cold
- * listing makes one per article, and `Object.defineProperty` on each was a
- * measurable part of it.
- */
-class LazyMeta implements MessageMeta {
-  constructor(
-    readonly uid: number,
-    readonly size: number,
-    readonly internalDate: Date,
-    private readonly entry: HeaderEntry,
-  ) {}
-
-  get header(): Buffer {
-    return this.entry.header;
-  }
-
-  get envelope(): Envelope {
-    return this.entry.envelope;
-  }
 }
 
 export class GroupReader implements MessageReader {
