@@ -28,9 +28,9 @@
  *   must treat the mailbox as new.
  *
  * Each id is a letter (M, T, F) and 24 hex digits of SHA-256 (96 bits): within
- * RFC 8474 §7 `objectid` (1*255 of ALPHA / DIGIT / "_" / "-"), safe as a file
- * name, case-insensitive-safe. The inputs are public articles and group
- * names, so the ids reveal nothing a client could not read anyway.
+ * RFC 8474 §7 `objectid` (1*255 of ALPHA / DIGIT / "_" / "-") and safe as a
+ * file name; SEARCH compares them exactly. The inputs are public articles and
+ * group names, so the ids reveal nothing a client could not read anyway.
  */
 import { createHash } from 'node:crypto';
 import { findField, parseHeader } from '../mime/index.js';

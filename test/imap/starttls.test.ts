@@ -99,6 +99,7 @@ describe('STARTTLS and implicit TLS (raw)', () => {
     expect(w.text).toMatch(/STARTTLS/);
     expect(w.text).toMatch(/LOGINDISABLED/);
     expect(await w.cmd('a', 'LOGIN alice secret')).toMatch(/^a NO \[PRIVACYREQUIRED\]/m);
+    expect(await w.cmd('a2', 'AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==')).toMatch(/^a2 NO \[PRIVACYREQUIRED\]/m);
     expect(await w.cmd('b', 'STARTTLS')).toMatch(/^b OK/m);
     const t = await upgrade(w);
     const caps = await t.cmd('c', 'CAPABILITY');

@@ -47,6 +47,7 @@ describe('UIDONLY', () => {
     for (const [tag, cmd] of [
       ['b', 'FETCH 1 (FLAGS)'], ['c', 'STORE 1 +FLAGS (\\Seen)'], ['d', 'SEARCH ALL'], ['f', 'COPY 1 other'],
       ['g', 'MOVE 1 other'], ['h', 'UID SEARCH 1:2'], ['i', 'UID SEARCH OR UID 3 NOT 2'], ['j', 'FETCH'],
+      ['m', 'SORT (DATE) UTF-8 ALL'], ['n', 'THREAD REFERENCES UTF-8 ALL'], ['o', 'UID SORT (DATE) UTF-8 NOT 1'],
     ] as const) {
       expect(tagged(await c.cmd(tag, cmd), tag), cmd).toMatch(new RegExp(`^${tag} BAD \\[UIDREQUIRED\\]`));
     }
