@@ -26,6 +26,7 @@
  * returned as `unindexed`: the caller scans those articles with the same key.
  */
 import { BodyState, HeaderFlags, type Db } from './db.js';
+import { minusUids, unionUids } from '../util/sorted.js';
 import { fold } from './text.js';
 import { storable } from './doc-row.js';
 import { readSortColumns, type SortColumns, type SortField } from './index-columns.js';
@@ -214,36 +215,6 @@ function uidList(s: string | null): Uint32Array {
   return out.sort();
 }
 
-/** Sorted `a` without the members of sorted `b`. */
-function minus(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length);
-  let n = 0;
-  let j = 0;
-  for (let i = 0; i < a.length; i++) {
-    while (j < b.length && b[j]! < a[i]!) j++;
-    if (j < b.length && b[j] === a[i]) continue;
-    out[n++] = a[i]!;
-  }
-  return out.subarray(0, n);
-}
-
-/** Sorted union of two sorted arrays without duplicates. */
-function union(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let n = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out[n++] = a[i++]!;
-    else if (i >= a.length || b[j]! < a[i]!) out[n++] = b[j++]!;
-    else {
-      out[n++] = a[i++]!;
-      j++;
-    }
-  }
-  return out.subarray(0, n);
-}
-
 export class IndexReader {
   private readonly mbidStmt;
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
@@ -366,13 +337,13 @@ export class IndexReader {
       const ok = rows.filter(([, all]) => all !== null && q.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
       hits = Uint32Array.from(ok).sort();
     }
-    let uids = unindexed.length === 0 ? hits : minus(hits, unindexed);
+    let uids = unindexed.length === 0 ? hits : minusUids(hits, unindexed);
     if (q.confirmPartial && uids.length > 0) {
       const partial = this.flaggedMembers(mbid, HeaderFlags.Partial);
-      const unsure = minus(uids, minus(uids, partial));
+      const unsure = minusUids(uids, minusUids(uids, partial));
       if (unsure.length > 0) {
-        uids = minus(uids, unsure);
-        unindexed = union(unindexed, unsure);
+        uids = minusUids(uids, unsure);
+        unindexed = unionUids(unindexed, unsure);
       }
     }
     return { uids, unindexed };

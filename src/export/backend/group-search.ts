@@ -27,7 +27,7 @@ import {
 import { SearchIndexError, sortOrder, threadMessages, type SearchIndex, type SearchTerm } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
 import { GroupKeys, type KeysBudget, type Need } from './sort-keys.js';
-import { intersectUids, minusUids, unionUids } from './uid-sets.js';
+import { intersectUids, minusUids, unionUids } from '../../util/sorted.js';
 import type { ViewSnapshot } from './view.js';
 
 /** `progress()` recounts the index (a count over the group's members) when it was written to, at most this often. */

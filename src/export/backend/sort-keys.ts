@@ -16,7 +16,7 @@
  */
 import { MessageKeys, type MessageRecord } from '../../search/index.js';
 import { buildRecords, settleSizes, type Need, type RecordSource } from './sort-records.js';
-import { isPrefix } from './uid-sets.js';
+import { isPrefix } from '../../util/sorted.js';
 import type { ViewSnapshot } from './view.js';
 
 export type { Need } from './sort-records.js';
