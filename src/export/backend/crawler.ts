@@ -180,8 +180,9 @@ export class Crawler {
     }
   }
 
-  /** Waits for a new snapshot of the group, `ms`, or a stop. */
+  /** Waits for a new snapshot of the group, `ms`, or a stop (at once when stopped already). */
   private async idle(l: Loop, ms: number): Promise<void> {
+    if (l.stopped || this.closed) return; // stopped while it was busy: nobody would wake it
     await new Promise<void>((res) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -242,7 +243,7 @@ export class Crawler {
           continue;
         }
         if (writing !== null) {
-          if (!(await written())) await sleep(RETRY_MS);
+          if (!(await written())) await this.idle(l, RETRY_MS);
           continue;
         }
         if (logged) this.o.logger.info({ group, articles: stats.articles, ms: Date.now() - started }, 'index: group crawled');
@@ -255,7 +256,7 @@ export class Crawler {
       cursor = batch[batch.length - 1]!;
       const { fed, failed } = await this.read(l, snap, batch);
       if (!(await written())) {
-        await sleep(RETRY_MS);
+        await this.idle(l, RETRY_MS);
         continue;
       }
       if (fed.length > 0) {
@@ -276,7 +277,7 @@ export class Crawler {
       }
       if (failed > 0) {
         this.o.logger.warn({ group, failed }, 'index: crawler reads failed; retrying later');
-        await sleep(RETRY_MS);
+        await this.idle(l, RETRY_MS);
       }
       const now = Date.now();
       if (now - lastLog >= CRAWL_PROGRESS_MS) {
