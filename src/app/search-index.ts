@@ -46,6 +46,7 @@ export function indexOptionsOf(config: FrozenConfig, over: { bodies?: (group: st
     crawlConcurrency: i.crawlConcurrency,
     crawlBatch: i.crawlBatch,
     crawlQuietMs: i.crawlQuietMs,
+    crawlDelayMs: i.crawlDelayMs,
     maxArticleBytes: i.maxArticleBytes,
     keysMemoryBytes: i.keysMemoryBytes,
     crawl: over.crawl ?? true,

@@ -169,6 +169,7 @@ export const INDEX_DEFAULTS = {
   crawlConcurrency: 64,
   crawlBatch: 200,
   crawlQuietMs: 250,
+  crawlDelayMs: 60_000,
   maxArticleBytes: 8 * 1024 * 1024,
   keysMemoryBytes: 128 * 1024 * 1024,
 };
@@ -186,6 +187,8 @@ const indexSchema = z.strictObject({
   crawlBatch: z.number().int().min(1).max(10_000).default(INDEX_DEFAULTS.crawlBatch),
   /** The crawler starts no read until clients have been quiet this long. */
   crawlQuietMs: z.number().int().min(0).max(60_000).default(INDEX_DEFAULTS.crawlQuietMs),
+  /** An article is crawled once it has been listed this long (clients reading fresh articles index them). */
+  crawlDelayMs: z.number().int().min(0).max(86_400_000).default(INDEX_DEFAULTS.crawlDelayMs),
   /** Bodies of bigger articles are not indexed (BODY scans them). */
   maxArticleBytes: z.number().int().min(0).default(INDEX_DEFAULTS.maxArticleBytes),
   /** Bound of the SORT/THREAD keys kept in memory, all groups together. */

@@ -38,6 +38,8 @@ export interface IndexOptions {
   crawlConcurrency: number;
   crawlBatch: number;
   crawlQuietMs: number;
+  /** An article is crawled once it has been in its group's snapshot this long (default 0). */
+  crawlDelayMs?: number;
   maxArticleBytes: number;
   keysMemoryBytes: number;
   /**
@@ -72,7 +74,7 @@ export class BackendIndex {
     this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
     this.crawler = new Crawler({
       feed: this.feed, meta, activity: this.activity, logger: log,
-      concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes,
+      concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
     });
     this.budget = new KeysBudget(o.keysMemoryBytes);
   }

@@ -12,6 +12,11 @@
  * evict what clients read). What it learns on the way goes where a client's
  * read would put it: the exact size into the metadata store.
  *
+ * Fresh articles wait: an article is crawled once it has been in the group's
+ * snapshot for `delayMs` (articles clients read meanwhile are indexed from
+ * their reads, index-feed.ts, so they are not fetched twice); `newsfront
+ * index` does not wait.
+ *
  * An article gone upstream is marked scan-only (never fetched again); one
  * above `maxArticleBytes` (by its overview size) has only its header read
  * (HEAD) and is scan-only too. Other failures (upstream down) stop the
@@ -41,6 +46,8 @@ export interface CrawlerOptions {
   /** Clients quiet this long before a read starts (ms). */
   quietMs: number;
   maxArticleBytes: number;
+  /** An article is crawled once it has been in the snapshot this long (ms). */
+  delayMs: number;
 }
 
 /** What the crawler needs of a group's view. */
@@ -70,6 +77,9 @@ interface Loop {
   stopped: boolean;
   wake: (() => void) | null;
   done: Promise<CrawlStats>;
+  /** When the snapshot's highest UID was first seen (ascending): what is older than the delay may be crawled. */
+  seen: { at: number; uid: number }[];
+  unsubscribe: () => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms).unref());
@@ -90,7 +100,7 @@ export class Crawler {
     const old = this.loops.get(target.group);
     if (old !== undefined && old.target === target) return;
     if (old !== undefined) this.stopLoop(old);
-    const loop: Loop = { target, stopped: false, wake: null, done: Promise.resolve({ articles: 0, bytes: 0, ms: 0 }) };
+    const loop = this.loop(target);
     loop.done = this.crawl(loop, false).catch((err: unknown) => {
       this.o.logger.warn({ group: target.group, err: (err as Error).message }, 'index: crawler stopped');
       return { articles: 0, bytes: 0, ms: 0 };
@@ -100,8 +110,43 @@ export class Crawler {
 
   /** Crawls the group until nothing is missing (`newsfront index`); rejects when the index cannot be written. */
   async run(target: CrawlTarget): Promise<CrawlStats> {
-    const loop: Loop = { target, stopped: false, wake: null, done: Promise.resolve({ articles: 0, bytes: 0, ms: 0 }) };
-    return this.crawl(loop, true);
+    const loop = this.loop(target);
+    try {
+      return await this.crawl(loop, true);
+    } finally {
+      loop.unsubscribe();
+    }
+  }
+
+  private loop(target: CrawlTarget): Loop {
+    const highest = (): number => {
+      const u = target.current().uids;
+      return u.length > 0 ? u[u.length - 1]! : 0;
+    };
+    const l: Loop = { target, stopped: false, wake: null, done: Promise.resolve({ articles: 0, bytes: 0, ms: 0 }), seen: [], unsubscribe: () => undefined };
+    l.seen.push({ at: Date.now(), uid: highest() });
+    l.unsubscribe = target.subscribe(() => {
+      const uid = highest();
+      if (uid > l.seen[l.seen.length - 1]!.uid) l.seen.push({ at: Date.now(), uid });
+    });
+    return l;
+  }
+
+  /** The highest UID old enough to crawl (`once`: any), and how long until more are (ms, Infinity: none waiting). */
+  private ripe(l: Loop, once: boolean): { upTo: number; wait: number } {
+    const now = Date.now();
+    let upTo = 0;
+    let wait = Infinity;
+    for (const s of l.seen) {
+      if (once || now - s.at >= this.o.delayMs) upTo = s.uid;
+      else {
+        wait = s.at + this.o.delayMs - now;
+        break;
+      }
+    }
+    // entries all ripe but the last are not needed any more
+    while (l.seen.length > 1 && (once || now - l.seen[1]!.at >= this.o.delayMs)) l.seen.shift();
+    return { upTo, wait };
   }
 
   /** Stops every crawl and waits for the reads under way. */
@@ -115,6 +160,7 @@ export class Crawler {
 
   private stopLoop(l: Loop): void {
     l.stopped = true;
+    l.unsubscribe();
     l.wake?.();
   }
 
@@ -134,8 +180,9 @@ export class Crawler {
     }
   }
 
-  /** Waits for a new snapshot of the group, `ms`, or a stop. */
+  /** Waits for a new snapshot of the group, `ms`, or a stop (at once when stopped already). */
   private async idle(l: Loop, ms: number): Promise<void> {
+    if (l.stopped || this.closed) return; // stopped while it was busy: nobody would wake it
     await new Promise<void>((res) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -179,12 +226,14 @@ export class Crawler {
       await l.target.settled();
       const snap = l.target.current();
       const uv = snap.uidValidity;
+      const ripe = this.ripe(l, once);
       const missing = index.missingBodies(group, uv, this.o.batch * 2 + writingUids.size, cursor);
       const present: number[] = [];
       const gone: number[] = [];
       for (const uid of missing) {
         if (writingUids.has(uid)) continue;
-        (rowOf(snap.table, uid) >= 0 ? present : gone).push(uid);
+        if (rowOf(snap.table, uid) < 0) gone.push(uid);
+        else if (uid <= ripe.upTo) present.push(uid);
       }
       if (gone.length > 0) await this.o.feed.remove(group, uv, gone);
       if (present.length === 0) {
@@ -194,20 +243,20 @@ export class Crawler {
           continue;
         }
         if (writing !== null) {
-          if (!(await written())) await sleep(RETRY_MS);
+          if (!(await written())) await this.idle(l, RETRY_MS);
           continue;
         }
         if (logged) this.o.logger.info({ group, articles: stats.articles, ms: Date.now() - started }, 'index: group crawled');
         logged = false;
         if (once) break;
-        await this.idle(l, CRAWL_RECHECK_MS);
+        await this.idle(l, Math.min(CRAWL_RECHECK_MS, ripe.wait + 10));
         continue;
       }
       const batch = present.slice(0, this.o.batch);
       cursor = batch[batch.length - 1]!;
       const { fed, failed } = await this.read(l, snap, batch);
       if (!(await written())) {
-        await sleep(RETRY_MS);
+        await this.idle(l, RETRY_MS);
         continue;
       }
       if (fed.length > 0) {
@@ -228,7 +277,7 @@ export class Crawler {
       }
       if (failed > 0) {
         this.o.logger.warn({ group, failed }, 'index: crawler reads failed; retrying later');
-        await sleep(RETRY_MS);
+        await this.idle(l, RETRY_MS);
       }
       const now = Date.now();
       if (now - lastLog >= CRAWL_PROGRESS_MS) {

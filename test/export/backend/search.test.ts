@@ -177,4 +177,32 @@ describe('search index in the backend (archive)', () => {
       hg.release();
     }
   });
+
+  it('lets fresh articles wait for crawlDelayMs (newsfront index does not)', async () => {
+    const src = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
+    let reads = 0; // the archive has no articleInto: every read goes through article()
+    const art = src.article.bind(src);
+    src.article = (...a: Parameters<typeof art>) => (reads++, art(...a));
+    const maps = new MemoryUidMapStore();
+    const idx = await SearchIndex.open(join(dir, 'delay.db'));
+    const b = await createBackend({
+      source: src, uidmaps: maps, cacheDir: join(dir, 'cache-delay'), cacheMaxBytes: 64 << 20, pollIntervalMs: 0, logger: silentLogger(), index: idx,
+      indexOptions: { crawl: true, crawlDelayMs: 3_600_000, crawlConcurrency: 4, crawlBatch: 25, crawlQuietMs: 0, maxArticleBytes: 8 << 20, keysMemoryBytes: 1 << 20 },
+    });
+    try {
+      const h = await b.open('s.three');
+      await h.search!.match([]);
+      await new Promise((r) => setTimeout(r, 300)); // a crawler not waiting would be reading by now
+      expect(reads).toBe(0);
+      const r = await b.buildIndex('s.three');
+      expect(r.articles).toBe(h.current().uids.length);
+      expect(reads).toBe(r.articles);
+      h.release();
+    } finally {
+      await b.close();
+      await idx.close();
+      await maps.close();
+      await src.close();
+    }
+  });
 });
