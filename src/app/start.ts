@@ -211,6 +211,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
         compress: true,
         persistentFlags: flags.persistent,
         crosspostSeen: config.crosspostSeen,
+        // SORT, ESORT and THREAD need the index (mailbox handles offer `search` only with it)
+        sortThread: index !== undefined,
       },
     };
     const imap = new ImapServer(ctx, logger.child({ component: 'imap' }), {
