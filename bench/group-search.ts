@@ -120,10 +120,13 @@ try {
   if (process.argv.includes('--crawl')) {
     const before = (await stat(join(dir, 'search.db')).then((s) => s.size)) + (await stat(join(dir, 'search.db-wal')).then((s) => s.size, () => 0));
     const c = await time(() => backend.buildIndex(group));
-    const after = (await stat(join(dir, 'search.db')).then((s) => s.size)) + (await stat(join(dir, 'search.db-wal')).then((s) => s.size, () => 0));
+    const db = await stat(join(dir, 'search.db')).then((s) => s.size);
+    const wal = await stat(join(dir, 'search.db-wal')).then((s) => s.size, () => 0);
+    const after = db + wal;
     process.stdout.write(
       `crawl: ${c.value.articles} articles (${(c.value.bytes / 1e6).toFixed(0)} MB) in ${(c.wall / 1000).toFixed(1)} s, ${Math.round(c.value.articles / (c.wall / 1000))} articles/s, ` +
-        `main-thread CPU ${(c.cpu / 1000).toFixed(1)} s, index ${Math.round((after - before) / c.value.articles)} B per article (${(after / 1e6).toFixed(0)} MB in all)\n`,
+        `CPU ${(c.cpu / 1000).toFixed(1)} s (all threads), index grew ${Math.round((after - before) / c.value.articles)} B per article; ` +
+        `search.db ${(db / 1e6).toFixed(0)} MB (${Math.round(db / all.length)} B per article) + WAL ${(wal / 1e6).toFixed(0)} MB\n`,
     );
     const b = await time(() => h.search!.match([{ field: 'body', needle: 'protocol' }]));
     row(`SEARCH BODY "protocol" (${b.value.uids.length} + ${b.value.unknown.length} unknown)`, b.wall, b.cpu);

@@ -36,6 +36,9 @@ export type Db = InstanceType<typeof Database>;
 /** Schema version (PRAGMA user_version). Bump with a migration step below. */
 export const SCHEMA_VERSION = 2;
 
+/** Bytes the WAL file is cut back to after a checkpoint. */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
 /** Waiting for the other connection's lock (a checkpoint, the writer's commit): milliseconds. */
 const BUSY_TIMEOUT_MS = 10_000;
 
@@ -171,6 +174,8 @@ export function openDb(path: string, opts: { readonly?: boolean } = {}): Db {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
+    // a checkpoint leaves the WAL at most this long: a crawl's batches would otherwise keep it at its high-water mark
+    db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT}`);
     // Readers do not write: the schema is the writer's business.
     if (!opts.readonly) migrate(db, path);
     else checkVersion(db, path);

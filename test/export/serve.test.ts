@@ -1,6 +1,7 @@
 /**
  * openExport over an archive: every group gets UIDs = article numbers at first
- * sight, appended articles are picked up by refresh, and the LMDB map keeps
+ * sight, appended articles are picked up by refresh (and their overview
+ * goes into the search index, `newsfront ingest`), and the LMDB map keeps
  * UIDVALIDITY and UIDs across a restart.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,6 +41,9 @@ describe('openExport', () => {
       await ctx.refresh();
       expect(d.uidMap.uidOf('<late@test>')).toBe(195);
       expect(d.uidMap.uidNext()).toBe(196);
+      // the search index has every article's overview (no body yet)
+      expect(ctx.index!.coverage('sample.discuss', d.uidMap.uidValidity)).toEqual({ members: 195, bodies: 0 });
+      expect([...ctx.index!.match('sample.discuss', d.uidMap.uidValidity, [{ field: 'subject', needle: 'late' }]).uids]).toContain(195);
     } finally {
       await ctx.close();
       await store.close();

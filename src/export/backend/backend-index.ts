@@ -28,6 +28,13 @@ import type { Readable } from 'node:stream';
 import { bytesToText } from '../../mime/index.js';
 import type { Carrier } from './carrier.js';
 
+/**
+ * Articles read for their exact size (a listing, up to HEAD_WINDOW at once)
+ * are kept whole for the index only up to this size: a copy per read in
+ * flight (bigger ones are left to the crawler).
+ */
+const MEASURED_KEEP_BYTES = 64 * 1024;
+
 /** In-Reply-To values per index transaction. */
 const IN_REPLY_TO_BATCH = 5_000;
 
@@ -152,7 +159,7 @@ export class BackendIndex {
       index: {
         header: (uid, header, date, size) => this.feed.header(group, uv, uid, key(uid), header, date, size),
         article: (uid, article, date) => this.feed.article(group, uv, uid, key(uid), article, date),
-        keepBytes: this.bodies(group) === 'none' ? 0 : this.o.maxArticleBytes,
+        keepBytes: this.bodies(group) === 'none' ? 0 : Math.min(this.o.maxArticleBytes, MEASURED_KEEP_BYTES),
       },
       activity: this.activity,
     };

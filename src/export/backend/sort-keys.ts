@@ -10,9 +10,9 @@
  * `index.keysMemoryBytes`): each holder is charged an estimate of its
  * records (RECORD_BYTES plus two bytes per character of their strings) and
  * the least recently used holders are dropped beyond the bound. Measured on
- * the 100k benchmark group with every field (bench/group-search.ts):
- * ~30 MB of heap, of which the estimate covers the records and the kept
- * derived keys (ranks, base subjects, thread ids).
+ * the 100k benchmark group (bench/group-search.ts, heap after GC): THREAD
+ * REFERENCES keys (records, base subjects, interned msg-ids, ranks) 42–44 MB,
+ * 49–51 MB once From is added; the estimate charged 44.5 MB for them.
  */
 import { MessageKeys, type MessageRecord } from '../../search/index.js';
 import { buildRecords, settleSizes, type Need, type RecordSource } from './sort-records.js';
