@@ -135,6 +135,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
     '--state',
     opts.state ?? 'session',
     ...(opts.users ? ['--users', opts.users] : []),
+    // Extra serve arguments for A/B runs, e.g. BENCH_SERVER_ARGS='--config /tmp/no-index.json'.
+    ...(process.env['BENCH_SERVER_ARGS'] ?? '').split(' ').filter(Boolean),
   ];
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();
