@@ -193,7 +193,7 @@ export async function done(c: RawClient, tag = 'I'): Promise<string> {
 
 /** Whether `text` holds an untagged FETCH telling UID `uid` has `flag`. */
 export function toldFlag(text: string, uid: number, flag: string): boolean {
-  const esc = flag.replace(/\\/g, '\\\\');
+  const esc = flag.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
   return new RegExp(`\\* \\d+ FETCH \\((?:[^\\r\\n]*\\b)?UID ${uid} FLAGS \\([^)]*${esc}[^)]*\\)`).test(text);
 }
 
