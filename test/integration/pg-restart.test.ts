@@ -11,11 +11,12 @@
  *    (each one is read back afterwards);
  *  - every front-end recovers by itself (same processes): STOREs are OK
  *    again, each front-end's LISTEN connection is back (pg_stat_activity),
- *    and a STORE on one front-end reaches the same user's IDLE on the others.
+ *    and a STORE on one front-end reaches the same user's IDLE on the others;
+ *    an article posted while it was down gets one UID on all three.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAPROXY_INSTALL_TIMEOUT_MS } from '../harness/haproxy.js';
-import { done, flagsByUid, idle, select, startFronts, toldFlag, type Fronts } from '../harness/fronts.js';
+import { done, flagsByUid, freshArticle, idle, select, startFronts, toldFlag, uidsAndIds, type Fronts } from '../harness/fronts.js';
 import { tagged, type RawClient } from '../imap/raw-client.js';
 
 const READ_BOX = 'comp.lang.misc';
@@ -106,7 +107,13 @@ describe('PostgreSQL restarted under load across three front-ends', () => {
         writes: writes[i]!.length, lastWrite: writes[i]!.at(-1), crashed: fx.fes[i]!.crashed, exit: fx.fes[i]!.exitCode,
       })));
       await until('reads while PostgreSQL is down', () => reads.every((r) => r.filter((o) => o.sent > downAt).length >= 3), 30_000, progress);
-      await new Promise((r) => setTimeout(r, 1500));
+      // an article arrives upstream while the UID map cannot be written; a new session meanwhile
+      await fx.stack.inn.inject([freshArticle(READ_BOX, 'during-outage')]);
+      const probe = await fx.direct(1, 'bob');
+      const sel = await probe.cmd('P', `SELECT ${READ_BOX}`);
+      console.log(`SELECT in a new session while PostgreSQL is down: ${tagged(sel, 'P')}`);
+      probe.close();
+      await new Promise((r) => setTimeout(r, 1000));
       upAt = performance.now();
       await fx.pg.up();
       const backAt = performance.now();
@@ -144,6 +151,17 @@ describe('PostgreSQL restarted under load across three front-ends', () => {
     expect(tagged(await bob.cmd('b', 'UID STORE 5 +FLAGS.SILENT ($AfterRestart)'), 'b')).toBe('b OK UID STORE completed');
     for (const c of idlers.slice(1)) await c.until((t) => toldFlag(t, 5, '$AfterRestart'), 15_000);
     for (const c of idlers) expect(tagged(await done(c), 'I')).toMatch(/^I OK/);
+    // the UID map recovered too: the article that came during the outage has one UID everywhere
+    const after = await Promise.all([0, 1, 2].map(async (i) => {
+      const c = await fx.direct(i, 'alice');
+      await select(c, READ_BOX);
+      const ids = await uidsAndIds(c);
+      c.close();
+      return [...ids].filter(([, id]) => id === '<during-outage@fronts.test>');
+    }));
+    expect(after[0]).toHaveLength(1);
+    expect(after[1]).toEqual(after[0]);
+    expect(after[2]).toEqual(after[0]);
     // the same processes throughout
     expect(fx.fes.map((f) => [f.pid, f.exitCode])).toEqual(pids.map((p) => [p, null]));
   });
