@@ -27,7 +27,8 @@ const PAUSE_MS = 15;
 
 let fx: Fronts;
 beforeAll(async () => {
-  fx = await startFronts({ count: 3, corpus: { seed: 14, groups: [READ_BOX, WRITE_BOX], perGroup: 45 } });
+  // polling every second: the article posted during the outage meets UID map writes that fail
+  fx = await startFronts({ count: 3, corpus: { seed: 14, groups: [READ_BOX, WRITE_BOX], perGroup: 45 }, config: { pollIntervalMs: 1000 } });
 }, HAPROXY_INSTALL_TIMEOUT_MS);
 afterAll(async () => {
   await fx?.close();
