@@ -28,13 +28,13 @@ import {
 } from './app/config/load.js';
 import { redactNntpUrl } from './nntp/index.js';
 import { redactPostgresUrl } from './app/config/schema.js';
-import { PgUidMapStore } from './uidmap/index.js';
 import { writeSampleArchive } from './export/sample/generate.js';
 import { backendOptions, checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
 import { buildSources, openExport } from './app/ingest.js';
 import { indexOptionsOf, openSearchIndex, searchIndexPath } from './app/search-index.js';
 import { openUidMapStore } from './app/uidmaps.js';
-import { isPostgresUrl, migrateFlagSchema } from './app/flagstores.js';
+import { isPostgresUrl } from './app/flagstores.js';
+import { migrateSchema, postgresSchemas } from './app/db-migrate.js';
 import { MultiSource } from './export/sources.js';
 import { createBackend } from './export/backend/index.js';
 import { stat } from 'node:fs/promises';
@@ -155,29 +155,20 @@ async function indexGroups(groups: string[], flags: ConfigFlags): Promise<void> 
  */
 async function dbMigrate(flags: ConfigFlags): Promise<void> {
   const config = configOrExit(flags);
-  const flagUrls = [...new Set([isPostgresUrl(config.state) ? config.state : null, config.agent.store].filter((u): u is string => u !== null))];
-  if (config.uidmap === null && flagUrls.length === 0) {
-    fail(
-      'config: uidmap: not set, and state is not a postgres:// URL; "db migrate" needs one of them ' +
-        '(--uidmap / --state, NEWSFRONT_UIDMAP / NEWSFRONT_STATE, agent.store, or the config file)',
-      CONFIG_EXIT_CODE,
-    );
+  const targets = postgresSchemas(config);
+  if (targets.length === 0) {
+    fail('config: uidmap: not set, and state is not a postgres:// URL; "db migrate" needs one of them ' +
+      '(--uidmap / --state, NEWSFRONT_UIDMAP / NEWSFRONT_STATE, agent.store, or the config file)', CONFIG_EXIT_CODE);
   }
   const logger = createLogger({ level: config.log.level });
-  const jobs: Array<{ schema: string; url: string; run: () => Promise<{ applied: number[]; version: number }> }> = [];
-  if (config.uidmap !== null) {
-    const url = config.uidmap;
-    jobs.push({ schema: 'uidmap', url, run: () => PgUidMapStore.migrate({ url, logger }) });
-  }
-  for (const url of flagUrls) jobs.push({ schema: 'flags', url, run: () => migrateFlagSchema(url, logger) });
   let code = 0;
-  for (const job of jobs) {
+  for (const t of targets) {
     try {
-      const r = await job.run();
+      const r = await migrateSchema(t, logger);
       const did = r.applied.length > 0 ? `applied ${r.applied.join(', ')}` : 'already current';
-      process.stdout.write(`${job.schema} schema at version ${r.version} (${did}) in ${redactPostgresUrl(job.url)}\n`);
+      process.stdout.write(`${t.schema} schema at version ${r.version} (${did}) in ${redactPostgresUrl(t.url)}\n`);
     } catch (err) {
-      process.stderr.write(`newsfront db migrate: ${job.schema}: ${(err as Error).message}\n`);
+      process.stderr.write(`newsfront db migrate: ${t.schema}: ${(err as Error).message}\n`);
       code = 1;
     }
   }

@@ -15,7 +15,6 @@ import { LmdbFlagStore } from '../stateagent/stores/local.js';
 import { RemoteFlagStore } from '../stateagent/stores/remote.js';
 import { PgFlagStore } from '../stateagent/stores/postgres.js';
 import { resolve } from 'node:path';
-import type { MigrateResult } from '../util/pg-migrate.js';
 
 export interface FlagStores {
   /** True when logged-in users get durable flags (CONDSTORE, QRESYNC and ACL are offered). */
@@ -41,15 +40,6 @@ export async function openFlagStores(config: FrozenConfig, logger: Logger): Prom
 /** True when `state` names a PostgreSQL database (postgres:// or postgresql://). */
 export function isPostgresUrl(state: string): boolean {
   return /^postgres(ql)?:\/\//i.test(state);
-}
-
-/**
- * Applies the missing flag schema migrations to the PostgreSQL database at
- * `url` (`newsfront db migrate`); what `PgFlagStore.open` also does at every
- * start. Throws `FlagStoreError('UNAVAILABLE')` with the cause.
- */
-export function migrateFlagSchema(url: string, logger: Logger): Promise<MigrateResult> {
-  return PgFlagStore.migrate({ url, logger });
 }
 
 async function openShared(config: FrozenConfig, logger: Logger): Promise<FlagStore> {
