@@ -10,7 +10,8 @@
  *                               index these groups now (headers and every body), print rate and size per article, exit
  *   newsfront agent [--config FILE] --listen HOST:PORT (--data DIR | --store postgres://…) --tokens FILE [--log-level LEVEL]
  *                               the state agent (docs/agent-api.md); prints `listening HOST:PORT`
- *   newsfront db migrate [--config FILE] [--uidmap postgres://…]   apply the UID map schema migrations, then exit
+ *   newsfront db migrate [--config FILE] [--uidmap postgres://…] [--state postgres://…]
+ *                               apply the UID map and flag schema migrations, then exit
  *   newsfront sample DIR        write the sample archive into DIR
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage or
@@ -27,12 +28,13 @@ import {
 } from './app/config/load.js';
 import { redactNntpUrl } from './nntp/index.js';
 import { redactPostgresUrl } from './app/config/schema.js';
-import { PgUidMapStore } from './uidmap/index.js';
 import { writeSampleArchive } from './export/sample/generate.js';
 import { backendOptions, checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
 import { buildSources, openExport } from './app/ingest.js';
 import { indexOptionsOf, openSearchIndex, searchIndexPath } from './app/search-index.js';
 import { openUidMapStore } from './app/uidmaps.js';
+import { isPostgresUrl } from './app/flagstores.js';
+import { migrateSchema, postgresSchemas } from './app/db-migrate.js';
 import { MultiSource } from './export/sources.js';
 import { createBackend } from './export/backend/index.js';
 import { stat } from 'node:fs/promises';
@@ -144,25 +146,31 @@ async function indexGroups(groups: string[], flags: ConfigFlags): Promise<void> 
 }
 
 /**
- * `db migrate`: apply the missing UID map migrations to the configured
- * PostgreSQL database (what every front-end also does at start), print the
- * schema version, exit 0; exit 2 when `uidmap` is not a PostgreSQL URL, 1 when
- * the database cannot be migrated.
+ * `db migrate`: apply the missing schema migrations (what every front-end and
+ * agent also does at start) to each configured PostgreSQL database — the UID
+ * map's (`uidmap`) and the flags' (`state`, or `agent.store` for the state
+ * agent; one database may hold both) — printing one line per schema with its
+ * version, exit 0; exit 2 when none of them is a PostgreSQL URL, 1 when a
+ * database cannot be migrated (the others are still tried).
  */
 async function dbMigrate(flags: ConfigFlags): Promise<void> {
   const config = configOrExit(flags);
-  if (config.uidmap === null) {
-    fail('config: uidmap: not set; "db migrate" needs a postgres:// URL (--uidmap, NEWSFRONT_UIDMAP or the config file)', CONFIG_EXIT_CODE);
+  const targets = postgresSchemas(config);
+  if (targets.length === 0) {
+    fail('config: uidmap: not set, and state is not a postgres:// URL; "db migrate" needs one of them ' +
+      '(--uidmap / --state, NEWSFRONT_UIDMAP / NEWSFRONT_STATE, agent.store, or the config file)', CONFIG_EXIT_CODE);
   }
   const logger = createLogger({ level: config.log.level });
   let code = 0;
-  try {
-    const r = await PgUidMapStore.migrate({ url: config.uidmap, logger });
-    const did = r.applied.length > 0 ? `applied ${r.applied.join(', ')}` : 'already current';
-    process.stdout.write(`uidmap schema at version ${r.version} (${did}) in ${redactPostgresUrl(config.uidmap)}\n`);
-  } catch (err) {
-    process.stderr.write(`newsfront db migrate: ${(err as Error).message}\n`);
-    code = 1;
+  for (const t of targets) {
+    try {
+      const r = await migrateSchema(t, logger);
+      const did = r.applied.length > 0 ? `applied ${r.applied.join(', ')}` : 'already current';
+      process.stdout.write(`${t.schema} schema at version ${r.version} (${did}) in ${redactPostgresUrl(t.url)}\n`);
+    } catch (err) {
+      process.stderr.write(`newsfront db migrate: ${t.schema}: ${(err as Error).message}\n`);
+      code = 1;
+    }
   }
   await flush(logger);
   process.exit(code);
@@ -178,7 +186,7 @@ async function serve(flags: ConfigFlags): Promise<void> {
       archive: config.archive,
       data: config.data,
       uidmap: config.uidmap === null ? 'lmdb' : redactPostgresUrl(config.uidmap),
-      state: /^https?:/.test(config.state) ? 'agent' : /^postgres/i.test(config.state) ? redactPostgresUrl(config.state) : config.state,
+      state: /^https?:/.test(config.state) ? 'agent' : isPostgresUrl(config.state) ? redactPostgresUrl(config.state) : config.state,
     },
     'newsfront starting',
   );
@@ -328,11 +336,12 @@ function buildProgram(): Command {
     });
   program
     .command('db')
-    .description('database maintenance for a PostgreSQL UID map')
+    .description('database maintenance for PostgreSQL (UID map and flags)')
     .command('migrate')
-    .description('apply the UID map schema migrations to the uidmap database (postgres://…), print the version, and exit')
+    .description('apply the schema migrations to the UID map database (--uidmap) and the flag database (--state, or agent.store), print the versions, and exit')
     .option('--config <file>', 'JSON config file (see config/README.md)')
     .option('--uidmap <url>', 'postgres://user:pass@host[:port]/database (or NEWSFRONT_UIDMAP, or uidmap in the config file)')
+    .option('--state <url>', 'flags: postgres://user:pass@host[:port]/database (or NEWSFRONT_STATE, state or agent.store in the config file)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (opts: ConfigFlags) => {
       await dbMigrate(opts);

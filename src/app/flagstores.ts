@@ -37,9 +37,14 @@ export async function openFlagStores(config: FrozenConfig, logger: Logger): Prom
   };
 }
 
+/** True when `state` names a PostgreSQL database (postgres:// or postgresql://). */
+export function isPostgresUrl(state: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(state);
+}
+
 async function openShared(config: FrozenConfig, logger: Logger): Promise<FlagStore> {
   if (config.state === 'local') return LmdbFlagStore.open({ path: resolve(config.data, 'flags.lmdb'), logger });
-  if (/^postgres(ql)?:\/\//i.test(config.state)) return PgFlagStore.open({ url: config.state, logger });
+  if (isPostgresUrl(config.state)) return PgFlagStore.open({ url: config.state, logger });
   if (!config.stateToken) throw new Error('config: stateToken: required with a state agent URL');
   return new RemoteFlagStore({ url: config.state, token: config.stateToken, logger });
 }

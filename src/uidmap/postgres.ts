@@ -47,6 +47,7 @@
 import pg from 'pg';
 import type { Logger } from '../util/log.js';
 import { migrate, type MigrateResult, schemaVersion } from '../util/pg-migrate.js';
+import { guardPool } from '../util/pg-pool.js';
 import { UidMapError } from './errors.js';
 import { PgMailboxUidMap, type Query } from './pg-map.js';
 import { type EntryRow, Mirror } from './pg-mirror.js';
@@ -114,6 +115,7 @@ export class PgUidMapStore implements UidMapStore {
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 4, types, application_name: 'newsfront uidmap' });
     // An idle connection that breaks (server restart) must not crash the process; the next query reconnects.
     pool.on('error', (err) => logger.warn({ err: err.message }, 'UID map database connection lost'));
+    guardPool(pool, logger, 'uidmap');
     try {
       if (opts.migrate === false) {
         const v = await schemaVersion(pool, UIDMAP_COMPONENT);
@@ -141,6 +143,7 @@ export class PgUidMapStore implements UidMapStore {
     const logger = opts.logger.child({ component: 'uidmap' });
     const pool = new pg.Pool({ connectionString: opts.url, max: 1, application_name: 'newsfront migrate' });
     pool.on('error', (err) => logger.warn({ err: err.message }, 'UID map database connection lost'));
+    guardPool(pool, logger, 'uidmap migrate');
     try {
       return await migrate(pool, UIDMAP_COMPONENT, UIDMAP_MIGRATIONS, logger);
     } catch (err) {

@@ -10,6 +10,9 @@
  *     await agent.start();    // same port, same data
  *     await agent.stop();     // SIGTERM; idempotent
  *
+ * With `{ store: 'postgres://…' }` it keeps flags in PostgreSQL (`--store`)
+ * instead of LMDB under `<dir>/data`; several such agents share one database.
+ *
  * `start()` resolves once the agent printed `listening `; it rejects if the
  * process exits first or does not listen within START_TIMEOUT_MS (and then
  * kills it).
@@ -39,8 +42,8 @@ export interface AgentProcess {
   restart(): Promise<void>;
 }
 
-/** Write `tokens` (tokens-file text) to `<dir>/tokens` and start the agent with data in `<dir>/data`. */
-export async function startAgentProcess(dir: string, tokens: string): Promise<AgentProcess> {
+/** Write `tokens` (tokens-file text) to `<dir>/tokens` and start the agent with data in `<dir>/data` (or in `opts.store`). */
+export async function startAgentProcess(dir: string, tokens: string, opts: { store?: string } = {}): Promise<AgentProcess> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'tokens'), tokens);
   const port = await freePort();
@@ -51,7 +54,11 @@ export async function startAgentProcess(dir: string, tokens: string): Promise<Ag
     if (child) throw new Error('agent process: already running');
     const p = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, 'agent', '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--tokens', join(dir, 'tokens'), '--log-level', 'warn'],
+      [
+        '--import', 'tsx', CLI, 'agent', '--listen', `127.0.0.1:${port}`,
+        ...(opts.store !== undefined ? ['--store', opts.store] : ['--data', join(dir, 'data')]),
+        '--tokens', join(dir, 'tokens'), '--log-level', 'warn',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = p;

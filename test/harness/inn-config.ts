@@ -18,6 +18,8 @@
  *   without them ("internal no control and/or junk group").
  * - tradspool + tradindexed + `wireformat: true`: articles stored exactly as served.
  * - `clienttimeout`: an nnrpd left behind by a leaking test exits after this.
+ * - `nnrpdloadlimit: 0`: nnrpd never refuses readers for the load average (INN's default
+ *   16 is reached on a shared 2-core test machine: `400 load at 16.72, try later`).
  */
 
 export interface InnConfigInput {
@@ -55,6 +57,7 @@ nnrpdcheckart: true
 noreader: false
 readerswhenstopped: false
 clienttimeout: ${CLIENT_TIMEOUT_S}
+nnrpdloadlimit: 0
 maxconnections: 200
 mta: "/bin/true %s"
 mailcmd: /bin/true

@@ -6,6 +6,7 @@
  *   const pg = await startPostgres();           // installs Debian `postgresql` if missing
  *   pg.url                                      // postgres://newsfront:<pw>@127.0.0.1:<port>/newsfront
  *   const other = await pg.createDatabase();    // a fresh empty database, same role
+ *   await pg.down();  await pg.up();            // an outage: pg_ctl stop -m fast, then start again (same port, data)
  *   await pg.stop();                            // pg_ctl stop -m fast, temp dir removed
  *
  * Steps: `ensurePostgresInstalled()` (apt when no /usr/lib/postgresql/<v>/bin/initdb),
@@ -147,6 +148,13 @@ export interface PostgresServer {
   dropDatabase(name: string): Promise<void>;
   /** Runs SQL as the superuser over the private socket (e.g. to end another session). */
   admin<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * An outage: `pg_ctl stop -m <mode>` (default fast: sessions are ended at
+   * once), keeping the data; `up()` starts it again with the same settings on
+   * the same port. Throws START_FAILED with the command's output.
+   */
+  down(mode?: 'fast' | 'immediate'): Promise<void>;
+  up(): Promise<void>;
   /** `pg_ctl stop -m fast`, then the temp dir is removed. Idempotent. */
   stop(): Promise<void>;
 }
@@ -179,6 +187,8 @@ class PrivateServer implements PostgresServer {
     readonly version: string,
     private readonly binDir: string,
     private readonly ids: OsIds | undefined,
+    /** The `-o` options the server was started with (port, socket dir, settings). */
+    private readonly startOptions: string,
   ) {
     this.url = this.urlOf(database);
   }
@@ -217,6 +227,17 @@ class PrivateServer implements PostgresServer {
 
   private pgCtl(args: string[]): Promise<RunResult> {
     return spawnRunner(join(this.binDir, 'pg_ctl'), ['-D', join(this.dir, 'data'), ...args], cleanEnv(), this.ids);
+  }
+
+  async down(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    const r = await this.pgCtl(['stop', '-m', mode, '-w', '-t', String(PG_CTL_WAIT_S)]);
+    if (r.code !== 0) throw new PostgresHarnessError('START_FAILED', `pg_ctl stop failed (exit ${r.code}): ${r.output}`);
+  }
+
+  async up(): Promise<void> {
+    const log = join(this.dir, 'server.log');
+    const r = await this.pgCtl(['-l', log, '-w', '-t', String(PG_CTL_WAIT_S), '-o', this.startOptions, 'start']);
+    if (r.code !== 0) throw new PostgresHarnessError('START_FAILED', `pg_ctl start failed (exit ${r.code}): ${r.output}\nserver log:\n${await tail(log)}`);
   }
 
   async stop(): Promise<void> {
@@ -290,9 +311,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     };
     const log = join(dir, 'server.log');
     let port = 0;
+    let o = '';
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const o = Object.entries({ ...settings, port: String(port) })
+      o = Object.entries({ ...settings, port: String(port) })
         .map(([k, v]) => `-c ${k}=${quote(v)}`)
         .join(' ');
       const r = await spawnRunner(join(binDir, 'pg_ctl'), ['-D', join(dir, 'data'), '-l', log, '-w', '-t', String(PG_CTL_WAIT_S), '-o', o, 'start'], env, ids);
@@ -311,6 +333,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       version,
       binDir,
       ids,
+      o,
     );
     live.add(server);
     if (!exitHookInstalled) {

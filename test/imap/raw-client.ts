@@ -24,8 +24,9 @@ export class RawClient {
     for (const f of w) f();
   }
 
-  static async connect(port: number): Promise<RawClient> {
-    const socket = connect(port, '127.0.0.1');
+  /** Connect to 127.0.0.1:`port` (from `localAddress`, e.g. 127.0.0.2, when given) and wait for the greeting. */
+  static async connect(port: number, localAddress?: string): Promise<RawClient> {
+    const socket = connect({ port, host: '127.0.0.1', ...(localAddress !== undefined ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

@@ -3,7 +3,7 @@
  * test/harness/apt.ts when missing), as docs/deploy.md sets them up: mode tcp,
  * `balance roundrobin`, `send-proxy-v2` to each server, health checks (which
  * HAProxy sends as PROXY v2 LOCAL). HAProxy runs as a child with a generated
- * config on free loopback ports and is stopped by PID.
+ * config on free loopback ports and is stopped by PID (test/harness/haproxy.ts).
  *
  * Every connection reaches the front-ends from 127.0.0.1 (HAProxy), so only
  * the PROXY header can tell them the client: clients connect from 127.0.0.2
@@ -20,20 +20,14 @@
  * /ready; HAProxy's runtime API (`show stat`) must show every server UP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ensureAptPackages } from '../harness/apt.js';
-import { freePort } from '../harness/inn-tools.js';
+import { HAPROXY_INSTALL_TIMEOUT_MS, startHaproxy, type Haproxy } from '../harness/haproxy.js';
 import { startNewsfront, type RunningNewsfront } from '../../src/app/start.js';
 import { testConfig } from '../../src/app/config/load.js';
 import { Peer } from '../imap/peer.js';
-
-const HAPROXY = '/usr/sbin/haproxy';
-const APT_TIMEOUT_MS = 15 * 60_000;
 
 interface Frontend {
   nf: RunningNewsfront;
@@ -42,12 +36,7 @@ interface Frontend {
 }
 
 let dir: string;
-let haproxy: ChildProcess | undefined;
-let haproxyExited: Promise<void> = Promise.resolve();
-let haproxyOutput = '';
-let lbPort: number;
-/** The second frontend: the backend docs/deploy.md recommends (balance source, /ready checks). */
-let readyPort: number;
+let lb: Haproxy | undefined;
 const fronts: Frontend[] = [];
 const peers: Peer[] = [];
 
@@ -75,109 +64,43 @@ async function metric(f: Frontend, sample: string): Promise<number> {
 async function waitFor(what: string, pred: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}; haproxy said:\n${haproxyOutput}`);
+    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}; haproxy said:\n${lb?.output ?? ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-const listening = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-
 beforeAll(async () => {
-  await ensureAptPackages([{ name: 'haproxy', provides: HAPROXY }], { installArgs: ['--no-install-recommends'] });
   dir = mkdtempSync(join(tmpdir(), 'nf-haproxy-'));
   fronts.push(await startFrontend('fe1'), await startFrontend('fe2'));
-  lbPort = await freePort();
-  readyPort = await freePort();
-  const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'global',
-      '  maxconn 200',
-      `  stats socket ${join(dir, 'admin.sock')} mode 600 level admin`,
-      'defaults',
-      '  mode tcp',
-      '  timeout connect 5s',
-      '  timeout client 1m',
-      '  timeout server 1m',
-      'frontend imap',
-      `  bind 127.0.0.1:${lbPort}`,
-      '  default_backend newsfront',
-      'backend newsfront',
-      '  balance roundrobin',
-      '  option tcp-check',
-      '  tcp-check expect rstring ^\\*\\ OK',
-      ...fronts.map((f, i) => `  server fe${i + 1} 127.0.0.1:${f.nf.port} send-proxy-v2 check inter 300ms`),
-      'frontend imap-ready',
-      `  bind 127.0.0.1:${readyPort}`,
-      '  default_backend newsfront-ready',
-      'backend newsfront-ready',
-      '  balance source',
-      '  hash-type consistent',
-      '  option httpchk GET /ready',
-      '  http-check expect status 200',
-      ...fronts.map((f, i) => `  server fe${i + 1} 127.0.0.1:${f.nf.port} send-proxy-v2 check port ${f.nf.metricsPort} inter 300ms`),
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(HAPROXY, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  haproxy = child;
-  haproxyExited = new Promise((resolve) => child.once('exit', () => resolve()));
-  const keep = (d: Buffer): void => {
-    haproxyOutput = (haproxyOutput + d.toString()).slice(-8000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  await waitFor('haproxy to listen', () => listening(lbPort));
+  const servers = fronts.map((f, i) => ({ name: `fe${i + 1}`, port: f.nf.port, checkPort: f.nf.metricsPort }));
+  lb = await startHaproxy(dir, [
+    // roundrobin with checks of the IMAP port itself (sent as PROXY v2 LOCAL)
+    { name: 'newsfront', servers, check: { kind: 'imap' } },
+    // the backend docs/deploy.md recommends: balance source, /ready checks
+    { name: 'newsfront-ready', balance: 'source', servers, check: { kind: 'http-ready' } },
+  ]);
   // both servers health-checked through a LOCAL header, so both are up before clients come
   await waitFor('health checks on both front-ends', async () => {
     for (const f of fronts) if ((await metric(f, 'newsfront_proxy_headers_total{outcome="local"}')) < 2) return false;
     return true;
   });
-}, APT_TIMEOUT_MS);
+}, HAPROXY_INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {
   for (const p of peers) p.close();
-  if (haproxy?.pid !== undefined && haproxy.exitCode === null) {
-    process.kill(haproxy.pid, 'SIGTERM');
-    const killer = setTimeout(() => haproxy?.pid !== undefined && process.kill(haproxy.pid, 'SIGKILL'), 5_000);
-    await haproxyExited;
-    clearTimeout(killer);
-  }
+  await lb?.stop();
   for (const f of fronts) await f.nf.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** HAProxy's own view: `backend/server` → `status check_status` (runtime API `show stat`). */
+/** HAProxy's own view: `backend/server` → `status check_status`. */
 async function haproxyServers(): Promise<Map<string, string>> {
-  const text = await new Promise<string>((resolve, reject) => {
-    const s = connect(join(dir, 'admin.sock'));
-    let out = '';
-    s.on('data', (d: Buffer) => (out += d.toString()));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.end('show stat\n');
-  });
-  const [head, ...rows] = text.trim().split('\n');
-  const cols = head!.replace(/^# /, '').split(',');
-  const at = (name: string): number => cols.indexOf(name);
   const out = new Map<string, string>();
-  for (const r of rows.map((l) => l.split(','))) {
-    if (r[at('svname')] === 'FRONTEND' || r[at('svname')] === 'BACKEND') continue;
-    out.set(`${r[at('pxname')]}/${r[at('svname')]}`, `${r[at('status')]} ${r[at('check_status')]}`);
-  }
+  for (const [k, v] of await lb!.servers()) out.set(k, `${v.status} ${v.check}`);
   return out;
 }
 
-async function viaHaproxy(from: string, port = lbPort): Promise<Peer> {
+async function viaHaproxy(from: string, port = lb!.port('newsfront')): Promise<Peer> {
   const p = await Peer.open(port, from);
   peers.push(p);
   return p;
@@ -212,9 +135,9 @@ describe('newsfront behind HAProxy (send-proxy-v2, roundrobin)', () => {
       ]),
     );
     // one address always lands on the same front-end: its second connection meets the cap there
-    const a = await viaHaproxy('127.0.0.4', readyPort);
+    const a = await viaHaproxy('127.0.0.4', lb!.port('newsfront-ready'));
     expect(a.firstLine).toMatch(/^\* OK /);
-    expect((await viaHaproxy('127.0.0.4', readyPort)).firstLine).toMatch(/^\* BYE \[UNAVAILABLE\] Too many connections from your address/);
-    expect((await viaHaproxy('127.0.0.5', readyPort)).firstLine).toMatch(/^\* OK /);
+    expect((await viaHaproxy('127.0.0.4', lb!.port('newsfront-ready'))).firstLine).toMatch(/^\* BYE \[UNAVAILABLE\] Too many connections from your address/);
+    expect((await viaHaproxy('127.0.0.5', lb!.port('newsfront-ready'))).firstLine).toMatch(/^\* OK /);
   });
 });

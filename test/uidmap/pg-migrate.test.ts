@@ -1,6 +1,8 @@
 /**
  * Versioned migrations (src/util/pg-migrate.ts) against a private PostgreSQL,
- * and `newsfront db migrate` as a process.
+ * and `newsfront db migrate` as a process: the UID map schema (`--uidmap`)
+ * and the flag schema (`--state`, `agent.store`), so an operator can migrate
+ * every schema ahead of a roll-out.
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
@@ -8,6 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/util/log.js';
 import { migrate, MigrationError, schemaVersion, type Migration } from '../../src/util/pg-migrate.js';
 import { UIDMAP_MIGRATIONS } from '../../src/uidmap/pg-schema.js';
+import { FLAGS_MIGRATIONS } from '../../src/stateagent/stores/postgres-schema.js';
+import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
+import { silentLogger } from '../../src/util/log.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 
 let server: PostgresServer;
@@ -135,6 +140,37 @@ describe('newsfront db migrate', () => {
     const again = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_UIDMAP: url });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/already current/);
+  });
+
+  it('migrates the flag schema too (--state, NEWSFRONT_STATE, agent.store): a store that must not migrate then opens', async () => {
+    const { pool, url } = await freshPool();
+    // an empty database: a flag store that may not migrate refuses it
+    await expect(PgFlagStore.open({ url, logger: silentLogger(), migrate: false })).rejects.toThrow(/flag schema is at version 0/);
+    const both = await cli(['db', 'migrate', '--uidmap', url, '--state', url, '--log-level', 'silent']);
+    expect(both.stderr).toBe('');
+    expect(both.code).toBe(0);
+    expect(both.stdout.split('\n').filter((l) => l !== '')).toEqual([
+      expect.stringMatching(new RegExp(`^uidmap schema at version ${UIDMAP_MIGRATIONS.length} \\(applied 1`)),
+      expect.stringMatching(new RegExp(`^flags schema at version ${FLAGS_MIGRATIONS.length} \\(applied 1`)),
+    ]);
+    expect(both.stdout).not.toContain(server.password);
+    expect(await schemaVersion(pool, 'flags')).toBe(FLAGS_MIGRATIONS.length);
+    const store = await PgFlagStore.open({ url, logger: silentLogger(), migrate: false });
+    await store.close();
+
+    // flags alone, from the environment, then as the agent's store: once applied, current
+    const other = await freshPool();
+    const env = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_STATE: other.url });
+    expect(env.code).toBe(0);
+    expect(env.stdout).toMatch(new RegExp(`^flags schema at version ${FLAGS_MIGRATIONS.length} \\(applied 1[^)]*\\) in postgres://\\S+\n$`));
+    const agent = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_AGENT_STORE: other.url });
+    expect(agent.code).toBe(0);
+    expect(agent.stdout).toMatch(/^flags schema at version \d+ \(already current\)/);
+    expect(await schemaVersion(other.pool, 'uidmap')).toBe(0);
+    // flags kept elsewhere and no uidmap: nothing to migrate
+    const local = await cli(['db', 'migrate', '--state', 'local']);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toMatch(/^config: uidmap: not set, and state is not a postgres:\/\/ URL/);
   });
 
   it('exits 2 without a PostgreSQL URL or with another scheme, and 1 when the database refuses', async () => {

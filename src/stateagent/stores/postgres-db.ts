@@ -7,7 +7,8 @@
  */
 import pg from 'pg';
 import type { Logger } from '../../util/log.js';
-import { migrate, schemaVersion } from '../../util/pg-migrate.js';
+import { migrate, schemaVersion, type MigrateResult } from '../../util/pg-migrate.js';
+import { guardPool } from '../../util/pg-pool.js';
 import { FlagStoreError } from '../flagstore.js';
 import { FLAGS_COMPONENT, FLAGS_MIGRATIONS } from './postgres-schema.js';
 import type { Query } from './postgres-sql.js';
@@ -29,6 +30,24 @@ const types = {
 export function unavailable(what: string, err: unknown): FlagStoreError {
   if (err instanceof FlagStoreError) return err;
   return new FlagStoreError('UNAVAILABLE', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/**
+ * Applies the missing flag schema migrations to the database at `url` on one
+ * connection of its own, and returns what was done (`newsfront db migrate`;
+ * a store also migrates at open). Throws UNAVAILABLE with the cause.
+ */
+export async function migrateFlagSchema(opts: { url: string; logger: Logger }): Promise<MigrateResult> {
+  const pool = new pg.Pool({ connectionString: opts.url, max: 1, application_name: 'newsfront migrate', connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+  pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'flag database connection lost'));
+  guardPool(pool, opts.logger, 'flags migrate');
+  try {
+    return await migrate(pool, FLAGS_COMPONENT, FLAGS_MIGRATIONS, opts.logger);
+  } catch (err) {
+    throw unavailable('cannot migrate the flag database', err);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
 }
 
 /** Raised inside `tx` to roll back and let the caller try again; passed through unwrapped. */
@@ -54,6 +73,7 @@ export class PgDb {
     });
     // an idle connection that breaks (server restart) must not crash the process; the next call reconnects
     pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'flag database connection lost'));
+    guardPool(pool, opts.logger, 'flags');
     try {
       if (opts.migrate === false) {
         const v = await schemaVersion(pool, FLAGS_COMPONENT);

@@ -55,7 +55,8 @@ import { FLAGS_CHANNEL } from './postgres-schema.js';
 import { loadMany, writeMany, written, type PgLoaded, type Query } from './postgres-sql.js';
 import { encodeChange, encodeResync } from './postgres-notify.js';
 import { applyOp, prepare, type Prepared, type Step } from './postgres-apply.js';
-import { Lost, PgDb, unavailable } from './postgres-db.js';
+import { Lost, migrateFlagSchema, PgDb, unavailable } from './postgres-db.js';
+import type { MigrateResult } from '../../util/pg-migrate.js';
 import { PgFeed, resyncEvent } from './postgres-feed.js';
 import { PgSubscriptions } from './postgres-subs.js';
 import type { RunUpdate } from './local.js';
@@ -107,6 +108,11 @@ export class PgFlagStore implements FlagStore {
       throw unavailable('cannot listen for flag changes', err);
     }
     return store;
+  }
+
+  /** Applies the missing flag schema migrations to the database at `url` (`newsfront db migrate`). Throws UNAVAILABLE. */
+  static migrate(opts: { url: string; logger: Logger }): Promise<MigrateResult> {
+    return migrateFlagSchema({ url: opts.url, logger: opts.logger.child({ component: 'flagstore-pg' }) });
   }
 
   /** @internal Statements sent (tests count round trips with it). */
