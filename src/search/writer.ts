@@ -17,7 +17,7 @@
  * or flagged for the reader to fetch (db.ts HeaderFlags).
  */
 import { BodyState, HeaderFlags, type Db } from './db.js';
-import { headerRow, overviewRow, sortText, storable, type DocRow } from './doc-row.js';
+import { headerRow, inReplyToColumn, overviewRow, sortText, storable, type DocRow } from './doc-row.js';
 import { SearchIndexError } from './errors.js';
 import type { OverviewFields } from './overview-text.js';
 import { bodyText, fold } from './text.js';
@@ -306,10 +306,9 @@ export class IndexWriter {
       if (mbid === undefined) return 0;
       let n = 0;
       for (const { uid, value } of items) {
-        const v = value.trim();
-        const stored = sortText(v);
-        const flags = HeaderFlags.InReplyToKnown | (stored !== v ? HeaderFlags.SortInexact : 0);
-        n += this.s.setInReplyTo.run([stored, flags, mbid, uid]).changes;
+        const exact = inReplyToColumn(value);
+        const flags = HeaderFlags.InReplyToKnown | (exact === null ? HeaderFlags.SortInexact : 0);
+        n += this.s.setInReplyTo.run([exact ?? sortText(value.trim()), flags, mbid, uid]).changes;
       }
       return n;
     });
