@@ -58,8 +58,8 @@ function source(): ArchiveSource {
   const head = s.head.bind(s);
   const art = s.article.bind(s);
   return Object.assign(s, {
-    head: (g: string, n: number, id?: string) => (reads++, head(g, n, id)),
-    article: (g: string, n: number, id?: string) => (reads++, art(g, n, id)),
+    head: (g: string, n: number) => (reads++, head(g, n)),
+    article: (g: string, n: number) => (reads++, art(g, n)),
     async *headerValues(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }> {
       expect([group, field]).toEqual([G, 'In-Reply-To']);
       asked.push([low, high]);
