@@ -132,7 +132,7 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
     if (j < n && cols.uids[j] === uid) c = at(j);
     else {
       const queued = pending?.overview(uid);
-      if (queued !== undefined) c = { ...overviewColumns(queued.overview), to: NO_ADDRESS, cc: NO_ADDRESS, inReplyTo: '' };
+      if (queued !== undefined) c = { ...overviewColumns(queued.overview, needs.has('from')), to: NO_ADDRESS, cc: NO_ADDRESS, inReplyTo: '' };
     }
     if (c === undefined) {
       needHeader.push(k);
