@@ -23,7 +23,7 @@ import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
 import { KeysBudget } from './sort-keys.js';
 import { rowOfNumber } from './table.js';
-import type { MailboxView, ViewOptions, ViewSnapshot } from './view.js';
+import type { MailboxView, ViewOptions } from './view.js';
 import type { Readable } from 'node:stream';
 import { bytesToText } from '../../mime/index.js';
 import type { Source } from '../source.js';
