@@ -14,7 +14,7 @@
  * kept keys are used, the order itself is computed.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NntpSource } from '../src/export/nntp-source.js';
 import { createBackend } from '../src/export/backend/index.js';
@@ -22,6 +22,7 @@ import { LmdbUidMapStore } from '../src/uidmap/lmdb.js';
 import { SearchIndex } from '../src/search/index.js';
 import { silentLogger } from '../src/util/log.js';
 import type { SortCriterion, ThreadAlgorithm } from '../src/export/interface.js';
+import { NntpClient } from '../src/nntp/client.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,6 +56,32 @@ async function time<T>(f: () => Promise<T>): Promise<{ wall: number; cpu: number
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const row = (name: string, wall: number, cpu: number): void => void process.stdout.write(`${name.padEnd(44)}${wall.toFixed(0).padStart(8)} / ${cpu.toFixed(0).padStart(6)} ms\n`);
 
+/** INN's own answers in this run, through our client on a connection of its own: OVER of the group, HDR In-Reply-To of it. */
+async function innRows(): Promise<void> {
+  const u = new URL(upstream!);
+  const c = await NntpClient.connect({ host: u.hostname, port: Number(u.port), pipelineWindow: 10 });
+  try {
+    const g = await c.group(group);
+    const over = await time(async () => {
+      let n = 0;
+      for await (const _ of c.over(group, [g.low, g.high])) n++;
+      return n;
+    });
+    row(`INN: OVER of the group (${over.value} lines)`, over.wall, over.cpu);
+    const hdr = await time(async () => {
+      let n = 0;
+      for await (const v of c.hdr(group, 'In-Reply-To', [g.low, g.high])) if (v.value.length > 0) n++;
+      return n;
+    });
+    row(`INN: HDR In-Reply-To of the group (${hdr.value} set)`, hdr.wall, hdr.cpu);
+  } finally {
+    await c.quit();
+  }
+}
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+process.stdout.write(`load average ${load()}\n`);
+await innRows();
+
 const dir = await mkdtemp(join(tmpdir(), 'nf-bench-gs-'));
 const logger = silentLogger();
 const source = new NntpSource({ upstream: { url: upstream, poolSize: 4, pipelineWindow: 1000, starttls: false }, logger });
@@ -81,10 +108,15 @@ try {
   const subset = all.filter((u) => u % 10 !== 0);
   process.stdout.write(`${group}: ${all.length} articles, ${upstream}\n`);
   row('open (the same, overview queued for the index)', open.wall, open.cpu);
-  const h0 = heap();
-  const first = await time(() => h.search!.thread('REFERENCES', all));
+  const first = await time(async () => {
+    const irt = await time(async () => backend.indexing!.inReplyTo(group));
+    const t = await time(() => h.search!.thread('REFERENCES', all));
+    return { irt, t };
+  });
   row('first THREAD REFERENCES (keys built)', first.wall, first.cpu);
-  const h1 = heap();
+  row('  of which: In-Reply-To fetches (HDR) awaited', first.value.irt.wall, first.value.irt.cpu);
+  const settled = await time(() => backend.indexing!.flush());
+  row('index writes after that (flush)', settled.wall, settled.cpu);
   const warm = async (name: string, f: () => Promise<unknown>): Promise<void> => {
     const w: number[] = [];
     const c: number[] = [];
@@ -107,13 +139,15 @@ try {
   row('SORT (SUBJECT), first', ss.wall, ss.cpu);
   await warm('SORT (SUBJECT), warm, subset', sort([{ key: 'SUBJECT' }], subset));
   await warm('SORT (SUBJECT), warm, repeat', sort([{ key: 'SUBJECT' }], all));
-  const h2 = heap();
   const sf = await time(sort([{ key: 'FROM' }], all));
   row('SORT (FROM), first (keys built again: +From)', sf.wall, sf.cpu);
   const h3 = heap();
   const budget = backend.indexing!.keysBytes;
   if (gc) {
-    process.stdout.write(`keys heap: THREAD keys ${((h1 - h0) / 1e6).toFixed(1)} MB, + SORT ranks ${((h2 - h0) / 1e6).toFixed(1)} MB, + From ${((h3 - h0) / 1e6).toFixed(1)} MB; charged ${(budget / 1e6).toFixed(1)} MB\n`);
+    // the keys' own size: the heap with them and after dropping them (before: the first THREAD may free records queued for the index)
+    (h.search as { dispose?: () => void }).dispose?.();
+    const h4 = heap();
+    process.stdout.write(`keys heap (THREAD, SORT ranks, From): ${((h3 - h4) / 1e6).toFixed(1)} MB; charged ${(budget / 1e6).toFixed(1)} MB\n`);
   } else process.stdout.write(`keys charged ${(budget / 1e6).toFixed(1)} MB (heap figures: run with --expose-gc)\n`);
   const m = await time(() => h.search!.match([{ field: 'subject', needle: 'the' }]));
   row(`SEARCH SUBJECT "the" (${m.value.uids.length} + ${m.value.unknown.length} unknown)`, m.wall, m.cpu);
@@ -132,6 +166,8 @@ try {
     row(`SEARCH BODY "protocol" (${b.value.uids.length} + ${b.value.unknown.length} unknown)`, b.wall, b.cpu);
   }
   h.release();
+  await innRows();
+  process.stdout.write(`load average ${load()}\n`);
 } finally {
   await backend.close();
   await index.close();

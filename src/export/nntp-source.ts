@@ -5,7 +5,7 @@
  *   listGroups   → LIST ACTIVE (+ LIST NEWSGROUPS for descriptions, optional)
  *   groupInfo    → GROUP
  *   articleNumbers → LISTGROUP name lo-hi
- *   overview     → GROUP + OVER lo-hi, in batches of OVERVIEW_BATCH numbers (GROUP on the same
+ *   overview     → GROUP + OVER lo-hi, in batches of OVERVIEW_BATCH numbers, OVERVIEW_AHEAD in flight (GROUP on the same
  *                  connection each time: INN's nnrpd answers OVER/HDR only up to the high
  *                  mark of that connection's last GROUP, so a connection that selected the
  *                  group before new articles arrived would answer 423 for them)
@@ -31,6 +31,9 @@ import { SourceError, type ArticleSink, type GroupInfo, type OverviewRecord, typ
 
 /** Article numbers per OVER command: bounds memory per batch (~200 bytes a line) while keeping round trips few. */
 export const OVERVIEW_BATCH = 2000;
+
+/** OVER batches asked for ahead of the one the consumer reads (each on a pool connection): bounds memory to this many batches. */
+export const OVERVIEW_AHEAD = 3;
 
 /** Article numbers per HDR command: one short line per article that has the field. */
 export const HEADER_BATCH = 20_000;
@@ -164,24 +167,43 @@ export class NntpSource implements Source {
   }
 
   async *overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord> {
-    for (let lo = Math.max(1, low); lo <= high; lo += OVERVIEW_BATCH) {
-      const hi = Math.min(high, lo + OVERVIEW_BATCH - 1);
-      // Collect one batch inside `use`, so no connection is held while the consumer awaits.
-      const batch = await this.call(`OVER ${group} ${lo}-${hi}`, async (c) => {
-        const out: OverviewRecord[] = [];
-        await c.group(group); // a fresh GROUP on this connection: INN answers 423 for numbers above its last GROUP's high
-        for await (const o of c.over(group, [lo, hi])) {
-          const r: OverviewRecord = {
-            number: o.number, subject: o.subject, from: o.from, date: o.date, messageId: o.messageId,
-            references: o.references, bytes: o.bytes, lines: o.lines,
-          };
-          if (o.xref !== undefined) r.xref = o.xref;
-          out.push(r);
-        }
-        return out;
-      });
+    // The next batches are asked for (on other connections of the pool) while
+    // the consumer handles this one: the upstream's OVER and the ingest's own
+    // work (UID map, index feed) overlap instead of taking turns.
+    const ahead: Promise<OverviewRecord[]>[] = [];
+    let lo = Math.max(1, low);
+    const issue = (): void => {
+      while (lo <= high && ahead.length < OVERVIEW_AHEAD) {
+        const hi = Math.min(high, lo + OVERVIEW_BATCH - 1);
+        const p = this.overviewBatch(group, lo, hi);
+        p.catch(() => undefined); // observed when its turn comes, or dropped with an abandoned iteration
+        ahead.push(p);
+        lo = hi + 1;
+      }
+    };
+    issue();
+    while (ahead.length > 0) {
+      const batch = await ahead.shift()!;
+      issue();
       yield* batch;
     }
+  }
+
+  /** One OVER batch, collected inside `use` so no connection is held while the consumer awaits. */
+  private overviewBatch(group: string, lo: number, hi: number): Promise<OverviewRecord[]> {
+    return this.call(`OVER ${group} ${lo}-${hi}`, async (c) => {
+      const out: OverviewRecord[] = [];
+      await c.group(group); // a fresh GROUP on this connection: INN answers 423 for numbers above its last GROUP's high
+      for await (const o of c.over(group, [lo, hi])) {
+        const r: OverviewRecord = {
+          number: o.number, subject: o.subject, from: o.from, date: o.date, messageId: o.messageId,
+          references: o.references, bytes: o.bytes, lines: o.lines,
+        };
+        if (o.xref !== undefined) r.xref = o.xref;
+        out.push(r);
+      }
+      return out;
+    });
   }
 
   async *headerValues(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }> {

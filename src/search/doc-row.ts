@@ -4,7 +4,9 @@
  * the HeaderFlags (db.ts) that say what of it is exact.
  */
 import { HeaderFlags } from './db.js';
-import { headerText } from './text.js';
+import { firstAddress, headerText, type FirstAddress } from './text.js';
+import { parseDate } from '../export/backend/dates.js';
+import { COLUMNS_INEXACT, COLUMNS_OVERVIEW } from './index-columns.js';
 import { overviewText, type OverviewFields } from './overview-text.js';
 
 /** A lone surrogate (String.prototype.isWellFormed, typed for ES2022), or NUL. */
@@ -109,3 +111,63 @@ export function overviewRow(o: OverviewFields, r: Location): DocRow {
     text: (flags & HeaderFlags.NotWellFormed) !== 0 ? null : [v.subject, v.from, null, null, ''],
   };
 }
+
+/** In-Reply-To as the index stores it (IndexWriter.setInReplyTo), or null when the column cannot hold it exactly (SortInexact). */
+export function inReplyToColumn(value: string): string | null {
+  const v = value.trim();
+  const stored = sortText(v);
+  return stored === v ? stored : null;
+}
+
+/** What `sortColumns` reads back for a document written from an overview record alone (see `overviewColumns`). */
+export interface OverviewColumns {
+  /** COLUMNS_OVERVIEW, or COLUMNS_INEXACT (the header must be read). */
+  state: number;
+  /** Date header, ms since the epoch; NaN when absent or unparseable. */
+  date: number;
+  subject: string;
+  from: FirstAddress;
+  messageId: string;
+  references: string;
+}
+
+/** ASCII without NUL and U+0001 (which a column cannot hold): such a value is stored as it is. */
+// eslint-disable-next-line no-control-regex
+const PLAIN = /^[\u0002-\u007f]*$/;
+
+/**
+ * The SORT/THREAD columns `addOverview` stores for overview `o`, as
+ * `sortColumns` would read them back: a record queued for the writer
+ * stands in for its row, with the same answer (one rule: `overviewRow`).
+ * `from` is left empty unless `withFrom` (its address parse is the costly
+ * part; the state does not depend on skipping it). A plain record (every
+ * value ASCII, no encoded word in Subject or From) takes a short way with
+ * the same result (test/search/overview-columns.test.ts checks both ways
+ * against the index).
+ */
+export function overviewColumns(o: OverviewFields, withFrom = true): OverviewColumns {
+  if (!o.subject.includes('=?') && !o.from.includes('=?') && PLAIN.test(o.subject) && PLAIN.test(o.from) && PLAIN.test(o.date) && PLAIN.test(o.messageId) && PLAIN.test(o.references)) {
+    // decoding ASCII without encoded words gives it back; nothing is replaced, every overview value is exact
+    const date = parseDate(o.date);
+    return {
+      state: COLUMNS_OVERVIEW,
+      date: Number.isFinite(date) ? date : NaN,
+      subject: o.subject,
+      from: withFrom ? firstAddress(o.from) : NO_ADDRESS,
+      references: o.references.trim(),
+      messageId: o.messageId.trim(),
+    };
+  }
+  const row = overviewRow(o, { mailbox: '-', uidValidity: 1, uid: 1, internalDate: 0, size: 0 });
+  const c = row.columns as [number | null, number, number, string, string, string, string, string, string, string, string, string, string, string, string, string];
+  return {
+    state: (row.flags & HeaderFlags.SortInexact) !== 0 ? COLUMNS_INEXACT : COLUMNS_OVERVIEW,
+    date: c[0] ?? NaN,
+    subject: c[3],
+    from: !withFrom || (c[4] === '' && c[5] === '' && c[6] === '') ? NO_ADDRESS : { mailbox: c[4], host: c[5], name: c[6] },
+    references: c[13],
+    messageId: c[15],
+  };
+}
+
+const NO_ADDRESS: FirstAddress = Object.freeze({ mailbox: '', host: '', name: '' });

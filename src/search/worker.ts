@@ -9,6 +9,7 @@
  *        { id, ok: true, result } / { id, ok: false, code, message } per request.
  * After 'close' the connection is closed and the thread ends.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from './db.js';
 import { SearchIndexError } from './errors.js';
@@ -34,7 +35,22 @@ function errorReply(err: unknown): { code: string; message: string } {
   return { code: 'STORAGE', message: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * The writer thread's nice value: indexing is background work, so a SELECT's
+ * ingest and the sessions (the main thread) and the upstream come first when
+ * the CPUs are busy. Linux keeps nice per thread, so this lowers only this
+ * thread; elsewhere it may lower the whole process or fail (then ignored).
+ */
+const WRITER_NICE = 10;
+
 function run(): void {
+  if (process.platform === 'linux') {
+    try {
+      setPriority(WRITER_NICE);
+    } catch {
+      // not allowed: the writer runs at the process's priority
+    }
+  }
   const port = parentPort!;
   const post = (m: WorkerReply): void => port.postMessage(m);
   let db: ReturnType<typeof openDb>;

@@ -101,23 +101,36 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     return r === undefined ? undefined : toEntry(uid, r);
   };
 
+  /** No entry can be found while the mailbox holds none: a first ingest reads nothing per Message-ID. */
+  private lookupIn(rec: MailboxRecord): (messageId: string) => UidEntry | undefined {
+    return rec[3] === 0 ? () => undefined : this.known;
+  }
+
   async assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]> {
     this.s.assertOpen();
     checkArticles(articles);
     const isPrimary = primary === true;
-    // Fast path: a batch of known articles at known locations (a re-poll) needs no write.
-    // It reads a snapshot; any doubt (including an error) goes to the write transaction.
-    let peek: AssignPlan | undefined;
+    // Plan on a read snapshot first: a batch of known articles at known
+    // locations (a re-poll) needs no write at all. Any doubt (an error) goes
+    // to the write transaction, which plans again.
+    let peek: { plan: AssignPlan; uidNext: number; count: number } | undefined;
     try {
-      peek = planAssign(articles, isPrimary, this.record()[2], this.known);
+      const rec = this.record();
+      peek = { plan: planAssign(articles, isPrimary, rec[2], this.lookupIn(rec)), uidNext: rec[2], count: rec[3] };
     } catch {
       peek = undefined;
     }
-    if (peek !== undefined && peek.inserts.length === 0 && peek.moves.length === 0) return peek.uids;
+    if (peek !== undefined && peek.plan.inserts.length === 0 && peek.plan.moves.length === 0) return peek.plan.uids;
 
     return this.s.write('assign', () => {
       const rec = this.record();
-      const plan: AssignPlan = planAssign(articles, isPrimary, rec[2], this.known);
+      // The read plan still holds when nothing was inserted or removed since
+      // (every insert raises UIDNEXT, every removal lowers the count; both are
+      // re-read here, inside the writer lock): the Message-IDs it looked up
+      // are unchanged. A location moved meanwhile by another process is at
+      // worst written again, as if that process had run after this batch.
+      const plan: AssignPlan =
+        peek !== undefined && rec[2] === peek.uidNext && rec[3] === peek.count ? peek.plan : planAssign(articles, isPrimary, rec[2], this.lookupIn(rec));
       for (const e of plan.inserts) {
         this.s.byMsgidDb.put([this.id, e.messageId], e.uid);
         this.s.byUidDb.put([this.id, e.uid], toRecord(e));

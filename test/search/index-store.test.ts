@@ -244,3 +244,32 @@ describe('search index after SIGKILL', () => {
     writeFileSync(`${path}.checked`, 'ok'); // the directory is still writable after the crash
   }, 120_000);
 });
+
+describe('overview documents and the whole-header FTS table', () => {
+  it('upgrades overview rows to headers and removes them, with or without an empty alltext_fts row of an older version', async () => {
+    const path = tempDb();
+    const index = await open(path);
+    const ov = (uid: number) => ({
+      mailbox: 'g', uidValidity: 1, uid, internalDate: 1000 * uid, size: 100,
+      overview: { subject: `subject ${uid}`, from: `Ann <a${uid}@example.org>`, date: 'Mon, 1 Jan 2024 10:00:00 +0000', messageId: `<m${uid}@t>`, references: '' },
+    });
+    await index.addOverview([1, 2, 3, 4].map(ov));
+    const db = new Database(path);
+    const check = (): void => {
+      expect((db.prepare('PRAGMA integrity_check').raw().get([]) as [string])[0]).toBe('ok');
+      for (const t of ['headers_fts', 'alltext_fts']) db.exec(`INSERT INTO ${t}(${t}) VALUES ('integrity-check')`);
+    };
+    const docid = (uid: number): number => (db.prepare('SELECT docid FROM docs WHERE message_id = ?').raw().get([`<m${uid}@t>`]) as [number])[0];
+    // an older version put the empty text of overview rows 2 and 4 into alltext_fts
+    for (const uid of [2, 4]) db.exec(`INSERT INTO alltext_fts (rowid, alltext) VALUES (${docid(uid)}, '')`);
+    expect((db.prepare('SELECT count(*) FROM alltext_fts_docsize').raw().get([]) as [number])[0]).toBe(2);
+    check();
+    await index.addHeaders([1, 2].map((uid) => rec('g', uid, article({ messageId: `<m${uid}@t>`, subjects: [`whole ${uid}`] }))));
+    check();
+    expect(index.match('g', 1, [{ field: { header: 'subject' }, needle: 'whole 2' }]).uids).toEqual(new Uint32Array([2]));
+    await index.removeMembers('g', 1, [1, 2, 3, 4]);
+    check();
+    expect((db.prepare('SELECT count(*) FROM alltext_fts_docsize').raw().get([]) as [number])[0]).toBe(0);
+    db.close();
+  });
+});

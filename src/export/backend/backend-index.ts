@@ -23,10 +23,12 @@ import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
 import { KeysBudget } from './sort-keys.js';
 import { rowOfNumber } from './table.js';
-import type { MailboxView, ViewOptions, ViewSnapshot } from './view.js';
+import type { MailboxView, ViewOptions } from './view.js';
 import type { Readable } from 'node:stream';
 import { bytesToText } from '../../mime/index.js';
-import type { Carrier } from './carrier.js';
+import type { Source } from '../source.js';
+import { hasMsgId } from '../../search/index.js';
+import type { IngestItem } from './ingest.js';
 
 /**
  * Articles read for their exact size (a listing, up to HEAD_WINDOW at once)
@@ -35,8 +37,11 @@ import type { Carrier } from './carrier.js';
  */
 const MEASURED_KEEP_BYTES = 64 * 1024;
 
-/** In-Reply-To values per index transaction. */
-const IN_REPLY_TO_BATCH = 5_000;
+/**
+ * Articles that need their In-Reply-To this close (in article numbers) share
+ * one HDR range: the few articles between cost INN less than another command.
+ */
+const IN_REPLY_TO_GAP = 8;
 
 /** Settings of the index in the backend (config `index.*`). */
 export interface IndexOptions {
@@ -66,7 +71,7 @@ export class BackendIndex {
   private readonly searches = new Map<MailboxView, GroupSearch>();
   private readonly bodies: (group: string) => BodyPolicy;
   /** In-Reply-To fetches under way, by group (`fetchInReplyTo`). */
-  private readonly irt = new Map<string, Promise<void>>();
+  private readonly irt = new Map<string, Set<Promise<void>>>();
   /** The UID map of each group seen (an article's key in the index is its key there). */
   private readonly uidmaps = new Map<string, MailboxUidMap>();
   private closed = false;
@@ -92,63 +97,69 @@ export class BackendIndex {
   }
 
   /**
-   * What a group's view gets: its ingest batches go to the index, expired
-   * articles leave it, and each range ingested has its In-Reply-To values
-   * fetched alongside (see `fetchInReplyTo`).
+   * What a group's view gets: its ingest batches go to the index (with the
+   * In-Reply-To values THREAD needs, see `fetchInReplyTo`), and expired
+   * articles leave it.
    */
-  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index' | 'onIngest'> & { expired: (uids: number[]) => void } {
+  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void } {
     this.uidmaps.set(group, uidmap);
     return {
-      index: (items) => this.feed.overview(group, uidmap.uidValidity, items),
+      index: (items, source) => {
+        const queued = this.feed.overview(group, uidmap.uidValidity, items);
+        this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued);
+        return queued;
+      },
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
-      onIngest: (carrier, low, high) => this.fetchInReplyTo(group, carrier, low, high),
     };
   }
 
   /**
-   * In-Reply-To of the articles numbered [low, high] on `carrier`, in one
-   * request when the source can (NNTP HDR; INN reads the articles itself,
-   * ~4 s of its time per 100k, once per article), asked for while the
-   * overview is read (another connection of the pool) and written into the
-   * index once the range's rows are published: THREAD reads it where
-   * References names no msg-id, and the overview lacks it. `inReplyTo` tells
-   * whether one is under way. Failures are logged (THREAD then reads those
-   * headers). Returns the view's completion callback.
+   * In-Reply-To of the batch's articles whose References names no msg-id
+   * (the only ones THREAD reads it for, RFC 5256 REFERENCES step 1A; the
+   * overview lacks it), asked for with NNTP HDR over ranges of those
+   * articles (INN reads each article it answers for: ~40 µs of its time
+   * apiece) on other connections of the pool while the overview is read,
+   * and written into the index after the batch's overview records
+   * (`queued`). `inReplyTo` tells whether fetches are under way. Failures are
+   * logged (THREAD then reads those headers).
    */
-  private fetchInReplyTo(group: string, carrier: Carrier, low: number, high: number): ((snap: ViewSnapshot) => void) | undefined {
-    const source = carrier.source;
-    if (this.closed || source.headerValues === undefined) return undefined;
+  private fetchInReplyTo(group: string, uidValidity: number, source: Source, items: readonly IngestItem[], queued: Promise<void>): void {
+    if (this.closed || source.headerValues === undefined) return;
+    const want = items.filter((it) => !hasMsgId(it.record.references));
+    if (want.length === 0) return;
+    const ranges: [number, number][] = [];
+    for (const it of want) {
+      const n = it.record.number;
+      const last = ranges[ranges.length - 1];
+      if (last !== undefined && n - last[1] <= IN_REPLY_TO_GAP) last[1] = n;
+      else ranges.push([n, n]);
+    }
     const headerValues = source.headerValues.bind(source);
-    const fetched = (async () => {
+    const pending = this.irt.get(group) ?? new Set<Promise<void>>();
+    this.irt.set(group, pending);
+    const p: Promise<void> = (async () => {
       const values = new Map<number, string>();
-      for await (const v of headerValues(group, 'In-Reply-To', low, high)) values.set(v.number, bytesToText(v.value));
-      return values;
-    })();
-    fetched.catch(() => undefined); // observed below, or dropped with a failed ingest
-    return (snap) => {
-      const run = async (): Promise<void> => {
-        const values = await fetched;
-        const t = snap.table;
-        const items: { uid: number; value: string }[] = [];
-        for (let i = 0; i < t.uids.length; i++) {
-          const n = t.numbers[i]!;
-          if (n >= low && n <= high) items.push({ uid: t.uids[i]!, value: values.get(n) ?? '' });
-        }
-        for (let i = 0; i < items.length && !this.closed; i += IN_REPLY_TO_BATCH) await this.feed.inReplyTo(group, snap.uidValidity, items.slice(i, i + IN_REPLY_TO_BATCH));
-      };
-      const p: Promise<void> = (this.irt.get(group) ?? Promise.resolve())
-        .then(run)
-        .catch((err: unknown) => this.log.warn({ group, low, high, err: (err as Error).message }, 'index: In-Reply-To not fetched (THREAD reads those headers)'))
-        .finally(() => {
-          if (this.irt.get(group) === p) this.irt.delete(group);
-        });
-      this.irt.set(group, p);
-    };
+      await Promise.all(
+        ranges.map(async ([lo, hi]) => {
+          for await (const v of headerValues(group, 'In-Reply-To', lo, hi)) values.set(v.number, bytesToText(v.value));
+        }),
+      );
+      await queued;
+      if (this.closed) return;
+      this.feed.inReplyTo(group, uidValidity, want.map((it) => ({ uid: it.uid, value: values.get(it.record.number) ?? '' })));
+    })()
+      .catch((err: unknown) => this.log.warn({ group, err: (err as Error).message }, 'index: In-Reply-To not fetched (THREAD reads those headers)'))
+      .finally(() => {
+        pending.delete(p);
+        if (pending.size === 0 && this.irt.get(group) === pending) this.irt.delete(group);
+      });
+    pending.add(p);
   }
 
-  /** The In-Reply-To fetch under way for the group, if any (resolves when done, never rejects). */
+  /** The In-Reply-To fetches under way for the group, if any (resolves when they are done, never rejects). */
   inReplyTo(group: string): Promise<void> | undefined {
-    return this.irt.get(group);
+    const pending = this.irt.get(group);
+    return pending === undefined ? undefined : Promise.all([...pending]).then(() => undefined);
   }
 
   /** What a group's reader gets: headers and articles it reads go to the index. */
@@ -181,6 +192,7 @@ export class BackendIndex {
       settled: () => this.feed.settled(group),
       writes: () => this.feed.writes(group),
       inReplyTo: () => this.inReplyTo(group),
+      pending: (uidValidity) => this.feed.pending(group, uidValidity),
     });
     this.searches.set(view, search);
     return search;
@@ -258,7 +270,7 @@ export class BackendIndex {
   async close(): Promise<void> {
     this.closed = true;
     await this.crawler.close();
-    await Promise.all([...this.irt.values()]);
+    await Promise.all([...this.irt.values()].flatMap((set) => [...set]));
     await this.feed.close();
     for (const s of this.searches.values()) s.dispose();
     this.searches.clear();

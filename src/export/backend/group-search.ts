@@ -11,7 +11,8 @@
  *   headers known from the overview only, text the index cannot hold) plus
  *   the UIDs it holds nothing of (ingest not indexed, index write failed).
  * - `sort`, `thread`: the RFC 5256 algorithms on the group's kept keys
- *   (sort-keys.ts), complete and exact for every UID of the latest snapshot;
+ *   (sort-keys.ts; built from the index and, for what the writer has not
+ *   written yet, the records queued for it: they do not wait), complete and exact for every UID of the latest snapshot;
  *   a UID the snapshot no longer holds (a session on an older snapshot,
  *   the article expired) comes last, in UID order (SORT) or as a thread of
  *   its own (THREAD), so no UID is lost.
@@ -27,6 +28,7 @@ import {
 import { SearchIndexError, sortOrder, threadMessages, type SearchIndex, type SearchTerm } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
 import { GroupKeys, type KeysBudget, type Need } from './sort-keys.js';
+import type { RecordSource } from './sort-records.js';
 import { intersectUids, minusUids, unionUids } from '../../util/sorted.js';
 import type { ViewSnapshot } from './view.js';
 
@@ -55,8 +57,10 @@ export interface GroupSearchDeps {
   budget: KeysBudget;
   /** The group's In-Reply-To fetch under way, if any (THREAD waits for it rather than reading headers). */
   inReplyTo?: () => Promise<void> | undefined;
-  /** Resolves once the group's overview records queued so far are in the index (every command waits for it). */
+  /** Resolves once the group's overview records queued so far are in the index (SEARCH waits for it). */
   settled?: () => Promise<void>;
+  /** What is queued for the index and not written yet (SORT and THREAD read it instead of waiting for `settled`). */
+  pending?: RecordSource['pending'];
   /** Changes whenever a write touching the group is committed (`progress` counts again then). */
   writes?: () => number;
 }
@@ -68,7 +72,7 @@ export class GroupSearch implements MailboxSearch {
   private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
 
   constructor(private readonly d: GroupSearchDeps) {
-    this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo }, d.snapshot, d.budget);
+    this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo, pending: d.pending }, d.snapshot, d.budget);
   }
 
   async match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch> {
@@ -93,7 +97,6 @@ export class GroupSearch implements MailboxSearch {
       const n = NEEDS[c.key];
       if (n !== null) needs.add(n);
     }
-    await this.d.settled?.();
     const ready = await this.ready(needs);
     const { subset, missing } = this.locate(ready.at, uids);
     const order = subset.length === ready.keys.length ? sortOrder(ready.keys, criteria) : sortOrder(ready.keys, criteria, subset);
@@ -106,7 +109,6 @@ export class GroupSearch implements MailboxSearch {
   async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
     const needs = new Set<Need>(['thread']);
     if (algorithm !== 'REFS') needs.add('subject');
-    await this.d.settled?.();
     const ready = await this.ready(needs);
     const { subset, missing } = this.locate(ready.at, uids);
     const threads = subset.length === ready.keys.length ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);

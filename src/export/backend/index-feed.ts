@@ -6,7 +6,10 @@
  *   new 100k group then costs its OVER, not the index's ~4 s of writing), and
  *   waits only when FEED_MAX_OVERVIEW_BYTES are queued, so memory stays
  *   bounded; `settled(group)` resolves once the group's records are written
- *   (searches wait for it);
+ *   (SEARCH waits for it), and until then `pending` holds them (SORT and
+ *   THREAD read them there instead of waiting);
+ * - `inReplyTo`: values NNTP HDR brought for overview-only members, queued
+ *   the same way (and held in `pending` until written);
  * - `header`: a whole header fetched for a listing (HEAD, a read for the
  *   exact size): it upgrades the overview-only document (Subject/From from
  *   OVER) to the whole header (To, Cc, other fields, In-Reply-To);
@@ -24,7 +27,7 @@
  */
 import type { Logger } from '../../util/log.js';
 import type { OverviewRecord } from '../source.js';
-import type { BodyRecord, HeaderRecord, SearchIndex } from '../../search/index.js';
+import type { BodyRecord, HeaderRecord, OverviewRecord as SearchOverviewRecord, SearchIndex } from '../../search/index.js';
 import type { BodyPolicy } from './index-policy.js';
 import { FEED_DELAY_MS, FEED_MAX_OVERVIEW_BYTES, FEED_MAX_QUEUED_BYTES } from './limits.js';
 
@@ -72,6 +75,8 @@ export class IndexFeed {
   private readonly groupTail = new Map<string, Promise<void>>();
   /** Per group: how many writes touching it have been committed (see `writes`). */
   private readonly committed = new Map<string, number>();
+  /** Per group generation (`uidValidity NUL group`): overview records and In-Reply-To values queued or being written, by UID (see `pending`). */
+  private readonly unwritten = new Map<string, { overview: Map<number, SearchOverviewRecord>; inReplyTo: Map<number, string> }>();
 
   constructor(private readonly o: IndexFeedOptions) {}
 
@@ -104,9 +109,13 @@ export class IndexFeed {
       size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
     }));
     this.overviewBytes += bytes;
+    const held = this.held(group, uidValidity).overview;
+    for (const r of records) held.set(r.uid, r);
     const done = this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group])))
       .catch((err: unknown) => this.failed(err, group, 'overview'))
       .finally(() => {
+        for (const r of records) if (held.get(r.uid) === r) held.delete(r.uid);
+        this.forget(group, uidValidity);
         this.overviewBytes -= bytes;
         for (const wake of this.room.splice(0)) wake();
         if (this.groupTail.get(group) === done) this.groupTail.delete(group);
@@ -128,10 +137,48 @@ export class IndexFeed {
     return this.groupTail.get(group) ?? Promise.resolve();
   }
 
-  /** In-Reply-To values of a group's members (after their overview records); a failure is logged. */
-  async inReplyTo(group: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<void> {
+  /**
+   * In-Reply-To values of a group's members (queued after their overview
+   * records, which must be queued already), queued; a failure is logged.
+   */
+  inReplyTo(group: string, uidValidity: number, items: readonly { uid: number; value: string }[]): void {
     if (this.closed || items.length === 0) return;
-    await this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined)).catch((err: unknown) => this.failed(err, group, 'in-reply-to'));
+    const held = this.held(group, uidValidity).inReplyTo;
+    for (const { uid, value } of items) held.set(uid, value);
+    void this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined))
+      .catch((err: unknown) => this.failed(err, group, 'in-reply-to'))
+      .finally(() => {
+        for (const { uid, value } of items) if (held.get(uid) === value) held.delete(uid);
+        this.forget(group, uidValidity);
+      });
+  }
+
+  /**
+   * What is queued for the group's generation and not written yet: its
+   * overview records and In-Reply-To values by UID. Between them and the
+   * index every queued UID is found (an entry goes only once its write
+   * committed, or failed: then neither holds it). Read synchronously.
+   */
+  pending(group: string, uidValidity: number): { overview(uid: number): SearchOverviewRecord | undefined; inReplyTo(uid: number): string | undefined } | undefined {
+    const h = this.unwritten.get(`${uidValidity}\0${group}`);
+    if (h === undefined) return undefined;
+    return { overview: (uid) => h.overview.get(uid), inReplyTo: (uid) => h.inReplyTo.get(uid) };
+  }
+
+  private held(group: string, uidValidity: number): { overview: Map<number, SearchOverviewRecord>; inReplyTo: Map<number, string> } {
+    const key = `${uidValidity}\0${group}`;
+    let h = this.unwritten.get(key);
+    if (h === undefined) {
+      h = { overview: new Map(), inReplyTo: new Map() };
+      this.unwritten.set(key, h);
+    }
+    return h;
+  }
+
+  private forget(group: string, uidValidity: number): void {
+    const key = `${uidValidity}\0${group}`;
+    const h = this.unwritten.get(key);
+    if (h !== undefined && h.overview.size === 0 && h.inReplyTo.size === 0) this.unwritten.delete(key);
   }
 
   /** A header fetched upstream (`key`: the UID map's Message-ID); queued. */

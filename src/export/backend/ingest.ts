@@ -4,7 +4,8 @@
  * overview size, parsed date); Message-IDs live in the UID map only.
  *
  * Records go to `uidmap.assign` in batches of INGEST_BATCH (one write
- * transaction each); from the group's primary upstream a first-seen article
+ * transaction each, in order; the next batch is read while one is
+ * committed); from the group's primary upstream a first-seen article
  * gets UID = its article number (DESIGN invariant 2). A Message-ID seen
  * again (duplicate in one group) keeps its first UID and adds no row.
  *
@@ -28,6 +29,14 @@ import { parseDate } from './dates.js';
 import { INGEST_BATCH, INGEST_PROGRESS_MS } from './limits.js';
 import type { TableBuilder } from './table.js';
 
+/** One overview record of an ingest batch, for the search index. */
+export interface IngestItem {
+  uid: number;
+  key: string;
+  record: OverviewRecord;
+  internalDate: number;
+}
+
 export interface IngestTarget {
   source: Source;
   uidmap: MailboxUidMap;
@@ -39,8 +48,12 @@ export interface IngestTarget {
   logger: Logger;
   /** Told of each crossposted article (Xref naming two or more groups). */
   onCrosspost?: (messageId: string, groups: string[]) => void;
-  /** Given each batch's records with their UIDs and UID map keys (and INTERNALDATE: the parsed overview date, NaN when none); awaited. */
-  index?: (items: { uid: number; key: string; record: OverviewRecord; internalDate: number }[]) => Promise<void>;
+  /**
+   * Given each batch's records with their UIDs and UID map keys (and
+   * INTERNALDATE: the parsed overview date, NaN when none), and the source
+   * they came from; awaited.
+   */
+  index?: (items: IngestItem[], source: Source) => Promise<void>;
 }
 
 /** Group names of an Xref value `host group:number ...`. */
@@ -75,20 +88,30 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
   let dates: number[] = [];
   let overviews: OverviewRecord[] = [];
   let indexing: Promise<void> = Promise.resolve();
+  /** The batch being assigned UIDs: the next one is read meanwhile (assignments stay in order). */
+  let assigning: Promise<void> = Promise.resolve();
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const uids = await t.uidmap.assign(batch, t.primary);
-    for (let i = 0; i < uids.length; i++) out.push(uids[i]!, batch[i]!.number, sizes[i]!, dates[i]!);
-    if (t.index !== undefined) {
-      const items = overviews.map((record, i) => ({ uid: uids[i]!, key: batch[i]!.messageId, record, internalDate: dates[i]! }));
-      await indexing; // handed over in order
-      indexing = t.index(items);
-    }
+    const seen = batch;
+    const sz = sizes;
+    const dt = dates;
+    const ov = overviews;
     batch = [];
     sizes = [];
     dates = [];
     overviews = [];
+    await assigning; // rethrows the previous batch's failure
+    assigning = (async () => {
+      const uids = await t.uidmap.assign(seen, t.primary);
+      for (let i = 0; i < uids.length; i++) out.push(uids[i]!, seen[i]!.number, sz[i]!, dt[i]!);
+      if (t.index !== undefined) {
+        const items = ov.map((record, i) => ({ uid: uids[i]!, key: seen[i]!.messageId, record, internalDate: dt[i]! }));
+        await indexing; // handed over in order
+        indexing = t.index(items, t.source);
+      }
+    })();
+    assigning.catch(() => undefined); // awaited by the next flush or at the end
     const now = Date.now();
     if (now - lastLog >= INGEST_PROGRESS_MS) {
       lastLog = now;
@@ -113,6 +136,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (batch.length >= INGEST_BATCH) await flush();
   }
   await flush();
+  await assigning;
   await indexing;
   const ms = Date.now() - started;
   if (ms >= INGEST_PROGRESS_MS) {

@@ -229,7 +229,6 @@ class NewsBackend implements ClosableBackend {
           hooks?.expired(uids);
         },
         index: hooks?.index,
-        onIngest: hooks?.onIngest,
       });
     } catch (err) {
       throw toBackendError(err, this.mailboxName(group));

@@ -5,7 +5,9 @@
  * values as the header holds them.
  *
  * Where they come from:
- * - the search index's SORT columns (`sortColumns`): exact for a document
+ * - the search index's SORT columns (`sortColumns`), or for a member whose
+ *   overview record is still queued for the writer, the same columns made
+ *   from that record (`overviewColumns`): exact for a document
  *   with its whole header; one known by its overview only is exact for Date,
  *   Subject, From, Message-ID and References (what OVER carries) — To and Cc
  *   it lacks, and In-Reply-To (which THREAD reads only when References names
@@ -20,7 +22,8 @@
  * in the metadata store, and their body goes to the index).
  */
 import {
-  COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT, hasMsgId, headerText, type FirstAddress, type MessageRecord, type SearchIndex, type SortColumns, type SortField,
+  COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT, hasMsgId, headerText, inReplyToColumn, overviewColumns,
+  type FirstAddress, type MessageRecord, type OverviewFields, type SearchIndex, type SortColumns, type SortField,
 } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
 import type { ViewSnapshot } from './view.js';
@@ -64,6 +67,31 @@ export interface RecordSource {
   reader: GroupReader;
   /** The group's In-Reply-To fetch under way, if any: awaited before thread keys are read from the index. */
   inReplyTo?: () => Promise<void> | undefined;
+  /**
+   * What is queued for the index and not written yet (index-feed.ts
+   * `pending`): read in the same synchronous step as the index, so every
+   * queued UID is found in one or the other.
+   */
+  pending?: (uidValidity: number) => PendingLookup | undefined;
+}
+
+/** Overview records and In-Reply-To values on their way into the index, by UID. */
+export interface PendingLookup {
+  overview(uid: number): { overview: OverviewFields } | undefined;
+  inReplyTo(uid: number): string | undefined;
+}
+
+/** One member's SORT/THREAD columns, from the index or from a record not written yet. */
+interface Columns {
+  state: number;
+  date: number;
+  subject: string;
+  from: FirstAddress;
+  to: FirstAddress;
+  cc: FirstAddress;
+  messageId: string;
+  references: string;
+  inReplyTo: string;
 }
 
 /**
@@ -77,46 +105,73 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
   const count = uids.length - from;
   const records = new Array<MessageRecord>(count);
   if (needs.has('thread')) await src.inReplyTo?.();
+  // from here to the end of the loop nothing is awaited: the index and `pending` are read at one moment
   const cols = src.index.sortColumns(src.group, snap.uidValidity, fieldsOf(needs), from > 0 ? uids[from - 1]! : 0);
+  const pending = src.pending?.(snap.uidValidity);
   const n = cols.uids.length;
   const needHeader: number[] = [];
   const thread = needs.has('thread');
   const overviewWill = !needs.has('to') && !needs.has('cc');
+  const at = (j: number): Columns => ({
+    state: cols.state![j]!,
+    date: cols.date![j]!,
+    subject: needs.has('subject') ? cols.subject![j]! : '',
+    from: needs.has('from') ? address(cols, 'from', j) : NO_ADDRESS,
+    to: needs.has('to') ? address(cols, 'to', j) : NO_ADDRESS,
+    cc: needs.has('cc') ? address(cols, 'cc', j) : NO_ADDRESS,
+    messageId: thread ? cols.messageId![j]! : '',
+    references: thread ? cols.references![j]! : '',
+    inReplyTo: thread ? cols.inReplyTo![j]! : '',
+  });
   let j = 0;
   for (let k = 0; k < count; k++) {
     const row = from + k;
     const uid = uids[row]!;
     while (j < n && cols.uids[j]! < uid) j++;
-    if (j >= n || cols.uids[j] !== uid) {
+    let c: Columns | undefined;
+    if (j < n && cols.uids[j] === uid) c = at(j);
+    else {
+      const queued = pending?.overview(uid);
+      if (queued !== undefined) c = { ...overviewColumns(queued.overview, needs.has('from')), to: NO_ADDRESS, cc: NO_ADDRESS, inReplyTo: '' };
+    }
+    if (c === undefined) {
       needHeader.push(k);
       continue;
     }
-    const state = cols.state![j]!;
+    if (c.state === COLUMNS_OVERVIEW && thread) {
+      // In-Reply-To fetched and not written yet
+      const v = pending?.inReplyTo(uid);
+      const stored = v === undefined ? null : inReplyToColumn(v);
+      if (stored !== null) {
+        c.state = COLUMNS_OVERVIEW_IRT;
+        c.inReplyTo = stored;
+      }
+    }
+    const state = c.state;
     const tableDate = t.dates[row]!;
     const exact =
       state === COLUMNS_EXACT ||
       ((state === COLUMNS_OVERVIEW || state === COLUMNS_OVERVIEW_IRT) &&
         overviewWill &&
         Number.isFinite(tableDate) &&
-        (!thread || state === COLUMNS_OVERVIEW_IRT || hasMsgId(cols.references![j]!)));
+        (!thread || state === COLUMNS_OVERVIEW_IRT || hasMsgId(c.references)));
     if (!exact) {
       needHeader.push(k);
       continue;
     }
-    const date = cols.date![j]!;
     records[k] = {
       uid,
-      date,
-      arrival: arrivalOf(tableDate, date),
+      date: c.date,
+      arrival: arrivalOf(tableDate, c.date),
       size: Math.max(t.sizes[row]!, 0),
-      subject: needs.has('subject') ? cols.subject![j]! : '',
+      subject: needs.has('subject') ? c.subject : '',
       subjectDecoded: true,
-      from: needs.has('from') ? address(cols, 'from', j) : NO_ADDRESS,
-      to: needs.has('to') ? address(cols, 'to', j) : NO_ADDRESS,
-      cc: needs.has('cc') ? address(cols, 'cc', j) : NO_ADDRESS,
-      messageId: thread ? cols.messageId![j]! : '',
-      references: thread ? cols.references![j]! : '',
-      inReplyTo: thread ? cols.inReplyTo![j]! : '',
+      from: needs.has('from') ? c.from : NO_ADDRESS,
+      to: c.to,
+      cc: c.cc,
+      messageId: thread ? c.messageId : '',
+      references: thread ? c.references : '',
+      inReplyTo: thread ? c.inReplyTo : '',
     };
   }
   if (needHeader.length > 0) await fromHeaders(src, snap, from, needHeader, records);

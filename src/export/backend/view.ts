@@ -55,12 +55,6 @@ export interface ViewOptions {
   onExpired?: (carrier: Carrier, numbers: number[], uids: number[]) => void;
   /** Given each ingest batch's overview records with their UIDs (the search index); awaited (ingest.ts). */
   index?: IngestTarget['index'];
-  /**
-   * Told when an article-number range of `carrier` starts being ingested; the
-   * function it returns (if any) is called with the snapshot that holds the
-   * range's rows once it is published (not called when the ingest fails).
-   */
-  onIngest?: (carrier: Carrier, low: number, high: number) => ((snapshot: ViewSnapshot) => void) | undefined;
   /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
   save?: (v: SavedView) => Promise<void>;
 }
@@ -183,9 +177,7 @@ export class MailboxView {
     const info = await c.source.groupInfo(this.group);
     const b = new TableBuilder(EMPTY_TABLE, 1024);
     let high = 0;
-    let ingested: ((s: ViewSnapshot) => void) | undefined;
     if (info.count > 0 && info.low <= info.high) {
-      ingested = this.o.onIngest?.(c, info.low, info.high);
       const r = await ingestRange(this.target(c), info.low, info.high, b, info.count);
       high = Math.max(r.highest, info.high);
     }
@@ -196,7 +188,6 @@ export class MailboxView {
     this.low = info.low;
     this.lastFullCheck = Date.now();
     this.publish(b.build(), c);
-    ingested?.(this.snap);
   }
 
   /** One look at the snapshot's own carrier: expiry, then new articles. */
@@ -220,12 +211,10 @@ export class MailboxView {
     if (from > info.high) return;
     const base = this.snap.table;
     const b = new TableBuilder(base, base.uids.length + Math.max(16, Math.min(info.high - from + 1, 1 << 20)));
-    const ingested = this.o.onIngest?.(c, from, info.high);
     const r = await ingestRange(this.target(c), from, info.high, b, info.count);
     this.high = Math.max(this.high, r.highest, info.high);
     if (b.length !== base.uids.length) {
       this.publish(b.build(), c);
-      ingested?.(this.snap);
     } else if (this.o.uidmap.uidNext() !== this.snap.uidNext) this.publish(base, c);
   }
 
