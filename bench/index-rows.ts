@@ -30,6 +30,8 @@ const HEADERS_POLL_MS = 250;
 const BODIES_POLL_MS = 1_000;
 /** Longest wait for a build (the body crawl of 100k takes about a minute here). */
 const BUILD_TIMEOUT_MS = 900_000;
+/** A build that shows no progress for this long is given up (a resumed crawl retries every 10 s). */
+const STALL_MS = 120_000;
 const SECTION = 'Search index (built by the server over this INN)';
 
 /** Config of a bench server: the operations listener on `metricsPort`; no bodies in the index, or every body crawled at once. */
@@ -72,14 +74,18 @@ export interface IndexBuildInput {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `done` holds of the group's status; the last status seen. */
+/** Polls until `done` holds of the group's status (not ok: BUILD_TIMEOUT_MS passed, or STALL_MS without progress); the last status seen. */
 async function until(port: number, group: string, every: number, done: (g: IndexStatus['groups'][number]) => boolean): Promise<{ status: ServerStatus; g: IndexStatus['groups'][number] | undefined; ok: boolean }> {
   const end = Date.now() + BUILD_TIMEOUT_MS;
+  let seen = '';
+  let moved = Date.now();
   for (;;) {
     const status = await serverStatus(port);
     const g = groupOf(status.index, group);
     if (g !== undefined && done(g)) return { status, g, ok: true };
-    if (Date.now() > end) return { status, g, ok: false };
+    const now = `${g?.total} ${g?.headers} ${g?.bodies}`;
+    if (now !== seen) [seen, moved] = [now, Date.now()];
+    if (Date.now() > end || Date.now() - moved > STALL_MS) return { status, g, ok: false };
     await sleep(every);
   }
 }

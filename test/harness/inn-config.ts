@@ -18,6 +18,9 @@
  *   without them ("internal no control and/or junk group").
  * - tradspool + tradindexed + `wireformat: true`: articles stored exactly as served.
  * - `clienttimeout`: an nnrpd left behind by a leaking test exits after this.
+ * - `nnrpdloadlimit: 0`: nnrpd never refuses a reader for the load average (by
+ *   default it answers "400 load at 16.72, try later" above 16, which a shared
+ *   2-core machine reaches while tests and benchmarks run side by side).
  */
 
 export interface InnConfigInput {
@@ -55,6 +58,7 @@ nnrpdcheckart: true
 noreader: false
 readerswhenstopped: false
 clienttimeout: ${CLIENT_TIMEOUT_S}
+nnrpdloadlimit: 0
 maxconnections: 200
 mta: "/bin/true %s"
 mailcmd: /bin/true

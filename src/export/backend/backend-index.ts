@@ -36,6 +36,9 @@ import type { Carrier } from './carrier.js';
  */
 const MEASURED_KEEP_BYTES = 64 * 1024;
 
+/** A group whose crawl could not be resumed at start (its view did not open) is tried again this often. */
+const RESUME_RETRY_MS = 10_000;
+
 /** In-Reply-To values per index transaction. */
 const IN_REPLY_TO_BATCH = 5_000;
 
@@ -252,7 +255,10 @@ export class BackendIndex {
   /**
    * Resumes crawls cut short (a restart): opens, one after another, the view
    * of each group the index knows with bodies missing (`openView` starts its
-   * crawl, see `attach`). Failures are logged.
+   * crawl, see `attach`). A group whose view cannot be opened (the upstream
+   * refuses or is down at start) is logged and tried again every
+   * RESUME_RETRY_MS until it opens or the backend stops; one the upstream
+   * no longer has (NONEXISTENT) is not.
    */
   async resume(openView: (group: string) => Promise<unknown>, stopped: () => boolean): Promise<void> {
     if (this.o.crawl === false) return;
@@ -265,9 +271,18 @@ export class BackendIndex {
       this.log.warn({ err: (err as Error).message }, 'index: cannot list groups to crawl');
       return;
     }
-    for (const group of names) {
-      if (stopped() || this.closed) return;
-      await openView(group).catch((err: unknown) => this.log.info({ group, err: (err as Error).message }, 'index: crawl of a group not resumed'));
+    for (let left = [...names]; left.length > 0; ) {
+      const failed: string[] = [];
+      for (const group of left) {
+        if (stopped() || this.closed) return;
+        await openView(group).catch((err: unknown) => {
+          const gone = (err as { code?: string }).code === 'NONEXISTENT';
+          if (!gone) failed.push(group);
+          this.log.warn({ group, err: (err as Error).message, ...(gone ? {} : { retryMs: RESUME_RETRY_MS }) }, gone ? 'index: crawl of a group not resumed (no such group)' : 'index: crawl of a group not resumed yet');
+        });
+      }
+      left = failed;
+      if (left.length > 0) await new Promise((res) => setTimeout(res, RESUME_RETRY_MS).unref());
     }
   }
 
