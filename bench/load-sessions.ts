@@ -3,7 +3,7 @@
  * each doing SELECT and then a random mix of commands for a bounded time.
  *
  *     node dist/bench/load-sessions.js [--sessions 100] [--seconds 10] [--processes 1] [--upstream nntp://…] [--group name]
- *                                      [--search-window N] [--index]
+ *                                      [--search-window N] [--index] [--data DIR]
  *
  * Run as a script it starts its own front-ends (`node dist/src/cli.js serve`
  * child processes sharing ONE data directory, i.e. one LMDB UID map, serving
@@ -24,6 +24,9 @@
  * body at once (`index.crawlDelayMs: 0`) and the load starts only when its
  * /status (operations listener) says every body of the group is indexed;
  * the build time is printed. Latency is also given per SEARCH key.
+ * `--data DIR`: serve from this data directory (kept afterwards), e.g. one
+ * indexed before with `newsfront index GROUP --data DIR`, instead of a new
+ * temporary one.
  */
 import { connect, type Socket } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -315,7 +318,8 @@ async function main(): Promise<void> {
   const group = arg('group', upstream ? '' : 'sample.discuss');
   if (!group) throw new Error('--group is required with --upstream');
   const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli.js');
-  const data = mkdtempSync(join(tmpdir(), 'nf-load-'));
+  const kept = arg('data', '');
+  const data = kept || mkdtempSync(join(tmpdir(), 'nf-load-'));
   const children: Array<{ proc: ChildProcess; port: number }> = [];
   const index = process.argv.includes('--index');
   const metricsPort = index ? await freePort() : 0;
@@ -364,7 +368,7 @@ async function main(): Promise<void> {
       c.proc.kill('SIGTERM');
       await new Promise<void>((res) => (c.proc.exitCode !== null ? res() : c.proc.once('exit', () => res())));
     }
-    rmSync(data, { recursive: true, force: true });
+    if (!kept) rmSync(data, { recursive: true, force: true });
   }
 }
 
