@@ -99,7 +99,12 @@ export class LoadClient {
       s.once('error', rej);
     });
     const c = new LoadClient(s);
-    await c.wait((t) => t.includes('\r\n'), COMMAND_TIMEOUT_MS);
+    try {
+      await c.wait((t) => t.includes('\r\n'), COMMAND_TIMEOUT_MS);
+    } catch (err) {
+      c.close(); // no greeting: the socket must not keep the process alive
+      throw err;
+    }
     c.buf = '';
     return c;
   }
