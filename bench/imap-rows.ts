@@ -3,10 +3,17 @@
  * run's INN), in an order that keeps "cold" honest: nothing fetches article
  * bodies before the rows that time the first fetch of them.
  *
- *   SELECT (first, warm) → FETCH FLAGS → 1,000 BODY.PEEK[] (cold, again) →
- *   partial of the 40 MB part (first, again) → whole large article →
- *   FETCH ENVELOPE… (cold, warm) → SEARCH SUBJECT → SEARCH BODY (first, again) →
+ *   SELECT (first) → [index: every header indexed] → SELECT (warm) →
+ *   FETCH FLAGS → 1,000 BODY.PEEK[] (cold, again) → partial of the 40 MB
+ *   part (first, again) → whole large article → FETCH ENVELOPE… (cold, warm)
+ *   → [index: restart, every body crawled] → SEARCH SUBJECT, BODY (first,
+ *   again), FROM, BODY common, TEXT → SORT, THREAD (first, again) →
  *   FETCH BODYSTRUCTURE (first, warm) → STORE 1:50000
+ *
+ * The bracketed steps are index-rows.ts (`input.index`): the SEARCH, SORT
+ * and THREAD rows run on the restarted server over the complete index, and
+ * their notes say so; without `input.index` they run where they are and
+ * measure whatever the server has indexed by then.
  *
  * Each row is measured on its own; a failing row becomes "error: …" and the
  * next row still runs (with a fresh session if the connection died). Response
@@ -16,6 +23,7 @@
 import type { CommandResult, RawImap } from './imap-client.js';
 import { median, type Row, type Unit } from './report.js';
 import { openSession, quote, rounds, searchHits, type OpenSession } from './session.js';
+import type { IndexBuild } from './index-rows.js';
 
 export interface ImapBenchInput {
   port: number;
@@ -40,6 +48,8 @@ export interface ImapBenchInput {
     largeArticle?: number;
   };
   log: (msg: string) => void;
+  /** The index build steps (index-rows.ts); the IMAP port changes with the restart. */
+  index?: IndexBuild;
 }
 
 const SECTION = 'IMAP (newsfront over this INN, one session)';
@@ -52,7 +62,8 @@ function thousand(count: number, largeUid?: number): [number, number] {
 }
 
 export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): Promise<void> {
-  const { port, mailbox, count, log } = input;
+  const { mailbox, count, log } = input;
+  let port = input.port;
   const up = input.upstream;
   let session: OpenSession | undefined;
   const client = async (): Promise<RawImap> => {
@@ -76,12 +87,15 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
   const fetchCheck = (responses: number, expected: number): string | undefined =>
     responses === expected ? undefined : `ONLY ${responses} of ${expected} FETCH responses`;
 
+  let firstSelect = NaN;
   // --- SELECT ---
   await row('connect + LOGIN + SELECT, first open', 's', async () => {
     const s = await openSession(port, mailbox);
     session = s;
+    firstSelect = s.seconds;
     return { value: s.seconds, ...(up.connectGroup ? { upstream: up.connectGroup, upstreamNote: 'connect + GROUP' } : {}), target: 0.015, note: `EXISTS ${s.exists}` };
   });
+  if (input.index && Number.isFinite(firstSelect)) await input.index.headers(firstSelect);
   await row('connect + LOGIN + SELECT, warm', 's', async () => {
     const xs = await rounds(input.rounds, async () => {
       const s = await openSession(port, mailbox);
@@ -163,7 +177,15 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
     return { value: median(xs), rounds: xs, ...upEnv, target: 0.85 };
   });
 
-  // --- search ---
+  // --- search: over the complete index when `input.index` builds it ---
+  let built = '';
+  if (input.index) {
+    session?.client.close();
+    session = undefined;
+    const r = await input.index.bodies();
+    port = r.port;
+    built = `; ${r.note}`;
+  }
   const sw = input.subjectWord;
   await row(`UID SEARCH SUBJECT ${sw.word}`, 's', async () => {
     const c = await client();
@@ -173,7 +195,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
       hits = searchHits(r);
       return r.seconds;
     });
-    return { value: median(xs), rounds: xs, ...(up.over ? { upstream: up.over, upstreamNote: 'OVER' } : {}), target: 0.015, note: `${hits} hits, corpus says ${sw.hits}` };
+    return { value: median(xs), rounds: xs, ...(up.over ? { upstream: up.over, upstreamNote: 'OVER' } : {}), target: 0.015, note: `${hits} hits, corpus says ${sw.hits}${built}` };
   });
   const bw = input.bodyWord;
   const upAll = up.articlesAll ? { upstream: up.articlesAll, upstreamNote: 'ARTICLE ×all pipelined' } : {};
@@ -181,7 +203,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
   await row(`UID SEARCH BODY ${bw.word}, first`, 's', async () => {
     const r = await (await client()).ok(`UID SEARCH BODY ${quote(bw.word)}`, { keep: true, timeoutMs: 1_200_000 });
     bodyHits = searchHits(r);
-    return { value: r.seconds, ...upAll, target: 0.013, note: `${bodyHits} hits, corpus ≥ ${bw.hits}` };
+    return { value: r.seconds, ...upAll, target: 0.013, note: `${bodyHits} hits, corpus ≥ ${bw.hits}${built}` };
   });
   await row(`UID SEARCH BODY ${bw.word}, again`, 's', async () => {
     const c = await client();
@@ -190,7 +212,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
       bodyHits = searchHits(r);
       return r.seconds;
     });
-    return { value: median(xs), rounds: xs, ...upAll, target: 0.013, note: `${bodyHits} hits` };
+    return { value: median(xs), rounds: xs, ...upAll, target: 0.013, note: `${bodyHits} hits${built}` };
   });
 
   // --- index rows (issue 11): FROM, a common BODY word, TEXT, SORT, THREAD ---
@@ -203,7 +225,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
     });
     return { value: median(xs), rounds: xs, target, note: note(last!) };
   };
-  const hitsNote = (expect?: number) => (r: CommandResult): string => `${searchHits(r)} hits${expect !== undefined ? `, corpus ≥ ${expect}` : ''}`;
+  const hitsNote = (expect?: number) => (r: CommandResult): string => `${searchHits(r)} hits${expect !== undefined ? `, corpus ≥ ${expect}` : ''}${built}`;
   if (input.fromWord) {
     const fw = input.fromWord;
     await row(`UID SEARCH FROM ${fw.word}`, 's', () => warm(`UID SEARCH FROM ${quote(fw.word)}`, 0.022, hitsNote(fw.hits)));
@@ -213,7 +235,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
     await row(`UID SEARCH BODY ${cw.word} (common: ~40% of articles)`, 's', () => warm(`UID SEARCH BODY ${quote(cw.word)}`, 0.1, hitsNote(cw.hits)));
   }
   await row(`UID SEARCH TEXT ${bw.word}`, 's', () => warm(`UID SEARCH TEXT ${quote(bw.word)}`, 0.019, hitsNote(bw.hits)));
-  const sortedNote = (r: CommandResult): string => `${r.bytes} bytes answered`;
+  const sortedNote = (r: CommandResult): string => `${r.bytes} bytes answered${built}`;
   for (const [cmd, target] of [['UID SORT (DATE) UTF-8 ALL', 0.08], ['UID SORT (SUBJECT) UTF-8 ALL', 0.05], ['UID THREAD REFERENCES UTF-8 ALL', 0.26]] as const) {
     await row(`${cmd}, first`, 's', async () => {
       const r = await (await client()).ok(cmd, { keep: true, timeoutMs: 1_200_000 });
@@ -240,7 +262,7 @@ export async function imapRows(input: ImapBenchInput, add: (row: Row) => void): 
     return { value: median(xs), rounds: xs, ...upAll, target: 0.13, ...(check ? { note: check } : {}) };
   });
 
-  await storeRow(input, 'session flags', add, log);
+  await storeRow({ ...input, port }, 'session flags', add, log);
   session?.client.close();
 }
 

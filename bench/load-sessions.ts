@@ -2,7 +2,8 @@
  * Load: N concurrent IMAP sessions against one or several newsfront ports,
  * each doing SELECT and then a random mix of commands for a bounded time.
  *
- *     node dist/bench/load-sessions.js [--sessions 100] [--seconds 10] [--processes 1] [--upstream nntp://…] [--group name] [--search-window N]
+ *     node dist/bench/load-sessions.js [--sessions 100] [--seconds 10] [--processes 1] [--upstream nntp://…] [--group name]
+ *                                      [--search-window N] [--index] [--data DIR]
  *
  * Run as a script it starts its own front-ends (`node dist/src/cli.js serve`
  * child processes sharing ONE data directory, i.e. one LMDB UID map, serving
@@ -17,17 +18,24 @@
  * STORE ±FLAGS 15 %, FETCH FLAGS of a range 10 %, NOOP 10 %. An error is a
  * tagged NO/BAD, a closed connection or a command over COMMAND_TIMEOUT_MS.
  * `--search-window N` limits each SEARCH to N messages from a random one
- * (`UID SEARCH 5000:5999 BODY word`): newsfront has no body index yet, and a
- * whole-mailbox BODY search of a 100k group is a full scan (~45 s warm), which
- * 1,000 sessions cannot each afford.
+ * (`UID SEARCH 5000:5999 BODY word`): without a body index a whole-mailbox
+ * BODY search of a 100k group is a full scan (~45 s warm), which 1,000
+ * sessions cannot each afford. `--index`: the first front-end crawls every
+ * body at once (`index.crawlDelayMs: 0`) and the load starts only when its
+ * /status (operations listener) says every body of the group is indexed;
+ * the build time is printed. Latency is also given per SEARCH key.
+ * `--data DIR`: serve from this data directory (kept afterwards), e.g. one
+ * indexed before with `newsfront index GROUP --data DIR`, instead of a new
+ * temporary one.
  */
 import { connect, type Socket } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { NODE_FLAGS } from './server.js';
+import { NODE_FLAGS, procCpuSeconds } from './server.js';
+import { serverStatus } from './index-rows.js';
 import { prng } from './prng.js';
 
 /**
@@ -91,7 +99,12 @@ export class LoadClient {
       s.once('error', rej);
     });
     const c = new LoadClient(s);
-    await c.wait((t) => t.includes('\r\n'), COMMAND_TIMEOUT_MS);
+    try {
+      await c.wait((t) => t.includes('\r\n'), COMMAND_TIMEOUT_MS);
+    } catch (err) {
+      c.close(); // no greeting: the socket must not keep the process alive
+      throw err;
+    }
     c.buf = '';
     return c;
   }
@@ -137,6 +150,7 @@ const WORDS = ['the', 'news', 'test', 're', 'and', 'of', 'question', 'release', 
 export async function runSessions(o: LoadOptions): Promise<LoadReport> {
   const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, latency: {}, errors: [], errorCount: 0 };
   const total: Record<string, number> = {};
+  const counted: Record<string, number> = {};
   const fail = (s: string): void => {
     report.errorCount++;
     if (report.errors.length < KEEP_ERRORS) report.errors.push(s);
@@ -165,11 +179,13 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
         const seq = 1 + Math.floor(rnd() * exists);
         let kind: string;
         let command: string;
+        let sub: string | undefined;
         if (r < 0.3) [kind, command] = ['fetch-envelope', `FETCH ${seq} (UID ENVELOPE)`];
         else if (r < 0.5) [kind, command] = ['fetch-body', `FETCH ${seq} (UID BODY.PEEK[])`];
         else if (r < 0.65) {
           const w = WORDS[Math.floor(rnd() * WORDS.length)]!;
           const key = ['SUBJECT', 'FROM', 'BODY'][Math.floor(rnd() * 3)]!;
+          sub = `search ${key}`;
           const win = o.searchWindow ? `${seq}:${Math.min(exists, seq + o.searchWindow - 1)} ` : '';
           [kind, command] = ['search', `UID SEARCH ${win}${key} ${w}`];
         } else if (r < 0.8) [kind, command] = ['store', `STORE ${seq} ${rnd() < 0.5 ? '+' : '-'}FLAGS.SILENT (\\Seen)`];
@@ -183,9 +199,12 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
           const ms = performance.now() - t0;
           report.commands++;
           report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
-          total[kind] = (total[kind] ?? 0) + ms;
-          const l = (report.latency[kind] ??= { meanMs: 0, maxMs: 0 });
-          l.maxMs = Math.max(l.maxMs, ms);
+          for (const k of sub === undefined ? [kind] : [kind, sub]) {
+            counted[k] = (counted[k] ?? 0) + 1;
+            total[k] = (total[k] ?? 0) + ms;
+            const l = (report.latency[k] ??= { meanMs: 0, maxMs: 0 });
+            l.maxMs = Math.max(l.maxMs, ms);
+          }
         } catch (err) {
           fail(`session ${i}: ${command.slice(0, 50)}: ${(err as Error).message}`);
           if (c.closed) return;
@@ -202,7 +221,7 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
   report.seconds = (Date.now() - started) / 1000;
   report.commandsPerSecond = report.commands / report.seconds;
   for (const [k, l] of Object.entries(report.latency)) {
-    l.meanMs = Math.round((total[k]! / report.byKind[k]!) * 10) / 10;
+    l.meanMs = Math.round((total[k]! / counted[k]!) * 10) / 10;
     l.maxMs = Math.round(l.maxMs);
   }
   return report;
@@ -237,12 +256,36 @@ function arg(name: string, dflt: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
 }
 
-function rssOf(pid: number): number {
+function rssOf(pid: number, field = 'VmRSS'): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Waits until the /status of the front-end whose operations listener is on
+ * `metricsPort` says every body of `group` is indexed; prints how long it took.
+ */
+async function waitIndexed(metricsPort: number, group: string, pid: number, since: number): Promise<void> {
+  for (let last = 0; ; ) {
+    const s = await serverStatus(metricsPort);
+    const g = s.index?.groups.find((x) => x.group === group);
+    if (g !== undefined && g.total !== null && g.bodies >= g.total) {
+      const cpu = await procCpuSeconds(pid);
+      process.stdout.write(
+        `  index:         ${g.bodies} of ${g.total} bodies indexed ${((Date.now() - since) / 1000).toFixed(1)} s after start (server CPU ${cpu.toFixed(1)} s); ` +
+          `${(s.index!.bytes / 1e6).toFixed(0)} MB on disk, ${s.index!.bytesPerArticle} B per article\n`,
+      );
+      return;
+    }
+    if (Date.now() - last > 10_000) {
+      last = Date.now();
+      process.stderr.write(`load-sessions: index ${g ? `${g.bodies} of ${g.total ?? '?'} bodies, ${g.crawl?.state ?? 'no crawl'} ${Math.round(g.crawl?.rate ?? 0)}/s` : 'not started'}\n`);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
   }
 }
 
@@ -280,13 +323,22 @@ async function main(): Promise<void> {
   const group = arg('group', upstream ? '' : 'sample.discuss');
   if (!group) throw new Error('--group is required with --upstream');
   const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli.js');
-  const data = mkdtempSync(join(tmpdir(), 'nf-load-'));
+  const kept = arg('data', '');
+  const data = kept || mkdtempSync(join(tmpdir(), 'nf-load-'));
   const children: Array<{ proc: ChildProcess; port: number }> = [];
+  const index = process.argv.includes('--index');
+  const metricsPort = index ? await freePort() : 0;
+  const started = Date.now();
   try {
     for (let i = 0; i < processes; i++) {
       const port = await freePort();
       const args = [...NODE_FLAGS, cli, 'serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--log-level', 'error'];
       if (upstream) args.push('--upstream', upstream);
+      if (index && i === 0) {
+        const file = join(data, 'load-config.json');
+        writeFileSync(file, JSON.stringify({ metrics: { listen: { host: '127.0.0.1', port: metricsPort } }, index: { crawlDelayMs: 0 } }));
+        args.push('--config', file);
+      }
       const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
       children.push({ proc, port });
       await waitListening(port, proc);
@@ -294,18 +346,23 @@ async function main(): Promise<void> {
     const ports = children.map((c) => c.port);
     const listings = await Promise.all(ports.map((p) => uidListing(p, group)));
     const same = listings.every((l) => l.uidValidity === listings[0]!.uidValidity && l.uids.join('\n') === listings[0]!.uids.join('\n'));
+    if (index) await waitIndexed(metricsPort, group, children[0]!.proc.pid!, started);
     const rss0 = children.map((c) => rssOf(c.proc.pid!));
+    const cpu0 = await Promise.all(children.map((c) => procCpuSeconds(c.proc.pid!)));
     const searchWindow = Number(arg('search-window', '0')) || undefined;
     const r = await runSessions({ ports, mailbox: group, sessions, seconds, seed: 1733, ...(searchWindow ? { searchWindow } : {}) });
     const rss1 = children.map((c) => rssOf(c.proc.pid!));
+    const hwm = children.map((c) => rssOf(c.proc.pid!, 'VmHWM'));
+    const cpu1 = await Promise.all(children.map((c) => procCpuSeconds(c.proc.pid!)));
     const mb = (n: number): string => `${Math.round(n / 1048576)} MB`;
     process.stdout.write(
       [
-        `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s${searchWindow ? `, SEARCH over ${searchWindow} messages` : ''}`,
+        `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s${searchWindow ? `, SEARCH over ${searchWindow} messages` : ', SEARCH over the whole group'}${index ? ', bodies indexed first' : ''}`,
         `  commands:      ${r.commands} = ${Math.round(r.commandsPerSecond)} commands/s  ${JSON.stringify(r.byKind)}`,
         `  latency (ms):  ${Object.entries(r.latency).map(([k, l]) => `${k} mean ${l.meanMs} max ${l.maxMs}`).join(', ')}`,
         `  errors:        ${r.errorCount}${r.errors.map((e) => `\n    ${e}`).join('')}`,
-        `  RSS per process before → after: ${rss0.map((x, i) => `${mb(x)} → ${mb(rss1[i]!)}`).join(', ')}`,
+        `  RSS per process before → after (peak): ${rss0.map((x, i) => `${mb(x)} → ${mb(rss1[i]!)} (${mb(hwm[i]!)})`).join(', ')}`,
+        `  server CPU during the load: ${cpu1.map((x, i) => `${(x - cpu0[i]!).toFixed(1)} s`).join(', ')} (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
         `  same UIDVALIDITY and UID→Message-ID list on every process: ${same ? 'yes' : 'NO'} (${listings[0]!.uids.length} messages)`,
         '',
       ].join('\n'),
@@ -316,7 +373,7 @@ async function main(): Promise<void> {
       c.proc.kill('SIGTERM');
       await new Promise<void>((res) => (c.proc.exitCode !== null ? res() : c.proc.once('exit', () => res())));
     }
-    rmSync(data, { recursive: true, force: true });
+    if (!kept) rmSync(data, { recursive: true, force: true });
   }
 }
 

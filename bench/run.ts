@@ -32,6 +32,8 @@ import { stateRows } from './state-rows.js';
 import { EXPENSIVE_ROUND_S, rounds } from './session.js';
 import * as up from './upstream.js';
 import { rawArticles } from './raw-nntp.js';
+import { Cleanup } from './cleanup.js';
+import { benchConfig, indexBuild } from './index-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (dist/bench/run.js → ../..). */
@@ -63,26 +65,6 @@ function parseArgs(argv: string[]): Args {
 const t00 = performance.now();
 function log(msg: string): void {
   process.stderr.write(`[bench +${((performance.now() - t00) / 1000).toFixed(1)}s] ${msg}\n`);
-}
-
-/** Things to undo, last first; run once on success, failure or a signal. */
-class Cleanup {
-  private readonly fns: Array<{ name: string; fn: () => Promise<void> }> = [];
-  private ran = false;
-  add(name: string, fn: () => Promise<void>): void {
-    this.fns.push({ name, fn });
-  }
-  async run(): Promise<void> {
-    if (this.ran) return;
-    this.ran = true;
-    for (const { name, fn } of this.fns.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log(`cleanup ${name} failed: ${(err as Error).message}`);
-      }
-    }
-  }
 }
 
 /** Run the RSS probe in a child process (see stream-rss.ts). */
@@ -217,7 +199,7 @@ async function main(): Promise<void> {
     rows.push(r);
     log(`  → ${r.operation}: ${typeof r.value === 'number' ? r.value.toFixed(4) : r.value} ${r.unit}`);
   };
-  const cleanup = new Cleanup();
+  const cleanup = new Cleanup(log);
   const servers = new Set<ServerProcess>();
   const onSignal = (sig: string): void => {
     log(`${sig}: cleaning up`);
@@ -277,7 +259,7 @@ async function main(): Promise<void> {
     const logDir = join(CACHE_DIR, 'logs');
     await mkdir(logDir, { recursive: true });
     let launched = 0;
-    const launch = async (state: string, extra: { users?: string; stateToken?: string } = {}): Promise<ServerProcess> => {
+    const launch = async (state: string, extra: { users?: string; stateToken?: string; config?: Record<string, unknown> } = {}): Promise<ServerProcess> => {
       const tag = state.startsWith('http') ? 'agent' : state;
       const logPath = join(logDir, `${header.date.replace(/[:.]/g, '-')}-server${++launched}-${tag}.log`);
       const s = await startServer({ upstreamPort: inn.port, dataDir, listenPort: await freePort(), logPath, state, ...extra });
@@ -293,9 +275,10 @@ async function main(): Promise<void> {
       servers.delete(s);
     };
     let server: ServerProcess | undefined;
+    let metricsPort = await freePort(); // the operations listener: /status tells how far the index is
     try {
       log('newsfront: starting (first ingest of the group)');
-      server = await launch('session');
+      server = await launch('session', { config: benchConfig(metricsPort, false) });
       add({ section: S, operation: 'server start with an empty data dir, until the first greeting', unit: 's', value: server.startSeconds, upstream: ref['over'], upstreamNote: 'OVER' });
     } catch (err) {
       add({ section: S, operation: 'newsfront serve', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]}` });
@@ -314,6 +297,15 @@ async function main(): Promise<void> {
         rounds: args.rounds,
         upstream: ref,
         log,
+        index: indexBuild({
+          group: corpus.group, count, metricsPort: () => metricsPort, articlesAll: ref['articlesAll'], add, log,
+          restart: async () => {
+            await stopServer(server!);
+            metricsPort = await freePort();
+            server = await launch('session', { config: benchConfig(metricsPort, true) });
+            return { server, metricsPort };
+          },
+        }),
       };
       await imapRows(input, add);
       for (const n of LOAD_CLIENTS) {
@@ -331,7 +323,7 @@ async function main(): Promise<void> {
         }
       }
       const mem = await server.memory().catch(() => undefined);
-      if (mem) add({ section: S, operation: 'server peak RSS over the rows above', unit: 'MB', value: mem.hwmMB, note: `now RSS ${mem.rssMB.toFixed(0)} MB, PSS ${mem.pssMB.toFixed(0)} MB` });
+      if (mem) add({ section: S, operation: 'server peak RSS over the rows above', unit: 'MB', value: mem.hwmMB, note: `now RSS ${mem.rssMB.toFixed(0)} MB, PSS ${mem.pssMB.toFixed(0)} MB; since the restart for the index's crawl` });
       await stopServer(server);
 
       // --- memory of idle sessions, fresh process (warm data dir) ---

@@ -35,6 +35,8 @@ export interface ServerOptions {
   stateToken?: string;
   /** The newsfront entry point to run (default CLI_PATH, this build's); e.g. an older build to compare with. */
   cli?: string;
+  /** A config file's content (config/README.md), written beside the log (`<log>.config.json`) and passed with --config. */
+  config?: Record<string, unknown>;
 }
 
 export interface ServerProcess {
@@ -43,6 +45,8 @@ export interface ServerProcess {
   /** Seconds from spawn to the first greeting. */
   readonly startSeconds: number;
   memory(): Promise<ProcMemory>;
+  /** CPU time (user + system, all threads) the process has used so far, seconds. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -92,6 +96,13 @@ export async function procMemory(pid: number): Promise<ProcMemory> {
   return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: (pss * 1024) / 1e6 };
 }
 
+/** CPU seconds (utime + stime) of process `pid`, from /proc/PID/stat (clock ticks of 1/100 s on Linux). */
+export async function procCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /** The `msg`/`err` of the last JSON log line, or the last line itself. */
 function lastMessage(tailText: string): string {
   const last = tailText.split('\n').filter((l) => l.trim() !== '').pop() ?? '(empty log)';
@@ -138,6 +149,11 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
     // Extra serve arguments for A/B runs, e.g. BENCH_SERVER_ARGS='--config /tmp/no-index.json'.
     ...(process.env['BENCH_SERVER_ARGS'] ?? '').split(' ').filter(Boolean),
   ];
+  if (opts.config) {
+    const file = `${opts.logPath.replace(/\.log$/, '')}.config.json`;
+    await writeFile(file, `${JSON.stringify(opts.config, null, 2)}\n`);
+    args.push('--config', file);
+  }
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();
   const env = opts.stateToken ? { ...process.env, NEWSFRONT_STATE_TOKEN: opts.stateToken } : process.env;
@@ -175,6 +191,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
         port: opts.listenPort,
         startSeconds: (performance.now() - t0) / 1000,
         memory: () => procMemory(pid),
+        cpuSeconds: () => procCpuSeconds(pid),
         stop,
       };
     }

@@ -8,6 +8,8 @@
  *   newsfront ingest [same options as serve]   fill the UID map (and the search index's headers) for every group, then exit
  *   newsfront index GROUP... [same options as serve]
  *                               index these groups now (headers and every body), print rate and size per article, exit
+ *   newsfront status [--config FILE] [--data DIR] [--url http://HOST:PORT] [--json]
+ *                               the search index's progress per group, from a running server or the index file (src/app/status.ts)
  *   newsfront agent [--config FILE] --listen HOST:PORT (--data DIR | --store postgres://…) --tokens FILE [--log-level LEVEL]
  *                               the state agent (docs/agent-api.md); prints `listening HOST:PORT`
  *   newsfront db migrate [--config FILE] [--uidmap postgres://…] [--state postgres://…]
@@ -42,6 +44,7 @@ import type { FrozenConfig } from './app/config/schema.js';
 import { hashPassword } from './app/auth/users.js';
 import { startAgent, type RunningAgent } from './stateagent/agent/server.js';
 import { TokenFileError } from './stateagent/agent/auth.js';
+import { statusCommand, type StatusFlags } from './app/status.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -333,6 +336,16 @@ function buildProgram(): Command {
     .argument('<groups...>')
     .action(async (groups: string[], opts: ConfigFlags) => {
       await indexGroups(groups, opts);
+    });
+  program
+    .command('status')
+    .description("the search index's progress per group (indexed of total, crawl rate, ETA, size on disk): asks the server's operations listener, else reads <data>/search.db")
+    .option('--config <file>', 'JSON config file (see config/README.md)')
+    .option('--data <dir>', 'data directory (default ./data)')
+    .option('--url <url>', 'operations listener of the server, http://HOST:PORT (default: metrics.listen of the config)')
+    .option('--json', 'print the status as JSON')
+    .action(async (opts: StatusFlags) => {
+      process.exit(await statusCommand(opts, (s) => process.stdout.write(s), (s) => process.stderr.write(s)));
     });
   program
     .command('db')

@@ -18,14 +18,20 @@
  * upstream_requests_total{upstream,result}, upstream_up{upstream},
  * flagstore_seconds{op}, flagstore_errors_total{op,code},
  * article_cache_{hits,fetches}_total, article_cache_{bytes,files},
- * envelope_cache_{hits,misses}_total, envelope_cache_bytes; plus prom-client's
+ * envelope_cache_{hits,misses}_total, envelope_cache_bytes; with the search
+ * index index_bytes, index_documents, index_articles{group,part} (part:
+ * total, headers, bodies), index_crawl_rate{group} (articles/s) and
+ * index_crawling{group} (1 while its crawl reads or waits for clients to be
+ * quiet); plus prom-client's
  * process and Node.js defaults (memory, CPU, event-loop delay, descriptors).
  * Label values come from code (registry names, error codes, configured
- * upstreams), never from clients, so the series stay few.
+ * upstreams) or from the upstreams' group list (groups in the index), never
+ * from clients, so the series stay few.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CommandObserver } from '../imap/connection.js';
 import type { FlagStore } from '../stateagent/flagstore.js';
+import type { IndexStatus } from '../export/backend/index.js';
 
 /** IMAP command latency buckets (s): 1 ms … 30 s; listings of big groups take seconds. */
 const COMMAND_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -176,6 +182,55 @@ export class Metrics {
     this.total('newsfront_envelope_cache_hits_total', 'ENVELOPEs answered from the rendered-envelope cache', () => stats().hits);
     this.total('newsfront_envelope_cache_misses_total', 'ENVELOPEs rendered (not in the cache)', () => stats().misses);
     this.level('newsfront_envelope_cache_bytes', 'Bytes charged to the rendered-envelope cache', () => stats().bytes);
+  }
+
+  /**
+   * The search index's progress and size, read at scrape time (`read`: the
+   * backend's status, one pass over the index's members; read once per scrape).
+   */
+  watchIndex(read: () => IndexStatus): void {
+    const registers = [this.registry];
+    let memo: { at: number; status: IndexStatus } | undefined;
+    const status = (): IndexStatus => {
+      if (memo === undefined || Date.now() - memo.at > 1_000) memo = { at: Date.now(), status: read() };
+      return memo.status;
+    };
+    this.level('newsfront_index_bytes', 'Bytes of the search index on disk (database and write-ahead log)', () => status().bytes);
+    this.level('newsfront_index_documents', 'Articles in the search index (a crossposted article counts once)', () => status().documents);
+    new Gauge({
+      name: 'newsfront_index_articles',
+      help: 'Articles of each group in the search index: part="total" in the group (as this server lists it), "headers" and "bodies" indexed',
+      labelNames: ['group', 'part'],
+      registers,
+      collect() {
+        this.reset();
+        for (const g of status().groups) {
+          if (g.total !== null) this.labels(g.group, 'total').set(g.total);
+          this.labels(g.group, 'headers').set(g.headers);
+          this.labels(g.group, 'bodies').set(g.bodies);
+        }
+      },
+    });
+    new Gauge({
+      name: 'newsfront_index_crawl_rate',
+      help: 'Bodies per second the background crawler indexes in each group (last 30 s)',
+      labelNames: ['group'],
+      registers,
+      collect() {
+        this.reset();
+        for (const g of status().groups) if (g.crawl !== null) this.labels(g.group).set(g.crawl.rate);
+      },
+    });
+    new Gauge({
+      name: 'newsfront_index_crawling',
+      help: "1 while a group's crawl is under way (reading, or waiting for clients to be quiet), else 0",
+      labelNames: ['group'],
+      registers,
+      collect() {
+        this.reset();
+        for (const g of status().groups) if (g.crawl !== null) this.labels(g.group).set(g.crawl.state === 'crawling' || g.crawl.state === 'paused' ? 1 : 0);
+      },
+    });
   }
 
   /** A counter whose value is kept elsewhere (monotonic), copied at scrape time. */

@@ -7,6 +7,9 @@
  *   GET /ready     200 when every readiness check passes, else 503; a JSON body
  *                  names each check and its result:
  *                  {"ready":false,"checks":{"upstream":"ok","flagStore":"UNAVAILABLE: …"}}
+ *   GET /status    200, JSON for an operator (`newsfront status` reads it):
+ *                  {"pid":…,"startedAt":…,"index":{…IndexStatus…}|null}, the
+ *                  search index's progress per group (src/export/backend/index-status.ts)
  *
  * Anything else is 404 (405 for a method other than GET/HEAD). Checks run at
  * most once at a time: concurrent /ready requests share one run, and each
@@ -25,6 +28,7 @@ import type { Metrics } from './metrics.js';
 import type { FlagStore } from '../stateagent/flagstore.js';
 import { NntpClient, parseNntpUrl, redactNntpUrl } from '../nntp/index.js';
 import type { UpstreamConfig } from './config/schema.js';
+import type { IndexStatus } from '../export/backend/index.js';
 
 /** Time a readiness check may take: a balancer polls every few seconds and must not pile up. */
 export const CHECK_TIMEOUT_MS = 3_000;
@@ -174,7 +178,18 @@ export interface OpsServer {
 }
 
 /** Start the operations listener on `host:port` (port 0: a free one). */
-export async function startOpsServer(opts: { host: string; port: number; metrics: Metrics; readiness: Readiness; log: Logger }): Promise<OpsServer> {
+/** The body of GET /status. */
+export interface ServerStatus {
+  pid: number;
+  /** When the process started serving (ms since the epoch). */
+  startedAt: number;
+  /** Null when the search index is off or unusable. */
+  index: IndexStatus | null;
+}
+
+export async function startOpsServer(opts: {
+  host: string; port: number; metrics: Metrics; readiness: Readiness; log: Logger; status: () => ServerStatus;
+}): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     handle(req, res, opts).catch((err: unknown) => {
       opts.log.error({ err }, 'ops endpoint failed');
@@ -192,7 +207,7 @@ export async function startOpsServer(opts: { host: string; port: number; metrics
     });
   });
   const port = (server.address() as AddressInfo).port;
-  opts.log.info({ host: opts.host, port }, 'operations endpoint listening (/metrics, /health, /ready)');
+  opts.log.info({ host: opts.host, port }, 'operations endpoint listening (/metrics, /health, /ready, /status)');
   return {
     port,
     close: () =>
@@ -203,7 +218,7 @@ export async function startOpsServer(opts: { host: string; port: number; metrics
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, o: { metrics: Metrics; readiness: Readiness }): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, o: { metrics: Metrics; readiness: Readiness; status: () => ServerStatus }): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
@@ -220,6 +235,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: { metrics: M
       const r = await o.readiness.evaluate();
       return reply(res, r.ready ? 200 : 503, 'application/json', `${JSON.stringify(r)}\n`);
     }
+    case '/status':
+      return reply(res, 200, 'application/json', `${JSON.stringify(o.status())}\n`);
     default:
       return reply(res, 404, 'text/plain; charset=utf-8', 'not found\n');
   }

@@ -36,7 +36,7 @@ import { openFlagStores, type FlagStores } from './flagstores.js';
 import { indexOptionsOf, openSearchIndex } from './search-index.js';
 import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
 import { Metrics } from './metrics.js';
-import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, type WatchedUpstream } from './ops.js';
+import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, type ServerStatus, type WatchedUpstream } from './ops.js';
 import { redactNntpUrl } from '../nntp/index.js';
 
 export interface RunningNewsfront {
@@ -237,9 +237,13 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       metrics.watchSessions(() => imap.sessionStates());
       metrics.watchArticleCache(backend.cache);
       metrics.watchEnvelopeCache(() => ctx.renderCache.envelopeStats());
+      const indexing = backend.indexing;
+      if (indexing !== undefined) metrics.watchIndex(() => indexing.status());
       const shared = flags.persistent ? flags.forUser(PROBE_USER) : undefined; // probes stay out of the flag-store figures
       const readiness = new Readiness([new UpstreamCheck(watched, metrics, logger), flagStoreCheck(shared)]);
-      const ops = await startOpsServer({ ...config.metrics.listen, metrics, readiness, log: logger.child({ component: 'ops' }) });
+      const startedAt = Date.now();
+      const status = (): ServerStatus => ({ pid: process.pid, startedAt, index: indexing?.status() ?? null });
+      const ops = await startOpsServer({ ...config.metrics.listen, metrics, readiness, status, log: logger.child({ component: 'ops' }) });
       cleanups.push(() => ops.close());
       metricsPort = ops.port;
     }

@@ -23,6 +23,7 @@
  *   SearchIndexError with a stable code; the index is a cache, so any error
  *   can be answered by scanning instead.
  */
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { openDb, type Db } from './db.js';
 import { SearchIndexError } from './errors.js';
@@ -41,6 +42,31 @@ export { baseSubject, type BaseSubject } from './base-subject.js';
 export { sortOrder, sortComparator, SORT_KEYS, type SortKey, type SortCriterion } from './sort.js';
 export { threadMessages, THREAD_ALGORITHMS, type ThreadAlgorithm, type ThreadNode } from './thread.js';
 export { bodyText, fold, headerText, MAX_SEARCH_BODY, type FirstAddress, type HeaderText } from './text.js';
+
+/** What an index holds, for an operator (`newsfront status`, the ops listener's /status). */
+export interface IndexSummary {
+  /** The index file. */
+  path: string;
+  /** Bytes on disk: the database and its write-ahead log. */
+  bytes: number;
+  /** Documents: articles indexed (one crossposted to several groups is one). */
+  documents: number;
+  /** Each mailbox generation: members with headers indexed, and of them those with the body indexed (or marked scan-only). */
+  mailboxes: { name: string; uidValidity: number; headers: number; bodies: number }[];
+}
+
+/** Bytes of `path` and its write-ahead log (0 for a file that is not there). */
+function diskBytes(path: string): number {
+  let total = 0;
+  for (const p of [path, `${path}-wal`]) {
+    try {
+      total += statSync(p).size;
+    } catch {
+      /* not there */
+    }
+  }
+  return total;
+}
 
 export interface SearchIndexOptions {
   /**
@@ -178,6 +204,8 @@ export class SearchIndex {
   private closed = false;
 
   private constructor(
+    /** The index file. */
+    readonly path: string,
     private readonly db: Db,
     private readonly reader: IndexReader,
     private readonly writer: WriteSide,
@@ -190,17 +218,40 @@ export class SearchIndex {
   static async open(path: string, opts: SearchIndexOptions = {}): Promise<SearchIndex> {
     if (opts.writer === 'inline') {
       const db = openDb(path);
-      return new SearchIndex(db, new IndexReader(db), new InlineWriter(db));
+      return new SearchIndex(path, db, new IndexReader(db), new InlineWriter(db));
     }
     // The writer creates or migrates the schema first; the reader then only checks it.
     const writer = await WorkerWriter.start(path);
     try {
       const db = openDb(path, { readonly: true });
-      return new SearchIndex(db, new IndexReader(db), writer);
+      return new SearchIndex(path, db, new IndexReader(db), writer);
     } catch (err) {
       await writer.close();
       throw err;
     }
+  }
+
+  /**
+   * The summary of the index file at `path` without opening it for writing
+   * (a running server may hold it meanwhile: WAL lets both read). Throws
+   * SearchIndexError OPEN_FAILED (no such file, not a database) or NEWER_SCHEMA.
+   */
+  static inspect(path: string): IndexSummary {
+    if (diskBytes(path) === 0) throw new SearchIndexError('OPEN_FAILED', `no search index at ${path}`);
+    const db = openDb(path, { readonly: true });
+    try {
+      return { path, bytes: diskBytes(path), ...new IndexReader(db).summary() };
+    } catch (err) {
+      throw err instanceof SearchIndexError ? err : new SearchIndexError('OPEN_FAILED', `cannot read ${path}`, { cause: err });
+    } finally {
+      db.close();
+    }
+  }
+
+  /** See IndexSummary; one pass over the members (tens of ms per 100k). */
+  summary(): IndexSummary {
+    this.check();
+    return { path: this.path, bytes: diskBytes(this.path), ...this.reader.summary() };
   }
 
   private check(): void {

@@ -355,6 +355,21 @@ export class IndexReader {
   }
 
   /** Every mailbox generation the index holds. */
+  /**
+   * Every mailbox generation with its members (headers indexed) and bodies
+   * indexed (or marked scan-only), and the number of documents (an article
+   * crossposted to several groups is one document). One pass over the members.
+   */
+  summary(): { mailboxes: { name: string; uidValidity: number; headers: number; bodies: number }[]; documents: number } {
+    const rows = this.stmt(
+      `SELECT x.name, x.uid_validity, count(d.docid), coalesce(sum(d.body_state <> ${BodyState.Missing}), 0)
+       FROM mailboxes x LEFT JOIN members m ON m.mbid = x.mbid LEFT JOIN docs d ON d.docid = m.docid
+       GROUP BY x.mbid ORDER BY x.name, x.uid_validity`,
+    ).all([]) as [string, number, number, number][];
+    const [documents] = this.stmt('SELECT count(*) FROM docs').get([]) as [number];
+    return { mailboxes: rows.map(([name, uidValidity, headers, bodies]) => ({ name, uidValidity, headers, bodies })), documents };
+  }
+
   mailboxes(): { name: string; uidValidity: number }[] {
     return (this.stmt('SELECT name, uid_validity FROM mailboxes ORDER BY name, uid_validity').all([]) as [string, number][]).map(([name, uidValidity]) => ({ name, uidValidity }));
   }

@@ -22,6 +22,7 @@ import type { BodyPolicy } from './index-policy.js';
 import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
 import { KeysBudget } from './sort-keys.js';
+import { indexStatus, type IndexStatus } from './index-status.js';
 import { rowOfNumber } from './table.js';
 import type { MailboxView, ViewOptions } from './view.js';
 import type { Readable } from 'node:stream';
@@ -42,6 +43,9 @@ const MEASURED_KEEP_BYTES = 64 * 1024;
  * one HDR range: the few articles between cost INN less than another command.
  */
 const IN_REPLY_TO_GAP = 8;
+
+/** A group whose crawl could not be resumed at start (its view did not open) is tried again this often. */
+const RESUME_RETRY_MS = 10_000;
 
 /** Settings of the index in the backend (config `index.*`). */
 export interface IndexOptions {
@@ -74,6 +78,8 @@ export class BackendIndex {
   private readonly irt = new Map<string, Set<Promise<void>>>();
   /** The UID map of each group seen (an article's key in the index is its key there). */
   private readonly uidmaps = new Map<string, MailboxUidMap>();
+  /** Each group's view while attached; its last UIDVALIDITY and count once detached (`status`). */
+  private readonly seen = new Map<string, MailboxView | { uidValidity: number; total: number }>();
   private closed = false;
 
   constructor(
@@ -195,6 +201,7 @@ export class BackendIndex {
       pending: (uidValidity) => this.feed.pending(group, uidValidity),
     });
     this.searches.set(view, search);
+    this.seen.set(group, view);
     return search;
   }
 
@@ -202,6 +209,29 @@ export class BackendIndex {
   detach(view: MailboxView): void {
     this.searches.get(view)?.dispose();
     this.searches.delete(view);
+    if (this.seen.get(view.group) === view) {
+      const s = view.current();
+      this.seen.set(view.group, { uidValidity: s.uidValidity, total: s.uids.length });
+    }
+  }
+
+  /**
+   * The operator's view (index-status.ts): every group in the index with
+   * what this server knows of it. Reads the index (one pass over its
+   * members: tens of ms per 100k articles); throws the index's errors.
+   */
+  status(): IndexStatus {
+    return indexStatus(
+      this.index.summary(),
+      (group) => {
+        const v = this.seen.get(group);
+        if (v === undefined) return undefined;
+        const snap = 'current' in v ? v.current() : undefined;
+        const now = snap !== undefined ? { uidValidity: snap.uidValidity, total: snap.uids.length } : (v as { uidValidity: number; total: number });
+        return { ...now, crawl: this.crawler.progress(group) };
+      },
+      (group) => this.bodies(group),
+    );
   }
 
   /**
@@ -237,7 +267,10 @@ export class BackendIndex {
   /**
    * Resumes crawls cut short (a restart): opens, one after another, the view
    * of each group the index knows with bodies missing (`openView` starts its
-   * crawl, see `attach`). Failures are logged.
+   * crawl, see `attach`). A group whose view cannot be opened (the upstream
+   * refuses or is down at start) is logged and tried again every
+   * RESUME_RETRY_MS until it opens or the backend stops; one the upstream
+   * no longer has (NONEXISTENT) is not.
    */
   async resume(openView: (group: string) => Promise<unknown>, stopped: () => boolean): Promise<void> {
     if (this.o.crawl === false) return;
@@ -250,9 +283,18 @@ export class BackendIndex {
       this.log.warn({ err: (err as Error).message }, 'index: cannot list groups to crawl');
       return;
     }
-    for (const group of names) {
-      if (stopped() || this.closed) return;
-      await openView(group).catch((err: unknown) => this.log.info({ group, err: (err as Error).message }, 'index: crawl of a group not resumed'));
+    for (let left = [...names]; left.length > 0; ) {
+      const failed: string[] = [];
+      for (const group of left) {
+        if (stopped() || this.closed) return;
+        await openView(group).catch((err: unknown) => {
+          const gone = (err as { code?: string }).code === 'NONEXISTENT';
+          if (!gone) failed.push(group);
+          this.log.warn({ group, err: (err as Error).message, ...(gone ? {} : { retryMs: RESUME_RETRY_MS }) }, gone ? 'index: crawl of a group not resumed (no such group)' : 'index: crawl of a group not resumed yet');
+        });
+      }
+      left = failed;
+      if (left.length > 0) await new Promise((res) => setTimeout(res, RESUME_RETRY_MS).unref());
     }
   }
 

@@ -21,11 +21,13 @@
  * above `maxArticleBytes` (by its overview size) has only its header read
  * (HEAD) and is scan-only too. Other failures (upstream down) stop the
  * batch and are retried after a pause. Progress (indexed of total, rate,
- * ETA) is logged every CRAWL_PROGRESS_MS.
+ * ETA) is logged every CRAWL_PROGRESS_MS, and `progress(group)` tells what a
+ * background crawl is doing now (for `newsfront status` and the metrics).
  */
 import type { Logger } from '../../util/log.js';
 import { articleInto, type Source } from '../source.js';
 import type { Activity } from './activity.js';
+import { CrawlMeter, type CrawlProgress } from './crawl-progress.js';
 import { internalDateOf } from './dates.js';
 import { isGone } from './errors.js';
 import type { FedArticle, IndexFeed } from './index-feed.js';
@@ -80,6 +82,7 @@ interface Loop {
   /** When the snapshot's highest UID was first seen (ascending): what is older than the delay may be crawled. */
   seen: { at: number; uid: number }[];
   unsubscribe: () => void;
+  meter: CrawlMeter;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms).unref());
@@ -103,6 +106,7 @@ export class Crawler {
     const loop = this.loop(target);
     loop.done = this.crawl(loop, false).catch((err: unknown) => {
       this.o.logger.warn({ group: target.group, err: (err as Error).message }, 'index: crawler stopped');
+      loop.meter.set('stopped');
       return { articles: 0, bytes: 0, ms: 0 };
     });
     this.loops.set(target.group, loop);
@@ -123,7 +127,10 @@ export class Crawler {
       const u = target.current().uids;
       return u.length > 0 ? u[u.length - 1]! : 0;
     };
-    const l: Loop = { target, stopped: false, wake: null, done: Promise.resolve({ articles: 0, bytes: 0, ms: 0 }), seen: [], unsubscribe: () => undefined };
+    const l: Loop = {
+      target, stopped: false, wake: null, done: Promise.resolve({ articles: 0, bytes: 0, ms: 0 }), seen: [], unsubscribe: () => undefined,
+      meter: new CrawlMeter(),
+    };
     l.seen.push({ at: Date.now(), uid: highest() });
     l.unsubscribe = target.subscribe(() => {
       const uid = highest();
@@ -147,6 +154,11 @@ export class Crawler {
     // entries all ripe but the last are not needed any more
     while (l.seen.length > 1 && (once || now - l.seen[1]!.at >= this.o.delayMs)) l.seen.shift();
     return { upTo, wait };
+  }
+
+  /** What the background crawl of `group` is doing now; undefined when none runs in this process. */
+  progress(group: string): CrawlProgress | undefined {
+    return this.loops.get(group)?.meter.snapshot();
   }
 
   /** Stops every crawl and waits for the reads under way. */
@@ -176,8 +188,10 @@ export class Crawler {
   /** Waits until clients have been quiet for `quietMs`. */
   private async quiet(l: Loop): Promise<void> {
     for (let wait = this.o.activity.untilQuiet(this.o.quietMs); wait > 0 && !l.stopped; wait = this.o.activity.untilQuiet(this.o.quietMs)) {
+      if (l.meter.state === 'crawling') l.meter.set('paused');
       await sleep(wait + 5);
     }
+    if (l.meter.state === 'paused') l.meter.set('crawling');
   }
 
   /** Waits for a new snapshot of the group, `ms`, or a stop (at once when stopped already). */
@@ -243,20 +257,24 @@ export class Crawler {
           continue;
         }
         if (writing !== null) {
-          if (!(await written())) await this.idle(l, RETRY_MS);
+          if (!(await written())) await this.retry(l);
           continue;
         }
         if (logged) this.o.logger.info({ group, articles: stats.articles, ms: Date.now() - started }, 'index: group crawled');
         logged = false;
         if (once) break;
+        // bodies still missing here belong to articles younger than the delay
+        const waiting = missing.length > 0 && ripe.wait < Infinity;
+        l.meter.set(waiting ? 'waiting' : 'idle', waiting ? Date.now() + ripe.wait : undefined);
         await this.idle(l, Math.min(CRAWL_RECHECK_MS, ripe.wait + 10));
         continue;
       }
+      if (!l.meter.busy) l.meter.set('crawling');
       const batch = present.slice(0, this.o.batch);
       cursor = batch[batch.length - 1]!;
       const { fed, failed } = await this.read(l, snap, batch);
       if (!(await written())) {
-        await this.idle(l, RETRY_MS);
+        await this.retry(l);
         continue;
       }
       if (fed.length > 0) {
@@ -265,6 +283,7 @@ export class Crawler {
           () => {
             stats.articles += fed.length;
             for (const a of fed) stats.bytes += a.size;
+            l.meter.written(fed.length);
             return true;
           },
           (err: unknown) => {
@@ -277,14 +296,14 @@ export class Crawler {
       }
       if (failed > 0) {
         this.o.logger.warn({ group, failed }, 'index: crawler reads failed; retrying later');
-        await this.idle(l, RETRY_MS);
+        await this.retry(l);
       }
       const now = Date.now();
       if (now - lastLog >= CRAWL_PROGRESS_MS) {
         lastLog = now;
         logged = true;
         const c = index.coverage(group, uv);
-        const rate = stats.articles / ((now - started) / 1000);
+        const rate = l.meter.snapshot().rate;
         const left = c.members - c.bodies;
         this.o.logger.info({ group, indexed: c.bodies, total: c.members, rate: Math.round(rate), etaS: rate > 0 ? Math.round(left / rate) : null }, 'index: crawling group');
       }
@@ -293,6 +312,12 @@ export class Crawler {
     else await written().catch(() => false);
     stats.ms = Date.now() - started;
     return stats;
+  }
+
+  /** Pauses after a failure (RETRY_MS, or until a new snapshot). */
+  private async retry(l: Loop): Promise<void> {
+    l.meter.set('retrying');
+    await this.idle(l, RETRY_MS);
   }
 
   /** Reads the articles of `uids`, `concurrency` at a time (over all groups), each after clients were quiet. */

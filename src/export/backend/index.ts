@@ -15,7 +15,8 @@
  * - article-cache.ts on-disk article cache, LRU by bytes, shared fetches
  * - fetch.ts         one upstream download teed to the cache file, the parser and readers
  * - measure.ts       exact size + structure by reading an article once, uncached ('download' sizes)
- * - backend-index.ts the search index in the backend: index-feed.ts (writes), crawler.ts (bodies),
+ * - backend-index.ts the search index in the backend: index-feed.ts (writes), crawler.ts (bodies,
+ *                    crawl-progress.ts), index-status.ts (the operator's view),
  *                    index-policy.ts (bodies per group), group-search.ts (MailboxSearch),
  *                    sort-keys.ts + sort-records.ts (SORT/THREAD keys), activity.ts, uid-sets.ts
  * - crossposts.ts    MailboxHandle.crossposts
@@ -26,4 +27,5 @@ export { createBackend, type BackendOptions, type ClosableBackend, type NewsBack
 export { bodyPolicy, type BodyPolicy, type BodyRules } from './index-policy.js';
 export type { IndexOptions } from './backend-index.js';
 export type { CrawlStats } from './crawler.js';
+export { indexStatus, type CrawlProgress, type CrawlState, type GroupIndexStatus, type IndexStatus, type LiveGroup } from './index-status.js';
 export type { SizePolicy } from './reader.js';
