@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusOptions, prepareCorpus } from './corpus.js';
 import { median } from './report.js';
-import { freePort, startServer, type ServerProcess } from './server.js';
+import { cpuSeconds, freePort, startServer, type ServerProcess } from './server.js';
 import { openSession, rounds } from './session.js';
 import * as up from './upstream.js';
 
@@ -59,13 +59,6 @@ function parseArgs(argv: string[]): Args {
   }
   if (!(a.port > 0)) throw new Error('--port P (of a running bench/hold-inn.ts) is required');
   return a;
-}
-
-/** utime + stime of a process, seconds. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, clock ticks (USER_HZ = 100)
 }
 
 interface Line {

@@ -26,8 +26,12 @@ export interface ServerOptions {
   dataDir: string;
   listenPort: number;
   logPath: string;
-  /** `session` (default), `local`, or an agent URL. */
+  /** `session` (default), `local`, an agent URL or a postgres:// URL. */
   state?: string;
+  /** `--uidmap postgres://…` (default: LMDB in the data dir). */
+  uidmap?: string;
+  /** `--config FILE`: more settings (e.g. the search index off). */
+  config?: string;
   logLevel?: string;
   /** Users file (`--users`), for rows that need a real (non-anonymous) user. */
   users?: string;
@@ -92,6 +96,13 @@ export async function procMemory(pid: number): Promise<ProcMemory> {
   return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: (pss * 1024) / 1e6 };
 }
 
+/** utime + stime of process `pid` so far, seconds (/proc/PID/stat fields 14 and 15, USER_HZ = 100). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /** The `msg`/`err` of the last JSON log line, or the last line itself. */
 function lastMessage(tailText: string): string {
   const last = tailText.split('\n').filter((l) => l.trim() !== '').pop() ?? '(empty log)';
@@ -135,6 +146,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
     '--state',
     opts.state ?? 'session',
     ...(opts.users ? ['--users', opts.users] : []),
+    ...(opts.uidmap ? ['--uidmap', opts.uidmap] : []),
+    ...(opts.config ? ['--config', opts.config] : []),
   ];
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();
