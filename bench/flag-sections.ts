@@ -38,6 +38,10 @@ export interface FlagSectionsInput {
   cleanup: { add(name: string, fn: () => Promise<void>): void };
   add: (row: Row) => void;
   log: (m: string) => void;
+  /** Run one part only (bench/pg-rows.ts); default both. */
+  only?: 'state' | 'scale';
+  /** false: the private PostgreSQL with fsync off (to tell flush waits from the rest). */
+  durable?: boolean;
 }
 
 const reason = (err: unknown): string => `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}`;
@@ -49,7 +53,7 @@ export async function flagSections(input: FlagSectionsInput): Promise<void> {
   let pg: BenchPostgres | Error;
   try {
     log('postgres: starting a private server');
-    pg = await benchPostgres();
+    pg = await benchPostgres({ durable: input.durable ?? true });
     const p = pg;
     input.cleanup.add('postgres', () => p.stop());
     log(`postgres: ${pg.label}`);
@@ -81,8 +85,9 @@ export async function flagSections(input: FlagSectionsInput): Promise<void> {
         },
       },
     ];
-    await stateSection(modes, { mailbox: input.mailbox, count: input.count, rounds: input.rounds, quick: input.quick }, input.add, log);
+    if (input.only !== 'scale') await stateSection(modes, { mailbox: input.mailbox, count: input.count, rounds: input.rounds, quick: input.quick }, input.add, log);
 
+    if (input.only === 'state') return;
     if (pg instanceof Error) {
       input.add({ section: 'Many front-ends (PostgreSQL flags and UID maps, one INN)', operation: 'front-ends on PostgreSQL', unit: 'cmd/s', value: reason(pg) });
       return;

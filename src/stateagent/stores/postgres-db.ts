@@ -14,6 +14,20 @@ import type { Query } from './postgres-sql.js';
 
 /** Connections kept per store: one per update in flight (each is one short statement). */
 export const PG_POOL_SIZE = 8;
+/**
+ * Statements of each kind a store keeps out at once (reads: `loadMany`; writes:
+ * `writeMany`), each ≤ half the pool so reads never wait behind writes. Calls
+ * arriving beyond go out together in the next statement (coalesce.ts): under
+ * load a front-end with 1,000 busy sessions sent one statement per FETCH FLAGS
+ * and STORE, and with every round trip costing a turn of its busy event loop,
+ * calls waited > PG_CONNECT_TIMEOUT_MS for a pooled connection and failed
+ * UNAVAILABLE while PostgreSQL sat idle (bench: "Many front-ends").
+ */
+export const PG_READS_IN_FLIGHT = 4;
+export const PG_WRITES_IN_FLIGHT = 4;
+/** Mailboxes per coalesced statement: reads return small rows; a write carries its chunks' JSON. */
+export const PG_READ_BATCH = 500;
+export const PG_WRITE_BATCH = 100;
 /** Time to open a connection before the call fails UNAVAILABLE (a dead host must not hang a STORE). */
 export const PG_CONNECT_TIMEOUT_MS = 5_000;
 /** Time one statement may take before the call fails UNAVAILABLE (as REMOTE_REQUEST_TIMEOUT_MS). */
