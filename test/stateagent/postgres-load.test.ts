@@ -78,3 +78,22 @@ describe('PgFlagStore under load', () => {
     expect(await a.view(key(0), 1, 10)).toBe(first); // the held copy, confirmed current by one short row
   });
 });
+
+describe('PgFlagStore connections', () => {
+  it('opens its whole pool at start and keeps it while idle (no handshake under load)', async () => {
+    const url = await server.createDatabase();
+    const db = new URL(url).pathname.slice(1);
+    const count = async (): Promise<number> =>
+      Number((await server.admin<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'newsfront flags'", [db])).rows[0]!.n);
+    const s = await PgFlagStore.open({ url, logger: silentLogger(), poolSize: 3 });
+    try {
+      expect(await count()).toBe(3);
+      await new Promise((r) => setTimeout(r, 11_000)); // past pg-pool's default idle timeout (10 s)
+      expect(await count()).toBe(3);
+      expect((await s.view(key(1), 1, 10)).has(1, '\\Seen')).toBe(false);
+    } finally {
+      await s.close();
+      await server.dropDatabase(db);
+    }
+  }, 30_000);
+});

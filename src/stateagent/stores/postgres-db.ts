@@ -60,10 +60,17 @@ export class PgDb {
 
   private constructor(private readonly pool: pg.Pool) {}
 
-  /** Connect and migrate (or, with `migrate: false`, require the current schema). Throws UNAVAILABLE. */
+  /**
+   * Connect and migrate (or, with `migrate: false`, require the current schema),
+   * then open the whole pool: its connections are made at start and kept while
+   * idle (no idle timeout), so a front-end under load never waits for a new
+   * connection's handshake (under 1,000 busy sessions those took over
+   * PG_CONNECT_TIMEOUT_MS and failed STOREs). Throws UNAVAILABLE.
+   */
   static async open(opts: { url: string; logger: Logger; poolSize?: number; migrate?: boolean }): Promise<PgDb> {
+    const max = opts.poolSize ?? PG_POOL_SIZE;
     const pool = new pg.Pool({
-      connectionString: opts.url, max: opts.poolSize ?? PG_POOL_SIZE, types, application_name: 'newsfront flags',
+      connectionString: opts.url, max, types, application_name: 'newsfront flags', idleTimeoutMillis: 0,
       connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, query_timeout: PG_QUERY_TIMEOUT_MS, keepAlive: true,
     });
     // an idle connection that breaks (server restart) must not crash the process; the next call reconnects
@@ -75,6 +82,8 @@ export class PgDb {
       } else {
         await migrate(pool, FLAGS_COMPONENT, FLAGS_MIGRATIONS, opts.logger);
       }
+      const clients = await Promise.all(Array.from({ length: max }, () => pool.connect()));
+      for (const c of clients) c.release();
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw unavailable('cannot open the flag database', err);
