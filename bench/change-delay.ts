@@ -10,7 +10,8 @@
  * Each change is `UID STORE u +FLAGS.SILENT (\Flagged)` on a UID not flagged
  * yet (u = 1, 2, …, so each one changes something), one at a time: the next
  * is sent once the previous was both answered OK and heard. `until` (a
- * performance.now() time) stops earlier, for runs beside a load. A change not
+ * performance.now() time) stops earlier, and `start` holds the first change
+ * back, for runs beside a load. A change not
  * heard within HEAR_TIMEOUT_MS fails the run. Both sockets are closed on return.
  */
 import { RawImap } from './imap-client.js';
@@ -31,6 +32,12 @@ export interface DelayOptions {
   changes: number;
   /** Stop before this performance.now() time, if set. */
   until?: number;
+  /**
+   * Open both sessions (and start the IDLE) first, then wait for this before
+   * the first change; it resolves with the time to stop at (replacing
+   * `until`). For a run beside a load: the sessions are not opened under it.
+   */
+  start?: Promise<number>;
 }
 
 export interface DelayResult {
@@ -67,9 +74,10 @@ export async function changeDelays(o: DelayOptions): Promise<DelayResult> {
     const idle = idler.c.command('IDLE');
     idle.catch(() => undefined); // its end is awaited below; a failure shows there
     await idling;
+    const until = o.start ? await o.start : o.until;
     const n = Math.min(o.changes, idler.exists);
     for (let u = 1; u <= n; u++) {
-      if (o.until !== undefined && performance.now() >= o.until) break;
+      if (until !== undefined && performance.now() >= until) break;
       let timer: NodeJS.Timeout | undefined;
       const heardAt = new Promise<number>((res, rej) => {
         heard = res;

@@ -96,15 +96,16 @@ export async function scaleRows(input: ScaleInput, add: (row: Row) => void): Pro
       row({ operation: 'change delay STORE → IDLE, front-end 1 → front-end 2', unit: 'ms', value: reason(err) });
     }
 
-    // the load, with a delay pair beside it from the moment every session is open
-    const beside: { delay?: Promise<{ delaysMs: number[]; storeMs: number[] } | Error> } = {};
-    const three = await load(input, fes, seconds, (endAt) => {
-      beside.delay = changeDelays({ writer: fes[1]!.port, idler: fes[2]!.port, mailbox, user: 'delay-load', pass: BENCH_PASS, changes: 100_000, until: endAt }).catch((e: unknown) => e as Error);
-    });
+    // the load, with a delay pair beside it (opened before, changing from the moment every session is open)
+    let go!: (endAt: number) => void;
+    const windowStart = new Promise<number>((r) => (go = r));
+    const delay = changeDelays({ writer: fes[1]!.port, idler: fes[2]!.port, mailbox, user: 'delay-load', pass: BENCH_PASS, changes: 100_000, start: windowStart })
+      .catch((e: unknown) => e as Error);
+    const three = await load(input, fes, seconds, go);
+    go(0); // no-op if the window started; if the load failed first, the pair makes no change
     report(row, '3 front-ends', three, one instanceof Error ? undefined : one);
-    const d = await beside.delay;
-    if (d === undefined) row({ operation: 'change delay STORE → IDLE under the 3-front-end load', unit: 'ms', value: 'n/a: the load did not run' });
-    else if (d instanceof Error) row({ operation: 'change delay STORE → IDLE under the 3-front-end load', unit: 'ms', value: reason(d) });
+    const d = await delay;
+    if (d instanceof Error) row({ operation: 'change delay STORE → IDLE under the 3-front-end load', unit: 'ms', value: reason(d) });
     else delayRows(row, 'front-end 2 → front-end 3, under the 3-front-end load', d.delaysMs, d.storeMs);
   } finally {
     for (const fe of fes) await input.stop(fe).catch(() => undefined);
