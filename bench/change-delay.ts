@@ -49,6 +49,8 @@ export interface DelayResult {
   delaysMs: number[];
   /** Per change: ms from sending the STORE to its tagged OK. */
   storeMs: number[];
+  /** Per change: ms from the STORE's OK to the IDLE line (≤ 0 when heard first): the notice path alone. */
+  afterOkMs: number[];
 }
 
 async function login(port: number, o: DelayOptions): Promise<{ c: RawImap; exists: number }> {
@@ -65,7 +67,7 @@ async function login(port: number, o: DelayOptions): Promise<{ c: RawImap; exist
 }
 
 export async function changeDelays(o: DelayOptions): Promise<DelayResult> {
-  const out: DelayResult = { delaysMs: [], storeMs: [] };
+  const out: DelayResult = { delaysMs: [], storeMs: [], afterOkMs: [] };
   const idler = await login(o.idler, o);
   let writer: RawImap | undefined;
   try {
@@ -92,7 +94,9 @@ export async function changeDelays(o: DelayOptions): Promise<DelayResult> {
       try {
         const r = await writer.ok(`UID STORE ${u} +FLAGS.SILENT (\\Flagged)`);
         out.storeMs.push(r.seconds * 1000);
-        out.delaysMs.push((await heardAt) - t0);
+        const at = await heardAt;
+        out.delaysMs.push(at - t0);
+        out.afterOkMs.push(at - t0 - r.seconds * 1000);
       } finally {
         clearTimeout(timer);
         heard = undefined;
