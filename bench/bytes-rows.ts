@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusOptions, prepareCorpus } from './corpus.js';
 import { median } from './report.js';
-import { freePort, startServer, type ServerProcess } from './server.js';
+import { procCpuSeconds, freePort, startServer, type ServerProcess } from './server.js';
 import { openSession, rounds } from './session.js';
 import * as up from './upstream.js';
 
@@ -59,13 +59,6 @@ function parseArgs(argv: string[]): Args {
   }
   if (!(a.port > 0)) throw new Error('--port P (of a running bench/hold-inn.ts) is required');
   return a;
-}
-
-/** utime + stime of a process, seconds. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, clock ticks (USER_HZ = 100)
 }
 
 interface Line {
@@ -114,9 +107,9 @@ async function main(): Promise<void> {
     startServer({ upstreamPort: args.port, dataDir, listenPort: await freePort(), logPath: join(args.logDir ?? dataDir, `server${n}.log`), ...(args.cli ? { cli: args.cli } : {}) });
   const timed = async (row: string, fn: () => Promise<{ seconds: number; note?: string }>, inn?: number): Promise<void> => {
     if (args.gap > 0) await new Promise((res) => setTimeout(res, args.gap));
-    const c0 = await cpuSeconds(server!.pid);
+    const c0 = await procCpuSeconds(server!.pid);
     const r = await fn();
-    print({ row, seconds: r.seconds, cpu: (await cpuSeconds(server!.pid)) - c0, ...(inn ? { inn } : {}), ...(r.note ? { note: r.note } : {}) });
+    print({ row, seconds: r.seconds, cpu: (await procCpuSeconds(server!.pid)) - c0, ...(inn ? { inn } : {}), ...(r.note ? { note: r.note } : {}) });
   };
   try {
     server = await launch(1);

@@ -8,6 +8,9 @@
  *   const r = await c.command('UID FETCH 1:* (UID FLAGS)');
  *   r.status; r.bytes; r.responses; r.seconds; r.lines (only with { keep: true })
  *
+ * For IDLE: `onUntagged` hears each untagged line as it arrives (whatever is
+ * pending) and `onContinuation` each `+` line; `sendLine('DONE')` ends the IDLE.
+ *
  * Contract: one command at a time (the caller awaits each); `command` rejects
  * with RawImapError 'TIMEOUT' | 'CLOSED' | 'PROTOCOL'; a tagged NO/BAD resolves
  * with that status (the caller decides). `close()` destroys the socket; the
@@ -68,6 +71,10 @@ export class RawImap {
   private atStart = true;
   private greeting: { resolve: (s: string) => void; reject: (e: Error) => void } | undefined;
   private closedErr: Error | undefined;
+  /** Called with each untagged line (its text up to a first literal), at arrival. */
+  onUntagged: ((line: string) => void) | undefined;
+  /** Called at each continuation request (`+ …`). */
+  onContinuation: (() => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
@@ -125,6 +132,11 @@ export class RawImap {
     return r;
   }
 
+  /** Send one raw line (CRLF added), e.g. `DONE` while an IDLE command is pending. */
+  sendLine(text: string): void {
+    this.socket.write(`${text}\r\n`);
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -177,6 +189,8 @@ export class RawImap {
       g.resolve(buf.toString('latin1', 0, end));
       return;
     }
+    if (buf[0] === 0x2a /* * */) this.onUntagged?.(buf.toString('utf8', 0, end));
+    else if (buf[0] === 0x2b /* + */) this.onContinuation?.();
     const p = this.pending;
     if (!p) return;
     if (buf[0] === 0x2a /* * */) {

@@ -58,6 +58,19 @@ export interface LoadOptions {
   host?: string;
   /** Each SEARCH covers this many messages from a random one (default: the whole mailbox). */
   searchWindow?: number;
+  /** Session i logs in as `userOf(i)` (default `user`/`pass`, or anonymous). */
+  userOf?: (i: number) => { user: string; pass: string };
+  /** A message sequence number never asked for (e.g. a 57 MB article that would dominate the window). */
+  skipSeq?: number;
+  /**
+   * Open every session (connect, LOGIN, SELECT) before the clock starts; the
+   * `seconds` window, commands and latencies then count the mix alone
+   * (default false: the window starts with the first connect and counts
+   * LOGIN and SELECT as one command each).
+   */
+  openFirst?: boolean;
+  /** Awaited just before the timed window starts (with `openFirst`: once every session is open). */
+  onWindow?: () => Promise<void> | void;
 }
 
 export interface LoadReport {
@@ -66,8 +79,13 @@ export interface LoadReport {
   seconds: number;
   commandsPerSecond: number;
   byKind: Record<string, number>;
-  /** Per command kind: mean and max latency in ms. */
-  latency: Record<string, { meanMs: number; maxMs: number }>;
+  /** Per command kind: mean, 99th percentile and max latency in ms. */
+  latency: Record<string, { meanMs: number; p99Ms: number; maxMs: number }>;
+  /** Latency of every command of the mix together, ms. */
+  p50Ms: number;
+  p99Ms: number;
+  /** With `openFirst`: seconds until every session was open (or had failed). */
+  openSeconds?: number;
   errors: string[];
   errorCount: number;
 }
@@ -148,35 +166,58 @@ export class LoadClient {
 const WORDS = ['the', 'news', 'test', 're', 'and', 'of', 'question', 'release', 'hello'];
 
 export async function runSessions(o: LoadOptions): Promise<LoadReport> {
-  const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, latency: {}, errors: [], errorCount: 0 };
+  const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, latency: {}, p50Ms: NaN, p99Ms: NaN, errors: [], errorCount: 0 };
   const total: Record<string, number> = {};
-  const counted: Record<string, number> = {};
+  const samples: Record<string, number[]> = {};
   const fail = (s: string): void => {
     report.errorCount++;
     if (report.errors.length < KEEP_ERRORS) report.errors.push(s);
   };
-  const started = Date.now();
-  const deadline = started + o.seconds * 1000;
+  if (!o.openFirst) await o.onWindow?.();
+  let started = Date.now();
+  let deadline = started + o.seconds * 1000;
+  // with openFirst, every session waits here until all have opened (or failed)
+  let arrived = 0;
+  let release!: () => void;
+  const allOpen = new Promise<void>((r) => (release = r));
+  const arrive = (): void => {
+    if (++arrived < o.sessions || !o.openFirst) return;
+    report.openSeconds = (Date.now() - started) / 1000;
+    void Promise.resolve(o.onWindow?.())
+      .catch((err: unknown) => fail(`onWindow: ${(err as Error).message}`))
+      .then(() => {
+        started = Date.now();
+        deadline = started + o.seconds * 1000;
+        release();
+      });
+  };
   const one = async (i: number): Promise<void> => {
     const rnd = prng(o.seed + i * 7919);
-    let c: LoadClient;
+    const who = o.userOf?.(i) ?? { user: o.user ?? 'anonymous', pass: o.pass ?? 'x' };
+    let c: LoadClient | undefined;
+    let exists = 0;
     try {
       c = await LoadClient.open(o.ports[i % o.ports.length]!, o.host);
-      await c.cmd(`LOGIN ${o.user ?? 'anonymous'} ${o.pass ?? 'x'}`);
-    } catch (err) {
-      fail(`session ${i} open: ${(err as Error).message}`);
-      return;
-    }
-    try {
+      await c.cmd(`LOGIN ${who.user} ${who.pass}`);
       const sel = await c.cmd(`SELECT ${o.mailbox}`).catch((err: unknown) => {
         throw new Error(`SELECT: ${(err as Error).message}`);
       });
-      report.commands += 2;
-      const exists = Number(/\* (\d+) EXISTS/.exec(sel)?.[1] ?? 0);
+      if (!o.openFirst) report.commands += 2;
+      exists = Number(/\* (\d+) EXISTS/.exec(sel)?.[1] ?? 0);
       if (exists === 0) throw new Error(`${o.mailbox} is empty`);
+    } catch (err) {
+      fail(`session ${i} open: ${(err as Error).message}`);
+      c?.close();
+      arrive();
+      return;
+    }
+    arrive();
+    if (o.openFirst) await allOpen;
+    try {
       while (Date.now() < deadline) {
         const r = rnd();
-        const seq = 1 + Math.floor(rnd() * exists);
+        let seq = 1 + Math.floor(rnd() * exists);
+        if (seq === o.skipSeq) seq = (seq % exists) + 1;
         let kind: string;
         let command: string;
         let sub: string | undefined;
@@ -200,10 +241,8 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
           report.commands++;
           report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
           for (const k of sub === undefined ? [kind] : [kind, sub]) {
-            counted[k] = (counted[k] ?? 0) + 1;
             total[k] = (total[k] ?? 0) + ms;
-            const l = (report.latency[k] ??= { meanMs: 0, maxMs: 0 });
-            l.maxMs = Math.max(l.maxMs, ms);
+            (samples[k] ??= []).push(ms);
           }
         } catch (err) {
           fail(`session ${i}: ${command.slice(0, 50)}: ${(err as Error).message}`);
@@ -220,11 +259,21 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
   await Promise.all(Array.from({ length: o.sessions }, (_, i) => one(i)));
   report.seconds = (Date.now() - started) / 1000;
   report.commandsPerSecond = report.commands / report.seconds;
-  for (const [k, l] of Object.entries(report.latency)) {
-    l.meanMs = Math.round((total[k]! / counted[k]!) * 10) / 10;
-    l.maxMs = Math.round(l.maxMs);
+  const round1 = (x: number): number => Math.round(x * 10) / 10;
+  for (const [k, xs] of Object.entries(samples)) {
+    xs.sort((a, b) => a - b);
+    report.latency[k] = { meanMs: round1(total[k]! / xs.length), p99Ms: round1(percentile(xs, 99)), maxMs: Math.round(xs[xs.length - 1]!) };
   }
+  const all = Object.values(samples).flat().sort((a, b) => a - b);
+  report.p50Ms = round1(percentile(all, 50));
+  report.p99Ms = round1(percentile(all, 99));
   return report;
+}
+
+/** The p-th percentile (nearest rank) of ascending `xs`; NaN when empty. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  return xs[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))]!;
 }
 
 /** UIDVALIDITY and the UID → Message-ID list of `mailbox` as one port shows it. */
@@ -359,7 +408,7 @@ async function main(): Promise<void> {
       [
         `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s${searchWindow ? `, SEARCH over ${searchWindow} messages` : ', SEARCH over the whole group'}${index ? ', bodies indexed first' : ''}`,
         `  commands:      ${r.commands} = ${Math.round(r.commandsPerSecond)} commands/s  ${JSON.stringify(r.byKind)}`,
-        `  latency (ms):  ${Object.entries(r.latency).map(([k, l]) => `${k} mean ${l.meanMs} max ${l.maxMs}`).join(', ')}`,
+        `  latency (ms):  all p50 ${r.p50Ms} p99 ${r.p99Ms}; ${Object.entries(r.latency).map(([k, l]) => `${k} mean ${l.meanMs} p99 ${l.p99Ms} max ${l.maxMs}`).join(', ')}`,
         `  errors:        ${r.errorCount}${r.errors.map((e) => `\n    ${e}`).join('')}`,
         `  RSS per process before → after (peak): ${rss0.map((x, i) => `${mb(x)} → ${mb(rss1[i]!)} (${mb(hwm[i]!)})`).join(', ')}`,
         `  server CPU during the load: ${cpu1.map((x, i) => `${(x - cpu0[i]!).toFixed(1)} s`).join(', ')} (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,

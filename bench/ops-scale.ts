@@ -25,7 +25,7 @@
  */
 import pg from 'pg';
 import { performance } from 'node:perf_hooks';
-import { startPostgres, type PostgresServer } from '../test/harness/postgres.js';
+import { benchPostgres, urlArg, type BenchPostgres } from './pg.js';
 import { Metrics } from '../src/app/metrics.js';
 import { ProxyHeaderParser } from '../src/imap/proxy-protocol.js';
 
@@ -36,7 +36,7 @@ function parseArgs(argv: string[]): { seconds: number; url?: string } {
   const out: { seconds: number; url?: string } = { seconds: 4 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds') out.seconds = Number(argv[++i]);
-    else if (argv[i] === '--url') out.url = argv[++i];
+    else if (argv[i] === '--url') out.url = urlArg(argv, i++);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!(out.seconds > 0)) throw new Error('--seconds needs a positive number');
@@ -148,13 +148,10 @@ function hookCosts(): string[] {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  let server: PostgresServer | undefined;
+  let pg: BenchPostgres | undefined;
   try {
-    let url = args.url;
-    if (url === undefined) {
-      server = await startPostgres({ durable: true });
-      url = server.url;
-    }
+    pg = await benchPostgres({ url: args.url });
+    const url = pg.url;
     await setup(url);
     const out: string[] = [];
     const label = { none: 'without NOTIFY', inside: 'with NOTIFY inside', after: 'with NOTIFY after (own transaction, synchronous_commit off)' };
@@ -171,7 +168,7 @@ async function main(): Promise<void> {
     }
     for (const line of hookCosts()) console.log(line);
   } finally {
-    await server?.stop();
+    await pg?.stop();
   }
 }
 

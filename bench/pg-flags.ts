@@ -34,7 +34,8 @@ import { silentLogger } from '../src/util/log.js';
 import type { FlagKey, FlagStore } from '../src/stateagent/flagstore.js';
 import { LmdbFlagStore } from '../src/stateagent/stores/local.js';
 import { PgFlagStore } from '../src/stateagent/stores/postgres.js';
-import { startPostgres, type PostgresServer } from '../test/harness/postgres.js';
+import { benchPostgres, urlArg, type BenchPostgres } from './pg.js';
+import { median } from './report.js';
 
 interface Args {
   rounds: number;
@@ -57,18 +58,13 @@ function parseArgs(argv: string[]): Args {
       case '--rounds': args.rounds = num(); break;
       case '--changes': args.changes = num(); break;
       case '--delays': args.delays = num(); break;
-      case '--url':
-        if (v === undefined) throw new Error('--url needs a postgres:// URL');
-        args.url = v;
-        i++;
-        break;
+      case '--url': args.url = urlArg(argv, i++); break;
       default: throw new Error(`unknown argument ${argv[i]}`);
     }
   }
   return args;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
@@ -157,7 +153,7 @@ function line(name: string, f: Figures, changes: number): string {
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const out: string[] = [];
-  let server: PostgresServer | undefined;
+  let pg: BenchPostgres | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'nf-bench-pgflags-'));
   const user = `bench${Date.now().toString(36)}`;
   try {
@@ -167,11 +163,8 @@ async function main(): Promise<void> {
     } finally {
       await lmdb.close();
     }
-    let url = a.url;
-    if (url === undefined) {
-      server = await startPostgres();
-      url = server.url;
-    }
+    pg = await benchPostgres({ url: a.url });
+    const url = pg.url;
     const s1 = await PgFlagStore.open({ url, logger: silentLogger() });
     const s2 = await PgFlagStore.open({ url, logger: silentLogger() });
     try {
@@ -182,14 +175,14 @@ async function main(): Promise<void> {
       const perStore = s1.statements - mid;
       const f = await measure(s1, s2, a, user);
       f.delays = await delays(s1, s2, a.delays, user);
-      const name = `PostgreSQL ${server ? `${server.version}, private, durable, loopback` : '(--url)'}; ${perStore} statement per update`;
+      const name = `${pg.label}; ${perStore} statement per update`;
       out.push(line(name, f, a.changes));
     } finally {
       await s1.close();
       await s2.close();
     }
   } finally {
-    await server?.stop();
+    await pg?.stop();
     await rm(dir, { recursive: true, force: true });
   }
   process.stdout.write(`Flag stores (median of ${a.rounds}; targets: update ≤ 50 ms, view ≤ 45 ms, delay p99 ≤ 100 ms)\n${out.join('')}`);

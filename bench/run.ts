@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus, totalmem, tmpdir } from 'node:os';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startInn, type InnServer } from '../test/harness/inn.js';
@@ -27,8 +27,8 @@ import { corpusOptions, prepareCorpus, type PreparedCorpus } from './corpus.js';
 import { imapRows } from './imap-rows.js';
 import { concurrentClients, idleSessions, withMemoryPeak } from './load.js';
 import { median, renderTable, writeJson, type Row, type RunHeader } from './report.js';
-import { freePort, startAgent, startServer, type ServerProcess } from './server.js';
-import { stateRows } from './state-rows.js';
+import { freePort, startServer, type ServerProcess } from './server.js';
+import { flagSections, type LaunchExtra } from './flag-sections.js';
 import { EXPENSIVE_ROUND_S, rounds } from './session.js';
 import * as up from './upstream.js';
 import { rawArticles } from './raw-nntp.js';
@@ -259,8 +259,8 @@ async function main(): Promise<void> {
     const logDir = join(CACHE_DIR, 'logs');
     await mkdir(logDir, { recursive: true });
     let launched = 0;
-    const launch = async (state: string, extra: { users?: string; stateToken?: string; config?: Record<string, unknown> } = {}): Promise<ServerProcess> => {
-      const tag = state.startsWith('http') ? 'agent' : state;
+    const launch = async (state: string, extra: LaunchExtra = {}): Promise<ServerProcess> => {
+      const tag = state.startsWith('http') ? 'agent' : /^postgres/i.test(state) ? 'postgres' : state;
       const logPath = join(logDir, `${header.date.replace(/[:.]/g, '-')}-server${++launched}-${tag}.log`);
       const s = await startServer({ upstreamPort: inn.port, dataDir, listenPort: await freePort(), logPath, state, ...extra });
       servers.add(s);
@@ -341,37 +341,8 @@ async function main(): Promise<void> {
         add({ section: S, operation: `${IDLE_SESSIONS} idle sessions`, unit: 'MB', value: `error: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
       }
 
-      // --- durable flags: the local (LMDB) store, then a state agent over HTTP, as a real user ---
-      const usersFile = join(dataDir, 'bench-users');
-      await writeFile(usersFile, 'bench:{PLAIN}bench\n');
-      const stateInput = { mailbox: corpus.group, count, rounds: args.rounds, user: 'bench', pass: 'bench' };
-      try {
-        log('newsfront: restart with --state local');
-        const s3 = await launch('local', { users: usersFile });
-        try {
-          await stateRows({ ...stateInput, port: s3.port }, 'local (LMDB)', add, log);
-        } finally {
-          await stopServer(s3);
-        }
-      } catch (err) {
-        add({ section: 'State (durable flags)', operation: 'local (LMDB)', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
-      }
-      try {
-        const agent = await startAgent(join(dataDir, 'agent'), cleanup, log);
-        try {
-          log('newsfront: restart with --state (agent URL)');
-          const s4 = await launch(agent.url, { users: usersFile, stateToken: agent.token });
-          try {
-            await stateRows({ ...stateInput, port: s4.port }, 'remote agent (HTTP)', add, log);
-          } finally {
-            await stopServer(s4);
-          }
-        } finally {
-          await agent.stop();
-        }
-      } catch (err) {
-        add({ section: 'State (durable flags)', operation: 'remote agent (HTTP)', unit: 's', value: `n/a: ${(err as Error).message.split('\n')[0]!.slice(0, 120)}` });
-      }
+      // --- durable flags (local LMDB, PostgreSQL, agent) side by side, then several front-ends on PostgreSQL ---
+      await flagSections({ dataDir, mailbox: corpus.group, count, rounds: args.rounds, quick: args.quick, ...(corpus.large ? { skipSeq: corpus.large.number } : {}), launch, stopServer, cleanup, add, log });
     }
 
     header['totalSeconds'] = (performance.now() - t00) / 1000;

@@ -26,8 +26,10 @@ export interface ServerOptions {
   dataDir: string;
   listenPort: number;
   logPath: string;
-  /** `session` (default), `local`, or an agent URL. */
+  /** `session` (default), `local`, an agent URL or a postgres:// URL. */
   state?: string;
+  /** `--uidmap postgres://…` (default: LMDB in the data dir). */
+  uidmap?: string;
   logLevel?: string;
   /** Users file (`--users`), for rows that need a real (non-anonymous) user. */
   users?: string;
@@ -148,6 +150,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
     ...(opts.users ? ['--users', opts.users] : []),
     // Extra serve arguments for A/B runs, e.g. BENCH_SERVER_ARGS='--config /tmp/no-index.json'.
     ...(process.env['BENCH_SERVER_ARGS'] ?? '').split(' ').filter(Boolean),
+    ...(opts.uidmap ? ['--uidmap', opts.uidmap] : []),
   ];
   if (opts.config) {
     const file = `${opts.logPath.replace(/\.log$/, '')}.config.json`;

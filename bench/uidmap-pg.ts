@@ -19,7 +19,8 @@ import { silentLogger } from '../src/util/log.js';
 import { LmdbUidMapStore } from '../src/uidmap/lmdb.js';
 import { PgUidMapStore } from '../src/uidmap/postgres.js';
 import type { UidMapStore } from '../src/uidmap/types.js';
-import { startPostgres, type PostgresServer } from '../test/harness/postgres.js';
+import { benchPostgres, urlArg, type BenchPostgres } from './pg.js';
+import { median } from './report.js';
 import { BENCH_DEFAULT_BATCH, benchAssign } from './uidmap.js';
 
 interface Args {
@@ -43,18 +44,13 @@ function parseArgs(argv: string[]): Args {
       case '--count': args.count = num(); break;
       case '--batch': args.batch = num(); break;
       case '--rounds': args.rounds = num(); break;
-      case '--url':
-        if (v === undefined) throw new Error('--url needs a postgres:// URL');
-        args.url = v;
-        i++;
-        break;
+      case '--url': args.url = urlArg(argv, i++); break;
       default: throw new Error(`unknown argument ${argv[i]}`);
     }
   }
   return args;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function rounds(store: UidMapStore, a: Args): Promise<number[]> {
   const out: number[] = [];
@@ -65,7 +61,7 @@ async function rounds(store: UidMapStore, a: Args): Promise<number[]> {
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const results: { store: string; secs: number[] }[] = [];
-  let server: PostgresServer | undefined;
+  let pg: BenchPostgres | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'nf-bench-uidmap-'));
   try {
     const lmdb = await LmdbUidMapStore.open({ path: join(dir, 'uidmap.lmdb'), logger: silentLogger() });
@@ -74,22 +70,18 @@ async function main(): Promise<void> {
     } finally {
       await lmdb.close();
     }
-    let url = a.url;
-    if (url === undefined) {
-      server = await startPostgres();
-      url = server.url;
-    }
-    const pgStore = await PgUidMapStore.open({ url, logger: silentLogger() });
+    pg = await benchPostgres({ url: a.url });
+    const pgStore = await PgUidMapStore.open({ url: pg.url, logger: silentLogger() });
     try {
       const before = pgStore.statements;
       const secs = await rounds(pgStore, a);
       const perBatch = (pgStore.statements - before) / (a.rounds * Math.ceil(a.count / a.batch));
-      results.push({ store: `PostgreSQL ${server ? `${server.version}, private, loopback` : '(--url)'}, ${perBatch.toFixed(1)} statements/batch incl. open`, secs });
+      results.push({ store: `${pg.label}, ${perBatch.toFixed(1)} statements/batch incl. open`, secs });
     } finally {
       await pgStore.close();
     }
   } finally {
-    await server?.stop();
+    await pg?.stop();
     await rm(dir, { recursive: true, force: true });
   }
   process.stdout.write(`UID map: assign ${a.count} new articles in batches of ${a.batch} into an empty mailbox (median of ${a.rounds})\n`);

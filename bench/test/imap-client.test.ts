@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RawImap } from '../imap-client.js';
 import { searchHits } from '../session.js';
 import { median, ratio } from '../report.js';
+import { percentile } from '../load-sessions.js';
 
 let server: Server | undefined;
 /** Server-side sockets of the current fake (server.close() alone waits for them). */
@@ -100,7 +101,58 @@ describe('RawImap', () => {
   });
 });
 
+describe('RawImap during IDLE', () => {
+  it('hands untagged lines and the continuation to the hooks while IDLE is pending, and DONE ends it', async () => {
+    // IDLE: "+ idling", then an update; DONE (a line of its own) gets the tagged OK
+    server = createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.write('* OK fake\r\n');
+      let tag = '';
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1').trim();
+        if (line.endsWith(' IDLE')) {
+          tag = line.split(' ')[0]!;
+          s.write('+ idling\r\n');
+          setTimeout(() => s.write('* 7 FETCH (UID 7 FLAGS (\\Flagged))\r\n* 8 EXISTS\r\n'), 10);
+        } else if (line === 'DONE') s.write(`${tag} OK IDLE terminated\r\n`);
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const port = (server!.address() as { port: number }).port;
+    const c = await RawImap.connect('127.0.0.1', port);
+    try {
+      const seen: string[] = [];
+      let continued = 0;
+      const two = new Promise<void>((res) => {
+        c.onUntagged = (l) => {
+          seen.push(l);
+          if (seen.length === 2) res();
+        };
+      });
+      c.onContinuation = () => continued++;
+      const idle = c.command('IDLE');
+      await two;
+      c.sendLine('DONE');
+      const r = await idle;
+      expect(r.status).toBe('OK');
+      expect(r.responses).toBe(2);
+      expect(continued).toBe(1);
+      expect(seen).toEqual(['* 7 FETCH (UID 7 FLAGS (\\Flagged))', '* 8 EXISTS']);
+    } finally {
+      c.close();
+    }
+  });
+});
+
 describe('report arithmetic', () => {
+  it('percentile is the nearest rank', () => {
+    const xs = Array.from({ length: 200 }, (_, i) => i + 1);
+    expect(percentile(xs, 50)).toBe(100);
+    expect(percentile(xs, 99)).toBe(198);
+    expect(percentile([5], 99)).toBe(5);
+    expect(percentile([], 50)).toBeNaN();
+  });
   it('median of odd and even counts', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);

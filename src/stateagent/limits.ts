@@ -35,10 +35,13 @@ export const MAX_SUBSCRIPTIONS = 100_000;
 
 /**
  * Mailbox records kept decoded in memory per store (the hot-key cache). A
- * record is a few ranges per flag, so 512 of them are small; a miss costs one
- * LMDB read and a decode.
+ * record is a few ranges per flag, so thousands of them are small (HOT_ITEMS
+ * bounds the pathological ones). One per busy user and mailbox: a front-end
+ * with 1,000 sessions of 1,000 users needs 1,000, and a miss costs an LMDB
+ * read and a decode, or for PostgreSQL every chunk of the mailbox sent again
+ * (512 made 1,000 users on one front-end miss half the time).
  */
-export const HOT_KEYS = 512;
+export const HOT_KEYS = 4096;
 
 /**
  * Numbers (range ends, modseq runs) the hot-key cache may hold in all, ≈ 32 MB:

@@ -15,6 +15,7 @@ export interface CrosspostDeps {
 
 /** Other groups' UIDs of `uids` of `group`, found by Message-ID; never throws for unknown UIDs. */
 export async function crosspostsOf(d: CrosspostDeps, group: string, uids: readonly number[]): Promise<CrosspostTarget[]> {
+  if (!d.meta.hasCrossposts(group)) return []; // no per-article lookups for a group without any
   const here = await d.uidmaps.open(group);
   const byGroup = new Map<string, number[]>();
   for (const uid of uids) {

@@ -127,6 +127,13 @@ export class MetaStore {
   /** Message-ID → the groups a crossposted article was posted to (from Xref at ingest). */
   private readonly xposts: Database<string[], string>;
   private readonly pendingXposts = new Map<string, string[]>();
+  /**
+   * Groups with at least one crossposted article (kept as keys of their own
+   * database, all in memory): a \Seen STORE of 50,000 UIDs in a group without
+   * any skips 50,000 UID-map and crosspost lookups (crossposts.ts).
+   */
+  private readonly xpostGroups: Database<boolean, string>;
+  private readonly groupsWithXposts = new Set<string>();
   private readonly mem: ByteLru<string, HeaderEntry>;
   /**
    * Entries written but maybe not committed yet (lmdb-js commits in a background
@@ -150,9 +157,29 @@ export class MetaStore {
     this.structures = this.env.openDB<MimePart, string>('structures', PLAIN_MSGPACK);
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
     this.xposts = this.env.openDB<string[], string>('xposts', {});
+    this.xpostGroups = this.env.openDB<boolean, string>('xpost-groups', {});
     this.mem = new ByteLru(opts.memoryBytes);
     this.log = opts.logger;
     this.dropRetired();
+    this.loadXpostGroups();
+  }
+
+  /** The groups with crossposts; in a data dir of an earlier version, found once from the records. */
+  private loadXpostGroups(): void {
+    for (const g of this.xpostGroups.getKeys()) if (typeof g === 'string') this.groupsWithXposts.add(g);
+    if (this.groupsWithXposts.size > 0 || this.xposts.getKeysCount() === 0) return;
+    for (const { value } of this.xposts.getRange()) for (const g of value) this.markXpostGroup(g);
+  }
+
+  private markXpostGroup(group: string): void {
+    if (this.groupsWithXposts.has(group)) return;
+    this.groupsWithXposts.add(group);
+    this.write(this.xpostGroups.put(group, true), 'crosspost groups');
+  }
+
+  /** False when no article of `group` is known to be crossposted (then `crossposts` is undefined for all of them). */
+  hasCrossposts(group: string): boolean {
+    return this.groupsWithXposts.has(group);
   }
 
   /** Empties the databases earlier versions kept (see RETIRED_DBS); a failure only costs disk space. */
@@ -267,6 +294,7 @@ export class MetaStore {
   /** Records the groups of a crossposted article (idempotent). */
   putCrossposts(messageId: string, groups: string[]): void {
     if (this.closed) return;
+    for (const g of groups) this.markXpostGroup(g);
     const known = this.crossposts(messageId);
     if (known && known.length === groups.length && known.every((g, i) => g === groups[i])) return;
     this.pendingXposts.set(messageId, groups);

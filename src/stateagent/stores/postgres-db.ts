@@ -15,6 +15,20 @@ import type { Query } from './postgres-sql.js';
 
 /** Connections kept per store: one per update in flight (each is one short statement). */
 export const PG_POOL_SIZE = 8;
+/**
+ * Statements of each kind a store keeps out at once (reads: `loadMany`; writes:
+ * `writeMany`), each ≤ half the pool so reads never wait behind writes. Calls
+ * arriving beyond go out together in the next statement (coalesce.ts): under
+ * load a front-end with 1,000 busy sessions sent one statement per FETCH FLAGS
+ * and STORE, and with every round trip costing a turn of its busy event loop,
+ * calls waited > PG_CONNECT_TIMEOUT_MS for a pooled connection and failed
+ * UNAVAILABLE while PostgreSQL sat idle (bench: "Many front-ends").
+ */
+export const PG_READS_IN_FLIGHT = 4;
+export const PG_WRITES_IN_FLIGHT = 4;
+/** Mailboxes per coalesced statement: reads return small rows; a write carries its chunks' JSON. */
+export const PG_READ_BATCH = 500;
+export const PG_WRITE_BATCH = 100;
 /** Time to open a connection before the call fails UNAVAILABLE (a dead host must not hang a STORE). */
 export const PG_CONNECT_TIMEOUT_MS = 5_000;
 /** Time one statement may take before the call fails UNAVAILABLE (as REMOTE_REQUEST_TIMEOUT_MS). */
@@ -65,10 +79,17 @@ export class PgDb {
 
   private constructor(private readonly pool: pg.Pool) {}
 
-  /** Connect and migrate (or, with `migrate: false`, require the current schema). Throws UNAVAILABLE. */
+  /**
+   * Connect and migrate (or, with `migrate: false`, require the current schema),
+   * then open the whole pool: its connections are made at start and kept while
+   * idle (no idle timeout), so a front-end under load never waits for a new
+   * connection's handshake (under 1,000 busy sessions those took over
+   * PG_CONNECT_TIMEOUT_MS and failed STOREs). Throws UNAVAILABLE.
+   */
   static async open(opts: { url: string; logger: Logger; poolSize?: number; migrate?: boolean }): Promise<PgDb> {
+    const max = opts.poolSize ?? PG_POOL_SIZE;
     const pool = new pg.Pool({
-      connectionString: opts.url, max: opts.poolSize ?? PG_POOL_SIZE, types, application_name: 'newsfront flags',
+      connectionString: opts.url, max, types, application_name: 'newsfront flags', idleTimeoutMillis: 0,
       connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, query_timeout: PG_QUERY_TIMEOUT_MS, keepAlive: true,
     });
     // an idle connection that breaks (server restart) must not crash the process; the next call reconnects
@@ -81,6 +102,8 @@ export class PgDb {
       } else {
         await migrate(pool, FLAGS_COMPONENT, FLAGS_MIGRATIONS, opts.logger);
       }
+      const clients = await Promise.all(Array.from({ length: max }, () => pool.connect()));
+      for (const c of clients) c.release();
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw unavailable('cannot open the flag database', err);

@@ -55,8 +55,9 @@ import { FLAGS_CHANNEL } from './postgres-schema.js';
 import { loadMany, writeMany, written, type PgLoaded, type Query } from './postgres-sql.js';
 import { encodeChange, encodeResync } from './postgres-notify.js';
 import { applyOp, prepare, type Prepared, type Step } from './postgres-apply.js';
-import { Lost, migrateFlagSchema, PgDb, unavailable } from './postgres-db.js';
+import { Lost, migrateFlagSchema, PG_READ_BATCH, PG_READS_IN_FLIGHT, PG_WRITE_BATCH, PG_WRITES_IN_FLIGHT, PgDb, unavailable } from './postgres-db.js';
 import type { MigrateResult } from '../../util/pg-migrate.js';
+import { Coalescer } from './coalesce.js';
 import { PgFeed, resyncEvent } from './postgres-feed.js';
 import { PgSubscriptions } from './postgres-subs.js';
 import type { RunUpdate } from './local.js';
@@ -88,6 +89,13 @@ export class PgFlagStore implements FlagStore {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly subs: PgSubscriptions;
   private readonly feed: PgFeed;
+  /** Reads of single mailboxes, many per statement under load. */
+  private readonly reads = new Coalescer<FlagKey, PgLoaded>(PG_READS_IN_FLIGHT, PG_READ_BATCH, (keys) => this.load(keys));
+  /** Writes of prepared changes (distinct mailboxes: one update per key at a time), many per statement under load: row id or undefined (lost its compare-and-set). */
+  private readonly writes = new Coalescer<Prepared, number | undefined>(PG_WRITES_IN_FLIGHT, PG_WRITE_BATCH, async (preps) => {
+    const ids = await this.write(this.db.runner('update flags'), preps, true);
+    return preps.map((_, i) => ids.get(i));
+  });
   private closed = false;
 
   private constructor(private readonly db: PgDb, private readonly channel: string, url: string, private readonly log: Logger) {
@@ -129,17 +137,29 @@ export class PgFlagStore implements FlagStore {
     return this.cache.get(k) as PgLoaded | undefined;
   }
 
-  /** The current state of `keys` (one statement; with `lock`, rows locked first), remembered in the cache. */
+  /**
+   * The current state of `keys` (one statement; with `lock`, rows locked first),
+   * remembered in the cache. A key given twice is read once.
+   */
   private async load(keys: readonly FlagKey[], q?: Query, lock = false): Promise<PgLoaded[]> {
     const ks = keys.map(keyString);
+    const first = new Map<string, number>();
+    ks.forEach((k, i) => first.has(k) || first.set(k, i));
+    const uniq = [...first.values()];
     try {
-      const out = await loadMany(q ?? this.db.runner('read flags'), keys, ks.map((k) => this.held(k)), lock);
-      if (!lock) out.forEach((l, i) => this.cache.remember(ks[i]!, l));
-      return out;
+      const got = await loadMany(q ?? this.db.runner('read flags'), uniq.map((i) => keys[i]!), uniq.map((i) => this.held(ks[i]!)), lock);
+      if (!lock) got.forEach((l, j) => this.cache.remember(ks[uniq[j]!]!, l));
+      const byKey = new Map(uniq.map((i, j) => [ks[i]!, got[j]!]));
+      return ks.map((k) => byKey.get(k)!);
     } catch (err) {
       this.cache.clear();
       throw unavailable('read flags', err);
     }
+  }
+
+  /** One mailbox's current state, read together with other callers' under load. */
+  private loadOne(key: FlagKey): Promise<PgLoaded> {
+    return this.reads.submit(key);
   }
 
   // ------------------------------------------------------------ FlagStore
@@ -153,7 +173,7 @@ export class PgFlagStore implements FlagStore {
   async flagsOf(key: FlagKey): Promise<MailboxFlags> {
     this.db.live();
     checkKey(key);
-    return (await this.load([key]))[0]!.mf;
+    return (await this.loadOne(key)).mf;
   }
 
   async update(key: FlagKey, uids: readonly number[], op: FlagOp, flags: readonly string[], opts: UpdateOptions = {}): Promise<UpdateResult> {
@@ -234,19 +254,19 @@ export class PgFlagStore implements FlagStore {
     let cur = this.held(step.k);
     let checked = false;
     if (!cur) {
-      cur = (await this.load([step.key]))[0]!;
+      cur = await this.loadOne(step.key);
       checked = true;
     }
     let p = prepare(step, cur);
     if (!p.plan && !checked) {
       // "nothing to change" must hold for the database, not just for the copy
-      const now = (await this.load([step.key]))[0]!;
+      const now = await this.loadOne(step.key);
       if (now !== cur) p = prepare(step, now);
     }
     if (!p.plan) return p;
-    const ids = await this.write(this.db.runner('update flags'), [p], true);
-    if (ids.size === 1) {
-      this.settle([p], ids, true);
+    const id = await this.writes.submit(p);
+    if (id !== undefined) {
+      this.settle([p], new Map([[0, id]]), true);
       return p;
     }
     return (await this.commitLocked([step], true))[0]!;

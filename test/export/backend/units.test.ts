@@ -142,6 +142,27 @@ describe('MetaStore', () => {
     await t.close();
   });
 
+  it('knows which groups have crossposted articles, across reopen and from an earlier version\'s records', async () => {
+    const path = join(dir, 'meta.lmdb');
+    const s = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 << 20 });
+    expect(s.hasCrossposts('comp.a')).toBe(false);
+    s.putCrossposts('<x@example>', ['comp.a', 'comp.b']);
+    expect([s.hasCrossposts('comp.a'), s.hasCrossposts('comp.b'), s.hasCrossposts('comp.c')]).toEqual([true, true, false]);
+    await s.close();
+    const t = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 << 20 });
+    expect([t.hasCrossposts('comp.a'), t.hasCrossposts('comp.b'), t.hasCrossposts('comp.c')]).toEqual([true, true, false]);
+    await t.close();
+    // a data dir written before the groups were kept: only the records
+    const oldPath = join(dir, 'old.lmdb');
+    const old = openLmdb({ path: oldPath, maxDbs: 8 });
+    await old.openDB<string[], string>('xposts', {}).put('<y@example>', ['alt.x', 'alt.y']);
+    await old.close();
+    const u = new MetaStore({ path: oldPath, logger: silentLogger(), memoryBytes: 1 << 20 });
+    expect([u.hasCrossposts('alt.x'), u.hasCrossposts('alt.y'), u.hasCrossposts('comp.a')]).toEqual([true, true, false]);
+    expect(u.crossposts('<y@example>')).toEqual(['alt.x', 'alt.y']);
+    await u.close();
+  });
+
   it('empties the databases of earlier versions (hdr, sizes, env) at open and keeps the others', async () => {
     const path = join(dir, 'meta.lmdb');
     const old = openLmdb({ path, maxDbs: 8 });
