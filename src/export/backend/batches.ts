@@ -53,7 +53,7 @@ export async function* readBatches(r: BatchReader, uids: readonly number[], need
     const known = started.get(from);
     if (known !== undefined) return known;
     const batch = uids.slice(from, from + READ_BATCH);
-    if (needs.content && batch.length > 1) r.prefetch(batch);
+    if (needs.content) r.prefetch(batch); // also one message: its size and header then come from the download, not a read of their own
     else if (structure !== false && batch.length > 1) {
       const todo = structure === true ? batch : batch.filter(structure);
       if (todo.length > 1) r.prefetchStructures(todo);

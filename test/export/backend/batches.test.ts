@@ -89,6 +89,19 @@ describe('planned reads', () => {
     h.release();
   });
 
+  it('one cold message with its body and exact size: one upstream read, not a read for the size and a download', async () => {
+    const src = new FakeSource();
+    src.fill('p.one', 3);
+    r = await rig(src, { sizes: 'download' });
+    const h = await r.backend.open('p.one');
+    const [b] = await collect(h.read([2], { meta: true, content: true, streams: true }));
+    expect(b!.metas!.get(2)?.size).toBeGreaterThan(0);
+    const body = await h.bytes!(2);
+    expect(Buffer.isBuffer(body) ? body.length : -1).toBe(b!.metas!.get(2)!.size);
+    expect(src.calls.article).toBe(1);
+    h.release();
+  });
+
   it('asks for structures of the messages the predicate accepts only', async () => {
     const src = new FakeSource();
     src.fill('p.s', 10);
