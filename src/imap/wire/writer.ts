@@ -48,9 +48,10 @@ const SMALL_LITERAL = 64 * 1024;
  * A ByteSource (a cached file) is read in pieces of this size into two
  * buffers reused for the whole literal: with fresh 256 KB buffers per piece a
  * 57 MB article made V8 collect every few megabytes (external memory), and
- * bigger pieces mean fewer reads and writes.
+ * bigger pieces mean fewer reads and writes. Two of them are what a session
+ * sending a long article holds (1 MB).
  */
-const SOURCE_PIECE = 1024 * 1024;
+const SOURCE_PIECE = 512 * 1024;
 
 export class ResponseWriter {
   private output: Writable;
