@@ -129,6 +129,30 @@ export interface MessageReader {
    * destroy the stream. Throws NONEXISTENT if the article is gone upstream.
    */
   content(uid: number, range?: ByteRange): Promise<Readable>;
+  /**
+   * Optional: the bytes `content` would stream, in the cheapest form the
+   * implementation has at hand, for a caller that sends them on (FETCH body
+   * sections): a Buffer for a short article — returned synchronously when no
+   * waiting is needed, so a FETCH of many cached bodies costs no stream and
+   * no promise per message —, a `ByteSource` for a range of a long article
+   * stored whole (the caller reads it into buffers it reuses), else a stream
+   * as `content`. A Buffer is the caller's to keep and not to modify.
+   * Throws (or rejects) as `content`.
+   */
+  bytes?(uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable>;
+}
+
+/**
+ * A range of stored bytes read piece by piece into the caller's buffers
+ * (`MessageReader.bytes`). `read(into)` fills `into` from the current
+ * position on and resolves with the octets read, 0 once `size` octets were
+ * read; it rejects on an I/O error or when the bytes end early. The caller
+ * calls `close()` exactly once, when done or on giving up.
+ */
+export interface ByteSource {
+  readonly size: number;
+  read(into: Buffer): Promise<number>;
+  close(): void;
 }
 
 export interface MailboxHandle extends MessageReader {

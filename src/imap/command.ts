@@ -13,6 +13,7 @@ import type { Session, SessionState } from './session.js';
 import type { ServerContext } from './context.js';
 import type { Chunk } from './wire/writer.js';
 import type { Readable } from 'node:stream';
+import type { ByteSource } from '../export/interface.js';
 
 export interface Completion {
   code?: string;
@@ -30,8 +31,8 @@ export interface CommandContext {
   untagged(...chunks: Chunk[]): Promise<void>;
   /** Write raw chunks (no CRLF added). */
   write(...chunks: Chunk[]): Promise<void>;
-  /** Write `{size}` CRLF and exactly `size` octets from `body`. */
-  literal(size: number, body: Readable | Buffer, binary?: boolean): Promise<void>;
+  /** Write `{size}` CRLF and exactly `size` octets from `body` (the caller closes a stream or source it opened). */
+  literal(size: number, body: Readable | Buffer | ByteSource, binary?: boolean): Promise<void>;
   /** Write a continuation request `+ text`. */
   continuation(text: string): Promise<void>;
   /**

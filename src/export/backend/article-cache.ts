@@ -30,7 +30,7 @@
  * file error; the caller maps it. Streams returned belong to the caller, who
  * consumes or destroys them.
  */
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
@@ -39,7 +39,8 @@ import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_B
 import { ByteLru } from '../../util/lru.js';
 import { SmallStore } from './small-store.js';
 import { FileHandles, type Held } from './file-handles.js';
-import { bufferStream, hashOf, rangeStream, storedCost } from './cache-io.js';
+import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
+import type { ByteSource } from '../interface.js';
 
 export interface ArticleCacheOptions {
   dir: string;
@@ -109,25 +110,8 @@ export class ArticleCache {
   /** Creates the directories, removes stale temp files and indexes the cached articles. */
   async init(): Promise<void> {
     await mkdir(this.tmpDir(), { recursive: true });
-    await this.removeStaleTemps();
-    const found: { hash: string; size: number; at: number; small: boolean }[] = [];
-    for (const sub of await readdir(this.opts.dir)) {
-      if (!/^[0-9a-f]{2}$/.test(sub)) continue;
-      let names: string[];
-      try {
-        names = await readdir(join(this.opts.dir, sub));
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        try {
-          const st = await stat(join(this.opts.dir, sub, name));
-          if (st.isFile()) found.push({ hash: name, size: st.size, at: st.mtimeMs, small: false });
-        } catch {
-          // vanished meanwhile
-        }
-      }
-    }
+    await removeStaleTemps(this.tmpDir(), STALE_TEMP_MS);
+    const found: { hash: string; size: number; at: number; small: boolean }[] = await scanFiles(this.opts.dir);
     const { store, entries } = SmallStore.open(this.opts.dir, this.log);
     this.store = store;
     for (const e of entries) found.push({ ...e, small: true });
@@ -151,19 +135,6 @@ export class ArticleCache {
     const store = this.store;
     this.store = null;
     await store?.close();
-  }
-
-  /** Deletes temp files left by crashed runs (old enough not to be another process's live download). */
-  private async removeStaleTemps(): Promise<void> {
-    const now = Date.now();
-    for (const name of await readdir(this.tmpDir())) {
-      const p = join(this.tmpDir(), name);
-      try {
-        if (now - (await stat(p)).mtimeMs > STALE_TEMP_MS) await unlink(p);
-      } catch {
-        // vanished meanwhile
-      }
-    }
   }
 
   /** True when the article is cached (as far as this process knows). */
@@ -351,17 +322,62 @@ export class ArticleCache {
       held.release();
       return bufferStream(Buffer.alloc(0));
     }
-    if (e - start <= READ_CHUNK) {
-      // a short range (a partial fetch): one positional read
-      try {
-        const buf = Buffer.allocUnsafe(e - start);
-        const { bytesRead } = await held.fh.read(buf, 0, buf.length, start);
-        return bufferStream(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-      } finally {
-        held.release();
+    if (e - start <= READ_CHUNK) return bufferStream(await readRange(held, start, e)); // a short range (a partial fetch): one positional read
+    return rangeStream(held, start, e);
+  }
+
+  /**
+   * Bytes [start, end) of the article as `MessageReader.bytes` hands them out:
+   * a small stored article as a Buffer, synchronously (one store read, no
+   * stream); a range of a cached file as a `ByteSource` (a short range: one
+   * read into a Buffer); otherwise its download (started, or joined, as by
+   * `open`) — a Buffer once it finished in memory, or a stream following it
+   * once it goes to a file. Rejects as `open`.
+   */
+  take(key: string, upstream: Upstream, start = 0, end = Infinity): Buffer | Promise<Buffer | ByteSource | Readable> {
+    const hash = hashOf(key);
+    if (!this.downloads.has(hash)) {
+      const e = this.index.get(hash); // marks it recently used
+      if (e !== undefined && e.small) {
+        const b = this.store?.get(hash);
+        if (b !== undefined) {
+          this.hits++;
+          return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
+        }
+        this.index.delete(hash); // gone from the store: fetched again below
+      } else if (e !== undefined) {
+        return this.takeFile(key, hash, upstream, e.size, start, end);
       }
     }
-    return rangeStream(held, start, e);
+    return this.takeDownload(key, hash, upstream, start, end);
+  }
+
+  private async takeFile(key: string, hash: string, upstream: Upstream, size: number, start: number, end: number): Promise<Buffer | ByteSource | Readable> {
+    let held: Held;
+    try {
+      held = await this.handles.acquire(hash, this.pathOf(hash));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.index.delete(hash);
+      return this.takeDownload(key, hash, upstream, start, end);
+    }
+    this.hits++;
+    const e = Math.min(end, size);
+    if (start >= e) {
+      held.release();
+      return Buffer.alloc(0);
+    }
+    if (e - start <= READ_CHUNK) return readRange(held, start, e);
+    return fileSource(held, start, e);
+  }
+
+  private async takeDownload(key: string, hash: string, upstream: Upstream, start: number, end: number): Promise<Buffer | Readable> {
+    let f = this.downloads.get(hash);
+    if (f !== undefined) this.hits++;
+    else f = await this.fetch(key, hash, upstream);
+    const b = await f.small();
+    if (b !== null) return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
+    return this.follow(f, start, end);
   }
 
   private unlinkFile(hash: string): void {

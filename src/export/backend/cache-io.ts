@@ -5,10 +5,11 @@
  * directory deleted under a running server.
  */
 import { hash } from 'node:crypto';
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Held } from './file-handles.js';
+import type { ByteSource } from '../interface.js';
 import { READ_CHUNK } from './limits.js';
 
 /**
@@ -41,6 +42,44 @@ export function rangeStream(held: Held, start: number, end: number): Readable {
       cb(err);
     },
   });
+}
+
+/**
+ * Bytes [start, end) of a kept file handle as a `ByteSource`: positional reads
+ * into the caller's buffers, no buffer allocated per piece (a 57 MB article in
+ * fresh 256 KB buffers made V8 collect every few megabytes). The handle is
+ * released by `close()`; a file shorter than `end` rejects the read.
+ */
+export function fileSource(held: Held, start: number, end: number): ByteSource {
+  let pos = start;
+  let closed = false;
+  return {
+    size: end - start,
+    async read(into: Buffer): Promise<number> {
+      const n = Math.min(into.length, end - pos);
+      if (n <= 0) return 0;
+      const { bytesRead } = await held.fh.read(into, 0, n, pos);
+      if (bytesRead === 0) throw new Error(`cached file shorter than ${end} bytes`);
+      pos += bytesRead;
+      return bytesRead;
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      held.release();
+    },
+  };
+}
+
+/** Bytes [start, end) of a kept file handle in one positional read (a short range); releases the handle. */
+export async function readRange(held: Held, start: number, end: number): Promise<Buffer> {
+  try {
+    const buf = Buffer.allocUnsafe(end - start);
+    const { bytesRead } = await held.fh.read(buf, 0, buf.length, start);
+    return bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+  } finally {
+    held.release();
+  }
 }
 
 /** A stream of one buffer (cheaper than Readable.from: no async iterator behind it). */
@@ -97,3 +136,39 @@ export function hashOf(key: string): string {
 }
 let lastKey = '';
 let lastHash = '';
+
+/** The cached article files `<dir>/<hh>/<hash>` with their sizes and times (a file vanishing meanwhile is skipped). */
+export async function scanFiles(dir: string): Promise<{ hash: string; size: number; at: number; small: false }[]> {
+  const found: { hash: string; size: number; at: number; small: false }[] = [];
+  for (const sub of await readdir(dir)) {
+    if (!/^[0-9a-f]{2}$/.test(sub)) continue;
+    let names: string[];
+    try {
+      names = await readdir(join(dir, sub));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      try {
+        const st = await stat(join(dir, sub, name));
+        if (st.isFile()) found.push({ hash: name, size: st.size, at: st.mtimeMs, small: false });
+      } catch {
+        // vanished meanwhile
+      }
+    }
+  }
+  return found;
+}
+
+/** Deletes temp files left by crashed runs: those untouched for `staleMs` (not another process's live download). */
+export async function removeStaleTemps(tmpDir: string, staleMs: number): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(tmpDir)) {
+    const p = join(tmpDir, name);
+    try {
+      if (now - (await stat(p)).mtimeMs > staleMs) await unlink(p);
+    } catch {
+      // vanished meanwhile
+    }
+  }
+}

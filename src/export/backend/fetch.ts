@@ -188,6 +188,20 @@ export class Fetch {
     }
   }
 
+  /**
+   * The whole article as one buffer once the download has finished in memory
+   * (at most `smallMax` bytes); null as soon as it is known to go to a file
+   * (then follow it with `reader`). Rejects with the download's failure.
+   */
+  async small(): Promise<Buffer | null> {
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      if (this.bytes !== null) return this.bytes;
+      if (this.chunks === null || this.ended) return null; // spilled (or finished as a file)
+      await new Promise<void>((res) => this.waiters.push(res));
+    }
+  }
+
   /** A stream of bytes [start, end) of the article, following the download. */
   reader(start = 0, end = Infinity): Readable {
     this.readers++;

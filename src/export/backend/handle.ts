@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import {
-  BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type MailboxHandle, type MailboxSearch, type MailboxSnapshot,
+  BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type ByteSource, type MailboxHandle, type MailboxSearch, type MailboxSnapshot,
   type MessageBatch, type MessageMeta, type MimePart, type ReadNeeds,
 } from '../interface.js';
 import type { GroupReader } from './reader.js';
@@ -80,6 +80,10 @@ export class ViewHandle implements MailboxHandle {
 
   content(uid: number, range?: ByteRange): Promise<Readable> {
     return this.reader.content(uid, range);
+  }
+
+  bytes(uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable> {
+    return this.reader.bytes(uid, range);
   }
 }
 

@@ -149,6 +149,15 @@ export const READ_BATCH = 500;
 export const META_READ_AHEAD = 3;
 
 /**
+ * Batches whose bodies are downloaded while the caller still sends an earlier
+ * one (a FETCH of many bodies): without it the upstream pipeline drains at
+ * every batch end and the first 1,000 bodies wait for two upstream rounds in
+ * turn. One: downloads are held in memory until stored (READ_BATCH small
+ * articles, a few MB at most).
+ */
+export const BODY_READ_AHEAD = 1;
+
+/**
  * Articles read at once for their MIME structure ahead of a BODYSTRUCTURE
  * listing (measure.ts: streamed through the parser, nothing written to the
  * cache). Pipelined on the upstream connection like HEAD (HEAD_WINDOW).

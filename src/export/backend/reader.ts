@@ -19,7 +19,7 @@
  * Errors are `BackendError`s (see errors.ts).
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
+import type { ByteRange, ByteSource, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
 import { findField, parseHeader, parseStructure, parseStructureStream, type MimePart } from '../../mime/index.js';
@@ -174,6 +174,18 @@ export class GroupReader implements MessageReader {
     } catch (err) {
       throw toBackendError(err, `${this.d.group} UID ${uid}`);
     }
+  }
+
+  /** See MessageReader.bytes: from the article cache (article-cache.ts `take`). */
+  bytes(uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable> {
+    this.d.activity?.touch();
+    const t = this.d.view();
+    const row = this.row(t, uid);
+    const got = this.d.cache.take(this.key(t, row), this.upstream(t, row), range?.start ?? 0, range?.end ?? Infinity);
+    if (!(got instanceof Promise)) return got;
+    return got.catch((err: unknown) => {
+      throw toBackendError(err, `${this.d.group} UID ${uid}`);
+    });
   }
 
   /**

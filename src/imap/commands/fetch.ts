@@ -25,7 +25,7 @@ import { dateTime, dateTimeText } from '../wire/encoder.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { concreteSet, resolveSet, uidsOf } from '../sequence.js';
 import type { Chunk } from '../wire/writer.js';
-import { bodySection, binarySection, binarySize, type BodyData, type MessageData } from '../fetch/body.js';
+import { bodySection, binarySection, binarySize, type BodyData, type BodySource, type MessageData } from '../fetch/body.js';
 import type { MessageMeta, MimePart, ReadNeeds } from '../../export/interface.js';
 import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
@@ -340,20 +340,38 @@ async function writeMessage(
     await ctx.write(fetchOpen(ctx.session, seq, msg.uid), ...(parts as Chunk[]), ')\r\n');
     return;
   }
-  // Open article streams before writing, so a vanished article costs no half response.
-  const opened = await Promise.all(parts.map(async (p) => (isBodyData(p) && p.kind === 'stream' ? p.open() : undefined)));
+  // Open the article bytes before writing, so a vanished article costs no half response.
+  // A cached short article comes back as a Buffer at once: no stream, no await.
+  const opened: Array<BodySource | undefined> = [];
   try {
-    await ctx.write(fetchOpen(ctx.session, seq, msg.uid));
+    for (const p of parts) {
+      if (!isBodyData(p) || p.kind !== 'stream') {
+        opened.push(undefined);
+        continue;
+      }
+      const o = p.open();
+      opened.push(o instanceof Promise ? await o : o);
+    }
+    let run: Chunk[] = [fetchOpen(ctx.session, seq, msg.uid)];
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
-      if (!isBodyData(p)) await ctx.write(p);
-      else if (p.kind === 'nil') await ctx.write('NIL');
-      else if (p.kind === 'bytes') await ctx.literal(p.bytes.length, p.bytes, p.binary && p.bytes.includes(0));
-      else await ctx.literal(p.size, opened[i]!, p.binary);
+      if (!isBodyData(p)) run.push(p);
+      else if (p.kind === 'nil') run.push('NIL');
+      else {
+        await ctx.write(...run);
+        run = [];
+        if (p.kind === 'bytes') await ctx.literal(p.bytes.length, p.bytes, p.binary && p.bytes.includes(0));
+        else await ctx.literal(p.size, opened[i]!, p.binary);
+      }
     }
-    await ctx.write(')\r\n');
+    run.push(')\r\n');
+    await ctx.write(...run);
   } finally {
-    for (const s of opened) s?.destroy();
+    for (const s of opened) {
+      if (s === undefined || Buffer.isBuffer(s)) continue;
+      if ('destroy' in s) s.destroy();
+      else s.close();
+    }
   }
 }
 

@@ -7,17 +7,20 @@
  * 1 KB partial of a 40 MB part reads about 1 KB (invariant 6).
  */
 import { Readable } from 'node:stream';
-import type { MailboxHandle, MessageMeta, MimePart } from '../../export/interface.js';
+import type { ByteSource, MailboxHandle, MessageMeta, MimePart } from '../../export/interface.js';
 import type { Section } from '../wire/fetch-att.js';
 import { chunkDecoderFor, isKnownEncoding, MimeError, partAt, sectionRange, selectFields } from '../../mime/index.js';
 import { no } from '../errors.js';
 import { echo } from '../response-text.js';
 
-/** What to send for one body item: NIL, bytes, or a stream of known size. */
+/** Article bytes to send, as the backend has them (MessageReader.bytes): a Buffer at once, or later a Buffer, pieces or a stream. */
+export type BodySource = Buffer | ByteSource | Readable;
+
+/** What to send for one body item: NIL, bytes, or article bytes of known size, read when `open` is called. */
 export type BodyData =
   | { kind: 'nil' }
   | { kind: 'bytes'; bytes: Buffer; binary: boolean }
-  | { kind: 'stream'; size: number; open: () => Promise<Readable>; binary: boolean };
+  | { kind: 'stream'; size: number; open: () => Buffer | Promise<BodySource>; binary: boolean };
 
 /** Everything about one message a FETCH may need, loaded lazily and once. */
 export interface MessageData {
@@ -40,7 +43,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 function range(handle: MailboxHandle, uid: number, start: number, end: number, binary = false): BodyData {
   if (end <= start) return { kind: 'bytes', bytes: Buffer.alloc(0), binary };
-  return { kind: 'stream', size: end - start, open: () => handle.content(uid, { start, end }), binary };
+  const r = { start, end };
+  const open = handle.bytes !== undefined ? () => handle.bytes!(uid, r) : () => handle.content(uid, r);
+  return { kind: 'stream', size: end - start, open, binary };
 }
 
 function sliceBytes(b: Buffer, partial: { origin: number; length: number } | undefined): Buffer {

@@ -16,11 +16,15 @@
  *   serialises whole responses. A write waits for 'drain' only when the
  *   stream asks for it (backpressure).
  * - `literal` sends `{size}` CRLF (`~{size}` for literal8) and exactly `size`
- *   octets. A small streamed literal joins the batch; a large one is written
- *   chunk by chunk as it arrives, never held whole. A source yielding more or
+ *   octets. A Buffer or a small streamed literal joins the batch; a large
+ *   stream is written chunk by chunk as it arrives, never held whole; a
+ *   `ByteSource` is read into two buffers of SOURCE_PIECE octets the writer
+ *   reuses, one filled while the other is written (a piece is reused only
+ *   once the stream has taken it: at most two pieces in flight). A source yielding more or
  *   fewer octets gives `WireWriteError('LITERAL_LENGTH')`, a source that fails
- *   `WireWriteError('SOURCE_FAILED')`; the source is destroyed and the
- *   protocol stream is broken: the owner must close the socket.
+ *   `WireWriteError('SOURCE_FAILED')`; a stream is destroyed (a ByteSource is
+ *   left to the caller to close) and the protocol stream is broken: the owner
+ *   must close the socket.
  * - Once the socket closed (or `close()` was called) every write rejects with
  *   `ConnectionClosed`, including one waiting for 'drain'.
  * - Under COMPRESS=DEFLATE (`compress`) every flush ends with a sync flush,
@@ -31,6 +35,7 @@
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { constants as zc, type DeflateRaw } from 'node:zlib';
+import type { ByteSource } from '../../export/interface.js';
 import { ConnectionClosed, WireWriteError } from './errors.js';
 
 export type Chunk = Buffer | string;
@@ -39,6 +44,14 @@ export type Chunk = Buffer | string;
 const OUTPUT_BATCH = 64 * 1024;
 /** Streamed literals up to this size are gathered into the output batch rather than streamed. */
 const SMALL_LITERAL = 64 * 1024;
+/**
+ * A ByteSource (a cached file) is read in pieces of this size into two
+ * buffers reused for the whole literal: with fresh 256 KB buffers per piece a
+ * 57 MB article made V8 collect every few megabytes (external memory), and
+ * bigger pieces mean fewer reads and writes. Two of them are what a session
+ * sending a long article holds (1 MB).
+ */
+const SOURCE_PIECE = 512 * 1024;
 
 export class ResponseWriter {
   private output: Writable;
@@ -95,13 +108,14 @@ export class ResponseWriter {
   }
 
   /** `{size}` CRLF (or `~{size}` for BINARY with NUL) then exactly `size` octets from `body`. */
-  async literal(size: number, body: Readable | Buffer, binary: boolean): Promise<void> {
-    await this.send([`${binary ? '~' : ''}{${size}}\r\n`]);
+  async literal(size: number, body: Readable | Buffer | ByteSource, binary: boolean): Promise<void> {
+    const head = `${binary ? '~' : ''}{${size}}\r\n`;
     if (Buffer.isBuffer(body)) {
       if (body.length !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, have ${body.length}`);
-      await this.send([body]);
-      return;
+      return this.send([head, body]);
     }
+    await this.send([head]);
+    if (!('pipe' in body)) return this.pieces(size, body);
     if (size <= SMALL_LITERAL) {
       // small bodies join the output batch instead of a write of their own
       const chunks: Buffer[] = [];
@@ -138,6 +152,40 @@ export class ResponseWriter {
       throw new WireWriteError('SOURCE_FAILED', `article stream failed after ${sent} of ${size} octets`, { cause: err });
     }
     if (sent !== size) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${sent}`);
+  }
+
+  /** The `size` octets of a ByteSource, read into two reused buffers (see SOURCE_PIECE); the caller closes the source. */
+  private async pieces(size: number, body: ByteSource): Promise<void> {
+    await this.flush();
+    if (size === 0) return;
+    const piece = Math.min(size, SOURCE_PIECE);
+    const bufs = [Buffer.allocUnsafeSlow(piece), size > piece ? Buffer.allocUnsafeSlow(piece) : undefined];
+    /** When the stream has taken the last write from each buffer. */
+    const taken: Array<Promise<void> | undefined> = [undefined, undefined];
+    let sent = 0;
+    let k = 0;
+    try {
+      while (sent < size) {
+        await taken[k];
+        const buf = bufs[k]!;
+        let n: number;
+        try {
+          n = await body.read(size - sent < buf.length ? buf.subarray(0, size - sent) : buf);
+        } catch (err) {
+          throw new WireWriteError('SOURCE_FAILED', `article read failed after ${sent} of ${size} octets`, { cause: err });
+        }
+        if (n === 0) throw new WireWriteError('LITERAL_LENGTH', `literal announced ${size}, source gave ${sent}`);
+        sent += n;
+        const t = this.writeTaken(buf.subarray(0, n));
+        t.catch(() => undefined); // observed below or by the next turn of the loop
+        taken[k] = t;
+        if (bufs[1] !== undefined) k ^= 1;
+      }
+    } finally {
+      // the buffers stay the stream's until it has taken them, also after a failure
+      await Promise.allSettled(taken.filter((t) => t !== undefined));
+    }
+    await Promise.all(taken);
   }
 
   /** Finish the output: with COMPRESS the deflate stream is ended, so its last bytes precede the FIN. */
@@ -178,6 +226,24 @@ export class ResponseWriter {
       };
       this.output.once('drain', onDrain);
       this.socket.once('close', onClose);
+    });
+  }
+
+  /** Writes `data`; resolves once the stream has taken it (its write callback), rejects with ConnectionClosed. */
+  private writeTaken(data: Buffer): Promise<void> {
+    const out = this.output;
+    if (this.closed || out.writableEnded || out.destroyed) {
+      return Promise.reject(new ConnectionClosed('connection closed'));
+    }
+    return new Promise((resolve, reject) => {
+      // a stream destroyed mid-write may never call back: its socket's 'close' settles it
+      const onClose = (): void => reject(new ConnectionClosed('connection closed'));
+      this.socket.once('close', onClose);
+      out.write(data, (err) => {
+        this.socket.off('close', onClose);
+        if (err) reject(new ConnectionClosed('connection closed'));
+        else resolve();
+      });
     });
   }
 }

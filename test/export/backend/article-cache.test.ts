@@ -97,6 +97,42 @@ describe('ArticleCache', () => {
     expect(up.calls).toBe(1);
   });
 
+  it('take: a stored small article as a Buffer at once, a cached file as pieces, a download as a Buffer or a stream', async () => {
+    const c = await cacheIn(tempDir());
+    const small = cachedArticle(0);
+    const long = Buffer.concat([cachedArticle(4), Buffer.alloc(2 * READ_CHUNK, 0x61)]); // longer than one read
+    // not cached: the download, shared with an `open` at the same time, one upstream call
+    const up = counted(small);
+    const [first, opened] = await Promise.all([c.take('s', up, 5, 60), c.open('s', up)]);
+    expect(first).toEqual(small.subarray(5, 60));
+    expect(await readAll(opened)).toEqual(small);
+    // stored: synchronously, no promise, and the same bytes again after the store's commit
+    const now = c.take('s', never);
+    expect(Buffer.isBuffer(now)).toBe(true);
+    expect(now).toEqual(small);
+    await pause(STORE_WRITE_DELAY_MS * 3);
+    expect(c.take('s', never, 10, 20)).toEqual(small.subarray(10, 20));
+    expect(c.take('s', never, small.length + 5)).toEqual(Buffer.alloc(0));
+    expect(up.calls).toBe(1);
+    // a long one while it downloads: a stream following the download (never the whole article in memory)
+    const upLong = counted(long);
+    const following = await c.take('l', upLong);
+    expect(Buffer.isBuffer(following)).toBe(false);
+    expect(same(await readAll(following as Readable), long)).toBe(true);
+    // cached as a file: a ByteSource read into the caller's buffer, or one read for a short range
+    const src = await c.take('l', never, 1000, long.length - 7);
+    expect(Buffer.isBuffer(src) || src instanceof Readable).toBe(false);
+    const pieces = src as import('../../../src/export/interface.js').ByteSource;
+    expect(pieces.size).toBe(long.length - 1007);
+    const into = Buffer.alloc(50_000);
+    const got: Buffer[] = [];
+    for (let n = await pieces.read(into); n > 0; n = await pieces.read(into)) got.push(Buffer.from(into.subarray(0, n)));
+    pieces.close();
+    expect(same(Buffer.concat(got), long.subarray(1000, long.length - 7))).toBe(true);
+    expect(same((await c.take('l', never, 100, 100 + READ_CHUNK)) as Buffer, long.subarray(100, 100 + READ_CHUNK))).toBe(true);
+    expect(upLong.calls).toBe(1);
+  });
+
   it('stays within its byte bound under churn of small and long articles; the LMDB file does not keep growing', async () => {
     const dir = tempDir();
     const bound = 400_000;

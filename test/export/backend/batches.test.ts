@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeSource } from './fake-source.js';
 import { collect, rig, type Rig } from './helpers.js';
-import { META_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
+import { BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
 
 describe('planned reads', () => {
   let r: Rig | undefined;
@@ -70,6 +70,35 @@ describe('planned reads', () => {
     expect(src.calls.head).toBe(READ_BATCH * (META_READ_AHEAD + 2));
     await quiet.return?.();
     await streaming.return?.();
+    h.release();
+  });
+
+  it('with bodies, a streaming caller has BODY_READ_AHEAD further batch downloaded while it sends one, and no more', async () => {
+    const src = new FakeSource();
+    src.fill('p.bodies', READ_BATCH * 3);
+    r = await rig(src);
+    const h = await r.backend.open('p.bodies');
+    const uids = Array.from(h.current().uids);
+    const it = h.read(uids, { meta: true, content: true, streams: true })[Symbol.asyncIterator]();
+    await it.next();
+    const want = READ_BATCH * (1 + BODY_READ_AHEAD);
+    for (let i = 0; i < 200 && src.calls.article < want; i++) await new Promise((res) => setTimeout(res, 10));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(src.calls.article).toBe(want);
+    await it.return?.();
+    h.release();
+  });
+
+  it('one cold message with its body and exact size: one upstream read, not a read for the size and a download', async () => {
+    const src = new FakeSource();
+    src.fill('p.one', 3);
+    r = await rig(src, { sizes: 'download' });
+    const h = await r.backend.open('p.one');
+    const [b] = await collect(h.read([2], { meta: true, content: true, streams: true }));
+    expect(b!.metas!.get(2)?.size).toBeGreaterThan(0);
+    const body = await h.bytes!(2);
+    expect(Buffer.isBuffer(body) ? body.length : -1).toBe(b!.metas!.get(2)!.size);
+    expect(src.calls.article).toBe(1);
     h.release();
   });
 

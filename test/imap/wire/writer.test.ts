@@ -101,6 +101,62 @@ describe('ResponseWriter', () => {
     expect(maxAhead).toBeLessThan(total / 4);
   });
 
+  it('reads a ByteSource into two reused buffers, never more than two pieces ahead of the socket, exactly the announced size', async () => {
+    const sink = new Sink(64 * 1024); // writes complete only when released: the writer must wait for them
+    const w = writerOn(sink);
+    const total = 5 * 1024 * 1024 + 123;
+    const data = Buffer.alloc(total);
+    for (let i = 0; i < total; i++) data[i] = (i * 31) & 0xff;
+    let pos = 0;
+    const buffers = new Set<ArrayBuffer>();
+    let maxAhead = 0;
+    const source = {
+      size: total,
+      async read(into: Buffer): Promise<number> {
+        buffers.add(into.buffer as ArrayBuffer);
+        const n = Math.min(into.length, total - pos);
+        data.copy(into, 0, pos, pos + n);
+        pos += n;
+        maxAhead = Math.max(maxAhead, sink.pending);
+        return n;
+      },
+      close: () => undefined,
+    };
+    const got: Buffer[] = [];
+    const copyOut = (): void => {
+      // the bytes written so far, copied before the writer may reuse the buffer they sit in
+      for (const c of sink.chunks.splice(0)) got.push(Buffer.from(c));
+      sink.release();
+    };
+    await w.send(['* 1 FETCH (BODY[] ']);
+    const done = w.literal(total, source, false);
+    let finished = false;
+    void done.then(() => (finished = true));
+    while (!finished) {
+      await tick();
+      copyOut();
+    }
+    await done;
+    await w.send([')\r\n'], true);
+    copyOut();
+    const out = Buffer.concat(got);
+    const head = `* 1 FETCH (BODY[] {${total}}\r\n`;
+    expect(out.subarray(0, head.length).toString()).toBe(head);
+    expect(out.subarray(head.length, head.length + total).equals(data)).toBe(true);
+    expect(out.length).toBe(head.length + total + 3);
+    expect(buffers.size).toBeLessThanOrEqual(2);
+    expect(maxAhead).toBeLessThanOrEqual(2);
+  });
+
+  it('a ByteSource that ends early gives LITERAL_LENGTH, one that fails SOURCE_FAILED', async () => {
+    const sink = new Sink(1 << 20);
+    sink.auto = true;
+    const short = { size: 10, read: async (into: Buffer) => (into.length > 4 ? 0 : 0), close: () => undefined };
+    await expect(writerOn(sink).literal(10, short, false)).rejects.toMatchObject({ code: 'LITERAL_LENGTH' });
+    const failing = { size: 10, read: () => Promise.reject(new Error('disk gone')), close: () => undefined };
+    await expect(writerOn(sink).literal(10, failing, false)).rejects.toMatchObject({ code: 'SOURCE_FAILED' });
+  });
+
   it('gathers a small streamed literal into the batch; literal8 gets a ~ header', async () => {
     const sink = new Sink(1024);
     sink.auto = true;
