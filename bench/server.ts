@@ -35,6 +35,12 @@ export interface ServerOptions {
   stateToken?: string;
   /** The newsfront entry point to run (default CLI_PATH, this build's); e.g. an older build to compare with. */
   cli?: string;
+  /** Node flags instead of NODE_FLAGS (BENCH_SERVER_NODE_FLAGS still follow them). */
+  nodeFlags?: string[];
+  /** Extra environment variables of the child (e.g. MALLOC_ARENA_MAX). */
+  env?: Record<string, string>;
+  /** Open an IPC channel to the child (for a probe loaded with `--import`, see soak-probe.ts). */
+  ipc?: boolean;
 }
 
 export interface ServerProcess {
@@ -42,6 +48,8 @@ export interface ServerProcess {
   readonly port: number;
   /** Seconds from spawn to the first greeting. */
   readonly startSeconds: number;
+  /** The child process (its IPC channel when `ipc` was asked for). */
+  readonly child: ChildProcess;
   memory(): Promise<ProcMemory>;
   stop(): Promise<void>;
 }
@@ -52,6 +60,16 @@ export interface ProcMemory {
   hwmMB: number;
   /** Proportional set size (shared pages split among sharers). */
   pssMB: number;
+  /**
+   * The anonymous part of PSS (`Pss_Anon`: JS heap, buffers, malloc arenas,
+   * thread stacks): what the process itself holds.
+   */
+  anonMB: number;
+  /**
+   * The file-backed part of PSS (`Pss_File`): mapped files, mostly LMDB's
+   * memory maps (page cache the kernel may drop and read again) and the code.
+   */
+  fileMB: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -88,8 +106,12 @@ export async function procMemory(pid: number): Promise<ProcMemory> {
   const status = `/proc/${pid}/status`;
   const rss = await kb(status, 'VmRSS');
   const hwm = await kb(status, 'VmHWM');
-  const pss = await kb(`/proc/${pid}/smaps_rollup`, 'Pss').catch(() => NaN);
-  return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: (pss * 1024) / 1e6 };
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'latin1').catch(() => '');
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup);
+    return m ? (Number(m[1]) * 1024) / 1e6 : NaN;
+  };
+  return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: field('Pss'), anonMB: field('Pss_Anon'), fileMB: field('Pss_File') };
 }
 
 /** The `msg`/`err` of the last JSON log line, or the last line itself. */
@@ -120,7 +142,7 @@ export const NODE_FLAGS = ['--max-semi-space-size=64'];
 
 export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const args = [
-    ...NODE_FLAGS,
+    ...(opts.nodeFlags ?? NODE_FLAGS),
     ...(process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
     opts.cli ?? CLI_PATH,
     'serve',
@@ -138,8 +160,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   ];
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();
-  const env = opts.stateToken ? { ...process.env, NEWSFRONT_STATE_TOKEN: opts.stateToken } : process.env;
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(here, '..', '..'), env });
+  const env = { ...process.env, ...(opts.stateToken ? { NEWSFRONT_STATE_TOKEN: opts.stateToken } : {}), ...opts.env };
+  const stdio = opts.ipc ? (['ignore', 'pipe', 'pipe', 'ipc'] as const) : (['ignore', 'pipe', 'pipe'] as const);
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: [...stdio], cwd: join(here, '..', '..'), env });
   child.stdout!.pipe(out, { end: false });
   child.stderr!.pipe(out, { end: false });
   let exit: string | undefined;
@@ -172,6 +195,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
         pid,
         port: opts.listenPort,
         startSeconds: (performance.now() - t0) / 1000,
+        child,
         memory: () => procMemory(pid),
         stop,
       };

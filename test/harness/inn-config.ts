@@ -18,6 +18,9 @@
  *   without them ("internal no control and/or junk group").
  * - tradspool + tradindexed + `wireformat: true`: articles stored exactly as served.
  * - `clienttimeout`: an nnrpd left behind by a leaking test exits after this.
+ * - `nnrpdloadlimit: 0`: readers are never refused for the machine's load average (the
+ *   default 16 greets `400 load at 16.66, try later` on a shared 2-core machine running
+ *   several suites or benches at once).
  */
 
 export interface InnConfigInput {
@@ -55,6 +58,7 @@ nnrpdcheckart: true
 noreader: false
 readerswhenstopped: false
 clienttimeout: ${CLIENT_TIMEOUT_S}
+nnrpdloadlimit: 0
 maxconnections: 200
 mta: "/bin/true %s"
 mailcmd: /bin/true
