@@ -8,11 +8,12 @@
  * arenas, stacks) apart from Pss_File (LMDB's maps: page cache), a split of
  * the anonymous mappings, and V8's own figures (after a forced GC).
  *
- *   npm run build && node dist/bench/memory.js --port INNPORT [--quick] [--no-rows]
+ *   npm run build && node dist/bench/memory.js --port INNPORT [--quick] [--no-rows | --lite]
  *     [--clients 50] [--seconds 10] [--idle 1000] [--cli OTHER/dist/src/cli.js]
  *     [--node-flags "--max-semi-space-size=16"] [--env MALLOC_ARENA_MAX=2] [--snapshot DIR]
  *
- * `--node-flags` replaces the bench's NODE_FLAGS; `--snapshot DIR` writes a
+ * `--lite` runs only the ENVELOPE listing (cold, then warm ×3, with server CPU)
+ * instead of all the rows; `--node-flags` replaces the bench's NODE_FLAGS; `--snapshot DIR` writes a
  * heap snapshot after the clients (open it in Chrome DevTools, Memory tab);
  * `--idle N` then opens N idle sessions on a fresh process over the same data;
  * `--malloc` attaches gdb after the clients and has glibc print its arenas
@@ -27,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { corpusOptions, prepareCorpus } from './corpus.js';
 import { imapRows } from './imap-rows.js';
 import { concurrentClients, idleSessions, withMemoryPeak } from './load.js';
+import { openSession } from './session.js';
 import type { Row } from './report.js';
 import { freePort, startServer, type ServerProcess } from './server.js';
 
@@ -128,7 +130,21 @@ try {
   server = await launch(1);
   log(`server ${server.pid} up in ${server.startSeconds.toFixed(1)} s`);
   await report(server, 'after start (group ingested)');
-  if (!argv.includes('--no-rows')) {
+  if (argv.includes('--lite')) {
+    // only what the speed comparison needs: the ENVELOPE listing cold and warm (server CPU beside wall time)
+    const s = await openSession(server.port, corpus.group);
+    try {
+      for (const what of ['cold', 'warm', 'warm', 'warm']) {
+        const cpu0 = await cpuSeconds(server.pid);
+        const t0 = performance.now();
+        await s.client.ok('UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)', { timeoutMs: 1_200_000 });
+        log(`  ENVELOPE listing ${what}: ${((performance.now() - t0) / 1000).toFixed(3)} s, server CPU ${((await cpuSeconds(server.pid)) - cpu0).toFixed(2)} s`);
+      }
+    } finally {
+      s.client.close();
+    }
+    await report(server, 'after the listings', false);
+  } else if (!argv.includes('--no-rows')) {
     const rows: Row[] = [];
     // the peak of Pss_Anon while each row ran (sampled every 500 ms), printed with the row
     let rowPeak = 0;

@@ -320,15 +320,11 @@ async function main(): Promise<void> {
         log(`imap: ${n} concurrent clients for ${LOAD_SECONDS} s`);
         try {
           const srv = server;
-          const { result: r, peakPssMB, peakRssMB, peakAnonMB, fileAtAnonPeakMB } = await withMemoryPeak(
-            () => srv.memory(),
-            concurrentClients({ port: server.port, mailbox: corpus.group, clients: n, seconds: LOAD_SECONDS, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }),
-          );
+          const load = concurrentClients({ port: server.port, mailbox: corpus.group, clients: n, seconds: LOAD_SECONDS, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) });
+          const { result: r, peakPssMB, peakRssMB, peakAnonMB, fileAtAnonPeakMB } = await withMemoryPeak(() => srv.memory(), load);
           add({ section: S, operation: `${n} concurrent clients, SELECT + random FETCH ENVELOPE / BODY.PEEK[]`, unit: 'cmd/s', value: r.commandsPerSecond, target: n === 10 ? 12_263 : 6_137, note: `${r.commands} commands in ${r.seconds.toFixed(1)} s${r.errors ? `, ${r.errors} errors` : ''}` });
-          if (n === 50) {
-            add({ section: S, operation: 'server memory during the 50-client run (peak PSS)', unit: 'MB', value: peakPssMB, target: 1000, note: `peak RSS ${peakRssMB.toFixed(0)} MB; one process` });
-            add({ section: S, operation: 'server anonymous memory during the 50-client run (peak Pss_Anon, target ≤ 150 MB)', unit: 'MB', value: peakAnonMB, note: `file-backed apart (LMDB maps, code): Pss_File ${fileAtAnonPeakMB.toFixed(0)} MB at that peak` });
-          }
+          if (n === 50) add({ section: S, operation: 'server memory during the 50-client run (peak PSS)', unit: 'MB', value: peakPssMB, target: 1000, note: `peak RSS ${peakRssMB.toFixed(0)} MB; one process` });
+          if (n === 50) add({ section: S, operation: 'server anonymous memory during the 50-client run (peak Pss_Anon, target ≤ 150 MB)', unit: 'MB', value: peakAnonMB, note: `file-backed apart (LMDB maps, code): Pss_File ${fileAtAnonPeakMB.toFixed(0)} MB at that peak` });
         } catch (err) {
           add({ section: S, operation: `${n} concurrent clients`, unit: 'cmd/s', value: `error: ${(err as Error).message.slice(0, 120)}` });
         }
