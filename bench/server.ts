@@ -133,12 +133,14 @@ async function tail(path: string, lines = 15): Promise<string> {
 
 /**
  * Node flags newsfront is started with (package.json `start`, the `newsfront`
- * bin's shebang; README "Running"): a 64 MB young generation. A cold listing
- * allocates per article (sockets, headers, envelopes); with the default 16 MB
- * semi-space, scavenges took ~25% of its CPU (measured: 100k-article cold
- * ENVELOPE listing 13.3 s → 10.7 s).
+ * bin's shebang; README "Quick start"): semi-spaces of 16 MB. With 64 MB
+ * (used until issue 14) a cold 100k-article listing took ~8% less server CPU
+ * (11.9 vs 12.8 s, bench/memory.js --lite) but the young generation, grown
+ * to 2 × 64 MB by the first big listing, stayed resident: ~100 MB more
+ * Pss_Anon (505 vs 421 MB after the listings and 50 clients); warm listings
+ * took the same CPU.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=64'];
+export const NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const args = [
