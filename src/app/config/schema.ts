@@ -182,7 +182,7 @@ export const INDEX_DEFAULTS = {
   crawlQuietMs: 250,
   crawlDelayMs: 60_000,
   maxArticleBytes: 8 * 1024 * 1024,
-  keysMemoryBytes: 128 * 1024 * 1024,
+  keysMemoryBytes: 64 * 1024 * 1024,
 };
 
 const indexSchema = z.strictObject({
