@@ -77,22 +77,33 @@ async function settled(memory: () => Promise<ProcMemory>): Promise<ProcMemory> {
   }
 }
 
-/** Sample `memory` every `everyMs` while `work` runs; resolves with work's result and the peak PSS/RSS seen. */
-export async function withMemoryPeak<T>(memory: () => Promise<ProcMemory>, work: Promise<T>, everyMs = 500): Promise<{ result: T; peakPssMB: number; peakRssMB: number }> {
-  let peakPssMB = 0;
-  let peakRssMB = 0;
+/** Peaks seen by `withMemoryPeak`, MB; `fileAtAnonPeakMB` is Pss_File in the sample of the Pss_Anon peak. */
+export interface MemoryPeak {
+  peakPssMB: number;
+  peakRssMB: number;
+  peakAnonMB: number;
+  fileAtAnonPeakMB: number;
+}
+
+/** Sample `memory` every `everyMs` while `work` runs; resolves with work's result and the peaks seen. */
+export async function withMemoryPeak<T>(memory: () => Promise<ProcMemory>, work: Promise<T>, everyMs = 500): Promise<{ result: T } & MemoryPeak> {
+  const peak: MemoryPeak = { peakPssMB: 0, peakRssMB: 0, peakAnonMB: 0, fileAtAnonPeakMB: 0 };
   const sample = async (): Promise<void> => {
     const m = await memory().catch(() => undefined);
     if (m) {
-      peakPssMB = Math.max(peakPssMB, m.pssMB);
-      peakRssMB = Math.max(peakRssMB, m.rssMB);
+      peak.peakPssMB = Math.max(peak.peakPssMB, m.pssMB);
+      peak.peakRssMB = Math.max(peak.peakRssMB, m.rssMB);
+      if (m.anonMB > peak.peakAnonMB) {
+        peak.peakAnonMB = m.anonMB;
+        peak.fileAtAnonPeakMB = m.fileMB;
+      }
     }
   };
   const timer = setInterval(() => void sample(), everyMs);
   try {
     const result = await work;
     await sample();
-    return { result, peakPssMB, peakRssMB };
+    return { result, ...peak };
   } finally {
     clearInterval(timer);
   }
@@ -105,6 +116,8 @@ export interface IdleResult {
   /** (after − before) RSS / sessions, KB (10^3 bytes). */
   perSessionKB: number;
   perSessionPssKB: number;
+  /** (after − before) Pss_Anon / sessions, KB. */
+  perSessionAnonKB: number;
 }
 
 export async function idleSessions(opts: { port: number; mailbox: string; sessions: number; memory: () => Promise<ProcMemory> }): Promise<IdleResult> {
@@ -127,6 +140,7 @@ export async function idleSessions(opts: { port: number; mailbox: string; sessio
       after,
       perSessionKB: ((after.rssMB - before.rssMB) * 1000) / opts.sessions,
       perSessionPssKB: ((after.pssMB - before.pssMB) * 1000) / opts.sessions,
+      perSessionAnonKB: ((after.anonMB - before.anonMB) * 1000) / opts.sessions,
     };
   } finally {
     for (const c of open) c.close();

@@ -312,18 +312,17 @@ async function main(): Promise<void> {
         log(`imap: ${n} concurrent clients for ${LOAD_SECONDS} s`);
         try {
           const srv = server;
-          const { result: r, peakPssMB, peakRssMB } = await withMemoryPeak(
-            () => srv.memory(),
-            concurrentClients({ port: server.port, mailbox: corpus.group, clients: n, seconds: LOAD_SECONDS, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }),
-          );
+          const load = concurrentClients({ port: server.port, mailbox: corpus.group, clients: n, seconds: LOAD_SECONDS, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) });
+          const { result: r, peakPssMB, peakRssMB, peakAnonMB, fileAtAnonPeakMB } = await withMemoryPeak(() => srv.memory(), load);
           add({ section: S, operation: `${n} concurrent clients, SELECT + random FETCH ENVELOPE / BODY.PEEK[]`, unit: 'cmd/s', value: r.commandsPerSecond, target: n === 10 ? 12_263 : 6_137, note: `${r.commands} commands in ${r.seconds.toFixed(1)} s${r.errors ? `, ${r.errors} errors` : ''}` });
           if (n === 50) add({ section: S, operation: 'server memory during the 50-client run (peak PSS)', unit: 'MB', value: peakPssMB, target: 1000, note: `peak RSS ${peakRssMB.toFixed(0)} MB; one process` });
+          if (n === 50) add({ section: S, operation: 'server anonymous memory during the 50-client run (peak Pss_Anon, target ≤ 150 MB)', unit: 'MB', value: peakAnonMB, note: `file-backed apart (LMDB maps, code): Pss_File ${fileAtAnonPeakMB.toFixed(0)} MB at that peak` });
         } catch (err) {
           add({ section: S, operation: `${n} concurrent clients`, unit: 'cmd/s', value: `error: ${(err as Error).message.slice(0, 120)}` });
         }
       }
       const mem = await server.memory().catch(() => undefined);
-      if (mem) add({ section: S, operation: 'server peak RSS over the rows above', unit: 'MB', value: mem.hwmMB, note: `now RSS ${mem.rssMB.toFixed(0)} MB, PSS ${mem.pssMB.toFixed(0)} MB; since the restart for the index's crawl` });
+      if (mem) add({ section: S, operation: 'server peak RSS over the rows above', unit: 'MB', value: mem.hwmMB, note: `now RSS ${mem.rssMB.toFixed(0)} MB, PSS ${mem.pssMB.toFixed(0)} MB (anon ${mem.anonMB.toFixed(0)}, file ${mem.fileMB.toFixed(0)}); since the restart for the index's crawl` });
       await stopServer(server);
 
       // --- memory of idle sessions, fresh process (warm data dir) ---
@@ -333,7 +332,8 @@ async function main(): Promise<void> {
         try {
           const r = await idleSessions({ port: s2.port, mailbox: corpus.group, sessions: IDLE_SESSIONS, memory: () => s2.memory() });
           add({ section: S, operation: `server RSS with ${IDLE_SESSIONS} idle sessions (logged in, group selected)`, unit: 'MB', value: r.after.rssMB, note: `PSS ${r.after.pssMB.toFixed(0)} MB; before ${r.before.rssMB.toFixed(0)} MB` });
-          add({ section: S, operation: 'RSS per idle session (target < 100 KB)', unit: 'KB', value: r.perSessionKB, note: `PSS ${r.perSessionPssKB.toFixed(0)} KB` });
+          add({ section: S, operation: `server Pss_Anon with ${IDLE_SESSIONS} idle sessions`, unit: 'MB', value: r.after.anonMB, note: `before ${r.before.anonMB.toFixed(0)} MB; file-backed apart: Pss_File ${r.after.fileMB.toFixed(0)} MB` });
+          add({ section: S, operation: 'RSS per idle session (target < 100 KB)', unit: 'KB', value: r.perSessionKB, note: `PSS ${r.perSessionPssKB.toFixed(0)} KB, Pss_Anon ${r.perSessionAnonKB.toFixed(0)} KB` });
         } finally {
           await stopServer(s2);
         }

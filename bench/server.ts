@@ -39,6 +39,12 @@ export interface ServerOptions {
   cli?: string;
   /** A config file's content (config/README.md), written beside the log (`<log>.config.json`) and passed with --config. */
   config?: Record<string, unknown>;
+  /** Node flags instead of NODE_FLAGS (BENCH_SERVER_NODE_FLAGS still follow them). */
+  nodeFlags?: string[];
+  /** Extra environment variables of the child (e.g. MALLOC_ARENA_MAX). */
+  env?: Record<string, string>;
+  /** Open an IPC channel to the child (for a probe loaded with `--import`, see soak-probe.ts). */
+  ipc?: boolean;
 }
 
 export interface ServerProcess {
@@ -46,6 +52,8 @@ export interface ServerProcess {
   readonly port: number;
   /** Seconds from spawn to the first greeting. */
   readonly startSeconds: number;
+  /** The child process (its IPC channel when `ipc` was asked for). */
+  readonly child: ChildProcess;
   memory(): Promise<ProcMemory>;
   /** CPU time (user + system, all threads) the process has used so far, seconds. */
   cpuSeconds(): Promise<number>;
@@ -58,6 +66,16 @@ export interface ProcMemory {
   hwmMB: number;
   /** Proportional set size (shared pages split among sharers). */
   pssMB: number;
+  /**
+   * The anonymous part of PSS (`Pss_Anon`: JS heap, buffers, malloc arenas,
+   * thread stacks): what the process itself holds.
+   */
+  anonMB: number;
+  /**
+   * The file-backed part of PSS (`Pss_File`): mapped files, mostly LMDB's
+   * memory maps (page cache the kernel may drop and read again) and the code.
+   */
+  fileMB: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -94,8 +112,12 @@ export async function procMemory(pid: number): Promise<ProcMemory> {
   const status = `/proc/${pid}/status`;
   const rss = await kb(status, 'VmRSS');
   const hwm = await kb(status, 'VmHWM');
-  const pss = await kb(`/proc/${pid}/smaps_rollup`, 'Pss').catch(() => NaN);
-  return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: (pss * 1024) / 1e6 };
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'latin1').catch(() => '');
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup);
+    return m ? (Number(m[1]) * 1024) / 1e6 : NaN;
+  };
+  return { rssMB: (rss * 1024) / 1e6, hwmMB: (hwm * 1024) / 1e6, pssMB: field('Pss'), anonMB: field('Pss_Anon'), fileMB: field('Pss_File') };
 }
 
 /** CPU seconds (utime + stime) of process `pid`, from /proc/PID/stat (clock ticks of 1/100 s on Linux). */
@@ -124,16 +146,18 @@ async function tail(path: string, lines = 15): Promise<string> {
 
 /**
  * Node flags newsfront is started with (package.json `start`, the `newsfront`
- * bin's shebang; README "Running"): a 64 MB young generation. A cold listing
- * allocates per article (sockets, headers, envelopes); with the default 16 MB
- * semi-space, scavenges took ~25% of its CPU (measured: 100k-article cold
- * ENVELOPE listing 13.3 s → 10.7 s).
+ * bin's shebang; README "Quick start"): semi-spaces of 16 MB. With 64 MB
+ * (used until issue 14) a cold 100k-article listing took ~8% less server CPU
+ * (11.9 vs 12.8 s, bench/memory.js --lite) but the young generation, grown
+ * to 2 × 64 MB by the first big listing, stayed resident: ~100 MB more
+ * Pss_Anon (505 vs 421 MB after the listings and 50 clients); warm listings
+ * took the same CPU.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=64'];
+export const NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const args = [
-    ...NODE_FLAGS,
+    ...(opts.nodeFlags ?? NODE_FLAGS),
     ...(process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
     opts.cli ?? CLI_PATH,
     'serve',
@@ -159,8 +183,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   }
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();
-  const env = opts.stateToken ? { ...process.env, NEWSFRONT_STATE_TOKEN: opts.stateToken } : process.env;
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(here, '..', '..'), env });
+  const env = { ...process.env, ...(opts.stateToken ? { NEWSFRONT_STATE_TOKEN: opts.stateToken } : {}), ...opts.env };
+  const stdio = opts.ipc ? (['ignore', 'pipe', 'pipe', 'ipc'] as const) : (['ignore', 'pipe', 'pipe'] as const);
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: [...stdio], cwd: join(here, '..', '..'), env });
   child.stdout!.pipe(out, { end: false });
   child.stderr!.pipe(out, { end: false });
   let exit: string | undefined;
@@ -193,6 +218,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
         pid,
         port: opts.listenPort,
         startSeconds: (performance.now() - t0) / 1000,
+        child,
         memory: () => procMemory(pid),
         cpuSeconds: () => procCpuSeconds(pid),
         stop,

@@ -10,10 +10,10 @@
  * parsed ids reused, the order itself computed); "repeat" runs the same command
  * again (kept order or kept threads). Medians of the rounds, in milliseconds:
  * wall-clock / CPU time of the process (on a shared machine the CPU figure is
- * the steadier one). Run it as the server runs (`--max-semi-space-size=64`,
+ * the steadier one). Run it as the server runs (`--max-semi-space-size=16`,
  * see package.json `start`), after `npm run build`:
  *
- *   node --max-semi-space-size=64 dist/bench/sort-thread.js
+ *   node --max-semi-space-size=16 dist/bench/sort-thread.js
  */
 import { MessageKeys, sortOrder, threadMessages, type MessageRecord, type SortCriterion } from '../src/search/index.js';
 import { prng } from './prng.js';

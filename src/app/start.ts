@@ -195,7 +195,12 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.push(() => flags.close());
     const ctx: ServerContext = {
       backend,
-      renderCache: new RenderCache(),
+      renderCache: new RenderCache({
+        envelopeBytes: config.cache.envelopeMemoryBytes,
+        structureBytes: config.cache.structureMemoryBytes,
+        previewBytes: config.cache.previewMemoryBytes,
+        objectIdBytes: config.cache.objectIdMemoryBytes,
+      }),
       auth,
       flagStoreFor: (user) => {
         const store = flags.forUser(user);

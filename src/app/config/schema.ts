@@ -32,6 +32,17 @@ export const MAX_POLL_INTERVAL_MS = 86_400_000;
  */
 export const DEFAULT_META_MEMORY_BYTES = 256 * 1024 * 1024;
 
+/** Defaults of `cache` (config/README.md documents each key). */
+const CACHE_DEFAULTS = {
+  dir: null,
+  maxBytes: 1024 * 1024 * 1024,
+  metaMemoryBytes: DEFAULT_META_MEMORY_BYTES,
+  envelopeMemoryBytes: L.ENVELOPE_CACHE_BYTES,
+  structureMemoryBytes: L.STRUCTURE_CACHE_BYTES,
+  previewMemoryBytes: L.PREVIEW_CACHE_BYTES,
+  objectIdMemoryBytes: L.OBJECTID_CACHE_BYTES,
+};
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -171,7 +182,7 @@ export const INDEX_DEFAULTS = {
   crawlQuietMs: 250,
   crawlDelayMs: 60_000,
   maxArticleBytes: 8 * 1024 * 1024,
-  keysMemoryBytes: 128 * 1024 * 1024,
+  keysMemoryBytes: 64 * 1024 * 1024,
 };
 
 const indexSchema = z.strictObject({
@@ -238,16 +249,21 @@ export const configSchema = z.strictObject({
     .default({ prefix: '', separator: '.' }),
   /**
    * Article cache: directory (null ⇒ `<data>/cache`) and its size bound in
-   * bytes; `metaMemoryBytes` bounds the in-memory header cache (most of the
-   * server's memory after big listings).
+   * bytes; the `*MemoryBytes` keys bound the caches held in memory: headers
+   * (`metaMemoryBytes`) and the renderings shared by all sessions (limits.ts
+   * gives each default's reason).
    */
   cache: z
     .strictObject({
       dir: z.string().min(1).nullable().default(null),
       maxBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
       metaMemoryBytes: z.number().int().min(1024 * 1024).default(DEFAULT_META_MEMORY_BYTES),
+      envelopeMemoryBytes: z.number().int().min(0).default(L.ENVELOPE_CACHE_BYTES),
+      structureMemoryBytes: z.number().int().min(0).default(L.STRUCTURE_CACHE_BYTES),
+      previewMemoryBytes: z.number().int().min(0).default(L.PREVIEW_CACHE_BYTES),
+      objectIdMemoryBytes: z.number().int().min(0).default(L.OBJECTID_CACHE_BYTES),
     })
-    .default({ dir: null, maxBytes: 1024 * 1024 * 1024, metaMemoryBytes: DEFAULT_META_MEMORY_BYTES }),
+    .default(CACHE_DEFAULTS),
   /** Marking an article \\Seen marks the same Message-ID \\Seen in the other groups it was crossposted to. */
   crosspostSeen: z.boolean().default(true),
   /** How often groups are polled for new and expired articles. */

@@ -130,7 +130,9 @@ export function hashOf(key: string): string {
   // Callers ask for the same key several times in a row (cached? downloading?):
   // the last answer is kept, one SHA-256 per article instead of two or three.
   if (key === lastKey) return lastHash;
-  lastHash = hash('sha256', key, 'hex').slice(0, 40); // one-shot: no Hash object per article
+  // one-shot (no Hash object per article); hex of the first 20 bytes is a flat string: a
+  // `.slice(0, 40)` of the 64-character digest kept that digest alive in the cache's index
+  lastHash = (hash('sha256', key, 'buffer') as unknown as Buffer).toString('hex', 0, 20);
   lastKey = key;
   return lastHash;
 }

@@ -19,8 +19,9 @@
  * - `write`: the crawler's batches, awaited;
  * - `remove`: expired articles.
  * `header` and `article` are queued and written in batches of `batch`
- * (or after FEED_DELAY_MS); a queue above FEED_MAX_QUEUED_BYTES drops what
- * comes (the crawler, or a later read, brings it again).
+ * (or after FEED_DELAY_MS); while FEED_MAX_QUEUED_BYTES of them are queued
+ * or still being written, what comes is dropped (the crawler, or a later
+ * read, brings it again).
  *
  * The index is a cache: a failed write is logged (warn) and forgotten, never
  * thrown to a reader; only `write` (the crawler's) rejects.
@@ -62,6 +63,7 @@ export interface IndexFeedOptions {
 
 export class IndexFeed {
   private queue: FedArticle[] = [];
+  /** Bytes of the articles and headers queued or handed to a write not finished yet. */
   private queuedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   /** The write under way (writes run one after another). */
@@ -233,8 +235,14 @@ export class IndexFeed {
     if (this.queue.length === 0) return;
     const items = this.queue;
     this.queue = [];
-    this.queuedBytes = 0;
-    void this.serial(() => this.commit(items)).catch((err: unknown) => this.failed(err, items[0]!.group, 'articles'));
+    // the bytes stay counted until written: drained batches wait in the chain while the writer is busy
+    let bytes = 0;
+    for (const a of items) bytes += (a.article?.length ?? 0) + (a.header?.length ?? 0);
+    void this.serial(() => this.commit(items))
+      .catch((err: unknown) => this.failed(err, items[0]!.group, 'articles'))
+      .finally(() => {
+        this.queuedBytes -= bytes;
+      });
   }
 
   /** Runs `fn` after the writes before it; the chain goes on whatever `fn` does. */

@@ -199,11 +199,16 @@ export const STORE_WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 export const FEED_DELAY_MS = 200;
 
 /**
- * Articles queued for the index at most (bytes); beyond, new ones are left
- * for later (the crawler or a later read brings them): a FETCH of many big
- * bodies must not pile them up in memory while the writer thread is busy.
+ * Articles queued for the index, or being written, at most (bytes); beyond,
+ * new ones are left for later (the crawler or a later read brings them): a
+ * FETCH of many big bodies, or a cold listing reading 100k articles for
+ * their sizes, must not pile them up in memory while the writer thread is
+ * busy. Until issue 14 only the batch being gathered was counted, and a cold
+ * 100k listing held ~400 MB of articles waiting for the writer. 16 MiB is
+ * ~6,000 text articles, 30 of the writer's batches: enough to keep it busy
+ * (each is copied once more to the writer thread while it is written).
  */
-export const FEED_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+export const FEED_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
 /**
  * Overview records queued for the search index at most (bytes, estimated):

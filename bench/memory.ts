@@ -1,0 +1,196 @@
+/**
+ * Development aid (not part of `npm run bench`): what newsfront's memory is
+ * made of while it serves the bench's sessions, against the INN of
+ * `hold-inn.ts`. One server (this build, or `--cli` another) with a fresh data
+ * dir runs the bench's one-session rows (imap-rows.ts: listings, searches,
+ * SORT/THREAD, BODYSTRUCTURE, bodies), then the 50-client phase (load.ts),
+ * and prints Pss_Anon (what the process holds: JS heap, buffers, malloc
+ * arenas, stacks) apart from Pss_File (LMDB's maps: page cache), a split of
+ * the anonymous mappings, and V8's own figures (after a forced GC).
+ *
+ *   npm run build && node dist/bench/memory.js --port INNPORT [--quick] [--no-rows | --lite]
+ *     [--clients 50] [--seconds 10] [--idle 1000] [--cli OTHER/dist/src/cli.js]
+ *     [--node-flags "--max-semi-space-size=16"] [--env MALLOC_ARENA_MAX=2] [--snapshot DIR]
+ *
+ * `--lite` runs only the ENVELOPE listing (cold, then warm ×3, with server CPU)
+ * instead of all the rows; `--node-flags` replaces the bench's NODE_FLAGS; `--snapshot DIR` writes a
+ * heap snapshot after the clients (open it in Chrome DevTools, Memory tab);
+ * `--idle N` then opens N idle sessions on a fresh process over the same data;
+ * `--malloc` attaches gdb after the clients and has glibc print its arenas
+ * (malloc_stats, into the server log) and give free memory back (malloc_trim).
+ * The server is stopped by PID and its data dir removed, also on failure.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { corpusOptions, prepareCorpus } from './corpus.js';
+import { imapRows } from './imap-rows.js';
+import { concurrentClients, idleSessions, withMemoryPeak } from './load.js';
+import { openSession } from './session.js';
+import type { Row } from './report.js';
+import { freePort, startServer, type ServerProcess } from './server.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '..', '..');
+const PROBE = join(here, 'soak-probe.js');
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt?: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const port = Number(arg('port'));
+if (!Number.isInteger(port) || port <= 0) throw new Error('--port INNPORT (of hold-inn.ts) is required');
+const quick = argv.includes('--quick');
+const clients = Number(arg('clients', '50'));
+const seconds = Number(arg('seconds', '10'));
+const idle = Number(arg('idle', '0'));
+const nodeFlags = arg('node-flags')?.split(' ').filter(Boolean);
+const env = Object.fromEntries((arg('env') ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const snapshotDir = arg('snapshot');
+const log = (m: string): void => void process.stderr.write(`[memory] ${m}\n`);
+
+/** Anonymous resident memory of `pid` by kind of mapping, MB (from /proc/PID/smaps). */
+async function anonSplit(pid: number): Promise<Record<string, number>> {
+  const text = await readFile(`/proc/${pid}/smaps`, 'latin1');
+  type Map = { lo: bigint; hi: bigint; perms: string; name: string; anon: number };
+  const maps: Map[] = [];
+  for (const line of text.split('\n')) {
+    const h = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (h) maps.push({ lo: BigInt(`0x${h[1]}`), hi: BigInt(`0x${h[2]}`), perms: h[3]!, name: h[4]!, anon: 0 });
+    const a = /^Anonymous:\s+(\d+) kB/.exec(line);
+    if (a && maps.length > 0) maps[maps.length - 1]!.anon = Number(a[1]) * 1024;
+  }
+  const ARENA = 64n << 20n;
+  const out: Record<string, number> = { mallocMainArena: 0, mallocThreadArenas: 0, stacks: 0, other: 0 };
+  for (let i = 0; i < maps.length; i++) {
+    const m = maps[i]!;
+    if (m.anon === 0) continue;
+    let kind = 'other';
+    if (m.name === '[heap]') kind = 'mallocMainArena';
+    else if (m.name === '[stack]') kind = 'stacks';
+    else if (m.name === '' && m.lo % ARENA === 0n) {
+      // a glibc thread arena: 64 MB reserved, used from its start, the rest PROT_NONE
+      const next = maps[i + 1];
+      const end = next && next.lo === m.hi && next.perms.startsWith('---') ? next.hi : m.hi;
+      if (end - m.lo === ARENA) kind = 'mallocThreadArenas';
+    } else if (m.name === '' && i > 0 && maps[i - 1]!.perms.startsWith('---') && maps[i - 1]!.hi === m.lo && maps[i - 1]!.hi - maps[i - 1]!.lo <= 65536n && m.hi - m.lo >= 8n << 20n) kind = 'stacks';
+    out[kind]! += m.anon / 1e6;
+  }
+  return out;
+}
+
+/** Asks the probe in the server (soak-probe.ts) for `msg`; resolves with its answer of `kind`. */
+function probe<T>(s: ServerProcess, msg: unknown, kind: string): Promise<T> {
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`probe: no ${kind} answer`)), 120_000);
+    const on = (m: unknown): void => {
+      if ((m as { kind?: string }).kind !== kind) return;
+      clearTimeout(timer);
+      s.child.off('message', on);
+      res(m as T);
+    };
+    s.child.on('message', on);
+    s.child.send(msg as never);
+  });
+}
+
+/** utime + stime of `pid`, seconds. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const f = (await readFile(`/proc/${pid}/stat`, 'latin1')).split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Prints the memory of `s`; with `gc`, V8's figures after a forced major GC too (which changes what follows). */
+async function report(s: ServerProcess, when: string, gc = true): Promise<void> {
+  const m = await s.memory();
+  const split = await anonSplit(s.pid);
+  const mb = (x: number): string => (x / 1e6).toFixed(1);
+  log(`${when}: Pss_Anon ${m.anonMB.toFixed(1)} MB, Pss_File ${m.fileMB.toFixed(1)} MB, RSS ${m.rssMB.toFixed(1)} MB (peak ${m.hwmMB.toFixed(0)}), CPU ${(await cpuSeconds(s.pid)).toFixed(1)} s`);
+  log(`  anonymous by mapping (MB): ${Object.entries(split).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  if (!gc) return;
+  const v8 = await probe<Record<string, number>>(s, 'sample', 'sample');
+  log(`  V8 after GC: heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)} (new space ${mb(v8['newSpace']!)}), external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}, V8 malloced ${mb(v8['malloced']!)}`);
+}
+
+const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(quick), log);
+const count = corpus.messageIds.length;
+const dataDir = await mkdtemp(join(tmpdir(), 'nf-memory-'));
+const launch = async (n: number): Promise<ServerProcess> =>
+  startServer({
+    upstreamPort: port, dataDir, listenPort: await freePort(), logPath: join(dataDir, `server${n}.log`), ipc: true, env,
+    nodeFlags: [...(nodeFlags ?? (await import('./server.js')).NODE_FLAGS), '--expose-gc', '--import', PROBE],
+    ...(arg('cli') ? { cli: arg('cli')! } : {}),
+  });
+let server: ServerProcess | undefined;
+try {
+  log(`load average ${(await readFile('/proc/loadavg', 'latin1')).split(' ').slice(0, 3).join(' ')}; node flags ${(nodeFlags ?? ['(bench default)']).join(' ')}; env ${JSON.stringify(env)}`);
+  server = await launch(1);
+  log(`server ${server.pid} up in ${server.startSeconds.toFixed(1)} s`);
+  await report(server, 'after start (group ingested)');
+  if (argv.includes('--lite')) {
+    // only what the speed comparison needs: the ENVELOPE listing cold and warm (server CPU beside wall time)
+    const s = await openSession(server.port, corpus.group);
+    try {
+      for (const what of ['cold', 'warm', 'warm', 'warm']) {
+        const cpu0 = await cpuSeconds(server.pid);
+        const t0 = performance.now();
+        await s.client.ok('UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)', { timeoutMs: 1_200_000 });
+        log(`  ENVELOPE listing ${what}: ${((performance.now() - t0) / 1000).toFixed(3)} s, server CPU ${((await cpuSeconds(server.pid)) - cpu0).toFixed(2)} s`);
+      }
+    } finally {
+      s.client.close();
+    }
+    await report(server, 'after the listings', false);
+  } else if (!argv.includes('--no-rows')) {
+    const rows: Row[] = [];
+    // the peak of Pss_Anon while each row ran (sampled every 500 ms), printed with the row
+    let rowPeak = 0;
+    let rowCpu = await cpuSeconds(server.pid);
+    const srv1 = server;
+    const sampler = setInterval(() => void srv1.memory().then((m) => (rowPeak = Math.max(rowPeak, m.anonMB)), () => undefined), 500);
+    await imapRows(
+      {
+        port: server.port, mailbox: corpus.group, count, subjectWord: corpus.subjectWord, bodyWord: corpus.bodyWord,
+        ...(corpus.commonBodyWord ? { commonBodyWord: corpus.commonBodyWord } : {}), ...(corpus.fromWord ? { fromWord: corpus.fromWord } : {}),
+        ...(corpus.large ? { large: { uid: corpus.large.number, bytes: corpus.large.bytes } } : {}),
+        rounds: 3, upstream: {}, log,
+      },
+      async (r) => {
+        rows.push(r);
+        const cpu = await cpuSeconds(srv1.pid).catch(() => NaN);
+        log(`  ${r.operation}: ${typeof r.value === 'number' ? r.value.toFixed(4) : r.value} ${r.unit}${r.rounds ? ` [${r.rounds.map((x) => x.toFixed(3)).join(' ')}]` : ''}; server CPU ${(cpu - rowCpu).toFixed(2)} s; peak Pss_Anon ${rowPeak.toFixed(0)} MB`);
+        rowPeak = 0;
+        rowCpu = cpu;
+      },
+    );
+    clearInterval(sampler);
+    await report(server, 'after the one-session rows', false);
+  }
+  const srv = server;
+  const cpu0 = await cpuSeconds(srv.pid);
+  const run = await withMemoryPeak(() => srv.memory(), concurrentClients({ port: srv.port, mailbox: corpus.group, clients, seconds, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }));
+  log(`${clients} clients: ${run.result.commandsPerSecond.toFixed(0)} cmd/s (${run.result.commands} in ${run.result.seconds.toFixed(1)} s, ${run.result.errors} errors), server CPU ${((await cpuSeconds(srv.pid)) - cpu0).toFixed(1)} s; peak Pss_Anon ${run.peakAnonMB.toFixed(1)} MB (Pss_File ${run.fileAtAnonPeakMB.toFixed(1)}), peak PSS ${run.peakPssMB.toFixed(1)}, peak RSS ${run.peakRssMB.toFixed(1)}`);
+  await report(srv, `after ${clients} clients`);
+  if (argv.includes('--malloc')) {
+    execFileSync('gdb', ['-p', String(srv.pid), '-batch', '-ex', 'call (void)malloc_stats()', '-ex', 'call (int)malloc_trim(0)'], { stdio: 'ignore' });
+    const log2 = await readFile(join(dataDir, 'server1.log'), 'latin1');
+    const stats = log2.slice(log2.lastIndexOf('Arena 0:'));
+    log(`glibc malloc_stats:\n${stats.split('\n').filter((l) => /Arena|system bytes|in use bytes|Total/.test(l)).slice(-14).join('\n')}`);
+    await report(srv, 'after malloc_trim(0)', false);
+  }
+  if (snapshotDir) log(`heap snapshot: ${(await probe<{ path: string }>(srv, { snapshot: join(snapshotDir, `newsfront-${Date.now()}.heapsnapshot`) }, 'snapshot')).path}`);
+  await srv.stop();
+  server = undefined;
+  if (idle > 0) {
+    server = await launch(2);
+    const s2 = server;
+    const r = await idleSessions({ port: s2.port, mailbox: corpus.group, sessions: idle, memory: () => s2.memory() });
+    log(`${idle} idle sessions: Pss_Anon ${r.before.anonMB.toFixed(1)} → ${r.after.anonMB.toFixed(1)} MB (${r.perSessionAnonKB.toFixed(1)} KB each), RSS ${r.before.rssMB.toFixed(1)} → ${r.after.rssMB.toFixed(1)} MB (${r.perSessionKB.toFixed(1)} KB each), Pss_File ${r.after.fileMB.toFixed(1)} MB`);
+  }
+} finally {
+  await server?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
