@@ -46,7 +46,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng } from './prng.js';
-import { round, SoakClient, USERS, type Counters } from './soak-load.js';
+import { round, USERS, type Counters } from './soak-load.js';
+import { LoadClient } from './load-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..');
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
     const srv = server;
     await waitFor(async () => {
       try {
-        (await SoakClient.open(port)).socket.destroy();
+        (await LoadClient.open(port)).close();
         return true;
       } catch {
         return false;
