@@ -16,15 +16,13 @@ import { Tokens } from '../../src/stateagent/agent/auth.js';
 import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
 import type { ChangeEvent } from '../../src/stateagent/flagstore.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
-import { RemoteFlagStore } from '../../src/stateagent/stores/remote.js';
 import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { FixtureBackend } from '../imap/fixture-backend.js';
 import { startImap, type TestServer } from '../imap/harness.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 import { flagStoreContract } from './contract.js';
-
-const FE = 'frontend-token-0123456789';
+import { FE, client, remoteHarness } from './remote-harness.js';
 
 let server: PostgresServer;
 beforeAll(async () => {
@@ -48,10 +46,6 @@ async function agentOn(store: string): Promise<RunningAgent> {
   const tokens = new Tokens();
   tokens.add(FE, { kind: 'frontend', name: 'fe' });
   return startAgent({ host: '127.0.0.1', port: 0, store, tokens, logger: silentLogger() });
-}
-
-function client(agent: RunningAgent): RemoteFlagStore {
-  return new RemoteFlagStore({ url: `http://127.0.0.1:${agent.port}`, token: FE, logger: silentLogger(), timeoutMs: 5000 });
 }
 
 describe('configuration', () => {
@@ -127,23 +121,7 @@ describe('two state agents on one PostgreSQL database', () => {
 
 flagStoreContract('remote → agent on postgres', async () => {
   const url = await server.createDatabase();
-  let agent = await agentOn(url);
-  let store = client(agent);
-  return {
-    store,
-    watching: (user) => store.watching(user),
-    reopen: async () => {
-      await store.close();
-      await agent.close();
-      agent = await agentOn(url);
-      return (store = client(agent));
-    },
-    cleanup: async () => {
-      await store.close();
-      await agent.close();
-      await server.dropDatabase(new URL(url).pathname.slice(1));
-    },
-  };
+  return remoteHarness(() => agentOn(url), () => server.dropDatabase(new URL(url).pathname.slice(1)));
 }, { persistent: true, watches: true, multiUser: true, validates: true, propertyRuns: 10 });
 
 describe('two IMAP front-ends on one PostgreSQL flag database', () => {
