@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
-import { ConfigError, loadAgentConfig, testConfig } from '../../src/app/config/load.js';
+import { loadAgentConfig, testConfig } from '../../src/app/config/load.js';
+import { errorOf } from '../config/config-error.js';
 import { openFlagStores } from '../../src/app/flagstores.js';
 import { Tokens } from '../../src/stateagent/agent/auth.js';
 import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
@@ -32,16 +33,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 async function agentOn(store: string): Promise<RunningAgent> {
   const tokens = new Tokens();
   tokens.add(FE, { kind: 'frontend', name: 'fe' });
@@ -57,7 +48,7 @@ describe('configuration', () => {
       ['ftp://u:secret@h/x', /^config: state: expected .*got a URL of scheme "ftp"/],
       ['lcoal', /got "lcoal"/],
     ] as const) {
-      const msg = configError(() => testConfig({ state: bad }));
+      const msg = errorOf(() => testConfig({ state: bad })).message;
       expect(msg).toMatch(want);
       expect(msg).not.toContain('secret');
     }
@@ -77,10 +68,10 @@ describe('configuration', () => {
     expect([s.store, s.dataDir]).toEqual(['postgres://u:pw@db.example/flags', null]);
     const e = loadAgentConfig({ env: { NEWSFRONT_AGENT_STORE: 'postgresql://db/flags' }, flags: { listen: ':0', data: '/d', tokens: '/t' } });
     expect([e.store, e.dataDir]).toEqual(['postgresql://db/flags', null]);
-    const msg = configError(() => loadAgentConfig({ env: {}, flags: { listen: ':0', store: 'mysql://u:secret@h/x', tokens: '/t' } }));
+    const msg = errorOf(() => loadAgentConfig({ env: {}, flags: { listen: ':0', store: 'mysql://u:secret@h/x', tokens: '/t' } })).message;
     expect(msg).toMatch(/^config: agent\.store: .*\(from --store\)$/);
     expect(msg).not.toContain('secret');
-    expect(configError(() => loadAgentConfig({ env: {}, flags: { listen: ':0', tokens: '/t' } }))).toMatch(/^config: agent\.data: required .*unless agent\.store/);
+    expect(errorOf(() => loadAgentConfig({ env: {}, flags: { listen: ':0', tokens: '/t' } })).message).toMatch(/^config: agent\.data: required .*unless agent\.store/);
   });
 });
 
