@@ -16,7 +16,8 @@
  * Command mix per session (seeded, reproducible): FETCH ENVELOPE of a random
  * message 30 %, BODY.PEEK[] 20 %, UID SEARCH (SUBJECT/FROM/BODY word) 15 %,
  * STORE ±FLAGS 15 %, FETCH FLAGS of a range 10 %, NOOP 10 %. An error is a
- * tagged NO/BAD, a closed connection or a command over COMMAND_TIMEOUT_MS.
+ * tagged NO/BAD, a closed connection or a command over COMMAND_TIMEOUT_MS
+ * (load-client.ts, the line client it shares with the soak).
  * `--search-window N` limits each SEARCH to N messages from a random one
  * (`UID SEARCH 5000:5999 BODY word`): without a body index a whole-mailbox
  * BODY search of a 100k group is a full scan (~45 s warm), which 1,000
@@ -28,22 +29,16 @@
  * indexed before with `newsfront index GROUP --data DIR`, instead of a new
  * temporary one.
  */
-import { connect, type Socket } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { NODE_FLAGS, procCpuSeconds } from './server.js';
+import { NODE_FLAGS, freePort, procCpuSeconds } from './server.js';
 import { serverStatus } from './index-rows.js';
 import { prng } from './prng.js';
+import { LoadClient } from './load-client.js';
 
-/**
- * A command that takes longer is an error (a hang, not a slow answer). SEARCH
- * under 100 sessions on a loaded 2-core box took up to 10 s when measured, so
- * the bound leaves room for that and catches only real hangs.
- */
-export const COMMAND_TIMEOUT_MS = 60_000;
 /** Errors kept verbatim in the report. */
 const KEEP_ERRORS = 10;
 
@@ -89,79 +84,6 @@ export interface LoadReport {
   errors: string[];
   errorCount: number;
 }
-
-/** One line-oriented IMAP connection: `cmd` resolves with everything up to the tagged line. */
-export class LoadClient {
-  private buf = '';
-  private waiter: (() => void) | null = null;
-  private seq = 0;
-  closed = false;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      this.waiter?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async open(port: number, host = '127.0.0.1'): Promise<LoadClient> {
-    const s = connect(port, host);
-    await new Promise<void>((res, rej) => {
-      s.once('connect', () => res());
-      s.once('error', rej);
-    });
-    const c = new LoadClient(s);
-    try {
-      await c.wait((t) => t.includes('\r\n'), COMMAND_TIMEOUT_MS);
-    } catch (err) {
-      c.close(); // no greeting: the socket must not keep the process alive
-      throw err;
-    }
-    c.buf = '';
-    return c;
-  }
-
-  private async wait(pred: (t: string) => boolean, ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred(this.buf)) {
-      if (this.closed) throw new Error('connection closed');
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`timeout after ${ms} ms`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, left);
-        this.waiter = () => {
-          clearTimeout(t);
-          this.waiter = null;
-          res();
-        };
-      });
-    }
-  }
-
-  /** Sends `command`; resolves with the response text; throws on NO/BAD, close or timeout. */
-  async cmd(command: string): Promise<string> {
-    const tag = `L${++this.seq}`;
-    this.socket.write(`${tag} ${command}\r\n`);
-    const re = new RegExp(`(?:^|\\r\\n)${tag} (OK|NO|BAD)([^\\r\\n]*)\\r\\n`);
-    await this.wait((t) => re.test(t), COMMAND_TIMEOUT_MS);
-    const text = this.buf;
-    this.buf = '';
-    const m = re.exec(text)!;
-    if (m[1] !== 'OK') throw new Error(`${command.slice(0, 60)} → ${m[1]}${m[2]}`);
-    return text;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
 
 const WORDS = ['the', 'news', 'test', 're', 'and', 'of', 'question', 'release', 'hello'];
 
@@ -336,17 +258,6 @@ async function waitIndexed(metricsPort: number, group: string, pid: number, sinc
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 }
 
 async function waitListening(port: number, child: ChildProcess, ms = 120_000): Promise<void> {

@@ -34,36 +34,12 @@ import { silentLogger } from '../src/util/log.js';
 import type { FlagKey, FlagStore } from '../src/stateagent/flagstore.js';
 import { LmdbFlagStore } from '../src/stateagent/stores/local.js';
 import { PgFlagStore } from '../src/stateagent/stores/postgres.js';
-import { benchPostgres, urlArg, type BenchPostgres } from './pg.js';
+import { benchPostgres, type BenchPostgres } from './pg.js';
 import { median } from './report.js';
+import { benchArgs } from './args.js';
 
-interface Args {
-  rounds: number;
-  changes: number;
-  delays: number;
-  url?: string;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 5, changes: 10_000, delays: 500 };
-  for (let i = 0; i < argv.length; i++) {
-    const v = argv[i + 1];
-    const num = (): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} needs a positive integer`);
-      i++;
-      return n;
-    };
-    switch (argv[i]) {
-      case '--rounds': args.rounds = num(); break;
-      case '--changes': args.changes = num(); break;
-      case '--delays': args.delays = num(); break;
-      case '--url': args.url = urlArg(argv, i++); break;
-      default: throw new Error(`unknown argument ${argv[i]}`);
-    }
-  }
-  return args;
-}
+const DEFAULTS = { rounds: 5, changes: 10_000, delays: 500 };
+type Args = typeof DEFAULTS & { url?: string };
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -151,7 +127,7 @@ function line(name: string, f: Figures, changes: number): string {
 }
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
+  const a: Args = benchArgs(process.argv.slice(2), DEFAULTS);
   const out: string[] = [];
   let pg: BenchPostgres | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'nf-bench-pgflags-'));

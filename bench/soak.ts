@@ -46,7 +46,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng } from './prng.js';
-import { round, SoakClient, USERS, type Counters } from './soak-load.js';
+import { freePort } from './server.js';
+import { round, USERS, type Counters } from './soak-load.js';
+import { LoadClient } from './load-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..');
@@ -93,17 +95,6 @@ function fdsOf(pid: number): number {
   } catch {
     return 0;
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 }
 
 /** Ask the probe for one thing and wait for its answer of `kind`. */
@@ -187,7 +178,7 @@ async function main(): Promise<void> {
     const srv = server;
     await waitFor(async () => {
       try {
-        (await SoakClient.open(port)).socket.destroy();
+        (await LoadClient.open(port)).close();
         return true;
       } catch {
         return false;

@@ -19,37 +19,13 @@ import { silentLogger } from '../src/util/log.js';
 import { LmdbUidMapStore } from '../src/uidmap/lmdb.js';
 import { PgUidMapStore } from '../src/uidmap/postgres.js';
 import type { UidMapStore } from '../src/uidmap/types.js';
-import { benchPostgres, urlArg, type BenchPostgres } from './pg.js';
+import { benchPostgres, type BenchPostgres } from './pg.js';
 import { median } from './report.js';
+import { benchArgs } from './args.js';
 import { BENCH_DEFAULT_BATCH, benchAssign } from './uidmap.js';
 
-interface Args {
-  count: number;
-  batch: number;
-  rounds: number;
-  url?: string;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { count: 100_000, batch: BENCH_DEFAULT_BATCH, rounds: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const v = argv[i + 1];
-    const num = (): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} needs a positive integer`);
-      i++;
-      return n;
-    };
-    switch (argv[i]) {
-      case '--count': args.count = num(); break;
-      case '--batch': args.batch = num(); break;
-      case '--rounds': args.rounds = num(); break;
-      case '--url': args.url = urlArg(argv, i++); break;
-      default: throw new Error(`unknown argument ${argv[i]}`);
-    }
-  }
-  return args;
-}
+const DEFAULTS = { count: 100_000, batch: BENCH_DEFAULT_BATCH, rounds: 3 };
+type Args = typeof DEFAULTS & { url?: string };
 
 
 async function rounds(store: UidMapStore, a: Args): Promise<number[]> {
@@ -59,7 +35,7 @@ async function rounds(store: UidMapStore, a: Args): Promise<number[]> {
 }
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
+  const a: Args = benchArgs(process.argv.slice(2), DEFAULTS);
   const results: { store: string; secs: number[] }[] = [];
   let pg: BenchPostgres | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'nf-bench-uidmap-'));

@@ -146,7 +146,7 @@ export function backendOptions(
     pollIntervalMs: config.pollIntervalMs,
     fullCheckMs: config.cancelCheckMs,
     namespacePrefix: config.namespace.prefix,
-    logger: logger.child({ component: 'backend' }),
+    logger, // createBackend binds its own component
     sizes: (group) => ((sources.servingOf(group) ?? '').startsWith('archive:') ? 'exact' : 'download'),
     index,
     indexOptions,

@@ -224,13 +224,13 @@ export class Connection {
     } catch (err) {
       afterOk = [];
       status = err instanceof ImapError ? err.status : err instanceof ParseError ? 'BAD' : 'NO';
-      await this.fail(tag, err, subject);
+      await this.fail(tag, err, subject, observed);
     } finally {
       this.observe?.(observed, status, (performance.now() - started) / 1000);
     }
   }
 
-  private async fail(tag: string, err: unknown, subject: string): Promise<void> {
+  private async fail(tag: string, err: unknown, subject: string, command = ''): Promise<void> {
     if (err instanceof ConnectionClosed || this.closed) throw new ConnectionClosed();
     if (err instanceof WireWriteError) {
       this.log.warn({ err }, 'response stream broken; closing');
@@ -239,7 +239,7 @@ export class Connection {
     }
     // Untagged responses already queued are complete and stay valid: they go out
     // before the tagged NO/BAD (every response is whole before it is queued).
-    err = lowerLayerError(err, subject);
+    err = lowerLayerError(err, subject, command);
     if (err instanceof ImapError) {
       const code = err.code ? `[${err.code}] ` : '';
       if (err.status === 'BYE') {
@@ -365,9 +365,10 @@ function subjectOf(spec: CommandSpec<any>, name: string, args: unknown): string 
 /**
  * Errors of the layers below as IMAP errors (STYLE §7): a missing group or
  * article is NO [NONEXISTENT], an unreachable upstream or flag store NO
- * [UNAVAILABLE]. Anything else is returned as it is.
+ * [UNAVAILABLE] ("nothing was changed" after a STORE, whose one update failed
+ * whole; "try again later" after a read). Anything else is returned as it is.
  */
-function lowerLayerError(err: unknown, subject: string): unknown {
+function lowerLayerError(err: unknown, subject: string, command: string): unknown {
   if (err instanceof BackendError) {
     switch (err.code) {
       case 'NONEXISTENT':
@@ -383,7 +384,8 @@ function lowerLayerError(err: unknown, subject: string): unknown {
     }
   }
   if (err instanceof FlagStoreError) {
-    if (err.code === 'UNAVAILABLE') return new ImapError('NO', 'UNAVAILABLE', 'Flag store unavailable; nothing was changed', { cause: err });
+    const text = command === 'STORE' || command === 'UID STORE' ? 'nothing was changed' : 'try again later';
+    if (err.code === 'UNAVAILABLE') return new ImapError('NO', 'UNAVAILABLE', `Flag store unavailable; ${text}`, { cause: err });
     return new ImapError('NO', 'CANNOT', err.message, { cause: err });
   }
   return err;

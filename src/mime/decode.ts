@@ -43,6 +43,24 @@ export class Base64Decoder implements ChunkDecoder {
 
   update(chunk: Buffer): Buffer {
     const out = Buffer.allocUnsafe(Math.floor(((chunk.length + this.n) * 3) / 4) + 3);
+    return out.subarray(0, this.scan(chunk, out));
+  }
+
+  /** What `update(chunk).length` would be, without producing the bytes (same state change). */
+  count(chunk: Buffer): number {
+    return this.scan(chunk, undefined);
+  }
+
+  end(): Buffer {
+    const out = Buffer.allocUnsafe(2);
+    const o = shortQuantum(this.bits, this.n, out, 0);
+    this.bits = 0;
+    this.n = 0;
+    return out.subarray(0, o);
+  }
+
+  /** Decodes `chunk` into `out` from offset 0, or only counts without `out`; returns the byte count. */
+  private scan(chunk: Buffer, out: Buffer | undefined): number {
     let o = 0;
     let bits = this.bits;
     let n = this.n;
@@ -52,66 +70,42 @@ export class Base64Decoder implements ChunkDecoder {
       if (v >= 0) {
         bits = (bits << 6) | v;
         if (++n === 4) {
-          out[o++] = (bits >> 16) & 0xff;
-          out[o++] = (bits >> 8) & 0xff;
-          out[o++] = bits & 0xff;
+          if (out !== undefined) {
+            out[o] = (bits >> 16) & 0xff;
+            out[o + 1] = (bits >> 8) & 0xff;
+            out[o + 2] = bits & 0xff;
+          }
+          o += 3;
           bits = 0;
           n = 0;
         }
       } else if (c === 0x3d) {
-        // '=' ends the quantum: 2 or 3 characters yield 1 or 2 bytes, 1 yields none.
-        if (n === 2) out[o++] = (bits >> 4) & 0xff;
-        else if (n === 3) {
-          out[o++] = (bits >> 10) & 0xff;
-          out[o++] = (bits >> 2) & 0xff;
-        }
+        o = shortQuantum(bits, n, out, o); // '=' ends the quantum
         bits = 0;
         n = 0;
       }
     }
     this.bits = bits;
     this.n = n;
-    return out.subarray(0, o);
-  }
-
-  /** What `update(chunk).length` would be, without producing the bytes (same state change). */
-  count(chunk: Buffer): number {
-    let o = 0;
-    let n = this.n;
-    let bits = this.bits;
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i]!;
-      const v = B64[c]!;
-      if (v >= 0) {
-        bits = (bits << 6) | v;
-        if (++n === 4) {
-          o += 3;
-          n = 0;
-          bits = 0;
-        }
-      } else if (c === 0x3d) {
-        if (n >= 2) o += n - 1;
-        n = 0;
-        bits = 0;
-      }
-    }
-    this.n = n;
-    this.bits = bits & 0x3ffff;
     return o;
   }
+}
 
-  end(): Buffer {
-    const out = Buffer.allocUnsafe(2);
-    let o = 0;
-    if (this.n === 2) out[o++] = (this.bits >> 4) & 0xff;
-    else if (this.n === 3) {
-      out[o++] = (this.bits >> 10) & 0xff;
-      out[o++] = (this.bits >> 2) & 0xff;
+/**
+ * A quantum cut short after `n` (< 4) characters holding `bits`: 2 or 3 characters
+ * yield 1 or 2 bytes, fewer none. Writes them at `o` in `out` when given; returns
+ * the offset after them.
+ */
+function shortQuantum(bits: number, n: number, out: Buffer | undefined, o: number): number {
+  if (n < 2) return o;
+  if (out !== undefined) {
+    if (n === 2) out[o] = (bits >> 4) & 0xff;
+    else {
+      out[o] = (bits >> 10) & 0xff;
+      out[o + 1] = (bits >> 2) & 0xff;
     }
-    this.bits = 0;
-    this.n = 0;
-    return out.subarray(0, o);
   }
+  return o + n - 1;
 }
 
 function hex(c: number): number {

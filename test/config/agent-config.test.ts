@@ -9,7 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadAgentConfig, loadConfig } from '../../src/app/config/load.js';
+import { loadAgentConfig, loadConfig } from '../../src/app/config/load.js';
+import { errorOf } from './config-error.js';
 
 const TOKEN = 'agent-config-token-0123456789';
 
@@ -26,16 +27,6 @@ afterEach(() => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('agent settings', () => {
   it('reads --listen, --data, --tokens and --log-level', () => {

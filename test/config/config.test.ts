@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, parseListen, testConfig } from '../../src/app/config/load.js';
+import { errorOf } from './config-error.js';
 import { parseNntpUrl, redactNntpUrl } from '../../src/nntp/index.js';
 
 let dir: string;
@@ -23,16 +24,6 @@ async function file(name: string, value: unknown): Promise<string> {
   const p = join(dir, name);
   await writeFile(p, typeof value === 'string' ? value : JSON.stringify(value));
   return p;
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('config', () => {

@@ -45,10 +45,15 @@ class FailingBackend extends FixtureBackend {
 }
 
 let flagsFail: FlagStoreErrorCode | undefined;
+let viewFails = false;
 class FailingFlags extends SessionFlagStore {
   override async update(...a: Parameters<SessionFlagStore['update']>): ReturnType<SessionFlagStore['update']> {
     if (flagsFail !== undefined) throw new FlagStoreError(flagsFail, `agent says ${flagsFail}`);
     return super.update(...a);
+  }
+  override async view(...a: Parameters<SessionFlagStore['view']>): ReturnType<SessionFlagStore['view']> {
+    if (viewFails) throw new FlagStoreError('UNAVAILABLE', 'agent unreachable');
+    return super.view(...a);
   }
 }
 
@@ -118,5 +123,17 @@ describe('errors become responses in the connection', () => {
     expect(tagged(await c.cmd('v', 'STORE 1 +FLAGS (\\Flagged)'), 'v')).toBe('v NO [CANNOT] agent says FORBIDDEN');
     flagsFail = undefined;
     expect(tagged(await c.cmd('w', 'STORE 1 +FLAGS (\\Flagged)'), 'w')).toBe('w OK STORE completed');
+  });
+
+  it('an unreachable flag store is worded for the command: a STORE changed nothing, a read may be tried again', async () => {
+    flagsFail = 'UNAVAILABLE';
+    expect(tagged(await c.cmd('u1', 'UID STORE 1 +FLAGS (\\Flagged)'), 'u1')).toBe('u1 NO [UNAVAILABLE] Flag store unavailable; nothing was changed');
+    flagsFail = undefined;
+    viewFails = true;
+    expect(tagged(await c.cmd('r1', 'FETCH 1:3 (FLAGS)'), 'r1')).toBe('r1 NO [UNAVAILABLE] Flag store unavailable; try again later');
+    expect(tagged(await c.cmd('r2', 'EXAMINE g.x'), 'r2')).toBe('r2 NO [UNAVAILABLE] Flag store unavailable; try again later');
+    expect(tagged(await c.cmd('r3', 'SELECT g.x'), 'r3')).toBe('r3 NO [UNAVAILABLE] Flag store unavailable; try again later');
+    viewFails = false;
+    expect(tagged(await c.cmd('r4', 'SELECT g.x'), 'r4')).toMatch(/^r4 OK/);
   });
 });

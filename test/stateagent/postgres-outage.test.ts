@@ -1,7 +1,8 @@
 /**
  * PgFlagStore while PostgreSQL is stopped and after it is back (a private
  * server of its own, stopped and started with pg_ctl): a STORE is answered
- * NO [UNAVAILABLE] (FlagStoreError UNAVAILABLE, nothing claimed stored),
+ * NO [UNAVAILABLE] (FlagStoreError UNAVAILABLE, nothing claimed stored) and a
+ * SELECT in a new session NO [UNAVAILABLE] worded as a read,
  * articles are still read, and once the server is back the same store
  * objects work again without a process restart; another store's watcher is
  * told to resync (it may have missed changes) and then hears changes again.
@@ -78,7 +79,15 @@ describe('PgFlagStore when PostgreSQL stops and comes back', () => {
     const err = await a.update({ user: 'alice', mailbox: 'g.x', uidValidity: 1000 }, [2], 'add', ['\\Flagged']).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(FlagStoreError);
     expect((err as FlagStoreError).code).toBe('UNAVAILABLE');
-    expect(tagged(await c.cmd('s2', 'STORE 2 +FLAGS (\\Flagged)'), 's2')).toMatch(/^s2 NO \[UNAVAILABLE\]/);
+    expect(tagged(await c.cmd('s2', 'STORE 2 +FLAGS (\\Flagged)'), 's2')).toBe('s2 NO [UNAVAILABLE] Flag store unavailable; nothing was changed');
+    // a new session cannot read its flags: the answer is about a read, not a change
+    const fresh = await RawClient.connect(imap.port);
+    try {
+      expect(tagged(await fresh.cmd('L', 'LOGIN alice secret'), 'L')).toMatch(/^L OK/);
+      expect(tagged(await fresh.cmd('S', 'SELECT g.x'), 'S')).toBe('S NO [UNAVAILABLE] Flag store unavailable; try again later');
+    } finally {
+      fresh.close();
+    }
     const body = await c.cmd('f', 'UID FETCH 1:3 (BODY.PEEK[])');
     expect(tagged(body, 'f')).toBe('f OK UID FETCH completed');
     expect(body).toContain('Body 3.');

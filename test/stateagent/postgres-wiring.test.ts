@@ -10,21 +10,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
-import { ConfigError, loadAgentConfig, testConfig } from '../../src/app/config/load.js';
+import { loadAgentConfig, testConfig } from '../../src/app/config/load.js';
+import { errorOf } from '../config/config-error.js';
 import { openFlagStores } from '../../src/app/flagstores.js';
 import { Tokens } from '../../src/stateagent/agent/auth.js';
 import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server.js';
 import type { ChangeEvent } from '../../src/stateagent/flagstore.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
-import { RemoteFlagStore } from '../../src/stateagent/stores/remote.js';
 import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { FixtureBackend } from '../imap/fixture-backend.js';
 import { startImap, type TestServer } from '../imap/harness.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 import { flagStoreContract } from './contract.js';
-
-const FE = 'frontend-token-0123456789';
+import { FE, client, remoteHarness } from './remote-harness.js';
 
 let server: PostgresServer;
 beforeAll(async () => {
@@ -34,24 +33,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 async function agentOn(store: string): Promise<RunningAgent> {
   const tokens = new Tokens();
   tokens.add(FE, { kind: 'frontend', name: 'fe' });
   return startAgent({ host: '127.0.0.1', port: 0, store, tokens, logger: silentLogger() });
-}
-
-function client(agent: RunningAgent): RemoteFlagStore {
-  return new RemoteFlagStore({ url: `http://127.0.0.1:${agent.port}`, token: FE, logger: silentLogger(), timeoutMs: 5000 });
 }
 
 describe('configuration', () => {
@@ -63,7 +48,7 @@ describe('configuration', () => {
       ['ftp://u:secret@h/x', /^config: state: expected .*got a URL of scheme "ftp"/],
       ['lcoal', /got "lcoal"/],
     ] as const) {
-      const msg = configError(() => testConfig({ state: bad }));
+      const msg = errorOf(() => testConfig({ state: bad })).message;
       expect(msg).toMatch(want);
       expect(msg).not.toContain('secret');
     }
@@ -83,10 +68,10 @@ describe('configuration', () => {
     expect([s.store, s.dataDir]).toEqual(['postgres://u:pw@db.example/flags', null]);
     const e = loadAgentConfig({ env: { NEWSFRONT_AGENT_STORE: 'postgresql://db/flags' }, flags: { listen: ':0', data: '/d', tokens: '/t' } });
     expect([e.store, e.dataDir]).toEqual(['postgresql://db/flags', null]);
-    const msg = configError(() => loadAgentConfig({ env: {}, flags: { listen: ':0', store: 'mysql://u:secret@h/x', tokens: '/t' } }));
+    const msg = errorOf(() => loadAgentConfig({ env: {}, flags: { listen: ':0', store: 'mysql://u:secret@h/x', tokens: '/t' } })).message;
     expect(msg).toMatch(/^config: agent\.store: .*\(from --store\)$/);
     expect(msg).not.toContain('secret');
-    expect(configError(() => loadAgentConfig({ env: {}, flags: { listen: ':0', tokens: '/t' } }))).toMatch(/^config: agent\.data: required .*unless agent\.store/);
+    expect(errorOf(() => loadAgentConfig({ env: {}, flags: { listen: ':0', tokens: '/t' } })).message).toMatch(/^config: agent\.data: required .*unless agent\.store/);
   });
 });
 
@@ -127,23 +112,7 @@ describe('two state agents on one PostgreSQL database', () => {
 
 flagStoreContract('remote → agent on postgres', async () => {
   const url = await server.createDatabase();
-  let agent = await agentOn(url);
-  let store = client(agent);
-  return {
-    store,
-    watching: (user) => store.watching(user),
-    reopen: async () => {
-      await store.close();
-      await agent.close();
-      agent = await agentOn(url);
-      return (store = client(agent));
-    },
-    cleanup: async () => {
-      await store.close();
-      await agent.close();
-      await server.dropDatabase(new URL(url).pathname.slice(1));
-    },
-  };
+  return remoteHarness(() => agentOn(url), () => server.dropDatabase(new URL(url).pathname.slice(1)));
 }, { persistent: true, watches: true, multiUser: true, validates: true, propertyRuns: 10 });
 
 describe('two IMAP front-ends on one PostgreSQL flag database', () => {

@@ -15,8 +15,7 @@ import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server
 import { FlagStoreError, type ChangeEvent } from '../../src/stateagent/flagstore.js';
 import { RemoteFlagStore } from '../../src/stateagent/stores/remote.js';
 import { flagStoreContract } from './contract.js';
-
-const FE = 'frontend-token-0123456789';
+import { FE, client, remoteHarness } from './remote-harness.js';
 
 async function agentOn(dataDir: string, port = 0): Promise<RunningAgent> {
   const tokens = new Tokens();
@@ -24,29 +23,9 @@ async function agentOn(dataDir: string, port = 0): Promise<RunningAgent> {
   return startAgent({ host: '127.0.0.1', port, dataDir, tokens, logger: silentLogger() });
 }
 
-function client(agent: RunningAgent): RemoteFlagStore {
-  return new RemoteFlagStore({ url: `http://127.0.0.1:${agent.port}`, token: FE, logger: silentLogger(), timeoutMs: 5000 });
-}
-
 flagStoreContract('remote', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nf-agent-'));
-  let agent = await agentOn(dir);
-  let store = client(agent);
-  return {
-    store,
-    watching: (user) => store.watching(user),
-    reopen: async () => {
-      await store.close();
-      await agent.close();
-      agent = await agentOn(dir);
-      return (store = client(agent));
-    },
-    cleanup: async () => {
-      await store.close();
-      await agent.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return remoteHarness(() => agentOn(dir), () => rmSync(dir, { recursive: true, force: true }));
 }, { persistent: true, watches: true, multiUser: true, validates: true, propertyRuns: 10 });
 
 describe('RemoteFlagStore against a real agent', () => {

@@ -14,7 +14,7 @@
  * (blank lines before it are tolerated). Memory: one entry per message plus at
  * most `MAX_HEADER_PARSE` bytes of the header being read.
  */
-import { parseHeaderFields } from './header.js';
+import { parseHeaderFields, type HeaderFields } from './header.js';
 
 /** Header bytes kept for overview parsing; fields past this point are not seen. A 64 KiB header is already pathological. */
 export const MAX_HEADER_PARSE = 64 * 1024;
@@ -35,7 +35,7 @@ export class MboxFormatError extends Error {
 }
 
 /** One message of an mbox file. Offsets are absolute byte offsets in the file. */
-export interface MboxEntry {
+export interface MboxEntry extends HeaderFields {
   /** Offset of the `From ` separator line. */
   fromOffset: number;
   /** Raw message bytes are [start, end). */
@@ -49,13 +49,8 @@ export interface MboxEntry {
   headSize: number;
   /** Body lines. */
   lines: number;
-  subject: string;
-  from: string;
-  date: string;
   /** `<…>` from the header, or ''; the index (./index-file.ts) replaces it with the message's key (./keys.ts). */
   messageId: string;
-  references: string;
-  newsgroups: string;
 }
 
 type Kind = 'sep' | 'quoted' | 'plain';

@@ -24,6 +24,7 @@ export interface BackendOptions {
   pollIntervalMs: number;
   /** Prefix of every group mailbox (e.g. `#news.`); '' or absent: groups at the top level. */
   namespacePrefix?: string;
+  /** The caller's logger, unbound: the backend adds `component: 'backend'` (its index `component: 'index'`) itself. */
   logger: Logger;
   /**
    * Whether a group's overview `bytes` are exact RFC822.SIZEs ('exact': the

@@ -76,9 +76,9 @@ class NewsBackend implements ClosableBackend {
   ) {
     this.prefix = normalizePrefix(o.namespacePrefix);
     this.carriers = carriersOf(o.source, o.primaryOf);
-    this.log = o.logger;
+    this.log = o.logger.child({ component: 'backend' });
     if (o.index !== undefined && o.indexOptions !== undefined) {
-      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, this.log.child({ component: 'index' }));
+      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, o.logger.child({ component: 'index' }));
       // groups whose crawl was cut short (a restart): their views open, so the crawl resumes
       const indexing = this.indexing;
       setImmediate(() => void indexing.resume((g) => this.view(g), () => this.closed));
@@ -343,8 +343,7 @@ export interface NewsBackendHandle extends ClosableBackend {
 }
 
 export async function createBackend(o: BackendOptions): Promise<NewsBackendHandle> {
-  const log = o.logger.child({ component: 'backend' });
-  const opts = { ...o, logger: log };
+  const log = o.logger.child({ component: 'backend' }); // the cache's and meta store's lines
   let backend: NewsBackend | undefined;
   const cache = new ArticleCache({
     dir: join(o.cacheDir, 'articles'),
@@ -358,6 +357,6 @@ export async function createBackend(o: BackendOptions): Promise<NewsBackendHandl
   });
   const meta = new MetaStore({ path: join(o.cacheDir, 'meta.lmdb'), logger: log, memoryBytes: o.metaMemoryBytes ?? DEFAULT_META_MEMORY_BYTES });
   await cache.init();
-  backend = new NewsBackend(opts, meta, cache);
+  backend = new NewsBackend(o, meta, cache);
   return backend;
 }

@@ -31,11 +31,25 @@ export function rightsFor(ctx: CommandContext, entry: MailboxEntry): string {
   return ctx.session.anonymous && ctx.server.options.persistentFlags ? READ_RIGHTS + 's' : FLAG_RIGHTS;
 }
 
-const mailboxOnly = (d: Decoder): string => {
+/** `SP mailbox` and the end of the line (MYRIGHTS, GETACL; SUBSCRIBE and UNSUBSCRIBE too). */
+export const mailboxOnly = (d: Decoder): string => {
   d.sp();
   const name = d.mailbox();
   d.end();
   return name;
+};
+
+/** `SP mailbox SP identifier`, what LISTRIGHTS, SETACL and DELETEACL start with (RFC 4314 §3). */
+const mailboxAndId = (d: Decoder): { name: string; id: string } => {
+  d.sp();
+  const name = d.mailbox();
+  d.sp();
+  return { name, id: d.astring() };
+};
+
+/** SETACL and DELETEACL: the rights are fixed. */
+const refuse = async (): Promise<never> => {
+  throw no('NOPERM', 'Rights on newsgroups are fixed: read and personal flags only');
 };
 
 export const aclCommands = [
@@ -61,12 +75,9 @@ export const aclCommands = [
     name: 'LISTRIGHTS',
     states: AUTHENTICATED,
     parse(d) {
-      d.sp();
-      const name = d.mailbox();
-      d.sp();
-      const id = d.astring();
+      const a = mailboxAndId(d);
       d.end();
-      return { name, id };
+      return a;
     },
     async run(ctx, a) {
       await rightsOf(ctx, a.name);
@@ -77,30 +88,20 @@ export const aclCommands = [
     name: 'SETACL',
     states: AUTHENTICATED,
     parse(d) {
-      d.sp();
-      d.mailbox();
-      d.sp();
-      d.astring();
+      mailboxAndId(d);
       d.sp();
       d.astring();
       d.end();
     },
-    async run() {
-      throw no('NOPERM', 'Rights on newsgroups are fixed: read and personal flags only');
-    },
+    run: refuse,
   }),
   command({
     name: 'DELETEACL',
     states: AUTHENTICATED,
     parse(d) {
-      d.sp();
-      d.mailbox();
-      d.sp();
-      d.astring();
+      mailboxAndId(d);
       d.end();
     },
-    async run() {
-      throw no('NOPERM', 'Rights on newsgroups are fixed: read and personal flags only');
-    },
+    run: refuse,
   }),
 ];

@@ -23,7 +23,7 @@ import type { Chunk } from '../wire/writer.js';
 import { isUnnamable } from '../wire/mutf7.js';
 import { echoMailbox, noSuchMailbox } from '../response-text.js';
 import { mailboxIdOf } from '../objectid.js';
-import { rightsFor } from './acl.js';
+import { mailboxOnly, rightsFor } from './acl.js';
 
 const SEPARATOR = '.';
 const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ', 'MAILBOXID']);
@@ -262,23 +262,13 @@ export const mailboxCommands = [
   command({
     name: 'SUBSCRIBE',
     states: AUTHENTICATED,
-    parse(d) {
-      d.sp();
-      const name = d.mailbox();
-      d.end();
-      return name;
-    },
+    parse: mailboxOnly,
     run: (ctx, name) => subscribe(ctx, name, true),
   }),
   command({
     name: 'UNSUBSCRIBE',
     states: AUTHENTICATED,
-    parse(d) {
-      d.sp();
-      const name = d.mailbox();
-      d.end();
-      return name;
-    },
+    parse: mailboxOnly,
     run: (ctx, name) => subscribe(ctx, name, false),
   }),
 ];

@@ -7,7 +7,8 @@
  *   reports them; `oracleSort` / `oracleThread` run the src/search
  *   algorithms on such records;
  * - `checkMatch`: an index answer against the scan (sound, complete up to
- *   `unknown`).
+ *   `unknown`); `checkSearch` and `checkSortThread` run a handle's answers
+ *   through these checks (the archive and INN backend tests share them).
  */
 import { expect } from 'vitest';
 import type { IndexMatch, IndexTerm, MailboxHandle, MessageMeta, SortCriterion, ThreadAlgorithm, ThreadNode } from '../../../src/export/interface.js';
@@ -53,6 +54,50 @@ export function checkMatch(r: IndexMatch, uids: Uint32Array, articles: ReadonlyM
   const within = new Set(uids);
   for (const u of [...got, ...unknown]) expect(within.has(u), `UID ${u} outside the asked-for UIDs`).toBe(true);
   return want;
+}
+
+/**
+ * Each term list matched on the handle, checked against the scan of `articles`
+ * (checkMatch) over all its UIDs and, with `subset`, over the UIDs it keeps.
+ * Returns how many UIDs the answers over all UIDs left unknown.
+ */
+export async function checkSearch(
+  h: MailboxHandle, articles: ReadonlyMap<number, Buffer>, termLists: readonly IndexTerm[][], subset?: (uid: number) => boolean,
+): Promise<number> {
+  const uids = h.current().uids;
+  const some = subset && uids.filter(subset);
+  let unknown = 0;
+  for (const terms of termLists) {
+    const r = await h.search!.match(terms);
+    checkMatch(r, uids, articles, terms);
+    unknown += r.unknown.length;
+    if (some) checkMatch(await h.search!.match(terms, some), some, articles, terms);
+  }
+  return unknown;
+}
+
+/**
+ * The handle's SORT (every SORTS entry) and THREAD (every algorithm) over all
+ * its UIDs and over those `some` keeps, equal to the oracle's on HEAD records.
+ * The handle answers first (THREAD first: keys without To/Cc come from the
+ * index's overview columns where they can); the oracle's records are read
+ * after, since reading every header for them feeds the index.
+ */
+export async function checkSortThread(h: MailboxHandle, some: (uid: number) => boolean): Promise<void> {
+  const all = h.current().uids;
+  const subset = all.filter(some);
+  const got: { what: string; uids: Uint32Array; answer: unknown }[] = [];
+  for (const alg of THREADS) {
+    for (const uids of [all, subset]) got.push({ what: alg, uids, answer: plain(await h.search!.thread(alg, uids)) });
+  }
+  for (const criteria of SORTS) {
+    for (const uids of [all, subset]) got.push({ what: JSON.stringify(criteria), uids, answer: [...(await h.search!.sort(criteria, uids))] });
+  }
+  const keys = await rawRecords(h);
+  for (const g of got) {
+    const want = g.what.startsWith('[') ? oracleSort(keys, JSON.parse(g.what) as SortCriterion[], g.uids) : plain(oracleThread(keys, g.what as ThreadAlgorithm, g.uids));
+    expect(g.answer, `${g.what} over ${g.uids.length}`).toEqual(want);
+  }
 }
 
 /** A SORT/THREAD record from a message's meta: raw header values, INTERNALDATE and RFC822.SIZE as FETCH gives them. */
