@@ -86,6 +86,8 @@ export class ArticleCache {
   fetches = 0;
   /** `open` calls that started no download: served from a cached file or a download in progress (stats). */
   hits = 0;
+  /** Downloads started by `prefetch` that no reader has joined yet: the first to join one is its reader, not a hit. */
+  private readonly unclaimed = new Set<string>();
   private closed = false;
 
   constructor(private readonly opts: ArticleCacheOptions) {
@@ -161,7 +163,7 @@ export class ArticleCache {
     const hash = hashOf(key);
     const running = this.downloads.get(hash);
     if (running !== undefined) {
-      this.hits++;
+      if (!this.unclaimed.delete(hash)) this.hits++; // the first reader of a prefetch started no download, but it is no hit either
       return this.follow(running, start, end);
     }
     const e = this.index.get(hash); // marks it recently used
@@ -228,6 +230,7 @@ export class ArticleCache {
         const hash = todo[next++]!;
         const q = this.queued.get(hash);
         if (q === undefined) continue; // started by a reader meanwhile
+        this.unclaimed.add(hash);
         await this.startQueued(hash, q).catch(() => undefined);
       }
     };
@@ -263,18 +266,16 @@ export class ArticleCache {
     const f = new Fetch(key.replaceAll('\u0000', ' '), paths, upstream, this.smallMax);
     this.downloads.set(hash, f);
     this.fetches++;
-    f.done.then(
-      (r) => {
-        this.downloads.delete(hash);
-        f.detach();
-        this.stored(hash, r);
-        this.opts.onFetched?.(key, r);
-      },
-      () => {
-        this.downloads.delete(hash);
-        f.detach();
-      },
-    );
+    const forget = (): void => {
+      this.unclaimed.delete(hash);
+      this.downloads.delete(hash);
+      f.detach();
+    };
+    f.done.then((r) => {
+      forget();
+      this.stored(hash, r);
+      this.opts.onFetched?.(key, r);
+    }, forget);
     await f.start(); // a failure rejects `done` too, which removes the entry
     return f;
   }
@@ -373,7 +374,7 @@ export class ArticleCache {
 
   private async takeDownload(key: string, hash: string, upstream: Upstream, start: number, end: number): Promise<Buffer | Readable> {
     let f = this.downloads.get(hash);
-    if (f !== undefined) this.hits++;
+    if (f !== undefined && !this.unclaimed.delete(hash)) this.hits++; // as in `open`
     else f = await this.fetch(key, hash, upstream);
     const b = await f.small();
     if (b !== null) return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
