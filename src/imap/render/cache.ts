@@ -16,17 +16,12 @@
  */
 import type { MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
-import type { Chunk } from '../wire/writer.js';
 import { ENVELOPE_CACHE_BYTES, OBJECTID_CACHE_BYTES, PREVIEW_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
-import { renderBodyStructure } from './bodystructure.js';
+import { bodyStructureBytes } from './bodystructure.js';
 import { EnvelopeCache, type EnvelopeShelf } from './envelope-cache.js';
 import { PreviewCache } from './preview.js';
 
 export type { EnvelopeShelf };
-
-function toBuffer(chunks: Chunk[]): Buffer {
-  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
-}
 
 const structureKey = (key: string, extended: boolean, utf8: boolean): string => `${key}\u0000${extended ? 'S' : 'B'}${utf8 ? 'u' : ''}`;
 
@@ -66,9 +61,7 @@ export class RenderCache {
     const k = structureKey(key, extended, utf8);
     const hit = this.structures.get(k);
     if (hit) return hit;
-    const out: Chunk[] = [];
-    renderBodyStructure(await load(), out, extended, utf8);
-    const b = toBuffer(out);
+    const b = bodyStructureBytes(await load(), extended, utf8);
     this.structures.set(k, b, b.length + 64);
     return b;
   }
