@@ -56,6 +56,11 @@ export class RenderCache {
     return this.structures.peek(structureKey(key, extended, utf8)) !== undefined;
   }
 
+  /** The cached rendering (marked used), or undefined: what `structure` answers without loading. */
+  renderedStructure(key: string, extended: boolean, utf8: boolean): Buffer | undefined {
+    return this.structures.get(structureKey(key, extended, utf8));
+  }
+
   /** `key` names the article (mailbox, UIDVALIDITY, UID); `load` gives its structure when not cached. */
   async structure(key: string, extended: boolean, utf8: boolean, load: () => Promise<MimePart>): Promise<Buffer> {
     const k = structureKey(key, extended, utf8);
