@@ -35,6 +35,8 @@ export interface ServerOptions {
   stateToken?: string;
   /** The newsfront entry point to run (default CLI_PATH, this build's); e.g. an older build to compare with. */
   cli?: string;
+  /** A config file (`--config`), e.g. to keep the index crawler out of a measurement. */
+  config?: string;
 }
 
 export interface ServerProcess {
@@ -135,6 +137,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
     '--state',
     opts.state ?? 'session',
     ...(opts.users ? ['--users', opts.users] : []),
+    ...(opts.config ? ['--config', opts.config] : []),
   ];
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();

@@ -3,7 +3,7 @@
  * the bench against an INN that is already running (bench/hold-inn.ts), with
  * the server's CPU time for each row (from /proc/PID/stat).
  *
- *   npm run build && node dist/bench/structure-rows.js --port P [--quick] [--rounds 3] [--cli dist/src/cli.js] [--gap MS] [--log-dir DIR]
+ *   npm run build && node dist/bench/structure-rows.js --port P [--quick] [--rounds 3] [--cli dist/src/cli.js] [--gap MS] [--log-dir DIR] [--no-crawl]
  *
  * Rows, in an order that keeps "first" honest (fresh data dir):
  *   BODY.PEEK[2]<0.1024> of the large article's attachment, first (download
@@ -15,7 +15,7 @@
  * `BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the server.
  * Starts and stops its own newsfront children (by PID) and temp data dir.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +34,12 @@ interface Args {
   cli?: string;
   gap: number;
   logDir?: string;
+  /** Keep the index crawler idle (its reads would share the server's CPU with the rows). */
+  noCrawl: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { port: 0, quick: false, rounds: 3, gap: 0 };
+  const a: Args = { port: 0, quick: false, rounds: 3, gap: 0, noCrawl: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--port') a.port = Number(argv[++i]);
@@ -46,6 +48,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--cli') a.cli = resolve(argv[++i]!);
     else if (v === '--gap') a.gap = Number(argv[++i]) || 0;
     else if (v === '--log-dir') a.logDir = resolve(argv[++i]!);
+    else if (v === '--no-crawl') a.noCrawl = true;
     else throw new Error(`unknown argument ${v}`);
   }
   if (!(a.port > 0)) throw new Error('--port P (of a running bench/hold-inn.ts) is required');
@@ -81,8 +84,20 @@ async function main(): Promise<void> {
   const L = corpus.large;
   const dataDir = await mkdtemp(join(tmpdir(), 'nf-struct-'));
   let server: ServerProcess | undefined;
+  let config: string | undefined;
+  if (args.noCrawl) {
+    config = join(dataDir, 'no-crawl.json');
+    await writeFile(config, JSON.stringify({ index: { crawlDelayMs: 86_400_000 } }));
+  }
   const launch = async (n: number): Promise<ServerProcess> =>
-    startServer({ upstreamPort: args.port, dataDir, listenPort: await freePort(), logPath: join(args.logDir ?? dataDir, `server${n}.log`), ...(args.cli ? { cli: args.cli } : {}) });
+    startServer({
+      upstreamPort: args.port,
+      dataDir,
+      listenPort: await freePort(),
+      logPath: join(args.logDir ?? dataDir, `server${n}.log`),
+      ...(args.cli ? { cli: args.cli } : {}),
+      ...(config ? { config } : {}),
+    });
   const timed = async (row: string, fn: () => Promise<{ seconds: number; note?: string }>): Promise<void> => {
     if (args.gap > 0) await new Promise((res) => setTimeout(res, args.gap));
     const c0 = await cpuSeconds(server!.pid);
