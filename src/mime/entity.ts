@@ -181,3 +181,17 @@ function flushPending(f: Frame): void {
   }
   f.pendingEol = null;
 }
+
+/**
+ * Whole body lines at once (`bytes`: complete lines, line ends included; the
+ * last line end is `eol` bytes long): the same as frameContent and frameEol
+ * line by line, since the decoder's output does not depend on how its input is
+ * split. The last line end is held back like frameEol's.
+ */
+export function frameLines(f: Frame, bytes: Buffer, eol: 1 | 2): void {
+  if (f.state !== 'body' || f.dec === null) return;
+  flushPending(f);
+  const content = bytes.subarray(0, bytes.length - eol);
+  if (content.length > 0) f.decoded += f.dec.count !== undefined ? f.dec.count(content) : f.dec.update(content).length;
+  f.pendingEol = EOL_BUF[eol];
+}

@@ -23,7 +23,7 @@
  * nested deeper than MAX_DEPTH, multiparts without a usable boundary and
  * message/rfc822 parts in base64/QP are opaque application/octet-stream leaves.
  */
-import { closeFrame, endFrameHeader, frameContent, frameEol, newFrame, type Frame } from './entity.js';
+import { closeFrame, endFrameHeader, frameContent, frameEol, frameLines, newFrame, type Frame } from './entity.js';
 import { LINE_PROBE } from './limits.js';
 import type { MimePart } from './part.js';
 
@@ -33,6 +33,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DASH = 0x2d;
 const CR_BUF = Buffer.from('\r');
+/** A line end followed by the start of a delimiter line. */
+const NL_DASHES = Buffer.from('\n--');
 
 export class StructureParser {
   private readonly stack: Frame[] = [];
@@ -59,16 +61,10 @@ export class StructureParser {
     const base = this.pos;
     let i = 0;
     while (i < chunk.length) {
-      if (this.tail === null && this.carryLen === 0 && this.childOf === null && this.plainBody()) {
-        // Fast path: the body of a leaf that needs no decoding, outside any open
-        // multipart: only line ends matter, so whole lines are counted, not classified.
-        const last = chunk.lastIndexOf(LF);
-        if (last >= i) {
-          let n = 0;
-          for (let j = chunk.indexOf(LF, i); j >= 0 && j <= last; j = chunk.indexOf(LF, j + 1)) n++;
-          this.lfCount += n - 1; // finishLine counts the last one
-          this.finishLine(base + last + 1, last > i && chunk[last - 1] === CR ? 2 : 1);
-          i = last + 1;
+      if (this.tail === null && this.carryLen === 0 && this.childOf === null) {
+        const next = this.skimBody(chunk, i, base);
+        if (next > i) {
+          i = next;
           continue;
         }
       }
@@ -192,12 +188,40 @@ export class StructureParser {
     }
   }
 
-  /** True while no line can change the structure: a plain leaf body, no boundary awaited. */
-  private plainBody(): boolean {
+  /**
+   * Fast path through the body of the innermost entity, from a line start `i`:
+   * only a line starting with "--" can be a delimiter (and only while some
+   * multipart awaits one), so whole lines up to the first such line (or up to
+   * the chunk's last line end) are handed on at once, found with memchr-like
+   * searches (`indexOf`) instead of one classification per line. Same effect as
+   * classifying each line: its bytes reach the decoder in order with the last
+   * line end held back (frameLines), line ends are counted. Returns where
+   * the next line starts, or `i` when nothing could be skipped.
+   */
+  private skimBody(chunk: Buffer, i: number, base: number): number {
     const top = this.stack[this.stack.length - 1];
-    if (top === undefined || top.state !== 'body' || top.kind !== 'leaf' || top.dec !== null) return false;
-    for (const f of this.stack) if (f.boundary !== null && !f.final) return false;
-    return true;
+    if (top === undefined || top.state !== 'body') return i;
+    const last = chunk.lastIndexOf(LF);
+    if (last < i) return i;
+    let stop = last + 1;
+    if (this.awaitsBoundary()) {
+      if (chunk[i] === DASH && (i + 1 === chunk.length || chunk[i + 1] === DASH)) return i; // may be a delimiter
+      const d = chunk.indexOf(NL_DASHES, i);
+      if (d >= 0) stop = d + 1;
+    }
+    let n = 0;
+    for (let j = chunk.indexOf(LF, i); j >= 0 && j < stop; j = chunk.indexOf(LF, j + 1)) n++;
+    const eol: 1 | 2 = stop - 2 >= i && chunk[stop - 2] === CR ? 2 : 1;
+    frameLines(top, chunk.subarray(i, stop), eol);
+    this.lfCount += n - 1; // finishLine counts the last one
+    this.finishLine(base + stop, eol);
+    return stop;
+  }
+
+  /** True while some open multipart awaits a delimiter line. */
+  private awaitsBoundary(): boolean {
+    for (const f of this.stack) if (f.boundary !== null && !f.final) return true;
+    return false;
   }
 
   // ---- boundaries --------------------------------------------------------

@@ -10,7 +10,7 @@
  * flight over all groups (pipelined on the source's connections, as bulk
  * reads), and does not go through the article cache (crawled articles would
  * evict what clients read). What it learns on the way goes where a client's
- * read would put it: the exact size into the metadata store.
+ * read would put it: the exact size and the MIME structure into the metadata store.
  *
  * Fresh articles wait: an article is crawled once it has been in the group's
  * snapshot for `delayMs` (articles clients read meanwhile are indexed from
@@ -26,6 +26,7 @@
  */
 import type { Logger } from '../../util/log.js';
 import { articleInto, type Source } from '../source.js';
+import { parseStructure } from '../../mime/index.js';
 import type { Activity } from './activity.js';
 import { CrawlMeter, type CrawlProgress } from './crawl-progress.js';
 import { internalDateOf } from './dates.js';
@@ -348,7 +349,10 @@ export class Crawler {
               continue;
             }
             const article = await this.fetch(carrier.source, group, number, messageId);
-            this.o.meta.putExactSize(articleKey(carrier.id, group, number), article.size);
+            const key = articleKey(carrier.id, group, number);
+            this.o.meta.putExactSize(key, article.size);
+            // the MIME structure too, while the bytes are here: a later BODYSTRUCTURE reads nothing upstream
+            if (article.bytes !== null && !this.o.meta.hasStructure(key)) this.o.meta.putStructure(key, parseStructure(article.bytes));
             fed.push(article.bytes === null ? { ...loc, scanOnly: true, size: article.size } : { ...loc, article: article.bytes, size: article.size });
           } catch (err) {
             if (isGone(err)) fed.push({ ...loc, scanOnly: true, size: 0 });

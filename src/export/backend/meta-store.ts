@@ -313,6 +313,12 @@ export class MetaStore {
     return this.pendingStructures.get(key) ?? this.structures.get(key);
   }
 
+  /** True when `structure(key)` would answer (the stored value is not decoded). */
+  hasStructure(key: string): boolean {
+    if (this.closed) return false;
+    return this.pendingStructures.has(key) || this.structures.doesExist(key);
+  }
+
   putStructure(key: string, part: MimePart): void {
     if (this.closed) return;
     this.pendingStructures.set(key, part);

@@ -153,7 +153,7 @@ export class GroupReader implements MessageReader {
       const row = rowOf(t.table, uid);
       if (row < 0) continue;
       const key = this.key(t, row);
-      if (this.d.meta.structure(key) === undefined && !this.d.cache.has(key) && this.d.cache.inflight(key) === undefined) todo.push({ row, key });
+      if (!this.d.meta.hasStructure(key) && !this.d.cache.has(key) && this.d.cache.inflight(key) === undefined) todo.push({ row, key });
     }
     let next = 0;
     const run = async (): Promise<void> => {

@@ -36,6 +36,7 @@ import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 import { fetchOpen, omitUidItem } from '../uidonly.js';
 import { eagerPreview, objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
+import { batchStructures, STRUCTURE_ITEMS } from '../fetch/structures.js';
 
 interface FetchArgs {
   set: SequenceSet | '$';
@@ -43,7 +44,6 @@ interface FetchArgs {
 }
 
 const META_ITEMS = new Set(['ENVELOPE', 'INTERNALDATE', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'EMAILID', 'THREADID']);
-const STRUCTURE_ITEMS = new Set(['BODY', 'BODYSTRUCTURE']);
 
 function needsMeta(items: readonly FetchItem[]): boolean {
   return items.some((i) => META_ITEMS.has(i.type) || i.type === 'BODY[]' || i.type === 'BINARY' || i.type === 'BINARY.SIZE');
@@ -85,6 +85,7 @@ function listingBatch(
   metas: ReadonlyMap<number, MessageMeta> | undefined,
   flags: FlagView | undefined,
   envelopes: EnvelopeShelf,
+  structures?: ReadonlyArray<readonly Buffer[] | null>,
 ): Chunk[] {
   const condstore = ctx.session.condstore;
   const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
@@ -93,6 +94,9 @@ function listingBatch(
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (metas && !meta) continue;
+    const rendered = structures?.[i];
+    if (rendered === null) continue; // the article vanished upstream
+    let nextRendered = 0;
     w.ascii(fetchOpen(ctx.session, seqs[i]!, uid));
     let sentFlags = false;
     let sentModseq = false;
@@ -122,6 +126,10 @@ function listingBatch(
         case 'EMAILID':
         case 'THREADID':
           w.ascii(objectIdItem(items[k]!.type as 'EMAILID', meta!, ctx.session.selected!, ctx.server.renderCache));
+          break;
+        case 'BODY':
+        case 'BODYSTRUCTURE':
+          w.ascii(items[k]!.type).ascii(' ').bytes(rendered![nextRendered++]!);
           break;
       }
     }
@@ -174,6 +182,8 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
   const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
   const listing = items.every((i) => LISTING_ITEMS.has(i.type));
+  // BODY/BODYSTRUCTURE beside listing items: rendered per batch too, from renderings gathered first
+  const structureListing = !listing && items.every((i) => LISTING_ITEMS.has(i.type) || STRUCTURE_ITEMS.has(i.type));
   // Only RFC822.SIZE and byte ranges of the article use the size (header sections and ENVELOPE do not).
   const needSize = items.some(
     (i) => i.type === 'RFC822.SIZE' || i.type === 'RFC822' || i.type === 'RFC822.TEXT' || i.type === 'BINARY' || i.type === 'BINARY.SIZE'
@@ -225,6 +235,11 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     }
     if (listing && newlySeen.size === 0) {
       await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags, envelopes));
+      continue;
+    }
+    if (structureListing && newlySeen.size === 0) {
+      const rendered = await batchStructures(ctx, uids, items, metas);
+      await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags, envelopes, rendered));
       continue;
     }
     for (let i = 0; i < batch.length; i++) {

@@ -17,9 +17,8 @@
 import type { MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
 import { Slab } from '../../util/slab.js';
-import type { Chunk } from '../wire/writer.js';
 import { ENVELOPE_CACHE_BYTES, OBJECTID_CACHE_BYTES, PREVIEW_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
-import { renderBodyStructure } from './bodystructure.js';
+import { bodyStructureBytes } from './bodystructure.js';
 import { EnvelopeCache, type EnvelopeShelf } from './envelope-cache.js';
 import { PreviewCache } from './preview.js';
 
@@ -29,20 +28,12 @@ export type { EnvelopeShelf };
 const slab = new Slab();
 
 /**
- * One kept rendering as one exact-size slab copy. A `Buffer.concat` of the
- * pieces came from Node's 8 KB pool, whose chunks the temporary pieces also
- * used: each kept rendering pinned ~800 bytes (measured: 100k BODYSTRUCTUREs
- * held 78 MB of pool chunks while the bound charged ~26 MB).
- */
-function toBuffer(chunks: Chunk[]): Buffer {
-  const parts = chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c));
-  return slab.copy(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-}
-
-/**
  * Charged per kept BODY/BODYSTRUCTURE rendering besides its bytes: the Buffer
  * view (~96), the LRU node (~56) and its key, a string of ~40–60 characters
- * (measured in a heap snapshot of 100k kept renderings).
+ * (measured in a heap snapshot of 100k kept renderings). A kept rendering is
+ * an exact-size slab copy: a small Buffer from Node's 8 KB pool would pin its
+ * chunk (measured: 100k BODYSTRUCTUREs held 78 MB of pool chunks while the
+ * bound charged ~26 MB).
  */
 export const STRUCTURE_ENTRY_OVERHEAD = 240;
 
@@ -79,14 +70,17 @@ export class RenderCache {
     return this.structures.peek(structureKey(key, extended, utf8)) !== undefined;
   }
 
+  /** The cached rendering (marked used), or undefined: what `structure` answers without loading. */
+  renderedStructure(key: string, extended: boolean, utf8: boolean): Buffer | undefined {
+    return this.structures.get(structureKey(key, extended, utf8));
+  }
+
   /** `key` names the article (mailbox, UIDVALIDITY, UID); `load` gives its structure when not cached. */
   async structure(key: string, extended: boolean, utf8: boolean, load: () => Promise<MimePart>): Promise<Buffer> {
     const k = structureKey(key, extended, utf8);
     const hit = this.structures.get(k);
     if (hit) return hit;
-    const out: Chunk[] = [];
-    renderBodyStructure(await load(), out, extended, utf8);
-    const b = toBuffer(out);
+    const b = slab.copy(bodyStructureBytes(await load(), extended, utf8));
     this.structures.set(k, b, b.length + STRUCTURE_ENTRY_OVERHEAD);
     return b;
   }

@@ -13,7 +13,7 @@
  *   records built from HEAD (raw header values), before and after the crawl,
  *   for the whole group and a subset.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import type { MailboxHandle } from '../../../src/export/interface.js';
 import { articlesByGroup, generateCorpus } from '../../corpus/generate.js';
 import { checkSearch, checkSortThread as checkSorting, needles } from './search-oracle.js';
 import { readAll } from './helpers.js';
+import { parseStructure } from '../../../src/mime/index.js';
 
 const GROUPS = ['s.one', 's.two', 's.three'];
 const corpus = generateCorpus({ seed: 77, groups: GROUPS, perGroup: 40, crosspostRate: 0.2 });
@@ -129,6 +130,11 @@ describe('search index in the backend (archive)', () => {
     for (let i = 0; i < 50 && h.search!.progress().bodies < n; i++) await new Promise((r) => setTimeout(r, 100));
     expect(h.search!.progress()).toEqual({ total: n, headers: n, bodies: n });
     expect(await checkAll('s.one', h)).toBe(0);
+    // the crawl stored each article's MIME structure: BODYSTRUCTURE now reads nothing upstream
+    const reads = vi.spyOn(source, 'article'); // the archive's only way to an article's bytes
+    for (const uid of h.current().uids) expect(await h.structure(uid)).toEqual(parseStructure(articles.get('s.one')!.get(uid)!));
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
     h.release();
     // s.two: not crawled, but the articles crossposted from s.one have their body indexed
     const h2 = await open('s.two');

@@ -131,6 +131,7 @@ describe('MetaStore', () => {
     expect(s.header('k1')?.envelope.subject?.toString()).toBe('hello');
     expect(s.exactSize('k1')).toBe(123);
     expect(s.structure('k1')).toEqual(parseStructure(a));
+    expect([s.hasStructure('k1'), s.hasStructure('k2')]).toEqual([true, false]);
     s.forget('k2');
     expect(s.header('k2')).toBeUndefined();
     await s.close();
@@ -139,6 +140,7 @@ describe('MetaStore', () => {
     expect(t.header('k2')).toBeUndefined();
     expect(t.exactSize('k1')).toBe(123);
     expect(t.structure('k1')).toEqual(parseStructure(a));
+    expect([t.hasStructure('k1'), t.hasStructure('k2')]).toEqual([true, false]); // from disk
     await t.close();
   });
 

@@ -44,6 +44,34 @@ describe('base64', () => {
     );
   });
 
+  it('count() of long chunks (counted two bytes at a time) leaves the state update() would: same length, same bytes after', () => {
+    const plain = fc.constantFrom('QUJD', 'A', 'b', '9', '+', '/', '-', '_', '\r\n', '\n', '*', ' ', '\u00e9');
+    // '=' seldom: a chunk holding one is counted byte by byte
+    const tok = fc.oneof({ arbitrary: plain, weight: 1000 }, { arbitrary: fc.constant('='), weight: 1 });
+    fc.assert(
+      fc.property(fc.array(tok, { minLength: 30, maxLength: 400, size: 'max' }), fc.integer({ min: 1, max: 300 }), fc.nat(), (toks, n, at) => {
+        const b = Buffer.from(toks.join(''), 'latin1');
+        const whole = run(new Base64Decoder(), [b]);
+        const counter = new Base64Decoder();
+        const counted = splitEvery(b, n).reduce((acc, c) => acc + counter.count(c), 0) + counter.end().length;
+        expect(counted).toBe(whole.length);
+        // counted up to `cut` (odd offsets too), decoded after it: the bytes of the whole decode
+        const cut = at % (b.length + 1);
+        const d = new Base64Decoder();
+        const head = splitEvery(b.subarray(0, cut), n).reduce((acc, c) => acc + d.count(c), 0);
+        expect(run(d, [b.subarray(cut)]).equals(whole.subarray(head))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('count() of a long chunk holding less than the open quantum keeps the characters counted before it', () => {
+    const d = new Base64Decoder();
+    expect(d.count(Buffer.from('Q'))).toBe(0);
+    expect(d.count(Buffer.from(`${'*\r\n'.repeat(30)}U`))).toBe(0); // 91 bytes, one alphabet character
+    expect(run(d, [Buffer.from('JD')]).toString()).toBe('ABC');
+  });
+
   it('ignores junk; decodes unpadded tails; resumes after padding', () => {
     expect(run(new Base64Decoder(), [Buffer.from('aGV*sb!G8')]).toString()).toBe('hello');
     expect(run(new Base64Decoder(), [Buffer.from('aGk')]).toString()).toBe('hi');

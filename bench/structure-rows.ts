@@ -1,0 +1,139 @@
+/**
+ * Development aid (not part of `npm run bench`): the MIME structure rows of
+ * the bench against an INN that is already running (bench/hold-inn.ts), with
+ * the server's CPU time for each row (from /proc/PID/stat).
+ *
+ *   npm run build && node dist/bench/structure-rows.js --port P [--quick] [--rounds 3] [--cli dist/src/cli.js] [--gap MS] [--log-dir DIR] [--no-crawl]
+ *
+ * Rows, in an order that keeps "first" honest (fresh data dir):
+ *   BODY.PEEK[2]<0.1024> of the large article's attachment, first (download
+ *   and parse) and again;
+ *   UID FETCH 1:* (BODYSTRUCTURE), first (structures read from INN), warm;
+ *   the same after a server restart on the same data dir (structures from the
+ *   metadata store, nothing rendered yet), and warm again.
+ * `--cli` runs another build (an older worktree's) for A/B runs;
+ * `BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the server.
+ * Starts and stops its own newsfront children (by PID) and temp data dir.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { corpusOptions, prepareCorpus } from './corpus.js';
+import { median } from './report.js';
+import { freePort, startServer, type ServerProcess } from './server.js';
+import { openSession, rounds } from './session.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '..', '..');
+
+interface Args {
+  port: number;
+  quick: boolean;
+  rounds: number;
+  cli?: string;
+  gap: number;
+  logDir?: string;
+  /** Keep the index crawler idle (its reads would share the server's CPU with the rows). */
+  noCrawl: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { port: 0, quick: false, rounds: 3, gap: 0, noCrawl: false };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    if (v === '--port') a.port = Number(argv[++i]);
+    else if (v === '--quick') a.quick = true;
+    else if (v === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
+    else if (v === '--cli') a.cli = resolve(argv[++i]!);
+    else if (v === '--gap') a.gap = Number(argv[++i]) || 0;
+    else if (v === '--log-dir') a.logDir = resolve(argv[++i]!);
+    else if (v === '--no-crawl') a.noCrawl = true;
+    else throw new Error(`unknown argument ${v}`);
+  }
+  if (!(a.port > 0)) throw new Error('--port P (of a running bench/hold-inn.ts) is required');
+  return a;
+}
+
+/** utime + stime of a process, seconds. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** A session on the group, retried for a while: a restarted server may list its groups a moment after its greeting. */
+async function selectSoon(port: number, group: string): Promise<Awaited<ReturnType<typeof openSession>>> {
+  for (let i = 0; ; i++) {
+    try {
+      return await openSession(port, group);
+    } catch (err) {
+      if (i >= 50) throw err;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+}
+
+const fmt = (s: number): string => (s < 0.1 ? `${(s * 1000).toFixed(2)} ms` : `${s.toFixed(3)} s`);
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (m: string): void => void process.stderr.write(`[structure-rows] ${m}\n`);
+  const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(args.quick), log);
+  const count = corpus.messageIds.length;
+  const L = corpus.large;
+  const dataDir = await mkdtemp(join(tmpdir(), 'nf-struct-'));
+  let server: ServerProcess | undefined;
+  const config = args.noCrawl ? { index: { crawlDelayMs: 86_400_000 } } : undefined;
+  const launch = async (n: number): Promise<ServerProcess> =>
+    startServer({
+      upstreamPort: args.port,
+      dataDir,
+      listenPort: await freePort(),
+      logPath: join(args.logDir ?? dataDir, `server${n}.log`),
+      ...(args.cli ? { cli: args.cli } : {}),
+      ...(config ? { config } : {}),
+    });
+  const timed = async (row: string, fn: () => Promise<{ seconds: number; note?: string }>): Promise<void> => {
+    if (args.gap > 0) await new Promise((res) => setTimeout(res, args.gap));
+    const c0 = await cpuSeconds(server!.pid);
+    const r = await fn();
+    const cpu = (await cpuSeconds(server!.pid)) - c0;
+    const load = (await readFile('/proc/loadavg', 'latin1')).split(' ')[0];
+    process.stdout.write(`${row.padEnd(52)} ${fmt(r.seconds).padStart(9)}  cpu ${fmt(cpu).padStart(8)}  load ${load} ${r.note ?? ''}\n`);
+  };
+  const bs = 'UID FETCH 1:* (BODYSTRUCTURE)';
+  try {
+    server = await launch(1);
+    let s = await openSession(server.port, corpus.group);
+    if (L) {
+      const partial = `UID FETCH ${L.number} (BODY.PEEK[2]<0.1024>)`;
+      await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => ({ seconds: (await s.client.ok(partial)).seconds }));
+      await timed('BODY.PEEK[2]<0.1024> of the large, again', async () => ({ seconds: median(await rounds(Math.max(args.rounds, 5), async () => (await s.client.ok(partial)).seconds)) }));
+    }
+    const check = (n: number): string => (n === count ? `${n} responses` : `ONLY ${n} of ${count} responses`);
+    await timed(`${bs}, first`, async () => {
+      const r = await s.client.ok(bs, { timeoutMs: 1_200_000 });
+      return { seconds: r.seconds, note: check(r.responses) };
+    });
+    await timed(`${bs}, warm`, async () => ({ seconds: median(await rounds(args.rounds, async () => (await s.client.ok(bs)).seconds)) }));
+    s.client.close();
+    await server.stop();
+    server = await launch(2);
+    s = await selectSoon(server.port, corpus.group);
+    await timed(`${bs}, after restart (stored)`, async () => {
+      const r = await s.client.ok(bs, { timeoutMs: 1_200_000 });
+      return { seconds: r.seconds, note: check(r.responses) };
+    });
+    await timed(`${bs}, after restart, warm`, async () => ({ seconds: median(await rounds(args.rounds, async () => (await s.client.ok(bs)).seconds)) }));
+    s.client.close();
+  } finally {
+    await server?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`structure-rows failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
