@@ -35,6 +35,14 @@ export const HEAD_WINDOW = 1000;
 export const DEFAULT_META_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /**
+ * Bound of the compact per-article facts kept in memory (facts.ts: exact size
+ * and header presence, ~5.4 KB per 1,024 articles charged): 16 MiB holds
+ * those of ~3M articles, so a warm listing of a 1M-article group looks up no
+ * article record (issue 14). A miss costs one LMDB read per 1,024 articles.
+ */
+export const FACTS_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/**
  * Idle views (no open handle) kept in memory so that re-opening a group is
  * instant; a view of 100k articles costs ~2.4 MB of typed arrays.
  */
