@@ -17,7 +17,7 @@
  * (`npx tsx bench/hold-inn.ts --huge`):
  *
  *   npm run build && node dist/bench/huge-rows.js --port P [--rounds 3] [--cli OTHER/dist/src/cli.js]
- *        [--data DIR] [--rows select,flags,envelope,search,sort] [--log-dir DIR]
+ *        [--data DIR] [--rows select,flags,envelope,search,sort] [--log-dir DIR] [--quick]
  *
  * `--data DIR` keeps (and reuses) the data dir, so a later run measures warm
  * rows without the cold listing first ("first"/"cold" rows then say so);
@@ -262,6 +262,8 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
 
 interface Args {
   port: number;
+  /** The 10k corpus of `hold-inn.ts --quick` instead (trying the rows out). */
+  quick: boolean;
   rounds: number;
   cli?: string;
   data?: string;
@@ -270,10 +272,11 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { port: 0, rounds: 3 };
+  const a: Args = { port: 0, quick: false, rounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--port') a.port = Number(argv[++i]);
+    else if (v === '--quick') a.quick = true;
     else if (v === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
     else if (v === '--cli') a.cli = resolve(argv[++i]!);
     else if (v === '--data') a.data = resolve(argv[++i]!);
@@ -291,7 +294,7 @@ function parseArgs(argv: string[]): Args {
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2));
   const log = (m: string): void => void process.stderr.write(`[huge-rows] ${m}\n`);
-  const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(false, true), log);
+  const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(args.quick, !args.quick), log);
   await hugeRows({
     innPort: args.port,
     corpus,
