@@ -55,6 +55,7 @@ nnrpdcheckart: true
 noreader: false
 readerswhenstopped: false
 clienttimeout: ${CLIENT_TIMEOUT_S}
+nnrpdloadlimit: 0
 maxconnections: 200
 mta: "/bin/true %s"
 mailcmd: /bin/true
