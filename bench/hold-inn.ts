@@ -4,7 +4,10 @@
  * one row can be measured without the whole bench (injection of 100k
  * articles takes ~20 s).
  *
- *   npx tsx bench/hold-inn.ts [--quick]   # prints `INN <port> <group>`, runs until stdin closes or Ctrl-C
+ *   npx tsx bench/hold-inn.ts [--quick | --huge]   # prints `INN <port> <group>`, runs until stdin closes or Ctrl-C
+ *
+ * `--huge`: the 1,000,000-article group of `npm run bench -- --huge` (injection
+ * takes several minutes; measure with `node dist/bench/huge-rows.js --port P`).
  *
  * Stops INN with `ctlinnd shutdown` (harness `stop()`) on exit.
  */
@@ -16,10 +19,11 @@ import { corpusOptions, prepareCorpus } from './corpus.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
+const huge = process.argv.includes('--huge');
 const log = (m: string): void => void process.stderr.write(`[hold-inn] ${m}\n`);
-const corpus = await prepareCorpus(join(root, '.bench'), corpusOptions(quick), log);
+const corpus = await prepareCorpus(join(root, '.bench'), corpusOptions(quick, huge), log);
 await ensureInnInstalled();
-const inn = await startInn({ groups: [corpus.group] });
+const inn = await startInn({ groups: [corpus.group], ...(huge ? { historySize: Math.round(corpus.messageIds.length * 1.2) } : {}) });
 let stopping: Promise<void> | null = null;
 const stop = (): Promise<void> => (stopping ??= inn.stop().then(() => log('inn stopped')));
 process.on('SIGINT', () => void stop().then(() => process.exit(0)));

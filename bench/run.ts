@@ -7,6 +7,7 @@
  *   npm run bench                 full corpus (≲ 15 min; the first run also generates the corpus)
  *   npm run bench -- --quick      10,000 articles + a 5 MB large article (or BENCH_QUICK=1)
  *   npm run bench -- --rounds 5   rounds for the cheap rows (default 3, medians printed)
+ *   npm run bench -- --huge       one group of 1,000,000 articles instead (huge.ts, issue 14)
  *
  * Starts (and always stops): a private INN (harness `stop()` = ctlinnd shutdown),
  * newsfront child processes (by PID), temp dirs. Keeps: the corpus batch in
@@ -34,38 +35,36 @@ import * as up from './upstream.js';
 import { rawArticles } from './raw-nntp.js';
 import { Cleanup } from './cleanup.js';
 import { benchConfig, indexBuild } from './index-rows.js';
+import { runHuge } from './huge.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Repository root (dist/bench/run.js → ../..). */
-const ROOT = resolve(here, '..', '..');
+const ROOT = resolve(here, '..', '..'); // repository root (dist/bench/run.js → ../..)
 const CACHE_DIR = join(ROOT, '.bench');
-/** TARGETS.md: 10 and 50 concurrent clients for ~10 s each. */
-const LOAD_SECONDS = 10;
+const LOAD_SECONDS = 10; // TARGETS.md: 10 and 50 concurrent clients for ~10 s each
 const LOAD_CLIENTS = [10, 50];
 /** TARGETS/brief: memory per idle session (logged in, group selected), target < 100 KB each. */
 const IDLE_SESSIONS = 1_000;
-/** The one-at-a-time ARTICLE row: ~46/s here, so 500 take ~11 s. */
-const SERIAL_ARTICLES = 500;
+const SERIAL_ARTICLES = 500; // the one-at-a-time ARTICLE row: ~46/s here, so 500 take ~11 s
 
 interface Args {
   quick: boolean;
+  huge: boolean; // one group of 1M articles instead (huge.ts)
   rounds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: process.env['BENCH_QUICK'] === '1', rounds: 3 };
+  const a: Args = { quick: process.env['BENCH_QUICK'] === '1', huge: false, rounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--quick') a.quick = true;
+    else if (argv[i] === '--huge') a.huge = true;
     else if (argv[i] === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
-    else throw new Error(`unknown argument ${argv[i]} (use --quick, --rounds N)`);
+    else throw new Error(`unknown argument ${argv[i]} (use --quick, --huge, --rounds N)`);
   }
   return a;
 }
 
 const t00 = performance.now();
-function log(msg: string): void {
-  process.stderr.write(`[bench +${((performance.now() - t00) / 1000).toFixed(1)}s] ${msg}\n`);
-}
+const log = (msg: string): void => void process.stderr.write(`[bench +${((performance.now() - t00) / 1000).toFixed(1)}s] ${msg}\n`);
 
 /** Run the RSS probe in a child process (see stream-rss.ts). */
 function streamRss(port: number, group: string, number: number): Promise<{ growthMB: number; liveGrowthMB: number; peakMB: number; baselineMB: number; bytes: number; seconds: number }> {
@@ -219,8 +218,9 @@ async function main(): Promise<void> {
   });
 
   try {
-    const opts = corpusOptions(args.quick);
     await ensureInnInstalled();
+    if (args.huge) return await runHuge(CACHE_DIR, args.rounds, cleanup, log);
+    const opts = corpusOptions(args.quick);
     const corpus = await prepareCorpus(CACHE_DIR, opts, log);
     const count = corpus.messageIds.length;
     const header: RunHeader = {

@@ -28,6 +28,7 @@ import { createBackend, type BackendOptions, type ClosableBackend, type IndexOpt
 import type { SearchIndex } from '../search/index.js';
 import { ImapServer } from '../imap/server.js';
 import { RenderCache } from '../imap/render/cache.js';
+import { LmdbRenderStore } from './render-store.js';
 import { tlsMaterial, type Authenticator, type ServerContext, type TlsMaterial } from '../imap/context.js';
 import { Users, UsersFileError } from './auth/users.js';
 import { ConfigError } from './config/load.js';
@@ -193,14 +194,24 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.push(() => backend.close());
     const flags: FlagStores = await openFlagStores(config, logger);
     cleanups.push(() => flags.close());
-    const ctx: ServerContext = {
-      backend,
-      renderCache: new RenderCache({
+    // rendered envelopes beyond the memory bound go to disk beside the backend's caches
+    const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }));
+    const renderCache = new RenderCache(
+      {
         envelopeBytes: config.cache.envelopeMemoryBytes,
         structureBytes: config.cache.structureMemoryBytes,
         previewBytes: config.cache.previewMemoryBytes,
         objectIdBytes: config.cache.objectIdMemoryBytes,
-      }),
+      },
+      renderStore,
+    );
+    cleanups.push(async () => {
+      renderCache.flush();
+      await renderStore.close();
+    });
+    const ctx: ServerContext = {
+      backend,
+      renderCache,
       auth,
       flagStoreFor: (user) => {
         const store = flags.forUser(user);

@@ -193,4 +193,15 @@ describe('corpus generator', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('spaces dates by dateStepMs when given, strictly increasing (a big corpus stays in the past)', () => {
+    const step = 120_000;
+    const a = generateCorpus({ seed: 5, groups: ['g.a'], perGroup: 200, dateStepMs: step });
+    const ms = a.map((x) => x.meta.dateMs);
+    for (let i = 1; i < ms.length; i++) expect(ms[i]!).toBeGreaterThan(ms[i - 1]!);
+    expect(ms[ms.length - 1]! - ms[0]!).toBeGreaterThanOrEqual(199 * step - 60_000);
+    expect(ms[ms.length - 1]! - ms[0]!).toBeLessThanOrEqual(199 * step + 60_000);
+    const dflt = generateCorpus({ seed: 5, groups: ['g.a'], perGroup: 200 }).map((x) => x.meta.dateMs);
+    expect(dflt[199]! - dflt[0]!).toBeGreaterThan(199 * 420_000 - 300_000); // the default step is untouched
+  });
 });

@@ -105,6 +105,8 @@ export function* iterateCorpus(opts: CorpusOptions): Generator<CorpusArticle> {
   const largeAt = large !== undefined ? Math.floor(total / 2) : -1;
   const recent = new Map<string, ParentInfo[]>();
   const idTag = (opts.seed >>> 0).toString(36);
+  // up to 5 minutes later than its step; a shorter step gets less, so dates stay strictly increasing
+  const jitterS = opts.dateStepMs === undefined ? 300 : Math.max(1, Math.floor(opts.dateStepMs / 2000));
 
   for (let index = 0; index < total; index++) {
     let g: number;
@@ -130,7 +132,7 @@ export function* iterateCorpus(opts: CorpusOptions): Generator<CorpusArticle> {
     const parent = index !== largeAt && ring.length > 0 && rng.chance(replyRate) ? ring[ring.length - 1 - rng.int(Math.min(ring.length, THREAD_WINDOW))] : undefined;
     const poster = rng.pick(posters);
     const messageId = `<${rng.hex(8)}.${idTag}.${index.toString(36)}@${rng.pick(DOMAINS)}>`;
-    const dateMs = BASE_DATE_MS + index * STEP_MS + rng.int(300) * 1000;
+    const dateMs = BASE_DATE_MS + index * (opts.dateStepMs ?? STEP_MS) + rng.int(jitterS) * 1000;
     const article = buildArticle(rng, {
       index,
       messageId,

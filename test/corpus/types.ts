@@ -88,4 +88,10 @@ export interface CorpusOptions {
   crosspostRate?: number;
   /** Fraction of articles that are replies (default 0.35). */
   replyRate?: number;
+  /**
+   * Milliseconds between consecutive articles' dates (default 7 minutes). INN
+   * refuses articles dated more than a day ahead, so a big corpus needs a
+   * shorter step for its last dates to stay in the past.
+   */
+  dateStepMs?: number;
 }

@@ -22,15 +22,16 @@ export const MAX_POLL_INTERVAL_MS = 86_400_000;
 
 /**
  * Default of `cache.metaMemoryBytes`, the bound of the backend's in-memory
- * header/envelope LRU (src/export/backend/meta-store.ts says what an entry is
- * charged: ~0.75 KB per message, ~2 KB with its envelope). 256 MB holds
- * headers and envelopes of ~130k messages, so a warm listing of a
- * 100k-article group does not go to LMDB (measured: ~5 µs per message from
- * memory, ~10-15 µs from LMDB). A sequential listing of more than fits gets no
- * memory hits at all (LRU), so err on the large side. The server passes the
+ * header LRU (src/export/backend/meta-store.ts says what an entry is
+ * charged: ~0.75 KB per message). A warm ENVELOPE/FLAGS/SIZE listing no longer
+ * reads headers at all (sizes from the compact facts, envelopes from the
+ * render cache and its store: issue 14), so the LRU serves header sections
+ * and header searches only; 64 MiB holds ~90k headers. At 256 MiB it was full
+ * after any listing of more than ~350k articles and alone took most of the
+ * 400 MB anonymous-memory budget of a 1M-article group. The server passes the
  * configured value to `createBackend`.
  */
-export const DEFAULT_META_MEMORY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_META_MEMORY_BYTES = 64 * 1024 * 1024;
 
 /** Defaults of `cache` (config/README.md documents each key). */
 const CACHE_DEFAULTS = {

@@ -31,6 +31,8 @@ import { BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from './limits.js';
 /** What a planned read is made of (GroupReader). */
 export interface BatchReader {
   meta(uids: readonly number[], opts?: MetaOptions): AsyncIterable<MessageMeta>;
+  /** Metas known without reading (a warm listing), and the UIDs left for `meta`. */
+  known?(uids: readonly number[], opts?: MetaOptions): { metas: Map<number, MessageMeta>; rest: readonly number[] };
   prefetch(uids: readonly number[]): void;
   prefetchStructures(uids: readonly number[]): void;
 }
@@ -82,13 +84,15 @@ async function collect(r: BatchReader, uids: readonly number[], into: Map<number
 }
 
 /** The meta data of one batch, asked for alone per message when the batch fails (see the file comment). */
-async function metaBatch(r: BatchReader, uids: readonly number[], opts: MetaOptions): Promise<MetaResult> {
-  const metas = new Map<number, MessageMeta>();
+async function metaBatch(r: BatchReader, all: readonly number[], opts: MetaOptions): Promise<MetaResult> {
+  const known = r.known?.(all, opts);
+  const metas = known?.metas ?? new Map<number, MessageMeta>();
+  const uids = known?.rest ?? all;
   try {
-    await collect(r, uids, metas, opts);
+    if (uids.length > 0) await collect(r, uids, metas, opts);
     return { metas, failed: 0 };
   } catch (err) {
-    if (uids.length === 1) throw err;
+    if (all.length === 1) throw err;
     let failed = 0;
     let first: unknown;
     for (const uid of uids) {

@@ -29,10 +29,18 @@ export const HEAD_WINDOW = 1000;
  * none (tests, benches). The server always passes config
  * `cache.metaMemoryBytes`, whose default and its reasoning live in
  * src/app/config/schema.ts (the application owns its defaults; this layer is
- * handed the value). The same 256 MB, so that a backend built without the
+ * handed the value). The same 64 MiB, so that a backend built without the
  * config behaves as the server does.
  */
-export const DEFAULT_META_MEMORY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_META_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Bound of the compact per-article facts kept in memory (facts.ts: exact size
+ * and header presence, ~5.4 KB per 1,024 articles charged): 16 MiB holds
+ * those of ~3M articles, so a warm listing of a 1M-article group looks up no
+ * article record (issue 14). A miss costs one LMDB read per 1,024 articles.
+ */
+export const FACTS_MEMORY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Idle views (no open handle) kept in memory so that re-opening a group is

@@ -28,7 +28,8 @@ import { open as openLmdb, type Database, type DatabaseOptions, type RootDatabas
 import type { Logger } from '../../util/log.js';
 import { ENVELOPE_FIELDS, envelopeOf, parseHeader, type Envelope, type MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
-import { META_WRITE_BATCH, META_WRITE_DELAY_MS } from './limits.js';
+import { FACTS_MEMORY_BYTES, META_WRITE_BATCH, META_WRITE_DELAY_MS } from './limits.js';
+import { ArticleFacts, type GroupFacts } from './facts.js';
 import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
 
 /**
@@ -42,6 +43,16 @@ const costOf = (header: Buffer): number => header.length + ENTRY_OVERHEAD;
 /** Key of an article's cached data: where it lives (source, group, number). */
 export function articleKey(upstream: string, group: string, number: number): string {
   return `${upstream}\u0000${group}\u0000${number}`;
+}
+
+/** The part of `articleKey` before the number: names a group on a source (facts.ts). */
+export function articlePrefix(upstream: string, group: string): string {
+  return `${upstream}\u0000${group}`;
+}
+
+/** `articleKey` from its prefix (`articlePrefix`) and the number. */
+export function prefixedKey(prefix: string, number: number): string {
+  return `${prefix}\u0000${number}`;
 }
 
 /** Key of a group's saved view (the saved record names its carrier). */
@@ -141,6 +152,8 @@ export class MetaStore {
    */
   private readonly pending = new Map<string, ArticleRecord>();
   private readonly pendingStructures = new Map<string, MimePart>();
+  /** Exact sizes and header presence per article, compactly (facts.ts). */
+  private readonly facts: ArticleFacts;
   /** Article records not handed to lmdb-js yet (see `store`). */
   private queuedKeys: string[] = [];
   private queuedRecords: ArticleRecord[] = [];
@@ -158,6 +171,7 @@ export class MetaStore {
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
     this.xposts = this.env.openDB<string[], string>('xposts', {});
     this.xpostGroups = this.env.openDB<boolean, string>('xpost-groups', {});
+    this.facts = new ArticleFacts(this.env.openDB<Buffer, string>('facts', { encoding: 'binary' }), FACTS_MEMORY_BYTES, () => this.scheduleWrite());
     this.mem = new ByteLru(opts.memoryBytes);
     this.log = opts.logger;
     this.dropRetired();
@@ -207,6 +221,7 @@ export class MetaStore {
     const hit = this.mem.get(key) as LazyEntry | undefined;
     if (hit !== undefined && (hit.size !== undefined || !wantSize)) return { entry: hit, size: hit.size };
     const r = this.record(key);
+    if (r !== undefined) this.note(key, r.size, r.header !== undefined);
     if (hit !== undefined) {
       if (r?.size !== undefined) hit.size = r.size;
       return { entry: hit, size: hit.size };
@@ -237,6 +252,7 @@ export class MetaStore {
     const entry = new LazyEntry(header, known);
     this.mem.set(key, entry, costOf(header));
     this.store(key, { size: known, header });
+    this.note(key, known, true);
     return entry;
   }
 
@@ -245,6 +261,25 @@ export class MetaStore {
     if (inMem !== undefined) inMem.size = size;
     const header = inMem !== undefined ? inMem.header : this.record(key)?.header;
     this.store(key, { size, header });
+    this.note(key, size, header !== undefined);
+  }
+
+  /**
+   * The compact facts of one group on one source (`articlePrefix`): exact
+   * sizes and which headers are stored, for a run of lookups (a listing batch).
+   */
+  factsOf(prefix: string): GroupFacts {
+    return this.facts.of(prefix);
+  }
+
+  private note(key: string, size: number | undefined, header: boolean): void {
+    if (this.closed) return;
+    const i = key.lastIndexOf('\u0000');
+    this.facts.note(key.slice(0, i), Number(key.slice(i + 1)), size, header);
+  }
+
+  private scheduleWrite(): void {
+    this.writeTimer ??= setTimeout(() => this.writeQueued(), META_WRITE_DELAY_MS).unref();
   }
 
   /** The stored record: pending writes first (lmdb-js commits in the background). */
@@ -260,16 +295,22 @@ export class MetaStore {
     this.queuedKeys.push(key);
     this.queuedRecords.push(r);
     if (this.queuedKeys.length >= META_WRITE_BATCH) this.writeQueued();
-    else this.writeTimer ??= setTimeout(() => this.writeQueued(), META_WRITE_DELAY_MS).unref();
+    else this.scheduleWrite();
   }
 
-  /** Writes the queued article records in one event turn: one lmdb-js transaction. */
+  /** Writes the queued article records, then the facts about them, in one event turn: one lmdb-js transaction. */
   private writeQueued(): void {
     if (this.writeTimer !== undefined) clearTimeout(this.writeTimer);
     this.writeTimer = undefined;
+    if (this.closed) return;
+    this.writeRecords();
+    this.facts.writeDirty();
+  }
+
+  private writeRecords(): void {
     const keys = this.queuedKeys;
     const records = this.queuedRecords;
-    if (keys.length === 0 || this.closed) return;
+    if (keys.length === 0) return;
     this.queuedKeys = [];
     this.queuedRecords = [];
     // lmdb-js answers every write of one transaction with the same promise:
@@ -352,6 +393,8 @@ export class MetaStore {
     this.pending.delete(key);
     this.pendingStructures.delete(key);
     if (this.closed) return;
+    this.note(key, undefined, false);
+    this.facts.writeDirty(); // in the removals' transaction: no saved fact outlives its record
     this.write(this.articles.remove(key), 'article');
     this.write(this.structures.remove(key), 'structure');
   }
@@ -360,6 +403,7 @@ export class MetaStore {
     if (this.closed) return;
     this.writeQueued();
     this.closed = true;
+    this.facts.clear();
     this.mem.clear();
     this.pending.clear();
     this.pendingStructures.clear();

@@ -19,10 +19,10 @@ import { ByteLru } from '../../util/lru.js';
 import { Slab } from '../../util/slab.js';
 import { ENVELOPE_CACHE_BYTES, OBJECTID_CACHE_BYTES, PREVIEW_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
 import { bodyStructureBytes } from './bodystructure.js';
-import { EnvelopeCache, type EnvelopeShelf } from './envelope-cache.js';
+import { EnvelopeCache, type EnvelopeShelf, type RenderStore } from './envelope-cache.js';
 import { PreviewCache } from './preview.js';
 
-export type { EnvelopeShelf };
+export type { EnvelopeShelf, RenderStore };
 
 /** Kept renderings are carved from shared slabs (see slab.ts). */
 const slab = new Slab();
@@ -47,8 +47,9 @@ export class RenderCache {
   /** EMAILID/THREADID → the Message-ID it was made from (a thread root for THREADID). */
   readonly objectIds: ByteLru<string, string>;
 
-  constructor(bounds: { envelopeBytes?: number; structureBytes?: number; previewBytes?: number; objectIdBytes?: number } = {}) {
-    this.envelopeCache = new EnvelopeCache(bounds.envelopeBytes ?? ENVELOPE_CACHE_BYTES);
+  /** `store`: where envelope pages go beyond the memory bound (see envelope-cache.ts); the caller closes it after `flush()`. */
+  constructor(bounds: { envelopeBytes?: number; structureBytes?: number; previewBytes?: number; objectIdBytes?: number } = {}, store?: RenderStore) {
+    this.envelopeCache = new EnvelopeCache(bounds.envelopeBytes ?? ENVELOPE_CACHE_BYTES, store);
     this.structures = new ByteLru(bounds.structureBytes ?? STRUCTURE_CACHE_BYTES);
     this.previews = new PreviewCache(bounds.previewBytes ?? PREVIEW_CACHE_BYTES);
     this.objectIds = new ByteLru(bounds.objectIdBytes ?? OBJECTID_CACHE_BYTES);
@@ -60,9 +61,14 @@ export class RenderCache {
   }
 
   /** ENVELOPE cache counters since start, and the bytes it holds now (metrics). */
-  envelopeStats(): { hits: number; misses: number; bytes: number } {
+  envelopeStats(): { hits: number; misses: number; bytes: number; loads: number; saves: number } {
     const c = this.envelopeCache;
-    return { hits: c.hits, misses: c.misses, bytes: c.bytes };
+    return { hits: c.hits, misses: c.misses, bytes: c.bytes, loads: c.loads, saves: c.saves };
+  }
+
+  /** Writes the envelope pages the store lacks (before the store is closed). */
+  flush(): void {
+    this.envelopeCache.flush();
   }
 
   /** True when `structure(key, extended, utf8, …)` would answer from the cache. */

@@ -83,3 +83,92 @@ describe('EnvelopeCache', () => {
     expect(c.bytes).toBe(0);
   });
 });
+
+/** A RenderStore in memory that counts its reads and writes. */
+function memoryStore(): { store: Map<string, Buffer>; gets: number; puts: number; get(k: string): Buffer | undefined; put(k: string, v: Buffer): void } {
+  return {
+    store: new Map(),
+    gets: 0,
+    puts: 0,
+    get(k) {
+      this.gets++;
+      return this.store.get(k);
+    },
+    put(k, v) {
+      this.puts++;
+      this.store.set(k, v);
+    },
+  };
+}
+
+describe('EnvelopeCache with a store', () => {
+  it('writes an evicted page to the store and reads it back instead of rendering again', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(PAGE_OVERHEAD + 4000, st);
+    const s = c.shelf('g', 1, false);
+    const a = [meta(1), meta(2), meta(3)];
+    const first = a.map((m) => Buffer.from(s.get(m)));
+    expect(st.puts).toBe(0);
+    c.shelf('h', 1, false).get(meta(5000)); // pushes g's page out: written
+    expect(st.puts).toBe(1);
+    expect(c.saves).toBe(1);
+    const again = a.map((m) => Buffer.from(s.get(m)));
+    expect(again).toEqual(first);
+    expect(a.map((m) => m.reads)).toEqual([1, 1, 1]); // from the store, not rendered
+    expect(c.loads).toBe(1);
+    expect(c.bytes).toBeLessThanOrEqual(PAGE_OVERHEAD + 4000);
+  });
+
+  it('a page read back and then added to is written again with both its old and new renderings', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(1 << 20, st);
+    const s = c.shelf('g', 1, true);
+    const m1 = meta(1);
+    const one = Buffer.from(s.get(m1));
+    c.flush();
+    expect(st.puts).toBe(1);
+    const c2 = new EnvelopeCache(1 << 20, st); // a restart: memory empty, store kept
+    const s2 = c2.shelf('g', 1, true);
+    const m1b = meta(1);
+    expect(Buffer.from(s2.get(m1b))).toEqual(one);
+    expect(m1b.reads).toBe(0);
+    const m2 = meta(2);
+    const two = Buffer.from(s2.get(m2));
+    expect(m2.reads).toBe(1);
+    c2.flush();
+    expect(st.puts).toBe(2);
+    const c3 = new EnvelopeCache(1 << 20, st);
+    const s3 = c3.shelf('g', 1, true);
+    const [x, y] = [meta(1), meta(2)];
+    expect([Buffer.from(s3.get(x)), Buffer.from(s3.get(y))]).toEqual([one, two]);
+    expect(x.reads + y.reads).toBe(0);
+    c3.flush();
+    expect(st.puts).toBe(2); // nothing new: nothing written
+  });
+
+  it('keeps forms, mailboxes and UIDVALIDITYs apart in the store', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(1 << 20, st);
+    c.shelf('g', 1, false).get(meta(1));
+    c.flush();
+    const c2 = new EnvelopeCache(1 << 20, st);
+    for (const [box, v, u] of [['g', 1, true], ['g', 2, false], ['h', 1, false]] as const) {
+      const m = meta(1);
+      c2.shelf(box, v, u).get(m);
+      expect(m.reads).toBe(1);
+    }
+  });
+
+  it('renders again over an unreadable stored page', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(1 << 20, st);
+    c.shelf('g', 1, false).get(meta(1));
+    c.flush();
+    for (const k of st.store.keys()) st.store.set(k, Buffer.from('garbage'));
+    const c2 = new EnvelopeCache(1 << 20, st);
+    const m = meta(1);
+    const b = c2.shelf('g', 1, false).get(m);
+    expect(m.reads).toBe(1);
+    expect(b.toString('latin1')).toMatch(/^\(/);
+  });
+});

@@ -53,6 +53,17 @@ describe('encoder', () => {
     );
   });
 
+  it('renders runs of date-times of one day (the reused day part) and a change of zone within it', () => {
+    const t = (iso: string, z = 0): string => enc.dateTimeText(new Date(iso), z);
+    expect(t('2015-03-01T23:59:59.999Z')).toBe('" 1-Mar-2015 23:59:59 +0000"');
+    expect(t('2015-03-01T00:00:00.000Z')).toBe('" 1-Mar-2015 00:00:00 +0000"');
+    expect(t('2015-03-01T10:07:05.000Z', -60)).toBe('" 1-Mar-2015 09:07:05 -0100"');
+    expect(t('2015-03-01T10:07:05.000Z', 60)).toBe('" 1-Mar-2015 11:07:05 +0100"');
+    expect(t('2015-03-01T23:30:00.000Z', 60)).toBe('" 2-Mar-2015 00:30:00 +0100"');
+    expect(t('1969-12-31T23:59:59.000Z')).toBe('"31-Dec-1969 23:59:59 +0000"');
+    expect(t('2015-03-02T00:00:01.000Z')).toBe('" 2-Mar-2015 00:00:01 +0000"');
+  });
+
   it('renders date-time with a space-padded day and zone, and it decodes to the same instant', () => {
     expect(s(enc.dateTime(new Date(Date.UTC(2024, 6, 4, 8, 11, 12)), 120))).toBe('" 4-Jul-2024 10:11:12 +0200"');
     expect(s(enc.dateTime(new Date(Date.UTC(1999, 11, 31, 23, 0, 0)), -330))).toBe('"31-Dec-1999 17:30:00 -0530"');
