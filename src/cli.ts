@@ -31,20 +31,16 @@ import {
 import { redactNntpUrl } from './nntp/index.js';
 import { redactPostgresUrl } from './app/config/schema.js';
 import { writeSampleArchive } from './export/sample/generate.js';
-import { backendOptions, checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
-import { buildSources, openExport } from './app/ingest.js';
-import { indexOptionsOf, openSearchIndex, searchIndexPath } from './app/search-index.js';
-import { openUidMapStore } from './app/uidmaps.js';
+import { checkArchive, startNewsfront, type RunningNewsfront } from './app/start.js';
+import { openExport } from './app/ingest.js';
 import { isPostgresUrl } from './app/flagstores.js';
 import { migrateSchema, postgresSchemas } from './app/db-migrate.js';
-import { MultiSource } from './export/sources.js';
-import { createBackend } from './export/backend/index.js';
-import { stat } from 'node:fs/promises';
 import type { FrozenConfig } from './app/config/schema.js';
 import { hashPassword } from './app/auth/users.js';
 import { startAgent, type RunningAgent } from './stateagent/agent/server.js';
 import { TokenFileError } from './stateagent/agent/auth.js';
 import { statusCommand, type StatusFlags } from './app/status.js';
+import { indexNow } from './app/index-command.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -90,60 +86,18 @@ async function ingest(flags: ConfigFlags): Promise<void> {
   process.exit(code);
 }
 
-/** Bytes of the search database with its write-ahead log. */
-async function indexBytes(path: string): Promise<number> {
-  let total = 0;
-  for (const p of [path, `${path}-wal`]) total += await stat(p).then((st) => st.size, () => 0);
-  return total;
-}
-
-/**
- * `index GROUP...`: build the search index of these groups now — their
- * overview, then every body (whatever `index.bodies` says) — printing one
- * line per group: articles, seconds, rate, index bytes per article. Exit 0,
- * 1 when a group fails (the others are still indexed), 2 for configuration.
- */
+/** `index GROUP...` (src/app/index-command.ts). Exit 0, 1 when a group fails (the others are still indexed), 2 for configuration. */
 async function indexGroups(groups: string[], flags: ConfigFlags): Promise<void> {
   const config = configOrExit(flags);
   const logger = createLogger({ level: config.log.level });
-  let code = 0;
-  const closers: Array<() => Promise<void>> = [];
+  let code: number;
   try {
-    await checkArchive(config);
-    const index = await openSearchIndex(config, logger);
-    if (index === undefined) throw new Error(`search index ${config.index.enabled ? 'unusable' : 'disabled (index.enabled)'}: ${searchIndexPath(config)}`);
-    closers.push(() => index.close());
-    const sources = new MultiSource(await buildSources(config, logger), { logger });
-    closers.push(() => sources.close());
-    const uidmaps = await openUidMapStore(config, logger);
-    closers.push(() => uidmaps.close());
-    const opts = backendOptions(config, sources, uidmaps, logger, index, indexOptionsOf(config, { bodies: () => 'all', crawl: false }));
-    const backend = await createBackend({ ...opts, pollIntervalMs: 0 });
-    closers.push(() => backend.close());
-    const path = searchIndexPath(config);
-    for (const g of groups) {
-      try {
-        const before = await indexBytes(path);
-        const started = Date.now();
-        const r = await backend.buildIndex(g);
-        const s = (Date.now() - started) / 1000;
-        const grown = (await indexBytes(path)) - before;
-        const per = r.articles > 0 ? Math.round(grown / r.articles) : 0;
-        process.stdout.write(
-          `${g}: ${r.articles} articles (${(r.bytes / 1e6).toFixed(1)} MB) indexed in ${s.toFixed(1)} s, ` +
-            `${Math.round(r.articles / Math.max(s, 0.001))} articles/s, ${per} B of index per article\n`,
-        );
-      } catch (err) {
-        process.stderr.write(`newsfront index: ${g}: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
+    code = await indexNow(config, groups, logger);
   } catch (err) {
     if (err instanceof ConfigError) await configFail(logger, err);
     logger.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'index failed');
     code = 1;
   }
-  for (const close of closers.reverse()) await close().catch(() => undefined);
   await flush(logger);
   process.exit(code);
 }

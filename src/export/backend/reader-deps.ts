@@ -1,12 +1,17 @@
 /**
  * What a GroupReader (reader.ts) is built from: the group's stores, its view,
  * the size policy, and where it reports what it read (search index, client
- * activity).
+ * activity); and how it reaches a snapshot's upstream (`carrierOf`, `upstreamOf`).
  */
 import type { Activity } from './activity.js';
 import type { ArticleCache } from './article-cache.js';
 import type { MetaStore } from './meta-store.js';
 import type { ViewSnapshot } from './view.js';
+import type { Upstream } from './article-cache.js';
+import type { Carrier } from './carrier.js';
+import { BackendError } from '../interface.js';
+import { articleInto } from '../source.js';
+import { SMALL_ARTICLE_BYTES } from './limits.js';
 
 export type SizePolicy = 'exact' | 'download';
 
@@ -39,4 +44,28 @@ export interface ReaderIndexHooks {
   article(uid: number, article: Buffer, internalDate: number): void;
   /** Articles up to this size are handed to `article` whole (0: none). */
   keepBytes: number;
+}
+
+/** The carrier of a snapshot's numbers; UNAVAILABLE before any source was read. */
+export function carrierOf(group: string, t: ViewSnapshot): Carrier {
+  if (t.carrier === null) throw new BackendError('UNAVAILABLE', `${group}: not read from any source yet`);
+  return t.carrier;
+}
+
+/**
+ * How the cache downloads the article of `row` (see fetch.ts `Upstream`): a
+ * stream, and a sink read when the source has one and the overview says the
+ * article is small (`bulk`: one of many reads issued together).
+ */
+export function upstreamOf(d: ReaderDeps, t: ViewSnapshot, row: number, bulk = false): Upstream {
+  const number = t.table.numbers[row]!;
+  const source = carrierOf(d.group, t).source;
+  const uid = t.table.uids[row]!;
+  // the Message-ID is looked up only when the article is fetched (a UID map read per call; most articles are cached)
+  const up: Upstream = () => source.article(d.group, number, d.messageIdOf?.(uid));
+  const size = t.table.sizes[row]!;
+  if (source.articleInto !== undefined && size >= 0 && size <= SMALL_ARTICLE_BYTES) {
+    up.into = (sink) => articleInto(source, d.group, number, d.messageIdOf?.(uid), sink, bulk);
+  }
+  return up;
 }

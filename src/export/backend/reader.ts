@@ -30,11 +30,11 @@ import { internalDateOf, parseDate } from './dates.js';
 import { isGone, toBackendError } from './errors.js';
 import { HEAD_WINDOW, PREFETCH_WINDOW, SMALL_ARTICLE_BYTES, STRUCTURE_WINDOW } from './limits.js';
 import { Measurer, type Measured } from './measure.js';
-import { articleKey, articlePrefix, type HeaderEntry } from './meta-store.js';
+import { articleKey, type HeaderEntry } from './meta-store.js';
 import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
-import type { ReaderDeps } from './reader-deps.js';
-import { LazyMeta, StoredMeta } from './lazy-meta.js';
+import { carrierOf, upstreamOf, type ReaderDeps } from './reader-deps.js';
+import { knownMetas, LazyMeta } from './lazy-meta.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
 
@@ -85,36 +85,9 @@ export class GroupReader implements MessageReader {
     }
   }
 
-  /**
-   * The metas `meta` would give of those `uids` whose size and stored header
-   * the compact facts know (meta-store.ts `factsOf`): made at once, with no
-   * await and no article record read; the others, in order, in `rest` (for
-   * `meta`). UIDs not in the view are in neither (as `meta` skips them).
-   */
+  /** The metas that need no await and no record read, and the rest (lazy-meta.ts `knownMetas`). */
   known(uids: readonly number[], opts: MetaOptions = {}): { metas: Map<number, MessageMeta>; rest: number[] } {
-    this.d.activity?.touch();
-    const t = this.d.view();
-    const metas = new Map<number, MessageMeta>();
-    if (t.carrier === null) return { metas, rest: [...uids] };
-    const exact = opts.exactSize ?? true;
-    const overviewExact = exact && this.d.sizes === 'exact';
-    const prefix = articlePrefix(t.carrier.id, this.d.group);
-    const facts = this.d.meta.factsOf(prefix);
-    const { uids: tu, numbers, sizes, dates } = t.table;
-    const rest: number[] = [];
-    let row = -1;
-    for (const uid of uids) {
-      row = row + 1 < tu.length && tu[row + 1] === uid ? row + 1 : rowOf(t.table, uid); // listings go row by row
-      if (row < 0) continue;
-      const number = numbers[row]!;
-      const ms = dates[row]!;
-      const overview = sizes[row]!;
-      // as `sizeOf`: an exact overview size wins, else the size learnt before
-      const size = overviewExact && overview >= 0 ? overview : facts.size(number);
-      if (size < 0 || !Number.isFinite(ms) || !facts.hasHeader(number)) rest.push(uid);
-      else metas.set(uid, new StoredMeta(uid, size, ms, this.d.meta, prefix, number));
-    }
-    return { metas, rest };
+    return knownMetas(this.d, uids, opts);
   }
 
   async structure(uid: number): Promise<MimePart> {
@@ -135,7 +108,7 @@ export class GroupReader implements MessageReader {
     }
     let fetched;
     try {
-      fetched = await this.d.cache.ensure(key, this.upstream(t, row));
+      fetched = await this.d.cache.ensure(key, upstreamOf(this.d, t, row));
     } catch (err) {
       throw toBackendError(err, `${this.d.group} UID ${uid}`);
     }
@@ -165,7 +138,7 @@ export class GroupReader implements MessageReader {
       const row = rowOf(t.table, uid);
       if (row < 0) continue;
       const key = this.key(t, row);
-      if (!this.d.cache.has(key)) todo.push({ key, upstream: this.upstream(t, row, true) });
+      if (!this.d.cache.has(key)) todo.push({ key, upstream: upstreamOf(this.d, t, row, true) });
     }
     // all of them count as in flight at once: `meta` takes sizes and headers from these downloads
     this.d.cache.prefetch(todo, PREFETCH_WINDOW);
@@ -202,7 +175,7 @@ export class GroupReader implements MessageReader {
     const t = this.d.view();
     const row = this.row(t, uid);
     try {
-      return await this.d.cache.open(this.key(t, row), this.upstream(t, row), range?.start ?? 0, range?.end ?? Infinity);
+      return await this.d.cache.open(this.key(t, row), upstreamOf(this.d, t, row), range?.start ?? 0, range?.end ?? Infinity);
     } catch (err) {
       throw toBackendError(err, `${this.d.group} UID ${uid}`);
     }
@@ -213,7 +186,7 @@ export class GroupReader implements MessageReader {
     this.d.activity?.touch();
     const t = this.d.view();
     const row = this.row(t, uid);
-    const got = this.d.cache.take(this.key(t, row), this.upstream(t, row), range?.start ?? 0, range?.end ?? Infinity);
+    const got = this.d.cache.take(this.key(t, row), upstreamOf(this.d, t, row), range?.start ?? 0, range?.end ?? Infinity);
     if (!(got instanceof Promise)) return got;
     return got.catch((err: unknown) => {
       throw toBackendError(err, `${this.d.group} UID ${uid}`);
@@ -289,7 +262,7 @@ export class GroupReader implements MessageReader {
       }
     };
     const number = t.table.numbers[row]!;
-    const source = this.carrier(t).source;
+    const source = carrierOf(this.d.group, t).source;
     const uid = t.table.uids[row]!;
     const messageId = this.d.messageIdOf?.(uid);
     return this.measurer.measure(key, (sink) => articleInto(source, this.d.group, number, messageId, sink, bulk), store, structure, this.d.index?.keepBytes ?? 0);
@@ -381,7 +354,7 @@ export class GroupReader implements MessageReader {
   private head(t: ViewSnapshot, s: Slot): Promise<HeaderEntry | null> {
     const key = this.key(t, s.row);
     const number = t.table.numbers[s.row]!;
-    const p = this.carrier(t).source.head(this.d.group, number, this.d.messageIdOf?.(s.uid)).then(
+    const p = carrierOf(this.d.group, t).source.head(this.d.group, number, this.d.messageIdOf?.(s.uid)).then(
       (h) => {
         const entry = this.d.meta.putHeader(key, h);
         this.d.index?.header(s.uid, h, this.dateOf(t, s.row, h).getTime(), Math.max(t.table.sizes[s.row]!, 0));
@@ -403,29 +376,6 @@ export class GroupReader implements MessageReader {
   }
 
   private key(t: ViewSnapshot, row: number): string {
-    return articleKey(this.carrier(t).id, this.d.group, t.table.numbers[row]!);
-  }
-
-  /**
-   * How the cache downloads an article (see fetch.ts `Upstream`): a stream,
-   * and a sink read when the source has one and the overview says the
-   * article is small (`bulk`: one of many reads issued together).
-   */
-  private upstream(t: ViewSnapshot, row: number, bulk = false): Upstream {
-    const number = t.table.numbers[row]!;
-    const source = this.carrier(t).source;
-    const uid = t.table.uids[row]!;
-    // the Message-ID is looked up only when the article is fetched (a UID map read per call; most articles are cached)
-    const up: Upstream = () => source.article(this.d.group, number, this.d.messageIdOf?.(uid));
-    const size = t.table.sizes[row]!;
-    if (source.articleInto !== undefined && size >= 0 && size <= SMALL_ARTICLE_BYTES) {
-      up.into = (sink) => articleInto(source, this.d.group, number, this.d.messageIdOf?.(uid), sink, bulk);
-    }
-    return up;
-  }
-
-  private carrier(t: ViewSnapshot): Carrier {
-    if (t.carrier === null) throw new BackendError('UNAVAILABLE', `${this.d.group}: not read from any source yet`);
-    return t.carrier;
+    return articleKey(carrierOf(this.d.group, t).id, this.d.group, t.table.numbers[row]!);
   }
 }

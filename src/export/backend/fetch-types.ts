@@ -1,0 +1,31 @@
+/** What a download (fetch.ts `Fetch`) reads from, what it learns, and where a long article goes. */
+import type { Readable } from 'node:stream';
+import type { MimePart } from '../../mime/index.js';
+import type { ArticleSink } from '../source.js';
+
+/**
+ * How a download reads its article: a stream (backpressure, any length), and
+ * optionally, for an article expected to be small, a sink read
+ * (`Source.articleInto`: no stream per article, and a listing's routing on
+ * the upstream). The sink read is tried first; an article that turns out
+ * longer than `smallMax` is dropped from memory and read again as a stream.
+ */
+export interface Upstream {
+  (): Promise<Readable>;
+  into?: (sink: ArticleSink) => Promise<void>;
+}
+
+export interface Fetched {
+  size: number;
+  /** The MIME structure of an article written to a file; null for one kept in memory (parse `bytes` when needed). */
+  structure: MimePart | null;
+  /** The header block up to and including its empty line; null when not found in the first HEADER_CAPTURE_MAX bytes. */
+  header: Buffer | null;
+  /** The whole article when it stayed in memory (at most `smallMax` bytes); null when it went to a file. */
+  bytes: Buffer | null;
+  /** For a file: false when the finished file could not be moved into the cache (e.g. the directory vanished). */
+  cached: boolean;
+}
+
+/** Where a long article goes: written to `tmp`, renamed to `final` when complete. */
+export type SpillPaths = { tmp: string; final: string };
