@@ -48,8 +48,9 @@ function range(lo: number, hi: number): number[] {
 }
 
 /** Wait for `cond` (event delivery is asynchronous for the remote store); fails after ~5 s. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+/** Polls `cond` every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  for (let i = 0; i < timeoutMs / 10; i++) {
     if (cond()) return;
     await new Promise((r) => setTimeout(r, 10));
   }

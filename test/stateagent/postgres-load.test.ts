@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/util/log.js';
 import type { ChangeEvent, FlagKey } from '../../src/stateagent/flagstore.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { until } from './contract.js';
 
 const key = (i: number): FlagKey => ({ user: `user${i}`, mailbox: 'comp.lang.misc', uidValidity: 1700000000 });
 
@@ -20,14 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('PgFlagStore under load', () => {
   let a: PgFlagStore;
@@ -66,7 +59,7 @@ describe('PgFlagStore under load', () => {
       expect(v.has(i + 3, '\\Seen')).toBe(false); // not another user's change
       expect(v.highestModseq).toBe(results[i]!.modseq);
     });
-    await until(() => heard.length >= N, 'every change by NOTIFY');
+    await until(() => heard.length >= N, 'every change by NOTIFY', 10_000);
     expect(new Set(heard.map((e) => e.key.user)).size).toBe(N);
     for (const stop of stops) stop();
   });

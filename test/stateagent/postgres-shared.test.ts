@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/util/log.js';
 import type { ChangeEvent, FlagKey } from '../../src/stateagent/flagstore.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { until } from './contract.js';
 
 const K: FlagKey = { user: 'alice', mailbox: 'comp.lang.misc', uidValidity: 1700000000 };
 
@@ -25,14 +26,6 @@ function range(lo: number, hi: number, step = 1): number[] {
   const out: number[] = [];
   for (let u = lo; u <= hi; u += step) out.push(u);
   return out;
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('PgFlagStore: several stores on one database', () => {
@@ -57,7 +50,7 @@ describe('PgFlagStore: several stores on one database', () => {
     const stop = b.watch('alice', (e) => heard.push(e));
     expect((await b.view(K, 1, 10)).has(3, '\\Seen')).toBe(false); // b holds a copy now
     const r = await a.update(K, [1, 2, 3, 7], 'add', ['\\Seen']);
-    await until(() => heard.length >= 1, 'change event');
+    await until(() => heard.length >= 1, 'change event', 10_000);
     expect(heard[0]!.key).toEqual(K);
     expect(heard[0]!.highestModseq).toBe(r.modseq);
     expect(heard[0]!.modseq).toBe(r.modseq);
@@ -72,7 +65,7 @@ describe('PgFlagStore: several stores on one database', () => {
     const stopOwn = a.watch('alice', (e) => own.push(e));
     await a.update(K, [9], 'add', ['\\Flagged']);
     await b.update(K, [10], 'add', ['\\Flagged']); // ordered after a's on the channel
-    await until(() => own.length >= 2, 'both events');
+    await until(() => own.length >= 2, 'both events', 10_000);
     await new Promise((r) => setTimeout(r, 50));
     expect(own.map((e) => e.changes.map((c) => c.uid))).toEqual([[9], [10]]);
     stopOwn();
@@ -120,7 +113,7 @@ describe('PgFlagStore: several stores on one database', () => {
     await a.update(K, [1, 2], 'add', ['\\Seen', '$Secret']);
     await a.setSubscribed('alice', K.mailbox, true);
     await a.update({ ...K, user: 'bob' }, [9], 'add', ['\\Flagged']);
-    await until(() => aliceHeard.length >= 1 && bobHeard.length >= 1, 'both users');
+    await until(() => aliceHeard.length >= 1 && bobHeard.length >= 1, 'both users', 10_000);
     expect(bobHeard.map((e) => e.key.user)).toEqual(['bob']);
     expect(bobHeard[0]!.changes.map((c) => c.uid)).toEqual([9]);
     const bobView = await b.view({ ...K, user: 'bob' }, 1, 10);
@@ -142,7 +135,7 @@ describe('PgFlagStore: several stores on one database', () => {
     const r = await a.update(K, range(1, 50000), 'add', ['\\Seen']);
     expect(a.statements - before).toBe(1);
     expect(r.bumped).toBe(true);
-    await until(() => heard.length >= 1, 'change event');
+    await until(() => heard.length >= 1, 'change event', 10_000);
     expect(heard[0]!.changes).toHaveLength(50000);
     expect(heard[0]!.changes[49999]).toEqual({ uid: 50000, flags: ['\\Seen'], modseq: r.modseq });
     // a view of a current copy is one short statement too
@@ -157,11 +150,11 @@ describe('PgFlagStore: several stores on one database', () => {
     const heard: ChangeEvent[] = [];
     const stop = b.watch('alice', (e) => heard.push(e));
     await a.update(K, range(1, 100), 'add', ['\\Flagged']);
-    await until(() => heard.length >= 1, 'first event');
+    await until(() => heard.length >= 1, 'first event', 10_000);
     heard.length = 0;
     const odd = range(1, 6001, 2); // 3001 separate runs: far over 8000 bytes
     const r = await a.update(K, odd, 'add', ['\\Seen', '$Label1']);
-    await until(() => heard.length >= 1, 'change event');
+    await until(() => heard.length >= 1, 'change event', 10_000);
     const ch = heard[0]!.changes;
     expect(ch.map((c) => c.uid)).toEqual(odd);
     expect(ch.every((c) => c.modseq === r.modseq)).toBe(true);
