@@ -8,30 +8,24 @@
  * statements, for the flag store's and the UID map's pools; the transaction
  * rejects with the store's UNAVAILABLE / STORAGE error and the store works on.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
 import { FlagStoreError } from '../../src/stateagent/flagstore.js';
 import { PgDb } from '../../src/stateagent/stores/postgres-db.js';
 import { PgUidMapStore } from '../../src/uidmap/postgres.js';
 import { UidMapError } from '../../src/uidmap/errors.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-}, 600_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 type Query = (text: string, values?: unknown[]) => Promise<unknown[][]>;
 
 /** Inside a transaction: end this connection's backend, and wait until its FATAL message has surely been read. */
 async function endOwnBackend(q: Query): Promise<void> {
   const pid = Number((await q('SELECT pg_backend_pid()'))[0]![0]);
-  await server.admin('SELECT pg_terminate_backend($1)', [pid]);
+  await postgres.server.admin('SELECT pg_terminate_backend($1)', [pid]);
   for (let i = 0; i < 200; i++) {
-    const r = await server.admin('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+    const r = await postgres.server.admin('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
     if (r.rowCount === 0) break;
     await new Promise((res) => setTimeout(res, 10));
   }
@@ -41,7 +35,7 @@ async function endOwnBackend(q: Query): Promise<void> {
 
 describe('a connection ended under a checked-out client', () => {
   it('flag store pool: the transaction fails UNAVAILABLE, the process and the pool live on', async () => {
-    const db = await PgDb.open({ url: await server.createDatabase(), logger: silentLogger() });
+    const db = await PgDb.open({ url: await postgres.server.createDatabase(), logger: silentLogger() });
     try {
       const err = await db.tx('test', async (q) => {
         await endOwnBackend(q);
@@ -56,7 +50,7 @@ describe('a connection ended under a checked-out client', () => {
   });
 
   it('UID map pool: the transaction fails STORAGE, the store works on', async () => {
-    const store = await PgUidMapStore.open({ url: await server.createDatabase(), logger: silentLogger() });
+    const store = await PgUidMapStore.open({ url: await postgres.server.createDatabase(), logger: silentLogger() });
     try {
       const err = await store.tx('test', async (q) => {
         await endOwnBackend(q);

@@ -5,29 +5,23 @@
  * flush), each caller still gets its own answer, every change is durable and
  * heard by another store; and a front-end's 1,000 users stay in its cache.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
 import type { ChangeEvent, FlagKey } from '../../src/stateagent/flagstore.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 import { until } from './contract.js';
 
 const key = (i: number): FlagKey => ({ user: `user${i}`, mailbox: 'comp.lang.misc', uidValidity: 1700000000 });
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-}, 600_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 describe('PgFlagStore under load', () => {
   let a: PgFlagStore;
   let b: PgFlagStore;
   let db: string;
   beforeEach(async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     db = new URL(url).pathname.slice(1);
     a = await PgFlagStore.open({ url, logger: silentLogger() });
     b = await PgFlagStore.open({ url, logger: silentLogger() });
@@ -35,7 +29,7 @@ describe('PgFlagStore under load', () => {
   afterEach(async () => {
     await a.close();
     await b.close();
-    await server.dropDatabase(db);
+    await postgres.server.dropDatabase(db);
   });
 
   it('300 users storing at once share statements; each gets its own result; all durable and heard', async () => {
@@ -74,10 +68,10 @@ describe('PgFlagStore under load', () => {
 
 describe('PgFlagStore connections', () => {
   it('opens its whole pool at start and keeps it while idle (no handshake under load)', async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const db = new URL(url).pathname.slice(1);
     const count = async (): Promise<number> =>
-      Number((await server.admin<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'newsfront flags'", [db])).rows[0]!.n);
+      Number((await postgres.server.admin<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'newsfront flags'", [db])).rows[0]!.n);
     const s = await PgFlagStore.open({ url, logger: silentLogger(), poolSize: 3 });
     try {
       expect(await count()).toBe(3);
@@ -86,7 +80,7 @@ describe('PgFlagStore connections', () => {
       expect((await s.view(key(1), 1, 10)).has(1, '\\Seen')).toBe(false);
     } finally {
       await s.close();
-      await server.dropDatabase(db);
+      await postgres.server.dropDatabase(db);
     }
   }, 30_000);
 });

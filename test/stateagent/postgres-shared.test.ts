@@ -5,22 +5,16 @@
  * one statement; a change too large for a NOTIFY payload still arrives whole.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
 import type { ChangeEvent, FlagKey } from '../../src/stateagent/flagstore.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 import { until } from './contract.js';
 
 const K: FlagKey = { user: 'alice', mailbox: 'comp.lang.misc', uidValidity: 1700000000 };
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-}, 600_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 function range(lo: number, hi: number, step = 1): number[] {
   const out: number[] = [];
@@ -34,7 +28,7 @@ describe('PgFlagStore: several stores on one database', () => {
   let db: string;
   let url: string;
   beforeEach(async () => {
-    url = await server.createDatabase();
+    url = await postgres.server.createDatabase();
     db = new URL(url).pathname.slice(1);
     a = await PgFlagStore.open({ url, logger: silentLogger() });
     b = await PgFlagStore.open({ url, logger: silentLogger() });
@@ -42,7 +36,7 @@ describe('PgFlagStore: several stores on one database', () => {
   afterEach(async () => {
     await a.close();
     await b.close();
-    await server.dropDatabase(db);
+    await postgres.server.dropDatabase(db);
   });
 
   it("a change through one store reaches the other's watcher and views", async () => {

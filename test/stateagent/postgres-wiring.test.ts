@@ -8,7 +8,7 @@
  * other's IDLE and NOOP. The FlagStore contract runs once more through a
  * remote client against an agent on PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
 import { loadAgentConfig, testConfig } from '../../src/app/config/load.js';
 import { errorOf } from '../config/config-error.js';
@@ -18,20 +18,14 @@ import { startAgent, type RunningAgent } from '../../src/stateagent/agent/server
 import type { ChangeEvent } from '../../src/stateagent/flagstore.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
 import { SessionFlagStore } from '../../src/stateagent/stores/session.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 import { FixtureBackend } from '../imap/fixture-backend.js';
 import { startImap, type TestServer } from '../imap/harness.js';
 import { RawClient, tagged } from '../imap/raw-client.js';
 import { flagStoreContract } from './contract.js';
 import { FE, client, remoteHarness } from './remote-harness.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-}, 600_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 async function agentOn(store: string): Promise<RunningAgent> {
   const tokens = new Tokens();
@@ -41,7 +35,7 @@ async function agentOn(store: string): Promise<RunningAgent> {
 
 describe('configuration', () => {
   it('state takes a postgres:// URL; bad values are refused without echoing a password', async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     expect(testConfig({ state: url }).state).toBe(url);
     for (const [bad, want] of [
       ['postgres://', /^config: state: expected postgres:\/\/…: host is missing/],
@@ -77,7 +71,7 @@ describe('configuration', () => {
 
 describe('two state agents on one PostgreSQL database', () => {
   it("a change through one agent reaches the other's feed; a .newsrc imported through one is the other's", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const one = await agentOn(url);
     const two = await agentOn(url);
     const c1 = client(one);
@@ -111,15 +105,15 @@ describe('two state agents on one PostgreSQL database', () => {
 });
 
 flagStoreContract('remote → agent on postgres', async () => {
-  const url = await server.createDatabase();
-  return remoteHarness(() => agentOn(url), () => server.dropDatabase(new URL(url).pathname.slice(1)));
+  const url = await postgres.server.createDatabase();
+  return remoteHarness(() => agentOn(url), () => postgres.server.dropDatabase(new URL(url).pathname.slice(1)));
 }, { persistent: true, watches: true, multiUser: true, validates: true, propertyRuns: 10 });
 
 describe('two IMAP front-ends on one PostgreSQL flag database', () => {
   const article = (n: number): Buffer => Buffer.from(`Subject: article ${n}\r\nFrom: A <a@example.org>\r\n\r\nBody ${n}.\r\n`, 'latin1');
 
   it("a STORE on one shows in the other's IDLE and NOOP for the same user, never for another user", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const stores = [await PgFlagStore.open({ url, logger: silentLogger() }), await PgFlagStore.open({ url, logger: silentLogger() })];
     const imaps: TestServer[] = [];
     const clients: RawClient[] = [];

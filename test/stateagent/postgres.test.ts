@@ -5,22 +5,15 @@
  * behaviour (several stores on one database, round trips, outage) is in
  * postgres-shared.test.ts.
  */
-import { afterAll, beforeAll } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 import { flagStoreContract } from './contract.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-}, 600_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 flagStoreContract('postgres', async () => {
-  const url = await server.createDatabase();
+  const url = await postgres.server.createDatabase();
   const open = () => PgFlagStore.open({ url, logger: silentLogger() });
   let store = await open();
   return {
@@ -31,7 +24,7 @@ flagStoreContract('postgres', async () => {
     },
     cleanup: async () => {
       await store.close();
-      await server.dropDatabase(new URL(url).pathname.slice(1));
+      await postgres.server.dropDatabase(new URL(url).pathname.slice(1));
     },
   };
 }, { persistent: true, watches: true, multiUser: true, validates: true, propertyRuns: 15 });

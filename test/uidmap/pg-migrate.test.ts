@@ -6,22 +6,16 @@
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/util/log.js';
 import { migrate, MigrationError, schemaVersion, type Migration } from '../../src/util/pg-migrate.js';
 import { UIDMAP_MIGRATIONS } from '../../src/uidmap/pg-schema.js';
 import { FLAGS_MIGRATIONS } from '../../src/stateagent/stores/postgres-schema.js';
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
 import { silentLogger } from '../../src/util/log.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 const pools: pg.Pool[] = [];
 afterEach(async () => {
@@ -30,7 +24,7 @@ afterEach(async () => {
 
 let dbSeq = 0;
 async function freshPool(): Promise<{ pool: pg.Pool; url: string }> {
-  const url = await server.createDatabase(`mig_${++dbSeq}`);
+  const url = await postgres.server.createDatabase(`mig_${++dbSeq}`);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pools.push(pool);
   return { pool, url };
@@ -135,7 +129,7 @@ describe('newsfront db migrate', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(new RegExp(`version ${UIDMAP_MIGRATIONS.length} \\(applied 1`));
-    expect(first.stdout).not.toContain(server.password);
+    expect(first.stdout).not.toContain(postgres.server.password);
     expect(await schemaVersion(pool, 'uidmap')).toBe(UIDMAP_MIGRATIONS.length);
     const again = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_UIDMAP: url });
     expect(again.code).toBe(0);
@@ -153,7 +147,7 @@ describe('newsfront db migrate', () => {
       expect.stringMatching(new RegExp(`^uidmap schema at version ${UIDMAP_MIGRATIONS.length} \\(applied 1`)),
       expect.stringMatching(new RegExp(`^flags schema at version ${FLAGS_MIGRATIONS.length} \\(applied 1`)),
     ]);
-    expect(both.stdout).not.toContain(server.password);
+    expect(both.stdout).not.toContain(postgres.server.password);
     expect(await schemaVersion(pool, 'flags')).toBe(FLAGS_MIGRATIONS.length);
     const store = await PgFlagStore.open({ url, logger: silentLogger(), migrate: false });
     await store.close();
@@ -181,7 +175,7 @@ describe('newsfront db migrate', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/^config: uidmap: expected null or postgres:\/\/.*\(from --uidmap\)/);
     expect(other.stderr).not.toContain('secret');
-    const refused = await cli(['db', 'migrate', '--uidmap', server.url.replace(`:${server.password}@`, ':wrong@'), '--log-level', 'silent']);
+    const refused = await cli(['db', 'migrate', '--uidmap', postgres.server.url.replace(`:${postgres.server.password}@`, ':wrong@'), '--log-level', 'silent']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/password authentication failed/);
   });

@@ -6,21 +6,15 @@
  * every article the same UID and every mailbox the same UIDVALIDITY.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
 import { PgUidMapStore } from '../../src/uidmap/postgres.js';
 import { UIDMAP_MIGRATIONS } from '../../src/uidmap/pg-schema.js';
 import type { MailboxUidMap, SeenArticle } from '../../src/uidmap/types.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 import { POOL, runWorkload } from './peer-workload.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 const open: PgUidMapStore[] = [];
 afterEach(async () => {
@@ -28,7 +22,7 @@ afterEach(async () => {
 });
 
 let dbSeq = 0;
-const freshUrl = (): Promise<string> => server.createDatabase(`shared_${++dbSeq}`);
+const freshUrl = (): Promise<string> => postgres.server.createDatabase(`shared_${++dbSeq}`);
 
 async function frontEnd(url: string, now?: () => number): Promise<PgUidMapStore> {
   const s = await PgUidMapStore.open({ url, logger: silentLogger(), ...(now ? { now } : {}) });

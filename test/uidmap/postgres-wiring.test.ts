@@ -17,16 +17,14 @@ import { openUidMapStore } from '../../src/app/uidmaps.js';
 import { silentLogger } from '../../src/util/log.js';
 import { LmdbUidMapStore } from '../../src/uidmap/lmdb.js';
 import { PgUidMapStore } from '../../src/uidmap/postgres.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 
-let server: PostgresServer;
+const postgres = postgresForFile();
 let dir: string;
 beforeAll(async () => {
-  server = await startPostgres({ durable: false });
   dir = mkdtempSync(join(tmpdir(), 'nf-pg-wiring-'));
 });
 afterAll(async () => {
-  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -43,7 +41,7 @@ async function rows(url: string, text: string): Promise<Record<string, unknown>[
 describe('uidmap configuration', () => {
   it('defaults to LMDB under data, takes a postgres:// URL, refuses other schemes without echoing them', async () => {
     expect(testConfig().uidmap).toBeNull();
-    const url = await server.createDatabase('wiring_cfg');
+    const url = await postgres.server.createDatabase('wiring_cfg');
     const lmdb = await openUidMapStore(testConfig({ data: join(dir, 'cfg') }), silentLogger());
     expect(lmdb).toBeInstanceOf(LmdbUidMapStore);
     await lmdb.close();
@@ -65,7 +63,7 @@ describe('uidmap configuration', () => {
   });
 
   it('newsfront ingest fills the PostgreSQL map and creates no LMDB map', async () => {
-    const url = await server.createDatabase('wiring_ingest');
+    const url = await postgres.server.createDatabase('wiring_ingest');
     const data = join(dir, 'ingest');
     const ctx = await openExport(testConfig({ archive: 'sample', data, uidmap: url }), silentLogger());
     let articles = 0;
@@ -84,7 +82,7 @@ describe('uidmap configuration', () => {
   });
 
   it('two servers with their own data directories on one database show the same UIDVALIDITY and UIDs', async () => {
-    const url = await server.createDatabase('wiring_serve');
+    const url = await postgres.server.createDatabase('wiring_serve');
     const start = (name: string) =>
       startNewsfront(testConfig({ archive: 'sample', data: join(dir, name), uidmap: url, listen: { host: '127.0.0.1', port: 0 } }), silentLogger());
     const a = await start('serve-a');

@@ -5,27 +5,21 @@
  * and the bulk figure. Several front-ends on one database: postgres-shared.test.ts.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { benchAssign } from '../../bench/uidmap.js';
 import { silentLogger } from '../../src/util/log.js';
 import { UidMapError } from '../../src/uidmap/errors.js';
 import { PgUidMapStore } from '../../src/uidmap/postgres.js';
 import type { SeenArticle } from '../../src/uidmap/types.js';
-import { startPostgres, type PostgresServer } from '../harness/postgres.js';
+import { postgresForFile } from '../harness/postgres-suite.js';
 import { uidMapContract, type HarnessOptions } from './contract.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres({ durable: false });
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile();
 
 let dbSeq = 0;
 async function freshDb(): Promise<{ name: string; url: string }> {
   const name = `uidmap_${++dbSeq}`;
-  return { name, url: await server.createDatabase(name) };
+  return { name, url: await postgres.server.createDatabase(name) };
 }
 
 function openAt(url: string, opts?: HarnessOptions): Promise<PgUidMapStore> {
@@ -63,7 +57,7 @@ uidMapContract(
       },
       cleanup: async () => {
         await store.close();
-        await server.dropDatabase(name);
+        await postgres.server.dropDatabase(name);
       },
     };
   },
@@ -167,7 +161,7 @@ describe('PgUidMapStore specifics', () => {
   });
 
   it('reports an unreachable database or a wrong password as STORAGE without echoing the URL', async () => {
-    const wrong = server.url.replace(`:${server.password}@`, ':not-the-password@');
+    const wrong = postgres.server.url.replace(`:${postgres.server.password}@`, ':not-the-password@');
     const err = await openAt(wrong).catch((e: unknown) => e);
     expect((err as UidMapError).code).toBe('STORAGE');
     expect((err as Error).message).toMatch(/password authentication failed/);
@@ -181,7 +175,7 @@ describe('PgUidMapStore specifics', () => {
       const map = await store.open('g');
       await map.assign([art(1), art(2)], true);
       // End every session of this store; the pool's idle connections break.
-      await server.admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'newsfront uidmap' AND datname = $1", [url.split('/').pop()]);
+      await postgres.server.admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'newsfront uidmap' AND datname = $1", [url.split('/').pop()]);
       // The first write may meet a dead connection (STORAGE); the map is unchanged either way.
       const first = await map.assign([art(3)], true).catch((e: unknown) => e);
       if (first instanceof UidMapError) expect(first.code).toBe('STORAGE');
