@@ -6,10 +6,10 @@
  * line on stderr naming the file (and line), and exit status 2.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli, type CliResult } from '../harness/cli-run.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -19,29 +19,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Run the CLI to its end (killed after 20 s if it started serving instead). */
-function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  p.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    }),
-  );
-}
-
 const serve = (...more: string[]): string[] => ['serve', '--data', join(dir, 'data'), '--listen', '127.0.0.1:0', ...more];
 
+/** Run the CLI to its end (killed after 20 s if it started serving instead). */
+const run = (args: string[]): Promise<CliResult> => runCli(args, { killAfterMs: 20_000 });
+
 /** Exit 2 and exactly one line on stderr, returned. */
-function oneLine(r: { code: number | null; stderr: string }): string {
+function oneLine(r: CliResult): string {
   expect(r.code).toBe(2);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  const lines = r.err.split('\n').filter((l) => l !== '');
   expect(lines).toHaveLength(1);
   return lines[0]!;
 }

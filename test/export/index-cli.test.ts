@@ -5,33 +5,21 @@
  * makes the exit status 1 while the others are still indexed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'libsql';
+import { runCli } from '../harness/cli-run.js';
 
 let dir: string | undefined;
 afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
-
 describe('newsfront index', () => {
   it('indexes the named groups, headers and bodies, and prints rate and size per article', async () => {
     dir = await mkdtemp(join(tmpdir(), 'nf-index-cli-'));
-    const r = await run(['index', 'sample.discuss', 'no.such.group', 'sample.i18n', '--archive', 'sample', '--data', dir, '--log-level', 'silent']);
+    const r = await runCli(['index', 'sample.discuss', 'no.such.group', 'sample.i18n', '--archive', 'sample', '--data', dir, '--log-level', 'silent']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^sample\.discuss: 194 articles \([\d.]+ MB\) indexed in [\d.]+ s, \d+ articles\/s, \d+ B of index per article$/m);
     expect(r.out).toMatch(/^sample\.i18n: \d+ articles/m);

@@ -8,7 +8,6 @@
  * file when no server answers (exit 1 when there is neither).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { join } from 'node:path';
 import { startStack, type Stack } from '../harness/stack.js';
 import { Peer } from '../imap/peer.js';
 import type { ServerStatus } from '../../src/app/ops.js';
+import { runCli } from '../harness/cli-run.js';
 
 const GROUP = 'sample.discuss';
 
@@ -29,18 +29,6 @@ afterEach(async () => {
   if (empty) await rm(empty, { recursive: true, force: true });
   empty = undefined;
 });
-
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 async function status(port: number): Promise<ServerStatus> {
   const r = await fetch(`http://127.0.0.1:${port}/status`);
@@ -107,29 +95,29 @@ describe('index status', () => {
     expect(m.get('newsfront_index_bytes')).toBeGreaterThan(0);
     expect(m.get('newsfront_index_documents')).toBe(ix.documents);
 
-    const human = await cli(['status', '--url', `http://127.0.0.1:${mport}`]);
+    const human = await runCli(['status', '--url', `http://127.0.0.1:${mport}`]);
     expect(human.code).toBe(0);
     expect(human.out).toMatch(new RegExp(`^server: pid ${process.pid}, up `, 'm'));
     expect(human.out).toMatch(/^index: {2}.*search\.db, [\d.]+ MB on disk, [\d,]+ B per article/m);
     expect(human.out).toMatch(new RegExp(`^${GROUP.replace('.', '\\.')} +${exists} of ${exists} +${exists} of ${exists} +idle$`, 'm'));
-    const json = await cli(['status', '--url', `http://127.0.0.1:${mport}/status`, '--json']);
+    const json = await runCli(['status', '--url', `http://127.0.0.1:${mport}/status`, '--json']);
     expect(json.code).toBe(0);
     expect((JSON.parse(json.out) as ServerStatus).index!.groups.find((x) => x.group === GROUP)).toMatchObject({ total: exists, bodies: exists });
 
     // no server: the index file tells what is indexed, not the total or the crawl
     await stack.stopFrontend();
-    const off = await cli(['status', '--data', dataDir, '--json']);
+    const off = await runCli(['status', '--data', dataDir, '--json']);
     expect(off.code, off.err).toBe(0);
     const fromFile = JSON.parse(off.out) as { pid: null; index: NonNullable<ServerStatus['index']> };
     expect(fromFile.pid).toBeNull();
     expect(fromFile.index.groups.find((x) => x.group === GROUP)).toMatchObject({ total: null, headers: exists, bodies: exists, crawl: null });
-    const offHuman = await cli(['status', '--data', dataDir, '--url', `http://127.0.0.1:${mport}`]);
+    const offHuman = await runCli(['status', '--data', dataDir, '--url', `http://127.0.0.1:${mport}`]);
     expect(offHuman.code).toBe(0);
     expect(offHuman.out).toMatch(/^server: no server answered at .*; from the index file$/m);
     expect(offHuman.out).toMatch(new RegExp(`^${GROUP.replace('.', '\\.')} +${exists} +${exists} of ${exists} +not running$`, 'm'));
 
     empty = await mkdtemp(join(tmpdir(), 'nf-status-empty-'));
-    const none = await cli(['status', '--data', empty]);
+    const none = await runCli(['status', '--data', empty]);
     expect(none.code).toBe(1);
     expect(none.err).toMatch(/no operations listener configured.*no search index at/);
   }, 120_000);
@@ -144,7 +132,7 @@ describe('index status', () => {
     expect(g.bodies).toBeLessThan(exists);
     expect(g.crawl!.articles).toBe(0);
     expect(g.crawl!.resumesAt).toBeGreaterThanOrEqual(before + 3_600_000);
-    const human = await cli(['status', '--url', `http://127.0.0.1:${mport}`]);
+    const human = await runCli(['status', '--url', `http://127.0.0.1:${mport}`]);
     expect(human.out).toMatch(new RegExp(`^${GROUP.replace('.', '\\.')} +${exists} of ${exists} +\\d+ of ${exists} \\d+% +waiting +starts in (59 min|1 h)`, 'm'));
   }, 60_000);
 });

@@ -4,7 +4,6 @@
  * and the flag schema (`--state`, `agent.store`), so an operator can migrate
  * every schema ahead of a roll-out.
  */
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/util/log.js';
@@ -14,6 +13,7 @@ import { FLAGS_MIGRATIONS } from '../../src/stateagent/stores/postgres-schema.js
 import { PgFlagStore } from '../../src/stateagent/stores/postgres.js';
 import { silentLogger } from '../../src/util/log.js';
 import { postgresForFile } from '../harness/postgres-suite.js';
+import { runCli } from '../harness/cli-run.js';
 
 const postgres = postgresForFile();
 
@@ -107,76 +107,61 @@ describe('pg-migrate', () => {
   });
 });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('newsfront db migrate', () => {
   it('migrates the uidmap database once, then reports it current; the password is never printed', async () => {
     const { pool, url } = await freshPool();
-    const first = await cli(['db', 'migrate', '--uidmap', url, '--log-level', 'silent']);
-    expect(first.stderr).toBe('');
+    const first = await runCli(['db', 'migrate', '--uidmap', url, '--log-level', 'silent']);
+    expect(first.err).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`version ${UIDMAP_MIGRATIONS.length} \\(applied 1`));
-    expect(first.stdout).not.toContain(postgres.server.password);
+    expect(first.out).toMatch(new RegExp(`version ${UIDMAP_MIGRATIONS.length} \\(applied 1`));
+    expect(first.out).not.toContain(postgres.server.password);
     expect(await schemaVersion(pool, 'uidmap')).toBe(UIDMAP_MIGRATIONS.length);
-    const again = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_UIDMAP: url });
+    const again = await runCli(['db', 'migrate', '--log-level', 'silent'], { env: { NEWSFRONT_UIDMAP: url } });
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/already current/);
+    expect(again.out).toMatch(/already current/);
   });
 
   it('migrates the flag schema too (--state, NEWSFRONT_STATE, agent.store): a store that must not migrate then opens', async () => {
     const { pool, url } = await freshPool();
     // an empty database: a flag store that may not migrate refuses it
     await expect(PgFlagStore.open({ url, logger: silentLogger(), migrate: false })).rejects.toThrow(/flag schema is at version 0/);
-    const both = await cli(['db', 'migrate', '--uidmap', url, '--state', url, '--log-level', 'silent']);
-    expect(both.stderr).toBe('');
+    const both = await runCli(['db', 'migrate', '--uidmap', url, '--state', url, '--log-level', 'silent']);
+    expect(both.err).toBe('');
     expect(both.code).toBe(0);
-    expect(both.stdout.split('\n').filter((l) => l !== '')).toEqual([
+    expect(both.out.split('\n').filter((l) => l !== '')).toEqual([
       expect.stringMatching(new RegExp(`^uidmap schema at version ${UIDMAP_MIGRATIONS.length} \\(applied 1`)),
       expect.stringMatching(new RegExp(`^flags schema at version ${FLAGS_MIGRATIONS.length} \\(applied 1`)),
     ]);
-    expect(both.stdout).not.toContain(postgres.server.password);
+    expect(both.out).not.toContain(postgres.server.password);
     expect(await schemaVersion(pool, 'flags')).toBe(FLAGS_MIGRATIONS.length);
     const store = await PgFlagStore.open({ url, logger: silentLogger(), migrate: false });
     await store.close();
 
     // flags alone, from the environment, then as the agent's store: once applied, current
     const other = await freshPool();
-    const env = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_STATE: other.url });
+    const env = await runCli(['db', 'migrate', '--log-level', 'silent'], { env: { NEWSFRONT_STATE: other.url } });
     expect(env.code).toBe(0);
-    expect(env.stdout).toMatch(new RegExp(`^flags schema at version ${FLAGS_MIGRATIONS.length} \\(applied 1[^)]*\\) in postgres://\\S+\n$`));
-    const agent = await cli(['db', 'migrate', '--log-level', 'silent'], { NEWSFRONT_AGENT_STORE: other.url });
+    expect(env.out).toMatch(new RegExp(`^flags schema at version ${FLAGS_MIGRATIONS.length} \\(applied 1[^)]*\\) in postgres://\\S+\n$`));
+    const agent = await runCli(['db', 'migrate', '--log-level', 'silent'], { env: { NEWSFRONT_AGENT_STORE: other.url } });
     expect(agent.code).toBe(0);
-    expect(agent.stdout).toMatch(/^flags schema at version \d+ \(already current\)/);
+    expect(agent.out).toMatch(/^flags schema at version \d+ \(already current\)/);
     expect(await schemaVersion(other.pool, 'uidmap')).toBe(0);
     // flags kept elsewhere and no uidmap: nothing to migrate
-    const local = await cli(['db', 'migrate', '--state', 'local']);
+    const local = await runCli(['db', 'migrate', '--state', 'local']);
     expect(local.code).toBe(2);
-    expect(local.stderr).toMatch(/^config: uidmap: not set, and state is not a postgres:\/\/ URL/);
+    expect(local.err).toMatch(/^config: uidmap: not set, and state is not a postgres:\/\/ URL/);
   });
 
   it('exits 2 without a PostgreSQL URL or with another scheme, and 1 when the database refuses', async () => {
-    const none = await cli(['db', 'migrate']);
+    const none = await runCli(['db', 'migrate']);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/^config: uidmap: not set/);
-    const other = await cli(['db', 'migrate', '--uidmap', 'mysql://u:secret@h/db']);
+    expect(none.err).toMatch(/^config: uidmap: not set/);
+    const other = await runCli(['db', 'migrate', '--uidmap', 'mysql://u:secret@h/db']);
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/^config: uidmap: expected null or postgres:\/\/.*\(from --uidmap\)/);
-    expect(other.stderr).not.toContain('secret');
-    const refused = await cli(['db', 'migrate', '--uidmap', postgres.server.url.replace(`:${postgres.server.password}@`, ':wrong@'), '--log-level', 'silent']);
+    expect(other.err).toMatch(/^config: uidmap: expected null or postgres:\/\/.*\(from --uidmap\)/);
+    expect(other.err).not.toContain('secret');
+    const refused = await runCli(['db', 'migrate', '--uidmap', postgres.server.url.replace(`:${postgres.server.password}@`, ':wrong@'), '--log-level', 'silent']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/password authentication failed/);
+    expect(refused.err).toMatch(/password authentication failed/);
   });
 });
