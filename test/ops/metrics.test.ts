@@ -14,6 +14,7 @@ import { Tokens } from '../../src/stateagent/agent/auth.js';
 import { silentLogger } from '../../src/util/log.js';
 import { Peer } from '../imap/peer.js';
 import { startPostgres } from '../harness/postgres.js';
+import { samples } from '../harness/metrics-text.js';
 
 const METRICS = { metrics: { listen: { host: '127.0.0.1', port: 0 } } };
 
@@ -28,17 +29,6 @@ afterEach(async () => {
 async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, { method });
   return { status: r.status, type: r.headers.get('content-type') ?? '', body: await r.text() };
-}
-
-/** Sample lines of the exposition: `name{labels}` → value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
 }
 
 async function login(port: number): Promise<Peer> {

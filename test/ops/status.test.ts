@@ -16,6 +16,7 @@ import { startStack, type Stack } from '../harness/stack.js';
 import { Peer } from '../imap/peer.js';
 import type { ServerStatus } from '../../src/app/ops.js';
 import { runCli } from '../harness/cli-run.js';
+import { samples } from '../harness/metrics-text.js';
 
 const GROUP = 'sample.discuss';
 
@@ -55,17 +56,6 @@ async function select(port: number): Promise<number> {
   expect(await p.cmd('l', 'LOGIN alice secret')).toMatch(/^l OK/);
   expect(await p.cmd('s', `EXAMINE ${GROUP}`)).toMatch(/^s OK/);
   return Number(/\* (\d+) EXISTS/.exec(p.text)![1]);
-}
-
-/** Sample lines of the exposition: `name{labels}` → value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
 }
 
 describe('index status', () => {
