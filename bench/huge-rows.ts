@@ -290,7 +290,7 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
   } finally {
     session?.client.close();
     await server?.stop();
-    if (!reused) await rm(dataDir, { recursive: true, force: true });
+    if (input.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   }
   return lines;
 }

@@ -90,7 +90,7 @@ export class LmdbRenderStore implements RenderStore {
     const shelf = shelfOf(key);
     let old = 0;
     try {
-      old = this.pending.get(key)?.length ?? (this.removing.has(shelf) ? undefined : this.pages.getBinaryFast(key)?.length) ?? 0;
+      old = this.pending.get(key)?.length ?? (this.removing.has(shelf) ? undefined : this.pages.get(key)?.length) ?? 0;
     } catch {
       // counted as new: the bound errs on the safe side
     }
@@ -172,7 +172,7 @@ export class LmdbRenderStore implements RenderStore {
     const found = new Map<string, number>();
     for (const key of this.pages.getKeys({})) {
       const shelf = shelfOf(key);
-      found.set(shelf, (found.get(shelf) ?? 0) + (this.pages.getBinaryFast(key)?.length ?? 0));
+      found.set(shelf, (found.get(shelf) ?? 0) + (this.pages.get(key)?.length ?? 0));
     }
     for (const [shelf, bytes] of found) {
       // never used since records began: the first to go
