@@ -18,20 +18,25 @@
  *
  *   npm run build && node dist/bench/huge-rows.js --port P [--rounds 3] [--cli OTHER/dist/src/cli.js]
  *        [--data DIR] [--rows select,flags,envelope,search,sort] [--log-dir DIR] [--quick]
+ *        [--probe] [--snapshot DIR] [--trim]
  *
  * `--data DIR` keeps (and reuses) the data dir, so a later run measures warm
  * rows without the cold listing first ("first"/"cold" rows then say so);
  * `--cli` runs another build (A/B); BENCH_SERVER_NODE_FLAGS adds Node flags
- * to the server (e.g. `--cpu-prof --cpu-prof-dir=DIR`). Starts and stops its
+ * to the server (e.g. `--cpu-prof --cpu-prof-dir=DIR`). `--probe` adds, after
+ * each memory line, one after a forced GC with V8's figures and the anonymous
+ * mappings by kind; `--snapshot DIR` writes a heap snapshot then, `--trim`
+ * adds a line after glibc's malloc_trim (both imply `--probe`). Starts and stops its
  * own newsfront child (by PID); a temp data dir is removed at the end.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusOptions, prepareCorpus, type PreparedCorpus } from './corpus.js';
 import { median } from './report.js';
-import { freePort, startServer, type ServerProcess } from './server.js';
+import { anonSplit, heapSnapshot, mallocTrim, PROBE_NODE_FLAGS, v8AfterGc } from './heap-probe.js';
+import { freePort, NODE_FLAGS, startServer, type ServerProcess } from './server.js';
 import { openSession, quote, searchHits, type OpenSession } from './session.js';
 import * as up from './upstream.js';
 
@@ -59,8 +64,10 @@ export interface HugeLine {
   /** Wall seconds (or MB for memory lines). */
   value: number;
   unit: 's' | 'MB';
-  /** Server CPU seconds during the row. */
+  /** Server CPU seconds during the row (all threads). */
   cpu?: number;
+  /** Of it, the main thread's (the rest: the search index writer, GC helpers, libuv's pool). */
+  cpuMain?: number;
   /** 1-minute load average when the row started. */
   load: number;
   inn?: number;
@@ -86,13 +93,25 @@ export interface HugeInput {
   onLine?: (l: HugeLine) => void;
   /** Registers the server's stop with the caller's cleanup (a signal must not leave it running). */
   onServer?: (s: ServerProcess) => void;
+  /**
+   * Development aid: load bench/soak-probe.ts into the server, and after each
+   * memory line add one taken after a forced major GC with V8's figures and
+   * the anonymous mappings by kind (heap-probe.ts); `snapshotDir`: write a
+   * heap snapshot there too; `trim`: then a line after glibc's malloc_trim.
+   */
+  probe?: { snapshotDir?: string; trim?: boolean };
 }
 
-/** utime + stime of a process, seconds. */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+/** utime + stime of a process (or of one thread: `/proc/PID/task/TID`), seconds. */
+export async function cpuSeconds(pid: number, tid?: number): Promise<number> {
+  const stat = await readFile(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'latin1');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, clock ticks (USER_HZ = 100)
+}
+
+/** CPU seconds of the whole process and of its main thread (whose TID is the PID). */
+async function cpuSplit(pid: number): Promise<{ all: number; main: number }> {
+  return { all: await cpuSeconds(pid), main: await cpuSeconds(pid, pid) };
 }
 
 /** Fields of /proc/PID/smaps_rollup in MB (Pss_Anon: heap and buffers; Pss_File: LMDB maps, code). */
@@ -106,9 +125,9 @@ const fmtS = (s: number): string => (s < 0.1 ? `${(s * 1000).toFixed(1)} ms` : `
 
 export function formatLine(l: HugeLine): string {
   const v = l.unit === 'MB' ? `${l.value.toFixed(0)} MB` : fmtS(l.value);
-  const cpu = l.cpu !== undefined ? `cpu ${fmtS(l.cpu)}` : '';
+  const cpu = l.cpu !== undefined ? `cpu ${fmtS(l.cpu)}${l.cpuMain !== undefined ? ` (main ${fmtS(l.cpuMain)})` : ''}` : '';
   const inn = l.inn !== undefined ? `INN ${fmtS(l.inn)} (×${(l.value / l.inn).toFixed(2)})` : '';
-  const cols = [l.row.padEnd(58), v.padStart(10), cpu.padEnd(14), `load ${l.load.toFixed(1)}`.padEnd(9), inn.padEnd(22)];
+  const cols = [l.row.padEnd(58), v.padStart(10), cpu.padEnd(28), `load ${l.load.toFixed(1)}`.padEnd(9), inn.padEnd(22)];
   const ref = [l.k100 ? `100k: ${l.k100}` : '', l.before ? `1M before: ${l.before}` : '', l.goal ? `goal ${l.goal}` : ''].filter(Boolean).join('; ');
   return `${cols.join(' ')} ${ref}${l.note ? ` — ${l.note}` : ''}`;
 }
@@ -136,7 +155,7 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
   }
 
   const dataDir = input.dataDir ?? (await mkdtemp(join(tmpdir(), 'nf-huge-')));
-  const reused = input.dataDir !== undefined;
+  const reused = input.dataDir !== undefined && (await readdir(input.dataDir).catch(() => [])).length > 0;
   let server: ServerProcess | undefined;
   let session: OpenSession | undefined;
   try {
@@ -147,6 +166,7 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
       listenPort: await freePort(),
       logPath: join(input.logDir ?? dataDir, `huge-server-${Date.now()}.log`),
       ...(input.cli ? { cli: input.cli } : {}),
+      ...(input.probe ? { ipc: true, nodeFlags: [...NODE_FLAGS, ...PROBE_NODE_FLAGS] } : {}),
     });
     input.onServer?.(server);
     emit({ row: 'server start, until the first greeting', value: server.startSeconds, unit: 's', load: l0 });
@@ -155,10 +175,11 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
     const timed = async (row: string, ref: Partial<HugeLine>, fn: () => Promise<{ seconds: number; note?: string; rounds?: number[] }>): Promise<void> => {
       log(`imap: ${row}`);
       const l = load();
-      const c0 = await cpuSeconds(pid);
+      const c0 = await cpuSplit(pid);
       try {
         const r = await fn();
-        emit({ row, value: r.seconds, unit: 's', cpu: (await cpuSeconds(pid)) - c0, load: l, ...ref, ...(r.note ? { note: r.note } : {}), ...(r.rounds ? { rounds: r.rounds } : {}) });
+        const c1 = await cpuSplit(pid);
+        emit({ row, value: r.seconds, unit: 's', cpu: c1.all - c0.all, cpuMain: c1.main - c0.main, load: l, ...ref, ...(r.note ? { note: r.note } : {}), ...(r.rounds ? { rounds: r.rounds } : {}) });
       } catch (err) {
         emit({ row, value: NaN, unit: 's', load: l, ...ref, note: `error: ${(err as Error).message.split('\n')[0]!.slice(0, 160)}` });
         session?.client.close();
@@ -179,6 +200,20 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
       const m = await rollup(pid);
       const l = load();
       emit({ row: `server Pss_Anon ${when}`, value: m.anon, unit: 'MB', load: l, ...ISSUE['mem'], note: `Pss_File ${m.file.toFixed(0)} MB, RSS ${m.rss.toFixed(0)} MB` });
+      if (input.probe !== undefined) await probed(when);
+    };
+    const probed = async (when: string): Promise<void> => {
+      const s = server!;
+      const mb = (x: number): string => `${(x / 1e6).toFixed(0)}`;
+      const v8 = await v8AfterGc(s);
+      const split = async (): Promise<string> => Object.entries(await anonSplit(pid)).map(([k, x]) => `${k} ${x.toFixed(0)}`).join(', ');
+      const m = await rollup(pid);
+      emit({ row: `server Pss_Anon ${when}, after a forced GC`, value: m.anon, unit: 'MB', load: load(), note: `V8 heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)}, external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}; anon MB: ${await split()}` });
+      if (input.probe?.snapshotDir) log(`heap snapshot: ${await heapSnapshot(s, join(input.probe.snapshotDir, `huge-${Date.now()}.heapsnapshot`))}`);
+      if (input.probe?.trim) {
+        mallocTrim(pid);
+        emit({ row: `server Pss_Anon ${when}, after malloc_trim(0)`, value: (await rollup(pid)).anon, unit: 'MB', load: load(), note: `anon MB: ${await split()}` });
+      }
     };
     const check = (responses: number): string | undefined => (responses === count ? undefined : `ONLY ${responses} of ${count} responses`);
     const first = reused ? ' (data dir reused: not first)' : '';
@@ -255,7 +290,7 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
   } finally {
     session?.client.close();
     await server?.stop();
-    if (!reused) await rm(dataDir, { recursive: true, force: true });
+    if (input.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   }
   return lines;
 }
@@ -269,6 +304,7 @@ interface Args {
   data?: string;
   logDir?: string;
   rows?: Set<RowGroup>;
+  probe?: { snapshotDir?: string; trim?: boolean };
 }
 
 function parseArgs(argv: string[]): Args {
@@ -281,6 +317,9 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--cli') a.cli = resolve(argv[++i]!);
     else if (v === '--data') a.data = resolve(argv[++i]!);
     else if (v === '--log-dir') a.logDir = resolve(argv[++i]!);
+    else if (v === '--probe') a.probe = { ...a.probe };
+    else if (v === '--snapshot') a.probe = { ...a.probe, snapshotDir: resolve(argv[++i]!) };
+    else if (v === '--trim') a.probe = { ...a.probe, trim: true };
     else if (v === '--rows') {
       const rows = argv[++i]!.split(',');
       for (const r of rows) if (!(ROW_GROUPS as readonly string[]).includes(r)) throw new Error(`--rows: unknown ${r} (${ROW_GROUPS.join(', ')})`);
@@ -303,6 +342,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     ...(args.data ? { dataDir: args.data } : {}),
     ...(args.logDir ? { logDir: args.logDir } : {}),
     ...(args.rows ? { rows: args.rows } : {}),
+    ...(args.probe ? { probe: args.probe } : {}),
     log,
     onLine: (l) => process.stdout.write(`${formatLine(l)}\n`),
   });

@@ -20,12 +20,12 @@
  * (malloc_stats, into the server log) and give free memory back (malloc_trim).
  * The server is stopped by PID and its data dir removed, also on failure.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusOptions, prepareCorpus } from './corpus.js';
+import { anonSplit, mallocTrim, PROBE_NODE_FLAGS, heapSnapshot, v8AfterGc } from './heap-probe.js';
 import { imapRows } from './imap-rows.js';
 import { concurrentClients, idleSessions, withMemoryPeak } from './load.js';
 import { openSession } from './session.js';
@@ -34,7 +34,6 @@ import { freePort, startServer, type ServerProcess } from './server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
-const PROBE = join(here, 'soak-probe.js');
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt?: string): string | undefined => {
@@ -52,51 +51,6 @@ const env = Object.fromEntries((arg('env') ?? '').split(' ').filter(Boolean).map
 const snapshotDir = arg('snapshot');
 const log = (m: string): void => void process.stderr.write(`[memory] ${m}\n`);
 
-/** Anonymous resident memory of `pid` by kind of mapping, MB (from /proc/PID/smaps). */
-async function anonSplit(pid: number): Promise<Record<string, number>> {
-  const text = await readFile(`/proc/${pid}/smaps`, 'latin1');
-  type Map = { lo: bigint; hi: bigint; perms: string; name: string; anon: number };
-  const maps: Map[] = [];
-  for (const line of text.split('\n')) {
-    const h = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (h) maps.push({ lo: BigInt(`0x${h[1]}`), hi: BigInt(`0x${h[2]}`), perms: h[3]!, name: h[4]!, anon: 0 });
-    const a = /^Anonymous:\s+(\d+) kB/.exec(line);
-    if (a && maps.length > 0) maps[maps.length - 1]!.anon = Number(a[1]) * 1024;
-  }
-  const ARENA = 64n << 20n;
-  const out: Record<string, number> = { mallocMainArena: 0, mallocThreadArenas: 0, stacks: 0, other: 0 };
-  for (let i = 0; i < maps.length; i++) {
-    const m = maps[i]!;
-    if (m.anon === 0) continue;
-    let kind = 'other';
-    if (m.name === '[heap]') kind = 'mallocMainArena';
-    else if (m.name === '[stack]') kind = 'stacks';
-    else if (m.name === '' && m.lo % ARENA === 0n) {
-      // a glibc thread arena: 64 MB reserved, used from its start, the rest PROT_NONE
-      const next = maps[i + 1];
-      const end = next && next.lo === m.hi && next.perms.startsWith('---') ? next.hi : m.hi;
-      if (end - m.lo === ARENA) kind = 'mallocThreadArenas';
-    } else if (m.name === '' && i > 0 && maps[i - 1]!.perms.startsWith('---') && maps[i - 1]!.hi === m.lo && maps[i - 1]!.hi - maps[i - 1]!.lo <= 65536n && m.hi - m.lo >= 8n << 20n) kind = 'stacks';
-    out[kind]! += m.anon / 1e6;
-  }
-  return out;
-}
-
-/** Asks the probe in the server (soak-probe.ts) for `msg`; resolves with its answer of `kind`. */
-function probe<T>(s: ServerProcess, msg: unknown, kind: string): Promise<T> {
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`probe: no ${kind} answer`)), 120_000);
-    const on = (m: unknown): void => {
-      if ((m as { kind?: string }).kind !== kind) return;
-      clearTimeout(timer);
-      s.child.off('message', on);
-      res(m as T);
-    };
-    s.child.on('message', on);
-    s.child.send(msg as never);
-  });
-}
-
 /** utime + stime of `pid`, seconds. */
 async function cpuSeconds(pid: number): Promise<number> {
   const f = (await readFile(`/proc/${pid}/stat`, 'latin1')).split(') ')[1]!.split(' ');
@@ -111,7 +65,7 @@ async function report(s: ServerProcess, when: string, gc = true): Promise<void> 
   log(`${when}: Pss_Anon ${m.anonMB.toFixed(1)} MB, Pss_File ${m.fileMB.toFixed(1)} MB, RSS ${m.rssMB.toFixed(1)} MB (peak ${m.hwmMB.toFixed(0)}), CPU ${(await cpuSeconds(s.pid)).toFixed(1)} s`);
   log(`  anonymous by mapping (MB): ${Object.entries(split).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   if (!gc) return;
-  const v8 = await probe<Record<string, number>>(s, 'sample', 'sample');
+  const v8 = await v8AfterGc(s);
   log(`  V8 after GC: heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)} (new space ${mb(v8['newSpace']!)}), external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}, V8 malloced ${mb(v8['malloced']!)}`);
 }
 
@@ -121,7 +75,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'nf-memory-'));
 const launch = async (n: number): Promise<ServerProcess> =>
   startServer({
     upstreamPort: port, dataDir, listenPort: await freePort(), logPath: join(dataDir, `server${n}.log`), ipc: true, env,
-    nodeFlags: [...(nodeFlags ?? (await import('./server.js')).NODE_FLAGS), '--expose-gc', '--import', PROBE],
+    nodeFlags: [...(nodeFlags ?? (await import('./server.js')).NODE_FLAGS), ...PROBE_NODE_FLAGS],
     ...(arg('cli') ? { cli: arg('cli')! } : {}),
   });
 let server: ServerProcess | undefined;
@@ -175,13 +129,13 @@ try {
   log(`${clients} clients: ${run.result.commandsPerSecond.toFixed(0)} cmd/s (${run.result.commands} in ${run.result.seconds.toFixed(1)} s, ${run.result.errors} errors), server CPU ${((await cpuSeconds(srv.pid)) - cpu0).toFixed(1)} s; peak Pss_Anon ${run.peakAnonMB.toFixed(1)} MB (Pss_File ${run.fileAtAnonPeakMB.toFixed(1)}), peak PSS ${run.peakPssMB.toFixed(1)}, peak RSS ${run.peakRssMB.toFixed(1)}`);
   await report(srv, `after ${clients} clients`);
   if (argv.includes('--malloc')) {
-    execFileSync('gdb', ['-p', String(srv.pid), '-batch', '-ex', 'call (void)malloc_stats()', '-ex', 'call (int)malloc_trim(0)'], { stdio: 'ignore' });
+    mallocTrim(srv.pid);
     const log2 = await readFile(join(dataDir, 'server1.log'), 'latin1');
     const stats = log2.slice(log2.lastIndexOf('Arena 0:'));
     log(`glibc malloc_stats:\n${stats.split('\n').filter((l) => /Arena|system bytes|in use bytes|Total/.test(l)).slice(-14).join('\n')}`);
     await report(srv, 'after malloc_trim(0)', false);
   }
-  if (snapshotDir) log(`heap snapshot: ${(await probe<{ path: string }>(srv, { snapshot: join(snapshotDir, `newsfront-${Date.now()}.heapsnapshot`) }, 'snapshot')).path}`);
+  if (snapshotDir) log(`heap snapshot: ${await heapSnapshot(srv, join(snapshotDir, `newsfront-${Date.now()}.heapsnapshot`))}`);
   await srv.stop();
   server = undefined;
   if (idle > 0) {

@@ -195,7 +195,7 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     const flags: FlagStores = await openFlagStores(config, logger);
     cleanups.push(() => flags.close());
     // rendered envelopes beyond the memory bound go to disk beside the backend's caches
-    const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }));
+    const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
     const renderCache = new RenderCache(
       {
         envelopeBytes: config.cache.envelopeMemoryBytes,

@@ -171,7 +171,7 @@ class Tree {
     if (x < this.firstNew) for (let k = this.start[x]!; k < this.start[x + 1]!; k++) out.push(this.kids[k]!);
     const more = this.extra.get(x);
     if (more === undefined) return out;
-    out.push(...more);
+    append(out, more);
     return this.byDate(out);
   }
 
@@ -257,7 +257,7 @@ function gatherBySubject(keys: MessageKeys, tree: Tree, roots: number[]): void {
     const adopt = (into: number, children: number[]): void => {
       const list = tree.extra.get(into);
       if (list === undefined) tree.extra.set(into, children);
-      else list.push(...children);
+      else append(list, children);
     };
     if (tree.isDummy(t) && tree.isDummy(x)) adopt(t, tree.children(x));
     else if (tree.isDummy(t) || (isReply(x) && !isReply(t))) adopt(t, [x]);
@@ -266,7 +266,16 @@ function gatherBySubject(keys: MessageKeys, tree: Tree, roots: number[]): void {
   if (!merged) return;
   const live = tree.byDate(roots.filter((x) => x !== NONE));
   roots.length = 0;
-  roots.push(...live);
+  append(roots, live);
+}
+
+/**
+ * Appends `src` to `dst` in a loop: `dst.push(...src)` passes each element as
+ * an argument and throws RangeError beyond ~100k of them (a THREAD of a 1M
+ * group gathers more roots than that).
+ */
+function append(dst: number[], src: readonly number[]): void {
+  for (let i = 0; i < src.length; i++) dst.push(src[i]!);
 }
 
 /**

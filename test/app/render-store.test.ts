@@ -1,4 +1,4 @@
-/** The render cache's LMDB store (src/app/render-store.ts): a put is read back at once, and after a reopen. */
+/** The render cache's LMDB store (src/app/render-store.ts): a put is read back at once, and after a reopen; its bound drops whole shelves, least recently used first. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,64 @@ describe('LmdbRenderStore', () => {
     const again = new EnvelopeCache(1 << 20, t).shelf('g', 1, false).get(m);
     expect(Buffer.from(again)).toEqual(first);
     expect(reads).toBe(1);
+    await t.close();
+  });
+
+  const page = (n: number): Buffer => Buffer.alloc(n, 0x61);
+  const key = (mailbox: string, no: number): string => `e1\u0000${mailbox}\u00001\u0000a\u0000${no}`;
+
+  it('counts the bytes of its pages, a page written again counted once', async () => {
+    const s = new LmdbRenderStore(dir, silentLogger(), 10_000);
+    s.put(key('g', 0), page(1000));
+    s.put(key('g', 1), page(500));
+    s.put(key('g', 0), page(1200)); // page 0 again, bigger
+    expect(s.bytes).toBe(1700);
+    await s.close();
+    const t = new LmdbRenderStore(dir, silentLogger(), 10_000);
+    expect(t.bytes).toBe(1700); // the shelf records survive a reopen
+    await t.close();
+  });
+
+  it('beyond its bound drops the least recently used shelf whole, never the one being written', async () => {
+    const s = new LmdbRenderStore(dir, silentLogger(), 5000);
+    for (let i = 0; i < 2; i++) s.put(key('old', i), page(1000));
+    for (let i = 0; i < 2; i++) s.put(key('used', i), page(1000));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(s.get(key('old', 0))).toBeDefined(); // read last: 'used' is now the least recently used
+    await new Promise((r) => setTimeout(r, 5));
+    s.put(key('new', 0), page(1500)); // 5,500 > 5,000
+    expect(s.get(key('used', 0))).toBeUndefined();
+    expect(s.get(key('used', 1))).toBeUndefined();
+    expect(s.get(key('old', 1))?.length).toBe(1000);
+    expect(s.get(key('new', 0))?.length).toBe(1500);
+    expect(s.bytes).toBe(3500);
+    expect(s.dropped).toBe(2);
+    for (let i = 1; i < 8; i++) s.put(key('new', i), page(1500)); // one shelf beyond the bound alone
+    expect(s.get(key('old', 0))).toBeUndefined();
+    expect(s.get(key('new', 0))?.length).toBe(1500);
+    expect(s.bytes).toBe(12_000);
+    await s.close();
+    const t = new LmdbRenderStore(dir, silentLogger(), 5000);
+    expect(t.get(key('used', 1))).toBeUndefined(); // dropped from disk, not only from the count
+    expect(t.get(key('new', 7))?.length).toBe(1500);
+    expect(t.bytes).toBe(12_000);
+    await t.close();
+  });
+
+  it('counts the pages of a store written before shelves were counted, and drops them first', async () => {
+    const s = new LmdbRenderStore(dir, silentLogger());
+    s.put(key('legacy', 0), page(3000));
+    await s.close();
+    // what a store of the previous version looks like: pages, no shelf records
+    const { open } = await import('lmdb');
+    const env = open({ path: `${dir}/render.lmdb`, maxDbs: 2 });
+    await env.openDB('shelves', { encoding: 'json' }).clearAsync();
+    await env.close();
+    const t = new LmdbRenderStore(dir, silentLogger(), 4000);
+    expect(t.bytes).toBe(3000);
+    t.put(key('fresh', 0), page(2000));
+    expect(t.get(key('legacy', 0))).toBeUndefined();
+    expect(t.bytes).toBe(2000);
     await t.close();
   });
 });

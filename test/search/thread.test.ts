@@ -253,4 +253,13 @@ describe('THREAD=REFERENCES gathering by base subject (step 5)', () => {
     expect(thread([{ uid: 1, subject: 'x' }, { uid: 2, subject: 'Re: x' }], 'ORDEREDSUBJECT')).toBe('(1 2)');
     expect(thread([{ uid: 1, subject: 'Re: x' }, { uid: 2, subject: 'y' }, { uid: 3, subject: 'x', date: minute(0) }], 'ORDEREDSUBJECT')).toBe('(3 1)(2)');
   });
+
+  it('gathers by subject among 300,000 roots (a 1M-article group has that many; no argument-spread limit)', () => {
+    const n = 300_000;
+    const records = Array.from({ length: n }, (_, i) => rec({ uid: i + 1, subject: i < 2 ? 'same' : `s${i}`, date: T0 + i * 1000 }));
+    const threads = threadMessages(new MessageKeys(records), 'REFERENCES');
+    expect(threads.length).toBe(n - 1);
+    expect(renderThreads(threads.slice(0, 2)).toString('latin1')).toBe('((1)(2))(3)'); // two non-replies under a dummy (RFC 5256 5.C)
+  });
 });
+

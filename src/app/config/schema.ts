@@ -33,11 +33,20 @@ export const MAX_POLL_INTERVAL_MS = 86_400_000;
  */
 export const DEFAULT_META_MEMORY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Default of `cache.renderStoreBytes`, the bound of the rendered ENVELOPEs
+ * kept on disk (src/app/render-store.ts): ~250 bytes an article and form, so
+ * 1 GiB keeps ~4M articles' worth (a 1M-article group in both forms twice
+ * over). Before issue 14's run it had no bound.
+ */
+export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
+
 /** Defaults of `cache` (config/README.md documents each key). */
 const CACHE_DEFAULTS = {
   dir: null,
   maxBytes: 1024 * 1024 * 1024,
   metaMemoryBytes: DEFAULT_META_MEMORY_BYTES,
+  renderStoreBytes: DEFAULT_RENDER_STORE_BYTES,
   envelopeMemoryBytes: L.ENVELOPE_CACHE_BYTES,
   structureMemoryBytes: L.STRUCTURE_CACHE_BYTES,
   previewMemoryBytes: L.PREVIEW_CACHE_BYTES,
@@ -259,6 +268,7 @@ export const configSchema = z.strictObject({
       dir: z.string().min(1).nullable().default(null),
       maxBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
       metaMemoryBytes: z.number().int().min(1024 * 1024).default(DEFAULT_META_MEMORY_BYTES),
+      renderStoreBytes: z.number().int().min(0).default(DEFAULT_RENDER_STORE_BYTES),
       envelopeMemoryBytes: z.number().int().min(0).default(L.ENVELOPE_CACHE_BYTES),
       structureMemoryBytes: z.number().int().min(0).default(L.STRUCTURE_CACHE_BYTES),
       previewMemoryBytes: z.number().int().min(0).default(L.PREVIEW_CACHE_BYTES),

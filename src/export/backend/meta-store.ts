@@ -30,7 +30,7 @@ import { ENVELOPE_FIELDS, envelopeOf, parseHeader, type Envelope, type MimePart 
 import { ByteLru } from '../../util/lru.js';
 import { FACTS_MEMORY_BYTES, META_WRITE_BATCH, META_WRITE_DELAY_MS } from './limits.js';
 import { ArticleFacts, type GroupFacts } from './facts.js';
-import { decodeView, encodeView, type SavedView, type SavedViewRecord } from './table-codec.js';
+import { decodeView, decodeViewBytes, encodeViewBytes, type SavedView, type SavedViewRecord } from './table-codec.js';
 import { decodeRecord, encodeRecord, type ArticleRecord } from './meta-keys.js';
 
 /**
@@ -86,7 +86,9 @@ export class MetaStore {
   /** Article key → ArticleRecord (encodeRecord). */
   private readonly articles: Database<Buffer, string>;
   private readonly structures: Database<MimePart, string>;
-  private readonly views: Database<SavedViewRecord, string>;
+  /** Saved view tables (table-codec.ts format 4); `oldViews`: format 3, read until a view is saved again. */
+  private readonly views: Database<Buffer, string>;
+  private readonly oldViews: Database<SavedViewRecord, string>;
   /** Message-ID → the groups a crossposted article was posted to (from Xref at ingest). */
   private readonly xposts: Database<string[], string>;
   private readonly pendingXposts = new Map<string, string[]>();
@@ -115,12 +117,13 @@ export class MetaStore {
 
   constructor(opts: MetaStoreOptions) {
     mkdirSync(dirname(opts.path), { recursive: true });
-    this.env = openLmdb({ path: opts.path, maxDbs: 8, compression: false, noSync: true });
+    this.env = openLmdb({ path: opts.path, maxDbs: 12, compression: false, noSync: true });
     this.articles = this.env.openDB<Buffer, string>('articles', { encoding: 'binary' });
     // msgpack records (lmdb-js's default) need a record definition per value
     // shape without shared structures; plain maps do not. Values written either way read back.
     this.structures = this.env.openDB<MimePart, string>('structures', PLAIN_MSGPACK);
-    this.views = this.env.openDB<SavedViewRecord, string>('views', {});
+    this.views = this.env.openDB<Buffer, string>('view-tables', { encoding: 'binary' });
+    this.oldViews = this.env.openDB<SavedViewRecord, string>('views', {});
     this.xposts = this.env.openDB<string[], string>('xposts', {});
     this.xpostGroups = this.env.openDB<boolean, string>('xpost-groups', {});
     this.facts = new ArticleFacts(this.env.openDB<Buffer, string>('facts', { encoding: 'binary' }), FACTS_MEMORY_BYTES, () => this.scheduleWrite());
@@ -324,7 +327,8 @@ export class MetaStore {
   loadView(key: string): SavedView | undefined {
     if (this.closed) return undefined;
     try {
-      return decodeView(this.views.get(key));
+      const v = this.views.get(key);
+      return v !== undefined ? decodeViewBytes(v) : decodeView(this.oldViews.get(key));
     } catch {
       return undefined;
     }
@@ -333,7 +337,9 @@ export class MetaStore {
   /** Saves a view's table; resolves when committed (errors are logged, never thrown). */
   async saveView(key: string, v: SavedView): Promise<void> {
     if (this.closed) return;
-    await this.views.put(key, encodeView(v)).catch((err: unknown) => {
+    const saved = this.views.put(key, encodeViewBytes(v));
+    if (this.oldViews.doesExist(key)) void this.oldViews.remove(key).catch(() => undefined);
+    await saved.catch((err: unknown) => {
       this.log.warn({ err: (err as Error).message }, 'backend: saving a view failed');
     });
   }

@@ -43,7 +43,10 @@ export const PAGE_FORMAT = 1;
 /**
  * Where pages go when memory lets them go (synchronous reads: an LMDB map).
  * `put` may complete later; `get` must see a `put` at once. Failures are the
- * store's to log: a page that was not kept is rendered again.
+ * store's to log: a page that was not kept is rendered again. Keys that agree
+ * up to their last NUL are the pages of one shelf (mailbox, UIDVALIDITY, form
+ * and PAGE_FORMAT): a bounded store may drop them together, and a page it
+ * dropped is simply rendered again.
  */
 export interface RenderStore {
   get(key: string): Buffer | undefined;

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ByteLru } from '../../../src/util/lru.js';
-import { decodeView, encodeView } from '../../../src/export/backend/table-codec.js';
+import { decodeView, decodeViewBytes, encodeView, encodeViewBytes } from '../../../src/export/backend/table-codec.js';
 import { TableBuilder } from '../../../src/export/backend/table.js';
 import { open as openLmdb } from 'lmdb';
 import { MetaStore } from '../../../src/export/backend/meta-store.js';
@@ -108,6 +108,31 @@ describe('saved view codec', () => {
     desc.writeUInt32LE(4, 4);
     expect(decodeView([rec[0], 42, 'nntp://a', 9, 3, desc, rec[6], rec[7], rec[8]])).toBeUndefined(); // not ascending
   });
+
+  it('format 4 (one binary value) round-trips at an odd offset and refuses damaged values', () => {
+    const b = new TableBuilder();
+    b.push(3, 3, 100, 1.5e12);
+    b.push(7, 9, -1, NaN);
+    const v = { uidValidity: 42, carrier: 'nntp://é', high: 9, low: 3, table: b.build() };
+    const bytes = encodeViewBytes(v);
+    const odd = Buffer.alloc(bytes.length + 1);
+    bytes.copy(odd, 1); // a read buffer need not be aligned
+    const back = decodeViewBytes(odd.subarray(1));
+    expect(back).toMatchObject({ uidValidity: 42, carrier: 'nntp://é', high: 9, low: 3 });
+    expect([...back!.table.uids]).toEqual([3, 7]);
+    expect([...back!.table.numbers]).toEqual([3, 9]);
+    expect([...back!.table.sizes]).toEqual([100, -1]);
+    expect(back!.table.dates[0]).toBe(1.5e12);
+    expect(Number.isNaN(back!.table.dates[1])).toBe(true);
+    expect(decodeViewBytes(undefined)).toBeUndefined();
+    expect(decodeViewBytes(bytes.subarray(0, bytes.length - 1))).toBeUndefined(); // truncated
+    const other = Buffer.from(bytes);
+    other.writeUInt32LE(3, 0);
+    expect(decodeViewBytes(other)).toBeUndefined(); // another format
+    const desc = Buffer.from(bytes);
+    desc.writeUInt32LE(9, desc.length - 8); // UIDs 9, 7: not ascending
+    expect(decodeViewBytes(desc)).toBeUndefined();
+  });
 });
 
 describe('MetaStore', () => {
@@ -117,6 +142,26 @@ describe('MetaStore', () => {
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a view saved by an earlier version (format 3, msgpack) and saves it as format 4', async () => {
+    const path = join(dir, 'meta.lmdb');
+    const t = new TableBuilder();
+    t.push(5, 5, 10, 1e12);
+    const v = { uidValidity: 7, carrier: 'nntp://a', high: 5, low: 5, table: t.build() };
+    const { open } = await import('lmdb');
+    const env = open({ path, maxDbs: 12, compression: false });
+    await env.openDB('views', {}).put('g', encodeView(v));
+    await env.close();
+    const s = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 << 20 });
+    expect([...s.loadView('g')!.table.uids]).toEqual([5]);
+    await s.saveView('g', { ...v, high: 6 });
+    expect(s.loadView('g')?.high).toBe(6);
+    await s.close();
+    const env2 = open({ path, maxDbs: 12, compression: false });
+    expect(env2.openDB('views', {}).get('g')).toBeUndefined(); // the old record went
+    expect(decodeViewBytes(env2.openDB<Buffer, string>('view-tables', { encoding: 'binary' }).get('g'))?.high).toBe(6);
+    await env2.close();
   });
 
   it('answers writes at once, forgets on request and keeps data across reopen', async () => {
