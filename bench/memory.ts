@@ -10,7 +10,7 @@
  *
  *   npm run build && node dist/bench/memory.js --port INNPORT [--quick] [--no-rows | --lite]
  *     [--focus --data DIR] [--clients 50] [--seconds 10] [--idle 1000] [--cli OTHER/dist/src/cli.js]
- *     [--node-flags "--max-semi-space-size=16"] [--env MALLOC_ARENA_MAX=2] [--snapshot DIR]
+ *     [--node-flags "--max-semi-space-size=16"] [--env "MALLOC_ARENA_MAX=8 MALLOC_MMAP_THRESHOLD_="] [--snapshot DIR]
  *
  * `--lite` runs only the ENVELOPE listing (cold, then warm ×3, with server CPU)
  * instead of all the rows; `--focus` the rows whose renderings and keys stay
@@ -18,7 +18,7 @@
  * BODYSTRUCTURE listing ×3), each with its server CPU, and is meant with
  * `--data DIR`: a copy of DIR (e.g. made by `newsfront index bench.big --data
  * DIR`: every body crawled, as in the bench's load rows) is served instead of
- * an empty data dir; `--node-flags` replaces the bench's NODE_FLAGS; `--snapshot DIR` writes a
+ * an empty data dir; `--node-flags` replaces the bench's NODE_FLAGS; `--env` adds to SERVER_ENV (server.ts; `KEY=` unsets one); `--snapshot DIR` writes a
  * heap snapshot after the clients (open it in Chrome DevTools, Memory tab);
  * `--idle N` then opens N idle sessions on a fresh process over the same data;
  * `--malloc` attaches gdb after the clients and has glibc print its arenas
