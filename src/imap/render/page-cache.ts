@@ -42,7 +42,10 @@ export const PACKED_OVERHEAD = (PAGE_SIZE + 1) * 4 + 256;
 /**
  * Where pages go when memory lets them go (synchronous reads: an LMDB map).
  * `put` may complete later; `get` must see a `put` at once. Failures are the
- * store's to log: a page that was not kept is rendered again.
+ * store's to log: a page that was not kept is rendered again. Keys that agree
+ * up to their last NUL are the pages of one shelf (cache kind and format,
+ * mailbox, UIDVALIDITY, form): a bounded store may drop them together, and a
+ * page it dropped is simply rendered again.
  */
 export interface RenderStore {
   get(key: string): Buffer | undefined;
