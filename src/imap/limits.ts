@@ -228,10 +228,10 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 /**
  * Bound of the rendered-ENVELOPE cache shared by all sessions
  * (render/envelope-cache.ts, page-cache.ts), renderings plus their overhead.
- * A rendering is ~240 bytes; packed pages (a listing packs every page it
- * leaves) take ~250 KB per 1,024 articles, so 32 MiB keeps ~130,000
- * articles: a warm listing of a 100k-article group renders nothing and reads
- * no page back from the render store (RFC 9051 §7.5.2 ENVELOPE; DESIGN
+ * A rendering is ~300 bytes (the 100k bench group: 30.2 MB); packed pages (a
+ * listing packs every page it leaves) take ~310 KB per 1,024 articles, so
+ * 32 MiB keeps ~110,000 articles: a warm listing of a 100k-article group
+ * renders nothing and reads no page back from the render store (RFC 9051 §7.5.2 ENVELOPE; DESIGN
  * invariant 7: bounded, shared, not per session). Bigger groups' pages come
  * back from the store (one read per 1,024 articles). Part of the ~100 MiB
  * budget of the caches by default (config/README.md).
@@ -241,8 +241,10 @@ export const ENVELOPE_CACHE_BYTES = 32 * MiB;
 /**
  * Bound of the rendered BODY/BODYSTRUCTURE cache shared by all sessions
  * (render/structure-cache.ts, page-cache.ts): packed like the envelopes,
- * ~100–200 bytes a rendering, so 16 MiB keeps a 100k-article group's
- * BODYSTRUCTUREs; pages beyond it are read back from the render store.
+ * ~170 bytes a BODYSTRUCTURE (the 100k bench group: 17.3 MB), so 16 MiB
+ * keeps ~95,000; pages beyond it are read back from the render store, one
+ * read per 1,024 articles (a warm BODYSTRUCTURE listing of the 100k group
+ * took no more CPU than with everything in memory, bench/memory.js --focus).
  */
 export const STRUCTURE_CACHE_BYTES = 16 * MiB;
 
