@@ -9,17 +9,23 @@
  * the anonymous mappings, and V8's own figures (after a forced GC).
  *
  *   npm run build && node dist/bench/memory.js --port INNPORT [--quick] [--no-rows | --lite]
- *     [--clients 50] [--seconds 10] [--idle 1000] [--cli OTHER/dist/src/cli.js]
- *     [--node-flags "--max-semi-space-size=16"] [--env MALLOC_ARENA_MAX=2] [--snapshot DIR]
+ *     [--focus --data DIR] [--clients 50] [--seconds 10] [--idle 1000] [--cli OTHER/dist/src/cli.js]
+ *     [--node-flags "--max-semi-space-size=16"] [--env "MALLOC_ARENA_MAX=8 MALLOC_MMAP_THRESHOLD_="] [--snapshot DIR]
  *
  * `--lite` runs only the ENVELOPE listing (cold, then warm ×3, with server CPU)
- * instead of all the rows; `--node-flags` replaces the bench's NODE_FLAGS; `--snapshot DIR` writes a
+ * instead of all the rows; `--focus` the rows whose renderings and keys stay
+ * in memory (ENVELOPE listing ×4, SORT DATE/SUBJECT and THREAD ×2 each,
+ * BODYSTRUCTURE listing ×3), each with its server CPU, and is meant with
+ * `--data DIR`: a copy of DIR (e.g. made by `newsfront index bench.big --data
+ * DIR`: every body crawled, as in the bench's load rows) is served instead of
+ * an empty data dir; `--node-flags` replaces the bench's NODE_FLAGS; `--env` adds to SERVER_ENV (server.ts; `KEY=` unsets one); `--snapshot DIR` writes a
  * heap snapshot after the clients (open it in Chrome DevTools, Memory tab);
  * `--idle N` then opens N idle sessions on a fresh process over the same data;
  * `--malloc` attaches gdb after the clients and has glibc print its arenas
  * (malloc_stats, into the server log) and give free memory back (malloc_trim).
  * The server is stopped by PID and its data dir removed, also on failure.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -72,6 +78,7 @@ async function report(s: ServerProcess, when: string, gc = true): Promise<void> 
 const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(quick), log);
 const count = corpus.messageIds.length;
 const dataDir = await mkdtemp(join(tmpdir(), 'nf-memory-'));
+if (arg('data')) execFileSync('cp', ['-a', `${resolve(arg('data')!)}/.`, dataDir]);
 const launch = async (n: number): Promise<ServerProcess> =>
   startServer({
     upstreamPort: port, dataDir, listenPort: await freePort(), logPath: join(dataDir, `server${n}.log`), ipc: true, env,
@@ -98,6 +105,29 @@ try {
       s.client.close();
     }
     await report(server, 'after the listings', false);
+  } else if (argv.includes('--focus')) {
+    const s = await openSession(server.port, corpus.group);
+    try {
+      const rows: Array<[string, string, number]> = [
+        ['ENVELOPE listing', 'UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)', 4],
+        ['SORT (DATE)', 'UID SORT (DATE) UTF-8 ALL', 2],
+        ['SORT (SUBJECT)', 'UID SORT (SUBJECT) UTF-8 ALL', 2],
+        ['THREAD REFERENCES', 'UID THREAD REFERENCES UTF-8 ALL', 2],
+        ['BODYSTRUCTURE listing', 'UID FETCH 1:* (BODYSTRUCTURE)', 3],
+      ];
+      for (const [name, command, times] of rows) {
+        for (let k = 0; k < times; k++) {
+          const cpu0 = await cpuSeconds(server.pid);
+          const t0 = performance.now();
+          await s.client.ok(command, { timeoutMs: 1_200_000 });
+          const m = await server.memory();
+          log(`  ${name} ${k === 0 ? 'first' : 'again'}: ${((performance.now() - t0) / 1000).toFixed(3)} s, server CPU ${((await cpuSeconds(server.pid)) - cpu0).toFixed(2)} s, Pss_Anon ${m.anonMB.toFixed(0)} MB`);
+        }
+      }
+    } finally {
+      s.client.close();
+    }
+    await report(server, 'after the focus rows', false);
   } else if (!argv.includes('--no-rows')) {
     const rows: Row[] = [];
     // the peak of Pss_Anon while each row ran (sampled every 500 ms), printed with the row

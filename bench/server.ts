@@ -41,7 +41,7 @@ export interface ServerOptions {
   config?: Record<string, unknown>;
   /** Node flags instead of NODE_FLAGS (BENCH_SERVER_NODE_FLAGS still follow them). */
   nodeFlags?: string[];
-  /** Extra environment variables of the child (e.g. MALLOC_ARENA_MAX). */
+  /** Extra environment variables of the child (e.g. MALLOC_ARENA_MAX); an empty value unsets one (SERVER_ENV's too). */
   env?: Record<string, string>;
   /** Open an IPC channel to the child (for a probe loaded with `--import`, see soak-probe.ts). */
   ipc?: boolean;
@@ -155,6 +155,13 @@ async function tail(path: string, lines = 15): Promise<string> {
  */
 export const NODE_FLAGS = ['--max-semi-space-size=16'];
 
+/**
+ * Environment newsfront is started with (the same places as NODE_FLAGS; README
+ * "Quick start" says why): two glibc malloc arenas, allocations over 1 MiB
+ * mapped apart. `opts.env` may override them (bench/memory.js `--env`).
+ */
+export const SERVER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' };
+
 export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const args = [
     ...(opts.nodeFlags ?? NODE_FLAGS),
@@ -183,7 +190,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   }
   const out = createWriteStream(opts.logPath, { flags: 'a' });
   const t0 = performance.now();
-  const env = { ...process.env, ...(opts.stateToken ? { NEWSFRONT_STATE_TOKEN: opts.stateToken } : {}), ...opts.env };
+  const env: Record<string, string | undefined> = { ...process.env, ...SERVER_ENV, ...(opts.stateToken ? { NEWSFRONT_STATE_TOKEN: opts.stateToken } : {}), ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === '') delete env[k]; // `KEY=` unsets KEY
   const stdio = opts.ipc ? (['ignore', 'pipe', 'pipe', 'ipc'] as const) : (['ignore', 'pipe', 'pipe'] as const);
   const child: ChildProcess = spawn(process.execPath, args, { stdio: [...stdio], cwd: join(here, '..', '..'), env });
   child.stdout!.pipe(out, { end: false });

@@ -1,8 +1,9 @@
 /**
  * The IMAP render cache's store on disk (`RenderStore`, src/imap/render/
- * envelope-cache.ts): packed pages of rendered ENVELOPEs in an LMDB
- * environment `<cache dir>/render.lmdb`, so a group larger than the memory
- * bound is rendered once, not on every listing, and a restart renders nothing
+ * page-cache.ts): packed pages of rendered ENVELOPEs and BODY/BODYSTRUCTUREs
+ * in an LMDB environment `<cache dir>/render.lmdb` (one database; the keys
+ * start with the kind and format), so a group larger than the memory bound is
+ * rendered once, not on every listing, and a restart renders nothing
  * again. Reads are LMDB map reads (file-backed pages: the page cache, not the
  * process' anonymous memory); the one copy a read makes is what the memory
  * cache keeps.

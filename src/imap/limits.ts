@@ -227,30 +227,38 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Bound of the rendered-ENVELOPE cache shared by all sessions
- * (render/envelope-cache.ts), renderings plus their overhead. A rendering is
- * ~250 bytes (~355 charged), so 64 MiB keeps ~190,000 articles: a warm
- * listing of a 100k-article group renders nothing (RFC 9051 §7.5.2 ENVELOPE;
- * DESIGN invariant 7: bounded, shared, not per session).
+ * (render/envelope-cache.ts, page-cache.ts), renderings plus their overhead.
+ * A rendering is ~300 bytes (the 100k bench group: 30.2 MB); packed pages (a
+ * listing packs every page it leaves) take ~310 KB per 1,024 articles, so
+ * 32 MiB keeps ~110,000 articles: a warm listing of a 100k-article group
+ * renders nothing and reads no page back from the render store (RFC 9051 §7.5.2 ENVELOPE; DESIGN
+ * invariant 7: bounded, shared, not per session). Bigger groups' pages come
+ * back from the store (one read per 1,024 articles). Part of the ~100 MiB
+ * budget of the caches by default (config/README.md).
  */
-export const ENVELOPE_CACHE_BYTES = 64 * MiB;
+export const ENVELOPE_CACHE_BYTES = 32 * MiB;
 
 /**
  * Bound of the rendered BODY/BODYSTRUCTURE cache shared by all sessions
- * (render/cache.ts): ~200 bytes each, so about 300,000 articles.
+ * (render/structure-cache.ts, page-cache.ts): packed like the envelopes,
+ * ~170 bytes a BODYSTRUCTURE (the 100k bench group: 17.3 MB), so 16 MiB
+ * keeps ~95,000; pages beyond it are read back from the render store, one
+ * read per 1,024 articles (a warm BODYSTRUCTURE listing of the 100k group
+ * took no more CPU than with everything in memory, bench/memory.js --focus).
  */
-export const STRUCTURE_CACHE_BYTES = 64 * MiB;
+export const STRUCTURE_CACHE_BYTES = 16 * MiB;
 
 /**
  * Bound of the PREVIEW cache shared by all sessions (render/preview.ts,
- * RFC 8970): a preview of 200 characters is ~560 bytes charged, so 16 MiB
- * keeps ~30,000 articles' previews — a client's message list of a busy group.
+ * RFC 8970): a preview of 200 characters is ~560 bytes charged, so 8 MiB
+ * keeps ~15,000 articles' previews — a client's message list of a busy group.
  */
-export const PREVIEW_CACHE_BYTES = 16 * MiB;
+export const PREVIEW_CACHE_BYTES = 8 * MiB;
 
 /**
  * Bound of the object-id cache (objectid.ts, RFC 8474): EMAILIDs and THREADIDs
  * a client was sent, with the Message-ID each was made from, so that SEARCH
  * EMAILID/THREADID can ask the search index for that Message-ID instead of
- * scanning. ~200 bytes an entry: 4 MiB keeps ~20,000. A miss only costs a scan.
+ * scanning. ~200 bytes an entry: 2 MiB keeps ~10,000. A miss only costs a scan.
  */
-export const OBJECTID_CACHE_BYTES = 4 * MiB;
+export const OBJECTID_CACHE_BYTES = 2 * MiB;

@@ -203,7 +203,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const rendered = (uid: number): boolean =>
     structureItems.every((i) => i.type === 'PREVIEW'
       ? previewCached(cache, sel, uid)
-      : cache.hasStructure(`${sel.name}\u0000${sel.uidValidity}\u0000${uid}`, i.type === 'BODYSTRUCTURE', s.utf8));
+      : cache.hasStructure(sel.name, sel.uidValidity, uid, i.type === 'BODYSTRUCTURE', s.utf8));
   const needs: ReadNeeds = {
     meta: wantMeta,
     exactSize: needSize,
@@ -311,7 +311,7 @@ async function writeMessage(
       case 'BODYSTRUCTURE':
         parts.push(
           `${item.type} `,
-          await ctx.server.renderCache.structure(`${sel.name}\u0000${sel.uidValidity}\u0000${msg.uid}`, item.type === 'BODYSTRUCTURE', utf8, msg.structure!),
+          await ctx.server.renderCache.structure(sel.name, sel.uidValidity, msg.uid, item.type === 'BODYSTRUCTURE', utf8, msg.structure!),
         );
         break;
       case 'RFC822':

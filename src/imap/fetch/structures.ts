@@ -29,17 +29,15 @@ export async function batchStructures(
   const utf8 = ctx.session.utf8;
   const cache = ctx.server.renderCache;
   const kinds = items.filter((i) => STRUCTURE_ITEMS.has(i.type)).map((i) => i.type === 'BODYSTRUCTURE');
-  const prefix = `${sel.name}\u0000${sel.uidValidity}\u0000`;
   const out: Array<Buffer[] | null> = new Array(uids.length).fill(null);
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
     if (metas && !metas.has(uid)) continue;
-    const key = prefix + uid;
     const got: Buffer[] = [];
     let loaded: Promise<MimePart> | undefined;
     try {
       for (const extended of kinds) {
-        got.push(cache.renderedStructure(key, extended, utf8) ?? (await cache.structure(key, extended, utf8, () => (loaded ??= sel.handle.structure(uid)))));
+        got.push(cache.renderedStructure(sel.name, sel.uidValidity, uid, extended, utf8) ?? (await cache.structure(sel.name, sel.uidValidity, uid, extended, utf8, () => (loaded ??= sel.handle.structure(uid)))));
       }
     } catch (err) {
       if (err instanceof BackendError && err.code === 'NONEXISTENT') continue;

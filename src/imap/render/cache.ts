@@ -7,8 +7,7 @@
  * - Envelopes: see envelope-cache.ts. The Envelope object itself is not kept:
  *   parsed, rendered, dropped (a retained tree of ~15 objects per article made
  *   every major GC of a big listing slower).
- * - Body structures: the backend may hand out a fresh object each time, so
- *   their renderings are kept in an LRU keyed by (mailbox, UIDVALIDITY, UID, form).
+ * - Body structures: see structure-cache.ts, the same pages by UID as envelopes.
  * Rendering depends on UTF8=ACCEPT (quoted UTF-8 vs literals): both forms are kept apart.
  * - PREVIEW texts (RFC 8970): preview.ts.
  * - Object ids a client was sent → the Message-ID each was made from
@@ -16,41 +15,25 @@
  */
 import type { MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
-import { Slab } from '../../util/slab.js';
 import { ENVELOPE_CACHE_BYTES, OBJECTID_CACHE_BYTES, PREVIEW_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
-import { bodyStructureBytes } from './bodystructure.js';
 import { EnvelopeCache, type EnvelopeShelf, type RenderStore } from './envelope-cache.js';
+import { StructureCache } from './structure-cache.js';
 import { PreviewCache } from './preview.js';
 
 export type { EnvelopeShelf, RenderStore };
 
-/** Kept renderings are carved from shared slabs (see slab.ts). */
-const slab = new Slab();
-
-/**
- * Charged per kept BODY/BODYSTRUCTURE rendering besides its bytes: the Buffer
- * view (~96), the LRU node (~56) and its key, a string of ~40–60 characters
- * (measured in a heap snapshot of 100k kept renderings). A kept rendering is
- * an exact-size slab copy: a small Buffer from Node's 8 KB pool would pin its
- * chunk (measured: 100k BODYSTRUCTUREs held 78 MB of pool chunks while the
- * bound charged ~26 MB).
- */
-export const STRUCTURE_ENTRY_OVERHEAD = 240;
-
-const structureKey = (key: string, extended: boolean, utf8: boolean): string => `${key}\u0000${extended ? 'S' : 'B'}${utf8 ? 'u' : ''}`;
-
 export class RenderCache {
   private readonly envelopeCache: EnvelopeCache;
-  private readonly structures: ByteLru<string, Buffer>;
+  private readonly structures: StructureCache;
   /** PREVIEW texts by article key (mailbox, UIDVALIDITY, UID). */
   readonly previews: PreviewCache;
   /** EMAILID/THREADID → the Message-ID it was made from (a thread root for THREADID). */
   readonly objectIds: ByteLru<string, string>;
 
-  /** `store`: where envelope pages go beyond the memory bound (see envelope-cache.ts); the caller closes it after `flush()`. */
+  /** `store`: where envelope and structure pages go beyond the memory bound (see page-cache.ts); the caller closes it after `flush()`. */
   constructor(bounds: { envelopeBytes?: number; structureBytes?: number; previewBytes?: number; objectIdBytes?: number } = {}, store?: RenderStore) {
     this.envelopeCache = new EnvelopeCache(bounds.envelopeBytes ?? ENVELOPE_CACHE_BYTES, store);
-    this.structures = new ByteLru(bounds.structureBytes ?? STRUCTURE_CACHE_BYTES);
+    this.structures = new StructureCache(bounds.structureBytes ?? STRUCTURE_CACHE_BYTES, store);
     this.previews = new PreviewCache(bounds.previewBytes ?? PREVIEW_CACHE_BYTES);
     this.objectIds = new ByteLru(bounds.objectIdBytes ?? OBJECTID_CACHE_BYTES);
   }
@@ -66,28 +49,29 @@ export class RenderCache {
     return { hits: c.hits, misses: c.misses, bytes: c.bytes, loads: c.loads, saves: c.saves };
   }
 
-  /** Writes the envelope pages the store lacks (before the store is closed). */
-  flush(): void {
-    this.envelopeCache.flush();
+  /** Bytes the structure renderings are charged now (metrics, tests). */
+  get structureBytes(): number {
+    return this.structures.bytes;
   }
 
-  /** True when `structure(key, extended, utf8, …)` would answer from the cache. */
-  hasStructure(key: string, extended: boolean, utf8: boolean): boolean {
-    return this.structures.peek(structureKey(key, extended, utf8)) !== undefined;
+  /** Writes the envelope and structure pages the store lacks (before the store is closed). */
+  flush(): void {
+    this.envelopeCache.flush();
+    this.structures.flush();
+  }
+
+  /** True when `structure(…)` of this message and form would answer from the cache (memory or store). */
+  hasStructure(mailbox: string, uidValidity: number, uid: number, extended: boolean, utf8: boolean): boolean {
+    return this.structures.shelf(mailbox, uidValidity, extended, utf8).find(uid) !== undefined;
   }
 
   /** The cached rendering (marked used), or undefined: what `structure` answers without loading. */
-  renderedStructure(key: string, extended: boolean, utf8: boolean): Buffer | undefined {
-    return this.structures.get(structureKey(key, extended, utf8));
+  renderedStructure(mailbox: string, uidValidity: number, uid: number, extended: boolean, utf8: boolean): Buffer | undefined {
+    return this.structures.shelf(mailbox, uidValidity, extended, utf8).find(uid);
   }
 
-  /** `key` names the article (mailbox, UIDVALIDITY, UID); `load` gives its structure when not cached. */
-  async structure(key: string, extended: boolean, utf8: boolean, load: () => Promise<MimePart>): Promise<Buffer> {
-    const k = structureKey(key, extended, utf8);
-    const hit = this.structures.get(k);
-    if (hit) return hit;
-    const b = slab.copy(bodyStructureBytes(await load(), extended, utf8));
-    this.structures.set(k, b, b.length + STRUCTURE_ENTRY_OVERHEAD);
-    return b;
+  /** The BODY (or BODYSTRUCTURE: `extended`) of a message; `load` gives its structure when not cached. */
+  structure(mailbox: string, uidValidity: number, uid: number, extended: boolean, utf8: boolean, load: () => Promise<MimePart>): Promise<Buffer> {
+    return this.structures.shelf(mailbox, uidValidity, extended, utf8).get(uid, load);
   }
 }

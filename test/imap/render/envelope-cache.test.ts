@@ -3,7 +3,7 @@
  * form), a byte bound that holds, least recently used pages out first.
  */
 import { describe, expect, it } from 'vitest';
-import { EnvelopeCache, ENTRY_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
+import { EnvelopeCache, ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
 import { envelopeOf, type Envelope } from '../../../src/mime/envelope.js';
 import { parseHeader } from '../../../src/mime/header.js';
 
@@ -40,7 +40,8 @@ describe('EnvelopeCache', () => {
     const one = meta(1).envelope;
     const size = new EnvelopeCache(1 << 20).shelf('x', 1, true).get({ uid: 1, envelope: one }).length;
     const perPage = PAGE_OVERHEAD + 4 * (size + ENTRY_OVERHEAD); // 4 renderings on each page
-    const bound = 3 * perPage;
+    const perPacked = 1025 * 4 + 4 * size + PACKED_OVERHEAD; // the same once the listing left it
+    const bound = 2 * perPacked + perPage;
     const c = new EnvelopeCache(bound);
     const s = c.shelf('g', 1, true);
     const page = (p: number): Array<ReturnType<typeof meta>> => [0, 1, 2, 3].map((i) => meta(p * 1024 + i, 'Caf\u00e9 1'));

@@ -1,39 +1,82 @@
 /**
- * The BODY/BODYSTRUCTURE render cache keeps what its bound charges for: each
- * rendering is an exact copy carved from a slab, not a slice of Node's 8 KB
- * Buffer pool (such a slice pinned the whole pool chunk, which the temporary
- * pieces of the rendering had also used: 100k renderings held 78 MB while
- * ~26 MB were charged).
+ * The BODY/BODYSTRUCTURE render cache: pages of UIDs like the envelope cache
+ * (page-cache.ts). A rendering made here is an exact copy carved from a slab,
+ * not a slice of Node's 8 KB Buffer pool (such a slice pinned the whole pool
+ * chunk: 100k renderings held 78 MB while ~26 MB were charged); a page the
+ * listing left is packed into one buffer, and written to the store.
  */
 import { describe, expect, it } from 'vitest';
 import { parseStructure } from '../../../src/mime/index.js';
-import { RenderCache, STRUCTURE_ENTRY_OVERHEAD } from '../../../src/imap/render/cache.js';
+import { RenderCache } from '../../../src/imap/render/cache.js';
+import { PACKED_OVERHEAD } from '../../../src/imap/render/page-cache.js';
 
 const article = Buffer.from('From: a@example.com\r\nSubject: s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nbody line\r\n');
+const part = parseStructure(article);
+const never = async (): Promise<never> => {
+  throw new Error('loaded again');
+};
+
+/** A RenderStore in memory. */
+function memoryStore(): { store: Map<string, Buffer>; get(k: string): Buffer | undefined; put(k: string, v: Buffer): void } {
+  return {
+    store: new Map(),
+    get(k) {
+      return this.store.get(k);
+    },
+    put(k, v) {
+      this.store.set(k, v);
+    },
+  };
+}
 
 describe('structure render cache', () => {
-  it('keeps renderings outside the Buffer pool, and charges their overhead', async () => {
+  it('keeps renderings outside the Buffer pool, and answers a hit without loading', async () => {
     const cache = new RenderCache({ structureBytes: 1024 * 1024 });
-    const part = parseStructure(article);
     const kept: Buffer[] = [];
-    for (let uid = 1; uid <= 50; uid++) kept.push(await cache.structure(`g\u00001\u0000${uid}`, true, false, async () => part));
+    for (let uid = 1; uid <= 50; uid++) kept.push(await cache.structure('g', 1, uid, true, false, async () => part));
     expect(kept[0]!.toString()).toMatch(/^\("text" "plain" \("charset" "us-ascii"\)/i);
     for (const b of kept) expect(b.buffer.byteLength).not.toBe(Buffer.poolSize);
-    // a hit answers the same bytes without loading
-    const again = await cache.structure(`g\u00001\u00001`, true, false, async () => {
-      throw new Error('loaded again');
-    });
+    const again = await cache.structure('g', 1, 1, true, false, never);
     expect(again.equals(kept[0]!)).toBe(true);
-    expect(STRUCTURE_ENTRY_OVERHEAD).toBeGreaterThanOrEqual(200);
+    expect(cache.hasStructure('g', 1, 1, true, false)).toBe(true);
+    expect(cache.hasStructure('g', 1, 1, false, false)).toBe(false); // BODY is another form
+    expect(cache.hasStructure('g', 2, 1, true, false)).toBe(false); // another UIDVALIDITY
   });
 
-  it('holds no more than its bound charges', async () => {
-    const part = parseStructure(article);
-    const one = (await new RenderCache().structure('k', true, false, async () => part)).length + STRUCTURE_ENTRY_OVERHEAD;
-    const cache = new RenderCache({ structureBytes: one * 10 });
-    for (let uid = 1; uid <= 30; uid++) await cache.structure(`g\u00001\u0000${uid}`, true, false, async () => part);
-    let held = 0;
-    for (let uid = 1; uid <= 30; uid++) if (cache.hasStructure(`g\u00001\u0000${uid}`, true, false)) held++;
-    expect(held).toBe(10);
+  it('packs a page once renderings go to another page, into one buffer charged its bytes', async () => {
+    const cache = new RenderCache({ structureBytes: 1 << 20 });
+    for (let uid = 1; uid <= 100; uid++) await cache.structure('g', 1, uid, true, false, async () => part);
+    const unpacked = cache.structureBytes;
+    await cache.structure('g', 1, 1024, true, false, async () => part); // page 1: page 0 is packed
+    const a = cache.renderedStructure('g', 1, 1, true, false)!;
+    const b = cache.renderedStructure('g', 1, 100, true, false)!;
+    expect(a.buffer).toBe(b.buffer);
+    expect(a.equals(b)).toBe(true);
+    expect(cache.structureBytes).toBeLessThan(unpacked);
+    const packedPage = (PAGE_SLOTS + 1) * 4 + 100 * a.length + PACKED_OVERHEAD;
+    expect(cache.structureBytes).toBeGreaterThanOrEqual(packedPage);
+  });
+
+  it('holds no more than its bound, and reads evicted pages back from the store', async () => {
+    const st = memoryStore();
+    const bound = 64 * 1024;
+    const cache = new RenderCache({ structureBytes: bound }, st);
+    let loads = 0;
+    const load = async (): Promise<typeof part> => {
+      loads++;
+      return part;
+    };
+    for (let page = 0; page < 20; page++) for (let i = 0; i < 50; i++) await cache.structure('g', 1, page * 1024 + i, false, true, load);
+    expect(loads).toBe(1000);
+    expect(cache.structureBytes).toBeLessThanOrEqual(bound);
+    cache.flush();
+    for (let page = 0; page < 20; page++) for (let i = 0; i < 50; i++) await cache.structure('g', 1, page * 1024 + i, false, true, load);
+    expect(loads).toBe(1000); // every page from memory or the store
+    expect(cache.structureBytes).toBeLessThanOrEqual(bound);
+    const restarted = new RenderCache({ structureBytes: bound }, st);
+    expect((await restarted.structure('g', 1, 5 * 1024 + 7, false, true, never)).length).toBeGreaterThan(10);
+    expect(await restarted.structure('g', 1, 5 * 1024 + 7, true, true, load)).not.toEqual(await restarted.structure('g', 1, 5 * 1024 + 7, false, true, never));
   });
 });
+
+const PAGE_SLOTS = 1024;

@@ -1,0 +1,281 @@
+/**
+ * Renderings shared by every session (ENVELOPE: envelope-cache.ts; BODY and
+ * BODYSTRUCTURE: structure-cache.ts), keyed by (mailbox, UIDVALIDITY, UID),
+ * which names one article forever (DESIGN invariant 1), each form (UTF8=ACCEPT
+ * or not, BODY or BODYSTRUCTURE) on a shelf of its own. Bounded by bytes: each
+ * rendering made here is charged its length plus ENTRY_OVERHEAD, each page
+ * PAGE_OVERHEAD; a packed page its bytes plus PACKED_OVERHEAD.
+ *
+ * Built for the listing hot path. Renderings are kept in pages of PAGE_SIZE
+ * consecutive UIDs (clients list ranges, and a group's UIDs are nearly dense),
+ * and a page is the unit of recency and eviction: least recently used pages
+ * go first. A command takes the shelf of its mailbox and form once; then a
+ * message of the page looked up last costs one array read and one comparison,
+ * and nothing is allocated on a hit. (A Map lookup per message was ~15% of a
+ * warm 100k listing: its table does not stay in the CPU cache.)
+ *
+ * Compact: once a shelf moves on to another page (a listing leaves the page),
+ * the renderings made on the page it left are packed into one buffer
+ * (page-pack.ts): no object per rendering, ~100 bytes less each (issue 14:
+ * 100k ENVELOPE renderings held 36 MB, packed they take ~24 MB).
+ *
+ * With a `RenderStore` (the server gives one on disk, src/app/render-store.ts)
+ * pages outlive memory: a page with renderings the store lacks is written to
+ * it when it is packed, evicted or at `flush()`; a page not in memory is read
+ * back from the store in one read before anything on it is rendered. So a
+ * group larger than the bound is rendered once, not on every listing (issue
+ * 14: a warm 1M listing re-rendered every article, 17 s). A stored rendering
+ * never goes stale: its key names one article forever, and the store's keys
+ * carry the cache's prefix and format, bumped when renderings change.
+ */
+import { PAGE_BITS, PAGE_SIZE, packPage, readOffsets } from './page-pack.js';
+
+const SLOT_MASK = PAGE_SIZE - 1;
+
+/** Charged per rendering made here besides its bytes: the Buffer view (measured, heapUsed). */
+export const ENTRY_OVERHEAD = 96;
+/** Charged per page for its slot array of PAGE_SIZE pointers and the page object. */
+export const PAGE_OVERHEAD = PAGE_SIZE * 8 + 128;
+/** Charged per packed page besides its bytes: its offset table and the page object. */
+export const PACKED_OVERHEAD = (PAGE_SIZE + 1) * 4 + 256;
+
+/**
+ * Where pages go when memory lets them go (synchronous reads: an LMDB map).
+ * `put` may complete later; `get` must see a `put` at once. Failures are the
+ * store's to log: a page that was not kept is rendered again. Keys that agree
+ * up to their last NUL are the pages of one shelf (cache kind and format,
+ * mailbox, UIDVALIDITY, form): a bounded store may drop them together, and a
+ * page it dropped is simply rendered again.
+ */
+export interface RenderStore {
+  get(key: string): Buffer | undefined;
+  put(key: string, value: Buffer): void;
+}
+
+interface Page {
+  /** `uid >>> PAGE_BITS` of its UIDs. */
+  readonly no: number;
+  readonly shelf: PageShelf;
+  /** Renderings packed (read from the store, or packed here), with their offsets; or null. */
+  packed: Buffer | null;
+  offsets: Uint32Array | null;
+  /** Renderings made here and not packed yet (allocated at the first). */
+  slots: Array<Buffer | undefined> | null;
+  /** Has renderings the store lacks. */
+  dirty: boolean;
+  /** Bytes charged for it and its renderings. */
+  bytes: number;
+  /** Evicted: no longer in its shelf. */
+  dropped: boolean;
+  prev: Page | null;
+  next: Page | null;
+}
+
+/** The renderings of one mailbox in one form; take one per command (`PageCache.shelfOf`). */
+export class PageShelf {
+  /** Page number → page; kept by the cache. */
+  readonly pages = new Map<number, Page>();
+  /** The page of the last lookup (a listing stays on one page for PAGE_SIZE UIDs). */
+  private last: Page | undefined = undefined;
+  /** The page that got the last rendering made here: packed when another page gets one. */
+  private filling: Page | undefined = undefined;
+
+  constructor(
+    private readonly cache: PageCache,
+    readonly key: string,
+  ) {}
+
+  /** The kept rendering of `uid` (from memory, or its page read back from the store), or undefined. */
+  find(uid: number): Buffer | undefined {
+    const no = uid >>> PAGE_BITS;
+    let p = this.last;
+    if (p === undefined || p.no !== no || p.dropped) {
+      p = this.pages.get(no) ?? this.cache.load(this, no);
+      if (p === undefined) return undefined;
+      this.last = p;
+    }
+    const slot = uid & SLOT_MASK;
+    const hit = p.slots?.[slot];
+    if (hit !== undefined) {
+      this.cache.hits++;
+      this.cache.touch(p);
+      return hit;
+    }
+    const o = p.offsets;
+    if (o !== null && o[slot + 1]! > o[slot]!) {
+      this.cache.hits++;
+      this.cache.touch(p);
+      return p.packed!.subarray(o[slot]!, o[slot + 1]!);
+    }
+    return undefined;
+  }
+
+  /** Keeps `value`, just rendered for `uid` (after `find(uid)` found none), if it fits the bound. */
+  keep(uid: number, value: Buffer): void {
+    const no = uid >>> PAGE_BITS;
+    this.cache.misses++;
+    let p = this.last !== undefined && this.last.no === no && !this.last.dropped ? this.last : this.pages.get(no);
+    const f = this.filling;
+    if (f !== undefined && f !== p && !f.dropped) this.cache.pack(f);
+    p = this.cache.add(this, p, no, uid & SLOT_MASK, value);
+    this.last = this.filling = p;
+  }
+
+  /** Called by the cache when it evicts `p`. */
+  drop(p: Page): void {
+    this.pages.delete(p.no);
+    if (this.last === p) this.last = undefined;
+    if (this.filling === p) this.filling = undefined;
+  }
+}
+
+export class PageCache {
+  private readonly shelves = new Map<string, PageShelf>();
+  /** Least recently used. */
+  private head: Page | null = null;
+  /** Most recently used. */
+  private tail: Page | null = null;
+  private total = 0;
+  /** Lookups answered from the cache (memory or store), and renderings kept (stats; a plain count, no work beyond). */
+  hits = 0;
+  misses = 0;
+  /** Pages read back from the store, and pages written to it. */
+  loads = 0;
+  saves = 0;
+
+  /** `storePrefix` starts every store key of this cache (kind and format of its renderings). */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly storePrefix: string,
+    private readonly store?: RenderStore,
+  ) {}
+
+  /** Bytes charged now. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** The shelf under `key` (mailbox, UIDVALIDITY and form), made by `make` the first time. */
+  protected shelfOf<S extends PageShelf>(key: string, make: () => S): S {
+    let s = this.shelves.get(key);
+    if (s === undefined) this.shelves.set(key, (s = make()));
+    return s as S;
+  }
+
+  /** Marks `p` most recently used. */
+  touch(p: Page): void {
+    if (p === this.tail) return;
+    this.unlink(p);
+    this.append(p);
+  }
+
+  /** Page `no` of `shelf` read back from the store (kept in memory when it fits), or undefined. */
+  load(shelf: PageShelf, no: number): Page | undefined {
+    const packed = this.store?.get(this.storeKey(shelf, no));
+    if (packed === undefined) return undefined;
+    const offsets = readOffsets(packed);
+    if (offsets === undefined) return undefined; // unreadable: rendered again, and written anew
+    const p: Page = { no, shelf, packed, offsets, slots: null, dirty: false, bytes: packed.length + PACKED_OVERHEAD, dropped: false, prev: null, next: null };
+    if (p.bytes > this.maxBytes) return undefined; // cannot be kept: rendered instead
+    this.loads++;
+    this.install(shelf, p);
+    this.total += p.bytes;
+    this.shrink();
+    return p.dropped ? undefined : p;
+  }
+
+  /**
+   * Keeps `value` in slot `slot` of page `no` of `shelf` (`p`: that page if the
+   * shelf has it); returns the page, or undefined when nothing was kept.
+   */
+  add(shelf: PageShelf, p: Page | undefined, no: number, slot: number, value: Buffer): Page | undefined {
+    const cost = value.length + ENTRY_OVERHEAD;
+    if (cost + PAGE_OVERHEAD > this.maxBytes) return p;
+    if (p === undefined || p.dropped) {
+      p = { no, shelf, packed: null, offsets: null, slots: null, dirty: false, bytes: 0, dropped: false, prev: null, next: null };
+      this.install(shelf, p);
+    } else this.touch(p);
+    if (p.slots === null) {
+      p.slots = new Array<Buffer | undefined>(PAGE_SIZE);
+      p.bytes += PAGE_OVERHEAD;
+      this.total += PAGE_OVERHEAD;
+    }
+    p.slots[slot] = value;
+    p.dirty = true;
+    p.bytes += cost;
+    this.total += cost;
+    this.shrink();
+    return p.dropped ? undefined : p;
+  }
+
+  /** Packs the renderings made on `p` with those it had packed; written to the store if it lacks them. */
+  pack(p: Page): void {
+    if (p.slots === null) return;
+    const packed = packPage(p.packed, p.offsets, p.slots);
+    if (p.dirty && this.store !== undefined) {
+      this.saves++;
+      this.store.put(this.storeKey(p.shelf, p.no), packed);
+    }
+    p.dirty = false;
+    p.packed = packed;
+    p.offsets = readOffsets(packed)!;
+    p.slots = null;
+    const bytes = packed.length + PACKED_OVERHEAD;
+    this.total += bytes - p.bytes;
+    p.bytes = bytes;
+    this.shrink();
+  }
+
+  /** Writes every page with renderings the store lacks (at shutdown); they stay in memory. */
+  flush(): void {
+    for (let p = this.head; p !== null; p = p.next) this.save(p);
+  }
+
+  private storeKey(shelf: PageShelf, no: number): string {
+    return `${this.storePrefix}\u0000${shelf.key}\u0000${no}`;
+  }
+
+  private install(shelf: PageShelf, p: Page): void {
+    // a shelf emptied by eviction was dropped; a command still holding it puts it back
+    if (shelf.pages.size === 0 && !this.shelves.has(shelf.key)) this.shelves.set(shelf.key, shelf);
+    shelf.pages.set(p.no, p);
+    this.append(p);
+  }
+
+  private shrink(): void {
+    while (this.total > this.maxBytes && this.head !== null) this.evict(this.head);
+  }
+
+  private save(p: Page): void {
+    if (!p.dirty || this.store === undefined) return;
+    p.dirty = false;
+    this.saves++;
+    this.store.put(this.storeKey(p.shelf, p.no), packPage(p.packed, p.offsets, p.slots));
+  }
+
+  private evict(p: Page): void {
+    this.save(p);
+    this.unlink(p);
+    this.total -= p.bytes;
+    p.dropped = true;
+    const s = p.shelf;
+    s.drop(p);
+    if (s.pages.size === 0 && this.shelves.get(s.key) === s) this.shelves.delete(s.key);
+  }
+
+  private unlink(p: Page): void {
+    if (p.prev !== null) p.prev.next = p.next;
+    else this.head = p.next;
+    if (p.next !== null) p.next.prev = p.prev;
+    else this.tail = p.prev;
+    p.prev = p.next = null;
+  }
+
+  private append(p: Page): void {
+    p.prev = this.tail;
+    p.next = null;
+    if (this.tail !== null) this.tail.next = p;
+    else this.head = p;
+    this.tail = p;
+  }
+}
