@@ -70,6 +70,8 @@ export class GroupSearch implements MailboxSearch {
   /** Members of the index, kept per mailbox version (`changesSince`). */
   private members: { version: number; uidValidity: number; uids: Uint32Array } | null = null;
   private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
+  /** The last `notMembers` answer (lists compared by identity: snapshots and member lists are never modified). */
+  private outside: { scope: Uint32Array; members: Uint32Array; uids: Uint32Array } | null = null;
 
   constructor(private readonly d: GroupSearchDeps) {
     this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo, pending: d.pending }, d.snapshot, d.budget);
@@ -84,7 +86,7 @@ export class GroupSearch implements MailboxSearch {
       const members = this.memberUids(snap.uidValidity);
       return {
         uids: intersectUids(r.uids, scope),
-        unknown: unionUids(intersectUids(r.unindexed, scope), minusUids(scope, members)),
+        unknown: unionUids(intersectUids(r.unindexed, scope), this.notMembers(scope, members)),
       };
     } catch (err) {
       return unavailable(err, 'match');
@@ -147,6 +149,15 @@ export class GroupSearch implements MailboxSearch {
     } catch (err) {
       return unavailable(err, 'sort keys');
     }
+  }
+
+  /** `scope` less `members`: kept for the last pair of lists (a whole snapshot, searched again and again). */
+  private notMembers(scope: Uint32Array, members: Uint32Array): Uint32Array {
+    const k = this.outside;
+    if (k !== null && k.scope === scope && k.members === members) return k.uids;
+    const uids = minusUids(scope, members);
+    this.outside = { scope, members, uids };
+    return uids;
   }
 
   /** The index's members of the mailbox, reloaded when its version moved. */

@@ -13,6 +13,7 @@
 import { resolveSet } from '../sequence.js';
 import type { SearchKey } from '../wire/search-key.js';
 import type { SelectedMailbox } from '../selected.js';
+import { unionUids } from '../../util/sorted.js';
 
 /** The index says no / yes / it does not know (the message is scanned). */
 export const NO = 0;
@@ -76,18 +77,17 @@ export class Scope {
    */
   place(hits: Uint32Array, unknown: Uint32Array): { state: Uint8Array; maybe: Uint32Array } {
     const state = new Uint8Array(this.uids.length);
-    const maybe: number[] = [];
     // YES first, then UNKNOWN over it: a UID the index lists in both is scanned
-    this.mark(hits, YES, state, maybe);
-    this.mark(unknown, UNKNOWN, state, maybe);
-    const list = Uint32Array.from(maybe).sort();
-    let w = 0;
-    for (let r = 0; r < list.length; r++) if (w === 0 || list[r] !== list[w - 1]) list[w++] = list[r]!;
-    return { state, maybe: list.subarray(0, w) };
+    const yes = this.mark(hits, YES, state);
+    const unsure = this.mark(unknown, UNKNOWN, state);
+    return { state, maybe: unsure.length === 0 ? yes : unionUids(yes, unsure) };
   }
 
-  private mark(uids: Uint32Array, value: number, state: Uint8Array, maybe: number[]): void {
+  /** Sets `state` to `value` at the positions of `uids` (ascending); those positions, ascending. */
+  private mark(uids: Uint32Array, value: number, state: Uint8Array): Uint32Array {
     const all = this.uids;
+    const out = new Uint32Array(Math.min(uids.length, all.length));
+    let n = 0;
     let from = 0;
     for (let k = 0; k < uids.length; k++) {
       const u = uids[k]!;
@@ -97,14 +97,22 @@ export class Scope {
       from = i;
       if (all[i] !== u) continue;
       state[i] = value;
-      maybe.push(i);
+      out[n++] = i;
     }
+    return out.subarray(0, n);
   }
 }
 
-/** Index of the first element ≥ x in `a[lo…]` (ascending), or a.length. */
+/** Index of the first element ≥ x in `a[lo…]` (ascending), or a.length: galloping from `lo`, then a binary search. */
 function lowerBoundFrom(a: Uint32Array, x: number, lo: number): number {
-  let hi = a.length;
+  let step = 1;
+  let hi = lo;
+  while (hi < a.length && a[hi]! < x) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  if (hi > a.length) hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid]! < x) lo = mid + 1;
