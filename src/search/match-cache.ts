@@ -14,25 +14,29 @@
  * recently used go first. An answer bigger than MAX_ENTRY_BYTES is not kept
  * (it costs its rows anyway). Callers must not modify the arrays they get.
  */
-import type { MatchResult } from './query.js';
+/** What is kept: an answer's UID lists (query.ts `MatchResult`). */
+interface MatchResult {
+  uids: Uint32Array;
+  unindexed: Uint32Array;
+}
 
 const MAX_ENTRIES = 64;
 const MAX_BYTES = 8 << 20;
 const MAX_ENTRY_BYTES = 1 << 20;
 
-export class MatchCache {
-  private readonly entries = new Map<string, { stamp: string; result: MatchResult; bytes: number }>();
+export class MatchCache<R extends MatchResult = MatchResult> {
+  private readonly entries = new Map<string, { stamp: string; result: R; bytes: number }>();
   private bytes = 0;
 
   /** The answer kept for `key` under `stamp`, else `compute()`'s, then kept. */
-  answer(key: string, stamp: string, compute: () => MatchResult): MatchResult {
+  answer(key: string, stamp: string, compute: () => R): R {
     let r = this.get(key, stamp);
     if (r === undefined) this.set(key, stamp, (r = compute()));
     return r;
   }
 
   /** The answer kept for `key` under `stamp`, else undefined (a stale entry is dropped). */
-  get(key: string, stamp: string): MatchResult | undefined {
+  get(key: string, stamp: string): R | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     this.entries.delete(key);
@@ -44,7 +48,7 @@ export class MatchCache {
     return e.result;
   }
 
-  set(key: string, stamp: string, result: MatchResult): void {
+  set(key: string, stamp: string, result: R): void {
     const bytes = result.uids.byteLength + result.unindexed.byteLength + key.length * 2;
     const old = this.entries.get(key);
     if (old !== undefined) {

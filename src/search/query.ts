@@ -220,7 +220,7 @@ export class IndexReader {
   private readonly mbidStmt;
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
   /** Answers of `match` kept while the database is unchanged (match-cache.ts). */
-  private readonly kept = new MatchCache();
+  private readonly kept = new MatchCache<MatchResult>();
   private readonly dataVersion;
   private ownWrites = 0;
 
