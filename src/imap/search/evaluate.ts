@@ -12,6 +12,8 @@
  *    backend's planned reads — only for the messages that still need it (all
  *    of them for date and size keys, or when there is no index). A long scan
  *    tells the client how far it got (RFC 9585 `INPROGRESS`) about once a second.
+ * Only the messages an index answer leaves open are looked at (scope.ts
+ * `narrowing`): a rare word costs its hits, not the size of the mailbox.
  *
  * Errors: BackendError from the reads propagate (the connection maps them),
  * except one unreadable article, which is skipped (it cannot match); when no
