@@ -8,7 +8,9 @@
  * header values: base subjects, parsed Message-IDs, ranks) and runs the command;
  * "keys kept" runs it on keys a previous, different command left (ranks and
  * parsed ids reused, the order itself computed); "repeat" runs the same command
- * again (kept order or kept threads). Medians of the rounds, in milliseconds:
+ * again (kept order or kept threads); "+100 arrived" runs it again after 100
+ * records were appended to those keys (SORT: kept ranks and orders extended;
+ * THREAD: threads built again). Medians of the rounds, in milliseconds:
  * wall-clock / CPU time of the process (on a shared machine the CPU figure is
  * the steadier one). Run it as the server runs (`--max-semi-space-size=16`,
  * see package.json `start`), after `npm run build`:
@@ -87,7 +89,9 @@ function cell(samples: [number, number][], width: number): string {
 
 const count = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 5);
-const data = records(count);
+const all = records(count + 100);
+const data = all.slice(0, count);
+const arrived = all.slice(count);
 
 interface Row {
   name: string;
@@ -105,21 +109,31 @@ const rows: Row[] = [
   { name: 'THREAD ORDEREDSUBJECT', run: (k) => threadMessages(k, 'ORDEREDSUBJECT'), prepare: (k) => (sort([{ key: 'SUBJECT' }])(k), sort([{ key: 'DATE' }])(k)) },
 ];
 
-// warm up the JIT on a small set
-for (const row of rows) row.run(new MessageKeys(data.slice(0, 5000)));
+// warm up the JIT on a small set, arrivals included
+for (const row of rows) {
+  for (let w = 0; w < 3; w++) {
+    const keys = new MessageKeys(data.slice(0, 5000));
+    row.run(keys);
+    keys.append(data.slice(5000, 5100));
+    row.run(keys);
+  }
+}
 
 process.stdout.write(`${count} records, median of ${rounds} rounds, ms wall / cpu\n`);
-process.stdout.write(`${'operation'.padEnd(24)}${'cold'.padStart(16)}${'keys kept'.padStart(16)}${'repeat'.padStart(16)}\n`);
+process.stdout.write(`${'operation'.padEnd(24)}${'cold'.padStart(16)}${'keys kept'.padStart(16)}${'repeat'.padStart(16)}${'+100 arrived'.padStart(16)}\n`);
 for (const row of rows) {
   const cold: [number, number][] = [];
   const kept: [number, number][] = [];
   const again: [number, number][] = [];
+  const after: [number, number][] = [];
   for (let r = 0; r < rounds; r++) {
     cold.push(time(() => row.run(new MessageKeys(data))));
     const keys = new MessageKeys(data);
     row.prepare(keys);
     kept.push(time(() => row.run(keys)));
     again.push(time(() => row.run(keys)));
+    keys.append(arrived);
+    after.push(time(() => row.run(keys)));
   }
-  process.stdout.write(`${row.name.padEnd(24)}${cell(cold, 16)}${cell(kept, 16)}${cell(again, 16)}\n`);
+  process.stdout.write(`${row.name.padEnd(24)}${cell(cold, 16)}${cell(kept, 16)}${cell(again, 16)}${cell(after, 16)}\n`);
 }

@@ -50,8 +50,13 @@ export interface Ranks {
   count: number;
 }
 
+/** Ranks that can take more values later (`extendRanks`): the distinct keys in rank order. */
+export interface OpenRanks<T> extends Ranks {
+  distinct: T[];
+}
+
 /** Dense ranks of strings in code point order. */
-export function rankStrings(values: readonly string[]): Ranks {
+export function rankStrings(values: readonly string[]): OpenRanks<string> {
   const distinct = new Map<string, number>();
   for (const v of values) distinct.set(v, 0);
   const sorted = [...distinct.keys()];
@@ -62,7 +67,63 @@ export function rankStrings(values: readonly string[]): Ranks {
   for (let r = 0; r < sorted.length; r++) distinct.set(sorted[r]!, r);
   const ranks = new Uint32Array(values.length);
   for (let i = 0; i < values.length; i++) ranks[i] = distinct.get(values[i]!)!;
-  return { ranks, count: sorted.length };
+  return { ranks, count: sorted.length, distinct: sorted };
+}
+
+/** The number key `rankNumbers` ranks by: NaN counts as 0, -0 as 0. */
+export const numberKey = (v: number): number => (v === v ? v + 0 : 0);
+
+const compareNumbers = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * `r` (ranks of the first values) with `more` values appended: equal to the
+ * dense ranks of all the values computed afresh, without sorting them again.
+ * New distinct keys are sorted among themselves and merged in; the ranks of
+ * old values move up by the number of new keys below them (one pass, only
+ * when there are new keys). Strings compare by code point, numbers by `numberKey`.
+ */
+export function extendRanks<T extends string | number>(r: OpenRanks<T>, more: readonly T[]): OpenRanks<T> {
+  const cmp = (typeof r.distinct[0] === 'number' || typeof more[0] === 'number' ? compareNumbers : compareCodePoints) as (a: T, b: T) => number;
+  const key = (v: T): T => (typeof v === 'number' ? (numberKey(v) as T) : v);
+  const find = (list: readonly T[], v: T): number => {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(list[mid]!, v) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const fresh: T[] = [];
+  for (const v0 of more) {
+    const v = key(v0);
+    const at = find(r.distinct, v);
+    if (at >= r.distinct.length || cmp(r.distinct[at]!, v) !== 0) fresh.push(v);
+  }
+  let distinct = r.distinct;
+  let old = r.ranks;
+  if (fresh.length > 0) {
+    fresh.sort(cmp);
+    const added = fresh.filter((v, k) => k === 0 || cmp(fresh[k - 1]!, v) !== 0);
+    // merge, and where each old rank goes
+    const moved = new Uint32Array(r.distinct.length);
+    distinct = new Array<T>(r.distinct.length + added.length);
+    let a = 0;
+    let b = 0;
+    for (let w = 0; w < distinct.length; w++) {
+      if (b >= added.length || (a < r.distinct.length && cmp(r.distinct[a]!, added[b]!) < 0)) {
+        moved[a] = w;
+        distinct[w] = r.distinct[a++]!;
+      } else distinct[w] = added[b++]!;
+    }
+    old = new Uint32Array(r.ranks.length);
+    for (let i = 0; i < old.length; i++) old[i] = moved[r.ranks[i]!]!;
+  }
+  const ranks = new Uint32Array(r.ranks.length + more.length);
+  ranks.set(old);
+  for (let k = 0; k < more.length; k++) ranks[r.ranks.length + k] = find(distinct, key(more[k]!));
+  return { ranks, count: distinct.length, distinct };
 }
 
 /**
@@ -70,7 +131,7 @@ export function rankStrings(values: readonly string[]): Ranks {
  * over the 64 bits of each double, made order-preserving as unsigned integers:
  * linear, where a comparison sort of 100,000 keys costs ~10× more.
  */
-export function rankNumbers(values: ArrayLike<number>): Ranks {
+export function rankNumbers(values: ArrayLike<number>): OpenRanks<number> {
   const n = values.length;
   const hi = new Uint32Array(n);
   const lo = new Uint32Array(n);
@@ -120,6 +181,7 @@ export function rankNumbers(values: ArrayLike<number>): Ranks {
     [order, next] = [next, order];
   }
   const ranks = new Uint32Array(n);
+  const distinct: number[] = [];
   let r = -1;
   let prevHi = -1;
   let prevLo = -1;
@@ -129,10 +191,11 @@ export function rankNumbers(values: ArrayLike<number>): Ranks {
       r++;
       prevHi = hi[i]!;
       prevLo = lo[i]!;
+      distinct.push(numberKey(values[i]!));
     }
     ranks[i] = r;
   }
-  return { ranks, count: r + 1 };
+  return { ranks, count: r + 1, distinct };
 }
 
 /**

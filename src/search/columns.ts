@@ -24,6 +24,16 @@ function column<T>(keys: MessageKeys, name: string, derive: (r: MessageRecord) =
   ).values;
 }
 
+/** INTERNALDATEs, ms since the epoch. */
+export function arrivals(keys: MessageKeys): number[] {
+  return column(keys, 'arrival', (r) => r.arrival);
+}
+
+/** RFC822.SIZEs. */
+export function sizes(keys: MessageKeys): number[] {
+  return column(keys, 'size', (r) => r.size);
+}
+
 /** Sent dates (RFC 5256 §2.2), ms since the epoch. */
 export function sentDates(keys: MessageKeys): number[] {
   return column(keys, 'sent-date', sentDate);

@@ -88,28 +88,36 @@ interface WriteSide {
   close(): Promise<void>;
 }
 
+/** Writes on the reading connection itself; each tells the reader, whose kept answers `data_version` would not invalidate. */
 class InlineWriter implements WriteSide {
   private readonly w: IndexWriter;
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly reader: IndexReader,
+  ) {
     this.w = new IndexWriter(db);
   }
+  private wrote<T>(v: T): T {
+    this.reader.wrote();
+    return v;
+  }
   async addHeaders(records: readonly HeaderRecord[]): Promise<number> {
-    return this.w.addHeaders(records);
+    return this.wrote(this.w.addHeaders(records));
   }
   async addOverview(records: readonly OverviewRecord[]): Promise<number> {
-    return this.w.addOverview(records);
+    return this.wrote(this.w.addOverview(records));
   }
   async addBodies(records: readonly BodyRecord[]): Promise<BodyResult> {
-    return this.w.addBodies(records);
+    return this.wrote(this.w.addBodies(records));
   }
   async removeMembers(mailbox: string, uidValidity: number, uids: readonly number[]): Promise<number> {
-    return this.w.removeMembers(mailbox, uidValidity, uids);
+    return this.wrote(this.w.removeMembers(mailbox, uidValidity, uids));
   }
   async setInReplyTo(mailbox: string, uidValidity: number, items: readonly { uid: number; value: string }[]): Promise<number> {
-    return this.w.setInReplyTo(mailbox, uidValidity, items);
+    return this.wrote(this.w.setInReplyTo(mailbox, uidValidity, items));
   }
   async dropMailbox(mailbox: string, uidValidity: number): Promise<void> {
-    this.w.dropMailbox(mailbox, uidValidity);
+    this.wrote(this.w.dropMailbox(mailbox, uidValidity));
   }
   async close(): Promise<void> {
     this.db.close();
@@ -218,7 +226,8 @@ export class SearchIndex {
   static async open(path: string, opts: SearchIndexOptions = {}): Promise<SearchIndex> {
     if (opts.writer === 'inline') {
       const db = openDb(path);
-      return new SearchIndex(path, db, new IndexReader(db), new InlineWriter(db));
+      const reader = new IndexReader(db);
+      return new SearchIndex(path, db, reader, new InlineWriter(db, reader));
     }
     // The writer creates or migrates the schema first; the reader then only checks it.
     const writer = await WorkerWriter.start(path);

@@ -72,8 +72,9 @@ export class MessageKeys {
   }
 
   /**
-   * Adds newly arrived messages (UIDs above the last one). Per-record keys are
-   * extended on their next use; orders and ranks over the whole set are recomputed.
+   * Adds newly arrived messages (UIDs above the last one). Per-record keys,
+   * ranks and kept SORT orders are extended on their next use; other values
+   * over the whole set (`whole`) are recomputed.
    * Throws a RangeError when a UID does not ascend.
    */
   append(more: readonly MessageRecord[]): void {
@@ -101,6 +102,11 @@ export class MessageKeys {
       state.upTo = this.list.length;
     }
     return state;
+  }
+
+  /** Whether per-record state under `name` (`extending`) is kept. */
+  holds(name: string): boolean {
+    return this.kept.has(name);
   }
 
   /**

@@ -30,6 +30,7 @@ import { minusUids, unionUids } from '../util/sorted.js';
 import { fold } from './text.js';
 import { storable } from './doc-row.js';
 import { readSortColumns, type SortColumns, type SortField } from './index-columns.js';
+import { MatchCache } from './match-cache.js';
 
 export type { SortColumns, SortField } from './index-columns.js';
 
@@ -218,10 +219,15 @@ function uidList(s: string | null): Uint32Array {
 export class IndexReader {
   private readonly mbidStmt;
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
+  /** Answers of `match` kept while the database is unchanged (match-cache.ts). */
+  private readonly kept = new MatchCache<MatchResult>();
+  private readonly dataVersion;
+  private ownWrites = 0;
 
   /** The caller owns `db` and closes it after this reader. */
   constructor(private readonly db: Db) {
     this.mbidStmt = db.prepare('SELECT mbid FROM mailboxes WHERE name = ? AND uid_validity = ?').raw();
+    this.dataVersion = db.prepare('PRAGMA data_version').raw();
   }
 
   private stmt(sql: string): ReturnType<Db['prepare']> {
@@ -295,10 +301,20 @@ export class IndexReader {
    * Members matching every term (AND), as the scan would answer, plus those
    * the index cannot decide. With no term: every member. UIDs outside
    * `indexedUids` are not mentioned at all: the caller scans them too.
+   * The same question asked again with the database unchanged gets the kept
+   * answer (match-cache.ts): the arrays are shared, do not modify them.
    */
   match(mailbox: string, uidValidity: number, terms: readonly SearchTerm[]): MatchResult {
     const mbid = this.mbid(mailbox, uidValidity);
     if (mbid === undefined) return { uids: EMPTY, unindexed: EMPTY };
+    const stamp = `${(this.dataVersion.get([]) as [number])[0]}:${this.ownWrites}`;
+    return this.kept.answer(`${mbid}\n${JSON.stringify(terms.map((t) => [t.field, t.needle]))}`, stamp, () => this.matchNow(mbid, terms));
+  }
+
+  /** The reading connection itself was written to (an inline writer): kept answers are stale. */
+  wrote = (): void => void this.ownWrites++;
+
+  private matchNow(mbid: number, terms: readonly SearchTerm[]): MatchResult {
     const q: Built = {
       where: [], args: [], undecidable: new Set(), joinHeaders: false, joinBodies: false, confirm: [], bodyPhrases: [], headerPhrases: [], confirmPartial: false,
     };
@@ -354,7 +370,6 @@ export class IndexReader {
     return this.uids(`SELECT m.uid AS uid FROM docs d INDEXED BY docs_hdr_flagged CROSS JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${flagged(mask)}`, [mbid]);
   }
 
-  /** Every mailbox generation the index holds. */
   /**
    * Every mailbox generation with its members (headers indexed) and bodies
    * indexed (or marked scan-only), and the number of documents (an article

@@ -8,7 +8,9 @@
  * and kept in its `MessageKeys`; an order is then one stable counting-sort pass
  * per criterion (last criterion first), starting from mailbox order, so messages
  * equal under every criterion stay in mailbox order, REVERSE or not. The full
- * order of a criteria list is kept too: a repeated SORT filters it.
+ * order of a criteria list is kept too: a repeated SORT filters it. Arriving
+ * messages are ranked into the kept columns and merged into the kept orders
+ * (no re-sort of the group).
  *
  * Keys: ARRIVAL = INTERNALDATE; DATE = sent date (Date header in UTC, else
  * INTERNALDATE); SIZE = RFC822.SIZE; SUBJECT = base subject (RFC 5256 §2.1);
@@ -16,9 +18,9 @@
  * display name of the first address, else its address. Strings compare under
  * i;ascii-casemap; a missing header is the empty string.
  */
-import { countingSort, rankNumbers, rankStrings, type Ranks } from './collate.js';
-import { displayNames, firstMailboxes, sentDates, subjects } from './columns.js';
-import type { MessageKeys } from './keys.js';
+import { countingSort, extendRanks, rankNumbers, rankStrings, type OpenRanks, type Ranks } from './collate.js';
+import { arrivals, displayNames, firstMailboxes, sentDates, sizes, subjects } from './columns.js';
+import type { Extending, MessageKeys } from './keys.js';
 
 export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
 
@@ -30,32 +32,51 @@ export interface SortCriterion {
   reverse?: boolean;
 }
 
-function computeRanks(keys: MessageKeys, key: SortKey): Ranks {
+/** Each record's key value for `key` (numbers or folded strings), kept per record in `keys`. */
+function keyValues(keys: MessageKeys, key: SortKey): readonly number[] | readonly string[] {
   switch (key) {
     case 'ARRIVAL':
-      return rankNumbers(keys.records.map((r) => r.arrival));
+      return arrivals(keys);
     case 'DATE':
-      return rankNumbers(sentDates(keys));
+      return sentDates(keys);
     case 'SIZE':
-      return rankNumbers(keys.records.map((r) => r.size));
+      return sizes(keys);
     case 'SUBJECT':
-      return rankStrings(subjects(keys).keys);
+      return subjects(keys).keys;
     case 'FROM':
-      return rankStrings(firstMailboxes(keys, 'from'));
+      return firstMailboxes(keys, 'from');
     case 'TO':
-      return rankStrings(firstMailboxes(keys, 'to'));
+      return firstMailboxes(keys, 'to');
     case 'CC':
-      return rankStrings(firstMailboxes(keys, 'cc'));
+      return firstMailboxes(keys, 'cc');
     case 'DISPLAYFROM':
-      return rankStrings(displayNames(keys, 'from'));
+      return displayNames(keys, 'from');
     case 'DISPLAYTO':
-      return rankStrings(displayNames(keys, 'to'));
+      return displayNames(keys, 'to');
   }
 }
 
-/** The rank column of one key (computed on first use, kept until records are appended). */
+const NUMERIC = new Set<SortKey>(['ARRIVAL', 'DATE', 'SIZE']);
+
+interface KeptRanks extends Extending {
+  ranks: OpenRanks<number> | OpenRanks<string>;
+}
+
+/**
+ * The rank column of one key: computed on first use and kept; when records
+ * are appended, the new ones are ranked into it (collate.ts `extendRanks`)
+ * rather than every record ranked again.
+ */
 export function sortRanks(keys: MessageKeys, key: SortKey): Ranks {
-  return keys.whole(`ranks:${key}`, () => computeRanks(keys, key));
+  const none = (): KeptRanks => ({ upTo: 0, ranks: { ranks: new Uint32Array(0), count: 0, distinct: [] } });
+  return keys.extending<KeptRanks>(`ranks:${key}`, none, (k, from, to) => {
+    const values = keyValues(keys, key);
+    if (from === 0) {
+      k.ranks = NUMERIC.has(key) ? rankNumbers(values as readonly number[]) : rankStrings(values as readonly string[]);
+    } else {
+      k.ranks = extendRanks(k.ranks as OpenRanks<string | number>, values.slice(from, to)) as OpenRanks<string> | OpenRanks<number>;
+    }
+  }).ranks;
 }
 
 function orderOf(keys: MessageKeys, criteria: readonly SortCriterion[], start: Uint32Array): Uint32Array {
@@ -65,6 +86,38 @@ function orderOf(keys: MessageKeys, criteria: readonly SortCriterion[], start: U
     order = countingSort(order, sortRanks(keys, key), reverse);
   }
   return order;
+}
+
+interface KeptOrder extends Extending {
+  order: Uint32Array;
+}
+
+/**
+ * The full order of `criteria` (record indices), kept: when records are
+ * appended, the new ones are sorted among themselves and merged into it
+ * (the old order stays sorted, since extended ranks keep the old keys'
+ * order), so a SORT after new articles costs their number plus one pass.
+ */
+function fullOrder(keys: MessageKeys, criteria: readonly SortCriterion[], name: string): Uint32Array {
+  return keys.extending<KeptOrder>(name, () => ({ upTo: 0, order: new Uint32Array(0) }), (k, from, to) => {
+    const added = new Uint32Array(to - from);
+    for (let i = 0; i < added.length; i++) added[i] = from + i;
+    const sorted = orderOf(keys, criteria, added);
+    if (from === 0) {
+      k.order = sorted;
+      return;
+    }
+    const cmp = sortComparator(keys, criteria);
+    const old = k.order;
+    const out = new Uint32Array(old.length + sorted.length);
+    let a = 0;
+    let b = 0;
+    for (let w = 0; w < out.length; w++) {
+      if (b >= sorted.length || (a < old.length && cmp(old[a]!, sorted[b]!) < 0)) out[w] = old[a++]!;
+      else out[w] = sorted[b++]!;
+    }
+    k.order = out;
+  }).order;
 }
 
 /** The record indices below `n` of `subset`, ascending, without duplicates. */
@@ -86,12 +139,8 @@ export function sortOrder(keys: MessageKeys, criteria: readonly SortCriterion[],
   const name = `order:${criteria.map((c) => (c.reverse ? '-' : '') + c.key).join(' ')}`;
   const part = subset === undefined ? undefined : ascendingIndices(subset, n);
   // a small subset is cheaper sorted alone than filtered out of the full order
-  if (part !== undefined && part.length * 4 < n && keys.peek(name) === undefined) return orderOf(keys, criteria, part);
-  const full = keys.whole(name, () => {
-    const identity = new Uint32Array(n);
-    for (let i = 0; i < n; i++) identity[i] = i;
-    return orderOf(keys, criteria, identity);
-  });
+  if (part !== undefined && part.length * 4 < n && !keys.holds(name)) return orderOf(keys, criteria, part);
+  const full = fullOrder(keys, criteria, name);
   if (part === undefined) return full.slice();
   const wanted = new Uint8Array(n);
   for (let k = 0; k < part.length; k++) wanted[part[k]!] = 1;

@@ -12,10 +12,25 @@ export function lowerBound(a: ArrayLike<number>, x: number): number {
 
 // ---- Set operations on ascending UID arrays (no duplicates), linear merges ----
 
-/** Members of both. */
+/** Members of both. A list far shorter than the other is looked up in it (binary search) rather than merged. */
 export function intersectUids(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(Math.min(a.length, b.length));
+  if (a.length > b.length) [a, b] = [b, a];
+  const out = new Uint32Array(a.length);
   let n = 0;
+  if (a.length * 32 < b.length) {
+    let lo = 0;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i]!;
+      let hi = b.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (b[mid]! < x) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < b.length && b[lo] === x) out[n++] = x;
+    }
+    return out.subarray(0, n);
+  }
   for (let i = 0, j = 0; i < a.length && j < b.length; ) {
     if (a[i]! < b[j]!) i++;
     else if (a[i]! > b[j]!) j++;

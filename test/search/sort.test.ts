@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MessageKeys, SORT_KEYS, baseSubject, sortComparator, sortOrder, type FirstAddress, type MessageRecord, type SortCriterion, type SortKey } from '../../src/search/index.js';
+import { sortRanks } from '../../src/search/sort.js';
+import { extendRanks, rankNumbers, rankStrings } from '../../src/search/collate.js';
 import { decodeHeaderValue, parseAddressList } from '../../src/mime/index.js';
 import { rec, type Partial } from './records.js';
 
@@ -222,5 +224,40 @@ describe('SORT properties', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('SORT orders kept across arrivals', () => {
+  it('extends kept ranks and orders batch by batch, equal to a fresh sort after each batch', () => {
+    fc.assert(
+      fc.property(recordsArb, criteriaArb, fc.array(fc.nat({ max: 12 }), { minLength: 1, maxLength: 5 }), (records, criteria, cuts) => {
+        const name = `order:${criteria.map((c) => (c.reverse ? '-' : '') + c.key).join(' ')}`;
+        let at = 0;
+        const keys = new MessageKeys([]);
+        for (const size of [...cuts, records.length]) {
+          const batch = records.slice(at, at + size);
+          at += batch.length;
+          keys.append(batch);
+          const fresh = new MessageKeys(records.slice(0, at));
+          expect([...sortOrder(keys, criteria)]).toEqual([...sortOrder(fresh, criteria)]);
+          for (const c of criteria) expect([...sortRanks(keys, c.key).ranks]).toEqual([...sortRanks(fresh, c.key).ranks]);
+          // the order is kept (and extended), not dropped, when records arrive
+          expect(keys.holds(name)).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('ranks new values among old ones: numbers with NaN and -0, strings by code point', () => {
+    const nums = rankNumbers([5, NaN, -1]);
+    const more = extendRanks(nums, [0, -0, 3, 7, -1, -2]);
+    expect(more).toEqual(rankNumbers([5, NaN, -1, 0, -0, 3, 7, -1, -2]));
+    expect(more.count).toBe(6); // -2 -1 0 3 5 7
+    const strs = rankStrings(['b', '\u{1F600}', 'A']);
+    const moreStrs = extendRanks(strs, ['\uffff', 'a', 'b', '']);
+    expect(moreStrs).toEqual(rankStrings(['b', '\u{1F600}', 'A', '\uffff', 'a', 'b', '']));
+    // U+FFFF sorts below U+1F600 by code point, though not by UTF-16 code unit
+    expect(moreStrs.ranks[3]).toBeLessThan(moreStrs.ranks[1]!);
   });
 });

@@ -27,9 +27,9 @@ import {
 } from '../interface.js';
 import { SearchIndexError, sortOrder, threadMessages, type SearchIndex, type SearchTerm } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
-import { GroupKeys, type KeysBudget, type Need } from './sort-keys.js';
+import { GroupKeys, type KeysBudget, type Need, type ReadyKeys } from './sort-keys.js';
 import type { RecordSource } from './sort-records.js';
-import { intersectUids, minusUids, unionUids } from '../../util/sorted.js';
+import { intersectUids, isPrefix, minusUids, unionUids } from '../../util/sorted.js';
 import type { ViewSnapshot } from './view.js';
 
 /** `progress()` recounts the index (a count over the group's members) when it was written to, at most this often. */
@@ -70,6 +70,8 @@ export class GroupSearch implements MailboxSearch {
   /** Members of the index, kept per mailbox version (`changesSince`). */
   private members: { version: number; uidValidity: number; uids: Uint32Array } | null = null;
   private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
+  /** The last `notMembers` answer (lists compared by identity: snapshots and member lists are never modified). */
+  private outside: { scope: Uint32Array; members: Uint32Array; uids: Uint32Array } | null = null;
 
   constructor(private readonly d: GroupSearchDeps) {
     this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo, pending: d.pending }, d.snapshot, d.budget);
@@ -84,7 +86,7 @@ export class GroupSearch implements MailboxSearch {
       const members = this.memberUids(snap.uidValidity);
       return {
         uids: intersectUids(r.uids, scope),
-        unknown: unionUids(intersectUids(r.unindexed, scope), minusUids(scope, members)),
+        unknown: unionUids(intersectUids(r.unindexed, scope), this.notMembers(scope, members)),
       };
     } catch (err) {
       return unavailable(err, 'match');
@@ -98,10 +100,11 @@ export class GroupSearch implements MailboxSearch {
       if (n !== null) needs.add(n);
     }
     const ready = await this.ready(needs);
-    const { subset, missing } = this.locate(ready.at, uids);
-    const order = subset.length === ready.keys.length ? sortOrder(ready.keys, criteria) : sortOrder(ready.keys, criteria, subset);
+    const { subset, missing } = locate(ready.uids, uids);
+    if (subset === null) return uidOrder(ready, criteria).slice();
+    const order = sortOrder(ready.keys, criteria, subset);
     const out = new Uint32Array(order.length + missing.length);
-    for (let i = 0; i < order.length; i++) out[i] = ready.keys.uid(order[i]!);
+    for (let i = 0; i < order.length; i++) out[i] = ready.uids[order[i]!]!;
     out.set(missing, order.length);
     return out;
   }
@@ -110,8 +113,8 @@ export class GroupSearch implements MailboxSearch {
     const needs = new Set<Need>(['thread']);
     if (algorithm !== 'REFS') needs.add('subject');
     const ready = await this.ready(needs);
-    const { subset, missing } = this.locate(ready.at, uids);
-    const threads = subset.length === ready.keys.length ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);
+    const { subset, missing } = locate(ready.uids, uids);
+    const threads = subset === null ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);
     if (missing.length === 0) return threads;
     return [...threads, ...Array.from(missing, (uid) => ({ uid, children: [] }))];
   }
@@ -148,18 +151,13 @@ export class GroupSearch implements MailboxSearch {
     }
   }
 
-  /** Record indices of `uids` (ascending), and the UIDs the keys do not hold. */
-  private locate(at: (uid: number) => number, uids: Uint32Array): { subset: Uint32Array; missing: Uint32Array } {
-    const subset = new Uint32Array(uids.length);
-    const missing = new Uint32Array(uids.length);
-    let s = 0;
-    let m = 0;
-    for (const uid of uids) {
-      const i = at(uid);
-      if (i >= 0) subset[s++] = i;
-      else missing[m++] = uid;
-    }
-    return { subset: subset.subarray(0, s), missing: missing.subarray(0, m) };
+  /** `scope` less `members`: kept for the last pair of lists (a whole snapshot, searched again and again). */
+  private notMembers(scope: Uint32Array, members: Uint32Array): Uint32Array {
+    const k = this.outside;
+    if (k !== null && k.scope === scope && k.members === members) return k.uids;
+    const uids = minusUids(scope, members);
+    this.outside = { scope, members, uids };
+    return uids;
   }
 
   /** The index's members of the mailbox, reloaded when its version moved. */
@@ -173,3 +171,41 @@ export class GroupSearch implements MailboxSearch {
     return uids;
   }
 }
+
+/**
+ * The whole group in the order of `criteria`, as UIDs: kept with the keys
+ * (dropped with their other whole-set values when articles arrive), so a
+ * repeated SORT of every message is a copy. Do not modify.
+ */
+function uidOrder(ready: ReadyKeys, criteria: readonly SortCriterion[]): Uint32Array {
+  const name = `uids:${criteria.map((c) => (c.reverse ? '-' : '') + c.key).join(' ')}`;
+  return ready.keys.whole(name, () => {
+    const order = sortOrder(ready.keys, criteria);
+    const out = new Uint32Array(order.length);
+    for (let i = 0; i < order.length; i++) out[i] = ready.uids[order[i]!]!;
+    return out;
+  });
+}
+
+/**
+ * Record indices of `uids` (ascending) in `held` (the records' UIDs,
+ * ascending), and the UIDs it does not hold; `subset` null when `uids` is
+ * every record. One merge pass.
+ */
+export function locate(held: Uint32Array, uids: Uint32Array): { subset: Uint32Array | null; missing: Uint32Array } {
+  if (uids === held || (uids.length === held.length && isPrefix(uids, held))) return { subset: null, missing: EMPTY };
+  const subset = new Uint32Array(uids.length);
+  const missing = new Uint32Array(uids.length);
+  let s = 0;
+  let m = 0;
+  let i = 0;
+  for (let k = 0; k < uids.length; k++) {
+    const u = uids[k]!;
+    while (i < held.length && held[i]! < u) i++;
+    if (i < held.length && held[i] === u) subset[s++] = i;
+    else missing[m++] = u;
+  }
+  return { subset: subset.subarray(0, s), missing: missing.subarray(0, m) };
+}
+
+const EMPTY = new Uint32Array(0);

@@ -68,16 +68,16 @@ export class KeysBudget {
   }
 }
 
-/** Keys ready for one command: `at(uid)` is the record index of a UID, -1 when the keys do not hold it. */
+/** Keys ready for one command: `uids[i]` is the UID of record i (ascending; do not modify). */
 export interface ReadyKeys {
   keys: MessageKeys;
-  at(uid: number): number;
+  uids: Uint32Array;
 }
 
 export class GroupKeys {
   private keys: MessageKeys | null = null;
-  /** The UIDs of the records, in record order. */
-  private uids = new Uint32Array(0);
+  /** The UIDs of the records, in record order (the snapshot's own list when they are all of it: do not modify). */
+  private uids: Uint32Array = new Uint32Array(0);
   /** The snapshot the keys were last brought up to. */
   private snapUids: Uint32Array | null = null;
   private needs = new Set<Need>();
@@ -111,20 +111,7 @@ export class GroupKeys {
       const keys = this.keys;
       if (keys !== null && this.snapUids === snap.uids && [...needs].every((n) => this.needs.has(n))) {
         this.budget.touch(this);
-        const uids = this.uids;
-        return {
-          keys,
-          at: (uid) => {
-            let lo = 0;
-            let hi = uids.length;
-            while (lo < hi) {
-              const mid = (lo + hi) >>> 1;
-              if (uids[mid]! < uid) lo = mid + 1;
-              else hi = mid;
-            }
-            return lo < uids.length && uids[lo] === uid ? lo : -1;
-          },
-        };
+        return { keys, uids: this.uids };
       }
       this.building = this.update(snap, needs).finally(() => {
         this.building = null;
@@ -142,7 +129,7 @@ export class GroupKeys {
       await this.settle(built.records, built.unsettled);
       if (this.keys !== keys) return; // dropped meanwhile (memory bound): built again on the next call
       keys.append(built.records);
-      this.uids = snap.uids.slice(0, keys.length);
+      this.uids = keys.length === snap.uids.length ? snap.uids : snap.uids.slice(0, keys.length);
       this.snapUids = snap.uids;
       this.charge(built.records);
       return;
@@ -153,7 +140,8 @@ export class GroupKeys {
     this.budget.release(this);
     this.bytes = 0;
     this.keys = new MessageKeys(built.records);
-    this.uids = snap.uids.slice();
+    // snapshots are never modified: their list is shared, not copied
+    this.uids = this.keys.length === snap.uids.length ? snap.uids : snap.uids.slice(0, this.keys.length);
     this.snapUids = snap.uids;
     this.needs = all;
     this.charge(built.records);

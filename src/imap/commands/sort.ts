@@ -21,6 +21,7 @@ import { no } from '../errors.js';
 import type { SortCriterion, SortKey } from '../../export/interface.js';
 import { evaluateSearch } from '../search/evaluate.js';
 import { savedUids, writeAnswer } from '../search/answer.js';
+import { lowerBound } from '../../util/sorted.js';
 
 const SORT_KEYS = new Set<string>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
 
@@ -59,20 +60,29 @@ async function runSort(ctx: CommandContext, req: SortRequest, byUid: boolean): P
   if (index === undefined) throw no('CANNOT', 'SORT needs the search index, which this mailbox does not have');
   const save = req.returnOptions?.includes('SAVE') === true;
   let uids: Uint32Array;
-  let seqs: number[];
   let modseq: number | undefined;
   try {
     const found = await evaluateSearch(ctx, req.key, req.charset);
     modseq = found.modseq;
-    uids = found.uids.length > 0 ? await index.sort(req.criteria, Uint32Array.from(found.uids)) : new Uint32Array(0);
-    seqs = Array.from(uids, (u) => sel.seqOf(u));
+    uids = found.uids.length > 0 ? await index.sort(req.criteria, found.uids) : new Uint32Array(0);
   } catch (err) {
     if (save) sel.saved = new Uint32Array(0);
     throw err;
   }
-  const answer = { kind: 'SORT' as const, returnOptions: req.returnOptions, partial: req.partial, byUid, hits: byUid ? uids : seqs, uids, modseq };
+  const answer = { kind: 'SORT' as const, returnOptions: req.returnOptions, partial: req.partial, byUid, hits: byUid ? uids : seqsOf(sel.uids, uids), uids, modseq };
   if (save) sel.saved = savedUids(answer);
   await writeAnswer(ctx, answer);
+}
+
+/** Sequence numbers of `uids` (any order) in the mailbox `all` (ascending); 0 for a UID it does not hold. */
+function seqsOf(all: Uint32Array, uids: Uint32Array): Uint32Array {
+  const out = new Uint32Array(uids.length);
+  for (let k = 0; k < uids.length; k++) {
+    const u = uids[k]!;
+    const i = lowerBound(all, u);
+    out[k] = all[i] === u ? i + 1 : 0;
+  }
+  return out;
 }
 
 export const sortCommands = [

@@ -43,7 +43,7 @@ async function runThread(ctx: CommandContext, req: ThreadRequest, byUid: boolean
   const index = sel.handle.search;
   if (index === undefined) throw no('CANNOT', 'THREAD needs the search index, which this mailbox does not have');
   const found = await evaluateSearch(ctx, req.key, req.charset);
-  const forest = found.uids.length > 0 ? await index.thread(req.algorithm, Uint32Array.from(found.uids)) : [];
+  const forest = found.uids.length > 0 ? await index.thread(req.algorithm, found.uids) : [];
   await ctx.write('* THREAD', forest.length > 0 ? ' ' : '', renderThreads(forest, byUid ? undefined : (uid) => sel.seqOf(uid)), '\r\n');
 }
 

@@ -17,6 +17,8 @@ export class Candidate {
   private fields?: HeaderField[];
   private text?: Promise<string>;
   constructor(
+    /** Position in the search's scope (scope.ts). */
+    readonly pos: number,
     readonly seq: number,
     readonly uid: number,
     readonly meta: MessageMeta | undefined,

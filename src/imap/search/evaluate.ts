@@ -12,6 +12,8 @@
  *    backend's planned reads — only for the messages that still need it (all
  *    of them for date and size keys, or when there is no index). A long scan
  *    tells the client how far it got (RFC 9585 `INPROGRESS`) about once a second.
+ * Only the messages an index answer leaves open are looked at (scope.ts
+ * `narrowing`): a rare word costs its hits, not the size of the mailbox.
  *
  * Errors: BackendError from the reads propagate (the connection maps them),
  * except one unreadable article, which is skipped (it cannot match); when no
@@ -19,7 +21,7 @@
  */
 import type { CommandContext } from '../command.js';
 import type { SearchKey } from '../wire/search-key.js';
-import { resolveSet, uidsOf } from '../sequence.js';
+import { resolveSet } from '../sequence.js';
 import { bad, no } from '../errors.js';
 import { BackendError, type IndexField, type MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
@@ -28,6 +30,7 @@ import { Candidate, compareDay, dayNumber, sentDay } from './candidate.js';
 import type { SelectedMailbox } from '../selected.js';
 import { quoted } from '../wire/encoder.js';
 import { narrowObjectIds, objectIdMatches, type ObjectIdKey } from './objectid.js';
+import { narrowing, Scope, UNKNOWN, YES } from './scope.js';
 
 /** Meta data of a read without `needs.meta`. */
 const NO_METAS: ReadonlyMap<number, MessageMeta> = new Map();
@@ -38,9 +41,9 @@ export const fold = (s: string): string => s.normalize('NFC').toLowerCase();
 
 export interface SearchResult {
   /** Matching sequence numbers, ascending. */
-  seqs: number[];
-  /** Their UIDs, in the same order. */
-  uids: number[];
+  seqs: Uint32Array;
+  /** Their UIDs, in the same order. May be the mailbox's own UID list (ALL): do not modify. */
+  uids: Uint32Array;
   /** With a MODSEQ key: the highest MODSEQ of the matches (RFC 7162 §3.1.5), else undefined. */
   modseq: number | undefined;
 }
@@ -108,10 +111,14 @@ function needsOf(k: SearchKey, n: Needs): Needs {
   return n;
 }
 
-/** The index's answer for one key: hits among the covered messages, and the messages it does not cover. */
+/**
+ * The index's answer for one key, by candidate position (scope.ts): `state[i]`
+ * is NO, YES or UNKNOWN (the index does not cover that message: scan it);
+ * `maybe` lists the positions that are not NO, ascending.
+ */
 interface IndexAnswer {
-  hits: Set<number>;
-  unknown: Set<number>;
+  state: Uint8Array;
+  maybe: Uint32Array;
 }
 
 function indexField(k: Extract<SearchKey, { type: 'header' | 'body' | 'text' }>): IndexField {
@@ -120,7 +127,7 @@ function indexField(k: Extract<SearchKey, { type: 'header' | 'body' | 'text' }>)
   return f === 'subject' || f === 'from' || f === 'to' || f === 'cc' || f === 'bcc' ? f : { header: f };
 }
 
-/** Per command: resolved sets, the index's answers and the flag view. */
+/** Per command: resolved sets, the index's answers (by scope position) and the flag view. */
 class Evaluation {
   private readonly sets = new Map<SearchKey, Set<number>>();
   readonly answers = new Map<SearchKey, IndexAnswer>();
@@ -141,18 +148,19 @@ class Evaluation {
     return s;
   }
 
-  /** The index's verdict on `k` for `uid`, or undefined when it has none. */
-  indexed(k: SearchKey, uid: number): boolean | undefined {
+  /** The index's verdict on `k` for the message at scope position `pos`, or undefined when it has none. */
+  indexed(k: SearchKey, pos: number): boolean | undefined {
     const a = this.answers.get(k);
-    if (a === undefined || a.unknown.has(uid)) return undefined;
-    return a.hits.has(uid);
+    if (a === undefined) return undefined;
+    const v = a.state[pos]!;
+    return v === UNKNOWN ? undefined : v === YES;
   }
 
   /**
    * `k` for one message without reading anything: undefined when some key
    * needs the header data or the text.
    */
-  quick(k: SearchKey, uid: number, seq: number): boolean | undefined {
+  quick(k: SearchKey, pos: number, uid: number, seq: number): boolean | undefined {
     switch (k.type) {
       case 'all':
       case 'old':
@@ -171,25 +179,25 @@ class Evaluation {
       case 'header':
       case 'body':
       case 'text':
-        return this.indexed(k, uid);
+        return this.indexed(k, pos);
       case 'emailid':
       case 'threadid':
         return this.narrowed.get(k)?.has(uid) === false ? false : undefined;
       case 'not': {
-        const v = this.quick(k.key, uid, seq);
+        const v = this.quick(k.key, pos, uid, seq);
         return v === undefined ? undefined : !v;
       }
       case 'or': {
-        const a = this.quick(k.a, uid, seq);
+        const a = this.quick(k.a, pos, uid, seq);
         if (a === true) return true;
-        const b = this.quick(k.b, uid, seq);
+        const b = this.quick(k.b, pos, uid, seq);
         if (b === true) return true;
         return a === false && b === false ? false : undefined;
       }
       case 'and': {
         let unsure = false;
         for (const x of k.keys) {
-          const v = this.quick(x, uid, seq);
+          const v = this.quick(x, pos, uid, seq);
           if (v === false) return false;
           if (v === undefined) unsure = true;
         }
@@ -204,7 +212,7 @@ class Evaluation {
   async matches(k: SearchKey, c: Candidate): Promise<boolean> {
     switch (k.type) {
       case 'header': {
-        const known = this.indexed(k, c.uid);
+        const known = this.indexed(k, c.pos);
         if (known !== undefined) return known;
         const needle = fold(k.value);
         const values = c.headerText(k.field.toLowerCase());
@@ -212,12 +220,12 @@ class Evaluation {
         return values.some((v) => fold(v).includes(needle));
       }
       case 'body': {
-        const known = this.indexed(k, c.uid);
+        const known = this.indexed(k, c.pos);
         if (known !== undefined) return known;
         return fold(await c.bodyText()).includes(fold(k.value));
       }
       case 'text': {
-        const known = this.indexed(k, c.uid);
+        const known = this.indexed(k, c.pos);
         if (known !== undefined) return known;
         const needle = fold(k.value);
         if (c.headerFields().some((f) => fold(`${f.name}: ${decodeHeaderValue(f.value)}`).includes(needle))) return true;
@@ -242,33 +250,9 @@ class Evaluation {
         for (const x of k.keys) if (!(await this.matches(x, c))) return false;
         return true;
       default:
-        return this.quick(k, c.uid, c.seq)!;
+        return this.quick(k, c.pos, c.uid, c.seq)!;
     }
   }
-}
-
-/**
- * Sequence numbers worth testing: the intersection of the UID and sequence
- * sets at the top level of the query (`UID 1 BODY x` looks at one article),
- * or every message.
- */
-function candidates(sel: SelectedMailbox, key: SearchKey): number[] {
-  const top = key.type === 'and' ? key.keys : [key];
-  let set: number[] | undefined;
-  for (const k of top) {
-    if (k.type !== 'uid' && k.type !== 'seq') continue;
-    const next = resolveSet(sel, k.set, k.type === 'uid', true);
-    set = set === undefined ? next : intersect(set, next);
-  }
-  if (set) return set;
-  const all: number[] = new Array(sel.exists);
-  for (let n = 1; n <= sel.exists; n++) all[n - 1] = n;
-  return all;
-}
-
-function intersect(a: number[], b: number[]): number[] {
-  const s = new Set(b);
-  return a.filter((x) => s.has(x));
 }
 
 /** Runs `key` over the selected mailbox. */
@@ -281,56 +265,72 @@ export async function evaluateSearch(ctx: CommandContext, key: SearchKey, charse
     if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ needs CONDSTORE, which needs a persistent flag store');
     s.enabled.add('CONDSTORE');
   }
-  const seqs = candidates(sel, key);
-  const uids = uidsOf(sel, seqs);
+  const scope = Scope.of(sel, key);
+  const uids = scope.uids;
+  if (key.type === 'all') return { seqs: scope.seqsOf(identity(uids.length)), uids, modseq: undefined };
   const ev = new Evaluation(sel);
   // SEARCH changes no flags: one view for the whole span (a remote store pays a round trip per view)
   if (needs.flags && uids.length > 0) ev.flags = await s.flags!.view(s.flagKey(), uids[0]!, uids[uids.length - 1]!);
-  await askIndex(sel, needs, uids, ev);
-  if (needs.objectIds.length > 0) await narrowObjectIds(sel, ctx.server.renderCache, needs.objectIds, Uint32Array.from(uids), ev.narrowed);
+  await askIndex(sel, needs, scope, ev);
+  if (needs.objectIds.length > 0) await narrowObjectIds(sel, ctx.server.renderCache, needs.objectIds, uids, ev.narrowed);
 
-  const hits = new Uint8Array(seqs.length);
+  // Only the positions the index left open are looked at: a rare word costs its hits, not the mailbox.
+  const open = narrowing(key, (k) => ev.answers.get(k)?.maybe) ?? identity(uids.length);
+  const hits = new Uint8Array(open.length);
   const rest: number[] = [];
-  for (let i = 0; i < seqs.length; i++) {
-    const v = ev.quick(key, uids[i]!, seqs[i]!);
-    if (v === undefined) rest.push(i);
-    else if (v) hits[i] = 1;
+  for (let j = 0; j < open.length; j++) {
+    const i = open[j]!;
+    const v = ev.quick(key, i, uids[i]!, scope.seqAt(i));
+    if (v === undefined) rest.push(j);
+    else if (v) hits[j] = 1;
   }
-  if (rest.length > 0) await scan(ctx, sel, key, ev, needs, seqs, uids, rest, hits);
+  if (rest.length > 0) await scan(ctx, sel, key, ev, needs, scope, open, rest, hits);
 
-  const out: SearchResult = { seqs: [], uids: [], modseq: undefined };
-  let maxModseq = 0;
-  for (let i = 0; i < seqs.length; i++) {
-    if (!hits[i]) continue;
-    out.seqs.push(seqs[i]!);
-    out.uids.push(uids[i]!);
-    if (needs.modseq) maxModseq = Math.max(maxModseq, ev.flags!.modseqOf(uids[i]!));
+  let n = 0;
+  for (let j = 0; j < open.length; j++) n += hits[j]!;
+  const found = new Uint32Array(n);
+  n = 0;
+  for (let j = 0; j < open.length; j++) if (hits[j]) found[n++] = open[j]!;
+  const out: SearchResult = { seqs: scope.seqsOf(found), uids: scope.uidsOf(found), modseq: undefined };
+  if (needs.modseq && n > 0) {
+    let maxModseq = 0;
+    for (const uid of out.uids) maxModseq = Math.max(maxModseq, ev.flags!.modseqOf(uid));
+    out.modseq = maxModseq;
   }
-  if (needs.modseq && out.uids.length > 0) out.modseq = maxModseq;
   return out;
 }
 
+/** 0 … n-1. */
+function identity(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
 /** The index's answers for the keys it can take; a failing index is simply not used. */
-async function askIndex(sel: SelectedMailbox, needs: Needs, uids: number[], ev: Evaluation): Promise<void> {
+async function askIndex(sel: SelectedMailbox, needs: Needs, scope: Scope, ev: Evaluation): Promise<void> {
   const index = sel.handle.search;
-  if (index === undefined || needs.indexable.length === 0 || uids.length === 0) return;
-  const within = Uint32Array.from(uids);
+  if (index === undefined || needs.indexable.length === 0 || scope.length === 0) return;
   for (const k of needs.indexable) {
+    if (ev.answers.has(k)) continue;
     try {
-      const m = await index.match([{ field: indexField(k), needle: k.value }], within);
-      ev.answers.set(k, { hits: new Set(m.uids), unknown: new Set(m.unknown) });
+      const m = await index.match([{ field: indexField(k), needle: k.value }], scope.uids);
+      ev.answers.set(k, scope.place(m.uids, m.unknown));
     } catch (err) {
       if (!(err instanceof BackendError)) throw err;
     }
   }
 }
 
-/** Reads and tests the messages (`rest`: indices into seqs/uids) the quick pass could not decide. */
+/**
+ * Reads and tests the messages the quick pass could not decide: `rest` holds
+ * indices into `open`, which holds scope positions.
+ */
 async function scan(
   ctx: CommandContext, sel: SelectedMailbox, key: SearchKey, ev: Evaluation, needs: Needs,
-  seqs: number[], uids: number[], rest: number[], hits: Uint8Array,
+  scope: Scope, open: Uint32Array, rest: number[], hits: Uint8Array,
 ): Promise<void> {
-  const restUids = rest.map((i) => uids[i]!);
+  const restUids = rest.map((j) => scope.uids[open[j]!]!);
   let unreadable = 0;
   let read = 0;
   let done = 0;
@@ -339,9 +339,10 @@ async function scan(
   const wantMeta = needs.meta || needs.indexable.length > 0;
   for await (const got of sel.handle.read(restUids, { meta: wantMeta, exactSize: needs.size, content: needs.body })) {
     const metas = got.metas ?? NO_METAS;
-    for (let j = 0; j < got.uids.length; j++) {
-      const i = rest[got.from + j]!;
-      const uid = got.uids[j]!;
+    for (let k = 0; k < got.uids.length; k++) {
+      const j = rest[got.from + k]!;
+      const pos = open[j]!;
+      const uid = got.uids[k]!;
       const meta = metas.get(uid);
       done++;
       if (wantMeta && !meta) {
@@ -349,7 +350,7 @@ async function scan(
         continue;
       }
       try {
-        if (await ev.matches(key, new Candidate(seqs[i]!, uid, meta, sel))) hits[i] = 1;
+        if (await ev.matches(key, new Candidate(pos, scope.seqAt(pos), uid, meta, sel))) hits[j] = 1;
         read++;
       } catch (err) {
         // One article the upstream cannot deliver does not sink the search.
