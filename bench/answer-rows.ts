@@ -15,6 +15,7 @@
 import { loadavg } from 'node:os';
 import { RawImap } from './imap-client.js';
 import { procCpuSeconds } from './server.js';
+import { casedVariant } from './session.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,9 +41,9 @@ const ROWS: [string, string][] = [
 ];
 const rows = ROWS.filter(([name]) => only === undefined || name === only);
 
-/** The needle of `cmd` with the letters picked by the bits of `n` in upper case. */
+/** The needle of `cmd` as casedVariant(needle, n). */
 function varied(cmd: string, n: number): string {
-  return cmd.replace(/"([^"]+)"/, (_, w: string) => `"${[...w].map((ch, k) => ((n >> k) & 1 ? ch.toUpperCase() : ch)).join('')}"`);
+  return cmd.replace(/"([^"]+)"/, (_, w: string) => `"${casedVariant(w, n)}"`);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

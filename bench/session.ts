@@ -86,3 +86,12 @@ export async function rounds(n: number, fn: (round: number) => Promise<number>, 
   }
   return out;
 }
+
+/**
+ * `word` with the letters picked by the bits of `n` in upper case: the same
+ * SEARCH answer (IMAP SEARCH ignores case) under another text, so the
+ * server's answer cache (src/search/match-cache.ts) cannot answer a repeat.
+ */
+export function casedVariant(word: string, n: number): string {
+  return [...word].map((ch, k) => ((n >> k) & 1 ? ch.toUpperCase() : ch)).join('');
+}
