@@ -83,7 +83,28 @@ const SORT_SQL: Record<SortField, readonly (readonly [NumberColumn | StringColum
 const isNumber = (name: string): name is NumberColumn => name === 'date' || name === 'arrival' || name === 'size' || name === 'state';
 
 /** Separates values in one group_concat (never in a stored sort string, see doc-row.ts `sortText`). */
-const SEP = '\x01';
+const SEP_BYTE = 0x01;
+
+/**
+ * A `group_concat` of `n` strings read as a BLOB, split at SEP_BYTE into strings of
+ * their own. (Read as one string and split, each value ≥ 13 characters was a
+ * V8 slice pinning the whole concatenation: ~10 MB per 100k-article group held
+ * by the SORT/THREAD keys, issue 14; decoding the pieces costs what decoding
+ * the whole string did.)
+ */
+function stringList(b: Uint8Array | null, n: number): string[] {
+  // filled by push: `new Array(n)` beyond ~100k elements would make a slow dictionary array
+  const out: string[] = [];
+  const buf = b === null ? Buffer.alloc(0) : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    let end = at > buf.length ? at : buf.indexOf(SEP_BYTE, at);
+    if (end < 0) end = buf.length;
+    out.push(end > at ? buf.toString('utf8', at, end) : '');
+    at = end + 1;
+  }
+  return out;
+}
 
 /** `group_concat` of integers (NULL as '') into a Float64Array (NaN for NULL). */
 function numberList(s: string | null, n: number): Float64Array {
@@ -128,17 +149,17 @@ export function readSortColumns(
   // One row of columns, each a group_concat in UID order: far cheaper than a row per member through the driver.
   const select = ['count(*)', "group_concat(m.uid, ',')"];
   for (const [name, expr] of cols) {
-    select.push(isNumber(name) ? `group_concat(coalesce(${expr}, ''), ',')` : `group_concat(${expr}, char(1))`);
+    select.push(isNumber(name) ? `group_concat(coalesce(${expr}, ''), ',')` : `CAST(group_concat(${expr}, char(1)) AS BLOB)`);
   }
   const row = stmt(
     `SELECT ${select.join(', ')} FROM (SELECT uid, docid FROM members WHERE mbid = ? AND uid > ? ORDER BY uid) m JOIN docs d ON d.docid = m.docid`,
-  ).get([mbid, sinceUid]) as [number, ...(string | null)[]];
+  ).get([mbid, sinceUid]) as [number, ...(string | Uint8Array | null)[]];
   const n = row[0];
-  const out: SortColumns = { uids: new Uint32Array(numberList(row[1]!, n)) };
+  const out: SortColumns = { uids: new Uint32Array(numberList(row[1] as string, n)) };
   const rec = out as unknown as Record<string, unknown>;
   cols.forEach(([name], i) => {
-    const v = row[i + 2] as string | null;
-    rec[name] = isNumber(name) ? numberList(v, n) : n === 0 ? [] : v!.split(SEP);
+    const v = row[i + 2]!;
+    rec[name] = isNumber(name) ? numberList(v as string | null, n) : stringList(v as Uint8Array | null, n);
   });
   // Every group_concat saw the rows in one order, the members' (mbid, uid) order as planned;
   // SQLite does not promise it, so a different plan is put right here.

@@ -31,17 +31,74 @@ export const THREAD_ALGORITHMS: readonly ThreadAlgorithm[] = ['ORDEREDSUBJECT', 
  * Threads of the messages of `keys`, or of those record indices in `subset`
  * (what a SEARCH selected; the others count as missing), by `algorithm`.
  * Every selected message appears exactly once. The threads of a whole group
- * are kept in `keys` until records are appended: a repeated THREAD gets the same
- * (read-only) forest back.
+ * are kept in `keys` until records are appended, packed (`PackedForest`): a
+ * repeated THREAD unpacks the same forest again instead of building it.
  */
 export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, subset?: ArrayLike<number>): readonly ThreadNode[] {
   const n = keys.length;
   if (subset !== undefined) return threadsOf(keys, algorithm, ascendingIndices(subset, n));
-  return keys.whole(`thread:${algorithm}`, () => {
+  let built: ThreadNode[] | undefined;
+  const packed = keys.whole(`thread:${algorithm}`, () => {
     const all = new Uint32Array(n);
     for (let i = 0; i < n; i++) all[i] = i;
-    return threadsOf(keys, algorithm, all);
+    built = threadsOf(keys, algorithm, all);
+    return packForest(built);
   });
+  return built ?? unpackForest(packed);
+}
+
+/**
+ * A forest in preorder, 8 bytes a node: its UID (0 for a dummy) and its
+ * number of children, DUMMY set for a dummy. A kept forest of 100k messages
+ * as objects (a node and a children array each) held ~12.5 MB (issue 14).
+ */
+export interface PackedForest {
+  uids: Uint32Array;
+  kids: Uint32Array;
+}
+
+const DUMMY = 0x80000000;
+
+/** `forest` packed (iterative: any depth). */
+export function packForest(forest: readonly ThreadNode[]): PackedForest {
+  const stack: ThreadNode[] = [];
+  for (let r = forest.length - 1; r >= 0; r--) stack.push(forest[r]!);
+  const uids: number[] = [];
+  const kids: number[] = [];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    uids.push(node.uid ?? 0);
+    kids.push((node.children.length | (node.uid === null ? DUMMY : 0)) >>> 0);
+    for (let k = node.children.length - 1; k >= 0; k--) stack.push(node.children[k]!);
+  }
+  return { uids: Uint32Array.from(uids), kids: Uint32Array.from(kids) };
+}
+
+/** The forest `packForest` packed, as fresh nodes. */
+export function unpackForest(p: PackedForest): ThreadNode[] {
+  const roots: NodeInBuild[] = [];
+  const open: NodeInBuild[] = [];
+  const left: number[] = [];
+  for (let i = 0; i < p.uids.length; i++) {
+    const k = p.kids[i]!;
+    const node: NodeInBuild = { uid: (k & DUMMY) !== 0 ? null : p.uids[i]!, children: [] };
+    const top = open.length - 1;
+    if (top < 0) roots.push(node);
+    else {
+      open[top]!.children.push(node);
+      left[top]!--;
+    }
+    const n = (k & ~DUMMY) >>> 0;
+    if (n > 0) {
+      open.push(node);
+      left.push(n);
+    }
+    while (open.length > 0 && left[left.length - 1] === 0) {
+      open.pop();
+      left.pop();
+    }
+  }
+  return roots;
 }
 
 function threadsOf(keys: MessageKeys, algorithm: ThreadAlgorithm, part: Uint32Array): ThreadNode[] {

@@ -196,6 +196,26 @@ describe('THREAD=REFERENCES links', () => {
   });
 });
 
+describe('THREAD of a whole mailbox, kept packed', () => {
+  it('answers a repeated THREAD with the same forest (dummies, nesting, deep chains), built once', () => {
+    for (const algorithm of ['ORDEREDSUBJECT', 'REFERENCES', 'REFS'] as const) {
+      const records = rfcMailbox().map((r) => rec({ date: minute(r.uid), ...r }));
+      for (let uid = 300; uid < 700; uid++) records.push(rec({ uid, date: minute(uid), id: `<${uid}@deep>`, refs: uid > 300 ? `<${uid - 1}@deep>` : undefined }));
+      const keys = new MessageKeys(records);
+      const first = threadMessages(keys, algorithm);
+      const again = threadMessages(keys, algorithm);
+      expect(again).not.toBe(first); // unpacked anew, not the objects built
+      expect(again).toEqual(first);
+      expect(renderThreads(again).equals(renderThreads(first))).toBe(true);
+      expect(renderThreads(first).toString('latin1')).toBe(renderThreads(threadMessages(new MessageKeys(records), algorithm)).toString('latin1'));
+    }
+    // a dummy (missing parent) survives packing as a node without a UID
+    const keys = new MessageKeys([rec({ uid: 1, date: minute(1), id: '<a@x>', refs: '<gone@x>' }), rec({ uid: 2, date: minute(2), id: '<b@x>', refs: '<gone@x>' })]);
+    threadMessages(keys, 'REFERENCES');
+    expect(renderThreads(threadMessages(keys, 'REFERENCES')).toString('latin1')).toBe('((1)(2))');
+  });
+});
+
 describe('THREAD=REFERENCES gathering by base subject (step 5)', () => {
   const cases: [name: string, records: Partial[], expected: string][] = [
     ['a reply joins the original', [{ uid: 1, subject: 'x' }, { uid: 2, subject: 'Re: x' }], '(1 2)'],
