@@ -48,10 +48,10 @@ export async function anonSplit(pid: number): Promise<Record<string, number>> {
   return out;
 }
 
-/** Asks the probe in the server (soak-probe.ts) for `msg`; resolves with its answer of `kind`. */
-export function probe<T>(s: ServerProcess, msg: unknown, kind: string): Promise<T> {
+/** Asks the probe in the server (soak-probe.ts) for `msg`; resolves with its answer of `kind`, rejects after `timeoutMs`. */
+export function probe<T>(s: ServerProcess, msg: unknown, kind: string, timeoutMs = 120_000): Promise<T> {
   return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`probe: no ${kind} answer`)), 120_000);
+    const timer = setTimeout(() => rej(new Error(`probe: no ${kind} answer in ${timeoutMs} ms`)), timeoutMs);
     const on = (m: unknown): void => {
       if ((m as { kind?: string }).kind !== kind) return;
       clearTimeout(timer);
@@ -68,9 +68,9 @@ export function v8AfterGc(s: ServerProcess): Promise<Record<string, number>> {
   return probe<Record<string, number>>(s, 'sample', 'sample');
 }
 
-/** Writes a heap snapshot (after a forced GC) to `path`; resolves with the path written. */
+/** Writes a heap snapshot (after a forced GC) to `path`; resolves with the path written (a 700 MB heap takes minutes on a busy machine). */
 export async function heapSnapshot(s: ServerProcess, path: string): Promise<string> {
-  return (await probe<{ path: string }>(s, { snapshot: path }, 'snapshot')).path;
+  return (await probe<{ path: string }>(s, { snapshot: path }, 'snapshot', 900_000)).path;
 }
 
 /**

@@ -30,8 +30,15 @@ async function drain(stream: Readable): Promise<number> {
   return n;
 }
 
+/**
+ * Silence from INN the bench waits out (the client's default is 60 s): right
+ * after injecting the 1M corpus, on a loaded machine, INN's OVER of the group
+ * sent nothing for over a minute and the whole `--huge` run failed there.
+ */
+const BENCH_COMMAND_TIMEOUT_MS = 600_000;
+
 async function withClient<T>(port: number, window: number, fn: (c: NntpClient) => Promise<T>): Promise<T> {
-  const c = await NntpClient.connect({ host: '127.0.0.1', port, pipelineWindow: window });
+  const c = await NntpClient.connect({ host: '127.0.0.1', port, pipelineWindow: window, commandTimeoutMs: BENCH_COMMAND_TIMEOUT_MS });
   try {
     return await fn(c);
   } finally {
