@@ -79,7 +79,6 @@ for (let r = 1; r <= rounds; r++) {
       );
     } finally {
       await server.stop();
-      if (process.env.KEEP_LOG) process.stdout.write((await import("node:fs")).readFileSync(join(dataDir, "server.log"), "utf8").split("\n").filter((l) => l.includes("TRACE")).join("\n") + "\n");
       await rm(dataDir, { recursive: true, force: true });
     }
   }

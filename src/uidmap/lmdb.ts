@@ -128,7 +128,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
       return { uidNext: rec[2], count: rec[3] };
     };
     const t = this.queue.plan(articles, isPrimary, stored, this.known);
-    if (!('byId' in t)) return t.uids; // a re-poll of known articles at known locations: no write at all
+    if (!('epoch' in t)) return t.uids; // a re-poll of known articles at known locations: no write at all
     let ok = false;
     try {
       const uids = await this.s.write('assign', () => {

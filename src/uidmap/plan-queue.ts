@@ -39,8 +39,8 @@ export interface Ticket {
   readonly base: MapState | undefined;
   /** The state it leaves. */
   readonly after: MapState | undefined;
-  /** Its inserted and moved entries by Message-ID. */
-  readonly byId: Map<string, UidEntry>;
+  /** Its inserted and moved entries by Message-ID, made at the first lookup that needs them (`entryOf`). */
+  byId: Map<string, UidEntry> | undefined;
   readonly epoch: number;
   readonly before: Ticket | undefined;
   failed: boolean;
@@ -50,6 +50,17 @@ interface Fresh {
   ids: IdHashes;
   /** The stored state this process's last commit left. */
   committed: MapState;
+}
+
+/** A queued plan's entry for a Message-ID (inserted or moved by it). */
+function entryOf(t: Ticket, messageId: string): UidEntry | undefined {
+  if (t.plan === undefined) return undefined;
+  if (t.byId === undefined) {
+    t.byId = new Map();
+    for (const e of t.plan.inserts) t.byId.set(e.messageId, e);
+    for (const e of t.plan.moves) t.byId.set(e.messageId, e);
+  }
+  return t.byId.get(messageId);
 }
 
 export class PlanQueue {
@@ -81,12 +92,8 @@ export class PlanQueue {
     }
     if (plan !== undefined && last === undefined && plan.inserts.length === 0 && plan.moves.length === 0) return { uids: plan.uids };
     const after = plan === undefined || base === undefined ? undefined : { uidNext: plan.uidNext, count: base.count + plan.inserts.length };
-    const t: Ticket = { plan, base, after, byId: new Map(), epoch: this.epoch, before: last, failed: false };
-    if (plan !== undefined) {
-      for (const e of plan.inserts) t.byId.set(e.messageId, e);
-      for (const e of plan.moves) t.byId.set(e.messageId, e);
-      if (this.fresh !== null) for (const e of plan.inserts) this.fresh.ids.add(e.messageId);
-    }
+    const t: Ticket = { plan, base, after, byId: undefined, epoch: this.epoch, before: last, failed: false };
+    if (plan !== undefined && this.fresh !== null) for (const e of plan.inserts) this.fresh.ids.add(e.messageId);
     this.queued.push(t);
     return t;
   }
@@ -153,7 +160,7 @@ export class PlanQueue {
     return (messageId) => {
       if (none || (fresh !== null && !fresh.ids.mayHave(messageId))) return undefined;
       for (let i = ahead.length - 1; i >= 0; i--) {
-        const e = ahead[i]!.byId.get(messageId);
+        const e = entryOf(ahead[i]!, messageId);
         if (e !== undefined) return e;
       }
       return lookup(messageId);
