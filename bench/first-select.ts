@@ -42,6 +42,7 @@ for (let i = 0; i < argv.length; i++) {
 if (!port) throw new Error('--port P (of a held INN, bench/hold-inn.ts) is needed');
 if (clis.length === 0) clis.push(CLI_PATH);
 
+const IDLE_WAIT_S = 20;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 for (let r = 1; r <= rounds; r++) {
@@ -62,9 +63,9 @@ for (let r = 1; r <= rounds; r++) {
       const cpu0 = await server.cpuSeconds();
       const s = await openSession(listenPort, group);
       const cpu1 = await server.cpuSeconds();
-      // Background work after the answer: wait until a second passes with < 0.02 s of CPU.
+      // Background work after the answer: wait until a second passes with < 0.02 s of CPU (at most IDLE_WAIT_S: the body crawl starts later).
       let last = cpu1;
-      for (;;) {
+      for (let s = 0; s < IDLE_WAIT_S; s++) {
         await sleep(1000);
         const now = await server.cpuSeconds();
         if (now - last < 0.02) break;
