@@ -30,3 +30,12 @@ export const MAX_BATCH = 100_000;
 
 /** Highest article number accepted as a location (JS numbers are exact up to 2^53-1). */
 export const MAX_ARTICLE_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * How long the LMDB map keeps the hashes of the Message-IDs it inserted into
+ * a map that was empty (lmdb.ts `Fresh`): while it does, new batches of that
+ * map (the rest of a first ingest, later polls) read nothing per Message-ID.
+ * 4–8 bytes an entry: 8 MB for a 1M-article first ingest, freed this long
+ * after the last batch.
+ */
+export const FRESH_KEEP_MS = 60_000;

@@ -11,9 +11,12 @@
  * `uids(lo, hi)` walks a key range and never loads a whole mailbox.
  *
  * Concurrency: every change runs as one LMDB write transaction (the writer
- * lock is process-shared); the current UIDNEXT and the Message-ID lookups are
- * re-read inside it, never trusted from memory, so two processes assigning at
- * once can give one Message-ID only one UID and one UID only one Message-ID.
+ * lock is process-shared); the current UIDNEXT and count are re-read inside
+ * it, and a batch planned before it (in memory, on what this process's queued
+ * batches leave: plan-queue.ts) is written only when they are exactly what the
+ * plan stood on, else planned again on the stored entries; so two processes
+ * assigning at once can give one Message-ID only one UID and one UID only one
+ * Message-ID. `assign` calls may overlap and are applied in call order.
  * Reads use lmdb-js's shared read snapshot, renewed every event turn, so a
  * change committed by another process is seen from the next turn on.
  *
@@ -31,7 +34,8 @@ import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../util/log.js';
 import { UidMapError } from './errors.js';
-import { type AssignPlan, planAssign } from './plan.js';
+import { planAssign } from './plan.js';
+import { type MapState, PlanQueue } from './plan-queue.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, readSideFile, systemClock, writeSideFile } from './uidvalidity.js';
 import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
@@ -68,6 +72,9 @@ function storageError(what: string, err: unknown): UidMapError {
 }
 
 class LmdbMailboxUidMap implements MailboxUidMap {
+  private readonly queue = new PlanQueue();
+  readonly pipelined = { failures: (): number => this.queue.failures };
+
   constructor(
     readonly mailbox: string,
     private readonly id: number,
@@ -106,41 +113,45 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     return rec[3] === 0 ? () => undefined : this.known;
   }
 
+  /** Calls may overlap (`pipelined`; see plan-queue.ts): each is planned on what the queued ones leave. */
   async assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]> {
-    this.s.assertOpen();
-    checkArticles(articles);
-    const isPrimary = primary === true;
-    // Plan on a read snapshot first: a batch of known articles at known
-    // locations (a re-poll) needs no write at all. Any doubt (an error) goes
-    // to the write transaction, which plans again.
-    let peek: { plan: AssignPlan; uidNext: number; count: number } | undefined;
     try {
-      const rec = this.record();
-      peek = { plan: planAssign(articles, isPrimary, rec[2], this.lookupIn(rec)), uidNext: rec[2], count: rec[3] };
-    } catch {
-      peek = undefined;
+      this.s.assertOpen();
+      checkArticles(articles);
+    } catch (err) {
+      this.queue.failures++;
+      throw err;
     }
-    if (peek !== undefined && peek.plan.inserts.length === 0 && peek.plan.moves.length === 0) return peek.plan.uids;
-
-    return this.s.write('assign', () => {
+    const isPrimary = primary === true;
+    const stored = (): MapState => {
       const rec = this.record();
-      // The read plan still holds when nothing was inserted or removed since
-      // (every insert raises UIDNEXT, every removal lowers the count; both are
-      // re-read here, inside the writer lock): the Message-IDs it looked up
-      // are unchanged. A location moved meanwhile by another process is at
-      // worst written again, as if that process had run after this batch.
-      const plan: AssignPlan =
-        peek !== undefined && rec[2] === peek.uidNext && rec[3] === peek.count ? peek.plan : planAssign(articles, isPrimary, rec[2], this.lookupIn(rec));
-      for (const e of plan.inserts) {
-        this.s.byMsgidDb.put([this.id, e.messageId], e.uid);
-        this.s.byUidDb.put([this.id, e.uid], toRecord(e));
-      }
-      for (const e of plan.moves) this.s.byUidDb.put([this.id, e.uid], toRecord(e));
-      if (plan.inserts.length > 0) {
-        this.s.mailboxesDb.put(this.mailbox, [this.id, rec[1], plan.uidNext, rec[3] + plan.inserts.length]);
-      }
-      return plan.uids;
-    });
+      return { uidNext: rec[2], count: rec[3] };
+    };
+    const t = this.queue.plan(articles, isPrimary, stored, this.known);
+    if (!('epoch' in t)) return t.uids; // a re-poll of known articles at known locations: no write at all
+    let ok = false;
+    try {
+      const uids = await this.s.write('assign', () => {
+        try {
+          const rec = this.record();
+          const plan = this.queue.decide(t, { uidNext: rec[2], count: rec[3] }, () => planAssign(articles, isPrimary, rec[2], this.lookupIn(rec)));
+          for (const e of plan.inserts) {
+            this.s.byMsgidDb.put([this.id, e.messageId], e.uid);
+            this.s.byUidDb.put([this.id, e.uid], toRecord(e));
+          }
+          for (const e of plan.moves) this.s.byUidDb.put([this.id, e.uid], toRecord(e));
+          if (plan.inserts.length > 0) this.s.mailboxesDb.put(this.mailbox, [this.id, rec[1], plan.uidNext, rec[3] + plan.inserts.length]);
+          return plan.uids;
+        } catch (err) {
+          t.failed = true; // now: the batches queued behind it may run in this same transaction
+          throw err;
+        }
+      });
+      ok = true;
+      return uids;
+    } finally {
+      this.queue.settle(t, ok);
+    }
   }
 
   uidOf(messageId: string): number | undefined {
@@ -174,6 +185,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     this.s.assertOpen();
     checkUids(uids);
     if (uids.length === 0) return;
+    this.queue.forgetFresh();
     await this.s.write('remove', () => {
       const rec = this.record();
       let removed = 0;

@@ -38,6 +38,10 @@ function copyEntry(e: UidEntry): UidEntry {
 }
 
 class MemoryMailboxUidMap implements MailboxUidMap {
+  private failed = 0;
+  /** Every call is applied (or has failed) before it returns. */
+  readonly pipelined = { failures: (): number => this.failed };
+
   constructor(
     readonly mailbox: string,
     private readonly state: MailboxState,
@@ -59,6 +63,15 @@ class MemoryMailboxUidMap implements MailboxUidMap {
   }
 
   async assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]> {
+    try {
+      return this.apply(articles, primary);
+    } catch (err) {
+      this.failed++;
+      throw err;
+    }
+  }
+
+  private apply(articles: readonly SeenArticle[], primary: boolean): number[] {
     this.store.assertOpen();
     checkArticles(articles);
     const s = this.state;

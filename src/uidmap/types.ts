@@ -48,6 +48,16 @@ export interface MailboxUidMap {
    * primary upstream. Atomic: all of a batch or none is stored.
    */
   assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]>;
+  /**
+   * Present when `assign` calls may overlap (a caller need not wait for one
+   * to resolve before making the next): they are applied in call order, each
+   * planned on what the earlier ones leave, and a call made while an earlier
+   * one is unsettled is not applied when that one fails. `failures()` counts
+   * the calls that failed so far, synchronously: a caller overlapping calls
+   * checks it before each call, since a call made after a failure is applied
+   * on its own. Absent: a caller awaits each call before the next.
+   */
+  readonly pipelined?: { failures(): number };
   uidOf(messageId: string): number | undefined;
   lookup(uid: number): UidEntry | undefined;
   /** UIDs in [lo, hi] ascending, without loading the whole mailbox at once. */

@@ -6,7 +6,9 @@ import { silentLogger } from '../../src/util/log.js';
 import { benchAssign } from '../../bench/uidmap.js';
 import { LmdbUidMapStore } from '../../src/uidmap/lmdb.js';
 import type { UidMapStore } from '../../src/uidmap/types.js';
+import { MAX_UID } from '../../src/uidmap/limits.js';
 import { uidMapContract, type HarnessOptions } from './contract.js';
+import { pipelinedContract } from './pipelined-contract.js';
 import { runCrashingPeer, runPeers } from './peers.js';
 
 const dirs: string[] = [];
@@ -135,6 +137,61 @@ describe('LmdbUidMapStore specifics', () => {
       const race = await store.open('shared.race');
       for (const [id, uid] of uidOf) expect(race.uidOf(id)).toBe(uid);
       expect(race.count()).toBe(uidOf.size);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+pipelinedContract('LmdbUidMapStore', async () => {
+  const dir = tempDir();
+  const store = await openAt(join(dir, 'uidmap.mdb'));
+  return { store, cleanup: () => store.close() };
+});
+
+describe('LmdbUidMapStore overlapping assigns', () => {
+  it('refuses a batch queued behind one that failed, and counts both failures', async () => {
+    const store = await openAt(join(tempDir(), 'uidmap.mdb'));
+    try {
+      const map = await store.open('g');
+      await map.assign([{ messageId: '<top@x>', upstream: 'u', group: 'g', number: MAX_UID - 1 }], true);
+      const failing = map.assign([{ messageId: '<a@x>', upstream: 'u', group: 'g', number: 1 }, { messageId: '<b@x>', upstream: 'u', group: 'g', number: 2 }], false);
+      const behind = map.assign([{ messageId: '<c@x>', upstream: 'u', group: 'g', number: 3 }], false);
+      await expect(failing).rejects.toMatchObject({ code: 'UID_EXHAUSTED' });
+      await expect(behind).rejects.toMatchObject({ code: 'STORAGE' });
+      expect(map.pipelined!.failures()).toBe(2);
+      expect(map.count()).toBe(1);
+      expect(map.uidOf('<c@x>')).toBeUndefined();
+      // A call made after the failures were seen is planned afresh.
+      expect(await map.assign([{ messageId: '<c@x>', upstream: 'u', group: 'g', number: 3 }], false)).toEqual([MAX_UID]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a first fill reads no stored entry per Message-ID, and plans on the other batches queued', async () => {
+    const store = await openAt(join(tempDir(), 'uidmap.mdb'));
+    try {
+      const map = await store.open('g');
+      const reads = { n: 0 };
+      const db = (store as unknown as { byMsgidDb: { get: (k: unknown) => unknown } }).byMsgidDb;
+      const get = db.get.bind(db);
+      db.get = (k: unknown) => {
+        reads.n++;
+        return get(k);
+      };
+      const batch = (from: number, to: number) =>
+        Array.from({ length: to - from + 1 }, (_, i) => ({ messageId: `<${from + i}@x>`, upstream: 'u', group: 'g', number: from + i }));
+      const first = map.assign(batch(1, 100), true);
+      const second = map.assign([...batch(101, 150), { messageId: '<7@x>', upstream: 'u', group: 'g', number: 151 }], true);
+      expect(await first).toEqual(batch(1, 100).map((a) => a.number));
+      const uids = await second;
+      expect(uids.slice(0, 50)).toEqual(batch(101, 150).map((a) => a.number));
+      expect(uids[50]).toBe(7); // a duplicate of a queued batch's article keeps that UID
+      await map.assign(batch(152, 200), true); // a later batch after the commits: still no read
+      expect(reads.n).toBe(0);
+      expect(map.count()).toBe(199);
+      expect(map.lookup(7)!.location.number).toBe(151);
     } finally {
       await store.close();
     }

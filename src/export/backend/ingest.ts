@@ -5,7 +5,8 @@
  *
  * Records go to `uidmap.assign` in batches of INGEST_BATCH (one write
  * transaction each, in order; the next batch is read while one is
- * committed); from the group's primary upstream a first-seen article
+ * committed, and with a map whose calls may overlap (`pipelined`) up to
+ * ASSIGN_AHEAD batches are handed over before the first is stored); from the group's primary upstream a first-seen article
  * gets UID = its article number (DESIGN invariant 2). A Message-ID seen
  * again (duplicate in one group) keeps its first UID and adds no row.
  *
@@ -26,7 +27,7 @@ import type { OverviewRecord, Source } from '../source.js';
 import type { MailboxUidMap, SeenArticle } from '../../uidmap/index.js';
 import { uidMapMessageId } from '../message-id.js';
 import { parseDate } from './dates.js';
-import { INGEST_BATCH, INGEST_PROGRESS_MS } from './limits.js';
+import { ASSIGN_AHEAD, INGEST_BATCH, INGEST_PROGRESS_MS } from './limits.js';
 import type { TableBuilder } from './table.js';
 
 /** One overview record of an ingest batch, for the search index. */
@@ -67,6 +68,12 @@ export function xrefGroups(xref: string | undefined): string[] {
   return out;
 }
 
+/** False when an Xref value has fewer than two `group:number` tokens (the common case, told without splitting it). */
+function mayNameTwoGroups(xref: string): boolean {
+  const first = xref.indexOf(':');
+  return first >= 0 && xref.indexOf(':', first + 1) >= 0;
+}
+
 export interface IngestResult {
   /** Records read. */
   records: number;
@@ -88,8 +95,15 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
   let dates: number[] = [];
   let overviews: OverviewRecord[] = [];
   let indexing: Promise<void> = Promise.resolve();
-  /** The batch being assigned UIDs: the next one is read meanwhile (assignments stay in order). */
-  let assigning: Promise<void> = Promise.resolve();
+  /**
+   * The batches handed to the UID map and not yet in the table, oldest
+   * first: each waits for the one before it, so rows and index batches stay
+   * in order and the first failure is rethrown by every later one.
+   */
+  const assigning: Promise<void>[] = [];
+  const pipelined = t.uidmap.pipelined;
+  const ahead = pipelined !== undefined ? ASSIGN_AHEAD : 1;
+  const failures = pipelined?.failures() ?? 0;
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -101,9 +115,18 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     sizes = [];
     dates = [];
     overviews = [];
-    await assigning; // rethrows the previous batch's failure
-    assigning = (async () => {
-      const uids = await t.uidmap.assign(seen, t.primary);
+    while (assigning.length >= ahead) await assigning.shift(); // rethrows an earlier batch's failure
+    // No later batch may take UIDs while an earlier one has none: after a
+    // failure (told at once by the map) the ingest stops at the failed batch.
+    if (pipelined !== undefined && pipelined.failures() !== failures) {
+      while (assigning.length > 0) await assigning.shift();
+    }
+    const planned = t.uidmap.assign(seen, t.primary);
+    planned.catch(() => undefined); // observed below, in order
+    const before = assigning[assigning.length - 1];
+    const done = (async () => {
+      await before;
+      const uids = await planned;
       for (let i = 0; i < uids.length; i++) out.push(uids[i]!, seen[i]!.number, sz[i]!, dt[i]!);
       if (t.index !== undefined) {
         const items = ov.map((record, i) => ({ uid: uids[i]!, key: seen[i]!.messageId, record, internalDate: dt[i]! }));
@@ -111,7 +134,8 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
         indexing = t.index(items, t.source);
       }
     })();
-    assigning.catch(() => undefined); // awaited by the next flush or at the end
+    done.catch(() => undefined); // awaited by a later flush or at the end
+    assigning.push(done);
     const now = Date.now();
     if (now - lastLog >= INGEST_PROGRESS_MS) {
       lastLog = now;
@@ -126,7 +150,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     highest = r.number;
     const messageId = uidMapMessageId(t.group, r);
     batch.push({ messageId, upstream: t.upstream, group: t.group, number: r.number });
-    if (t.onCrosspost && r.xref) {
+    if (t.onCrosspost && r.xref && mayNameTwoGroups(r.xref)) {
       const groups = xrefGroups(r.xref);
       if (groups.length > 1) t.onCrosspost(messageId, groups);
     }
@@ -136,7 +160,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (batch.length >= INGEST_BATCH) await flush();
   }
   await flush();
-  await assigning;
+  while (assigning.length > 0) await assigning.shift();
   await indexing;
   const ms = Date.now() - started;
   if (ms >= INGEST_PROGRESS_MS) {

@@ -11,6 +11,15 @@
  */
 export const INGEST_BATCH = 5_000;
 
+/**
+ * Ingest batches handed to a UID map whose calls may overlap (`pipelined`)
+ * before the oldest is stored: its commits (and their flushes to disk) go on
+ * while the overview is read, instead of the ingest stopping at each one
+ * (measured: waiting for each commit was 1.6 s of a 100k first SELECT).
+ * Bounds the records held to this many batches.
+ */
+export const ASSIGN_AHEAD = 4;
+
 /** Progress of a big ingest is logged at info at most this often. */
 export const INGEST_PROGRESS_MS = 2_000;
 

@@ -89,7 +89,7 @@ export class MailboxView {
    * Creates the view. With a usable saved table it starts from that and looks
    * upstream for changes since (a failure there is logged: the saved snapshot
    * is served); otherwise it ingests the whole group and throws the source's /
-   * UID map's errors.
+   * UID map's errors, and saves the table in a later event turn.
    */
   static async create(o: ViewOptions): Promise<MailboxView> {
     const v = new MailboxView(o);
@@ -108,7 +108,11 @@ export class MailboxView {
       return v;
     }
     await v.refresh();
-    await v.save();
+    // Saved after the opener is answered: the saved table only spares a later
+    // run the ingest (the UID map, not it, keeps the UIDs).
+    setImmediate(() => {
+      v.save().catch((err: unknown) => o.logger.warn({ group: o.group, err: (err as Error).message }, 'backend: saving the view failed'));
+    });
     return v;
   }
 

@@ -1,0 +1,86 @@
+/**
+ * Development aid (not part of `npm run bench`): the first SELECT of a
+ * never-seen group beside INN's own OVER of it, measured in the same minute,
+ * alternating builds so a change can be compared on a noisy machine.
+ *
+ *   node dist/bench/first-select.js --port P --group G [--cli dist/src/cli.js]… [--rounds 3] [--prof DIR] [--config JSON]
+ *
+ * Each round, for each `--cli` in turn (default: this build's): INN's OVER of
+ * the whole group (bench/upstream.ts `overAll`), then a fresh data directory,
+ * a server started on it, connect + LOGIN + SELECT timed to the tagged OK, the
+ * server's CPU time (utime + stime, all threads) over the SELECT and until the
+ * process is idle again (background work started by the open: index feed,
+ * In-Reply-To fetches), and the load average. `--prof DIR` starts the server
+ * with `--cpu-prof --cpu-prof-dir DIR`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CLI_PATH, freePort, NODE_FLAGS, startServer } from './server.js';
+import { openSession } from './session.js';
+import { overAll } from './upstream.js';
+
+const argv = process.argv.slice(2);
+const clis: string[] = [];
+let port = 0;
+let group = 'bench.big';
+let rounds = 3;
+let prof: string | undefined;
+let config: Record<string, unknown> | undefined;
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i]!;
+  const v = argv[++i];
+  if (v === undefined) throw new Error(`${a} needs a value`);
+  if (a === '--port') port = Number(v);
+  else if (a === '--group') group = v;
+  else if (a === '--cli') clis.push(resolve(v));
+  else if (a === '--rounds') rounds = Number(v);
+  else if (a === '--prof') prof = resolve(v);
+  else if (a === '--config') config = JSON.parse(v) as Record<string, unknown>;
+  else throw new Error(`unknown argument ${a}`);
+}
+if (!port) throw new Error('--port P (of a held INN, bench/hold-inn.ts) is needed');
+if (clis.length === 0) clis.push(CLI_PATH);
+
+const IDLE_WAIT_S = 20;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+for (let r = 1; r <= rounds; r++) {
+  for (const cli of clis) {
+    const over = await overAll(port, group, 10_000_000);
+    const dataDir = await mkdtemp(join(tmpdir(), 'nf-first-select-'));
+    const listenPort = await freePort();
+    const server = await startServer({
+      upstreamPort: port,
+      dataDir,
+      listenPort,
+      logPath: join(dataDir, 'server.log'),
+      cli,
+      ...(config ? { config } : {}),
+      nodeFlags: [...NODE_FLAGS, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])],
+    });
+    try {
+      const cpu0 = await server.cpuSeconds();
+      const s = await openSession(listenPort, group);
+      const cpu1 = await server.cpuSeconds();
+      // Background work after the answer: wait until a second passes with < 0.02 s of CPU (at most IDLE_WAIT_S: the body crawl starts later).
+      let last = cpu1;
+      for (let s = 0; s < IDLE_WAIT_S; s++) {
+        await sleep(1000);
+        const now = await server.cpuSeconds();
+        if (now - last < 0.02) break;
+        last = now;
+      }
+      s.client.close();
+      const load = loadavg()[0]!.toFixed(2);
+      const ratio = s.seconds / over.seconds;
+      process.stdout.write(
+        `round ${r} ${cli}: SELECT ${s.seconds.toFixed(3)} s (EXISTS ${s.exists}), server CPU ${(cpu1 - cpu0).toFixed(2)} s during, ` +
+          `${(last - cpu0).toFixed(2)} s until idle; INN OVER ${over.seconds.toFixed(3)} s (${over.articles}); ratio ${ratio.toFixed(2)}; load ${load}\n`,
+      );
+    } finally {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+}
