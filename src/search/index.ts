@@ -35,7 +35,7 @@ export { SearchIndexError, type SearchIndexErrorCode } from './errors.js';
 export type { BodyRecord, BodyResult, HeaderRecord, MatchResult, OverviewRecord, SearchField, SearchTerm, SortColumns, SortField };
 export { COLUMNS_EXACT, COLUMNS_INEXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT } from './index-columns.js';
 export { overviewValueExact, type OverviewFields } from './overview-text.js';
-export { overviewColumns, inReplyToColumn, type OverviewColumns } from './doc-row.js';
+export { overviewColumns, inReplyToColumn, OverviewMemo, type OverviewColumns } from './doc-row.js';
 export { hasMsgId } from './msgid.js';
 export { MessageKeys, sentDate, type MessageRecord } from './keys.js';
 export { baseSubject, type BaseSubject } from './base-subject.js';
