@@ -37,6 +37,7 @@ export { COLUMNS_EXACT, COLUMNS_INEXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT 
 export { overviewValueExact, type OverviewFields } from './overview-text.js';
 export { overviewColumns, inReplyToColumn, OverviewMemo, type OverviewColumns } from './doc-row.js';
 export { hasMsgId } from './msgid.js';
+export { overviewDoc, overviewMatcher, type OverviewAnswer, type OverviewDoc } from './overview-match.js';
 export { MessageKeys, sentDate, type MessageRecord } from './keys.js';
 export { baseSubject, type BaseSubject } from './base-subject.js';
 export { sortOrder, sortComparator, SORT_KEYS, type SortKey, type SortCriterion } from './sort.js';

@@ -7,9 +7,12 @@
  *   C: a3 UID THREAD REFERENCES UTF-8 ALL → thread('REFERENCES', all UIDs)
  *
  * - `match`: the index's answer (src/search `match`) within the asked-for
- *   UIDs; `unknown` is what the index cannot decide (bodies not indexed yet,
- *   headers known from the overview only, text the index cannot hold) plus
- *   the UIDs it holds nothing of (ingest not indexed, index write failed).
+ *   UIDs, and for articles whose overview record is still queued for the
+ *   writer, the answer the index will give once it is written (src/search
+ *   `overviewMatcher`): a SEARCH right after a first SELECT does not wait
+ *   for the writer; `unknown` is what neither can decide (bodies not indexed
+ *   yet, headers known from the overview only, text the index cannot hold)
+ *   plus the UIDs neither holds (ingest not indexed, index write failed).
  * - `sort`, `thread`: the RFC 5256 algorithms on the group's kept keys
  *   (sort-keys.ts; built from the index and, for what the writer has not
  *   written yet, the records queued for it: they do not wait), complete and exact for every UID of the latest snapshot;
@@ -25,7 +28,9 @@
 import {
   BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadNode,
 } from '../interface.js';
-import { SearchIndexError, sortOrder, threadMessages, type SearchIndex, type SearchTerm } from '../../search/index.js';
+import {
+  SearchIndexError, overviewDoc, overviewMatcher, sortOrder, threadMessages, type OverviewDoc, type OverviewFields, type SearchIndex, type SearchTerm,
+} from '../../search/index.js';
 import type { GroupReader } from './reader.js';
 import { GroupKeys, type KeysBudget, type Need } from './sort-keys.js';
 import type { RecordSource } from './sort-records.js';
@@ -34,6 +39,8 @@ import type { ViewSnapshot } from './view.js';
 
 /** `progress()` recounts the index (a count over the group's members) when it was written to, at most this often. */
 const PROGRESS_TTL_MS = 1_000;
+
+const EMPTY = new Uint32Array(0);
 
 const NEEDS: Record<SortCriterion['key'], Need | null> = {
   ARRIVAL: null, DATE: null, SIZE: 'size', SUBJECT: 'subject', FROM: 'from', DISPLAYFROM: 'from', TO: 'to', DISPLAYTO: 'to', CC: 'cc',
@@ -57,9 +64,9 @@ export interface GroupSearchDeps {
   budget: KeysBudget;
   /** The group's In-Reply-To fetch under way, if any (THREAD waits for it rather than reading headers). */
   inReplyTo?: () => Promise<void> | undefined;
-  /** Resolves once the group's overview records queued so far are in the index (SEARCH waits for it). */
+  /** Resolves once the group's overview records queued so far are in the index (SEARCH waits for it when there is no `pending`). */
   settled?: () => Promise<void>;
-  /** What is queued for the index and not written yet (SORT and THREAD read it instead of waiting for `settled`). */
+  /** What is queued for the index and not written yet (SEARCH, SORT and THREAD read it instead of waiting for `settled`). */
   pending?: RecordSource['pending'];
   /** Changes whenever a write touching the group is committed (`progress` counts again then). */
   writes?: () => number;
@@ -70,25 +77,60 @@ export class GroupSearch implements MailboxSearch {
   /** Members of the index, kept per mailbox version (`changesSince`). */
   private members: { version: number; uidValidity: number; uids: Uint32Array } | null = null;
   private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
+  /** The overview text of queued records SEARCH has read (dropped with the records once written). */
+  private readonly docs = new WeakMap<OverviewFields, OverviewDoc>();
 
   constructor(private readonly d: GroupSearchDeps) {
     this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo, pending: d.pending }, d.snapshot, d.budget);
   }
 
   async match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch> {
-    await this.d.settled?.();
+    if (this.d.pending === undefined) await this.d.settled?.();
     const snap = this.d.snapshot();
     const scope = within ?? snap.uids;
+    const searchTerms = terms.map(toTerm);
     try {
-      const r = this.d.index.match(this.d.group, snap.uidValidity, terms.map(toTerm));
+      // members first: a document written between the two reads is answered from its queued record (held until its write is reported, never within this step)
       const members = this.memberUids(snap.uidValidity);
-      return {
-        uids: intersectUids(r.uids, scope),
-        unknown: unionUids(intersectUids(r.unindexed, scope), minusUids(scope, members)),
-      };
+      const r = this.d.index.match(this.d.group, snap.uidValidity, searchTerms);
+      const uids = intersectUids(intersectUids(r.uids, members), scope);
+      const unknown = intersectUids(intersectUids(r.unindexed, members), scope);
+      const rest = minusUids(scope, members);
+      if (rest.length === 0) return { uids, unknown };
+      const queued = this.queuedMatch(snap.uidValidity, searchTerms, rest);
+      return { uids: unionUids(uids, queued.uids), unknown: unionUids(unknown, queued.unknown) };
     } catch (err) {
       return unavailable(err, 'match');
     }
+  }
+
+  /**
+   * `uids` (ascending, none a member of the index) answered from their
+   * overview records queued for the writer (`pending`, overview-match.ts);
+   * a UID without one (not queued, or its write failed) is unknown.
+   */
+  private queuedMatch(uidValidity: number, terms: readonly SearchTerm[], uids: Uint32Array): { uids: Uint32Array; unknown: Uint32Array } {
+    const pending = this.d.pending?.(uidValidity);
+    if (pending === undefined) return { uids: EMPTY, unknown: uids };
+    const matcher = overviewMatcher(terms);
+    const yes: number[] = [];
+    const unknown: number[] = [];
+    for (const uid of uids) {
+      const q = pending.overview(uid);
+      if (q === undefined) {
+        unknown.push(uid);
+        continue;
+      }
+      let doc = this.docs.get(q.overview);
+      if (doc === undefined) {
+        doc = overviewDoc(q.overview);
+        this.docs.set(q.overview, doc);
+      }
+      const a = matcher(doc);
+      if (a === 'yes') yes.push(uid);
+      else if (a === 'unknown') unknown.push(uid);
+    }
+    return { uids: Uint32Array.from(yes), unknown: Uint32Array.from(unknown) };
   }
 
   async sort(criteria: readonly SortCriterion[], uids: Uint32Array): Promise<Uint32Array> {
