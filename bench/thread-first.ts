@@ -59,6 +59,7 @@ for (let run = 0; run < runs; run++) {
       await c.cmd('LOGIN anonymous x');
       await c.cmd(`SELECT ${group}`);
       const t2 = performance.now();
+      const cpuSelect = (await server.cpuSeconds()) - cpu0;
       const answer = await c.cmd('UID THREAD REFERENCES UTF-8 ALL');
       const t3 = performance.now();
       const cpu = (await server.cpuSeconds()) - cpu0;
@@ -66,7 +67,7 @@ for (let run = 0; run < runs; run++) {
       const threads = answer.split('\r\n').find((l) => l.startsWith('* THREAD')) ?? '';
       process.stdout.write(
         `${cli === CLI_PATH ? 'this build' : cli}: INN OVER ${over.toFixed(0)} ms | connect ${(t1 - t0).toFixed(0)} SELECT ${(t2 - t1).toFixed(0)} THREAD ${(t3 - t2).toFixed(0)} ` +
-          `total ${(t3 - t0).toFixed(0)} ms (${(t3 - t0 - over).toFixed(0)} beyond OVER) | server CPU ${(cpu * 1000).toFixed(0)} ms | ` +
+          `total ${(t3 - t0).toFixed(0)} ms (${(t3 - t0 - over).toFixed(0)} beyond OVER) | server CPU ${(cpu * 1000).toFixed(0)} ms (SELECT ${(cpuSelect * 1000).toFixed(0)}) | ` +
           `answer ${threads.length} B | load ${load()}\n`,
       );
     } finally {
