@@ -11,9 +11,10 @@
  * `--prof DIR`: the server runs with --cpu-prof into DIR. `--cli`: another
  * build's dist/src/cli.js (before/after comparisons, alternated per run).
  * Rows per run: wall ms of connect→greeting, SELECT, THREAD and in all; the
- * server's CPU (all threads) from spawn to the answer; the load average.
+ * server's CPU from the connect to the answer (all threads, and its main
+ * thread alone; each also at the SELECT's answer); the load average.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NntpClient } from '../src/nntp/client.js';
@@ -29,6 +30,12 @@ const group = arg('group') ?? 'bench.big';
 const runs = Number(arg('runs') ?? '3');
 const prof = arg('prof');
 const clis = (arg('cli') ?? CLI_PATH).split(',');
+/** CPU seconds of the server's main thread (the event loop; the index writer's thread not counted). */
+async function mainCpu(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 async function innOver(): Promise<number> {
@@ -53,6 +60,7 @@ for (let run = 0; run < runs; run++) {
     });
     try {
       const cpu0 = await server.cpuSeconds();
+      const main0 = await mainCpu(server.pid);
       const t0 = performance.now();
       const c = await LoadClient.open(server.port);
       const t1 = performance.now();
@@ -60,14 +68,16 @@ for (let run = 0; run < runs; run++) {
       await c.cmd(`SELECT ${group}`);
       const t2 = performance.now();
       const cpuSelect = (await server.cpuSeconds()) - cpu0;
+      const mainSelect = (await mainCpu(server.pid)) - main0;
       const answer = await c.cmd('UID THREAD REFERENCES UTF-8 ALL');
       const t3 = performance.now();
       const cpu = (await server.cpuSeconds()) - cpu0;
+      const main = (await mainCpu(server.pid)) - main0;
       c.close();
       const threads = answer.split('\r\n').find((l) => l.startsWith('* THREAD')) ?? '';
       process.stdout.write(
         `${cli === CLI_PATH ? 'this build' : cli}: INN OVER ${over.toFixed(0)} ms | connect ${(t1 - t0).toFixed(0)} SELECT ${(t2 - t1).toFixed(0)} THREAD ${(t3 - t2).toFixed(0)} ` +
-          `total ${(t3 - t0).toFixed(0)} ms (${(t3 - t0 - over).toFixed(0)} beyond OVER) | server CPU ${(cpu * 1000).toFixed(0)} ms (SELECT ${(cpuSelect * 1000).toFixed(0)}) | ` +
+          `total ${(t3 - t0).toFixed(0)} ms (${(t3 - t0 - over).toFixed(0)} beyond OVER) | server CPU ${(cpu * 1000).toFixed(0)} ms (SELECT ${(cpuSelect * 1000).toFixed(0)}), main thread ${(main * 1000).toFixed(0)} (SELECT ${(mainSelect * 1000).toFixed(0)}) | ` +
           `answer ${threads.length} B | load ${load()}\n`,
       );
     } finally {
