@@ -9,8 +9,10 @@
  * - `match`: the index's answer (src/search `match`) within the asked-for
  *   UIDs, and for articles whose overview record is still queued for the
  *   writer, the answer the index will give once it is written (src/search
- *   `overviewMatcher`): a SEARCH right after a first SELECT does not wait
- *   for the writer; `unknown` is what neither can decide (bodies not indexed
+ *   `overviewMatcher`): a SUBJECT or FROM SEARCH right after a first SELECT
+ *   does not wait for the writer (one the queued records leave undecided —
+ *   BODY, TO, … — waits for it, as the written index may know more, e.g. a
+ *   crosspost's body indexed in another group); `unknown` is what neither can decide (bodies not indexed
  *   yet, headers known from the overview only, text the index cannot hold)
  *   plus the UIDs neither holds (ingest not indexed, index write failed).
  * - `sort`, `thread`: the RFC 5256 algorithms on the group's kept keys
@@ -20,6 +22,8 @@
  *   the article expired) comes last, in UID order (SORT) or as a thread of
  *   its own (THREAD), so no UID is lost.
  * - `progress`: members and bodies indexed of the snapshot's articles.
+ * `match`, `sort` and `thread` each start in a loop iteration of their own
+ * (`turns`), so many sessions searching at once do not hold the event loop.
  *
  * Errors: an index failure (SearchIndexError) is thrown as BackendError
  * UNAVAILABLE, so the caller scans; upstream failures while reading headers
@@ -35,6 +39,7 @@ import type { GroupReader } from './reader.js';
 import { GroupKeys, type KeysBudget, type Need } from './sort-keys.js';
 import type { RecordSource } from './sort-records.js';
 import { intersectUids, minusUids, unionUids } from '../../util/sorted.js';
+import type { Turns } from './turns.js';
 import type { ViewSnapshot } from './view.js';
 
 /** `progress()` recounts the index (a count over the group's members) when it was written to, at most this often. */
@@ -70,6 +75,8 @@ export interface GroupSearchDeps {
   pending?: RecordSource['pending'];
   /** Changes whenever a write touching the group is committed (`progress` counts again then). */
   writes?: () => number;
+  /** Shared by the backend's groups: each SEARCH, SORT and THREAD starts in a loop iteration of its own (turns.ts). */
+  turns?: Turns;
 }
 
 export class GroupSearch implements MailboxSearch {
@@ -85,20 +92,37 @@ export class GroupSearch implements MailboxSearch {
   }
 
   async match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch> {
-    if (this.d.pending === undefined) await this.d.settled?.();
+    const searchTerms = terms.map(toTerm);
+    if (this.d.pending !== undefined) {
+      await this.d.turns?.take();
+      const now = this.matchNow(searchTerms, within, true);
+      // what the queued records leave open (a body, To/Cc, …) the written index may decide: wait for the writer then
+      if (!now.undecidedQueued) return now.result;
+    }
+    await this.d.settled?.();
+    await this.d.turns?.take();
+    return this.matchNow(searchTerms, within, false).result;
+  }
+
+  /**
+   * The index's answer now; UIDs not members of it answered from their
+   * queued overview records (`fromQueued`), else unknown. `undecidedQueued`:
+   * some queued record left a UID undecided.
+   */
+  private matchNow(terms: readonly SearchTerm[], within: Uint32Array | undefined, fromQueued: boolean): { result: IndexMatch; undecidedQueued: boolean } {
     const snap = this.d.snapshot();
     const scope = within ?? snap.uids;
-    const searchTerms = terms.map(toTerm);
     try {
       // members first: a document written between the two reads is answered from its queued record (held until its write is reported, never within this step)
       const members = this.memberUids(snap.uidValidity);
-      const r = this.d.index.match(this.d.group, snap.uidValidity, searchTerms);
+      const r = this.d.index.match(this.d.group, snap.uidValidity, terms);
       const uids = intersectUids(intersectUids(r.uids, members), scope);
       const unknown = intersectUids(intersectUids(r.unindexed, members), scope);
       const rest = minusUids(scope, members);
-      if (rest.length === 0) return { uids, unknown };
-      const queued = this.queuedMatch(snap.uidValidity, searchTerms, rest);
-      return { uids: unionUids(uids, queued.uids), unknown: unionUids(unknown, queued.unknown) };
+      if (rest.length === 0) return { result: { uids, unknown }, undecidedQueued: false };
+      if (!fromQueued) return { result: { uids, unknown: unionUids(unknown, rest) }, undecidedQueued: false };
+      const queued = this.queuedMatch(snap.uidValidity, terms, rest);
+      return { result: { uids: unionUids(uids, queued.uids), unknown: unionUids(unknown, queued.unknown) }, undecidedQueued: queued.undecided };
     } catch (err) {
       return unavailable(err, 'match');
     }
@@ -107,11 +131,13 @@ export class GroupSearch implements MailboxSearch {
   /**
    * `uids` (ascending, none a member of the index) answered from their
    * overview records queued for the writer (`pending`, overview-match.ts);
-   * a UID without one (not queued, or its write failed) is unknown.
+   * a UID without one (not queued, or its write failed) is unknown;
+   * `undecided`: a queued record left its UID unknown.
    */
-  private queuedMatch(uidValidity: number, terms: readonly SearchTerm[], uids: Uint32Array): { uids: Uint32Array; unknown: Uint32Array } {
+  private queuedMatch(uidValidity: number, terms: readonly SearchTerm[], uids: Uint32Array): { uids: Uint32Array; unknown: Uint32Array; undecided: boolean } {
     const pending = this.d.pending?.(uidValidity);
-    if (pending === undefined) return { uids: EMPTY, unknown: uids };
+    if (pending === undefined) return { uids: EMPTY, unknown: uids, undecided: false };
+    let undecided = false;
     const matcher = overviewMatcher(terms);
     const yes: number[] = [];
     const unknown: number[] = [];
@@ -128,12 +154,16 @@ export class GroupSearch implements MailboxSearch {
       }
       const a = matcher(doc);
       if (a === 'yes') yes.push(uid);
-      else if (a === 'unknown') unknown.push(uid);
+      else if (a === 'unknown') {
+        unknown.push(uid);
+        undecided = true;
+      }
     }
-    return { uids: Uint32Array.from(yes), unknown: Uint32Array.from(unknown) };
+    return { uids: Uint32Array.from(yes), unknown: Uint32Array.from(unknown), undecided };
   }
 
   async sort(criteria: readonly SortCriterion[], uids: Uint32Array): Promise<Uint32Array> {
+    await this.d.turns?.take();
     const needs = new Set<Need>();
     for (const c of criteria) {
       const n = NEEDS[c.key];
@@ -149,6 +179,7 @@ export class GroupSearch implements MailboxSearch {
   }
 
   async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
+    await this.d.turns?.take();
     const needs = new Set<Need>(['thread']);
     if (algorithm !== 'REFS') needs.add('subject');
     const ready = await this.ready(needs);

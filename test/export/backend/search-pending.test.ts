@@ -91,14 +91,12 @@ async function answers(h: MailboxHandle): Promise<{ what: string; uids: Uint32Ar
   return got;
 }
 
-/** SEARCH SUBJECT, FROM (without and with an inner space), BODY, and an AND decided false by one term. */
+/** SEARCH SUBJECT, FROM, and an AND with BODY decided false by its SUBJECT term: what queued records decide. */
 async function searches(h: MailboxHandle): Promise<{ uids: number[]; unknown: number[] }[]> {
   const out: { uids: number[]; unknown: number[] }[] = [];
   for (const terms of [
     [{ field: 'subject', needle: 'ROOT' }],
     [{ field: 'from', needle: 'p1@' }],
-    [{ field: 'from', needle: 'poster 1' }],
-    [{ field: 'body', needle: 'body' }],
     [{ field: 'subject', needle: 'nowhere' }, { field: 'body', needle: 'body' }],
   ] as const) {
     const m = await h.search!.match(terms);
@@ -152,14 +150,12 @@ describe('SEARCH, SORT and THREAD before the index writer caught up', () => {
       const one = refs.find((t) => (t as [number])[0] === 1) as [number, [number, unknown[]][]];
       const two = one[1].find((c) => c[0] === 2)!;
       expect(two[1].map((c) => (c as [number])[0])).toContain(3);
-      // SEARCH does not wait for the writer either (it would hang here): answered from the queued overview records
+      // SUBJECT/FROM SEARCH does not wait for the writer either (it would hang here): answered from the queued overview records
       searchedEarly = await searches(h);
       expect(searchedEarly).toEqual([
         { uids: [1, 2, 3, 7, 9, 11], unknown: [] },
         { uids: [1, 4, 7, 10], unknown: [] },
-        { uids: [], unknown: [1, 4, 7, 10] }, // an inner space: the overview's white space may differ
-        { uids: [], unknown: ARTICLES.map((_, i) => i + 1) }, // no body indexed yet
-        { uids: [], unknown: [] },
+        { uids: [], unknown: [] }, // decided by its SUBJECT term; BODY alone (undecided) waits for the writer
       ]);
       expect(readsBefore).toBe(0);
       const keys = await rawRecords(h);
