@@ -12,19 +12,24 @@
  * 4 were greeted within 60 s, and every other command waited as long.
  *
  * `take()` resolves in a `setImmediate` callback of its own, one waiter at
- * a time in arrival order, and after one waiter BETWEEN_TURNS more loop
- * iterations pass before the next (each costs a few µs when there is no
- * I/O): between two searches the loop polls, accepts connections, reads and
+ * a time in arrival order, and after a heavy turn (CHEAP_MS or more until
+ * the next iteration's check phase) BETWEEN_TURNS more loop iterations pass
+ * before the next (each costs a few µs when there is no I/O): between two searches the loop polls, accepts connections, reads and
  * answers cheap commands. With it, the same test greeted all 300.
  * A search alone waits one `setImmediate` (well under a millisecond).
  */
 
-/** Loop iterations between two turns: up to this many connections accepted per heavy search. */
+/** Loop iterations between two turns after a heavy one: up to this many connections accepted per heavy search. */
 const BETWEEN_TURNS = 16;
+
+/** A turn shorter than this (with the poll phase after it) was cheap: the next waiter goes in the next iteration, without the pause. */
+const CHEAP_MS = 2;
 
 export class Turns {
   private readonly waiting: (() => void)[] = [];
   private scheduled = false;
+  /** When the last waiter was let go (performance.now()). */
+  private released = 0;
 
   /** Resolves when it is this caller's turn (never rejects). */
   take(): Promise<void> {
@@ -38,6 +43,8 @@ export class Turns {
   private schedule(hops: number): void {
     this.scheduled = true;
     setImmediate(() => {
+      // the first pause step sees how long the last turn (and the poll phase after it) took
+      if (hops === BETWEEN_TURNS && performance.now() - this.released < CHEAP_MS) hops = 0;
       if (hops > 0) return this.schedule(hops - 1);
       const next = this.waiting.shift();
       if (next === undefined) {
@@ -45,6 +52,7 @@ export class Turns {
         return;
       }
       next();
+      this.released = performance.now();
       if (this.waiting.length > 0) this.schedule(BETWEEN_TURNS);
       else this.scheduled = false;
     });
