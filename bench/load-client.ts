@@ -20,8 +20,13 @@ import { connect, type Socket } from 'node:net';
  */
 export const COMMAND_TIMEOUT_MS = 60_000;
 
+/** What `tagged` looks at: the end of what arrived (a tagged line is the last of its response and far shorter). */
+const TAIL_CHARS = 4096;
+
 export class LoadClient {
   private buf = '';
+  /** The last TAIL_CHARS or more of `buf`, from a line start when cut (a 600 KB SEARCH answer is not scanned again per chunk). */
+  private tail = '';
   private wake: (() => void) | undefined;
   private seq = 0;
   closed = false;
@@ -30,6 +35,12 @@ export class LoadClient {
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => {
       this.buf += d;
+      const t = this.tail + d;
+      if (t.length <= 2 * TAIL_CHARS) this.tail = t;
+      else {
+        const cut = t.indexOf('\r\n', t.length - TAIL_CHARS);
+        this.tail = cut < 0 ? t.slice(-TAIL_CHARS) : t.slice(cut);
+      }
       this.wake?.();
     });
     socket.on('close', () => {
@@ -53,6 +64,7 @@ export class LoadClient {
       throw err;
     }
     c.buf = '';
+    c.tail = '';
     return c;
   }
 
@@ -102,6 +114,7 @@ export class LoadClient {
   takeText(): string {
     const t = this.buf;
     this.buf = '';
+    this.tail = '';
     return t;
   }
 
@@ -112,8 +125,11 @@ export class LoadClient {
   /** Waits for the tagged line of `tag`, takes the text and returns the match: [1] status, [2] the rest, `input` the text. */
   private async tagged(tag: string): Promise<RegExpExecArray> {
     const re = new RegExp(`(?:^|\\r\\n)${tag} (OK|NO|BAD)([^\\r\\n]*)\\r\\n`);
-    const text = await this.wait((t) => re.test(t));
+    await this.wait(() => re.test(this.tail));
+    const m = re.exec(this.tail)!;
+    const text = this.buf;
     this.buf = '';
-    return re.exec(text)!;
+    this.tail = '';
+    return Object.assign(m, { input: text });
   }
 }

@@ -83,15 +83,19 @@ export interface LoadReport {
   openSeconds?: number;
   errors: string[];
   errorCount: number;
+  /** Errors per command kind ('open' for connect, LOGIN and SELECT) and cause ('timeout' or the first words of the answer). */
+  errorKinds: Record<string, number>;
 }
 
 const WORDS = ['the', 'news', 'test', 're', 'and', 'of', 'question', 'release', 'hello'];
 
 export async function runSessions(o: LoadOptions): Promise<LoadReport> {
-  const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, latency: {}, p50Ms: NaN, p99Ms: NaN, errors: [], errorCount: 0 };
+  const report: LoadReport = { sessions: o.sessions, commands: 0, seconds: 0, commandsPerSecond: 0, byKind: {}, latency: {}, p50Ms: NaN, p99Ms: NaN, errors: [], errorCount: 0, errorKinds: {} };
   const total: Record<string, number> = {};
   const samples: Record<string, number[]> = {};
-  const fail = (s: string): void => {
+  const fail = (s: string, kind = 'other'): void => {
+    const cause = /timeout/.test(s) ? 'timeout' : /closed/.test(s) ? 'closed' : /\b(NO|BAD)\b/.test(s) ? /\b(NO|BAD)\b.*/.exec(s)![0].slice(0, 30) : 'other';
+    report.errorKinds[`${kind} ${cause}`] = (report.errorKinds[`${kind} ${cause}`] ?? 0) + 1;
     report.errorCount++;
     if (report.errors.length < KEEP_ERRORS) report.errors.push(s);
   };
@@ -118,9 +122,12 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
     const who = o.userOf?.(i) ?? { user: o.user ?? 'anonymous', pass: o.pass ?? 'x' };
     let c: LoadClient | undefined;
     let exists = 0;
+    let stage = 'greeting';
     try {
       c = await LoadClient.open(o.ports[i % o.ports.length]!, o.host);
+      stage = 'LOGIN';
       await c.cmd(`LOGIN ${who.user} ${who.pass}`);
+      stage = 'SELECT';
       const sel = await c.cmd(`SELECT ${o.mailbox}`).catch((err: unknown) => {
         throw new Error(`SELECT: ${(err as Error).message}`);
       });
@@ -128,7 +135,7 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
       exists = Number(/\* (\d+) EXISTS/.exec(sel)?.[1] ?? 0);
       if (exists === 0) throw new Error(`${o.mailbox} is empty`);
     } catch (err) {
-      fail(`session ${i} open: ${(err as Error).message}`);
+      fail(`session ${i} open (${stage}): ${(err as Error).message}`, `open ${stage}`);
       c?.close();
       arrive();
       return;
@@ -167,7 +174,7 @@ export async function runSessions(o: LoadOptions): Promise<LoadReport> {
             (samples[k] ??= []).push(ms);
           }
         } catch (err) {
-          fail(`session ${i}: ${command.slice(0, 50)}: ${(err as Error).message}`);
+          fail(`session ${i}: ${command.slice(0, 50)}: ${(err as Error).message}`, sub ?? kind);
           if (c.closed) return;
         }
       }
@@ -310,7 +317,9 @@ async function main(): Promise<void> {
     const rss0 = children.map((c) => rssOf(c.proc.pid!));
     const cpu0 = await Promise.all(children.map((c) => procCpuSeconds(c.proc.pid!)));
     const searchWindow = Number(arg('search-window', '0')) || undefined;
+    const clientCpu0 = process.cpuUsage();
     const r = await runSessions({ ports, mailbox: group, sessions, seconds, seed: 1733, ...(searchWindow ? { searchWindow } : {}) });
+    const clientCpu = process.cpuUsage(clientCpu0);
     const rss1 = children.map((c) => rssOf(c.proc.pid!));
     const hwm = children.map((c) => rssOf(c.proc.pid!, 'VmHWM'));
     const cpu1 = await Promise.all(children.map((c) => procCpuSeconds(c.proc.pid!)));
@@ -320,9 +329,9 @@ async function main(): Promise<void> {
         `load-sessions: ${sessions} sessions on ${processes} process(es), ${group}, ${r.seconds.toFixed(1)} s${searchWindow ? `, SEARCH over ${searchWindow} messages` : ', SEARCH over the whole group'}${index ? ', bodies indexed first' : ''}`,
         `  commands:      ${r.commands} = ${Math.round(r.commandsPerSecond)} commands/s  ${JSON.stringify(r.byKind)}`,
         `  latency (ms):  all p50 ${r.p50Ms} p99 ${r.p99Ms}; ${Object.entries(r.latency).map(([k, l]) => `${k} mean ${l.meanMs} p99 ${l.p99Ms} max ${l.maxMs}`).join(', ')}`,
-        `  errors:        ${r.errorCount}${r.errors.map((e) => `\n    ${e}`).join('')}`,
+        `  errors:        ${r.errorCount} ${JSON.stringify(r.errorKinds)}${r.errors.map((e) => `\n    ${e}`).join('')}`,
         `  RSS per process before → after (peak): ${rss0.map((x, i) => `${mb(x)} → ${mb(rss1[i]!)} (${mb(hwm[i]!)})`).join(', ')}`,
-        `  server CPU during the load: ${cpu1.map((x, i) => `${(x - cpu0[i]!).toFixed(1)} s`).join(', ')} (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+        `  server CPU during the load: ${cpu1.map((x, i) => `${(x - cpu0[i]!).toFixed(1)} s`).join(', ')}; this client's ${((clientCpu.user + clientCpu.system) / 1e6).toFixed(1)} s (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
         `  same UIDVALIDITY and UID→Message-ID list on every process: ${same ? 'yes' : 'NO'} (${listings[0]!.uids.length} messages)`,
         '',
       ].join('\n'),

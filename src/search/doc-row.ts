@@ -7,7 +7,8 @@ import { HeaderFlags } from './db.js';
 import { firstAddress, headerText, type FirstAddress } from './text.js';
 import { parseDate } from '../export/backend/dates.js';
 import { COLUMNS_INEXACT, COLUMNS_OVERVIEW } from './index-columns.js';
-import { overviewText, type OverviewFields } from './overview-text.js';
+import { overviewText, overviewValueExact, type OverviewFields } from './overview-text.js';
+import { decodeHeaderValue } from '../mime/index.js';
 
 /** A lone surrogate (String.prototype.isWellFormed, typed for ES2022), or NUL. */
 const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
@@ -134,39 +135,90 @@ export interface OverviewColumns {
 /** ASCII without NUL and U+0001 (which a column cannot hold): such a value is stored as it is. */
 // eslint-disable-next-line no-control-regex
 const PLAIN = /^[\u0002-\u007f]*$/;
+/** NUL or U+0001: a column holding one is stored changed (SortInexact). */
+// eslint-disable-next-line no-control-regex
+const CTL = /[\u0000\u0001]/;
+/** A value `decodeHeaderValue` may change: an encoded word, or a surrogate (a lone one becomes U+FFFD on the way through UTF-8). */
+const DECODES = /=\?|[\uD800-\uDFFF]/;
+/** A Date the index parses as the overview gives it: ASCII only (overview-text.ts). */
+const ASCII = /^[\u0000-\u007f]*$/;
+
+/** What `overviewRow` makes of one From value, kept by an `OverviewMemo`. */
+interface FromFacts {
+  /** overviewValueExact(from). */
+  exact: boolean;
+  /** The first address's columns hold NUL or U+0001 (SortInexact). */
+  ctl: boolean;
+  /** The first address as the columns hold it. */
+  addr: FirstAddress;
+}
+
+/**
+ * What `overviewColumns` keeps between calls: the facts of each From value
+ * (decoding and parsing an address is the costly part, and a group's
+ * posters repeat). One per pass over a group's records; up to MEMO_FROM
+ * values, then it starts again.
+ */
+export class OverviewMemo {
+  readonly from = new Map<string, FromFacts>();
+}
+
+const MEMO_FROM = 65_536;
+
+function fromFacts(from: string, memo: OverviewMemo | undefined): FromFacts {
+  const known = memo?.from.get(from);
+  if (known !== undefined) return known;
+  const a = firstAddress(from);
+  const addr = a.mailbox === '' && a.host === '' && a.name === '' ? NO_ADDRESS : { mailbox: sortText(a.mailbox), host: sortText(a.host), name: sortText(a.name) };
+  const facts = { exact: overviewValueExact(from), ctl: CTL.test(a.mailbox) || CTL.test(a.host) || CTL.test(a.name), addr };
+  if (memo !== undefined) {
+    if (memo.from.size >= MEMO_FROM) memo.from.clear();
+    memo.from.set(from, facts);
+  }
+  return facts;
+}
 
 /**
  * The SORT/THREAD columns `addOverview` stores for overview `o`, as
  * `sortColumns` would read them back: a record queued for the writer
- * stands in for its row, with the same answer (one rule: `overviewRow`).
- * `from` is left empty unless `withFrom` (its address parse is the costly
- * part; the state does not depend on skipping it). A plain record (every
- * value ASCII, no encoded word in Subject or From) takes a short way with
- * the same result (test/search/overview-columns.test.ts checks both ways
- * against the index).
+ * stands in for its row, with the same answer (the rule is `overviewRow`'s;
+ * this computes only the columns and their state, without the search
+ * text). `from` is left empty unless `withFrom` (the state does not depend
+ * on it). `memo` (optional) keeps what was worked out for each From value
+ * across calls; `dateMs`, when the caller has it, is `parseDate(o.date)`
+ * (dates.ts; NaN allowed), so the date is not parsed again.
+ * test/search/overview-columns.test.ts checks every kind of value against
+ * the index.
  */
-export function overviewColumns(o: OverviewFields, withFrom = true): OverviewColumns {
+export function overviewColumns(o: OverviewFields, withFrom = true, memo?: OverviewMemo, dateMs?: number): OverviewColumns {
   if (!o.subject.includes('=?') && !o.from.includes('=?') && PLAIN.test(o.subject) && PLAIN.test(o.from) && PLAIN.test(o.date) && PLAIN.test(o.messageId) && PLAIN.test(o.references)) {
     // decoding ASCII without encoded words gives it back; nothing is replaced, every overview value is exact
-    const date = parseDate(o.date);
+    const date = dateMs ?? parseDate(o.date);
     return {
       state: COLUMNS_OVERVIEW,
       date: Number.isFinite(date) ? date : NaN,
       subject: o.subject,
-      from: withFrom ? firstAddress(o.from) : NO_ADDRESS,
+      from: withFrom ? fromFacts(o.from, memo).addr : NO_ADDRESS,
       references: o.references.trim(),
       messageId: o.messageId.trim(),
     };
   }
-  const row = overviewRow(o, { mailbox: '-', uidValidity: 1, uid: 1, internalDate: 0, size: 0 });
-  const c = row.columns as [number | null, number, number, string, string, string, string, string, string, string, string, string, string, string, string, string];
+  // overviewRow's columns: Subject decoded (overviewText), From's first address, the rest trimmed; each column through sortText
+  const subject = DECODES.test(o.subject) ? decodeHeaderValue(Buffer.from(o.subject, 'utf8')) : o.subject;
+  const references = o.references.trim();
+  const messageId = o.messageId.trim();
+  const f = fromFacts(o.from, memo);
+  const exact =
+    overviewValueExact(o.subject) && f.exact && ASCII.test(o.date) && overviewValueExact(o.messageId) && overviewValueExact(o.references) &&
+    !CTL.test(subject) && !f.ctl && !CTL.test(references) && !CTL.test(messageId);
+  const date = dateMs ?? parseDate(o.date);
   return {
-    state: (row.flags & HeaderFlags.SortInexact) !== 0 ? COLUMNS_INEXACT : COLUMNS_OVERVIEW,
-    date: c[0] ?? NaN,
-    subject: c[3],
-    from: !withFrom || (c[4] === '' && c[5] === '' && c[6] === '') ? NO_ADDRESS : { mailbox: c[4], host: c[5], name: c[6] },
-    references: c[13],
-    messageId: c[15],
+    state: exact ? COLUMNS_OVERVIEW : COLUMNS_INEXACT,
+    date: Number.isFinite(date) ? date : NaN,
+    subject: sortText(subject),
+    from: withFrom ? f.addr : NO_ADDRESS,
+    references: sortText(references),
+    messageId: sortText(messageId),
   };
 }
 

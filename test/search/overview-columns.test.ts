@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SearchIndex, overviewColumns, type OverviewFields } from '../../src/search/index.js';
+import { OverviewMemo, SearchIndex, overviewColumns, type OverviewFields } from '../../src/search/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -36,6 +36,11 @@ const VARIANTS: Partial<OverviewFields>[] = [
   { messageId: '<m\u00e9@t>' },
   { subject: 'tab\there', from: 'Tab\tName <t@example.org>' },
   { subject: 'Fwd: [tag] =?utf-8?b?w6k=?=' },
+  { subject: 'lone \ud800 surrogate', from: 'lone \udc00 <l@example.org>' },
+  { subject: 'pair \ud83d\ude00 kept' },
+  { subject: '=?utf-8?q?nul=00here?=' },
+  { from: '=?iso-8859-1?q?J=F6rg?= <j@example.org>', subject: 'caf\u00c3\u00a9' },
+  { references: '<a@t> \ufffd', messageId: '<m@t>\u0000' },
 ];
 
 describe('overviewColumns', () => {
@@ -49,6 +54,7 @@ describe('overviewColumns', () => {
       const cols = index.sortColumns('g', 1, ['state', 'date', 'subject', 'from', 'messageId', 'references'], 0);
       expect([...cols.uids]).toEqual(records.map((r) => r.uid));
       let plain = 0;
+      const memo = new OverviewMemo();
       records.forEach((r, j) => {
         const got = overviewColumns(r.overview, true);
         const want = {
@@ -58,6 +64,12 @@ describe('overviewColumns', () => {
         };
         expect({ ...got, from: { ...got.from } }, JSON.stringify(r.overview)).toEqual(want);
         expect(overviewColumns(r.overview, false).state).toBe(got.state);
+        // with a memo: the same, the first time (From worked out) and again (From remembered)
+        for (let k = 0; k < 2; k++) {
+          const m = overviewColumns(r.overview, true, memo);
+          expect({ ...m, from: { ...m.from } }, JSON.stringify(r.overview)).toEqual(want);
+          expect(overviewColumns(r.overview, false, memo).state).toBe(got.state);
+        }
         if (/^[\u0002-\u007f]*$/.test(Object.values(r.overview).join('')) && !/=\?/.test(r.overview.subject + r.overview.from)) plain++;
       });
       expect(plain).toBeGreaterThan(3); // the short way was taken

@@ -22,6 +22,7 @@ import type { BodyPolicy } from './index-policy.js';
 import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
 import { KeysBudget } from './sort-keys.js';
+import { Turns } from './turns.js';
 import { indexStatus, type IndexStatus } from './index-status.js';
 import { rowOfNumber } from './table.js';
 import type { MailboxView, ViewOptions } from './view.js';
@@ -72,6 +73,8 @@ export class BackendIndex {
   private readonly feed: IndexFeed;
   private readonly crawler: Crawler;
   private readonly budget: KeysBudget;
+  /** One heavy search per loop iteration, all groups together (turns.ts). */
+  private readonly turns = new Turns();
   private readonly searches = new Map<MailboxView, GroupSearch>();
   private readonly bodies: (group: string) => BodyPolicy;
   /** In-Reply-To fetches under way, by group (`fetchInReplyTo`). */
@@ -199,6 +202,7 @@ export class BackendIndex {
       writes: () => this.feed.writes(group),
       inReplyTo: () => this.inReplyTo(group),
       pending: (uidValidity) => this.feed.pending(group, uidValidity),
+      turns: this.turns,
     });
     this.searches.set(view, search);
     this.seen.set(group, view);

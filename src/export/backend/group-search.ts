@@ -7,9 +7,14 @@
  *   C: a3 UID THREAD REFERENCES UTF-8 ALL → thread('REFERENCES', all UIDs)
  *
  * - `match`: the index's answer (src/search `match`) within the asked-for
- *   UIDs; `unknown` is what the index cannot decide (bodies not indexed yet,
- *   headers known from the overview only, text the index cannot hold) plus
- *   the UIDs it holds nothing of (ingest not indexed, index write failed).
+ *   UIDs, and for articles whose overview record is still queued for the
+ *   writer, the answer the index will give once it is written (src/search
+ *   `overviewMatcher`): a SUBJECT or FROM SEARCH right after a first SELECT
+ *   does not wait for the writer (one the queued records leave undecided —
+ *   BODY, TO, … — waits for it, as the written index may know more, e.g. a
+ *   crosspost's body indexed in another group); `unknown` is what neither can decide (bodies not indexed
+ *   yet, headers known from the overview only, text the index cannot hold)
+ *   plus the UIDs neither holds (ingest not indexed, index write failed).
  * - `sort`, `thread`: the RFC 5256 algorithms on the group's kept keys
  *   (sort-keys.ts; built from the index and, for what the writer has not
  *   written yet, the records queued for it: they do not wait), complete and exact for every UID of the latest snapshot;
@@ -17,6 +22,8 @@
  *   the article expired) comes last, in UID order (SORT) or as a thread of
  *   its own (THREAD), so no UID is lost.
  * - `progress`: members and bodies indexed of the snapshot's articles.
+ * `match`, `sort` and `thread` each start in a loop iteration of their own
+ * (`turns`), so many sessions searching at once do not hold the event loop.
  *
  * Errors: an index failure (SearchIndexError) is thrown as BackendError
  * UNAVAILABLE, so the caller scans; upstream failures while reading headers
@@ -25,15 +32,20 @@
 import {
   BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadNode,
 } from '../interface.js';
-import { SearchIndexError, sortOrder, threadMessages, type SearchIndex, type SearchTerm } from '../../search/index.js';
+import {
+  SearchIndexError, overviewDoc, overviewMatcher, sortOrder, threadMessages, type OverviewDoc, type OverviewFields, type SearchIndex, type SearchTerm,
+} from '../../search/index.js';
 import type { GroupReader } from './reader.js';
 import { GroupKeys, type KeysBudget, type Need, type ReadyKeys } from './sort-keys.js';
 import type { RecordSource } from './sort-records.js';
 import { intersectUids, isPrefix, minusUids, unionUids } from '../../util/sorted.js';
+import type { Turns } from './turns.js';
 import type { ViewSnapshot } from './view.js';
 
 /** `progress()` recounts the index (a count over the group's members) when it was written to, at most this often. */
 const PROGRESS_TTL_MS = 1_000;
+
+const EMPTY = new Uint32Array(0);
 
 const NEEDS: Record<SortCriterion['key'], Need | null> = {
   ARRIVAL: null, DATE: null, SIZE: 'size', SUBJECT: 'subject', FROM: 'from', DISPLAYFROM: 'from', TO: 'to', DISPLAYTO: 'to', CC: 'cc',
@@ -57,12 +69,14 @@ export interface GroupSearchDeps {
   budget: KeysBudget;
   /** The group's In-Reply-To fetch under way, if any (THREAD waits for it rather than reading headers). */
   inReplyTo?: () => Promise<void> | undefined;
-  /** Resolves once the group's overview records queued so far are in the index (SEARCH waits for it). */
+  /** Resolves once the group's overview records queued so far are in the index (SEARCH waits for it when there is no `pending`). */
   settled?: () => Promise<void>;
-  /** What is queued for the index and not written yet (SORT and THREAD read it instead of waiting for `settled`). */
+  /** What is queued for the index and not written yet (SEARCH, SORT and THREAD read it instead of waiting for `settled`). */
   pending?: RecordSource['pending'];
   /** Changes whenever a write touching the group is committed (`progress` counts again then). */
   writes?: () => number;
+  /** Shared by the backend's groups: each SEARCH, SORT and THREAD starts in a loop iteration of its own (turns.ts). */
+  turns?: Turns;
 }
 
 export class GroupSearch implements MailboxSearch {
@@ -72,28 +86,86 @@ export class GroupSearch implements MailboxSearch {
   private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
   /** The last `notMembers` answer (lists compared by identity: snapshots and member lists are never modified). */
   private outside: { scope: Uint32Array; members: Uint32Array; uids: Uint32Array } | null = null;
+  /** The overview text of queued records SEARCH has read (dropped with the records once written). */
+  private readonly docs = new WeakMap<OverviewFields, OverviewDoc>();
 
   constructor(private readonly d: GroupSearchDeps) {
     this.keys = new GroupKeys({ group: d.group, index: d.index, reader: d.reader, inReplyTo: d.inReplyTo, pending: d.pending }, d.snapshot, d.budget);
   }
 
   async match(terms: readonly IndexTerm[], within?: Uint32Array): Promise<IndexMatch> {
+    const searchTerms = terms.map(toTerm);
+    if (this.d.pending !== undefined) {
+      await this.d.turns?.take();
+      const now = this.matchNow(searchTerms, within, true);
+      // what the queued records leave open (a body, To/Cc, …) the written index may decide: wait for the writer then
+      if (!now.undecidedQueued) return now.result;
+    }
     await this.d.settled?.();
+    await this.d.turns?.take();
+    return this.matchNow(searchTerms, within, false).result;
+  }
+
+  /**
+   * The index's answer now; UIDs not members of it answered from their
+   * queued overview records (`fromQueued`), else unknown. `undecidedQueued`:
+   * some queued record left a UID undecided.
+   */
+  private matchNow(terms: readonly SearchTerm[], within: Uint32Array | undefined, fromQueued: boolean): { result: IndexMatch; undecidedQueued: boolean } {
     const snap = this.d.snapshot();
     const scope = within ?? snap.uids;
     try {
-      const r = this.d.index.match(this.d.group, snap.uidValidity, terms.map(toTerm));
+      // members first: a document written between the two reads is answered from its queued record (held until its write is reported, never within this step)
       const members = this.memberUids(snap.uidValidity);
-      return {
-        uids: intersectUids(r.uids, scope),
-        unknown: unionUids(intersectUids(r.unindexed, scope), this.notMembers(scope, members)),
-      };
+      const r = this.d.index.match(this.d.group, snap.uidValidity, terms);
+      const uids = intersectUids(intersectUids(r.uids, members), scope);
+      const unknown = intersectUids(intersectUids(r.unindexed, members), scope);
+      const rest = this.notMembers(scope, members);
+      if (rest.length === 0) return { result: { uids, unknown }, undecidedQueued: false };
+      if (!fromQueued) return { result: { uids, unknown: unionUids(unknown, rest) }, undecidedQueued: false };
+      const queued = this.queuedMatch(snap.uidValidity, terms, rest);
+      return { result: { uids: unionUids(uids, queued.uids), unknown: unionUids(unknown, queued.unknown) }, undecidedQueued: queued.undecided };
     } catch (err) {
       return unavailable(err, 'match');
     }
   }
 
+  /**
+   * `uids` (ascending, none a member of the index) answered from their
+   * overview records queued for the writer (`pending`, overview-match.ts);
+   * a UID without one (not queued, or its write failed) is unknown;
+   * `undecided`: a queued record left its UID unknown.
+   */
+  private queuedMatch(uidValidity: number, terms: readonly SearchTerm[], uids: Uint32Array): { uids: Uint32Array; unknown: Uint32Array; undecided: boolean } {
+    const pending = this.d.pending?.(uidValidity);
+    if (pending === undefined) return { uids: EMPTY, unknown: uids, undecided: false };
+    let undecided = false;
+    const matcher = overviewMatcher(terms);
+    const yes: number[] = [];
+    const unknown: number[] = [];
+    for (const uid of uids) {
+      const q = pending.overview(uid);
+      if (q === undefined) {
+        unknown.push(uid);
+        continue;
+      }
+      let doc = this.docs.get(q.overview);
+      if (doc === undefined) {
+        doc = overviewDoc(q.overview);
+        this.docs.set(q.overview, doc);
+      }
+      const a = matcher(doc);
+      if (a === 'yes') yes.push(uid);
+      else if (a === 'unknown') {
+        unknown.push(uid);
+        undecided = true;
+      }
+    }
+    return { uids: Uint32Array.from(yes), unknown: Uint32Array.from(unknown), undecided };
+  }
+
   async sort(criteria: readonly SortCriterion[], uids: Uint32Array): Promise<Uint32Array> {
+    await this.d.turns?.take();
     const needs = new Set<Need>();
     for (const c of criteria) {
       const n = NEEDS[c.key];
@@ -110,6 +182,7 @@ export class GroupSearch implements MailboxSearch {
   }
 
   async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
+    await this.d.turns?.take();
     const needs = new Set<Need>(['thread']);
     if (algorithm !== 'REFS') needs.add('subject');
     const ready = await this.ready(needs);
@@ -208,4 +281,3 @@ export function locate(held: Uint32Array, uids: Uint32Array): { subset: Uint32Ar
   return { subset: subset.subarray(0, s), missing: missing.subarray(0, m) };
 }
 
-const EMPTY = new Uint32Array(0);

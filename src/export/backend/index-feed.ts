@@ -93,7 +93,8 @@ export class IndexFeed {
 
   /**
    * Overview records of one ingest batch (`items[i].uid` from the UID map;
-   * NaN date: none), queued; resolves once queued (at once unless
+   * `internalDate`: `parseDate(record.date)`, NaN when none: `pending`
+   * hands it on as the parsed date), queued; resolves once queued (at once unless
    * FEED_MAX_OVERVIEW_BYTES are queued). A failed write is logged.
    */
   async overview(group: string, uidValidity: number, items: readonly { uid: number; key: string; record: OverviewRecord; internalDate: number }[]): Promise<void> {

@@ -22,7 +22,7 @@
  * in the metadata store, and their body goes to the index).
  */
 import {
-  COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT, hasMsgId, headerText, inReplyToColumn, overviewColumns,
+  COLUMNS_EXACT, COLUMNS_OVERVIEW, COLUMNS_OVERVIEW_IRT, hasMsgId, headerText, inReplyToColumn, overviewColumns, OverviewMemo,
   type FirstAddress, type MessageRecord, type OverviewFields, type SearchIndex, type SortColumns, type SortField,
 } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
@@ -38,6 +38,9 @@ export interface BuiltRecords {
 }
 
 const NO_ADDRESS: FirstAddress = Object.freeze({ mailbox: '', host: '', name: '' });
+
+/** A record's place while it waits for its header (`fromHeaders` fills every one). */
+const UNFILLED = null as unknown as MessageRecord;
 
 function fieldsOf(needs: ReadonlySet<Need>): SortField[] {
   const f: SortField[] = ['state', 'date'];
@@ -77,7 +80,8 @@ export interface RecordSource {
 
 /** Overview records and In-Reply-To values on their way into the index, by UID. */
 export interface PendingLookup {
-  overview(uid: number): { overview: OverviewFields } | undefined;
+  /** `internalDate`: the overview date parsed (dates.ts `parseDate`), 0 when it has none (then it is parsed again). */
+  overview(uid: number): { overview: OverviewFields; internalDate?: number } | undefined;
   inReplyTo(uid: number): string | undefined;
 }
 
@@ -103,7 +107,8 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
   const uids = snap.uids;
   const t = snap.table;
   const count = uids.length - from;
-  const records = new Array<MessageRecord>(count);
+  // filled by push: `new Array(n)` beyond ~100k elements would make a slow dictionary array
+  const records: MessageRecord[] = [];
   if (needs.has('thread')) await src.inReplyTo?.();
   // from here to the end of the loop nothing is awaited: the index and `pending` are read at one moment
   const cols = src.index.sortColumns(src.group, snap.uidValidity, fieldsOf(needs), from > 0 ? uids[from - 1]! : 0);
@@ -111,28 +116,36 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
   const n = cols.uids.length;
   const needHeader: number[] = [];
   const thread = needs.has('thread');
+  const wantSubject = needs.has('subject');
+  const wantFrom = needs.has('from');
   const overviewWill = !needs.has('to') && !needs.has('cc');
+  const memo = new OverviewMemo();
   const at = (j: number): Columns => ({
     state: cols.state![j]!,
     date: cols.date![j]!,
-    subject: needs.has('subject') ? cols.subject![j]! : '',
-    from: needs.has('from') ? address(cols, 'from', j) : NO_ADDRESS,
+    subject: wantSubject ? cols.subject![j]! : '',
+    from: wantFrom ? address(cols, 'from', j) : NO_ADDRESS,
     to: needs.has('to') ? address(cols, 'to', j) : NO_ADDRESS,
     cc: needs.has('cc') ? address(cols, 'cc', j) : NO_ADDRESS,
     messageId: thread ? cols.messageId![j]! : '',
     references: thread ? cols.references![j]! : '',
     inReplyTo: thread ? cols.inReplyTo![j]! : '',
   });
+  const queuedAt = (r: { overview: OverviewFields; internalDate?: number }): Columns => {
+    const q = overviewColumns(r.overview, wantFrom, memo, r.internalDate !== undefined && r.internalDate !== 0 ? r.internalDate : undefined);
+    return { state: q.state, date: q.date, subject: q.subject, from: q.from, to: NO_ADDRESS, cc: NO_ADDRESS, messageId: q.messageId, references: q.references, inReplyTo: '' };
+  };
   let j = 0;
   for (let k = 0; k < count; k++) {
     const row = from + k;
     const uid = uids[row]!;
+    records.push(UNFILLED);
     while (j < n && cols.uids[j]! < uid) j++;
     let c: Columns | undefined;
     if (j < n && cols.uids[j] === uid) c = at(j);
     else {
       const queued = pending?.overview(uid);
-      if (queued !== undefined) c = { ...overviewColumns(queued.overview, needs.has('from')), to: NO_ADDRESS, cc: NO_ADDRESS, inReplyTo: '' };
+      if (queued !== undefined) c = queuedAt(queued);
     }
     if (c === undefined) {
       needHeader.push(k);
@@ -164,9 +177,9 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
       date: c.date,
       arrival: arrivalOf(tableDate, c.date),
       size: Math.max(t.sizes[row]!, 0),
-      subject: needs.has('subject') ? c.subject : '',
+      subject: wantSubject ? c.subject : '',
       subjectDecoded: true,
-      from: needs.has('from') ? c.from : NO_ADDRESS,
+      from: wantFrom ? c.from : NO_ADDRESS,
       to: c.to,
       cc: c.cc,
       messageId: thread ? c.messageId : '',

@@ -1,5 +1,5 @@
 /**
- * SORT and THREAD of a group just opened, before the index writer has
+ * SEARCH, SORT and THREAD of a group just opened, before the index writer has
  * written its overview (index-feed.ts `pending`): the records queued for the
  * writer stand in for the index's rows, so the answers come at once and
  * equal the algorithms on records from HEAD — and equal the answers of a
@@ -91,6 +91,20 @@ async function answers(h: MailboxHandle): Promise<{ what: string; uids: Uint32Ar
   return got;
 }
 
+/** SEARCH SUBJECT, FROM, and an AND with BODY decided false by its SUBJECT term: what queued records decide. */
+async function searches(h: MailboxHandle): Promise<{ uids: number[]; unknown: number[] }[]> {
+  const out: { uids: number[]; unknown: number[] }[] = [];
+  for (const terms of [
+    [{ field: 'subject', needle: 'ROOT' }],
+    [{ field: 'from', needle: 'p1@' }],
+    [{ field: 'subject', needle: 'nowhere' }, { field: 'body', needle: 'body' }],
+  ] as const) {
+    const m = await h.search!.match(terms);
+    out.push({ uids: [...m.uids], unknown: [...m.unknown] });
+  }
+  return out;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nf-search-pending-'));
   await mkdir(join(dir, 'archive'));
@@ -106,7 +120,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('SORT and THREAD before the index writer caught up', () => {
+describe('SEARCH, SORT and THREAD before the index writer caught up', () => {
   it('answer from the queued records, as the index answers later; In-Reply-To only where References has no msg-id', async () => {
     // hold every index write until released: everything the first commands read is queued, nothing written
     let release!: () => void;
@@ -119,6 +133,7 @@ describe('SORT and THREAD before the index writer caught up', () => {
     const src1 = source();
     const b1 = await backendOn(src1, 'cache1');
     let early: Awaited<ReturnType<typeof answers>>;
+    let searchedEarly: { uids: number[]; unknown: number[] }[] | undefined;
     try {
       const h = await b1.open(G);
       expect(index.indexedUids(G, h.current().uidValidity)).toHaveLength(0); // nothing written yet
@@ -135,6 +150,14 @@ describe('SORT and THREAD before the index writer caught up', () => {
       const one = refs.find((t) => (t as [number])[0] === 1) as [number, [number, unknown[]][]];
       const two = one[1].find((c) => c[0] === 2)!;
       expect(two[1].map((c) => (c as [number])[0])).toContain(3);
+      // SUBJECT/FROM SEARCH does not wait for the writer either (it would hang here): answered from the queued overview records
+      searchedEarly = await searches(h);
+      expect(searchedEarly).toEqual([
+        { uids: [1, 2, 3, 7, 9, 11], unknown: [] },
+        { uids: [1, 4, 7, 10], unknown: [] },
+        { uids: [], unknown: [] }, // decided by its SUBJECT term; BODY alone (undecided) waits for the writer
+      ]);
+      expect(readsBefore).toBe(0);
       const keys = await rawRecords(h);
       for (const g of early) {
         const want = g.what.startsWith('[') ? oracleSort(keys, JSON.parse(g.what) as SortCriterion[], g.uids) : plain(oracleThread(keys, g.what as ThreadAlgorithm, g.uids));
@@ -158,6 +181,12 @@ describe('SORT and THREAD before the index writer caught up', () => {
       await b2.indexing!.flush();
       const late = await answers(h);
       expect(late).toEqual(early);
+      // the index, once written, decides what the queued records decided
+      const searched = await searches(h);
+      searchedEarly!.forEach((e, i) => {
+        for (const uid of e.uids) expect(searched[i]!.uids).toContain(uid);
+        for (const uid of searched[i]!.uids) expect([...e.uids, ...e.unknown]).toContain(uid);
+      });
       h.release();
     } finally {
       await b2.close();
