@@ -22,6 +22,7 @@
  * OS crash may cost its last transactions (refetched), and an fsync per commit
  * cost CPU on every cold listing. The owner calls `close()`.
  */
+import { decodeStructure, encodeStructure, STRUCTURE_MAGIC } from './structure-codec.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
@@ -85,7 +86,10 @@ export class MetaStore {
   private readonly env: RootDatabase;
   /** Article key → ArticleRecord (encodeRecord). */
   private readonly articles: Database<Buffer, string>;
+  /** Structures in the old msgpack form (still read; written for trees structure-codec.ts has no form for). */
   private readonly structures: Database<MimePart, string>;
+  /** The same database, raw: values in structure-codec.ts's form (or msgpack, told apart by the first byte). */
+  private readonly structureBytes: Database<Buffer, string>;
   private readonly views: Database<SavedViewRecord, string>;
   /** Message-ID → the groups a crossposted article was posted to (from Xref at ingest). */
   private readonly xposts: Database<string[], string>;
@@ -120,6 +124,7 @@ export class MetaStore {
     // msgpack records (lmdb-js's default) need a record definition per value
     // shape without shared structures; plain maps do not. Values written either way read back.
     this.structures = this.env.openDB<MimePart, string>('structures', PLAIN_MSGPACK);
+    this.structureBytes = this.env.openDB<Buffer, string>('structures', { encoding: 'binary' });
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
     this.xposts = this.env.openDB<string[], string>('xposts', {});
     this.xpostGroups = this.env.openDB<boolean, string>('xpost-groups', {});
@@ -301,9 +306,18 @@ export class MetaStore {
     return this.pendingXposts.get(messageId) ?? this.xposts.get(messageId);
   }
 
+  /** The stored structure of an article; undefined when none is stored or it cannot be read (it is parsed again then). */
   structure(key: string): MimePart | undefined {
     if (this.closed) return undefined;
-    return this.pendingStructures.get(key) ?? this.structures.get(key);
+    const pending = this.pendingStructures.get(key);
+    if (pending !== undefined) return pending;
+    const raw = this.structureBytes.getBinaryFast(key); // valid until the next read: decoded (copied) at once
+    if (raw === undefined) return undefined;
+    try {
+      return raw[0] === STRUCTURE_MAGIC ? decodeStructure(raw) : this.structures.get(key);
+    } catch {
+      return undefined;
+    }
   }
 
   /** True when `structure(key)` would answer (the stored value is not decoded). */
@@ -315,7 +329,8 @@ export class MetaStore {
   putStructure(key: string, part: MimePart): void {
     if (this.closed) return;
     this.pendingStructures.set(key, part);
-    this.write(this.structures.put(key, part), 'structure', () => {
+    const packed = encodeStructure(part);
+    this.write(packed !== null ? this.structureBytes.put(key, packed) : this.structures.put(key, part), 'structure', () => {
       if (this.pendingStructures.get(key) === part) this.pendingStructures.delete(key);
     });
   }

@@ -159,8 +159,8 @@ export class GroupReader implements MessageReader {
       const row = rowOf(t.table, uid);
       if (row < 0) continue;
       const key = this.key(t, row);
-      // cheapest first: a cached article needs no read (its structure is parsed from the cache), else one LMDB lookup
-      if (!this.d.cache.has(key) && this.d.cache.inflight(key) === undefined && !this.d.meta.hasStructure(key)) todo.push({ row, key });
+      // a stored structure first (one LMDB lookup; the cache's questions hash the key)
+      if (!this.d.meta.hasStructure(key) && !this.d.cache.has(key) && this.d.cache.inflight(key) === undefined) todo.push({ row, key });
     }
     let next = 0;
     const run = async (): Promise<void> => {
