@@ -1,7 +1,7 @@
 /**
  * Durable per-article facts that are expensive to get again: the raw header
  * block (one HEAD upstream) and the exact size (known once the article was
- * read), in one record; the MIME structure (one full parse). Kept in an LMDB
+ * read), in one record; the MIME structure (one full parse; stored-structures.ts). Kept in an LMDB
  * environment next to the article cache (`<cacheDir>/meta.lmdb`), so they
  * survive both the eviction of the article bytes and a restart, plus a
  * byte-bounded memory LRU of headers in front of it.
@@ -22,10 +22,10 @@
  * OS crash may cost its last transactions (refetched), and an fsync per commit
  * cost CPU on every cold listing. The owner calls `close()`.
  */
-import { decodeStructure, encodeStructure, STRUCTURE_MAGIC } from './structure-codec.js';
+import { StoredStructures } from './stored-structures.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { open as openLmdb, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../../util/log.js';
 import { ENVELOPE_FIELDS, envelopeOf, parseHeader, type Envelope, type MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
@@ -50,9 +50,6 @@ export { articleKey, articlePrefix, prefixedKey, viewKey } from './meta-keys.js'
  * records. Emptied at open so an old data directory does not keep them.
  */
 const RETIRED_DBS: readonly string[] = ['hdr', 'sizes', 'env'];
-
-/** lmdb-js passes msgpackr options through; its typings do not list `useRecords`. */
-const PLAIN_MSGPACK = { useRecords: false } as DatabaseOptions;
 
 export interface HeaderEntry {
   readonly header: Buffer;
@@ -86,10 +83,7 @@ export class MetaStore {
   private readonly env: RootDatabase;
   /** Article key → ArticleRecord (encodeRecord). */
   private readonly articles: Database<Buffer, string>;
-  /** Structures in the old msgpack form (still read; written for trees structure-codec.ts has no form for). */
-  private readonly structures: Database<MimePart, string>;
-  /** The same database, raw: values in structure-codec.ts's form (or msgpack, told apart by the first byte). */
-  private readonly structureBytes: Database<Buffer, string>;
+  private readonly structures: StoredStructures;
   private readonly views: Database<SavedViewRecord, string>;
   /** Message-ID → the groups a crossposted article was posted to (from Xref at ingest). */
   private readonly xposts: Database<string[], string>;
@@ -107,7 +101,6 @@ export class MetaStore {
    * thread; until then a read does not see the write): reads see them at once.
    */
   private readonly pending = new Map<string, ArticleRecord>();
-  private readonly pendingStructures = new Map<string, MimePart>();
   /** Exact sizes and header presence per article, compactly (facts.ts). */
   private readonly facts: ArticleFacts;
   /** Article records not handed to lmdb-js yet (see `store`). */
@@ -121,10 +114,7 @@ export class MetaStore {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.env = openLmdb({ path: opts.path, maxDbs: 8, compression: false, noSync: true });
     this.articles = this.env.openDB<Buffer, string>('articles', { encoding: 'binary' });
-    // msgpack records (lmdb-js's default) need a record definition per value
-    // shape without shared structures; plain maps do not. Values written either way read back.
-    this.structures = this.env.openDB<MimePart, string>('structures', PLAIN_MSGPACK);
-    this.structureBytes = this.env.openDB<Buffer, string>('structures', { encoding: 'binary' });
+    this.structures = new StoredStructures(this.env, (p, settled) => this.write(p, 'structure', settled));
     this.views = this.env.openDB<SavedViewRecord, string>('views', {});
     this.xposts = this.env.openDB<string[], string>('xposts', {});
     this.xpostGroups = this.env.openDB<boolean, string>('xpost-groups', {});
@@ -261,6 +251,7 @@ export class MetaStore {
     this.writeTimer = undefined;
     if (this.closed) return;
     this.writeRecords();
+    this.structures.writeQueued();
     this.facts.writeDirty();
   }
 
@@ -309,30 +300,21 @@ export class MetaStore {
   /** The stored structure of an article; undefined when none is stored or it cannot be read (it is parsed again then). */
   structure(key: string): MimePart | undefined {
     if (this.closed) return undefined;
-    const pending = this.pendingStructures.get(key);
-    if (pending !== undefined) return pending;
-    const raw = this.structureBytes.getBinaryFast(key); // valid until the next read: decoded (copied) at once
-    if (raw === undefined) return undefined;
-    try {
-      return raw[0] === STRUCTURE_MAGIC ? decodeStructure(raw) : this.structures.get(key);
-    } catch {
-      return undefined;
-    }
+    return this.structures.get(key);
   }
 
   /** True when `structure(key)` would answer (the stored value is not decoded). */
   hasStructure(key: string): boolean {
     if (this.closed) return false;
-    return this.pendingStructures.has(key) || this.structures.doesExist(key);
+    return this.structures.has(key);
   }
 
+  /** Stores `part` (see stored-structures.ts): readable at once, written with the next batch of records. */
   putStructure(key: string, part: MimePart): void {
     if (this.closed) return;
-    this.pendingStructures.set(key, part);
-    const packed = encodeStructure(part);
-    this.write(packed !== null ? this.structureBytes.put(key, packed) : this.structures.put(key, part), 'structure', () => {
-      if (this.pendingStructures.get(key) === part) this.pendingStructures.delete(key);
-    });
+    this.structures.put(key, part);
+    if (this.structures.queued >= META_WRITE_BATCH) this.writeQueued();
+    else this.scheduleWrite();
   }
 
   /** The saved table of a group's view (key: see `viewKey`), if any and readable. */
@@ -358,12 +340,11 @@ export class MetaStore {
     this.writeQueued(); // a queued record of `key` must not land after its removal
     this.mem.delete(key);
     this.pending.delete(key);
-    this.pendingStructures.delete(key);
     if (this.closed) return;
     this.note(key, undefined, false);
     this.facts.writeDirty(); // in the removals' transaction: no saved fact outlives its record
     this.write(this.articles.remove(key), 'article');
-    this.write(this.structures.remove(key), 'structure');
+    this.structures.forget(key);
   }
 
   async close(): Promise<void> {
@@ -373,7 +354,7 @@ export class MetaStore {
     this.facts.clear();
     this.mem.clear();
     this.pending.clear();
-    this.pendingStructures.clear();
+    this.structures.clear();
     await this.env.close();
   }
 
