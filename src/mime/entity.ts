@@ -10,7 +10,7 @@
  */
 import { chunkDecoderFor, isKnownEncoding, type ChunkDecoder } from './decode.js';
 import { envelopeOf, type Envelope } from './envelope.js';
-import { parseHeader } from './header.js';
+import { FieldNames, parseHeader } from './header.js';
 import { MAX_BOUNDARY_LEN, MAX_DEPTH, MAX_HEADER_BYTES } from './limits.js';
 import { describePart, makeOpaque, paramOf, syntheticPart, type BodyKind, type MimePart } from './part.js';
 
@@ -95,11 +95,24 @@ export function endFrameHeader(f: Frame, bodyStart: number, lfCount: number): vo
   if (isKnownEncoding(enc) && (enc === 'BASE64' || enc === 'QUOTED-PRINTABLE')) f.dec = chunkDecoderFor(enc);
 }
 
+/** The fields `describePart` reads: a part's other fields (Path, Xref, References…) are skipped unparsed. */
+const MIME_FIELDS = new FieldNames([
+  'content-type',
+  'content-transfer-encoding',
+  'content-disposition',
+  'content-language',
+  'content-id',
+  'content-description',
+  'content-location',
+  'content-md5',
+]);
+
 /** Parses the collected header into the part's descriptive members (and envelope). */
 function describe(f: Frame): void {
   const block = f.hdr.length === 1 ? f.hdr[0]! : Buffer.concat(f.hdr);
   f.hdr = [];
-  const fields = parseHeader(block);
+  // an encapsulated message's header also gives its envelope: every field then
+  const fields = f.owner !== null ? parseHeader(block) : parseHeader(block, MIME_FIELDS);
   const d = describePart(fields, f.inDigest);
   const p = f.part;
   Object.assign(p, { ...d, headerStart: p.headerStart, bodyStart: p.bodyStart, bodyEnd: p.bodyEnd });

@@ -67,6 +67,11 @@ export class StructureParser {
           i = next;
           continue;
         }
+        const after = this.skimHeader(chunk, i, base);
+        if (after > i) {
+          i = after;
+          continue;
+        }
       }
       const lf = chunk.indexOf(LF, i);
       if (this.tail !== null) {
@@ -216,6 +221,41 @@ export class StructureParser {
     this.lfCount += n - 1; // finishLine counts the last one
     this.finishLine(base + stop, eol);
     return stop;
+  }
+
+  /**
+   * Fast path through a header, from a line start `i`: when the blank line
+   * ending the header is in this chunk (and, while a multipart awaits a
+   * delimiter, no header line starts with "--"), the header lines are handed
+   * on as one piece and the blank line ends the header, as classifying line
+   * by line would: the same bytes reach the header (line ends included, up to
+   * MAX_HEADER_BYTES), the same line ends are counted. Returns where the body
+   * starts, or `i` when nothing could be skipped.
+   */
+  private skimHeader(chunk: Buffer, i: number, base: number): number {
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined || top.state !== 'header') return i;
+    const guard = this.awaitsBoundary();
+    let lines = 0;
+    let at = i; // a line start
+    for (;;) {
+      if (at >= chunk.length) return i; // no blank line in this chunk
+      const c = chunk[at]!;
+      const eol = c === LF ? 1 : c === CR && at + 1 < chunk.length && chunk[at + 1] === LF ? 2 : 0;
+      if (eol > 0) {
+        if (at > i) frameContent(top, chunk.subarray(i, at));
+        this.lfCount += lines; // the header's lines; finishLine counts the blank one
+        const end = at + eol;
+        this.finishLine(base + end, eol);
+        this.endHeader(top, base + end);
+        return end;
+      }
+      if (guard && c === DASH && at + 1 < chunk.length && chunk[at + 1] === DASH) return i; // may be a delimiter
+      const lf = chunk.indexOf(LF, at);
+      if (lf < 0) return i;
+      lines++;
+      at = lf + 1;
+    }
   }
 
   /** True while some open multipart awaits a delimiter line. */

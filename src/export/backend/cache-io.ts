@@ -126,18 +126,31 @@ export function storedCost(size: number, small: boolean): number {
 const PAGE = 4096;
 const LEAF_VALUE_MAX = 2000;
 
+/**
+ * The cache's name of an article key (hex of the first 20 bytes of its SHA-256).
+ * A FETCH of bodies asks for every key of a batch twice (`prefetch` checks
+ * what is cached, then each read): the names of the last HASH_MEMO to
+ * 2×HASH_MEMO keys are kept in two generations of a Map (the older dropped
+ * whole when the newer fills), so a batch of READ_BATCH reads ahead of its
+ * sends costs one SHA-256 per article. Memory: 2×HASH_MEMO short strings.
+ */
 export function hashOf(key: string): string {
-  // Callers ask for the same key several times in a row (cached? downloading?):
-  // the last answer is kept, one SHA-256 per article instead of two or three.
-  if (key === lastKey) return lastHash;
+  const known = memoNew.get(key) ?? memoOld.get(key);
+  if (known !== undefined) return known;
   // one-shot (no Hash object per article); hex of the first 20 bytes is a flat string: a
   // `.slice(0, 40)` of the 64-character digest kept that digest alive in the cache's index
-  lastHash = (hash('sha256', key, 'buffer') as unknown as Buffer).toString('hex', 0, 20);
-  lastKey = key;
-  return lastHash;
+  const h = (hash('sha256', key, 'buffer') as unknown as Buffer).toString('hex', 0, 20);
+  if (memoNew.size >= HASH_MEMO) {
+    memoOld = memoNew;
+    memoNew = new Map();
+  }
+  memoNew.set(key, h);
+  return h;
 }
-let lastKey = '';
-let lastHash = '';
+/** Keys per generation of `hashOf`'s memo: two batches of READ_BATCH (500) and more. */
+const HASH_MEMO = 2048;
+let memoNew = new Map<string, string>();
+let memoOld = new Map<string, string>();
 
 /** The cached article files `<dir>/<hh>/<hash>` with their sizes and times (a file vanishing meanwhile is skipped). */
 export async function scanFiles(dir: string): Promise<{ hash: string; size: number; at: number; small: false }[]> {

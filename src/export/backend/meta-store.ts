@@ -1,7 +1,7 @@
 /**
  * Durable per-article facts that are expensive to get again: the raw header
  * block (one HEAD upstream) and the exact size (known once the article was
- * read), in one record; the MIME structure (one full parse). Kept in an LMDB
+ * read), in one record; the MIME structure (one full parse; stored-structures.ts). Kept in an LMDB
  * environment next to the article cache (`<cacheDir>/meta.lmdb`), so they
  * survive both the eviction of the article bytes and a restart, plus a
  * byte-bounded memory LRU of headers in front of it.
@@ -22,9 +22,10 @@
  * OS crash may cost its last transactions (refetched), and an fsync per commit
  * cost CPU on every cold listing. The owner calls `close()`.
  */
+import { StoredStructures } from './stored-structures.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { open as openLmdb, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../../util/log.js';
 import { ENVELOPE_FIELDS, envelopeOf, parseHeader, type Envelope, type MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
@@ -49,9 +50,6 @@ export { articleKey, articlePrefix, prefixedKey, viewKey } from './meta-keys.js'
  * records. Emptied at open so an old data directory does not keep them.
  */
 const RETIRED_DBS: readonly string[] = ['hdr', 'sizes', 'env'];
-
-/** lmdb-js passes msgpackr options through; its typings do not list `useRecords`. */
-const PLAIN_MSGPACK = { useRecords: false } as DatabaseOptions;
 
 export interface HeaderEntry {
   readonly header: Buffer;
@@ -85,7 +83,7 @@ export class MetaStore {
   private readonly env: RootDatabase;
   /** Article key → ArticleRecord (encodeRecord). */
   private readonly articles: Database<Buffer, string>;
-  private readonly structures: Database<MimePart, string>;
+  private readonly structures: StoredStructures;
   /** Saved view tables (table-codec.ts format 4); `oldViews`: format 3, read until a view is saved again. */
   private readonly views: Database<Buffer, string>;
   private readonly oldViews: Database<SavedViewRecord, string>;
@@ -105,7 +103,6 @@ export class MetaStore {
    * thread; until then a read does not see the write): reads see them at once.
    */
   private readonly pending = new Map<string, ArticleRecord>();
-  private readonly pendingStructures = new Map<string, MimePart>();
   /** Exact sizes and header presence per article, compactly (facts.ts). */
   private readonly facts: ArticleFacts;
   /** Article records not handed to lmdb-js yet (see `store`). */
@@ -119,9 +116,7 @@ export class MetaStore {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.env = openLmdb({ path: opts.path, maxDbs: 12, compression: false, noSync: true });
     this.articles = this.env.openDB<Buffer, string>('articles', { encoding: 'binary' });
-    // msgpack records (lmdb-js's default) need a record definition per value
-    // shape without shared structures; plain maps do not. Values written either way read back.
-    this.structures = this.env.openDB<MimePart, string>('structures', PLAIN_MSGPACK);
+    this.structures = new StoredStructures(this.env, (p, settled) => this.write(p, 'structure', settled));
     this.views = this.env.openDB<Buffer, string>('view-tables', { encoding: 'binary' });
     this.oldViews = this.env.openDB<SavedViewRecord, string>('views', {});
     this.xposts = this.env.openDB<string[], string>('xposts', {});
@@ -259,6 +254,7 @@ export class MetaStore {
     this.writeTimer = undefined;
     if (this.closed) return;
     this.writeRecords();
+    this.structures.writeQueued();
     this.facts.writeDirty();
   }
 
@@ -304,23 +300,24 @@ export class MetaStore {
     return this.pendingXposts.get(messageId) ?? this.xposts.get(messageId);
   }
 
+  /** The stored structure of an article; undefined when none is stored or it cannot be read (it is parsed again then). */
   structure(key: string): MimePart | undefined {
     if (this.closed) return undefined;
-    return this.pendingStructures.get(key) ?? this.structures.get(key);
+    return this.structures.get(key);
   }
 
   /** True when `structure(key)` would answer (the stored value is not decoded). */
   hasStructure(key: string): boolean {
     if (this.closed) return false;
-    return this.pendingStructures.has(key) || this.structures.doesExist(key);
+    return this.structures.has(key);
   }
 
+  /** Stores `part` (see stored-structures.ts): readable at once, written with the next batch of records. */
   putStructure(key: string, part: MimePart): void {
     if (this.closed) return;
-    this.pendingStructures.set(key, part);
-    this.write(this.structures.put(key, part), 'structure', () => {
-      if (this.pendingStructures.get(key) === part) this.pendingStructures.delete(key);
-    });
+    this.structures.put(key, part);
+    if (this.structures.queued >= META_WRITE_BATCH) this.writeQueued();
+    else this.scheduleWrite();
   }
 
   /** The saved table of a group's view (key: see `viewKey`), if any and readable. */
@@ -349,12 +346,11 @@ export class MetaStore {
     this.writeQueued(); // a queued record of `key` must not land after its removal
     this.mem.delete(key);
     this.pending.delete(key);
-    this.pendingStructures.delete(key);
     if (this.closed) return;
     this.note(key, undefined, false);
     this.facts.writeDirty(); // in the removals' transaction: no saved fact outlives its record
     this.write(this.articles.remove(key), 'article');
-    this.write(this.structures.remove(key), 'structure');
+    this.structures.forget(key);
   }
 
   async close(): Promise<void> {
@@ -364,7 +360,7 @@ export class MetaStore {
     this.facts.clear();
     this.mem.clear();
     this.pending.clear();
-    this.pendingStructures.clear();
+    this.structures.clear();
     await this.env.close();
   }
 

@@ -22,7 +22,7 @@ import type { Readable } from 'node:stream';
 import type { ByteRange, ByteSource, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
-import { findField, parseHeader, parseStructure, parseStructureStream, type MimePart } from '../../mime/index.js';
+import { findField, parseHeader, parseStructure, parseStructureStream, StructureParser, type MimePart } from '../../mime/index.js';
 import type { Upstream } from './article-cache.js';
 import { readBatches } from './batches.js';
 import type { Carrier } from './carrier.js';
@@ -118,8 +118,9 @@ export class GroupReader implements MessageReader {
       this.d.meta.putStructure(key, part);
       return part;
     }
-    const stream = await this.content(uid);
-    const part = await parseStructureStream(stream);
+    // cached: a short article is one Buffer at hand (no stream, no promise), a long one is read in pieces
+    const got = this.bytes(uid);
+    const part = Buffer.isBuffer(got) ? parseStructure(got) : await parseSource(await got);
     this.d.meta.putStructure(key, part);
     return part;
   }
@@ -158,6 +159,7 @@ export class GroupReader implements MessageReader {
       const row = rowOf(t.table, uid);
       if (row < 0) continue;
       const key = this.key(t, row);
+      // a stored structure first (one LMDB lookup; the cache's questions hash the key)
       if (!this.d.meta.hasStructure(key) && !this.d.cache.has(key) && this.d.cache.inflight(key) === undefined) todo.push({ row, key });
     }
     let next = 0;
@@ -379,3 +381,29 @@ export class GroupReader implements MessageReader {
     return articleKey(carrierOf(this.d.group, t).id, this.d.group, t.table.numbers[row]!);
   }
 }
+
+/** The MIME structure of article bytes as `bytes` hands them out; a source or stream is closed at the end. */
+async function parseSource(src: Buffer | ByteSource | Readable): Promise<MimePart> {
+  if (Buffer.isBuffer(src)) return parseStructure(src);
+  if ('pipe' in src) {
+    try {
+      return await parseStructureStream(src);
+    } finally {
+      src.destroy();
+    }
+  }
+  try {
+    const p = new StructureParser(); // copies what it keeps: one buffer serves every piece
+    const piece = Buffer.allocUnsafe(Math.min(src.size, READ_PIECE));
+    for (;;) {
+      const n = await src.read(piece);
+      if (n === 0) break;
+      p.push(piece.subarray(0, n));
+    }
+    return p.end();
+  } finally {
+    src.close();
+  }
+}
+/** Bytes per read of a long cached article parsed for its structure. */
+const READ_PIECE = 256 * 1024;

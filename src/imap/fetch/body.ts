@@ -60,6 +60,21 @@ export async function bodySection(
   section: Section,
   partial: { origin: number; length: number } | undefined,
 ): Promise<BodyData> {
+  return topSection(handle, msg, section, partial) ?? partSection(handle, msg, section, partial);
+}
+
+/**
+ * `bodySection` of a section of the whole message (no part number: what the
+ * header and the article's size answer), at once; undefined for a part's
+ * section, which needs the MIME structure (`bodySection`). No promise per
+ * message for a FETCH of many bodies.
+ */
+export function topSection(
+  handle: MailboxHandle,
+  msg: MessageData,
+  section: Section,
+  partial: { origin: number; length: number } | undefined,
+): BodyData | undefined {
   const meta = msg.meta!;
   const { part, text } = section;
   if (part.length === 0) {
@@ -85,6 +100,16 @@ export async function bodySection(
         return { kind: 'nil' };
     }
   }
+  return undefined;
+}
+
+async function partSection(
+  handle: MailboxHandle,
+  msg: MessageData,
+  section: Section,
+  partial: { origin: number; length: number } | undefined,
+): Promise<BodyData> {
+  const { part, text } = section;
   const root = await msg.structure!();
   try {
     if (text === 'HEADER.FIELDS' || text === 'HEADER.FIELDS.NOT') {
