@@ -22,7 +22,8 @@ import type { Readable } from 'node:stream';
 import type { ByteRange, ByteSource, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
-import { findField, parseHeader, parseStructure, parseStructureStream, StructureParser, type MimePart } from '../../mime/index.js';
+import { findField, parseHeader, parseStructure, type MimePart } from '../../mime/index.js';
+import { parseSource } from './parse-source.js';
 import type { Upstream } from './article-cache.js';
 import { readBatches } from './batches.js';
 import type { Carrier } from './carrier.js';
@@ -381,29 +382,3 @@ export class GroupReader implements MessageReader {
     return articleKey(carrierOf(this.d.group, t).id, this.d.group, t.table.numbers[row]!);
   }
 }
-
-/** The MIME structure of article bytes as `bytes` hands them out; a source or stream is closed at the end. */
-async function parseSource(src: Buffer | ByteSource | Readable): Promise<MimePart> {
-  if (Buffer.isBuffer(src)) return parseStructure(src);
-  if ('pipe' in src) {
-    try {
-      return await parseStructureStream(src);
-    } finally {
-      src.destroy();
-    }
-  }
-  try {
-    const p = new StructureParser(); // copies what it keeps: one buffer serves every piece
-    const piece = Buffer.allocUnsafe(Math.min(src.size, READ_PIECE));
-    for (;;) {
-      const n = await src.read(piece);
-      if (n === 0) break;
-      p.push(piece.subarray(0, n));
-    }
-    return p.end();
-  } finally {
-    src.close();
-  }
-}
-/** Bytes per read of a long cached article parsed for its structure. */
-const READ_PIECE = 256 * 1024;

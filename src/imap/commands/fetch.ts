@@ -21,8 +21,7 @@ import { command, type CommandContext } from '../command.js';
 import { SELECTED } from '../session.js';
 import { parseFetchItems, type FetchItem, type FetchRequest, type Section } from '../wire/fetch-att.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
-import { dateTime, dateTimeText } from '../wire/encoder.js';
-import { ByteWriter } from '../wire/byte-writer.js';
+import { dateTime } from '../wire/encoder.js';
 import { concreteSet, resolveSet, uidsOf } from '../sequence.js';
 import type { Chunk } from '../wire/writer.js';
 import { bodySection, binarySection, binarySize, topSection, type BodyData, type BodySource, type MessageData } from '../fetch/body.js';
@@ -31,11 +30,11 @@ import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import type { EnvelopeShelf } from '../render/cache.js';
 import { bad, no } from '../errors.js';
-import { FlagRunText } from '../fetch/flag-runs.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 import { fetchOpen, omitUidItem } from '../uidonly.js';
 import { eagerPreview, objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
+import { LISTING_ITEMS, listingBatch } from '../fetch/listing.js';
 import { batchStructures, STRUCTURE_ITEMS } from '../fetch/structures.js';
 
 interface FetchArgs {
@@ -67,76 +66,6 @@ async function announceVanished(ctx: CommandContext, set: SequenceSet): Promise<
   const gone: number[] = [];
   for (const [lo, hi] of set.resolve(top)) for (let u = lo; u <= hi; u++) if (sel.seqOf(u) === 0) gone.push(u);
   if (gone.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${uidSetText(gone)}`);
-}
-
-/** Items answered from the snapshot, flags and cached header data alone: no await per message. */
-const LISTING_ITEMS = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'INTERNALDATE', 'ENVELOPE', 'EMAILID', 'THREADID']);
-
-/**
- * A whole batch of a listing (FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE ...)),
- * rendered synchronously into chunks for one write: the hot path of every
- * client's mailbox view (invariant 6: all of it from overview/header data).
- */
-function listingBatch(
-  ctx: CommandContext,
-  seqs: readonly number[],
-  uids: readonly number[],
-  items: readonly FetchItem[],
-  metas: ReadonlyMap<number, MessageMeta> | undefined,
-  flags: FlagView | undefined,
-  envelopes: EnvelopeShelf,
-  structures?: ReadonlyArray<readonly Buffer[] | null>,
-): Chunk[] {
-  const condstore = ctx.session.condstore;
-  const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
-  const flagText = flags && seqs.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
-  for (let i = 0; i < seqs.length; i++) {
-    const uid = uids[i]!;
-    const meta = metas?.get(uid);
-    if (metas && !meta) continue;
-    const rendered = structures?.[i];
-    if (rendered === null) continue; // the article vanished upstream
-    let nextRendered = 0;
-    w.ascii(fetchOpen(ctx.session, seqs[i]!, uid));
-    let sentFlags = false;
-    let sentModseq = false;
-    for (let k = 0; k < items.length; k++) {
-      if (k > 0) w.ascii(' ');
-      switch (items[k]!.type) {
-        case 'UID':
-          w.ascii(`UID ${uid}`);
-          break;
-        case 'FLAGS':
-          w.bytes(flagText!.of(uid));
-          sentFlags = true;
-          break;
-        case 'MODSEQ':
-          w.ascii(`MODSEQ (${flags!.modseqOf(uid)})`);
-          sentModseq = true;
-          break;
-        case 'RFC822.SIZE':
-          w.ascii(`RFC822.SIZE ${meta!.size}`);
-          break;
-        case 'INTERNALDATE':
-          w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));
-          break;
-        case 'ENVELOPE':
-          w.ascii('ENVELOPE ').bytes(envelopes.get(meta!));
-          break;
-        case 'EMAILID':
-        case 'THREADID':
-          w.ascii(objectIdItem(items[k]!.type as 'EMAILID', meta!, ctx.session.selected!, ctx.server.renderCache));
-          break;
-        case 'BODY':
-        case 'BODYSTRUCTURE':
-          w.ascii(items[k]!.type).ascii(' ').bytes(rendered![nextRendered++]!);
-          break;
-      }
-    }
-    if (condstore && sentFlags && !sentModseq) w.ascii(` MODSEQ (${flags!.modseqOf(uid)})`);
-    w.ascii(')\r\n');
-  }
-  return [w.take()];
 }
 
 function isHeaderOnly(i: FetchItem): boolean {
