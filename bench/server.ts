@@ -157,10 +157,11 @@ export const NODE_FLAGS = ['--max-semi-space-size=16'];
 
 /**
  * Environment newsfront is started with (the same places as NODE_FLAGS; README
- * "Quick start" says why): two glibc malloc arenas, allocations over 1 MiB
- * mapped apart. `opts.env` may override them (bench/memory.js `--env`).
+ * "Quick start" says why): two glibc malloc arenas. (A fixed
+ * MALLOC_MMAP_THRESHOLD_ of 1 MiB was tried and cost CPU in the full bench:
+ * bench/README.) `opts.env` may override them (bench/memory.js `--env`).
  */
-export const SERVER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' };
+export const SERVER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const args = [
