@@ -22,7 +22,6 @@
  * OS crash may cost its last transactions (refetched), and an fsync per commit
  * cost CPU on every cold listing. The owner calls `close()`.
  */
-import { StoredStructures } from './stored-structures.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
@@ -33,6 +32,7 @@ import { FACTS_MEMORY_BYTES, META_WRITE_BATCH, META_WRITE_DELAY_MS } from './lim
 import { ArticleFacts, type GroupFacts } from './facts.js';
 import { decodeView, decodeViewBytes, encodeViewBytes, type SavedView, type SavedViewRecord } from './table-codec.js';
 import { decodeRecord, encodeRecord, type ArticleRecord } from './meta-keys.js';
+import { StoredStructures } from './stored-structures.js';
 
 /**
  * Memory charged per cached header: its bytes plus a fixed overhead for the
