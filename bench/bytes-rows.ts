@@ -28,37 +28,20 @@ import { median } from './report.js';
 import { procCpuSeconds, freePort, startServer, type ServerProcess } from './server.js';
 import { openSession, rounds } from './session.js';
 import * as up from './upstream.js';
+import { rowScriptArgs, type RowScriptArgs } from './args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
 
-interface Args {
-  port: number;
-  quick: boolean;
-  rounds: number;
-  cli?: string;
+interface Args extends RowScriptArgs {
+  /** Also write the rows to this JSON file. */
   json?: string;
-  /** Idle ms before each row: gaps that separate the rows in a CPU profile's timeline. */
-  gap: number;
-  /** Where the servers' output goes (default: the temp data dir, removed at the end). */
-  logDir?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { port: 0, quick: false, rounds: 3, gap: 0 };
-  for (let i = 0; i < argv.length; i++) {
-    const v = argv[i];
-    if (v === '--port') a.port = Number(argv[++i]);
-    else if (v === '--quick') a.quick = true;
-    else if (v === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
-    else if (v === '--cli') a.cli = resolve(argv[++i]!);
-    else if (v === '--json') a.json = argv[++i]!;
-    else if (v === '--gap') a.gap = Number(argv[++i]) || 0;
-    else if (v === '--log-dir') a.logDir = resolve(argv[++i]!);
-    else throw new Error(`unknown argument ${v}`);
-  }
-  if (!(a.port > 0)) throw new Error('--port P (of a running bench/hold-inn.ts) is required');
-  return a;
+  let json: string | undefined;
+  const a = rowScriptArgs(argv, (name, next) => (name === '--json' ? ((json = next()), true) : false));
+  return { ...a, ...(json !== undefined ? { json } : {}) };
 }
 
 interface Line {

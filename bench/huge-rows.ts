@@ -39,6 +39,7 @@ import { anonSplit, heapSnapshot, mallocTrim, PROBE_NODE_FLAGS, v8AfterGc } from
 import { freePort, NODE_FLAGS, startServer, type ServerProcess } from './server.js';
 import { openSession, quote, searchHits, type OpenSession } from './session.js';
 import * as up from './upstream.js';
+import { rowScriptArgs, type RowScriptArgs } from './args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
@@ -295,39 +296,26 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
   return lines;
 }
 
-interface Args {
-  port: number;
-  /** The 10k corpus of `hold-inn.ts --quick` instead (trying the rows out). */
-  quick: boolean;
-  rounds: number;
-  cli?: string;
-  data?: string;
-  logDir?: string;
+interface Args extends RowScriptArgs {
   rows?: Set<RowGroup>;
   probe?: { snapshotDir?: string; trim?: boolean };
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { port: 0, quick: false, rounds: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const v = argv[i];
-    if (v === '--port') a.port = Number(argv[++i]);
-    else if (v === '--quick') a.quick = true;
-    else if (v === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
-    else if (v === '--cli') a.cli = resolve(argv[++i]!);
-    else if (v === '--data') a.data = resolve(argv[++i]!);
-    else if (v === '--log-dir') a.logDir = resolve(argv[++i]!);
-    else if (v === '--probe') a.probe = { ...a.probe };
-    else if (v === '--snapshot') a.probe = { ...a.probe, snapshotDir: resolve(argv[++i]!) };
-    else if (v === '--trim') a.probe = { ...a.probe, trim: true };
-    else if (v === '--rows') {
-      const rows = argv[++i]!.split(',');
-      for (const r of rows) if (!(ROW_GROUPS as readonly string[]).includes(r)) throw new Error(`--rows: unknown ${r} (${ROW_GROUPS.join(', ')})`);
-      a.rows = new Set(rows as RowGroup[]);
-    } else throw new Error(`unknown argument ${v}`);
-  }
-  if (!(a.port > 0)) throw new Error('--port P (of a running `bench/hold-inn.ts --huge`) is required');
-  return a;
+  let probe: Args['probe'];
+  let rows: Set<RowGroup> | undefined;
+  const a = rowScriptArgs(argv, (name, next) => {
+    if (name === '--probe') probe = { ...probe };
+    else if (name === '--snapshot') probe = { ...probe, snapshotDir: resolve(next()) };
+    else if (name === '--trim') probe = { ...probe, trim: true };
+    else if (name === '--rows') {
+      const list = next().split(',');
+      for (const r of list) if (!(ROW_GROUPS as readonly string[]).includes(r)) throw new Error(`--rows: unknown ${r} (${ROW_GROUPS.join(', ')})`);
+      rows = new Set(list as RowGroup[]);
+    } else return false;
+    return true;
+  }, '`bench/hold-inn.ts --huge`');
+  return { ...a, ...(probe !== undefined ? { probe } : {}), ...(rows !== undefined ? { rows } : {}) };
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

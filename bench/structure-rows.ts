@@ -23,36 +23,20 @@ import { corpusOptions, prepareCorpus } from './corpus.js';
 import { median } from './report.js';
 import { freePort, startServer, type ServerProcess } from './server.js';
 import { openSession, rounds } from './session.js';
+import { rowScriptArgs, type RowScriptArgs } from './args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
 
-interface Args {
-  port: number;
-  quick: boolean;
-  rounds: number;
-  cli?: string;
-  gap: number;
-  logDir?: string;
+interface Args extends RowScriptArgs {
   /** Keep the index crawler idle (its reads would share the server's CPU with the rows). */
   noCrawl: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { port: 0, quick: false, rounds: 3, gap: 0, noCrawl: false };
-  for (let i = 0; i < argv.length; i++) {
-    const v = argv[i];
-    if (v === '--port') a.port = Number(argv[++i]);
-    else if (v === '--quick') a.quick = true;
-    else if (v === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
-    else if (v === '--cli') a.cli = resolve(argv[++i]!);
-    else if (v === '--gap') a.gap = Number(argv[++i]) || 0;
-    else if (v === '--log-dir') a.logDir = resolve(argv[++i]!);
-    else if (v === '--no-crawl') a.noCrawl = true;
-    else throw new Error(`unknown argument ${v}`);
-  }
-  if (!(a.port > 0)) throw new Error('--port P (of a running bench/hold-inn.ts) is required');
-  return a;
+  let noCrawl = false;
+  const a = rowScriptArgs(argv, (name) => (name === '--no-crawl' ? (noCrawl = true) : false));
+  return { ...a, noCrawl };
 }
 
 /** utime + stime of a process, seconds. */
