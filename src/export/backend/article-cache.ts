@@ -139,6 +139,11 @@ export class ArticleCache {
     await store?.close();
   }
 
+  /** Resolves once the small-article store's writes so far are committed and on disk (SmallStore.settled). */
+  async settled(): Promise<void> {
+    await this.store?.settled();
+  }
+
   /** True when the article is cached (as far as this process knows). */
   has(key: string): boolean {
     return this.index.peek(hashOf(key)) !== undefined;

@@ -172,6 +172,18 @@ export class SmallStore {
       });
   }
 
+  /**
+   * Resolves once every put and removal handed over so far is committed and
+   * on disk (lmdb-js `flushed`): from then on LMDB can reuse the pages they
+   * freed. For an orderly wait (tests, shutdown), not for the request path.
+   */
+  async settled(): Promise<void> {
+    this.flush();
+    if (this.closed) return;
+    await this.env.transaction(() => undefined); // queued after every async write so far
+    await this.env.flushed;
+  }
+
   /** Removes `hash` (eviction). */
   drop(hash: string): void {
     this.pending.delete(hash);

@@ -145,13 +145,15 @@ describe('ArticleCache', () => {
       expect(same(await readAll(await c.open(`k${n}`, counted(cachedArticle(n)))), cachedArticle(n))).toBe(true);
       expect(c.bytes).toBeLessThanOrEqual(bound);
       if (i % 100 === 99) {
-        await pause(STORE_WRITE_DELAY_MS * 2);
+        await c.settled(); // pages freed by committed, flushed writes are reusable: the file size no longer depends on timing
         sizes.push(statSync(join(dir, 'small.lmdb')).size);
       }
     }
-    // the store keeps its bound plus freed pages LMDB has not reused yet
-    expect(Math.max(...sizes)).toBeLessThan(bound + 4 * 1024 * 1024);
-    expect(sizes[sizes.length - 1]).toBeLessThanOrEqual(Math.max(...sizes.slice(0, 5)) * 1.5);
+    // The store keeps its bound plus LMDB's free pages and branch pages: measured 0.67–0.93 MB for
+    // a 0.4 MB bound. A store whose freed pages were never reused would hold the ~5 MB that passed
+    // through it; the file levels off instead (it reaches its level at a moment that depends on
+    // the machine's load, so the check is against the bound, not against the early samples).
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4 * bound);
     expect(await duBytes(dir, ['small.lmdb', 'small.lmdb-lock'])).toBeLessThanOrEqual(bound);
     expect(c.articles).toBeGreaterThan(5);
     // the newest is kept, the oldest (small and long) were evicted
