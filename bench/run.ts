@@ -36,12 +36,14 @@ import { rawArticles } from './raw-nntp.js';
 import { Cleanup } from './cleanup.js';
 import { benchConfig, indexBuild } from './index-rows.js';
 import { runHuge } from './huge.js';
+import { SEARCH_LOAD_SESSIONS, searchLoadRows } from './search-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..'); // repository root (dist/bench/run.js → ../..)
 const CACHE_DIR = join(ROOT, '.bench');
 const LOAD_SECONDS = 10; // TARGETS.md: 10 and 50 concurrent clients for ~10 s each
 const LOAD_CLIENTS = [10, 50];
+const SEARCH_LOAD_SECONDS = 30; // the 1,000-session row with whole-group SEARCH (issue 11)
 /** TARGETS/brief: memory per idle session (logged in, group selected), target < 100 KB each. */
 const IDLE_SESSIONS = 1_000;
 const SERIAL_ARTICLES = 500; // the one-at-a-time ARTICLE row: ~46/s here, so 500 take ~11 s
@@ -330,6 +332,10 @@ async function main(): Promise<void> {
       }
       const mem = await server.memory().catch(() => undefined);
       if (mem) add({ section: S, operation: 'server peak RSS over the rows above', unit: 'MB', value: mem.hwmMB, note: `now RSS ${mem.rssMB.toFixed(0)} MB, PSS ${mem.pssMB.toFixed(0)} MB (anon ${mem.anonMB.toFixed(0)}, file ${mem.fileMB.toFixed(0)}); since the restart for the index's crawl` });
+      // after the memory rows: 1,000 sessions would set the peaks above
+      log(`imap: ${SEARCH_LOAD_SESSIONS} sessions with whole-group SEARCH for ${SEARCH_LOAD_SECONDS} s`);
+      const srv = server;
+      await searchLoadRows({ port: srv.port, mailbox: corpus.group, seconds: args.quick ? 10 : SEARCH_LOAD_SECONDS, cpuSeconds: () => srv.cpuSeconds(), add, section: S });
       await stopServer(server);
 
       // --- memory of idle sessions, fresh process (warm data dir) ---
