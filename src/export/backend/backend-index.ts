@@ -90,12 +90,15 @@ export class BackendIndex {
     private readonly o: IndexOptions,
     meta: MetaStore,
     private readonly log: Logger,
+    /** Header and search text of a cached article past maxArticleBytes (cached-text.ts), by article key. */
+    private readonly cachedText?: (key: string) => Promise<{ header: Buffer; text: string } | undefined>,
   ) {
     this.bodies = o.bodies ?? (() => 'all');
     this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
     this.crawler = new Crawler({
       feed: this.feed, meta, activity: this.activity, logger: log,
       concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
+      ...(cachedText ? { cachedText } : {}),
     });
     this.budget = new KeysBudget(o.keysMemoryBytes);
   }

@@ -18,9 +18,10 @@
  * index` does not wait.
  *
  * An article gone upstream is marked scan-only (never fetched again); one
- * above `maxArticleBytes` (by its overview size) has only its header read
- * (HEAD) and is scan-only too. Other failures (upstream down) stop the
- * batch and are retried after a pause. Progress (indexed of total, rate,
+ * above `maxArticleBytes` (overview size) is too, with its header read (HEAD),
+ * unless the article cache holds it: its text parts are indexed from there
+ * (`cachedText`). Other failures (upstream down) stop the batch and are
+ * retried after a pause. Progress (indexed of total, rate,
  * ETA) is logged every CRAWL_PROGRESS_MS, and `progress(group)` tells what a
  * background crawl is doing now (for `newsfront status` and the metrics).
  */
@@ -51,6 +52,8 @@ export interface CrawlerOptions {
   maxArticleBytes: number;
   /** An article is crawled once it has been in the snapshot this long (ms). */
   delayMs: number;
+  /** Header and search text of an article past maxArticleBytes that the article cache holds (cached-text.ts), by article key; undefined when it does not. */
+  cachedText?: (key: string) => Promise<{ header: Buffer; text: string } | undefined>;
 }
 
 /** What the crawler needs of a group's view. */
@@ -344,6 +347,11 @@ export class Crawler {
           const loc = { group, uidValidity: snap.uidValidity, uid, key: messageId, internalDate };
           try {
             if (overview > this.o.maxArticleBytes) {
+              const cached = await this.o.cachedText?.(articleKey(carrier.id, group, number)).catch(() => undefined);
+              if (cached !== undefined) {
+                fed.push({ ...loc, header: cached.header, text: cached.text, size: overview });
+                continue;
+              }
               const header = await carrier.source.head(group, number, messageId);
               fed.push({ ...loc, header, scanOnly: true, size: overview });
               continue;
@@ -372,24 +380,18 @@ export class Crawler {
     let chunks: Buffer[] = [];
     let size = 0;
     const max = this.o.maxArticleBytes;
-    await articleInto(
-      source,
-      group,
-      number,
-      messageId,
-      {
-        begin: () => {
-          chunks = [];
-          size = 0;
-        },
-        data: (chunk) => {
-          size += chunk.length;
-          if (size <= max) chunks.push(Buffer.from(chunk)); // a copy: the source may reuse its chunk
-          else chunks = [];
-        },
+    const sink = {
+      begin: (): void => {
+        chunks = [];
+        size = 0;
       },
-      true,
-    );
+      data: (chunk: Uint8Array): void => {
+        size += chunk.length;
+        if (size <= max) chunks.push(Buffer.from(chunk)); // a copy: the source may reuse its chunk
+        else chunks = [];
+      },
+    };
+    await articleInto(source, group, number, messageId, sink, true);
     return { bytes: size <= max ? Buffer.concat(chunks, size) : null, size };
   }
 }

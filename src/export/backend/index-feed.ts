@@ -46,6 +46,8 @@ export interface FedArticle {
   article?: Buffer;
   /** The header block only (a HEAD); with `scanOnly`, the body is marked never to be indexed. */
   header?: Buffer;
+  /** With `header`: the body's search text, read apart (cached-text.ts: an article too long to take whole). */
+  text?: string;
   scanOnly?: boolean;
   internalDate: number;
   size: number;
@@ -264,7 +266,8 @@ export class IndexFeed {
       const header = a.article ?? a.header;
       if (header !== undefined) headers.push({ ...loc, header, internalDate: a.internalDate, size: a.size, ...(a.key !== undefined ? { key: a.key } : {}) });
       if (this.o.bodies(a.group) === 'none') continue;
-      if (a.scanOnly || (a.article !== undefined && a.article.length > this.o.maxArticleBytes)) bodies.push({ ...loc, scanOnly: true });
+      if (a.text !== undefined) bodies.push({ ...loc, text: a.text });
+      else if (a.scanOnly || (a.article !== undefined && a.article.length > this.o.maxArticleBytes)) bodies.push({ ...loc, scanOnly: true });
       else if (a.article !== undefined) bodies.push({ ...loc, article: a.article });
     }
     try {

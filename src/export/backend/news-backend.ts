@@ -37,6 +37,7 @@ import { crosspostsOf } from './crossposts.js';
 import { BackendIndex } from './backend-index.js';
 import type { BackendOptions } from './backend-options.js';
 import type { CrawlStats } from './crawler.js';
+import { cachedText, type CachedTextDeps } from './cached-text.js';
 import type { Fetched } from './fetch.js';
 
 export type { BackendOptions } from './backend-options.js';
@@ -78,7 +79,15 @@ class NewsBackend implements ClosableBackend {
     this.carriers = carriersOf(o.source, o.primaryOf);
     this.log = o.logger.child({ component: 'backend' });
     if (o.index !== undefined && o.indexOptions !== undefined) {
-      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, o.logger.child({ component: 'index' }));
+      const notCached = (): Promise<never> => Promise.reject(new Error('not cached'));
+      const textDeps: CachedTextDeps = {
+        has: (k) => cache.has(k),
+        open: (k, start, end) => cache.open(k, notCached, start, end),
+        structure: (k) => meta.structure(k),
+        putStructure: (k, part) => meta.putStructure(k, part),
+      };
+      const maxText = o.indexOptions.maxArticleBytes;
+      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, o.logger.child({ component: 'index' }), (key) => cachedText(textDeps, key, maxText));
       // groups whose crawl was cut short (a restart): their views open, so the crawl resumes
       const indexing = this.indexing;
       setImmediate(() => void indexing.resume((g) => this.view(g), () => this.closed));

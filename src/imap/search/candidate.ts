@@ -5,7 +5,7 @@
  * days, "disregarding time and timezone").
  */
 import type { MessageMeta } from '../../export/interface.js';
-import { decodeHeaderValue, findField, MAX_SEARCH_PART_BYTES, parseHeader, searchTextLeaves, textForSearch, type HeaderField } from '../../mime/index.js';
+import { decodeHeaderValue, findField, parseHeader, searchTextOf, type HeaderField } from '../../mime/index.js';
 import type { ImapDate } from '../wire/decoder.js';
 import type { SelectedMailbox } from '../selected.js';
 
@@ -42,17 +42,9 @@ export class Candidate {
 
   private async loadBody(): Promise<string> {
     const root = await this.sel.handle.structure(this.uid);
-    const leaves = searchTextLeaves(root);
-    const out: string[] = [];
     // A small article is read once, whole; the text parts are cut from it.
     const whole = root.bodyEnd <= WHOLE_READ_LIMIT ? await this.read(0, root.bodyEnd) : undefined;
-    for (const leaf of leaves) {
-      const end = Math.min(leaf.bodyEnd, leaf.bodyStart + MAX_SEARCH_PART_BYTES);
-      if (end <= leaf.bodyStart) continue;
-      const bytes = whole ? whole.subarray(leaf.bodyStart, end) : await this.read(leaf.bodyStart, end);
-      out.push(textForSearch(leaf, bytes));
-    }
-    return out.join('\n');
+    return searchTextOf(root, (start, end) => (whole ? whole.subarray(start, end) : this.read(start, end)));
   }
 
   private async read(start: number, end: number): Promise<Buffer> {

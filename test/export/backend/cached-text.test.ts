@@ -1,0 +1,111 @@
+/**
+ * Articles past `index.maxArticleBytes` (archive backend, crawler): the
+ * crawler does not download them for the index, only their header; but one a
+ * client has read is in the article cache, and then its text parts are read
+ * from there and indexed (cached-text.ts), so SEARCH BODY answers it from the
+ * index — exactly as the scan does (the search oracle). One not read stays
+ * scan-only (`unknown` in every BODY answer).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArchiveSource } from '../../../src/export/archive/archive-source.js';
+import { formatMboxrdMessage } from '../../../src/export/archive/mboxrd-writer.js';
+import { createBackend, type NewsBackendHandle } from '../../../src/export/backend/index.js';
+import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
+import { SearchIndex } from '../../../src/search/index.js';
+import { silentLogger } from '../../../src/util/log.js';
+import type { IndexTerm } from '../../../src/export/interface.js';
+import { checkMatch } from './search-oracle.js';
+import { readAll } from './helpers.js';
+
+const GROUP = 'long.posts';
+const MAX = 64 * 1024;
+
+/** A multipart article: a text part (Latin-1, quoted-printable) and a base64 attachment of `binary` bytes. */
+function longArticle(n: number, words: string, binary: number): Buffer {
+  const blob = Buffer.alloc(binary, n).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(
+    [
+      `From: poster${n} <p${n}@example.org>`,
+      `Newsgroups: ${GROUP}`,
+      `Subject: binary posting ${n}`,
+      `Date: Mon, 1 Jan 2024 10:0${n}:00 +0000`,
+      `Message-ID: <long${n}@example.org>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain; charset=iso-8859-1',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      `${words} caf=E9 gr=FC=DFe`,
+      '--b1',
+      'Content-Type: application/octet-stream; name="x.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      blob,
+      '--b1--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+function shortArticle(n: number, words: string): Buffer {
+  return Buffer.from(
+    [`From: p${n}@example.org`, `Newsgroups: ${GROUP}`, `Subject: short ${n}`, `Date: Mon, 1 Jan 2024 11:0${n}:00 +0000`, `Message-ID: <short${n}@example.org>`, '', words, ''].join('\r\n'),
+  );
+}
+
+const ARTICLES = [shortArticle(1, 'plain zebrafish words'), longArticle(2, 'the quokka lives here', 200_000), longArticle(3, 'another quokka, never read', 150_000), shortArticle(4, 'quokka in a short one')];
+
+let dir: string;
+let index: SearchIndex;
+let source: ArchiveSource;
+let uidmaps: MemoryUidMapStore;
+let backend: NewsBackendHandle;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nf-cached-text-'));
+  await mkdir(join(dir, 'archive'));
+  const d = new Date(Date.UTC(2024, 0, 1));
+  await writeFile(join(dir, 'archive', `${GROUP}.mbox`), Buffer.concat(ARTICLES.map((a) => formatMboxrdMessage(a, 'x@y', d))));
+  source = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
+  uidmaps = new MemoryUidMapStore();
+  index = await SearchIndex.open(join(dir, 'search.db'));
+  backend = await createBackend({
+    source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 64 << 20, pollIntervalMs: 0, logger: silentLogger(), index,
+    indexOptions: { crawl: false, crawlConcurrency: 2, crawlBatch: 10, crawlQuietMs: 0, maxArticleBytes: MAX, keysMemoryBytes: 1 << 20 },
+  });
+});
+
+afterAll(async () => {
+  await backend?.close();
+  await index?.close();
+  await uidmaps?.close();
+  await source?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('articles past maxArticleBytes', () => {
+  it('are indexed from the article cache when a client read them; the others stay scan-only', async () => {
+    expect(ARTICLES[1]!.length).toBeGreaterThan(MAX);
+    const h = await backend.open(GROUP);
+    const uids = h.current().uids;
+    expect(uids.length).toBe(4);
+    // a client reads article 2 whole (it lands in the article cache); article 3 is never read
+    expect(await readAll(await h.content(uids[1]!))).toEqual(ARTICLES[1]);
+    await backend.buildIndex(GROUP);
+    await backend.indexing!.flush();
+    const byUid = new Map(ARTICLES.map((a, i) => [uids[i]!, a]));
+    for (const terms of [[{ field: 'body', needle: 'quokka' }], [{ field: 'body', needle: 'CAFÉ GRÜSSE' }], [{ field: 'text', needle: 'quokka lives' }], [{ field: 'body', needle: 'zebrafish' }]] as IndexTerm[][]) {
+      const r = await h.search!.match(terms);
+      // the unread long article is the only one left to the scan
+      expect([...r.unknown], JSON.stringify(terms)).toEqual([uids[2]]);
+      checkMatch(r, uids, byUid, terms);
+    }
+    expect([...(await h.search!.match([{ field: 'body', needle: 'quokka' }])).uids]).toEqual([uids[1], uids[3]]);
+    h.release();
+  });
+});
