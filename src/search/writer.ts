@@ -287,7 +287,9 @@ export class IndexWriter {
       records.forEach((r, i) => {
         const mbid = this.mbid(r.mailbox, r.uidValidity, false);
         const row = mbid === undefined ? undefined : (s.memberDoc.get([mbid, r.uid]) as [number, number] | undefined);
-        if (row === undefined || row[1] !== BodyState.Missing || done.has(row[0])) {
+        // a text may replace a scan-only mark (an article too long for the crawler, read whole since: cached-text.ts)
+        const open = row !== undefined && (row[1] === BodyState.Missing || (row[1] === BodyState.ScanOnly && texts[i] !== null));
+        if (!open || done.has(row[0])) {
           result.skipped++;
           return;
         }

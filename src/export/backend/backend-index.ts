@@ -248,7 +248,8 @@ export class BackendIndex {
    */
   fetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
     // a small article comes with its bytes (kept in memory, then the small store); a long one is read back from its file
-    if (this.closed || (r.bytes === null && !r.cached) || r.size > this.o.maxArticleBytes) return;
+    const long = r.size > this.o.maxArticleBytes;
+    if (this.closed || (r.bytes === null && !r.cached) || (long && this.cachedText === undefined)) return;
     const [upstream, group, num] = key.split('\u0000');
     if (group === undefined || num === undefined) return;
     const view = live(group);
@@ -259,6 +260,13 @@ export class BackendIndex {
     const uid = snap.table.uids[row]!;
     const date = internalDateOf(snap.table.dates[row]!).getTime();
     const id = this.uidmaps.get(group)?.lookup(uid)?.messageId;
+    if (long) {
+      // too long to take whole: its text parts, read from the cache (it may have been crawled as scan-only before)
+      void this.cachedText!(key)
+        .then((t) => t && this.feed.text(group, snap.uidValidity, uid, id, t.header, t.text, date, r.size))
+        .catch(() => undefined);
+      return;
+    }
     if (r.bytes !== null) {
       if (r.bytes.length === r.size) this.feed.article(group, snap.uidValidity, uid, id, r.bytes, date);
       return;

@@ -196,6 +196,11 @@ export class IndexFeed {
     this.enqueue({ group, uidValidity, uid, key, article, internalDate, size: article.length });
   }
 
+  /** A header block and the body's search text read apart (cached-text.ts); the text replaces a scan-only mark. */
+  text(group: string, uidValidity: number, uid: number, key: string | undefined, header: Buffer, text: string, internalDate: number, size: number): void {
+    this.enqueue({ group, uidValidity, uid, key, header, text, internalDate, size });
+  }
+
   /** Writes a batch now (after what is queued before it); rejects with the index's error. */
   write(items: readonly FedArticle[]): Promise<void> {
     return this.serial(() => this.commit(items));

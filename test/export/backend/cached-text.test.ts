@@ -4,7 +4,7 @@
  * client has read is in the article cache, and then its text parts are read
  * from there and indexed (cached-text.ts), so SEARCH BODY answers it from the
  * index — exactly as the scan does (the search oracle). One not read stays
- * scan-only (`unknown` in every BODY answer).
+ * scan-only (`unknown` in every BODY answer) until a client reads it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -89,7 +89,7 @@ afterAll(async () => {
 });
 
 describe('articles past maxArticleBytes', () => {
-  it('are indexed from the article cache when a client read them; the others stay scan-only', async () => {
+  it('are indexed from the article cache when a client read them, before the crawl or after it', async () => {
     expect(ARTICLES[1]!.length).toBeGreaterThan(MAX);
     const h = await backend.open(GROUP);
     const uids = h.current().uids;
@@ -106,6 +106,17 @@ describe('articles past maxArticleBytes', () => {
       checkMatch(r, uids, byUid, terms);
     }
     expect([...(await h.search!.match([{ field: 'body', needle: 'quokka' }])).uids]).toEqual([uids[1], uids[3]]);
+    // article 3, scan-only after the crawl, is read by a client now: its text replaces the mark
+    expect(await readAll(await h.content(uids[2]!))).toEqual(ARTICLES[2]);
+    let r = await h.search!.match([{ field: 'body', needle: 'quokka' }]);
+    for (let i = 0; i < 50 && r.unknown.length > 0; i++) {
+      await new Promise((res) => setTimeout(res, 100)); // the cache hook reads the text parts back, then queues them
+      await backend.indexing!.flush();
+      r = await h.search!.match([{ field: 'body', needle: 'quokka' }]);
+    }
+    expect([...r.unknown]).toEqual([]);
+    expect([...r.uids]).toEqual([uids[1], uids[2], uids[3]]);
+    checkMatch(r, uids, byUid, [{ field: 'body', needle: 'quokka' }]);
     h.release();
   });
 });
