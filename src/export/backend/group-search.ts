@@ -22,8 +22,9 @@
  *   the article expired) comes last, in UID order (SORT) or as a thread of
  *   its own (THREAD), so no UID is lost.
  * - `progress`: members and bodies indexed of the snapshot's articles.
- * `match`, `sort` and `thread` each start in a loop iteration of their own
- * (`turns`), so many sessions searching at once do not hold the event loop.
+ * `match`, `sort` and `thread` each start with a turn (`turns`: a few run
+ * back to back, then the loop polls), so many sessions searching at once do
+ * not hold the event loop.
  *
  * Errors: an index failure (SearchIndexError) is thrown as BackendError
  * UNAVAILABLE, so the caller scans; upstream failures while reading headers
@@ -75,7 +76,7 @@ export interface GroupSearchDeps {
   pending?: RecordSource['pending'];
   /** Changes whenever a write touching the group is committed (`progress` counts again then). */
   writes?: () => number;
-  /** Shared by the backend's groups: each SEARCH, SORT and THREAD starts in a loop iteration of its own (turns.ts). */
+  /** Shared by the backend's groups: each SEARCH, SORT and THREAD starts with a turn (turns.ts). */
   turns?: Turns;
 }
 
