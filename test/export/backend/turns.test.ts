@@ -108,7 +108,14 @@ describe('Turns', () => {
     const turns = new Turns({ budgetMs: 5, now: clock.now });
     const counter = iterationCounter();
     const seen: number[] = [];
-    await Promise.all([10_000, 1].map((ms) => turns.take().then(() => (seen.push(counter.count()), clock.spend(ms)))));
+    await Promise.all(
+      [10_000, 1].map((ms) =>
+        turns.take().then(() => {
+          seen.push(counter.count());
+          clock.spend(ms);
+        }),
+      ),
+    );
     counter.stop();
     expect(seen[1]! - seen[0]!).toBe(16);
   });
