@@ -250,6 +250,7 @@ export interface IndexTerm {
   needle: string;
 }
 
+/** An index's answer; its arrays may be shared with other answers (kept by the index): do not modify them. */
 export interface IndexMatch {
   /** Matching UIDs, ascending (exact among the covered articles). */
   uids: Uint32Array;

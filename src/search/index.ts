@@ -228,13 +228,16 @@ export class SearchIndex {
     if (opts.writer === 'inline') {
       const db = openDb(path);
       const reader = new IndexReader(db);
+      reader.warm();
       return new SearchIndex(path, db, reader, new InlineWriter(db, reader));
     }
     // The writer creates or migrates the schema first; the reader then only checks it.
     const writer = await WorkerWriter.start(path);
     try {
       const db = openDb(path, { readonly: true });
-      return new SearchIndex(path, db, new IndexReader(db), writer);
+      const reader = new IndexReader(db);
+      reader.warm(); // the first search of each common kind finds its statements ready
+      return new SearchIndex(path, db, reader, writer);
     } catch (err) {
       await writer.close();
       throw err;
@@ -318,6 +321,11 @@ export class SearchIndex {
   async dropMailbox(mailbox: string, uidValidity: number): Promise<void> {
     this.check();
     return this.writer.dropMailbox(mailbox, uidValidity);
+  }
+
+  /** Statements the reader keeps prepared (see IndexReader.warm). */
+  get preparedStatements(): number {
+    return this.reader.preparedStatements;
   }
 
   /** Members matching every term; see IndexReader.match. */

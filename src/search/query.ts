@@ -1,48 +1,16 @@
 /**
  * Reads of the search database: substring matches (IMAP SEARCH, RFC 9051
- * §6.4.4), coverage, versions; the SORT/THREAD columns come from columns.ts.
- *
- * Exactness. The stored text is fold(text) (text.ts) and a needle is folded
- * the same way, so the scan's `fold(text).includes(fold(needle))` becomes a
- * substring test on stored text:
- * - a needle of 3 or more code points is a trigram phrase query on a
- *   `detail=full` table: FTS5 matches a phrase when its trigrams sit at
- *   consecutive positions, i.e. when the needle occurs (the tokenizer is
- *   case-sensitive, so it adds no fold of its own) — no confirmation needed,
- *   which the property test (test/search/index-property.test.ts) checks;
- * - the whole-header text has no positions (`detail=none`): its trigrams AND-ed
- *   give candidates, `instr` confirms them;
- * - a shorter needle is `instr` over the stored text (a scan, but in SQLite);
- * - `HEADER <other field>` is confirmed in JavaScript on the field's lines.
- * A document known by its overview only (db.ts HeaderFlags.Partial) answers
- * SUBJECT and FROM from the overview values, which differ from the header's
- * in white space only (overview-text.ts): a needle without white space is
- * exact; one with inner spaces is exact where it does not match, and its
- * matches there are left to the scan; one with TAB, CR, LF or a space at
- * either end, and every TO, CC, TEXT and other HEADER needle, is left to the
- * scan for such documents.
- * What the index cannot answer exactly (bodies not indexed yet, text SQLite
- * cannot hold, a needle with '\n' against a header whose values hold '\n') is
- * returned as `unindexed`: the caller scans those articles with the same key.
+ * §6.4.4; the SQL and its exactness argument are match-sql.ts's), coverage,
+ * versions; the SORT/THREAD columns come from index-columns.ts.
  */
 import { BodyState, HeaderFlags, type Db } from './db.js';
 import { minusUids, unionUids } from '../util/sorted.js';
-import { fold } from './text.js';
-import { storable } from './doc-row.js';
 import { readSortColumns, type SortColumns, type SortField } from './index-columns.js';
 import { MatchCache } from './match-cache.js';
+import { flaggedMembersSql, headerLinesMatch, matchPlan, type SearchTerm } from './match-sql.js';
 
 export type { SortColumns, SortField } from './index-columns.js';
-
-/** A field a needle is searched in (RFC 9051 §6.4.4 keys). */
-export type SearchField = 'subject' | 'from' | 'to' | 'cc' | 'body' | 'text' | { header: string };
-
-/** One substring condition; `match` ANDs them. */
-export interface SearchTerm {
-  field: SearchField;
-  /** As the client sent it (not folded). */
-  needle: string;
-}
+export type { SearchField, SearchTerm } from './match-sql.js';
 
 export interface MatchResult {
   /** UIDs known to match every term, ascending. */
@@ -51,161 +19,14 @@ export interface MatchResult {
   unindexed: Uint32Array;
 }
 
-/** Needles shorter than this (in code points) have no trigram: they are scanned with instr. */
-const TRIGRAM = 3;
-
-const COLUMN: Record<'subject' | 'from' | 'to' | 'cc', string> = { subject: 'subject', from: 'hfrom', to: 'hto', cc: 'hcc' };
-
 const EMPTY = new Uint32Array(0);
 
-/** An FTS5 string: double quotes doubled, the whole in double quotes (no operator inside is special). */
-const quoted = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+/** The UIDs a query selects, as one comma-separated string (one row for SQLite to hand over instead of one per UID). */
+const concatSql = (sql: string): string => `SELECT group_concat(uid) FROM (${sql})`;
 
-/** Every trigram of `s` AND-ed (for the `detail=none` table, where phrases are not available). */
-function trigramsAnd(cps: string[]): string {
-  const seen = new Set<string>();
-  for (let i = 0; i + TRIGRAM <= cps.length; i++) seen.add(quoted(cps.slice(i, i + TRIGRAM).join('')));
-  return [...seen].join(' AND ');
-}
-
-interface Built {
-  where: string[];
-  args: unknown[];
-  /** Documents some term cannot decide: conditions on d, each served by a partial index (db.ts). */
-  undecidable: Set<string>;
-  joinHeaders: boolean;
-  joinBodies: boolean;
-  /** Terms on other header fields, confirmed in JS on `h.alltext`. */
-  confirm: { name: string; needle: string }[];
-  /** Phrases AND-ed into one MATCH per table (FTS5 skips through both lists at once). */
-  bodyPhrases: string[];
-  headerPhrases: string[];
-  /** A Subject/From needle with inner spaces: overview-only documents it matches are left to the scan. */
-  confirmPartial: boolean;
-}
-
-const BODY_MISSING = `d.body_state <> ${BodyState.Indexed}`;
-/** Documents whose hdr_flags hold any bit of `mask`; `<> 0` lets SQLite use the partial index docs_hdr_flagged. */
-const flagged = (mask: number): string => `d.hdr_flags <> 0 AND (d.hdr_flags & ${mask}) <> 0`;
-/** The partial index (db.ts) that lists the documents of a condition; the planner left alone scans every member. */
-const undecidableIndex = (condition: string): string | undefined =>
-  condition === BODY_MISSING ? 'docs_body_missing' : condition.startsWith('d.hdr_flags <> 0') ? 'docs_hdr_flagged' : undefined;
-const F = {
-  newline: HeaderFlags.Newline,
-  notWellFormed: HeaderFlags.NotWellFormed,
-  partial: HeaderFlags.Partial,
-  subject: HeaderFlags.SubjectUnknown,
-  from: HeaderFlags.FromUnknown,
-} as const;
-
-/** Docids whose whole-header text contains the needle (candidates by trigrams, confirmed by instr). */
-const ALLTEXT_DOCS = 'SELECT docid FROM headers WHERE docid IN (SELECT rowid FROM alltext_fts WHERE alltext_fts MATCH ?) AND instr(alltext, ?) > 0';
-
-/**
- * Turns one term into SQL conditions on `m` (members), `d` (docs), `h`
- * (headers) and `b` (bodies). Needles of 3+ code points become
- * `m.docid IN (FTS subquery)`, so SQLite can drive the join from the few hits.
- */
-function addTerm(q: Built, t: SearchTerm): void {
-  const n = fold(t.needle);
-  const cps = [...n];
-  const short = cps.length < TRIGRAM;
-  const nl = n.includes('\n');
-  // A needle with NUL matches no stored text (writer.ts `storable`: text with NUL is not stored).
-  const impossible = n.includes('\0');
-  const f = t.field;
-  if (!impossible && !storable(n)) {
-    // A lone surrogate (never from an IMAP client: needles are decoded UTF-8) can match half of a
-    // pair in the scan's code-unit test, and SQLite would see U+FFFD: leave every article to the scan.
-    q.undecidable.add('1');
-    q.where.push('0');
-    return;
-  }
-
-  // Overview values differ from header values in white space (overview-text.ts)
-  const overviewUnsure = /[\t\r\n]/.test(n) || n.startsWith(' ') || n.endsWith(' ');
-  if (typeof f === 'object') {
-    const name = f.header.toLowerCase();
-    q.undecidable.add(flagged(F.newline | F.notWellFormed | F.partial)); // the field's lines are needed
-    q.joinHeaders = true;
-    if (!short && !nl && !impossible) {
-      q.args.push(trigramsAnd(cps), n);
-      q.where.push(`m.docid IN (${ALLTEXT_DOCS})`);
-    }
-    q.confirm.push({ name, needle: n });
-    return;
-  }
-  switch (f) {
-    case 'subject':
-    case 'from':
-    case 'to':
-    case 'cc': {
-      const column = COLUMN[f];
-      // nl: decided only where no value holds '\n', so no single field contains the needle
-      let mask = F.notWellFormed | (nl ? F.newline : 0);
-      if (f === 'subject' || f === 'from') {
-        mask |= F[f] | (overviewUnsure ? F.partial : 0);
-        if (!overviewUnsure && n.includes(' ')) q.confirmPartial = true;
-      } else mask |= F.partial;
-      q.undecidable.add(flagged(mask));
-      if (n === '') {
-        q.joinHeaders = true;
-        q.where.push(`h.${column} IS NOT NULL`); // HEADER x "": the field is present
-      } else if (impossible || nl) {
-        q.where.push('0');
-      } else if (short) {
-        q.joinHeaders = true;
-        q.args.push(n);
-        q.where.push(`instr(h.${column}, ?) > 0`);
-      } else {
-        q.headerPhrases.push(`{${column}} : ${quoted(n)}`);
-      }
-      return;
-    }
-    case 'body':
-      if (n === '') return; // every text contains ""
-      q.undecidable.add(BODY_MISSING);
-      if (impossible) q.where.push('0');
-      else if (short) {
-        q.joinBodies = true;
-        q.args.push(n);
-        q.where.push('instr(b.text, ?) > 0');
-      } else {
-        q.bodyPhrases.push(quoted(n));
-      }
-      return;
-    case 'text':
-      if (n === '') return;
-      q.undecidable.add(flagged(F.notWellFormed | F.partial | (nl ? F.newline : 0))).add(BODY_MISSING);
-      if (impossible) q.where.push('0');
-      else if (short && nl) {
-        // The header part is decided false (see the subject case); a join of two fields must not match.
-        q.joinBodies = true;
-        q.args.push(n);
-        q.where.push('instr(b.text, ?) > 0');
-      } else if (short) {
-        q.joinHeaders = q.joinBodies = true;
-        q.args.push(n, n);
-        q.where.push('(instr(h.alltext, ?) > 0 OR instr(b.text, ?) > 0)');
-      } else if (nl) {
-        q.args.push(quoted(n));
-        q.where.push('m.docid IN (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?)');
-      } else {
-        q.args.push(trigramsAnd(cps), n, quoted(n));
-        q.where.push(`m.docid IN (${ALLTEXT_DOCS} UNION ALL SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?)`);
-      }
-      return;
-  }
-}
-
-/** `HEADER name needle` on one document's folded header lines (the scan's per-field test). */
-function headerLinesMatch(alltext: string, name: string, needle: string): boolean {
-  const prefix = `${name}: `;
-  for (const line of alltext.split('\n')) {
-    if (line.startsWith(prefix) && line.includes(needle, prefix.length)) return true;
-  }
-  return false;
-}
+/** `warm`: the fields of the common searches, and a needle of the common shape (3+ code points, no white space). */
+const WARM_FIELDS = ['subject', 'from', 'to', 'cc', 'body', 'text'] as const;
+const WARM_NEEDLE = 'warm';
 
 /** Parses `group_concat` output of non-negative integers into a sorted Uint32Array. */
 function uidList(s: string | null): Uint32Array {
@@ -246,7 +67,7 @@ export class IndexReader {
   }
 
   private uids(sql: string, args: unknown[]): Uint32Array {
-    const row = this.stmt(`SELECT group_concat(uid) FROM (${sql})`).get(args) as [string | null];
+    const row = this.stmt(concatSql(sql)).get(args) as [string | null];
     return uidList(row[0]);
   }
 
@@ -315,47 +136,19 @@ export class IndexReader {
   wrote = (): void => void this.ownWrites++;
 
   private matchNow(mbid: number, terms: readonly SearchTerm[]): MatchResult {
-    const q: Built = {
-      where: [], args: [], undecidable: new Set(), joinHeaders: false, joinBodies: false, confirm: [], bodyPhrases: [], headerPhrases: [], confirmPartial: false,
-    };
-    for (const t of terms) addTerm(q, t);
-    for (const [phrases, table] of [[q.bodyPhrases, 'bodies_fts'], [q.headerPhrases, 'headers_fts']] as const) {
-      if (phrases.length === 0) continue;
-      q.args.push(phrases.join(' AND '));
-      q.where.push(`m.docid IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?)`);
-    }
-    const undecidable = [...q.undecidable];
-    // Driven by the partial indexes: costs nothing once a mailbox is indexed.
-    let unindexed =
-      undecidable.length === 0
-        ? EMPTY
-        : this.uids(
-            undecidable
-              .map((c) => {
-                const index = undecidableIndex(c);
-                const docs = index === undefined ? 'docs d' : `docs d INDEXED BY ${index}`;
-                return `SELECT m.uid AS uid FROM ${docs} CROSS JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${c}`;
-              })
-              .join(' UNION '),
-            undecidable.map(() => mbid),
-          );
-    // The matches among every member, less the undecidable ones (no per-hit lookup of docs).
-    const joins =
-      'FROM members m' +
-      (q.joinHeaders ? ' LEFT JOIN headers h ON h.docid = m.docid' : '') +
-      (q.joinBodies ? ' LEFT JOIN bodies b ON b.docid = m.docid' : '');
-    const where = ['m.mbid = ?', ...q.where].join(' AND ');
+    const p = matchPlan(mbid, terms);
+    let unindexed = p.unindexed === null ? EMPTY : this.uids(p.unindexed.sql, p.unindexed.args);
     let hits: Uint32Array;
-    if (q.confirm.length === 0) {
-      hits = this.uids(`SELECT m.uid AS uid ${joins} WHERE ${where}`, [mbid, ...q.args]);
+    if (p.confirm.length === 0) {
+      hits = this.uids(p.hits.sql, p.hits.args);
     } else {
-      const rows = this.stmt(`SELECT m.uid, h.alltext ${joins} WHERE ${where}`).all([mbid, ...q.args]) as [number, string | null][];
-      const ok = rows.filter(([, all]) => all !== null && q.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
+      const rows = this.stmt(p.hits.sql).all(p.hits.args) as [number, string | null][];
+      const ok = rows.filter(([, all]) => all !== null && p.confirm.every((c) => headerLinesMatch(all, c.name, c.needle))).map(([uid]) => uid);
       hits = Uint32Array.from(ok).sort();
     }
     let uids = unindexed.length === 0 ? hits : minusUids(hits, unindexed);
-    if (q.confirmPartial && uids.length > 0) {
-      const partial = this.flaggedMembers(mbid, HeaderFlags.Partial);
+    if (p.confirmPartial && uids.length > 0) {
+      const partial = this.uids(flaggedMembersSql(HeaderFlags.Partial), [mbid]);
       const unsure = minusUids(uids, minusUids(uids, partial));
       if (unsure.length > 0) {
         uids = minusUids(uids, unsure);
@@ -365,9 +158,24 @@ export class IndexReader {
     return { uids, unindexed };
   }
 
-  /** Members whose document has any of the `mask` bits, ascending. */
-  private flaggedMembers(mbid: number, mask: number): Uint32Array {
-    return this.uids(`SELECT m.uid AS uid FROM docs d INDEXED BY docs_hdr_flagged CROSS JOIN members m ON m.docid = d.docid AND m.mbid = ? WHERE ${flagged(mask)}`, [mbid]);
+  /**
+   * Prepares the statements of the common searches (one word in SUBJECT,
+   * FROM, TO, CC, BODY or TEXT), so the first such search after the index
+   * is opened does not pay for it (SQLite compiles each statement, and the
+   * first statement on an FTS5 table loads the table's configuration).
+   * Reads nothing of the mailboxes; SearchIndex.open calls it.
+   */
+  warm(): void {
+    for (const field of WARM_FIELDS) {
+      const p = matchPlan(0, [{ field, needle: WARM_NEEDLE }]);
+      if (p.unindexed !== null) this.stmt(concatSql(p.unindexed.sql));
+      this.stmt(p.confirm.length === 0 ? concatSql(p.hits.sql) : p.hits.sql);
+    }
+  }
+
+  /** Statements prepared and kept (for tests: `warm` leaves nothing for the first search to prepare). */
+  get preparedStatements(): number {
+    return this.cache.size;
   }
 
   /**

@@ -22,8 +22,9 @@
  *   the article expired) comes last, in UID order (SORT) or as a thread of
  *   its own (THREAD), so no UID is lost.
  * - `progress`: members and bodies indexed of the snapshot's articles.
- * `match`, `sort` and `thread` each start in a loop iteration of their own
- * (`turns`), so many sessions searching at once do not hold the event loop.
+ * `match`, `sort` and `thread` each start with a turn (`turns`: a few run
+ * back to back, then the loop polls), so many sessions searching at once do
+ * not hold the event loop.
  *
  * Errors: an index failure (SearchIndexError) is thrown as BackendError
  * UNAVAILABLE, so the caller scans; upstream failures while reading headers
@@ -75,7 +76,7 @@ export interface GroupSearchDeps {
   pending?: RecordSource['pending'];
   /** Changes whenever a write touching the group is committed (`progress` counts again then). */
   writes?: () => number;
-  /** Shared by the backend's groups: each SEARCH, SORT and THREAD starts in a loop iteration of its own (turns.ts). */
+  /** Shared by the backend's groups: each SEARCH, SORT and THREAD starts with a turn (turns.ts). */
   turns?: Turns;
 }
 
@@ -86,6 +87,8 @@ export class GroupSearch implements MailboxSearch {
   private counted: { at: number; writes: number; uidValidity: number; headers: number; bodies: number } | null = null;
   /** The last `notMembers` answer (lists compared by identity: snapshots and member lists are never modified). */
   private outside: { scope: Uint32Array; members: Uint32Array; uids: Uint32Array } | null = null;
+  /** `inside` answers, per index answer list (held as long as the index keeps that answer). */
+  private readonly within = new WeakMap<Uint32Array, { members: Uint32Array; scope: Uint32Array; uids: Uint32Array }>();
   /** The overview text of queued records SEARCH has read (dropped with the records once written). */
   private readonly docs = new WeakMap<OverviewFields, OverviewDoc>();
 
@@ -118,13 +121,13 @@ export class GroupSearch implements MailboxSearch {
       // members first: a document written between the two reads is answered from its queued record (held until its write is reported, never within this step)
       const members = this.memberUids(snap.uidValidity);
       const r = this.d.index.match(this.d.group, snap.uidValidity, terms);
-      const uids = intersectUids(intersectUids(r.uids, members), scope);
-      const unknown = intersectUids(intersectUids(r.unindexed, members), scope);
+      const uids = this.inside(r.uids, members, scope);
+      const unknown = this.inside(r.unindexed, members, scope);
       const rest = this.notMembers(scope, members);
       if (rest.length === 0) return { result: { uids, unknown }, undecidedQueued: false };
-      if (!fromQueued) return { result: { uids, unknown: unionUids(unknown, rest) }, undecidedQueued: false };
+      if (!fromQueued) return { result: { uids, unknown: union(unknown, rest) }, undecidedQueued: false };
       const queued = this.queuedMatch(snap.uidValidity, terms, rest);
-      return { result: { uids: unionUids(uids, queued.uids), unknown: unionUids(unknown, queued.unknown) }, undecidedQueued: queued.undecided };
+      return { result: { uids: union(uids, queued.uids), unknown: union(unknown, queued.unknown) }, undecidedQueued: queued.undecided };
     } catch (err) {
       return unavailable(err, 'match');
     }
@@ -224,6 +227,22 @@ export class GroupSearch implements MailboxSearch {
     }
   }
 
+  /**
+   * `list` ∩ `members` ∩ `scope`, kept per list while the other two are the
+   * same: the index keeps its answers (src/search match-cache.ts) and hands
+   * out the same arrays, so a whole-group SEARCH asked again (by any session
+   * on the snapshot) does not merge 100k UIDs twice more (measured with
+   * 1,000 sessions: ~6% of the server's CPU). Lists are never modified.
+   */
+  private inside(list: Uint32Array, members: Uint32Array, scope: Uint32Array): Uint32Array {
+    if (list.length === 0) return EMPTY;
+    const k = this.within.get(list);
+    if (k !== undefined && k.members === members && k.scope === scope) return k.uids;
+    const uids = intersectUids(intersectUids(list, members), scope);
+    this.within.set(list, { members, scope, uids });
+    return uids;
+  }
+
   /** `scope` less `members`: kept for the last pair of lists (a whole snapshot, searched again and again). */
   private notMembers(scope: Uint32Array, members: Uint32Array): Uint32Array {
     const k = this.outside;
@@ -244,6 +263,9 @@ export class GroupSearch implements MailboxSearch {
     return uids;
   }
 }
+
+/** `a` ∪ `b`; one of them itself when the other is empty (answers stay the kept arrays). */
+const union = (a: Uint32Array, b: Uint32Array): Uint32Array => (b.length === 0 ? a : a.length === 0 ? b : unionUids(a, b));
 
 /**
  * The whole group in the order of `criteria`, as UIDs: kept with the keys

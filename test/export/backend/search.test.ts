@@ -130,6 +130,14 @@ describe('search index in the backend (archive)', () => {
     for (let i = 0; i < 50 && h.search!.progress().bodies < n; i++) await new Promise((r) => setTimeout(r, 100));
     expect(h.search!.progress()).toEqual({ total: n, headers: n, bodies: n });
     expect(await checkAll('s.one', h)).toBe(0);
+    // asked again on the same snapshot: the kept answer, not merged again; another scope gets its own
+    const again = () => h.search!.match([{ field: 'body', needle: 'the' }]);
+    const a = await again();
+    expect(a.uids.length).toBeGreaterThan(0);
+    expect((await again()).uids).toBe(a.uids);
+    const odd = h.current().uids.filter((u) => u % 2 === 1);
+    expect([...(await h.search!.match([{ field: 'body', needle: 'the' }], odd)).uids]).toEqual([...a.uids].filter((u) => u % 2 === 1));
+    expect([...(await again()).uids]).toEqual([...a.uids]);
     // the crawl stored each article's MIME structure: BODYSTRUCTURE now reads nothing upstream
     const reads = vi.spyOn(source, 'article'); // the archive's only way to an article's bytes
     for (const uid of h.current().uids) expect(await h.structure(uid)).toEqual(parseStructure(articles.get('s.one')!.get(uid)!));
