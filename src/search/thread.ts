@@ -39,6 +39,9 @@ export const THREAD_ALGORITHMS: readonly ThreadAlgorithm[] = ['ORDEREDSUBJECT', 
 export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, subset?: ArrayLike<number>): readonly ThreadNode[] {
   const n = keys.length;
   if (subset !== undefined) return threadsOf(keys, algorithm, ascendingIndices(subset, n));
+  // built ahead by prepareThread and not handed out yet: these nodes, once (a repeat unpacks)
+  const prepared = keys.take<ThreadNode[]>(`thread-nodes:${algorithm}`);
+  if (prepared !== undefined) return prepared;
   let built: ThreadNode[] | undefined;
   const packed = keys.whole(`thread:${algorithm}`, () => {
     const all = new Uint32Array(n);
@@ -60,7 +63,10 @@ export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, su
  */
 export function prepareThread(keys: MessageKeys, algorithm: ThreadAlgorithm, whole: boolean): void {
   if (whole) {
-    threadMessages(keys, algorithm);
+    if (keys.peek(`thread:${algorithm}`) !== undefined) return;
+    const nodes = threadMessages(keys, algorithm);
+    // for the THREAD this was prepared for, so it does not unpack what was just packed
+    keys.whole(`thread-nodes:${algorithm}`, () => nodes);
     return;
   }
   sortOrder(keys, [{ key: 'DATE' }]);

@@ -51,4 +51,15 @@ describe('threads prepared before In-Reply-To is known', () => {
     expect(keys.records[1]!.inReplyTo).toBe('<a@x>');
     expect(() => keys.setInReplyTo(new Map([[9, '<a@x>']]))).toThrow(RangeError);
   });
+
+  it('hands the forest it built to the first THREAD, a repeat unpacks the kept one', () => {
+    const keys = new MessageKeys(records());
+    prepareThread(keys, 'REFERENCES', true);
+    const first = threadMessages(keys, 'REFERENCES');
+    expect(keys.peek('thread-nodes:REFERENCES')).toBeUndefined();
+    const again = threadMessages(keys, 'REFERENCES');
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    expect(first).toEqual(threadMessages(new MessageKeys(records()), 'REFERENCES'));
+  });
 });
