@@ -66,6 +66,8 @@ let reads = 0;
 /** HDR answers are held until this opens. */
 let gate: Promise<void> = Promise.resolve();
 let asked = 0;
+/** HDR fails once the gate opens (the fetch is lost: THREAD reads those headers). */
+let failing = false;
 
 function source(): ArchiveSource {
   const s = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
@@ -77,6 +79,7 @@ function source(): ArchiveSource {
     async *headerValues(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }> {
       asked++;
       await gate;
+      if (failing) throw new Error('HDR failed');
       for (let n = low; n <= high; n++) {
         const v = headerValue(GROUPS[group]![n - 1]!, field);
         if (v !== undefined) yield { number: n, value: Buffer.from(v) };
@@ -85,9 +88,9 @@ function source(): ArchiveSource {
   });
 }
 
-async function backendOn(src: ArchiveSource): Promise<NewsBackendHandle> {
+async function backendOn(src: ArchiveSource, idx = index, maps = uidmaps, cache = 'cache'): Promise<NewsBackendHandle> {
   return createBackend({
-    source: src, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 64 << 20, pollIntervalMs: 0, logger: silentLogger(), index,
+    source: src, uidmaps: maps, index: idx, cacheDir: join(dir, cache), cacheMaxBytes: 64 << 20, pollIntervalMs: 0, logger: silentLogger(),
     indexOptions: { crawl: false, crawlConcurrency: 4, crawlBatch: 25, crawlQuietMs: 0, maxArticleBytes: 8 << 20, keysMemoryBytes: 64 << 20 },
   });
 }
@@ -154,6 +157,37 @@ describe('first THREAD while In-Reply-To is still fetched', () => {
       }
     });
   }
+
+  it('f.irt: a failed In-Reply-To fetch: the prepared keys give way to headers, the answer is the same', async () => {
+    let open!: () => void;
+    gate = new Promise<void>((r) => (open = r));
+    failing = true;
+    // an index, UID map and header cache of their own: nothing the earlier tests wrote or read
+    const idx = await SearchIndex.open(join(dir, 'search-failing.db'));
+    const maps = new MemoryUidMapStore();
+    const src = source();
+    const b = await backendOn(src, idx, maps, 'cache-failing');
+    try {
+      const h = await b.open(IRT);
+      const all = h.current().uids;
+      reads = 0;
+      const t = h.search!.thread('REFERENCES', all);
+      await spin();
+      open();
+      const got = await t;
+      expect(reads).toBeGreaterThan(0); // the headers were read instead
+      const keys = await rawRecords(h);
+      expect(plain(got)).toEqual(plain(oracleThread(keys, 'REFERENCES', all)));
+      h.release();
+    } finally {
+      failing = false;
+      open();
+      await b.close();
+      await src.close();
+      await idx.close();
+      await maps.close();
+    }
+  });
 
   it('f.irt: In-Reply-To moves replies (the threads differ from those without it)', async () => {
     const src = source();
