@@ -8,7 +8,10 @@
  *
  *   node dist/bench/thread-first.js --port INNPORT [--group bench.big] [--runs 3] [--prof DIR] [--cli PATH]
  *
- * `--prof DIR`: the server runs with --cpu-prof into DIR. `--cli`: another
+ * `--prof DIR`: the server runs with --cpu-prof into DIR, and each run also
+ * prints the connect, the SELECT's answer and the THREAD's on the monotonic
+ * clock the profile uses (for profile-window.ts: what the main thread did
+ * between them, and how long it waited). `--cli`: another
  * build's dist/src/cli.js (before/after comparisons, alternated per run).
  * Rows per run: wall ms of connect→greeting, SELECT, THREAD and in all; the
  * server's CPU from the connect to the answer (all threads, and its main
