@@ -11,7 +11,10 @@
  *   with its whole header; one known by its overview only is exact for Date,
  *   Subject, From, Message-ID and References (what OVER carries) — To and Cc
  *   it lacks, and In-Reply-To (which THREAD reads only when References names
- *   no msg-id) unless an NNTP HDR brought it (backend-index.ts);
+ *   no msg-id) unless an NNTP HDR brought it (backend-index.ts); while
+ *   those HDR fetches run, such a record is read without it and completed
+ *   once they are done (`readRecords`, then `completeRecords`: a first
+ *   THREAD prepares meanwhile what does not depend on it, sort-keys.ts);
  * - the header (`meta`: the metadata cache, else HEAD, pipelined) for every
  *   UID the index lacks or cannot give exactly what is needed. Headers read
  *   that way go into the index (reader hooks), so next time they are there.
@@ -68,7 +71,11 @@ export interface RecordSource {
   group: string;
   index: SearchIndex;
   reader: GroupReader;
-  /** The group's In-Reply-To fetch under way, if any: awaited before thread keys are read from the index. */
+  /**
+   * The group's In-Reply-To fetches under way, if any: a THREAD record whose
+   * value they bring waits for them (`readRecords` `awaiting`), the others
+   * do not.
+   */
   inReplyTo?: () => Promise<void> | undefined;
   /**
    * What is queued for the index and not written yet (index-feed.ts
