@@ -38,9 +38,9 @@ export const THREAD_ALGORITHMS: readonly ThreadAlgorithm[] = ['ORDEREDSUBJECT', 
  */
 export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, subset?: ArrayLike<number>): readonly ThreadNode[] {
   const n = keys.length;
-  if (subset !== undefined) return threadsOf(keys, algorithm, ascendingIndices(subset, n));
-  // built ahead by prepareThread and not handed out yet: these nodes, once (a repeat unpacks)
+  // built ahead by prepareThread and not handed out yet: these nodes, once (a repeat unpacks); not kept for a subset
   const prepared = keys.take<ThreadNode[]>(`thread-nodes:${algorithm}`);
+  if (subset !== undefined) return threadsOf(keys, algorithm, ascendingIndices(subset, n));
   if (prepared !== undefined) return prepared;
   let built: ThreadNode[] | undefined;
   const packed = keys.whole(`thread:${algorithm}`, () => {

@@ -61,5 +61,10 @@ describe('threads prepared before In-Reply-To is known', () => {
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
     expect(first).toEqual(threadMessages(new MessageKeys(records()), 'REFERENCES'));
+    // prepared for the whole group, asked for a part: the nodes are not kept
+    prepareThread(keys, 'REFS', true);
+    expect(keys.peek('thread-nodes:REFS')).toBeDefined();
+    threadMessages(keys, 'REFS', [0, 1]);
+    expect(keys.peek('thread-nodes:REFS')).toBeUndefined();
   });
 });
