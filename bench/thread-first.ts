@@ -8,7 +8,10 @@
  *
  *   node dist/bench/thread-first.js --port INNPORT [--group bench.big] [--runs 3] [--prof DIR] [--cli PATH]
  *
- * `--prof DIR`: the server runs with --cpu-prof into DIR. `--cli`: another
+ * `--prof DIR`: the server runs with --cpu-prof into DIR, and each run also
+ * prints the connect, the SELECT's answer and the THREAD's on the monotonic
+ * clock the profile uses (for profile-window.ts: what the main thread did
+ * between them, and how long it waited). `--cli`: another
  * build's dist/src/cli.js (before/after comparisons, alternated per run).
  * Rows per run: wall ms of connect→greeting, SELECT, THREAD and in all; the
  * server's CPU from the connect to the answer (all threads, and its main
@@ -62,15 +65,18 @@ for (let run = 0; run < runs; run++) {
       const cpu0 = await server.cpuSeconds();
       const main0 = await mainCpu(server.pid);
       const t0 = performance.now();
+      const m0 = process.hrtime.bigint();
       const c = await LoadClient.open(server.port);
       const t1 = performance.now();
       await c.cmd('LOGIN anonymous x');
       await c.cmd(`SELECT ${group}`);
       const t2 = performance.now();
+      const m2 = process.hrtime.bigint();
       const cpuSelect = (await server.cpuSeconds()) - cpu0;
       const mainSelect = (await mainCpu(server.pid)) - main0;
       const answer = await c.cmd('UID THREAD REFERENCES UTF-8 ALL');
       const t3 = performance.now();
+      const m3 = process.hrtime.bigint();
       const cpu = (await server.cpuSeconds()) - cpu0;
       const main = (await mainCpu(server.pid)) - main0;
       c.close();
@@ -80,6 +86,8 @@ for (let run = 0; run < runs; run++) {
           `total ${(t3 - t0).toFixed(0)} ms (${(t3 - t0 - over).toFixed(0)} beyond OVER) | server CPU ${(cpu * 1000).toFixed(0)} ms (SELECT ${(cpuSelect * 1000).toFixed(0)}), main thread ${(main * 1000).toFixed(0)} (SELECT ${(mainSelect * 1000).toFixed(0)}) | ` +
           `answer ${threads.length} B | load ${load()}\n`,
       );
+      // the profile's clock is the same monotonic one: these place the stages in it (profile-window.ts)
+      if (prof !== undefined) process.stdout.write(`  marks (monotonic µs): pid ${server.pid} connect ${m0 / 1000n} selected ${m2 / 1000n} threaded ${m3 / 1000n}\n`);
     } finally {
       await server.stop();
       await rm(dir, { recursive: true, force: true });

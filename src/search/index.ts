@@ -41,7 +41,7 @@ export { overviewDoc, overviewMatcher, type OverviewAnswer, type OverviewDoc } f
 export { MessageKeys, sentDate, type MessageRecord } from './keys.js';
 export { baseSubject, type BaseSubject } from './base-subject.js';
 export { sortOrder, sortComparator, SORT_KEYS, type SortKey, type SortCriterion } from './sort.js';
-export { threadMessages, THREAD_ALGORITHMS, type ThreadAlgorithm, type ThreadNode } from './thread.js';
+export { prepareThread, threadMessages, THREAD_ALGORITHMS, type ThreadAlgorithm, type ThreadNode } from './thread.js';
 export { bodyText, fold, headerText, MAX_SEARCH_BODY, type FirstAddress, type HeaderText } from './text.js';
 
 /** What an index holds, for an operator (`newsfront status`, the ops listener's /status). */

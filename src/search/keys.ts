@@ -44,6 +44,10 @@ export interface MessageRecord {
   inReplyTo: string;
 }
 
+/** The per-record state (`extending`) derived from In-Reply-To: the thread ids (msgid.ts). */
+export const THREAD_IDS = 'thread-ids';
+const IN_REPLY_TO_READERS = [THREAD_IDS];
+
 /** Per-record data that grows with the records: `extend` fills indices `from` … `to - 1`. */
 export interface Extending {
   upTo: number;
@@ -124,9 +128,39 @@ export class MessageKeys {
     this.wholeSet.clear();
   }
 
+  /**
+   * In-Reply-To of records became known (record index → value as stored;
+   * same UIDs, every other field unchanged): the records are replaced, and
+   * only what reads In-Reply-To is dropped — the thread ids (`IN_REPLY_TO_READERS`)
+   * and the values over the whole set (kept forests) — so the keys a first
+   * THREAD prepared while In-Reply-To was still being fetched stay when the
+   * values change nothing (an empty value: no header). Throws a RangeError
+   * for an index out of range.
+   */
+  setInReplyTo(values: ReadonlyMap<number, string>): void {
+    let changed = false;
+    for (const [i, v] of values) {
+      const r = this.list[i];
+      if (r === undefined) throw new RangeError(`no record ${i}`);
+      if (r.inReplyTo === v) continue;
+      this.list[i] = { ...r, inReplyTo: v };
+      changed = true;
+    }
+    if (!changed) return;
+    for (const name of IN_REPLY_TO_READERS) this.kept.delete(name);
+    this.wholeSet.clear();
+  }
+
   /** The value `whole` keeps under `name`, if it has been computed since the last append. */
   peek<T>(name: string): T | undefined {
     return this.wholeSet.get(name) as T | undefined;
+  }
+
+  /** The value `whole` keeps under `name`, if any, forgotten: a value to be handed out once. */
+  take<T>(name: string): T | undefined {
+    const v = this.wholeSet.get(name) as T | undefined;
+    this.wholeSet.delete(name);
+    return v;
   }
 
   /** A value over the whole set under `name`, computed once and dropped when records are appended. */

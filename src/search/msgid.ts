@@ -8,7 +8,7 @@
  * white space inside the brackets. Text outside the brackets (comments, the
  * phrases old mailers put in In-Reply-To) is ignored.
  */
-import type { MessageKeys } from './keys.js';
+import { THREAD_IDS, type MessageKeys } from './keys.js';
 
 /** True for the characters that make an id need normalizing. */
 const UNUSUAL = /["\\\s]/;
@@ -104,7 +104,7 @@ function grow<T extends Int32Array | Uint32Array>(a: T, need: number, make: (n: 
 /** The group's thread ids, parsed once per record. */
 export function threadIds(keys: MessageKeys): ThreadIds {
   return keys.extending<ThreadIds>(
-    'thread-ids',
+    THREAD_IDS,
     () => ({ upTo: 0, table: new Map(), own: new Int32Array(0), refStart: new Uint32Array(1), refs: new Int32Array(0), refCount: 0 }),
     (t, from, to) => {
       const { table } = t;

@@ -16,7 +16,9 @@
  *   ordered by the sent date of their first message.
  * - REFERENCES, REFS: see `references.ts`.
  */
+import { subjects } from './columns.js';
 import type { MessageKeys } from './keys.js';
+import { threadIds } from './msgid.js';
 import { threadByReferences } from './references.js';
 import type { NodeInBuild, ThreadNode } from './thread-node.js';
 
@@ -36,7 +38,10 @@ export const THREAD_ALGORITHMS: readonly ThreadAlgorithm[] = ['ORDEREDSUBJECT', 
  */
 export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, subset?: ArrayLike<number>): readonly ThreadNode[] {
   const n = keys.length;
+  // built ahead by prepareThread and not handed out yet: these nodes, once (a repeat unpacks); not kept for a subset
+  const prepared = keys.take<ThreadNode[]>(`thread-nodes:${algorithm}`);
   if (subset !== undefined) return threadsOf(keys, algorithm, ascendingIndices(subset, n));
+  if (prepared !== undefined) return prepared;
   let built: ThreadNode[] | undefined;
   const packed = keys.whole(`thread:${algorithm}`, () => {
     const all = new Uint32Array(n);
@@ -45,6 +50,29 @@ export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, su
     return packForest(built);
   });
   return built ?? unpackForest(packed);
+}
+
+/**
+ * Computes ahead, and keeps in `keys`, what `threadMessages(keys, algorithm)`
+ * reads: the sent-date order, the thread ids and base subjects as the
+ * algorithm needs them, and with `whole` the forest of every message itself.
+ * For a first THREAD whose In-Reply-To values are still being fetched: what
+ * it computed stays when `MessageKeys.setInReplyTo` changes nothing (the
+ * usual case in news, where a reply carries References), and what reads
+ * In-Reply-To is computed again when it does.
+ */
+export function prepareThread(keys: MessageKeys, algorithm: ThreadAlgorithm, whole: boolean): void {
+  if (whole) {
+    if (keys.peek(`thread:${algorithm}`) !== undefined) return;
+    const nodes = threadMessages(keys, algorithm);
+    // for the THREAD this was prepared for, so it does not unpack what was just packed
+    keys.whole(`thread-nodes:${algorithm}`, () => nodes);
+    return;
+  }
+  sortOrder(keys, [{ key: 'DATE' }]);
+  if (algorithm !== 'ORDEREDSUBJECT') threadIds(keys);
+  if (algorithm === 'REFERENCES') subjects(keys);
+  if (algorithm === 'ORDEREDSUBJECT') sortOrder(keys, [{ key: 'SUBJECT' }, { key: 'DATE' }]);
 }
 
 /**

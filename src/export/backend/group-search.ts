@@ -34,7 +34,8 @@ import {
   BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadNode,
 } from '../interface.js';
 import {
-  SearchIndexError, overviewDoc, overviewMatcher, sortOrder, threadMessages, type OverviewDoc, type OverviewFields, type SearchIndex, type SearchTerm,
+  SearchIndexError, overviewDoc, overviewMatcher, prepareThread, sortOrder, threadMessages,
+  type MessageKeys, type OverviewDoc, type OverviewFields, type SearchIndex, type SearchTerm,
 } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
 import { GroupKeys, type KeysBudget, type Need, type ReadyKeys } from './sort-keys.js';
@@ -186,9 +187,12 @@ export class GroupSearch implements MailboxSearch {
 
   async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
     await this.d.turns?.take();
-    const needs = new Set<Need>(['thread']);
-    if (algorithm !== 'REFS') needs.add('subject');
-    const ready = await this.ready(needs);
+    // ORDEREDSUBJECT reads no msg-ids: it does not wait for In-Reply-To either
+    const needs = new Set<Need>(algorithm === 'ORDEREDSUBJECT' ? ['subject'] : ['thread']);
+    if (algorithm === 'REFERENCES') needs.add('subject');
+    const all = this.d.snapshot().uids;
+    const whole = uids === all || (uids.length === all.length && isPrefix(uids, all));
+    const ready = await this.ready(needs, (keys) => prepareThread(keys, algorithm, whole));
     const { subset, missing } = locate(ready.uids, uids);
     const threads = subset === null ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);
     if (missing.length === 0) return threads;
@@ -219,9 +223,9 @@ export class GroupSearch implements MailboxSearch {
     return { total, headers: Math.min(c.headers, total), bodies: Math.min(c.bodies, total) };
   }
 
-  private async ready(needs: ReadonlySet<Need>) {
+  private async ready(needs: ReadonlySet<Need>, prepare?: (keys: MessageKeys) => void) {
     try {
-      return await this.keys.get(needs);
+      return await this.keys.get(needs, prepare);
     } catch (err) {
       return unavailable(err, 'sort keys');
     }

@@ -15,7 +15,7 @@
  * 49–51 MB once From is added; the estimate charged 44.5 MB for them.
  */
 import { MessageKeys, type MessageRecord } from '../../search/index.js';
-import { buildRecords, settleSizes, type Need, type RecordSource } from './sort-records.js';
+import { buildRecords, completeRecords, readRecords, settleSizes, type Need, type RecordSource } from './sort-records.js';
 import { isPrefix } from '../../util/sorted.js';
 import type { ViewSnapshot } from './view.js';
 
@@ -100,8 +100,15 @@ export class GroupKeys {
     this.bytes = 0;
   }
 
-  /** Keys of the latest snapshot holding at least `needs`. Throws what building throws. */
-  async get(needs: ReadonlySet<Need>): Promise<ReadyKeys> {
+  /**
+   * Keys of the latest snapshot holding at least `needs`. Throws what
+   * building throws. `prepare`: when this call builds the keys anew and
+   * records wait for In-Reply-To values being fetched, it is given the keys
+   * as read meanwhile (those records without In-Reply-To) to compute ahead
+   * what it will need (thread.ts `prepareThread`); what reads In-Reply-To is
+   * dropped again if the values change something (`MessageKeys.setInReplyTo`).
+   */
+  async get(needs: ReadonlySet<Need>, prepare?: (keys: MessageKeys) => void): Promise<ReadyKeys> {
     for (;;) {
       if (this.building !== null) {
         await this.building;
@@ -113,13 +120,13 @@ export class GroupKeys {
         this.budget.touch(this);
         return { keys, uids: this.uids };
       }
-      this.building = this.update(snap, needs).finally(() => {
+      this.building = this.update(snap, needs, prepare).finally(() => {
         this.building = null;
       });
     }
   }
 
-  private async update(snap: ViewSnapshot, needs: ReadonlySet<Need>): Promise<void> {
+  private async update(snap: ViewSnapshot, needs: ReadonlySet<Need>, prepare?: (keys: MessageKeys) => void): Promise<void> {
     const keys = this.keys;
     const covered = [...needs].every((n) => this.needs.has(n));
     if (keys !== null && covered && isPrefix(this.uids, snap.uids)) {
@@ -135,11 +142,22 @@ export class GroupKeys {
       return;
     }
     const all = new Set<Need>([...this.needs, ...needs]);
-    const built = await buildRecords(this.src, snap, 0, all);
+    const read = readRecords(this.src, snap, 0, all);
+    // the In-Reply-To fetches of a first open may still run: what does not need them is computed meanwhile
+    let early: MessageKeys | null = null;
+    if (prepare !== undefined && read.awaiting.length > 0 && read.unfilled.length === 0 && !all.has('size')) {
+      early = new MessageKeys(read.records);
+      prepare(early);
+    }
+    const built = await completeRecords(this.src, snap, read);
     await this.settle(built.records, built.unsettled);
     this.budget.release(this);
     this.bytes = 0;
-    this.keys = new MessageKeys(built.records);
+    if (early !== null) {
+      early.setInReplyTo(built.inReplyTo);
+      early.replace(new Map(built.replaced.map((k) => [k, built.records[k]!])));
+    }
+    this.keys = early ?? new MessageKeys(built.records);
     // snapshots are never modified: their list is shared, not copied
     this.uids = this.keys.length === snap.uids.length ? snap.uids : snap.uids.slice(0, this.keys.length);
     this.snapUids = snap.uids;

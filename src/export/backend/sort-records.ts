@@ -11,7 +11,10 @@
  *   with its whole header; one known by its overview only is exact for Date,
  *   Subject, From, Message-ID and References (what OVER carries) — To and Cc
  *   it lacks, and In-Reply-To (which THREAD reads only when References names
- *   no msg-id) unless an NNTP HDR brought it (backend-index.ts);
+ *   no msg-id) unless an NNTP HDR brought it (backend-index.ts); while
+ *   those HDR fetches run, such a record is read without it and completed
+ *   once they are done (`readRecords`, then `completeRecords`: a first
+ *   THREAD prepares meanwhile what does not depend on it, sort-keys.ts);
  * - the header (`meta`: the metadata cache, else HEAD, pipelined) for every
  *   UID the index lacks or cannot give exactly what is needed. Headers read
  *   that way go into the index (reader hooks), so next time they are there.
@@ -68,7 +71,11 @@ export interface RecordSource {
   group: string;
   index: SearchIndex;
   reader: GroupReader;
-  /** The group's In-Reply-To fetch under way, if any: awaited before thread keys are read from the index. */
+  /**
+   * The group's In-Reply-To fetches under way, if any: a THREAD record whose
+   * value they bring waits for them (`readRecords` `awaiting`), the others
+   * do not.
+   */
   inReplyTo?: () => Promise<void> | undefined;
   /**
    * What is queued for the index and not written yet (index-feed.ts
@@ -99,23 +106,38 @@ interface Columns {
 }
 
 /**
- * Records for `snap.uids[from…]` (ascending), with what `needs` asks for
- * (other fields empty). Throws what `meta` throws (upstream unreachable) and
- * SearchIndexError.
+ * Records for `snap.uids[from…]` read at one moment (synchronously) from the
+ * index and what is queued for it. A THREAD record whose In-Reply-To is
+ * being fetched (`src.inReplyTo`) is complete but for it: it holds '' there
+ * and its position is in `awaiting` until `completeRecords` has the value;
+ * positions in `unfilled` hold no record yet (their header is read then).
+ * Throws SearchIndexError.
  */
-export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: number, needs: ReadonlySet<Need>): Promise<BuiltRecords> {
+export interface RecordsRead {
+  from: number;
+  needs: ReadonlySet<Need>;
+  records: MessageRecord[];
+  unfilled: number[];
+  awaiting: number[];
+  /** The In-Reply-To fetches under way when the records were read (`awaiting` waits for them). */
+  wait: Promise<void> | undefined;
+}
+
+export function readRecords(src: RecordSource, snap: ViewSnapshot, from: number, needs: ReadonlySet<Need>): RecordsRead {
   const uids = snap.uids;
   const t = snap.table;
   const count = uids.length - from;
   // filled by push: `new Array(n)` beyond ~100k elements would make a slow dictionary array
   const records: MessageRecord[] = [];
-  if (needs.has('thread')) await src.inReplyTo?.();
+  const thread = needs.has('thread');
+  // taken before the index is read: a value not there yet comes with one of these fetches, or never
+  const wait = thread ? src.inReplyTo?.() : undefined;
   // from here to the end of the loop nothing is awaited: the index and `pending` are read at one moment
   const cols = src.index.sortColumns(src.group, snap.uidValidity, fieldsOf(needs), from > 0 ? uids[from - 1]! : 0);
   const pending = src.pending?.(snap.uidValidity);
   const n = cols.uids.length;
-  const needHeader: number[] = [];
-  const thread = needs.has('thread');
+  const unfilled: number[] = [];
+  const awaiting: number[] = [];
   const wantSubject = needs.has('subject');
   const wantFrom = needs.has('from');
   const overviewWill = !needs.has('to') && !needs.has('cc');
@@ -148,7 +170,7 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
       if (queued !== undefined) c = queuedAt(queued);
     }
     if (c === undefined) {
-      needHeader.push(k);
+      unfilled.push(k);
       continue;
     }
     if (c.state === COLUMNS_OVERVIEW && thread) {
@@ -162,15 +184,15 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
     }
     const state = c.state;
     const tableDate = t.dates[row]!;
-    const exact =
-      state === COLUMNS_EXACT ||
-      ((state === COLUMNS_OVERVIEW || state === COLUMNS_OVERVIEW_IRT) &&
-        overviewWill &&
-        Number.isFinite(tableDate) &&
-        (!thread || state === COLUMNS_OVERVIEW_IRT || hasMsgId(c.references)));
-    if (!exact) {
-      needHeader.push(k);
-      continue;
+    const fromOverview = (state === COLUMNS_OVERVIEW || state === COLUMNS_OVERVIEW_IRT) && overviewWill && Number.isFinite(tableDate);
+    // RFC 5256 REFERENCES reads In-Reply-To only when References names no msg-id
+    const lacksInReplyTo = thread && state === COLUMNS_OVERVIEW && !hasMsgId(c.references);
+    if (!(state === COLUMNS_EXACT || (fromOverview && !lacksInReplyTo))) {
+      if (fromOverview && wait !== undefined) awaiting.push(k);
+      else {
+        unfilled.push(k);
+        continue;
+      }
     }
     records[k] = {
       uid,
@@ -187,16 +209,87 @@ export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: 
       inReplyTo: thread ? c.inReplyTo : '',
     };
   }
+  return { from, needs, records, unfilled, awaiting, wait };
+}
+
+/** `read`'s records completed (in place), and what changed in them since they were read. */
+export interface CompletedRecords extends BuiltRecords {
+  /** In-Reply-To values that came for `awaiting` positions (the stored form; '' for none). */
+  inReplyTo: Map<number, string>;
+  /** Positions whose record was read from the header (every `unfilled` one, and `awaiting` ones no value came for). */
+  replaced: number[];
+}
+
+/**
+ * Completes `read`: waits for the In-Reply-To fetches if records await
+ * them, then takes their values from what is queued for the index and the
+ * index (at one moment); a record no value came for (the fetch failed, or a
+ * value the index cannot hold) is read from its header, as every `unfilled`
+ * one is. Throws what `meta` throws (upstream unreachable) and
+ * SearchIndexError.
+ */
+export async function completeRecords(src: RecordSource, snap: ViewSnapshot, read: RecordsRead): Promise<CompletedRecords> {
+  const { from, records } = read;
+  const needHeader = read.unfilled.slice();
+  const inReplyTo = new Map<number, string>();
+  if (read.awaiting.length > 0) {
+    await read.wait;
+    for (const [k, v] of lateInReplyTo(src, snap, from, read.awaiting)) {
+      if (v === null) needHeader.push(k);
+      else {
+        inReplyTo.set(k, v);
+        if (v !== '') records[k] = { ...records[k]!, inReplyTo: v };
+      }
+    }
+  }
+  needHeader.sort((a, b) => a - b);
   if (needHeader.length > 0) await fromHeaders(src, snap, from, needHeader, records);
   const unsettled: number[] = [];
-  if (needs.has('size')) {
-    for (let k = 0; k < count; k++) {
+  if (read.needs.has('size')) {
+    for (let k = 0; k < records.length; k++) {
       const known = src.reader.knownSize(snap, from + k);
       if (known === undefined) unsettled.push(k);
       else records[k]!.size = known;
     }
   }
-  return { records, unsettled };
+  return { records, unsettled, inReplyTo, replaced: needHeader };
+}
+
+/**
+ * In-Reply-To of the records at `awaiting` (ascending positions) as stored,
+ * after their fetches: from what is queued for the index, else from the
+ * index (read in the same synchronous step, so a value written meanwhile is
+ * in one or the other); null where neither knows it exactly.
+ */
+function lateInReplyTo(src: RecordSource, snap: ViewSnapshot, from: number, awaiting: readonly number[]): Map<number, string | null> {
+  const uids = snap.uids;
+  const out = new Map<number, string | null>();
+  const pending = src.pending?.(snap.uidValidity);
+  const written: number[] = [];
+  for (const k of awaiting) {
+    const v = pending?.inReplyTo(uids[from + k]!);
+    if (v === undefined) written.push(k);
+    else out.set(k, inReplyToColumn(v));
+  }
+  if (written.length === 0) return out;
+  const cols = src.index.sortColumns(src.group, snap.uidValidity, ['state', 'inReplyTo'], uids[from + written[0]!]! - 1);
+  let j = 0;
+  for (const k of written) {
+    const uid = uids[from + k]!;
+    while (j < cols.uids.length && cols.uids[j]! < uid) j++;
+    const state = j < cols.uids.length && cols.uids[j] === uid ? cols.state![j]! : -1;
+    out.set(k, state === COLUMNS_OVERVIEW_IRT || state === COLUMNS_EXACT ? cols.inReplyTo![j]! : null);
+  }
+  return out;
+}
+
+/**
+ * Records for `snap.uids[from…]` (ascending), with what `needs` asks for
+ * (other fields empty): `readRecords` and `completeRecords` in one.
+ */
+export async function buildRecords(src: RecordSource, snap: ViewSnapshot, from: number, needs: ReadonlySet<Need>): Promise<BuiltRecords> {
+  const done = await completeRecords(src, snap, readRecords(src, snap, from, needs));
+  return { records: done.records, unsettled: done.unsettled };
 }
 
 /** Fills `records[k]` for each `k` of `which` from the article's header (`meta`, pipelined). */
