@@ -47,8 +47,15 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 /** The client methods this source uses (a test may pass a fake pool of such clients). */
 export type SourceClient = Pick<
   NntpClient,
-  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'over' | 'hdr' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
+  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'listOverviewFmt' | 'over' | 'hdr' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
 >;
+
+/** The value of a full overview field (`Name: value`, RFC 3977 §8.4.2); '' when the article has none (an empty field). */
+function fullFieldValue(field: Buffer | undefined, lname: string): string {
+  if (field === undefined || field.length === 0) return '';
+  const text = field.toString('utf8');
+  return (text.slice(0, lname.length).toLowerCase() === lname ? text.slice(lname.length) : text).trim();
+}
 
 /** Message-IDs we made up for articles without one (./message-id.ts) cannot be confirmed by the upstream. */
 const checkable = (messageId: string | undefined): messageId is string =>
@@ -107,6 +114,8 @@ export class NntpSource implements Source {
   private readonly pool: ClientPool;
   private readonly log: Logger;
   private descriptions: { at: number; map: Map<string, string> } | undefined;
+  /** Index of In-Reply-To among OVER's fields, -1 when the overview lacks it (`inReplyToField`). */
+  private irtField: Promise<number> | undefined;
 
   /** Throws SourceError('PROTOCOL') when the URL is not an nntp(s) URL (config validation prevents that). */
   constructor(opts: NntpSourceOptions) {
@@ -166,7 +175,25 @@ export class NntpSource implements Source {
     return this.call(`LISTGROUP ${group}`, (c) => c.listGroup(group, [low, high]));
   }
 
+  /**
+   * Where OVER carries In-Reply-To (`In-Reply-To:full` in LIST OVERVIEW.FMT:
+   * INN's `extraoverviewadvertised`), as an index into OverLine.raw, or -1.
+   * Asked once per source; a failed LIST is asked again next time.
+   */
+  private inReplyToField(): Promise<number> {
+    this.irtField ??= this.call('LIST OVERVIEW.FMT', (c) => c.listOverviewFmt()).then(
+      (fmt) => fmt.findIndex((l) => l.trim().toLowerCase() === 'in-reply-to:full'),
+      (err: unknown) => {
+        this.irtField = undefined;
+        this.log.debug({ err: (err as Error).message }, 'LIST OVERVIEW.FMT failed; In-Reply-To read apart');
+        return -1;
+      },
+    );
+    return this.irtField;
+  }
+
   async *overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord> {
+    const irt = await this.inReplyToField();
     // The next batches are asked for (on other connections of the pool) while
     // the consumer handles this one: the upstream's OVER and the ingest's own
     // work (UID map, index feed) overlap instead of taking turns.
@@ -175,7 +202,7 @@ export class NntpSource implements Source {
     const issue = (): void => {
       while (lo <= high && ahead.length < OVERVIEW_AHEAD) {
         const hi = Math.min(high, lo + OVERVIEW_BATCH - 1);
-        const p = this.overviewBatch(group, lo, hi);
+        const p = this.overviewBatch(group, lo, hi, irt);
         p.catch(() => undefined); // observed when its turn comes, or dropped with an abandoned iteration
         ahead.push(p);
         lo = hi + 1;
@@ -190,7 +217,7 @@ export class NntpSource implements Source {
   }
 
   /** One OVER batch, collected inside `use` so no connection is held while the consumer awaits. */
-  private overviewBatch(group: string, lo: number, hi: number): Promise<OverviewRecord[]> {
+  private overviewBatch(group: string, lo: number, hi: number, irt: number): Promise<OverviewRecord[]> {
     return this.call(`OVER ${group} ${lo}-${hi}`, async (c) => {
       const out: OverviewRecord[] = [];
       await c.group(group); // a fresh GROUP on this connection: INN answers 423 for numbers above its last GROUP's high
@@ -200,6 +227,7 @@ export class NntpSource implements Source {
           references: o.references, bytes: o.bytes, lines: o.lines,
         };
         if (o.xref !== undefined) r.xref = o.xref;
+        if (irt >= 0) r.inReplyTo = fullFieldValue(o.raw[irt], 'in-reply-to:');
         out.push(r);
       }
       return out;

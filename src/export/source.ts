@@ -39,6 +39,13 @@ export interface OverviewRecord {
   lines: number;
   /** Xref header value, if the source provides it (`host group:num group:num`). */
   xref?: string;
+  /**
+   * In-Reply-To header value when the source's overview carries the field
+   * (INN: `extraoverviewadvertised: [ In-Reply-To ]`), '' for an article
+   * without one; absent when the overview does not carry it (then it is read
+   * apart, with HDR, for THREAD).
+   */
+  inReplyTo?: string;
 }
 
 export interface Source {

@@ -27,6 +27,8 @@ export interface InnConfigInput {
   port: number;
   /** Path identity prepended to Path and used in Xref. */
   pathhost: string;
+  /** Header fields INN keeps in its overview besides the standard ones and Xref (`extraoverviewadvertised`). */
+  extraOverview?: readonly string[];
 }
 
 /** Idle nnrpd lifetime (s): long enough for IDLE tests, short enough that leaks clear. */
@@ -47,7 +49,7 @@ maxartsize: 0
 localmaxartsize: 0
 wireformat: true
 enableoverview: true
-storeonxref: true
+${c.extraOverview?.length ? `extraoverviewadvertised: [ ${c.extraOverview.join(' ')} ]\n` : ''}storeonxref: true
 xrefslave: false
 pgpverify: false
 doinnwatch: false

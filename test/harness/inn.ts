@@ -100,6 +100,8 @@ export interface StartInnOptions {
    * lookups during injection do not slow down as the table fills.
    */
   historySize?: number;
+  /** Header fields INN keeps in its overview as well (inn.conf `extraoverviewadvertised`, e.g. `In-Reply-To`). */
+  extraOverview?: readonly string[];
 }
 
 export interface InnServer {
@@ -154,6 +156,8 @@ class PrivateInn implements InnServer {
   private stopped = false;
   private batchSeq = 0;
   private readonly groups: Set<string>;
+  /** inn.conf `extraoverviewadvertised` (StartInnOptions.extraOverview). */
+  private extraOverview: readonly string[] | undefined;
 
   constructor(
     readonly dir: string,
@@ -165,6 +169,7 @@ class PrivateInn implements InnServer {
   ) {
     this.innconf = join(dir, 'etc', 'inn.conf');
     this.groups = new Set(groups);
+    this.extraOverview = undefined;
   }
 
   private get env(): NodeJS.ProcessEnv {
@@ -176,7 +181,8 @@ class PrivateInn implements InnServer {
   }
 
   /** Write the instance's files, create the empty history, own everything by news. */
-  async prepare(descriptions: Record<string, string>, historySize?: number): Promise<void> {
+  async prepare(descriptions: Record<string, string>, historySize?: number, extraOverview?: readonly string[]): Promise<void> {
+    this.extraOverview = extraOverview;
     for (const sub of ['etc', 'db', 'spool/articles', 'spool/overview', 'run', 'log', 'tmp', 'incoming/bad', 'outgoing', 'archive', 'http', 'filter', 'batches']) {
       await mkdir(join(this.dir, sub), { recursive: true });
     }
@@ -199,7 +205,7 @@ class PrivateInn implements InnServer {
   }
 
   private async writeInnConf(): Promise<void> {
-    await writeFile(this.innconf, cfg.innConf({ dir: this.dir, port: this.port, pathhost: this.pathhost }));
+    await writeFile(this.innconf, cfg.innConf({ dir: this.dir, port: this.port, pathhost: this.pathhost, ...(this.extraOverview ? { extraOverview: this.extraOverview } : {}) }));
     await chown(this.innconf, this.ids.uid, this.ids.gid);
   }
 
@@ -422,7 +428,7 @@ export async function startInn(opts: StartInnOptions): Promise<InnServer> {
   installExitHook();
   live.add(inn);
   try {
-    await inn.prepare(opts.descriptions ?? {}, opts.historySize);
+    await inn.prepare(opts.descriptions ?? {}, opts.historySize, opts.extraOverview);
     await inn.start();
     if (opts.articles && opts.articles.length > 0) await inn.inject(opts.articles);
   } catch (err) {

@@ -127,8 +127,9 @@ export class BackendIndex {
 
   /**
    * In-Reply-To of the batch's articles whose References names no msg-id
-   * (the only ones THREAD reads it for, RFC 5256 REFERENCES step 1A; the
-   * overview lacks it), asked for with NNTP HDR over ranges of those
+   * (the only ones THREAD reads it for, RFC 5256 REFERENCES step 1A): taken
+   * from the records when the overview carries it (OverviewRecord.inReplyTo,
+   * INN's extraoverviewadvertised), else asked for with NNTP HDR over ranges of those
    * articles (INN reads each article it answers for: ~40 µs of its time
    * apiece) on other connections of the pool while the overview is read,
    * and written into the index after the batch's overview records
@@ -136,9 +137,13 @@ export class BackendIndex {
    * logged (THREAD then reads those headers).
    */
   private fetchInReplyTo(group: string, uidValidity: number, source: Source, items: readonly IngestItem[], queued: Promise<void>): void {
-    if (this.closed || source.headerValues === undefined) return;
-    const want = items.filter((it) => !hasMsgId(it.record.references));
-    if (want.length === 0) return;
+    if (this.closed) return;
+    const needed = items.filter((it) => !hasMsgId(it.record.references));
+    // the overview may carry it (OverviewRecord.inReplyTo): queued now, written after the batch's records
+    const known = needed.filter((it) => it.record.inReplyTo !== undefined);
+    if (known.length > 0) this.feed.inReplyTo(group, uidValidity, known.map((it) => ({ uid: it.uid, value: it.record.inReplyTo! })));
+    const want = known.length > 0 ? needed.filter((it) => it.record.inReplyTo === undefined) : needed;
+    if (want.length === 0 || source.headerValues === undefined) return;
     const ranges: [number, number][] = [];
     for (const it of want) {
       const n = it.record.number;
