@@ -14,7 +14,7 @@ import type { MailboxUidMap } from '../../uidmap/index.js';
 import type { SearchIndex } from '../../search/index.js';
 import { Activity } from './activity.js';
 import type { Fetched } from './fetch.js';
-import { Crawler, type CrawlStats, type CrawlTarget } from './crawler.js';
+import { Crawler, type CrawlerOptions, type CrawlStats, type CrawlTarget } from './crawler.js';
 import { internalDateOf } from './dates.js';
 import { GroupSearch } from './group-search.js';
 import { IndexFeed } from './index-feed.js';
@@ -90,12 +90,15 @@ export class BackendIndex {
     private readonly o: IndexOptions,
     meta: MetaStore,
     private readonly log: Logger,
+    /** Each structure the crawler parses (Crawler `structure`). */
+    structure?: CrawlerOptions['structure'],
   ) {
     this.bodies = o.bodies ?? (() => 'all');
     this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
     this.crawler = new Crawler({
       feed: this.feed, meta, activity: this.activity, logger: log,
       concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
+      ...(structure !== undefined ? { structure } : {}),
     });
     this.budget = new KeysBudget(o.keysMemoryBytes);
   }

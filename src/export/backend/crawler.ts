@@ -10,7 +10,9 @@
  * flight over all groups (pipelined on the source's connections, as bulk
  * reads), and does not go through the article cache (crawled articles would
  * evict what clients read). What it learns on the way goes where a client's
- * read would put it: the exact size and the MIME structure into the metadata store.
+ * read would put it: the exact size and the MIME structure into the metadata
+ * store; each structure it parses also goes to `structure` (Backend
+ * `onStructure`: rendered ahead, so a first BODYSTRUCTURE listing renders nothing).
  *
  * Fresh articles wait: an article is crawled once it has been in the group's
  * snapshot for `delayMs` (articles clients read meanwhile are indexed from
@@ -26,7 +28,7 @@
  */
 import type { Logger } from '../../util/log.js';
 import { articleInto, type Source } from '../source.js';
-import { parseStructure } from '../../mime/index.js';
+import { parseStructure, type MimePart } from '../../mime/index.js';
 import type { Activity } from './activity.js';
 import { CrawlMeter, type CrawlProgress } from './crawl-progress.js';
 import { internalDateOf } from './dates.js';
@@ -51,6 +53,8 @@ export interface CrawlerOptions {
   maxArticleBytes: number;
   /** An article is crawled once it has been in the snapshot this long (ms). */
   delayMs: number;
+  /** Called with each structure the crawler parsed and stored (never throws into the crawl: errors are logged). */
+  structure?: (group: string, uidValidity: number, uid: number, part: MimePart) => void;
 }
 
 /** What the crawler needs of a group's view. */
@@ -352,7 +356,7 @@ export class Crawler {
             const key = articleKey(carrier.id, group, number);
             this.o.meta.putExactSize(key, article.size);
             // the MIME structure too, while the bytes are here: a later BODYSTRUCTURE reads nothing upstream
-            if (article.bytes !== null && !this.o.meta.hasStructure(key)) this.o.meta.putStructure(key, parseStructure(article.bytes));
+            if (article.bytes !== null && !this.o.meta.hasStructure(key)) this.stored(key, group, snap.uidValidity, uid, parseStructure(article.bytes));
             fed.push(article.bytes === null ? { ...loc, scanOnly: true, size: article.size } : { ...loc, article: article.bytes, size: article.size });
           } catch (err) {
             if (isGone(err)) fed.push({ ...loc, scanOnly: true, size: 0 });
@@ -367,29 +371,26 @@ export class Crawler {
     return { fed, failed };
   }
 
+  /** Stores `part` as `key`'s structure and tells the `structure` listener (whose failure is only logged). */
+  private stored(key: string, group: string, uidValidity: number, uid: number, part: MimePart): void {
+    this.o.meta.putStructure(key, part);
+    try { this.o.structure?.(group, uidValidity, uid, part); } catch (err) { this.o.logger.warn({ err, group, uid }, 'index: structure listener failed'); } // prettier-ignore
+  }
+
   /** One article's bytes (null past maxArticleBytes) and size. */
   private async fetch(source: Source, group: string, number: number, messageId: string | undefined): Promise<{ bytes: Buffer | null; size: number }> {
     let chunks: Buffer[] = [];
     let size = 0;
     const max = this.o.maxArticleBytes;
-    await articleInto(
-      source,
-      group,
-      number,
-      messageId,
-      {
-        begin: () => {
-          chunks = [];
-          size = 0;
-        },
-        data: (chunk) => {
-          size += chunk.length;
-          if (size <= max) chunks.push(Buffer.from(chunk)); // a copy: the source may reuse its chunk
-          else chunks = [];
-        },
+    const sink = {
+      begin: (): void => void ((chunks = []), (size = 0)),
+      data: (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size <= max) chunks.push(Buffer.from(chunk)); // a copy: the source may reuse its chunk
+        else chunks = [];
       },
-      true,
-    );
+    };
+    await articleInto(source, group, number, messageId, sink, true);
     return { bytes: size <= max ? Buffer.concat(chunks, size) : null, size };
   }
 }

@@ -45,6 +45,7 @@ export type { BackendOptions } from './backend-options.js';
 const NOT_IN_GROUP_NAME = /[\x00-\x20\x7f]/;
 
 export type ClosableBackend = Backend & { close(): Promise<void> };
+type StructureListener = Parameters<NonNullable<Backend['onStructure']>>[0];
 
 interface GroupList {
   at: number;
@@ -65,6 +66,7 @@ class NewsBackend implements ClosableBackend {
   private inboxValidity: number | null = null;
   private closed = false;
   private readonly carriers: Carriers;
+  private readonly structureListeners = new Set<StructureListener>();
 
   /** The search index's part of the backend (absent without an index). */
   readonly indexing: BackendIndex | undefined;
@@ -78,7 +80,11 @@ class NewsBackend implements ClosableBackend {
     this.carriers = carriersOf(o.source, o.primaryOf);
     this.log = o.logger.child({ component: 'backend' });
     if (o.index !== undefined && o.indexOptions !== undefined) {
-      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, o.logger.child({ component: 'index' }));
+      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, o.logger.child({ component: 'index' }), (group, uv, uid, part) => {
+        if (this.structureListeners.size === 0) return;
+        const mailbox = mailboxOfGroup(group, this.prefix);
+        for (const fn of this.structureListeners) fn(mailbox, uv, uid, part);
+      });
       // groups whose crawl was cut short (a restart): their views open, so the crawl resumes
       const indexing = this.indexing;
       setImmediate(() => void indexing.resume((g) => this.view(g), () => this.closed));
@@ -87,6 +93,12 @@ class NewsBackend implements ClosableBackend {
       this.timer = setInterval(() => this.poll(), o.pollIntervalMs);
       this.timer.unref();
     }
+  }
+
+  /** See Backend.onStructure: structures the index crawler parsed. */
+  onStructure(fn: StructureListener): () => void {
+    this.structureListeners.add(fn);
+    return () => void this.structureListeners.delete(fn);
   }
 
   /** An article downloaded into the cache (ArticleCache `onFetched`): for the index. */
@@ -340,6 +352,7 @@ export interface NewsBackendHandle extends ClosableBackend {
   readonly cache: ArticleCache;
   readonly indexing: BackendIndex | undefined;
   buildIndex(name: string): Promise<CrawlStats>;
+  onStructure(fn: StructureListener): () => void;
 }
 
 export async function createBackend(o: BackendOptions): Promise<NewsBackendHandle> {
