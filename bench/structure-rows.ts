@@ -11,6 +11,12 @@
  *   UID FETCH 1:* (BODYSTRUCTURE), first (structures read from INN), warm;
  *   the same after a server restart on the same data dir (structures from the
  *   metadata store, nothing rendered yet), and warm again.
+ * `--crawled` instead: the server starts with the crawler on at once (the
+ * bench's config after its restart), the large article is read whole
+ * (untimed, as the bench did before), the crawl of every body is timed (wall
+ * and server CPU, as the bench's "bodies … indexed" row), then the listing
+ * first and warm on that server (the bench's BODYSTRUCTURE rows), and again
+ * after a restart.
  * `--cli` runs another build (an older worktree's) for A/B runs;
  * `BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the server.
  * Starts and stops its own newsfront children (by PID) and temp data dir.
@@ -24,6 +30,7 @@ import { median } from './report.js';
 import { freePort, startServer, type ServerProcess } from './server.js';
 import { openSession, rounds } from './session.js';
 import { rowScriptArgs, type RowScriptArgs } from './args.js';
+import { benchConfig, serverStatus } from './index-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
@@ -31,12 +38,15 @@ const ROOT = resolve(here, '..', '..');
 interface Args extends RowScriptArgs {
   /** Keep the index crawler idle (its reads would share the server's CPU with the rows). */
   noCrawl: boolean;
+  /** Crawl every body first (see the header). */
+  crawled: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   let noCrawl = false;
-  const a = rowScriptArgs(argv, (name) => (name === '--no-crawl' ? (noCrawl = true) : false));
-  return { ...a, noCrawl };
+  let crawled = false;
+  const a = rowScriptArgs(argv, (name) => (name === '--no-crawl' ? (noCrawl = true) : name === '--crawled' ? (crawled = true) : false));
+  return { ...a, noCrawl, crawled };
 }
 
 /** utime + stime of a process, seconds. */
@@ -68,7 +78,8 @@ async function main(): Promise<void> {
   const L = corpus.large;
   const dataDir = await mkdtemp(join(tmpdir(), 'nf-struct-'));
   let server: ServerProcess | undefined;
-  const config = args.noCrawl ? { index: { crawlDelayMs: 86_400_000 } } : undefined;
+  const metricsPort = await freePort();
+  const config = args.crawled ? benchConfig(metricsPort, true) : args.noCrawl ? { index: { crawlDelayMs: 86_400_000 } } : undefined;
   const launch = async (n: number): Promise<ServerProcess> =>
     startServer({
       upstreamPort: args.port,
@@ -90,7 +101,20 @@ async function main(): Promise<void> {
   try {
     server = await launch(1);
     let s = await openSession(server.port, corpus.group);
-    if (L) {
+    if (args.crawled) {
+      // as in the bench, the large article was read whole before (its structure stored then: the crawler only reads its header)
+      if (L) await s.client.ok(`UID FETCH ${L.number} (BODY.PEEK[])`, { timeoutMs: 600_000 });
+      await timed(`bodies of ${count} articles indexed (crawl)`, async () => {
+        const t0 = performance.now();
+        for (;;) {
+          const g = (await serverStatus(metricsPort)).index?.groups.find((x) => x.group === corpus.group);
+          if (g !== undefined && g.total !== null && g.bodies >= g.total) break;
+          await new Promise((res) => setTimeout(res, 500));
+        }
+        return { seconds: (performance.now() - t0) / 1000 };
+      });
+    }
+    if (L && !args.crawled) {
       const partial = `UID FETCH ${L.number} (BODY.PEEK[2]<0.1024>)`;
       await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => ({ seconds: (await s.client.ok(partial)).seconds }));
       await timed('BODY.PEEK[2]<0.1024> of the large, again', async () => ({ seconds: median(await rounds(Math.max(args.rounds, 5), async () => (await s.client.ok(partial)).seconds)) }));

@@ -1,9 +1,13 @@
 /**
  * `newsfront index GROUP...`: build the search index of these groups now —
  * their overview, then every body (whatever `index.bodies` says) — printing
- * one line per group: articles, seconds, rate, index bytes per article.
+ * one line per group: articles, seconds, rate, index bytes per article. The
+ * MIME structures the crawl parses are rendered into the render store as
+ * `serve` renders them (start.ts), so a server's first BODYSTRUCTURE listing
+ * of these groups renders nothing.
  */
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Logger } from '../util/log.js';
 import type { FrozenConfig } from './config/schema.js';
 import { backendOptions, checkArchive } from './start.js';
@@ -12,6 +16,8 @@ import { indexOptionsOf, openSearchIndex, searchIndexPath } from './search-index
 import { openUidMapStore } from './uidmaps.js';
 import { MultiSource } from '../export/sources.js';
 import { createBackend } from '../export/backend/index.js';
+import { RenderCache } from '../imap/render/cache.js';
+import { LmdbRenderStore } from './render-store.js';
 
 /** Bytes of the search database with its write-ahead log. */
 async function indexBytes(path: string): Promise<number> {
@@ -38,9 +44,17 @@ export async function indexNow(config: FrozenConfig, groups: readonly string[], 
     closers.push(() => sources.close());
     const uidmaps = await openUidMapStore(config, logger);
     closers.push(() => uidmaps.close());
+    const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
+    const renderCache = new RenderCache({ structureBytes: config.cache.structureMemoryBytes }, renderStore);
+    closers.push(async () => {
+      renderCache.flush();
+      await renderStore.close();
+    });
     const opts = backendOptions(config, sources, uidmaps, logger, index, indexOptionsOf(config, { bodies: () => 'all', crawl: false }));
     const backend = await createBackend({ ...opts, pollIntervalMs: 0 });
     closers.push(() => backend.close());
+    const unhook = backend.onStructure((mailbox, uv, uid, part) => renderCache.structureAhead(mailbox, uv, uid, part));
+    closers.push(async () => unhook());
     const path = searchIndexPath(config);
     for (const g of groups) {
       try {

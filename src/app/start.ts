@@ -208,7 +208,10 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       },
       renderStore,
     );
+    // structures the index crawler parses are rendered at once: a crawled group's first BODYSTRUCTURE listing renders nothing
+    const unhook = backend.onStructure?.((mailbox, uv, uid, part) => renderCache.structureAhead(mailbox, uv, uid, part));
     cleanups.push(async () => {
+      unhook?.();
       renderCache.flush();
       await renderStore.close();
     });

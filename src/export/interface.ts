@@ -201,6 +201,14 @@ export interface Backend {
   mailboxes(): Promise<MailboxEntry[]>;
   status(name: string): Promise<StatusData>;
   open(name: string): Promise<MailboxHandle>;
+  /**
+   * Optional: calls `fn` with each MIME structure the backend learns without a
+   * client asking for it (the search index's crawler parsing an article it
+   * read), so the protocol layer can render it before the first listing asks.
+   * `fn` runs synchronously on the backend's path and must be cheap; what it
+   * throws is logged and ignored. Returns a function that unsubscribes.
+   */
+  onStructure?(fn: (mailbox: string, uidValidity: number, uid: number, part: MimePart) => void): () => void;
 }
 
 export type BackendErrorCode = 'NONEXISTENT' | 'UNAVAILABLE' | 'NOPERM' | 'CORRUPTION' | 'UNKNOWN-CTE';

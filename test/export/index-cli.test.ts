@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'libsql';
+import { open } from 'lmdb';
 import { runCli } from '../harness/cli-run.js';
 
 let dir: string | undefined;
@@ -33,6 +34,15 @@ describe('newsfront index', () => {
       expect([members, bodies, partial]).toEqual([194, 194, 0]);
     } finally {
       db.close();
+    }
+    // the crawl's structures were rendered into the render store (BODYSTRUCTURE pages of the group)
+    const env = open({ path: join(dir, 'cache', 'render.lmdb'), readOnly: true, maxDbs: 2 });
+    try {
+      const pages = env.openDB<Buffer, string>('envelopes', { encoding: 'binary' });
+      const keys = [...pages.getKeys()].filter((k) => k.includes('\u0000sample.discuss\u0000') && k.startsWith('s'));
+      expect(keys.length).toBeGreaterThan(0);
+    } finally {
+      await env.close();
     }
   }, 120_000);
 });

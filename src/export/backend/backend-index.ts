@@ -14,7 +14,7 @@ import type { MailboxUidMap } from '../../uidmap/index.js';
 import type { SearchIndex } from '../../search/index.js';
 import { Activity } from './activity.js';
 import type { Fetched } from './fetch.js';
-import { Crawler, type CrawlStats, type CrawlTarget } from './crawler.js';
+import { Crawler, type CrawlerOptions, type CrawlStats, type CrawlTarget } from './crawler.js';
 import { internalDateOf } from './dates.js';
 import { GroupSearch } from './group-search.js';
 import { IndexFeed } from './index-feed.js';
@@ -90,15 +90,18 @@ export class BackendIndex {
     private readonly o: IndexOptions,
     meta: MetaStore,
     private readonly log: Logger,
-    /** Header and search text of a cached article past maxArticleBytes (cached-text.ts), by article key. */
-    private readonly cachedText?: (key: string) => Promise<{ header: Buffer; text: string } | undefined>,
+    /**
+     * `cachedText`: header and search text of a cached article past maxArticleBytes (cached-text.ts), by article key;
+     * `structure`: each structure the crawler parses (Crawler `structure`).
+     */
+    private readonly hooks: Pick<CrawlerOptions, 'cachedText' | 'structure'> = {},
   ) {
     this.bodies = o.bodies ?? (() => 'all');
     this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
     this.crawler = new Crawler({
       feed: this.feed, meta, activity: this.activity, logger: log,
       concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
-      ...(cachedText ? { cachedText } : {}),
+      ...hooks,
     });
     this.budget = new KeysBudget(o.keysMemoryBytes);
   }
@@ -254,7 +257,7 @@ export class BackendIndex {
   fetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
     // a small article comes with its bytes (kept in memory, then the small store); a long one is read back from its file
     const long = r.size > this.o.maxArticleBytes;
-    if (this.closed || (r.bytes === null && !r.cached) || (long && this.cachedText === undefined)) return;
+    if (this.closed || (r.bytes === null && !r.cached) || (long && this.hooks.cachedText === undefined)) return;
     const [upstream, group, num] = key.split('\u0000');
     if (group === undefined || num === undefined) return;
     const view = live(group);
@@ -267,7 +270,7 @@ export class BackendIndex {
     const id = this.uidmaps.get(group)?.lookup(uid)?.messageId;
     if (long) {
       // too long to take whole: its text parts, read from the cache (it may have been crawled as scan-only before)
-      void this.cachedText!(key)
+      void this.hooks.cachedText!(key)
         .then((t) => t && this.feed.text(group, snap.uidValidity, uid, id, t.header, t.text, date, r.size))
         .catch(() => undefined);
       return;

@@ -10,7 +10,9 @@
  * flight over all groups (pipelined on the source's connections, as bulk
  * reads), and does not go through the article cache (crawled articles would
  * evict what clients read). What it learns on the way goes where a client's
- * read would put it: the exact size and the MIME structure into the metadata store.
+ * read would put it: the exact size and the MIME structure into the metadata
+ * store; each structure it parses also goes to `structure` (Backend
+ * `onStructure`: rendered ahead, so a first BODYSTRUCTURE listing renders nothing).
  *
  * Fresh articles wait: an article is crawled once it has been in the group's
  * snapshot for `delayMs` (articles clients read meanwhile are indexed from
@@ -21,19 +23,18 @@
  * above `maxArticleBytes` (overview size) is too, with its header read (HEAD),
  * unless the article cache holds it: its text parts are indexed from there
  * (`cachedText`). Other failures (upstream down) stop the batch and are
- * retried after a pause. Progress (indexed of total, rate,
- * ETA) is logged every CRAWL_PROGRESS_MS, and `progress(group)` tells what a
- * background crawl is doing now (for `newsfront status` and the metrics).
+ * retried after a pause. Progress (indexed of total, rate, ETA) is logged
+ * every CRAWL_PROGRESS_MS; `progress(group)` tells what a crawl does now.
  */
 import type { Logger } from '../../util/log.js';
 import { articleInto, type Source } from '../source.js';
-import { parseStructure } from '../../mime/index.js';
+import { parseStructure, type MimePart } from '../../mime/index.js';
 import type { Activity } from './activity.js';
 import { CrawlMeter, type CrawlProgress } from './crawl-progress.js';
 import { internalDateOf } from './dates.js';
 import { isGone } from './errors.js';
 import type { FedArticle, IndexFeed } from './index-feed.js';
-import { CRAWL_PROGRESS_MS, CRAWL_RECHECK_MS } from './limits.js';
+import { CRAWL_PROGRESS_MS, CRAWL_RECHECK_MS, CRAWL_RETRY_MS } from './limits.js';
 import { articleKey, type MetaStore } from './meta-store.js';
 import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
@@ -52,8 +53,10 @@ export interface CrawlerOptions {
   maxArticleBytes: number;
   /** An article is crawled once it has been in the snapshot this long (ms). */
   delayMs: number;
-  /** Header and search text of an article past maxArticleBytes that the article cache holds (cached-text.ts), by article key; undefined when it does not. */
+  /** Header and search text of an article past maxArticleBytes the article cache holds (cached-text.ts), by article key. */
   cachedText?: (key: string) => Promise<{ header: Buffer; text: string } | undefined>;
+  /** Called with each structure the crawler parsed and stored (never throws into the crawl: errors are logged). */
+  structure?: (group: string, uidValidity: number, uid: number, part: MimePart) => void;
 }
 
 /** What the crawler needs of a group's view. */
@@ -74,9 +77,6 @@ export interface CrawlStats {
   bytes: number;
   ms: number;
 }
-
-/** Retry pause after a failed read or write (upstream or index down). */
-const RETRY_MS = 5_000;
 
 interface Loop {
   target: CrawlTarget;
@@ -318,10 +318,10 @@ export class Crawler {
     return stats;
   }
 
-  /** Pauses after a failure (RETRY_MS, or until a new snapshot). */
+  /** Pauses after a failure (CRAWL_RETRY_MS, or until a new snapshot). */
   private async retry(l: Loop): Promise<void> {
     l.meter.set('retrying');
-    await this.idle(l, RETRY_MS);
+    await this.idle(l, CRAWL_RETRY_MS);
   }
 
   /** Reads the articles of `uids`, `concurrency` at a time (over all groups), each after clients were quiet. */
@@ -360,7 +360,7 @@ export class Crawler {
             const key = articleKey(carrier.id, group, number);
             this.o.meta.putExactSize(key, article.size);
             // the MIME structure too, while the bytes are here: a later BODYSTRUCTURE reads nothing upstream
-            if (article.bytes !== null && !this.o.meta.hasStructure(key)) this.o.meta.putStructure(key, parseStructure(article.bytes));
+            if (article.bytes !== null && !this.o.meta.hasStructure(key)) this.stored(key, group, snap.uidValidity, uid, parseStructure(article.bytes));
             fed.push(article.bytes === null ? { ...loc, scanOnly: true, size: article.size } : { ...loc, article: article.bytes, size: article.size });
           } catch (err) {
             if (isGone(err)) fed.push({ ...loc, scanOnly: true, size: 0 });
@@ -375,17 +375,20 @@ export class Crawler {
     return { fed, failed };
   }
 
+  /** Stores `part` as `key`'s structure and tells the `structure` listener (whose failure is only logged). */
+  private stored(key: string, group: string, uidValidity: number, uid: number, part: MimePart): void {
+    this.o.meta.putStructure(key, part);
+    try { this.o.structure?.(group, uidValidity, uid, part); } catch (err) { this.o.logger.warn({ err, group, uid }, 'index: structure listener failed'); } // prettier-ignore
+  }
+
   /** One article's bytes (null past maxArticleBytes) and size. */
   private async fetch(source: Source, group: string, number: number, messageId: string | undefined): Promise<{ bytes: Buffer | null; size: number }> {
     let chunks: Buffer[] = [];
     let size = 0;
     const max = this.o.maxArticleBytes;
     const sink = {
-      begin: (): void => {
-        chunks = [];
-        size = 0;
-      },
-      data: (chunk: Uint8Array): void => {
+      begin: (): void => void ((chunks = []), (size = 0)),
+      data: (chunk: Buffer): void => {
         size += chunk.length;
         if (size <= max) chunks.push(Buffer.from(chunk)); // a copy: the source may reuse its chunk
         else chunks = [];

@@ -243,3 +243,6 @@ export const CRAWL_PROGRESS_MS = 10_000;
  * snapshot changes, and at least this often (bodies added while it waited).
  */
 export const CRAWL_RECHECK_MS = 60_000;
+
+/** The crawler's pause after a failed read or write (upstream or index down). */
+export const CRAWL_RETRY_MS = 5_000;

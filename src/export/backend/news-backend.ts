@@ -46,6 +46,7 @@ export type { BackendOptions } from './backend-options.js';
 const NOT_IN_GROUP_NAME = /[\x00-\x20\x7f]/;
 
 export type ClosableBackend = Backend & { close(): Promise<void> };
+type StructureListener = Parameters<NonNullable<Backend['onStructure']>>[0];
 
 interface GroupList {
   at: number;
@@ -66,6 +67,7 @@ class NewsBackend implements ClosableBackend {
   private inboxValidity: number | null = null;
   private closed = false;
   private readonly carriers: Carriers;
+  private readonly structureListeners = new Set<StructureListener>();
 
   /** The search index's part of the backend (absent without an index). */
   readonly indexing: BackendIndex | undefined;
@@ -87,7 +89,14 @@ class NewsBackend implements ClosableBackend {
         putStructure: (k, part) => meta.putStructure(k, part),
       };
       const maxText = o.indexOptions.maxArticleBytes;
-      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, o.logger.child({ component: 'index' }), (key) => cachedText(textDeps, key, maxText));
+      this.indexing = new BackendIndex(o.index, o.indexOptions, meta, o.logger.child({ component: 'index' }), {
+        cachedText: (key) => cachedText(textDeps, key, maxText),
+        structure: (group, uv, uid, part) => {
+          if (this.structureListeners.size === 0) return;
+          const mailbox = mailboxOfGroup(group, this.prefix);
+          for (const fn of this.structureListeners) fn(mailbox, uv, uid, part);
+        },
+      });
       // groups whose crawl was cut short (a restart): their views open, so the crawl resumes
       const indexing = this.indexing;
       setImmediate(() => void indexing.resume((g) => this.view(g), () => this.closed));
@@ -96,6 +105,12 @@ class NewsBackend implements ClosableBackend {
       this.timer = setInterval(() => this.poll(), o.pollIntervalMs);
       this.timer.unref();
     }
+  }
+
+  /** See Backend.onStructure: structures the index crawler parsed. */
+  onStructure(fn: StructureListener): () => void {
+    this.structureListeners.add(fn);
+    return () => void this.structureListeners.delete(fn);
   }
 
   /** An article downloaded into the cache (ArticleCache `onFetched`): for the index. */
@@ -349,6 +364,7 @@ export interface NewsBackendHandle extends ClosableBackend {
   readonly cache: ArticleCache;
   readonly indexing: BackendIndex | undefined;
   buildIndex(name: string): Promise<CrawlStats>;
+  onStructure(fn: StructureListener): () => void;
 }
 
 export async function createBackend(o: BackendOptions): Promise<NewsBackendHandle> {

@@ -70,6 +70,16 @@ export class RenderCache {
     return this.structures.shelf(mailbox, uidValidity, extended, utf8).find(uid);
   }
 
+  /**
+   * Renders the BODYSTRUCTURE of a message ahead of any command (Backend
+   * `onStructure`: the index crawler parsed it), in the form clients list
+   * most (extended, without UTF8=ACCEPT); kept and stored like one a listing
+   * rendered, so the first listing of a crawled group renders nothing.
+   */
+  structureAhead(mailbox: string, uidValidity: number, uid: number, part: MimePart): void {
+    this.structures.shelf(mailbox, uidValidity, true, false).ahead(uid, part);
+  }
+
   /** The BODY (or BODYSTRUCTURE: `extended`) of a message; `load` gives its structure when not cached. */
   structure(mailbox: string, uidValidity: number, uid: number, extended: boolean, utf8: boolean, load: () => Promise<MimePart>): Promise<Buffer> {
     return this.structures.shelf(mailbox, uidValidity, extended, utf8).get(uid, load);

@@ -44,6 +44,11 @@ export class StructureShelf extends PageShelf {
     this.keep(uid, b);
     return b;
   }
+
+  /** Renders and keeps `part` as `uid`'s, unless a rendering is kept already (nothing waits). */
+  ahead(uid: number, part: MimePart): void {
+    if (this.find(uid) === undefined) this.keep(uid, slab.copy(bodyStructureBytes(part, this.extended, this.utf8)));
+  }
 }
 
 export class StructureCache extends PageCache {

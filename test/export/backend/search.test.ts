@@ -27,7 +27,7 @@ import type { MailboxHandle } from '../../../src/export/interface.js';
 import { articlesByGroup, generateCorpus } from '../../corpus/generate.js';
 import { checkSearch, checkSortThread as checkSorting, needles } from './search-oracle.js';
 import { readAll } from './helpers.js';
-import { parseStructure } from '../../../src/mime/index.js';
+import { parseStructure, type MimePart } from '../../../src/mime/index.js';
 
 const GROUPS = ['s.one', 's.two', 's.three'];
 const corpus = generateCorpus({ seed: 77, groups: GROUPS, perGroup: 40, crosspostRate: 0.2 });
@@ -122,9 +122,22 @@ describe('search index in the backend (archive)', () => {
   });
 
   it('crawls a group: every answer then equals the scan; a crosspost body counts in every group', async () => {
+    const told: Array<{ mailbox: string; uidValidity: number; uid: number; part: MimePart }> = [];
+    const unhook = backend.onStructure((mailbox, uidValidity, uid, part) => void told.push({ mailbox, uidValidity, uid, part }));
     const r = await backend.buildIndex('s.one');
+    unhook();
     expect(r.articles).toBeGreaterThan(0);
     const h = await open('s.one');
+    // each structure the crawl parsed was told to the listener (the IMAP layer renders it ahead);
+    // articles whose structure an earlier test stored are not parsed again
+    expect(told.length).toBeGreaterThan(h.current().uids.length / 2);
+    expect(new Set(told.map((t) => t.uid)).size).toBe(told.length);
+    for (const t of told) {
+      expect(h.current().uids).toContain(t.uid);
+      expect(t.mailbox).toBe('s.one');
+      expect(t.uidValidity).toBe(h.current().uidValidity);
+      expect(t.part).toEqual(parseStructure(articles.get('s.one')!.get(t.uid)!));
+    }
     const n = h.current().uids.length;
     // progress() counts again at most once a second while the index is written to
     for (let i = 0; i < 50 && h.search!.progress().bodies < n; i++) await new Promise((r) => setTimeout(r, 100));

@@ -77,6 +77,20 @@ describe('structure render cache', () => {
     expect((await restarted.structure('g', 1, 5 * 1024 + 7, false, true, never)).length).toBeGreaterThan(10);
     expect(await restarted.structure('g', 1, 5 * 1024 + 7, true, true, load)).not.toEqual(await restarted.structure('g', 1, 5 * 1024 + 7, false, true, never));
   });
+  it('renders ahead (structureAhead) the BODYSTRUCTURE form a listing then answers without loading, and keeps a rendering it has', async () => {
+    const store = memoryStore();
+    const cache = new RenderCache({ structureBytes: 256 * 1024 }, store);
+    const other = parseStructure(Buffer.from('Content-Type: text/html\r\n\r\n<p>x</p>\r\n'));
+    const listed = await new RenderCache().structure('g', 1, 1, true, false, async () => part);
+    for (let uid = 1; uid <= 3000; uid++) cache.structureAhead('g', 1, uid, part);
+    cache.structureAhead('g', 1, 7, other); // already rendered: kept as it was
+    for (let uid = 1; uid <= 3000; uid++) expect((await cache.structure('g', 1, uid, true, false, never)).equals(listed)).toBe(true);
+    expect(cache.structureBytes).toBeLessThanOrEqual(256 * 1024); // bounded like any rendering: early pages went to the store
+    expect(store.store.size).toBeGreaterThan(0);
+    // only that form: BODY, or UTF8=ACCEPT, is rendered on demand
+    expect(cache.renderedStructure('g', 1, 1, false, false)).toBeUndefined();
+    expect(cache.renderedStructure('g', 1, 1, true, true)).toBeUndefined();
+  });
 });
 
 const PAGE_SLOTS = 1024;
