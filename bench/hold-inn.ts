@@ -4,10 +4,13 @@
  * one row can be measured without the whole bench (injection of 100k
  * articles takes ~20 s).
  *
- *   npx tsx bench/hold-inn.ts [--quick | --huge]   # prints `INN <port> <group>`, runs until stdin closes or Ctrl-C
+ *   npx tsx bench/hold-inn.ts [--quick | --huge] [--irt-overview]   # prints `INN <port> <group>`, runs until stdin closes or Ctrl-C
  *
  * `--huge`: the 1,000,000-article group of `npm run bench -- --huge` (injection
  * takes several minutes; measure with `node dist/bench/huge-rows.js --port P`).
+ *
+ * `--irt-overview`: INN keeps In-Reply-To in its overview
+ * (`extraoverviewadvertised`, docs/deploy.md), so THREAD asks no HDR.
  *
  * Stops INN with `ctlinnd shutdown` (harness `stop()`) on exit.
  */
@@ -20,10 +23,15 @@ import { corpusOptions, prepareCorpus } from './corpus.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
 const huge = process.argv.includes('--huge');
+const irtOverview = process.argv.includes('--irt-overview');
 const log = (m: string): void => void process.stderr.write(`[hold-inn] ${m}\n`);
 const corpus = await prepareCorpus(join(root, '.bench'), corpusOptions(quick, huge), log);
 await ensureInnInstalled();
-const inn = await startInn({ groups: [corpus.group], ...(huge ? { historySize: Math.round(corpus.messageIds.length * 1.2) } : {}) });
+const inn = await startInn({
+  groups: [corpus.group],
+  ...(huge ? { historySize: Math.round(corpus.messageIds.length * 1.2) } : {}),
+  ...(irtOverview ? { extraOverview: ['In-Reply-To'] } : {}),
+});
 let stopping: Promise<void> | null = null;
 const stop = (): Promise<void> => (stopping ??= inn.stop().then(() => log('inn stopped')));
 process.on('SIGINT', () => void stop().then(() => process.exit(0)));
