@@ -108,11 +108,15 @@ export class BackendIndex {
   /**
    * What a group's view gets: its ingest batches go to the index (with the
    * In-Reply-To values THREAD needs, see `fetchInReplyTo`), and expired
-   * articles leave it.
+   * articles leave it. The writes and the In-Reply-To fetches start once
+   * `opened` is called (the view's opener is answered: the index does not
+   * compete with a first SELECT; index-feed.ts `hold`).
    */
-  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void } {
+  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void; opened: () => void } {
     this.uidmaps.set(group, uidmap);
+    const opened = this.feed.hold(group);
     return {
+      opened,
       index: (items, source) => {
         const queued = this.feed.overview(group, uidmap.uidValidity, items);
         this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued);
@@ -146,7 +150,9 @@ export class BackendIndex {
     const headerValues = source.headerValues.bind(source);
     const pending = this.irt.get(group) ?? new Set<Promise<void>>();
     this.irt.set(group, pending);
+    const unheld = this.feed.opened(group);
     const p: Promise<void> = (async () => {
+      await unheld; // INN's time goes to the OVER of a first SELECT first
       const values = new Map<number, string>();
       await Promise.all(
         ranges.map(async ([lo, hi]) => {

@@ -23,6 +23,12 @@
  * or still being written, what comes is dropped (the crawler, or a later
  * read, brings it again).
  *
+ * `hold(group)` keeps a group's overview and In-Reply-To writes from starting
+ * (they are queued, `pending` and `settled` as usual) until its release, so
+ * the first SELECT of a group is answered before the writer thread competes
+ * for the CPU (issue 14); a hold ends early when FEED_MAX_OVERVIEW_BYTES are
+ * queued (memory stays bounded) and on `flush`.
+ *
  * The index is a cache: a failed write is logged (warn) and forgotten, never
  * thrown to a reader; only `write` (the crawler's) rejects.
  */
@@ -77,6 +83,8 @@ export class IndexFeed {
   private readonly groupTail = new Map<string, Promise<void>>();
   /** Per group: how many writes touching it have been committed (see `writes`). */
   private readonly committed = new Map<string, number>();
+  /** Per group: held writes wait for `opened` (see `hold`). */
+  private readonly holds = new Map<string, { opened: Promise<void>; open: () => void }>();
   /** Per group generation (`uidValidity NUL group`): overview records and In-Reply-To values queued or being written, by UID (see `pending`). */
   private readonly unwritten = new Map<string, { overview: Map<number, SearchOverviewRecord>; inReplyTo: Map<number, string> }>();
 
@@ -92,6 +100,41 @@ export class IndexFeed {
   }
 
   /**
+   * Holds the group's overview and In-Reply-To writes queued from now on
+   * until the returned release is called (idempotent; a hold already in
+   * place is shared). See the file comment for when a hold ends early.
+   */
+  hold(group: string): () => void {
+    let h = this.holds.get(group);
+    if (h === undefined) {
+      let open!: () => void;
+      const opened = new Promise<void>((res) => (open = res));
+      const held = { opened, open: () => {
+        if (this.holds.get(group) === held) this.holds.delete(group);
+        open();
+      } };
+      h = held;
+      this.holds.set(group, h);
+    }
+    return h.open;
+  }
+
+  /** Resolves once the group is not held (at once when it is not). */
+  opened(group: string): Promise<void> {
+    return this.holds.get(group)?.opened ?? Promise.resolve();
+  }
+
+  private releaseAll(): void {
+    for (const h of [...this.holds.values()]) h.open();
+  }
+
+  /** Runs `fn` once the group is not held. */
+  private unheld<T>(group: string, fn: () => Promise<T>): Promise<T> {
+    const h = this.holds.get(group);
+    return h === undefined ? fn() : h.opened.then(fn);
+  }
+
+  /**
    * Overview records of one ingest batch (`items[i].uid` from the UID map;
    * `internalDate`: `parseDate(record.date)`, NaN when none: `pending`
    * hands it on as the parsed date), queued; resolves once queued (at once unless
@@ -101,7 +144,10 @@ export class IndexFeed {
     if (this.closed || items.length === 0) return;
     let bytes = 0;
     for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
-    while (this.overviewBytes > 0 && this.overviewBytes + bytes > FEED_MAX_OVERVIEW_BYTES) await new Promise<void>((res) => this.room.push(res));
+    while (this.overviewBytes > 0 && this.overviewBytes + bytes > FEED_MAX_OVERVIEW_BYTES) {
+      this.releaseAll(); // held writes must make the room
+      await new Promise<void>((res) => this.room.push(res));
+    }
     const records = items.map(({ uid, key, record: r, internalDate }) => ({
       mailbox: group,
       uidValidity,
@@ -114,7 +160,7 @@ export class IndexFeed {
     this.overviewBytes += bytes;
     const held = this.held(group, uidValidity).overview;
     for (const r of records) held.set(r.uid, r);
-    const done = this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group])))
+    const done = this.unheld(group, () => this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group]))))
       .catch((err: unknown) => this.failed(err, group, 'overview'))
       .finally(() => {
         for (const r of records) if (held.get(r.uid) === r) held.delete(r.uid);
@@ -148,7 +194,7 @@ export class IndexFeed {
     if (this.closed || items.length === 0) return;
     const held = this.held(group, uidValidity).inReplyTo;
     for (const { uid, value } of items) held.set(uid, value);
-    void this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined))
+    void this.unheld(group, () => this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined)))
       .catch((err: unknown) => this.failed(err, group, 'in-reply-to'))
       .finally(() => {
         for (const { uid, value } of items) if (held.get(uid) === value) held.delete(uid);
@@ -205,8 +251,10 @@ export class IndexFeed {
     await this.serial(() => this.o.index.removeMembers(group, uidValidity, uids).then(() => this.bump([group]))).catch((err: unknown) => this.failed(err, group, 'remove'));
   }
 
-  /** Writes what is queued; resolves when every write so far is done. */
+  /** Ends every hold and writes what is queued; resolves when every write so far is done. */
   async flush(): Promise<void> {
+    this.releaseAll();
+    await Promise.all([...this.groupTail.values()]); // held writes join the chain once released
     this.drain();
     await this.tail;
   }
