@@ -119,7 +119,8 @@ export class BackendIndex {
       opened,
       index: (items, source) => {
         const queued = this.feed.overview(group, uidmap.uidValidity, items);
-        this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued);
+        // from the release on: INN's time (and ours) goes to a first SELECT's OVER first
+        void this.feed.opened(group).then(() => this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued));
         return queued;
       },
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
@@ -150,9 +151,7 @@ export class BackendIndex {
     const headerValues = source.headerValues.bind(source);
     const pending = this.irt.get(group) ?? new Set<Promise<void>>();
     this.irt.set(group, pending);
-    const unheld = this.feed.opened(group);
     const p: Promise<void> = (async () => {
-      await unheld; // INN's time goes to the OVER of a first SELECT first
       const values = new Map<number, string>();
       await Promise.all(
         ranges.map(async ([lo, hi]) => {

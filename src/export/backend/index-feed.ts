@@ -67,6 +67,20 @@ export interface IndexFeedOptions {
   bodies: (group: string) => BodyPolicy;
 }
 
+/** One overview record of an ingest batch, as `overview` takes it. */
+export interface OverviewItem {
+  uid: number;
+  key: string;
+  record: OverviewRecord;
+  internalDate: number;
+}
+
+interface Hold {
+  opened: Promise<void>;
+  open: () => void;
+  stash: { uidValidity: number; items: readonly OverviewItem[]; bytes: number }[];
+}
+
 export class IndexFeed {
   private queue: FedArticle[] = [];
   /** Bytes of the articles and headers queued or handed to a write not finished yet. */
@@ -83,8 +97,8 @@ export class IndexFeed {
   private readonly groupTail = new Map<string, Promise<void>>();
   /** Per group: how many writes touching it have been committed (see `writes`). */
   private readonly committed = new Map<string, number>();
-  /** Per group: held writes wait for `opened` (see `hold`). */
-  private readonly holds = new Map<string, { opened: Promise<void>; open: () => void }>();
+  /** Per group: held writes wait for `opened`; overview batches wait in `stash`, not even registered (see `hold`). */
+  private readonly holds = new Map<string, Hold>();
   /** Per group generation (`uidValidity NUL group`): overview records and In-Reply-To values queued or being written, by UID (see `pending`). */
   private readonly unwritten = new Map<string, { overview: Map<number, SearchOverviewRecord>; inReplyTo: Map<number, string> }>();
 
@@ -103,13 +117,17 @@ export class IndexFeed {
    * Holds the group's overview and In-Reply-To writes queued from now on
    * until the returned release is called (idempotent; a hold already in
    * place is shared). See the file comment for when a hold ends early.
+   * Overview batches given meanwhile are only stashed: they are made into
+   * records (and `pending`) at the release, or as soon as `pending`,
+   * `settled` or `inReplyTo` asks about the group.
    */
   hold(group: string): () => void {
     let h = this.holds.get(group);
     if (h === undefined) {
       let open!: () => void;
       const opened = new Promise<void>((res) => (open = res));
-      const held = { opened, open: () => {
+      const held: Hold = { opened, stash: [], open: () => {
+        this.unstash(group);
         if (this.holds.get(group) === held) this.holds.delete(group);
         open();
       } };
@@ -117,6 +135,15 @@ export class IndexFeed {
       this.holds.set(group, h);
     }
     return h.open;
+  }
+
+  /** Queues the overview batches stashed while the group is held (in order; their writes still wait for the release). */
+  private unstash(group: string): void {
+    const h = this.holds.get(group);
+    if (h === undefined || h.stash.length === 0) return;
+    const stash = h.stash;
+    h.stash = [];
+    for (const b of stash) this.queueOverview(group, b.uidValidity, b.items, b.bytes);
   }
 
   /** Resolves once the group is not held (at once when it is not). */
@@ -140,7 +167,7 @@ export class IndexFeed {
    * hands it on as the parsed date), queued; resolves once queued (at once unless
    * FEED_MAX_OVERVIEW_BYTES are queued). A failed write is logged.
    */
-  async overview(group: string, uidValidity: number, items: readonly { uid: number; key: string; record: OverviewRecord; internalDate: number }[]): Promise<void> {
+  async overview(group: string, uidValidity: number, items: readonly OverviewItem[]): Promise<void> {
     if (this.closed || items.length === 0) return;
     let bytes = 0;
     for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
@@ -148,6 +175,14 @@ export class IndexFeed {
       this.releaseAll(); // held writes must make the room
       await new Promise<void>((res) => this.room.push(res));
     }
+    this.overviewBytes += bytes;
+    const h = this.holds.get(group);
+    if (h !== undefined) h.stash.push({ uidValidity, items, bytes });
+    else this.queueOverview(group, uidValidity, items, bytes);
+  }
+
+  /** Makes a batch into records, `pending` until written, and queues its write (after the group's release). */
+  private queueOverview(group: string, uidValidity: number, items: readonly OverviewItem[], bytes: number): void {
     const records = items.map(({ uid, key, record: r, internalDate }) => ({
       mailbox: group,
       uidValidity,
@@ -157,7 +192,6 @@ export class IndexFeed {
       internalDate: Number.isFinite(internalDate) ? internalDate : 0,
       size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
     }));
-    this.overviewBytes += bytes;
     const held = this.held(group, uidValidity).overview;
     for (const r of records) held.set(r.uid, r);
     const done = this.unheld(group, () => this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group]))))
@@ -183,6 +217,7 @@ export class IndexFeed {
 
   /** Resolves once every overview record queued for the group so far is written (or failed); never rejects. */
   settled(group: string): Promise<void> {
+    this.unstash(group);
     return this.groupTail.get(group) ?? Promise.resolve();
   }
 
@@ -192,6 +227,7 @@ export class IndexFeed {
    */
   inReplyTo(group: string, uidValidity: number, items: readonly { uid: number; value: string }[]): void {
     if (this.closed || items.length === 0) return;
+    this.unstash(group); // the overview records go first
     const held = this.held(group, uidValidity).inReplyTo;
     for (const { uid, value } of items) held.set(uid, value);
     void this.unheld(group, () => this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined)))
@@ -209,6 +245,7 @@ export class IndexFeed {
    * committed, or failed: then neither holds it). Read synchronously.
    */
   pending(group: string, uidValidity: number): { overview(uid: number): SearchOverviewRecord | undefined; inReplyTo(uid: number): string | undefined } | undefined {
+    this.unstash(group);
     const h = this.unwritten.get(`${uidValidity}\0${group}`);
     if (h === undefined) return undefined;
     return { overview: (uid) => h.overview.get(uid), inReplyTo: (uid) => h.inReplyTo.get(uid) };
