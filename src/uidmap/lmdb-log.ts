@@ -18,7 +18,7 @@
  * 64 KiB: limits.ts).
  *
  * `LogIndex` finds a Message-ID among the records without keeping their
- * strings: a table of (32-bit hash, UID) pairs, 8 bytes an entry, filled
+ * strings: a table of (32-bit hash, UID) pairs, 11–21 bytes an entry, filled
  * from records as they are first met; a hit is confirmed in its record.
  */
 import { UidMapError } from './errors.js';
@@ -146,11 +146,19 @@ export class LogIndex {
 
   add(first: number, r: LogRecord): void {
     this.covered.add(first);
-    for (let i = 0; i < r.length; i++) {
-      if ((this.used + 1) * 2 > this.slots.length / 2) this.grow();
-      this.put(this.slots, idHash(r.ids[i]!), r.uids[i]!);
-      this.used++;
-    }
+    for (let i = 0; i < r.length; i++) this.one(r.ids[i]!, r.uids[i]!);
+  }
+
+  /** The entries of a record written by this process (no need to decode it). */
+  addEntries(first: number, entries: readonly UidEntry[]): void {
+    this.covered.add(first);
+    for (const e of entries) this.one(e.messageId, e.uid);
+  }
+
+  private one(id: string, uid: number): void {
+    if ((this.used + 1) * 4 > (this.slots.length >>> 1) * 3) this.grow(); // at most 3/4 full
+    this.put(this.slots, idHash(id), uid);
+    this.used++;
   }
 
   /** UIDs whose Message-ID hashes like `id`'s. */

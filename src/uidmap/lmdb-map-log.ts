@@ -11,7 +11,7 @@
  */
 import type { Database } from 'lmdb';
 import { FOLD_QUIET_MS, MAX_UID } from './limits.js';
-import { LogIndex, LogRecord } from './lmdb-log.js';
+import { encodeLog, LogIndex, LogRecord } from './lmdb-log.js';
 import type { UidEntry } from './types.js';
 
 /** Decoded log records kept for lookups (they come in runs). */
@@ -110,6 +110,18 @@ export class MapLog {
     return undefined;
   }
 
+  /**
+   * Inside a write transaction: puts a record of the entries an assign
+   * inserted; they go into the lookup table at once, so a later lookup
+   * (a hash collision of the fill-from-empty set, plan-queue.ts) decodes
+   * nothing (a transaction that fails leaves entries the table cannot confirm).
+   */
+  write(entries: readonly UidEntry[]): void {
+    const first = entries[0]!.uid;
+    this.s.logDb.put([this.id, first], encodeLog(entries));
+    (this.index ??= new LogIndex()).addEntries(first, entries);
+  }
+
   /** Inside a write transaction: moves one log record's entries into byMsgid/byUid. */
   private foldIn(first: number): void {
     const b = this.s.logDb.get([this.id, first]);
@@ -158,7 +170,11 @@ export class MapLog {
       for (;;) {
         if (this.s.isClosed) return;
         const first = this.s.guard('fold', () => this.keys()[0]);
-        if (first === undefined) return;
+        if (first === undefined) {
+          this.index = null; // nothing left to find in the log
+          this.decoded.clear();
+          return;
+        }
         await this.s.write('fold', () => this.foldIn(first));
       }
     } catch (err) {

@@ -46,7 +46,6 @@ import type { Logger } from '../util/log.js';
 import { UidMapError } from './errors.js';
 import { planAssign } from './plan.js';
 import { type MapState, PlanQueue } from './plan-queue.js';
-import { encodeLog } from './lmdb-log.js';
 import { MapLog } from './lmdb-map-log.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, readSideFile, systemClock, writeSideFile } from './uidvalidity.js';
@@ -163,7 +162,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
         try {
           const rec = this.record();
           const plan = this.queue.decide(t, { uidNext: rec[2], count: rec[3] }, () => planAssign(articles, isPrimary, rec[2], this.lookupIn(rec)));
-          if (plan.inserts.length > 0) this.s.logDb.put([this.id, plan.inserts[0]!.uid], encodeLog(plan.inserts));
+          if (plan.inserts.length > 0) this.log.write(plan.inserts);
           if (plan.moves.length > 0) this.log.foldAllIn(); // a moved entry may sit in the log
           for (const e of plan.moves) this.s.byUidDb.put([this.id, e.uid], toRecord(e));
           if (plan.inserts.length > 0) this.s.mailboxesDb.put(this.mailbox, [this.id, rec[1], plan.uidNext, rec[3] + plan.inserts.length]);

@@ -61,6 +61,22 @@ describe('UID map log records', () => {
   });
 });
 
+describe('log lookup table', () => {
+  it('keeps every (id, UID) pair through growth, from decoded records and from written entries', () => {
+    const ix = new LogIndex();
+    const mk = (from: number, to: number): UidEntry[] => {
+      const out: UidEntry[] = [];
+      for (let u = from; u <= to; u++) out.push({ uid: u, messageId: `<${u}@t>`, location: { upstream: 'u', group: 'g', number: u } });
+      return out;
+    };
+    ix.addEntries(1, mk(1, 20_000));
+    ix.add(20_001, new LogRecord(encodeLog(mk(20_001, 30_000))));
+    for (const u of [1, 777, 20_000, 20_001, 29_999, 30_000]) expect(ix.candidates(`<${u}@t>`)).toContain(u);
+    expect(ix.candidates('<none@t>').length).toBeLessThanOrEqual(1);
+    expect([...ix.covered]).toEqual([1, 20_001]);
+  });
+});
+
 describe('LMDB UID map with an assignment log', () => {
   it('answers the same with the log unfolded, after a restart, and folded', async () => {
     const path = tempPath();
