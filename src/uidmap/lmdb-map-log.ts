@@ -149,26 +149,30 @@ export class MapLog {
     }
     this.foldTimer = setTimeout(() => {
       this.foldTimer = undefined;
-      void this.fold();
+      void this.run(true);
     }, FOLD_QUIET_MS);
     this.foldTimer.unref();
   }
 
   /** Folds every log record of the map, one a transaction; resolves when done (failures are logged). */
   fold(): Promise<void> {
-    if (this.folding === null) {
-      const p: Promise<void> = this.foldAll().finally(() => {
-        if (this.folding === p) this.folding = null;
-      });
-      this.folding = p;
-    }
-    return this.folding;
+    return this.run(false);
   }
 
-  private async foldAll(): Promise<void> {
+  /** Folds after the folds under way; `quiet`: stops when an assign comes meanwhile (its timer folds later). */
+  private run(quiet: boolean): Promise<void> {
+    const p: Promise<void> = (this.folding ?? Promise.resolve()).then(() => this.foldAll(quiet));
+    this.folding = p;
+    void p.finally(() => {
+      if (this.folding === p) this.folding = null;
+    });
+    return p;
+  }
+
+  private async foldAll(quiet: boolean): Promise<void> {
     try {
       for (;;) {
-        if (this.s.isClosed) return;
+        if (this.s.isClosed || (quiet && this.foldTimer !== undefined)) return;
         const first = this.s.guard('fold', () => this.keys()[0]);
         if (first === undefined) {
           this.index = null; // nothing left to find in the log

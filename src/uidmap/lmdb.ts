@@ -156,6 +156,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     };
     const t = this.queue.plan(articles, isPrimary, stored, this.known);
     if (!('epoch' in t)) return t.uids; // a re-poll of known articles at known locations: no write at all
+    this.log.scheduleFold(); // from now: a quiet fold under way stops (and again once written)
     let ok = false;
     try {
       const uids = await this.s.write('assign', () => {
