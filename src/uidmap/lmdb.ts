@@ -56,7 +56,6 @@ const FORMAT = 2;
 /** Older layouts opened and upgraded in place (see the file comment). */
 const UPGRADES = new Set([1]);
 
-
 export interface LmdbUidMapStoreOptions {
   /** Path of the LMDB data file (its lock file is `<path>-lock`); parent directories are created. */
   path: string;
@@ -80,11 +79,15 @@ function toRecord(e: UidEntry): UidRecord {
   return [e.messageId, e.location.upstream, e.location.group, e.location.number];
 }
 
-/** Two ascending UID sequences with no UID in common, merged. */
+/**
+ * Two ascending UID sequences merged, each UID once (`a` is read lazily, in
+ * a later snapshot maybe: a UID folded meanwhile is in both).
+ */
 function* mergeAscending(a: Iterable<number>, b: readonly number[]): Generator<number> {
   let j = 0;
   for (const x of a) {
     while (j < b.length && b[j]! < x) yield b[j++]!;
+    if (j < b.length && b[j] === x) j++;
     yield x;
   }
   while (j < b.length) yield b[j++]!;

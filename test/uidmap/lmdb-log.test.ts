@@ -122,6 +122,17 @@ describe('LMDB UID map with an assignment log', () => {
     await s.close();
   });
 
+  it('uids() asked for before a fold and read after it lists each UID once', async () => {
+    const s = await open(tempPath());
+    const m = await s.open('g');
+    await m.assign(arts(1, 3), true);
+    await m.assign(arts(4, 5), true);
+    const lazy = m.uids();
+    await logOf(m).fold();
+    expect([...lazy]).toEqual([1, 2, 3, 4, 5]);
+    await s.close();
+  });
+
   it('a removal of logged UIDs folds first: they are gone and never given again', async () => {
     const path = tempPath();
     const s = await open(path);
