@@ -39,3 +39,11 @@ export const MAX_ARTICLE_NUMBER = Number.MAX_SAFE_INTEGER;
  * after the last batch.
  */
 export const FRESH_KEEP_MS = 60_000;
+
+/**
+ * The LMDB map folds its assignment log (lmdb-log.ts) into the per-article
+ * sub-databases once no `assign` has been made for this long: a first
+ * ingest's batches come every few ms, so the fold starts after it (and
+ * after the SELECT it answers), not between its batches.
+ */
+export const FOLD_QUIET_MS = 250;

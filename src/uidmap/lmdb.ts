@@ -3,12 +3,22 @@
  * by several processes on one machine (DESIGN "Scale").
  *
  * Layout (sub-databases, ordered-binary keys, msgpack array values):
- *   store      'format' → 1, 'lastUidValidity' → n, 'lastMailboxId' → n
+ *   store      'format' → 2, 'lastUidValidity' → n, 'lastMailboxId' → n
  *   mailboxes  mailbox name → [mailboxId, uidValidity, uidNext, count]
  *   byMsgid    [mailboxId, messageId] → uid
  *   byUid      [mailboxId, uid] → [messageId, upstream, group, number]
+ *   log        [mailboxId, first uid] → one assign batch's inserted entries (binary, lmdb-log.ts)
  * A small integer mailbox id keeps keys short; [id, uid] keys sort by UID, so
  * `uids(lo, hi)` walks a key range and never loads a whole mailbox.
+ *
+ * An `assign` batch's new entries are one `log` record (one put, not two an
+ * article: a first SELECT waits for it); once the map has been quiet for
+ * FOLD_QUIET_MS, records are folded into byMsgid/byUid, one a transaction.
+ * Every read looks in both (an entry is in exactly one); a removal or a
+ * location change folds the map's whole log first, in its own transaction.
+ * Format 1 (no log) is format 2 with an empty log: opening one upgrades the
+ * format number; a build that reads format 1 only refuses the store after
+ * that (stop older processes sharing a store before starting this build).
  *
  * Concurrency: every change runs as one LMDB write transaction (the writer
  * lock is process-shared); the current UIDNEXT and count are re-read inside
@@ -36,12 +46,15 @@ import type { Logger } from '../util/log.js';
 import { UidMapError } from './errors.js';
 import { planAssign } from './plan.js';
 import { type MapState, PlanQueue } from './plan-queue.js';
+import { MapLog } from './lmdb-map-log.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, readSideFile, systemClock, writeSideFile } from './uidvalidity.js';
 import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
 
 /** On-disk layout version; bump when the layout above changes. */
-const FORMAT = 1;
+const FORMAT = 2;
+/** Older layouts opened and upgraded in place (see the file comment). */
+const UPGRADES = new Set([1]);
 
 export interface LmdbUidMapStoreOptions {
   /** Path of the LMDB data file (its lock file is `<path>-lock`); parent directories are created. */
@@ -66,6 +79,20 @@ function toRecord(e: UidEntry): UidRecord {
   return [e.messageId, e.location.upstream, e.location.group, e.location.number];
 }
 
+/**
+ * Two ascending UID sequences merged, each UID once (`a` is read lazily, in
+ * a later snapshot maybe: a UID folded meanwhile is in both).
+ */
+function* mergeAscending(a: Iterable<number>, b: readonly number[]): Generator<number> {
+  let j = 0;
+  for (const x of a) {
+    while (j < b.length && b[j]! < x) yield b[j++]!;
+    if (j < b.length && b[j] === x) j++;
+    yield x;
+  }
+  while (j < b.length) yield b[j++]!;
+}
+
 function storageError(what: string, err: unknown): UidMapError {
   if (err instanceof UidMapError) return err;
   return new UidMapError('STORAGE', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -74,13 +101,16 @@ function storageError(what: string, err: unknown): UidMapError {
 class LmdbMailboxUidMap implements MailboxUidMap {
   private readonly queue = new PlanQueue();
   readonly pipelined = { failures: (): number => this.queue.failures };
+  /** @internal */ readonly log: MapLog;
 
   constructor(
     readonly mailbox: string,
     private readonly id: number,
     readonly uidValidity: number,
     private readonly s: LmdbUidMapStore,
-  ) {}
+  ) {
+    this.log = new MapLog(s, id, mailbox);
+  }
 
   /** The mailbox record, checked to still be this map (same id). Throws STORAGE if it vanished. */
   private record(): MailboxRecord {
@@ -103,7 +133,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
 
   private known = (messageId: string): UidEntry | undefined => {
     const uid = this.s.byMsgidDb.get([this.id, messageId]);
-    if (uid === undefined) return undefined;
+    if (uid === undefined) return this.log.find(messageId);
     const r = this.s.byUidDb.get([this.id, uid]);
     return r === undefined ? undefined : toEntry(uid, r);
   };
@@ -129,16 +159,15 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     };
     const t = this.queue.plan(articles, isPrimary, stored, this.known);
     if (!('epoch' in t)) return t.uids; // a re-poll of known articles at known locations: no write at all
+    this.log.scheduleFold(); // from now: a quiet fold under way stops (and again once written)
     let ok = false;
     try {
       const uids = await this.s.write('assign', () => {
         try {
           const rec = this.record();
           const plan = this.queue.decide(t, { uidNext: rec[2], count: rec[3] }, () => planAssign(articles, isPrimary, rec[2], this.lookupIn(rec)));
-          for (const e of plan.inserts) {
-            this.s.byMsgidDb.put([this.id, e.messageId], e.uid);
-            this.s.byUidDb.put([this.id, e.uid], toRecord(e));
-          }
+          if (plan.inserts.length > 0) this.log.write(plan.inserts);
+          if (plan.moves.length > 0) this.log.foldAllIn(); // a moved entry may sit in the log
           for (const e of plan.moves) this.s.byUidDb.put([this.id, e.uid], toRecord(e));
           if (plan.inserts.length > 0) this.s.mailboxesDb.put(this.mailbox, [this.id, rec[1], plan.uidNext, rec[3] + plan.inserts.length]);
           return plan.uids;
@@ -148,6 +177,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
         }
       });
       ok = true;
+      this.log.scheduleFold();
       return uids;
     } finally {
       this.queue.settle(t, ok);
@@ -157,14 +187,16 @@ class LmdbMailboxUidMap implements MailboxUidMap {
   uidOf(messageId: string): number | undefined {
     this.s.assertOpen();
     if (!isStorableMessageId(messageId)) return undefined;
-    return this.s.guard('uidOf', () => this.s.byMsgidDb.get([this.id, messageId]));
+    return this.s.guard('uidOf', () => this.s.byMsgidDb.get([this.id, messageId]) ?? this.log.find(messageId)?.uid);
   }
 
   lookup(uid: number): UidEntry | undefined {
     this.s.assertOpen();
     if (!isUid(uid)) return undefined;
-    const r = this.s.guard('lookup', () => this.s.byUidDb.get([this.id, uid]));
-    return r === undefined ? undefined : toEntry(uid, r);
+    return this.s.guard('lookup', () => {
+      const r = this.s.byUidDb.get([this.id, uid]);
+      return r === undefined ? this.log.entry(uid) : toEntry(uid, r);
+    });
   }
 
   /**
@@ -178,7 +210,9 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     if (l > h) return [];
     // `end` is exclusive; MAX_UID + 1 is still a valid key bound.
     const keys = this.s.byUidDb.getKeys({ start: [this.id, l], end: [this.id, h + 1] });
-    return keys.map((k) => (k as UidKey)[1]);
+    const stored = keys.map((k) => (k as UidKey)[1]);
+    const logged = this.log.uids(l, h);
+    return logged.length === 0 ? stored : mergeAscending(stored, logged);
   }
 
   async remove(uids: readonly number[]): Promise<void> {
@@ -188,6 +222,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     this.queue.forgetFresh();
     await this.s.write('remove', () => {
       const rec = this.record();
+      this.log.foldAllIn(); // a removed UID may sit in the log
       let removed = 0;
       for (const uid of uids) {
         const r = this.s.byUidDb.get([this.id, uid]);
@@ -206,6 +241,7 @@ export class LmdbUidMapStore implements UidMapStore {
   /** @internal */ readonly mailboxesDb: Database<MailboxRecord, string>;
   /** @internal */ readonly byMsgidDb: Database<number, IdKey>;
   /** @internal */ readonly byUidDb: Database<UidRecord, UidKey>;
+  /** @internal */ readonly logDb: Database<Buffer, UidKey>;
   private readonly maps = new Map<string, LmdbMailboxUidMap>();
   private closed = false;
 
@@ -219,6 +255,7 @@ export class LmdbUidMapStore implements UidMapStore {
     this.mailboxesDb = env.openDB<MailboxRecord, string>('mailboxes', {});
     this.byMsgidDb = env.openDB<number, IdKey>('byMsgid', {});
     this.byUidDb = env.openDB<UidRecord, UidKey>('byUid', {});
+    this.logDb = env.openDB<Buffer, UidKey>('log', { encoding: 'binary' });
   }
 
   /**
@@ -238,7 +275,7 @@ export class LmdbUidMapStore implements UidMapStore {
     try {
       await store.write('open', () => {
         const format = store.storeDb.get('format');
-        if (format === undefined) store.storeDb.put('format', FORMAT);
+        if (format === undefined || UPGRADES.has(format)) store.storeDb.put('format', FORMAT);
         else if (format !== FORMAT) {
           throw new UidMapError('STORAGE', `UID map ${opts.path} has format ${format}; this build reads ${FORMAT}`);
         }
@@ -249,6 +286,16 @@ export class LmdbUidMapStore implements UidMapStore {
     }
     logger.debug({ path: opts.path }, 'UID map store opened');
     return store;
+  }
+
+  /** @internal */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** @internal */
+  warn(fields: Record<string, unknown>, msg: string): void {
+    this.logger.warn(fields, msg);
   }
 
   /** @internal Throws `CLOSED` after `close()`. */
@@ -308,6 +355,7 @@ export class LmdbUidMapStore implements UidMapStore {
     if (again !== undefined) return again;
     const map = new LmdbMailboxUidMap(mailbox, rec[0], rec[1], this);
     this.maps.set(mailbox, map);
+    map.log.scheduleFold(); // a log left by a process that stopped before folding it
     return map;
   }
 

@@ -26,8 +26,19 @@ function invalid(message: string): never {
   throw new UidMapError('INVALID_INPUT', message);
 }
 
+/** Printable ASCII only (0x20–0x7e): no control, no surrogate, one UTF-8 byte a character. */
+function printableAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 /** Checks a non-empty, bounded, control-free string; `what` names it in the error. */
 export function checkName(value: unknown, what: string, maxBytes: number): string {
+  // the common case, told without regular expressions or a UTF-8 byte count (a first ingest checks 100k names)
+  if (typeof value === 'string' && value.length > 0 && value.length <= maxBytes && printableAscii(value)) return value;
   if (typeof value !== 'string') invalid(`${what} must be a string, got ${typeof value}`);
   if (value.length === 0) invalid(`${what} is empty`);
   const bytes = Buffer.byteLength(value, 'utf8');
@@ -64,13 +75,16 @@ export function isUid(uid: unknown): uid is number {
 export function checkArticles(articles: unknown): readonly SeenArticle[] {
   if (!Array.isArray(articles)) invalid('articles must be an array');
   if (articles.length > MAX_BATCH) invalid(`batch of ${articles.length} articles exceeds the limit of ${MAX_BATCH}`);
+  // a batch names one upstream and one group, as a rule: each distinct value is checked once
+  let upstream: unknown;
+  let group: unknown;
   articles.forEach((a: unknown, i: number) => {
     if (typeof a !== 'object' || a === null) invalid(`article #${i} is not an object`);
     const art = a as Record<string, unknown>;
     try {
       checkMessageId(art['messageId']);
-      checkName(art['upstream'], 'upstream id', MAX_LOCATION_NAME_BYTES);
-      checkName(art['group'], 'group name', MAX_LOCATION_NAME_BYTES);
+      if (art['upstream'] !== upstream || upstream === undefined) upstream = checkName(art['upstream'], 'upstream id', MAX_LOCATION_NAME_BYTES);
+      if (art['group'] !== group || group === undefined) group = checkName(art['group'], 'group name', MAX_LOCATION_NAME_BYTES);
       const n = art['number'];
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_ARTICLE_NUMBER) {
         invalid(`article number must be an integer in [1, ${MAX_ARTICLE_NUMBER}], got ${String(n)}`);

@@ -114,14 +114,19 @@ export class BackendIndex {
   /**
    * What a group's view gets: its ingest batches go to the index (with the
    * In-Reply-To values THREAD needs, see `fetchInReplyTo`), and expired
-   * articles leave it.
+   * articles leave it. The writes and the In-Reply-To fetches start once
+   * `opened` is called (the view's opener is answered: the index does not
+   * compete with a first SELECT; index-feed.ts `hold`).
    */
-  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void } {
+  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void; opened: () => void } {
     this.uidmaps.set(group, uidmap);
+    const opened = this.feed.hold(group);
     return {
+      opened,
       index: (items, source) => {
         const queued = this.feed.overview(group, uidmap.uidValidity, items);
-        this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued);
+        // from the release on: INN's time (and ours) goes to a first SELECT's OVER first
+        void this.feed.opened(group).then(() => this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued));
         return queued;
       },
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),

@@ -23,6 +23,12 @@
  * or still being written, what comes is dropped (the crawler, or a later
  * read, brings it again).
  *
+ * `hold(group)` keeps a group's overview and In-Reply-To writes from starting
+ * (they are queued, `pending` and `settled` as usual) until its release, so
+ * the first SELECT of a group is answered before the writer thread competes
+ * for the CPU (issue 14); a hold ends early when FEED_MAX_OVERVIEW_BYTES are
+ * queued (memory stays bounded) and on `flush`.
+ *
  * The index is a cache: a failed write is logged (warn) and forgotten, never
  * thrown to a reader; only `write` (the crawler's) rejects.
  */
@@ -63,6 +69,20 @@ export interface IndexFeedOptions {
   bodies: (group: string) => BodyPolicy;
 }
 
+/** One overview record of an ingest batch, as `overview` takes it. */
+export interface OverviewItem {
+  uid: number;
+  key: string;
+  record: OverviewRecord;
+  internalDate: number;
+}
+
+interface Hold {
+  opened: Promise<void>;
+  open: () => void;
+  stash: { uidValidity: number; items: readonly OverviewItem[]; bytes: number }[];
+}
+
 export class IndexFeed {
   private queue: FedArticle[] = [];
   /** Bytes of the articles and headers queued or handed to a write not finished yet. */
@@ -79,6 +99,8 @@ export class IndexFeed {
   private readonly groupTail = new Map<string, Promise<void>>();
   /** Per group: how many writes touching it have been committed (see `writes`). */
   private readonly committed = new Map<string, number>();
+  /** Per group: held writes wait for `opened`; overview batches wait in `stash`, not even registered (see `hold`). */
+  private readonly holds = new Map<string, Hold>();
   /** Per group generation (`uidValidity NUL group`): overview records and In-Reply-To values queued or being written, by UID (see `pending`). */
   private readonly unwritten = new Map<string, { overview: Map<number, SearchOverviewRecord>; inReplyTo: Map<number, string> }>();
 
@@ -94,16 +116,75 @@ export class IndexFeed {
   }
 
   /**
+   * Holds the group's overview and In-Reply-To writes queued from now on
+   * until the returned release is called (idempotent; a hold already in
+   * place is shared). See the file comment for when a hold ends early.
+   * Overview batches given meanwhile are only stashed: they are made into
+   * records (and `pending`) at the release, or as soon as `pending`,
+   * `settled` or `inReplyTo` asks about the group.
+   */
+  hold(group: string): () => void {
+    let h = this.holds.get(group);
+    if (h === undefined) {
+      let open!: () => void;
+      const opened = new Promise<void>((res) => (open = res));
+      const held: Hold = { opened, stash: [], open: () => {
+        this.unstash(group);
+        if (this.holds.get(group) === held) this.holds.delete(group);
+        open();
+      } };
+      h = held;
+      this.holds.set(group, h);
+    }
+    return h.open;
+  }
+
+  /** Queues the overview batches stashed while the group is held (in order; their writes still wait for the release). */
+  private unstash(group: string): void {
+    const h = this.holds.get(group);
+    if (h === undefined || h.stash.length === 0) return;
+    const stash = h.stash;
+    h.stash = [];
+    for (const b of stash) this.queueOverview(group, b.uidValidity, b.items, b.bytes);
+  }
+
+  /** Resolves once the group is not held (at once when it is not). */
+  opened(group: string): Promise<void> {
+    return this.holds.get(group)?.opened ?? Promise.resolve();
+  }
+
+  private releaseAll(): void {
+    for (const h of [...this.holds.values()]) h.open();
+  }
+
+  /** Runs `fn` once the group is not held. */
+  private unheld<T>(group: string, fn: () => Promise<T>): Promise<T> {
+    const h = this.holds.get(group);
+    return h === undefined ? fn() : h.opened.then(fn);
+  }
+
+  /**
    * Overview records of one ingest batch (`items[i].uid` from the UID map;
    * `internalDate`: `parseDate(record.date)`, NaN when none: `pending`
    * hands it on as the parsed date), queued; resolves once queued (at once unless
    * FEED_MAX_OVERVIEW_BYTES are queued). A failed write is logged.
    */
-  async overview(group: string, uidValidity: number, items: readonly { uid: number; key: string; record: OverviewRecord; internalDate: number }[]): Promise<void> {
+  async overview(group: string, uidValidity: number, items: readonly OverviewItem[]): Promise<void> {
     if (this.closed || items.length === 0) return;
     let bytes = 0;
     for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
-    while (this.overviewBytes > 0 && this.overviewBytes + bytes > FEED_MAX_OVERVIEW_BYTES) await new Promise<void>((res) => this.room.push(res));
+    while (this.overviewBytes > 0 && this.overviewBytes + bytes > FEED_MAX_OVERVIEW_BYTES) {
+      this.releaseAll(); // held writes must make the room
+      await new Promise<void>((res) => this.room.push(res));
+    }
+    this.overviewBytes += bytes;
+    const h = this.holds.get(group);
+    if (h !== undefined) h.stash.push({ uidValidity, items, bytes });
+    else this.queueOverview(group, uidValidity, items, bytes);
+  }
+
+  /** Makes a batch into records, `pending` until written, and queues its write (after the group's release). */
+  private queueOverview(group: string, uidValidity: number, items: readonly OverviewItem[], bytes: number): void {
     const records = items.map(({ uid, key, record: r, internalDate }) => ({
       mailbox: group,
       uidValidity,
@@ -113,10 +194,9 @@ export class IndexFeed {
       internalDate: Number.isFinite(internalDate) ? internalDate : 0,
       size: Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : 0,
     }));
-    this.overviewBytes += bytes;
     const held = this.held(group, uidValidity).overview;
     for (const r of records) held.set(r.uid, r);
-    const done = this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group])))
+    const done = this.unheld(group, () => this.serial(() => this.o.index.addOverview(records).then(() => this.bump([group]))))
       .catch((err: unknown) => this.failed(err, group, 'overview'))
       .finally(() => {
         for (const r of records) if (held.get(r.uid) === r) held.delete(r.uid);
@@ -139,6 +219,7 @@ export class IndexFeed {
 
   /** Resolves once every overview record queued for the group so far is written (or failed); never rejects. */
   settled(group: string): Promise<void> {
+    this.unstash(group);
     return this.groupTail.get(group) ?? Promise.resolve();
   }
 
@@ -148,9 +229,10 @@ export class IndexFeed {
    */
   inReplyTo(group: string, uidValidity: number, items: readonly { uid: number; value: string }[]): void {
     if (this.closed || items.length === 0) return;
+    this.unstash(group); // the overview records go first
     const held = this.held(group, uidValidity).inReplyTo;
     for (const { uid, value } of items) held.set(uid, value);
-    void this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined))
+    void this.unheld(group, () => this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined)))
       .catch((err: unknown) => this.failed(err, group, 'in-reply-to'))
       .finally(() => {
         for (const { uid, value } of items) if (held.get(uid) === value) held.delete(uid);
@@ -165,6 +247,7 @@ export class IndexFeed {
    * committed, or failed: then neither holds it). Read synchronously.
    */
   pending(group: string, uidValidity: number): { overview(uid: number): SearchOverviewRecord | undefined; inReplyTo(uid: number): string | undefined } | undefined {
+    this.unstash(group);
     const h = this.unwritten.get(`${uidValidity}\0${group}`);
     if (h === undefined) return undefined;
     return { overview: (uid) => h.overview.get(uid), inReplyTo: (uid) => h.inReplyTo.get(uid) };
@@ -212,8 +295,10 @@ export class IndexFeed {
     await this.serial(() => this.o.index.removeMembers(group, uidValidity, uids).then(() => this.bump([group]))).catch((err: unknown) => this.failed(err, group, 'remove'));
   }
 
-  /** Writes what is queued; resolves when every write so far is done. */
+  /** Ends every hold and writes what is queued; resolves when every write so far is done. */
   async flush(): Promise<void> {
+    this.releaseAll();
+    await Promise.all([...this.groupTail.values()]); // held writes join the chain once released
     this.drain();
     await this.tail;
   }

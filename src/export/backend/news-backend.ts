@@ -231,6 +231,7 @@ class NewsBackend implements ClosableBackend {
     const log = this.log.child({ group });
     let view: MailboxView;
     let uidmap: MailboxUidMap;
+    let hooks: ReturnType<BackendIndex['viewHooks']> | undefined;
     try {
       const vkey = viewKey(group);
       const saved = this.meta.loadView(vkey);
@@ -238,7 +239,7 @@ class NewsBackend implements ClosableBackend {
       // must not create a UID map entry.
       if (saved === undefined) await this.o.source.groupInfo(group);
       uidmap = await this.o.uidmaps.open(group);
-      const hooks = this.indexing?.viewHooks(group, uidmap);
+      hooks = this.indexing?.viewHooks(group, uidmap);
       view = await MailboxView.create({
         carriers: this.carriers,
         uidmap,
@@ -255,8 +256,12 @@ class NewsBackend implements ClosableBackend {
         index: hooks?.index,
       });
     } catch (err) {
+      hooks?.opened();
       throw toBackendError(err, this.mailboxName(group));
     }
+    // The index starts on the turn after the opener's answer (viewHooks).
+    const opened = hooks?.opened;
+    if (opened !== undefined) setImmediate(opened);
     const reader = new GroupReader({
       group,
       meta: this.meta,

@@ -1,0 +1,102 @@
+/**
+ * The index feed's hold (issue 14): while a group is held, its overview and
+ * In-Reply-To writes wait (queued, visible through `pending`, `settled`
+ * unresolved); the release starts them in order; a hold cannot outlive the
+ * overview memory bound or a flush.
+ */
+import { describe, expect, it } from 'vitest';
+import { IndexFeed } from '../../../src/export/backend/index-feed.js';
+import { FEED_MAX_OVERVIEW_BYTES } from '../../../src/export/backend/limits.js';
+import type { OverviewRecord } from '../../../src/export/source.js';
+import type { SearchIndex } from '../../../src/search/index.js';
+import { silentLogger } from '../../../src/util/log.js';
+
+function recordingIndex(): { index: SearchIndex; calls: string[] } {
+  const calls: string[] = [];
+  const index = {
+    addOverview: async (records: readonly { uid: number }[]) => {
+      calls.push(`overview ${records.map((r) => r.uid).join(',')}`);
+    },
+    setInReplyTo: async (_g: string, _v: number, items: readonly { uid: number }[]) => {
+      calls.push(`irt ${items.map((r) => r.uid).join(',')}`);
+    },
+    addHeaders: async () => undefined,
+    addBodies: async () => undefined,
+  } as unknown as SearchIndex;
+  return { index, calls };
+}
+
+function record(n: number, subject = `s${n}`): OverviewRecord {
+  return { number: n, subject, from: 'a@b', date: '', messageId: `<${n}@x>`, references: '', bytes: 10, lines: 1 } as OverviewRecord;
+}
+
+const items = (from: number, to: number, subject?: (n: number) => string) => {
+  const out = [];
+  for (let n = from; n <= to; n++) out.push({ uid: n, key: `<${n}@x>`, record: record(n, subject?.(n)), internalDate: 0 });
+  return out;
+};
+
+const turns = async (k = 5): Promise<void> => {
+  for (let i = 0; i < k; i++) await new Promise((r) => setImmediate(r));
+};
+
+function feedOf(index: SearchIndex): IndexFeed {
+  return new IndexFeed({ index, logger: silentLogger(), batch: 100, maxArticleBytes: 1 << 20, bodies: () => 'all' });
+}
+
+describe('index feed hold', () => {
+  it('queues a held group\'s writes, visible as pending, and writes them in order on release', async () => {
+    const { index, calls } = recordingIndex();
+    const feed = feedOf(index);
+    const release = feed.hold('g');
+    await feed.overview('g', 7, items(1, 2));
+    feed.inReplyTo('g', 7, [{ uid: 2, value: '<1@x>' }]);
+    await feed.overview('g', 7, items(3, 3));
+    await feed.overview('other', 1, items(9, 9)); // not held
+    let settled = false;
+    void feed.settled('g').then(() => (settled = true));
+    await turns();
+    expect(calls).toEqual(['overview 9']);
+    expect(settled).toBe(false);
+    expect(feed.pending('g', 7)?.overview(3)?.overview.subject).toBe('s3');
+    expect(feed.pending('g', 7)?.inReplyTo(2)).toBe('<1@x>');
+    let opened = false;
+    void feed.opened('g').then(() => (opened = true));
+    release();
+    release(); // idempotent
+    await feed.settled('g');
+    await feed.flush();
+    expect(opened).toBe(true);
+    expect(calls).toEqual(['overview 9', 'overview 1,2', 'irt 2', 'overview 3']);
+    expect(feed.pending('g', 7)).toBeUndefined();
+    // released: later writes go straight on
+    await feed.overview('g', 7, items(4, 4));
+    await feed.settled('g');
+    expect(calls[calls.length - 1]).toBe('overview 4');
+    await feed.close();
+  });
+
+  it('ends a hold when the overview memory bound is reached, so an ingest never waits for its own release', async () => {
+    const { index, calls } = recordingIndex();
+    const feed = feedOf(index);
+    feed.hold('g');
+    const long = 'x'.repeat(64 * 1024);
+    const perBatch = 10;
+    const batches = Math.ceil(FEED_MAX_OVERVIEW_BYTES / (perBatch * 2 * long.length)) + 2;
+    for (let b = 0; b < batches; b++) await feed.overview('g', 1, items(b * perBatch + 1, (b + 1) * perBatch, () => long));
+    await feed.settled('g');
+    expect(calls.length).toBe(batches);
+    await feed.close();
+  });
+
+  it('flush ends every hold', async () => {
+    const { index, calls } = recordingIndex();
+    const feed = feedOf(index);
+    feed.hold('g');
+    await feed.overview('g', 1, items(1, 1));
+    feed.inReplyTo('g', 1, [{ uid: 1, value: '' }]);
+    await feed.flush();
+    expect(calls).toEqual(['overview 1', 'irt 1']);
+    await feed.close();
+  });
+});
