@@ -125,6 +125,7 @@ describe('first THREAD while In-Reply-To is still fetched', () => {
       const b = await backendOn(src);
       try {
         const h: MailboxHandle = await b.open(g);
+        await spin(); // the feed and the fetch start once the opener is answered (index-feed.ts hold)
         expect(asked).toBeGreaterThan(0); // the fetch is under way, held
         reads = 0;
         const all = h.current().uids;
