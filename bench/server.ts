@@ -146,14 +146,19 @@ async function tail(path: string, lines = 15): Promise<string> {
 
 /**
  * Node flags newsfront is started with (package.json `start`, the `newsfront`
- * bin's shebang; README "Quick start"): semi-spaces of 16 MB. With 64 MB
+ * bin's shebang; README "Quick start"): none. V8's default semi-spaces are
+ * 16 MB on a 64-bit host (new space 33.6 MB with or without
+ * `--max-semi-space-size=16`, which newsfront was started with until issue
+ * 14's writer-thread limit: the flag overrode the writer's `resourceLimits`,
+ * src/search/index.ts, and gave that thread 33.6 MB of new space too;
+ * without it 8.4 MB). With 64 MB
  * (used until issue 14) a cold 100k-article listing took ~8% less server CPU
  * (11.9 vs 12.8 s, bench/memory.js --lite) but the young generation, grown
  * to 2 × 64 MB by the first big listing, stayed resident: ~100 MB more
  * Pss_Anon (505 vs 421 MB after the listings and 50 clients); warm listings
  * took the same CPU.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=16'];
+export const NODE_FLAGS: string[] = [];
 
 /**
  * Environment newsfront is started with (the same places as NODE_FLAGS; README

@@ -31,7 +31,7 @@
  * died, or when a round failed in more than 1 % of rounds.
  *
  * Reading it: RSS counts V8's young generation as committed, which grows in
- * steps (up to twice --max-semi-space-size, 16 MB under `npm start`) when the
+ * steps (up to twice the semi-space size, V8's default 16 MB under `npm start`) when the
  * load keeps many objects alive across scavenges, and then stays. Such a
  * step is not a leak: the heap after GC stays flat. A leak shows as heap
  * after GC (or anon RSS) rising with the rounds, without a plateau. To see
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   const warmup = Number(arg('warmup', String(Math.min(10, Math.max(0.5, minutes / 3)))));
   const snapshots = arg('snapshots', '');
   /** Node flags of the server (default: those of `npm start`). */
-  const nodeFlags = arg('node-flags', '--max-semi-space-size=16').split(' ').filter(Boolean);
+  const nodeFlags = arg('node-flags', '').split(' ').filter(Boolean);
   if (!(minutes > warmup)) throw new Error('--minutes must be longer than the warm-up');
   if (state !== 'agent' && state !== 'local') throw new Error('--state agent or local');
 

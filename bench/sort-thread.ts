@@ -12,10 +12,10 @@
  * records were appended to those keys (SORT: kept ranks and orders extended;
  * THREAD: threads built again). Medians of the rounds, in milliseconds:
  * wall-clock / CPU time of the process (on a shared machine the CPU figure is
- * the steadier one). Run it as the server runs (`--max-semi-space-size=16`,
+ * the steadier one). Run it as the server runs (no Node flags,
  * see package.json `start`), after `npm run build`:
  *
- *   node --max-semi-space-size=16 dist/bench/sort-thread.js
+ *   node dist/bench/sort-thread.js
  */
 import { MessageKeys, sortOrder, threadMessages, type MessageRecord, type SortCriterion } from '../src/search/index.js';
 import { prng } from './prng.js';
