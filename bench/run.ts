@@ -37,6 +37,7 @@ import { Cleanup } from './cleanup.js';
 import { benchConfig, indexBuild } from './index-rows.js';
 import { runHuge } from './huge.js';
 import { SEARCH_LOAD_SESSIONS, searchLoadRows } from './search-load.js';
+import { threadFirstRows } from './thread-first-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..'); // repository root (dist/bench/run.js → ../..)
@@ -253,6 +254,8 @@ async function main(): Promise<void> {
     log(`inn: ${count} articles injected in ${(header['injectSeconds'] as number).toFixed(1)} s`);
 
     const ref = await foundationRows(inn, corpus, args, add);
+    // before any other newsfront runs: each round is a fresh server on a quiet machine
+    await threadFirstRows({ innPort: inn.port, corpus, rounds: args.rounds, add, log, cleanup });
 
     // --- IMAP, one session, fresh data dir ---
     const dataDir = await mkdtemp(join(tmpdir(), 'nf-bench-data-'));
