@@ -7,15 +7,8 @@
  * scan-only (`unknown` in every BODY answer) until a client reads it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ArchiveSource } from '../../../src/export/archive/archive-source.js';
-import { formatMboxrdMessage } from '../../../src/export/archive/mboxrd-writer.js';
-import { createBackend, type NewsBackendHandle } from '../../../src/export/backend/index.js';
-import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
-import { SearchIndex } from '../../../src/search/index.js';
-import { silentLogger } from '../../../src/util/log.js';
+import type { NewsBackendHandle } from '../../../src/export/backend/index.js';
+import { archiveWithIndex, type ArchiveIndex } from './archive-index.js';
 import type { IndexTerm } from '../../../src/export/interface.js';
 import { checkMatch } from './search-oracle.js';
 import { readAll } from './helpers.js';
@@ -60,32 +53,16 @@ function shortArticle(n: number, words: string): Buffer {
 
 const ARTICLES = [shortArticle(1, 'plain zebrafish words'), longArticle(2, 'the quokka lives here', 200_000), longArticle(3, 'another quokka, never read', 150_000), shortArticle(4, 'quokka in a short one')];
 
-let dir: string;
-let index: SearchIndex;
-let source: ArchiveSource;
-let uidmaps: MemoryUidMapStore;
+let fx: ArchiveIndex;
 let backend: NewsBackendHandle;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nf-cached-text-'));
-  await mkdir(join(dir, 'archive'));
-  const d = new Date(Date.UTC(2024, 0, 1));
-  await writeFile(join(dir, 'archive', `${GROUP}.mbox`), Buffer.concat(ARTICLES.map((a) => formatMboxrdMessage(a, 'x@y', d))));
-  source = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
-  uidmaps = new MemoryUidMapStore();
-  index = await SearchIndex.open(join(dir, 'search.db'));
-  backend = await createBackend({
-    source, uidmaps, cacheDir: join(dir, 'cache'), cacheMaxBytes: 64 << 20, pollIntervalMs: 0, logger: silentLogger(), index,
-    indexOptions: { crawl: false, crawlConcurrency: 2, crawlBatch: 10, crawlQuietMs: 0, maxArticleBytes: MAX, keysMemoryBytes: 1 << 20 },
-  });
+  fx = await archiveWithIndex('nf-cached-text-', { [GROUP]: ARTICLES });
+  ({ backend } = await fx.backend({ crawl: false, crawlConcurrency: 2, crawlBatch: 10, crawlQuietMs: 0, maxArticleBytes: MAX, keysMemoryBytes: 1 << 20 }));
 });
 
 afterAll(async () => {
-  await backend?.close();
-  await index?.close();
-  await uidmaps?.close();
-  await source?.close();
-  await rm(dir, { recursive: true, force: true });
+  await fx?.close();
 });
 
 describe('articles past maxArticleBytes', () => {

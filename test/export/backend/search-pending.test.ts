@@ -9,17 +9,15 @@
  * lands under its parent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveSource } from '../../../src/export/archive/archive-source.js';
-import { formatMboxrdMessage } from '../../../src/export/archive/mboxrd-writer.js';
 import { createBackend, type NewsBackendHandle } from '../../../src/export/backend/index.js';
 import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
 import { SearchIndex, type OverviewRecord } from '../../../src/search/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import type { MailboxHandle, SortCriterion, ThreadAlgorithm } from '../../../src/export/interface.js';
 import { SORTS, THREADS, oracleSort, oracleThread, plain, rawRecords } from './search-oracle.js';
+import { archiveWithIndex, hdrSource, type ArchiveIndex } from './archive-index.js';
 
 const G = 'p.group';
 const date = (i: number) => `Date: Mon, 1 Jan 2024 10:${String(i).padStart(2, '0')}:00 +0000`;
@@ -38,12 +36,6 @@ const ARTICLES = [
   ),
 ];
 
-function headerValue(a: Buffer, name: string): string | undefined {
-  const head = a.toString('latin1').split('\r\n\r\n')[0]!;
-  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return line?.slice(name.length + 1).trim();
-}
-
 let dir: string;
 let index: SearchIndex;
 let uidmaps: MemoryUidMapStore;
@@ -54,20 +46,9 @@ let readsBefore = -1;
 
 /** The archive source, with HDR answered from the articles (the archive has none) and the ranges asked for noted. */
 function source(): ArchiveSource {
-  const s = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
-  const head = s.head.bind(s);
-  const art = s.article.bind(s);
-  return Object.assign(s, {
-    head: (g: string, n: number) => (reads++, head(g, n)),
-    article: (g: string, n: number) => (reads++, art(g, n)),
-    async *headerValues(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }> {
-      expect([group, field]).toEqual([G, 'In-Reply-To']);
-      asked.push([low, high]);
-      for (let n = low; n <= high; n++) {
-        const v = headerValue(ARTICLES[n - 1]!, field);
-        if (v !== undefined) yield { number: n, value: Buffer.from(v) };
-      }
-    },
+  return hdrSource(join(dir, 'archive'), () => ARTICLES, () => reads++, (group, field, low, high) => {
+    expect([group, field]).toEqual([G, 'In-Reply-To']);
+    asked.push([low, high]);
   });
 }
 
@@ -105,19 +86,15 @@ async function searches(h: MailboxHandle): Promise<{ uids: number[]; unknown: nu
   return out;
 }
 
+let fx: ArchiveIndex;
+
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nf-search-pending-'));
-  await mkdir(join(dir, 'archive'));
-  const d = new Date(Date.UTC(2024, 0, 1));
-  await writeFile(join(dir, 'archive', `${G}.mbox`), Buffer.concat(ARTICLES.map((a) => formatMboxrdMessage(a, 'x@y', d))));
-  uidmaps = new MemoryUidMapStore();
-  index = await SearchIndex.open(join(dir, 'search.db'));
+  fx = await archiveWithIndex('nf-search-pending-', { [G]: ARTICLES });
+  ({ dir, index, uidmaps } = fx);
 });
 
 afterAll(async () => {
-  await index?.close();
-  await uidmaps?.close();
-  await rm(dir, { recursive: true, force: true });
+  await fx?.close();
 });
 
 describe('SEARCH, SORT and THREAD before the index writer caught up', () => {

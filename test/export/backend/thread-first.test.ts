@@ -9,16 +9,14 @@
  * reads no msg-id and does not wait for the values at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveSource } from '../../../src/export/archive/archive-source.js';
-import { formatMboxrdMessage } from '../../../src/export/archive/mboxrd-writer.js';
 import { createBackend, type NewsBackendHandle } from '../../../src/export/backend/index.js';
 import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
 import { MessageKeys, SearchIndex } from '../../../src/search/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import type { MailboxHandle, ThreadAlgorithm } from '../../../src/export/interface.js';
+import { archiveWithIndex, hdrSource, type ArchiveIndex } from './archive-index.js';
 import { oracleThread, plain, rawRecords } from './search-oracle.js';
 
 const IRT = 'f.irt';
@@ -52,12 +50,6 @@ const GROUPS: Record<string, Buffer[]> = {
   ],
 };
 
-function headerValue(a: Buffer, name: string): string | undefined {
-  const head = a.toString('latin1').split('\r\n\r\n')[0]!;
-  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return line?.slice(name.length + 1).trim();
-}
-
 let dir: string;
 let index: SearchIndex;
 let uidmaps: MemoryUidMapStore;
@@ -70,21 +62,10 @@ let asked = 0;
 let failing = false;
 
 function source(): ArchiveSource {
-  const s = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
-  const head = s.head.bind(s);
-  const art = s.article.bind(s);
-  return Object.assign(s, {
-    head: (g: string, n: number) => (reads++, head(g, n)),
-    article: (g: string, n: number) => (reads++, art(g, n)),
-    async *headerValues(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }> {
-      asked++;
-      await gate;
-      if (failing) throw new Error('HDR failed');
-      for (let n = low; n <= high; n++) {
-        const v = headerValue(GROUPS[group]![n - 1]!, field);
-        if (v !== undefined) yield { number: n, value: Buffer.from(v) };
-      }
-    },
+  return hdrSource(join(dir, 'archive'), (g) => GROUPS[g]!, () => reads++, async () => {
+    asked++;
+    await gate;
+    if (failing) throw new Error('HDR failed');
   });
 }
 
@@ -100,19 +81,15 @@ async function spin(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
+let fx: ArchiveIndex;
+
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nf-thread-first-'));
-  await mkdir(join(dir, 'archive'));
-  const d = new Date(Date.UTC(2024, 0, 1));
-  for (const [g, arts] of Object.entries(GROUPS)) await writeFile(join(dir, 'archive', `${g}.mbox`), Buffer.concat(arts.map((a) => formatMboxrdMessage(a, 'x@y', d))));
-  uidmaps = new MemoryUidMapStore();
-  index = await SearchIndex.open(join(dir, 'search.db'));
+  fx = await archiveWithIndex('nf-thread-first-', GROUPS);
+  ({ dir, index, uidmaps } = fx);
 });
 
 afterAll(async () => {
-  await index?.close();
-  await uidmaps?.close();
-  await rm(dir, { recursive: true, force: true });
+  await fx?.close();
 });
 
 describe('first THREAD while In-Reply-To is still fetched', () => {
