@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusOptions, prepareCorpus } from './corpus.js';
-import { anonSplit, mallocTrim, PROBE_NODE_FLAGS, heapSnapshot, v8AfterGc } from './heap-probe.js';
+import { anonSplit, mallocTrim, PROBE_NODE_FLAGS, heapSnapshot, probe, v8AfterGc } from './heap-probe.js';
 import { imapRows } from './imap-rows.js';
 import { concurrentClients, idleSessions, withMemoryPeak } from './load.js';
 import { openSession } from './session.js';
@@ -98,8 +98,29 @@ try {
       for (const what of ['cold', 'warm', 'warm', 'warm']) {
         const cpu0 = await cpuSeconds(server.pid);
         const t0 = performance.now();
-        await s.client.ok('UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)', { timeoutMs: 1_200_000 });
-        log(`  ENVELOPE listing ${what}: ${((performance.now() - t0) / 1000).toFixed(3)} s, server CPU ${((await cpuSeconds(server.pid)) - cpu0).toFixed(2)} s`);
+        const srv0 = server;
+        // with --split, what the cold listing's peak is made of (mappings and V8's figures, no GC), sampled every second
+        let split: string | undefined;
+        let splitPeak = 0;
+        let coldSnapshot = arg('cold-snapshot');
+        const splitTimer = what === 'cold' && argv.includes('--split') ? setInterval(() => void (async () => {
+          const m = await srv0.memory();
+          if (m.anonMB <= splitPeak) return;
+          const [maps, v8] = await Promise.all([anonSplit(srv0.pid), probe<Record<string, number>>(srv0, 'sample', 'sample')]);
+          splitPeak = m.anonMB;
+          // --cold-snapshot DIR: one heap snapshot once the cold listing's Pss_Anon passes 250 MB
+          if (coldSnapshot !== undefined && m.anonMB > 250) {
+            const dir = coldSnapshot;
+            coldSnapshot = undefined;
+            log(`    heap snapshot during the cold listing: ${await heapSnapshot(srv0, join(dir, `cold-${Date.now()}.heapsnapshot`))}`);
+          }
+          const mb = (x: number): string => (x / 1e6).toFixed(1);
+          split = `Pss_Anon ${m.anonMB.toFixed(1)}; ${Object.entries(maps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; V8 heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)}, external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}`;
+        })().catch(() => undefined), 1000) : undefined;
+        const run = await withMemoryPeak(() => srv0.memory(), s.client.ok('UID FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE)', { timeoutMs: 1_200_000 }), 200);
+        if (splitTimer) clearInterval(splitTimer);
+        log(`  ENVELOPE listing ${what}: ${((performance.now() - t0) / 1000).toFixed(3)} s, server CPU ${((await cpuSeconds(server.pid)) - cpu0).toFixed(2)} s, peak Pss_Anon ${run.peakAnonMB.toFixed(0)} MB`);
+        if (what === 'cold' && split !== undefined) log(`    at its peak (MB): ${split}`);
       }
     } finally {
       s.client.close();

@@ -82,24 +82,73 @@ async function read(upstream: (sink: ArticleSink) => Promise<void>, structure: b
   let parser: StructureParser | null = null;
   let size = 0;
   let head = new HeaderCapture();
-  let kept: Buffer[] = [];
+  const kept = new KeptArticle(keep);
   await upstream({
     begin: () => {
       parser = structure ? new StructureParser() : null;
       size = 0;
       head = new HeaderCapture();
-      kept = [];
+      kept.reset();
     },
     data: (chunk) => {
       size += chunk.length;
       parser?.push(chunk);
       head.push(chunk);
-      if (size <= keep) kept.push(Buffer.from(chunk)); // a copy: the source may reuse its chunk
-      else kept = [];
+      kept.push(chunk);
     },
   });
-  const article = keep > 0 && size <= keep ? Buffer.concat(kept, size) : null;
-  return { size, structure: (parser as StructureParser | null)?.end() ?? null, header: head.header, article };
+  return { size, structure: (parser as StructureParser | null)?.end() ?? null, header: head.header, article: kept.take() };
+}
+
+/**
+ * The copy of an article of at most `keep` bytes that a measured read hands
+ * on (to the search index feed, which holds it until the writer thread has
+ * it). Bytes are copied once, into a buffer of its own that grows by doubling
+ * and is trimmed to size at the end: never a slice of Node's shared 8 KB
+ * Buffer pool, where one queued 2–3 KB article kept the whole pool chunk
+ * alive (a cold 100k listing's feed queue, counted 16 MB, held ~3× that in
+ * pool chunks: heap snapshot, issue 14), and no copy per chunk then a concat.
+ */
+class KeptArticle {
+  private buf: Buffer | null = null;
+  private length = 0;
+  private over = false;
+
+  constructor(private readonly keep: number) {}
+
+  reset(): void {
+    this.buf = null;
+    this.length = 0;
+    this.over = false;
+  }
+
+  /** Appends a copy of `chunk` (the source may reuse it), or gives up once the article is longer than `keep`. */
+  push(chunk: Buffer): void {
+    if (this.over) return;
+    const need = this.length + chunk.length;
+    if (need > this.keep) {
+      this.over = true;
+      this.buf = null;
+      return;
+    }
+    if (this.buf === null || need > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(this.keep, Math.max(need, 2 * (this.buf?.length ?? 0)))); // the first chunk exactly: most articles come in one
+      if (this.buf !== null) this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    chunk.copy(this.buf, this.length);
+    this.length = need;
+  }
+
+  /** The article (null when longer than `keep`, or when nothing is kept), in a buffer of exactly its length. */
+  take(): Buffer | null {
+    if (this.keep <= 0 || this.over) return null;
+    if (this.buf === null) return Buffer.alloc(0);
+    if (this.buf.length === this.length) return this.buf;
+    const exact = Buffer.allocUnsafeSlow(this.length);
+    this.buf.copy(exact, 0, 0, this.length);
+    return exact;
+  }
 }
 
 /** Captured headers go to the header cache: copies share slabs (see slab.ts). */
@@ -127,6 +176,8 @@ export class HeaderCapture {
     if (end >= 0 || this.length > HEADER_CAPTURE_MAX) {
       this.done = true;
       this.chunks = [];
+    } else if (all === chunk) {
+      this.chunks = [Buffer.from(chunk)]; // a header that goes on in the next chunk: the source may reuse this one
     }
   }
 }
