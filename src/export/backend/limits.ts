@@ -221,11 +221,15 @@ export const FEED_DELAY_MS = 200;
  * FETCH of many big bodies, or a cold listing reading 100k articles for
  * their sizes, must not pile them up in memory while the writer thread is
  * busy. Until issue 14 only the batch being gathered was counted, and a cold
- * 100k listing held ~400 MB of articles waiting for the writer. 16 MiB is
- * ~6,000 text articles, 30 of the writer's batches: enough to keep it busy
- * (each is copied once more to the writer thread while it is written).
+ * 100k listing held ~400 MB of articles waiting for the writer. 4 MiB is
+ * ~1,500 text articles, ~7 of the writer's batches: enough to keep it busy.
+ * Each byte counted here is held about three times over while a batch is
+ * written (the queued copy, postMessage's serialised copy, the writer
+ * thread's), and a cold listing reads ~10× faster than the writer indexes
+ * bodies, so a deeper queue only held more (16 MiB until issue 14) without
+ * indexing more during the listing; what is dropped the crawler brings.
  */
-export const FEED_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+export const FEED_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Overview records queued for the search index at most (bytes, estimated):
