@@ -55,7 +55,8 @@ describe('UID map log records', () => {
     expect(r.length).toBe(5);
     expect([0, 1, 2, 3, 4].map((i) => r.entry(i))).toEqual(entries);
     expect(r.indexOf(7)).toBe(1);
-    expect(r.indexOf(8)).toBe(-1);
+    expect(r.indexOf(8)).toBe(2);
+    expect(r.indexOf(10)).toBe(-1);
     const ix = new LogIndex();
     ix.add(1, r);
     expect(ix.candidates('<ü€@x>')).toContain(7);
