@@ -95,7 +95,17 @@ function cut(): string {
 
 /** Number(text.trim()) as `toInt` gives it when `text` is ASCII; -1 when it is not (then `toInt` must read the bytes). */
 function asciiInt(text: string): number {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return -1;
+  let digitsOnly = text.length > 0 && text.length <= 15; // then the value is exact and Number() would give it too
+  let v = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    if (digitsOnly) {
+      if (c >= 0x30 && c <= 0x39) v = v * 10 + (c - 0x30);
+      else digitsOnly = false;
+    }
+  }
+  if (digitsOnly) return v;
   const n = Number(text.trim());
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }

@@ -49,7 +49,7 @@ const PIECES: Buffer[] = [
   hex('a0'), hex('c2a0'), Buffer.from('Xref: h g:1'), Buffer.from('xref:\th'), Buffer.from('In-Reply-To: <p@q>'), Buffer.from('İn-reply-to:a'),
 ];
 const NUMBERS = ['1', '42', '007', '9007199254740991', '9007199254740992', '12345678901234567890', '123456789012345678901', '', 'x1', ' 1', '1 ', '٣'];
-const INTS = ['12', ' 12 ', '', '-1', '1e3', '0x10', '1.5', 'abc', '9007199254740993'];
+const INTS = ['12', ' 12 ', '', '-1', '1e3', '0x10', '1.5', 'abc', '9007199254740993', '007', '0', '123456789012345', '1234567890123456'];
 const INT_BYTES = [hex('a0') , hex('c2a0'), hex('80')];
 
 function field(rand: () => number): Buffer {
