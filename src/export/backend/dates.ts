@@ -38,9 +38,18 @@ function digits(s: string, at: number, n: number): number {
   return v;
 }
 
+/** True when `s` goes on from `at` with one space and one comment without parentheses inside, to its end (` (JST)`): dropping it gives the same date. */
+function zoneComment(s: string, at: number): boolean {
+  const last = s.length - 1;
+  if (last < at + 2 || s.charCodeAt(at) !== 0x20 || s.charCodeAt(at + 1) !== 0x28 || s.charCodeAt(last) !== 0x29) return false;
+  const inner = s.indexOf('(', at + 2);
+  const close = s.indexOf(')', at + 2);
+  return inner < 0 && close === last;
+}
+
 /**
  * `parseDate` of the one form nearly every article has (RFC 5322 §3.3 as
- * news software writes it), `[Ddd, ]D[D] Mon YYYY HH:MM:SS ±HHMM` exactly,
+ * news software writes it), `[Ddd, ]D[D] Mon YYYY HH:MM:SS ±HHMM[ (comment)]` exactly,
  * read without V8's general parser; NaN for any other string (and for
  * values out of range), which then takes the general way. Same result as
  * `Date.parse` wherever it answers (a test compares them).
@@ -54,7 +63,7 @@ function canonicalDate(s: string): number {
   const oneDigitDay = s.charCodeAt(p + 1) === 0x20;
   const day = digits(s, p, oneDigitDay ? 1 : 2);
   p += oneDigitDay ? 2 : 3;
-  if (day < 1 || s.length !== p + 23 || (!oneDigitDay && s.charCodeAt(p - 1) !== 0x20)) return NaN;
+  if (day < 1 || (s.length !== p + 23 && !zoneComment(s, p + 23)) || (!oneDigitDay && s.charCodeAt(p - 1) !== 0x20)) return NaN;
   // p: "Mon YYYY HH:MM:SS ±HHMM" (23 characters) follows
   const month = MONTHS.indexOf(s.slice(p, p + 3));
   const year = digits(s, p + 4, 4);

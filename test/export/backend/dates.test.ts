@@ -33,7 +33,7 @@ describe('parseDate', () => {
     const rand = prng(5322);
     const days = ['Mon, ', 'Tue, ', 'Sun, ', '', 'Xyz, ', 'mon, ', 'Mon,', 'Monday, '];
     const months = ['Jan', 'Feb', 'Mar', 'Apr', 'Jun', 'Sep', 'Dec', 'jan', 'JAN', 'Foo'];
-    const zones = ['+0000', '-0000', '+0100', '-0500', '+0530', '-1200', '+1400', '+2359', '+2400', '-0060', '+000', 'GMT', 'UT', 'Z', '+0000 (UTC)'];
+    const zones = ['+0000', '-0000', '+0100', '-0500', '+0530', '-1200', '+1400', '+2359', '+2400', '-0060', '+000', 'GMT', 'UT', 'Z', '+0000 (UTC)', '+0900 (JST)', '+0900  (JST)', '+0900 (JST', '+0900 (a(b)c)', '+0900 ()', '+0900 (UTC) x', '+0900 (x))', '+0900(JST)', '+0900 (\u00e9 t)'];
     for (let k = 0; k < 50_000; k++) {
       const d = Math.floor(rand() * 34);
       const day = rand() < 0.2 ? pad(d, 2) : String(d);
@@ -55,5 +55,6 @@ describe('parseDate', () => {
     expect(parseDate('29 Feb 2024 12:30:15 -0130')).toBe(Date.UTC(2024, 1, 29, 14, 0, 15));
     expect(parseDate('29 Feb 2023 12:30:15 +0000')).toBe(general('29 Feb 2023 12:30:15 +0000'));
     expect(parseDate('31 Apr 2024 00:00:00 +0000')).toBe(general('31 Apr 2024 00:00:00 +0000'));
+    expect(parseDate('Sun, 1 Mar 2015 09:11:03 +0900 (JST)')).toBe(Date.UTC(2015, 2, 1, 0, 11, 3));
   });
 });
