@@ -119,19 +119,10 @@ export function statusConsumer(): { consumer: Consumer; result: Promise<StatusRe
 }
 
 /** Collects a text response's lines (each ≤ maxLineBytes, else PROTOCOL). */
-export function linesConsumer(maxLineBytes: number): {
-  consumer: Consumer;
-  result: Promise<StatusResult & { lines: Buffer[] }>;
-} {
-  return itemsConsumer(maxLineBytes, (buf, start, end) => buf.subarray(start, end));
-}
+export const linesConsumer = (maxLineBytes: number): ReturnType<typeof itemsConsumer<Buffer>> =>
+  itemsConsumer(maxLineBytes, (buf, start, end) => buf.subarray(start, end));
 
-/**
- * Collects what `parse` makes of each line of a text response (a line it
- * gives undefined for is skipped; `onItem` is told of each item kept).
- * `parse` gets the line as a range of a buffer valid during the call only
- * (lines.ts).
- */
+/** Collects what `parse` makes of each line of a text response (undefined: skipped; `onItem` told of each kept); a line is a range of a buffer valid during the call only (lines.ts). */
 export function itemsConsumer<T>(
   maxLineBytes: number,
   parse: (buf: Buffer, start: number, end: number) => T | undefined,
@@ -140,9 +131,10 @@ export function itemsConsumer<T>(
   const lines: T[] = [];
   const splitter = new LineSplitter((buf, start, end) => {
     const v = parse(buf, start, end);
-    if (v === undefined) return;
-    lines.push(v);
-    onItem?.();
+    if (v !== undefined) {
+      lines.push(v);
+      onItem?.();
+    }
   }, maxLineBytes);
   const { consumer: base, result } = statusConsumer();
   return {
