@@ -47,15 +47,8 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 /** The client methods this source uses (a test may pass a fake pool of such clients). */
 export type SourceClient = Pick<
   NntpClient,
-  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'listOverviewFmt' | 'over' | 'hdr' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
+  'group' | 'listGroup' | 'listActive' | 'listNewsgroups' | 'listOverviewFmt' | 'overRecords' | 'hdr' | 'article' | 'articleInto' | 'head' | 'articleById' | 'headById'
 >;
-
-/** The value of a full overview field (`Name: value`, RFC 3977 §8.4.2); '' when the article has none (an empty field). */
-function fullFieldValue(field: Buffer | undefined, lname: string): string {
-  if (field === undefined || field.length === 0) return '';
-  const text = field.toString('utf8');
-  return (text.slice(0, lname.length).toLowerCase() === lname ? text.slice(lname.length) : text).trim();
-}
 
 /** Message-IDs we made up for articles without one (./message-id.ts) cannot be confirmed by the upstream. */
 const checkable = (messageId: string | undefined): messageId is string =>
@@ -177,7 +170,7 @@ export class NntpSource implements Source {
 
   /**
    * Where OVER carries In-Reply-To (`In-Reply-To:full` in LIST OVERVIEW.FMT:
-   * INN's `extraoverviewadvertised`), as an index into OverLine.raw, or -1.
+   * INN's `extraoverviewadvertised`), as an index among OVER's fields after the number, or -1.
    * Asked once per source; a failed LIST is asked again next time.
    */
   private inReplyToField(): Promise<number> {
@@ -193,6 +186,10 @@ export class NntpSource implements Source {
   }
 
   async *overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord> {
+    for await (const batch of this.overviewBatches(group, low, high)) yield* batch;
+  }
+
+  async *overviewBatches(group: string, low: number, high: number): AsyncIterable<OverviewRecord[]> {
     const irt = await this.inReplyToField();
     // The next batches are asked for (on other connections of the pool) while
     // the consumer handles this one: the upstream's OVER and the ingest's own
@@ -212,25 +209,19 @@ export class NntpSource implements Source {
     while (ahead.length > 0) {
       const batch = await ahead.shift()!;
       issue();
-      yield* batch;
+      if (batch.length > 0) yield batch;
     }
   }
 
-  /** One OVER batch, collected inside `use` so no connection is held while the consumer awaits. */
+  /**
+   * One OVER batch, collected inside `use` so no connection is held while the
+   * consumer awaits. The client's records are OverviewRecords as they are
+   * (In-Reply-To set exactly when the overview carries it).
+   */
   private overviewBatch(group: string, lo: number, hi: number, irt: number): Promise<OverviewRecord[]> {
     return this.call(`OVER ${group} ${lo}-${hi}`, async (c) => {
-      const out: OverviewRecord[] = [];
       await c.group(group); // a fresh GROUP on this connection: INN answers 423 for numbers above its last GROUP's high
-      for await (const o of c.over(group, [lo, hi])) {
-        const r: OverviewRecord = {
-          number: o.number, subject: o.subject, from: o.from, date: o.date, messageId: o.messageId,
-          references: o.references, bytes: o.bytes, lines: o.lines,
-        };
-        if (o.xref !== undefined) r.xref = o.xref;
-        if (irt >= 0) r.inReplyTo = fullFieldValue(o.raw[irt], 'in-reply-to:');
-        out.push(r);
-      }
-      return out;
+      return c.overRecords(group, [lo, hi], irt);
     });
   }
 

@@ -60,6 +60,13 @@ export interface Source {
   /** Overview records for [low, high], ascending, streamed. */
   overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord>;
   /**
+   * Optional, for sources that read overview in batches anyway (NNTP OVER):
+   * the records of `overview`, the same ones in the same order, a non-empty
+   * array at a time, so a bulk reader (the ingest) pays no step of an async
+   * iteration per record. The arrays are the caller's.
+   */
+  overviewBatches?(group: string, low: number, high: number): AsyncIterable<OverviewRecord[]>;
+  /**
    * The whole article (head, blank line, body) as a byte stream. Throws NO_SUCH_ARTICLE.
    * With `messageId`, a source that can tell (NNTP's 220 line) checks that the
    * number still names that article, and else fetches it by Message-ID — an

@@ -26,6 +26,7 @@ import {
   Command,
   LineQueue,
   bytesConsumer,
+  itemsConsumer,
   linesConsumer,
   statusConsumer,
   sinkConsumer,
@@ -37,12 +38,12 @@ import {
 } from './command.js';
 import { NntpError } from './errors.js';
 import * as L from './limits.js';
-import { parseHdrLine, parseOverLine } from './overview.js';
+import { parseHdrLine, parseOverLine, parseOverRecord } from './overview.js';
 import { articleRef, checkNumber, commandLine, parseArticleStatus, rangeArg } from './args.js';
 import { openSocket, setUpSession, type SetupIo } from './setup.js';
-import type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine } from './types.js';
+import type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine, OverRecord } from './types.js';
 
-export type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine } from './types.js';
+export type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine, OverRecord } from './types.js';
 
 interface Resolved {
   maxLineBytes: number;
@@ -185,6 +186,23 @@ export class NntpClient extends EventEmitter {
   over(group: string, range: [number, number]): AsyncIterable<OverLine> {
     const verb = this.caps.has('OVER') ? 'OVER' : 'XOVER';
     return this.lineQueue(group, range, verb, [224], parseOverLine);
+  }
+
+  /**
+   * OVER (or XOVER) of `range`, collected: the records of `parseOverRecord`
+   * (overview.ts) in the server's order, without raw field bytes; with
+   * `inReplyTo` (the index of `In-Reply-To:full` in LIST OVERVIEW.FMT, -1 for
+   * none) each carries its In-Reply-To. For bulk reads (a whole group); 423 (no
+   * articles in the range) gives [].
+   */
+  async overRecords(group: string, range: [number, number], inReplyTo = -1): Promise<OverRecord[]> {
+    if (range[0] > range[1]) return [];
+    const verb = this.caps.has('OVER') ? 'OVER' : 'XOVER';
+    const line = this.cmd(verb, rangeArg(range));
+    const parse = (buf: Buffer, start: number, end: number): OverRecord | undefined => parseOverRecord(buf, start, end, inReplyTo);
+    const { consumer, result } = itemsConsumer(this.r.maxLineBytes, parse, () => this.delivered++);
+    this.send({ line, okCodes: [224, 423], dataCodes: [224], sel: this.selectFor(group) }, consumer);
+    return (await result).lines;
   }
 
   hdr(group: string, field: string, range: [number, number]): AsyncIterable<{ number: number; value: Buffer }> {

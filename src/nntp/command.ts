@@ -119,12 +119,23 @@ export function statusConsumer(): { consumer: Consumer; result: Promise<StatusRe
 }
 
 /** Collects a text response's lines (each ≤ maxLineBytes, else PROTOCOL). */
-export function linesConsumer(maxLineBytes: number): {
-  consumer: Consumer;
-  result: Promise<StatusResult & { lines: Buffer[] }>;
-} {
-  const lines: Buffer[] = [];
-  const splitter = new LineSplitter((l) => lines.push(l), maxLineBytes);
+export const linesConsumer = (maxLineBytes: number): ReturnType<typeof itemsConsumer<Buffer>> =>
+  itemsConsumer(maxLineBytes, (buf, start, end) => buf.subarray(start, end));
+
+/** Collects what `parse` makes of each line of a text response (undefined: skipped; `onItem` told of each kept); a line is a range of a buffer valid during the call only (lines.ts). */
+export function itemsConsumer<T>(
+  maxLineBytes: number,
+  parse: (buf: Buffer, start: number, end: number) => T | undefined,
+  onItem?: () => void,
+): { consumer: Consumer; result: Promise<StatusResult & { lines: T[] }> } {
+  const lines: T[] = [];
+  const splitter = new LineSplitter((buf, start, end) => {
+    const v = parse(buf, start, end);
+    if (v !== undefined) {
+      lines.push(v);
+      onItem?.();
+    }
+  }, maxLineBytes);
   const { consumer: base, result } = statusConsumer();
   return {
     consumer: {
@@ -335,9 +346,9 @@ export class LineQueue<T> implements AsyncIterableIterator<T> {
   }
 
   private makeConsumer(): Consumer {
-    const splitter = new LineSplitter((line) => {
+    const splitter = new LineSplitter((buf, start, end) => {
       if (this.discarding) return;
-      const v = this.parse(line);
+      const v = this.parse(buf.subarray(start, end));
       if (v === undefined) return;
       this.onItem();
       if (this.waiter) {

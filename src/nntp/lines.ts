@@ -3,6 +3,12 @@
  * CAPABILITIES) into lines. Lines end with LF; a CR before it is removed, and
  * nothing else is touched (bytes stay bytes).
  *
+ * A line is handed over as a range of a buffer, `onLine(buf, start, end)`
+ * (`end` exclusive, the line without its CR LF), so no Buffer object is made
+ * per line: `buf` is the pushed chunk itself, or, for a line split across
+ * chunks, a copy of its pieces joined. `buf` is valid only during the call
+ * (the caller may reuse its chunk): take a copy of what outlives it.
+ *
  * Throws `NntpError('PROTOCOL')` from `push` when a line exceeds `maxLineBytes`;
  * the connection must then be dropped (we cannot resynchronise on the stream).
  */
@@ -11,47 +17,55 @@ import { NntpError } from './errors.js';
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** Receives one line: bytes [start, end) of `buf`. */
+export type LineRange = (buf: Buffer, start: number, end: number) => void;
+
 export class LineSplitter {
   private parts: Buffer[] = [];
   private partBytes = 0;
 
   constructor(
-    private readonly onLine: (line: Buffer) => void,
+    private readonly onLine: LineRange,
     private readonly maxLineBytes: number,
   ) {}
 
   push(chunk: Buffer): void {
     let pos = 0;
-    while (pos < chunk.length) {
+    const n = chunk.length;
+    while (pos < n) {
       const lf = chunk.indexOf(LF, pos);
       if (lf < 0) {
-        this.partBytes += chunk.length - pos;
+        this.partBytes += n - pos;
         if (this.partBytes > this.maxLineBytes) throw this.tooLong();
         this.parts.push(Buffer.from(chunk.subarray(pos)));
         return;
       }
-      let line = chunk.subarray(pos, lf);
       if (this.parts.length > 0) {
-        this.parts.push(line);
-        line = Buffer.concat(this.parts);
+        this.parts.push(chunk.subarray(pos, lf));
+        const line = Buffer.concat(this.parts);
         this.parts = [];
         this.partBytes = 0;
+        this.deliver(line, 0, line.length);
+      } else {
+        this.deliver(chunk, pos, lf);
       }
-      if (line.length > this.maxLineBytes) throw this.tooLong();
-      if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-      this.onLine(line);
       pos = lf + 1;
     }
   }
 
-  /** Data ended: a last line without LF (a protocol slip we tolerate) is delivered. */
+  /** Data ended: a last line without LF (a protocol slip we tolerate) is delivered (its CR kept, as before any LF). */
   end(): void {
     if (this.parts.length > 0) {
       const line = Buffer.concat(this.parts);
       this.parts = [];
       this.partBytes = 0;
-      this.onLine(line);
+      this.onLine(line, 0, line.length);
     }
+  }
+
+  private deliver(buf: Buffer, start: number, end: number): void {
+    if (end - start > this.maxLineBytes) throw this.tooLong();
+    this.onLine(buf, start, end > start && buf[end - 1] === CR ? end - 1 : end);
   }
 
   private tooLong(): NntpError {

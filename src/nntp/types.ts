@@ -63,6 +63,22 @@ export interface OverLine {
   raw: Buffer[];
 }
 
+/** An overview line without its raw bytes (`NntpClient.overRecords`, `parseOverRecord`). */
+export interface OverRecord {
+  number: number;
+  subject: string;
+  from: string;
+  date: string;
+  messageId: string;
+  references: string;
+  bytes: number;
+  lines: number;
+  /** The Xref field's value, when the line has one. */
+  xref?: string;
+  /** With an `inReplyTo` field index: the In-Reply-To value ('' when the article has none). */
+  inReplyTo?: string;
+}
+
 export interface ArticleHandle {
   number: number;
   messageId: string;

@@ -33,8 +33,16 @@ export function encodeLog(entries: readonly UidEntry[]): Buffer {
   const locList: [string, string][] = [];
   const locOf = new Uint16Array(entries.length);
   let size = 1 + 4 + 2;
+  let lastUpstream: string | undefined;
+  let lastGroup: string | undefined;
+  let last = -1;
   for (let i = 0; i < entries.length; i++) {
     const l = entries[i]!.location;
+    if (l.upstream === lastUpstream && l.group === lastGroup) {
+      locOf[i] = last; // a batch names one location as a rule: no key made per entry
+      size += 4 + 2 + 8 + 2 + 3 * entries[i]!.messageId.length;
+      continue;
+    }
     const k = `${l.upstream}\0${l.group}`;
     let x = locs.get(k);
     if (x === undefined) {
@@ -44,6 +52,9 @@ export function encodeLog(entries: readonly UidEntry[]): Buffer {
       size += 4 + 3 * (l.upstream.length + l.group.length);
     }
     locOf[i] = x;
+    lastUpstream = l.upstream;
+    lastGroup = l.group;
+    last = x;
     size += 4 + 2 + 8 + 2 + 3 * entries[i]!.messageId.length;
   }
   if (locList.length > 0xffff) throw new UidMapError('INVALID_INPUT', 'too many locations in one batch');

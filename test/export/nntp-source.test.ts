@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { NntpSource, OVERVIEW_BATCH, toSourceError, type ClientPool, type SourceClient } from '../../src/export/nntp-source.js';
 import { NntpError, type NntpErrorCode } from '../../src/nntp/errors.js';
 import { SourceError } from '../../src/export/source.js';
-import type { OverLine } from '../../src/nntp/client.js';
+import type { OverRecord } from '../../src/nntp/client.js';
 import { silentLogger } from '../../src/util/log.js';
 
 /** A pool whose one client answers from fixed data, or fails with a given NntpError code. */
@@ -37,13 +37,13 @@ class FakeNntpPool implements ClientPool {
         self.newsgroupsCalls++;
         return new Map([['g.one', 'The first group']]);
       },
-      over(_g: string, r: [number, number]): AsyncIterable<OverLine> {
+      async overRecords(_g: string, r: [number, number]): Promise<OverRecord[]> {
         self.overCalls.push(r);
-        return (async function* () {
-          for (let n = r[0]; n <= Math.min(r[1], self.high); n++) {
-            yield { number: n, subject: 's', from: 'f', date: 'd', messageId: `<${n}@x>`, references: '', bytes: 10, lines: 1, raw: [] };
-          }
-        })();
+        const out: OverRecord[] = [];
+        for (let n = r[0]; n <= Math.min(r[1], self.high); n++) {
+          out.push({ number: n, subject: 's', from: 'f', date: 'd', messageId: `<${n}@x>`, references: '', bytes: 10, lines: 1 });
+        }
+        return out;
       },
       async article(_g: string, n: number) {
         return { number: n, messageId: '<1@x>', stream: self.articleStream };

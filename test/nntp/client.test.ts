@@ -116,15 +116,31 @@ describe('NntpClient basics', () => {
     expect(none).toEqual([]);
   });
 
+  it('overRecords: the records over() gives, without raw; 423 and an empty range give []', async () => {
+    const c = await setup();
+    const lines = [];
+    for await (const r of c.over('misc.test', [1, 5])) lines.push(r);
+    const recs = await c.overRecords('misc.test', [1, 5]);
+    expect(recs).toStrictEqual(lines.map(({ raw: _raw, ...r }) => r));
+    expect(recs[1]).toMatchObject({ number: 2, subject: 'tricky', xref: 'fake misc.test:2' });
+    expect(await c.overRecords('misc.test', [100, 200])).toEqual([]);
+    expect(await c.overRecords('misc.test', [3, 2])).toEqual([]);
+    // In-Reply-To by field index: here the 8th field (Xref: …) stands in for it
+    expect((await c.overRecords('misc.test', [1, 1], 7))[0]!.inReplyTo).toBe('Xref: fake misc.test:1');
+    expect((await c.overRecords('misc.test', [1, 1], 9))[0]!.inReplyTo).toBe('');
+  });
+
   it('falls back to XOVER/XHDR without OVER/HDR capability', async () => {
     const c = await setup({ groups: groups(), capabilities: ['VERSION 2', 'READER'] });
     const nums = [];
     for await (const r of c.over('misc.test', [1, 2])) nums.push(r.number);
     expect(nums).toEqual([1, 2]);
+    expect((await c.overRecords('misc.test', [5, 5])).map((r) => r.number)).toEqual([5]);
     const hs = [];
     for await (const h of c.hdr('misc.test', 'Subject', [1, 5])) hs.push(`${h.number}=${h.value.toString()}`);
     expect(hs).toEqual(['1=one', '2=tricky', '5=five']);
     expect(peer!.sessions[0]!.received).toContain('XOVER 1-2');
+    expect(peer!.sessions[0]!.received).toContain('XOVER 5-5');
     expect(peer!.sessions[0]!.received).toContain('XHDR Subject 1-5');
   });
 

@@ -173,11 +173,28 @@ describe('LineSplitter', () => {
     const expected = ['a\tb', '', 'c\rd', '\xff\xfe'];
     for (let i = 0; i <= wire.length; i++) {
       const got: string[] = [];
-      const s = new LineSplitter((l) => got.push(l.toString('latin1')), 100);
+      const s = new LineSplitter((buf, start, end) => got.push(buf.toString('latin1', start, end)), 100);
       s.push(wire.subarray(0, i));
       s.push(wire.subarray(i));
       s.end();
       expect(got).toEqual(expected);
+    }
+  });
+
+  it('counts the limit with the CR, in one chunk and across chunks', () => {
+    for (const [wire, ok] of [['123\r\n', true], ['1234\r\n', false]] as const) {
+      for (let i = 0; i <= wire.length; i++) {
+        const got: string[] = [];
+        const s = new LineSplitter((buf, start, end) => got.push(buf.toString('latin1', start, end)), 4);
+        const feed = (): void => {
+          s.push(b(wire.slice(0, i)));
+          s.push(b(wire.slice(i)));
+        };
+        if (ok) {
+          feed();
+          expect(got).toEqual([wire.slice(0, -2)]);
+        } else expect(feed).toThrow(/longer than 4/);
+      }
     }
   });
 

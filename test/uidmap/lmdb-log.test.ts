@@ -47,13 +47,16 @@ describe('UID map log records', () => {
     const entries: UidEntry[] = [
       { uid: 1, messageId: '<a@x>', location: { upstream: 'u1', group: 'g', number: 1 } },
       { uid: 7, messageId: '<ü€@x>', location: { upstream: 'u2', group: 'gé', number: Number.MAX_SAFE_INTEGER } },
+      { uid: 8, messageId: '<b@x>', location: { upstream: 'u2', group: 'gé', number: 2 } },
+      { uid: 9, messageId: '<c@x>', location: { upstream: 'u2', group: 'g', number: 2 } },
       { uid: 0xffff_ffff, messageId: '<z@x>', location: { upstream: 'u1', group: 'g', number: 3 } },
     ];
     const r = new LogRecord(encodeLog(entries));
-    expect(r.length).toBe(3);
-    expect([0, 1, 2].map((i) => r.entry(i))).toEqual(entries);
+    expect(r.length).toBe(5);
+    expect([0, 1, 2, 3, 4].map((i) => r.entry(i))).toEqual(entries);
     expect(r.indexOf(7)).toBe(1);
-    expect(r.indexOf(8)).toBe(-1);
+    expect(r.indexOf(8)).toBe(2);
+    expect(r.indexOf(10)).toBe(-1);
     const ix = new LogIndex();
     ix.add(1, r);
     expect(ix.candidates('<ü€@x>')).toContain(7);

@@ -144,8 +144,9 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     }
   };
 
-  for await (const r of t.source.overview(t.group, low, high)) {
-    if (r.number < low || r.number > high || r.number <= highest) continue; // out of order or range: ignore
+  /** Takes one record into the batch; true when the batch is full. */
+  const take = (r: OverviewRecord): boolean => {
+    if (r.number < low || r.number > high || r.number <= highest) return false; // out of order or range: ignore
     records++;
     highest = r.number;
     const messageId = uidMapMessageId(t.group, r);
@@ -157,7 +158,16 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     sizes.push(Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : -1);
     dates.push(parseDate(r.date));
     if (t.index !== undefined) overviews.push(r);
-    if (batch.length >= INGEST_BATCH) await flush();
+    return batch.length >= INGEST_BATCH;
+  };
+
+  if (t.source.overviewBatches !== undefined) {
+    // a batch at a time: no step of an async iteration per record
+    for await (const rs of t.source.overviewBatches(t.group, low, high)) {
+      for (let i = 0; i < rs.length; i++) if (take(rs[i]!)) await flush();
+    }
+  } else {
+    for await (const r of t.source.overview(t.group, low, high)) if (take(r)) await flush();
   }
   await flush();
   while (assigning.length > 0) await assigning.shift();

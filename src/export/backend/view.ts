@@ -179,7 +179,7 @@ export class MailboxView {
   /** Reads the whole group from carrier `c` into a new table (first look, or another carrier now serves). */
   private async rebuild(c: Carrier): Promise<void> {
     const info = await c.source.groupInfo(this.group);
-    const b = new TableBuilder(EMPTY_TABLE, 1024);
+    const b = new TableBuilder(EMPTY_TABLE, Math.max(1024, Math.min(info.count + 16, 1 << 20))); // no doublings on the way (GROUP's count is an estimate)
     let high = 0;
     if (info.count > 0 && info.low <= info.high) {
       const r = await ingestRange(this.target(c), info.low, info.high, b, info.count);

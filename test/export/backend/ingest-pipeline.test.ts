@@ -87,3 +87,51 @@ describe('ingestRange with a pipelined UID map', () => {
     }
   });
 });
+
+describe('ingestRange over a source with overviewBatches', () => {
+  /** Records with the awkward cases: out of range, out of order, a duplicate Message-ID, one without a Message-ID. */
+  function records(): OverviewRecord[] {
+    const out: OverviewRecord[] = [];
+    for (let n = 1; n <= INGEST_BATCH * 2 + 7; n++) {
+      out.push({ number: n, subject: `s${n}`, from: 'f', date: 'Mon, 1 Jan 2024 00:00:00 +0000', messageId: n === 9 ? '<8@x>' : n === 11 ? '' : `<${n}@x>`, references: '', bytes: n, lines: 1, xref: `h g:${n}` });
+      if (n === 5) out.push({ ...out[2]! }); // out of order: ignored
+    }
+    out.push({ ...out[0]!, number: INGEST_BATCH * 3 }); // out of range: ignored
+    return out;
+  }
+
+  async function ingest(source: Source) {
+    const store = new MemoryUidMapStore({});
+    const map = await store.open('g');
+    const indexed: { uid: number; key: string; number: number; internalDate: number }[] = [];
+    const out = new TableBuilder();
+    const r = await ingestRange({
+      source, uidmap: map, group: 'g', upstream: 'fake:1', primary: true, logger: silentLogger(),
+      index: async (items) => void indexed.push(...items.map((i) => ({ uid: i.uid, key: i.key, number: i.record.number, internalDate: i.internalDate }))),
+    }, 1, INGEST_BATCH * 2 + 7, out, 0);
+    await store.close();
+    return { r, table: out.build(), indexed };
+  }
+
+  it('gives the table and index items the per-record iteration gives, and iterates no record', async () => {
+    const perRecord = await ingest({ id: 'fake:1', async *overview() { yield* records(); } } as unknown as Source);
+    const sizes = [1, 3, INGEST_BATCH - 1, INGEST_BATCH + 5];
+    const batched = await ingest({
+      id: 'fake:1',
+      overview: () => { throw new Error('overview() called'); },
+      async *overviewBatches() {
+        const all = records();
+        for (let i = 0, k = 0; i < all.length; k++) {
+          const n = sizes[k % sizes.length]!;
+          yield all.slice(i, i + n);
+          i += n;
+        }
+      },
+    } as unknown as Source);
+    expect(batched.r).toEqual(perRecord.r);
+    expect(batched.table).toEqual(perRecord.table);
+    expect(batched.indexed).toEqual(perRecord.indexed);
+    expect(batched.r.records).toBe(INGEST_BATCH * 2 + 7);
+    expect(batched.table.uids.length).toBe(INGEST_BATCH * 2 + 6); // the duplicate Message-ID adds no row
+  });
+});
