@@ -25,7 +25,7 @@ import { subjects } from './columns.js';
 import type { MessageKeys } from './keys.js';
 import { threadIds } from './msgid.js';
 import { sortOrder } from './sort.js';
-import type { NodeInBuild, ThreadNode } from './thread-node.js';
+import { NO_CHILDREN, type NodeInBuild, type ThreadNode } from './thread-node.js';
 
 const NONE = -1;
 
@@ -204,9 +204,12 @@ class Tree {
     }
     while (todo.length > 0) {
       const x = todo.pop()!;
-      const node: NodeInBuild = { uid: this.isDummy(x) ? null : keys.uid(this.msg[x]!), children: [] };
+      const plain = x < this.firstNew && !this.extra.has(x);
+      const leaf = plain && this.start[x + 1] === this.start[x];
+      const node: NodeInBuild = { uid: this.isDummy(x) ? null : keys.uid(this.msg[x]!), children: leaf ? NO_CHILDREN : [] };
       into.pop()!.push(node);
-      if (x < this.firstNew && !this.extra.has(x)) {
+      if (leaf) continue;
+      if (plain) {
         for (let k = this.start[x + 1]! - 1; k >= this.start[x]!; k--) {
           todo.push(this.kids[k]!);
           into.push(node.children);
@@ -264,9 +267,27 @@ function gatherBySubject(keys: MessageKeys, tree: Tree, roots: number[]): void {
     else roots[q] = tree.newDummy([t, x]);
   }
   if (!merged) return;
-  const live = tree.byDate(roots.filter((x) => x !== NONE));
+  const live = roots.filter((x) => x !== NONE);
   roots.length = 0;
-  append(roots, live);
+  append(roots, inDateOrder(tree, live));
+}
+
+/**
+ * Live roots in sent-date order. Each root's key is the date position of a
+ * message in its own tree, so the keys are distinct positions < rank.length:
+ * one bucket pass instead of a comparison sort (a comparison sort again if
+ * that ever did not hold).
+ */
+function inDateOrder(tree: Tree, live: number[]): number[] {
+  const slot = new Int32Array(tree.rank.length).fill(NONE);
+  for (const x of live) {
+    const key = tree.dateKey(x);
+    if (!(key >= 0 && key < slot.length) || slot[key] !== NONE) return tree.byDate(live);
+    slot[key] = x;
+  }
+  const out: number[] = [];
+  for (let k = 0; k < slot.length; k++) if (slot[k] !== NONE) out.push(slot[k]!);
+  return out;
 }
 
 /**
