@@ -70,6 +70,18 @@ export class MsgIdScanner {
     }
   }
 
+  /** True when `next()` would give an id (nothing cut out unless the id needs normalizing). */
+  hasNext(): boolean {
+    for (;;) {
+      const close = this.nextBrackets();
+      if (close === NO_ID) return false;
+      if (close === SKIP) continue;
+      if (!this.quoted && isPlain(this.value, this.open + 1, close)) return true;
+      const id = normalize(this.value.slice(this.open + 1, close));
+      if (id.length > 2 && id.includes('@')) return true;
+    }
+  }
+
   /** `next()` as its number in `table` (interned when new); -1 when there is none left. */
   nextId(table: IdTable): number {
     for (;;) {
@@ -236,7 +248,19 @@ export function threadIds(keys: MessageKeys): ThreadIds {
   );
 }
 
+/** True when `text[from…to)` holds nothing `normalize` changes. */
+function isPlain(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c || c === 0x22 || c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) return false;
+  }
+  return true;
+}
+
+/** One scanner for `hasMsgId` (synchronous: no call can interleave). */
+const probe = new MsgIdScanner();
+
 /** True when `value` holds a valid msg-id (a References value that does, makes In-Reply-To irrelevant to THREAD). */
 export function hasMsgId(value: string): boolean {
-  return new MsgIdScanner().reset(value).next() !== null;
+  return probe.reset(value).hasNext();
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { IdTable, MsgIdScanner } from '../../src/search/msgid.js';
+import { IdTable, MsgIdScanner, hasMsgId } from '../../src/search/msgid.js';
 
 /** Every id of `value` as `next()` reads it (the strings). */
 function idsOf(value: string): string[] {
@@ -55,5 +55,22 @@ describe('MsgIdScanner.nextId and IdTable', () => {
     for (let i = 0; i < n; i += 97) if (table.intern(`${i}.x@host`, 0, `${i}.x@host`.length, false) !== i) wrong.push(i);
     expect(wrong).toEqual([]);
     expect(table.size).toBe(n);
+  });
+});
+
+describe('hasMsgId', () => {
+  it('is true exactly when next() finds an id', () => {
+    expect(hasMsgId('<a@b>')).toBe(true);
+    expect(hasMsgId('x <a @b> y')).toBe(true);
+    expect(hasMsgId('< @ >')).toBe(false);
+    expect(hasMsgId('<"" @x>')).toBe(false);
+    expect(hasMsgId('<ab> <@>')).toBe(false);
+    const part = fc.constantFrom('a', '@', '<', '>', ' ', '"', '\\', 'x@y', '<a@b>', '\t');
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 20 }).map((xs) => xs.join('')), (v) => {
+        expect(hasMsgId(v)).toBe(idsOf(v).length > 0);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
