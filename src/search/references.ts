@@ -25,7 +25,7 @@ import { subjects } from './columns.js';
 import type { MessageKeys } from './keys.js';
 import { threadIds } from './msgid.js';
 import { sortOrder } from './sort.js';
-import type { NodeInBuild, ThreadNode } from './thread-node.js';
+import { NO_CHILDREN, type NodeInBuild, type ThreadNode } from './thread-node.js';
 
 const NONE = -1;
 
@@ -194,6 +194,9 @@ class Tree {
   /** The forest as ThreadNodes, roots in the given order (NONE entries skipped). */
   build(keys: MessageKeys, roots: readonly number[]): ThreadNode[] {
     const out: NodeInBuild[] = [];
+    // UIDs read in mailbox order once: the walk below visits messages in thread order, and a record per visit missed the cache
+    const uidOf = new Uint32Array(keys.length);
+    for (let i = 0; i < uidOf.length; i++) uidOf[i] = keys.uid(i);
     // two parallel stacks: a node still to build, and the list it goes into
     const todo: number[] = [];
     const into: NodeInBuild[][] = [];
@@ -204,9 +207,12 @@ class Tree {
     }
     while (todo.length > 0) {
       const x = todo.pop()!;
-      const node: NodeInBuild = { uid: this.isDummy(x) ? null : keys.uid(this.msg[x]!), children: [] };
+      const plain = x < this.firstNew && !this.extra.has(x);
+      const leaf = plain && this.start[x + 1] === this.start[x];
+      const node: NodeInBuild = { uid: this.isDummy(x) ? null : uidOf[this.msg[x]!]!, children: leaf ? NO_CHILDREN : [] };
       into.pop()!.push(node);
-      if (x < this.firstNew && !this.extra.has(x)) {
+      if (leaf) continue;
+      if (plain) {
         for (let k = this.start[x + 1]! - 1; k >= this.start[x]!; k--) {
           todo.push(this.kids[k]!);
           into.push(node.children);
@@ -230,43 +236,67 @@ function gatherBySubject(keys: MessageKeys, tree: Tree, roots: number[]): void {
   const subjectAt = roots.map((x) => subject.keys[tree.msg[tree.isDummy(x) ? tree.kids[tree.start[x]!]! : x]!]!);
   const isReply = (x: number): boolean => !tree.isDummy(x) && subject.reply[tree.msg[x]!] === 1;
 
-  // (5.B) subject → position in `roots`
-  const table = new Map<string, number>();
+  // (5.B) subject → its group number (one Map lookup per root), group → position in `roots`
+  const named = new Map<string, number>();
+  const groupOf = new Int32Array(roots.length).fill(NONE);
+  const holder: number[] = [];
   for (let p = 0; p < roots.length; p++) {
     const x = roots[p]!;
     const s = subjectAt[p]!;
     if (s === '') continue;
-    const q = table.get(s);
-    if (q === undefined) table.set(s, p);
-    else {
-      const t = roots[q]!;
-      if (!tree.isDummy(t) && (tree.isDummy(x) || (isReply(t) && !isReply(x)))) table.set(s, p);
+    let g = named.get(s);
+    if (g === undefined) {
+      g = holder.length;
+      named.set(s, g);
+      holder.push(p);
+    } else {
+      const t = roots[holder[g]!]!;
+      if (!tree.isDummy(t) && (tree.isDummy(x) || (isReply(t) && !isReply(x)))) holder[g] = p;
     }
+    groupOf[p] = g;
   }
   // (5.C)
+  const adopt = (into: number, children: number[]): void => {
+    const list = tree.extra.get(into);
+    if (list === undefined) tree.extra.set(into, children);
+    else append(list, children);
+  };
   let merged = false;
   for (let p = 0; p < roots.length; p++) {
-    const x = roots[p]!;
-    const s = subjectAt[p]!;
-    if (s === '') continue;
-    const q = table.get(s)!;
+    const g = groupOf[p]!;
+    if (g === NONE) continue;
+    const q = holder[g]!;
     if (q === p) continue;
+    const x = roots[p]!;
     const t = roots[q]!;
     merged = true;
     roots[p] = NONE;
-    const adopt = (into: number, children: number[]): void => {
-      const list = tree.extra.get(into);
-      if (list === undefined) tree.extra.set(into, children);
-      else append(list, children);
-    };
     if (tree.isDummy(t) && tree.isDummy(x)) adopt(t, tree.children(x));
     else if (tree.isDummy(t) || (isReply(x) && !isReply(t))) adopt(t, [x]);
     else roots[q] = tree.newDummy([t, x]);
   }
   if (!merged) return;
-  const live = tree.byDate(roots.filter((x) => x !== NONE));
+  const live = roots.filter((x) => x !== NONE);
   roots.length = 0;
-  append(roots, live);
+  append(roots, inDateOrder(tree, live));
+}
+
+/**
+ * Live roots in sent-date order. Each root's key is the date position of a
+ * message in its own tree, so the keys are distinct positions < rank.length:
+ * one bucket pass instead of a comparison sort (a comparison sort again if
+ * that ever did not hold).
+ */
+function inDateOrder(tree: Tree, live: number[]): number[] {
+  const slot = new Int32Array(tree.rank.length).fill(NONE);
+  for (const x of live) {
+    const key = tree.dateKey(x);
+    if (!(key >= 0 && key < slot.length) || slot[key] !== NONE) return tree.byDate(live);
+    slot[key] = x;
+  }
+  const out: number[] = [];
+  for (let k = 0; k < slot.length; k++) if (slot[k] !== NONE) out.push(slot[k]!);
+  return out;
 }
 
 /**

@@ -11,3 +11,11 @@ export interface NodeInBuild {
   uid: number | null;
   children: NodeInBuild[];
 }
+
+/**
+ * The children of every leaf a builder hands out: one frozen empty list
+ * instead of an array per message (most messages of a group are leaves).
+ * Frozen, so a builder that pushes into a leaf's list throws instead of
+ * growing every leaf at once.
+ */
+export const NO_CHILDREN: NodeInBuild[] = Object.freeze([]) as unknown as NodeInBuild[];

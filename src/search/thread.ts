@@ -20,7 +20,7 @@ import { subjects } from './columns.js';
 import type { MessageKeys } from './keys.js';
 import { threadIds } from './msgid.js';
 import { threadByReferences } from './references.js';
-import type { NodeInBuild, ThreadNode } from './thread-node.js';
+import { NO_CHILDREN, type NodeInBuild, type ThreadNode } from './thread-node.js';
 
 export type { NodeInBuild, ThreadNode };
 import { ascendingIndices, sortOrder, sortRanks } from './sort.js';
@@ -91,15 +91,24 @@ const DUMMY = 0x80000000;
 export function packForest(forest: readonly ThreadNode[]): PackedForest {
   const stack: ThreadNode[] = [];
   for (let r = forest.length - 1; r >= 0; r--) stack.push(forest[r]!);
-  const uids: number[] = [];
-  const kids: number[] = [];
+  let uids = new Uint32Array(Math.max(16, forest.length * 2));
+  let kids = new Uint32Array(uids.length);
+  let n = 0;
   while (stack.length > 0) {
     const node = stack.pop()!;
-    uids.push(node.uid ?? 0);
-    kids.push((node.children.length | (node.uid === null ? DUMMY : 0)) >>> 0);
+    if (n === uids.length) {
+      const u = new Uint32Array(n * 2);
+      const k = new Uint32Array(n * 2);
+      u.set(uids);
+      k.set(kids);
+      uids = u;
+      kids = k;
+    }
+    uids[n] = node.uid ?? 0;
+    kids[n++] = (node.children.length | (node.uid === null ? DUMMY : 0)) >>> 0;
     for (let k = node.children.length - 1; k >= 0; k--) stack.push(node.children[k]!);
   }
-  return { uids: Uint32Array.from(uids), kids: Uint32Array.from(kids) };
+  return { uids: uids.slice(0, n), kids: kids.slice(0, n) };
 }
 
 /** The forest `packForest` packed, as fresh nodes. */
@@ -109,14 +118,14 @@ export function unpackForest(p: PackedForest): ThreadNode[] {
   const left: number[] = [];
   for (let i = 0; i < p.uids.length; i++) {
     const k = p.kids[i]!;
-    const node: NodeInBuild = { uid: (k & DUMMY) !== 0 ? null : p.uids[i]!, children: [] };
+    const n = (k & ~DUMMY) >>> 0;
+    const node: NodeInBuild = { uid: (k & DUMMY) !== 0 ? null : p.uids[i]!, children: n === 0 ? NO_CHILDREN : [] };
     const top = open.length - 1;
     if (top < 0) roots.push(node);
     else {
       open[top]!.children.push(node);
       left[top]!--;
     }
-    const n = (k & ~DUMMY) >>> 0;
     if (n > 0) {
       open.push(node);
       left.push(n);
@@ -151,9 +160,9 @@ function orderedSubject(keys: MessageKeys, part: Uint32Array): ThreadNode[] {
   let current: NodeInBuild | undefined;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    const node: NodeInBuild = { uid: keys.uid(i), children: [] };
-    if (current !== undefined && subject[i] === subject[order[k - 1]!]) current.children.push(node);
+    if (current !== undefined && subject[i] === subject[order[k - 1]!]) current.children.push({ uid: keys.uid(i), children: NO_CHILDREN });
     else {
+      const node: NodeInBuild = { uid: keys.uid(i), children: [] };
       current = node;
       threads.push({ first: datePos[i]!, node });
     }
