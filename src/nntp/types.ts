@@ -49,20 +49,6 @@ export interface ActiveEntry {
   status: string;
 }
 
-export interface OverLine {
-  number: number;
-  subject: string;
-  from: string;
-  date: string;
-  messageId: string;
-  references: string;
-  bytes: number;
-  lines: number;
-  xref?: string;
-  /** all fields raw as Buffers in OVERVIEW.FMT order after the number */
-  raw: Buffer[];
-}
-
 /** An overview line without its raw bytes (`NntpClient.overRecords`, `parseOverRecord`). */
 export interface OverRecord {
   number: number;
@@ -77,6 +63,12 @@ export interface OverRecord {
   xref?: string;
   /** With an `inReplyTo` field index: the In-Reply-To value ('' when the article has none). */
   inReplyTo?: string;
+}
+
+/** An overview line with every field's raw bytes (`NntpClient.over`, `parseOverLine`). */
+export interface OverLine extends OverRecord {
+  /** all fields raw as Buffers in OVERVIEW.FMT order after the number */
+  raw: Buffer[];
 }
 
 export interface ArticleHandle {

@@ -9,6 +9,7 @@ import { parseOverLine, parseOverRecord } from '../../src/nntp/overview.js';
 import { itemsConsumer } from '../../src/nntp/command.js';
 import { ResponseParser } from '../../src/nntp/parser.js';
 import type { OverRecord } from '../../src/nntp/types.js';
+import { prng } from '../../src/export/sample/generate.js';
 
 /** What the export made of `parseOverLine` before `parseOverRecord` existed (nntp-source's copy). */
 function reference(line: Buffer, irt: number): OverRecord | undefined {
@@ -30,16 +31,6 @@ function reference(line: Buffer, irt: number): OverRecord | undefined {
   return r;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/ /g, ''), 'hex');
 /** Pieces a field is made of: ASCII, UTF-8, bytes that are not UTF-8, U+FFFD and BOM as UTF-8, NBSP alone and encoded, CR. */

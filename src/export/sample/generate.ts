@@ -26,8 +26,8 @@ export const SAMPLE_SEED = 0x5eed1733;
 /** 2024-03-01T08:00:00Z: the first article's date. */
 const BASE_TIME = Date.UTC(2024, 2, 1, 8, 0, 0);
 
-/** mulberry32: a tiny deterministic PRNG (not for secrets). */
-function prng(seed: number): () => number {
+/** mulberry32: a tiny deterministic PRNG (not for secrets); also the property tests' generator. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

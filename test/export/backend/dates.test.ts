@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseDate } from '../../../src/export/backend/dates.js';
+import { prng } from '../../../src/export/sample/generate.js';
 
 /** The general way alone (what parseDate did before it read the common form itself). */
 function general(value: string): number {
@@ -14,16 +15,6 @@ function general(value: string): number {
   return Number.isFinite(ms) ? ms : NaN;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
