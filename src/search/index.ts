@@ -125,16 +125,8 @@ class InlineWriter implements WriteSide {
   }
 }
 
-/**
- * The writer thread's young generation, MB (V8 gives a third of it to each of
- * the two semi-spaces). Without it the thread takes V8's default, 16 MB
- * semi-spaces: 33.6 MB of new space committed for batches that are promoted
- * or dropped whole anyway (bench/memory.js --lite, writer isolate's heap at
- * its largest: 78 MB with new space 33.6 → 53 MB with new space 8.4). The
- * thread is background work at nice 10: more frequent scavenges there cost
- * the sessions nothing. A process-wide --max-semi-space-size overrides it
- * (V8 gives the flag precedence), which is why newsfront is started without.
- */
+/** The writer thread's young generation, MB: V8's default committed 33.6 MB of new space for batches promoted or dropped whole (writer heap at its largest 78 → 53 MB with 12). */
+/* A process-wide --max-semi-space-size overrides it, so newsfront is started without one. */
 const WRITER_YOUNG_GENERATION_MB = 12;
 
 /** The worker's entry: worker.js beside this file, or worker.ts through tsx when running from source. */

@@ -140,9 +140,7 @@ export class ArticleCache {
   }
 
   /** Resolves once the small-article store's writes so far are committed and on disk (SmallStore.settled). */
-  async settled(): Promise<void> {
-    await this.store?.settled();
-  }
+  settled = (): Promise<void> => this.store?.settled() ?? Promise.resolve();
 
   /** True when the article is cached (as far as this process knows). */
   has(key: string): boolean {
@@ -394,11 +392,6 @@ export class ArticleCache {
     });
   }
 
-  private pathOf(hash: string): string {
-    return join(this.opts.dir, hash.slice(0, 2), hash);
-  }
-
-  private tmpDir(): string {
-    return join(this.opts.dir, 'tmp');
-  }
+  private pathOf = (hash: string): string => join(this.opts.dir, hash.slice(0, 2), hash);
+  private tmpDir = (): string => join(this.opts.dir, 'tmp');
 }

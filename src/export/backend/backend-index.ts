@@ -27,6 +27,7 @@ import { indexStatus, type IndexStatus } from './index-status.js';
 import { rowOfNumber } from './table.js';
 import type { MailboxView, ViewOptions } from './view.js';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { bytesToText } from '../../mime/index.js';
 import type { Source } from '../source.js';
 import { hasMsgId } from '../../search/index.js';
@@ -285,9 +286,7 @@ export class BackendIndex {
       return;
     }
     void (async () => {
-      const parts: Buffer[] = [];
-      for await (const c of (await open(key)) as AsyncIterable<Buffer>) parts.push(c);
-      const bytes = Buffer.concat(parts);
+      const bytes = await buffer(await open(key));
       if (bytes.length === r.size) this.feed.article(group, snap.uidValidity, uid, id, bytes, date);
     })().catch(() => undefined); // evicted meanwhile: the crawler (or the next read) brings it
   }

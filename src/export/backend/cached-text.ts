@@ -10,6 +10,7 @@
  * cost 1–5 ms a search).
  */
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { parseStructureStream, searchTextBytes, searchTextOf, type MimePart } from '../../mime/index.js';
 
 export interface CachedTextDeps {
@@ -34,11 +35,7 @@ export async function cachedText(d: CachedTextDeps, key: string, maxTextBytes: n
     d.putStructure(key, root);
   }
   if (searchTextBytes(root) > maxTextBytes) return undefined;
-  const read = async (start: number, end: number): Promise<Buffer> => {
-    const chunks: Buffer[] = [];
-    for await (const c of (await d.open(key, start, end)) as AsyncIterable<Buffer>) chunks.push(c);
-    return Buffer.concat(chunks);
-  };
+  const read = async (start: number, end: number): Promise<Buffer> => buffer(await d.open(key, start, end));
   const header = await read(0, root.bodyStart);
   return { header, text: await searchTextOf(root, read) };
 }
