@@ -38,7 +38,7 @@ import { NntpSource, type NntpSourceOptions } from '../export/nntp-source.js';
 import { redactNntpUrl } from '../nntp/index.js';
 import { writeSampleArchive } from '../export/sample/generate.js';
 import { MultiSource } from '../export/sources.js';
-import type { GroupInfo, OverviewRecord, Source } from '../export/source.js';
+import { overviewBatchesOf, type GroupInfo, type OverviewRecord, type Source } from '../export/source.js';
 import { parseDate } from '../export/backend/dates.js';
 import type { SearchIndex } from '../search/index.js';
 import { openSearchIndex } from './search-index.js';
@@ -156,11 +156,13 @@ export async function openExport(config: FrozenConfig, logger: Logger, opts: Ope
         batch = [];
         records = [];
       };
-      for await (const r of src.overview(g.name, from, info.high)) {
-        const messageId = uidMapMessageId(g.name, r);
-        if (messageId !== r.messageId) synthetic++;
-        batch.push({ upstream: src.id, group: g.name, number: r.number, messageId });
-        if (index !== undefined) records.push(r);
+      for await (const rs of overviewBatchesOf(src, g.name, from, info.high)) {
+        for (const r of rs) {
+          const messageId = uidMapMessageId(g.name, r);
+          if (messageId !== r.messageId) synthetic++;
+          batch.push({ upstream: src.id, group: g.name, number: r.number, messageId });
+          if (index !== undefined) records.push(r);
+        }
         if (batch.length >= INGEST_BATCH) await flush();
       }
       await flush();

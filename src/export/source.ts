@@ -137,3 +137,27 @@ async function streamInto(source: Source, group: string, number: number, message
     throw err;
   }
 }
+
+/** Records per array when `overviewBatchesOf` groups a source's one-at-a-time `overview`. */
+const OVERVIEW_GROUP = 1000;
+
+/**
+ * `source.overviewBatches` when the source has it, else its `overview`
+ * grouped into non-empty arrays of up to 1,000 records (same records, same
+ * order), so a bulk reader has one loop for every source.
+ */
+export async function* overviewBatchesOf(source: Source, group: string, low: number, high: number): AsyncIterable<OverviewRecord[]> {
+  if (source.overviewBatches) {
+    for await (const batch of source.overviewBatches(group, low, high)) if (batch.length > 0) yield batch;
+    return;
+  }
+  let batch: OverviewRecord[] = [];
+  for await (const r of source.overview(group, low, high)) {
+    batch.push(r);
+    if (batch.length >= OVERVIEW_GROUP) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}

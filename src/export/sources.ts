@@ -15,8 +15,8 @@
  *   logged and reported to `onFailover`. Article numbers are those of the
  *   serving carrier: a caller that stores numbers uses `withFailover`, which
  *   tells it which source answered and whether that is the primary.
- * - `overview()` fails over only before its first record (numbers of two
- *   upstreams never mix in one iteration).
+ * - `overview()` and `overviewBatches()` fail over only before their first
+ *   record (numbers of two upstreams never mix in one iteration).
  *
  * Errors: NO_SUCH_GROUP for a group no source lists; when every carrier is
  * down, UNAVAILABLE with the last error as `cause`. When no source can list
@@ -27,7 +27,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from '../util/log.js';
-import { SourceError, articleInto, type ArticleSink, type GroupInfo, type OverviewRecord, type Source } from './source.js';
+import { SourceError, articleInto, overviewBatchesOf, type ArticleSink, type GroupInfo, type OverviewRecord, type Source } from './source.js';
 
 /** An unknown group triggers a fresh listing at most this often, so clients naming junk cannot make us LIST ACTIVE per command. */
 export const RELIST_UNKNOWN_MS = 30_000;
@@ -137,9 +137,13 @@ export class MultiSource implements Source {
   }
 
   async *overview(group: string, low: number, high: number): AsyncIterable<OverviewRecord> {
-    // Fail over while looking for the first record; after it, stay on that source.
+    for await (const batch of this.overviewBatches(group, low, high)) yield* batch;
+  }
+
+  async *overviewBatches(group: string, low: number, high: number): AsyncIterable<OverviewRecord[]> {
+    // Fail over while looking for the first batch; after it, stay on that source.
     const { it, first } = await this.withFailover(group, async (s) => {
-      const it = s.overview(group, low, high)[Symbol.asyncIterator]();
+      const it = overviewBatchesOf(s, group, low, high)[Symbol.asyncIterator]();
       const first = await it.next();
       return { it, first };
     });

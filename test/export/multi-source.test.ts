@@ -147,6 +147,19 @@ describe('MultiSource', () => {
     ]);
   });
 
+  it('overviewBatches fails over before the first batch and groups a one-record-at-a-time source', async () => {
+    const { m, a } = setup();
+    await m.listGroups();
+    a.down = true;
+    const batches: [number, string][][] = [];
+    for await (const rs of m.overviewBatches('g.both', 101, 1000)) batches.push(rs.map((r) => [r.number, r.subject]));
+    expect(batches).toEqual([[[101, 'nntp://b:119'], [102, 'nntp://b:119']]]);
+    a.down = false;
+    const none = [];
+    for await (const rs of m.overviewBatches('g.both', 5000, 6000)) none.push(rs);
+    expect(none).toEqual([]);
+  });
+
   it('lists groups of the sources that answer when one is down from the start', async () => {
     const { m, a, b } = setup();
     a.down = true;
