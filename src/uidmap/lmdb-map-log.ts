@@ -112,14 +112,15 @@ export class MapLog {
 
   /**
    * Inside a write transaction: puts a record of the entries an assign
-   * inserted; they go into the lookup table at once, so a later lookup
-   * (a hash collision of the fill-from-empty set, plan-queue.ts) decodes
-   * nothing (a transaction that fails leaves entries the table cannot confirm).
+   * inserted. The lookup table is made at the first `find` (a map filled
+   * from empty finds its ids without it, plan-queue.ts); once made, written
+   * entries go into it at once, so a later `find` decodes nothing (a
+   * transaction that fails leaves entries the table cannot confirm).
    */
   write(entries: readonly UidEntry[]): void {
     const first = entries[0]!.uid;
     this.s.logDb.put([this.id, first], encodeLog(entries));
-    (this.index ??= new LogIndex()).addEntries(first, entries);
+    this.index?.addEntries(first, entries);
   }
 
   /** Inside a write transaction: moves one log record's entries into byMsgid/byUid. */
