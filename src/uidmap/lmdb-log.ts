@@ -61,9 +61,18 @@ export function encodeLog(entries: readonly UidEntry[]): Buffer {
   const b = Buffer.allocUnsafe(size);
   let p = 0;
   const str = (s: string): void => {
-    const n = b.write(s, p + 2, 'utf8');
+    // ASCII (nearly every id) copied here: cheaper than a call into Buffer's UTF-8 writer per string
+    const q = p + 2;
+    const len = s.length;
+    let j = 0;
+    for (; j < len; j++) {
+      const c = s.charCodeAt(j);
+      if (c > 0x7f) break;
+      b[q + j] = c;
+    }
+    const n = j === len ? len : b.write(s, q, 'utf8');
     b.writeUInt16LE(n, p);
-    p += 2 + n;
+    p = q + n;
   };
   b[p++] = VERSION;
   b.writeUInt32LE(entries.length, p);
@@ -83,6 +92,41 @@ export function encodeLog(entries: readonly UidEntry[]): Buffer {
     str(e.messageId);
   }
   return b.subarray(0, p);
+}
+
+/**
+ * The entry of `uid` in an encoded record, read without decoding the others
+ * (their Message-IDs are skipped, not made into strings), or undefined.
+ */
+export function readLogEntry(b: Uint8Array, uid: number): UidEntry | undefined {
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (buf[0] !== VERSION) throw new UidMapError('STORAGE', `UID map log record has version ${buf[0]}`);
+  const n = buf.readUInt32LE(1);
+  const nl = buf.readUInt16LE(5);
+  let p = 7;
+  const locStart = p;
+  for (let i = 0; i < 2 * nl; i++) p += 2 + buf.readUInt16LE(p);
+  for (let i = 0; i < n; i++) {
+    const u = buf.readUInt32LE(p);
+    const len = buf.readUInt16LE(p + 14);
+    if (u === uid) {
+      let q = locStart;
+      const str = (): string => {
+        const l = buf.readUInt16LE(q);
+        const s = buf.toString('utf8', q + 2, q + 2 + l);
+        q += 2 + l;
+        return s;
+      };
+      const loc = buf.readUInt16LE(p + 4);
+      for (let k = 0; k < loc; k++) q += 4 + buf.readUInt16LE(q) + buf.readUInt16LE(q + 2 + buf.readUInt16LE(q));
+      const upstream = str();
+      const group = str();
+      return { uid, messageId: buf.toString('utf8', p + 16, p + 16 + len), location: { upstream, group, number: buf.readDoubleLE(p + 6) } };
+    }
+    if (u > uid) return undefined;
+    p += 16 + len;
+  }
+  return undefined;
 }
 
 /** A decoded record: entries by position (UIDs ascending). */

@@ -138,9 +138,10 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     return r === undefined ? undefined : toEntry(uid, r);
   };
 
+  /** The stored entry of `uid` (a planner's look: an entry of the log is read alone). */
   private knownUid = (uid: number): UidEntry | undefined => {
     const r = this.s.byUidDb.get([this.id, uid]);
-    return r === undefined ? this.log.entry(uid) : toEntry(uid, r);
+    return r === undefined ? this.log.peek(uid) : toEntry(uid, r);
   };
 
   /** No entry can be found while the mailbox holds none: a first ingest reads nothing per Message-ID. */
@@ -198,7 +199,10 @@ class LmdbMailboxUidMap implements MailboxUidMap {
   lookup(uid: number): UidEntry | undefined {
     this.s.assertOpen();
     if (!isUid(uid)) return undefined;
-    return this.s.guard('lookup', () => this.knownUid(uid));
+    return this.s.guard('lookup', () => {
+      const r = this.s.byUidDb.get([this.id, uid]);
+      return r === undefined ? this.log.entry(uid) : toEntry(uid, r);
+    });
   }
 
   /**

@@ -78,7 +78,8 @@ export function checkArticles(articles: unknown): readonly SeenArticle[] {
   // a batch names one upstream and one group, as a rule: each distinct value is checked once
   let upstream: unknown;
   let group: unknown;
-  articles.forEach((a: unknown, i: number) => {
+  for (let i = 0; i < articles.length; i++) {
+    const a: unknown = articles[i];
     if (typeof a !== 'object' || a === null) invalid(`article #${i} is not an object`);
     const art = a as Record<string, unknown>;
     try {
@@ -93,7 +94,7 @@ export function checkArticles(articles: unknown): readonly SeenArticle[] {
       if (err instanceof UidMapError) throw new UidMapError('INVALID_INPUT', `article #${i}: ${err.message}`);
       throw err;
     }
-  });
+  }
   return articles as readonly SeenArticle[];
 }
 
