@@ -8,13 +8,28 @@
  * Message-ID and hashes each once) and to find ids in its log (lmdb-log.ts).
  */
 
-/** FNV-1a over UTF-16 code units, never 0 (0 marks an empty slot). */
+/**
+ * A 32-bit hash of a string, never 0 (0 marks an empty slot). Two UTF-16
+ * code units make one 32-bit word; words go alternately into two FNV-style
+ * lanes (xor, multiply), so the multiplications of a long id do not wait on
+ * each other; the lanes and the length are then mixed (xor-shift-multiply
+ * rounds) so every input bit reaches the low bits a table slot is taken from.
+ * Kept in memory only: it may change between builds.
+ */
 export function idHash(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  const n = id.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    a = Math.imul(a ^ (id.charCodeAt(i) | (id.charCodeAt(i + 1) << 16)), 0x01000193);
+    b = Math.imul(b ^ (id.charCodeAt(i + 2) | (id.charCodeAt(i + 3) << 16)), 0x01000193);
   }
+  for (; i < n; i++) a = Math.imul(a ^ id.charCodeAt(i), 0x01000193);
+  let h = a ^ Math.imul(b ^ (b >>> 15), 0x85ebca6b) ^ n;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  h ^= h >>> 16;
   return h >>> 0 || 1;
 }
 

@@ -26,14 +26,9 @@ function invalid(message: string): never {
   throw new UidMapError('INVALID_INPUT', message);
 }
 
-/** Printable ASCII only (0x20–0x7e): no control, no surrogate, one UTF-8 byte a character. */
-function printableAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
+/** Printable ASCII only (0x20–0x7e): no control, no surrogate, one UTF-8 byte a character (a regular expression: compiled, it beats a loop over charCodeAt). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const printableAscii = (s: string): boolean => PRINTABLE_ASCII.test(s);
 
 /** Checks a non-empty, bounded, control-free string; `what` names it in the error. */
 export function checkName(value: unknown, what: string, maxBytes: number): string {
