@@ -61,18 +61,9 @@ export function encodeLog(entries: readonly UidEntry[]): Buffer {
   const b = Buffer.allocUnsafe(size);
   let p = 0;
   const str = (s: string): void => {
-    // ASCII (nearly every id) copied here: cheaper than a call into Buffer's UTF-8 writer per string
-    const q = p + 2;
-    const len = s.length;
-    let j = 0;
-    for (; j < len; j++) {
-      const c = s.charCodeAt(j);
-      if (c > 0x7f) break;
-      b[q + j] = c;
-    }
-    const n = j === len ? len : b.write(s, q, 'utf8');
+    const n = b.write(s, p + 2, 'utf8');
     b.writeUInt16LE(n, p);
-    p = q + n;
+    p += 2 + n;
   };
   b[p++] = VERSION;
   b.writeUInt32LE(entries.length, p);
