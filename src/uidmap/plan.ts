@@ -14,6 +14,10 @@
  *
  * Throws `UidMapError('UID_EXHAUSTED')` when a new article would need a UID
  * above MAX_UID.
+ *
+ * `planFresh` makes the same plan for a map known by (hash, UID) pairs (the
+ * LMDB map filling from empty, plan-queue.ts); test/uidmap/plan.test.ts
+ * holds the two to one answer.
  */
 import { UidMapError } from './errors.js';
 import { MAX_UID } from './limits.js';
