@@ -61,7 +61,9 @@ for (let r = 1; r <= rounds; r++) {
     });
     try {
       const cpu0 = await server.cpuSeconds();
+      const mark0 = process.hrtime.bigint() / 1000n;
       const s = await openSession(listenPort, group);
+      const mark1 = process.hrtime.bigint() / 1000n;
       const cpu1 = await server.cpuSeconds();
       // Background work after the answer: wait until a second passes with < 0.02 s of CPU (at most IDLE_WAIT_S: the body crawl starts later).
       let last = cpu1;
@@ -76,7 +78,8 @@ for (let r = 1; r <= rounds; r++) {
       const ratio = s.seconds / over.seconds;
       process.stdout.write(
         `round ${r} ${cli}: SELECT ${s.seconds.toFixed(3)} s (EXISTS ${s.exists}), server CPU ${(cpu1 - cpu0).toFixed(2)} s during, ` +
-          `${(last - cpu0).toFixed(2)} s until idle; INN OVER ${over.seconds.toFixed(3)} s (${over.articles}); ratio ${ratio.toFixed(2)}; load ${load}\n`,
+          `${(last - cpu0).toFixed(2)} s until idle; INN OVER ${over.seconds.toFixed(3)} s (${over.articles}); ratio ${ratio.toFixed(2)}; load ${load}` +
+          `${prof ? ` (marks µs ${mark0} ${mark1}, server pid ${server.pid})` : ''}\n`,
       );
     } finally {
       await server.stop();

@@ -32,11 +32,11 @@ export const MAX_BATCH = 100_000;
 export const MAX_ARTICLE_NUMBER = Number.MAX_SAFE_INTEGER;
 
 /**
- * How long the LMDB map keeps the hashes of the Message-IDs it inserted into
- * a map that was empty (lmdb.ts `Fresh`): while it does, new batches of that
- * map (the rest of a first ingest, later polls) read nothing per Message-ID.
- * 4–8 bytes an entry: 8 MB for a 1M-article first ingest, freed this long
- * after the last batch.
+ * How long the LMDB map keeps the (hash, UID) pairs of the Message-IDs it
+ * inserted into a map that was empty (plan-queue.ts `Fresh`): while it does,
+ * new batches of that map (the rest of a first ingest, later polls) read
+ * nothing per Message-ID. 8–16 bytes an entry: 16 MB at most for a
+ * 1M-article first ingest, freed this long after the last batch.
  */
 export const FRESH_KEEP_MS = 60_000;
 

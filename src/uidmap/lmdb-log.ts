@@ -18,11 +18,11 @@
  * 64 KiB: limits.ts).
  *
  * `LogIndex` finds a Message-ID among the records without keeping their
- * strings: a table of (32-bit hash, UID) pairs, 11–21 bytes an entry, filled
- * from records as they are first met; a hit is confirmed in its record.
+ * strings: a table of (32-bit hash, UID) pairs (id-hashes.ts), filled from
+ * records as they are first looked in; a hit is confirmed in its record.
  */
 import { UidMapError } from './errors.js';
-import { idHash } from './id-hashes.js';
+import { IdTable, idHash } from './id-hashes.js';
 import type { UidEntry } from './types.js';
 
 const VERSION = 1;
@@ -83,6 +83,41 @@ export function encodeLog(entries: readonly UidEntry[]): Buffer {
     str(e.messageId);
   }
   return b.subarray(0, p);
+}
+
+/**
+ * The entry of `uid` in an encoded record, read without decoding the others
+ * (their Message-IDs are skipped, not made into strings), or undefined.
+ */
+export function readLogEntry(b: Uint8Array, uid: number): UidEntry | undefined {
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (buf[0] !== VERSION) throw new UidMapError('STORAGE', `UID map log record has version ${buf[0]}`);
+  const n = buf.readUInt32LE(1);
+  const nl = buf.readUInt16LE(5);
+  let p = 7;
+  const locStart = p;
+  for (let i = 0; i < 2 * nl; i++) p += 2 + buf.readUInt16LE(p);
+  for (let i = 0; i < n; i++) {
+    const u = buf.readUInt32LE(p);
+    const len = buf.readUInt16LE(p + 14);
+    if (u === uid) {
+      let q = locStart;
+      const str = (): string => {
+        const l = buf.readUInt16LE(q);
+        const s = buf.toString('utf8', q + 2, q + 2 + l);
+        q += 2 + l;
+        return s;
+      };
+      const loc = buf.readUInt16LE(p + 4);
+      for (let k = 0; k < loc; k++) q += 4 + buf.readUInt16LE(q) + buf.readUInt16LE(q + 2 + buf.readUInt16LE(q));
+      const upstream = str();
+      const group = str();
+      return { uid, messageId: buf.toString('utf8', p + 16, p + 16 + len), location: { upstream, group, number: buf.readDoubleLE(p + 6) } };
+    }
+    if (u > uid) return undefined;
+    p += 16 + len;
+  }
+  return undefined;
 }
 
 /** A decoded record: entries by position (UIDs ascending). */
@@ -146,60 +181,27 @@ export class LogRecord {
 }
 
 /**
- * (hash of Message-ID, UID) pairs of the log records met so far (`covers`),
+ * (hash of Message-ID, UID) pairs of the log records met so far (`covered`),
  * for `candidates`: the UIDs whose Message-ID may be the one asked for.
  */
 export class LogIndex {
-  private slots = new Uint32Array(2 << 12);
-  private used = 0;
+  private readonly table = new IdTable();
   /** First UIDs of the records whose entries are in the table. */
   readonly covered = new Set<number>();
 
   add(first: number, r: LogRecord): void {
     this.covered.add(first);
-    for (let i = 0; i < r.length; i++) this.one(r.ids[i]!, r.uids[i]!);
+    for (let i = 0; i < r.length; i++) this.table.add(idHash(r.ids[i]!), r.uids[i]!);
   }
 
   /** The entries of a record written by this process (no need to decode it). */
   addEntries(first: number, entries: readonly UidEntry[]): void {
     this.covered.add(first);
-    for (const e of entries) this.one(e.messageId, e.uid);
-  }
-
-  private one(id: string, uid: number): void {
-    if ((this.used + 1) * 4 > (this.slots.length >>> 1) * 3) this.grow(); // at most 3/4 full
-    this.put(this.slots, idHash(id), uid);
-    this.used++;
+    for (const e of entries) this.table.add(idHash(e.messageId), e.uid);
   }
 
   /** UIDs whose Message-ID hashes like `id`'s. */
   candidates(id: string): number[] {
-    const h = idHash(id);
-    const s = this.slots;
-    const mask = (s.length >>> 1) - 1;
-    const out: number[] = [];
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const v = s[2 * i]!;
-      if (v === 0) return out;
-      if (v === h) out.push(s[2 * i + 1]!);
-    }
-  }
-
-  private put(s: Uint32Array, h: number, uid: number): void {
-    const mask = (s.length >>> 1) - 1;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      if (s[2 * i] === 0) {
-        s[2 * i] = h;
-        s[2 * i + 1] = uid;
-        return;
-      }
-    }
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const next = new Uint32Array(old.length * 2);
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.put(next, old[i]!, old[i + 1]!);
-    this.slots = next;
+    return this.table.candidates(idHash(id));
   }
 }

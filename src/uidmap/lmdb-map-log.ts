@@ -11,7 +11,7 @@
  */
 import type { Database } from 'lmdb';
 import { FOLD_QUIET_MS, MAX_UID } from './limits.js';
-import { encodeLog, LogIndex, LogRecord } from './lmdb-log.js';
+import { encodeLog, LogIndex, LogRecord, readLogEntry } from './lmdb-log.js';
 import type { UidEntry } from './types.js';
 
 /** Decoded log records kept for lookups (they come in runs). */
@@ -80,12 +80,35 @@ export class MapLog {
 
   /** The entry of `uid` in the log, if there. */
   entry(uid: number): UidEntry | undefined {
-    let first: number | undefined;
-    for (const k of this.s.logDb.getKeys({ start: [this.id, uid], end: [this.id, 0], reverse: true, limit: 1 })) first = (k as UidKey)[1];
+    const first = this.firstOf(uid);
     if (first === undefined) return undefined;
     const r = this.record(first);
     const i = r === undefined ? -1 : r.indexOf(uid);
     return i < 0 ? undefined : r!.entry(i);
+  }
+
+  /**
+   * `entry`, reading just that entry of its record when the record is not
+   * decoded already (a planner confirming a hash candidate, plan-queue.ts:
+   * one entry of a 5,000-entry record is wanted, once).
+   */
+  peek(uid: number): UidEntry | undefined {
+    const first = this.firstOf(uid);
+    if (first === undefined) return undefined;
+    const r = this.decoded.get(first);
+    if (r !== undefined) {
+      const i = r.indexOf(uid);
+      return i < 0 ? undefined : r.entry(i);
+    }
+    const b = this.s.logDb.get([this.id, first]);
+    return b === undefined ? undefined : readLogEntry(b, uid);
+  }
+
+  /** First UID of the log record that would hold `uid`. */
+  private firstOf(uid: number): number | undefined {
+    let first: number | undefined;
+    for (const k of this.s.logDb.getKeys({ start: [this.id, uid], end: [this.id, 0], reverse: true, limit: 1 })) first = (k as UidKey)[1];
+    return first;
   }
 
   /** The entry of `messageId` in the log, if there. */
@@ -112,14 +135,15 @@ export class MapLog {
 
   /**
    * Inside a write transaction: puts a record of the entries an assign
-   * inserted; they go into the lookup table at once, so a later lookup
-   * (a hash collision of the fill-from-empty set, plan-queue.ts) decodes
-   * nothing (a transaction that fails leaves entries the table cannot confirm).
+   * inserted. The lookup table is made at the first `find` (a map filled
+   * from empty finds its ids without it, plan-queue.ts); once made, written
+   * entries go into it at once, so a later `find` decodes nothing (a
+   * transaction that fails leaves entries the table cannot confirm).
    */
   write(entries: readonly UidEntry[]): void {
     const first = entries[0]!.uid;
     this.s.logDb.put([this.id, first], encodeLog(entries));
-    (this.index ??= new LogIndex()).addEntries(first, entries);
+    this.index?.addEntries(first, entries);
   }
 
   /** Inside a write transaction: moves one log record's entries into byMsgid/byUid. */

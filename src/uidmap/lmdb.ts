@@ -138,6 +138,12 @@ class LmdbMailboxUidMap implements MailboxUidMap {
     return r === undefined ? undefined : toEntry(uid, r);
   };
 
+  /** The stored entry of `uid` (a planner's look: an entry of the log is read alone). */
+  private knownUid = (uid: number): UidEntry | undefined => {
+    const r = this.s.byUidDb.get([this.id, uid]);
+    return r === undefined ? this.log.peek(uid) : toEntry(uid, r);
+  };
+
   /** No entry can be found while the mailbox holds none: a first ingest reads nothing per Message-ID. */
   private lookupIn(rec: MailboxRecord): (messageId: string) => UidEntry | undefined {
     return rec[3] === 0 ? () => undefined : this.known;
@@ -157,7 +163,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
       const rec = this.record();
       return { uidNext: rec[2], count: rec[3] };
     };
-    const t = this.queue.plan(articles, isPrimary, stored, this.known);
+    const t = this.queue.plan(articles, isPrimary, stored, this.known, this.knownUid);
     if (!('epoch' in t)) return t.uids; // a re-poll of known articles at known locations: no write at all
     this.log.scheduleFold(); // from now: a quiet fold under way stops (and again once written)
     let ok = false;

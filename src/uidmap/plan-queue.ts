@@ -7,9 +7,10 @@
  * plan had to be made again) it plans again inside the transaction.
  *
  * While this process fills a map that was empty (`fresh`), it keeps the
- * hashes of every Message-ID it inserted (id-hashes.ts): an id not among
- * them cannot be in the map, so a first ingest and the polls after it read
- * nothing per Message-ID. That holds only while the stored state is the one
+ * hash and UID of every Message-ID it inserted (id-hashes.ts) and plans with
+ * `planFresh` (plan.ts): an id whose hash is not among them cannot be in the
+ * map, so a first ingest and the polls after it read nothing per Message-ID
+ * and hash each once. That holds only while the stored state is the one
  * this process's last commit left; any other state ends it.
  *
  * Failure: a plan queued behind one that failed is refused: a later batch
@@ -18,9 +19,9 @@
  * at once (a call made after a failure is planned afresh and applied).
  */
 import { UidMapError } from './errors.js';
-import { IdHashes } from './id-hashes.js';
+import { IdTable } from './id-hashes.js';
 import { FRESH_KEEP_MS } from './limits.js';
-import { type AssignPlan, planAssign } from './plan.js';
+import { type AssignPlan, planAssign, planFresh } from './plan.js';
 import type { SeenArticle, UidEntry } from './types.js';
 
 /** UIDNEXT and the number of entries of a map. */
@@ -30,6 +31,7 @@ export interface MapState {
 }
 
 export type Lookup = (messageId: string) => UidEntry | undefined;
+export type UidLookup = (uid: number) => UidEntry | undefined;
 
 /** One queued plan (handed back by `plan`, given to `decide` and `settle`). */
 export interface Ticket {
@@ -47,7 +49,8 @@ export interface Ticket {
 }
 
 interface Fresh {
-  ids: IdHashes;
+  /** (hash, UID) of every entry stored or queued. */
+  ids: IdTable;
   /** The stored state this process's last commit left. */
   committed: MapState;
 }
@@ -63,6 +66,23 @@ function entryOf(t: Ticket, messageId: string): UidEntry | undefined {
   return t.byId.get(messageId);
 }
 
+/** A plan's entry for a UID (moved, else inserted: a plan never does both to one UID). */
+function uidEntryOf(p: AssignPlan, uid: number): UidEntry | undefined {
+  for (const m of p.moves) if (m.uid === uid) return m;
+  const ins = p.inserts;
+  if (ins.length === 0 || uid < ins[0]!.uid || uid > ins[ins.length - 1]!.uid) return undefined;
+  let lo = 0;
+  let hi = ins.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const u = ins[mid]!.uid;
+    if (u === uid) return ins[mid];
+    if (u < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
 export class PlanQueue {
   private queued: Ticket[] = [];
   /** Bumped whenever a transaction had to plan again: every plan made before is void. */
@@ -73,11 +93,12 @@ export class PlanQueue {
   private timer: NodeJS.Timeout | undefined;
 
   /**
-   * Plans a batch. `stored` is the stored state now and `lookup` reads stored
-   * entries. Returns `undefined` for a batch that needs no write (nothing
-   * new, nothing moved, nothing queued): its UIDs are final.
+   * Plans a batch. `stored` is the stored state now; `lookup` and `lookupUid`
+   * read stored entries by Message-ID and by UID. Returns `{ uids }` for a
+   * batch that needs no write (nothing new, nothing moved, nothing queued):
+   * its UIDs are final.
    */
-  plan(articles: readonly SeenArticle[], primary: boolean, stored: () => MapState, lookup: Lookup): { uids: number[] } | Ticket {
+  plan(articles: readonly SeenArticle[], primary: boolean, stored: () => MapState, lookup: Lookup, lookupUid: UidLookup): { uids: number[] } | Ticket {
     const ahead = this.queued.slice();
     const last = ahead[ahead.length - 1];
     let plan: AssignPlan | undefined;
@@ -86,14 +107,17 @@ export class PlanQueue {
       const now = stored();
       if (last === undefined) this.fresh = this.freshFor(now);
       base = last?.after ?? now;
-      plan = planAssign(articles, primary, base.uidNext, this.lookupAhead(ahead, base, lookup));
+      const fresh = this.fresh;
+      plan =
+        fresh !== null
+          ? planFresh(articles, primary, base.uidNext, fresh.ids, this.entryAhead(ahead, lookupUid))
+          : planAssign(articles, primary, base.uidNext, this.lookupAhead(ahead, base, lookup));
     } catch {
       plan = undefined; // any doubt (the record vanished, UID_EXHAUSTED against a guess): decided in the transaction
     }
     if (plan !== undefined && last === undefined && plan.inserts.length === 0 && plan.moves.length === 0) return { uids: plan.uids };
     const after = plan === undefined || base === undefined ? undefined : { uidNext: plan.uidNext, count: base.count + plan.inserts.length };
     const t: Ticket = { plan, base, after, byId: undefined, epoch: this.epoch, before: last, failed: false };
-    if (plan !== undefined && this.fresh !== null) for (const e of plan.inserts) this.fresh.ids.add(e.messageId);
     this.queued.push(t);
     return t;
   }
@@ -134,12 +158,12 @@ export class PlanQueue {
   private freshFor(now: MapState): Fresh | null {
     const f = this.fresh;
     const keep = f !== null && f.committed.uidNext === now.uidNext && f.committed.count === now.count ? f : null;
-    const fresh = keep ?? (now.count === 0 ? { ids: new IdHashes(), committed: { ...now } } : null);
+    const fresh = keep ?? (now.count === 0 ? { ids: new IdTable(), committed: { ...now } } : null);
     if (fresh !== null) this.keepFresh();
     return fresh;
   }
 
-  /** Forgets `fresh` FRESH_KEEP_MS after the last plan (its memory is 4–8 bytes an entry). */
+  /** Forgets `fresh` FRESH_KEEP_MS after the last plan (its memory is 8–16 bytes an entry). */
   private keepFresh(): void {
     if (this.timer !== undefined) {
       this.timer.refresh();
@@ -153,12 +177,24 @@ export class PlanQueue {
     this.timer.unref();
   }
 
+  /** A UID as the queued plans will leave the map: their entries first (newest first), then the stored ones. */
+  private entryAhead(ahead: readonly Ticket[], lookupUid: UidLookup): UidLookup {
+    return (uid) => {
+      for (let i = ahead.length - 1; i >= 0; i--) {
+        const p = ahead[i]!.plan;
+        if (p === undefined) continue;
+        const e = uidEntryOf(p, uid);
+        if (e !== undefined) return e;
+      }
+      return lookupUid(uid);
+    };
+  }
+
   /** A Message-ID as the queued plans will leave the map: their entries first (newest first), then the stored ones. */
   private lookupAhead(ahead: readonly Ticket[], base: MapState, lookup: Lookup): Lookup {
-    const fresh = this.fresh;
     const none = ahead.length === 0 && base.count === 0; // nothing stored, nothing queued
     return (messageId) => {
-      if (none || (fresh !== null && !fresh.ids.mayHave(messageId))) return undefined;
+      if (none) return undefined;
       for (let i = ahead.length - 1; i >= 0; i--) {
         const e = entryOf(ahead[i]!, messageId);
         if (e !== undefined) return e;

@@ -26,14 +26,9 @@ function invalid(message: string): never {
   throw new UidMapError('INVALID_INPUT', message);
 }
 
-/** Printable ASCII only (0x20–0x7e): no control, no surrogate, one UTF-8 byte a character. */
-function printableAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
+/** Printable ASCII only (0x20–0x7e): no control, no surrogate, one UTF-8 byte a character (a regular expression: compiled, it beats a loop over charCodeAt). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const printableAscii = (s: string): boolean => PRINTABLE_ASCII.test(s);
 
 /** Checks a non-empty, bounded, control-free string; `what` names it in the error. */
 export function checkName(value: unknown, what: string, maxBytes: number): string {
@@ -78,7 +73,8 @@ export function checkArticles(articles: unknown): readonly SeenArticle[] {
   // a batch names one upstream and one group, as a rule: each distinct value is checked once
   let upstream: unknown;
   let group: unknown;
-  articles.forEach((a: unknown, i: number) => {
+  for (let i = 0; i < articles.length; i++) {
+    const a: unknown = articles[i];
     if (typeof a !== 'object' || a === null) invalid(`article #${i} is not an object`);
     const art = a as Record<string, unknown>;
     try {
@@ -93,7 +89,7 @@ export function checkArticles(articles: unknown): readonly SeenArticle[] {
       if (err instanceof UidMapError) throw new UidMapError('INVALID_INPUT', `article #${i}: ${err.message}`);
       throw err;
     }
-  });
+  }
   return articles as readonly SeenArticle[];
 }
 

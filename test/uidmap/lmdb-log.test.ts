@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open as openLmdb } from 'lmdb';
 import { silentLogger } from '../../src/util/log.js';
+import { idHash } from '../../src/uidmap/id-hashes.js';
 import { LmdbUidMapStore } from '../../src/uidmap/lmdb.js';
-import { encodeLog, LogIndex, LogRecord } from '../../src/uidmap/lmdb-log.js';
+import { encodeLog, LogIndex, LogRecord, readLogEntry } from '../../src/uidmap/lmdb-log.js';
 import type { MailboxUidMap, SeenArticle, UidEntry } from '../../src/uidmap/types.js';
 
 const dirs: string[] = [];
@@ -57,6 +58,9 @@ describe('UID map log records', () => {
     expect(r.indexOf(7)).toBe(1);
     expect(r.indexOf(8)).toBe(2);
     expect(r.indexOf(10)).toBe(-1);
+    const bytes = encodeLog(entries);
+    for (const e of entries) expect(readLogEntry(bytes, e.uid)).toEqual(e); // one entry read alone
+    for (const u of [2, 10, 0xffff_fffe]) expect(readLogEntry(bytes, u)).toBeUndefined();
     const ix = new LogIndex();
     ix.add(1, r);
     expect(ix.candidates('<ü€@x>')).toContain(7);
@@ -160,6 +164,24 @@ describe('LMDB UID map with an assignment log', () => {
     expect(m.lookup(2)?.location).toEqual({ upstream: 'backup', group: 'g', number: 40 });
     expect(m.lookup(1)?.location.upstream).toBe('inn');
     expect(m.count()).toBe(3);
+    await s.close();
+  });
+
+  it('two Message-IDs of one hash get two UIDs while a map fills from empty, in one batch, across batches, logged and folded', async () => {
+    const [a, b] = ['<76457@coll>', '<163297@coll>']; // one idHash (3518548318), found by search
+    expect(idHash(a)).toBe(idHash(b)); // else a changed idHash needs another pair
+    const seen = (messageId: string, number: number): SeenArticle => ({ messageId, upstream: 'inn', group: 'g', number });
+    const s = await open(tempPath());
+    const m = await s.open('g');
+    expect(await m.assign([seen(a, 1), seen(b, 2), seen(a, 3)], true)).toEqual([1, 2, 1]);
+    const m2 = await s.open('h');
+    expect(await m2.assign([seen(a, 1)], true)).toEqual([1]);
+    expect(await m2.assign([seen(b, 2)], true)).toEqual([2]); // the candidate (UID 1) is read from the log and refused
+    expect(await m2.assign([seen(a, 1), seen(b, 2), seen(b, 5)], true)).toEqual([1, 2, 2]);
+    expect(m2.lookup(2)?.location.number).toBe(5);
+    await logOf(m2).fold();
+    expect(await m2.assign([seen(b, 5), seen(a, 1), seen('<c@coll>', 6)], true)).toEqual([2, 1, 6]);
+    expect(m2.count()).toBe(3);
     await s.close();
   });
 

@@ -107,9 +107,11 @@ export class MailboxView {
       }
       return v;
     }
-    await v.refresh();
-    // Saved after the opener is answered: the saved table only spares a later
+    // Saved after the opener is answered, not by this first look (issue 14:
+    // its commit was the opener's wait): the saved table only spares a later
     // run the ingest (the UID map, not it, keeps the UIDs).
+    v.savedAt = Date.now();
+    await v.refresh();
     setImmediate(() => {
       v.save().catch((err: unknown) => o.logger.warn({ group: o.group, err: (err as Error).message }, 'backend: saving the view failed'));
     });
