@@ -23,7 +23,7 @@ import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
 import { KeysBudget } from './sort-keys.js';
 import { Turns } from './turns.js';
-import { QuietGate } from './quiet-gate.js';
+import { QuietBacklog, QuietGate } from './quiet-gate.js';
 import { indexStatus, type IndexStatus } from './index-status.js';
 import { rowOfNumber } from './table.js';
 import type { MailboxView, ViewOptions } from './view.js';
@@ -53,6 +53,9 @@ const IN_REPLY_TO_GAP = 8;
  * reads for INN's CPU; the pool keeps them off one connection (NntpPool `pick`).
  */
 const IN_REPLY_TO_TURNS = 3;
+
+/** Bytes of downloaded articles that may wait for quiet clients before they go to the index (`fetched`). */
+const FETCHED_WAIT_BYTES = 4 * 1024 * 1024;
 
 /** A group whose crawl could not be resumed at start (its view did not open) is tried again this often. */
 const RESUME_RETRY_MS = 10_000;
@@ -90,6 +93,8 @@ export class BackendIndex {
   private readonly irt = new Map<string, Set<Promise<void>>>();
   /** Turns of the In-Reply-To reads: while clients read, only when THREAD waits for them. */
   private readonly irtGate: QuietGate;
+  /** Downloaded articles waiting for quiet clients before they go to the index (`fetched`). */
+  private readonly fetchedBacklog: QuietBacklog;
   /** The UID map of each group seen (an article's key in the index is its key there). */
   private readonly uidmaps = new Map<string, MailboxUidMap>();
   /** Each group's view while attached; its last UIDVALIDITY and count once detached (`status`). */
@@ -116,6 +121,7 @@ export class BackendIndex {
     });
     this.budget = new KeysBudget(o.keysMemoryBytes);
     this.irtGate = new QuietGate(this.activity, o.crawlQuietMs, IN_REPLY_TO_TURNS);
+    this.fetchedBacklog = new QuietBacklog(this.activity, o.crawlQuietMs, FETCHED_WAIT_BYTES);
   }
 
   /** Bytes of SORT/THREAD keys kept now, all groups. */
@@ -238,10 +244,11 @@ export class BackendIndex {
     if (this.o.crawl !== false && this.bodies(group) === 'all') this.crawler.start(this.target(group, view, uidmap));
     const search = new GroupSearch({
       group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget,
-      settled: () => this.feed.settled(group),
+      // a search takes the downloads waiting for quiet first (else it would scan them)
+      settled: () => (this.fetchedBacklog.drain(), this.feed.settled(group)),
       writes: () => this.feed.writes(group),
       inReplyTo: () => this.inReplyTo(group),
-      pending: (uidValidity) => this.feed.pending(group, uidValidity),
+      pending: (uidValidity) => (this.fetchedBacklog.drain(), this.feed.pending(group, uidValidity)),
       turns: this.turns,
     });
     this.searches.set(view, search);
@@ -280,13 +287,21 @@ export class BackendIndex {
 
   /**
    * An article was downloaded into the article cache (ArticleCache
-   * `onFetched`): read back from the cache and queued for the index.
+   * `onFetched`): queued for the index (a long one read back from the
+   * cache) once clients have been quiet for `crawlQuietMs`, so a FETCH of
+   * bodies does not wait for the index's work; at once when more than
+   * FETCHED_WAIT_BYTES wait, and before a search reads the index.
    * `live` finds the group's view; `open` reads the cached file.
    */
   fetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
+    if (this.closed || (r.bytes === null && !r.cached)) return;
+    this.fetchedBacklog.add(() => this.indexFetched(key, r, live, open), r.bytes?.length ?? 0);
+  }
+
+  private indexFetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
     // a small article comes with its bytes (kept in memory, then the small store); a long one is read back from its file
     const long = r.size > this.o.maxArticleBytes;
-    if (this.closed || (r.bytes === null && !r.cached) || (long && this.hooks.cachedText === undefined)) return;
+    if (this.closed || (long && this.hooks.cachedText === undefined)) return;
     const [upstream, group, num] = key.split('\u0000');
     if (group === undefined || num === undefined) return;
     const view = live(group);
@@ -348,8 +363,9 @@ export class BackendIndex {
     }
   }
 
-  /** Resolves when what is queued for the index is written. */
+  /** Resolves when what is queued for the index (downloads waiting for quiet included) is written. */
   flush(): Promise<void> {
+    this.fetchedBacklog.drain();
     return this.feed.flush();
   }
 
@@ -360,6 +376,7 @@ export class BackendIndex {
 
   /** Stops the crawler and writes what is queued. */
   async close(): Promise<void> {
+    this.fetchedBacklog.drain();
     this.closed = true;
     this.irtGate.close();
     await this.crawler.close();

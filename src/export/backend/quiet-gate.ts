@@ -86,3 +86,57 @@ export class QuietGate {
     }
   }
 }
+
+/**
+ * Work that waits until clients have been quiet for `quietMs` (e.g. indexing
+ * the articles a FETCH just downloaded), each item with the bytes it holds:
+ * once more than `maxBytes` wait, everything waiting runs at once (memory
+ * stays bounded whatever clients do). `drain()` runs what waits now (before
+ * a search reads the index, at close). Items run in the order added; one that
+ * throws does not stop the others (it is the item's business to log).
+ */
+export class QuietBacklog {
+  private items: (() => void)[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly activity: Activity,
+    private readonly quietMs: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Items waiting now (for tests and status). */
+  get length(): number {
+    return this.items.length;
+  }
+
+  add(run: () => void, bytes: number): void {
+    this.items.push(run);
+    this.bytes += bytes;
+    if (this.bytes > this.maxBytes) this.drain();
+    else this.timer ??= setTimeout(() => this.whenQuiet(), this.activity.untilQuiet(this.quietMs)).unref();
+  }
+
+  drain(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const items = this.items;
+    this.items = [];
+    this.bytes = 0;
+    for (const run of items) {
+      try {
+        run();
+      } catch {
+        // the item's own failure: see the class comment
+      }
+    }
+  }
+
+  private whenQuiet(): void {
+    this.timer = undefined;
+    const wait = this.activity.untilQuiet(this.quietMs);
+    if (wait > 0) this.timer = setTimeout(() => this.whenQuiet(), wait).unref();
+    else this.drain();
+  }
+}

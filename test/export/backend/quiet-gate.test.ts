@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Activity } from '../../../src/export/backend/activity.js';
-import { QuietGate } from '../../../src/export/backend/quiet-gate.js';
+import { QuietBacklog, QuietGate } from '../../../src/export/backend/quiet-gate.js';
 
 /** A turn that records its start and ends when `finish` is called. */
 function turn(gate: QuietGate, key: string, log: string[], name: string): { done: Promise<void>; finish: () => void } {
@@ -98,5 +98,54 @@ describe('QuietGate', () => {
     const gate = new QuietGate(new Activity(), 250, 1);
     await expect(gate.run('g', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(gate.run('g', async () => 7)).resolves.toBe(7);
+  });
+});
+
+describe('QuietBacklog', () => {
+  beforeEach(() => void vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => void vi.useRealTimers());
+
+  it('runs its items, in order, once clients have been quiet for quietMs', async () => {
+    const activity = new Activity();
+    const b = new QuietBacklog(activity, 250, 1000);
+    const ran: number[] = [];
+    activity.touch();
+    b.add(() => ran.push(1), 10);
+    await vi.advanceTimersByTimeAsync(200);
+    activity.touch();
+    b.add(() => ran.push(2), 10);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(ran).toEqual([]);
+    expect(b.length).toBe(2);
+    await vi.advanceTimersByTimeAsync(60);
+    expect(ran).toEqual([1, 2]);
+    expect(b.length).toBe(0);
+  });
+
+  it('runs everything waiting at once when more than maxBytes wait, and on drain', async () => {
+    const activity = new Activity();
+    const b = new QuietBacklog(activity, 250, 100);
+    const ran: number[] = [];
+    activity.touch();
+    b.add(() => ran.push(1), 60);
+    expect(ran).toEqual([]);
+    b.add(() => ran.push(2), 60); // 120 > 100
+    expect(ran).toEqual([1, 2]);
+    b.add(() => ran.push(3), 10);
+    b.drain();
+    expect(ran).toEqual([1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ran).toEqual([1, 2, 3]); // nothing runs twice
+  });
+
+  it('an item that throws does not stop the others', () => {
+    const b = new QuietBacklog(new Activity(), 250, 1000);
+    const ran: number[] = [];
+    b.add(() => {
+      throw new Error('boom');
+    }, 1);
+    b.add(() => ran.push(2), 1);
+    b.drain();
+    expect(ran).toEqual([2]);
   });
 });
