@@ -9,7 +9,8 @@
  *                  connection each time: INN's nnrpd answers OVER/HDR only up to the high
  *                  mark of that connection's last GROUP, so a connection that selected the
  *                  group before new articles arrived would answer 423 for them)
- *   headerValues → GROUP + HDR field lo-hi (XHDR on older servers), in batches of HEADER_BATCH numbers
+ *   headerValues → GROUP + HDR field lo-hi (XHDR on older servers), in batches of HEADER_BATCH numbers; background
+ *                  uses of the pool (only the index asks for them: client reads do not queue behind them)
  *   article/head → ARTICLE n / HEAD n (after an implicit GROUP)
  *
  * Errors: every `NntpError` becomes a `SourceError` with `{ cause }`:
@@ -25,7 +26,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from '../util/log.js';
-import { NntpError, NntpPool, parseNntpUrl, redactNntpUrl, type NntpClient, type NntpErrorCode, type NntpPoolOptions } from '../nntp/index.js';
+import { NntpError, NntpPool, parseNntpUrl, redactNntpUrl, type NntpClient, type NntpErrorCode, type NntpPoolOptions, type UseMode } from '../nntp/index.js';
 import { isSyntheticMessageId } from './message-id.js';
 import { SourceError, type ArticleSink, type GroupInfo, type OverviewRecord, type Source, type SourceErrorCode } from './source.js';
 
@@ -55,8 +56,8 @@ const checkable = (messageId: string | undefined): messageId is string =>
   messageId !== undefined && !isSyntheticMessageId(messageId);
 
 export interface ClientPool {
-  /** `bulk`: one of many small requests issued together (see NntpPool.use). */
-  use<T>(fn: (c: SourceClient) => Promise<T>, bulk?: boolean): Promise<T>;
+  /** `mode`: `true` one of many small requests issued together, `'background'` work no client waits for (see NntpPool.use). */
+  use<T>(fn: (c: SourceClient) => Promise<T>, mode?: UseMode): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -233,7 +234,7 @@ export class NntpSource implements Source {
         await c.group(group); // as for OVER
         for await (const v of c.hdr(group, field, [lo, hi])) if (v.value.length > 0) out.push({ number: v.number, value: Buffer.from(v.value) });
         return out;
-      });
+      }, 'background'); // the index's reads: kept off the connection client reads go to (NntpPool `pick`)
       yield* batch;
     }
   }
@@ -305,8 +306,8 @@ export class NntpSource implements Source {
     await this.pool.close();
   }
 
-  private call<T>(where: string, fn: (c: SourceClient) => Promise<T>, bulk = false): Promise<T> {
-    return this.pool.use(fn, bulk).catch((err: unknown) => {
+  private call<T>(where: string, fn: (c: SourceClient) => Promise<T>, mode: UseMode = false): Promise<T> {
+    return this.pool.use(fn, mode).catch((err: unknown) => {
       throw toSourceError(err, `${this.id} ${where}`);
     });
   }

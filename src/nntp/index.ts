@@ -8,7 +8,7 @@
  */
 export { NntpClient } from './client.js';
 export type { ActiveEntry, ArticleHandle, GroupStatus, NntpClientOptions, OverLine, OverRecord } from './types.js';
-export { NntpPool, DEFAULT_POOL_SIZE, type NntpPoolOptions } from './pool.js';
+export { NntpPool, DEFAULT_POOL_SIZE, type NntpPoolOptions, type UseMode } from './pool.js';
 export { NntpError, isNntpError, type NntpErrorCode } from './errors.js';
 export { parseNntpUrl, redactNntpUrl, NNTP_DEFAULT_PORT, NNTPS_DEFAULT_PORT, type NntpAddress } from './url.js';
 export * as nntpLimits from './limits.js';

@@ -8,6 +8,11 @@
  *   client pipelines, several `use` calls may share one connection. A `bulk`
  *   use goes to the first client with fewer than a pipeline window of uses in
  *   progress instead (see `use`).
+ * - A `background` use (work no client waits for: the index's HDR reads) is
+ *   kept off one connection when the pool has more than one, and client uses
+ *   (bulk or not) go first to connections carrying no background use, so a
+ *   client's commands never queue behind a long background answer that INN
+ *   answers in order on the same connection (see `pick`).
  * - A client that closes (peer gone, timeout, protocol error) leaves the pool;
  *   the next `use` connects a new one, which is logged as a reconnect.
  * - `use(fn)` retries once, on a fresh client, when connecting or `fn` fails with
@@ -36,7 +41,12 @@ interface Slot {
   client: NntpClient | undefined;
   ready: Promise<NntpClient>;
   busy: number;
+  /** Of `busy`, the background uses. */
+  background: number;
 }
+
+/** How a `use` is placed: `true` bulk, `false` single (the default), `'background'` see the contract. */
+export type UseMode = boolean | 'background';
 
 export const DEFAULT_POOL_SIZE = 2;
 
@@ -68,14 +78,16 @@ export class NntpPool {
    * 6.9–8.0 s over 4 connections, 5.6 s over one). Single requests keep going
    * to the least busy client, so they do not queue behind a listing.
    */
-  use<T>(fn: (c: NntpClient) => Promise<T>, bulk = false): Promise<T> {
+  use<T>(fn: (c: NntpClient) => Promise<T>, mode: UseMode = false): Promise<T> {
     if (this.closed) return Promise.reject(new NntpError('CLOSED', 'pool is closed'));
-    const slot = this.pick(bulk);
+    const slot = this.pick(mode);
     const client = slot.client;
-    if (client === undefined || client.closed) return this.useAwaiting(fn, slot);
+    if (client === undefined || client.closed) return this.useAwaiting(fn, slot, mode);
     // Connected already (the usual case): call at once, no await on `ready`.
     // A listing makes one call per article; each async layer is another promise.
+    const bg = mode === 'background' ? 1 : 0;
     slot.busy++;
+    slot.background += bg;
     const before = client.deliveredCount;
     let p: Promise<T>;
     try {
@@ -86,12 +98,14 @@ export class NntpPool {
     return p.then(
       (v) => {
         slot.busy--;
+        slot.background -= bg;
         this.opts.onRequest?.('ok');
         return v;
       },
       (err: unknown) => {
         slot.busy--;
-        if (this.retryable(err, client, before)) return this.useAwaiting(fn, undefined, 1);
+        slot.background -= bg;
+        if (this.retryable(err, client, before)) return this.useAwaiting(fn, undefined, mode, 1);
         this.report(err);
         throw err;
       },
@@ -99,12 +113,14 @@ export class NntpPool {
   }
 
   /** `use` for a slot still connecting (or on the retry): the first attempt goes to `first` when given. */
-  private async useAwaiting<T>(fn: (c: NntpClient) => Promise<T>, first: Slot | undefined, attempt = 0): Promise<T> {
+  private async useAwaiting<T>(fn: (c: NntpClient) => Promise<T>, first: Slot | undefined, mode: UseMode, attempt = 0): Promise<T> {
+    const bg = mode === 'background' ? 1 : 0;
     for (; ; attempt++) {
       if (this.closed) throw new NntpError('CLOSED', 'pool is closed');
-      const slot = first ?? this.pick();
+      const slot = first ?? this.pick(mode);
       first = undefined;
       slot.busy++;
+      slot.background += bg;
       let client: NntpClient | undefined;
       let before = 0;
       try {
@@ -119,6 +135,7 @@ export class NntpPool {
         throw err;
       } finally {
         slot.busy--;
+        slot.background -= bg;
       }
     }
   }
@@ -156,14 +173,33 @@ export class NntpPool {
     return this.slots.length;
   }
 
-  private pick(bulk = false): Slot {
-    if (bulk) {
-      for (const s of this.slots) if (s.busy < this.bulkDepth) return s;
+  /**
+   * Where a use goes. Client uses look first at the connections without
+   * background work (then, the pool being full, at all of them): bulk to
+   * the first with room in its pipeline window, single to the least busy
+   * (a new connection when that one is busy and the pool has room).
+   * Background uses go where client ones would, except that with more than
+   * one connection allowed they never take the last connection free of
+   * background work: then they join the least busy connection that has some.
+   */
+  private pick(mode: UseMode = false): Slot {
+    if (mode === 'background') {
+      const carrying = this.slots.filter((s) => s.background > 0);
+      if (this.size > 1 && carrying.length >= this.size - 1) return leastBusy(carrying)!;
+      return this.pickAmong(this.slots, false) ?? this.open();
     }
-    let best: Slot | undefined;
-    for (const s of this.slots) if (!best || s.busy < best.busy) best = s;
+    const clean = this.slots.length === 0 ? this.slots : this.slots.filter((s) => s.background === 0);
+    return this.pickAmong(clean, mode) ?? (this.slots.length < this.size ? this.open() : this.pickAmong(this.slots, mode)!);
+  }
+
+  /** The existing connection among `slots` a use goes to, or undefined when a new one should be opened (or there is none). */
+  private pickAmong(slots: readonly Slot[], bulk: boolean): Slot | undefined {
+    if (bulk) {
+      for (const s of slots) if (s.busy < this.bulkDepth) return s;
+    }
+    const best = leastBusy(slots);
     if (best && (best.busy === 0 || this.slots.length >= this.size)) return best;
-    return this.open();
+    return undefined;
   }
 
   private open(): Slot {
@@ -171,7 +207,7 @@ export class NntpPool {
       this.lost--;
       this.log.info({ live: this.slots.length }, 'nntp reconnecting after a lost connection');
     }
-    const slot: Slot = { client: undefined, ready: undefined as unknown as Promise<NntpClient>, busy: 0 };
+    const slot: Slot = { client: undefined, ready: undefined as unknown as Promise<NntpClient>, busy: 0, background: 0 };
     const drop = () => {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
@@ -197,4 +233,10 @@ export class NntpPool {
     this.slots.push(slot);
     return slot;
   }
+}
+
+function leastBusy(slots: readonly Slot[]): Slot | undefined {
+  let best: Slot | undefined;
+  for (const s of slots) if (!best || s.busy < best.busy) best = s;
+  return best;
 }

@@ -9,6 +9,7 @@ import { NntpSource, OVERVIEW_BATCH, toSourceError, type ClientPool, type Source
 import { NntpError, type NntpErrorCode } from '../../src/nntp/errors.js';
 import { SourceError } from '../../src/export/source.js';
 import type { OverRecord } from '../../src/nntp/client.js';
+import type { UseMode } from '../../src/nntp/pool.js';
 import { silentLogger } from '../../src/util/log.js';
 
 /** A pool whose one client answers from fixed data, or fails with a given NntpError code. */
@@ -19,8 +20,11 @@ class FakeNntpPool implements ClientPool {
   closed = false;
   headBytes = Buffer.from('Subject: s\r\nMessage-ID: <1@x>\r\n');
   articleStream: Readable = Readable.from([Buffer.from('a\r\n')]);
+  /** How each use was placed (NntpPool `use` mode). */
+  modes: (UseMode | undefined)[] = [];
   constructor(private readonly high: number) {}
-  async use<T>(fn: (c: SourceClient) => Promise<T>): Promise<T> {
+  async use<T>(fn: (c: SourceClient) => Promise<T>, mode?: UseMode): Promise<T> {
+    this.modes.push(mode);
     if (this.failWith) throw new NntpError(this.failWith, `fake ${this.failWith}`);
     const self = this;
     const client = {
@@ -47,6 +51,9 @@ class FakeNntpPool implements ClientPool {
       },
       async article(_g: string, n: number) {
         return { number: n, messageId: '<1@x>', stream: self.articleStream };
+      },
+      async *hdr(_g: string, _f: string, r: [number, number]) {
+        for (let n = r[0]; n <= Math.min(r[1], self.high); n++) yield { number: n, value: Buffer.from(`<p${n}@x>`) };
       },
       async head(_g: string, n: number) {
         return { number: n, messageId: '<1@x>', head: self.headBytes };
@@ -172,5 +179,18 @@ describe('NntpSource', () => {
     await new NntpSource({ upstream, logger: silentLogger(), pool }).close();
     expect(pool.closed).toBe(true);
     expect(toSourceError(new Error('x'), 'w').code).toBe('UNAVAILABLE');
+  });
+
+  it('reads header values as background uses of the pool (client reads never queue behind them), articles as bulk uses when asked', async () => {
+    const pool = new FakeNntpPool(5);
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    const got: string[] = [];
+    for await (const v of s.headerValues!('g.one', 'In-Reply-To', 2, 4)) got.push(`${v.number} ${v.value.toString()}`);
+    expect(got).toEqual(['2 <p2@x>', '3 <p3@x>', '4 <p4@x>']);
+    expect(pool.modes).toEqual(['background']);
+    pool.modes = [];
+    await s.articleInto('g.one', 1, undefined, { begin: () => undefined, data: () => undefined }, true);
+    await s.groupInfo('g.one');
+    expect(pool.modes).toEqual([true, false]);
   });
 });

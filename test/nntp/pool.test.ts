@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { NntpPool } from '../../src/nntp/pool.js';
@@ -78,6 +78,49 @@ describe('NntpPool', () => {
     release();
     await Promise.all([...bulk, single]);
     expect(peer.accepted).toBe(3);
+  });
+
+  it('background uses keep off one connection; client uses (bulk or single) go first to a connection without background work', async () => {
+    peer = await startFakePeer(fakeNntpServer({ groups: groups() }));
+    pool = new NntpPool({ host: '127.0.0.1', port: peer.port, size: 3, pipelineWindow: 100 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held = (mode: boolean | 'background', into: unknown[]) =>
+      pool!.use(async (c) => {
+        into.push(c);
+        await gate;
+        return c.stat('g', 1);
+      }, mode);
+    const bg: unknown[] = [];
+    const background = Array.from({ length: 7 }, () => held('background', bg));
+    await vi.waitFor(() => expect(bg).toHaveLength(7), { timeout: 5000 });
+    expect(new Set(bg).size).toBe(2); // size - 1 connections at most
+    const fg: unknown[] = [];
+    const bulk = Array.from({ length: 5 }, () => held(true, fg));
+    const single = held(false, fg);
+    await vi.waitFor(() => expect(fg).toHaveLength(6), { timeout: 5000 });
+    expect(new Set(fg).size).toBe(1); // all on the third connection, even the single one (it is busy, but the pool is full)
+    expect(bg).not.toContain(fg[0]);
+    release();
+    await Promise.all([...background, ...bulk, single]);
+    expect(peer.accepted).toBe(3);
+    // once the background work is over, client uses may go anywhere again
+    const after: unknown[] = [];
+    await Promise.all([held(false, after), held(false, after), held(false, after)]);
+    expect(new Set(after).size).toBe(3);
+  });
+
+  it('with one connection, background and client uses share it', async () => {
+    peer = await startFakePeer(fakeNntpServer({ groups: groups() }));
+    pool = new NntpPool({ host: '127.0.0.1', port: peer.port, size: 1 });
+    const seen = new Set<unknown>();
+    await Promise.all([
+      pool.use(async (c) => (seen.add(c), c.stat('g', 1)), 'background'),
+      pool.use(async (c) => (seen.add(c), c.stat('g', 2)), true),
+      pool.use(async (c) => (seen.add(c), c.stat('g', 2))),
+    ]);
+    expect(seen.size).toBe(1);
+    expect(peer.accepted).toBe(1);
   });
 
   it('peer closes a connection: the next use reconnects and logs it', async () => {

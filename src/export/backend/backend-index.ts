@@ -23,6 +23,7 @@ import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
 import { KeysBudget } from './sort-keys.js';
 import { Turns } from './turns.js';
+import { QuietBacklog, QuietGate } from './quiet-gate.js';
 import { indexStatus, type IndexStatus } from './index-status.js';
 import { rowOfNumber } from './table.js';
 import type { MailboxView, ViewOptions } from './view.js';
@@ -45,6 +46,16 @@ const MEASURED_KEEP_BYTES = 64 * 1024;
  * one HDR range: the few articles between cost INN less than another command.
  */
 const IN_REPLY_TO_GAP = 8;
+
+/**
+ * In-Reply-To HDR ranges read at once, all groups together (quiet-gate.ts):
+ * INN reads every article it answers HDR for, so these compete with client
+ * reads for INN's CPU; the pool keeps them off one connection (NntpPool `pick`).
+ */
+const IN_REPLY_TO_TURNS = 3;
+
+/** Bytes of downloaded articles that may wait for quiet clients before they go to the index (`fetched`). */
+const FETCHED_WAIT_BYTES = 4 * 1024 * 1024;
 
 /** A group whose crawl could not be resumed at start (its view did not open) is tried again this often. */
 const RESUME_RETRY_MS = 10_000;
@@ -80,6 +91,10 @@ export class BackendIndex {
   private readonly bodies: (group: string) => BodyPolicy;
   /** In-Reply-To fetches under way, by group (`fetchInReplyTo`). */
   private readonly irt = new Map<string, Set<Promise<void>>>();
+  /** Turns of the In-Reply-To reads: while clients read, only when THREAD waits for them. */
+  private readonly irtGate: QuietGate;
+  /** Downloaded articles waiting for quiet clients before they go to the index (`fetched`). */
+  private readonly fetchedBacklog: QuietBacklog;
   /** The UID map of each group seen (an article's key in the index is its key there). */
   private readonly uidmaps = new Map<string, MailboxUidMap>();
   /** Each group's view while attached; its last UIDVALIDITY and count once detached (`status`). */
@@ -105,6 +120,8 @@ export class BackendIndex {
       ...hooks,
     });
     this.budget = new KeysBudget(o.keysMemoryBytes);
+    this.irtGate = new QuietGate(this.activity, o.crawlQuietMs, IN_REPLY_TO_TURNS);
+    this.fetchedBacklog = new QuietBacklog(this.activity, o.crawlQuietMs, FETCHED_WAIT_BYTES);
   }
 
   /** Bytes of SORT/THREAD keys kept now, all groups. */
@@ -140,8 +157,9 @@ export class BackendIndex {
    * from the records when the overview carries it (OverviewRecord.inReplyTo,
    * INN's extraoverviewadvertised), else asked for with NNTP HDR over ranges of those
    * articles (INN reads each article it answers for: ~40 µs of its time
-   * apiece) on other connections of the pool while the overview is read,
-   * and written into the index after the batch's overview records
+   * apiece) as background uses of the pool, IN_REPLY_TO_TURNS ranges at a time,
+   * a range starting only while clients are quiet unless THREAD waits for
+   * them (`inReplyTo`), and written into the index after the batch's overview records
    * (`queued`). `inReplyTo` tells whether fetches are under way. Failures are
    * logged (THREAD then reads those headers).
    */
@@ -161,31 +179,42 @@ export class BackendIndex {
       else ranges.push([n, n]);
     }
     const headerValues = source.headerValues.bind(source);
+    // only numbers and UIDs wait for a turn, not the batch's records
+    const uids = want.map((it) => it.uid);
+    const numbers = want.map((it) => it.record.number);
     const pending = this.irt.get(group) ?? new Set<Promise<void>>();
     this.irt.set(group, pending);
     const p: Promise<void> = (async () => {
       const values = new Map<number, string>();
       await Promise.all(
-        ranges.map(async ([lo, hi]) => {
-          for await (const v of headerValues(group, 'In-Reply-To', lo, hi)) values.set(v.number, bytesToText(v.value));
-        }),
+        ranges.map(([lo, hi]) =>
+          this.irtGate.run(group, async () => {
+            if (this.closed) return;
+            for await (const v of headerValues(group, 'In-Reply-To', lo, hi)) values.set(v.number, bytesToText(v.value));
+          }),
+        ),
       );
       await queued;
       if (this.closed) return;
-      this.feed.inReplyTo(group, uidValidity, want.map((it) => ({ uid: it.uid, value: values.get(it.record.number) ?? '' })));
+      this.feed.inReplyTo(group, uidValidity, uids.map((uid, i) => ({ uid, value: values.get(numbers[i]!) ?? '' })));
     })()
       .catch((err: unknown) => this.log.warn({ group, err: (err as Error).message }, 'index: In-Reply-To not fetched (THREAD reads those headers)'))
       .finally(() => {
         pending.delete(p);
-        if (pending.size === 0 && this.irt.get(group) === pending) this.irt.delete(group);
+        if (pending.size === 0 && this.irt.get(group) === pending) {
+          this.irt.delete(group);
+          this.irtGate.calm(group);
+        }
       });
     pending.add(p);
   }
 
-  /** The In-Reply-To fetches under way for the group, if any (resolves when they are done, never rejects). */
+  /** The In-Reply-To fetches under way for the group, if any (resolves when they are done, never rejects); the caller waits for them, so they no longer wait for quiet. */
   inReplyTo(group: string): Promise<void> | undefined {
     const pending = this.irt.get(group);
-    return pending === undefined ? undefined : Promise.all([...pending]).then(() => undefined);
+    if (pending === undefined) return undefined;
+    this.irtGate.hurry(group);
+    return Promise.all([...pending]).then(() => undefined);
   }
 
   /** What a group's reader gets: headers and articles it reads go to the index. */
@@ -215,10 +244,11 @@ export class BackendIndex {
     if (this.o.crawl !== false && this.bodies(group) === 'all') this.crawler.start(this.target(group, view, uidmap));
     const search = new GroupSearch({
       group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget,
-      settled: () => this.feed.settled(group),
+      // a search takes the downloads waiting for quiet first (else it would scan them)
+      settled: () => (this.fetchedBacklog.drain(), this.feed.settled(group)),
       writes: () => this.feed.writes(group),
       inReplyTo: () => this.inReplyTo(group),
-      pending: (uidValidity) => this.feed.pending(group, uidValidity),
+      pending: (uidValidity) => (this.fetchedBacklog.drain(), this.feed.pending(group, uidValidity)),
       turns: this.turns,
     });
     this.searches.set(view, search);
@@ -257,13 +287,22 @@ export class BackendIndex {
 
   /**
    * An article was downloaded into the article cache (ArticleCache
-   * `onFetched`): read back from the cache and queued for the index.
+   * `onFetched`): queued for the index (a long one read back from the
+   * cache) once clients have been quiet for `crawlQuietMs`, so a FETCH of
+   * bodies does not wait for the index's work; at once when more than
+   * FETCHED_WAIT_BYTES wait, and before a search reads the index.
    * `live` finds the group's view; `open` reads the cached file.
    */
   fetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
+    if (this.closed || (r.bytes === null && !r.cached)) return;
+    // what it holds: the article (a small one), its header copy and ~200 bytes of closure and record
+    this.fetchedBacklog.add(() => this.indexFetched(key, r, live, open), (r.bytes?.length ?? 0) + (r.header?.length ?? 0) + 200);
+  }
+
+  private indexFetched(key: string, r: Fetched, live: (group: string) => MailboxView | undefined, open: (key: string) => Promise<Readable>): void {
     // a small article comes with its bytes (kept in memory, then the small store); a long one is read back from its file
     const long = r.size > this.o.maxArticleBytes;
-    if (this.closed || (r.bytes === null && !r.cached) || (long && this.hooks.cachedText === undefined)) return;
+    if (this.closed || (long && this.hooks.cachedText === undefined)) return;
     const [upstream, group, num] = key.split('\u0000');
     if (group === undefined || num === undefined) return;
     const view = live(group);
@@ -325,8 +364,9 @@ export class BackendIndex {
     }
   }
 
-  /** Resolves when what is queued for the index is written. */
+  /** Resolves when what is queued for the index (downloads waiting for quiet included) is written. */
   flush(): Promise<void> {
+    this.fetchedBacklog.drain();
     return this.feed.flush();
   }
 
@@ -337,7 +377,9 @@ export class BackendIndex {
 
   /** Stops the crawler and writes what is queued. */
   async close(): Promise<void> {
+    this.fetchedBacklog.drain();
     this.closed = true;
+    this.irtGate.close();
     await this.crawler.close();
     await Promise.all([...this.irt.values()].flatMap((set) => [...set]));
     await this.feed.close();

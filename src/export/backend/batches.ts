@@ -5,7 +5,9 @@
  *
  * - Batches of READ_BATCH messages: one pipelined header round (HEAD_WINDOW
  *   in flight) per batch, and one flag view per batch on the caller's side.
- * - Bodies or structures are asked for before meta data (`prefetch`,
+ * - Bodies or structures are asked for before meta data (`prefetch`: of the
+ *   current batch and every batch read ahead, before any meta data, so a FETCH
+ *   of bodies sends all its ARTICLE commands at once;
  *   `prefetchStructures`), so a size that must be exact comes from that same
  *   read: no article is read twice.
  * - For a caller that streams its batches on (`needs.streams`, a FETCH
@@ -51,11 +53,18 @@ export async function* readBatches(r: BatchReader, uids: readonly number[], need
   const exactSize = needs.exactSize ?? true;
   const structure = needs.structure ?? false;
   const started = new Map<number, Started>();
+  /** Batches whose downloads were asked for: all those read ahead before any meta data, so every ARTICLE leaves in one go. */
+  const prefetched = new Set<number>();
+  const prefetch = (from: number): void => {
+    if (from >= uids.length || prefetched.has(from)) return;
+    prefetched.add(from);
+    r.prefetch(uids.slice(from, from + READ_BATCH)); // also one message: its size and header then come from the download, not a read of their own
+  };
   const start = (from: number): Started => {
     const known = started.get(from);
     if (known !== undefined) return known;
     const batch = uids.slice(from, from + READ_BATCH);
-    if (needs.content) r.prefetch(batch); // also one message: its size and header then come from the download, not a read of their own
+    if (needs.content) prefetch(from);
     else if (structure !== false && batch.length > 1) {
       const todo = structure === true ? batch : batch.filter(structure);
       if (todo.length > 1) r.prefetchStructures(todo);
@@ -71,7 +80,9 @@ export async function* readBatches(r: BatchReader, uids: readonly number[], need
   };
   const ahead = needs.streams ? (needs.content ? BODY_READ_AHEAD : META_READ_AHEAD) : 0;
   for (let from = 0; from < uids.length; from += READ_BATCH) {
+    if (needs.content) for (let k = 0; k <= ahead; k++) prefetch(from + k * READ_BATCH);
     const s = start(from);
+    prefetched.delete(from);
     started.delete(from);
     for (let k = 1; k <= ahead && from + k * READ_BATCH < uids.length; k++) start(from + k * READ_BATCH);
     const got = s.metas === null ? undefined : await s.metas;
