@@ -29,6 +29,7 @@ import { openDb, type Db } from './db.js';
 import { SearchIndexError } from './errors.js';
 import { IndexReader, type MatchResult, type SearchField, type SearchTerm, type SortColumns, type SortField } from './query.js';
 import { IndexWriter, type BodyRecord, type BodyResult, type HeaderRecord, type OverviewRecord } from './writer.js';
+import type { StoredAnswers } from './sort-store.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 export { SearchIndexError, type SearchIndexErrorCode } from './errors.js';
@@ -41,6 +42,8 @@ export { overviewDoc, overviewMatcher, type OverviewAnswer, type OverviewDoc } f
 export { MessageKeys, sentDate, type MessageRecord } from './keys.js';
 export { baseSubject, type BaseSubject } from './base-subject.js';
 export { sortOrder, sortComparator, SORT_KEYS, type SortKey, type SortCriterion } from './sort.js';
+export { StoredAnswers, type StoredMembers } from './sort-store.js';
+export { unpackForest, type PackedForest } from './thread.js';
 export { prepareThread, threadMessages, THREAD_ALGORITHMS, type ThreadAlgorithm, type ThreadNode } from './thread.js';
 export { bodyText, fold, headerText, MAX_SEARCH_BODY, type FirstAddress, type HeaderText } from './text.js';
 
@@ -385,6 +388,16 @@ export class SearchIndex {
   sortColumns(mailbox: string, uidValidity: number, fields: readonly SortField[], sinceUid = 0): SortColumns {
     this.check();
     return this.reader.sortColumns(mailbox, uidValidity, fields, sinceUid);
+  }
+
+  /**
+   * The SORT/THREAD answers the writer stored for the whole mailbox at its
+   * current version (sort-store.ts), for exactly `StoredAnswers.members`;
+   * undefined when there are none.
+   */
+  storedAnswers(mailbox: string, uidValidity: number): StoredAnswers | undefined {
+    this.check();
+    return this.reader.storedAnswers(mailbox, uidValidity);
   }
 
   /** Waits for the pending writes, then closes both connections. */

@@ -175,6 +175,8 @@ export class GroupSearch implements MailboxSearch {
       const n = NEEDS[c.key];
       if (n !== null) needs.add(n);
     }
+    const stored = this.fromStore(() => this.keys.storedSort(criteria, uids));
+    if (stored !== undefined) return stored;
     const ready = await this.ready(needs);
     const { subset, missing } = locate(ready.uids, uids);
     if (subset === null) return uidOrder(ready, criteria).slice();
@@ -192,6 +194,8 @@ export class GroupSearch implements MailboxSearch {
     if (algorithm === 'REFERENCES') needs.add('subject');
     const all = this.d.snapshot().uids;
     const whole = uids === all || (uids.length === all.length && isPrefix(uids, all));
+    const stored = whole ? this.fromStore(() => this.keys.storedThread(algorithm, uids)) : undefined;
+    if (stored !== undefined) return stored;
     const ready = await this.ready(needs, (keys) => prepareThread(keys, algorithm, whole));
     const { subset, missing } = locate(ready.uids, uids);
     const threads = subset === null ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);
@@ -221,6 +225,15 @@ export class GroupSearch implements MailboxSearch {
     // members of expired articles may linger until the crawler or a poll removes them
     const total = snap.uids.length;
     return { total, headers: Math.min(c.headers, total), bodies: Math.min(c.bodies, total) };
+  }
+
+  /** An answer the index stored (sort-keys.ts `storedSort`, `storedThread`); undefined when there is none or it cannot be read. */
+  private fromStore<T>(read: () => T | undefined): T | undefined {
+    try {
+      return read();
+    } catch {
+      return undefined; // the keys answer instead
+    }
   }
 
   private async ready(needs: ReadonlySet<Need>, prepare?: (keys: MessageKeys) => void) {

@@ -14,7 +14,9 @@
  * REFERENCES keys (records, base subjects, interned msg-ids, ranks) 42–44 MB,
  * 49–51 MB once From is added; the estimate charged 44.5 MB for them.
  */
-import { MessageKeys, type MessageRecord } from '../../search/index.js';
+import {
+  MessageKeys, unpackForest, type MessageRecord, type SortCriterion, type StoredAnswers, type StoredMembers, type ThreadAlgorithm, type ThreadNode,
+} from '../../search/index.js';
 import { buildRecords, completeRecords, readRecords, settleSizes, type Need, type RecordSource } from './sort-records.js';
 import { isPrefix } from '../../util/sorted.js';
 import type { ViewSnapshot } from './view.js';
@@ -68,6 +70,20 @@ export class KeysBudget {
   }
 }
 
+/**
+ * Whether stored answers for `m` answer for `snap`: the same UIDs, every
+ * INTERNALDATE known (sort-records.ts reads the header of an overview-only
+ * record without one), and those a missing Date fell back to as stored.
+ */
+function storedFit(m: StoredMembers, snap: ViewSnapshot): boolean {
+  const uids = snap.uids;
+  if (uids.length !== m.uids.length || !isPrefix(uids, m.uids)) return false;
+  const dates = snap.table.dates;
+  for (let i = 0; i < uids.length; i++) if (!Number.isFinite(dates[i]!)) return false;
+  for (let k = 0; k < m.fallbackAt.length; k++) if (dates[m.fallbackAt[k]!] !== m.fallbackDate[k]) return false;
+  return true;
+}
+
 /** Keys ready for one command: `uids[i]` is the UID of record i (ascending; do not modify). */
 export interface ReadyKeys {
   keys: MessageKeys;
@@ -83,6 +99,8 @@ export class GroupKeys {
   private needs = new Set<Need>();
   private bytes = 0;
   private building: Promise<void> | null = null;
+  /** The stored answers last found valid (or not) for a snapshot at an index version (`stored`). */
+  private storedFor: { snapUids: Uint32Array; version: number; answers: StoredAnswers | undefined } | null = null;
 
   constructor(
     private readonly src: RecordSource,
@@ -98,6 +116,66 @@ export class GroupKeys {
     this.needs = new Set();
     this.budget.release(this);
     this.bytes = 0;
+  }
+
+  /**
+   * The whole-group answers the index writer stored (src/search sort-store.ts),
+   * when no keys of the latest snapshot are held (held keys answer as before,
+   * so a repeated command costs what it did) and they are exactly for it:
+   * the same UIDs, at the index's current version, with the INTERNALDATEs
+   * their sent dates fell back to. Found once per snapshot and version.
+   */
+  private stored(): { answers: StoredAnswers; snap: ViewSnapshot } | undefined {
+    const snap = this.snapshot();
+    if (this.keys !== null && this.snapUids === snap.uids) return undefined;
+    const version = this.src.index.changesSince(this.src.group, snap.uidValidity, 0).version;
+    const memo = this.storedFor;
+    if (memo !== null && memo.snapUids === snap.uids && memo.version === version) return memo.answers && { answers: memo.answers, snap };
+    let answers = this.src.index.storedAnswers(this.src.group, snap.uidValidity);
+    if (answers !== undefined && (answers.version !== version || !storedFit(answers.members, snap))) answers = undefined;
+    this.storedFor = { snapUids: snap.uids, version, answers };
+    return answers && { answers, snap };
+  }
+
+  /**
+   * `uids` (ascending) in the order of `criteria` from the stored answers, UIDs
+   * the snapshot lacks last; undefined when none is stored for it (the caller
+   * builds the keys). Throws SearchIndexError.
+   */
+  storedSort(criteria: readonly SortCriterion[], uids: Uint32Array): Uint32Array | undefined {
+    const found = this.stored();
+    const order = found?.answers.order(criteria);
+    if (found === undefined || order === undefined) return undefined;
+    const held = found.answers.members.uids;
+    const whole = uids === held || uids === found.snap.uids || (uids.length === held.length && isPrefix(uids, held));
+    const out = new Uint32Array(uids.length);
+    let w = 0;
+    if (whole) {
+      for (let k = 0; k < order.length; k++) out[w++] = held[order[k]!]!;
+      return out;
+    }
+    // the asked-for members by index, then those in the stored order
+    const wanted = new Uint8Array(held.length);
+    const missing: number[] = [];
+    let j = 0;
+    for (const uid of uids) {
+      while (j < held.length && held[j]! < uid) j++;
+      if (j < held.length && held[j] === uid) wanted[j] = 1;
+      else missing.push(uid);
+    }
+    for (let k = 0; k < order.length; k++) if (wanted[order[k]!] === 1) out[w++] = held[order[k]!]!;
+    for (const uid of missing) out[w++] = uid;
+    return out;
+  }
+
+  /** The threads of the whole group from the stored answers; undefined when none is stored for `uids` (every UID of the snapshot). */
+  storedThread(algorithm: ThreadAlgorithm, uids: Uint32Array): readonly ThreadNode[] | undefined {
+    const found = this.stored();
+    if (found === undefined) return undefined;
+    const held = found.answers.members.uids;
+    if (!(uids === held || uids === found.snap.uids || (uids.length === held.length && isPrefix(uids, held)))) return undefined;
+    const forest = found.answers.forest(algorithm);
+    return forest === undefined ? undefined : unpackForest(forest);
   }
 
   /**
