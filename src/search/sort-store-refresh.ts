@@ -5,14 +5,14 @@
  * at a time, between batches (the thread is niced: worker.ts).
  *
  * Nothing is computed when the stored answers are already complete for the
- * mailbox's current version (an in-place upgrade or a body moved nothing),
+ * mailbox's current version (`catchUp` at start marks those not looked at) (an in-place upgrade or a body moved nothing),
  * nor for a mailbox of more than `maxMembers` members: deriving its keys
  * takes memory in proportion (~0.5 KB a member while it runs), which the
  * process's bound does not allow for every size; such a mailbox's first
  * SORT/THREAD derives them as before.
  */
 import type { Db } from './db.js';
-import { computeSortStore, STORED_ORDERS, STORED_THREADS, writeSortStore } from './sort-store.js';
+import { computeSortStore, SORT_STORE_FORMAT, STORED_ORDERS, STORED_THREADS, writeSortStore } from './sort-store.js';
 
 /** A mailbox's answers are computed once no write touched it for this long (ms). */
 export const SORT_STORE_QUIET_MS = 5_000;
@@ -47,6 +47,22 @@ export class SortStoreRefresher {
     this.dirty.delete(key);
     this.dirty.set(key, Date.now());
     this.arm(this.quietMs);
+  }
+
+  /**
+   * Marks every mailbox not looked at for its current version (an index
+   * written before stored answers existed, or by a process that stopped
+   * before they were computed): called once when the writer opens.
+   */
+  catchUp(): void {
+    const rows = this.db
+      .prepare(
+        `SELECT m.name, m.uid_validity FROM mailboxes m
+         WHERE NOT EXISTS (SELECT 1 FROM sort_store s WHERE s.mbid = m.mbid AND s.name = 'uids' AND s.version = m.version AND s.format = ?)`,
+      )
+      .raw()
+      .all([SORT_STORE_FORMAT]) as [string, number][];
+    for (const [mailbox, uidValidity] of rows) this.touched(mailbox, uidValidity);
   }
 
   /** Stops: nothing more is computed (the connection is about to close). */
@@ -102,8 +118,9 @@ export class SortStoreRefresher {
       | undefined;
     if (mb === undefined) return false;
     const [mbid, version] = mb;
-    const have = this.db.prepare('SELECT count(*), min(version), max(version) FROM sort_store WHERE mbid = ?').raw().get([mbid]) as [number, number | null, number | null];
-    if (have[0] === 1 + STORED_ORDERS.length + STORED_THREADS.length && have[1] === version && have[2] === version) return true;
+    const have = this.db.prepare('SELECT count(*), min(version), max(version), min(format) FROM sort_store WHERE mbid = ?').raw().get([mbid]) as (number | null)[];
+    const complete = 1 + STORED_ORDERS.length + STORED_THREADS.length;
+    if (have[0] === complete && have[1] === version && have[2] === version && have[3] === SORT_STORE_FORMAT) return true;
     const members = (this.db.prepare('SELECT count(*) FROM members WHERE mbid = ?').raw().get([mbid]) as [number])[0];
     const stmt = (sql: string) => this.db.prepare(sql).raw();
     const rows = members > 0 && members <= this.maxMembers ? computeSortStore(stmt, mbid) : undefined;

@@ -167,14 +167,16 @@ export function computeSortStore(stmt: Stmt, mbid: number): SortStoreRows | unde
 }
 
 /**
- * Replaces the stored answers of `mbid` with `rows` (none: deletes them),
- * stamped with `version`. The caller runs it inside a transaction.
+ * Replaces the stored answers of `mbid` with `rows`, stamped with `version`;
+ * with none, an empty `uids` row only says they were looked at for that
+ * version (a restart does not compute them again: `SortStoreRefresher.catchUp`).
+ * The caller runs it inside a transaction.
  */
 export function writeSortStore(db: Db, mbid: number, version: number, rows: SortStoreRows | undefined): void {
   db.prepare('DELETE FROM sort_store WHERE mbid = ?').run([mbid]);
-  if (rows === undefined) return;
   const put = db.prepare('INSERT INTO sort_store (mbid, name, version, format, data) VALUES (?, ?, ?, ?, ?)');
-  put.run([mbid, 'uids', version, SORT_STORE_FORMAT, encodeMembers(rows.members)]);
+  put.run([mbid, 'uids', version, SORT_STORE_FORMAT, rows === undefined ? Buffer.alloc(0) : encodeMembers(rows.members)]);
+  if (rows === undefined) return;
   for (const [name, order] of rows.orders) put.run([mbid, name, version, SORT_STORE_FORMAT, bytesOf(order)]);
   for (const [name, forest] of rows.forests) put.run([mbid, name, version, SORT_STORE_FORMAT, encodeForest(forest)]);
 }

@@ -76,6 +76,7 @@ function run(): void {
   const writer = new IndexWriter(db);
   // whole-mailbox SORT/THREAD answers, computed once a mailbox's writes are quiet (sort-store.ts)
   const store = new SortStoreRefresher(db);
+  store.catchUp();
   port.on('message', (req: WorkerRequest) => {
     touchedBy(req, (mailbox, uidValidity) => store.touched(mailbox, uidValidity));
     try {

@@ -162,6 +162,23 @@ describe('stored SORT/THREAD answers (sort-store.ts)', () => {
     expect(plain(unpackForest(after.forest('REFERENCES')!))).toEqual([[1, [[2, [[3, []]]]]]]);
   });
 
+  it('are computed at start for the mailboxes not looked at for their current version', async () => {
+    const { index, db } = await setup();
+    await index.addHeaders(randomGroup(6, 10).map((s) => headerRecord(s)));
+    await index.addHeaders([headerRecord({ uid: 1, id: '<1@x>', subject: 'bad\u0001value' }, 'h')]);
+    const seen: string[] = [];
+    const first = new SortStoreRefresher(db, { quietMs: 0, onRefresh: (m, _v, stored) => seen.push(`${m}:${stored}`) });
+    first.catchUp();
+    for (let waited = 0; seen.length < 2 && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(seen.sort()).toEqual(['g:true', 'h:false']);
+    expect(index.storedAnswers('g', 1)?.members.uids.length).toBe(10);
+    // looked at already, stored or not: a restart computes nothing
+    const again: string[] = [];
+    new SortStoreRefresher(db, { quietMs: 0, onRefresh: (m) => again.push(m) }).catchUp();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(again).toEqual([]);
+  });
+
   it('are computed by the writer thread once the writes are quiet', async () => {
     const { index } = await setup('worker');
     await index.addHeaders(randomGroup(5, 30).map((s) => headerRecord(s)));
