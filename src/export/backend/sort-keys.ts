@@ -32,12 +32,27 @@ function recordBytes(r: MessageRecord): number {
   return RECORD_BYTES + 2 * chars;
 }
 
-/** The memory bound shared by the groups' keys: least recently used holders are dropped beyond it. */
-export class KeysBudget {
-  private readonly holders = new Map<GroupKeys, number>();
-  private total = 0;
+/** How often idle keys are looked for, at most (ms): a fraction of the idle time, so a drop comes at most this late. */
+const IDLE_SWEEP_MIN_MS = 1_000;
 
-  constructor(readonly maxBytes: number) {}
+/**
+ * The memory bound shared by the groups' keys: least recently used holders
+ * are dropped beyond it, and any holder unused for `idleMs` (config
+ * `index.keysIdleMs`; 0: never) is dropped too: the whole-group answers the
+ * index stores (src/search sort-store.ts) answer the next SORT or THREAD
+ * cheaply, and other keys are built again from the index.
+ */
+export class KeysBudget {
+  /** Holder → bytes charged and when it was last used (insertion order: least recently used first). */
+  private readonly holders = new Map<GroupKeys, { bytes: number; used: number }>();
+  private total = 0;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly maxBytes: number,
+    readonly idleMs = 0,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Bytes charged now, over all groups. */
   get bytes(): number {
@@ -46,27 +61,56 @@ export class KeysBudget {
 
   /** `h` now holds `bytes` and was used just now; drops others (least recently used first) beyond the bound. */
   charge(h: GroupKeys, bytes: number): void {
-    this.total += bytes - (this.holders.get(h) ?? 0);
+    this.total += bytes - (this.holders.get(h)?.bytes ?? 0);
     this.holders.delete(h);
-    this.holders.set(h, bytes);
+    this.holders.set(h, { bytes, used: this.now() });
     for (const [other] of this.holders) {
       if (this.total <= this.maxBytes) break;
       if (other === h) continue;
       other.drop();
     }
+    this.arm();
   }
 
-  /** `h` was used (LRU order). */
+  /** `h` was used (LRU order, idle time). */
   touch(h: GroupKeys): void {
     const b = this.holders.get(h);
     if (b === undefined) return;
     this.holders.delete(h);
-    this.holders.set(h, b);
+    this.holders.set(h, { bytes: b.bytes, used: this.now() });
   }
 
   release(h: GroupKeys): void {
-    this.total -= this.holders.get(h) ?? 0;
+    this.total -= this.holders.get(h)?.bytes ?? 0;
     this.holders.delete(h);
+    if (this.holders.size === 0 && this.sweeper !== null) {
+      clearTimeout(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
+  /** Drops every holder unused for `idleMs` or longer; returns how many. */
+  dropIdle(): number {
+    if (this.idleMs <= 0) return 0;
+    const before = this.now() - this.idleMs;
+    let dropped = 0;
+    // least recently used first: the first one used since `before` ends the sweep
+    for (const [h, b] of this.holders) {
+      if (b.used > before) break;
+      h.drop();
+      dropped++;
+    }
+    return dropped;
+  }
+
+  private arm(): void {
+    if (this.idleMs <= 0 || this.sweeper !== null) return;
+    this.sweeper = setTimeout(() => {
+      this.sweeper = null;
+      this.dropIdle();
+      if (this.holders.size > 0) this.arm();
+    }, Math.max(IDLE_SWEEP_MIN_MS, this.idleMs / 4));
+    this.sweeper.unref();
   }
 }
 
