@@ -31,10 +31,10 @@
  * for SORT/THREAD are BackendErrors already.
  */
 import {
-  BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadNode,
+  BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadForest,
 } from '../interface.js';
 import {
-  SearchIndexError, overviewDoc, overviewMatcher, prepareThread, sortOrder, threadMessages,
+  SearchIndexError, overviewDoc, overviewMatcher, prepareThread, sortOrder, threadMessages, threadPacked,
   type MessageKeys, type OverviewDoc, type OverviewFields, type SearchIndex, type SearchTerm,
 } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
@@ -187,7 +187,8 @@ export class GroupSearch implements MailboxSearch {
     return out;
   }
 
-  async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
+  /** A whole group's threads come packed (kept or stored arrays: do not modify); a subset's as nodes. */
+  async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<ThreadForest> {
     await this.d.turns?.take();
     // ORDEREDSUBJECT reads no msg-ids: it does not wait for In-Reply-To either
     const needs = new Set<Need>(algorithm === 'ORDEREDSUBJECT' ? ['subject'] : ['thread']);
@@ -198,7 +199,8 @@ export class GroupSearch implements MailboxSearch {
     if (stored !== undefined) return stored;
     const ready = await this.ready(needs, (keys) => prepareThread(keys, algorithm, whole));
     const { subset, missing } = locate(ready.uids, uids);
-    const threads = subset === null ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);
+    if (subset === null) return threadPacked(ready.keys, algorithm);
+    const threads = threadMessages(ready.keys, algorithm, subset);
     if (missing.length === 0) return threads;
     return [...threads, ...Array.from(missing, (uid) => ({ uid, children: [] }))];
   }

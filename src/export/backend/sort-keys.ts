@@ -15,7 +15,7 @@
  * 49–51 MB once From is added; the estimate charged 44.5 MB for them.
  */
 import {
-  MessageKeys, unpackForest, type MessageRecord, type SortCriterion, type StoredAnswers, type StoredMembers, type ThreadAlgorithm, type ThreadNode,
+  MessageKeys, type MessageRecord, type PackedForest, type SortCriterion, type StoredAnswers, type StoredMembers, type ThreadAlgorithm,
 } from '../../search/index.js';
 import { buildRecords, completeRecords, readRecords, settleSizes, type Need, type RecordSource } from './sort-records.js';
 import { isPrefix } from '../../util/sorted.js';
@@ -213,13 +213,12 @@ export class GroupKeys {
   }
 
   /** The threads of the whole group from the stored answers; undefined when none is stored for `uids` (every UID of the snapshot). */
-  storedThread(algorithm: ThreadAlgorithm, uids: Uint32Array): readonly ThreadNode[] | undefined {
+  storedThread(algorithm: ThreadAlgorithm, uids: Uint32Array): PackedForest | undefined {
     const found = this.stored();
     if (found === undefined) return undefined;
     const held = found.answers.members.uids;
     if (!(uids === held || uids === found.snap.uids || (uids.length === held.length && isPrefix(uids, held)))) return undefined;
-    const forest = found.answers.forest(algorithm);
-    return forest === undefined ? undefined : unpackForest(forest);
+    return found.answers.forest(algorithm);
   }
 
   /**

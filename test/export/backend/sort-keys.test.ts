@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MessageKeys, SearchIndex, headerText, sortOrder, threadMessages, type HeaderRecord, type ThreadNode } from '../../../src/search/index.js';
+import { MessageKeys, SearchIndex, headerText, sortOrder, threadMessages, unpackForest, type HeaderRecord, type ThreadNode } from '../../../src/search/index.js';
 import { openDb } from '../../../src/search/db.js';
 import { SortStoreRefresher } from '../../../src/search/sort-store-refresh.js';
 import { GroupKeys, KeysBudget } from '../../../src/export/backend/sort-keys.js';
@@ -79,7 +79,7 @@ describe('stored answers through GroupKeys', () => {
       expect([...g.storedSort(criteria, subset)!]).toEqual([...want.filter((u) => subset.includes(u)), 40]);
     }
     expect(g.storedSort([{ key: 'FROM' }], snap.uids)).toBeUndefined();
-    expect(plain(g.storedThread('REFERENCES', snap.uids)!)).toEqual(plain(threadMessages(keys, 'REFERENCES')));
+    expect(plain(unpackForest(g.storedThread('REFERENCES', snap.uids)!))).toEqual(plain(threadMessages(keys, 'REFERENCES')));
     expect(g.storedThread('REFERENCES', Uint32Array.from([1, 2, 3]))).toBeUndefined();
   });
 
