@@ -213,11 +213,14 @@ export function readStoredForest(stmt: Stmt, mbid: number, version: number, name
 /**
  * The stored answers of one mailbox generation at its current version, as
  * a reader found them (`IndexReader.storedAnswers`); each answer is read
- * when first asked for. `members` holds the UIDs they are for: the caller
+ * when first asked for and kept (a few bytes a member: a repeated command
+ * reads nothing; the caller drops this object when the version moves). `members` holds the UIDs they are for: the caller
  * uses them only for exactly that list of UIDs, and checks the INTERNALDATEs
  * (`fallbackAt` / `fallbackDate`).
  */
 export class StoredAnswers {
+  private readonly read = new Map<string, Uint32Array | PackedForest | undefined>();
+
   constructor(
     private readonly stmt: Stmt,
     private readonly mbid: number,
@@ -227,12 +230,16 @@ export class StoredAnswers {
 
   /** Indices of every member (in `members.uids`) in the order of `criteria`; undefined when not stored (or stale). */
   order(criteria: readonly SortCriterion[]): Uint32Array | undefined {
-    return readStoredOrder(this.stmt, this.mbid, this.version, sortOrderName(criteria), this.members.uids.length);
+    const name = sortOrderName(criteria);
+    if (!this.read.has(name)) this.read.set(name, readStoredOrder(this.stmt, this.mbid, this.version, name, this.members.uids.length));
+    return this.read.get(name) as Uint32Array | undefined;
   }
 
   /** The forest of every member by `algorithm`; undefined when not stored (or stale). */
   forest(algorithm: ThreadAlgorithm): PackedForest | undefined {
-    return readStoredForest(this.stmt, this.mbid, this.version, threadName(algorithm));
+    const name = threadName(algorithm);
+    if (!this.read.has(name)) this.read.set(name, readStoredForest(this.stmt, this.mbid, this.version, name));
+    return this.read.get(name) as PackedForest | undefined;
   }
 }
 

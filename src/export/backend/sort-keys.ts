@@ -6,10 +6,19 @@
  * UIDs) or a command needs fields the kept keys lack (e.g. TO after SUBJECT
  * only: the keys then hold both).
  *
+ * Before any keys are built, a whole-group SORT (DATE), SORT (REVERSE DATE),
+ * SORT (SUBJECT) — or a SEARCH-selected part of one — and a whole-group
+ * THREAD are answered from what the index writer stored for exactly the
+ * snapshot's UIDs (src/search sort-store.ts; `storedSort`, `storedThread`):
+ * the first such command after a restart reads ~1 MB instead of deriving
+ * the keys of every article (100k: ~0.3–0.7 s CPU before).
+ *
  * Memory is bounded over all groups by a `KeysBudget` (config
  * `index.keysMemoryBytes`): each holder is charged an estimate of its
- * records (RECORD_BYTES plus two bytes per character of their strings) and
- * the least recently used holders are dropped beyond the bound. Measured on
+ * records (RECORD_BYTES plus two bytes per character of their strings; the
+ * stored answers it read, STORED_BYTES a member) and the least recently
+ * used holders are dropped beyond the bound, as is any holder unused for
+ * `index.keysIdleMs`. Measured on
  * the 100k benchmark group (bench/group-search.ts, heap after GC): THREAD
  * REFERENCES keys (records, base subjects, interned msg-ids, ranks) 42–44 MB,
  * 49–51 MB once From is added; the estimate charged 44.5 MB for them.
@@ -22,6 +31,9 @@ import { isPrefix } from '../../util/sorted.js';
 import type { ViewSnapshot } from './view.js';
 
 export type { Need } from './sort-records.js';
+
+/** Bytes per member that stored answers keep once read: UIDs, three orders and three packed forests (8 bytes a node). */
+const STORED_BYTES = 4 + 3 * 4 + 3 * 8;
 
 /** Heap per record beyond its strings: the record and address objects, ranks and derived columns (measured, see above). */
 export const RECORD_BYTES = 200;
@@ -152,12 +164,13 @@ export class GroupKeys {
     private readonly budget: KeysBudget,
   ) {}
 
-  /** Forgets the keys (memory bound); the next command builds them again. */
+  /** Forgets the keys and the stored answers read (memory bound, idle); the next command reads or builds them again. */
   drop(): void {
     this.keys = null;
     this.uids = new Uint32Array(0);
     this.snapUids = null;
     this.needs = new Set();
+    this.storedFor = null;
     this.budget.release(this);
     this.bytes = 0;
   }
@@ -174,10 +187,15 @@ export class GroupKeys {
     if (this.keys !== null && this.snapUids === snap.uids) return undefined;
     const version = this.src.index.changesSince(this.src.group, snap.uidValidity, 0).version;
     const memo = this.storedFor;
-    if (memo !== null && memo.snapUids === snap.uids && memo.version === version) return memo.answers && { answers: memo.answers, snap };
+    if (memo !== null && memo.snapUids === snap.uids && memo.version === version) {
+      this.budget.touch(this);
+      return memo.answers && { answers: memo.answers, snap };
+    }
     let answers = this.src.index.storedAnswers(this.src.group, snap.uidValidity);
     if (answers !== undefined && (answers.version !== version || !storedFit(answers.members, snap))) answers = undefined;
     this.storedFor = { snapUids: snap.uids, version, answers };
+    // what they keep once read (members, orders, forests) is charged with the keys, and dropped with them when idle
+    this.budget.charge(this, this.bytes + (answers === undefined ? 0 : STORED_BYTES * answers.members.uids.length));
     return answers && { answers, snap };
   }
 
@@ -274,6 +292,7 @@ export class GroupKeys {
     await this.settle(built.records, built.unsettled);
     this.budget.release(this);
     this.bytes = 0;
+    this.storedFor = null; // the keys answer from now on
     if (early !== null) {
       early.setInReplyTo(built.inReplyTo);
       early.replace(new Map(built.replaced.map((k) => [k, built.records[k]!])));
