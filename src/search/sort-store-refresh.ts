@@ -4,6 +4,12 @@
  * has touched it for `quietMs` its answers are computed again, one mailbox
  * at a time, between batches (the thread is niced: worker.ts).
  *
+ * A mailbox whose answers were stored complete is computed again at most
+ * every `minIntervalMs` (a group where articles arrive every few minutes
+ * would otherwise cost ~1 s of this thread per 100k members each time;
+ * meanwhile its first SORT/THREAD derives the keys, as before, and keeps
+ * them up to date as articles arrive).
+ *
  * Nothing is computed when the stored answers are already complete for the
  * mailbox's current version (`catchUp` at start marks those not looked at) (an in-place upgrade or a body moved nothing),
  * nor for a mailbox of more than `maxMembers` members: deriving its keys
@@ -17,11 +23,15 @@ import { computeSortStore, SORT_STORE_FORMAT, STORED_ORDERS, STORED_THREADS, wri
 /** A mailbox's answers are computed once no write touched it for this long (ms). */
 export const SORT_STORE_QUIET_MS = 5_000;
 
+/** A mailbox's answers stored complete are computed again at most this often (ms). */
+export const SORT_STORE_MIN_INTERVAL_MS = 300_000;
+
 /** Largest mailbox whose answers are computed ahead (members). */
 export const SORT_STORE_MAX_MEMBERS = 300_000;
 
 export interface RefresherOptions {
   quietMs?: number;
+  minIntervalMs?: number;
   maxMembers?: number;
   /** Called with each mailbox refreshed and whether answers were stored (tests, logs). */
   onRefresh?: (mailbox: string, uidValidity: number, stored: boolean) => void;
@@ -30,13 +40,17 @@ export interface RefresherOptions {
 export class SortStoreRefresher {
   /** `uidValidity \0 name` → time of the last write that touched it. */
   private readonly dirty = new Map<string, number>();
+  /** Key → when its answers were last stored complete. */
+  private readonly complete = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private readonly quietMs: number;
+  private readonly minIntervalMs: number;
   private readonly maxMembers: number;
   private closed = false;
 
   constructor(private readonly db: Db, private readonly opts: RefresherOptions = {}) {
     this.quietMs = opts.quietMs ?? SORT_STORE_QUIET_MS;
+    this.minIntervalMs = opts.minIntervalMs ?? SORT_STORE_MIN_INTERVAL_MS;
     this.maxMembers = opts.maxMembers ?? SORT_STORE_MAX_MEMBERS;
   }
 
@@ -88,7 +102,7 @@ export class SortStoreRefresher {
     const now = Date.now();
     let wait = Infinity;
     for (const [key, at] of this.dirty) {
-      const left = at + this.quietMs - now;
+      const left = Math.max(at + this.quietMs, (this.complete.get(key) ?? -Infinity) + this.minIntervalMs) - now;
       if (left > 0) {
         wait = Math.min(wait, left);
         continue;
@@ -100,6 +114,8 @@ export class SortStoreRefresher {
       let stored = false;
       try {
         stored = this.refresh(mailbox, uidValidity);
+        if (this.isComplete(mailbox, uidValidity)) this.complete.set(key, Date.now());
+        else this.complete.delete(key);
       } catch {
         // the stored answers are a cache: a failure leaves the old ones, valid or ignored by their version
       }
@@ -111,16 +127,27 @@ export class SortStoreRefresher {
     if (wait !== Infinity) this.arm(wait);
   }
 
-  /** Computes and stores the answers of one mailbox now; whether answers are stored for its current version. */
-  refresh(mailbox: string, uidValidity: number): boolean {
-    const mb = this.db.prepare('SELECT mbid, version FROM mailboxes WHERE name = ? AND uid_validity = ?').raw().get([mailbox, uidValidity]) as
+  /** The mailbox generation's id and version, if it is indexed. */
+  private mailbox(mailbox: string, uidValidity: number): [number, number] | undefined {
+    return this.db.prepare('SELECT mbid, version FROM mailboxes WHERE name = ? AND uid_validity = ?').raw().get([mailbox, uidValidity]) as
       | [number, number]
       | undefined;
+  }
+
+  /** Whether every answer is stored for the mailbox's current version. */
+  private isComplete(mailbox: string, uidValidity: number): boolean {
+    const mb = this.mailbox(mailbox, uidValidity);
+    if (mb === undefined) return false;
+    const have = this.db.prepare('SELECT count(*), min(version), max(version), min(format) FROM sort_store WHERE mbid = ?').raw().get([mb[0]]) as (number | null)[];
+    return have[0] === 1 + STORED_ORDERS.length + STORED_THREADS.length && have[1] === mb[1] && have[2] === mb[1] && have[3] === SORT_STORE_FORMAT;
+  }
+
+  /** Computes and stores the answers of one mailbox now; whether answers are stored for its current version. */
+  refresh(mailbox: string, uidValidity: number): boolean {
+    const mb = this.mailbox(mailbox, uidValidity);
     if (mb === undefined) return false;
     const [mbid, version] = mb;
-    const have = this.db.prepare('SELECT count(*), min(version), max(version), min(format) FROM sort_store WHERE mbid = ?').raw().get([mbid]) as (number | null)[];
-    const complete = 1 + STORED_ORDERS.length + STORED_THREADS.length;
-    if (have[0] === complete && have[1] === version && have[2] === version && have[3] === SORT_STORE_FORMAT) return true;
+    if (this.isComplete(mailbox, uidValidity)) return true;
     const members = (this.db.prepare('SELECT count(*) FROM members WHERE mbid = ?').raw().get([mbid]) as [number])[0];
     const stmt = (sql: string) => this.db.prepare(sql).raw();
     const rows = members > 0 && members <= this.maxMembers ? computeSortStore(stmt, mbid) : undefined;

@@ -179,6 +179,24 @@ describe('stored SORT/THREAD answers (sort-store.ts)', () => {
     expect(again).toEqual([]);
   });
 
+  it('are computed again at most every minIntervalMs once stored complete', async () => {
+    for (const minIntervalMs of [0, 3_600_000]) {
+      const { index, db } = await setup();
+      const specs = randomGroup(8, 20);
+      const runs: boolean[] = [];
+      const r = new SortStoreRefresher(db, { quietMs: 0, minIntervalMs, onRefresh: (_m, _v, stored) => runs.push(stored) });
+      closers.push(() => r.close());
+      await index.addHeaders(specs.slice(0, 10).map((s) => headerRecord(s)));
+      r.touched('g', 1);
+      for (let waited = 0; runs.length < 1 && waited < 10_000; waited += 10) await new Promise((res) => setTimeout(res, 10));
+      await index.addHeaders(specs.slice(10).map((s) => headerRecord(s)));
+      r.touched('g', 1);
+      for (let waited = 0; runs.length < 2 && waited < 500; waited += 10) await new Promise((res) => setTimeout(res, 10));
+      expect(runs, `minIntervalMs ${minIntervalMs}`).toEqual(minIntervalMs === 0 ? [true, true] : [true]);
+      expect(index.storedAnswers('g', 1)?.members.uids.length).toBe(minIntervalMs === 0 ? 20 : undefined);
+    }
+  });
+
   it('are computed by the writer thread once the writes are quiet', async () => {
     const { index } = await setup('worker');
     await index.addHeaders(randomGroup(5, 30).map((s) => headerRecord(s)));
