@@ -76,7 +76,11 @@ function run(): void {
   const writer = new IndexWriter(db);
   // whole-mailbox SORT/THREAD answers, computed once a mailbox's writes are quiet (sort-store.ts)
   const store = new SortStoreRefresher(db);
-  store.catchUp();
+  try {
+    store.catchUp();
+  } catch {
+    // a cache: without it the first SORT/THREAD of those mailboxes derives its keys
+  }
   port.on('message', (req: WorkerRequest) => {
     touchedBy(req, (mailbox, uidValidity) => store.touched(mailbox, uidValidity));
     try {

@@ -15,7 +15,9 @@
  *   crosspost's body indexed in another group); `unknown` is what neither can decide (bodies not indexed
  *   yet, headers known from the overview only, text the index cannot hold)
  *   plus the UIDs neither holds (ingest not indexed, index write failed).
- * - `sort`, `thread`: the RFC 5256 algorithms on the group's kept keys
+ * - `sort`, `thread`: the whole-group answers the index stored, when they
+ *   are for exactly the latest snapshot (sort-keys.ts `storedSort`), else
+ *   the RFC 5256 algorithms on the group's kept keys
  *   (sort-keys.ts; built from the index and, for what the writer has not
  *   written yet, the records queued for it: they do not wait), complete and exact for every UID of the latest snapshot;
  *   a UID the snapshot no longer holds (a session on an older snapshot,
