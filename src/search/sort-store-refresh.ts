@@ -21,7 +21,7 @@ import type { Db } from './db.js';
 import { computeSortStore, SORT_STORE_FORMAT, STORED_ORDERS, STORED_THREADS, writeSortStore } from './sort-store.js';
 
 /** A mailbox's answers are computed once no write touched it for this long (ms). */
-export const SORT_STORE_QUIET_MS = 5_000;
+export const SORT_STORE_QUIET_MS = 10_000;
 
 /** A mailbox's answers stored complete are computed again at most this often (ms). */
 export const SORT_STORE_MIN_INTERVAL_MS = 300_000;
