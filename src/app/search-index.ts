@@ -49,6 +49,7 @@ export function indexOptionsOf(config: FrozenConfig, over: { bodies?: (group: st
     crawlDelayMs: i.crawlDelayMs,
     maxArticleBytes: i.maxArticleBytes,
     keysMemoryBytes: i.keysMemoryBytes,
+    keysIdleMs: i.keysIdleMs,
     crawl: over.crawl ?? true,
   };
 }

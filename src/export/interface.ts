@@ -245,7 +245,7 @@ export interface MailboxSearch {
    */
   sort(criteria: readonly SortCriterion[], uids: Uint32Array): Promise<Uint32Array>;
   /** `uids` (ascending) threaded by `algorithm` (RFC 5256 §3, THREAD=REFS); each UID appears once. */
-  thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]>;
+  thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<ThreadForest>;
   /** How far the index has got: articles with header / body indexed, of `total`. */
   progress(): { total: number; headers: number; bodies: number };
 }
@@ -281,3 +281,16 @@ export interface ThreadNode {
   readonly uid: number | null;
   readonly children: readonly ThreadNode[];
 }
+
+/**
+ * A forest in preorder, one entry per node: `uids[i]` its UID (0 for a
+ * dummy), `kids[i]` its number of children with bit 31 set for a dummy. How
+ * a whole group's threads come (no object per message); do not modify.
+ */
+export interface PackedThreads {
+  readonly uids: Uint32Array;
+  readonly kids: Uint32Array;
+}
+
+/** A THREAD answer: the roots as nodes (an array), or packed. */
+export type ThreadForest = readonly ThreadNode[] | PackedThreads;

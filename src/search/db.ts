@@ -11,6 +11,7 @@
  *   the header's Message-ID in `hdr_msgid`) and the state of its body;
  * - `members(mbid, uid, docid)`: where each document sits; a document no
  *   member refers to any more (its articles expired) is deleted with its text;
+ * - `sort_store`: SORT/THREAD answers of whole mailboxes (sort-store.ts);
  * - `headers` / `bodies`: the folded text (text.ts) the FTS tables index and
  *   the short-needle scan reads; `headers_fts`, `alltext_fts` and `bodies_fts` are
  *   trigram FTS5 tables over them (external content, case-sensitive because
@@ -34,7 +35,7 @@ import { SearchIndexError } from './errors.js';
 export type Db = InstanceType<typeof Database>;
 
 /** Schema version (PRAGMA user_version). Bump with a migration step below. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Bytes the WAL file is cut back to after a checkpoint. */
 const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
@@ -155,8 +156,23 @@ ALTER TABLE docs ADD COLUMN hdr_msgid TEXT NOT NULL DEFAULT '';
 UPDATE docs SET hdr_msgid = message_id WHERE substr(message_id, 1, 1) <> ' ';
 `;
 
+/**
+ * v3: whole-mailbox SORT/THREAD answers computed ahead by the writer thread
+ * (sort-store.ts: what `data` holds per `name`, how `version` validates it).
+ */
+const SCHEMA_V3 = `
+CREATE TABLE sort_store (
+  mbid INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  format INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (mbid, name)
+) WITHOUT ROWID;
+`;
+
 /** Steps from version i to i + 1 (index 0: the empty file). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /**
  * A reading connection maps this much of the file instead of reading pages

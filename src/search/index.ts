@@ -23,7 +23,6 @@
  *   SearchIndexError with a stable code; the index is a cache, so any error
  *   can be answered by scanning instead.
  */
-import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { openDb, type Db } from './db.js';
 import { SearchIndexError } from './errors.js';
@@ -41,33 +40,12 @@ export { overviewDoc, overviewMatcher, type OverviewAnswer, type OverviewDoc } f
 export { MessageKeys, sentDate, type MessageRecord } from './keys.js';
 export { baseSubject, type BaseSubject } from './base-subject.js';
 export { sortOrder, sortComparator, SORT_KEYS, type SortKey, type SortCriterion } from './sort.js';
-export { prepareThread, threadMessages, THREAD_ALGORITHMS, type ThreadAlgorithm, type ThreadNode } from './thread.js';
+import type { StoredAnswers } from './sort-store.js';
+export { StoredAnswers, type StoredMembers } from './sort-store.js';
+import { diskBytes, type IndexSummary } from './summary.js';
+export type { IndexSummary } from './summary.js';
+export { prepareThread, threadMessages, threadPacked, unpackForest, type PackedForest, THREAD_ALGORITHMS, type ThreadAlgorithm, type ThreadNode } from './thread.js';
 export { bodyText, fold, headerText, MAX_SEARCH_BODY, type FirstAddress, type HeaderText } from './text.js';
-
-/** What an index holds, for an operator (`newsfront status`, the ops listener's /status). */
-export interface IndexSummary {
-  /** The index file. */
-  path: string;
-  /** Bytes on disk: the database and its write-ahead log. */
-  bytes: number;
-  /** Documents: articles indexed (one crossposted to several groups is one). */
-  documents: number;
-  /** Each mailbox generation: members with headers indexed, and of them those with the body indexed (or marked scan-only). */
-  mailboxes: { name: string; uidValidity: number; headers: number; bodies: number }[];
-}
-
-/** Bytes of `path` and its write-ahead log (0 for a file that is not there). */
-function diskBytes(path: string): number {
-  let total = 0;
-  for (const p of [path, `${path}-wal`]) {
-    try {
-      total += statSync(p).size;
-    } catch {
-      /* not there */
-    }
-  }
-  return total;
-}
 
 export interface SearchIndexOptions {
   /**
@@ -385,6 +363,12 @@ export class SearchIndex {
   sortColumns(mailbox: string, uidValidity: number, fields: readonly SortField[], sinceUid = 0): SortColumns {
     this.check();
     return this.reader.sortColumns(mailbox, uidValidity, fields, sinceUid);
+  }
+
+  /** Whole-mailbox SORT/THREAD answers stored at its current version, for exactly their `members` (sort-store.ts). */
+  storedAnswers(mailbox: string, uidValidity: number): StoredAnswers | undefined {
+    this.check();
+    return this.reader.storedAnswers(mailbox, uidValidity);
   }
 
   /** Waits for the pending writes, then closes both connections. */

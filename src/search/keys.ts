@@ -156,13 +156,6 @@ export class MessageKeys {
     return this.wholeSet.get(name) as T | undefined;
   }
 
-  /** The value `whole` keeps under `name`, if any, forgotten: a value to be handed out once. */
-  take<T>(name: string): T | undefined {
-    const v = this.wholeSet.get(name) as T | undefined;
-    this.wholeSet.delete(name);
-    return v;
-  }
-
   /** A value over the whole set under `name`, computed once and dropped when records are appended. */
   whole<T>(name: string, compute: () => T): T {
     if (this.wholeSet.has(name)) return this.wholeSet.get(name) as T;

@@ -7,6 +7,7 @@ import { BodyState, HeaderFlags, type Db } from './db.js';
 import { minusUids, unionUids } from '../util/sorted.js';
 import { readSortColumns, type SortColumns, type SortField } from './index-columns.js';
 import { MatchCache } from './match-cache.js';
+import { storedAnswers, type StoredAnswers } from './sort-store.js';
 import { flaggedMembersSql, headerLinesMatch, matchPlan, type SearchTerm } from './match-sql.js';
 
 export type { SortColumns, SortField } from './index-columns.js';
@@ -84,6 +85,12 @@ export class IndexReader {
     ).get([since, mailbox, uidValidity]) as [number, number | null] | undefined;
     if (row === undefined) return { version: 0, lowestUid: undefined };
     return { version: row[0], lowestUid: row[1] ?? undefined };
+  }
+
+  /** The mailbox's stored SORT/THREAD answers at its current version (sort-store.ts); undefined when there are none. */
+  storedAnswers(mailbox: string, uidValidity: number): StoredAnswers | undefined {
+    const row = this.stmt('SELECT mbid, version FROM mailboxes WHERE name = ? AND uid_validity = ?').get([mailbox, uidValidity]) as [number, number] | undefined;
+    return row === undefined ? undefined : storedAnswers((sql) => this.stmt(sql), row[0], row[1]);
   }
 
   /** UIDs of the mailbox whose headers are indexed (members), ascending. */

@@ -38,10 +38,7 @@ export const THREAD_ALGORITHMS: readonly ThreadAlgorithm[] = ['ORDEREDSUBJECT', 
  */
 export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, subset?: ArrayLike<number>): readonly ThreadNode[] {
   const n = keys.length;
-  // built ahead by prepareThread and not handed out yet: these nodes, once (a repeat unpacks); not kept for a subset
-  const prepared = keys.take<ThreadNode[]>(`thread-nodes:${algorithm}`);
   if (subset !== undefined) return threadsOf(keys, algorithm, ascendingIndices(subset, n));
-  if (prepared !== undefined) return prepared;
   let built: ThreadNode[] | undefined;
   const packed = keys.whole(`thread:${algorithm}`, () => {
     const all = new Uint32Array(n);
@@ -50,6 +47,19 @@ export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, su
     return packForest(built);
   });
   return built ?? unpackForest(packed);
+}
+
+/**
+ * The threads of every message of `keys` by `algorithm`, packed: kept in
+ * `keys` until records are appended (as `threadMessages` keeps them), so a
+ * repeated THREAD hands out the same arrays (do not modify them).
+ */
+export function threadPacked(keys: MessageKeys, algorithm: ThreadAlgorithm): PackedForest {
+  return keys.whole(`thread:${algorithm}`, () => {
+    const all = new Uint32Array(keys.length);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    return packForest(threadsOf(keys, algorithm, all));
+  });
 }
 
 /**
@@ -63,10 +73,7 @@ export function threadMessages(keys: MessageKeys, algorithm: ThreadAlgorithm, su
  */
 export function prepareThread(keys: MessageKeys, algorithm: ThreadAlgorithm, whole: boolean): void {
   if (whole) {
-    if (keys.peek(`thread:${algorithm}`) !== undefined) return;
-    const nodes = threadMessages(keys, algorithm);
-    // for the THREAD this was prepared for, so it does not unpack what was just packed
-    keys.whole(`thread-nodes:${algorithm}`, () => nodes);
+    threadPacked(keys, algorithm);
     return;
   }
   sortOrder(keys, [{ key: 'DATE' }]);

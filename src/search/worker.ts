@@ -13,6 +13,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from './db.js';
 import { SearchIndexError } from './errors.js';
+import { SortStoreRefresher } from './sort-store-refresh.js';
 import { IndexWriter } from './writer.js';
 
 export interface WorkerRequest {
@@ -43,6 +44,18 @@ function errorReply(err: unknown): { code: string; message: string } {
  */
 const WRITER_NICE = 10;
 
+/** The mailboxes a request writes to (their stored SORT/THREAD answers may change). */
+function touchedBy(req: WorkerRequest, touch: (mailbox: string, uidValidity: number) => void): void {
+  if (req.op === 'addHeaders' || req.op === 'addOverview') {
+    let last = '';
+    for (const r of req.args[0] as { mailbox: string; uidValidity: number }[]) {
+      const key = `${r.uidValidity}\0${r.mailbox}`;
+      if (key !== last) touch(r.mailbox, r.uidValidity);
+      last = key;
+    }
+  } else if (req.op === 'setInReplyTo' || req.op === 'removeMembers') touch(req.args[0] as string, req.args[1] as number);
+}
+
 function run(): void {
   if (process.platform === 'linux') {
     try {
@@ -61,7 +74,15 @@ function run(): void {
     return;
   }
   const writer = new IndexWriter(db);
+  // whole-mailbox SORT/THREAD answers, computed once a mailbox's writes are quiet (sort-store.ts)
+  const store = new SortStoreRefresher(db);
+  try {
+    store.catchUp();
+  } catch {
+    // a cache: without it the first SORT/THREAD of those mailboxes derives its keys
+  }
   port.on('message', (req: WorkerRequest) => {
+    touchedBy(req, (mailbox, uidValidity) => store.touched(mailbox, uidValidity));
     try {
       let result: unknown;
       switch (req.op) {
@@ -84,6 +105,7 @@ function run(): void {
           writer.dropMailbox(req.args[0] as string, req.args[1] as number);
           break;
         case 'close':
+          store.close();
           db.close();
           post({ id: req.id, ok: true, result: undefined });
           port.close();

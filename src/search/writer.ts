@@ -99,6 +99,7 @@ export class IndexWriter {
       bumpVersion: p('UPDATE mailboxes SET version = version + 1 WHERE mbid = ?'),
       logVersion: p('INSERT INTO mailbox_log (mbid, version, min_uid) SELECT mbid, version, ? FROM mailboxes WHERE mbid = ?'),
       dropMailbox: p('DELETE FROM mailboxes WHERE mbid = ?'),
+      dropSortStore: p('DELETE FROM sort_store WHERE mbid = ?'),
       findDoc: p('SELECT docid, hdr_flags FROM docs WHERE message_id = ?').raw(),
       addDoc: p(`INSERT INTO docs (message_id, ${DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`),
       // an overview row's To, Cc and In-Reply-To are '' (doc-row.ts overviewRow): fewer values to bind (libsql binds ~0.4 µs a value)
@@ -362,6 +363,7 @@ export class IndexWriter {
       this.s.dropMembers.run([mbid]);
       for (const docid of docids) this.deleteIfOrphan(docid);
       this.s.dropLog.run([mbid]);
+      this.s.dropSortStore.run([mbid]);
       this.s.dropMailbox.run([mbid]);
       this.mbids.delete(`${uidValidity}\0${mailbox}`);
     });

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { renderThreads } from '../../src/imap/render/thread.js';
 import type { ThreadNode } from '../../src/search/index.js';
 import { parseThreads } from './thread-wire.js';
+import { packForest } from '../../src/search/thread.js';
+import { prng } from '../../bench/prng.js';
 
 const m = (uid: number, ...children: ThreadNode[]): ThreadNode => ({ uid, children });
 const dummy = (...children: ThreadNode[]): ThreadNode => ({ uid: null, children });
@@ -37,5 +39,32 @@ describe('renderThreads (RFC 5256 thread-list)', () => {
     const out = text([node]);
     expect(out.length).toBe(2 + 488_895 + 99_999); // parentheses, digits, spaces
     expect(out.startsWith('(1 2 3 ')).toBe(true);
+  });
+
+  it('renders a packed forest as the same forest of nodes', () => {
+    const rnd = prng(11);
+    const random = (depth: number): ThreadNode => {
+      const kids: ThreadNode[] = [];
+      const n = depth > 5 ? 0 : [0, 0, 1, 1, 2, 3][Math.floor(rnd() * 6)]!;
+      for (let k = 0; k < n; k++) kids.push(random(depth + 1));
+      return rnd() < 0.15 && kids.length > 0 ? dummy(...kids) : m(1 + Math.floor(rnd() * 1e6), ...kids);
+    };
+    let chain = m(50_000);
+    for (let uid = 49_999; uid >= 1; uid--) chain = m(uid, chain);
+    const forests: ThreadNode[][] = [
+      [],
+      [m(2), m(3, m(6, m(4, m(23)), m(44, m(7, m(96)))))],
+      [dummy(m(3), m(5))],
+      [dummy(m(5))],
+      [dummy(m(1, m(2)), dummy(m(3), m(4)))],
+      [m(1, dummy(m(2), m(3)), m(4))],
+      [chain],
+      ...Array.from({ length: 50 }, () => Array.from({ length: 1 + Math.floor(rnd() * 6) }, () => random(0))),
+    ];
+    for (const forest of forests) {
+      const packed = packForest(forest);
+      expect(renderThreads(packed).toString('latin1')).toBe(text(forest));
+      expect(renderThreads(packed, (uid) => uid + 7).toString('latin1')).toBe(text(forest, (uid) => uid + 7));
+    }
   });
 });

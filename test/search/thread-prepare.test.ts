@@ -4,7 +4,7 @@
  * keys give; what was prepared stays when the values change nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { MessageKeys, prepareThread, threadMessages, type MessageRecord, type ThreadAlgorithm } from '../../src/search/index.js';
+import { MessageKeys, prepareThread, threadMessages, threadPacked, unpackForest, type MessageRecord, type ThreadAlgorithm } from '../../src/search/index.js';
 import { rec } from './records.js';
 
 const T0 = Date.parse('2001-01-01T00:00:00Z');
@@ -52,19 +52,14 @@ describe('threads prepared before In-Reply-To is known', () => {
     expect(() => keys.setInReplyTo(new Map([[9, '<a@x>']]))).toThrow(RangeError);
   });
 
-  it('hands the forest it built to the first THREAD, a repeat unpacks the kept one', () => {
+  it('prepares the packed forest a whole-group THREAD hands out, and a repeat hands out the same arrays', () => {
     const keys = new MessageKeys(records());
     prepareThread(keys, 'REFERENCES', true);
-    const first = threadMessages(keys, 'REFERENCES');
-    expect(keys.peek('thread-nodes:REFERENCES')).toBeUndefined();
-    const again = threadMessages(keys, 'REFERENCES');
-    expect(again).not.toBe(first);
-    expect(again).toEqual(first);
-    expect(first).toEqual(threadMessages(new MessageKeys(records()), 'REFERENCES'));
-    // prepared for the whole group, asked for a part: the nodes are not kept
-    prepareThread(keys, 'REFS', true);
-    expect(keys.peek('thread-nodes:REFS')).toBeDefined();
-    threadMessages(keys, 'REFS', [0, 1]);
-    expect(keys.peek('thread-nodes:REFS')).toBeUndefined();
+    const prepared = keys.peek('thread:REFERENCES');
+    expect(prepared).toBeDefined();
+    const first = threadPacked(keys, 'REFERENCES');
+    expect(first).toBe(prepared);
+    expect(threadPacked(keys, 'REFERENCES')).toBe(first);
+    expect(unpackForest(first)).toEqual(threadMessages(new MessageKeys(records()), 'REFERENCES'));
   });
 });

@@ -206,6 +206,7 @@ export const INDEX_DEFAULTS = {
   crawlDelayMs: 60_000,
   maxArticleBytes: 8 * 1024 * 1024,
   keysMemoryBytes: 64 * 1024 * 1024,
+  keysIdleMs: 300_000,
 };
 
 const indexSchema = z.strictObject({
@@ -227,6 +228,8 @@ const indexSchema = z.strictObject({
   maxArticleBytes: z.number().int().min(0).default(INDEX_DEFAULTS.maxArticleBytes),
   /** Bound of the SORT/THREAD keys kept in memory, all groups together. */
   keysMemoryBytes: z.number().int().min(0).default(INDEX_DEFAULTS.keysMemoryBytes),
+  /** A group's SORT/THREAD keys unused this long are dropped (0: kept while the bound allows). */
+  keysIdleMs: z.number().int().min(0).max(86_400_000).default(INDEX_DEFAULTS.keysIdleMs),
 });
 
 export const configSchema = z.strictObject({

@@ -71,6 +71,8 @@ export interface IndexOptions {
   crawlDelayMs?: number;
   maxArticleBytes: number;
   keysMemoryBytes: number;
+  /** SORT/THREAD keys of a group unused this long are dropped (sort-keys.ts `KeysBudget`); default 0, never. */
+  keysIdleMs?: number;
   /**
    * Crawl groups with `bodies: all` in the background: each group as its view
    * opens, and at start every group the index knows with bodies missing
@@ -119,7 +121,7 @@ export class BackendIndex {
       concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
       ...hooks,
     });
-    this.budget = new KeysBudget(o.keysMemoryBytes);
+    this.budget = new KeysBudget(o.keysMemoryBytes, o.keysIdleMs ?? 0);
     this.irtGate = new QuietGate(this.activity, o.crawlQuietMs, IN_REPLY_TO_TURNS);
     this.fetchedBacklog = new QuietBacklog(this.activity, o.crawlQuietMs, FETCHED_WAIT_BYTES);
   }

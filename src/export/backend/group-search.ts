@@ -15,7 +15,9 @@
  *   crosspost's body indexed in another group); `unknown` is what neither can decide (bodies not indexed
  *   yet, headers known from the overview only, text the index cannot hold)
  *   plus the UIDs neither holds (ingest not indexed, index write failed).
- * - `sort`, `thread`: the RFC 5256 algorithms on the group's kept keys
+ * - `sort`, `thread`: the whole-group answers the index stored, when they
+ *   are for exactly the latest snapshot (sort-keys.ts `storedSort`), else
+ *   the RFC 5256 algorithms on the group's kept keys
  *   (sort-keys.ts; built from the index and, for what the writer has not
  *   written yet, the records queued for it: they do not wait), complete and exact for every UID of the latest snapshot;
  *   a UID the snapshot no longer holds (a session on an older snapshot,
@@ -31,10 +33,10 @@
  * for SORT/THREAD are BackendErrors already.
  */
 import {
-  BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadNode,
+  BackendError, type IndexMatch, type IndexTerm, type MailboxSearch, type SortCriterion, type ThreadAlgorithm, type ThreadForest,
 } from '../interface.js';
 import {
-  SearchIndexError, overviewDoc, overviewMatcher, prepareThread, sortOrder, threadMessages,
+  SearchIndexError, overviewDoc, overviewMatcher, prepareThread, sortOrder, threadMessages, threadPacked,
   type MessageKeys, type OverviewDoc, type OverviewFields, type SearchIndex, type SearchTerm,
 } from '../../search/index.js';
 import type { GroupReader } from './reader.js';
@@ -175,6 +177,8 @@ export class GroupSearch implements MailboxSearch {
       const n = NEEDS[c.key];
       if (n !== null) needs.add(n);
     }
+    const stored = this.fromStore(() => this.keys.storedSort(criteria, uids));
+    if (stored !== undefined) return stored;
     const ready = await this.ready(needs);
     const { subset, missing } = locate(ready.uids, uids);
     if (subset === null) return uidOrder(ready, criteria).slice();
@@ -185,16 +189,20 @@ export class GroupSearch implements MailboxSearch {
     return out;
   }
 
-  async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<readonly ThreadNode[]> {
+  /** A whole group's threads come packed (kept or stored arrays: do not modify); a subset's as nodes. */
+  async thread(algorithm: ThreadAlgorithm, uids: Uint32Array): Promise<ThreadForest> {
     await this.d.turns?.take();
     // ORDEREDSUBJECT reads no msg-ids: it does not wait for In-Reply-To either
     const needs = new Set<Need>(algorithm === 'ORDEREDSUBJECT' ? ['subject'] : ['thread']);
     if (algorithm === 'REFERENCES') needs.add('subject');
     const all = this.d.snapshot().uids;
     const whole = uids === all || (uids.length === all.length && isPrefix(uids, all));
+    const stored = whole ? this.fromStore(() => this.keys.storedThread(algorithm, uids)) : undefined;
+    if (stored !== undefined) return stored;
     const ready = await this.ready(needs, (keys) => prepareThread(keys, algorithm, whole));
     const { subset, missing } = locate(ready.uids, uids);
-    const threads = subset === null ? threadMessages(ready.keys, algorithm) : threadMessages(ready.keys, algorithm, subset);
+    if (subset === null) return threadPacked(ready.keys, algorithm);
+    const threads = threadMessages(ready.keys, algorithm, subset);
     if (missing.length === 0) return threads;
     return [...threads, ...Array.from(missing, (uid) => ({ uid, children: [] }))];
   }
@@ -221,6 +229,15 @@ export class GroupSearch implements MailboxSearch {
     // members of expired articles may linger until the crawler or a poll removes them
     const total = snap.uids.length;
     return { total, headers: Math.min(c.headers, total), bodies: Math.min(c.bodies, total) };
+  }
+
+  /** An answer the index stored (sort-keys.ts `storedSort`, `storedThread`); undefined when there is none or it cannot be read. */
+  private fromStore<T>(read: () => T | undefined): T | undefined {
+    try {
+      return read();
+    } catch {
+      return undefined; // the keys answer instead
+    }
   }
 
   private async ready(needs: ReadonlySet<Need>, prepare?: (keys: MessageKeys) => void) {

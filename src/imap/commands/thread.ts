@@ -44,7 +44,8 @@ async function runThread(ctx: CommandContext, req: ThreadRequest, byUid: boolean
   if (index === undefined) throw no('CANNOT', 'THREAD needs the search index, which this mailbox does not have');
   const found = await evaluateSearch(ctx, req.key, req.charset);
   const forest = found.uids.length > 0 ? await index.thread(req.algorithm, found.uids) : [];
-  await ctx.write('* THREAD', forest.length > 0 ? ' ' : '', renderThreads(forest, byUid ? undefined : (uid) => sel.seqOf(uid)), '\r\n');
+  const lists = renderThreads(forest, byUid ? undefined : (uid) => sel.seqOf(uid));
+  await ctx.write('* THREAD', lists.length > 0 ? ' ' : '', lists, '\r\n');
 }
 
 export const threadCommands = [

@@ -11,8 +11,8 @@
  *   through these checks (the archive and INN backend tests share them).
  */
 import { expect } from 'vitest';
-import type { IndexMatch, IndexTerm, MailboxHandle, MessageMeta, SortCriterion, ThreadAlgorithm, ThreadNode } from '../../../src/export/interface.js';
-import { MessageKeys, bodyText, fold, sortOrder, threadMessages, type MessageRecord } from '../../../src/search/index.js';
+import type { IndexMatch, IndexTerm, MailboxHandle, MessageMeta, SortCriterion, ThreadAlgorithm, ThreadForest, ThreadNode } from '../../../src/export/interface.js';
+import { MessageKeys, bodyText, fold, sortOrder, threadMessages, unpackForest, type MessageRecord, type PackedForest } from '../../../src/search/index.js';
 import { bytesToText, decodeHeaderValue, headerEnd, parseHeader } from '../../../src/mime/index.js';
 import { parseDate } from '../../../src/export/backend/dates.js';
 
@@ -145,8 +145,9 @@ export function oracleThread(keys: MessageKeys, algorithm: ThreadAlgorithm, uids
   return threadMessages(keys, algorithm, [...uids].map((u) => at.get(u)!));
 }
 
-/** Plain nested arrays of a forest (toEqual-friendly). */
-export function plain(nodes: readonly ThreadNode[]): unknown[] {
+/** Plain nested arrays of a forest, nodes or packed (toEqual-friendly). */
+export function plain(forest: ThreadForest): unknown[] {
+  const nodes: readonly ThreadNode[] = Array.isArray(forest) ? forest : unpackForest(forest as PackedForest);
   return nodes.map((n) => [n.uid, plain(n.children)]);
 }
 

@@ -23,9 +23,9 @@ import { createBackend, type NewsBackendHandle } from '../../../src/export/backe
 import { MemoryUidMapStore } from '../../../src/uidmap/memory.js';
 import { SearchIndex, overviewValueExact } from '../../../src/search/index.js';
 import { silentLogger } from '../../../src/util/log.js';
-import type { MailboxHandle } from '../../../src/export/interface.js';
+import type { MailboxHandle, SortCriterion } from '../../../src/export/interface.js';
 import { articlesByGroup, generateCorpus } from '../../corpus/generate.js';
-import { checkSearch, checkSortThread as checkSorting, needles } from './search-oracle.js';
+import { THREADS, checkSearch, checkSortThread as checkSorting, needles, oracleSort, oracleThread, plain, rawRecords } from './search-oracle.js';
 import { readAll } from './helpers.js';
 import { parseStructure, type MimePart } from '../../../src/mime/index.js';
 
@@ -174,6 +174,47 @@ describe('search index in the backend (archive)', () => {
       hg.release();
     }
   });
+
+  it('answers whole-group SORT and THREAD from the answers the writer stored, without reading the columns', async () => {
+    const uidValidity = new Map<string, number>();
+    for (const g of GROUPS) {
+      const h = await open(g);
+      uidValidity.set(g, h.current().uidValidity);
+      h.release();
+    }
+    // the writer thread stores them once a group's writes have been quiet (src/search sort-store-refresh.ts)
+    const stored = (): boolean => GROUPS.every((g) => index.storedAnswers(g, uidValidity.get(g)!) !== undefined);
+    for (let waited = 0; !stored() && waited < 30_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
+    expect(stored()).toBe(true);
+    // a second backend on the same index and UID map: no keys held, as after a restart
+    const b = await createBackend({
+      source, uidmaps, cacheDir: join(dir, 'cache-stored'), cacheMaxBytes: 64 << 20, pollIntervalMs: 0, logger: silentLogger(), index,
+      indexOptions: { crawl: false, crawlConcurrency: 4, crawlBatch: 25, crawlQuietMs: 0, maxArticleBytes: 8 << 20, keysMemoryBytes: 64 << 20 },
+    });
+    const columns = vi.spyOn(index, 'sortColumns');
+    try {
+      for (const g of GROUPS) {
+        const h = await b.open(g);
+        const all = h.current().uids;
+        const sorts: SortCriterion[][] = [[{ key: 'DATE' }], [{ key: 'DATE', reverse: true }], [{ key: 'SUBJECT' }]];
+        const sorted: number[][] = [];
+        for (const c of sorts) sorted.push([...(await h.search!.sort(c, all))]);
+        const some = all.filter((u) => u % 2 === 0);
+        const part = [...(await h.search!.sort([{ key: 'SUBJECT' }], some))];
+        const threads: unknown[][] = [];
+        for (const alg of THREADS) threads.push(plain(await h.search!.thread(alg, all)));
+        expect(columns).not.toHaveBeenCalled();
+        const keys = await rawRecords(h);
+        sorts.forEach((c, i) => expect(sorted[i], JSON.stringify(c)).toEqual(oracleSort(keys, c, all)));
+        expect(part).toEqual(oracleSort(keys, [{ key: 'SUBJECT' }], some));
+        THREADS.forEach((alg, i) => expect(threads[i], alg).toEqual(plain(oracleThread(keys, alg, all))));
+        h.release();
+      }
+    } finally {
+      columns.mockRestore();
+      await b.close();
+    }
+  }, 60_000);
 
   it('lets fresh articles wait for crawlDelayMs (newsfront index does not)', async () => {
     const src = new ArchiveSource({ dir: join(dir, 'archive'), logger: silentLogger() });
