@@ -18,6 +18,8 @@ import { Crawler, type CrawlerOptions, type CrawlStats, type CrawlTarget } from 
 import { internalDateOf } from './dates.js';
 import { GroupSearch } from './group-search.js';
 import { IndexFeed } from './index-feed.js';
+import { Backfill } from './index-backfill.js';
+import { viewKey } from './meta-keys.js';
 import type { BodyPolicy } from './index-policy.js';
 import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
@@ -67,12 +69,15 @@ export interface IndexOptions {
    * the groups it names itself instead.
    */
   crawl?: boolean;
+  /** Overview bytes the feed queues for the writer at most; beyond, the backfill brings them (default FEED_MAX_OVERVIEW_BYTES). */
+  maxOverviewBytes?: number;
 }
 
 export class BackendIndex {
   readonly activity = new Activity();
   private readonly feed: IndexFeed;
   private readonly crawler: Crawler;
+  private readonly backfill: Backfill;
   private readonly budget: KeysBudget;
   /** One heavy search per loop iteration, all groups together (turns.ts). */
   private readonly turns = new Turns();
@@ -89,7 +94,7 @@ export class BackendIndex {
   constructor(
     readonly index: SearchIndex,
     private readonly o: IndexOptions,
-    meta: MetaStore,
+    private readonly meta: MetaStore,
     private readonly log: Logger,
     /**
      * `cachedText`: header and search text of a cached article past maxArticleBytes (cached-text.ts), by article key;
@@ -98,7 +103,11 @@ export class BackendIndex {
     private readonly hooks: Pick<CrawlerOptions, 'cachedText' | 'structure'> = {},
   ) {
     this.bodies = o.bodies ?? (() => 'all');
-    this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
+    this.feed = new IndexFeed({
+      index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies, maxOverviewBytes: o.maxOverviewBytes,
+      onDropped: (group) => this.backfill.kick(group),
+    });
+    this.backfill = new Backfill({ feed: this.feed, logger: log, fed: (group, uv, source, items, queued) => this.fetchInReplyTo(group, uv, source, items, queued) });
     this.crawler = new Crawler({
       feed: this.feed, meta, activity: this.activity, logger: log,
       concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
@@ -117,7 +126,9 @@ export class BackendIndex {
    * In-Reply-To values THREAD needs, see `fetchInReplyTo`), and expired
    * articles leave it. The writes and the In-Reply-To fetches start once
    * `opened` is called (the view's opener is answered: the index does not
-   * compete with a first SELECT; index-feed.ts `hold`).
+   * compete with a first SELECT; index-feed.ts `hold`). A batch the feed
+   * drops (no room) is never waited for: the backfill brings it
+   * (index-backfill.ts) with its In-Reply-To values.
    */
   viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void; opened: () => void } {
     this.uidmaps.set(group, uidmap);
@@ -128,7 +139,7 @@ export class BackendIndex {
         const queued = this.feed.overview(group, uidmap.uidValidity, items);
         // from the release on: INN's time (and ours) goes to a first SELECT's OVER first
         void this.feed.opened(group).then(() => this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued));
-        return queued;
+        return queued.then(() => undefined);
       },
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
     };
@@ -145,7 +156,12 @@ export class BackendIndex {
    * (`queued`). `inReplyTo` tells whether fetches are under way. Failures are
    * logged (THREAD then reads those headers).
    */
-  private fetchInReplyTo(group: string, uidValidity: number, source: Source, items: readonly IngestItem[], queued: Promise<void>): void {
+  private fetchInReplyTo(group: string, uidValidity: number, source: Source, items: readonly IngestItem[], queued: Promise<boolean>): void {
+    if (this.closed) return;
+    void queued.then((ok) => ok && this.irtOf(group, uidValidity, source, items, queued));
+  }
+
+  private irtOf(group: string, uidValidity: number, source: Source, items: readonly IngestItem[], queued: Promise<boolean>): void {
     if (this.closed) return;
     const needed = items.filter((it) => !hasMsgId(it.record.references));
     // the overview may carry it (OverviewRecord.inReplyTo): queued now, written after the batch's records
@@ -213,6 +229,7 @@ export class BackendIndex {
       }
     }
     if (this.o.crawl !== false && this.bodies(group) === 'all') this.crawler.start(this.target(group, view, uidmap));
+    this.backfill.start({ group, current: () => view.current(), messageIdOf: (uid) => uidmap.lookup(uid)?.messageId });
     const search = new GroupSearch({
       group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget,
       settled: () => this.feed.settled(group),
@@ -231,6 +248,7 @@ export class BackendIndex {
     this.searches.get(view)?.dispose();
     this.searches.delete(view);
     if (this.seen.get(view.group) === view) {
+      this.backfill.stop(view.group);
       const s = view.current();
       this.seen.set(view.group, { uidValidity: s.uidValidity, total: s.uids.length });
     }
@@ -292,9 +310,10 @@ export class BackendIndex {
   }
 
   /**
-   * Resumes crawls cut short (a restart): opens, one after another, the view
-   * of each group the index knows with bodies missing (`openView` starts its
-   * crawl, see `attach`). A group whose view cannot be opened (the upstream
+   * Resumes crawls and backfills cut short (a restart): opens, one after
+   * another, the view of each group the index knows with bodies missing, or
+   * with fewer members than its saved view has articles (`openView` starts
+   * its crawl and backfill, see `attach`). A group whose view cannot be opened (the upstream
    * refuses or is down at start) is logged and tried again every
    * RESUME_RETRY_MS until it opens or the backend stops; one the upstream
    * no longer has (NONEXISTENT) is not.
@@ -305,6 +324,7 @@ export class BackendIndex {
     try {
       for (const m of this.index.mailboxes()) {
         if (this.bodies(m.name) === 'all' && this.index.missingBodies(m.name, m.uidValidity, 1).length > 0) names.add(m.name);
+        else if (this.unfed(m.name, m.uidValidity)) names.add(m.name);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'index: cannot list groups to crawl');
@@ -325,6 +345,12 @@ export class BackendIndex {
     }
   }
 
+  /** Whether the group's saved view lists more articles than the index has members (the backfill has work). */
+  private unfed(group: string, uidValidity: number): boolean {
+    const saved = this.meta.loadView(viewKey(group));
+    return saved !== undefined && saved.uidValidity === uidValidity && saved.table.uids.length > this.index.coverage(group, uidValidity).members;
+  }
+
   /** Resolves when what is queued for the index is written. */
   flush(): Promise<void> {
     return this.feed.flush();
@@ -338,6 +364,7 @@ export class BackendIndex {
   /** Stops the crawler and writes what is queued. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.backfill.close();
     await this.crawler.close();
     await Promise.all([...this.irt.values()].flatMap((set) => [...set]));
     await this.feed.close();
