@@ -137,9 +137,11 @@ export class BackendIndex {
       opened,
       index: (items, source) => {
         const queued = this.feed.overview(group, uidmap.uidValidity, items);
-        // from the release on: INN's time (and ours) goes to a first SELECT's OVER first
-        void this.feed.opened(group).then(() => this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued));
-        return queued.then(() => undefined);
+        // from the release on: INN's time (and ours) goes to a first SELECT's OVER first; a dropped
+        // batch is let go at once (held until the release, 1M records' items were ~600 MB live, issue 14)
+        return queued.then((ok) => {
+          if (ok) void this.feed.opened(group).then(() => this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued));
+        });
       },
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
     };

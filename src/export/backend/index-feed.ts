@@ -185,8 +185,9 @@ export class IndexFeed {
   async overview(group: string, uidValidity: number, items: readonly OverviewItem[], opts: { wait?: boolean } = {}): Promise<boolean> {
     if (this.closed || items.length === 0) return true;
     let bytes = 0;
-    for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
-    if (!opts.wait && !this.fits(bytes)) {
+    const full = !opts.wait && this.overviewBytes >= this.maxOverview; // dropped whatever its size: not even measured
+    if (!full) for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
+    if (full || (!opts.wait && !this.fits(bytes))) {
       if (this.droppedOverviews++ % 100 === 0) this.o.logger.debug({ group, batches: this.droppedOverviews }, 'index: overview queue full, records left for the backfill');
       this.o.onDropped?.(group);
       return false;
