@@ -238,6 +238,7 @@ export class BackendIndex {
       writes: () => this.feed.writes(group),
       inReplyTo: () => this.inReplyTo(group),
       pending: (uidValidity) => this.feed.pending(group, uidValidity),
+      backfill: () => this.backfill.busy(group),
       turns: this.turns,
     });
     this.searches.set(view, search);

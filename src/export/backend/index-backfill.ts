@@ -64,10 +64,20 @@ interface Loop {
   kicked: boolean;
   wake: (() => void) | null;
   done: Promise<void>;
+  /** While a pass may feed: resolves when the loop next waits or stops (`busy`). */
+  busy: { done: Promise<void>; end: () => void } | null;
+}
+
+function busy(): NonNullable<Loop['busy']> {
+  let end!: () => void;
+  const done = new Promise<void>((res) => (end = res));
+  return { done, end };
 }
 
 export class Backfill {
   private readonly loops = new Map<string, Loop>();
+  /** Groups the feed dropped records of before their backfill started (`kick`). */
+  private readonly dropped = new Set<string>();
   private closed = false;
 
   constructor(private readonly o: BackfillOptions) {}
@@ -76,16 +86,29 @@ export class Backfill {
   start(target: BackfillTarget): void {
     if (this.closed) return;
     this.stop(target.group);
-    const l: Loop = { target, stopped: false, kicked: false, wake: null, done: Promise.resolve() };
+    const l: Loop = { target, stopped: false, kicked: false, wake: null, done: Promise.resolve(), busy: this.dropped.delete(target.group) ? busy() : null };
     l.done = this.run(l);
     this.loops.set(target.group, l);
+  }
+
+  /**
+   * While the group's backfill has records to feed (from the feed's first
+   * drop, or a pass that found some, until it waits again): resolves when it
+   * has nothing more to feed for now, or stops; else undefined.
+   */
+  busy(group: string): Promise<void> | undefined {
+    return this.loops.get(group)?.busy?.done;
   }
 
   /** The feed dropped records of the group: a pass soon. */
   kick(group: string): void {
     const l = this.loops.get(group);
-    if (l === undefined) return;
+    if (l === undefined) {
+      if (!this.closed) this.dropped.add(group);
+      return;
+    }
     l.kicked = true;
+    l.busy ??= busy();
     l.wake?.();
   }
 
@@ -94,6 +117,7 @@ export class Backfill {
     if (l === undefined) return;
     this.loops.delete(group);
     l.stopped = true;
+    l.busy?.end();
     l.wake?.();
   }
 
@@ -120,6 +144,8 @@ export class Backfill {
         wait = BACKFILL_RETRY_MS;
       }
       if (wait > 0 && !l.kicked && !l.stopped) {
+        l.busy?.end();
+        l.busy = null;
         await new Promise<void>((res) => {
           const timer = wait < Infinity ? setTimeout(res, wait).unref() : undefined;
           l.wake = () => {
@@ -131,6 +157,7 @@ export class Backfill {
       }
       l.kicked = false;
     }
+    l.busy?.end();
   }
 
   /** One pass over what is missing; how many UIDs were missing at its start and how many records it fed. */
@@ -146,6 +173,7 @@ export class Backfill {
     const pending = feed.pending(group, uv);
     if (pending !== undefined && missing.length > 0) missing = missing.filter((uid) => pending.overview(uid) === undefined);
     if (missing.length === 0) return { missing: 0, fed: 0 };
+    l.busy ??= busy();
     const started = Date.now();
     this.o.logger.info({ group, missing: missing.length }, 'index: backfilling overview records');
     const chunk = this.o.chunk ?? BACKFILL_CHUNK;
