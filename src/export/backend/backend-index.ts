@@ -18,21 +18,20 @@ import { Crawler, type CrawlerOptions, type CrawlStats, type CrawlTarget } from 
 import { internalDateOf } from './dates.js';
 import { GroupSearch } from './group-search.js';
 import { IndexFeed } from './index-feed.js';
+import { Backfill } from './index-backfill.js';
+import { viewKey } from './meta-keys.js';
 import type { BodyPolicy } from './index-policy.js';
 import type { MetaStore } from './meta-store.js';
 import type { GroupReader, ReaderIndexHooks } from './reader.js';
 import { KeysBudget } from './sort-keys.js';
 import { Turns } from './turns.js';
-import { QuietBacklog, QuietGate } from './quiet-gate.js';
+import { QuietBacklog } from './quiet-gate.js';
+import { InReplyToFetches } from './in-reply-to.js';
 import { indexStatus, type IndexStatus } from './index-status.js';
 import { rowOfNumber } from './table.js';
 import type { MailboxView, ViewOptions } from './view.js';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { bytesToText } from '../../mime/index.js';
-import type { Source } from '../source.js';
-import { hasMsgId } from '../../search/index.js';
-import type { IngestItem } from './ingest.js';
 
 /**
  * Articles read for their exact size (a listing, up to HEAD_WINDOW at once)
@@ -40,19 +39,6 @@ import type { IngestItem } from './ingest.js';
  * flight (bigger ones are left to the crawler).
  */
 const MEASURED_KEEP_BYTES = 64 * 1024;
-
-/**
- * Articles that need their In-Reply-To this close (in article numbers) share
- * one HDR range: the few articles between cost INN less than another command.
- */
-const IN_REPLY_TO_GAP = 8;
-
-/**
- * In-Reply-To HDR ranges read at once, all groups together (quiet-gate.ts):
- * INN reads every article it answers HDR for, so these compete with client
- * reads for INN's CPU; the pool keeps them off one connection (NntpPool `pick`).
- */
-const IN_REPLY_TO_TURNS = 3;
 
 /** Bytes of downloaded articles that may wait for quiet clients before they go to the index (`fetched`). */
 const FETCHED_WAIT_BYTES = 4 * 1024 * 1024;
@@ -80,21 +66,22 @@ export interface IndexOptions {
    * the groups it names itself instead.
    */
   crawl?: boolean;
+  /** Overview bytes the feed queues for the writer at most; beyond, the backfill brings them (default FEED_MAX_OVERVIEW_BYTES). */
+  maxOverviewBytes?: number;
 }
 
 export class BackendIndex {
   readonly activity = new Activity();
   private readonly feed: IndexFeed;
   private readonly crawler: Crawler;
+  private readonly backfill: Backfill;
   private readonly budget: KeysBudget;
   /** One heavy search per loop iteration, all groups together (turns.ts). */
   private readonly turns = new Turns();
   private readonly searches = new Map<MailboxView, GroupSearch>();
   private readonly bodies: (group: string) => BodyPolicy;
-  /** In-Reply-To fetches under way, by group (`fetchInReplyTo`). */
-  private readonly irt = new Map<string, Set<Promise<void>>>();
-  /** Turns of the In-Reply-To reads: while clients read, only when THREAD waits for them. */
-  private readonly irtGate: QuietGate;
+  /** In-Reply-To values THREAD needs, read from the overview or by HDR (in-reply-to.ts). */
+  private readonly irt: InReplyToFetches;
   /** Downloaded articles waiting for quiet clients before they go to the index (`fetched`). */
   private readonly fetchedBacklog: QuietBacklog;
   /** The UID map of each group seen (an article's key in the index is its key there). */
@@ -106,7 +93,7 @@ export class BackendIndex {
   constructor(
     readonly index: SearchIndex,
     private readonly o: IndexOptions,
-    meta: MetaStore,
+    private readonly meta: MetaStore,
     private readonly log: Logger,
     /**
      * `cachedText`: header and search text of a cached article past maxArticleBytes (cached-text.ts), by article key;
@@ -115,14 +102,18 @@ export class BackendIndex {
     private readonly hooks: Pick<CrawlerOptions, 'cachedText' | 'structure'> = {},
   ) {
     this.bodies = o.bodies ?? (() => 'all');
-    this.feed = new IndexFeed({ index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies });
+    this.feed = new IndexFeed({
+      index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies, maxOverviewBytes: o.maxOverviewBytes,
+      onDropped: (group) => this.backfill.kick(group),
+    });
+    this.backfill = new Backfill({ feed: this.feed, logger: log, fed: (group, uv, source, items, queued) => this.irt.fetch(group, uv, source, items, queued) });
     this.crawler = new Crawler({
       feed: this.feed, meta, activity: this.activity, logger: log,
       concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
       ...hooks,
     });
     this.budget = new KeysBudget(o.keysMemoryBytes, o.keysIdleMs ?? 0);
-    this.irtGate = new QuietGate(this.activity, o.crawlQuietMs, IN_REPLY_TO_TURNS);
+    this.irt = new InReplyToFetches(this.feed, this.activity, o.crawlQuietMs, log);
     this.fetchedBacklog = new QuietBacklog(this.activity, o.crawlQuietMs, FETCHED_WAIT_BYTES);
   }
 
@@ -133,10 +124,12 @@ export class BackendIndex {
 
   /**
    * What a group's view gets: its ingest batches go to the index (with the
-   * In-Reply-To values THREAD needs, see `fetchInReplyTo`), and expired
+   * In-Reply-To values THREAD needs, in-reply-to.ts), and expired
    * articles leave it. The writes and the In-Reply-To fetches start once
    * `opened` is called (the view's opener is answered: the index does not
-   * compete with a first SELECT; index-feed.ts `hold`).
+   * compete with a first SELECT; index-feed.ts `hold`). A batch the feed
+   * drops (no room) is never waited for: the backfill brings it
+   * (index-backfill.ts) with its In-Reply-To values.
    */
   viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void; opened: () => void } {
     this.uidmaps.set(group, uidmap);
@@ -145,78 +138,19 @@ export class BackendIndex {
       opened,
       index: (items, source) => {
         const queued = this.feed.overview(group, uidmap.uidValidity, items);
-        // from the release on: INN's time (and ours) goes to a first SELECT's OVER first
-        void this.feed.opened(group).then(() => this.fetchInReplyTo(group, uidmap.uidValidity, source, items, queued));
-        return queued;
+        // from the release on: INN's time (and ours) goes to a first SELECT's OVER first; a dropped
+        // batch is let go at once (held until the release, 1M records' items were ~600 MB live, issue 14)
+        return queued.then((ok) => {
+          if (ok) void this.feed.opened(group).then(() => this.irt.fetch(group, uidmap.uidValidity, source, items, queued));
+        });
       },
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
     };
   }
 
-  /**
-   * In-Reply-To of the batch's articles whose References names no msg-id
-   * (the only ones THREAD reads it for, RFC 5256 REFERENCES step 1A): taken
-   * from the records when the overview carries it (OverviewRecord.inReplyTo,
-   * INN's extraoverviewadvertised), else asked for with NNTP HDR over ranges of those
-   * articles (INN reads each article it answers for: ~40 µs of its time
-   * apiece) as background uses of the pool, IN_REPLY_TO_TURNS ranges at a time,
-   * a range starting only while clients are quiet unless THREAD waits for
-   * them (`inReplyTo`), and written into the index after the batch's overview records
-   * (`queued`). `inReplyTo` tells whether fetches are under way. Failures are
-   * logged (THREAD then reads those headers).
-   */
-  private fetchInReplyTo(group: string, uidValidity: number, source: Source, items: readonly IngestItem[], queued: Promise<void>): void {
-    if (this.closed) return;
-    const needed = items.filter((it) => !hasMsgId(it.record.references));
-    // the overview may carry it (OverviewRecord.inReplyTo): queued now, written after the batch's records
-    const known = needed.filter((it) => it.record.inReplyTo !== undefined);
-    if (known.length > 0) this.feed.inReplyTo(group, uidValidity, known.map((it) => ({ uid: it.uid, value: it.record.inReplyTo! })));
-    const want = known.length > 0 ? needed.filter((it) => it.record.inReplyTo === undefined) : needed;
-    if (want.length === 0 || source.headerValues === undefined) return;
-    const ranges: [number, number][] = [];
-    for (const it of want) {
-      const n = it.record.number;
-      const last = ranges[ranges.length - 1];
-      if (last !== undefined && n - last[1] <= IN_REPLY_TO_GAP) last[1] = n;
-      else ranges.push([n, n]);
-    }
-    const headerValues = source.headerValues.bind(source);
-    // only numbers and UIDs wait for a turn, not the batch's records
-    const uids = want.map((it) => it.uid);
-    const numbers = want.map((it) => it.record.number);
-    const pending = this.irt.get(group) ?? new Set<Promise<void>>();
-    this.irt.set(group, pending);
-    const p: Promise<void> = (async () => {
-      const values = new Map<number, string>();
-      await Promise.all(
-        ranges.map(([lo, hi]) =>
-          this.irtGate.run(group, async () => {
-            if (this.closed) return;
-            for await (const v of headerValues(group, 'In-Reply-To', lo, hi)) values.set(v.number, bytesToText(v.value));
-          }),
-        ),
-      );
-      await queued;
-      if (this.closed) return;
-      this.feed.inReplyTo(group, uidValidity, uids.map((uid, i) => ({ uid, value: values.get(numbers[i]!) ?? '' })));
-    })()
-      .catch((err: unknown) => this.log.warn({ group, err: (err as Error).message }, 'index: In-Reply-To not fetched (THREAD reads those headers)'))
-      .finally(() => {
-        pending.delete(p);
-        if (pending.size === 0 && this.irt.get(group) === pending) {
-          this.irt.delete(group);
-          this.irtGate.calm(group);
-        }
-      });
-    pending.add(p);
-  }
-
-  /** The In-Reply-To fetches under way for the group, if any (resolves when they are done, never rejects); the caller waits for them, so they no longer wait for quiet. */
+  /** The In-Reply-To fetches under way for the group, if any (in-reply-to.ts `wait`). */
   inReplyTo(group: string): Promise<void> | undefined {
-    const pending = this.irt.get(group);
-    if (pending === undefined) return undefined;
-    this.irtGate.hurry(group);
-    return Promise.all([...pending]).then(() => undefined);
+    return this.irt.wait(group);
   }
 
   /** What a group's reader gets: headers and articles it reads go to the index. */
@@ -244,6 +178,7 @@ export class BackendIndex {
       }
     }
     if (this.o.crawl !== false && this.bodies(group) === 'all') this.crawler.start(this.target(group, view, uidmap));
+    this.backfill.start({ group, current: () => view.current(), messageIdOf: (uid) => uidmap.lookup(uid)?.messageId });
     const search = new GroupSearch({
       group, index: this.index, reader, snapshot: () => view.current(), budget: this.budget,
       // a search takes the downloads waiting for quiet first (else it would scan them)
@@ -251,6 +186,7 @@ export class BackendIndex {
       writes: () => this.feed.writes(group),
       inReplyTo: () => this.inReplyTo(group),
       pending: (uidValidity) => (this.fetchedBacklog.drain(), this.feed.pending(group, uidValidity)),
+      backfill: () => this.backfill.busy(group),
       turns: this.turns,
     });
     this.searches.set(view, search);
@@ -263,6 +199,7 @@ export class BackendIndex {
     this.searches.get(view)?.dispose();
     this.searches.delete(view);
     if (this.seen.get(view.group) === view) {
+      this.backfill.stop(view.group);
       const s = view.current();
       this.seen.set(view.group, { uidValidity: s.uidValidity, total: s.uids.length });
     }
@@ -333,9 +270,10 @@ export class BackendIndex {
   }
 
   /**
-   * Resumes crawls cut short (a restart): opens, one after another, the view
-   * of each group the index knows with bodies missing (`openView` starts its
-   * crawl, see `attach`). A group whose view cannot be opened (the upstream
+   * Resumes crawls and backfills cut short (a restart): opens, one after
+   * another, the view of each group the index knows with bodies missing, or
+   * with fewer members than its saved view has articles (`openView` starts
+   * its crawl and backfill, see `attach`). A group whose view cannot be opened (the upstream
    * refuses or is down at start) is logged and tried again every
    * RESUME_RETRY_MS until it opens or the backend stops; one the upstream
    * no longer has (NONEXISTENT) is not.
@@ -346,6 +284,7 @@ export class BackendIndex {
     try {
       for (const m of this.index.mailboxes()) {
         if (this.bodies(m.name) === 'all' && this.index.missingBodies(m.name, m.uidValidity, 1).length > 0) names.add(m.name);
+        else if (this.unfed(m.name, m.uidValidity)) names.add(m.name);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'index: cannot list groups to crawl');
@@ -366,6 +305,12 @@ export class BackendIndex {
     }
   }
 
+  /** Whether the group's saved view lists more articles than the index has members (the backfill has work). */
+  private unfed(group: string, uidValidity: number): boolean {
+    const saved = this.meta.loadView(viewKey(group));
+    return saved !== undefined && saved.uidValidity === uidValidity && saved.table.uids.length > this.index.coverage(group, uidValidity).members;
+  }
+
   /** Resolves when what is queued for the index (downloads waiting for quiet included) is written. */
   flush(): Promise<void> {
     this.fetchedBacklog.drain();
@@ -381,9 +326,10 @@ export class BackendIndex {
   async close(): Promise<void> {
     this.fetchedBacklog.drain();
     this.closed = true;
-    this.irtGate.close();
+    const irt = this.irt.close();
+    await this.backfill.close();
     await this.crawler.close();
-    await Promise.all([...this.irt.values()].flatMap((set) => [...set]));
+    await irt;
     await this.feed.close();
     for (const s of this.searches.values()) s.dispose();
     this.searches.clear();

@@ -2,12 +2,13 @@
  * What the backend writes into the search index (src/search/), batched and
  * never in a reader's way:
  * - `overview`: the overview records of one ingest batch (OVER), queued for
- *   writing: the ingest goes on while the writer thread works (a SELECT of a
- *   new 100k group then costs its OVER, not the index's ~4 s of writing), and
- *   waits only when FEED_MAX_OVERVIEW_BYTES are queued, so memory stays
- *   bounded; `settled(group)` resolves once the group's records are written
- *   (SEARCH waits for it), and until then `pending` holds them (SORT and
- *   THREAD read them there instead of waiting);
+ *   writing: the ingest never waits for the writer thread (a SELECT of a new
+ *   group costs its OVER, not the index's ~4 s per 100k of writing): while
+ *   `maxOverviewBytes` are queued a batch is dropped (`onDropped`; SEARCH
+ *   scans those non-members, exact, until index-backfill.ts feeds them again
+ *   `wait`ing for room); `settled(group)` resolves once the group's records
+ *   are written (SEARCH waits for it), and until then `pending` holds them
+ *   (SORT and THREAD read them there instead of waiting);
  * - `inReplyTo`: values NNTP HDR brought for overview-only members, queued
  *   the same way (and held in `pending` until written);
  * - `header`: a whole header fetched for a listing (HEAD, a read for the
@@ -26,8 +27,8 @@
  * `hold(group)` keeps a group's overview and In-Reply-To writes from starting
  * (they are queued, `pending` and `settled` as usual) until its release, so
  * the first SELECT of a group is answered before the writer thread competes
- * for the CPU (issue 14); a hold ends early when FEED_MAX_OVERVIEW_BYTES are
- * queued (memory stays bounded) and on `flush`.
+ * for the CPU (issue 14); a hold ends early when an `overview` with `wait`
+ * finds no room (what is held must make it) and on `flush`.
  *
  * The index is a cache: a failed write is logged (warn) and forgotten, never
  * thrown to a reader; only `write` (the crawler's) rejects.
@@ -67,6 +68,10 @@ export interface IndexFeedOptions {
   /** Bodies of articles bigger than this are not indexed (marked scan-only). */
   maxArticleBytes: number;
   bodies: (group: string) => BodyPolicy;
+  /** Overview bytes queued at most (default FEED_MAX_OVERVIEW_BYTES). */
+  maxOverviewBytes?: number;
+  /** Told when an overview batch of the group was dropped (no room). */
+  onDropped?: (group: string) => void;
 }
 
 /** One overview record of an ingest batch, as `overview` takes it. */
@@ -90,7 +95,9 @@ export class IndexFeed {
   private timer: NodeJS.Timeout | undefined;
   /** The write under way (writes run one after another). */
   private tail: Promise<void> = Promise.resolve();
+  /** Articles and overview batches dropped so far (for the log). */
   private dropped = 0;
+  private droppedOverviews = 0;
   private closed = false;
   /** Bytes of overview records queued or being written, and the ingests waiting for room. */
   private overviewBytes = 0;
@@ -104,7 +111,11 @@ export class IndexFeed {
   /** Per group generation (`uidValidity NUL group`): overview records and In-Reply-To values queued or being written, by UID (see `pending`). */
   private readonly unwritten = new Map<string, { overview: Map<number, SearchOverviewRecord>; inReplyTo: Map<number, string> }>();
 
-  constructor(private readonly o: IndexFeedOptions) {}
+  private readonly maxOverview: number;
+
+  constructor(private readonly o: IndexFeedOptions) {
+    this.maxOverview = o.maxOverviewBytes ?? FEED_MAX_OVERVIEW_BYTES;
+  }
 
   get index(): SearchIndex {
     return this.o.index;
@@ -166,21 +177,38 @@ export class IndexFeed {
   /**
    * Overview records of one ingest batch (`items[i].uid` from the UID map;
    * `internalDate`: `parseDate(record.date)`, NaN when none: `pending`
-   * hands it on as the parsed date), queued; resolves once queued (at once unless
-   * FEED_MAX_OVERVIEW_BYTES are queued). A failed write is logged.
+   * hands it on as the parsed date), queued. Resolves true once queued
+   * (at once when there is room); when `maxOverviewBytes` are queued, at
+   * once false (the batch is dropped, `onDropped` told), or with `wait`
+   * true once there is room. A failed write is logged.
    */
-  async overview(group: string, uidValidity: number, items: readonly OverviewItem[]): Promise<void> {
-    if (this.closed || items.length === 0) return;
+  async overview(group: string, uidValidity: number, items: readonly OverviewItem[], opts: { wait?: boolean } = {}): Promise<boolean> {
+    if (this.closed || items.length === 0) return true;
     let bytes = 0;
-    for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
-    while (this.overviewBytes > 0 && this.overviewBytes + bytes > FEED_MAX_OVERVIEW_BYTES) {
+    const full = !opts.wait && this.overviewBytes >= this.maxOverview; // dropped whatever its size: not even measured
+    if (!full) for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
+    if (full || (!opts.wait && !this.fits(bytes))) {
+      if (this.droppedOverviews++ % 100 === 0) this.o.logger.debug({ group, batches: this.droppedOverviews }, 'index: overview queue full, records left for the backfill');
+      this.o.onDropped?.(group);
+      return false;
+    }
+    while (!this.fits(bytes)) {
       this.releaseAll(); // held writes must make the room
       await new Promise<void>((res) => this.room.push(res));
+      if (this.closed) return false;
     }
     this.overviewBytes += bytes;
     const h = this.holds.get(group);
     if (h !== undefined) h.stash.push({ uidValidity, items, bytes });
     else this.queueOverview(group, uidValidity, items, bytes);
+    return true;
+  }
+
+  private fits = (bytes: number): boolean => this.overviewBytes === 0 || this.overviewBytes + bytes <= this.maxOverview;
+
+  /** Resolves once at most half of `maxOverviewBytes` are queued (a backfill feeds then, leaving the ingest room). */
+  async roomy(): Promise<void> {
+    while (!this.closed && this.overviewBytes > this.maxOverview / 2) await new Promise<void>((res) => this.room.push(res));
   }
 
   /** Makes a batch into records, `pending` until written, and queues its write (after the group's release). */
@@ -307,6 +335,7 @@ export class IndexFeed {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    for (const wake of this.room.splice(0)) wake();
   }
 
   private enqueue(a: FedArticle): void {
@@ -341,10 +370,7 @@ export class IndexFeed {
   /** Runs `fn` after the writes before it; the chain goes on whatever `fn` does. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.tail.then(fn);
-    this.tail = p.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.tail = p.then(() => undefined, () => undefined); // prettier-ignore
     return p;
   }
 

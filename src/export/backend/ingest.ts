@@ -16,7 +16,8 @@
  *
  * With `index`, each batch's overview records (and their UIDs) are handed
  * to it (search index feed, index-feed.ts: it queues them, bounded in
- * memory, and the writer thread catches up); the next batch is read
+ * memory, and the writer thread catches up; past the bound it drops them
+ * at once and index-backfill.ts reads them again); the next batch is read
  * meanwhile.
  *
  * Throws whatever the source or the UID map throws; the caller maps it.

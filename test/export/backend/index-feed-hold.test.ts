@@ -1,8 +1,9 @@
 /**
  * The index feed's hold (issue 14): while a group is held, its overview and
  * In-Reply-To writes wait (queued, visible through `pending`, `settled`
- * unresolved); the release starts them in order; a hold cannot outlive the
- * overview memory bound or a flush.
+ * unresolved); the release starts them in order; past the overview memory
+ * bound batches are dropped (not waited for), and a hold cannot outlive a
+ * feed that waits for room, or a flush.
  */
 import { describe, expect, it } from 'vitest';
 import { IndexFeed } from '../../../src/export/backend/index-feed.js';
@@ -76,16 +77,32 @@ describe('index feed hold', () => {
     await feed.close();
   });
 
-  it('ends a hold when the overview memory bound is reached, so an ingest never waits for its own release', async () => {
+  it('past the overview memory bound drops batches (the ingest never waits), and a waiting feed ends the hold', async () => {
     const { index, calls } = recordingIndex();
-    const feed = feedOf(index);
+    const dropped: string[] = [];
+    const feed = new IndexFeed({ index, logger: silentLogger(), batch: 100, maxArticleBytes: 1 << 20, bodies: () => 'all', onDropped: (g) => dropped.push(g) });
     feed.hold('g');
     const long = 'x'.repeat(64 * 1024);
     const perBatch = 10;
     const batches = Math.ceil(FEED_MAX_OVERVIEW_BYTES / (perBatch * 2 * long.length)) + 2;
-    for (let b = 0; b < batches; b++) await feed.overview('g', 1, items(b * perBatch + 1, (b + 1) * perBatch, () => long));
+    const accepted: boolean[] = [];
+    for (let b = 0; b < batches; b++) accepted.push(await feed.overview('g', 1, items(b * perBatch + 1, (b + 1) * perBatch, () => long)));
+    // held all along: nothing written, the batches past the bound dropped, not waited for
+    await turns();
+    expect(calls).toEqual([]);
+    const kept = accepted.filter(Boolean).length;
+    expect(kept).toBeGreaterThan(0);
+    expect(accepted.slice(kept).every((a) => !a)).toBe(true);
+    expect(accepted.slice(0, kept).every((a) => a)).toBe(true);
+    expect(dropped.length).toBe(batches - kept);
+    expect(new Set(dropped)).toEqual(new Set(['g']));
+    expect(feed.pending('g', 1)?.overview(kept * perBatch)).toBeDefined();
+    expect(feed.pending('g', 1)?.overview(kept * perBatch + 1)).toBeUndefined();
+    // a feed that waits for room (a batch like the others: it cannot fit) ends the hold so the held records make it
+    const waited = await feed.overview('g', 1, items(10_001, 10_000 + perBatch, () => long), { wait: true });
+    expect(waited).toBe(true);
     await feed.settled('g');
-    expect(calls.length).toBe(batches);
+    expect(calls.length).toBe(kept + 1);
     await feed.close();
   });
 
