@@ -40,6 +40,11 @@ export class ByteWriter {
     this.buf = next;
   }
 
+  /** Octets written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
   /** Appends ASCII text (protocol syntax: parentheses, spaces, NIL, numbers). */
   ascii(s: string): this {
     this.ensure(s.length);
