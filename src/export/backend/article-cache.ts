@@ -54,11 +54,19 @@ export interface ArticleCacheOptions {
 
 export type { Upstream };
 
-/** An index entry is one number, no object (~350,000 for 1 GiB of small articles): the size, `-size - 1` for one in the small-article store. */
+/**
+ * An index entry is one number, no object (~350,000 for 1 GiB of small
+ * articles): the size, `-size - 1` for one in the small-article store, and
+ * `-size - 1 - VERIFIED` for one whose checksum `take` checked since this
+ * process started (it is not checked again: see SmallStore.get). All small
+ * integers (V8 Smis), so an entry costs no heap number.
+ */
 type Entry = number;
+const VERIFIED = 2 ** 26;
 const entry = (size: number, small: boolean): Entry => (small ? -size - 1 : size);
 const isSmall = (e: Entry): boolean => e < 0;
-const sizeOf = (e: Entry): number => (e < 0 ? -e - 1 : e);
+const isVerified = (e: Entry): boolean => e <= -VERIFIED;
+const sizeOf = (e: Entry): number => (e >= 0 ? e : e > -VERIFIED ? -e - 1 : -e - 1 - VERIFIED);
 
 /** A download asked for by `prefetch` and not started yet. */
 interface Queued {
@@ -344,9 +352,12 @@ export class ArticleCache {
     if (!this.downloads.has(hash)) {
       const e = this.index.get(hash); // marks it recently used
       if (e !== undefined && isSmall(e)) {
-        const b = this.store?.get(hash);
+        const b = this.store?.get(hash, isVerified(e));
         if (b !== undefined) {
           this.hits++;
+          const size = sizeOf(e);
+          // checked once per process: later reads of it skip the checksum (set keeps its recency: it is the newest)
+          if (!isVerified(e) && size < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(size, true));
           return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
         }
         this.index.delete(hash); // gone from the store: fetched again below
