@@ -37,7 +37,7 @@ import { uidSetText } from '../updates.js';
 import { fetchOpen, omitUidItem } from '../uidonly.js';
 import { eagerPreview, objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
 import { LISTING_ITEMS, listingBatch } from '../fetch/listing.js';
-import { batchStructures, STRUCTURE_ITEMS } from '../fetch/structures.js';
+import { batchStructures, STRUCTURE_ITEMS, unrendered } from '../fetch/structures.js';
 
 interface FetchArgs {
   set: SequenceSet | '$';
@@ -137,13 +137,15 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     structureItems.every((i) => i.type === 'PREVIEW'
       ? previewCached(cache, sel, uid)
       : cache.hasStructure(sel.name, sel.uidValidity, uid, i.type === 'BODYSTRUCTURE', s.utf8));
+  // BODY/BODYSTRUCTURE only (a listing): the shelves taken once, nothing allocated per UID
+  const missing = structureItems.every((i) => STRUCTURE_ITEMS.has(i.type)) ? unrendered(ctx, items) : (u: number) => !rendered(u);
   const needs: ReadNeeds = {
     meta: wantMeta,
     exactSize: needSize,
     content: wantContent,
     streams: true,
     // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
-    structure: wantStructure && (renderedOnly ? (u: number) => !rendered(u) : true),
+    structure: wantStructure && (renderedOnly ? missing : true),
   };
   const envelopes = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
 

@@ -14,6 +14,7 @@ import type { EnvelopeShelf } from '../render/cache.js';
 import { FlagRunText } from './flag-runs.js';
 import { fetchOpen } from '../uidonly.js';
 import { objectIdItem } from './extra-items.js';
+import type { BatchRenderings } from './structures.js';
 
 /** Items answered from the snapshot, flags and cached header data alone: no await per message. */
 export const LISTING_ITEMS = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'INTERNALDATE', 'ENVELOPE', 'EMAILID', 'THREADID']);
@@ -31,7 +32,7 @@ export function listingBatch(
   metas: ReadonlyMap<number, MessageMeta> | undefined,
   flags: FlagView | undefined,
   envelopes: EnvelopeShelf,
-  structures?: ReadonlyArray<readonly Buffer[] | null>,
+  structures?: BatchRenderings,
 ): Chunk[] {
   const condstore = ctx.session.condstore;
   const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
@@ -40,9 +41,8 @@ export function listingBatch(
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (metas && !meta) continue;
-    const rendered = structures?.[i];
-    if (rendered === null) continue; // the article vanished upstream
-    let nextRendered = 0;
+    if (structures?.gone[i] === 1) continue; // the article vanished upstream
+    let nextRendered = structures !== undefined ? i * structures.kinds : 0;
     w.ascii(fetchOpen(ctx.session, seqs[i]!, uid));
     let sentFlags = false;
     let sentModseq = false;
@@ -75,7 +75,8 @@ export function listingBatch(
           break;
         case 'BODY':
         case 'BODYSTRUCTURE':
-          w.ascii(items[k]!.type).ascii(' ').bytes(rendered![nextRendered++]!);
+          w.ascii(items[k]!.type).ascii(' ').range(structures!.bufs[nextRendered]!, structures!.at[nextRendered]!, structures!.end[nextRendered]!);
+          nextRendered++;
           break;
       }
     }

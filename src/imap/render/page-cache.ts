@@ -85,8 +85,23 @@ export class PageShelf {
     readonly key: string,
   ) {}
 
+  /** Where the last `locate` that found something found it: bytes [at, end) of the buffer it returned. */
+  at = 0;
+  end = 0;
+
   /** The kept rendering of `uid` (from memory, or its page read back from the store), or undefined. */
   find(uid: number): Buffer | undefined {
+    const b = this.locate(uid);
+    return b === undefined || (this.at === 0 && this.end === b.length) ? b : b.subarray(this.at, this.end);
+  }
+
+  /**
+   * `find` without making a view (a listing copies 100,000s of renderings:
+   * one Buffer object each was measurable): the buffer holding `uid`'s
+   * rendering, at bytes [`at`, `end`), or undefined. The cache never modifies
+   * a buffer it handed out (packing makes a new one): it stays valid.
+   */
+  locate(uid: number): Buffer | undefined {
     const no = uid >>> PAGE_BITS;
     let p = this.last;
     if (p === undefined || p.no !== no || p.dropped) {
@@ -99,13 +114,17 @@ export class PageShelf {
     if (hit !== undefined) {
       this.cache.hits++;
       this.cache.touch(p);
+      this.at = 0;
+      this.end = hit.length;
       return hit;
     }
     const o = p.offsets;
     if (o !== null && o[slot + 1]! > o[slot]!) {
       this.cache.hits++;
       this.cache.touch(p);
-      return p.packed!.subarray(o[slot]!, o[slot + 1]!);
+      this.at = o[slot]!;
+      this.end = o[slot + 1]!;
+      return p.packed!;
     }
     return undefined;
   }

@@ -65,6 +65,15 @@ export class ByteWriter {
     return this;
   }
 
+  /** Appends bytes [start, end) of `b` (no view of them is made). */
+  range(b: Buffer, start: number, end: number): this {
+    const n = end - start;
+    this.ensure(n);
+    b.copy(this.buf, this.pos, start, end);
+    this.pos += n;
+    return this;
+  }
+
   /** `nstring`: NIL, a quoted string, or a literal. */
   nstring(b: Buffer | null | undefined, utf8: boolean): this {
     if (b === null || b === undefined) return this.ascii('NIL');
