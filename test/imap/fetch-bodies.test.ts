@@ -91,4 +91,12 @@ describe('FETCH of article bytes, batch path', () => {
     expect(got).toContain(`* 7 FETCH (UID 7 BODY[] {${article(7).length}}\r\n${article(7).toString('latin1')})\r\n`);
     expect(got).toBe(want);
   });
+
+  it('after ENABLE UIDONLY: UIDFETCH responses led by the UID (RFC 9586), as the general path writes them', async () => {
+    const [en] = await both('ENABLE UIDONLY');
+    expect(en).toContain('* ENABLED UIDONLY');
+    const [got, want] = await both('UID FETCH 1:9 (BODY.PEEK[] RFC822.SIZE)');
+    expect(got).toContain(`* 7 UIDFETCH (BODY[] {${article(7).length}}`);
+    expect(got).toBe(want);
+  });
 });

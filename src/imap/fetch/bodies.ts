@@ -23,7 +23,7 @@ import type { FetchItem, Section } from '../wire/fetch-att.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import type { MailboxHandle, MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
-import { fetchOpen } from '../uidonly.js';
+import { fetchOpen, uidOnly as isUidOnly } from '../uidonly.js';
 import { FlagRunText } from './flag-runs.js';
 import { byteRange, clip, topSection, type BodyData, type BodySource } from './body.js';
 import { sendParts, type ResponsePart } from './send.js';
@@ -93,6 +93,8 @@ export async function bodyBatch(
   const sel = ctx.session.selected!;
   const handle = sel.handle;
   const condstore = ctx.session.condstore;
+  // `fetchOpen`'s two forms, written without a string per message
+  const uidOnly = isUidOnly(ctx.session);
   const flagText = flags && uids.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
   const got: Array<Buffer | Promise<BodySource> | BodySource | undefined> = new Array(items.length);
   let w = new ByteWriter(OUTPUT_CHUNK + 8192);
@@ -130,7 +132,8 @@ export async function bodyBatch(
       await slowMessage(ctx, seqs[i]!, uid, meta, items, flagText, flags, got, skipGone);
       continue;
     }
-    w.ascii(fetchOpen(ctx.session, seqs[i]!, uid));
+    if (uidOnly) w.ascii('* ').uint(uid).ascii(' UIDFETCH (');
+    else w.ascii('* ').uint(seqs[i]!).ascii(' FETCH (');
     let sentFlags = false;
     let sentModseq = false;
     for (let k = 0; k < items.length; k++) {
@@ -138,7 +141,7 @@ export async function bodyBatch(
       if (k > 0) w.ascii(' ');
       switch (item.type) {
         case 'UID':
-          w.ascii(`UID ${uid}`);
+          w.ascii('UID ').uint(uid);
           break;
         case 'FLAGS':
           w.bytes(flagText!.of(uid));
@@ -155,7 +158,7 @@ export async function bodyBatch(
           w.ascii(nameOf(item)).ascii(' ');
           const b = got[k];
           if (Buffer.isBuffer(b)) {
-            w.ascii(item.type === 'BINARY' ? `~{${b.length}}\r\n` : `{${b.length}}\r\n`).bytes(b);
+            w.ascii(item.type === 'BINARY' ? '~{' : '{').uint(b.length).ascii('}\r\n').bytes(b);
             got[k] = undefined;
             break;
           }

@@ -12,7 +12,7 @@ import type { MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import type { EnvelopeShelf } from '../render/cache.js';
 import { FlagRunText } from './flag-runs.js';
-import { fetchOpen } from '../uidonly.js';
+import { uidOnly as isUidOnly } from '../uidonly.js';
 import { objectIdItem } from './extra-items.js';
 import type { BatchRenderings } from './structures.js';
 
@@ -35,6 +35,8 @@ export function listingBatch(
   structures?: BatchRenderings,
 ): Chunk[] {
   const condstore = ctx.session.condstore;
+  // `fetchOpen`'s two forms, written without a string per message
+  const uidOnly = isUidOnly(ctx.session);
   const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
   const flagText = flags && seqs.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
   for (let i = 0; i < seqs.length; i++) {
@@ -43,14 +45,15 @@ export function listingBatch(
     if (metas && !meta) continue;
     if (structures?.gone[i] === 1) continue; // the article vanished upstream
     let nextRendered = structures !== undefined ? i * structures.kinds : 0;
-    w.ascii(fetchOpen(ctx.session, seqs[i]!, uid));
+    if (uidOnly) w.ascii('* ').uint(uid).ascii(' UIDFETCH (');
+    else w.ascii('* ').uint(seqs[i]!).ascii(' FETCH (');
     let sentFlags = false;
     let sentModseq = false;
     for (let k = 0; k < items.length; k++) {
       if (k > 0) w.ascii(' ');
       switch (items[k]!.type) {
         case 'UID':
-          w.ascii(`UID ${uid}`);
+          w.ascii('UID ').uint(uid);
           break;
         case 'FLAGS':
           w.bytes(flagText!.of(uid));
@@ -61,7 +64,7 @@ export function listingBatch(
           sentModseq = true;
           break;
         case 'RFC822.SIZE':
-          w.ascii(`RFC822.SIZE ${meta!.size}`);
+          w.ascii('RFC822.SIZE ').uint(meta!.size);
           break;
         case 'INTERNALDATE':
           w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));

@@ -58,6 +58,28 @@ export class ByteWriter {
     return this;
   }
 
+  /** Appends a non-negative integer in decimal (sequence numbers, UIDs, sizes) without making a string. */
+  uint(n: number): this {
+    if (n < 10) {
+      this.ensure(1);
+      this.buf[this.pos++] = 0x30 + n;
+      return this;
+    }
+    if (!Number.isSafeInteger(n) || n < 0) return this.ascii(String(n));
+    let digits = 1;
+    for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+    this.ensure(digits);
+    const end = this.pos + digits;
+    let o = end;
+    let v = n;
+    do {
+      this.buf[--o] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    } while (v > 0);
+    this.pos = end;
+    return this;
+  }
+
   bytes(b: Buffer): this {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
