@@ -70,7 +70,7 @@ describe('FETCH of article bytes, batch path', () => {
     'UID FETCH 1:9 (BODY.PEEK[])',
     'UID FETCH 1:9 (UID RFC822.SIZE BODY.PEEK[TEXT]<3.20> BODY.PEEK[HEADER.FIELDS (Subject)] FLAGS)',
     'FETCH 1:9 (RFC822.HEADER RFC822.TEXT RFC822)',
-    'UID FETCH 1:9 (BINARY.PEEK[] BODY.PEEK[]<0.5> BODY.PEEK[]<5000.10>)',
+    'UID FETCH 1:9 (BINARY.PEEK[] BODY.PEEK[]<0.5> BODY.PEEK[]<5000.10> BINARY.PEEK[]<40.20>)',
     'FETCH 2,4,6 (BODY.PEEK[TEXT] BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS.NOT (X-N)])',
   ])('%s: as the general path answers it', async (cmd) => {
     const before = fast.bytesCalls;
