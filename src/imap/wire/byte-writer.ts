@@ -60,21 +60,22 @@ export class ByteWriter {
 
   /** Appends a non-negative integer in decimal (sequence numbers, UIDs, sizes) without making a string. */
   uint(n: number): this {
-    if (n < 10) {
+    if (n < 10 && n >= 0 && (n | 0) === n) {
       this.ensure(1);
       this.buf[this.pos++] = 0x30 + n;
       return this;
     }
-    if (!Number.isSafeInteger(n) || n < 0) return this.ascii(String(n));
+    if (!(n >= 0 && n <= 0x7fffffff) || n % 1 !== 0) return this.ascii(String(n)); // past int32: rare, a string
     let digits = 1;
-    for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+    for (let v = n; v >= 10; v = (v / 10) | 0) digits++;
     this.ensure(digits);
     const end = this.pos + digits;
     let o = end;
     let v = n;
     do {
-      this.buf[--o] = 0x30 + (v % 10);
-      v = Math.floor(v / 10);
+      const q = (v / 10) | 0;
+      this.buf[--o] = 0x30 + v - q * 10;
+      v = q;
     } while (v > 0);
     this.pos = end;
     return this;
