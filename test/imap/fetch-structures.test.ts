@@ -25,7 +25,7 @@ describe('FETCH BODY/BODYSTRUCTURE listings', () => {
   const articles = new Map<number, Buffer>();
   beforeAll(async () => {
     backend = new FixtureBackend();
-    for (let n = 1; n <= 8; n++) {
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 1030, 1031]) {
       const a = n % 2 === 0 ? mixed(n) : plain(n);
       articles.set(n, a);
       backend.add('g.x', n, a);
@@ -57,6 +57,16 @@ describe('FETCH BODY/BODYSTRUCTURE listings', () => {
     expect(cold.slice(0, cold.lastIndexOf('a OK'))).toBe(expected([1, 2, 3, 4, 5, 6]));
     const warm = await c.cmd('b', cmd);
     expect(warm.slice(0, warm.lastIndexOf('b OK'))).toBe(expected([1, 2, 3, 4, 5, 6]));
+  });
+
+  it('renderings from a packed page, from unpacked ones and rendered now, in one listing (two pages of the cache)', async () => {
+    const line = (n: number): string => `* ${n} FETCH (UID ${n} BODYSTRUCTURE ${bodyStructureBytes(parseStructure(articles.get(n)!), true).toString('latin1')})\r\n`;
+    // 1030 on page 1 packs page 0 (renderings of 1–6 above); 1031 is rendered during the listing below
+    expect(tagged(await c.cmd('p', 'UID FETCH 1030 (BODYSTRUCTURE)'), 'p')).toMatch(/^p OK/);
+    const r = await c.cmd('q', 'UID FETCH 2,5,1030,1031 (BODYSTRUCTURE)');
+    expect(tagged(r, 'q')).toMatch(/^q OK/);
+    const want = [2, 5, 1030, 1031].map((n, i) => line(n).replace(`* ${n} FETCH`, `* ${[2, 5, 9, 10][i]} FETCH`)).join('');
+    expect(r.slice(0, r.lastIndexOf('q OK'))).toBe(want);
   });
 
   it('a message whose article vanished (structure NONEXISTENT) is left out, the others are sent', async () => {

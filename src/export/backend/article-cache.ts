@@ -54,11 +54,13 @@ export interface ArticleCacheOptions {
 
 export type { Upstream };
 
-/** An index entry is one number, no object (~350,000 for 1 GiB of small articles): the size, `-size - 1` for one in the small-article store. */
+/** An index entry is one small integer (~350,000 per GiB of small articles): the size; `-size - 1` in the small-article store; `VERIFIED` less once `take` had its checksum checked (SmallStore.get). */
 type Entry = number;
+const VERIFIED = 2 ** 26;
 const entry = (size: number, small: boolean): Entry => (small ? -size - 1 : size);
 const isSmall = (e: Entry): boolean => e < 0;
-const sizeOf = (e: Entry): number => (e < 0 ? -e - 1 : e);
+const isVerified = (e: Entry): boolean => e <= -VERIFIED;
+const sizeOf = (e: Entry): number => (e >= 0 ? e : e > -VERIFIED ? -e - 1 : -e - 1 - VERIFIED);
 
 /** A download asked for by `prefetch` and not started yet. */
 interface Queued {
@@ -332,21 +334,20 @@ export class ArticleCache {
   }
 
   /**
-   * Bytes [start, end) of the article as `MessageReader.bytes` hands them out:
-   * a small stored article as a Buffer, synchronously (one store read, no
-   * stream); a range of a cached file as a `ByteSource` (a short range: one
-   * read into a Buffer); otherwise its download (started, or joined, as by
-   * `open`) — a Buffer once it finished in memory, or a stream following it
-   * once it goes to a file. Rejects as `open`.
+   * Bytes [start, end) of the article as `MessageReader.bytes` hands them out: a small stored article as a
+   * Buffer, synchronously (one store read, no stream); a range of a cached file as a `ByteSource` (a short
+   * range: one read into a Buffer); otherwise its download (started, or joined, as by `open`) — a Buffer
+   * once it finished in memory, or a stream following it once it goes to a file. Rejects as `open`.
    */
   take(key: string, upstream: Upstream, start = 0, end = Infinity): Buffer | Promise<Buffer | ByteSource | Readable> {
     const hash = hashOf(key);
     if (!this.downloads.has(hash)) {
       const e = this.index.get(hash); // marks it recently used
       if (e !== undefined && isSmall(e)) {
-        const b = this.store?.get(hash);
+        const b = this.store?.get(hash, isVerified(e));
         if (b !== undefined) {
           this.hits++;
+          if (!isVerified(e) && sizeOf(e) < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(sizeOf(e), true));
           return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
         }
         this.index.delete(hash); // gone from the store: fetched again below

@@ -24,7 +24,9 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { dateTime } from '../wire/encoder.js';
 import { concreteSet, resolveSet, uidsOf } from '../sequence.js';
 import type { Chunk } from '../wire/writer.js';
-import { bodySection, binarySection, binarySize, topSection, type BodyData, type BodySource, type MessageData } from '../fetch/body.js';
+import { bodySection, binarySection, binarySize, topSection, type BodyData, type MessageData } from '../fetch/body.js';
+import { isBodyData, sendParts } from '../fetch/send.js';
+import { bodiesPath, bodyBatch } from '../fetch/bodies.js';
 import type { MessageMeta, MimePart, ReadNeeds } from '../../export/interface.js';
 import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
@@ -35,7 +37,7 @@ import { uidSetText } from '../updates.js';
 import { fetchOpen, omitUidItem } from '../uidonly.js';
 import { eagerPreview, objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
 import { LISTING_ITEMS, listingBatch } from '../fetch/listing.js';
-import { batchStructures, STRUCTURE_ITEMS } from '../fetch/structures.js';
+import { batchStructures, STRUCTURE_ITEMS, unrendered } from '../fetch/structures.js';
 
 interface FetchArgs {
   set: SequenceSet | '$';
@@ -111,6 +113,8 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
   const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
   const listing = items.every((i) => LISTING_ITEMS.has(i.type));
+  // byte ranges of whole articles (an offline client's sync): rendered per batch, no promise per message
+  const bodies = !listing && sel.handle.bytes !== undefined && bodiesPath(items);
   // BODY/BODYSTRUCTURE beside listing items: rendered per batch too, from renderings gathered first
   const structureListing = !listing && items.every((i) => LISTING_ITEMS.has(i.type) || STRUCTURE_ITEMS.has(i.type));
   // Only RFC822.SIZE and byte ranges of the article use the size (header sections and ENVELOPE do not).
@@ -133,13 +137,15 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     structureItems.every((i) => i.type === 'PREVIEW'
       ? previewCached(cache, sel, uid)
       : cache.hasStructure(sel.name, sel.uidValidity, uid, i.type === 'BODYSTRUCTURE', s.utf8));
+  // BODY/BODYSTRUCTURE only (a listing): the shelves taken once, nothing allocated per UID
+  const missing = structureItems.every((i) => STRUCTURE_ITEMS.has(i.type)) ? unrendered(ctx, items) : (u: number) => !rendered(u);
   const needs: ReadNeeds = {
     meta: wantMeta,
     exactSize: needSize,
     content: wantContent,
     streams: true,
     // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
-    structure: wantStructure && (renderedOnly ? (u: number) => !rendered(u) : true),
+    structure: wantStructure && (renderedOnly ? missing : true),
   };
   const envelopes = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
 
@@ -164,6 +170,10 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     }
     if (listing && newlySeen.size === 0) {
       await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags, envelopes));
+      continue;
+    }
+    if (bodies && newlySeen.size === 0) {
+      await bodyBatch(ctx, batch, uids, items, metas, flags, isGone);
       continue;
     }
     if (structureListing && newlySeen.size === 0) {
@@ -285,72 +295,15 @@ async function writeMessage(
     await ctx.write(fetchOpen(ctx.session, seq, msg.uid), ...(parts as Chunk[]), ')\r\n');
     return;
   }
-  // Open the article bytes before writing, so a vanished article costs no half response.
-  // A cached short article comes back as a Buffer at once: no stream, no await.
-  const opened: Array<BodySource | undefined> = [];
-  try {
-    let inMemory = true;
-    for (const p of parts) {
-      if (!isBodyData(p) || p.kind !== 'stream') {
-        opened.push(undefined);
-        continue;
-      }
-      const o = p.open();
-      const got = o instanceof Promise ? await o : o;
-      opened.push(got);
-      if (!Buffer.isBuffer(got) || got.length !== p.size) inMemory = false;
-    }
-    if (inMemory) {
-      // every body at hand (cached short articles): the whole response in one write
-      await ctx.write(...inOneWrite(fetchOpen(ctx.session, seq, msg.uid), parts, opened));
-      return;
-    }
-    let run: Chunk[] = [fetchOpen(ctx.session, seq, msg.uid)];
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      if (!isBodyData(p)) run.push(p);
-      else if (p.kind === 'nil') run.push('NIL');
-      else {
-        await ctx.write(...run);
-        run = [];
-        if (p.kind === 'bytes') await ctx.literal(p.bytes.length, p.bytes, p.binary && p.bytes.includes(0));
-        else await ctx.literal(p.size, opened[i]!, p.binary);
-      }
-    }
-    run.push(')\r\n');
-    await ctx.write(...run);
-  } finally {
-    for (const s of opened) {
-      if (s === undefined || Buffer.isBuffer(s)) continue;
-      if ('destroy' in s) s.destroy();
-      else s.close();
-    }
-  }
+  // Opens the article bytes before writing, so a vanished article costs no half response.
+  await sendParts(ctx, fetchOpen(ctx.session, seq, msg.uid), parts);
 }
 
-/** Literal heads of a FETCH response whose bodies are all Buffers of their announced size (writeMessage). */
-function inOneWrite(open: string, parts: ReadonlyArray<Chunk | BodyData>, opened: ReadonlyArray<BodySource | undefined>): Chunk[] {
-  const out: Chunk[] = [open];
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (!isBodyData(p)) out.push(p);
-    else if (p.kind === 'nil') out.push('NIL');
-    else {
-      const b = p.kind === 'bytes' ? p.bytes : (opened[i] as Buffer);
-      const tilde = p.kind === 'bytes' ? p.binary && b.includes(0) : p.binary;
-      out.push(tilde ? `~{${b.length}}\r\n` : `{${b.length}}\r\n`, b);
-    }
-  }
-  out.push(')\r\n');
-  return out;
-}
+/** A vanished article (skipped: expiry announces it later). */
+const isGone = (err: unknown): boolean => err instanceof BackendError && err.code === 'NONEXISTENT';
 
 const WHOLE: Section = { part: [] };
 const TEXT: Section = { part: [], text: 'TEXT' };
-
-function isBodyData(p: Chunk | BodyData): p is BodyData {
-  return typeof p === 'object' && !Buffer.isBuffer(p);
-}
 
 export const fetchCommands = [
   command({ name: 'FETCH', states: SELECTED, parse: parseFetch, run: (ctx, a) => runFetch(ctx, a, false), expungeOk: false }),

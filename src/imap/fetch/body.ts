@@ -41,7 +41,8 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function range(handle: MailboxHandle, uid: number, start: number, end: number, binary = false): BodyData {
+/** Bytes [start, end) of the article, opened when the response is written (an empty range: no read). */
+export function byteRange(handle: MailboxHandle, uid: number, start: number, end: number, binary = false): BodyData {
   if (end <= start) return { kind: 'bytes', bytes: Buffer.alloc(0), binary };
   const r = { start, end };
   const open = handle.bytes !== undefined ? () => handle.bytes!(uid, r) : () => handle.content(uid, r);
@@ -81,7 +82,7 @@ export function topSection(
     switch (text) {
       case undefined: {
         const [s, e] = clip(0, meta.size, partial);
-        return range(handle, msg.uid, s, e);
+        return byteRange(handle, msg.uid, s, e);
       }
       case 'HEADER':
         return { kind: 'bytes', bytes: sliceBytes(meta.header, partial), binary: false };
@@ -94,7 +95,7 @@ export function topSection(
         };
       case 'TEXT': {
         const [s, e] = clip(meta.header.length, meta.size, partial);
-        return range(handle, msg.uid, s, e);
+        return byteRange(handle, msg.uid, s, e);
       }
       default:
         return { kind: 'nil' };
@@ -123,7 +124,7 @@ async function partSection(
     }
     const r = sectionRange(root, part, text ?? '');
     const [s, e] = clip(r.start, r.end, partial);
-    return range(handle, msg.uid, s, e);
+    return byteRange(handle, msg.uid, s, e);
   } catch (err) {
     if (err instanceof MimeError) return { kind: 'nil' };
     throw err;
@@ -172,14 +173,14 @@ export async function binarySection(
   if (part.length === 0) {
     // BINARY[] is the whole message, which has no transfer encoding of its own.
     const [s, e] = clip(0, msg.meta!.size, partial);
-    return range(handle, msg.uid, s, e, true);
+    return byteRange(handle, msg.uid, s, e, true);
   }
   const p = binaryPart(await msg.structure!(), part);
   if (!p) return { kind: 'nil' };
   const size = binaryLength(p);
   if (isIdentity(p.encoding.toUpperCase())) {
     const [s, e] = clip(p.bodyStart, p.bodyEnd, partial);
-    return range(handle, msg.uid, s, e, true);
+    return byteRange(handle, msg.uid, s, e, true);
   }
   const [s, e] = clip(0, size, partial);
   return {

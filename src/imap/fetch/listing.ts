@@ -12,8 +12,9 @@ import type { MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import type { EnvelopeShelf } from '../render/cache.js';
 import { FlagRunText } from './flag-runs.js';
-import { fetchOpen } from '../uidonly.js';
+import { uidOnly as isUidOnly } from '../uidonly.js';
 import { objectIdItem } from './extra-items.js';
+import type { BatchRenderings } from './structures.js';
 
 /** Items answered from the snapshot, flags and cached header data alone: no await per message. */
 export const LISTING_ITEMS = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'INTERNALDATE', 'ENVELOPE', 'EMAILID', 'THREADID']);
@@ -31,26 +32,28 @@ export function listingBatch(
   metas: ReadonlyMap<number, MessageMeta> | undefined,
   flags: FlagView | undefined,
   envelopes: EnvelopeShelf,
-  structures?: ReadonlyArray<readonly Buffer[] | null>,
+  structures?: BatchRenderings,
 ): Chunk[] {
   const condstore = ctx.session.condstore;
+  // `fetchOpen`'s two forms, written without a string per message
+  const uidOnly = isUidOnly(ctx.session);
   const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
   const flagText = flags && seqs.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
   for (let i = 0; i < seqs.length; i++) {
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (metas && !meta) continue;
-    const rendered = structures?.[i];
-    if (rendered === null) continue; // the article vanished upstream
-    let nextRendered = 0;
-    w.ascii(fetchOpen(ctx.session, seqs[i]!, uid));
+    if (structures?.gone[i] === 1) continue; // the article vanished upstream
+    let nextRendered = structures !== undefined ? i * structures.kinds : 0;
+    if (uidOnly) w.ascii('* ').uint(uid).ascii(' UIDFETCH (');
+    else w.ascii('* ').uint(seqs[i]!).ascii(' FETCH (');
     let sentFlags = false;
     let sentModseq = false;
     for (let k = 0; k < items.length; k++) {
       if (k > 0) w.ascii(' ');
       switch (items[k]!.type) {
         case 'UID':
-          w.ascii(`UID ${uid}`);
+          w.ascii('UID ').uint(uid);
           break;
         case 'FLAGS':
           w.bytes(flagText!.of(uid));
@@ -61,7 +64,7 @@ export function listingBatch(
           sentModseq = true;
           break;
         case 'RFC822.SIZE':
-          w.ascii(`RFC822.SIZE ${meta!.size}`);
+          w.ascii('RFC822.SIZE ').uint(meta!.size);
           break;
         case 'INTERNALDATE':
           w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));
@@ -75,7 +78,8 @@ export function listingBatch(
           break;
         case 'BODY':
         case 'BODYSTRUCTURE':
-          w.ascii(items[k]!.type).ascii(' ').bytes(rendered![nextRendered++]!);
+          w.ascii(items[k]!.type).ascii(' ').range(structures!.bufs[nextRendered]!, structures!.at[nextRendered]!, structures!.end[nextRendered]!);
+          nextRendered++;
           break;
       }
     }

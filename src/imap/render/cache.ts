@@ -17,7 +17,7 @@ import type { MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
 import { ENVELOPE_CACHE_BYTES, OBJECTID_CACHE_BYTES, PREVIEW_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
 import { EnvelopeCache, type EnvelopeShelf, type RenderStore } from './envelope-cache.js';
-import { StructureCache } from './structure-cache.js';
+import { StructureCache, type StructureShelf } from './structure-cache.js';
 import { PreviewCache } from './preview.js';
 
 export type { EnvelopeShelf, RenderStore };
@@ -58,6 +58,11 @@ export class RenderCache {
   flush(): void {
     this.envelopeCache.flush();
     this.structures.flush();
+  }
+
+  /** The kept BODY (or BODYSTRUCTURE: `extended`) renderings of one mailbox, for a listing to take once (structure-cache.ts). */
+  structureShelf(mailbox: string, uidValidity: number, extended: boolean, utf8: boolean): StructureShelf {
+    return this.structures.shelf(mailbox, uidValidity, extended, utf8);
   }
 
   /** True when `structure(…)` of this message and form would answer from the cache (memory or store). */

@@ -67,6 +67,8 @@ interface Page {
   bytes: number;
   /** Evicted: no longer in its shelf. */
   dropped: boolean;
+  /** Read back from the store and not kept (see `PageCache.load`): in no shelf, charged nothing. */
+  transient?: boolean;
   prev: Page | null;
   next: Page | null;
 }
@@ -85,8 +87,23 @@ export class PageShelf {
     readonly key: string,
   ) {}
 
+  /** Where the last `locate` that found something found it: bytes [at, end) of the buffer it returned. */
+  at = 0;
+  end = 0;
+
   /** The kept rendering of `uid` (from memory, or its page read back from the store), or undefined. */
   find(uid: number): Buffer | undefined {
+    const b = this.locate(uid);
+    return b === undefined || (this.at === 0 && this.end === b.length) ? b : b.subarray(this.at, this.end);
+  }
+
+  /**
+   * `find` without making a view (a listing copies 100,000s of renderings:
+   * one Buffer object each was measurable): the buffer holding `uid`'s
+   * rendering, at bytes [`at`, `end`), or undefined. The cache never modifies
+   * a buffer it handed out (packing makes a new one): it stays valid.
+   */
+  locate(uid: number): Buffer | undefined {
     const no = uid >>> PAGE_BITS;
     let p = this.last;
     if (p === undefined || p.no !== no || p.dropped) {
@@ -99,13 +116,17 @@ export class PageShelf {
     if (hit !== undefined) {
       this.cache.hits++;
       this.cache.touch(p);
+      this.at = 0;
+      this.end = hit.length;
       return hit;
     }
     const o = p.offsets;
     if (o !== null && o[slot + 1]! > o[slot]!) {
       this.cache.hits++;
       this.cache.touch(p);
-      return p.packed!.subarray(o[slot]!, o[slot + 1]!);
+      this.at = o[slot]!;
+      this.end = o[slot + 1]!;
+      return p.packed!;
     }
     return undefined;
   }
@@ -114,7 +135,7 @@ export class PageShelf {
   keep(uid: number, value: Buffer): void {
     const no = uid >>> PAGE_BITS;
     this.cache.misses++;
-    let p = this.last !== undefined && this.last.no === no && !this.last.dropped ? this.last : this.pages.get(no);
+    let p = this.last !== undefined && this.last.no === no && !this.last.dropped ? this.last : (this.pages.get(no) ?? this.cache.transientOf(this, no));
     const f = this.filling;
     if (f !== undefined && f !== p && !f.dropped) this.cache.pack(f);
     p = this.cache.add(this, p, no, uid & SLOT_MASK, value);
@@ -129,8 +150,13 @@ export class PageShelf {
   }
 }
 
+/** Pages read back from the store but not kept (a walk over a shelf larger than the bound) that stay at hand, outside the bound. */
+const TRANSIENT_PAGES = 4;
+
 export class PageCache {
   private readonly shelves = new Map<string, PageShelf>();
+  /** The last TRANSIENT_PAGES pages `load` read back without keeping them, oldest first. */
+  private transients: Page[] = [];
   /** Least recently used. */
   private head: Page | null = null;
   /** Most recently used. */
@@ -164,13 +190,25 @@ export class PageCache {
 
   /** Marks `p` most recently used. */
   touch(p: Page): void {
-    if (p === this.tail) return;
+    if (p === this.tail || p.transient === true) return; // a page not kept is in no recency list
     this.unlink(p);
     this.append(p);
   }
 
-  /** Page `no` of `shelf` read back from the store (kept in memory when it fits), or undefined. */
+  /**
+   * Page `no` of `shelf` read back from the store, or undefined. Kept in
+   * memory (evicting the least recently used pages) — unless the page to
+   * evict is a page of the same shelf further on: a listing walking a shelf
+   * larger than the bound would then evict, page after page, the very page
+   * it needs next, and read every page back on every listing (a warm 100k
+   * BODYSTRUCTURE listing read ~98 pages so). Such a page is used without
+   * being kept, from the last TRANSIENT_PAGES of them (the reads ahead of a
+   * listing and its rendering walk a page or two apart): the pages that fit
+   * stay, and a listing reads back only those that do not.
+   */
   load(shelf: PageShelf, no: number): Page | undefined {
+    const t = this.transientOf(shelf, no);
+    if (t !== undefined) return t;
     const packed = this.store?.get(this.storeKey(shelf, no));
     if (packed === undefined) return undefined;
     const offsets = readOffsets(packed);
@@ -178,10 +216,23 @@ export class PageCache {
     const p: Page = { no, shelf, packed, offsets, slots: null, dirty: false, bytes: packed.length + PACKED_OVERHEAD, dropped: false, prev: null, next: null };
     if (p.bytes > this.maxBytes) return undefined; // cannot be kept: rendered instead
     this.loads++;
+    const h = this.head;
+    if (this.total + p.bytes > this.maxBytes && h !== null && h.shelf === shelf && h.no > no) {
+      p.transient = true;
+      this.transients.push(p);
+      if (this.transients.length > TRANSIENT_PAGES) this.transients.shift();
+      return p;
+    }
     this.install(shelf, p);
     this.total += p.bytes;
     this.shrink();
     return p.dropped ? undefined : p;
+  }
+
+  /** Page `no` of `shelf` if it is one of the pages read back without being kept. */
+  transientOf(shelf: PageShelf, no: number): Page | undefined {
+    for (const t of this.transients) if (t.shelf === shelf && t.no === no) return t;
+    return undefined;
   }
 
   /**
@@ -191,7 +242,12 @@ export class PageCache {
   add(shelf: PageShelf, p: Page | undefined, no: number, slot: number, value: Buffer): Page | undefined {
     const cost = value.length + ENTRY_OVERHEAD;
     if (cost + PAGE_OVERHEAD > this.maxBytes) return p;
-    if (p === undefined || p.dropped) {
+    if (p !== undefined && p.transient === true) {
+      // a rendering goes onto a page read back without being kept: it is kept from now on (else its old renderings would be written over)
+      p.transient = false;
+      this.install(shelf, p);
+      this.total += p.bytes;
+    } else if (p === undefined || p.dropped) {
       p = { no, shelf, packed: null, offsets: null, slots: null, dirty: false, bytes: 0, dropped: false, prev: null, next: null };
       this.install(shelf, p);
     } else this.touch(p);
@@ -236,6 +292,8 @@ export class PageCache {
   }
 
   private install(shelf: PageShelf, p: Page): void {
+    // a page kept from now on is no longer one read back without being kept (nor is an older copy of it)
+    if (this.transients.length > 0) this.transients = this.transients.filter((t) => t.shelf !== shelf || t.no !== p.no);
     // a shelf emptied by eviction was dropped; a command still holding it puts it back
     if (shelf.pages.size === 0 && !this.shelves.has(shelf.key)) this.shelves.set(shelf.key, shelf);
     shelf.pages.set(p.no, p);

@@ -40,6 +40,11 @@ export class ByteWriter {
     this.buf = next;
   }
 
+  /** Octets written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
   /** Appends ASCII text (protocol syntax: parentheses, spaces, NIL, numbers). */
   ascii(s: string): this {
     this.ensure(s.length);
@@ -53,10 +58,42 @@ export class ByteWriter {
     return this;
   }
 
+  /** Appends a non-negative integer in decimal (sequence numbers, UIDs, sizes) without making a string. */
+  uint(n: number): this {
+    if (n < 10 && n >= 0 && (n | 0) === n) {
+      this.ensure(1);
+      this.buf[this.pos++] = 0x30 + n;
+      return this;
+    }
+    if (!(n >= 0 && n <= 0x7fffffff) || n % 1 !== 0) return this.ascii(String(n)); // past int32: rare, a string
+    let digits = 1;
+    for (let v = n; v >= 10; v = (v / 10) | 0) digits++;
+    this.ensure(digits);
+    const end = this.pos + digits;
+    let o = end;
+    let v = n;
+    do {
+      const q = (v / 10) | 0;
+      this.buf[--o] = 0x30 + v - q * 10;
+      v = q;
+    } while (v > 0);
+    this.pos = end;
+    return this;
+  }
+
   bytes(b: Buffer): this {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+    return this;
+  }
+
+  /** Appends bytes [start, end) of `b` (no view of them is made). */
+  range(b: Buffer, start: number, end: number): this {
+    const n = end - start;
+    this.ensure(n);
+    b.copy(this.buf, this.pos, start, end);
+    this.pos += n;
     return this;
   }
 

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArticleCache, storedCost, type Upstream } from '../../../src/export/backend/article-cache.js';
+import { ArticleCache, hashOf, storedCost, type Upstream } from '../../../src/export/backend/article-cache.js';
+import { open as openLmdb } from 'lmdb';
 import { READ_CHUNK, SMALL_ARTICLE_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
 import { parseStructure } from '../../../src/mime/structure.js';
 import type { ArticleSink } from '../../../src/export/source.js';
@@ -131,6 +132,36 @@ describe('ArticleCache', () => {
     expect(same(Buffer.concat(got), long.subarray(1000, long.length - 7))).toBe(true);
     expect(same((await c.take('l', never, 100, 100 + READ_CHUNK)) as Buffer, long.subarray(100, 100 + READ_CHUNK))).toBe(true);
     expect(upLong.calls).toBe(1);
+  });
+
+  it('take checks a stored article once after a start: a damaged one is fetched again; a checked one keeps its size and cost', async () => {
+    const dir = tempDir();
+    const first = await cacheIn(dir);
+    const a = cachedArticle(0);
+    const b = cachedArticle(1);
+    await first.ensure('a', counted(a));
+    await first.ensure('b', counted(b));
+    await first.close();
+    caches = [];
+    // damage a's stored bytes (same length: only the checksum can tell)
+    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
+    const db = env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
+    const value = Buffer.from(db.getBinary(hashOf('a'))!);
+    value[50] = value[50]! ^ 1;
+    await db.put(hashOf('a'), value);
+    await env.close();
+    const c = await cacheIn(dir);
+    const cost = c.bytes;
+    const up = counted(a);
+    const got = c.take('a', up);
+    expect(got).toBeInstanceOf(Promise); // refused from the store: downloaded again
+    expect(await got).toEqual(a);
+    expect(up.calls).toBe(1);
+    for (let i = 0; i < 3; i++) expect(c.take('b', never)).toEqual(b); // checked the first time only
+    expect(c.cachedSize('b')).toBe(b.length);
+    expect(c.take('b', never, 7, 70)).toEqual(b.subarray(7, 70));
+    await c.settled();
+    expect(c.bytes).toBe(cost); // b's cost unchanged; a's replaced by the same size
   });
 
   it('stays within its byte bound under churn of small and long articles; the LMDB file does not keep growing', async () => {

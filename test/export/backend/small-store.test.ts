@@ -89,6 +89,37 @@ describe('SmallStore', () => {
     expect(open(dir).entries.map((e) => e.hash)).toEqual(['good']);
   });
 
+  it('skips the checksum only when the caller had it checked before ("checked")', async () => {
+    const dir = tempDir();
+    const { store } = open(dir);
+    store.put('bad', bytes(2));
+    await store.close();
+    stores = [];
+    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
+    const value = env.openDB<Buffer, string>('bytes', { encoding: 'binary' }).getBinary('bad')!;
+    await env.close();
+    value[200] = value[200]! ^ 1;
+    await writeRaw(dir, [{ db: 'bytes', key: 'bad', value }]);
+    const again = open(dir).store;
+    const asStored = again.get('bad', true);
+    expect(asStored).toEqual(value.subarray(4)); // the damaged bytes, as the caller asked
+    expect(again.get('bad')).toBeUndefined(); // checked: refused
+  });
+
+  it('hands out copies: an article stays intact through later reads, and writing to it changes nothing stored', async () => {
+    const dir = tempDir();
+    const { store } = open(dir);
+    for (let n = 0; n < 40; n++) store.put(`k${n}`, bytes(n, 1000 + n * 37));
+    await store.close();
+    stores = [];
+    const again = open(dir).store;
+    const got = Array.from({ length: 40 }, (_, n) => again.get(`k${n}`)!);
+    got.forEach((b, n) => expect(b).toEqual(bytes(n, 1000 + n * 37)));
+    got[3]!.fill(0);
+    expect(again.get('k3')).toEqual(bytes(3, 1000 + 3 * 37));
+    expect(got[4]).toEqual(bytes(4, 1000 + 4 * 37)); // a neighbour in the same slab is untouched
+  });
+
   it('drops half records at open: an order record without bytes, bytes without an order record', async () => {
     const dir = tempDir();
     const { store } = open(dir);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseStructure } from '../../../src/mime/index.js';
 import { RenderCache } from '../../../src/imap/render/cache.js';
 import { PACKED_OVERHEAD } from '../../../src/imap/render/page-cache.js';
+import { StructureCache } from '../../../src/imap/render/structure-cache.js';
 
 const article = Buffer.from('From: a@example.com\r\nSubject: s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nbody line\r\n');
 const part = parseStructure(article);
@@ -77,6 +78,36 @@ describe('structure render cache', () => {
     expect((await restarted.structure('g', 1, 5 * 1024 + 7, false, true, never)).length).toBeGreaterThan(10);
     expect(await restarted.structure('g', 1, 5 * 1024 + 7, true, true, load)).not.toEqual(await restarted.structure('g', 1, 5 * 1024 + 7, false, true, never));
   });
+  it('a walk over a shelf larger than the bound reads back only the pages that do not fit, not every page, and a page read back unkept that gets a rendering keeps its others', async () => {
+    const st = memoryStore();
+    const full = new StructureCache(1 << 30, st);
+    const fill = full.shelf('g', 1, true, false);
+    for (let page = 0; page < 8; page++) for (let i = 0; i < 50; i++) await fill.get(page * 1024 + i, async () => part);
+    full.flush();
+    const perPage = full.bytes / 8;
+    const cache = new StructureCache(Math.floor(perPage * 5.5), st);
+    const shelf = cache.shelf('g', 1, true, false);
+    const want = (await fill.get(3, never)).toString();
+    const walk = (): number => {
+      const before = cache.loads;
+      for (let page = 0; page < 8; page++) for (let i = 0; i < 50; i++) expect(shelf.find(page * 1024 + i)?.toString()).toBe(want);
+      return cache.loads - before;
+    };
+    expect(walk()).toBe(8); // the first: every page from the store
+    for (let k = 0; k < 3; k++) expect(walk()).toBeLessThanOrEqual(4); // least-recently-used eviction would read all 8 each time
+    expect(cache.bytes).toBeLessThanOrEqual(Math.floor(perPage * 5.5));
+    expect(shelf.pages.size).toBe(5); // the pages that fit, no more
+    // a page the walk reads back without keeping it, then a rendering onto it: stored with its 50 others
+    let unkept = -1;
+    for (let page = 0; page < 8; page++) if (!shelf.pages.has(page)) unkept = page;
+    expect(shelf.find(unkept * 1024)?.toString()).toBe(want);
+    expect(unkept).toBeGreaterThanOrEqual(0);
+    await shelf.get(unkept * 1024 + 500, async () => part);
+    cache.flush();
+    const again = new StructureCache(1 << 30, st).shelf('g', 1, true, false);
+    for (const i of [0, 49, 500]) expect((await again.get(unkept * 1024 + i, never)).toString()).toBe(want);
+  });
+
   it('renders ahead (structureAhead) the BODYSTRUCTURE form a listing then answers without loading, and keeps a rendering it has', async () => {
     const store = memoryStore();
     const cache = new RenderCache({ structureBytes: 256 * 1024 }, store);

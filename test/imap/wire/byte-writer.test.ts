@@ -4,6 +4,18 @@ import { ByteWriter } from '../../../src/imap/wire/byte-writer.js';
 import { nstring } from '../../../src/imap/wire/encoder.js';
 
 describe('ByteWriter', () => {
+  it('uint writes any non-negative integer as String() does, and range copies a slice, growing the buffer', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, 9, 10, 99, 100, 4294967295))), (ns) => {
+        const w = new ByteWriter(4);
+        for (const n of ns) w.uint(n).ascii(' ');
+        expect(w.take().toString('latin1')).toBe(ns.map((n) => `${n} `).join(''));
+      }),
+    );
+    const src = Buffer.from('0123456789abcdef');
+    expect(new ByteWriter(2).ascii('<').range(src, 3, 12).ascii('>').range(src, 5, 5).take().toString()).toBe('<3456789ab>');
+  });
+
   it('nstring gives the encoder’s bytes for any octets, in both UTF-8 modes', () => {
     fc.assert(
       fc.property(fc.option(fc.uint8Array({ maxLength: 300 })), fc.boolean(), (arr, utf8) => {

@@ -1,0 +1,250 @@
+/**
+ * The bodies fast path of FETCH (commands/fetch.ts): a batch of messages
+ * whose items are byte ranges of the whole article (BODY[], BODY[TEXT],
+ * RFC822, BINARY[], partials of them), header sections, UID, FLAGS, MODSEQ
+ * and RFC822.SIZE — what an offline client's sync asks (invariant 6 aside:
+ * these do read bodies).
+ *
+ *   C: a1 UID FETCH 1:1000 (BODY.PEEK[])
+ *   S: * 1 FETCH (UID 1 BODY[] {2301}
+ *   S: <2301 octets>)
+ *
+ * Cached short articles come back from the backend as Buffers at once
+ * (`MailboxHandle.bytes`); their responses are rendered into one buffer of
+ * about OUTPUT_CHUNK octets and written together: no promise, chunk list or
+ * string per message. A message whose bytes are not at hand (a download, a
+ * long article's file) is written on its own by `sendParts` after the
+ * responses before it, so responses keep their order, the writer's
+ * backpressure holds (at most one chunk plus one article is gathered here)
+ * and a stream is never held whole.
+ */
+import type { CommandContext } from '../command.js';
+import type { FetchItem, Section } from '../wire/fetch-att.js';
+import { ByteWriter } from '../wire/byte-writer.js';
+import type { MailboxHandle, MessageMeta } from '../../export/interface.js';
+import type { FlagView } from '../../stateagent/flagstore.js';
+import { fetchOpen, uidOnly as isUidOnly } from '../uidonly.js';
+import { FlagRunText } from './flag-runs.js';
+import { byteRange, clip, topSection, type BodyData, type BodySource } from './body.js';
+import { sendParts, type ResponsePart } from './send.js';
+
+/** Responses are gathered up to about this many octets before they are written (the writer's own batch size). */
+const OUTPUT_CHUNK = 64 * 1024;
+
+const SIMPLE = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+
+/**
+ * True when every item is one `bodyBatch` answers and at least one reads
+ * article bytes (else the listing path is the one to take).
+ */
+export function bodiesPath(items: readonly FetchItem[]): boolean {
+  let reads = false;
+  for (const i of items) {
+    if (i.type === 'BODY[]' || i.type === 'BINARY') {
+      if ((i.type === 'BODY[]' ? i.section.part : i.part).length > 0) return false;
+      reads ||= i.type === 'BINARY' || i.section.text === undefined || i.section.text === 'TEXT';
+    } else if (SIMPLE.has(i.type)) reads ||= i.type === 'RFC822' || i.type === 'RFC822.TEXT';
+    else return false;
+  }
+  return reads;
+}
+
+const WHOLE: Section = { part: [] };
+const TEXT: Section = { part: [], text: 'TEXT' };
+const HEADER: Section = { part: [], text: 'HEADER' };
+
+/** The section of the whole message an item names (its `type` is one `bodiesPath` accepted). */
+function sectionOf(item: FetchItem): Section | undefined {
+  switch (item.type) {
+    case 'RFC822':
+      return WHOLE;
+    case 'RFC822.TEXT':
+      return TEXT;
+    case 'RFC822.HEADER':
+      return HEADER;
+    case 'BODY[]':
+      return item.section;
+    case 'BINARY':
+      return WHOLE;
+    default:
+      return undefined;
+  }
+}
+
+/** Name as sent: `BODY[]<0>`, `RFC822`, `BINARY[]`. */
+const nameOf = (item: FetchItem): string => (item.type === 'BODY[]' || item.type === 'BINARY' ? item.name : item.type);
+
+/**
+ * Writes the FETCH responses of one batch (`seqs`/`uids` in order; `metas`
+ * as the backend read them: a message without one vanished and is skipped).
+ * Rejects as the backend's reads do (a vanished article: BackendError
+ * NONEXISTENT, caught by the caller per message in the general path; here
+ * the message is skipped the same way).
+ */
+export async function bodyBatch(
+  ctx: CommandContext,
+  seqs: readonly number[],
+  uids: readonly number[],
+  items: readonly FetchItem[],
+  metas: ReadonlyMap<number, MessageMeta> | undefined,
+  flags: FlagView | undefined,
+  skipGone: (err: unknown) => boolean,
+): Promise<void> {
+  const sel = ctx.session.selected!;
+  const handle = sel.handle;
+  const condstore = ctx.session.condstore;
+  // `fetchOpen`'s two forms, written without a string per message
+  const uidOnly = isUidOnly(ctx.session);
+  const flagText = flags && uids.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
+  const got: Array<Buffer | Promise<BodySource> | BodySource | undefined> = new Array(items.length);
+  let w = new ByteWriter(OUTPUT_CHUNK + 8192);
+  for (let i = 0; i < seqs.length; i++) {
+    const uid = uids[i]!;
+    const meta = metas?.get(uid);
+    if (!meta) continue; // the article vanished upstream; expiry announces it later
+    // open every body first: a message is written whole or not at all
+    let atHand = true;
+    for (let k = 0; k < items.length; k++) {
+      got[k] = undefined;
+      const sec = sectionOf(items[k]!);
+      if (sec === undefined || !reads(sec)) continue;
+      const [s, e] = rangeOf(sec, meta, items[k]!.type === 'BODY[]' || items[k]!.type === 'BINARY' ? (items[k] as { partial?: { origin: number; length: number } }).partial : undefined);
+      if (e <= s) continue;
+      let o: Buffer | Promise<BodySource> | BodySource;
+      try {
+        o = openBytes(handle, uid, s, e);
+      } catch (err) {
+        if (skipGone(err)) {
+          atHand = false;
+          break;
+        }
+        throw err;
+      }
+      if (o instanceof Promise) o.catch(() => undefined); // awaited later (sendParts), maybe after a write
+      got[k] = o;
+      if (!Buffer.isBuffer(o) || o.length !== e - s) atHand = false;
+    }
+    if (!atHand) {
+      if (w.length > 0) {
+        await ctx.write(w.take());
+        w = new ByteWriter(OUTPUT_CHUNK + 8192);
+      }
+      await slowMessage(ctx, seqs[i]!, uid, meta, items, flagText, flags, got, skipGone);
+      continue;
+    }
+    if (uidOnly) w.ascii('* ').uint(uid).ascii(' UIDFETCH (');
+    else w.ascii('* ').uint(seqs[i]!).ascii(' FETCH (');
+    let sentFlags = false;
+    let sentModseq = false;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
+      if (k > 0) w.ascii(' ');
+      switch (item.type) {
+        case 'UID':
+          w.ascii('UID ').uint(uid);
+          break;
+        case 'FLAGS':
+          w.bytes(flagText!.of(uid));
+          sentFlags = true;
+          break;
+        case 'MODSEQ':
+          w.ascii(`MODSEQ (${flags!.modseqOf(uid)})`);
+          sentModseq = true;
+          break;
+        case 'RFC822.SIZE':
+          w.ascii(`RFC822.SIZE ${meta.size}`);
+          break;
+        default: {
+          w.ascii(nameOf(item)).ascii(' ');
+          const b = got[k];
+          if (Buffer.isBuffer(b)) {
+            w.ascii(item.type === 'BINARY' ? '~{' : '{').uint(b.length).ascii('}\r\n').bytes(b);
+            got[k] = undefined;
+            break;
+          }
+          // an empty range or a header section: at hand without a read
+          const d = topSection(handle, { uid, meta }, sectionOf(item)!, (item as { partial?: { origin: number; length: number } }).partial)!;
+          if (d.kind === 'nil') w.ascii('NIL');
+          else if (d.kind === 'bytes') w.ascii(d.binary && d.bytes.includes(0) ? `~{${d.bytes.length}}\r\n` : `{${d.bytes.length}}\r\n`).bytes(d.bytes);
+          else w.ascii(item.type === 'BINARY' ? '~{0}\r\n' : '{0}\r\n');
+        }
+      }
+    }
+    if (condstore && sentFlags && !sentModseq) w.ascii(` MODSEQ (${flags!.modseqOf(uid)})`);
+    w.ascii(')\r\n');
+    if (w.length >= OUTPUT_CHUNK) {
+      await ctx.write(w.take());
+      w = new ByteWriter(OUTPUT_CHUNK + 8192);
+    }
+  }
+  if (w.length > 0) await ctx.write(w.take());
+}
+
+/** True when the section is a byte range of the article (not a header section). */
+const reads = (sec: Section): boolean => sec.part.length === 0 && (sec.text === undefined || sec.text === 'TEXT');
+
+function rangeOf(sec: Section, meta: MessageMeta, partial: { origin: number; length: number } | undefined): [number, number] {
+  return sec.text === 'TEXT' ? clip(meta.header.length, meta.size, partial) : clip(0, meta.size, partial);
+}
+
+function openBytes(handle: MailboxHandle, uid: number, start: number, end: number): Buffer | Promise<BodySource> {
+  return handle.bytes !== undefined ? handle.bytes(uid, { start, end }) : handle.content(uid, { start, end });
+}
+
+/** One message whose bytes are not all at hand: its parts as `writeMessage` makes them, written by `sendParts` with what was opened. */
+async function slowMessage(
+  ctx: CommandContext,
+  seq: number,
+  uid: number,
+  meta: MessageMeta,
+  items: readonly FetchItem[],
+  flagText: FlagRunText | undefined,
+  flags: FlagView | undefined,
+  got: Array<Buffer | Promise<BodySource> | BodySource | undefined>,
+  skipGone: (err: unknown) => boolean,
+): Promise<void> {
+  const handle = ctx.session.selected!.handle;
+  const parts: ResponsePart[] = [];
+  const opened: Array<Buffer | Promise<BodySource> | BodySource | undefined> = [];
+  let sentFlags = false;
+  let sentModseq = false;
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k]!;
+    const sep = k > 0 ? ' ' : '';
+    switch (item.type) {
+      case 'UID':
+        parts.push(`${sep}UID ${uid}`);
+        break;
+      case 'FLAGS':
+        parts.push(sep, flagText!.of(uid));
+        sentFlags = true;
+        break;
+      case 'MODSEQ':
+        parts.push(`${sep}MODSEQ (${flags!.modseqOf(uid)})`);
+        sentModseq = true;
+        break;
+      case 'RFC822.SIZE':
+        parts.push(`${sep}RFC822.SIZE ${meta.size}`);
+        break;
+      default: {
+        parts.push(`${sep}${nameOf(item)} `);
+        const sec = sectionOf(item)!;
+        const partial = (item as { partial?: { origin: number; length: number } }).partial;
+        let d: BodyData;
+        if (item.type === 'BINARY') {
+          const [s, e] = clip(0, meta.size, partial);
+          d = byteRange(handle, uid, s, e, true);
+        } else d = topSection(handle, { uid, meta }, sec, partial)!;
+        opened[parts.length] = got[k];
+        got[k] = undefined;
+        parts.push(d);
+      }
+    }
+  }
+  if (ctx.session.condstore && sentFlags && !sentModseq) parts.push(` MODSEQ (${flags!.modseqOf(uid)})`);
+  try {
+    await sendParts(ctx, fetchOpen(ctx.session, seq, uid), parts, opened);
+  } catch (err) {
+    if (!skipGone(err)) throw err;
+  }
+}
