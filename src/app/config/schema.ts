@@ -53,6 +53,15 @@ export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
  */
 export const DEFAULT_MALLOC_TRIM_MS = 2000;
 
+/**
+ * Default of `cache.heapCompactFreeBytes`: the free space in V8's old
+ * generation (committed minus used) at which it is compacted once, checked
+ * every `mallocTrimMs` (src/util/heap-compact.ts). 32 MiB: after the bench's
+ * one-session rows ~100 MB of the old generation's ~190 MB was holes, which
+ * ordinary collections kept committed (issue 14).
+ */
+export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 32 * 1024 * 1024;
+
 /** Defaults of `cache` (config/README.md documents each key). */
 const CACHE_DEFAULTS = {
   dir: null,
@@ -64,6 +73,7 @@ const CACHE_DEFAULTS = {
   previewMemoryBytes: L.PREVIEW_CACHE_BYTES,
   objectIdMemoryBytes: L.OBJECTID_CACHE_BYTES,
   mallocTrimMs: DEFAULT_MALLOC_TRIM_MS,
+  heapCompactFreeBytes: DEFAULT_HEAP_COMPACT_FREE_BYTES,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -287,6 +297,7 @@ export const configSchema = z.strictObject({
       previewMemoryBytes: z.number().int().min(0).default(L.PREVIEW_CACHE_BYTES),
       objectIdMemoryBytes: z.number().int().min(0).default(L.OBJECTID_CACHE_BYTES),
       mallocTrimMs: z.number().int().min(0).default(DEFAULT_MALLOC_TRIM_MS),
+      heapCompactFreeBytes: z.number().int().min(0).default(DEFAULT_HEAP_COMPACT_FREE_BYTES),
     })
     .default(CACHE_DEFAULTS),
   /** Marking an article \\Seen marks the same Message-ID \\Seen in the other groups it was crossposted to. */
