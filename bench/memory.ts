@@ -73,6 +73,7 @@ async function report(s: ServerProcess, when: string, gc = true): Promise<void> 
   if (!gc) return;
   const v8 = await v8AfterGc(s);
   log(`  V8 after GC: heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)} (new space ${mb(v8['newSpace']!)}), external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}, V8 malloced ${mb(v8['malloced']!)}`);
+  log(`  V8 spaces committed/used (MB): ${(v8 as unknown as { spaces?: string }).spaces ?? '?'}`);
 }
 
 const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(quick), log);
@@ -81,6 +82,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'nf-memory-'));
 if (arg('data')) execFileSync('cp', ['-a', `${resolve(arg('data')!)}/.`, dataDir]);
 const launch = async (n: number): Promise<ServerProcess> =>
   startServer({
+    ...(arg('config') ? { config: JSON.parse(arg('config')!) as Record<string, unknown> } : {}),
     upstreamPort: port, dataDir, listenPort: await freePort(), logPath: join(dataDir, `server${n}.log`), ipc: true, env,
     nodeFlags: [...(nodeFlags ?? (await import('./server.js')).NODE_FLAGS), ...PROBE_NODE_FLAGS],
     ...(arg('cli') ? { cli: arg('cli')! } : {}),
