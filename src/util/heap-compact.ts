@@ -44,6 +44,19 @@ function oldSpace(): OldSpace {
   return { committed: s?.space_size ?? 0, used: s?.space_used_size ?? 0 };
 }
 
+let loaded: (() => void) | Error | undefined;
+
+/**
+ * Runs one compacting full collection of this thread's heap now (a worker
+ * thread has a heap of its own); false when `gc` is not available.
+ */
+export function compactHeap(): boolean {
+  loaded ??= loadCompact();
+  if (loaded instanceof Error) return false;
+  loaded();
+  return true;
+}
+
 /** A compacting major collection, or an Error saying why there is none. */
 function loadCompact(): (() => void) | Error {
   try {
@@ -78,7 +91,7 @@ export function startHeapCompactor(
   let count = 0;
   const off: HeapCompactor = { stop: () => undefined, checkNow: () => false, compactions: 0 };
   if (intervalMs <= 0 || minFreeBytes <= 0) return off;
-  const compact = deps.compact ?? loadCompact();
+  const compact = deps.compact ?? (loaded ??= loadCompact());
   if (compact instanceof Error) {
     log.debug({ reason: compact.message }, 'memory: heap compaction not available');
     return off;

@@ -26,15 +26,16 @@ export const MAX_POLL_INTERVAL_MS = 86_400_000;
  * charged: ~0.75 KB per message). A warm ENVELOPE/FLAGS/SIZE listing no longer
  * reads headers at all (sizes from the compact facts, envelopes from the
  * render cache and its store: issue 14), so the LRU serves header sections
- * and header searches only (the search index answers most of those); 16 MiB
- * holds ~22k headers, and a miss is one LMDB read (file-backed pages, not
+ * and header searches only (the search index answers most of those); 4 MiB
+ * holds ~5,500 headers, and a miss is one LMDB read (file-backed pages, not
  * the process' anonymous memory). At 256 MiB it was full after any listing of
  * more than ~350k articles; at 64 MiB it alone was ~75 MB of the heap of a
  * server that had listed a 100k-article group (issue 14: ≤ 150 MB of
- * anonymous memory with 50 sessions). The server passes the configured value
- * to `createBackend`.
+ * anonymous memory with 50 sessions); at 16 MiB it still held ~10 MB of
+ * header buffers after the bench's rows, read again by nothing there. The
+ * server passes the configured value to `createBackend`.
  */
-export const DEFAULT_META_MEMORY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_META_MEMORY_BYTES = 4 * 1024 * 1024;
 
 /**
  * Default of `cache.renderStoreBytes`, the bound of the rendered ENVELOPEs
