@@ -33,14 +33,14 @@ describe('startHeapCompactor', () => {
     }
   });
 
-  it('compacts when the free space passes both the threshold and half of what is used', () => {
+  it('compacts when the free space passes both the threshold and a quarter of what is used', () => {
     // 20 MB free: below the threshold
     let h = fakeHeap(120 * MB, 100 * MB);
     let c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9 });
     expect(c.checkNow()).toBe(false);
     c.stop();
-    // 40 MB free of 100 used: past the threshold, below half of used
-    h = fakeHeap(140 * MB, 100 * MB);
+    // 40 MB free of 200 used: past the threshold, below a quarter of used
+    h = fakeHeap(240 * MB, 200 * MB);
     c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9 });
     expect(c.checkNow()).toBe(false);
     c.stop();

@@ -57,11 +57,11 @@ export const DEFAULT_MALLOC_TRIM_MS = 2000;
 /**
  * Default of `cache.heapCompactFreeBytes`: the free space in V8's old
  * generation (committed minus used) at which it is compacted once, checked
- * every `mallocTrimMs` (src/util/heap-compact.ts). 32 MiB: after the bench's
- * one-session rows ~100 MB of the old generation's ~190 MB was holes, which
+ * every `mallocTrimMs` (src/util/heap-compact.ts). 16 MiB: after the bench's
+ * one-session rows 20–60 MB of the old generation's ~100 MB was holes, which
  * ordinary collections kept committed (issue 14).
  */
-export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 16 * 1024 * 1024;
 
 /** Defaults of `cache` (config/README.md documents each key). */
 const CACHE_DEFAULTS = {
