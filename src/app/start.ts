@@ -41,6 +41,7 @@ import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, t
 import { redactNntpUrl } from '../nntp/index.js';
 import { startHeapCompactor } from '../util/heap-compact.js';
 import { startMallocTrimmer } from '../util/malloc-trim.js';
+import { startYoungGenerationCap } from '../util/young-gen.js';
 
 export interface RunningNewsfront {
   /** Bound IMAP port (useful with port 0). */
@@ -199,6 +200,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     // rendered envelopes beyond the memory bound go to disk beside the backend's caches
     const trimmer = startMallocTrimmer(config.cache.mallocTrimMs, logger.child({ component: 'memory' }));
     cleanups.push(async () => trimmer.stop());
+    const youngCap = startYoungGenerationCap(config.cache.semiSpaceBytes);
+    cleanups.push(async () => youngCap.stop());
     const compactor = startHeapCompactor(config.cache.mallocTrimMs, config.cache.heapCompactFreeBytes, logger.child({ component: 'memory' }));
     cleanups.push(async () => compactor.stop());
     const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
