@@ -26,6 +26,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 export interface YoungGenerationCap {
+  /** Stops checking and gives V8 its default growth back. */
   stop(): void;
   /** The factor set now (1: no growth, 2: V8's default), or 0 when off. */
   readonly factor: number;
@@ -65,7 +66,12 @@ export function startYoungGenerationCap(
     observer.observe({ entryTypes: ['gc'] });
   }
   return {
-    stop: () => observer?.disconnect(),
+    // V8's default again: the process is left as it was found (tests start and stop servers in one process)
+    stop: () => {
+      observer?.disconnect();
+      if (factor !== 2) setFlag('--semi-space-growth-factor=2');
+      factor = 0;
+    },
     check,
     get factor() {
       return factor;

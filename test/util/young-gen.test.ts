@@ -28,10 +28,15 @@ describe('startYoungGenerationCap', () => {
     space = 4.2e6; // V8 shrank it: it may grow again
     c.check();
     expect(flags).toEqual(['--semi-space-growth-factor=2', '--semi-space-growth-factor=1', '--semi-space-growth-factor=2']);
+    space = 16.8e6;
+    c.check();
+    c.stop(); // V8's default growth again
+    expect(flags.slice(-2)).toEqual(['--semi-space-growth-factor=1', '--semi-space-growth-factor=2']);
+    expect(c.factor).toBe(0);
   });
 
   it("holds V8's own young generation at the cap under allocation", async () => {
-    const { getHeapSpaceStatistics, setFlagsFromString } = await import('node:v8');
+    const { getHeapSpaceStatistics } = await import('node:v8');
     const newSpace = (): number => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
     // what the test runner grew it to already stays (V8 shrinks it only when allocation is slow); it must not grow further
     const start = newSpace();
@@ -51,7 +56,6 @@ describe('startYoungGenerationCap', () => {
       expect(newSpace()).toBeLessThan(32 * MiB); // V8's own growth: two semi-spaces of 16 MiB
     } finally {
       c.stop();
-      setFlagsFromString('--semi-space-growth-factor=2');
     }
   });
 });
