@@ -7,20 +7,25 @@
  * only be given on the command line (the heap is configured before any code
  * runs). What V8 does read while it runs is `--semi-space-growth-factor`: a
  * semi-space grows from its initial 1 MiB by that factor, after a scavenge
- * that found enough survivors. So the cap lets it grow by 2 while doubling
- * stays within `maxSemiBytes` and sets the factor to 1 (no growth) once it
- * would not, checked after every collection of the main thread (a GC
- * performance observer: a check on a timer let two growths pass between
- * checks under heavy allocation). V8 may still shrink the young generation
- * when allocation is slow; it then grows again up to the cap.
+ * that found enough survivors. So the cap lets it grow by 2 while two more
+ * doublings stay within `maxSemiBytes` and sets the factor to 1 (no growth)
+ * once they would not, checked after every collection of the main thread (a
+ * GC performance observer). It settles at half the cap, and may reach the
+ * cap, never more: the observer's callback comes after the collection, and
+ * under load (bench runs at load average 25) a second growth came before it,
+ * so a cap checked at one doubling overshot to V8's own 16 MiB. V8 may still
+ * shrink the young generation when allocation is slow; it then grows again.
  *
  * The factor is a process-wide flag; a worker thread's young generation
  * (the index writer's: bounded by its own resource limits, 12 MB) still grew
  * to its bound with the factor at 1 (tried: 2.1 → 8.4 MB).
  *
- * Measured (issue 14, bench/memory.js --lite, 100k group): 8 MiB semi-spaces
- * committed 16.8 MB instead of 33.6 MB with the same server CPU for the cold
- * and warm ENVELOPE listings and the 50 clients within noise.
+ * Measured (issue 14, bench/memory.js --lite, 100k group, node's
+ * `--max-semi-space-size`): 8 MiB semi-spaces committed 16.8 MB instead of
+ * 33.6 MB with the same server CPU for the cold and warm ENVELOPE listings
+ * and the 50 clients within noise; 4 MiB (8.4 MB) cost the cold listing ~11%
+ * more CPU in one run. Hence the default cap of 16 MiB, V8's own maximum:
+ * semi-spaces settle at 8 MiB and never pass V8's default.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -53,7 +58,9 @@ export function startYoungGenerationCap(
   // the new space is two semi-spaces plus a little (V8 reports 16.8 MB for two of 8 MiB)
   const limit = 2 * maxSemiBytes * 1.01;
   const check = (): void => {
-    const f = space() * 2 <= limit ? 2 : 1;
+    // growth is allowed only while two more doublings stay within the cap: the observer's
+    // callback comes after the collection, and under load a second growth came first
+    const f = space() * 4 <= limit ? 2 : 1;
     if (f !== factor) {
       setFlag(`--semi-space-growth-factor=${f}`);
       factor = f;

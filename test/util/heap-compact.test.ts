@@ -26,7 +26,7 @@ describe('startHeapCompactor', () => {
   it('does nothing with interval 0 or threshold 0', () => {
     for (const [ms, min] of [[0, 32 * MB], [2000, 0]] as const) {
       const h = fakeHeap(200 * MB, 90 * MB);
-      const c = startHeapCompactor(ms, min, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9 });
+      const c = startHeapCompactor(ms, min, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9, cpuMs: () => 0 });
       expect(c.checkNow()).toBe(false);
       expect(h.calls).toBe(0);
       c.stop();
@@ -36,27 +36,42 @@ describe('startHeapCompactor', () => {
   it('compacts when the free space passes both the threshold and a quarter of what is used', () => {
     // 20 MB free: below the threshold
     let h = fakeHeap(120 * MB, 100 * MB);
-    let c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9 });
+    let c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9, cpuMs: () => 0 });
     expect(c.checkNow()).toBe(false);
     c.stop();
     // 40 MB free of 200 used: past the threshold, below a quarter of used
     h = fakeHeap(240 * MB, 200 * MB);
-    c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9 });
+    c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9, cpuMs: () => 0 });
     expect(c.checkNow()).toBe(false);
     c.stop();
     // 100 MB free of 90 used
     h = fakeHeap(190 * MB, 90 * MB);
-    c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9 });
+    c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => 1e9, cpuMs: () => 0 });
     expect(c.checkNow()).toBe(true);
     expect(h.calls).toBe(1);
     expect(c.compactions).toBe(1);
     c.stop();
   });
 
+  it('does not compact while the process is busy', () => {
+    const h = fakeHeap(190 * MB, 90 * MB);
+    let now = 1e9;
+    let cpu = 0;
+    const c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => now, cpuMs: () => cpu });
+    now += 2000;
+    cpu += 0.5 * 2000; // half a CPU over the interval
+    expect(c.checkNow()).toBe(false);
+    now += 2000;
+    cpu += 0.1 * 2000; // quiet again
+    expect(c.checkNow()).toBe(true);
+    expect(h.calls).toBe(1);
+    c.stop();
+  });
+
   it('compacts at most once per MIN_GAP_MS', () => {
     const h = fakeHeap(190 * MB, 90 * MB);
     let now = 1e9;
-    const c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => now });
+    const c = startHeapCompactor(2000, 32 * MB, silentLogger(), { space: h.space, compact: h.compact, now: () => now, cpuMs: () => 0 });
     expect(c.checkNow()).toBe(true);
     h.s.committed = 190 * MB; // fragmented again at once
     now += MIN_GAP_MS - 1;
@@ -79,7 +94,7 @@ describe('startHeapCompactor', () => {
       if (junk.length > 200_000) junk = [];
     }
     junk = [];
-    const c = startHeapCompactor(60_000, 4 * MB, silentLogger());
+    const c = startHeapCompactor(60_000, 4 * MB, silentLogger(), { cpuMs: () => 0 });
     const before = old();
     const did = c.checkNow();
     c.stop();
