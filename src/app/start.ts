@@ -170,6 +170,9 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.length = 0;
   };
   try {
+    // first: the opening ingest and the index's start allocate enough to grow the young generation
+    const youngCap = startYoungGenerationCap(config.cache.semiSpaceBytes);
+    cleanups.push(async () => youngCap.stop());
     await checkArchive(config);
     const auth = authenticator(config, logger);
     const tls = loadTls(config);
@@ -200,8 +203,6 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     // rendered envelopes beyond the memory bound go to disk beside the backend's caches
     const trimmer = startMallocTrimmer(config.cache.mallocTrimMs, logger.child({ component: 'memory' }));
     cleanups.push(async () => trimmer.stop());
-    const youngCap = startYoungGenerationCap(config.cache.semiSpaceBytes);
-    cleanups.push(async () => youngCap.stop());
     const compactor = startHeapCompactor(config.cache.mallocTrimMs, config.cache.heapCompactFreeBytes, logger.child({ component: 'memory' }));
     cleanups.push(async () => compactor.stop());
     const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
