@@ -70,9 +70,31 @@ async function report(s: ServerProcess, when: string, gc = true): Promise<void> 
   const mb = (x: number): string => (x / 1e6).toFixed(1);
   log(`${when}: Pss_Anon ${m.anonMB.toFixed(1)} MB, Pss_File ${m.fileMB.toFixed(1)} MB, RSS ${m.rssMB.toFixed(1)} MB (peak ${m.hwmMB.toFixed(0)}), CPU ${(await cpuSeconds(s.pid)).toFixed(1)} s`);
   log(`  anonymous by mapping (MB): ${Object.entries(split).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  if (process.argv.includes('--maps')) {
+    // the biggest anonymous mappings (MB anon / MB size), to see what "other" is made of
+    const text = await readFile(`/proc/${s.pid}/smaps`, 'latin1');
+    const maps: Array<[number, number, string]> = [];
+    let cur: [number, number, string] | undefined;
+    for (const line of text.split('\n')) {
+      const h = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (h) maps.push((cur = [0, Number(BigInt(`0x${h[2]}`) - BigInt(`0x${h[1]}`)) / 1e6, `${h[1]} ${h[3]} ${h[4]}`]));
+      const a = /^Anonymous:\s+(\d+) kB/.exec(line);
+      if (a && cur) cur[0] = Number(a[1]) / 1024;
+    }
+    maps.sort((x, y) => y[0] - x[0]);
+    const hist = new Map<string, [number, number]>();
+    for (const [anon, size] of maps) {
+      const k = size < 0.3 ? '<0.3MB' : size < 1.1 ? '<1.1MB' : size < 8.5 ? '<8.5MB' : size < 33 ? '<33MB' : '>=33MB';
+      const h = hist.get(k) ?? [0, 0];
+      hist.set(k, [h[0] + anon, h[1] + 1]);
+    }
+    log(`  anon by mapping size: ${[...hist].map(([k, [a, n]]) => `${k} ${a.toFixed(1)} MB in ${n}`).join(', ')}`);
+    log(`  top anon mappings (MB anon/size): ${maps.slice(0, 12).map(([a, sz, n]) => `${a.toFixed(1)}/${sz.toFixed(1)} ${n}`).join('; ')}`);
+  }
   if (!gc) return;
   const v8 = await v8AfterGc(s);
   log(`  V8 after GC: heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)} (new space ${mb(v8['newSpace']!)}), external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}, V8 malloced ${mb(v8['malloced']!)}`);
+  log(`  V8 spaces committed/used (MB): ${(v8 as unknown as { spaces?: string }).spaces ?? '?'}`);
 }
 
 const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(quick), log);
@@ -81,6 +103,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'nf-memory-'));
 if (arg('data')) execFileSync('cp', ['-a', `${resolve(arg('data')!)}/.`, dataDir]);
 const launch = async (n: number): Promise<ServerProcess> =>
   startServer({
+    ...(arg('config') ? { config: JSON.parse(arg('config')!) as Record<string, unknown> } : {}),
     upstreamPort: port, dataDir, listenPort: await freePort(), logPath: join(dataDir, `server${n}.log`), ipc: true, env,
     nodeFlags: [...(nodeFlags ?? (await import('./server.js')).NODE_FLAGS), ...PROBE_NODE_FLAGS],
     ...(arg('cli') ? { cli: arg('cli')! } : {}),
@@ -197,5 +220,7 @@ try {
   }
 } finally {
   await server?.stop();
+  // --keep-log FILE: the (first) server's log, copied before the data dir goes
+  if (arg('keep-log')) execFileSync('cp', [join(dataDir, 'server1.log'), resolve(arg('keep-log')!)]);
   await rm(dataDir, { recursive: true, force: true });
 }

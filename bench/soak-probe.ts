@@ -24,6 +24,7 @@ if (process.send && process.channel) {
       process.send!({
         kind: 'sample', heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss,
         newSpace, malloced: getHeapStatistics().malloced_memory,
+        spaces: getHeapSpaceStatistics().filter((sp) => sp.space_size > 0).map((sp) => `${sp.space_name} ${(sp.space_size / 1e6).toFixed(1)}/${(sp.space_used_size / 1e6).toFixed(1)}`).join(', '),
       });
     } else if (typeof msg === 'object' && msg !== null && typeof (msg as { snapshot?: unknown }).snapshot === 'string') {
       g.gc?.();

@@ -39,7 +39,9 @@ import { IDLE_AUTOLOGOUT_MS, LOGIN_FAILURE_DELAY_MS } from '../imap/limits.js';
 import { Metrics } from './metrics.js';
 import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, type ServerStatus, type WatchedUpstream } from './ops.js';
 import { redactNntpUrl } from '../nntp/index.js';
+import { startHeapCompactor } from '../util/heap-compact.js';
 import { startMallocTrimmer } from '../util/malloc-trim.js';
+import { startYoungGenerationCap } from '../util/young-gen.js';
 
 export interface RunningNewsfront {
   /** Bound IMAP port (useful with port 0). */
@@ -168,6 +170,9 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.length = 0;
   };
   try {
+    // first: the opening ingest and the index's start allocate enough to grow the young generation
+    const youngCap = startYoungGenerationCap(config.cache.semiSpaceBytes);
+    cleanups.push(async () => youngCap.stop());
     await checkArchive(config);
     const auth = authenticator(config, logger);
     const tls = loadTls(config);
@@ -198,6 +203,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     // rendered envelopes beyond the memory bound go to disk beside the backend's caches
     const trimmer = startMallocTrimmer(config.cache.mallocTrimMs, logger.child({ component: 'memory' }));
     cleanups.push(async () => trimmer.stop());
+    const compactor = startHeapCompactor(config.cache.mallocTrimMs, config.cache.heapCompactFreeBytes, logger.child({ component: 'memory' }));
+    cleanups.push(async () => compactor.stop());
     const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
     const renderCache = new RenderCache(
       {

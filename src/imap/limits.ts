@@ -241,12 +241,15 @@ export const ENVELOPE_CACHE_BYTES = 32 * MiB;
 /**
  * Bound of the rendered BODY/BODYSTRUCTURE cache shared by all sessions
  * (render/structure-cache.ts, page-cache.ts): packed like the envelopes,
- * ~170 bytes a BODYSTRUCTURE (the 100k bench group: 17.3 MB), so 16 MiB
- * keeps ~95,000; pages beyond it are read back from the render store, one
+ * ~170 bytes a BODYSTRUCTURE (the 100k bench group: 17.3 MB), so 4 MiB
+ * keeps ~24,000; pages beyond it are read back from the render store, one
  * read per 1,024 articles (a warm BODYSTRUCTURE listing of the 100k group
  * took no more CPU than with everything in memory, bench/memory.js --focus).
+ * 4 MiB, not 16 (issue 14): a client's random FETCHes ask for ENVELOPE far
+ * more often than for BODYSTRUCTURE, whose pages held ~17 MB of anonymous
+ * memory with 50 sessions that never read them.
  */
-export const STRUCTURE_CACHE_BYTES = 16 * MiB;
+export const STRUCTURE_CACHE_BYTES = 4 * MiB;
 
 /**
  * Bound of the PREVIEW cache shared by all sessions (render/preview.ts,

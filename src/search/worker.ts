@@ -11,6 +11,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { compactHeap } from '../util/heap-compact.js';
 import { openDb } from './db.js';
 import { SearchIndexError } from './errors.js';
 import { SortStoreRefresher } from './sort-store-refresh.js';
@@ -56,6 +57,15 @@ function touchedBy(req: WorkerRequest, touch: (mailbox: string, uidValidity: num
   } else if (req.op === 'setInReplyTo' || req.op === 'removeMembers') touch(req.args[0] as string, req.args[1] as number);
 }
 
+/**
+ * After this long without a request the writer gives back what it keeps for
+ * speed while it works: SQLite's page cache (`PRAGMA shrink_memory`) and the
+ * holes of its V8 heap (one compacting collection, heap-compact.ts). A crawl
+ * or an ingest posts batches far more often, so this runs once when it ends
+ * (issue 14: the writer thread held 35–50 MB after the bench's crawl).
+ */
+export const IDLE_SHRINK_MS = 5_000;
+
 function run(): void {
   if (process.platform === 'linux') {
     try {
@@ -74,14 +84,30 @@ function run(): void {
     return;
   }
   const writer = new IndexWriter(db);
-  // whole-mailbox SORT/THREAD answers, computed once a mailbox's writes are quiet (sort-store.ts)
-  const store = new SortStoreRefresher(db);
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const shrink = (): void => {
+    try {
+      db.exec('PRAGMA shrink_memory');
+    } catch {
+      // closed meanwhile, or busy: nothing to give back now
+    }
+    compactHeap();
+  };
+  const rest = (): void => {
+    clearTimeout(idle);
+    (idle = setTimeout(shrink, IDLE_SHRINK_MS)).unref();
+  };
+  // whole-mailbox SORT/THREAD answers, computed once a mailbox's writes are quiet (sort-store.ts); the
+  // writer gives back what that computation used too
+  const store = new SortStoreRefresher(db, { onRefresh: rest });
   try {
     store.catchUp();
   } catch {
     // a cache: without it the first SORT/THREAD of those mailboxes derives its keys
   }
   port.on('message', (req: WorkerRequest) => {
+    if (req.op !== 'close') rest();
+    else clearTimeout(idle);
     touchedBy(req, (mailbox, uidValidity) => store.touched(mailbox, uidValidity));
     try {
       let result: unknown;

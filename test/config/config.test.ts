@@ -43,8 +43,8 @@ describe('config', () => {
     }
   });
 
-  it('bounds the header cache by cache.metaMemoryBytes (16 MiB unless set; at least 1 MiB)', async () => {
-    expect(loadConfig({ env: {} }).cache.metaMemoryBytes).toBe(16 * 1024 * 1024);
+  it('bounds the header cache by cache.metaMemoryBytes (4 MiB unless set; at least 1 MiB)', async () => {
+    expect(loadConfig({ env: {} }).cache.metaMemoryBytes).toBe(4 * 1024 * 1024);
     const small = await file('meta-mem.json', { cache: { metaMemoryBytes: 32 * 1024 * 1024 } });
     expect(loadConfig({ env: {}, file: small }).cache.metaMemoryBytes).toBe(32 * 1024 * 1024);
     const tiny = await file('meta-mem-tiny.json', { cache: { metaMemoryBytes: 1000 } });

@@ -26,15 +26,16 @@ export const MAX_POLL_INTERVAL_MS = 86_400_000;
  * charged: ~0.75 KB per message). A warm ENVELOPE/FLAGS/SIZE listing no longer
  * reads headers at all (sizes from the compact facts, envelopes from the
  * render cache and its store: issue 14), so the LRU serves header sections
- * and header searches only (the search index answers most of those); 16 MiB
- * holds ~22k headers, and a miss is one LMDB read (file-backed pages, not
+ * and header searches only (the search index answers most of those); 4 MiB
+ * holds ~5,500 headers, and a miss is one LMDB read (file-backed pages, not
  * the process' anonymous memory). At 256 MiB it was full after any listing of
  * more than ~350k articles; at 64 MiB it alone was ~75 MB of the heap of a
  * server that had listed a 100k-article group (issue 14: ≤ 150 MB of
- * anonymous memory with 50 sessions). The server passes the configured value
- * to `createBackend`.
+ * anonymous memory with 50 sessions); at 16 MiB it still held ~10 MB of
+ * header buffers after the bench's rows, read again by nothing there. The
+ * server passes the configured value to `createBackend`.
  */
-export const DEFAULT_META_MEMORY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_META_MEMORY_BYTES = 4 * 1024 * 1024;
 
 /**
  * Default of `cache.renderStoreBytes`, the bound of the rendered ENVELOPEs
@@ -53,6 +54,25 @@ export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
  */
 export const DEFAULT_MALLOC_TRIM_MS = 2000;
 
+/**
+ * Default of `cache.heapCompactFreeBytes`: the free space in V8's old
+ * generation (committed minus used) at which it is compacted once, checked
+ * every `mallocTrimMs` (src/util/heap-compact.ts). 16 MiB: after the bench's
+ * one-session rows 20–60 MB of the old generation's ~100 MB was holes, which
+ * ordinary collections kept committed (issue 14).
+ */
+export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Default of `cache.semiSpaceBytes`: the cap of a semi-space of V8's young
+ * generation of the main thread (src/util/young-gen.ts). Off (0): with 16 MiB
+ * the cap held the semi-spaces at 8 MiB in unit tests and in some bench runs
+ * (~17 MB less anonymous memory), but in others the server's young
+ * generation was at V8's full 2 × 16 MiB already right after start, cap or
+ * not (not understood yet; issue 14, branch mem50).
+ */
+export const DEFAULT_SEMI_SPACE_BYTES = 0;
+
 /** Defaults of `cache` (config/README.md documents each key). */
 const CACHE_DEFAULTS = {
   dir: null,
@@ -64,6 +84,8 @@ const CACHE_DEFAULTS = {
   previewMemoryBytes: L.PREVIEW_CACHE_BYTES,
   objectIdMemoryBytes: L.OBJECTID_CACHE_BYTES,
   mallocTrimMs: DEFAULT_MALLOC_TRIM_MS,
+  heapCompactFreeBytes: DEFAULT_HEAP_COMPACT_FREE_BYTES,
+  semiSpaceBytes: DEFAULT_SEMI_SPACE_BYTES,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -290,6 +312,8 @@ export const configSchema = z.strictObject({
       previewMemoryBytes: z.number().int().min(0).default(L.PREVIEW_CACHE_BYTES),
       objectIdMemoryBytes: z.number().int().min(0).default(L.OBJECTID_CACHE_BYTES),
       mallocTrimMs: z.number().int().min(0).default(DEFAULT_MALLOC_TRIM_MS),
+      heapCompactFreeBytes: z.number().int().min(0).default(DEFAULT_HEAP_COMPACT_FREE_BYTES),
+      semiSpaceBytes: z.number().int().min(0).default(DEFAULT_SEMI_SPACE_BYTES),
     })
     .default(CACHE_DEFAULTS),
   /** Marking an article \\Seen marks the same Message-ID \\Seen in the other groups it was crossposted to. */

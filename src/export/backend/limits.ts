@@ -38,10 +38,10 @@ export const HEAD_WINDOW = 1000;
  * none (tests, benches). The server always passes config
  * `cache.metaMemoryBytes`, whose default and its reasoning live in
  * src/app/config/schema.ts (the application owns its defaults; this layer is
- * handed the value). The same 16 MiB, so that a backend built without the
+ * handed the value). The same 4 MiB, so that a backend built without the
  * config behaves as the server does.
  */
-export const DEFAULT_META_MEMORY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_META_MEMORY_BYTES = 4 * 1024 * 1024;
 
 /**
  * Bound of the compact per-article facts kept in memory (facts.ts: exact size

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { startYoungGenerationCap } from '../../src/util/young-gen.js';
+
+const MiB = 1024 * 1024;
+
+describe('startYoungGenerationCap', () => {
+  it('does nothing with 0', () => {
+    const flags: string[] = [];
+    const c = startYoungGenerationCap(0, { space: () => 0, setFlag: (f) => flags.push(f), observe: false });
+    c.check();
+    expect(flags).toEqual([]);
+    expect(c.factor).toBe(0);
+  });
+
+  it('lets the new space double while two doublings stay within two semi-spaces of the cap, and stops it there', () => {
+    const flags: string[] = [];
+    // V8 reports two semi-spaces plus a little: 2.1 MB for two of 1 MiB
+    let space = 2.1e6;
+    const c = startYoungGenerationCap(8 * MiB, { space: () => space, setFlag: (f) => flags.push(f), observe: false });
+    expect(flags).toEqual(['--semi-space-growth-factor=2']);
+    space = 4.2e6; // semi-spaces of 2 MiB: two more doublings reach 8 MiB
+    c.check();
+    expect(c.factor).toBe(2);
+    space = 8.4e6; // half the cap: one more growth may come before the next check
+    c.check();
+    expect(c.factor).toBe(1);
+    c.check();
+    space = 4.2e6; // V8 shrank it: it may grow again
+    c.check();
+    expect(flags).toEqual(['--semi-space-growth-factor=2', '--semi-space-growth-factor=1', '--semi-space-growth-factor=2']);
+    space = 16.8e6;
+    c.check();
+    c.stop(); // V8's default growth again
+    expect(flags.slice(-2)).toEqual(['--semi-space-growth-factor=1', '--semi-space-growth-factor=2']);
+    expect(c.factor).toBe(0);
+  });
+
+  it("holds V8's own young generation at the cap under allocation", async () => {
+    const { getHeapSpaceStatistics } = await import('node:v8');
+    const newSpace = (): number => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
+    // what the test runner grew it to already stays (V8 shrinks it only when allocation is slow); it must not grow further
+    const start = newSpace();
+    const c = startYoungGenerationCap(4 * MiB);
+    try {
+      let keep: object[] = [];
+      for (let r = 0; r < 150; r++) {
+        for (let i = 0; i < 50_000; i++) {
+          const o = { i, s: `a${i}` };
+          if (i % 10 === 0) keep.push(o);
+        }
+        if (keep.length > 300_000) keep = keep.slice(100_000);
+        if (r % 2 === 0) await new Promise((res) => setImmediate(res));
+      }
+      expect(keep.length).toBeGreaterThan(0);
+      expect(newSpace()).toBeLessThanOrEqual(Math.max(start, 2 * 4 * MiB * 1.05));
+      expect(newSpace()).toBeLessThan(32 * MiB); // V8's own growth: two semi-spaces of 16 MiB
+    } finally {
+      c.stop();
+    }
+  });
+});
