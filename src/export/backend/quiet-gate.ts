@@ -4,7 +4,7 @@
  * every article): at most `concurrency` run at once, and a turn starts only
  * after clients have been quiet for `quietMs` (activity.ts), unless its key
  * (a group) was hurried: someone waits for that work now (THREAD waiting for
- * In-Reply-To), and then its turns start as soon as one is free.
+ * In-Reply-To), and then all its turns start at once, whatever the bound.
  *
  * Work already started is not interrupted; a client that starts reading
  * delays only the turns not started yet. `close()` lets every waiting turn
@@ -70,19 +70,32 @@ export class QuietGate {
   }
 
   private pump(): void {
+    // a hurried key's turns all start now, beyond `concurrency`: a client waits for every one of them
+    // (THREAD's first answer waited 1–2 s longer for In-Reply-To HDRs three ranges at a time)
+    if (this.hurried.size > 0) {
+      for (let i = 0; i < this.waiting.length; ) {
+        const w = this.waiting[i]!;
+        if (!this.hurried.has(w.key)) {
+          i++;
+          continue;
+        }
+        this.waiting.splice(i, 1);
+        this.running++;
+        w.go();
+      }
+    }
     while (this.running < this.concurrency && this.waiting.length > 0) {
       const wait = this.closed ? 0 : this.activity.untilQuiet(this.quietMs);
-      const i = wait === 0 ? 0 : this.waiting.findIndex((w) => this.hurried.has(w.key));
-      if (i < 0) {
+      if (wait > 0) {
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
           this.pump();
         }, wait).unref();
         return;
       }
-      const [w] = this.waiting.splice(i, 1);
+      const w = this.waiting.shift()!;
       this.running++;
-      w!.go();
+      w.go();
     }
   }
 }

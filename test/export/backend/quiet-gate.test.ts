@@ -79,6 +79,25 @@ describe('QuietGate', () => {
     await Promise.all([other.done, mine.done, later.done]);
   });
 
+  it("a hurried key's turns all start at once, beyond the bound; other keys wait for a free place", async () => {
+    const activity = new Activity();
+    const gate = new QuietGate(activity, 250, 2);
+    const log: string[] = [];
+    const t = ['a', 'b', 'c', 'd'].map((n) => turn(gate, 'g', log, n));
+    const other = turn(gate, 'h', log, 'other');
+    await settle();
+    expect(log).toEqual(['a', 'b']);
+    gate.hurry('g');
+    await settle();
+    expect(log).toEqual(['a', 'b', 'c', 'd']);
+    for (const x of t) x.finish();
+    await Promise.all(t.map((x) => x.done));
+    await settle();
+    expect(log).toEqual(['a', 'b', 'c', 'd', 'other']);
+    other.finish();
+    await other.done;
+  });
+
   it('close lets every waiting turn start', async () => {
     const activity = new Activity();
     const gate = new QuietGate(activity, 250, 1);
