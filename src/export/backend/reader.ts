@@ -39,14 +39,17 @@ import { knownMetas, LazyMeta } from './lazy-meta.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
 
+/** What one read of a whole article tells a slot: a measuring read (measure.ts) or a download (fetch.ts `Fetched`). */
+type ReadOnce = Pick<Measured, 'size' | 'header' | 'entry'>;
+
 interface Slot {
   uid: number;
   row: number;
   key: string;
   entry: HeaderEntry | Promise<HeaderEntry | null> | null;
   size: number | Promise<number | null> | null;
-  /** A cold article read once for its size and header (then `entry` and `size` are unset). */
-  measured: Promise<Measured> | null;
+  /** A cold article read once (or being downloaded) for its size and header (then `entry` and `size` are unset). */
+  measured: Promise<ReadOnce> | null;
 }
 
 export class GroupReader implements MessageReader {
@@ -294,9 +297,16 @@ export class GroupReader implements MessageReader {
     return internalDateOf(f === undefined ? NaN : parseDate(f.value.toString('latin1')));
   }
 
+  /** The download under way of a row's article when `sizeOf` would take the exact size from it (nothing known, no read running). */
+  private sizeFromDownload(t: ViewSnapshot, row: number, key: string): Promise<ReadOnce> | undefined {
+    if (this.d.sizes === 'exact' && t.table.sizes[row]! >= 0) return undefined;
+    if (this.measurer.running(key) !== undefined || this.d.cache.cachedSize(key) !== undefined) return undefined;
+    return this.d.cache.inflight(key);
+  }
+
   /** Header entry and size of a slot whose article was read (`start`); null when it vanished. */
   private async measuredSlot(t: ViewSnapshot, s: Slot): Promise<{ entry: HeaderEntry; size: number } | null> {
-    let m: Measured;
+    let m: ReadOnce;
     try {
       m = await s.measured!;
     } catch (err) {
@@ -324,10 +334,14 @@ export class GroupReader implements MessageReader {
     const key = this.key(t, s.row);
     s.key = key;
     const known = this.d.meta.lookup(key, exactSize && this.d.sizes === 'download');
-    if (exactSize && known.entry === undefined && known.size === undefined && this.mustRead(t, s.row, key)) {
-      // a cold article: one read (or the one under way) gives both its size and its header
-      s.measured = this.measurer.running(key) ?? this.measure(t, s.row, key, false, bulk);
-      return;
+    if (exactSize && known.entry === undefined && known.size === undefined) {
+      // a cold article: one read gives both its size and its header: its download under way (a FETCH
+      // of bodies; `sizeOf` and the header would each wait for it), else a read (or the one under way)
+      const downloading = this.sizeFromDownload(t, s.row, key);
+      if (downloading !== undefined || this.mustRead(t, s.row, key)) {
+        s.measured = downloading ?? this.measurer.running(key) ?? this.measure(t, s.row, key, false, bulk);
+        return;
+      }
     }
     // without a need for the exact size, the overview's (or what is known) will do: no article read
     s.size = exactSize ? this.sizeOf(t, s.row, key, known.size, bulk) : (known.size ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));
