@@ -34,7 +34,7 @@ import { Measurer, type Measured } from './measure.js';
 import { articleKey, type HeaderEntry } from './meta-store.js';
 import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
-import { carrierOf, upstreamOf, type ReaderDeps } from './reader-deps.js';
+import { carrierOf, rowAfter, upstreamOf, type ReaderDeps } from './reader-deps.js';
 import { knownMetas, LazyMeta } from './lazy-meta.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
@@ -66,8 +66,9 @@ export class GroupReader implements MessageReader {
     const exact = opts.exactSize ?? true;
     const t = this.d.view();
     const slots: Slot[] = [];
+    let row = -1;
     for (const uid of uids) {
-      const row = rowOf(t.table, uid);
+      row = rowAfter(t.table, uid, row);
       if (row >= 0) slots.push({ uid, row, key: '', entry: null, size: null, measured: null });
     }
     const bulk = slots.length > 1; // a listing: its reads may share one deep pipeline (NntpPool.use)
@@ -139,8 +140,9 @@ export class GroupReader implements MessageReader {
     this.d.activity?.touch();
     const t = this.d.view();
     const todo: Array<{ key: string; upstream: Upstream }> = [];
+    let row = -1;
     for (const uid of uids) {
-      const row = rowOf(t.table, uid);
+      row = rowAfter(t.table, uid, row);
       if (row < 0) continue;
       const key = this.key(t, row);
       if (!this.d.cache.has(key)) todo.push({ key, upstream: upstreamOf(this.d, t, row, true) });
@@ -335,8 +337,7 @@ export class GroupReader implements MessageReader {
     s.key = key;
     const known = this.d.meta.lookup(key, exactSize && this.d.sizes === 'download');
     if (exactSize && known.entry === undefined && known.size === undefined) {
-      // a cold article: one read gives both its size and its header: its download under way (a FETCH
-      // of bodies; `sizeOf` and the header would each wait for it), else a read (or the one under way)
+      // a cold article: one read gives both its size and header (its download under way, e.g. a FETCH of bodies; else a read)
       const downloading = this.sizeFromDownload(t, s.row, key);
       if (downloading !== undefined || this.mustRead(t, s.row, key)) {
         s.measured = downloading ?? this.measurer.running(key) ?? this.measure(t, s.row, key, false, bulk);

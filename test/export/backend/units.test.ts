@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ByteLru } from '../../../src/util/lru.js';
 import { decodeView, decodeViewBytes, encodeView, encodeViewBytes } from '../../../src/export/backend/table-codec.js';
-import { TableBuilder } from '../../../src/export/backend/table.js';
+import { rowOf, TableBuilder } from '../../../src/export/backend/table.js';
+import { rowAfter } from '../../../src/export/backend/reader-deps.js';
 import { open as openLmdb } from 'lmdb';
 import { MetaStore } from '../../../src/export/backend/meta-store.js';
 import { StoredSinceEmpty } from '../../../src/export/backend/meta-keys.js';
@@ -245,6 +246,19 @@ describe('MetaStore', () => {
     expect(t.header('k5')).toBeUndefined();
     expect(t.exactSize('k5b')).toBe(5);
     await t.close();
+  });
+});
+
+describe('rowAfter', () => {
+  it('finds the row rowOf finds, whatever row it is told to look after', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 60 })), fc.integer({ min: 0, max: 61 }), fc.integer({ min: -1, max: 40 }), (us, uid, prev) => {
+        const b = new TableBuilder();
+        for (const u of us) b.push(u, u * 2, 10, 0);
+        const t = b.build();
+        expect(rowAfter(t, uid, Math.min(prev, t.uids.length - 1))).toBe(rowOf(t, uid));
+      }),
+    );
   });
 });
 
