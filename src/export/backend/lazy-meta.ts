@@ -3,8 +3,7 @@ import { ENVELOPE_FIELDS, envelopeOf, parseHeader, type Envelope } from '../../m
 import type { MessageMeta, MetaOptions } from '../interface.js';
 import { internalDateOf } from './dates.js';
 import { articlePrefix, prefixedKey, type HeaderEntry, type MetaStore } from './meta-store.js';
-import type { ReaderDeps } from './reader-deps.js';
-import { rowOf } from './table.js';
+import { rowAfter, type ReaderDeps } from './reader-deps.js';
 
 /**
  * A MessageMeta whose envelope is computed only if someone reads it (FLAGS and
@@ -79,11 +78,11 @@ export function knownMetas(d: ReaderDeps, uids: readonly number[], opts: MetaOpt
   const overviewExact = exact && d.sizes === 'exact';
   const prefix = articlePrefix(t.carrier.id, d.group);
   const facts = d.meta.factsOf(prefix);
-  const { uids: tu, numbers, sizes, dates } = t.table;
+  const { numbers, sizes, dates } = t.table;
   const rest: number[] = [];
   let row = -1;
   for (const uid of uids) {
-    row = row + 1 < tu.length && tu[row + 1] === uid ? row + 1 : rowOf(t.table, uid); // listings go row by row
+    row = rowAfter(t.table, uid, row);
     if (row < 0) continue;
     const number = numbers[row]!;
     const ms = dates[row]!;

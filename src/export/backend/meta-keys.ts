@@ -53,3 +53,43 @@ export function decodeRecord(b: Buffer | undefined): ArticleRecord | undefined {
     header: b[0]! & HAS_HEADER ? b.subarray(RECORD_HEAD) : undefined,
   };
 }
+
+/**
+ * The article keys stored since a store opened without any article record (a
+ * fresh data dir), as a range of numbers per group prefix (`articlePrefix`):
+ * a key outside its group's range has no record, so the store answers it
+ * without a disk read (a first listing or FETCH looked every article up in
+ * vain). Ranges, not sets: a million keys cost nothing. Assumes the store's
+ * owner is its only writer. A key that is no article key turns it off.
+ */
+export class StoredSinceEmpty {
+  private ranges: Map<string, { lo: number; hi: number }> | null = new Map();
+
+  /** True when no record of `key` can exist: none was `mark`ed in its group's range. */
+  ruledOut(key: string): boolean {
+    if (this.ranges === null) return false;
+    const i = key.lastIndexOf('\u0000');
+    const range = this.ranges.get(key.slice(0, i));
+    if (range === undefined) return true;
+    const n = Number(key.slice(i + 1));
+    return !(n >= range.lo && n <= range.hi); // NaN: no article key, and none was stored (`mark` would have given up)
+  }
+
+  /** A record of `key` is being stored. */
+  mark(key: string): void {
+    if (this.ranges === null) return;
+    const i = key.lastIndexOf('\u0000');
+    const n = Number(key.slice(i + 1));
+    if (i < 0 || !Number.isFinite(n)) {
+      this.ranges = null; // not an article key: give the shortcut up rather than guess
+      return;
+    }
+    const prefix = key.slice(0, i);
+    const range = this.ranges.get(prefix);
+    if (range === undefined) this.ranges.set(prefix, { lo: n, hi: n });
+    else {
+      if (n < range.lo) range.lo = n;
+      if (n > range.hi) range.hi = n;
+    }
+  }
+}

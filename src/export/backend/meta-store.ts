@@ -31,7 +31,7 @@ import { ByteLru } from '../../util/lru.js';
 import { FACTS_MEMORY_BYTES, META_WRITE_BATCH, META_WRITE_DELAY_MS } from './limits.js';
 import { ArticleFacts, type GroupFacts } from './facts.js';
 import { decodeView, decodeViewBytes, encodeViewBytes, type SavedView, type SavedViewRecord } from './table-codec.js';
-import { decodeRecord, encodeRecord, type ArticleRecord } from './meta-keys.js';
+import { decodeRecord, encodeRecord, StoredSinceEmpty, type ArticleRecord } from './meta-keys.js';
 import { StoredStructures } from './stored-structures.js';
 
 /**
@@ -109,6 +109,8 @@ export class MetaStore {
   private queuedKeys: string[] = [];
   private queuedRecords: ArticleRecord[] = [];
   private writeTimer: NodeJS.Timeout | undefined;
+  /** Set when the store opened without article records: which keys may have one (no disk read for the others). */
+  private readonly storedSince: StoredSinceEmpty | null;
   private readonly log: Logger;
   private closed = false;
 
@@ -123,6 +125,7 @@ export class MetaStore {
     this.xpostGroups = this.env.openDB<boolean, string>('xpost-groups', {});
     this.facts = new ArticleFacts(this.env.openDB<Buffer, string>('facts', { encoding: 'binary' }), FACTS_MEMORY_BYTES, () => this.scheduleWrite());
     this.mem = new ByteLru(opts.memoryBytes);
+    this.storedSince = [...this.articles.getKeys({ limit: 1 })].length === 0 ? new StoredSinceEmpty() : null;
     this.log = opts.logger;
     this.dropRetired();
     this.loadXpostGroups();
@@ -235,12 +238,15 @@ export class MetaStore {
   /** The stored record: pending writes first (lmdb-js commits in the background). */
   private record(key: string): ArticleRecord | undefined {
     if (this.closed) return undefined;
-    return this.pending.get(key) ?? decodeRecord(this.articles.get(key));
+    const p = this.pending.get(key);
+    if (p !== undefined || this.storedSince?.ruledOut(key) === true) return p;
+    return decodeRecord(this.articles.get(key));
   }
 
   /** Queues an article record (see META_WRITE_BATCH); reads see it in `pending` at once. */
   private store(key: string, r: ArticleRecord): void {
     if (this.closed) return;
+    this.storedSince?.mark(key);
     this.pending.set(key, r);
     this.queuedKeys.push(key);
     this.queuedRecords.push(r);

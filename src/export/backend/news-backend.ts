@@ -380,7 +380,10 @@ export async function createBackend(o: BackendOptions): Promise<NewsBackendHandl
     maxBytes: o.cacheMaxBytes,
     logger: log,
     onFetched: (key, r) => {
-      meta.putExactSize(key, r.size);
+      // the download's header is the record's header: stored with the size in one record (a reader
+      // of the same download then finds it in memory and writes nothing again; no record read)
+      if (r.header !== null && meta.headerInMemory(key) === undefined) meta.putHeader(key, r.header, r.size);
+      else meta.putExactSize(key, r.size);
       if (r.structure !== null) meta.putStructure(key, r.structure);
       backend?.fetched(key, r); // a whole article is in the cache now: the search index takes it
     },

@@ -12,6 +12,7 @@ import type { Carrier } from './carrier.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
 import { SMALL_ARTICLE_BYTES } from './limits.js';
+import { rowOf, type ArticleTable } from './table.js';
 
 export type SizePolicy = 'exact' | 'download';
 
@@ -68,4 +69,9 @@ export function upstreamOf(d: ReaderDeps, t: ViewSnapshot, row: number, bulk = f
     up.into = (sink) => articleInto(source, d.group, number, d.messageIdOf?.(uid), sink, bulk);
   }
   return up;
+}
+
+/** Row of `uid` (or -1), looked for after row `prev` first: a listing's UIDs go row by row, no search each. */
+export function rowAfter(t: ArticleTable, uid: number, prev: number): number {
+  return prev + 1 < t.uids.length && t.uids[prev + 1] === uid ? prev + 1 : rowOf(t, uid);
 }

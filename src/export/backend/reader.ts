@@ -34,10 +34,13 @@ import { Measurer, type Measured } from './measure.js';
 import { articleKey, type HeaderEntry } from './meta-store.js';
 import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
-import { carrierOf, upstreamOf, type ReaderDeps } from './reader-deps.js';
+import { carrierOf, rowAfter, upstreamOf, type ReaderDeps } from './reader-deps.js';
 import { knownMetas, LazyMeta } from './lazy-meta.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
+
+/** What one read of a whole article tells a slot: a measuring read (measure.ts) or a download (fetch.ts `Fetched`). */
+type ReadOnce = Pick<Measured, 'size' | 'header' | 'entry'>;
 
 interface Slot {
   uid: number;
@@ -45,8 +48,8 @@ interface Slot {
   key: string;
   entry: HeaderEntry | Promise<HeaderEntry | null> | null;
   size: number | Promise<number | null> | null;
-  /** A cold article read once for its size and header (then `entry` and `size` are unset). */
-  measured: Promise<Measured> | null;
+  /** A cold article read once (or being downloaded) for its size and header (then `entry` and `size` are unset). */
+  measured: Promise<ReadOnce> | null;
 }
 
 export class GroupReader implements MessageReader {
@@ -63,8 +66,9 @@ export class GroupReader implements MessageReader {
     const exact = opts.exactSize ?? true;
     const t = this.d.view();
     const slots: Slot[] = [];
+    let row = -1;
     for (const uid of uids) {
-      const row = rowOf(t.table, uid);
+      row = rowAfter(t.table, uid, row);
       if (row >= 0) slots.push({ uid, row, key: '', entry: null, size: null, measured: null });
     }
     const bulk = slots.length > 1; // a listing: its reads may share one deep pipeline (NntpPool.use)
@@ -136,8 +140,9 @@ export class GroupReader implements MessageReader {
     this.d.activity?.touch();
     const t = this.d.view();
     const todo: Array<{ key: string; upstream: Upstream }> = [];
+    let row = -1;
     for (const uid of uids) {
-      const row = rowOf(t.table, uid);
+      row = rowAfter(t.table, uid, row);
       if (row < 0) continue;
       const key = this.key(t, row);
       if (!this.d.cache.has(key)) todo.push({ key, upstream: upstreamOf(this.d, t, row, true) });
@@ -294,9 +299,16 @@ export class GroupReader implements MessageReader {
     return internalDateOf(f === undefined ? NaN : parseDate(f.value.toString('latin1')));
   }
 
+  /** The download under way of a row's article when `sizeOf` would take the exact size from it (nothing known, no read running). */
+  private sizeFromDownload(t: ViewSnapshot, row: number, key: string): Promise<ReadOnce> | undefined {
+    if (this.d.sizes === 'exact' && t.table.sizes[row]! >= 0) return undefined;
+    if (this.measurer.running(key) !== undefined || this.d.cache.cachedSize(key) !== undefined) return undefined;
+    return this.d.cache.inflight(key);
+  }
+
   /** Header entry and size of a slot whose article was read (`start`); null when it vanished. */
   private async measuredSlot(t: ViewSnapshot, s: Slot): Promise<{ entry: HeaderEntry; size: number } | null> {
-    let m: Measured;
+    let m: ReadOnce;
     try {
       m = await s.measured!;
     } catch (err) {
@@ -324,10 +336,13 @@ export class GroupReader implements MessageReader {
     const key = this.key(t, s.row);
     s.key = key;
     const known = this.d.meta.lookup(key, exactSize && this.d.sizes === 'download');
-    if (exactSize && known.entry === undefined && known.size === undefined && this.mustRead(t, s.row, key)) {
-      // a cold article: one read (or the one under way) gives both its size and its header
-      s.measured = this.measurer.running(key) ?? this.measure(t, s.row, key, false, bulk);
-      return;
+    if (exactSize && known.entry === undefined && known.size === undefined) {
+      // a cold article: one read gives both its size and header (its download under way, e.g. a FETCH of bodies; else a read)
+      const downloading = this.sizeFromDownload(t, s.row, key);
+      if (downloading !== undefined || this.mustRead(t, s.row, key)) {
+        s.measured = downloading ?? this.measurer.running(key) ?? this.measure(t, s.row, key, false, bulk);
+        return;
+      }
     }
     // without a need for the exact size, the overview's (or what is known) will do: no article read
     s.size = exactSize ? this.sizeOf(t, s.row, key, known.size, bulk) : (known.size ?? this.d.cache.cachedSize(key) ?? Math.max(t.table.sizes[s.row]!, 0));

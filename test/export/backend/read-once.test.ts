@@ -29,6 +29,21 @@ describe('planned reads download each article once', () => {
     h.release();
   });
 
+  it('keeps the header of a body download: a later meta read sends no HEAD and reads no article again', async () => {
+    const src = new FakeSource();
+    src.fill('p.group', 40);
+    r = await rig(src);
+    const h = await r.backend.open('p.group');
+    const uids = Array.from(h.current().uids);
+    for (const uid of uids) await readAll(await h.content(uid)); // downloaded and stored: nothing in flight
+    const metas: MessageMeta[] = [];
+    for await (const b of h.read(uids, { meta: true })) for (const u of b.uids) metas.push(b.metas!.get(u)!);
+    expect(metas.map((m) => m.header.toString('latin1'))).toEqual(uids.map((u) => src.bytesOf('p.group', u).toString('latin1').split('\r\n\r\n')[0] + '\r\n\r\n'));
+    expect(src.calls.head).toBe(0);
+    expect(src.calls.article).toBe(40);
+    h.release();
+  });
+
   it("gives meta its exact sizes and headers from the downloads (sizes:'download'): one ARTICLE per article, no HEAD", async () => {
     // what a FETCH of many BODY.PEEK[] does: bodies and meta of the same batches
     const src = new FakeSource();

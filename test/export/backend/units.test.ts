@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ByteLru } from '../../../src/util/lru.js';
 import { decodeView, decodeViewBytes, encodeView, encodeViewBytes } from '../../../src/export/backend/table-codec.js';
-import { TableBuilder } from '../../../src/export/backend/table.js';
+import { rowOf, TableBuilder } from '../../../src/export/backend/table.js';
+import { rowAfter } from '../../../src/export/backend/reader-deps.js';
 import { open as openLmdb } from 'lmdb';
 import { MetaStore } from '../../../src/export/backend/meta-store.js';
+import { StoredSinceEmpty } from '../../../src/export/backend/meta-keys.js';
 import { META_WRITE_BATCH } from '../../../src/export/backend/limits.js';
 import { parseDate } from '../../../src/export/backend/dates.js';
 import { parseStructure } from '../../../src/mime/structure.js';
@@ -246,6 +248,89 @@ describe('MetaStore', () => {
     await t.close();
   });
 });
+
+describe('rowAfter', () => {
+  it('finds the row rowOf finds, whatever row it is told to look after', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 60 })), fc.integer({ min: 0, max: 61 }), fc.integer({ min: -1, max: 40 }), (us, uid, prev) => {
+        const b = new TableBuilder();
+        for (const u of us) b.push(u, u * 2, 10, 0);
+        const t = b.build();
+        expect(rowAfter(t, uid, Math.min(prev, t.uids.length - 1))).toBe(rowOf(t, uid));
+      }),
+    );
+  });
+});
+
+describe('StoredSinceEmpty', () => {
+  it('never rules out a key it was told of (model: the set of marked keys)', () => {
+    const key = fc.tuple(fc.constantFrom('s\u0000a', 's\u0000b', 't\u0000a'), fc.integer({ min: 0, max: 50 })).map(([p, n]) => `${p}\u0000${n}`);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, fc.boolean())), (ops) => {
+        const s = new StoredSinceEmpty();
+        const marked = new Set<string>();
+        for (const [k, mark] of ops) {
+          if (mark) {
+            s.mark(k);
+            marked.add(k);
+          } else if (marked.has(k)) expect(s.ruledOut(k)).toBe(false);
+        }
+        for (const k of marked) expect(s.ruledOut(k)).toBe(false);
+      }),
+    );
+  });
+
+  it('rules out other groups and numbers outside the stored range, and nothing once a non-article key is stored', () => {
+    const s = new StoredSinceEmpty();
+    s.mark('s\u0000g\u000010');
+    s.mark('s\u0000g\u000020');
+    expect(['s\u0000g\u00009', 's\u0000g\u000021', 's\u0000h\u000015', 's\u0000g\u0000x'].map((k) => s.ruledOut(k))).toEqual([true, true, true, true]);
+    expect(s.ruledOut('s\u0000g\u000015')).toBe(false); // inside the range: maybe stored
+    s.mark('not-an-article-key');
+    expect(s.ruledOut('s\u0000h\u000015')).toBe(false);
+  });
+});
+
+describe('MetaStore on a fresh data dir', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nf-meta-fresh-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads no record it never stored, finds committed ones, and reads the disk again after a reopen', async () => {
+    const path = join(dir, 'meta.lmdb');
+    const s = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 }); // no memory hits
+    const gets = countGets(s);
+    s.putExactSize('s\u0000g\u00005', 50);
+    s.putExactSize('s\u0000g\u00009', 90);
+    await new Promise((r) => setTimeout(r, 300)); // written and committed: no longer pending
+    expect([s.exactSize('s\u0000g\u00005'), s.exactSize('s\u0000g\u00009')]).toEqual([50, 90]); // from disk
+    const before = gets.n;
+    expect([s.exactSize('s\u0000g\u000012'), s.exactSize('s\u0000h\u00005'), s.lookup('s\u0000g\u00001').entry]).toEqual([undefined, undefined, undefined]);
+    expect(gets.n).toBe(before);
+    await s.close();
+    const t = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 });
+    const again = countGets(t);
+    expect([t.exactSize('s\u0000g\u00009'), t.exactSize('s\u0000h\u00005')]).toEqual([90, undefined]);
+    expect(again.n).toBe(2); // it held records at open: every key is looked up
+    await t.close();
+  });
+});
+
+/** Counts the article-record reads of a MetaStore (its `articles` database). */
+function countGets(s: MetaStore): { n: number } {
+  const db = (s as unknown as { articles: { get: (k: string) => unknown } }).articles;
+  const c = { n: 0 };
+  const get = db.get.bind(db);
+  db.get = (k: string) => {
+    c.n++;
+    return get(k);
+  };
+  return c;
+}
 
 describe('parseDate', () => {
   it('parses RFC 5322 dates with comments and obsolete forms, NaN for junk', () => {
