@@ -1,8 +1,9 @@
 /**
  * When the writer thread computes the stored SORT/THREAD answers
  * (sort-store.ts): a mailbox a batch touched is marked, and once no batch
- * has touched it for `quietMs` its answers are computed again, one mailbox
- * at a time, between batches (the thread is niced: worker.ts).
+ * has moved its version (membership) for `quietMs` its answers are computed
+ * again, one mailbox at a time, between batches (the thread is niced:
+ * worker.ts).
  *
  * A mailbox whose answers were stored complete is computed again at most
  * every `minIntervalMs` (a group where articles arrive every few minutes
@@ -26,6 +27,13 @@ export const SORT_STORE_QUIET_MS = 10_000;
 /** A mailbox's answers stored complete are computed again at most this often (ms). */
 export const SORT_STORE_MIN_INTERVAL_MS = 300_000;
 
+/**
+ * A mailbox whose answers could not all be stored is computed again at most
+ * this often (ms): during a crawl, in-place writes that may make it exact
+ * arrive every few hundred ms, and each computation costs ~1 s per 100k members.
+ */
+export const SORT_STORE_RETRY_MS = 60_000;
+
 /** Largest mailbox whose answers are computed ahead (members). */
 export const SORT_STORE_MAX_MEMBERS = 300_000;
 
@@ -40,6 +48,10 @@ export interface RefresherOptions {
 export class SortStoreRefresher {
   /** `uidValidity \0 name` → time of the last write that touched it. */
   private readonly dirty = new Map<string, number>();
+  /** Key → the mailbox's version at its last touch (`touched`). */
+  private readonly versions = new Map<string, number>();
+  /** Key → when its answers were last computed and could not all be stored (inexact values, unknown In-Reply-To). */
+  private readonly incomplete = new Map<string, number>();
   /** Key → when its answers were last stored complete. */
   private readonly complete = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -54,10 +66,23 @@ export class SortStoreRefresher {
     this.maxMembers = opts.maxMembers ?? SORT_STORE_MAX_MEMBERS;
   }
 
-  /** A write touched `mailbox` (its answers may have changed). */
+  /**
+   * A write touched `mailbox` (its answers may have changed; called after
+   * the write). The quiet clock runs from the last write that moved the
+   * mailbox's version (membership): in-place writes (a crawl upgrading
+   * overview documents to whole headers, bodies) leave it running, so a
+   * group whose bodies are being crawled for minutes gets its answers
+   * `quietMs` after its last arrival, not after the crawl (when clients
+   * come).
+   */
   touched(mailbox: string, uidValidity: number): void {
     if (this.closed) return;
     const key = `${uidValidity}\0${mailbox}`;
+    const version = this.mailbox(mailbox, uidValidity)?.[1];
+    const since = this.dirty.get(key);
+    if (since !== undefined && version !== undefined && this.versions.get(key) === version) return; // in place: the clock runs on
+    if (version !== undefined) this.versions.set(key, version);
+    else this.versions.delete(key);
     this.dirty.delete(key);
     this.dirty.set(key, Date.now());
     this.arm(this.quietMs);
@@ -102,7 +127,7 @@ export class SortStoreRefresher {
     const now = Date.now();
     let wait = Infinity;
     for (const [key, at] of this.dirty) {
-      const left = Math.max(at + this.quietMs, (this.complete.get(key) ?? -Infinity) + this.minIntervalMs) - now;
+      const left = Math.max(at + this.quietMs, (this.complete.get(key) ?? -Infinity) + this.minIntervalMs, (this.incomplete.get(key) ?? -Infinity) + SORT_STORE_RETRY_MS) - now;
       if (left > 0) {
         wait = Math.min(wait, left);
         continue;
@@ -114,8 +139,13 @@ export class SortStoreRefresher {
       let stored = false;
       try {
         stored = this.refresh(mailbox, uidValidity);
-        if (this.isComplete(mailbox, uidValidity)) this.complete.set(key, Date.now());
-        else this.complete.delete(key);
+        if (this.isComplete(mailbox, uidValidity)) {
+          this.complete.set(key, Date.now());
+          this.incomplete.delete(key);
+        } else {
+          this.complete.delete(key);
+          this.incomplete.set(key, Date.now());
+        }
       } catch {
         // the stored answers are a cache: a failure leaves the old ones, valid or ignored by their version
       }

@@ -108,7 +108,6 @@ function run(): void {
   port.on('message', (req: WorkerRequest) => {
     if (req.op !== 'close') rest();
     else clearTimeout(idle);
-    touchedBy(req, (mailbox, uidValidity) => store.touched(mailbox, uidValidity));
     try {
       let result: unknown;
       switch (req.op) {
@@ -140,6 +139,12 @@ function run(): void {
       post({ id: req.id, ok: true, result });
     } catch (err) {
       post({ id: req.id, ok: false, ...errorReply(err) });
+    }
+    // after the write: the refresher reads the version it left
+    try {
+      touchedBy(req, (mailbox, uidValidity) => store.touched(mailbox, uidValidity));
+    } catch {
+      // a cache: a mailbox not marked is computed at the next start (catchUp) or its next arrival
     }
   });
   post({ ready: true });

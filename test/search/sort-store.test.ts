@@ -10,7 +10,7 @@
  *   REFS out until it is known;
  * - the writer thread computes them once a mailbox's writes are quiet.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,6 +194,43 @@ describe('stored SORT/THREAD answers (sort-store.ts)', () => {
       for (let waited = 0; runs.length < 2 && waited < 500; waited += 10) await new Promise((res) => setTimeout(res, 10));
       expect(runs, `minIntervalMs ${minIntervalMs}`).toEqual(minIntervalMs === 0 ? [true, true] : [true]);
       expect(index.storedAnswers('g', 1)?.members.uids.length).toBe(minIntervalMs === 0 ? 20 : undefined);
+    }
+  });
+
+  it('count quiet from the last version change: in-place writes do not hold them back, arrivals do', async () => {
+    const { index, db } = await setup();
+    const specs = randomGroup(9, 20);
+    await index.addHeaders(specs.slice(0, 10).map((s) => headerRecord(s)));
+    const version = (): number => (db.prepare("SELECT version FROM mailboxes WHERE name = 'g'").raw().get() as [number])[0];
+    const v1 = version();
+    await index.addHeaders(specs.slice(0, 10).map((s) => headerRecord(s))); // the same documents again: in place
+    expect(version()).toBe(v1);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const runs: number[] = [];
+      const r = new SortStoreRefresher(db, { quietMs: 1_000, minIntervalMs: 0, onRefresh: () => runs.push(Date.now()) });
+      closers.push(() => r.close());
+      const start = Date.now();
+      // in-place writes every 200 ms for 3 s: computed 1 s after the first touch all the same
+      for (let t = 0; t < 3_000; t += 200) {
+        r.touched('g', 1);
+        vi.advanceTimersByTime(200);
+      }
+      expect(runs[0]! - start).toBe(1_000);
+      expect(index.storedAnswers('g', 1)?.members.uids.length).toBe(10);
+      const before = runs.length;
+      // arrivals every 200 ms (each moves the version): nothing is computed until 1 s after the last
+      for (const s of specs.slice(10, 15)) {
+        await index.addHeaders([headerRecord(s)]);
+        r.touched('g', 1);
+        vi.advanceTimersByTime(200);
+      }
+      expect(runs).toHaveLength(before);
+      vi.advanceTimersByTime(1_000);
+      expect(runs).toHaveLength(before + 1);
+      expect(index.storedAnswers('g', 1)?.members.uids.length).toBe(15);
+    } finally {
+      vi.useRealTimers();
     }
   });
 
