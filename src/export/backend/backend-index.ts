@@ -106,7 +106,10 @@ export class BackendIndex {
       index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies, maxOverviewBytes: o.maxOverviewBytes,
       onDropped: (group) => this.backfill.kick(group),
     });
-    this.backfill = new Backfill({ feed: this.feed, logger: log, fed: (group, uv, source, items, queued) => this.irt.fetch(group, uv, source, items, queued) });
+    this.backfill = new Backfill({
+      feed: this.feed, logger: log, fed: (group, uv, source, items, queued) => this.irt.fetch(group, uv, source, items, queued),
+      quiet: { activity: this.activity, ms: o.crawlQuietMs },
+    });
     this.crawler = new Crawler({
       feed: this.feed, meta, activity: this.activity, logger: log,
       concurrency: o.crawlConcurrency, batch: o.crawlBatch, quietMs: o.crawlQuietMs, maxArticleBytes: o.maxArticleBytes, delayMs: o.crawlDelayMs ?? 0,
@@ -187,6 +190,7 @@ export class BackendIndex {
       inReplyTo: () => this.inReplyTo(group),
       pending: (uidValidity) => (this.fetchedBacklog.drain(), this.feed.pending(group, uidValidity)),
       backfill: () => this.backfill.busy(group),
+      hurryBackfill: () => this.backfill.hurry(group),
       turns: this.turns,
     });
     this.searches.set(view, search);

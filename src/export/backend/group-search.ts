@@ -93,6 +93,8 @@ export interface GroupSearchDeps {
   writes?: () => number;
   /** While the group's backfill feeds the index what the feed dropped: resolves when it has nothing more to feed. */
   backfill?: () => Promise<void> | undefined;
+  /** Someone waits for the backfill now: it no longer waits for quiet clients. */
+  hurryBackfill?: () => void;
   /** Shared by the backend's groups: each SEARCH, SORT and THREAD starts with a turn (turns.ts). */
   turns?: Turns;
 }
@@ -138,7 +140,10 @@ export class GroupSearch implements MailboxSearch {
     } catch (err) {
       return unavailable(err, 'members');
     }
-    if (this.notMembers(scope ?? snap.uids, members).length > READ_NOT_MEMBERS) await backfill;
+    if (this.notMembers(scope ?? snap.uids, members).length > READ_NOT_MEMBERS) {
+      this.d.hurryBackfill?.();
+      await backfill;
+    }
   }
 
   /**

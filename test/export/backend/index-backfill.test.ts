@@ -14,6 +14,7 @@ import { archiveWithIndex, type ArchiveIndex } from './archive-index.js';
 
 const G = 'b.fill';
 const G2 = 'b.wait';
+const G3 = 'b.quiet';
 /** More than two ingest batches: the first is queued, the others dropped. */
 const N = 2 * INGEST_BATCH + 700;
 const subject = (i: number): string => (i % 7 === 0 ? `weekly ${i}` : `daily ${i}`);
@@ -40,7 +41,7 @@ let passing = Infinity;
 let failing = false;
 
 beforeAll(async () => {
-  fx = await archiveWithIndex('nf-backfill-', { [G]: articles(G), [G2]: articles(G2) });
+  fx = await archiveWithIndex('nf-backfill-', { [G]: articles(G), [G2]: articles(G2), [G3]: articles(G3) });
   const add = fx.index.addOverview.bind(fx.index);
   fx.index.addOverview = async (records: readonly OverviewRecord[]) => {
     if (++overviewWrites > passing) gate.open = false;
@@ -116,6 +117,24 @@ describe('index overview bound and backfill', () => {
     expect([...got.unknown]).toEqual([]);
     expect([...got.uids]).toEqual(WEEKLY);
     await vi.waitFor(() => expect(fx.index.indexedUids(G2, uv)).toHaveLength(N), { timeout: 20_000, interval: 50 });
+    h.release();
+  }, 60_000);
+
+  it('waits for quiet clients, unless a SEARCH waits for it', async () => {
+    shut();
+    // a client read now: the backfill would wait 10 minutes of quiet
+    const { backend } = await fx.backend({ ...OPTIONS, crawlQuietMs: 600_000 });
+    const h = await backend.open(G3);
+    const uv = h.current().uidValidity;
+    expect(h.current().uids.length).toBe(N);
+    for await (const m of h.meta([h.current().uids[0]!])) expect(m.uid).toBe(h.current().uids[0]);
+    // a SEARCH with the dropped articles not in the index waits for the backfill: hurried, it does not wait for quiet
+    const asked = h.search!.match([{ field: 'subject', needle: 'weekly' }]);
+    reopen();
+    const got = await asked;
+    expect([...got.unknown]).toEqual([]);
+    expect([...got.uids]).toEqual(WEEKLY);
+    await vi.waitFor(() => expect(fx.index.indexedUids(G3, uv)).toHaveLength(N), { timeout: 20_000, interval: 50 });
     h.release();
   }, 60_000);
 });
