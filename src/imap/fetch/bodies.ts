@@ -27,6 +27,7 @@ import { fetchOpen, uidOnly as isUidOnly } from '../uidonly.js';
 import { FlagRunText } from './flag-runs.js';
 import { byteRange, clip, topSection, type BodyData, type BodySource } from './body.js';
 import { sendParts, type ResponsePart } from './send.js';
+import { writeFetchHead, writeFetchTail, writeSnapshotItem } from './listing.js';
 
 /** Responses are gathered up to about this many octets before they are written (the writer's own batch size). */
 const OUTPUT_CHUNK = 64 * 1024;
@@ -132,46 +133,32 @@ export async function bodyBatch(
       await slowMessage(ctx, seqs[i]!, uid, meta, items, flagText, flags, got, skipGone);
       continue;
     }
-    if (uidOnly) w.ascii('* ').uint(uid).ascii(' UIDFETCH (');
-    else w.ascii('* ').uint(seqs[i]!).ascii(' FETCH (');
+    writeFetchHead(w, uidOnly, seqs[i]!, uid);
     let sentFlags = false;
     let sentModseq = false;
     for (let k = 0; k < items.length; k++) {
       const item = items[k]!;
       if (k > 0) w.ascii(' ');
-      switch (item.type) {
-        case 'UID':
-          w.ascii('UID ').uint(uid);
-          break;
-        case 'FLAGS':
-          w.bytes(flagText!.of(uid));
-          sentFlags = true;
-          break;
-        case 'MODSEQ':
-          w.ascii(`MODSEQ (${flags!.modseqOf(uid)})`);
-          sentModseq = true;
-          break;
-        case 'RFC822.SIZE':
-          w.ascii(`RFC822.SIZE ${meta.size}`);
-          break;
-        default: {
-          w.ascii(nameOf(item)).ascii(' ');
-          const b = got[k];
-          if (Buffer.isBuffer(b)) {
-            w.ascii(item.type === 'BINARY' ? '~{' : '{').uint(b.length).ascii('}\r\n').bytes(b);
-            got[k] = undefined;
-            break;
-          }
-          // an empty range or a header section: at hand without a read
-          const d = topSection(handle, { uid, meta }, sectionOf(item)!, (item as { partial?: { origin: number; length: number } }).partial)!;
-          if (d.kind === 'nil') w.ascii('NIL');
-          else if (d.kind === 'bytes') w.ascii(d.binary && d.bytes.includes(0) ? `~{${d.bytes.length}}\r\n` : `{${d.bytes.length}}\r\n`).bytes(d.bytes);
-          else w.ascii(item.type === 'BINARY' ? '~{0}\r\n' : '{0}\r\n');
-        }
+      const done = writeSnapshotItem(w, item.type, uid, meta, flagText, flags);
+      if (done !== undefined) {
+        sentFlags ||= done === 'FLAGS';
+        sentModseq ||= done === 'MODSEQ';
+        continue;
       }
+      // a byte section, opened above; or an empty range or a header section, at hand without a read
+      w.ascii(nameOf(item)).ascii(' ');
+      const b = got[k];
+      if (Buffer.isBuffer(b)) {
+        w.ascii(item.type === 'BINARY' ? '~{' : '{').uint(b.length).ascii('}\r\n').bytes(b);
+        got[k] = undefined;
+        continue;
+      }
+      const d = topSection(handle, { uid, meta }, sectionOf(item)!, (item as { partial?: { origin: number; length: number } }).partial)!;
+      if (d.kind === 'nil') w.ascii('NIL');
+      else if (d.kind === 'bytes') w.ascii(d.binary && d.bytes.includes(0) ? `~{${d.bytes.length}}\r\n` : `{${d.bytes.length}}\r\n`).bytes(d.bytes);
+      else w.ascii(item.type === 'BINARY' ? '~{0}\r\n' : '{0}\r\n');
     }
-    if (condstore && sentFlags && !sentModseq) w.ascii(` MODSEQ (${flags!.modseqOf(uid)})`);
-    w.ascii(')\r\n');
+    writeFetchTail(w, uid, condstore && sentFlags && !sentModseq, flags);
     if (w.length >= OUTPUT_CHUNK) {
       await ctx.write(w.take());
       w = new ByteWriter(OUTPUT_CHUNK + 8192);

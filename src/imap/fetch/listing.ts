@@ -45,27 +45,18 @@ export function listingBatch(
     if (metas && !meta) continue;
     if (structures?.gone[i] === 1) continue; // the article vanished upstream
     let nextRendered = structures !== undefined ? i * structures.kinds : 0;
-    if (uidOnly) w.ascii('* ').uint(uid).ascii(' UIDFETCH (');
-    else w.ascii('* ').uint(seqs[i]!).ascii(' FETCH (');
+    writeFetchHead(w, uidOnly, seqs[i]!, uid);
     let sentFlags = false;
     let sentModseq = false;
     for (let k = 0; k < items.length; k++) {
       if (k > 0) w.ascii(' ');
+      const done = writeSnapshotItem(w, items[k]!.type, uid, meta, flagText, flags);
+      if (done !== undefined) {
+        sentFlags ||= done === 'FLAGS';
+        sentModseq ||= done === 'MODSEQ';
+        continue;
+      }
       switch (items[k]!.type) {
-        case 'UID':
-          w.ascii('UID ').uint(uid);
-          break;
-        case 'FLAGS':
-          w.bytes(flagText!.of(uid));
-          sentFlags = true;
-          break;
-        case 'MODSEQ':
-          w.ascii(`MODSEQ (${flags!.modseqOf(uid)})`);
-          sentModseq = true;
-          break;
-        case 'RFC822.SIZE':
-          w.ascii('RFC822.SIZE ').uint(meta!.size);
-          break;
         case 'INTERNALDATE':
           w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));
           break;
@@ -83,8 +74,50 @@ export function listingBatch(
           break;
       }
     }
-    if (condstore && sentFlags && !sentModseq) w.ascii(` MODSEQ (${flags!.modseqOf(uid)})`);
-    w.ascii(')\r\n');
+    writeFetchTail(w, uid, condstore && sentFlags && !sentModseq, flags);
   }
   return [w.take()];
+}
+
+/** The opening of one message's answer: `* SEQ FETCH (`, or `* UID UIDFETCH (` under UIDONLY (RFC 9586). */
+export function writeFetchHead(w: ByteWriter, uidOnly: boolean, seq: number, uid: number): void {
+  if (uidOnly) w.ascii('* ').uint(uid).ascii(' UIDFETCH (');
+  else w.ascii('* ').uint(seq).ascii(' FETCH (');
+}
+
+/**
+ * Writes the item when it comes from the snapshot and the flag view alone
+ * (UID, FLAGS, MODSEQ, RFC822.SIZE) and returns its name; undefined for any
+ * other item, which the caller writes.
+ */
+export function writeSnapshotItem(
+  w: ByteWriter,
+  type: string,
+  uid: number,
+  meta: MessageMeta | undefined,
+  flagText: FlagRunText | undefined,
+  flags: FlagView | undefined,
+): 'UID' | 'FLAGS' | 'MODSEQ' | 'RFC822.SIZE' | undefined {
+  switch (type) {
+    case 'UID':
+      w.ascii('UID ').uint(uid);
+      return type;
+    case 'FLAGS':
+      w.bytes(flagText!.of(uid));
+      return type;
+    case 'MODSEQ':
+      w.ascii(`MODSEQ (${flags!.modseqOf(uid)})`);
+      return type;
+    case 'RFC822.SIZE':
+      w.ascii('RFC822.SIZE ').uint(meta!.size);
+      return type;
+    default:
+      return undefined;
+  }
+}
+
+/** The end of one message's answer; `modseq`: MODSEQ added (CONDSTORE, RFC 7162 §3.1.4: FLAGS sent without it). */
+export function writeFetchTail(w: ByteWriter, uid: number, modseq: boolean, flags: FlagView | undefined): void {
+  if (modseq) w.ascii(` MODSEQ (${flags!.modseqOf(uid)})`);
+  w.ascii(')\r\n');
 }
