@@ -43,6 +43,16 @@ async function writeRaw(dir: string, records: { db: 'bytes' | 'order'; key: stri
   await env.close();
 }
 
+/** Flips one bit of the stored value of `key` at `offset` (same length: only the checksum can tell); the damaged value. */
+async function damage(dir: string, key: string, offset: number): Promise<Buffer> {
+  const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
+  const value = env.openDB<Buffer, string>('bytes', { encoding: 'binary' }).getBinary(key)!;
+  await env.close();
+  value[offset] = value[offset]! ^ 1;
+  await writeRaw(dir, [{ db: 'bytes', key, value }]);
+  return value;
+}
+
 describe('SmallStore', () => {
   it('serves a put at once, and after a reopen lists its entries oldest first', async () => {
     const dir = tempDir();
@@ -74,11 +84,7 @@ describe('SmallStore', () => {
     await store.close();
     stores = [];
     // the same length, one byte of the article changed: only the checksum can tell
-    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
-    const value = env.openDB<Buffer, string>('bytes', { encoding: 'binary' }).getBinary('bad')!;
-    await env.close();
-    value[100] = value[100]! ^ 1;
-    await writeRaw(dir, [{ db: 'bytes', key: 'bad', value }]);
+    const value = await damage(dir, 'bad', 100);
     const again = open(dir);
     expect(again.entries.map((e) => e.hash).sort()).toEqual(['bad', 'good']);
     expect(again.store.get('bad')).toBeUndefined();
@@ -95,11 +101,7 @@ describe('SmallStore', () => {
     store.put('bad', bytes(2));
     await store.close();
     stores = [];
-    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
-    const value = env.openDB<Buffer, string>('bytes', { encoding: 'binary' }).getBinary('bad')!;
-    await env.close();
-    value[200] = value[200]! ^ 1;
-    await writeRaw(dir, [{ db: 'bytes', key: 'bad', value }]);
+    const value = await damage(dir, 'bad', 200);
     const again = open(dir).store;
     const asStored = again.get('bad', true);
     expect(asStored).toEqual(value.subarray(4)); // the damaged bytes, as the caller asked
