@@ -84,7 +84,7 @@ describe('SmallStore', () => {
     await store.close();
     stores = [];
     // the same length, one byte of the article changed: only the checksum can tell
-    const value = await damage(dir, 'bad', 100);
+    await damage(dir, 'bad', 100);
     const again = open(dir);
     expect(again.entries.map((e) => e.hash).sort()).toEqual(['bad', 'good']);
     expect(again.store.get('bad')).toBeUndefined();
