@@ -10,15 +10,20 @@
  * `<number.group@newsfront.invalid>` (RFC 6761: `.invalid` names no real
  * host), so the article is still listed and keeps its UID while its number does.
  */
-import { isStorableMessageId } from '../uidmap/index.js';
+import { checkMessageId, storableMessageId, type StorableMessageId } from '../uidmap/index.js';
 import type { OverviewRecord } from './source.js';
 
 /** Domain of every Message-ID newsfront makes up. */
 export const SYNTHETIC_DOMAIN = 'newsfront.invalid';
 
-/** The Message-ID to hand the UID map for overview record `r` of `group` (see the file comment). */
-export function uidMapMessageId(group: string, r: Pick<OverviewRecord, 'number' | 'messageId'>): string {
-  return isStorableMessageId(r.messageId) ? r.messageId : `<${r.number}.${group}@${SYNTHETIC_DOMAIN}>`;
+/**
+ * The Message-ID to hand the UID map for overview record `r` of `group` (see
+ * the file comment), checked (its type says so). Throws the UID map's
+ * INVALID_INPUT when not even the synthetic one can be stored (a group name
+ * near the length limit), as `assign` would.
+ */
+export function uidMapMessageId(group: string, r: Pick<OverviewRecord, 'number' | 'messageId'>): StorableMessageId {
+  return storableMessageId(r.messageId) ?? checkMessageId(`<${r.number}.${group}@${SYNTHETIC_DOMAIN}>`);
 }
 
 /** True for a Message-ID newsfront made up: no upstream knows it, so none can confirm it. */

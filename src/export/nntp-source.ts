@@ -221,8 +221,13 @@ export class NntpSource implements Source {
    */
   private overviewBatch(group: string, lo: number, hi: number, irt: number): Promise<OverviewRecord[]> {
     return this.call(`OVER ${group} ${lo}-${hi}`, async (c) => {
-      await c.group(group); // a fresh GROUP on this connection: INN answers 423 for numbers above its last GROUP's high
-      return c.overRecords(group, [lo, hi], irt);
+      // a fresh GROUP on this connection (INN answers 423 for numbers above its last GROUP's high),
+      // pipelined with the OVER: one write and no round trip between them (a GROUP that fails is the error)
+      const selected = c.group(group);
+      const records = c.overRecords(group, [lo, hi], irt);
+      records.catch(() => undefined); // observed below, once the GROUP succeeded
+      await selected;
+      return records;
     });
   }
 

@@ -3,6 +3,6 @@ export type { ArticleLocation, MailboxUidMap, SeenArticle, UidEntry, UidMapStore
 export { UidMapError, type UidMapErrorCode } from './errors.js';
 export { MemoryUidMapStore, type MemoryUidMapStoreOptions } from './memory.js';
 export { LmdbUidMapStore, type LmdbUidMapStoreOptions } from './lmdb.js';
-export { isStorableMessageId } from './validate.js';
+export { CheckedArticles, checkMessageId, isStorableMessageId, storableMessageId, type StorableMessageId } from './validate.js';
 export { PgUidMapStore, type PgUidMapStoreOptions } from './postgres.js';
 export * as uidMapLimits from './limits.js';

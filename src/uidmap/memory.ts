@@ -12,7 +12,7 @@ import { UidMapError } from './errors.js';
 import { planAssign } from './plan.js';
 import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, systemClock } from './uidvalidity.js';
-import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+import { type CheckedArticles, checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
 import { lowerBound } from '../util/sorted.js';
 
 export interface MemoryUidMapStoreOptions {
@@ -62,7 +62,7 @@ class MemoryMailboxUidMap implements MailboxUidMap {
     return this.state.byUid.size;
   }
 
-  async assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]> {
+  async assign(articles: readonly SeenArticle[] | CheckedArticles, primary: boolean): Promise<number[]> {
     try {
       return this.apply(articles, primary);
     } catch (err) {
@@ -71,9 +71,9 @@ class MemoryMailboxUidMap implements MailboxUidMap {
     }
   }
 
-  private apply(articles: readonly SeenArticle[], primary: boolean): number[] {
+  private apply(given: readonly SeenArticle[] | CheckedArticles, primary: boolean): number[] {
     this.store.assertOpen();
-    checkArticles(articles);
+    const articles = checkArticles(given);
     const s = this.state;
     const plan = planAssign(articles, primary === true, s.uidNext, (id) => {
       const uid = s.byMsgid.get(id);

@@ -9,7 +9,7 @@ import { type EntryRow, Mirror } from './pg-mirror.js';
 import { planAssign, type AssignPlan } from './plan.js';
 import type { Logger } from '../util/log.js';
 import type { MailboxUidMap, SeenArticle, UidEntry } from './types.js';
-import { checkArticles, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+import { type CheckedArticles, checkArticles, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
 
 /** Runs one statement on the transaction's connection; rows as arrays. */
 
@@ -159,9 +159,9 @@ export class PgMailboxUidMap implements MailboxUidMap {
     }
   }
 
-  async assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]> {
+  async assign(given: readonly SeenArticle[] | CheckedArticles, primary: boolean): Promise<number[]> {
     this.s.assertOpen();
-    checkArticles(articles);
+    const articles = checkArticles(given);
     const isPrimary = primary === true;
     return this.serial(async () => {
       this.s.assertOpen();

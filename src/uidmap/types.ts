@@ -1,3 +1,5 @@
+import type { CheckedArticles } from './validate.js';
+
 /**
  * The UID map: the only place IMAP UIDs are made (DESIGN invariants 1 and 2).
  *
@@ -45,9 +47,11 @@ export interface MailboxUidMap {
    * and return their UIDs in the same order. Known Message-IDs keep their UID
    * (the location is updated when it differs); new ones are assigned per the
    * first-sight rule. `primary` tells whether `upstream` is this mailbox's
-   * primary upstream. Atomic: all of a batch or none is stored.
+   * primary upstream. Atomic: all of a batch or none is stored. A
+   * `CheckedArticles` batch was checked as it was made (validate.ts); an
+   * array is checked here.
    */
-  assign(articles: readonly SeenArticle[], primary: boolean): Promise<number[]>;
+  assign(articles: readonly SeenArticle[] | CheckedArticles, primary: boolean): Promise<number[]>;
   /**
    * Present when `assign` calls may overlap (a caller need not wait for one
    * to resolve before making the next): they are applied in call order, each

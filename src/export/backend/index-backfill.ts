@@ -187,6 +187,7 @@ export class Backfill {
   private async pass(l: Loop): Promise<{ missing: number; fed: number }> {
     const { feed } = this.o;
     const { group } = l.target;
+    await feed.opened(group); // a first look at the group is answered first (its batches were dropped for this pass, index-feed.ts `hold`)
     await feed.roomy();
     const snap = l.target.current();
     const carrier = snap.carrier;

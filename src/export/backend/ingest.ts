@@ -12,7 +12,9 @@
  *
  * The Message-ID handed to the UID map is `uidMapMessageId` (../message-id.ts),
  * the rule shared with the eager ingest of src/app/ingest.ts: a record without
- * a storable Message-ID gets a synthetic one, so it is still listed.
+ * a storable Message-ID gets a synthetic one, so it is still listed. It is
+ * checked there once: a batch is a `CheckedArticles`, which `assign` does not
+ * check again.
  *
  * With `index`, each batch's overview records (and their UIDs) are handed
  * to it (search index feed, index-feed.ts: it queues them, bounded in
@@ -25,7 +27,7 @@
  */
 import type { Logger } from '../../util/log.js';
 import type { OverviewRecord, Source } from '../source.js';
-import type { MailboxUidMap, SeenArticle } from '../../uidmap/index.js';
+import { CheckedArticles, type MailboxUidMap } from '../../uidmap/index.js';
 import { uidMapMessageId } from '../message-id.js';
 import { parseDate } from './dates.js';
 import { ASSIGN_AHEAD, INGEST_BATCH, INGEST_PROGRESS_MS } from './limits.js';
@@ -91,7 +93,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
   let lastLog = started;
   let records = 0;
   let highest = 0;
-  let batch: SeenArticle[] = [];
+  let batch = new CheckedArticles(t.upstream, t.group);
   let sizes: number[] = [];
   let dates: number[] = [];
   let overviews: OverviewRecord[] = [];
@@ -112,7 +114,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     const sz = sizes;
     const dt = dates;
     const ov = overviews;
-    batch = [];
+    batch = new CheckedArticles(t.upstream, t.group);
     sizes = [];
     dates = [];
     overviews = [];
@@ -128,9 +130,10 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     const done = (async () => {
       await before;
       const uids = await planned;
-      for (let i = 0; i < uids.length; i++) out.push(uids[i]!, seen[i]!.number, sz[i]!, dt[i]!);
+      const arts = seen.articles;
+      for (let i = 0; i < uids.length; i++) out.push(uids[i]!, arts[i]!.number, sz[i]!, dt[i]!);
       if (t.index !== undefined) {
-        const items = ov.map((record, i) => ({ uid: uids[i]!, key: seen[i]!.messageId, record, internalDate: dt[i]! }));
+        const items = ov.map((record, i) => ({ uid: uids[i]!, key: arts[i]!.messageId, record, internalDate: dt[i]! }));
         await indexing; // handed over in order
         indexing = t.index(items, t.source);
       }
@@ -151,7 +154,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     records++;
     highest = r.number;
     const messageId = uidMapMessageId(t.group, r);
-    batch.push({ messageId, upstream: t.upstream, group: t.group, number: r.number });
+    batch.add(messageId, r.number);
     if (t.onCrosspost && r.xref && mayNameTwoGroups(r.xref)) {
       const groups = xrefGroups(r.xref);
       if (groups.length > 1) t.onCrosspost(messageId, groups);
