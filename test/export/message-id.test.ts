@@ -25,6 +25,12 @@ describe('uidMapMessageId', () => {
     expect(uidMapMessageId('g.x', { number: 9, messageId: '<a\x01@b>' })).toBe('<9.g.x@newsfront.invalid>');
   });
 
+  it('refuses, as the UID map would, when not even the made-up one can be stored', () => {
+    const group = `g.${'x'.repeat(520)}`;
+    expect(uidMapMessageId(group, { number: 1, messageId: '<a@b>' })).toBe('<a@b>');
+    expect(() => uidMapMessageId(group, { number: 1, messageId: '' })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+
   it('recognises the Message-IDs it makes', () => {
     expect(isSyntheticMessageId(uidMapMessageId('g.x', { number: 1, messageId: '' }))).toBe(true);
     expect(isSyntheticMessageId('<a@b>')).toBe(false);

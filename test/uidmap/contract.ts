@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UidMapError } from '../../src/uidmap/errors.js';
 import { MAX_MESSAGE_ID_BYTES, MAX_UID } from '../../src/uidmap/limits.js';
 import type { MailboxUidMap, SeenArticle, UidMapStore } from '../../src/uidmap/types.js';
+import { CheckedArticles, storableMessageId, type StorableMessageId } from '../../src/uidmap/validate.js';
 
 export interface UidMapHarness {
   store: UidMapStore;
@@ -286,6 +287,30 @@ export function uidMapContract(name: string, make: MakeHarness, contract: Contra
       });
     });
 
+    describe('checked batches (CheckedArticles)', () => {
+      it('assigns as an array of the same articles does', async () => {
+        const { store } = await fresh();
+        const [m1, m2] = [await store.open(G), await store.open('g.other')];
+        const ids = ['<c1@a>', '<c2@a>', '<c1@a>', '<c3@a>'];
+        const batch = new CheckedArticles(A, 'g.other');
+        ids.forEach((id, i) => batch.add(storableMessageId(id)!, 10 + i));
+        expect(batch.length).toBe(4);
+        const plain = await m1.assign(ids.map((id, i) => art(10 + i, id)), true);
+        expect(await m2.assign(batch, true)).toEqual(plain);
+        expect(m2.lookup(13)).toEqual({ uid: 13, messageId: '<c3@a>', location: { upstream: A, group: 'g.other', number: 13 } });
+      });
+
+      it('are checked as they are made: names, numbers, size; Message-IDs by their type', async () => {
+        await expectCode(() => new CheckedArticles('', G), 'INVALID_INPUT');
+        await expectCode(() => new CheckedArticles(A, 'bad\u0000group'), 'INVALID_INPUT');
+        const batch = new CheckedArticles(A, G);
+        for (const n of [0, -1, 1.5, Number.NaN, 2 ** 60]) await expectCode(() => batch.add('<x@a>' as StorableMessageId, n), 'INVALID_INPUT');
+        expect(batch.length).toBe(0);
+        for (const id of ['', '<a\u0000b@a>', '<\ud800@a>', `<${'x'.repeat(MAX_MESSAGE_ID_BYTES)}@a>`, 42]) expect(storableMessageId(id)).toBeUndefined();
+        expect(storableMessageId('<ok@a>')).toBe('<ok@a>');
+      });
+    });
+
     describe('hostile input', () => {
       it('refuses bad Message-IDs, numbers and names with INVALID_INPUT', async () => {
         const { store } = await fresh();
@@ -315,6 +340,9 @@ export function uidMapContract(name: string, make: MakeHarness, contract: Contra
           expect(err.message.length).toBeGreaterThan(10);
         }
         await expectCode(map.assign('nope' as unknown as SeenArticle[], true), 'INVALID_INPUT');
+        // an object shaped like a checked batch is not one: its articles are checked
+        const fake = { upstream: A, group: G, length: 1, articles: [{ ...art(1), messageId: '<a\u0000b@a>' }] };
+        await expectCode(map.assign(fake as unknown as CheckedArticles, true), 'INVALID_INPUT');
         const long = await expectCode(map.assign([{ ...art(1), messageId: `<${'y'.repeat(600)}>` }], true), 'INVALID_INPUT');
         expect(long.message).toMatch(/511/);
         expect(map.count()).toBe(0);

@@ -131,8 +131,9 @@ export class BackendIndex {
    * articles leave it. The writes and the In-Reply-To fetches start once
    * `opened` is called (the view's opener is answered: the index does not
    * compete with a first SELECT; index-feed.ts `hold`). A batch the feed
-   * drops (no room) is never waited for: the backfill brings it
-   * (index-backfill.ts) with its In-Reply-To values.
+   * drops (no room, or a first look past FEED_MAX_HELD_RECORDS) is never
+   * waited for: the backfill brings it (index-backfill.ts), after the
+   * release, with its In-Reply-To values.
    */
   viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void; opened: () => void } {
     this.uidmaps.set(group, uidmap);
@@ -142,10 +143,12 @@ export class BackendIndex {
       index: (items, source) => {
         const queued = this.feed.overview(group, uidmap.uidValidity, items);
         // from the release on: INN's time (and ours) goes to a first SELECT's OVER first; a dropped
-        // batch is let go at once (held until the release, 1M records' items were ~600 MB live, issue 14)
-        return queued.then((ok) => {
+        // batch is let go at once (held until the release, 1M records' items were ~600 MB live, issue 14).
+        // Not awaited by the ingest: a held batch's `queued` resolves at the release, after the answer.
+        void queued.then((ok) => {
           if (ok) void this.feed.opened(group).then(() => this.irt.fetch(group, uidmap.uidValidity, source, items, queued));
         });
+        return Promise.resolve();
       },
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
     };

@@ -24,15 +24,17 @@
  * or still being written, what comes is dropped (the crawler, or a later
  * read, brings it again).
  *
- * `hold(group)` is the first look at a group (its first SELECT, issue 14):
- * until its release the group's overview batches are dropped as if there
- * were no room (`onDropped` told: index-backfill.ts reads them again once
- * the opener is answered), and its In-Reply-To writes wait. Keeping them
- * held cost the SELECT more than their OVER would cost again later: every
- * record (and the OVER line its strings are slices of) lived until the
- * answer, so young collections copied them and promoted them all. A hold
- * ends early on `flush` and when an `overview` with `wait` comes (the
- * backfill's: it starts after the release).
+ * `hold(group)` keeps a group's overview and In-Reply-To writes from starting
+ * (they are queued, `pending` and `settled` as usual) until its release, so
+ * the first SELECT of a group is answered before the writer thread competes
+ * for the CPU (issue 14); a hold ends early when an `overview` with `wait`
+ * finds no room (what is held must make it) and on `flush`. A held group's
+ * overview batches are kept only while they come to at most
+ * FEED_MAX_HELD_RECORDS: past that, the held ones and every later one of the
+ * hold are dropped (`onDropped`; the backfill reads them after the release):
+ * holding a big group's records through its first SELECT cost the SELECT
+ * more than reading them again costs after it. A held batch's `overview`
+ * resolves at the release (true) or when it is dropped (false).
  *
  * The index is a cache: a failed write is logged (warn) and forgotten, never
  * thrown to a reader; only `write` (the crawler's) rejects.
@@ -41,7 +43,7 @@ import type { Logger } from '../../util/log.js';
 import type { OverviewRecord } from '../source.js';
 import type { BodyRecord, HeaderRecord, OverviewRecord as SearchOverviewRecord, SearchIndex } from '../../search/index.js';
 import type { BodyPolicy } from './index-policy.js';
-import { FEED_DELAY_MS, FEED_MAX_OVERVIEW_BYTES, FEED_MAX_QUEUED_BYTES } from './limits.js';
+import { FEED_DELAY_MS, FEED_MAX_HELD_RECORDS, FEED_MAX_OVERVIEW_BYTES, FEED_MAX_QUEUED_BYTES } from './limits.js';
 
 /** Memory of one queued overview record beyond its strings (objects, numbers); strings count two bytes a character. */
 const OVERVIEW_RECORD_BYTES = 200;
@@ -89,6 +91,11 @@ export interface OverviewItem {
 interface Hold {
   opened: Promise<void>;
   open: () => void;
+  stash: { uidValidity: number; items: readonly OverviewItem[]; bytes: number; kept: (yes: boolean) => void }[];
+  /** Records given while held (kept or not). */
+  records: number;
+  /** Past FEED_MAX_HELD_RECORDS: nothing more of this hold is kept. */
+  dropping: boolean;
 }
 
 export class IndexFeed {
@@ -109,7 +116,7 @@ export class IndexFeed {
   private readonly groupTail = new Map<string, Promise<void>>();
   /** Per group: how many writes touching it have been committed (see `writes`). */
   private readonly committed = new Map<string, number>();
-  /** Per group: held writes wait for `opened`; overview batches are dropped (see `hold`). */
+  /** Per group: held writes wait for `opened`; overview batches wait in `stash`, not even registered (see `hold`). */
   private readonly holds = new Map<string, Hold>();
   /** Per group generation (`uidValidity NUL group`): overview records and In-Reply-To values queued or being written, by UID (see `pending`). */
   private readonly unwritten = new Map<string, { overview: Map<number, SearchOverviewRecord>; inReplyTo: Map<number, string> }>();
@@ -132,15 +139,18 @@ export class IndexFeed {
   /**
    * Holds the group's overview and In-Reply-To writes queued from now on
    * until the returned release is called (idempotent; a hold already in
-   * place is shared), and drops its overview batches given meanwhile
-   * without `wait`. See the file comment for when a hold ends early.
+   * place is shared). See the file comment for when a hold ends early.
+   * Overview batches given meanwhile are only stashed: they are made into
+   * records (and `pending`) at the release, or as soon as `pending`,
+   * `settled` or `inReplyTo` asks about the group.
    */
   hold(group: string): () => void {
     let h = this.holds.get(group);
     if (h === undefined) {
       let open!: () => void;
       const opened = new Promise<void>((res) => (open = res));
-      const held: Hold = { opened, open: () => {
+      const held: Hold = { opened, stash: [], records: 0, dropping: false, open: () => {
+        this.unstash(group);
         if (this.holds.get(group) === held) this.holds.delete(group);
         open();
       } };
@@ -148,6 +158,32 @@ export class IndexFeed {
       this.holds.set(group, h);
     }
     return h.open;
+  }
+
+  /** Queues the overview batches stashed while the group is held (in order; their writes still wait for the release). */
+  private unstash(group: string): void {
+    const h = this.holds.get(group);
+    if (h === undefined || h.stash.length === 0) return;
+    const stash = h.stash;
+    h.stash = [];
+    for (const b of stash) {
+      this.queueOverview(group, b.uidValidity, b.items, b.bytes);
+      b.kept(true);
+    }
+  }
+
+  /** The held group's batches are dropped from now on, the stashed ones too (see `hold`). */
+  private dropHeld(group: string, h: Hold): void {
+    h.dropping = true;
+    const stash = h.stash;
+    h.stash = [];
+    for (const b of stash) {
+      this.overviewBytes -= b.bytes;
+      b.kept(false);
+    }
+    if (stash.length > 0) for (const wake of this.room.splice(0)) wake();
+    this.o.logger.debug({ group }, 'index: a first look too big to hold, records left for the backfill');
+    this.o.onDropped?.(group);
   }
 
   /** Resolves once the group is not held (at once when it is not). */
@@ -171,30 +207,41 @@ export class IndexFeed {
    * hands it on as the parsed date), queued. Resolves true once queued
    * (at once when there is room); when `maxOverviewBytes` are queued, at
    * once false (the batch is dropped, `onDropped` told), or with `wait`
-   * true once there is room. While the group is held, at once false
-   * (dropped, `onDropped` told) without `wait`; with it the hold ends. A
-   * failed write is logged.
+   * true once there is room. A batch of a held group resolves at the
+   * release (true) or when dropped (false), see `hold`. A failed write is
+   * logged.
    */
   async overview(group: string, uidValidity: number, items: readonly OverviewItem[], opts: { wait?: boolean } = {}): Promise<boolean> {
     if (this.closed || items.length === 0) return true;
-    if (opts.wait) this.holds.get(group)?.open();
+    const hold = opts.wait ? undefined : this.holds.get(group);
+    if (hold !== undefined) {
+      hold.records += items.length;
+      if (!hold.dropping && hold.records > FEED_MAX_HELD_RECORDS) this.dropHeld(group, hold);
+      if (hold.dropping) {
+        this.o.onDropped?.(group);
+        return false;
+      }
+    }
     let bytes = 0;
-    // dropped whatever its size: not even measured
-    const full = !opts.wait && (this.overviewBytes >= this.maxOverview || this.holds.has(group));
+    const full = !opts.wait && this.overviewBytes >= this.maxOverview; // dropped whatever its size: not even measured
     if (!full) for (const { record: r } of items) bytes += OVERVIEW_RECORD_BYTES + 2 * (r.subject.length + r.from.length + r.date.length + r.messageId.length + r.references.length);
     if (full || (!opts.wait && !this.fits(bytes))) {
-      if (this.droppedOverviews++ % 100 === 0) this.o.logger.debug({ group, batches: this.droppedOverviews }, 'index: overview queue full or group held, records left for the backfill');
+      if (this.droppedOverviews++ % 100 === 0) this.o.logger.debug({ group, batches: this.droppedOverviews }, 'index: overview queue full, records left for the backfill');
       this.o.onDropped?.(group);
       return false;
     }
     while (!this.fits(bytes)) {
-      this.releaseAll(); // held writes (In-Reply-To) must make the room
+      this.releaseAll(); // held writes must make the room
       await new Promise<void>((res) => this.room.push(res));
       if (this.closed) return false;
     }
     this.overviewBytes += bytes;
-    this.queueOverview(group, uidValidity, items, bytes);
-    return true;
+    const h = this.holds.get(group);
+    if (h === undefined || h.dropping) {
+      this.queueOverview(group, uidValidity, items, bytes);
+      return true;
+    }
+    return new Promise<boolean>((kept) => h.stash.push({ uidValidity, items, bytes, kept }));
   }
 
   private fits = (bytes: number): boolean => this.overviewBytes === 0 || this.overviewBytes + bytes <= this.maxOverview;
@@ -240,6 +287,7 @@ export class IndexFeed {
 
   /** Resolves once every overview record queued for the group so far is written (or failed); never rejects. */
   settled(group: string): Promise<void> {
+    this.unstash(group);
     return this.groupTail.get(group) ?? Promise.resolve();
   }
 
@@ -249,6 +297,7 @@ export class IndexFeed {
    */
   inReplyTo(group: string, uidValidity: number, items: readonly { uid: number; value: string }[]): void {
     if (this.closed || items.length === 0) return;
+    this.unstash(group); // the overview records go first
     const held = this.held(group, uidValidity).inReplyTo;
     for (const { uid, value } of items) held.set(uid, value);
     void this.unheld(group, () => this.serial(() => this.o.index.setInReplyTo(group, uidValidity, items).then(() => undefined)))
@@ -266,6 +315,7 @@ export class IndexFeed {
    * committed, or failed: then neither holds it). Read synchronously.
    */
   pending(group: string, uidValidity: number): { overview(uid: number): SearchOverviewRecord | undefined; inReplyTo(uid: number): string | undefined } | undefined {
+    this.unstash(group);
     const h = this.unwritten.get(`${uidValidity}\0${group}`);
     if (h === undefined) return undefined;
     return { overview: (uid) => h.overview.get(uid), inReplyTo: (uid) => h.inReplyTo.get(uid) };
