@@ -135,7 +135,7 @@ export class BackendIndex {
    * waited for: the backfill brings it (index-backfill.ts), after the
    * release, with its In-Reply-To values.
    */
-  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index'> & { expired: (uids: number[]) => void; opened: () => void } {
+  viewHooks(group: string, uidmap: MailboxUidMap): Pick<ViewOptions, 'index' | 'indexWants'> & { expired: (uids: number[]) => void; opened: () => void } {
     this.uidmaps.set(group, uidmap);
     const opened = this.feed.hold(group);
     return {
@@ -150,6 +150,7 @@ export class BackendIndex {
         });
         return Promise.resolve();
       },
+      indexWants: () => !this.feed.dropsHeld(group),
       expired: (uids) => void this.feed.remove(group, uidmap.uidValidity, uids),
     };
   }

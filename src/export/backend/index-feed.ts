@@ -186,6 +186,16 @@ export class IndexFeed {
     this.o.onDropped?.(group);
   }
 
+  /**
+   * True while the group is held and its hold keeps nothing more (past
+   * FEED_MAX_HELD_RECORDS): every batch given until the release is dropped,
+   * and the backfill, which starts after the release, brings them all (an
+   * ingest need not keep or give them).
+   */
+  dropsHeld(group: string): boolean {
+    return this.holds.get(group)?.dropping === true;
+  }
+
   /** Resolves once the group is not held (at once when it is not). */
   opened(group: string): Promise<void> {
     return this.holds.get(group)?.opened ?? Promise.resolve();

@@ -58,6 +58,13 @@ export interface IngestTarget {
    * they came from; awaited.
    */
   index?: (items: IngestItem[], source: Source) => Promise<void>;
+  /**
+   * Asked at each batch's start: false when `index` would drop the batch
+   * and needs no word of it (a first look too big to hold, index-feed.ts
+   * `dropsHeld`): its records are neither kept nor given (kept, they lived
+   * until the batch's UIDs came back: young collections copied them).
+   */
+  indexWants?: () => boolean;
 }
 
 /** Group names of an Xref value `host group:number ...`. */
@@ -69,6 +76,17 @@ export function xrefGroups(xref: string | undefined): string[] {
     if (colon > 0 && !out.includes(tok.slice(0, colon))) out.push(tok.slice(0, colon));
   }
   return out;
+}
+
+/**
+ * `s` as a string of its own: a field cut out of an OVER line is a slice of
+ * the line's string (nntp/overview.ts `parseOverRecord`) and keeps the whole
+ * line alive. The Message-ID waits with its batch for the UID map, through
+ * several young collections; its line need not (V8 flattens the joined
+ * string before slicing it, so the result holds only its own characters).
+ */
+function own<T extends string>(s: T): T {
+  return (' ' + s).slice(1) as T;
 }
 
 /** False when an Xref value has fewer than two `group:number` tokens (the common case, told without splitting it). */
@@ -97,6 +115,8 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
   let sizes: number[] = [];
   let dates: number[] = [];
   let overviews: OverviewRecord[] = [];
+  /** Whether this batch's records go to `index` (see `indexWants`). */
+  let keep = t.index !== undefined && (t.indexWants?.() ?? true);
   let indexing: Promise<void> = Promise.resolve();
   /**
    * The batches handed to the UID map and not yet in the table, oldest
@@ -113,11 +133,12 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     const seen = batch;
     const sz = sizes;
     const dt = dates;
-    const ov = overviews;
+    const ov = keep ? overviews : null;
     batch = new CheckedArticles(t.upstream, t.group);
     sizes = [];
     dates = [];
     overviews = [];
+    keep = t.index !== undefined && (t.indexWants?.() ?? true);
     while (assigning.length >= ahead) await assigning.shift(); // rethrows an earlier batch's failure
     // No later batch may take UIDs while an earlier one has none: after a
     // failure (told at once by the map) the ingest stops at the failed batch.
@@ -132,7 +153,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
       const uids = await planned;
       const arts = seen.articles;
       for (let i = 0; i < uids.length; i++) out.push(uids[i]!, arts[i]!.number, sz[i]!, dt[i]!);
-      if (t.index !== undefined) {
+      if (t.index !== undefined && ov !== null) {
         const items = ov.map((record, i) => ({ uid: uids[i]!, key: arts[i]!.messageId, record, internalDate: dt[i]! }));
         await indexing; // handed over in order
         indexing = t.index(items, t.source);
@@ -153,7 +174,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (r.number < low || r.number > high || r.number <= highest) return false; // out of order or range: ignore
     records++;
     highest = r.number;
-    const messageId = uidMapMessageId(t.group, r);
+    const messageId = own(uidMapMessageId(t.group, r));
     batch.add(messageId, r.number);
     if (t.onCrosspost && r.xref && mayNameTwoGroups(r.xref)) {
       const groups = xrefGroups(r.xref);
@@ -161,7 +182,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     }
     sizes.push(Number.isFinite(r.bytes) && r.bytes >= 0 ? r.bytes : -1);
     dates.push(parseDate(r.date));
-    if (t.index !== undefined) overviews.push(r);
+    if (keep) overviews.push(r);
     return batch.length >= INGEST_BATCH;
   };
 

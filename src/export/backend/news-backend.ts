@@ -254,6 +254,7 @@ class NewsBackend implements ClosableBackend {
           hooks?.expired(uids);
         },
         index: hooks?.index,
+        indexWants: hooks?.indexWants,
       });
     } catch (err) {
       hooks?.opened();

@@ -55,6 +55,8 @@ export interface ViewOptions {
   onExpired?: (carrier: Carrier, numbers: number[], uids: number[]) => void;
   /** Given each ingest batch's overview records with their UIDs (the search index); awaited (ingest.ts). */
   index?: IngestTarget['index'];
+  /** See IngestTarget `indexWants`. */
+  indexWants?: IngestTarget['indexWants'];
   /** Saves the table (throttled to SAVE_VIEW_MS; always on `save()`). */
   save?: (v: SavedView) => Promise<void>;
 }
@@ -251,6 +253,7 @@ export class MailboxView {
       source: c.source, uidmap: this.o.uidmap, group: this.group, upstream: c.id, primary: c.primary, logger: this.o.logger,
       onCrosspost: this.o.onCrosspost,
       index: this.o.index,
+      indexWants: this.o.indexWants,
     };
   }
 

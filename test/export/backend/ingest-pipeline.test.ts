@@ -135,3 +135,22 @@ describe('ingestRange over a source with overviewBatches', () => {
     expect(batched.table.uids.length).toBe(INGEST_BATCH * 2 + 6); // the duplicate Message-ID adds no row
   });
 });
+
+describe('ingestRange with indexWants', () => {
+  it('gives the index only the batches started while it wants them, the table every row', async () => {
+    const store = new MemoryUidMapStore({});
+    const map = await store.open('g');
+    const given: number[][] = [];
+    let asked = 0;
+    const out = new TableBuilder();
+    const r = await ingestRange({
+      source: overviewSource(), uidmap: map, group: 'g', upstream: 'fake:1', primary: true, logger: silentLogger(),
+      index: async (items) => void given.push(items.map((i) => i.record.number)),
+      indexWants: () => asked++ !== 1, // the second batch is not wanted
+    }, 1, INGEST_BATCH * 3, out, 0);
+    await store.close();
+    expect(r.records).toBe(INGEST_BATCH * 3);
+    expect(out.build().uids.length).toBe(INGEST_BATCH * 3);
+    expect(given.map((b) => [b[0], b.length])).toEqual([[1, INGEST_BATCH], [2 * INGEST_BATCH + 1, INGEST_BATCH]]);
+  });
+});
