@@ -82,5 +82,22 @@ function canonicalDate(s: string): number {
   }
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day > (month === 1 ? (leap ? 29 : 28) : MONTH_DAYS[month]!)) return NaN; // no such day: the general way decides
-  return Date.UTC(year, month, day, hh, mm, ss) - (sign === 0x2b ? 1 : -1) * (zh * 60 + zm) * 60_000;
+  const seconds = daysFromCivil(year, month, day) * 86_400 + hh * 3600 + mm * 60 + ss - (sign === 0x2b ? 1 : -1) * (zh * 60 + zm) * 60;
+  return seconds * 1000;
+}
+
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar
+ * (`month` 0–11, a valid day; years ≥ 1000 here), by whole 400-year eras
+ * counted from March: what Date.UTC computes, as arithmetic (a first SELECT
+ * of a 100k group reads 100k dates; the builtin call was most of their cost).
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month < 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400; // 0–399
+  const mp = month < 2 ? month + 10 : month - 2; // March = 0
+  const doy = Math.floor((153 * mp + 2) / 5) + day - 1; // 0–365
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy; // 0–146096
+  return era * 146_097 + doe - 719_468;
 }

@@ -41,6 +41,18 @@ describe('parseDate', () => {
     }
   });
 
+  it('gives Date.UTC for every day of every month, over four centuries and their edges', () => {
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    for (const year of [1000, 1599, 1600, 1700, 1899, 1900, 1969, 1970, 1999, 2000, 2024, 2100, 2400, 9999]) {
+      for (let m = 0; m < 12; m++) {
+        const last = new Date(Date.UTC(year, m + 1, 0)).getUTCDate();
+        for (let d = 1; d <= last; d++) {
+          expect(parseDate(`${d} ${months[m]} ${year} 23:59:58 -0130`), `${d} ${months[m]} ${year}`).toBe(Date.UTC(year, m, d, 23, 59, 58) + 90 * 60_000);
+        }
+      }
+    }
+  });
+
   it('reads the common form itself, days of February by the year', () => {
     expect(parseDate('Mon, 1 Jan 2024 00:00:00 +0000')).toBe(Date.UTC(2024, 0, 1));
     expect(parseDate('29 Feb 2024 12:30:15 -0130')).toBe(Date.UTC(2024, 1, 29, 14, 0, 15));
