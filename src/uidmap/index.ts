@@ -1,5 +1,5 @@
 /** Public entry of the UID map layer. */
-export type { ArticleLocation, MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
+export type { ArticleLocation, CheckedBatch, MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 export { UidMapError, type UidMapErrorCode } from './errors.js';
 export { MemoryUidMapStore, type MemoryUidMapStoreOptions } from './memory.js';
 export { LmdbUidMapStore, type LmdbUidMapStoreOptions } from './lmdb.js';

@@ -47,9 +47,9 @@ import { UidMapError } from './errors.js';
 import { planAssign } from './plan.js';
 import { type MapState, PlanQueue } from './plan-queue.js';
 import { MapLog } from './lmdb-map-log.js';
-import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
+import type { CheckedBatch, MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, readSideFile, systemClock, writeSideFile } from './uidvalidity.js';
-import { type CheckedArticles, checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
 
 /** On-disk layout version; bump when the layout above changes. */
 const FORMAT = 2;
@@ -150,7 +150,7 @@ class LmdbMailboxUidMap implements MailboxUidMap {
   }
 
   /** Calls may overlap (`pipelined`; see plan-queue.ts): each is planned on what the queued ones leave. */
-  async assign(given: readonly SeenArticle[] | CheckedArticles, primary: boolean): Promise<number[]> {
+  async assign(given: readonly SeenArticle[] | CheckedBatch, primary: boolean): Promise<number[]> {
     let articles: readonly SeenArticle[];
     try {
       this.s.assertOpen();

@@ -10,9 +10,9 @@
  */
 import { UidMapError } from './errors.js';
 import { planAssign } from './plan.js';
-import type { MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
+import type { CheckedBatch, MailboxUidMap, SeenArticle, UidEntry, UidMapStore } from './types.js';
 import { type Clock, nextUidValidity, systemClock } from './uidvalidity.js';
-import { type CheckedArticles, checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+import { checkArticles, checkMailbox, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
 import { lowerBound } from '../util/sorted.js';
 
 export interface MemoryUidMapStoreOptions {
@@ -62,7 +62,7 @@ class MemoryMailboxUidMap implements MailboxUidMap {
     return this.state.byUid.size;
   }
 
-  async assign(articles: readonly SeenArticle[] | CheckedArticles, primary: boolean): Promise<number[]> {
+  async assign(articles: readonly SeenArticle[] | CheckedBatch, primary: boolean): Promise<number[]> {
     try {
       return this.apply(articles, primary);
     } catch (err) {
@@ -71,7 +71,7 @@ class MemoryMailboxUidMap implements MailboxUidMap {
     }
   }
 
-  private apply(given: readonly SeenArticle[] | CheckedArticles, primary: boolean): number[] {
+  private apply(given: readonly SeenArticle[] | CheckedBatch, primary: boolean): number[] {
     this.store.assertOpen();
     const articles = checkArticles(given);
     const s = this.state;

@@ -8,8 +8,8 @@ import { UidMapError } from './errors.js';
 import { type EntryRow, Mirror } from './pg-mirror.js';
 import { planAssign, type AssignPlan } from './plan.js';
 import type { Logger } from '../util/log.js';
-import type { MailboxUidMap, SeenArticle, UidEntry } from './types.js';
-import { type CheckedArticles, checkArticles, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
+import type { CheckedBatch, MailboxUidMap, SeenArticle, UidEntry } from './types.js';
+import { checkArticles, checkRange, checkUids, isStorableMessageId, isUid } from './validate.js';
 
 /** Runs one statement on the transaction's connection; rows as arrays. */
 
@@ -159,7 +159,7 @@ export class PgMailboxUidMap implements MailboxUidMap {
     }
   }
 
-  async assign(given: readonly SeenArticle[] | CheckedArticles, primary: boolean): Promise<number[]> {
+  async assign(given: readonly SeenArticle[] | CheckedBatch, primary: boolean): Promise<number[]> {
     this.s.assertOpen();
     const articles = checkArticles(given);
     const isPrimary = primary === true;

@@ -1,5 +1,3 @@
-import type { CheckedArticles } from './validate.js';
-
 /**
  * The UID map: the only place IMAP UIDs are made (DESIGN invariants 1 and 2).
  *
@@ -29,6 +27,16 @@ export interface SeenArticle extends ArticleLocation {
   messageId: string;
 }
 
+/**
+ * A batch of articles checked as it was made: validate.ts `CheckedArticles`
+ * is the one kind `assign` trusts (anything else of this shape is checked
+ * like an array).
+ */
+export interface CheckedBatch {
+  readonly articles: readonly SeenArticle[];
+  readonly length: number;
+}
+
 export interface UidEntry {
   uid: number;
   messageId: string;
@@ -51,7 +59,7 @@ export interface MailboxUidMap {
    * `CheckedArticles` batch was checked as it was made (validate.ts); an
    * array is checked here.
    */
-  assign(articles: readonly SeenArticle[] | CheckedArticles, primary: boolean): Promise<number[]>;
+  assign(articles: readonly SeenArticle[] | CheckedBatch, primary: boolean): Promise<number[]>;
   /**
    * Present when `assign` calls may overlap (a caller need not wait for one
    * to resolve before making the next): they are applied in call order, each

@@ -17,7 +17,7 @@ import {
   MAX_MESSAGE_ID_BYTES,
   MAX_UID,
 } from './limits.js';
-import type { SeenArticle } from './types.js';
+import type { CheckedBatch, SeenArticle } from './types.js';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -81,7 +81,7 @@ export function isStorableMessageId(messageId: unknown): messageId is string {
  * first SELECT of a 100k group checked every Message-ID twice). Articles
  * are only added: what was checked stays as checked.
  */
-export class CheckedArticles {
+export class CheckedArticles implements CheckedBatch {
   readonly #list: SeenArticle[] = [];
   readonly upstream: string;
   readonly group: string;

@@ -19,10 +19,8 @@
  *   the group's policy (index-policy.ts) is not `none`;
  * - `write`: the crawler's batches, awaited;
  * - `remove`: expired articles.
- * `header` and `article` are queued and written in batches of `batch`
- * (or after FEED_DELAY_MS); while FEED_MAX_QUEUED_BYTES of them are queued
- * or still being written, what comes is dropped (the crawler, or a later
- * read, brings it again).
+ * `header` and `article` are queued and written in batches
+ * (index-feed-articles.ts).
  *
  * `hold(group)` keeps a group's overview and In-Reply-To writes from starting
  * (they are queued, `pending` and `settled` as usual) until its release, so
@@ -41,30 +39,15 @@
  */
 import type { Logger } from '../../util/log.js';
 import type { OverviewRecord } from '../source.js';
-import type { BodyRecord, HeaderRecord, OverviewRecord as SearchOverviewRecord, SearchIndex } from '../../search/index.js';
+import type { OverviewRecord as SearchOverviewRecord, SearchIndex } from '../../search/index.js';
 import type { BodyPolicy } from './index-policy.js';
-import { FEED_DELAY_MS, FEED_MAX_HELD_RECORDS, FEED_MAX_OVERVIEW_BYTES, FEED_MAX_QUEUED_BYTES } from './limits.js';
+import { ArticleQueue, type FedArticle } from './index-feed-articles.js';
+import { FEED_MAX_HELD_RECORDS, FEED_MAX_OVERVIEW_BYTES } from './limits.js';
+
+export type { FedArticle } from './index-feed-articles.js';
 
 /** Memory of one queued overview record beyond its strings (objects, numbers); strings count two bytes a character. */
 const OVERVIEW_RECORD_BYTES = 200;
-
-/** One article for the index: its header (or the whole article), and its body when `article` is set. */
-export interface FedArticle {
-  group: string;
-  uidValidity: number;
-  uid: number;
-  /** The article's key in the UID map (its Message-ID, or the one newsfront made up): the document's identity. */
-  key: string | undefined;
-  /** The whole article: header and body go in. */
-  article?: Buffer;
-  /** The header block only (a HEAD); with `scanOnly`, the body is marked never to be indexed. */
-  header?: Buffer;
-  /** With `header`: the body's search text, read apart (cached-text.ts: an article too long to take whole). */
-  text?: string;
-  scanOnly?: boolean;
-  internalDate: number;
-  size: number;
-}
 
 export interface IndexFeedOptions {
   index: SearchIndex;
@@ -99,14 +82,11 @@ interface Hold {
 }
 
 export class IndexFeed {
-  private queue: FedArticle[] = [];
-  /** Bytes of the articles and headers queued or handed to a write not finished yet. */
-  private queuedBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Headers and articles waiting for their batch's write. */
+  private readonly articles: ArticleQueue;
   /** The write under way (writes run one after another). */
   private tail: Promise<void> = Promise.resolve();
-  /** Articles and overview batches dropped so far (for the log). */
-  private dropped = 0;
+  /** Overview batches dropped so far (for the log). */
   private droppedOverviews = 0;
   private closed = false;
   /** Bytes of overview records queued or being written, and the ingests waiting for room. */
@@ -125,6 +105,12 @@ export class IndexFeed {
 
   constructor(private readonly o: IndexFeedOptions) {
     this.maxOverview = o.maxOverviewBytes ?? FEED_MAX_OVERVIEW_BYTES;
+    this.articles = new ArticleQueue(o, {
+      serial: (fn) => this.serial(fn),
+      bump: (groups) => this.bump(groups),
+      failed: (err, group, what) => this.failed(err, group, what),
+      closed: () => this.closed,
+    });
   }
 
   get index(): SearchIndex {
@@ -349,22 +335,22 @@ export class IndexFeed {
 
   /** A header fetched upstream (`key`: the UID map's Message-ID); queued. */
   header(group: string, uidValidity: number, uid: number, key: string | undefined, header: Buffer, internalDate: number, size: number): void {
-    this.enqueue({ group, uidValidity, uid, key, header, internalDate, size });
+    this.articles.enqueue({ group, uidValidity, uid, key, header, internalDate, size });
   }
 
   /** A whole article read anyway; queued (its body only if the group's policy allows). */
   article(group: string, uidValidity: number, uid: number, key: string | undefined, article: Buffer, internalDate: number): void {
-    this.enqueue({ group, uidValidity, uid, key, article, internalDate, size: article.length });
+    this.articles.enqueue({ group, uidValidity, uid, key, article, internalDate, size: article.length });
   }
 
   /** A header block and the body's search text read apart (cached-text.ts); the text replaces a scan-only mark. */
   text(group: string, uidValidity: number, uid: number, key: string | undefined, header: Buffer, text: string, internalDate: number, size: number): void {
-    this.enqueue({ group, uidValidity, uid, key, header, text, internalDate, size });
+    this.articles.enqueue({ group, uidValidity, uid, key, header, text, internalDate, size });
   }
 
   /** Writes a batch now (after what is queued before it); rejects with the index's error. */
   write(items: readonly FedArticle[]): Promise<void> {
-    return this.serial(() => this.commit(items));
+    return this.serial(() => this.articles.commit(items));
   }
 
   /** Expired articles leave the index (with the documents no other group holds). */
@@ -377,7 +363,7 @@ export class IndexFeed {
   async flush(): Promise<void> {
     this.releaseAll();
     await Promise.all([...this.groupTail.values()]); // held writes join the chain once released
-    this.drain();
+    this.articles.drain();
     await this.tail;
   }
 
@@ -388,60 +374,11 @@ export class IndexFeed {
     for (const wake of this.room.splice(0)) wake();
   }
 
-  private enqueue(a: FedArticle): void {
-    if (this.closed) return;
-    const bytes = (a.article?.length ?? 0) + (a.header?.length ?? 0);
-    if (this.queuedBytes + bytes > FEED_MAX_QUEUED_BYTES) {
-      if (this.dropped++ % 1000 === 0) this.o.logger.debug({ dropped: this.dropped }, 'index: feed queue full, articles left for later');
-      return;
-    }
-    this.queue.push(a);
-    this.queuedBytes += bytes;
-    if (this.queue.length >= this.o.batch) this.drain();
-    else this.timer ??= setTimeout(() => this.drain(), FEED_DELAY_MS).unref();
-  }
-
-  private drain(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.queue.length === 0) return;
-    const items = this.queue;
-    this.queue = [];
-    // the bytes stay counted until written: drained batches wait in the chain while the writer is busy
-    let bytes = 0;
-    for (const a of items) bytes += (a.article?.length ?? 0) + (a.header?.length ?? 0);
-    void this.serial(() => this.commit(items))
-      .catch((err: unknown) => this.failed(err, items[0]!.group, 'articles'))
-      .finally(() => {
-        this.queuedBytes -= bytes;
-      });
-  }
-
   /** Runs `fn` after the writes before it; the chain goes on whatever `fn` does. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.tail.then(fn);
     this.tail = p.then(() => undefined, () => undefined); // prettier-ignore
     return p;
-  }
-
-  private async commit(items: readonly FedArticle[]): Promise<void> {
-    const headers: HeaderRecord[] = [];
-    const bodies: BodyRecord[] = [];
-    for (const a of items) {
-      const loc = { mailbox: a.group, uidValidity: a.uidValidity, uid: a.uid };
-      const header = a.article ?? a.header;
-      if (header !== undefined) headers.push({ ...loc, header, internalDate: a.internalDate, size: a.size, ...(a.key !== undefined ? { key: a.key } : {}) });
-      if (this.o.bodies(a.group) === 'none') continue;
-      if (a.text !== undefined) bodies.push({ ...loc, text: a.text });
-      else if (a.scanOnly || (a.article !== undefined && a.article.length > this.o.maxArticleBytes)) bodies.push({ ...loc, scanOnly: true });
-      else if (a.article !== undefined) bodies.push({ ...loc, article: a.article });
-    }
-    try {
-      if (headers.length > 0) await this.o.index.addHeaders(headers);
-      if (bodies.length > 0) await this.o.index.addBodies(bodies);
-    } finally {
-      this.bump(items.map((a) => a.group));
-    }
   }
 
   private failed(err: unknown, group: string, what: string): void {
