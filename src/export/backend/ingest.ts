@@ -78,17 +78,6 @@ export function xrefGroups(xref: string | undefined): string[] {
   return out;
 }
 
-/**
- * `s` as a string of its own: a field cut out of an OVER line is a slice of
- * the line's string (nntp/overview.ts `parseOverRecord`) and keeps the whole
- * line alive. The Message-ID waits with its batch for the UID map, through
- * several young collections; its line need not (V8 flattens the joined
- * string before slicing it, so the result holds only its own characters).
- */
-function own<T extends string>(s: T): T {
-  return (' ' + s).slice(1) as T;
-}
-
 /** False when an Xref value has fewer than two `group:number` tokens (the common case, told without splitting it). */
 function mayNameTwoGroups(xref: string): boolean {
   const first = xref.indexOf(':');
@@ -174,7 +163,7 @@ export async function ingestRange(t: IngestTarget, low: number, high: number, ou
     if (r.number < low || r.number > high || r.number <= highest) return false; // out of order or range: ignore
     records++;
     highest = r.number;
-    const messageId = own(uidMapMessageId(t.group, r));
+    const messageId = uidMapMessageId(t.group, r);
     batch.add(messageId, r.number);
     if (t.onCrosspost && r.xref && mayNameTwoGroups(r.xref)) {
       const groups = xrefGroups(r.xref);
