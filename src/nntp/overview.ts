@@ -93,6 +93,33 @@ function cut(): string {
   return cutText.slice(p, t);
 }
 
+/** `asciiInt` of the next field of `cutText`, read in place (no string made for the common all-digits field). */
+function cutInt(): number {
+  const p = cutAt;
+  if (p < 0) return asciiInt('');
+  const t = cutText.indexOf('\t', p);
+  const end = t < 0 ? cutText.length : t;
+  cutAt = t < 0 ? -1 : t + 1;
+  const len = end - p;
+  if (len === 0 || len > 15) return asciiInt(cutText.slice(p, end));
+  let v = 0;
+  for (let i = p; i < end; i++) {
+    const c = cutText.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return asciiInt(cutText.slice(p, end)); // not digits only: the general reading
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
+/** Length of the `Xref:` prefix (with one optional space, as XREF_PREFIX) at the start of `f`, or -1 (no match array made). */
+function xrefPrefix(f: string): number {
+  const c = f.charCodeAt(0);
+  if ((c !== 0x78 && c !== 0x58) || !XREF_PREFIX.test(f)) return -1;
+  return f.length > 5 && SPACE.test(f[5]!) ? 6 : 5;
+}
+
+const SPACE = /^\s$/;
+
 /** Number(text.trim()) as `toInt` gives it when `text` is ASCII; -1 when it is not (then `toInt` must read the bytes). */
 function asciiInt(text: string): number {
   let digitsOnly = text.length > 0 && text.length <= 15; // then the value is exact and Number() would give it too
@@ -139,8 +166,8 @@ export function parseOverRecord(buf: Buffer, start: number, end: number, inReply
   const date = cut();
   const messageId = cut();
   const references = cut();
-  const bytes = asciiInt(cut());
-  const lines = asciiInt(cut());
+  const bytes = cutInt();
+  const lines = cutInt();
   if (bytes < 0 || lines < 0) {
     cutText = '';
     return slowRecord(buf.subarray(start, end), inReplyTo);
@@ -155,8 +182,8 @@ export function parseOverRecord(buf: Buffer, start: number, end: number, inReply
     const f = cut();
     if (i === inReplyTo) irt = f;
     if (xref === undefined) {
-      const m = XREF_PREFIX.exec(f);
-      if (m !== null) xref = f.slice(m[0].length);
+      const k = xrefPrefix(f);
+      if (k >= 0) xref = f.slice(k);
     }
   }
   cutText = '';

@@ -79,6 +79,17 @@ describe('parseOverRecord', () => {
     }
   });
 
+  it('gives what parseOverLine gives for Xref names in any case and followed by any one space, and for number fields of every shape', () => {
+    const xrefs = ['Xref: h g:1', 'XREF:h g:1', 'xRef:\u00a0h g:1', 'xref:  h g:1', 'xref:\u3000h', 'Xref:', 'Xre: h', 'yref: h', 'Xref :h', '\u00a0Xref: h'];
+    const ints = ['', '0', '7', '007', '123456789012345', '1234567890123456', ' 12', '12 ', '1e3', '-1', '\u0661', '12\u00a0'];
+    for (const x of xrefs) {
+      for (const n of ints) {
+        const l = Buffer.from(`9\ts\tf\td\t<m@x>\t\t${n}\t${n}\tOther: 1\t${x}`);
+        expect(parseOverRecord(l, 0, l.length), `${x} / ${n}`).toStrictEqual(reference(l, -1));
+      }
+    }
+  });
+
   it('reads INN lines: fields, Xref without its name, In-Reply-To by index, numbers', () => {
     const l = Buffer.from('3000234\tI am just a test article\t"Demo User" <nobody@example.com>\t6 Oct 1998 04:38:40 -0500\t<45223423@example.com>\t<45454@example.net>\t1234\t17\tXref: news.example.com misc.test:3000363\tIn-Reply-To: <45454@example.net> ');
     expect(parseOverRecord(l, 0, l.length, 8)).toStrictEqual({
