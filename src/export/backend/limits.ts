@@ -244,14 +244,17 @@ export const FEED_MAX_OVERVIEW_BYTES = 64 * 1024 * 1024;
 /**
  * Overview records of a group's first look (its first SELECT) the index feed
  * keeps until the opener is answered (index-feed.ts `hold`). A bigger group's
- * are all dropped, and the backfill reads them again after the answer:
- * kept, ~100k records (and the OVER lines they are slices of) lived through
- * the whole SELECT, and young collections copied and promoted them all
- * (issue 14). Not less than group-search.ts READ_NOT_MEMBERS, so a SORT or
- * THREAD of a group dropped whole waits for its backfill instead of reading
- * headers one by one.
+ * are all dropped, and the backfill reads them again after the answer (a 1M
+ * group: its records held through the SELECT cost more than reading them
+ * again after it). 150k, above the ~100k that fit FEED_MAX_OVERVIEW_BYTES:
+ * with 10k, the 100k group's first THREAD right after its first SELECT
+ * waited for the whole backfill (9–11 s instead of 1.8 s, issue 14), while
+ * holding its records costs that SELECT ~0.05–0.1 s of CPU (young
+ * collections copy them). Not less than group-search.ts READ_NOT_MEMBERS, so
+ * a SORT or THREAD of a group dropped whole waits for its backfill instead of
+ * reading headers one by one.
  */
-export const FEED_MAX_HELD_RECORDS = 10_000;
+export const FEED_MAX_HELD_RECORDS = 150_000;
 
 /** How often the crawler logs a group's progress (indexed of total, rate, ETA). */
 export const CRAWL_PROGRESS_MS = 10_000;
