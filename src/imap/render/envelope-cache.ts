@@ -14,8 +14,22 @@ export { ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD, type RenderStore } from
 /** Part of every store key: renderings of another format are never read back. */
 export const PAGE_FORMAT = 1;
 
+/** What a FETCH reads ENVELOPE renderings through: a shelf, or its `single` view (a FETCH of one message). */
+export interface Envelopes {
+  /** The rendered ENVELOPE of `m`; `m.envelope` is read (parsed) only when it is not cached. */
+  get(m: { readonly uid: number; readonly envelope: Envelope }): Buffer;
+}
+
 /** The renderings of one mailbox in one form; take one per command (`EnvelopeCache.shelf`). */
-export class EnvelopeShelf extends PageShelf {
+export class EnvelopeShelf extends PageShelf implements Envelopes {
+  /**
+   * `get` for a FETCH of one message: a page that is not in memory gives
+   * that one rendering from the store (`PageShelf.findOne`) instead of being
+   * read back whole and kept, so clients opening messages at random do not
+   * cycle pages through memory (the bound can stay small: issue 14).
+   */
+  readonly single: Envelopes = { get: (m) => this.findOne(m.uid) ?? this.get(m) };
+
   constructor(
     cache: PageCache,
     key: string,

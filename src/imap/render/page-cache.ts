@@ -50,6 +50,13 @@ export const PACKED_OVERHEAD = (PAGE_SIZE + 1) * 4 + 256;
 export interface RenderStore {
   get(key: string): Buffer | undefined;
   put(key: string, value: Buffer): void;
+  /**
+   * Optional: a copy of the one rendering in slot `slot` of the page under
+   * `key` (page-pack.ts `readSlot`), read without a copy of the whole page
+   * of its own; undefined when there is no such page, the slot is empty or
+   * the value is not a packed page. Same visibility as `get`.
+   */
+  getOne?(key: string, slot: number): Buffer | undefined;
 }
 
 interface Page {
@@ -131,6 +138,20 @@ export class PageShelf {
     return undefined;
   }
 
+  /**
+   * `find` for a FETCH of one message: a page in memory answers as `find`
+   * does; a page that is not is not read back and kept (evicting another
+   * page) for one rendering: the store gives that rendering alone
+   * (`RenderStore.getOne`). Undefined when neither has it (the caller then
+   * uses `find`, which reads the page back, or renders).
+   */
+  findOne(uid: number): Buffer | undefined {
+    const no = uid >>> PAGE_BITS;
+    const l = this.last;
+    const inMemory = (l !== undefined && l.no === no && !l.dropped) || this.pages.has(no) || this.cache.transientOf(this, no) !== undefined;
+    return inMemory ? this.find(uid) : this.cache.loadOne(this, no, uid & SLOT_MASK);
+  }
+
   /** Keeps `value`, just rendered for `uid` (after `find(uid)` found none), if it fits the bound. */
   keep(uid: number, value: Buffer): void {
     const no = uid >>> PAGE_BITS;
@@ -165,8 +186,9 @@ export class PageCache {
   /** Lookups answered from the cache (memory or store), and renderings kept (stats; a plain count, no work beyond). */
   hits = 0;
   misses = 0;
-  /** Pages read back from the store, and pages written to it. */
+  /** Pages read back from the store, single renderings read from it (`PageShelf.findOne`), and pages written to it. */
   loads = 0;
+  oneLoads = 0;
   saves = 0;
 
   /** `storePrefix` starts every store key of this cache (kind and format of its renderings). */
@@ -227,6 +249,16 @@ export class PageCache {
     this.total += p.bytes;
     this.shrink();
     return p.dropped ? undefined : p;
+  }
+
+  /** Slot `slot` of page `no` of `shelf`, from the store alone and not kept (`PageShelf.findOne`); a hit when found. */
+  loadOne(shelf: PageShelf, no: number, slot: number): Buffer | undefined {
+    const b = this.store?.getOne?.(this.storeKey(shelf, no), slot);
+    if (b !== undefined) {
+      this.hits++;
+      this.oneLoads++;
+    }
+    return b;
   }
 
   /** Page `no` of `shelf` if it is one of the pages read back without being kept. */

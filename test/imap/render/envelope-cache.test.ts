@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EnvelopeCache, ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
+import { readSlot } from '../../../src/imap/render/page-pack.js';
 import { envelopeOf, type Envelope } from '../../../src/mime/envelope.js';
 import { parseHeader } from '../../../src/mime/header.js';
 
@@ -85,12 +86,19 @@ describe('EnvelopeCache', () => {
   });
 });
 
-/** A RenderStore in memory that counts its reads and writes. */
-function memoryStore(): { store: Map<string, Buffer>; gets: number; puts: number; get(k: string): Buffer | undefined; put(k: string, v: Buffer): void } {
+/** A RenderStore in memory that counts its reads and writes (`getOne` too). */
+function memoryStore(): { store: Map<string, Buffer>; gets: number; ones: number; puts: number; get(k: string): Buffer | undefined; getOne(k: string, slot: number): Buffer | undefined; put(k: string, v: Buffer): void } {
   return {
     store: new Map(),
     gets: 0,
+    ones: 0,
     puts: 0,
+    getOne(k, slot) {
+      this.ones++;
+      const p = this.store.get(k);
+      const one = p === undefined ? undefined : readSlot(p, slot);
+      return one === undefined ? undefined : Buffer.from(one);
+    },
     get(k) {
       this.gets++;
       return this.store.get(k);
@@ -171,5 +179,35 @@ describe('EnvelopeCache with a store', () => {
     const b = c2.shelf('g', 1, false).get(m);
     expect(m.reads).toBe(1);
     expect(b.toString('latin1')).toMatch(/^\(/);
+  });
+
+  it('a FETCH of one message takes one rendering from the store, without reading its page back or keeping it', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(PAGE_OVERHEAD + 4000, st);
+    const s = c.shelf('g', 1, false);
+    const a = [meta(1), meta(2)];
+    const first = a.map((m) => Buffer.from(s.get(m)));
+    c.shelf('h', 1, false).get(meta(5000)); // g's page out: written
+    const bytes = c.bytes;
+    const gets = st.gets;
+    const one = s.single.get(a[1]!);
+    expect(Buffer.from(one)).toEqual(first[1]);
+    expect(a[1]!.reads).toBe(1); // not rendered again
+    expect([st.ones, st.gets - gets, c.loads, c.oneLoads]).toEqual([1, 0, 0, 1]);
+    expect(c.bytes).toBe(bytes); // nothing kept
+    // a page in memory answers as always, without the store
+    const h = meta(5000);
+    expect(c.shelf('h', 1, false).single.get(h).length).toBeGreaterThan(0);
+    expect([h.reads, st.ones]).toEqual([0, 1]);
+  });
+
+  it('a FETCH of one message the store lacks renders it and keeps it', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(1 << 20, st);
+    const m = meta(7);
+    const b = Buffer.from(c.shelf('g', 1, false).single.get(m));
+    expect(m.reads).toBe(1);
+    expect(Buffer.from(c.shelf('g', 1, false).single.get(m))).toEqual(b);
+    expect(m.reads).toBe(1); // kept in memory
   });
 });
