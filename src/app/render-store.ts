@@ -43,16 +43,6 @@ interface ShelfRecord {
 /** The shelf of a page key: everything before its last NUL (envelope-cache.ts `storeKey`). */
 const shelfOf = (key: string): string => key.slice(0, Math.max(0, key.lastIndexOf('\u0000')));
 
-/**
- * An own copy of a value lmdb-js read into its shared buffer (valid until the
- * next read). `Buffer.from` takes uninitialised memory; lmdb-js's own copy
- * (`get` of a binary database: `Uint8Array.prototype.slice`) takes zeroed
- * memory, which glibc gives fresh from the kernel for a page-sized value (a
- * ~300 KB page read back: ~1 ms of page faults and a collection's worth of
- * external memory in a warm 100k listing, measured).
- */
-const copyOf = (v: Buffer | undefined): Buffer | undefined => (v === undefined ? undefined : Buffer.from(v));
-
 export class LmdbRenderStore implements RenderStore {
   private readonly env: RootDatabase;
   private readonly pages: Database<Buffer, string>;
@@ -87,7 +77,7 @@ export class LmdbRenderStore implements RenderStore {
   get(key: string): Buffer | undefined {
     if (this.closed) return undefined;
     try {
-      const v = this.pending.get(key) ?? (this.removing.size > 0 && this.removing.has(shelfOf(key)) ? undefined : copyOf(this.pages.getBinaryFast(key)));
+      const v = this.pending.get(key) ?? (this.removing.size > 0 && this.removing.has(shelfOf(key)) ? undefined : this.pages.get(key));
       if (v !== undefined) this.used(shelfOf(key), 0, false);
       return v;
     } catch (err) {
