@@ -230,17 +230,13 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
  * (render/envelope-cache.ts, page-cache.ts), renderings plus their overhead.
  * A rendering is ~300 bytes (the 100k bench group: 30.2 MB); packed pages (a
  * listing packs every page it leaves) take ~310 KB per 1,024 articles, so
- * 8 MiB keeps ~26,000 articles: the pages a client lists again and again.
- * Pages beyond it come back from the render store: a listing reads each page
- * it needs in one read (a warm listing of the 100k group: ~75 reads, a few
- * ms); a FETCH of one message reads that one rendering (`PageShelf.findOne`,
- * ~10–15 µs of CPU against ~1 µs from memory) instead of the page. 8 MiB, not
- * 32 (issue 14): with 32 MiB the 100k group's ~30 MB of pages stayed resident
- * with 50 sessions fetching at random (RFC 9051 §7.5.2 ENVELOPE; DESIGN
- * invariant 7: bounded, shared, not per session). Part of the caches' budget
- * (config/README.md).
+ * 32 MiB keeps ~110,000 articles: a warm listing of a 100k-article group
+ * renders nothing and reads no page back from the render store (RFC 9051 §7.5.2 ENVELOPE; DESIGN
+ * invariant 7: bounded, shared, not per session). Bigger groups' pages come
+ * back from the store (one read per 1,024 articles). Part of the ~100 MiB
+ * budget of the caches by default (config/README.md).
  */
-export const ENVELOPE_CACHE_BYTES = 8 * MiB;
+export const ENVELOPE_CACHE_BYTES = 32 * MiB;
 
 /**
  * Bound of the rendered BODY/BODYSTRUCTURE cache shared by all sessions
