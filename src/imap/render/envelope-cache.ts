@@ -23,10 +23,11 @@ export interface Envelopes {
 /** The renderings of one mailbox in one form; take one per command (`EnvelopeCache.shelf`). */
 export class EnvelopeShelf extends PageShelf implements Envelopes {
   /**
-   * `get` for a FETCH of one message: a page that is not in memory gives
-   * that one rendering from the store (`PageShelf.findOne`) instead of being
-   * read back whole and kept, so clients opening messages at random do not
-   * cycle pages through memory (the bound can stay small: issue 14).
+   * `get` for a FETCH of one message: once the bound is full, a page that is
+   * not in memory gives that one rendering from the store
+   * (`PageShelf.findOne`) instead of being read back whole and kept, so
+   * clients opening messages at random in a group bigger than the bound do
+   * not cycle pages through memory.
    */
   readonly single: Envelopes = { get: (m) => this.findOne(m.uid) ?? this.get(m) };
 

@@ -201,6 +201,20 @@ describe('EnvelopeCache with a store', () => {
     expect([h.reads, st.ones]).toEqual([0, 1]);
   });
 
+  it('a FETCH of one message reads its page back and keeps it while the bound has room', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(4 << 20, st);
+    const a = [meta(1), meta(2)];
+    const first = a.map((m) => Buffer.from(c.shelf('g', 1, false).get(m)));
+    c.flush();
+    const d = new EnvelopeCache(4 << 20, st); // a restart: nothing in memory, room for pages
+    const s = d.shelf('g', 1, false);
+    expect(Buffer.from(s.single.get(a[0]!))).toEqual(first[0]);
+    expect(Buffer.from(s.single.get(a[1]!))).toEqual(first[1]);
+    expect([st.ones, d.loads, d.oneLoads]).toEqual([0, 1, 0]);
+    expect(a.map((m) => m.reads)).toEqual([1, 1]);
+  });
+
   it('a FETCH of one message the store lacks renders it and keeps it', () => {
     const st = memoryStore();
     const c = new EnvelopeCache(1 << 20, st);
