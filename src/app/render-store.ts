@@ -107,6 +107,22 @@ export class LmdbRenderStore implements RenderStore {
     }
   }
 
+  /** The page in lmdb-js's shared buffer (`getBinaryFast`), valid until the next read: for a reader that copies it at once. */
+  view(key: string): Uint8Array | undefined {
+    if (this.closed) return undefined;
+    try {
+      const pending = this.pending.get(key);
+      if (pending === undefined && this.removing.size > 0 && this.removing.has(shelfOf(key))) return undefined;
+      const v = pending ?? this.pages.getBinaryFast(key);
+      if (v === undefined) return undefined;
+      this.used(shelfOf(key), 0, false);
+      return v.subarray(0, v.length); // `length` is the value's, not the shared buffer's
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'render store: read failed');
+      return undefined;
+    }
+  }
+
   put(key: string, value: Buffer): void {
     if (this.closed) return;
     const shelf = shelfOf(key);

@@ -30,7 +30,7 @@ describe('LmdbRenderStore', () => {
     await t.close();
   });
 
-  it('getOne copies one rendering out of a stored page, before and after the write commits', async () => {
+  it('getOne copies one rendering out of a stored page, before and after the write commits; view gives the page', async () => {
     const slots = new Array<Buffer | undefined>(PAGE_SIZE);
     slots[5] = Buffer.from('(five)');
     const s = new LmdbRenderStore(dir, silentLogger());
@@ -43,6 +43,9 @@ describe('LmdbRenderStore', () => {
     t.get('e1\u0000g\u00001\u0000a\u00000'); // another read reuses lmdb-js's shared buffer
     expect(one?.toString()).toBe('(five)');
     expect(t.getOne('missing\u00000', 5)).toBeUndefined();
+    const v = t.view('e1\u0000g\u00001\u0000a\u00000'); // the page itself, valid until the next read
+    expect(v === undefined ? undefined : Buffer.from(v)).toEqual(packPage(null, null, slots));
+    expect(t.view('missing\u00000')).toBeUndefined();
     await t.close();
   });
 

@@ -61,7 +61,7 @@ export function listingBatch(
           w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));
           break;
         case 'ENVELOPE':
-          w.ascii('ENVELOPE ').bytes(envelopes.get(meta!));
+          envelopes.write(meta!, w.ascii('ENVELOPE '));
           break;
         case 'EMAILID':
         case 'THREADID':

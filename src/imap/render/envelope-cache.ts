@@ -18,6 +18,8 @@ export const PAGE_FORMAT = 1;
 export interface Envelopes {
   /** The rendered ENVELOPE of `m`; `m.envelope` is read (parsed) only when it is not cached. */
   get(m: { readonly uid: number; readonly envelope: Envelope }): Buffer;
+  /** `get`, written into `w` at once (a listing: no Buffer made for a rendering kept in memory). */
+  write(m: { readonly uid: number; readonly envelope: Envelope }, w: { range(b: Buffer, start: number, end: number): unknown }): void;
 }
 
 /** The renderings of one mailbox in one form; take one per command (`EnvelopeCache.shelf`). */
@@ -29,7 +31,22 @@ export class EnvelopeShelf extends PageShelf implements Envelopes {
    * clients opening messages at random in a group bigger than the bound do
    * not cycle pages through memory.
    */
-  readonly single: Envelopes = { get: (m) => this.findOne(m.uid) ?? this.get(m) };
+  readonly single: Envelopes = {
+    get: (m) => this.findOne(m.uid) ?? this.get(m),
+    write: (m, w) => {
+      const b = this.single.get(m);
+      w.range(b, 0, b.length);
+    },
+  };
+
+  write(m: { readonly uid: number; readonly envelope: Envelope }, w: { range(b: Buffer, start: number, end: number): unknown }): void {
+    const b = this.locate(m.uid);
+    if (b !== undefined) w.range(b, this.at, this.end);
+    else {
+      const r = this.get(m);
+      w.range(r, 0, r.length);
+    }
+  }
 
   constructor(
     cache: PageCache,
@@ -51,7 +68,7 @@ export class EnvelopeShelf extends PageShelf implements Envelopes {
 
 export class EnvelopeCache extends PageCache {
   constructor(maxBytes: number, store?: RenderStore) {
-    super(maxBytes, `e${PAGE_FORMAT}`, store);
+    super(maxBytes, `e${PAGE_FORMAT}`, store, true); // read through `find` alone: transient pages recycled
   }
 
   /** The shelf of `mailbox` at `uidValidity`, for renderings with UTF8=ACCEPT or without. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EnvelopeCache, ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
-import { readSlot } from '../../../src/imap/render/page-pack.js';
+import { PAGE_SIZE, readSlot } from '../../../src/imap/render/page-pack.js';
 import { envelopeOf, type Envelope } from '../../../src/mime/envelope.js';
 import { parseHeader } from '../../../src/mime/header.js';
 
@@ -87,12 +87,24 @@ describe('EnvelopeCache', () => {
 });
 
 /** A RenderStore in memory that counts its reads and writes (`getOne` too). */
-function memoryStore(): { store: Map<string, Buffer>; gets: number; ones: number; puts: number; get(k: string): Buffer | undefined; getOne(k: string, slot: number): Buffer | undefined; put(k: string, v: Buffer): void } {
+function memoryStore(): {
+  store: Map<string, Buffer>; gets: number; ones: number; views: number; puts: number;
+  get(k: string): Buffer | undefined; getOne(k: string, slot: number): Buffer | undefined; view(k: string): Uint8Array | undefined; put(k: string, v: Buffer): void;
+} {
+  const shared = Buffer.alloc(1 << 20); // as lmdb-js's: a view of it is valid until the next read
   return {
     store: new Map(),
     gets: 0,
     ones: 0,
+    views: 0,
     puts: 0,
+    view(k) {
+      this.views++;
+      const v = this.store.get(k);
+      if (v === undefined) return undefined;
+      shared.set(v);
+      return shared.subarray(0, v.length);
+    },
     getOne(k, slot) {
       this.ones++;
       const p = this.store.get(k);
@@ -223,5 +235,30 @@ describe('EnvelopeCache with a store', () => {
     expect(m.reads).toBe(1);
     expect(Buffer.from(c.shelf('g', 1, false).single.get(m))).toEqual(b);
     expect(m.reads).toBe(1); // kept in memory
+  });
+
+  it('pages a listing reads back without keeping go into recycled buffers, never handed out', () => {
+    const st = memoryStore();
+    const ms = Array.from({ length: 8 }, (_, k) => [meta(k * PAGE_SIZE + 1), meta(k * PAGE_SIZE + 2)]).flat();
+    const w = new EnvelopeCache(1 << 24, st);
+    const want = ms.map((m) => Buffer.from(w.shelf('g', 1, false).get(m)));
+    w.flush();
+    const c = new EnvelopeCache(12_000, st); // one page of two renderings fits (~9 KB charged)
+    const s = c.shelf('g', 1, false);
+    for (const m of ms) s.get(m); // first walk: each page kept in turn, the last stays
+    const gets = st.gets;
+    const held = s.get(ms[0]!); // page 0 is now read back without being kept (the last page stays)
+    const heldCopy = Buffer.from(held);
+    const out: Buffer[] = [];
+    const sink = { range: (b: Buffer, a: number, e: number): void => void out.push(Buffer.from(b.subarray(a, e))) };
+    for (const m of ms) s.write(m, sink); // pages 0–6 through recycled buffers, reused after TRANSIENT_PAGES
+    expect(out).toEqual(want);
+    expect(held).toEqual(heldCopy); // what `get` returned was a copy, not the recycled buffer
+    expect(st.gets).toBe(gets); // read through `view`, not copied by the store
+    expect(st.views).toBeGreaterThan(8);
+    expect(ms.map((m) => m.reads)).toEqual(ms.map(() => 1)); // nothing rendered again
+    expect(c.bytes).toBeLessThanOrEqual(12_000);
+    s.get(meta(6 * PAGE_SIZE + 3)); // a rendering added to a page read back without being kept: kept with its own copy
+    expect(Buffer.from(s.get(ms[12]!))).toEqual(want[12]);
   });
 });
