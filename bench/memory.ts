@@ -21,6 +21,8 @@
  * an empty data dir; `--node-flags` replaces the bench's NODE_FLAGS; `--env` adds to SERVER_ENV (server.ts; `KEY=` unsets one); `--snapshot DIR` writes a
  * heap snapshot after the clients (open it in Chrome DevTools, Memory tab);
  * `--idle N` then opens N idle sessions on a fresh process over the same data;
+ * `--as-bench` reads every body once and runs 10 clients before the 50, as
+ * `npm run bench` does (its 50-client peak comes after them).
  * `--malloc` attaches gdb after the clients and has glibc print its arenas
  * (malloc_stats, into the server log) and give free memory back (malloc_trim).
  * The server is stopped by PID and its data dir removed, also on failure.
@@ -198,6 +200,17 @@ try {
     await report(server, 'after the one-session rows', false);
   }
   const srv = server;
+  if (argv.includes('--as-bench')) {
+    // as `npm run bench` before its 50 clients: every body read once, then 10 clients
+    const w = await openSession(srv.port, corpus.group);
+    const c0 = await cpuSeconds(srv.pid);
+    const warm = await withMemoryPeak(() => srv.memory(), w.client.ok('UID FETCH 1:* (BODY.PEEK[])', { timeoutMs: 600_000 }));
+    w.client.close();
+    log(`  every body read: server CPU ${((await cpuSeconds(srv.pid)) - c0).toFixed(1)} s, peak Pss_Anon ${warm.peakAnonMB.toFixed(0)} MB`);
+    const c1 = await cpuSeconds(srv.pid);
+    const ten = await withMemoryPeak(() => srv.memory(), concurrentClients({ port: srv.port, mailbox: corpus.group, clients: 10, seconds, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }));
+    log(`10 clients: ${ten.result.commandsPerSecond.toFixed(0)} cmd/s, server CPU ${((await cpuSeconds(srv.pid)) - c1).toFixed(1)} s; peak Pss_Anon ${ten.peakAnonMB.toFixed(1)} MB`);
+  }
   const cpu0 = await cpuSeconds(srv.pid);
   const run = await withMemoryPeak(() => srv.memory(), concurrentClients({ port: srv.port, mailbox: corpus.group, clients, seconds, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }));
   log(`${clients} clients: ${run.result.commandsPerSecond.toFixed(0)} cmd/s (${run.result.commands} in ${run.result.seconds.toFixed(1)} s, ${run.result.errors} errors), server CPU ${((await cpuSeconds(srv.pid)) - cpu0).toFixed(1)} s; peak Pss_Anon ${run.peakAnonMB.toFixed(1)} MB (Pss_File ${run.fileAtAnonPeakMB.toFixed(1)}), peak PSS ${run.peakPssMB.toFixed(1)}, peak RSS ${run.peakRssMB.toFixed(1)}`);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LmdbRenderStore } from '../../src/app/render-store.js';
 import { EnvelopeCache } from '../../src/imap/render/envelope-cache.js';
+import { PAGE_SIZE, packPage } from '../../src/imap/render/page-pack.js';
 import { envelopeOf } from '../../src/mime/envelope.js';
 import { parseHeader } from '../../src/mime/header.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -26,6 +27,25 @@ describe('LmdbRenderStore', () => {
     await s.close();
     const t = new LmdbRenderStore(dir, silentLogger());
     expect(t.get('k')?.toString()).toBe('value');
+    await t.close();
+  });
+
+  it('getOne copies one rendering out of a stored page, before and after the write commits; view gives the page', async () => {
+    const slots = new Array<Buffer | undefined>(PAGE_SIZE);
+    slots[5] = Buffer.from('(five)');
+    const s = new LmdbRenderStore(dir, silentLogger());
+    s.put('e1\u0000g\u00001\u0000a\u00000', packPage(null, null, slots));
+    expect(s.getOne('e1\u0000g\u00001\u0000a\u00000', 5)?.toString()).toBe('(five)'); // pending
+    expect(s.getOne('e1\u0000g\u00001\u0000a\u00000', 6)).toBeUndefined();
+    await s.close();
+    const t = new LmdbRenderStore(dir, silentLogger());
+    const one = t.getOne('e1\u0000g\u00001\u0000a\u00000', 5);
+    t.get('e1\u0000g\u00001\u0000a\u00000'); // another read reuses lmdb-js's shared buffer
+    expect(one?.toString()).toBe('(five)');
+    expect(t.getOne('missing\u00000', 5)).toBeUndefined();
+    const v = t.view('e1\u0000g\u00001\u0000a\u00000'); // the page itself, valid until the next read
+    expect(v === undefined ? undefined : Buffer.from(v)).toEqual(packPage(null, null, slots));
+    expect(t.view('missing\u00000')).toBeUndefined();
     await t.close();
   });
 

@@ -30,7 +30,7 @@ import { bodiesPath, bodyBatch } from '../fetch/bodies.js';
 import type { MessageMeta, MimePart, ReadNeeds } from '../../export/interface.js';
 import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
-import type { EnvelopeShelf } from '../render/cache.js';
+import type { Envelopes } from '../render/cache.js';
 import { bad, no } from '../errors.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
@@ -147,7 +147,9 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
     structure: wantStructure && (renderedOnly ? missing : true),
   };
-  const envelopes = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
+  const shelf = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
+  // one message (a client opening it): its page is not read back whole and kept for one rendering
+  const envelopes = seqs.length === 1 ? shelf.single : shelf;
 
   for await (const got of sel.handle.read(uidsOf(sel, seqs), needs)) {
     const uids = got.uids;
@@ -215,7 +217,7 @@ async function writeMessage(
   items: readonly FetchItem[],
   flags: FlagView | undefined,
   seenChanged: boolean,
-  envelopes: EnvelopeShelf,
+  envelopes: Envelopes,
 ): Promise<void> {
   const sel = ctx.session.selected!;
   const utf8 = ctx.session.utf8;

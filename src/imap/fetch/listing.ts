@@ -10,7 +10,7 @@ import { ByteWriter } from '../wire/byte-writer.js';
 import type { Chunk } from '../wire/writer.js';
 import type { MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
-import type { EnvelopeShelf } from '../render/cache.js';
+import type { Envelopes } from '../render/cache.js';
 import { FlagRunText } from './flag-runs.js';
 import { uidOnly as isUidOnly } from '../uidonly.js';
 import { objectIdItem } from './extra-items.js';
@@ -31,7 +31,7 @@ export function listingBatch(
   items: readonly FetchItem[],
   metas: ReadonlyMap<number, MessageMeta> | undefined,
   flags: FlagView | undefined,
-  envelopes: EnvelopeShelf,
+  envelopes: Envelopes,
   structures?: BatchRenderings,
 ): Chunk[] {
   const condstore = ctx.session.condstore;
@@ -61,7 +61,7 @@ export function listingBatch(
           w.ascii('INTERNALDATE ').ascii(dateTimeText(meta!.internalDate));
           break;
         case 'ENVELOPE':
-          w.ascii('ENVELOPE ').bytes(envelopes.get(meta!));
+          envelopes.write(meta!, w.ascii('ENVELOPE '));
           break;
         case 'EMAILID':
         case 'THREADID':

@@ -16,11 +16,12 @@
 import type { MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
 import { ENVELOPE_CACHE_BYTES, OBJECTID_CACHE_BYTES, PREVIEW_CACHE_BYTES, STRUCTURE_CACHE_BYTES } from '../limits.js';
-import { EnvelopeCache, type EnvelopeShelf, type RenderStore } from './envelope-cache.js';
+import { EnvelopeCache, type Envelopes, type EnvelopeShelf, type RenderStore } from './envelope-cache.js';
 import { StructureCache, type StructureShelf } from './structure-cache.js';
 import { PreviewCache } from './preview.js';
 
-export type { EnvelopeShelf, RenderStore };
+export type { Envelopes, EnvelopeShelf, RenderStore };
+export { readSlot } from './page-pack.js';
 
 export class RenderCache {
   private readonly envelopeCache: EnvelopeCache;
@@ -44,9 +45,9 @@ export class RenderCache {
   }
 
   /** ENVELOPE cache counters since start, and the bytes it holds now (metrics). */
-  envelopeStats(): { hits: number; misses: number; bytes: number; loads: number; saves: number } {
+  envelopeStats(): { hits: number; misses: number; bytes: number; loads: number; oneLoads: number; saves: number } {
     const c = this.envelopeCache;
-    return { hits: c.hits, misses: c.misses, bytes: c.bytes, loads: c.loads, saves: c.saves };
+    return { hits: c.hits, misses: c.misses, bytes: c.bytes, loads: c.loads, oneLoads: c.oneLoads, saves: c.saves };
   }
 
   /** Bytes the structure renderings are charged now (metrics, tests). */

@@ -14,8 +14,40 @@ export { ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD, type RenderStore } from
 /** Part of every store key: renderings of another format are never read back. */
 export const PAGE_FORMAT = 1;
 
+/** What a FETCH reads ENVELOPE renderings through: a shelf, or its `single` view (a FETCH of one message). */
+export interface Envelopes {
+  /** The rendered ENVELOPE of `m`; `m.envelope` is read (parsed) only when it is not cached. */
+  get(m: { readonly uid: number; readonly envelope: Envelope }): Buffer;
+  /** `get`, written into `w` at once (a listing: no Buffer made for a rendering kept in memory). */
+  write(m: { readonly uid: number; readonly envelope: Envelope }, w: { range(b: Buffer, start: number, end: number): unknown }): void;
+}
+
 /** The renderings of one mailbox in one form; take one per command (`EnvelopeCache.shelf`). */
-export class EnvelopeShelf extends PageShelf {
+export class EnvelopeShelf extends PageShelf implements Envelopes {
+  /**
+   * `get` for a FETCH of one message: once the bound is full, a page that is
+   * not in memory gives that one rendering from the store
+   * (`PageShelf.findOne`) instead of being read back whole and kept, so
+   * clients opening messages at random in a group bigger than the bound do
+   * not cycle pages through memory.
+   */
+  readonly single: Envelopes = {
+    get: (m) => this.findOne(m.uid) ?? this.get(m),
+    write: (m, w) => {
+      const b = this.single.get(m);
+      w.range(b, 0, b.length);
+    },
+  };
+
+  write(m: { readonly uid: number; readonly envelope: Envelope }, w: { range(b: Buffer, start: number, end: number): unknown }): void {
+    const b = this.locate(m.uid);
+    if (b !== undefined) w.range(b, this.at, this.end);
+    else {
+      const r = this.get(m);
+      w.range(r, 0, r.length);
+    }
+  }
+
   constructor(
     cache: PageCache,
     key: string,
@@ -36,7 +68,7 @@ export class EnvelopeShelf extends PageShelf {
 
 export class EnvelopeCache extends PageCache {
   constructor(maxBytes: number, store?: RenderStore) {
-    super(maxBytes, `e${PAGE_FORMAT}`, store);
+    super(maxBytes, `e${PAGE_FORMAT}`, store, true); // read through `find` alone: transient pages recycled
   }
 
   /** The shelf of `mailbox` at `uidValidity`, for renderings with UTF8=ACCEPT or without. */

@@ -53,3 +53,20 @@ export function readOffsets(b: Buffer): Uint32Array | undefined {
   if (o[0] !== OFFSETS_BYTES || o[PAGE_SIZE] !== b.length) return undefined;
   return o;
 }
+
+/**
+ * Slot `slot`'s rendering in packed page `b`, as a view of `b` (no offset
+ * table built: one rendering of a stored page, read where it lies), or
+ * undefined when the slot is empty or `b` is not a packed page (truncated,
+ * first or last offset wrong, the slot's range out of order or outside `b`).
+ */
+export function readSlot(b: Uint8Array, slot: number): Uint8Array | undefined {
+  const n = b.length;
+  if (n < OFFSETS_BYTES || slot < 0 || slot >= PAGE_SIZE) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, OFFSETS_BYTES);
+  if (v.getUint32(0, true) !== OFFSETS_BYTES || v.getUint32(PAGE_SIZE * 4, true) !== n) return undefined;
+  const start = v.getUint32(slot * 4, true);
+  const end = v.getUint32(slot * 4 + 4, true);
+  if (start < OFFSETS_BYTES || end > n || end <= start) return undefined;
+  return b.subarray(start, end);
+}

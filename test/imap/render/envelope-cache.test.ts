@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EnvelopeCache, ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
+import { PAGE_SIZE, readSlot } from '../../../src/imap/render/page-pack.js';
 import { envelopeOf, type Envelope } from '../../../src/mime/envelope.js';
 import { parseHeader } from '../../../src/mime/header.js';
 
@@ -85,12 +86,31 @@ describe('EnvelopeCache', () => {
   });
 });
 
-/** A RenderStore in memory that counts its reads and writes. */
-function memoryStore(): { store: Map<string, Buffer>; gets: number; puts: number; get(k: string): Buffer | undefined; put(k: string, v: Buffer): void } {
+/** A RenderStore in memory that counts its reads and writes (`getOne` too). */
+function memoryStore(): {
+  store: Map<string, Buffer>; gets: number; ones: number; views: number; puts: number;
+  get(k: string): Buffer | undefined; getOne(k: string, slot: number): Buffer | undefined; view(k: string): Uint8Array | undefined; put(k: string, v: Buffer): void;
+} {
+  const shared = Buffer.alloc(1 << 20); // as lmdb-js's: a view of it is valid until the next read
   return {
     store: new Map(),
     gets: 0,
+    ones: 0,
+    views: 0,
     puts: 0,
+    view(k) {
+      this.views++;
+      const v = this.store.get(k);
+      if (v === undefined) return undefined;
+      shared.set(v);
+      return shared.subarray(0, v.length);
+    },
+    getOne(k, slot) {
+      this.ones++;
+      const p = this.store.get(k);
+      const one = p === undefined ? undefined : readSlot(p, slot);
+      return one === undefined ? undefined : Buffer.from(one);
+    },
     get(k) {
       this.gets++;
       return this.store.get(k);
@@ -171,5 +191,74 @@ describe('EnvelopeCache with a store', () => {
     const b = c2.shelf('g', 1, false).get(m);
     expect(m.reads).toBe(1);
     expect(b.toString('latin1')).toMatch(/^\(/);
+  });
+
+  it('a FETCH of one message takes one rendering from the store, without reading its page back or keeping it', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(PAGE_OVERHEAD + 4000, st);
+    const s = c.shelf('g', 1, false);
+    const a = [meta(1), meta(2)];
+    const first = a.map((m) => Buffer.from(s.get(m)));
+    c.shelf('h', 1, false).get(meta(5000)); // g's page out: written
+    const bytes = c.bytes;
+    const gets = st.gets;
+    const one = s.single.get(a[1]!);
+    expect(Buffer.from(one)).toEqual(first[1]);
+    expect(a[1]!.reads).toBe(1); // not rendered again
+    expect([st.ones, st.gets - gets, c.loads, c.oneLoads]).toEqual([1, 0, 0, 1]);
+    expect(c.bytes).toBe(bytes); // nothing kept
+    // a page in memory answers as always, without the store
+    const h = meta(5000);
+    expect(c.shelf('h', 1, false).single.get(h).length).toBeGreaterThan(0);
+    expect([h.reads, st.ones]).toEqual([0, 1]);
+  });
+
+  it('a FETCH of one message reads its page back and keeps it while the bound has room', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(4 << 20, st);
+    const a = [meta(1), meta(2)];
+    const first = a.map((m) => Buffer.from(c.shelf('g', 1, false).get(m)));
+    c.flush();
+    const d = new EnvelopeCache(4 << 20, st); // a restart: nothing in memory, room for pages
+    const s = d.shelf('g', 1, false);
+    expect(Buffer.from(s.single.get(a[0]!))).toEqual(first[0]);
+    expect(Buffer.from(s.single.get(a[1]!))).toEqual(first[1]);
+    expect([st.ones, d.loads, d.oneLoads]).toEqual([0, 1, 0]);
+    expect(a.map((m) => m.reads)).toEqual([1, 1]);
+  });
+
+  it('a FETCH of one message the store lacks renders it and keeps it', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(1 << 20, st);
+    const m = meta(7);
+    const b = Buffer.from(c.shelf('g', 1, false).single.get(m));
+    expect(m.reads).toBe(1);
+    expect(Buffer.from(c.shelf('g', 1, false).single.get(m))).toEqual(b);
+    expect(m.reads).toBe(1); // kept in memory
+  });
+
+  it('pages a listing reads back without keeping go into recycled buffers, never handed out', () => {
+    const st = memoryStore();
+    const ms = Array.from({ length: 8 }, (_, k) => [meta(k * PAGE_SIZE + 1), meta(k * PAGE_SIZE + 2)]).flat();
+    const w = new EnvelopeCache(1 << 24, st);
+    const want = ms.map((m) => Buffer.from(w.shelf('g', 1, false).get(m)));
+    w.flush();
+    const c = new EnvelopeCache(12_000, st); // one page of two renderings fits (~9 KB charged)
+    const s = c.shelf('g', 1, false);
+    for (const m of ms) s.get(m); // first walk: each page kept in turn, the last stays
+    const gets = st.gets;
+    const held = s.get(ms[0]!); // page 0 is now read back without being kept (the last page stays)
+    const heldCopy = Buffer.from(held);
+    const out: Buffer[] = [];
+    const sink = { range: (b: Buffer, a: number, e: number): void => void out.push(Buffer.from(b.subarray(a, e))) };
+    for (const m of ms) s.write(m, sink); // pages 0–6 through recycled buffers, reused after TRANSIENT_PAGES
+    expect(out).toEqual(want);
+    expect(held).toEqual(heldCopy); // what `get` returned was a copy, not the recycled buffer
+    expect(st.gets).toBe(gets); // read through `view`, not copied by the store
+    expect(st.views).toBeGreaterThan(8);
+    expect(ms.map((m) => m.reads)).toEqual(ms.map(() => 1)); // nothing rendered again
+    expect(c.bytes).toBeLessThanOrEqual(12_000);
+    s.get(meta(6 * PAGE_SIZE + 3)); // a rendering added to a page read back without being kept: kept with its own copy
+    expect(Buffer.from(s.get(ms[12]!))).toEqual(want[12]);
   });
 });
