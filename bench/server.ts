@@ -146,19 +146,18 @@ async function tail(path: string, lines = 15): Promise<string> {
 
 /**
  * Node flags newsfront is started with (package.json `start`, the `newsfront`
- * bin's shebang; README "Quick start"): none. V8's default semi-spaces are
- * 16 MB on a 64-bit host (new space 33.6 MB with or without
- * `--max-semi-space-size=16`, which newsfront was started with until issue
- * 14's writer-thread limit: the flag overrode the writer's `resourceLimits`,
- * src/search/index.ts, and gave that thread 33.6 MB of new space too;
- * without it 8.4 MB). With 64 MB
- * (used until issue 14) a cold 100k-article listing took ~8% less server CPU
- * (11.9 vs 12.8 s, bench/memory.js --lite) but the young generation, grown
- * to 2 × 64 MB by the first big listing, stayed resident: ~100 MB more
- * Pss_Anon (505 vs 421 MB after the listings and 50 clients); warm listings
- * took the same CPU.
+ * bin's shebang; README "Quick start"; a test checks the three agree):
+ * semi-spaces of 4 MiB. V8's default on a 64-bit host is 16 MiB (new space
+ * 33.6 MB, grown to it right at start by the first ingest or view load); the
+ * flag is read only when the heap is made, so only the command line sets it
+ * (src/util/young-gen.ts says why the runtime cap could not). It also bounds
+ * the search index's writer thread (a process-wide flag overrides its
+ * `resourceLimits`, src/search/index.ts): at 4 MiB that thread keeps the
+ * 8.4 MB it had; at 8 MiB it would get 16.8 MB. With 64 MB semi-spaces (used
+ * until issue 14) a cold 100k-article listing took ~8% less server CPU
+ * (11.9 vs 12.8 s, bench/memory.js --lite) but ~100 MB more Pss_Anon stayed.
  */
-export const NODE_FLAGS: string[] = [];
+export const NODE_FLAGS: string[] = ['--max-semi-space-size=4'];
 
 /**
  * Environment newsfront is started with (the same places as NODE_FLAGS; README
