@@ -146,18 +146,23 @@ async function tail(path: string, lines = 15): Promise<string> {
 
 /**
  * Node flags newsfront is started with (package.json `start`, the `newsfront`
- * bin's shebang; README "Quick start"; a test checks the three agree):
- * semi-spaces of 4 MiB. V8's default on a 64-bit host is 16 MiB (new space
- * 33.6 MB, grown to it right at start by the first ingest or view load); the
- * flag is read only when the heap is made, so only the command line sets it
- * (src/util/young-gen.ts says why the runtime cap could not). It also bounds
- * the search index's writer thread (a process-wide flag overrides its
- * `resourceLimits`, src/search/index.ts): at 4 MiB that thread keeps the
- * 8.4 MB it had; at 8 MiB it would get 16.8 MB. With 64 MB semi-spaces (used
- * until issue 14) a cold 100k-article listing took ~8% less server CPU
- * (11.9 vs 12.8 s, bench/memory.js --lite) but ~100 MB more Pss_Anon stayed.
+ * bin's shebang; README "Quick start"; a test checks the three agree): none.
+ * V8's default semi-spaces are 16 MiB on a 64-bit host (new space 33.6 MB,
+ * grown to it right at start by the first ingest or view load). Smaller ones
+ * cost CPU where many sessions work at once (issue 14, bench/memory.js
+ * --focus --as-bench, 2026-12-07, load 9–15, server CPU per command):
+ * `--max-semi-space-size=4` 88–103 µs against 52–72 µs with the default in
+ * the 10- and 50-client phases (4× the scavenges, and the commands' objects in
+ * flight promoted: ~45 major collections in 10 s instead of ~1), though the
+ * 50-client peak of Pss_Anon was lower (213–236 MB against 313–397: the old
+ * generation collected more often); 8 MiB 81–94 µs. The flag is read only
+ * when the heap is made (src/util/young-gen.ts), and a process-wide one also
+ * overrides the index writer's `resourceLimits` (src/search/index.ts: above
+ * 4 MiB that thread's young generation grows past its 8.4 MB). With 64 MB
+ * (used until issue 14) a cold 100k-article listing took ~8% less server CPU
+ * but ~100 MB more Pss_Anon stayed.
  */
-export const NODE_FLAGS: string[] = ['--max-semi-space-size=4'];
+export const NODE_FLAGS: string[] = [];
 
 /**
  * Environment newsfront is started with (the same places as NODE_FLAGS; README

@@ -1,8 +1,8 @@
 /**
- * Caps V8's young generation of the main thread after start: a fallback for a
- * server started without `--max-semi-space-size` (package.json `start` and the
- * `newsfront` bin's shebang give 4 MiB; bench/server.ts NODE_FLAGS the same),
- * and best effort only.
+ * Caps V8's young generation of the main thread after start, best effort
+ * only, for a server started without `--max-semi-space-size` (newsfront is
+ * started without one: smaller semi-spaces cost CPU with many sessions,
+ * bench/server.ts NODE_FLAGS).
  *
  * V8 sizes the young generation (two semi-spaces) at start-up: up to 16 MiB
  * per semi-space on a 64-bit host, so ~34 MB committed and resident once a
