@@ -8,7 +8,7 @@
  * third of the server's live heap after the bench's rows — and V8 lets its
  * old generation grow to a multiple of what is live before collecting, so
  * each live MB cost several MB at the 50-client peak. Here an entry is ~56
- * bytes outside the JS heap: its 20 key bytes, value and cost (f64), LRU
+ * bytes outside the JS heap: its 20 key bytes (five 32-bit words), value and cost (f64), LRU
  * links (i32), and two i32 cells of an open-addressing table (linear probing,
  * at most half full, backward-shift deletion: no tombstones).
  *
@@ -21,11 +21,16 @@
  */
 
 const NONE = -1;
-const KEY_BYTES = 20;
+/** A key is 20 bytes, kept as five 32-bit words (8 hex digits each, big-endian order of digits). */
+const KEY_WORDS = 5;
 const HEX = /^[0-9a-f]{40}$/;
+/** Value of a hex digit by character code, -1 for anything else. */
+const DIGIT = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) DIGIT[48 + c] = c;
+for (let c = 0; c < 6; c++) DIGIT[97 + c] = 10 + c;
 
 export class HashLru {
-  private keys = new Uint8Array(16 * KEY_BYTES);
+  private keys = new Uint32Array(16 * KEY_WORDS);
   private values = new Float64Array(16);
   private costs = new Float64Array(16);
   private prevs = new Int32Array(16);
@@ -39,7 +44,7 @@ export class HashLru {
   private count = 0;
   private total = 0;
   /** Scratch for a key being looked up. */
-  private readonly probe = new Uint8Array(KEY_BYTES);
+  private readonly probe = new Uint32Array(KEY_WORDS);
 
   constructor(
     private readonly maxCost: number,
@@ -78,7 +83,7 @@ export class HashLru {
       return;
     }
     const s = this.slot();
-    this.keys.set(this.probe, s * KEY_BYTES); // find() (through delete) parsed the key into probe
+    this.keys.set(this.probe, s * KEY_WORDS); // find() (through delete) parsed the key into probe
     this.values[s] = value;
     this.costs[s] = cost;
     this.insert(s);
@@ -99,45 +104,46 @@ export class HashLru {
     if (s !== NONE) this.remove(s);
   }
 
-  /** The slot holding `key`, or NONE; leaves the key's bytes in `probe`. */
+  /** The slot holding `key`, or NONE; leaves the key's words in `probe`. */
   private find(key: string): number {
-    if (key.length !== 2 * KEY_BYTES) return NONE;
+    if (key.length !== 8 * KEY_WORDS) return NONE;
     const p = this.probe;
-    for (let i = 0; i < KEY_BYTES; i++) {
-      const hi = hexDigit(key.charCodeAt(2 * i));
-      const lo = hexDigit(key.charCodeAt(2 * i + 1));
-      if (hi < 0 || lo < 0) return NONE;
-      p[i] = (hi << 4) | lo;
+    let bad = 0;
+    for (let w = 0, c = 0; w < KEY_WORDS; w++) {
+      let v = 0;
+      for (let j = 0; j < 8; j++, c++) {
+        const code = key.charCodeAt(c);
+        const d = code < 128 ? DIGIT[code]! : -1;
+        bad |= d;
+        v = (v << 4) | (d & 15);
+      }
+      p[w] = v;
     }
+    if (bad < 0) return NONE; // some character was no hex digit
+    const k = this.keys;
     const mask = this.table.length - 1;
-    for (let i = this.home(p, 0) & mask; ; i = (i + 1) & mask) {
+    for (let i = p[0]! & mask; ; i = (i + 1) & mask) {
       const t = this.table[i]!;
       if (t === 0) return NONE;
-      if (this.sameKey(t - 1, p)) return t - 1;
+      const o = (t - 1) * KEY_WORDS;
+      if (k[o] === p[0] && k[o + 1] === p[1] && k[o + 2] === p[2] && k[o + 3] === p[3] && k[o + 4] === p[4]) return t - 1;
     }
   }
 
-  /** Table position of a key: its first four bytes (a hash already). */
-  private home(bytes: Uint8Array, at: number): number {
-    return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
-  }
-
-  private sameKey(s: number, p: Uint8Array): boolean {
-    const k = this.keys;
-    const o = s * KEY_BYTES;
-    for (let i = 0; i < KEY_BYTES; i++) if (k[o + i] !== p[i]) return false;
-    return true;
+  /** Table position of slot `s`'s key: its first word (a hash already). */
+  private home(s: number): number {
+    return this.keys[s * KEY_WORDS]!;
   }
 
   private keyAt(s: number): string {
     let out = '';
-    for (let i = 0; i < KEY_BYTES; i++) out += this.keys[s * KEY_BYTES + i]!.toString(16).padStart(2, '0');
+    for (let w = 0; w < KEY_WORDS; w++) out += this.keys[s * KEY_WORDS + w]!.toString(16).padStart(8, '0');
     return out;
   }
 
   private insert(s: number): void {
     const mask = this.table.length - 1;
-    let i = this.home(this.keys, s * KEY_BYTES) & mask;
+    let i = this.home(s) & mask;
     while (this.table[i] !== 0) i = (i + 1) & mask;
     this.table[i] = s + 1;
   }
@@ -145,13 +151,13 @@ export class HashLru {
   /** Unlinks slot `s`, takes it out of the table (backward shift) and frees it. */
   private remove(s: number): void {
     const mask = this.table.length - 1;
-    let i = this.home(this.keys, s * KEY_BYTES) & mask;
+    let i = this.home(s) & mask;
     while (this.table[i] !== s + 1) i = (i + 1) & mask;
     // backward-shift deletion: move up later entries of the run whose home is not in (i, j]
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const t = this.table[j]!;
       if (t === 0) break;
-      const h = this.home(this.keys, (t - 1) * KEY_BYTES) & mask;
+      const h = this.home(t - 1) & mask;
       const between = i <= j ? h > i && h <= j : h > i || h <= j;
       if (!between) {
         this.table[i] = t;
@@ -175,7 +181,7 @@ export class HashLru {
     }
     if (this.slots === this.values.length) {
       const n = this.slots * 2;
-      this.keys = grow(this.keys, n * KEY_BYTES);
+      this.keys = grow(this.keys, n * KEY_WORDS);
       this.values = grow(this.values, n);
       this.costs = grow(this.costs, n);
       this.prevs = grow(this.prevs, n);
@@ -207,13 +213,7 @@ export class HashLru {
   }
 }
 
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-function grow<T extends Uint8Array | Int32Array | Float64Array>(a: T, n: number): T {
+function grow<T extends Uint32Array | Int32Array | Float64Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
   return b;

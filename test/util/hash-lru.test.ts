@@ -106,6 +106,10 @@ describe('HashLru', () => {
     expect(() => lru.set('abc', 1, 1)).toThrow(/40-hex/);
     expect(lru.peek('abc')).toBeUndefined();
     expect(lru.get('z'.repeat(40))).toBeUndefined();
-    expect(lru.size).toBe(0);
+    lru.set('0'.repeat(40), 5, 1);
+    expect(lru.peek('0'.repeat(39) + '\u0130')).toBeUndefined(); // beyond ASCII, not a digit by its low bits
+    expect(lru.peek('0'.repeat(39) + 'G')).toBeUndefined();
+    expect(lru.peek('0'.repeat(40))).toBe(5);
+    expect(lru.size).toBe(1);
   });
 });
