@@ -65,11 +65,18 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** The main thread's collections since start (bench/soak-probe.ts 'gcs'), one line. */
+async function gcLine(s: ServerProcess): Promise<string> {
+  const g = await probe<Record<string, number>>(s, 'gcs', 'gcs');
+  return `GC pauses since start: ${g['minor']} scavenges ${g['minorMs']!.toFixed(0)} ms, ${g['major']} major ${g['majorMs']!.toFixed(0)} ms`;
+}
+
 /** Prints the memory of `s`; with `gc`, V8's figures after a forced major GC too (which changes what follows). */
 async function report(s: ServerProcess, when: string, gc = true): Promise<void> {
   const m = await s.memory();
   const split = await anonSplit(s.pid);
   const mb = (x: number): string => (x / 1e6).toFixed(1);
+  log(`${when}: ${await gcLine(s)}`);
   log(`${when}: Pss_Anon ${m.anonMB.toFixed(1)} MB, Pss_File ${m.fileMB.toFixed(1)} MB, RSS ${m.rssMB.toFixed(1)} MB (peak ${m.hwmMB.toFixed(0)}), CPU ${(await cpuSeconds(s.pid)).toFixed(1)} s`);
   log(`  anonymous by mapping (MB): ${Object.entries(split).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   if (process.argv.includes('--maps')) {
@@ -206,14 +213,29 @@ try {
     const c0 = await cpuSeconds(srv.pid);
     const warm = await withMemoryPeak(() => srv.memory(), w.client.ok('UID FETCH 1:* (BODY.PEEK[])', { timeoutMs: 600_000 }));
     w.client.close();
+    log(`  ${await gcLine(srv)}`);
     log(`  every body read: server CPU ${((await cpuSeconds(srv.pid)) - c0).toFixed(1)} s, peak Pss_Anon ${warm.peakAnonMB.toFixed(0)} MB`);
     const c1 = await cpuSeconds(srv.pid);
     const ten = await withMemoryPeak(() => srv.memory(), concurrentClients({ port: srv.port, mailbox: corpus.group, clients: 10, seconds, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }));
+    log(`  ${await gcLine(srv)}`);
     log(`10 clients: ${ten.result.commandsPerSecond.toFixed(0)} cmd/s, server CPU ${((await cpuSeconds(srv.pid)) - c1).toFixed(1)} s; peak Pss_Anon ${ten.peakAnonMB.toFixed(1)} MB`);
   }
   const cpu0 = await cpuSeconds(srv.pid);
+  // what the clients' Pss_Anon peak is made of: mappings and V8's spaces without a GC, sampled every second
+  let clientsPeak = 0;
+  let clientsSplit = '';
+  const clientsTimer = setInterval(() => void (async () => {
+    const m = await srv.memory();
+    if (m.anonMB <= clientsPeak) return;
+    clientsPeak = m.anonMB;
+    const [maps, v8] = await Promise.all([anonSplit(srv.pid), probe<Record<string, number> & { spaces: string }>(srv, 'spaces', 'spaces')]);
+    const mb = (x: number): string => (x / 1e6).toFixed(1);
+    clientsSplit = `Pss_Anon ${m.anonMB.toFixed(1)}; ${Object.entries(maps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; V8 heapTotal ${mb(v8.heapTotal!)}, heapUsed ${mb(v8.heapUsed!)}, external ${mb(v8.external!)}, arrayBuffers ${mb(v8.arrayBuffers!)}; spaces committed/used: ${v8.spaces}`;
+  })().catch(() => undefined), 1000);
   const run = await withMemoryPeak(() => srv.memory(), concurrentClients({ port: srv.port, mailbox: corpus.group, clients, seconds, count, ...(corpus.large ? { skipUid: corpus.large.number } : {}) }));
   log(`${clients} clients: ${run.result.commandsPerSecond.toFixed(0)} cmd/s (${run.result.commands} in ${run.result.seconds.toFixed(1)} s, ${run.result.errors} errors), server CPU ${((await cpuSeconds(srv.pid)) - cpu0).toFixed(1)} s; peak Pss_Anon ${run.peakAnonMB.toFixed(1)} MB (Pss_File ${run.fileAtAnonPeakMB.toFixed(1)}), peak PSS ${run.peakPssMB.toFixed(1)}, peak RSS ${run.peakRssMB.toFixed(1)}`);
+  clearInterval(clientsTimer);
+  log(`  at the clients' peak (MB, sampled every second, no GC): ${clientsSplit}`);
   await report(srv, `after ${clients} clients`);
   if (argv.includes('--malloc')) {
     mallocTrim(srv.pid);

@@ -146,17 +146,21 @@ async function tail(path: string, lines = 15): Promise<string> {
 
 /**
  * Node flags newsfront is started with (package.json `start`, the `newsfront`
- * bin's shebang; README "Quick start"): none. V8's default semi-spaces are
- * 16 MB on a 64-bit host (new space 33.6 MB with or without
- * `--max-semi-space-size=16`, which newsfront was started with until issue
- * 14's writer-thread limit: the flag overrode the writer's `resourceLimits`,
- * src/search/index.ts, and gave that thread 33.6 MB of new space too;
- * without it 8.4 MB). With 64 MB
+ * bin's shebang; README "Quick start"; a test checks the three agree): none.
+ * V8's default semi-spaces are 16 MiB on a 64-bit host (new space 33.6 MB,
+ * grown to it right at start by the first ingest or view load). Smaller ones
+ * cost CPU where many sessions work at once (issue 14, bench/memory.js
+ * --focus --as-bench, 2026-12-07, load 9–15, server CPU per command):
+ * `--max-semi-space-size=4` 88–103 µs against 52–72 µs with the default in
+ * the 10- and 50-client phases (4× the scavenges, and the commands' objects in
+ * flight promoted: ~45 major collections in 10 s instead of ~1), though the
+ * 50-client peak of Pss_Anon was lower (213–236 MB against 313–397: the old
+ * generation collected more often); 8 MiB 81–94 µs. The flag is read only
+ * when the heap is made (src/util/young-gen.ts), and a process-wide one also
+ * overrides the index writer's `resourceLimits` (src/search/index.ts: above
+ * 4 MiB that thread's young generation grows past its 8.4 MB). With 64 MB
  * (used until issue 14) a cold 100k-article listing took ~8% less server CPU
- * (11.9 vs 12.8 s, bench/memory.js --lite) but the young generation, grown
- * to 2 × 64 MB by the first big listing, stayed resident: ~100 MB more
- * Pss_Anon (505 vs 421 MB after the listings and 50 clients); warm listings
- * took the same CPU.
+ * but ~100 MB more Pss_Anon stayed.
  */
 export const NODE_FLAGS: string[] = [];
 

@@ -41,7 +41,7 @@ import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, t
 import { redactNntpUrl } from '../nntp/index.js';
 import { startHeapCompactor } from '../util/heap-compact.js';
 import { startMallocTrimmer } from '../util/malloc-trim.js';
-import { startYoungGenerationCap } from '../util/young-gen.js';
+import { semiSpaceFlagMiB, startYoungGenerationCap } from '../util/young-gen.js';
 
 export interface RunningNewsfront {
   /** Bound IMAP port (useful with port 0). */
@@ -170,8 +170,9 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.length = 0;
   };
   try {
-    // first: the opening ingest and the index's start allocate enough to grow the young generation
-    const youngCap = startYoungGenerationCap(config.cache.semiSpaceBytes);
+    // first: the opening ingest and the index's start allocate enough to grow the young generation;
+    // a --max-semi-space-size on the command line bounds it for good, the runtime cap only tries
+    const youngCap = startYoungGenerationCap(semiSpaceFlagMiB() === undefined ? config.cache.semiSpaceBytes : 0);
     cleanups.push(async () => youngCap.stop());
     await checkArchive(config);
     const auth = authenticator(config, logger);

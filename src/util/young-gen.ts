@@ -1,31 +1,36 @@
 /**
- * Caps V8's young generation of the main thread after start.
+ * Caps V8's young generation of the main thread after start, best effort
+ * only, for a server started without `--max-semi-space-size` (newsfront is
+ * started without one: smaller semi-spaces cost CPU with many sessions,
+ * bench/server.ts NODE_FLAGS).
  *
  * V8 sizes the young generation (two semi-spaces) at start-up: up to 16 MiB
  * per semi-space on a 64-bit host, so ~34 MB committed and resident once a
- * busy server has grown it, whatever the work. `--max-semi-space-size` can
- * only be given on the command line (the heap is configured before any code
- * runs). What V8 does read while it runs is `--semi-space-growth-factor`: a
- * semi-space grows from its initial 1 MiB by that factor, after a scavenge
- * that found enough survivors. So the cap lets it grow by 2 while two more
- * doublings stay within `maxSemiBytes` and sets the factor to 1 (no growth)
- * once they would not, checked after every collection of the main thread (a
- * GC performance observer). It settles at half the cap, and may reach the
- * cap, never more: the observer's callback comes after the collection, and
- * under load (bench runs at load average 25) a second growth came before it,
- * so a cap checked at one doubling overshot to V8's own 16 MiB. V8 may still
- * shrink the young generation when allocation is slow; it then grows again.
+ * busy server has grown it, whatever the work. `--max-semi-space-size` is
+ * read only when the heap is made: `v8.setFlagsFromString` of it later
+ * changes nothing (Node 20: a semi-space still grew to 16 MiB). What V8 does
+ * read while it runs is `--semi-space-growth-factor`: a semi-space grows from
+ * its initial 1 MiB by that factor, after a scavenge that found enough
+ * survivors. So the cap lets it grow by 2 while two more doublings stay
+ * within `maxSemiBytes` and sets the factor to 1 (no growth) once they would
+ * not, checked after every collection of the main thread (a GC performance
+ * observer).
+ *
+ * Why it failed in some runs (issue 14): the observer's callback runs only
+ * when the event loop turns, while V8 grows a semi-space after any scavenge
+ * with enough survivors. One task that builds tens of MB of long-lived
+ * objects (reading a saved view or ingesting a group at start, a batch of a
+ * listing) runs several scavenges and so several growths, 1 → 2 → 4 → 8 →
+ * 16 MiB, before the first check: a loop allocating 100k objects per turn
+ * of the event loop reached 2 × 16 MiB under a 4 MiB cap. Nothing in JS
+ * runs between two scavenges of one task, so no runtime cap can be
+ * reliable; the command line is. When the process has a
+ * `--max-semi-space-size` (`semiSpaceFlagMiB`), the server does not start
+ * this cap.
  *
  * The factor is a process-wide flag; a worker thread's young generation
  * (the index writer's: bounded by its own resource limits, 12 MB) still grew
  * to its bound with the factor at 1 (tried: 2.1 → 8.4 MB).
- *
- * Measured (issue 14, bench/memory.js --lite, 100k group, node's
- * `--max-semi-space-size`): 8 MiB semi-spaces committed 16.8 MB instead of
- * 33.6 MB with the same server CPU for the cold and warm ENVELOPE listings
- * and the 50 clients within noise; 4 MiB (8.4 MB) cost the cold listing ~11%
- * more CPU in one run. Hence the default cap of 16 MiB, V8's own maximum:
- * semi-spaces settle at 8 MiB and never pass V8's default.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -35,6 +40,23 @@ export interface YoungGenerationCap {
   stop(): void;
   /** The factor set now (1: no growth, 2: V8's default), or 0 when off. */
   readonly factor: number;
+}
+
+/**
+ * The semi-space size (MiB) the process was started with: the last
+ * `--max-semi-space-size` in node's own arguments or in NODE_OPTIONS (either
+ * spelling, `=N` or ` N`), else undefined.
+ */
+export function semiSpaceFlagMiB(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): number | undefined {
+  let found: number | undefined;
+  const args = [...nodeOptions.split(/\s+/).filter(Boolean), ...execArgv];
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--max[-_]semi[-_]space[-_]size(?:=(.*))?$/.exec(args[i]!);
+    if (!m) continue;
+    const v = Number(m[1] ?? args[i + 1]);
+    if (Number.isFinite(v) && v > 0) found = v;
+  }
+  return found;
 }
 
 function newSpaceBytes(): number {

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { startYoungGenerationCap } from '../../src/util/young-gen.js';
+import { semiSpaceFlagMiB, startYoungGenerationCap } from '../../src/util/young-gen.js';
+import { NODE_FLAGS } from '../../bench/server.js';
 
 const MiB = 1024 * 1024;
 
@@ -57,5 +59,33 @@ describe('startYoungGenerationCap', () => {
     } finally {
       c.stop();
     }
+  });
+});
+
+describe('semiSpaceFlagMiB', () => {
+  it("reads node's own arguments and NODE_OPTIONS, the command line last", () => {
+    expect(semiSpaceFlagMiB([], '')).toBeUndefined();
+    expect(semiSpaceFlagMiB(['--expose-gc', '--max-old-space-size=512'], '--trace-warnings')).toBeUndefined();
+    expect(semiSpaceFlagMiB(['--max-semi-space-size=4'], '')).toBe(4);
+    expect(semiSpaceFlagMiB(['--max_semi_space_size', '8'], '')).toBe(8);
+    expect(semiSpaceFlagMiB([], ' --max-semi-space-size=2 ')).toBe(2);
+    expect(semiSpaceFlagMiB(['--max-semi-space-size=4'], '--max-semi-space-size=16')).toBe(4);
+    expect(semiSpaceFlagMiB(['--max-semi-space-size=x'], '')).toBeUndefined();
+  });
+});
+
+describe('the semi-space size newsfront is started with', () => {
+  const root = new URL('../../', import.meta.url);
+  const flagOf = (text: string): string | undefined => /--max-semi-space-size=\d+/.exec(text)?.[0];
+
+  it('is the same in package.json start, the bin shebang and the bench', () => {
+    const start = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts['start']!;
+    const shebang = readFileSync(new URL('src/cli.ts', root), 'utf8').split('\n')[0]!;
+    expect(shebang.startsWith('#!/usr/bin/env -S ')).toBe(true);
+    const flag = flagOf(start);
+    expect(flagOf(shebang)).toBe(flag);
+    expect(flagOf(NODE_FLAGS.join(' '))).toBe(flag);
+    // a flag goes before the script: after it node would pass it to newsfront
+    if (flag !== undefined) expect(start.indexOf(flag)).toBeLessThan(start.indexOf('dist/src/cli.js'));
   });
 });

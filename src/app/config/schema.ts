@@ -64,12 +64,12 @@ export const DEFAULT_MALLOC_TRIM_MS = 2000;
 export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Default of `cache.semiSpaceBytes`: the cap of a semi-space of V8's young
- * generation of the main thread (src/util/young-gen.ts). Off (0): with 16 MiB
- * the cap held the semi-spaces at 8 MiB in unit tests and in some bench runs
- * (~17 MB less anonymous memory), but in others the server's young
- * generation was at V8's full 2 × 16 MiB already right after start, cap or
- * not (not understood yet; issue 14, branch mem50).
+ * Default of `cache.semiSpaceBytes`: the runtime cap of a semi-space of V8's
+ * young generation of the main thread (src/util/young-gen.ts), used only when
+ * node was started without `--max-semi-space-size`. Off (0): the cap cannot
+ * act between two scavenges of one task, so a start-up or a listing could
+ * still grow the young generation to V8's full 2 × 16 MiB, and small
+ * semi-spaces cost CPU with many sessions (bench/server.ts NODE_FLAGS; issue 14).
  */
 export const DEFAULT_SEMI_SPACE_BYTES = 0;
 

@@ -36,7 +36,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import { Fetch, type Fetched, type Upstream } from './fetch.js';
 import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
-import { ByteLru } from '../../util/lru.js';
+import { HashLru } from '../../util/hash-lru.js';
 import { SmallStore } from './small-store.js';
 import { FileHandles, type Held } from './file-handles.js';
 import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
@@ -62,6 +62,9 @@ const isSmall = (e: Entry): boolean => e < 0;
 const isVerified = (e: Entry): boolean => e <= -VERIFIED;
 const sizeOf = (e: Entry): number => (e >= 0 ? e : e > -VERIFIED ? -e - 1 : -e - 1 - VERIFIED);
 
+/** What `hashOf` gives: 40 hex digits. */
+const HASH_NAME = /^[0-9a-f]{40}$/;
+
 /** A download asked for by `prefetch` and not started yet. */
 interface Queued {
   key: string;
@@ -74,8 +77,8 @@ interface Queued {
 export { storedCost, hashOf };
 
 export class ArticleCache {
-  /** hash → entry, least recently used first; eviction removes the bytes. */
-  private readonly index: ByteLru<string, Entry>;
+  /** hash → entry, least recently used first; eviction removes the bytes. Typed arrays only (~56 bytes an article, off V8's heap: src/util/hash-lru.ts). */
+  private readonly index: HashLru;
   private store: SmallStore | null = null;
   private readonly downloads = new Map<string, Fetch>();
   private readonly queued = new Map<string, Queued>();
@@ -95,7 +98,7 @@ export class ArticleCache {
   constructor(private readonly opts: ArticleCacheOptions) {
     this.log = opts.logger;
     this.smallMax = opts.smallMax ?? SMALL_ARTICLE_BYTES;
-    this.index = new ByteLru(opts.maxBytes, (hash, e) => {
+    this.index = new HashLru(opts.maxBytes, (hash, e) => {
       if (isSmall(e)) this.store?.drop(hash);
       else this.unlinkFile(hash);
     });
@@ -120,7 +123,8 @@ export class ArticleCache {
     this.store = store;
     for (const e of entries) found.push({ ...e, small: true });
     found.sort((a, b) => a.at - b.at); // oldest first: the first to go if the bound is lower now
-    for (const f of found) this.index.set(f.hash, entry(f.size, f.small), storedCost(f.size, f.small));
+    // a name that is no hashOf (not written by this cache) is not indexed, so never evicted either
+    for (const f of found) if (HASH_NAME.test(f.hash)) this.index.set(f.hash, entry(f.size, f.small), storedCost(f.size, f.small));
     this.log.info({ articles: this.index.size, bytes: this.index.cost }, 'backend: article cache indexed');
   }
 
