@@ -346,8 +346,7 @@ export class ArticleCache {
       if (e !== undefined && isSmall(e)) {
         const b = this.store?.get(hash, isVerified(e));
         if (b !== undefined) {
-          this.hits++;
-          if (!isVerified(e) && sizeOf(e) < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(sizeOf(e), true));
+          this.readSmall(hash, e);
           return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
         }
         this.index.delete(hash); // gone from the store: fetched again below
@@ -356,6 +355,27 @@ export class ArticleCache {
       }
     }
     return this.takeDownload(key, hash, upstream, start, end);
+  }
+
+  /**
+   * `take` of a small stored article, lent (SmallStore.lend): calls `use` with bytes [start, end), a view
+   * valid during the call only, and returns true; returns false without calling it when the article is
+   * not a small one in the store (not cached, a long one, a download under way, damaged: then `take`).
+   */
+  lend(key: string, start: number, end: number, use: (bytes: Buffer) => void): boolean {
+    const hash = hashOf(key);
+    const e = this.downloads.has(hash) ? undefined : this.index.get(hash); // marks it recently used
+    if (e === undefined || !isSmall(e)) return false;
+    const lent = this.store?.lend(hash, isVerified(e), (b) => use(start <= 0 && end >= b.length ? b : b.subarray(Math.min(start, b.length), Math.min(end, b.length)))) === true;
+    if (lent) this.readSmall(hash, e);
+    else this.index.delete(hash); // gone from the store, or damaged: `take` fetches it again
+    return lent;
+  }
+
+  /** A small stored article was read: a hit, and its checksum has been checked (SmallStore.get). */
+  private readSmall(hash: string, e: Entry): void {
+    this.hits++;
+    if (!isVerified(e) && sizeOf(e) < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(sizeOf(e), true));
   }
 
   private async takeFile(key: string, hash: string, upstream: Upstream, size: number, start: number, end: number): Promise<Buffer | ByteSource | Readable> {

@@ -201,6 +201,13 @@ export class GroupReader implements MessageReader {
     });
   }
 
+  /** See MessageReader.lend: a small stored article of the article cache (article-cache.ts `lend`). */
+  lend(uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void): boolean {
+    this.d.activity?.touch();
+    const t = this.d.view();
+    return this.d.cache.lend(this.key(t, this.row(t, uid)), range?.start ?? 0, range?.end ?? Infinity, use);
+  }
+
   /**
    * The exact size, or a promise of it (null: the article vanished); `known`:
    * what the meta cache holds (looked up by the caller). In

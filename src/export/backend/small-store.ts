@@ -143,6 +143,34 @@ export class SmallStore {
     return this.copies.copy(body);
   }
 
+  /**
+   * As `get`, without the copy: calls `use` synchronously with a view of the
+   * stored article — lmdb-js's shared read buffer (or a pending put), valid
+   * only during the call: the next read of any LMDB database in the process
+   * overwrites it, so `use` reads no LMDB and keeps no reference — and
+   * returns true; returns false without calling `use` when the entry is
+   * missing or damaged (CRC checked unless `checked`, as in `get`; a damaged
+   * one is dropped).
+   */
+  lend(hash: string, checked: boolean, use: (bytes: Buffer) => void): boolean {
+    const p = this.pending.get(hash);
+    if (p !== undefined) {
+      use(p);
+      return true;
+    }
+    if (this.closed) return false;
+    const v = this.bytesDb.getBinaryFast(hash);
+    if (v === undefined || v.length < CRC_BYTES) return false;
+    const body = v.subarray(CRC_BYTES);
+    if (!checked && crc32(body) !== v.readUInt32LE(0)) {
+      this.log.warn({ hash }, 'backend: damaged article in the small-article store; dropped');
+      this.drop(hash);
+      return false;
+    }
+    use(body);
+    return true;
+  }
+
   /** Stores `bytes` (not to be modified afterwards) under `hash`. */
   put(hash: string, bytes: Buffer): void {
     if (this.closed) return;
