@@ -8,16 +8,17 @@
  * first time), on one data dir per build (the first SELECT's ingest is paid
  * once).
  *
- *   npm run build && node dist/bench/bodies-fresh.js --port P [--runs 8] [--gap MS] [--keep] [--cli A/dist/src/cli.js ...]
+ *   npm run build && node dist/bench/bodies-fresh.js --port P [--runs 8] [--gap MS] [--keep] [--log-slice] [--cli A/dist/src/cli.js ...]
  *
- * `--keep` keeps the data dirs (server logs). `--gap MS`: idle time before and after the 3 rounds (to find them in a CPU
+ * `--keep` keeps the data dirs (server logs); `--log-slice` prints what the
+ * server logged from just before the rounds to `--gap` after them. `--gap MS`: idle time before and after the 3 rounds (to find them in a CPU
  * profile, BENCH_SERVER_NODE_FLAGS as in bytes-again.ts).
  *
  * Prints per build: the median over processes of the 3-round medians, every
- * round's time, the server's CPU time per round (of the 3 rounds) and the
- * load average.
+ * round's time, the server's CPU time per round (of the 3 rounds), the same
+ * by thread name (/proc/PID/task/TID/schedstat) and the load average.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,22 @@ async function quiet(pid: number): Promise<void> {
 
 const ms = (s: number): string => (s * 1000).toFixed(2);
 
+/** CPU time of process `pid`'s main thread and of its other threads by name (ns, /proc/PID/task/TID/schedstat: ns resolution, unlike stat's ticks). */
+async function threadCpu(pid: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    try {
+      const comm = (await readFile(`/proc/${pid}/task/${tid}/comm`, 'latin1')).trim();
+      const name = Number(tid) === pid ? 'main thread' : process.env['BODIES_FRESH_TIDS'] ? `${tid} ${comm}` : `other ${comm}`;
+      const ns = Number((await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'latin1')).split(' ')[0]);
+      out.set(name, (out.get(name) ?? 0) + ns);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv;
   const port = Number(argv[argv.indexOf('--port') + 1]);
@@ -51,6 +68,8 @@ async function main(): Promise<void> {
   const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(false), () => undefined);
   const L = corpus.large?.number ?? 0;
   const dirs = await Promise.all(clis.map(() => mkdtemp(join(tmpdir(), 'nf-fresh-'))));
+  /** Per build, thread name → CPU seconds per round, one entry per process. */
+  const threads = clis.map(() => new Map<string, number[]>());
   const got = clis.map(() => ({ medians: [] as number[], rounds: [] as number[], cpu: [] as number[], first: [] as number[] }));
   try {
     for (let r = 0; r < runs; r++) {
@@ -66,13 +85,24 @@ async function main(): Promise<void> {
           await s.client.ok('UID FETCH 1:* (UID FLAGS)');
           got[b]!.first.push((await s.client.ok(cmd)).seconds);
           if (gap > 0) await new Promise((res) => setTimeout(res, gap));
+          const logFrom = (await stat(join(dirs[b]!, `server${r}.log`))).size;
+          const t0 = await threadCpu(server.pid);
           const c0 = await procCpuSeconds(server.pid);
           const xs: number[] = [];
           for (let k = 0; k < 3; k++) xs.push((await s.client.ok(cmd)).seconds);
           got[b]!.cpu.push(((await procCpuSeconds(server.pid)) - c0) / 3);
+          for (const [name, ns] of await threadCpu(server.pid)) {
+            const d = (ns - (t0.get(name) ?? 0)) / 3e9;
+            if (d > 0) threads[b]!.set(name, [...(threads[b]!.get(name) ?? []), d]);
+          }
           got[b]!.rounds.push(...xs);
           got[b]!.medians.push(median(xs));
           if (gap > 0) await new Promise((res) => setTimeout(res, gap));
+          if (argv.includes('--log-slice')) {
+            // what the server logged from just before the rounds to the gap after them (e.g. --trace-opt in BENCH_SERVER_NODE_FLAGS)
+            const text = await readFile(join(dirs[b]!, `server${r}.log`), 'utf8');
+            process.stderr.write(`--- server log during the rounds (build ${b}, run ${r + 1})\n${Buffer.from(text).subarray(logFrom).toString('utf8')}`);
+          }
           s.client.close();
         } finally {
           await server.stop();
@@ -87,6 +117,8 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${clis[b]}\n  again (median of per-process 3-round medians) ${ms(median(g.medians))} ms; all rounds median ${ms(median(g.rounds))} ms; cpu/round median ${ms(median(g.cpu))} ms; first time median ${ms(median(g.first))} ms; load ${load}\n`,
       );
+      const per = [...threads[b]!].map(([name, xs]) => [name, xs.reduce((a, x) => a + x, 0) / runs] as const).sort((x, y) => y[1] - x[1]);
+      process.stdout.write(`  CPU per round by thread (mean over processes, schedstat): ${per.map(([n, v]) => `${n} ${ms(v)}`).join(', ')}\n`);
     }
   } finally {
     if (argv.includes('--keep')) process.stderr.write(`data dirs kept: ${dirs.join(' ')}\n`);

@@ -23,22 +23,18 @@
  * article are gathered here) and a stream is never held whole.
  */
 import type { CommandContext } from '../command.js';
-import type { FetchItem, Section } from '../wire/fetch-att.js';
-import type { ByteWriter } from '../wire/byte-writer.js';
+import type { FetchItem } from '../wire/fetch-att.js';
 import type { MailboxHandle, MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import { fetchOpen, uidOnly as isUidOnly } from '../uidonly.js';
 import { FlagRunText } from './flag-runs.js';
 import { byteRange, clip, topSection, type BodyData, type BodySource } from './body.js';
 import { sendParts, type ResponsePart } from './send.js';
-import { writeFetchHead, writeFetchTail, writeSnapshotItem } from './listing.js';
 import { Outbox } from './outbox.js';
+import { LentRun, RESPONSE_TEXT, nameOf, partialOf, rangeOf, reads, renderMessage, sectionOf, writeLiteral, type RenderParams } from './render-message.js';
 
 /** Responses are gathered up to about this many octets before they are written (the writer's own batch size). */
 const OUTPUT_CHUNK = 64 * 1024;
-/** Room kept for a response's protocol text (head, FLAGS, tail) beside its bodies, when deciding to write a chunk first. */
-const RESPONSE_TEXT = 512;
-
 const SIMPLE = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
 
 /**
@@ -56,31 +52,6 @@ export function bodiesPath(items: readonly FetchItem[]): boolean {
   }
   return reads;
 }
-
-const WHOLE: Section = { part: [] };
-const TEXT: Section = { part: [], text: 'TEXT' };
-const HEADER: Section = { part: [], text: 'HEADER' };
-
-/** The section of the whole message an item names (its `type` is one `bodiesPath` accepted). */
-function sectionOf(item: FetchItem): Section | undefined {
-  switch (item.type) {
-    case 'RFC822':
-      return WHOLE;
-    case 'RFC822.TEXT':
-      return TEXT;
-    case 'RFC822.HEADER':
-      return HEADER;
-    case 'BODY[]':
-      return item.section;
-    case 'BINARY':
-      return WHOLE;
-    default:
-      return undefined;
-  }
-}
-
-/** Name as sent: `BODY[]<0>`, `RFC822`, `BINARY[]`. */
-const nameOf = (item: FetchItem): string => (item.type === 'BODY[]' || item.type === 'BINARY' ? item.name : item.type);
 
 /**
  * Writes the FETCH responses of one batch (`seqs`/`uids` in order; `metas`
@@ -107,7 +78,8 @@ export async function bodyBatch(
   const got: Array<Buffer | Promise<BodySource> | BodySource | undefined> = new Array(items.length);
   const out = new Outbox(ctx, OUTPUT_CHUNK);
   const w = out.w;
-  const lend = handle.lend?.bind(handle);
+  const r: RenderParams = { handle, uidOnly, items, condstore, flagText, flags };
+  const lent = handle.lend !== undefined ? new LentRun(w, r, handle.lend.bind(handle), OUTPUT_CHUNK) : undefined;
   /** Writes an opened body (a Buffer of the announced size: checked before rendering). */
   const opened = (k: number): boolean => {
     writeLiteral(w, items[k]!, got[k] as Buffer);
@@ -115,32 +87,19 @@ export async function bodyBatch(
     return true;
   };
   for (let i = 0; i < seqs.length; i++) {
+    if (lent !== undefined) {
+      // as many responses as are lent and fit, in one synchronous run; then ship, or message i goes the other way
+      i = lent.run(seqs, uids, metas, i);
+      if (lent.full) {
+        await out.ship();
+        i--;
+        continue;
+      }
+      if (i >= seqs.length) break;
+    }
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (!meta) continue; // the article vanished upstream; expiry announces it later
-    if (lend !== undefined) {
-      if (!out.fits(bodyOctets(items, meta) + RESPONSE_TEXT)) await out.ship();
-      const mark = w.length;
-      let lent = false;
-      try {
-        lent = renderMessage(w, handle, uidOnly, seqs[i]!, uid, meta, items, condstore, flagText, flags, (k, s, e) => {
-          let fits = false;
-          const at = lend(uid, { start: s, end: e }, (b) => {
-            if (b.length !== e - s) return; // not what the head announces: the other way, below
-            writeLiteral(w, items[k]!, b);
-            fits = true;
-          });
-          return at && fits;
-        });
-      } catch {
-        // (a vanished article, say) the other way meets it again and answers for it
-      }
-      if (lent) {
-        if (w.length >= OUTPUT_CHUNK) await out.ship();
-        continue;
-      }
-      w.truncate(mark);
-    }
     // open every body first: a message is written whole or not at all
     let atHand = true;
     let octets = RESPONSE_TEXT;
@@ -171,88 +130,10 @@ export async function bodyBatch(
       continue;
     }
     if (!out.fits(octets)) await out.ship();
-    renderMessage(w, handle, uidOnly, seqs[i]!, uid, meta, items, condstore, flagText, flags, opened);
+    renderMessage(w, r, seqs[i]!, uid, meta, opened);
     if (w.length >= OUTPUT_CHUNK) await out.ship();
   }
   await out.end();
-}
-
-/**
- * Renders one message's response into `w`. `body(k, start, end)` writes item
- * k's literal, a non-empty byte range of the article, or returns false: the
- * rendering stops there and returns false (the caller takes back what was
- * rendered). Header sections and empty ranges need no read.
- */
-function renderMessage(
-  w: ByteWriter,
-  handle: MailboxHandle,
-  uidOnly: boolean,
-  seq: number,
-  uid: number,
-  meta: MessageMeta,
-  items: readonly FetchItem[],
-  condstore: boolean,
-  flagText: FlagRunText | undefined,
-  flags: FlagView | undefined,
-  body: (k: number, start: number, end: number) => boolean,
-): boolean {
-  writeFetchHead(w, uidOnly, seq, uid);
-  let sentFlags = false;
-  let sentModseq = false;
-  for (let k = 0; k < items.length; k++) {
-    const item = items[k]!;
-    if (k > 0) w.ascii(' ');
-    const done = writeSnapshotItem(w, item.type, uid, meta, flagText, flags);
-    if (done !== undefined) {
-      sentFlags ||= done === 'FLAGS';
-      sentModseq ||= done === 'MODSEQ';
-      continue;
-    }
-    w.ascii(nameOf(item)).ascii(' ');
-    const sec = sectionOf(item)!;
-    const partial = partialOf(item);
-    if (reads(sec)) {
-      const [s, e] = rangeOf(sec, meta, partial);
-      if (e > s) {
-        if (!body(k, s, e)) return false;
-        continue;
-      }
-    }
-    // an empty range or a header section, at hand without a read
-    const d = topSection(handle, { uid, meta }, sec, partial)!;
-    if (d.kind === 'nil') w.ascii('NIL');
-    else if (d.kind === 'bytes') w.ascii(d.binary && d.bytes.includes(0) ? `~{${d.bytes.length}}\r\n` : `{${d.bytes.length}}\r\n`).bytes(d.bytes);
-    else w.ascii(item.type === 'BINARY' ? '~{0}\r\n' : '{0}\r\n');
-  }
-  writeFetchTail(w, uid, condstore && sentFlags && !sentModseq, flags);
-  return true;
-}
-
-/** A body item's literal: `{n}` CRLF (`~{n}` for BINARY) and the bytes. */
-function writeLiteral(w: ByteWriter, item: FetchItem, b: Buffer): void {
-  w.ascii(item.type === 'BINARY' ? '~{' : '{').uint(b.length).ascii('}\r\n').bytes(b);
-}
-
-const partialOf = (item: FetchItem): { origin: number; length: number } | undefined =>
-  item.type === 'BODY[]' || item.type === 'BINARY' ? (item as { partial?: { origin: number; length: number } }).partial : undefined;
-
-/** Octets of the article the items read (an upper bound: what the output needs room for). */
-function bodyOctets(items: readonly FetchItem[], meta: MessageMeta): number {
-  let n = 0;
-  for (const item of items) {
-    const sec = sectionOf(item);
-    if (sec === undefined || !reads(sec)) continue;
-    const [s, e] = rangeOf(sec, meta, partialOf(item));
-    if (e > s) n += e - s;
-  }
-  return n;
-}
-
-/** True when the section is a byte range of the article (not a header section). */
-const reads = (sec: Section): boolean => sec.part.length === 0 && (sec.text === undefined || sec.text === 'TEXT');
-
-function rangeOf(sec: Section, meta: MessageMeta, partial: { origin: number; length: number } | undefined): [number, number] {
-  return sec.text === 'TEXT' ? clip(meta.header.length, meta.size, partial) : clip(0, meta.size, partial);
 }
 
 function openBytes(handle: MailboxHandle, uid: number, start: number, end: number): Buffer | Promise<BodySource> {
