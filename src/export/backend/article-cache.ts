@@ -38,6 +38,7 @@ import { Fetch, type Fetched, type Upstream } from './fetch.js';
 import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { ByteLru } from '../../util/lru.js';
 import { SmallStore } from './small-store.js';
+import { entry, isSmall, isVerified, sizeOf, VERIFIED, type Entry } from './cache-entry.js';
 import { FileHandles, type Held } from './file-handles.js';
 import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
 import type { ByteSource } from '../interface.js';
@@ -53,14 +54,6 @@ export interface ArticleCacheOptions {
 }
 
 export type { Upstream };
-
-/** An index entry is one small integer (~350,000 per GiB of small articles): the size; `-size - 1` in the small-article store; `VERIFIED` less once `take` had its checksum checked (SmallStore.get). */
-type Entry = number;
-const VERIFIED = 2 ** 26;
-const entry = (size: number, small: boolean): Entry => (small ? -size - 1 : size);
-const isSmall = (e: Entry): boolean => e < 0;
-const isVerified = (e: Entry): boolean => e <= -VERIFIED;
-const sizeOf = (e: Entry): number => (e >= 0 ? e : e > -VERIFIED ? -e - 1 : -e - 1 - VERIFIED);
 
 /** A download asked for by `prefetch` and not started yet. */
 interface Queued {
@@ -357,16 +350,12 @@ export class ArticleCache {
     return this.takeDownload(key, hash, upstream, start, end);
   }
 
-  /**
-   * `take` of a small stored article, lent (SmallStore.lend): calls `use` with bytes [start, end), a view
-   * valid during the call only, and returns true; returns false without calling it when the article is
-   * not a small one in the store (not cached, a long one, a download under way, damaged: then `take`).
-   */
+  /** `take` of a small stored article, lent (SmallStore.lend: `use` sees bytes [start, end) during the call only); false when it is not one at hand so (not cached, long, downloading, damaged: then `take`). */
   lend(key: string, start: number, end: number, use: (bytes: Buffer) => void): boolean {
     const hash = hashOf(key);
     const e = this.downloads.has(hash) ? undefined : this.index.get(hash); // marks it recently used
     if (e === undefined || !isSmall(e)) return false;
-    const lent = this.store?.lend(hash, isVerified(e), (b) => use(start <= 0 && end >= b.length ? b : b.subarray(Math.min(start, b.length), Math.min(end, b.length)))) === true;
+    const lent = this.store?.lend(hash, isVerified(e), start, end, use) === true;
     if (lent) this.readSmall(hash, e);
     else this.index.delete(hash); // gone from the store, or damaged: `take` fetches it again
     return lent;
