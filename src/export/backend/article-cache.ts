@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import { Fetch, type Fetched, type Upstream } from './fetch.js';
+import type { Queued } from './fetch-types.js';
 import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { ByteLru } from '../../util/lru.js';
 import { SmallStore } from './small-store.js';
@@ -54,15 +55,6 @@ export interface ArticleCacheOptions {
 }
 
 export type { Upstream };
-
-/** A download asked for by `prefetch` and not started yet. */
-interface Queued {
-  key: string;
-  upstream: Upstream;
-  done: Promise<Fetched>;
-  resolve: (f: Fetched) => void;
-  reject: (e: unknown) => void;
-}
 
 export { storedCost, hashOf };
 
