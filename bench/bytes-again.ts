@@ -8,6 +8,10 @@
  *
  *   npm run build && node dist/bench/bytes-again.js --port P [--rounds 25] [--cli dist/src/cli.js] [--only bodies|structure]
  *
+ * The client's own CPU time per round (process.cpuUsage: reading and
+ * framing the responses) is printed too: a wall time near it is the
+ * client's, not the server's.
+ *
  * Rows (fresh data dir):
  *   1,000 × BODY.PEEK[] in one command, again (every article cached: read once untimed);
  *   UID FETCH 1:* (BODYSTRUCTURE), computed: every article's bytes read once before
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
     const row = async (name: string, cmd: string, rounds: number, timeoutMs = 600_000): Promise<void> => {
       await quiet(server!.pid);
       const c0 = await procCpuSeconds(server!.pid);
+      const own0 = process.cpuUsage();
       const xs: number[] = [];
       let bytes = 0;
       for (let i = 0; i < rounds; i++) {
@@ -73,10 +78,12 @@ async function main(): Promise<void> {
         xs.push(r.seconds);
         bytes = r.bytes;
       }
+      const own = process.cpuUsage(own0);
+      const clientCpu = (own.user + own.system) / 1e6 / rounds;
       const cpu = ((await procCpuSeconds(server!.pid)) - c0) / rounds;
       const load = (await readFile('/proc/loadavg', 'latin1')).split(' ')[0];
       xs.sort((a, b) => a - b);
-      process.stdout.write(`${name.padEnd(44)} median ${fmt(median(xs)).padStart(9)}  min ${fmt(xs[0]!).padStart(9)}  cpu/round ${fmt(cpu).padStart(9)}  load ${load}  ${(bytes / 1e6).toFixed(1)} MB\n`);
+      process.stdout.write(`${name.padEnd(44)} median ${fmt(median(xs)).padStart(9)}  min ${fmt(xs[0]!).padStart(9)}  cpu/round ${fmt(cpu).padStart(9)}  client cpu/round ${fmt(clientCpu).padStart(9)}  load ${load}  ${(bytes / 1e6).toFixed(1)} MB\n`);
     };
     if (only !== 'structure') {
       const bodies = `UID FETCH ${lo}:${hi} (BODY.PEEK[])`;

@@ -140,6 +140,19 @@ export interface MessageReader {
    * Throws (or rejects) as `content`.
    */
   bytes?(uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable>;
+  /**
+   * Optional: the bytes `bytes` would return, lent instead of given, when
+   * they are at hand with no waiting (a small cached article): calls `use`
+   * synchronously, once, with a view of them and returns true. The view is
+   * valid only during that call — its memory is the implementation's and its
+   * next read overwrites it — so `use` copies what it needs, keeps no
+   * reference and calls nothing of the backend. Returns false without
+   * calling `use` when the bytes are not at hand so (not cached, a long
+   * article, a download under way, found damaged): the caller then asks
+   * `bytes` or `content`, which fetch them again. Starts no download. Throws
+   * as `bytes` does for a UID the mailbox does not hold.
+   */
+  lend?(uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void): boolean;
 }
 
 /**

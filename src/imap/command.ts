@@ -31,6 +31,11 @@ export interface CommandContext {
   untagged(...chunks: Chunk[]): Promise<void>;
   /** Write raw chunks (no CRLF added). */
   write(...chunks: Chunk[]): Promise<void>;
+  /**
+   * Write `data` now, after what is queued; resolves once the socket has taken
+   * it, so the caller may then overwrite `data`'s buffer (ResponseWriter.sendReusable).
+   */
+  writeReusable(data: Buffer): Promise<void>;
   /** Write `{size}` CRLF and exactly `size` octets from `body` (the caller closes a stream or source it opened). */
   literal(size: number, body: Readable | Buffer | ByteSource, binary?: boolean): Promise<void>;
   /** Write a continuation request `+ text`. */

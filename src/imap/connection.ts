@@ -267,6 +267,7 @@ export class Connection {
       log: this.log,
       untagged: (...chunks) => this.send(['* ', ...chunks, '\r\n']),
       write: (...chunks) => this.send(chunks),
+      writeReusable: (data) => this.out.sendReusable(data),
       literal: (size, body, binary) => this.out.literal(size, body, binary ?? false),
       continuation: (text) => this.send([`+ ${text}\r\n`], true),
       readLine: () => this.readLine(),

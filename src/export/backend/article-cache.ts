@@ -35,9 +35,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import { Fetch, type Fetched, type Upstream } from './fetch.js';
+import type { Queued } from './fetch-types.js';
 import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { HashLru } from '../../util/hash-lru.js';
 import { SmallStore } from './small-store.js';
+import { entry, HASH_NAME, isSmall, isVerified, sizeOf, VERIFIED, type Entry } from './cache-entry.js';
 import { FileHandles, type Held } from './file-handles.js';
 import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
 import type { ByteSource } from '../interface.js';
@@ -53,26 +55,6 @@ export interface ArticleCacheOptions {
 }
 
 export type { Upstream };
-
-/** An index entry is one small integer (~350,000 per GiB of small articles): the size; `-size - 1` in the small-article store; `VERIFIED` less once `take` had its checksum checked (SmallStore.get). */
-type Entry = number;
-const VERIFIED = 2 ** 26;
-const entry = (size: number, small: boolean): Entry => (small ? -size - 1 : size);
-const isSmall = (e: Entry): boolean => e < 0;
-const isVerified = (e: Entry): boolean => e <= -VERIFIED;
-const sizeOf = (e: Entry): number => (e >= 0 ? e : e > -VERIFIED ? -e - 1 : -e - 1 - VERIFIED);
-
-/** What `hashOf` gives: 40 hex digits. */
-const HASH_NAME = /^[0-9a-f]{40}$/;
-
-/** A download asked for by `prefetch` and not started yet. */
-interface Queued {
-  key: string;
-  upstream: Upstream;
-  done: Promise<Fetched>;
-  resolve: (f: Fetched) => void;
-  reject: (e: unknown) => void;
-}
 
 export { storedCost, hashOf };
 
@@ -350,8 +332,7 @@ export class ArticleCache {
       if (e !== undefined && isSmall(e)) {
         const b = this.store?.get(hash, isVerified(e));
         if (b !== undefined) {
-          this.hits++;
-          if (!isVerified(e) && sizeOf(e) < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(sizeOf(e), true));
+          this.readSmall(hash, e);
           return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
         }
         this.index.delete(hash); // gone from the store: fetched again below
@@ -360,6 +341,23 @@ export class ArticleCache {
       }
     }
     return this.takeDownload(key, hash, upstream, start, end);
+  }
+
+  /** `take` of a small stored article, lent (SmallStore.lend: `use` sees bytes [start, end) during the call only); false when it is not one at hand so (not cached, long, downloading, damaged: then `take`). */
+  lend(key: string, start: number, end: number, use: (bytes: Buffer) => void): boolean {
+    const hash = hashOf(key);
+    const e = this.downloads.has(hash) ? undefined : this.index.get(hash); // marks it recently used
+    if (e === undefined || !isSmall(e)) return false;
+    const lent = this.store?.lend(hash, isVerified(e), start, end, use) === true;
+    if (lent) this.readSmall(hash, e);
+    else this.index.delete(hash); // gone from the store, or damaged: `take` fetches it again
+    return lent;
+  }
+
+  /** A small stored article was read: a hit, and its checksum has been checked (SmallStore.get). */
+  private readSmall(hash: string, e: Entry): void {
+    this.hits++;
+    if (!isVerified(e) && sizeOf(e) < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(sizeOf(e), true));
   }
 
   private async takeFile(key: string, hash: string, upstream: Upstream, size: number, start: number, end: number): Promise<Buffer | ByteSource | Readable> {

@@ -29,3 +29,12 @@ export interface Fetched {
 
 /** Where a long article goes: written to `tmp`, renamed to `final` when complete. */
 export type SpillPaths = { tmp: string; final: string };
+
+/** A download asked for by `ArticleCache.prefetch` and not started yet. */
+export interface Queued {
+  key: string;
+  upstream: Upstream;
+  done: Promise<Fetched>;
+  resolve: (f: Fetched) => void;
+  reject: (e: unknown) => void;
+}

@@ -85,6 +85,10 @@ export class ViewHandle implements MailboxHandle {
   bytes(uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable> {
     return this.reader.bytes(uid, range);
   }
+
+  lend(uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void): boolean {
+    return this.reader.lend(uid, range, use);
+  }
 }
 
 /** INBOX: selectable, read-only, always empty (DESIGN "Names"). */

@@ -36,6 +36,7 @@ import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
 import { carrierOf, rowAfter, upstreamOf, type ReaderDeps } from './reader-deps.js';
 import { knownMetas, LazyMeta } from './lazy-meta.js';
+import { lendBytes, takeBytes } from './reader-bytes.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
 
@@ -189,16 +190,12 @@ export class GroupReader implements MessageReader {
     }
   }
 
-  /** See MessageReader.bytes: from the article cache (article-cache.ts `take`). */
   bytes(uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable> {
-    this.d.activity?.touch();
-    const t = this.d.view();
-    const row = this.row(t, uid);
-    const got = this.d.cache.take(this.key(t, row), upstreamOf(this.d, t, row), range?.start ?? 0, range?.end ?? Infinity);
-    if (!(got instanceof Promise)) return got;
-    return got.catch((err: unknown) => {
-      throw toBackendError(err, `${this.d.group} UID ${uid}`);
-    });
+    return takeBytes(this.d, uid, range);
+  }
+
+  lend(uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void): boolean {
+    return lendBytes(this.d, uid, range, use);
   }
 
   /**

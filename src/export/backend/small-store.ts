@@ -143,6 +143,34 @@ export class SmallStore {
     return this.copies.copy(body);
   }
 
+  /**
+   * As `get`, without the copy: calls `use` synchronously with a view of
+   * bytes [start, end) of the stored article — lmdb-js's shared read buffer (or a pending put), valid
+   * only during the call: the next read of any LMDB database in the process
+   * overwrites it, so `use` reads no LMDB and keeps no reference — and
+   * returns true; returns false without calling `use` when the entry is
+   * missing or damaged (CRC checked unless `checked`, as in `get`; a damaged
+   * one is dropped).
+   */
+  lend(hash: string, checked: boolean, start: number, end: number, use: (bytes: Buffer) => void): boolean {
+    const p = this.pending.get(hash);
+    if (p !== undefined) {
+      use(slice(p, start, end));
+      return true;
+    }
+    if (this.closed) return false;
+    const v = this.bytesDb.getBinaryFast(hash);
+    if (v === undefined || v.length < CRC_BYTES) return false;
+    const body = v.subarray(CRC_BYTES);
+    if (!checked && crc32(body) !== v.readUInt32LE(0)) {
+      this.log.warn({ hash }, 'backend: damaged article in the small-article store; dropped');
+      this.drop(hash);
+      return false;
+    }
+    use(slice(body, start, end));
+    return true;
+  }
+
   /** Stores `bytes` (not to be modified afterwards) under `hash`. */
   put(hash: string, bytes: Buffer): void {
     if (this.closed) return;
@@ -245,6 +273,9 @@ function looksLikeLmdb(path: string): boolean {
   }
 }
 const LMDB_MAGIC = 0xbeefc0de;
+
+/** Bytes [start, end) of `b` (itself when that is all of it), clipped to its length. */
+const slice = (b: Buffer, start: number, end: number): Buffer => (start <= 0 && end >= b.length ? b : b.subarray(Math.min(start, b.length), Math.min(end, b.length)));
 /** Errors that mean the environment's file is damaged (LMDB's MDB_CORRUPTED, MDB_INVALID, …), not unusable for another reason. */
 const DAMAGED = /not an LMDB environment|MDB_CORRUPTED|MDB_INVALID|MDB_PAGE_NOTFOUND|MDB_VERSION_MISMATCH|MDB_BAD_TXN|corrupt|invalid/i;
 

@@ -9,29 +9,32 @@
  *   S: * 1 FETCH (UID 1 BODY[] {2301}
  *   S: <2301 octets>)
  *
- * Cached short articles come back from the backend as Buffers at once
- * (`MailboxHandle.bytes`); their responses are rendered into one buffer of
- * about OUTPUT_CHUNK octets and written together: no promise, chunk list or
- * string per message. A message whose bytes are not at hand (a download, a
- * long article's file) is written on its own by `sendParts` after the
- * responses before it, so responses keep their order, the writer's
- * backpressure holds (at most one chunk plus one article is gathered here)
- * and a stream is never held whole.
+ * Cached short articles are lent by the backend (`MailboxHandle.lend`: a
+ * view of its read buffer, copied once, straight into the output) or come
+ * back as Buffers at once (`MailboxHandle.bytes`); their responses are
+ * rendered into buffers of about OUTPUT_CHUNK octets, two of them reused in
+ * turn (outbox.ts): no promise, chunk list, string or copy of its own per
+ * message. A message is rendered whole or not at all: when a lent body is
+ * not at hand after all (or not of the size its head announced), what was
+ * rendered of it is taken back and it goes the other way. A message whose
+ * bytes are not at hand (a download, a long article's file) is written on
+ * its own by `sendParts` after the responses before it, so responses keep
+ * their order, the writer's backpressure holds (at most two chunks plus one
+ * article are gathered here) and a stream is never held whole.
  */
 import type { CommandContext } from '../command.js';
-import type { FetchItem, Section } from '../wire/fetch-att.js';
-import { ByteWriter } from '../wire/byte-writer.js';
+import type { FetchItem } from '../wire/fetch-att.js';
 import type { MailboxHandle, MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import { fetchOpen, uidOnly as isUidOnly } from '../uidonly.js';
 import { FlagRunText } from './flag-runs.js';
 import { byteRange, clip, topSection, type BodyData, type BodySource } from './body.js';
 import { sendParts, type ResponsePart } from './send.js';
-import { writeFetchHead, writeFetchTail, writeSnapshotItem } from './listing.js';
+import { Outbox } from './outbox.js';
+import { LentRun, RESPONSE_TEXT, nameOf, partialOf, rangeOf, reads, renderMessage, sectionOf, writeLiteral, type RenderParams } from './render-message.js';
 
 /** Responses are gathered up to about this many octets before they are written (the writer's own batch size). */
 const OUTPUT_CHUNK = 64 * 1024;
-
 const SIMPLE = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
 
 /**
@@ -49,31 +52,6 @@ export function bodiesPath(items: readonly FetchItem[]): boolean {
   }
   return reads;
 }
-
-const WHOLE: Section = { part: [] };
-const TEXT: Section = { part: [], text: 'TEXT' };
-const HEADER: Section = { part: [], text: 'HEADER' };
-
-/** The section of the whole message an item names (its `type` is one `bodiesPath` accepted). */
-function sectionOf(item: FetchItem): Section | undefined {
-  switch (item.type) {
-    case 'RFC822':
-      return WHOLE;
-    case 'RFC822.TEXT':
-      return TEXT;
-    case 'RFC822.HEADER':
-      return HEADER;
-    case 'BODY[]':
-      return item.section;
-    case 'BINARY':
-      return WHOLE;
-    default:
-      return undefined;
-  }
-}
-
-/** Name as sent: `BODY[]<0>`, `RFC822`, `BINARY[]`. */
-const nameOf = (item: FetchItem): string => (item.type === 'BODY[]' || item.type === 'BINARY' ? item.name : item.type);
 
 /**
  * Writes the FETCH responses of one batch (`seqs`/`uids` in order; `metas`
@@ -98,18 +76,38 @@ export async function bodyBatch(
   const uidOnly = isUidOnly(ctx.session);
   const flagText = flags && uids.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
   const got: Array<Buffer | Promise<BodySource> | BodySource | undefined> = new Array(items.length);
-  let w = new ByteWriter(OUTPUT_CHUNK + 8192);
+  const out = new Outbox(ctx, OUTPUT_CHUNK);
+  const w = out.w;
+  const r: RenderParams = { handle, uidOnly, items, condstore, flagText, flags };
+  const lent = handle.lend !== undefined ? new LentRun(w, r, handle.lend.bind(handle), OUTPUT_CHUNK) : undefined;
+  /** Writes an opened body (a Buffer of the announced size: checked before rendering). */
+  const opened = (k: number): boolean => {
+    writeLiteral(w, items[k]!, got[k] as Buffer);
+    got[k] = undefined;
+    return true;
+  };
   for (let i = 0; i < seqs.length; i++) {
+    if (lent !== undefined) {
+      // as many responses as are lent and fit, in one synchronous run; then ship, or message i goes the other way
+      i = lent.run(seqs, uids, metas, i);
+      if (lent.full) {
+        await out.ship();
+        i--;
+        continue;
+      }
+      if (i >= seqs.length) break;
+    }
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (!meta) continue; // the article vanished upstream; expiry announces it later
     // open every body first: a message is written whole or not at all
     let atHand = true;
+    let octets = RESPONSE_TEXT;
     for (let k = 0; k < items.length; k++) {
       got[k] = undefined;
       const sec = sectionOf(items[k]!);
       if (sec === undefined || !reads(sec)) continue;
-      const [s, e] = rangeOf(sec, meta, items[k]!.type === 'BODY[]' || items[k]!.type === 'BINARY' ? (items[k] as { partial?: { origin: number; length: number } }).partial : undefined);
+      const [s, e] = rangeOf(sec, meta, partialOf(items[k]!));
       if (e <= s) continue;
       let o: Buffer | Promise<BodySource> | BodySource;
       try {
@@ -124,54 +122,18 @@ export async function bodyBatch(
       if (o instanceof Promise) o.catch(() => undefined); // awaited later (sendParts), maybe after a write
       got[k] = o;
       if (!Buffer.isBuffer(o) || o.length !== e - s) atHand = false;
+      else octets += o.length;
     }
     if (!atHand) {
-      if (w.length > 0) {
-        await ctx.write(w.take());
-        w = new ByteWriter(OUTPUT_CHUNK + 8192);
-      }
+      await out.ship();
       await slowMessage(ctx, seqs[i]!, uid, meta, items, flagText, flags, got, skipGone);
       continue;
     }
-    writeFetchHead(w, uidOnly, seqs[i]!, uid);
-    let sentFlags = false;
-    let sentModseq = false;
-    for (let k = 0; k < items.length; k++) {
-      const item = items[k]!;
-      if (k > 0) w.ascii(' ');
-      const done = writeSnapshotItem(w, item.type, uid, meta, flagText, flags);
-      if (done !== undefined) {
-        sentFlags ||= done === 'FLAGS';
-        sentModseq ||= done === 'MODSEQ';
-        continue;
-      }
-      // a byte section, opened above; or an empty range or a header section, at hand without a read
-      w.ascii(nameOf(item)).ascii(' ');
-      const b = got[k];
-      if (Buffer.isBuffer(b)) {
-        w.ascii(item.type === 'BINARY' ? '~{' : '{').uint(b.length).ascii('}\r\n').bytes(b);
-        got[k] = undefined;
-        continue;
-      }
-      const d = topSection(handle, { uid, meta }, sectionOf(item)!, (item as { partial?: { origin: number; length: number } }).partial)!;
-      if (d.kind === 'nil') w.ascii('NIL');
-      else if (d.kind === 'bytes') w.ascii(d.binary && d.bytes.includes(0) ? `~{${d.bytes.length}}\r\n` : `{${d.bytes.length}}\r\n`).bytes(d.bytes);
-      else w.ascii(item.type === 'BINARY' ? '~{0}\r\n' : '{0}\r\n');
-    }
-    writeFetchTail(w, uid, condstore && sentFlags && !sentModseq, flags);
-    if (w.length >= OUTPUT_CHUNK) {
-      await ctx.write(w.take());
-      w = new ByteWriter(OUTPUT_CHUNK + 8192);
-    }
+    if (!out.fits(octets)) await out.ship();
+    renderMessage(w, r, seqs[i]!, uid, meta, opened);
+    if (w.length >= OUTPUT_CHUNK) await out.ship();
   }
-  if (w.length > 0) await ctx.write(w.take());
-}
-
-/** True when the section is a byte range of the article (not a header section). */
-const reads = (sec: Section): boolean => sec.part.length === 0 && (sec.text === undefined || sec.text === 'TEXT');
-
-function rangeOf(sec: Section, meta: MessageMeta, partial: { origin: number; length: number } | undefined): [number, number] {
-  return sec.text === 'TEXT' ? clip(meta.header.length, meta.size, partial) : clip(0, meta.size, partial);
+  await out.end();
 }
 
 function openBytes(handle: MailboxHandle, uid: number, start: number, end: number): Buffer | Promise<BodySource> {

@@ -40,6 +40,24 @@ export class ByteWriter {
     this.buf = next;
   }
 
+  /** The buffer written into (the output is its first `length` octets), for a caller that reuses it (`use`). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Starts over on `buf`, a buffer the caller reuses: its contents are overwritten. */
+  use(buf: Buffer): this {
+    this.buf = buf;
+    this.pos = 0;
+    return this;
+  }
+
+  /** Forgets what was written after the first `n` octets (a response given up half-way). */
+  truncate(n: number): this {
+    if (n < this.pos) this.pos = Math.max(0, n);
+    return this;
+  }
+
   /** Octets written so far. */
   get length(): number {
     return this.pos;

@@ -107,6 +107,26 @@ export class ResponseWriter {
     if (this.deflate) this.deflate.flush(zc.Z_SYNC_FLUSH);
   }
 
+  /**
+   * Writes what is queued, then `data`, now. Resolves once the stream has
+   * taken `data` (its write callback: the socket, the TLS layer or the
+   * deflate stream is done with that memory), so the caller may then fill
+   * `data`'s buffer again; rejects with ConnectionClosed. A caller that
+   * waits for this before reusing a buffer has at most its own buffers in
+   * flight: the backpressure `send` gets from 'drain'.
+   */
+  async sendReusable(data: Buffer): Promise<void> {
+    if (this.closed) throw new ConnectionClosed('connection closed');
+    this.sealText();
+    if (this.pendingBytes > 0) {
+      const queued = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+      this.pending = [];
+      this.pendingBytes = 0;
+      void this.writeOut(queued).catch(() => undefined); // ordered before `data`; its failure is `data`'s too
+    }
+    await this.writeTaken(data);
+  }
+
   /** `{size}` CRLF (or `~{size}` for BINARY with NUL) then exactly `size` octets from `body`. */
   async literal(size: number, body: Readable | Buffer | ByteSource, binary: boolean): Promise<void> {
     const head = `${binary ? '~' : ''}{${size}}\r\n`;

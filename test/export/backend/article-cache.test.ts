@@ -164,6 +164,41 @@ describe('ArticleCache', () => {
     expect(c.bytes).toBe(cost); // b's cost unchanged; a's replaced by the same size
   });
 
+  it('lend: a stored small article lent at once, by range; a damaged one refused once and fetched again by take; others not lent', async () => {
+    const dir = tempDir();
+    const first = await cacheIn(dir);
+    const a = cachedArticle(0);
+    const b = cachedArticle(1);
+    const long = Buffer.concat([cachedArticle(4), Buffer.alloc(2 * READ_CHUNK, 0x61)]);
+    await first.ensure('a', counted(a));
+    await first.ensure('b', counted(b));
+    await first.ensure('l', counted(long));
+    await first.close();
+    caches = [];
+    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
+    const db = env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
+    const value = Buffer.from(db.getBinary(hashOf('a'))!);
+    value[50] = value[50]! ^ 1;
+    await db.put(hashOf('a'), value);
+    await env.close();
+    const c = await cacheIn(dir);
+    const seen: Buffer[] = [];
+    const keep = (x: Buffer): void => void seen.push(Buffer.from(x));
+    expect(c.lend('b', 0, Infinity, keep)).toBe(true);
+    expect(c.lend('b', 7, 70, keep)).toBe(true);
+    expect(seen).toEqual([b, b.subarray(7, 70)]);
+    expect(c.lend('a', 0, Infinity, keep)).toBe(false); // damaged: refused, as take refuses it
+    expect(c.has('a')).toBe(false);
+    const up = counted(a);
+    const got = c.take('a', up);
+    expect(got).toBeInstanceOf(Promise); // downloaded again
+    expect(await got).toEqual(a);
+    expect(up.calls).toBe(1);
+    expect(c.lend('l', 0, Infinity, keep)).toBe(false); // a long article: a file, streamed by take, never lent
+    expect(c.lend('unknown', 0, Infinity, keep)).toBe(false);
+    expect(seen.length).toBe(2);
+  });
+
   it('stays within its byte bound under churn of small and long articles; the LMDB file does not keep growing', async () => {
     const dir = tempDir();
     const bound = 400_000;

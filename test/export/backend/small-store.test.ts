@@ -122,6 +122,35 @@ describe('SmallStore', () => {
     expect(got[4]).toEqual(bytes(4, 1000 + 4 * 37)); // a neighbour in the same slab is untouched
   });
 
+  it('lend: a view of the stored bytes (or of a pending put) during the call only; a damaged value refused as by get', async () => {
+    const dir = tempDir();
+    const { store } = open(dir);
+    const seen: Buffer[] = [];
+    const keep = (b: Buffer): void => void seen.push(Buffer.from(b));
+    store.put('p', bytes(7, 500));
+    expect(store.lend('p', false, 10, 20, keep)).toBe(true); // before lmdb-js committed it
+    store.put('good', bytes(1));
+    store.put('bad', bytes(2));
+    await store.close();
+    stores = [];
+    await damage(dir, 'bad', 100);
+    const again = open(dir).store;
+    expect(again.lend('good', false, 0, Infinity, keep)).toBe(true);
+    expect(again.lend('good', true, 2990, 5000, keep)).toBe(true); // clipped to the article
+    expect(again.lend('nothing', false, 0, Infinity, keep)).toBe(false);
+    expect(again.lend('bad', false, 0, Infinity, keep)).toBe(false); // damaged: not lent, and dropped
+    await again.settled();
+    expect(again.lend('bad', true, 0, Infinity, keep)).toBe(false); // gone
+    expect(seen).toEqual([bytes(7, 500).subarray(10, 20), bytes(1), bytes(1).subarray(2990)]);
+    // the view is lmdb-js's read buffer: the next read reuses its memory (what the contract warns of)
+    let view: Buffer | undefined;
+    again.put('other', bytes(3));
+    await again.settled();
+    again.lend('good', true, 0, Infinity, (b) => (view = b));
+    again.lend('other', true, 0, Infinity, () => undefined);
+    expect(view!.equals(bytes(1))).toBe(false);
+  });
+
   it('drops half records at open: an order record without bytes, bytes without an order record', async () => {
     const dir = tempDir();
     const { store } = open(dir);

@@ -148,6 +148,27 @@ describe('ResponseWriter', () => {
     expect(maxAhead).toBeLessThanOrEqual(2);
   });
 
+  it('sendReusable writes what is queued first, then the buffer, and resolves only once the socket has taken it', async () => {
+    const sink = new Sink(1 << 20);
+    const w = writerOn(sink);
+    await w.send(['* 1 FETCH (UID 1)\r\n']);
+    const buf = Buffer.from('* 2 FETCH (UID 2)\r\n');
+    let taken = false;
+    const p = w.sendReusable(buf).then(() => (taken = true));
+    await tick();
+    expect(sink.text()).toBe('* 1 FETCH (UID 1)\r\n'); // the queued text first; `buf` waits in the stream's buffer
+    sink.release();
+    await tick();
+    expect(sink.text()).toBe('* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 2)\r\n');
+    expect(taken).toBe(false); // the socket still holds `buf`: not to be reused yet
+    sink.release();
+    await p;
+    expect(taken).toBe(true);
+    sink.destroy();
+    await tick();
+    await expect(w.sendReusable(Buffer.from('x'))).rejects.toBeInstanceOf(ConnectionClosed);
+  });
+
   it('a ByteSource that ends early gives LITERAL_LENGTH, one that fails SOURCE_FAILED', async () => {
     const sink = new Sink(1 << 20);
     sink.auto = true;

@@ -1,0 +1,41 @@
+/**
+ * `MessageReader.bytes` and `MessageReader.lend` of a group (reader.ts
+ * delegates to these): an article's bytes from the article cache, given
+ * (article-cache.ts `take`) or lent (`lend`). Errors as reader.ts's: a UID
+ * the view does not hold is NONEXISTENT; upstream failures of a download
+ * become BackendErrors.
+ */
+import type { Readable } from 'node:stream';
+import { BackendError, type ByteRange, type ByteSource } from '../interface.js';
+import { toBackendError } from './errors.js';
+import { articleKey } from './meta-store.js';
+import { carrierOf, upstreamOf, type ReaderDeps } from './reader-deps.js';
+import { rowOf } from './table.js';
+import type { ViewSnapshot } from './view.js';
+
+function rowIn(d: ReaderDeps, t: ViewSnapshot, uid: number): number {
+  const row = rowOf(t.table, uid);
+  if (row < 0) throw new BackendError('NONEXISTENT', `${d.group}: no message with UID ${uid}`);
+  return row;
+}
+
+const keyOf = (d: ReaderDeps, t: ViewSnapshot, row: number): string => articleKey(carrierOf(d.group, t).id, d.group, t.table.numbers[row]!);
+
+/** See MessageReader.bytes: from the article cache (article-cache.ts `take`). */
+export function takeBytes(d: ReaderDeps, uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable> {
+  d.activity?.touch();
+  const t = d.view();
+  const row = rowIn(d, t, uid);
+  const got = d.cache.take(keyOf(d, t, row), upstreamOf(d, t, row), range?.start ?? 0, range?.end ?? Infinity);
+  if (!(got instanceof Promise)) return got;
+  return got.catch((err: unknown) => {
+    throw toBackendError(err, `${d.group} UID ${uid}`);
+  });
+}
+
+/** See MessageReader.lend: a small stored article of the article cache (article-cache.ts `lend`). */
+export function lendBytes(d: ReaderDeps, uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void): boolean {
+  d.activity?.touch();
+  const t = d.view();
+  return d.cache.lend(keyOf(d, t, rowIn(d, t, uid)), range?.start ?? 0, range?.end ?? Infinity, use);
+}
