@@ -74,4 +74,26 @@ describe('Outbox', () => {
     await new Outbox(none.ctx, 8).end();
     expect(none.taken).toEqual([]);
   });
+
+  it('end writes without taking a new buffer and gives its buffer back once taken; a failed end gives nothing back', async () => {
+    const s = socket();
+    const one = new Outbox(s.ctx, 24);
+    const buf = one.w.buffer;
+    one.w.ascii('only one\r\n');
+    const end = one.end();
+    await tick();
+    // taken by nobody yet: a new outbox must not get that buffer
+    const meanwhile = new Outbox(s.ctx, 24);
+    expect(meanwhile.w.buffer).not.toBe(buf);
+    s.take();
+    await end;
+    expect(s.taken).toEqual(['only one\r\n']);
+    const next = new Outbox(s.ctx, 24);
+    expect(next.w.buffer).toBe(buf); // the spare one, not a new allocation
+    const failing = new Outbox({ writeReusable: () => Promise.reject(new Error('gone')) }, 40);
+    const lost = failing.w.buffer;
+    failing.w.ascii('x');
+    await expect(failing.end()).rejects.toThrow('gone');
+    expect(new Outbox(s.ctx, 40).w.buffer).not.toBe(lost);
+  });
 });
