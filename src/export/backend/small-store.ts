@@ -131,6 +131,12 @@ export class SmallStore {
   get(hash: string, checked = false): Buffer | undefined {
     const p = this.pending.get(hash);
     if (p !== undefined) return p;
+    const body = this.stored(hash, checked);
+    return body === undefined ? undefined : this.copies.copy(body);
+  }
+
+  /** The stored bytes of an entry as a view of lmdb-js's shared read buffer (CRC checked unless `checked`; a damaged one dropped), or undefined. */
+  private stored(hash: string, checked: boolean): Buffer | undefined {
     if (this.closed) return undefined;
     const v = this.bytesDb.getBinaryFast(hash);
     if (v === undefined || v.length < CRC_BYTES) return undefined;
@@ -140,7 +146,7 @@ export class SmallStore {
       this.drop(hash);
       return undefined;
     }
-    return this.copies.copy(body);
+    return body;
   }
 
   /**
@@ -158,15 +164,8 @@ export class SmallStore {
       use(slice(p, start, end));
       return true;
     }
-    if (this.closed) return false;
-    const v = this.bytesDb.getBinaryFast(hash);
-    if (v === undefined || v.length < CRC_BYTES) return false;
-    const body = v.subarray(CRC_BYTES);
-    if (!checked && crc32(body) !== v.readUInt32LE(0)) {
-      this.log.warn({ hash }, 'backend: damaged article in the small-article store; dropped');
-      this.drop(hash);
-      return false;
-    }
+    const body = this.stored(hash, checked);
+    if (body === undefined) return false;
     use(slice(body, start, end));
     return true;
   }
