@@ -67,6 +67,18 @@ const article = (n: number): Buffer =>
     n % 4 === 0 ? Buffer.from([0x00, 0x01, 0x0d, 0x0a]) : Buffer.from('line 2\r\n'),
   ]);
 
+/** Serves each backend on its own server with one client logged in and g.x EXAMINEd (pushed to `servers` and `clients`, in order). */
+async function serveBoth(backends: Parameters<typeof startImap>[0][], servers: TestServer[], clients: RawClient[]): Promise<void> {
+  for (const b of backends) {
+    const srv = await startImap(b);
+    servers.push(srv);
+    const c = await RawClient.connect(srv.port);
+    clients.push(c);
+    expect(tagged(await c.cmd('L', 'LOGIN alice secret'), 'L')).toMatch(/^L OK/);
+    expect(tagged(await c.cmd('S', 'EXAMINE g.x'), 'S')).toMatch(/^S OK/);
+  }
+}
+
 describe('FETCH of article bytes, batch path', () => {
   let fast: BytesBackend;
   let plain: FixtureBackend;
@@ -76,14 +88,7 @@ describe('FETCH of article bytes, batch path', () => {
     fast = new BytesBackend();
     plain = new FixtureBackend();
     for (const b of [fast, plain]) for (let n = 1; n <= 9; n++) b.add('g.x', n, article(n));
-    for (const b of [fast, plain]) {
-      const srv = await startImap(b);
-      servers.push(srv);
-      const c = await RawClient.connect(srv.port);
-      clients.push(c);
-      expect(tagged(await c.cmd('L', 'LOGIN alice secret'), 'L')).toMatch(/^L OK/);
-      expect(tagged(await c.cmd('S', 'EXAMINE g.x'), 'S')).toMatch(/^S OK/);
-    }
+    await serveBoth([fast, plain], servers, clients);
   });
   afterAll(async () => {
     for (const c of clients) c.close();
@@ -143,14 +148,7 @@ describe('FETCH of article bytes, lent bodies', () => {
       for (let n = 1; n <= 9; n++) b.add('g.x', n, article(n));
       for (let n = 10; n <= 69; n++) b.add('g.x', n, long(n));
     }
-    for (const b of [lending, plain]) {
-      const srv = await startImap(b);
-      servers.push(srv);
-      const c = await RawClient.connect(srv.port);
-      clients.push(c);
-      expect(tagged(await c.cmd('L', 'LOGIN alice secret'), 'L')).toMatch(/^L OK/);
-      expect(tagged(await c.cmd('S', 'EXAMINE g.x'), 'S')).toMatch(/^S OK/);
-    }
+    await serveBoth([lending, plain], servers, clients);
   });
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -62,6 +62,16 @@ const never: Upstream = () => Promise.reject(new Error('upstream must not be ask
 const same = (a: Buffer, b: Buffer): boolean => a.equals(b);
 const pause = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
+/** Flips one bit of a key's stored bytes in the cache's small-article store (same length: only the checksum can tell). */
+async function damageStored(dir: string, key: string): Promise<void> {
+  const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
+  const db = env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
+  const value = Buffer.from(db.getBinary(hashOf(key))!);
+  value[50] = value[50]! ^ 1;
+  await db.put(hashOf(key), value);
+  await env.close();
+}
+
 describe('ArticleCache', () => {
   it('keeps a small article in the LMDB store and a long one in a file, served whole and by range', async () => {
     const dir = tempDir();
@@ -143,13 +153,7 @@ describe('ArticleCache', () => {
     await first.ensure('b', counted(b));
     await first.close();
     caches = [];
-    // damage a's stored bytes (same length: only the checksum can tell)
-    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
-    const db = env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
-    const value = Buffer.from(db.getBinary(hashOf('a'))!);
-    value[50] = value[50]! ^ 1;
-    await db.put(hashOf('a'), value);
-    await env.close();
+    await damageStored(dir, 'a');
     const c = await cacheIn(dir);
     const cost = c.bytes;
     const up = counted(a);
@@ -175,12 +179,7 @@ describe('ArticleCache', () => {
     await first.ensure('l', counted(long));
     await first.close();
     caches = [];
-    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
-    const db = env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
-    const value = Buffer.from(db.getBinary(hashOf('a'))!);
-    value[50] = value[50]! ^ 1;
-    await db.put(hashOf('a'), value);
-    await env.close();
+    await damageStored(dir, 'a');
     const c = await cacheIn(dir);
     const seen: Buffer[] = [];
     const keep = (x: Buffer): void => void seen.push(Buffer.from(x));
