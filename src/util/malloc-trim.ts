@@ -12,7 +12,11 @@
  * libuv's thread pool, not the event loop: with a lot to release it takes
  * ~0.2 s per 700 MB. It runs at most once per `intervalMs`, and only after the
  * process used at least MIN_CPU_MS of CPU since the last trim, so an idle
- * server does nothing. Where there is no glibc (musl, macOS) or koffi cannot
+ * server does nothing — with one exception: the first tick after a busy trim
+ * that finds the process quiet trims once more (a trailing trim), because
+ * what the last burst of work freed (a listing's buffers, the last responses)
+ * is freed after that burst's last trim, and a quiet process would otherwise
+ * keep it until the next burst. Where there is no glibc (musl, macOS) or koffi cannot
  * load, it logs once at debug level and stays off.
  */
 import { createRequire } from 'node:module';
@@ -40,8 +44,10 @@ function loadTrim(): TrimFn | Error {
 export interface MallocTrimmer {
   /** Stops the timer (a trim under way finishes on its thread). */
   stop(): void;
-  /** Trims now (same conditions as the timer); resolves when done or skipped. */
+  /** Trims now if the process used MIN_CPU_MS of CPU since the last trim; resolves when done or skipped. */
   trimNow(): Promise<void>;
+  /** What the timer does every interval: `trimNow`, or the trailing trim after a busy one (see above). */
+  tick(): Promise<void>;
 }
 
 /**
@@ -53,7 +59,7 @@ export function startMallocTrimmer(
   log: Logger,
   deps: { trim?: TrimFn; cpuMs?: () => number } = {},
 ): MallocTrimmer {
-  const off: MallocTrimmer = { stop: () => undefined, trimNow: () => Promise.resolve() };
+  const off: MallocTrimmer = { stop: () => undefined, trimNow: () => Promise.resolve(), tick: () => Promise.resolve() };
   if (intervalMs <= 0) return off;
   const trim = deps.trim ?? loadTrim();
   if (trim instanceof Error) {
@@ -67,10 +73,10 @@ export function startMallocTrimmer(
   let lastCpu = -Infinity;
   let running: Promise<void> | null = null;
   let failed = false;
-  const trimNow = (): Promise<void> => {
-    if (running || failed) return running ?? Promise.resolve();
-    const cpu = cpuMs();
-    if (cpu - lastCpu < MIN_CPU_MS) return Promise.resolve();
+  /** The last trim was a busy one (MIN_CPU_MS of work before it): the next quiet tick trims once more. */
+  let trailing = false;
+  /** One trim on the thread pool; `cpu` is the process CPU clock now. */
+  const startTrim = (cpu: number): Promise<void> => {
     lastCpu = cpu;
     running = new Promise<void>((resolve) => {
       trim(0, (err) => {
@@ -84,9 +90,25 @@ export function startMallocTrimmer(
     });
     return running;
   };
-  const timer = setInterval(() => void trimNow(), intervalMs).unref();
+  const trimNow = (): Promise<void> => {
+    if (running || failed) return running ?? Promise.resolve();
+    const cpu = cpuMs();
+    if (cpu - lastCpu < MIN_CPU_MS) return Promise.resolve();
+    trailing = true;
+    return startTrim(cpu);
+  };
+  const tick = (): Promise<void> => {
+    if (running || failed) return running ?? Promise.resolve();
+    const cpu = cpuMs();
+    if (cpu - lastCpu >= MIN_CPU_MS) return trimNow();
+    if (!trailing) return Promise.resolve();
+    trailing = false;
+    return startTrim(cpu);
+  };
+  const timer = setInterval(() => void tick(), intervalMs).unref();
   return {
     stop: () => clearInterval(timer),
     trimNow,
+    tick,
   };
 }

@@ -52,6 +52,55 @@ describe('startMallocTrimmer', () => {
     t.stop();
   });
 
+  it('a quiet tick after a busy trim trims once more (what the burst freed last), then waits for work', async () => {
+    const f = fakeTrim();
+    let cpu = 0;
+    const t = startMallocTrimmer(60_000, silentLogger(), { trim: f.trim, cpuMs: () => cpu });
+    const busy = t.tick(); // the first tick: work since start
+    expect(f.calls).toBe(1);
+    f.finish();
+    await busy;
+    cpu = 150;
+    const again = t.tick(); // still busy: a busy trim
+    expect(f.calls).toBe(2);
+    f.finish();
+    await again;
+    cpu = 160; // quiet since
+    const trailing = t.tick();
+    expect(f.calls).toBe(3);
+    f.finish();
+    await trailing;
+    cpu = 170;
+    await t.tick(); // quiet again: nothing more
+    await t.tick();
+    expect(f.calls).toBe(3);
+    cpu = 300; // work again
+    const more = t.tick();
+    expect(f.calls).toBe(4);
+    f.finish();
+    await more;
+    t.stop();
+  });
+
+  it('no trailing trim after a trailing trim or when nothing was trimmed for work', async () => {
+    const f = fakeTrim();
+    let cpu = 0;
+    const t = startMallocTrimmer(60_000, silentLogger(), { trim: f.trim, cpuMs: () => cpu });
+    const first = t.tick();
+    f.finish();
+    await first;
+    const trailing = t.tick();
+    expect(f.calls).toBe(2);
+    f.finish();
+    await trailing;
+    cpu = 50;
+    await t.tick();
+    cpu = 99;
+    await t.tick();
+    expect(f.calls).toBe(2);
+    t.stop();
+  });
+
   it('stops trying after a failed trim', async () => {
     const f = fakeTrim();
     let cpu = 0;
