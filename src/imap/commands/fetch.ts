@@ -36,7 +36,7 @@ import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 import { fetchOpen, omitUidItem } from '../uidonly.js';
 import { eagerPreview, objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
-import { LISTING_ITEMS, listingBatch } from '../fetch/listing.js';
+import { LISTING_ITEMS, writeListing } from '../fetch/listing.js';
 import { batchStructures, STRUCTURE_ITEMS, unrendered } from '../fetch/structures.js';
 
 interface FetchArgs {
@@ -171,7 +171,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       }
     }
     if (listing && newlySeen.size === 0) {
-      await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags, envelopes));
+      await writeListing(ctx, { seqs: batch, uids, items, metas, flags, envelopes });
       continue;
     }
     if (bodies && newlySeen.size === 0) {
@@ -180,7 +180,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     }
     if (structureListing && newlySeen.size === 0) {
       const rendered = await batchStructures(ctx, uids, items, metas);
-      await ctx.write(...listingBatch(ctx, batch, uids, items, metas, flags, envelopes, rendered));
+      await writeListing(ctx, { seqs: batch, uids, items, metas, flags, envelopes, structures: rendered });
       continue;
     }
     for (let i = 0; i < batch.length; i++) {

@@ -7,7 +7,7 @@ import type { CommandContext } from '../command.js';
 import type { FetchItem } from '../wire/fetch-att.js';
 import { dateTimeText } from '../wire/encoder.js';
 import { ByteWriter } from '../wire/byte-writer.js';
-import type { Chunk } from '../wire/writer.js';
+import { Outbox } from './outbox.js';
 import type { MessageMeta } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
 import type { Envelopes } from '../render/cache.js';
@@ -19,27 +19,65 @@ import type { BatchRenderings } from './structures.js';
 /** Items answered from the snapshot, flags and cached header data alone: no await per message. */
 export const LISTING_ITEMS = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE', 'INTERNALDATE', 'ENVELOPE', 'EMAILID', 'THREADID']);
 
+/** One batch of a listing as read from the backend (commands/fetch.ts). */
+export interface ListingBatch {
+  seqs: readonly number[];
+  uids: readonly number[];
+  items: readonly FetchItem[];
+  metas: ReadonlyMap<number, MessageMeta> | undefined;
+  flags: FlagView | undefined;
+  envelopes: Envelopes;
+  structures?: BatchRenderings;
+}
+
 /**
- * A whole batch of a listing (FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE ...)),
- * rendered synchronously into chunks for one write: the hot path of every
- * client's mailbox view (invariant 6: all of it from overview/header data).
+ * Batches of at least this many messages are rendered into an Outbox's reused
+ * buffers of LISTING_CHUNK octets; smaller ones (a client opening one message)
+ * into one small buffer that joins the tagged reply's write.
  */
-export function listingBatch(
-  ctx: CommandContext,
-  seqs: readonly number[],
-  uids: readonly number[],
-  items: readonly FetchItem[],
-  metas: ReadonlyMap<number, MessageMeta> | undefined,
-  flags: FlagView | undefined,
-  envelopes: Envelopes,
-  structures?: BatchRenderings,
-): Chunk[] {
+const REUSED_FROM = 128;
+const LISTING_CHUNK = 64 * 1024;
+/** A chunk is shipped once fewer than this many octets are left in it (a message's answer is ~250–350 octets; a longer one grows the buffer). */
+const CHUNK_HEADROOM = 4 * 1024;
+
+/**
+ * Writes a whole batch of a listing (FETCH 1:* (UID FLAGS ENVELOPE
+ * RFC822.SIZE ...)): the hot path of every client's mailbox view (invariant
+ * 6: all of it from overview/header data), rendered synchronously a chunk at
+ * a time. A large batch goes out through two reused buffers (outbox.ts): a
+ * 1M-article listing rendered into a fresh buffer per batch left hundreds of
+ * MB of freed-but-resident malloc heap and set off collections by external
+ * memory alone.
+ */
+export async function writeListing(ctx: CommandContext, b: ListingBatch): Promise<void> {
+  if (b.seqs.length < REUSED_FROM) {
+    // under 4 KiB a Buffer comes from Node's shared pool, not a malloc of its own
+    const w = new ByteWriter(Math.min(4095, b.seqs.length * 384));
+    renderListing(ctx, b, flagRuns(b), w, 0, Infinity);
+    return ctx.write(w.take());
+  }
+  const out = new Outbox(ctx, LISTING_CHUNK);
+  const flagText = flagRuns(b);
+  for (let i = 0; i < b.seqs.length; ) {
+    i = renderListing(ctx, b, flagText, out.w, i, LISTING_CHUNK - CHUNK_HEADROOM);
+    await out.ship();
+  }
+  await out.end();
+}
+
+/** The batch's FLAGS texts, rendered once per run of equal flags. */
+function flagRuns(b: ListingBatch): FlagRunText | undefined {
+  return b.flags && b.uids.length > 0 ? new FlagRunText(b.flags, b.uids[0]!, b.uids[b.uids.length - 1]!) : undefined;
+}
+
+/** Renders the batch's messages from index `from` until `w` holds `limit` octets or more; returns the index to go on from. */
+function renderListing(ctx: CommandContext, b: ListingBatch, flagText: FlagRunText | undefined, w: ByteWriter, from: number, limit: number): number {
+  const { seqs, uids, items, metas, flags, envelopes, structures } = b;
   const condstore = ctx.session.condstore;
   // `fetchOpen`'s two forms, written without a string per message
   const uidOnly = isUidOnly(ctx.session);
-  const w = new ByteWriter(Math.max(4096, seqs.length * 384)); // ~250–350 bytes a message: one allocation, no growth
-  const flagText = flags && seqs.length > 0 ? new FlagRunText(flags, uids[0]!, uids[uids.length - 1]!) : undefined;
-  for (let i = 0; i < seqs.length; i++) {
+  for (let i = from; i < seqs.length; i++) {
+    if (w.length >= limit) return i;
     const uid = uids[i]!;
     const meta = metas?.get(uid);
     if (metas && !meta) continue;
@@ -76,7 +114,7 @@ export function listingBatch(
     }
     writeFetchTail(w, uid, condstore && sentFlags && !sentModseq, flags);
   }
-  return [w.take()];
+  return seqs.length;
 }
 
 /** The opening of one message's answer: `* SEQ FETCH (`, or `* UID UIDFETCH (` under UIDONLY (RFC 9586). */
