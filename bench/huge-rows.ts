@@ -44,9 +44,6 @@ import { rowScriptArgs, type RowScriptArgs } from './args.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
 
-/** Wait before the memory line of the quiet server (two intervals of the malloc trimmer: its trailing trim has run). */
-const QUIET_MS = 5_000;
-
 /** Row groups `--rows` can pick. */
 const ROW_GROUPS = ['select', 'flags', 'envelope', 'search', 'sort'] as const;
 type RowGroup = (typeof ROW_GROUPS)[number];
@@ -264,10 +261,6 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
         return { ...r, ...(note ? { note } : {}) };
       });
       await memory('after the listings');
-      // the same process once quiet (no client work): what it keeps, after the trimmer's trailing trim
-      await new Promise((r) => setTimeout(r, QUIET_MS));
-      const q = await rollup(pid);
-      emit({ row: `server Pss_Anon ${QUIET_MS / 1000} s after the listings (quiet)`, value: q.anon, unit: 'MB', load: load(), note: `Pss_File ${q.file.toFixed(0)} MB, RSS ${q.rss.toFixed(0)} MB; what the process keeps once idle` });
     }
     if (want('search')) {
       const sw = corpus.subjectWord;
