@@ -268,6 +268,7 @@ export class Connection {
       untagged: (...chunks) => this.send(['* ', ...chunks, '\r\n']),
       write: (...chunks) => this.send(chunks),
       writeReusable: (data) => this.out.sendReusable(data),
+      queueReusable: (data) => this.out.queueReusable(data),
       literal: (size, body, binary) => this.out.literal(size, body, binary ?? false),
       continuation: (text) => this.send([`+ ${text}\r\n`], true),
       readLine: () => this.readLine(),

@@ -40,6 +40,11 @@ import { ConnectionClosed, WireWriteError } from './errors.js';
 
 export type Chunk = Buffer | string;
 
+interface Lent {
+  buf: Buffer;
+  done: (err?: Error) => void;
+}
+
 /** Output is written to the stream once this many octets are pending. */
 const OUTPUT_BATCH = 64 * 1024;
 /** Streamed literals up to this size are gathered into the output batch rather than streamed. */
@@ -59,6 +64,10 @@ export class ResponseWriter {
   private pending: Buffer[] = [];
   private text = '';
   private pendingBytes = 0;
+  /** Buffers of `pending` lent by `queueReusable`, in order, each settled once the stream has taken it. */
+  private lent: Lent[] = [];
+  /** Lent buffers handed to the stream whose write has not called back yet (close() settles them). */
+  private readonly taking = new Set<Lent>();
   private closed = false;
 
   /** `socket`: its 'close' ends waiting writes; it is also the first output stream. */
@@ -98,12 +107,7 @@ export class ResponseWriter {
   /** Write everything queued (and sync-flush the deflate stream). */
   async flush(): Promise<void> {
     this.sealText();
-    if (this.pendingBytes > 0) {
-      const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-      this.pending = [];
-      this.pendingBytes = 0;
-      await this.writeOut(data);
-    }
+    if (this.pendingBytes > 0) await this.writePending();
     if (this.deflate) this.deflate.flush(zc.Z_SYNC_FLUSH);
   }
 
@@ -118,13 +122,26 @@ export class ResponseWriter {
   async sendReusable(data: Buffer): Promise<void> {
     if (this.closed) throw new ConnectionClosed('connection closed');
     this.sealText();
-    if (this.pendingBytes > 0) {
-      const queued = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-      this.pending = [];
-      this.pendingBytes = 0;
-      void this.writeOut(queued).catch(() => undefined); // ordered before `data`; its failure is `data`'s too
-    }
+    if (this.pendingBytes > 0) void this.writePending().catch(() => undefined); // ordered before `data`; its failure is `data`'s too
     await this.writeTaken(data);
+  }
+
+  /**
+   * Queues `data` without copying it: it leaves with the next write (at the
+   * latest the flush of the command's tagged response), in one system call
+   * with what is queued around it. Resolves once the stream has taken it, so
+   * the caller may then fill its buffer again; rejects with ConnectionClosed
+   * (also when the connection closes first). The caller must not wait for
+   * it before something flushes.
+   */
+  queueReusable(data: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new ConnectionClosed('connection closed'));
+    this.sealText();
+    return new Promise((resolve, reject) => {
+      this.pending.push(data);
+      this.pendingBytes += data.length;
+      this.lent.push({ buf: data, done: (err) => (err ? reject(err) : resolve()) });
+    });
   }
 
   /** `{size}` CRLF (or `~{size}` for BINARY with NUL) then exactly `size` octets from `body`. */
@@ -220,6 +237,10 @@ export class ResponseWriter {
     this.pending = [];
     this.text = '';
     this.pendingBytes = 0;
+    const lent = [...this.lent, ...this.taking];
+    this.lent = [];
+    this.taking.clear();
+    for (const l of lent) l.done(new ConnectionClosed('connection closed'));
     this.deflate?.destroy();
   }
 
@@ -230,11 +251,52 @@ export class ResponseWriter {
     }
   }
 
+  /**
+   * Writes what is queued: one Buffer (joined) when nothing in it is lent,
+   * else each piece in one corked run (a single writev on a socket), lent
+   * ones settled by their write callbacks.
+   */
+  private writePending(): Promise<void> {
+    const bufs = this.pending;
+    const lent = this.lent;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (lent.length === 0) return this.writeOut(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+    this.lent = [];
+    const out = this.output;
+    if (this.closed || out.writableEnded || out.destroyed) {
+      for (const l of lent) l.done(new ConnectionClosed('connection closed'));
+      return Promise.reject(new ConnectionClosed('connection closed'));
+    }
+    let ok = true;
+    let k = 0;
+    out.cork();
+    for (const b of bufs) {
+      const l = lent[k];
+      if (l !== undefined && l.buf === b) {
+        k++;
+        // a stream destroyed mid-write may never call back: close() settles it then (ConnectionClosed)
+        this.taking.add(l);
+        ok = out.write(b, (err) => {
+          this.taking.delete(l);
+          l.done(err ? new ConnectionClosed('connection closed') : undefined);
+        });
+      } else ok = out.write(b);
+    }
+    out.uncork();
+    return ok ? Promise.resolve() : this.drained();
+  }
+
   private writeOut(data: Buffer): Promise<void> {
     if (this.closed || this.output.writableEnded || this.output.destroyed) {
       return Promise.reject(new ConnectionClosed('connection closed'));
     }
     if (this.output.write(data)) return Promise.resolve();
+    return this.drained();
+  }
+
+  /** Resolves at the stream's next 'drain', rejects when the socket closes first. */
+  private drained(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onDrain = (): void => {
         this.socket.off('close', onClose);
