@@ -87,7 +87,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const s = ctx.session;
   const sel = s.selected!;
   const items = [...args.req.items];
-  if (byUid && !omitUidItem(s) && !items.some((i) => i.type === 'UID')) items.unshift({ type: 'UID', name: 'UID', setsSeen: false });
+  if (byUid && !omitUidItem(s) && !items.some((i) => i.type === 'UID')) items.unshift(UID_ITEM);
   const { changedSince, vanished } = args.req;
   if (changedSince !== undefined || items.some((i) => i.type === 'MODSEQ')) {
     if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ and CHANGEDSINCE need CONDSTORE');
@@ -96,7 +96,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   if (vanished && (!byUid || changedSince === undefined || !s.enabled.has('QRESYNC'))) {
     throw bad('CLIENTBUG', 'VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC');
   }
-  if (changedSince !== undefined && !items.some((i) => i.type === 'MODSEQ')) items.push({ type: 'MODSEQ', name: 'MODSEQ', setsSeen: false });
+  if (changedSince !== undefined && !items.some((i) => i.type === 'MODSEQ')) items.push(MODSEQ_ITEM);
   let seqs = resolveSet(sel, args.set, byUid);
   if (vanished) await announceVanished(ctx, concreteSet(sel, args.set, true));
   if (changedSince !== undefined && seqs.length > 0) {
@@ -138,26 +138,28 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       ? previewCached(cache, sel, uid)
       : cache.hasStructure(sel.name, sel.uidValidity, uid, i.type === 'BODYSTRUCTURE', s.utf8));
   // BODY/BODYSTRUCTURE only (a listing): the shelves taken once, nothing allocated per UID
-  const missing = structureItems.every((i) => STRUCTURE_ITEMS.has(i.type)) ? unrendered(ctx, items) : (u: number) => !rendered(u);
+  const missing = (): ((uid: number) => boolean) =>
+    structureItems.every((i) => STRUCTURE_ITEMS.has(i.type)) ? unrendered(ctx, items) : (u: number) => !rendered(u);
   const needs: ReadNeeds = {
     meta: wantMeta,
     exactSize: needSize,
     content: wantContent,
     streams: true,
     // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
-    structure: wantStructure && (renderedOnly ? missing : true),
+    structure: wantStructure && (renderedOnly ? missing() : true),
   };
-  const shelf = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
+  // the envelope shelf only for ENVELOPE (its lookup is not free; the other items never read it)
+  const shelf = items.some((i) => i.type === 'ENVELOPE') ? ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8) : undefined;
   // one message (a client opening it): its page is not read back whole and kept for one rendering
-  const envelopes = seqs.length === 1 ? shelf.single : shelf;
+  const envelopes = (seqs.length === 1 ? shelf?.single : shelf) ?? NO_ENVELOPES;
 
   for await (const got of sel.handle.read(uidsOf(sel, seqs), needs)) {
     const uids = got.uids;
-    const batch = seqs.slice(got.from, got.from + uids.length);
+    const batch = got.from === 0 && uids.length === seqs.length ? seqs : seqs.slice(got.from, got.from + uids.length);
     const metas = got.metas;
     unreadable += got.failed;
     let flags: FlagView | undefined = wholeView;
-    let newlySeen = new Set<number>();
+    let newlySeen: ReadonlySet<number> = NONE_SEEN;
     if (wantFlags) {
       flags ??= await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
       if (setsSeen) {
@@ -303,6 +305,17 @@ async function writeMessage(
 
 /** A vanished article (skipped: expiry announces it later). */
 const isGone = (err: unknown): boolean => err instanceof BackendError && err.code === 'NONEXISTENT';
+
+/** The items UID FETCH and CHANGEDSINCE add (shared: items are never modified). */
+const UID_ITEM: FetchItem = Object.freeze({ type: 'UID', name: 'UID', setsSeen: false });
+const MODSEQ_ITEM: FetchItem = Object.freeze({ type: 'MODSEQ', name: 'MODSEQ', setsSeen: false });
+/** No message newly \Seen in a batch (the common case: no Set per batch). */
+const NONE_SEEN: ReadonlySet<number> = new Set();
+/** Stands for the envelope shelf of a FETCH without ENVELOPE: never asked. */
+const NO_ENVELOPES: Envelopes = { get: noEnvelope, write: noEnvelope };
+function noEnvelope(): never {
+  throw new Error('an ENVELOPE rendered for a FETCH without ENVELOPE');
+}
 
 const WHOLE: Section = { part: [] };
 const TEXT: Section = { part: [], text: 'TEXT' };
