@@ -63,8 +63,8 @@ export class CommandCall implements CommandContext {
     return this.host.out.sendReusable(data);
   }
 
-  queueReusable(data: Buffer): Promise<void> {
-    return this.host.out.queueReusable(data);
+  queueReusable(data: Buffer, taken: (err?: Error) => void): void {
+    this.host.out.queueReusable(data, taken);
   }
 
   literal(size: number, body: Readable | Buffer | ByteSource, binary?: boolean): Promise<void> {

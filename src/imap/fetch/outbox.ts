@@ -46,6 +46,10 @@ export class Outbox {
   private sending: { buf: Buffer; taken: Promise<void> } | undefined;
   /** Buffers of `chunk` octets this outbox took (given back at `end`). */
   private readonly owned: Buffer[] = [];
+  /** Gives the buffers back to the spare list, unless the last write failed (the connection is gone). */
+  private readonly giveBack = (err?: Error): void => {
+    if (err === undefined) for (const b of this.owned.splice(0)) giveSpare(b);
+  };
 
   constructor(
     private readonly ctx: Pick<CommandContext, 'writeReusable' | 'queueReusable'>,
@@ -83,12 +87,10 @@ export class Outbox {
    * are spare again once the socket has taken the last one too.
    */
   async end(): Promise<void> {
-    const owned = this.owned.splice(0);
-    const last = this.w.length > 0 ? this.ctx.queueReusable(this.w.take()) : undefined;
-    last?.catch(() => undefined); // a failed write gives nothing back; the connection answers it
+    const queued = this.w.length > 0;
+    if (queued) this.ctx.queueReusable(this.w.take(), this.giveBack);
     await this.sending?.taken;
-    if (last === undefined) for (const b of owned) giveSpare(b);
-    else void last.then(() => { for (const b of owned) giveSpare(b); }, () => undefined);
+    if (!queued) this.giveBack();
   }
 
   /** Writes what is rendered; returns the buffer in flight before (undefined: none), or null when nothing was rendered. */

@@ -9,7 +9,7 @@ import { Outbox } from '../../../src/imap/fetch/outbox.js';
 
 /** A `writeReusable` whose writes are taken only when the test says so; what each write held when it was taken. */
 function socket(): {
-  ctx: { writeReusable(data: Buffer): Promise<void>; queueReusable(data: Buffer): Promise<void> };
+  ctx: { writeReusable(data: Buffer): Promise<void>; queueReusable(data: Buffer, taken: (err?: Error) => void): void };
   inFlight: () => number;
   take: () => void;
   taken: string[];
@@ -25,9 +25,9 @@ function socket(): {
     ctx: {
       writeReusable: write,
       // queued: in this stand-in it leaves at once, after the writes before it (what the next flush does)
-      queueReusable: (data: Buffer) => {
+      queueReusable: (data: Buffer, taken: (err?: Error) => void) => {
         s.queued++;
-        return write(data);
+        write(data).then(() => taken(), taken);
       },
     },
     queued: 0,
@@ -106,13 +106,14 @@ describe('Outbox', () => {
     const next = new Outbox(s.ctx, 24);
     expect(next.w.buffer).toBe(buf); // the spare one, not a new allocation
     const gone = (): Promise<void> => Promise.reject(new Error('gone'));
-    const failing = new Outbox({ writeReusable: gone, queueReusable: gone }, 40);
+    const goneLater = (_data: Buffer, taken: (err?: Error) => void): void => void setImmediate(() => taken(new Error('gone')));
+    const failing = new Outbox({ writeReusable: gone, queueReusable: goneLater }, 40);
     const lost = failing.w.buffer;
     failing.w.ascii('x');
     await failing.ship(); // the first buffer's write fails; seen when it is waited for
     failing.w.ascii('y');
     await expect(failing.end()).rejects.toThrow('gone');
-    const queuedLost = new Outbox({ writeReusable: gone, queueReusable: gone }, 48);
+    const queuedLost = new Outbox({ writeReusable: gone, queueReusable: goneLater }, 48);
     const lost2 = queuedLost.w.buffer;
     queuedLost.w.ascii('z');
     await queuedLost.end(); // its failure is the connection's to answer
