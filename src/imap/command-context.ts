@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { Readable } from 'node:stream';
 import type { ByteSource } from '../export/interface.js';
-import type { CommandContext } from './command.js';
+import type { CommandContext, Completion } from './command.js';
 import type { ServerContext } from './context.js';
 import type { Session } from './session.js';
 import type { Chunk, ResponseWriter } from './wire/writer.js';
@@ -87,4 +87,15 @@ export class CommandCall implements CommandContext {
   afterCompletion(fn: () => void | Promise<void>): void {
     this.afterOk.push(fn);
   }
+}
+
+/** A command that returned no Completion. */
+export const NOTHING_SAID: Completion = Object.freeze({});
+const completed = new Map<string, string>();
+
+/** `NAME completed`, made once per registered name (not a string per command). */
+export function completedText(name: string): string {
+  let t = completed.get(name);
+  if (t === undefined) completed.set(name, (t = `${name} completed`));
+  return t;
 }

@@ -31,7 +31,7 @@ import { FlagStoreError } from '../stateagent/flagstore.js';
 import { Session } from './session.js';
 import { oneLine, stateText } from './response-text.js';
 import type { CommandSpec, Completion, Registry } from './command.js';
-import { CommandCall, type ContextHost } from './command-context.js';
+import { CommandCall, completedText, NOTHING_SAID, type ContextHost } from './command-context.js';
 import type { ServerContext } from './context.js';
 import { capabilities } from './capabilities.js';
 import { announceUpdates } from './updates.js';
@@ -226,7 +226,7 @@ export class Connection {
       if (refused) throw refused;
       subject = subjectOf(spec, name, args);
       const ctx = new CommandCall(tag, name, this.host, afterOk);
-      const done: Completion = (await spec.run(ctx, args)) ?? {};
+      const done: Completion = (await spec.run(ctx, args)) ?? NOTHING_SAID;
       if (this.session.state === 'logout') {
         await this.send([`${tag} OK ${done.text ?? 'LOGOUT completed'}\r\n`], true);
         this.out.end();
@@ -234,7 +234,7 @@ export class Connection {
       }
       await announceUpdates(this.session, this.sendChunks, spec.expungeOk ?? true);
       const code = done.code ? `[${done.code}] ` : '';
-      await this.send([`${tag} OK ${code}${done.text ?? `${name} completed`}\r\n`], true);
+      await this.send([`${tag} OK ${code}${done.text ?? completedText(name)}\r\n`], true);
       for (const fn of afterOk) await fn();
     } catch (err) {
       afterOk = [];
