@@ -36,6 +36,13 @@ export interface CommandContext {
    * it, so the caller may then overwrite `data`'s buffer (ResponseWriter.sendReusable).
    */
   writeReusable(data: Buffer): Promise<void>;
+  /**
+   * Queue `data` (not copied) after what is queued: it leaves with the next
+   * write, at the latest with the command's tagged response, in one system
+   * call with it. `taken` is called once the socket has taken it (or with
+   * ConnectionClosed): ResponseWriter.queueReusable.
+   */
+  queueReusable(data: Buffer, taken: (err?: Error) => void): void;
   /** Write `{size}` CRLF and exactly `size` octets from `body` (the caller closes a stream or source it opened). */
   literal(size: number, body: Readable | Buffer | ByteSource, binary?: boolean): Promise<void>;
   /** Write a continuation request `+ text`. */

@@ -30,7 +30,8 @@ import { BackendError } from '../export/interface.js';
 import { FlagStoreError } from '../stateagent/flagstore.js';
 import { Session } from './session.js';
 import { oneLine, stateText } from './response-text.js';
-import type { CommandContext, CommandSpec, Completion, Registry } from './command.js';
+import type { CommandSpec, Completion, Registry } from './command.js';
+import { CommandCall, completedText, NOTHING_SAID, type ContextHost } from './command-context.js';
 import type { ServerContext } from './context.js';
 import { capabilities } from './capabilities.js';
 import { announceUpdates } from './updates.js';
@@ -57,6 +58,10 @@ export class Connection {
   private continuationDue = false;
   private closed = false;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
+  /** What every command's context uses (command-context.ts), made once. */
+  private readonly host: ContextHost;
+  /** The socket's idle timeout now (set again only when it changes: I/O refreshes it). */
+  private timeoutMs = NOT_AUTHENTICATED_TIMEOUT_MS;
 
   constructor(
     socket: Socket,
@@ -71,6 +76,16 @@ export class Connection {
     this.socket = socket;
     this.input = socket;
     this.out = new ResponseWriter(socket);
+    this.host = {
+      session: this.session,
+      server,
+      log,
+      out: this.out,
+      transport: this,
+      send: (chunks, flushNow) => this.send(chunks, flushNow),
+      readLine: () => this.readLine(),
+      announce: (allowExpunge) => announceUpdates(this.session, this.sendChunks, allowExpunge),
+    };
     this.session.tls = secure;
     this.framer = this.newFramer();
     socket.setNoDelay(true);
@@ -210,16 +225,16 @@ export class Connection {
       const refused = uidOnlyRefusal(this.session, name, args);
       if (refused) throw refused;
       subject = subjectOf(spec, name, args);
-      const ctx = this.context(tag, name, afterOk);
-      const done: Completion = (await spec.run(ctx, args)) ?? {};
+      const ctx = new CommandCall(tag, name, this.host, afterOk);
+      const done: Completion = (await spec.run(ctx, args)) ?? NOTHING_SAID;
       if (this.session.state === 'logout') {
         await this.send([`${tag} OK ${done.text ?? 'LOGOUT completed'}\r\n`], true);
         this.out.end();
         return;
       }
-      await announceUpdates(this.session, (c) => this.send(c), spec.expungeOk ?? true);
+      await announceUpdates(this.session, this.sendChunks, spec.expungeOk ?? true);
       const code = done.code ? `[${done.code}] ` : '';
-      await this.send([`${tag} OK ${code}${done.text ?? `${name} completed`}\r\n`], true);
+      await this.send([`${tag} OK ${code}${done.text ?? completedText(name)}\r\n`], true);
       for (const fn of afterOk) await fn();
     } catch (err) {
       afterOk = [];
@@ -258,28 +273,6 @@ export class Connection {
     await this.send([`${tag} NO [SERVERBUG] Internal error; the problem has been logged\r\n`], true);
   }
 
-  private context(tag: string, name: string, afterOk: Array<() => void | Promise<void>>): CommandContext {
-    return {
-      tag,
-      name,
-      session: this.session,
-      server: this.server,
-      log: this.log,
-      untagged: (...chunks) => this.send(['* ', ...chunks, '\r\n']),
-      write: (...chunks) => this.send(chunks),
-      writeReusable: (data) => this.out.sendReusable(data),
-      literal: (size, body, binary) => this.out.literal(size, body, binary ?? false),
-      continuation: (text) => this.send([`+ ${text}\r\n`], true),
-      readLine: () => this.readLine(),
-      flushUpdates: async (allowExpunge) => {
-        await announceUpdates(this.session, (c) => this.send(c), allowExpunge);
-        await this.out.flush();
-      },
-      afterCompletion: (fn) => afterOk.push(fn),
-      transport: this,
-    };
-  }
-
   private readLine(): Promise<Buffer> {
     const item = this.queue[0];
     if (item) {
@@ -296,8 +289,13 @@ export class Connection {
     return this.out.send(chunks, flushNow);
   }
 
+  private readonly sendChunks = (chunks: readonly Chunk[]): Promise<void> => this.out.send(chunks);
+
+  /** The idle timeout of the session's state; reading and writing restart the socket's timer, so only a change is set. */
   private refreshTimeout(): void {
     const ms = this.session.state === 'notauth' ? NOT_AUTHENTICATED_TIMEOUT_MS : this.server.options.idleTimeoutMs;
+    if (ms === this.timeoutMs) return;
+    this.timeoutMs = ms;
     this.socket.setTimeout(ms);
   }
 

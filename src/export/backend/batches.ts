@@ -49,7 +49,24 @@ interface MetaResult {
   failed: number;
 }
 
-export async function* readBatches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+export function readBatches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+  // one batch (a client opening a message): the same reads, without the read-ahead bookkeeping
+  return uids.length <= READ_BATCH ? oneBatch(r, uids, needs) : batches(r, uids, needs);
+}
+
+async function* oneBatch(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+  if (uids.length === 0) return;
+  const structure = needs.structure ?? false;
+  if (needs.content) r.prefetch(uids);
+  else if (structure !== false && uids.length > 1) {
+    const todo = structure === true ? uids : uids.filter(structure);
+    if (todo.length > 1) r.prefetchStructures(todo);
+  }
+  const got = needs.meta ? await metaBatch(r, uids, { exactSize: needs.exactSize ?? true }) : undefined;
+  yield { from: 0, uids, metas: got?.metas, failed: got?.failed ?? 0 };
+}
+
+async function* batches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
   const exactSize = needs.exactSize ?? true;
   const structure = needs.structure ?? false;
   const started = new Map<number, Started>();

@@ -26,7 +26,8 @@ import { concreteSet, resolveSet, uidsOf } from '../sequence.js';
 import type { Chunk } from '../wire/writer.js';
 import { bodySection, binarySection, binarySize, topSection, type BodyData, type MessageData } from '../fetch/body.js';
 import { isBodyData, sendParts } from '../fetch/send.js';
-import { bodiesPath, bodyBatch } from '../fetch/bodies.js';
+import { bodyBatch } from '../fetch/bodies.js';
+import { planOf } from '../fetch/plan.js';
 import type { MessageMeta, MimePart, ReadNeeds } from '../../export/interface.js';
 import { BackendError } from '../../export/interface.js';
 import type { FlagView } from '../../stateagent/flagstore.js';
@@ -35,30 +36,13 @@ import { bad, no } from '../errors.js';
 import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 import { fetchOpen, omitUidItem } from '../uidonly.js';
-import { eagerPreview, objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
-import { LISTING_ITEMS, writeListing } from '../fetch/listing.js';
-import { batchStructures, STRUCTURE_ITEMS, unrendered } from '../fetch/structures.js';
+import { objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
+import { writeListing } from '../fetch/listing.js';
+import { batchStructures, unrendered } from '../fetch/structures.js';
 
 interface FetchArgs {
   set: SequenceSet | '$';
   req: FetchRequest;
-}
-
-const META_ITEMS = new Set(['ENVELOPE', 'INTERNALDATE', 'RFC822.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'EMAILID', 'THREADID']);
-
-function needsMeta(items: readonly FetchItem[]): boolean {
-  return items.some((i) => META_ITEMS.has(i.type) || i.type === 'BODY[]' || i.type === 'BINARY' || i.type === 'BINARY.SIZE');
-}
-
-function needsStructure(items: readonly FetchItem[]): boolean {
-  return items.some(
-    (i) =>
-      STRUCTURE_ITEMS.has(i.type) ||
-      (i.type === 'BODY[]' && i.section.part.length > 0) ||
-      i.type === 'BINARY' ||
-      i.type === 'BINARY.SIZE' ||
-      (i.type === 'PREVIEW' && !i.lazy),
-  );
 }
 
 /** UID FETCH ... (VANISHED): UIDs of the set that no longer exist (RFC 7162 §3.2.6). */
@@ -68,10 +52,6 @@ async function announceVanished(ctx: CommandContext, set: SequenceSet): Promise<
   const gone: number[] = [];
   for (const [lo, hi] of set.resolve(top)) for (let u = lo; u <= hi; u++) if (sel.seqOf(u) === 0) gone.push(u);
   if (gone.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${uidSetText(gone)}`);
-}
-
-function isHeaderOnly(i: FetchItem): boolean {
-  return i.type === 'BODY[]' && i.section.part.length === 0 && i.section.text !== undefined && i.section.text !== 'TEXT';
 }
 
 function parseFetch(d: import('../wire/decoder.js').Decoder): FetchArgs {
@@ -87,7 +67,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const s = ctx.session;
   const sel = s.selected!;
   const items = [...args.req.items];
-  if (byUid && !omitUidItem(s) && !items.some((i) => i.type === 'UID')) items.unshift({ type: 'UID', name: 'UID', setsSeen: false });
+  if (byUid && !omitUidItem(s) && !items.some((i) => i.type === 'UID')) items.unshift(UID_ITEM);
   const { changedSince, vanished } = args.req;
   if (changedSince !== undefined || items.some((i) => i.type === 'MODSEQ')) {
     if (!ctx.server.options.persistentFlags) throw bad('CLIENTBUG', 'MODSEQ and CHANGEDSINCE need CONDSTORE');
@@ -96,7 +76,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   if (vanished && (!byUid || changedSince === undefined || !s.enabled.has('QRESYNC'))) {
     throw bad('CLIENTBUG', 'VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC');
   }
-  if (changedSince !== undefined && !items.some((i) => i.type === 'MODSEQ')) items.push({ type: 'MODSEQ', name: 'MODSEQ', setsSeen: false });
+  if (changedSince !== undefined && !items.some((i) => i.type === 'MODSEQ')) items.push(MODSEQ_ITEM);
   let seqs = resolveSet(sel, args.set, byUid);
   if (vanished) await announceVanished(ctx, concreteSet(sel, args.set, true));
   if (changedSince !== undefined && seqs.length > 0) {
@@ -104,24 +84,19 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     seqs = seqs.filter((n) => view.modseqOf(sel.uidAt(n)) > changedSince);
   }
   if (seqs.length === 0) return;
-  const wantMeta = needsMeta(items);
-  const wantStructure = needsStructure(items);
+  const plan = planOf(items);
+  const wantMeta = plan.meta;
+  const wantStructure = plan.structure;
   const cache = ctx.server.renderCache;
-  const wantContent = items.some(
-    (i) => i.type === 'RFC822' || i.type === 'RFC822.TEXT' || i.type === 'BINARY' || (i.type === 'BODY[]' && !isHeaderOnly(i)),
-  ) || (eagerPreview(items) && seqs.some((n) => !previewCached(cache, sel, sel.uidAt(n))));
-  const setsSeen = !sel.readOnly && items.some((i) => i.setsSeen);
-  const wantFlags = items.some((i) => i.type === 'FLAGS' || i.type === 'MODSEQ') || setsSeen;
-  const listing = items.every((i) => LISTING_ITEMS.has(i.type));
+  const wantContent = plan.content || (plan.eagerPreview && seqs.some((n) => !previewCached(cache, sel, sel.uidAt(n))));
+  const setsSeen = !sel.readOnly && plan.setsSeen;
+  const wantFlags = plan.flagItems || setsSeen;
+  const listing = plan.listing;
   // byte ranges of whole articles (an offline client's sync): rendered per batch, no promise per message
-  const bodies = !listing && sel.handle.bytes !== undefined && bodiesPath(items);
+  const bodies = plan.bodies && sel.handle.bytes !== undefined;
   // BODY/BODYSTRUCTURE beside listing items: rendered per batch too, from renderings gathered first
-  const structureListing = !listing && items.every((i) => LISTING_ITEMS.has(i.type) || STRUCTURE_ITEMS.has(i.type));
-  // Only RFC822.SIZE and byte ranges of the article use the size (header sections and ENVELOPE do not).
-  const needSize = items.some(
-    (i) => i.type === 'RFC822.SIZE' || i.type === 'RFC822' || i.type === 'RFC822.TEXT' || i.type === 'BINARY' || i.type === 'BINARY.SIZE'
-      || (i.type === 'BODY[]' && !isHeaderOnly(i)),
-  );
+  const structureListing = plan.structureListing;
+  const needSize = plan.exactSize;
   const key = s.flagKey();
   let unreadable = 0;
   // Without implicit \Seen the flags do not change during the command: one view for
@@ -131,33 +106,34 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     : undefined;
 
   // Structures needed only for BODY/BODYSTRUCTURE renderings: the render cache may have them all.
-  const structureItems = items.filter((i) => needsStructure([i]));
-  const renderedOnly = structureItems.every((i) => i.type === 'BODY' || i.type === 'BODYSTRUCTURE' || i.type === 'PREVIEW');
+  const structureItems = plan.structureItems;
+  const renderedOnly = plan.renderedOnly;
   const rendered = (uid: number): boolean =>
     structureItems.every((i) => i.type === 'PREVIEW'
       ? previewCached(cache, sel, uid)
       : cache.hasStructure(sel.name, sel.uidValidity, uid, i.type === 'BODYSTRUCTURE', s.utf8));
   // BODY/BODYSTRUCTURE only (a listing): the shelves taken once, nothing allocated per UID
-  const missing = structureItems.every((i) => STRUCTURE_ITEMS.has(i.type)) ? unrendered(ctx, items) : (u: number) => !rendered(u);
+  const missing = (): ((uid: number) => boolean) => (plan.structureOnly ? unrendered(ctx, items) : (u: number) => !rendered(u));
   const needs: ReadNeeds = {
     meta: wantMeta,
     exactSize: needSize,
     content: wantContent,
     streams: true,
     // only what no rendering in the cache answers (a warm BODYSTRUCTURE listing reads nothing)
-    structure: wantStructure && (renderedOnly ? missing : true),
+    structure: wantStructure && (renderedOnly ? missing() : true),
   };
-  const shelf = ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8);
+  // the envelope shelf only for ENVELOPE (its lookup is not free; the other items never read it)
+  const shelf = plan.envelope ? ctx.server.renderCache.envelopes(sel.name, sel.uidValidity, s.utf8) : undefined;
   // one message (a client opening it): its page is not read back whole and kept for one rendering
-  const envelopes = seqs.length === 1 ? shelf.single : shelf;
+  const envelopes = (seqs.length === 1 ? shelf?.single : shelf) ?? NO_ENVELOPES;
 
   for await (const got of sel.handle.read(uidsOf(sel, seqs), needs)) {
     const uids = got.uids;
-    const batch = seqs.slice(got.from, got.from + uids.length);
+    const batch = got.from === 0 && uids.length === seqs.length ? seqs : seqs.slice(got.from, got.from + uids.length);
     const metas = got.metas;
     unreadable += got.failed;
     let flags: FlagView | undefined = wholeView;
-    let newlySeen = new Set<number>();
+    let newlySeen: ReadonlySet<number> = NONE_SEEN;
     if (wantFlags) {
       flags ??= await s.flags!.view(key, uids[0]!, uids[uids.length - 1]!);
       if (setsSeen) {
@@ -303,6 +279,17 @@ async function writeMessage(
 
 /** A vanished article (skipped: expiry announces it later). */
 const isGone = (err: unknown): boolean => err instanceof BackendError && err.code === 'NONEXISTENT';
+
+/** The items UID FETCH and CHANGEDSINCE add (shared: items are never modified). */
+const UID_ITEM: FetchItem = Object.freeze({ type: 'UID', name: 'UID', setsSeen: false });
+const MODSEQ_ITEM: FetchItem = Object.freeze({ type: 'MODSEQ', name: 'MODSEQ', setsSeen: false });
+/** No message newly \Seen in a batch (the common case: no Set per batch). */
+const NONE_SEEN: ReadonlySet<number> = new Set();
+/** Stands for the envelope shelf of a FETCH without ENVELOPE: never asked. */
+const NO_ENVELOPES: Envelopes = { get: noEnvelope, write: noEnvelope };
+function noEnvelope(): never {
+  throw new Error('an ENVELOPE rendered for a FETCH without ENVELOPE');
+}
 
 const WHOLE: Section = { part: [] };
 const TEXT: Section = { part: [], text: 'TEXT' };

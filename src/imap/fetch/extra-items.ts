@@ -36,11 +36,6 @@ export function objectIdItem(type: 'EMAILID' | 'THREADID', meta: MessageMeta, se
   return `${type} (${id})`;
 }
 
-/** PREVIEW items of a request that may need article data: those without LAZY. */
-export function eagerPreview(items: readonly FetchItem[]): boolean {
-  return items.some((i) => i.type === 'PREVIEW' && !i.lazy);
-}
-
 /** True when the preview of `uid` is cached (no article data needed for it). */
 export function previewCached(cache: RenderCache, sel: SelectedMailbox, uid: number): boolean {
   return cache.previews.get(articleKey(sel, uid)) !== undefined;

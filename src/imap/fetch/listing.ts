@@ -58,11 +58,12 @@ export async function writeListing(ctx: CommandContext, b: ListingBatch): Promis
   }
   const out = new Outbox(ctx, LISTING_CHUNK);
   const flagText = flagRuns(b);
-  for (let i = 0; i < b.seqs.length; ) {
+  for (let i = 0; ; ) {
     i = renderListing(ctx, b, flagText, out.w, i, LISTING_CHUNK - CHUNK_HEADROOM);
+    if (i >= b.seqs.length) break;
     await out.ship();
   }
-  await out.end();
+  await out.end(); // the last chunk leaves with what follows (the tagged reply)
 }
 
 /** The batch's FLAGS texts, rendered once per run of equal flags. */

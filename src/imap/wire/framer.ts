@@ -198,6 +198,15 @@ export class CommandFramer {
       this.lineOverflow(chunk.subarray(pos, end));
       return end; // skipLine mode continues from here (the LF, if any, ends the skipped line)
     }
+    if (lf >= 0 && this.lineLen === 0) {
+      // the whole line in this chunk (the common case): one copy, no view or list of pieces
+      const stop = end > pos && chunk[end - 1] === CR ? end - 1 : end;
+      // Copy: the chunk belongs to the socket and a sub-view would pin it.
+      const line = Buffer.allocUnsafe(stop - pos);
+      chunk.copy(line, 0, pos, stop);
+      this.completeLine(line);
+      return lf + 1;
+    }
     if (end > pos) {
       this.lineChunks.push(chunk.subarray(pos, end));
       this.lineLen += end - pos;

@@ -49,11 +49,8 @@ export class SequenceSet {
     let starFrom: number | null = null;
     const numeric: Array<[number, number]> = [];
     for (const r of raw) {
-      for (const v of [r.start, r.end]) {
-        if (v !== STAR && (!Number.isInteger(v) || v < 1 || v > MAX_SEQ_NUMBER)) {
-          throw new RangeError(`sequence number out of range: ${v}`);
-        }
-      }
+      checkNumber(r.start);
+      checkNumber(r.end);
       if (r.start === STAR || r.end === STAR) {
         const n = r.start === STAR ? (r.end === STAR ? Infinity : r.end) : r.start;
         starFrom = starFrom === null ? n : Math.min(starFrom, n);
@@ -81,6 +78,9 @@ export class SequenceSet {
 
   /** Parse the wire form (`sequence-set`). Throws `ParseError` (offsets relative to `text`). */
   static parse(text: string): SequenceSet {
+    // one number (a client opening one message): no range list to sort and merge
+    const one = singleNumber(text);
+    if (one > 0) return new SequenceSet([[one, one]], null);
     const raw: RawSeqRange[] = [];
     let i = 0;
     const num = (): SeqNumber => {
@@ -190,4 +190,22 @@ export class SequenceSet {
   static ofRanges(ranges: ReadonlyArray<readonly [number, number]>): SequenceSet {
     return SequenceSet.from(ranges.map(([start, end]) => ({ start, end })));
   }
+}
+
+function checkNumber(v: SeqNumber): void {
+  if (v !== STAR && (!Number.isInteger(v) || v < 1 || v > MAX_SEQ_NUMBER)) {
+    throw new RangeError(`sequence number out of range: ${v}`);
+  }
+}
+
+/** `text` as one valid nz-number, else 0 (then `parse` takes the general way and its errors). */
+function singleNumber(text: string): number {
+  if (text.length === 0 || text.length > 10 || text.charCodeAt(0) === 0x30) return 0;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return 0;
+    n = n * 10 + (c - 0x30);
+  }
+  return n <= MAX_SEQ_NUMBER ? n : 0;
 }

@@ -8,16 +8,29 @@ import { describe, expect, it } from 'vitest';
 import { Outbox } from '../../../src/imap/fetch/outbox.js';
 
 /** A `writeReusable` whose writes are taken only when the test says so; what each write held when it was taken. */
-function socket(): { ctx: { writeReusable(data: Buffer): Promise<void> }; inFlight: () => number; take: () => void; taken: string[] } {
+function socket(): {
+  ctx: { writeReusable(data: Buffer): Promise<void>; queueReusable(data: Buffer, taken: (err?: Error) => void): void };
+  inFlight: () => number;
+  take: () => void;
+  taken: string[];
+  queued: number;
+} {
   const held: Array<{ data: Buffer; atWrite: string; done: () => void }> = [];
   const taken: string[] = [];
-  return {
+  const write = (data: Buffer): Promise<void> =>
+    new Promise<void>((resolve) => {
+      held.push({ data, atWrite: data.toString('latin1'), done: resolve });
+    });
+  const s = {
     ctx: {
-      writeReusable: (data) =>
-        new Promise<void>((resolve) => {
-          held.push({ data, atWrite: data.toString('latin1'), done: resolve });
-        }),
+      writeReusable: write,
+      // queued: in this stand-in it leaves at once, after the writes before it (what the next flush does)
+      queueReusable: (data: Buffer, taken: (err?: Error) => void) => {
+        s.queued++;
+        write(data).then(() => taken(), taken);
+      },
     },
+    queued: 0,
     inFlight: () => held.length,
     take: () => {
       const h = held.shift()!;
@@ -28,6 +41,7 @@ function socket(): { ctx: { writeReusable(data: Buffer): Promise<void> }; inFlig
     },
     taken,
   };
+  return s;
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -57,6 +71,7 @@ describe('Outbox', () => {
     s.take();
     await end;
     expect(s.taken).toEqual(['first response\r\n', 'second one\r\n', 'third\r\n']);
+    expect(s.queued).toBe(1); // the last one is queued (it leaves with the tagged response), the others written
   });
 
   it('a response larger than a buffer grows it and goes out whole; an empty outbox writes nothing', async () => {
@@ -75,25 +90,35 @@ describe('Outbox', () => {
     expect(none.taken).toEqual([]);
   });
 
-  it('end writes without taking a new buffer and gives its buffer back once taken; a failed end gives nothing back', async () => {
+  it('end queues without taking a new buffer and gives its buffer back once taken; a failed write gives nothing back', async () => {
     const s = socket();
     const one = new Outbox(s.ctx, 24);
     const buf = one.w.buffer;
     one.w.ascii('only one\r\n');
-    const end = one.end();
-    await tick();
+    await one.end(); // nothing shipped before: it need not wait for the queued buffer
+    expect(s.queued).toBe(1);
     // taken by nobody yet: a new outbox must not get that buffer
     const meanwhile = new Outbox(s.ctx, 24);
     expect(meanwhile.w.buffer).not.toBe(buf);
     s.take();
-    await end;
+    await tick();
     expect(s.taken).toEqual(['only one\r\n']);
     const next = new Outbox(s.ctx, 24);
     expect(next.w.buffer).toBe(buf); // the spare one, not a new allocation
-    const failing = new Outbox({ writeReusable: () => Promise.reject(new Error('gone')) }, 40);
+    const gone = (): Promise<void> => Promise.reject(new Error('gone'));
+    const goneLater = (_data: Buffer, taken: (err?: Error) => void): void => void setImmediate(() => taken(new Error('gone')));
+    const failing = new Outbox({ writeReusable: gone, queueReusable: goneLater }, 40);
     const lost = failing.w.buffer;
     failing.w.ascii('x');
+    await failing.ship(); // the first buffer's write fails; seen when it is waited for
+    failing.w.ascii('y');
     await expect(failing.end()).rejects.toThrow('gone');
+    const queuedLost = new Outbox({ writeReusable: gone, queueReusable: goneLater }, 48);
+    const lost2 = queuedLost.w.buffer;
+    queuedLost.w.ascii('z');
+    await queuedLost.end(); // its failure is the connection's to answer
+    await tick();
     expect(new Outbox(s.ctx, 40).w.buffer).not.toBe(lost);
+    expect(new Outbox(s.ctx, 48).w.buffer).not.toBe(lost2);
   });
 });

@@ -69,6 +69,16 @@ describe('SequenceSet', () => {
     expect([it.next().value, it.next().value]).toEqual([1, 2]);
   });
 
+  it('one number (parsed without a range list) is the set of a general parse', () => {
+    for (const n of [1, 7, 100000, 4294967295]) {
+      const one = SequenceSet.parse(String(n));
+      expect(one.ranges).toEqual([[n, n]]);
+      expect(one.starFrom).toBeNull();
+      expect(one.equals(SequenceSet.parse(`${n}:${n}`))).toBe(true);
+      expect(one.toString()).toBe(String(n));
+    }
+  });
+
   it('rejects malformed sets with ParseError', () => {
     for (const bad of ['', '0', '1:', ':1', '1,,2', '1:2:3', '01', '4294967296', 'a', '1,', '*:']) {
       expect(() => SequenceSet.parse(bad), bad).toThrow(ParseError);

@@ -169,6 +169,46 @@ describe('ResponseWriter', () => {
     await expect(w.sendReusable(Buffer.from('x'))).rejects.toBeInstanceOf(ConnectionClosed);
   });
 
+  it('queueReusable writes nothing by itself, leaves with the next flush in one writev, and resolves once taken', async () => {
+    /** A Sink that takes several buffered writes at once (as a socket does, one writev). */
+    class VSink extends Sink {
+      readonly batches: number[] = [];
+      override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error) => void): void {
+        this.batches.push(chunks.length);
+        for (const c of chunks) this._write(c.chunk, 'latin1', () => undefined);
+        this.release = () => cb();
+      }
+    }
+    const sink = new VSink(1 << 20);
+    const w = writerOn(sink);
+    await w.send(['* 1 FETCH ']);
+    const buf = Buffer.from('(UID 1)\r\n');
+    let taken = false;
+    let settle: () => void = () => undefined;
+    const p = new Promise<void>((resolve) => (settle = resolve));
+    w.queueReusable(buf, (err) => {
+      taken = err === undefined;
+      settle();
+    });
+    await tick();
+    expect(sink.chunks.length).toBe(0); // queued, not written
+    await w.send(['a1 OK FETCH completed\r\n'], true);
+    expect(sink.batches).toEqual([3]); // the text before, the lent buffer and the tagged response: one writev
+    expect(sink.text()).toBe('* 1 FETCH (UID 1)\r\na1 OK FETCH completed\r\n');
+    await tick();
+    expect(taken).toBe(false); // the socket still holds `buf`
+    sink.release();
+    await p;
+    expect(taken).toBe(true);
+    // a lent buffer never written is given up when the connection closes
+    const errs: unknown[] = [];
+    w.queueReusable(Buffer.from('x'), (err) => errs.push(err));
+    w.close();
+    w.queueReusable(Buffer.from('y'), (err) => errs.push(err));
+    expect(errs.length).toBe(2);
+    for (const e of errs) expect(e).toBeInstanceOf(ConnectionClosed);
+  });
+
   it('a ByteSource that ends early gives LITERAL_LENGTH, one that fails SOURCE_FAILED', async () => {
     const sink = new Sink(1 << 20);
     sink.auto = true;
