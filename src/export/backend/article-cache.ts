@@ -24,7 +24,9 @@
  *   small ones, see `storedCost`); downloads in progress are not counted until
  *   they finish. An article larger than the whole bound is served but not kept.
  * - Crash safety: an article is only ever under its key complete (one LMDB
- *   transaction, or a rename), and small ones carry a checksum checked on read.
+ *   transaction, or a rename), and small ones carry a checksum, checked on
+ *   the first read in a process that did not write them (the index remembers
+ *   it: cache-entry.ts).
  *
  * Errors: `open` rejects with the raw upstream error (NO_SUCH_ARTICLE, ...) or
  * file error; the caller maps it. Streams returned belong to the caller, who
@@ -39,7 +41,7 @@ import type { Queued } from './fetch-types.js';
 import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { HashLru } from '../../util/hash-lru.js';
 import { SmallStore } from './small-store.js';
-import { entry, HASH_NAME, isSmall, isVerified, sizeOf, VERIFIED, type Entry } from './cache-entry.js';
+import { checkedSmall, entry, HASH_NAME, isSmall, isVerified, sizeOf, VERIFIED, type Entry } from './cache-entry.js';
 import { FileHandles, type Held } from './file-handles.js';
 import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
 import type { ByteSource } from '../interface.js';
@@ -285,7 +287,8 @@ export class ArticleCache {
     if (r.bytes !== null) {
       if (this.store === null) return;
       this.store.put(hash, r.bytes);
-      this.index.set(hash, entry(r.size, true), storedCost(r.size, true));
+      // written from the download's bytes: a read back in this process needs no checksum (as one checked once)
+      this.index.set(hash, checkedSmall(r.size), storedCost(r.size, true));
     } else if (r.cached) {
       this.index.set(hash, entry(r.size, false), storedCost(r.size, false));
     }

@@ -123,7 +123,8 @@ export class SmallStore {
    * should copy it again (it pins its slab).
    *
    * `checked`: the caller already had this entry's CRC checked in this
-   * process (article-cache.ts remembers it in its index), so it is not
+   * process, or wrote it in this process (article-cache.ts remembers which
+   * in its index), so it is not
    * computed again — a FETCH of cached bodies spent ~10% of its time on it.
    * Bytes damaged on disk after that first check (and read back after the
    * page cache dropped them) are served until the process restarts.
