@@ -136,13 +136,23 @@ export class SmallStore {
     return body === undefined ? undefined : this.copies.copy(body);
   }
 
-  /** The stored bytes of an entry as a view of lmdb-js's shared read buffer (CRC checked unless `checked`; a damaged one dropped), or undefined. */
+  /**
+   * The stored bytes of an entry as a view of lmdb-js's shared read buffer
+   * (CRC checked unless `checked`; a damaged one dropped), or undefined.
+   * The view is made with `Buffer.from(arrayBuffer, …)`, not a `subarray` of
+   * lmdb-js's buffer: that buffer has a `length` of its own (another hidden
+   * class than other Buffers), and `subarray`, shared by every Buffer of the
+   * process, went polymorphic on it (V8 threw its optimised code away in the
+   * middle of a FETCH of cached bodies).
+   */
   private stored(hash: string, checked: boolean): Buffer | undefined {
     if (this.closed) return undefined;
     const v = this.bytesDb.getBinaryFast(hash);
-    if (v === undefined || v.length < CRC_BYTES) return undefined;
-    const body = v.subarray(CRC_BYTES);
-    if (!checked && crc32(body) !== v.readUInt32LE(0)) {
+    if (v === undefined) return undefined;
+    const n = v.length - CRC_BYTES;
+    if (n < 0) return undefined;
+    const body = Buffer.from(v.buffer, v.byteOffset + CRC_BYTES, n);
+    if (!checked && crc32(body) !== (v[0]! | (v[1]! << 8) | (v[2]! << 16) | (v[3]! << 24)) >>> 0) {
       this.log.warn({ hash }, 'backend: damaged article in the small-article store; dropped');
       this.drop(hash);
       return undefined;
