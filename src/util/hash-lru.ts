@@ -60,18 +60,7 @@ export class HashLru {
   }
 
   get(key: string): number | undefined {
-    return this.used(this.find(key));
-  }
-
-  /**
-   * `get` of a key given as its five words (`wordsOf`): no hex digits to
-   * read (a caller that looks one key up often keeps them).
-   */
-  getWords(words: Uint32Array): number | undefined {
-    return this.used(this.findWords(words));
-  }
-
-  private used(s: number): number | undefined {
+    const s = this.find(key);
     if (s === NONE) return undefined;
     if (s !== this.tail) {
       this.unlink(s);
@@ -131,11 +120,6 @@ export class HashLru {
       p[w] = v;
     }
     if (bad < 0) return NONE; // some character was no hex digit
-    return this.findWords(p);
-  }
-
-  /** The slot holding the key of words `p`, or NONE. */
-  private findWords(p: Uint32Array): number {
     const k = this.keys;
     const mask = this.table.length - 1;
     for (let i = p[0]! & mask; ; i = (i + 1) & mask) {
@@ -227,13 +211,6 @@ export class HashLru {
     else this.head = s;
     this.tail = s;
   }
-}
-
-/** A key's five words as `getWords` takes them: its 20 bytes read as big-endian 32-bit words (`digest`: those bytes, e.g. a SHA-256's first 20). */
-export function wordsOf(digest: Uint8Array): Uint32Array {
-  const words = new Uint32Array(KEY_WORDS);
-  for (let w = 0; w < KEY_WORDS; w++) words[w] = ((digest[4 * w]! << 24) | (digest[4 * w + 1]! << 16) | (digest[4 * w + 2]! << 8) | digest[4 * w + 3]!) >>> 0;
-  return words;
 }
 
 function grow<T extends Uint32Array | Int32Array | Float64Array>(a: T, n: number): T {

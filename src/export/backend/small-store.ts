@@ -170,14 +170,9 @@ export class SmallStore {
    * one is dropped).
    */
   lend(hash: string, checked: boolean, start: number, end: number, use: (bytes: Buffer) => void): boolean {
-    const p = this.pending.get(hash);
-    if (p !== undefined) {
-      use(slice(p, start, end));
-      return true;
-    }
-    const body = this.stored(hash, checked);
+    const body = this.pending.get(hash) ?? this.stored(hash, checked);
     if (body === undefined) return false;
-    use(slice(body, start, end));
+    use(start <= 0 && end >= body.length ? body : slice(body, start, end));
     return true;
   }
 
