@@ -24,9 +24,7 @@
  *   small ones, see `storedCost`); downloads in progress are not counted until
  *   they finish. An article larger than the whole bound is served but not kept.
  * - Crash safety: an article is only ever under its key complete (one LMDB
- *   transaction, or a rename), and small ones carry a checksum, checked on
- *   the first read in a process that did not write them (the index remembers
- *   it: cache-entry.ts).
+ *   transaction, or a rename); small ones carry a checksum, checked on a first read (cache-entry.ts).
  *
  * Errors: `open` rejects with the raw upstream error (NO_SUCH_ARTICLE, ...) or
  * file error; the caller maps it. Streams returned belong to the caller, who
@@ -287,7 +285,6 @@ export class ArticleCache {
     if (r.bytes !== null) {
       if (this.store === null) return;
       this.store.put(hash, r.bytes);
-      // written from the download's bytes: a read back in this process needs no checksum (as one checked once)
       this.index.set(hash, checkedSmall(r.size), storedCost(r.size, true));
     } else if (r.cached) {
       this.index.set(hash, entry(r.size, false), storedCost(r.size, false));
@@ -335,7 +332,6 @@ export class ArticleCache {
       if (e !== undefined && isSmall(e)) {
         const b = this.store?.get(hash, isVerified(e));
         if (b !== undefined) {
-          this.hits++;
           this.readSmall(hash, e);
           return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
         }
@@ -352,18 +348,16 @@ export class ArticleCache {
     const hash = hashOf(key);
     const e = this.downloads.has(hash) ? undefined : this.index.get(hash); // marks it recently used
     if (e === undefined || !isSmall(e)) return false;
-    if (this.store?.lend(hash, e <= -VERIFIED, start, end, use) !== true) {
-      this.index.delete(hash); // gone from the store, or damaged: `take` fetches it again
-      return false;
-    }
-    this.hits++;
-    if (e > -VERIFIED) this.readSmall(hash, e); // (`isVerified`, written out: one call less per message)
-    return true;
+    if (this.store?.lend(hash, isVerified(e), start, end, use) === true) return this.readSmall(hash, e);
+    this.index.delete(hash); // gone from the store, or damaged: `take` fetches it again
+    return false;
   }
 
-  /** A small stored article was read: its checksum has been checked (SmallStore.get), if it was not before. */
-  private readSmall(hash: string, e: Entry): void {
+  /** A small stored article was read: a hit, and its checksum has been checked (SmallStore.get); true. */
+  private readSmall(hash: string, e: Entry): true {
+    this.hits++;
     if (!isVerified(e) && sizeOf(e) < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(sizeOf(e), true));
+    return true;
   }
 
   private async takeFile(key: string, hash: string, upstream: Upstream, size: number, start: number, end: number): Promise<Buffer | ByteSource | Readable> {
