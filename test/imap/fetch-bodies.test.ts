@@ -160,6 +160,8 @@ describe('FETCH of article bytes, lent bodies', () => {
     ['UID FETCH 1:69 (UID RFC822.SIZE BODY.PEEK[TEXT]<3.20> BODY.PEEK[HEADER.FIELDS (Subject)] FLAGS)', 0],
     ['FETCH 1:69 (RFC822.HEADER RFC822.TEXT RFC822)', 600_000],
     ['UID FETCH 1:69 (BINARY.PEEK[] BODY.PEEK[]<0.5> BODY.PEEK[]<5000.10> BINARY.PEEK[]<40.20>)', 300_000],
+    // an empty partial (no read) beside a lent TEXT, FLAGS between them
+    ['UID FETCH 1:69 (BODY.PEEK[]<99999.5> FLAGS BODY.PEEK[TEXT])', 300_000],
   ])('%s: as the general path answers it, lent, refused and streamed bodies mixed (over several written chunks)', async (cmd, atLeast) => {
     const before = lending.lent;
     const [got, want] = await Promise.all(clients.map((c) => c.cmd('a', cmd)));

@@ -24,7 +24,7 @@
  *   small ones, see `storedCost`); downloads in progress are not counted until
  *   they finish. An article larger than the whole bound is served but not kept.
  * - Crash safety: an article is only ever under its key complete (one LMDB
- *   transaction, or a rename), and small ones carry a checksum checked on read.
+ *   transaction, or a rename); small ones carry a checksum, checked on a first read (cache-entry.ts).
  *
  * Errors: `open` rejects with the raw upstream error (NO_SUCH_ARTICLE, ...) or
  * file error; the caller maps it. Streams returned belong to the caller, who
@@ -39,7 +39,7 @@ import type { Queued } from './fetch-types.js';
 import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { HashLru } from '../../util/hash-lru.js';
 import { SmallStore } from './small-store.js';
-import { entry, HASH_NAME, isSmall, isVerified, sizeOf, VERIFIED, type Entry } from './cache-entry.js';
+import { checkedSmall, entry, HASH_NAME, isSmall, isVerified, sizeOf, VERIFIED, type Entry } from './cache-entry.js';
 import { FileHandles, type Held } from './file-handles.js';
 import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
 import type { ByteSource } from '../interface.js';
@@ -285,7 +285,7 @@ export class ArticleCache {
     if (r.bytes !== null) {
       if (this.store === null) return;
       this.store.put(hash, r.bytes);
-      this.index.set(hash, entry(r.size, true), storedCost(r.size, true));
+      this.index.set(hash, checkedSmall(r.size), storedCost(r.size, true));
     } else if (r.cached) {
       this.index.set(hash, entry(r.size, false), storedCost(r.size, false));
     }
@@ -348,16 +348,16 @@ export class ArticleCache {
     const hash = hashOf(key);
     const e = this.downloads.has(hash) ? undefined : this.index.get(hash); // marks it recently used
     if (e === undefined || !isSmall(e)) return false;
-    const lent = this.store?.lend(hash, isVerified(e), start, end, use) === true;
-    if (lent) this.readSmall(hash, e);
-    else this.index.delete(hash); // gone from the store, or damaged: `take` fetches it again
-    return lent;
+    if (this.store?.lend(hash, isVerified(e), start, end, use) === true) return this.readSmall(hash, e);
+    this.index.delete(hash); // gone from the store, or damaged: `take` fetches it again
+    return false;
   }
 
-  /** A small stored article was read: a hit, and its checksum has been checked (SmallStore.get). */
-  private readSmall(hash: string, e: Entry): void {
+  /** A small stored article was read: a hit, and its checksum has been checked (SmallStore.get); true. */
+  private readSmall(hash: string, e: Entry): true {
     this.hits++;
     if (!isVerified(e) && sizeOf(e) < VERIFIED) this.index.set(hash, e - VERIFIED, storedCost(sizeOf(e), true));
+    return true;
   }
 
   private async takeFile(key: string, hash: string, upstream: Upstream, size: number, start: number, end: number): Promise<Buffer | ByteSource | Readable> {

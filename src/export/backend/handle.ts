@@ -20,6 +20,8 @@ import type { MailboxView } from './view.js';
 export class ViewHandle implements MailboxHandle {
   private readonly unsubs = new Set<() => void>();
   private released = false;
+  /** The reader's own function (reader-bytes.ts `lender`), not a method calling it: one call less per lent message. */
+  readonly lend: (uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void) => boolean;
 
   constructor(
     readonly name: string,
@@ -30,7 +32,9 @@ export class ViewHandle implements MailboxHandle {
     private readonly crosspostsOf?: (uids: readonly number[]) => Promise<CrosspostTarget[]>,
     /** The group's index-backed SEARCH/SORT/THREAD (group-search.ts), shared by the view's handles; absent without an index. */
     readonly search?: MailboxSearch,
-  ) {}
+  ) {
+    this.lend = reader.lend;
+  }
 
   crossposts(uids: readonly number[]): Promise<CrosspostTarget[]> {
     return this.crosspostsOf ? this.crosspostsOf(uids) : Promise.resolve([]);
@@ -86,9 +90,6 @@ export class ViewHandle implements MailboxHandle {
     return this.reader.bytes(uid, range);
   }
 
-  lend(uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void): boolean {
-    return this.reader.lend(uid, range, use);
-  }
 }
 
 /** INBOX: selectable, read-only, always empty (DESIGN "Names"). */

@@ -36,7 +36,7 @@ import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
 import { carrierOf, rowAfter, upstreamOf, type ReaderDeps } from './reader-deps.js';
 import { knownMetas, LazyMeta } from './lazy-meta.js';
-import { lendBytes, takeBytes } from './reader-bytes.js';
+import { lender, takeBytes } from './reader-bytes.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
 
@@ -55,8 +55,12 @@ interface Slot {
 
 export class GroupReader implements MessageReader {
   private readonly measurer = new Measurer();
+  /** See MessageReader.lend (reader-bytes.ts `lender`): a function property, which handles pass on as is. */
+  readonly lend: (uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void) => boolean;
 
-  constructor(private readonly d: ReaderDeps) {}
+  constructor(private readonly d: ReaderDeps) {
+    this.lend = lender(d);
+  }
 
   read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
     return readBatches(this, uids, needs);
@@ -192,10 +196,6 @@ export class GroupReader implements MessageReader {
 
   bytes(uid: number, range?: ByteRange): Buffer | Promise<Buffer | ByteSource | Readable> {
     return takeBytes(this.d, uid, range);
-  }
-
-  lend(uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void): boolean {
-    return lendBytes(this.d, uid, range, use);
   }
 
   /**

@@ -123,7 +123,8 @@ export class SmallStore {
    * should copy it again (it pins its slab).
    *
    * `checked`: the caller already had this entry's CRC checked in this
-   * process (article-cache.ts remembers it in its index), so it is not
+   * process, or wrote it in this process (article-cache.ts remembers which
+   * in its index), so it is not
    * computed again — a FETCH of cached bodies spent ~10% of its time on it.
    * Bytes damaged on disk after that first check (and read back after the
    * page cache dropped them) are served until the process restarts.
@@ -135,13 +136,23 @@ export class SmallStore {
     return body === undefined ? undefined : this.copies.copy(body);
   }
 
-  /** The stored bytes of an entry as a view of lmdb-js's shared read buffer (CRC checked unless `checked`; a damaged one dropped), or undefined. */
+  /**
+   * The stored bytes of an entry as a view of lmdb-js's shared read buffer
+   * (CRC checked unless `checked`; a damaged one dropped), or undefined.
+   * The view is made with `Buffer.from(arrayBuffer, …)`, not a `subarray` of
+   * lmdb-js's buffer: that buffer has a `length` of its own (another hidden
+   * class than other Buffers), and `subarray`, shared by every Buffer of the
+   * process, went polymorphic on it (V8 threw its optimised code away in the
+   * middle of a FETCH of cached bodies).
+   */
   private stored(hash: string, checked: boolean): Buffer | undefined {
     if (this.closed) return undefined;
     const v = this.bytesDb.getBinaryFast(hash);
-    if (v === undefined || v.length < CRC_BYTES) return undefined;
-    const body = v.subarray(CRC_BYTES);
-    if (!checked && crc32(body) !== v.readUInt32LE(0)) {
+    if (v === undefined) return undefined;
+    const n = v.length - CRC_BYTES;
+    if (n < 0) return undefined;
+    const body = Buffer.from(v.buffer, v.byteOffset + CRC_BYTES, n);
+    if (!checked && crc32(body) !== (v[0]! | (v[1]! << 8) | (v[2]! << 16) | (v[3]! << 24)) >>> 0) {
       this.log.warn({ hash }, 'backend: damaged article in the small-article store; dropped');
       this.drop(hash);
       return undefined;
@@ -159,14 +170,9 @@ export class SmallStore {
    * one is dropped).
    */
   lend(hash: string, checked: boolean, start: number, end: number, use: (bytes: Buffer) => void): boolean {
-    const p = this.pending.get(hash);
-    if (p !== undefined) {
-      use(slice(p, start, end));
-      return true;
-    }
-    const body = this.stored(hash, checked);
+    const body = this.pending.get(hash) ?? this.stored(hash, checked);
     if (body === undefined) return false;
-    use(slice(body, start, end));
+    use(start <= 0 && end >= body.length ? body : slice(body, start, end));
     return true;
   }
 
