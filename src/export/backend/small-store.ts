@@ -17,15 +17,7 @@
  * STORE_WRITE_DELAY_MS or STORE_WRITE_BATCH_BYTES and written with the others
  * in one event turn (one transaction: lmdb-js starts one per event turn that
  * writes, a measurable main-thread cost per article otherwise), then dropped
- * from memory once committed. One batch is handed to lmdb-js at a time: the
- * next waits (readable from memory) until the one before is committed.
- * lmdb-js adds writes made while a transaction runs to that transaction, and
- * LMDB keeps every single page a transaction dirtied on a free list of its
- * environment for later transactions, never returned to malloc (mdb.c
- * `mdb_page_free`): bodies downloaded faster than they were committed made
- * transactions of tens of MB, held as process memory until exit (scratch
- * test: 32 MB written in 1 MB turns without waiting left 51 MB allocated;
- * waiting for each commit, 3.4 MB).
+ * from memory once committed.
  *
  * Durability: commits are flushed to disk (lmdb-js's default, in the
  * background: `overlappingSync`), not `noSync` as the metadata cache: a
@@ -69,8 +61,6 @@ export class SmallStore {
   /** Where `get` copies articles to. */
   private readonly copies = new Slab();
   private timer: NodeJS.Timeout | undefined;
-  /** A batch handed to lmdb-js and not committed yet: the queue waits for it. */
-  private writing = false;
   private closed = false;
 
   private constructor(
@@ -190,22 +180,14 @@ export class SmallStore {
     else this.timer ??= setTimeout(() => this.flush(), STORE_WRITE_DELAY_MS).unref();
   }
 
-  /**
-   * Hands the queued puts to lmdb-js in this event turn (one transaction), at
-   * most STORE_WRITE_BATCH_BYTES of them, unless a batch is being committed
-   * (`force`: at close); skips those dropped or replaced meanwhile. What is
-   * left is handed over once the batch before is committed.
-   */
-  private flush(force = false): void {
+  /** Hands the queued puts to lmdb-js in this event turn (one transaction); skips those dropped or replaced meanwhile. */
+  private flush(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.closed || (this.writing && !force)) return;
-    let n = 0;
-    let bytes = 0;
-    while (n < this.queue.length && (force || bytes < STORE_WRITE_BATCH_BYTES)) bytes += this.queue[n++]!.bytes.length;
-    const queue = this.queue.slice(0, n);
-    this.queue = this.queue.slice(n);
-    this.queuedBytes -= bytes;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.closed) return;
     const now = Date.now();
     let last: Promise<boolean> | undefined;
     const written: { hash: string; bytes: Buffer }[] = [];
@@ -221,18 +203,11 @@ export class SmallStore {
       last = this.orderDb.put(q.hash, order);
       written.push(q);
     }
-    if (last === undefined) {
-      if (this.queue.length > 0) this.flush(force); // all of this batch was dropped or replaced: the next
-      return;
-    }
     // one transaction: its last write settles when all of them are committed
-    this.writing = true;
     last
-      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'backend: small-article store write failed'))
+      ?.catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'backend: small-article store write failed'))
       .finally(() => {
-        this.writing = false;
         for (const q of written) if (this.pending.get(q.hash) === q.bytes) this.pending.delete(q.hash);
-        if (this.queue.length > 0) this.flush();
       });
   }
 
@@ -242,7 +217,7 @@ export class SmallStore {
    * freed. For an orderly wait (tests, shutdown), not for the request path.
    */
   async settled(): Promise<void> {
-    this.flush(true);
+    this.flush();
     if (this.closed) return;
     await this.env.transaction(() => undefined); // queued after every async write so far
     await this.env.flushed;
@@ -260,7 +235,7 @@ export class SmallStore {
   /** Commits what is pending and closes the environment. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush(true);
+    this.flush();
     this.closed = true;
     this.pending.clear();
     await this.env.close();

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SmallStore } from '../../../src/export/backend/small-store.js';
-import { STORE_WRITE_BATCH_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
+import { STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
 import { silentLogger } from '../../../src/util/log.js';
 
 let dirs: string[] = [];
@@ -185,26 +185,5 @@ describe('SmallStore', () => {
     expect(entries).toEqual([]);
     store.put('x', bytes(1));
     expect(store.get('x')).toEqual(bytes(1));
-  });
-
-  it('hands lmdb-js one batch at a time: puts made while one is committed wait, readable, and are all written', async () => {
-    // LMDB keeps the pages a transaction dirtied for the life of the process: a burst must not become one big transaction
-    const dir = tempDir();
-    const { store } = open(dir);
-    const db = (store as unknown as { bytesDb: { put: (...a: unknown[]) => unknown } }).bytesDb;
-    const handed = vi.spyOn(db, 'put');
-    const size = 60_000;
-    const perBatch = Math.ceil(STORE_WRITE_BATCH_BYTES / size);
-    const n = perBatch * 3 + 5;
-    for (let i = 0; i < n; i++) store.put(`${i}`.padStart(40, '0'), bytes(i, size));
-    expect(handed.mock.calls.length).toBe(perBatch); // the rest waits for the first batch's commit
-    for (let i = 0; i < n; i += 17) expect(store.get(`${i}`.padStart(40, '0'))?.equals(bytes(i, size))).toBe(true);
-    for (let k = 0; k < 100 && handed.mock.calls.length < n; k++) await pause(STORE_WRITE_DELAY_MS);
-    expect(handed.mock.calls.length).toBe(n);
-    await store.settled();
-    await store.close();
-    const again = open(dir);
-    expect(again.entries.length).toBe(n);
-    expect(again.store.get(`${n - 1}`.padStart(40, '0'))?.equals(bytes(n - 1, size))).toBe(true);
   });
 });
