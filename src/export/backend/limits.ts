@@ -206,13 +206,15 @@ export const SMALL_ARTICLE_BYTES = 64 * 1024;
 /**
  * Small articles downloaded are written to their LMDB store together: after
  * at most this long, or once this many bytes wait (small-store.ts). Until
- * then they are served from memory. The batch bounds a transaction, whose
- * dirty pages LMDB keeps on its free list for the life of the process:
- * ~2× the batch (bytes and order databases; scratch test: 4 MiB batches
- * left 7.6 MB, 1 MiB 3.4 MB).
+ * then they are served from memory. A transaction's dirty pages stay on
+ * LMDB's free list for the life of the process (~2× the batch: scratch test,
+ * 4 MiB batches left 7.6 MB, 1 MiB 3.4 MB), but smaller batches, or waiting
+ * for each commit before the next, made downloaded bodies wait in memory
+ * for the synced commits: +110–140 MB of peak while every body of the 100k
+ * group was read from INN (issue 14, bench/README). Left at 4 MiB.
  */
 export const STORE_WRITE_DELAY_MS = 20;
-export const STORE_WRITE_BATCH_BYTES = 1024 * 1024;
+export const STORE_WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 /**
  * Search index feed (index-feed.ts): headers and articles read anyway are
  * written after this long at most (or once `index.crawlBatch` are queued); a
