@@ -31,11 +31,11 @@
 import { PAGE_BITS, PAGE_SIZE, packPage, readOffsets } from './page-pack.js';
 import type { RenderStore } from './render-store-api.js';
 import { SpareBuffers } from './spare-buffers.js';
-import type { Page } from './page.js';
+import type { PageOf } from './page.js';
 
 export type { RenderStore } from './render-store-api.js';
-
 const SLOT_MASK = PAGE_SIZE - 1;
+type Page = PageOf<PageShelf>;
 
 /** Charged per rendering made here besides its bytes: the Buffer view (measured, heapUsed). */
 export const ENTRY_OVERHEAD = 96;

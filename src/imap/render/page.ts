@@ -1,14 +1,12 @@
 /**
  * A page of renderings of `PageCache` (page-cache.ts): PAGE_SIZE consecutive
  * UIDs of one shelf, packed in one buffer and/or rendered one by one, linked
- * in the cache's recency list.
+ * in the cache's recency list. `S`: the shelf type (page-cache.ts `PageShelf`).
  */
-import type { PageShelf } from './page-cache.js';
-
-export interface Page {
+export interface PageOf<S> {
   /** `uid >>> PAGE_BITS` of its UIDs. */
   readonly no: number;
-  readonly shelf: PageShelf;
+  readonly shelf: S;
   /** Renderings packed (read from the store, or packed here), with their offsets; or null. */
   packed: Buffer | null;
   offsets: Uint32Array | null;
@@ -24,6 +22,6 @@ export interface Page {
   transient?: boolean;
   /** `packed` is a view of this recycled buffer (a transient page of a recycling cache): never handed out. */
   scratch?: Buffer;
-  prev: Page | null;
-  next: Page | null;
+  prev: PageOf<S> | null;
+  next: PageOf<S> | null;
 }
