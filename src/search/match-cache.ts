@@ -11,7 +11,9 @@
  * than the database.
  *
  * Bounds: at most MAX_ENTRIES answers and MAX_BYTES of UID lists; the least
- * recently used go first. An answer bigger than MAX_ENTRY_BYTES is not kept
+ * recently used go first. Stamps only move forward, so an answer kept under
+ * another stamp than the one being stored can never be given again: it goes
+ * then (after the bench's rows they held several MB until pushed out). An answer bigger than MAX_ENTRY_BYTES is not kept
  * (it costs its rows anyway). Callers must not modify the arrays they get.
  */
 /** What is kept: an answer's UID lists (query.ts `MatchResult`). */
@@ -54,6 +56,11 @@ export class MatchCache<R extends MatchResult = MatchResult> {
     if (old !== undefined) {
       this.entries.delete(key);
       this.bytes -= old.bytes;
+    }
+    for (const [k, e] of this.entries) {
+      if (e.stamp === stamp) continue;
+      this.entries.delete(k);
+      this.bytes -= e.bytes;
     }
     if (bytes > MAX_ENTRY_BYTES) return;
     this.entries.set(key, { stamp, result, bytes });

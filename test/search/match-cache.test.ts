@@ -95,6 +95,16 @@ describe('MatchCache', () => {
     expect(computed).toBe(1);
   });
 
+  it('lets go of the answers of an older stamp when one of a newer stamp is kept', () => {
+    const c = new MatchCache();
+    for (let i = 0; i < 10; i++) c.set(`k${i}`, '1:0', result(1000));
+    c.set('k10', '1:0', result(1));
+    expect(c.size).toBe(11);
+    c.set('new', '2:0', result(1));
+    expect(c.size).toBe(1);
+    expect(c.get('new', '2:0')).toBeDefined();
+  });
+
   it('keeps a bounded number of answers, least recently used out first, and no huge one', () => {
     const c = new MatchCache();
     for (let i = 0; i < 200; i++) c.set(`k${i}`, 's', result(10));

@@ -186,9 +186,11 @@ export const STRUCTURE_WINDOW = 500;
  * many, or after META_WRITE_DELAY_MS. lmdb-js starts one transaction per event
  * turn that writes; a cold listing wrote from every NNTP input chunk (~4,000
  * transactions per 100k articles, each start a measurable main-thread cost).
- * Until written, records are answered from memory.
+ * Until written, records are answered from memory. Not more: LMDB keeps the
+ * single pages a transaction dirtied on its free list until exit, and 4,096
+ * records (with their structures) were several MB of them (issue 14).
  */
-export const META_WRITE_BATCH = 4096;
+export const META_WRITE_BATCH = 1024;
 export const META_WRITE_DELAY_MS = 50;
 
 /**
@@ -204,7 +206,12 @@ export const SMALL_ARTICLE_BYTES = 64 * 1024;
 /**
  * Small articles downloaded are written to their LMDB store together: after
  * at most this long, or once this many bytes wait (small-store.ts). Until
- * then they are served from memory.
+ * then they are served from memory. A transaction's dirty pages stay on
+ * LMDB's free list for the life of the process (~2× the batch: scratch test,
+ * 4 MiB batches left 7.6 MB, 1 MiB 3.4 MB), but smaller batches, or waiting
+ * for each commit before the next, made downloaded bodies wait in memory
+ * for the synced commits: +110–140 MB of peak while every body of the 100k
+ * group was read from INN (issue 14, bench/README). Left at 4 MiB.
  */
 export const STORE_WRITE_DELAY_MS = 20;
 export const STORE_WRITE_BATCH_BYTES = 4 * 1024 * 1024;

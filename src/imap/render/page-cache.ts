@@ -31,10 +31,11 @@
 import { PAGE_BITS, PAGE_SIZE, packPage, readOffsets } from './page-pack.js';
 import type { RenderStore } from './render-store-api.js';
 import { SpareBuffers } from './spare-buffers.js';
+import type { PageOf } from './page.js';
 
 export type { RenderStore } from './render-store-api.js';
-
 const SLOT_MASK = PAGE_SIZE - 1;
+type Page = PageOf<PageShelf>;
 
 /** Charged per rendering made here besides its bytes: the Buffer view (measured, heapUsed). */
 export const ENTRY_OVERHEAD = 96;
@@ -42,29 +43,6 @@ export const ENTRY_OVERHEAD = 96;
 export const PAGE_OVERHEAD = PAGE_SIZE * 8 + 128;
 /** Charged per packed page besides its bytes: its offset table and the page object. */
 export const PACKED_OVERHEAD = (PAGE_SIZE + 1) * 4 + 256;
-
-interface Page {
-  /** `uid >>> PAGE_BITS` of its UIDs. */
-  readonly no: number;
-  readonly shelf: PageShelf;
-  /** Renderings packed (read from the store, or packed here), with their offsets; or null. */
-  packed: Buffer | null;
-  offsets: Uint32Array | null;
-  /** Renderings made here and not packed yet (allocated at the first). */
-  slots: Array<Buffer | undefined> | null;
-  /** Has renderings the store lacks. */
-  dirty: boolean;
-  /** Bytes charged for it and its renderings. */
-  bytes: number;
-  /** Evicted: no longer in its shelf. */
-  dropped: boolean;
-  /** Read back from the store and not kept (see `PageCache.load`): in no shelf, charged nothing. */
-  transient?: boolean;
-  /** `packed` is a view of this recycled buffer (a transient page of a recycling cache): never handed out. */
-  scratch?: Buffer;
-  prev: Page | null;
-  next: Page | null;
-}
 
 /** The renderings of one mailbox in one form; take one per command (`PageCache.shelfOf`). */
 export class PageShelf {
@@ -158,6 +136,9 @@ const ROOM_FOR_A_PAGE = 512 * 1024; // `hasRoom`: more than a packed page of ENV
 /** Pages read back from the store but not kept (a walk over a shelf larger than the bound) that stay at hand, outside the bound. */
 const TRANSIENT_PAGES = 4;
 
+/** Transient pages and spare buffers go once no page was read back this long (ms): after a walk they held ~3 MB outside the bound (100k). */
+export const TRANSIENT_IDLE_MS = 2000;
+
 export class PageCache {
   private readonly shelves = new Map<string, PageShelf>();
   /** The last TRANSIENT_PAGES pages `load` read back without keeping them, oldest first. */
@@ -177,6 +158,9 @@ export class PageCache {
 
   /** Recycled buffers for transient pages (`recycle`). */
   private readonly spare = new SpareBuffers(TRANSIENT_PAGES + 1);
+  /** When a page was last read back without being kept, and the timer that drops the transients once that is TRANSIENT_IDLE_MS ago. */
+  private transientUsed = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   /**
    * `storePrefix` starts every store key of this cache (kind and format of its
@@ -245,6 +229,8 @@ export class PageCache {
       if (scratch !== undefined) p.scratch = scratch;
       this.transients.push(p);
       if (this.transients.length > TRANSIENT_PAGES) this.release(this.transients.shift()!);
+      this.transientUsed = Date.now();
+      this.idleTimer ??= setTimeout(() => this.dropIdleTransients(), TRANSIENT_IDLE_MS).unref();
       return p;
     }
     this.install(shelf, p);
@@ -348,6 +334,23 @@ export class PageCache {
     if (shelf.pages.size === 0 && !this.shelves.has(shelf.key)) this.shelves.set(shelf.key, shelf);
     shelf.pages.set(p.no, p);
     this.append(p);
+  }
+
+  /** The idle timer: drops the transient pages and spare buffers once none was read back for TRANSIENT_IDLE_MS, else waits on. */
+  private dropIdleTransients(): void {
+    const wait = this.transientUsed + TRANSIENT_IDLE_MS - Date.now();
+    if (wait > 0) {
+      this.idleTimer = setTimeout(() => this.dropIdleTransients(), wait).unref();
+      return;
+    }
+    this.idleTimer = undefined;
+    for (const t of this.transients) {
+      this.release(t);
+      t.dropped = true; // a shelf's `last` may point at it: read back when asked for again, and its bytes can go
+      t.packed = t.offsets = null;
+    }
+    this.transients = [];
+    this.spare.clear();
   }
 
   /** A transient page leaves the transients: a recycled buffer goes back (and the page is dropped: a shelf's `last` may point at it). */

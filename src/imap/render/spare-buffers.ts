@@ -24,6 +24,11 @@ export class SpareBuffers {
     return { buf, view: buf.subarray(0, src.length) };
   }
 
+  /** Lets go of every spare buffer (idle: page-cache.ts). */
+  clear(): void {
+    this.spare.length = 0;
+  }
+
   /** Takes `buf` back for reuse. */
   give(buf: Buffer): void {
     if (this.spare.length < this.max) this.spare.push(buf);

@@ -2,8 +2,9 @@
  * The rendered-ENVELOPE cache: one rendering per (mailbox, UIDVALIDITY, UID,
  * form), a byte bound that holds, least recently used pages out first.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EnvelopeCache, ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
+import { TRANSIENT_IDLE_MS } from '../../../src/imap/render/page-cache.js';
 import { PAGE_SIZE, readSlot } from '../../../src/imap/render/page-pack.js';
 import { envelopeOf, type Envelope } from '../../../src/mime/envelope.js';
 import { parseHeader } from '../../../src/mime/header.js';
@@ -260,5 +261,39 @@ describe('EnvelopeCache with a store', () => {
     expect(c.bytes).toBeLessThanOrEqual(12_000);
     s.get(meta(6 * PAGE_SIZE + 3)); // a rendering added to a page read back without being kept: kept with its own copy
     expect(Buffer.from(s.get(ms[12]!))).toEqual(want[12]);
+  });
+
+  it('lets go of the pages read back without keeping, and of its spare buffers, once no page was read back for TRANSIENT_IDLE_MS', () => {
+    vi.useFakeTimers();
+    try {
+      const st = memoryStore();
+      const ms = Array.from({ length: 8 }, (_, k) => [meta(k * PAGE_SIZE + 1), meta(k * PAGE_SIZE + 2)]).flat();
+      const w = new EnvelopeCache(1 << 24, st);
+      const want = ms.map((m) => Buffer.from(w.shelf('g', 1, false).get(m)));
+      w.flush();
+      const c = new EnvelopeCache(12_000, st);
+      const held = c as unknown as { transients: unknown[]; spare: { spare: unknown[] } };
+      const s = c.shelf('g', 1, false);
+      const out: Buffer[] = [];
+      const sink = { range: (b: Buffer, a: number, e: number): void => void out.push(Buffer.from(b.subarray(a, e))) };
+      for (const m of ms) s.get(m);
+      for (const m of ms) s.write(m, sink); // a second walk: pages read back without being kept
+      expect(held.transients.length).toBeGreaterThan(0);
+      expect(held.spare.spare.length).toBeGreaterThan(0);
+      vi.advanceTimersByTime(TRANSIENT_IDLE_MS - 100);
+      s.write(ms[0]!, sink); // read back again: the timer waits on
+      vi.advanceTimersByTime(TRANSIENT_IDLE_MS - 100);
+      expect(held.transients.length).toBeGreaterThan(0);
+      vi.advanceTimersByTime(200);
+      expect([held.transients.length, held.spare.spare.length]).toEqual([0, 0]);
+      const views = st.views;
+      out.length = 0;
+      for (const m of ms.slice(0, 4)) s.write(m, sink); // the shelf's last page was dropped with them: read back again
+      expect(out).toEqual(want.slice(0, 4));
+      expect(st.views).toBeGreaterThan(views);
+      expect(ms.map((m) => m.reads)).toEqual(ms.map(() => 1)); // nothing rendered again
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
