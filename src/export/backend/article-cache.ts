@@ -284,7 +284,7 @@ export class ArticleCache {
     }
     if (r.bytes !== null) {
       if (this.store === null) return;
-      this.store.put(hash, r.bytes);
+      this.store.put(hash, r.bytes, true); // fetch.ts left the frame's room (Fetched.bytes)
       this.index.set(hash, checkedSmall(r.size), storedCost(r.size, true));
     } else if (r.cached) {
       this.index.set(hash, entry(r.size, false), storedCost(r.size, false));

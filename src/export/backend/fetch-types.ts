@@ -21,7 +21,10 @@ export interface Fetched {
   structure: MimePart | null;
   /** The header block up to and including its empty line; null when not found in the first HEADER_CAPTURE_MAX bytes. */
   header: Buffer | null;
-  /** The whole article when it stayed in memory (at most `smallMax` bytes); null when it went to a file. */
+  /**
+   * The whole article when it stayed in memory (at most `smallMax` bytes); null when it went to a file.
+   * Its buffer has STORE_FRAME_BYTES (limits.ts) free just before it, for `SmallStore.put(…, framed)`.
+   */
   bytes: Buffer | null;
   /** For a file: false when the finished file could not be moved into the cache (e.g. the directory vanished). */
   cached: boolean;

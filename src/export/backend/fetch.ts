@@ -27,7 +27,7 @@
 import { unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { StructureParser } from '../../mime/index.js';
-import { READ_CHUNK, SMALL_ARTICLE_BYTES, WRITE_COALESCE } from './limits.js';
+import { READ_CHUNK, SMALL_ARTICLE_BYTES, STORE_FRAME_BYTES, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
 import { HeaderCapture } from './measure.js';
 import type { ArticleSink } from '../source.js';
@@ -328,10 +328,12 @@ export class Fetch {
   private async finish(): Promise<void> {
     let cached = false;
     if (this.chunks !== null) {
-      // a buffer of its own: a slice of a socket read or of Node's pool would pin more than the article
-      this.bytes = Buffer.allocUnsafeSlow(this.received);
-      let at = 0;
-      for (const c of this.chunks) at += c.copy(this.bytes, at);
+      // a buffer of its own: a slice of a socket read or of Node's pool would pin more than the article;
+      // STORE_FRAME_BYTES free in front of it, for the small store's CRC (no second copy when it stores it)
+      const frame = Buffer.allocUnsafeSlow(STORE_FRAME_BYTES + this.received);
+      let at = STORE_FRAME_BYTES;
+      for (const c of this.chunks) at += c.copy(frame, at);
+      this.bytes = frame.subarray(STORE_FRAME_BYTES);
       this.chunks = null;
     } else {
       // The bytes are complete in the open file: readers finish even if the rename fails.

@@ -216,6 +216,13 @@ export const SMALL_ARTICLE_BYTES = 64 * 1024;
 export const STORE_WRITE_DELAY_MS = 20;
 export const STORE_WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 /**
+ * Bytes a finished in-memory download leaves free in front of its article
+ * (fetch.ts), in the same buffer: the small-article store writes its CRC-32
+ * there and stores that buffer as is (small-store.ts `put` with `framed`),
+ * with no second allocation and copy per article.
+ */
+export const STORE_FRAME_BYTES = 4;
+/**
  * Search index feed (index-feed.ts): headers and articles read anyway are
  * written after this long at most (or once `index.crawlBatch` are queued); a
  * few hundred ms keeps batches large without leaving the index behind.

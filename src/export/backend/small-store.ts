@@ -37,9 +37,9 @@ import * as zlib from 'node:zlib';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../../util/log.js';
 import { Slab } from '../../util/slab.js';
-import { STORE_WRITE_BATCH_BYTES, STORE_WRITE_DELAY_MS } from './limits.js';
+import { STORE_FRAME_BYTES, STORE_WRITE_BATCH_BYTES, STORE_WRITE_DELAY_MS } from './limits.js';
 
-const CRC_BYTES = 4;
+const CRC_BYTES = STORE_FRAME_BYTES;
 const ORDER_BYTES = 12;
 
 export interface StoredEntry {
@@ -56,7 +56,7 @@ export class SmallStore {
   /** Puts lmdb-js has not committed yet (reads see them at once). */
   private readonly pending = new Map<string, Buffer>();
   /** Puts not handed to lmdb-js yet, in order. */
-  private queue: { hash: string; bytes: Buffer }[] = [];
+  private queue: { hash: string; bytes: Buffer; framed: boolean }[] = [];
   private queuedBytes = 0;
   /** Where `get` copies articles to. */
   private readonly copies = new Slab();
@@ -176,11 +176,16 @@ export class SmallStore {
     return true;
   }
 
-  /** Stores `bytes` (not to be modified afterwards) under `hash`. */
-  put(hash: string, bytes: Buffer): void {
+  /**
+   * Stores `bytes` (not to be modified afterwards) under `hash`. `framed`:
+   * the CRC_BYTES just before `bytes` in its ArrayBuffer are free for the
+   * store (fetch.ts leaves them: limits.ts STORE_FRAME_BYTES); the CRC is
+   * written there and that frame stored as is, with no copy of the article.
+   */
+  put(hash: string, bytes: Buffer, framed = false): void {
     if (this.closed) return;
     this.pending.set(hash, bytes);
-    this.queue.push({ hash, bytes });
+    this.queue.push({ hash, bytes, framed: framed && bytes.byteOffset >= CRC_BYTES });
     this.queuedBytes += bytes.length;
     if (this.queuedBytes >= STORE_WRITE_BATCH_BYTES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), STORE_WRITE_DELAY_MS).unref();
@@ -199,9 +204,13 @@ export class SmallStore {
     const written: { hash: string; bytes: Buffer }[] = [];
     for (const q of queue) {
       if (this.pending.get(q.hash) !== q.bytes) continue;
-      const value = Buffer.allocUnsafe(CRC_BYTES + q.bytes.length);
+      let value: Buffer;
+      if (q.framed) value = Buffer.from(q.bytes.buffer, q.bytes.byteOffset - CRC_BYTES, CRC_BYTES + q.bytes.length);
+      else {
+        value = Buffer.allocUnsafe(CRC_BYTES + q.bytes.length);
+        q.bytes.copy(value, CRC_BYTES);
+      }
       value.writeUInt32LE(crc32(q.bytes), 0);
-      q.bytes.copy(value, CRC_BYTES);
       const order = Buffer.allocUnsafe(ORDER_BYTES);
       order.writeUInt32LE(q.bytes.length, 0);
       order.writeDoubleLE(now, 4);

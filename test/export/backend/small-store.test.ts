@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmallStore } from '../../../src/export/backend/small-store.js';
-import { STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
+import { STORE_FRAME_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
 import { silentLogger } from '../../../src/util/log.js';
 
 let dirs: string[] = [];
@@ -93,6 +93,34 @@ describe('SmallStore', () => {
     await again.store.close();
     stores = [];
     expect(open(dir).entries.map((e) => e.hash)).toEqual(['good']);
+  });
+
+  it('framed puts store the same bytes as plain ones, in the room before the article; damage still refused', async () => {
+    const dir = tempDir();
+    const { store } = open(dir);
+    const framedOf = (b: Buffer): Buffer => {
+      const frame = Buffer.alloc(STORE_FRAME_BYTES + b.length, 0xee); // the room holds junk before the put
+      b.copy(frame, STORE_FRAME_BYTES);
+      return frame.subarray(STORE_FRAME_BYTES);
+    };
+    store.put('plain', bytes(1));
+    store.put('framed', framedOf(bytes(1)), true);
+    store.put('bad', framedOf(bytes(2)), true);
+    const atStart = bytes(3);
+    store.put('nofree', atStart, true); // no room before it in its buffer: copied, as a plain put
+    await store.close();
+    stores = [];
+    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
+    const db = env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
+    const [plain, framed, nofree] = [db.getBinary('plain')!, db.getBinary('framed')!, db.getBinary('nofree')!];
+    await env.close();
+    expect(framed).toEqual(plain); // CRC + article, byte for byte
+    expect(nofree.subarray(STORE_FRAME_BYTES)).toEqual(bytes(3));
+    await damage(dir, 'bad', 100);
+    const again = open(dir);
+    expect(again.store.get('framed')).toEqual(bytes(1));
+    expect(again.store.get('nofree')).toEqual(bytes(3));
+    expect(again.store.get('bad')).toBeUndefined();
   });
 
   it('skips the checksum only when the caller had it checked before ("checked")', async () => {
