@@ -14,7 +14,8 @@
  * server logged from just before the rounds to `--gap` after them. `--gap MS`: idle time before and after the 3 rounds (to find them in a CPU
  * profile, BENCH_SERVER_NODE_FLAGS as in bytes-again.ts).
  *
- * Prints per build: the median over processes of the 3-round medians, every
+ * Prints per build: the first time's median and server CPU (the process's,
+ * /proc/PID/stat: 10 ms ticks), the median over processes of the 3-round medians, every
  * round's time, the server's CPU time per round (of the 3 rounds), the same
  * by thread name (/proc/PID/task/TID/schedstat) and the load average.
  */
@@ -70,7 +71,9 @@ async function main(): Promise<void> {
   const dirs = await Promise.all(clis.map(() => mkdtemp(join(tmpdir(), 'nf-fresh-'))));
   /** Per build, thread name → CPU seconds per round, one entry per process. */
   const threads = clis.map(() => new Map<string, number[]>());
-  const got = clis.map(() => ({ medians: [] as number[], rounds: [] as number[], cpu: [] as number[], first: [] as number[] }));
+  /** The same for the first time (the whole command, not per round). */
+  const firstThreads = clis.map(() => new Map<string, number[]>());
+  const got = clis.map(() => ({ medians: [] as number[], rounds: [] as number[], cpu: [] as number[], first: [] as number[], firstCpu: [] as number[] }));
   try {
     for (let r = 0; r < runs; r++) {
       const lo = 2001 + r * 1000 + (L >= 2001 + r * 1000 && L <= 3000 + r * 1000 ? 1000 : 0);
@@ -83,7 +86,13 @@ async function main(): Promise<void> {
           const s = await openSession(server.port, corpus.group);
           await quiet(server.pid);
           await s.client.ok('UID FETCH 1:* (UID FLAGS)');
+          const [f0, ft0] = [await procCpuSeconds(server.pid), await threadCpu(server.pid)];
           got[b]!.first.push((await s.client.ok(cmd)).seconds);
+          got[b]!.firstCpu.push((await procCpuSeconds(server.pid)) - f0);
+          for (const [name, ns] of await threadCpu(server.pid)) {
+            const d = (ns - (ft0.get(name) ?? 0)) / 1e9;
+            if (d > 0) firstThreads[b]!.set(name, [...(firstThreads[b]!.get(name) ?? []), d]);
+          }
           if (gap > 0) await new Promise((res) => setTimeout(res, gap));
           const logFrom = (await stat(join(dirs[b]!, `server${r}.log`))).size;
           const t0 = await threadCpu(server.pid);
@@ -115,10 +124,12 @@ async function main(): Promise<void> {
     for (let b = 0; b < clis.length; b++) {
       const g = got[b]!;
       process.stdout.write(
-        `${clis[b]}\n  again (median of per-process 3-round medians) ${ms(median(g.medians))} ms; all rounds median ${ms(median(g.rounds))} ms; cpu/round median ${ms(median(g.cpu))} ms; first time median ${ms(median(g.first))} ms; load ${load}\n`,
+        `${clis[b]}\n  again (median of per-process 3-round medians) ${ms(median(g.medians))} ms; all rounds median ${ms(median(g.rounds))} ms; cpu/round median ${ms(median(g.cpu))} ms; first time median ${ms(median(g.first))} ms (server cpu median ${ms(median(g.firstCpu))} ms; all ${g.first.map(ms).join(' ')}); load ${load}\n`,
       );
       const per = [...threads[b]!].map(([name, xs]) => [name, xs.reduce((a, x) => a + x, 0) / runs] as const).sort((x, y) => y[1] - x[1]);
       process.stdout.write(`  CPU per round by thread (mean over processes, schedstat): ${per.map(([n, v]) => `${n} ${ms(v)}`).join(', ')}\n`);
+      const perFirst = [...firstThreads[b]!].map(([name, xs]) => [name, median(xs)] as const).sort((x, y) => y[1] - x[1]);
+      process.stdout.write(`  CPU of the first time by thread (median over processes, schedstat): ${perFirst.map(([n, v]) => `${n} ${ms(v)}`).join(', ')}\n`);
     }
   } finally {
     if (argv.includes('--keep')) process.stderr.write(`data dirs kept: ${dirs.join(' ')}\n`);
