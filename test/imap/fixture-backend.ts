@@ -24,6 +24,8 @@ export class FixtureBackend implements Backend {
   contentCalls = 0;
   /** What each `read` was asked for (FETCH and SEARCH say what they need). */
   readonly readCalls: ReadNeeds[] = [];
+  /** UIDs per batch `read` yields (default: one batch of everything). */
+  readBatch = Infinity;
 
   add(name: string, uid: number, article: Buffer): void {
     let box = this.boxes.get(name);
@@ -100,16 +102,19 @@ export class FixtureBackend implements Backend {
       refresh: async () => current,
       release: () => set!.delete(relay),
       meta,
-      // one batch of everything: planning is the real backend's business
-      async *read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
-        if (uids.length === 0) return;
+      // batches of `readBatch` (default one of everything): planning is the real backend's business
+      async *read(all: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
+        if (all.length === 0) return;
         self.readCalls.push(needs);
-        let metas: Map<number, MessageMeta> | undefined;
-        if (needs.meta) {
-          metas = new Map();
-          for await (const m of meta(uids)) metas.set(m.uid, m);
+        for (let from = 0; from < all.length; from += self.readBatch) {
+          const uids = all.slice(from, from + self.readBatch);
+          let metas: Map<number, MessageMeta> | undefined;
+          if (needs.meta) {
+            metas = new Map();
+            for await (const m of meta(uids)) metas.set(m.uid, m);
+          }
+          yield { from, uids, metas, failed: 0 };
         }
-        yield { from: 0, uids, metas, failed: 0 };
       },
       async structure(uid: number): Promise<MimePart> {
         return parseStructure(article(uid));

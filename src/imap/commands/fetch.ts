@@ -37,7 +37,7 @@ import { markSeenElsewhere } from '../crosspost.js';
 import { uidSetText } from '../updates.js';
 import { fetchOpen, omitUidItem } from '../uidonly.js';
 import { objectIdItem, previewCached, previewItem } from '../fetch/extra-items.js';
-import { writeListing } from '../fetch/listing.js';
+import { listingOutput, writeListing } from '../fetch/listing.js';
 import { batchStructures, unrendered } from '../fetch/structures.js';
 
 interface FetchArgs {
@@ -127,6 +127,8 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   // one message (a client opening it): its page is not read back whole and kept for one rendering
   const envelopes = (seqs.length === 1 ? shelf?.single : shelf) ?? NO_ENVELOPES;
 
+  // every batch of a listing command goes through one output (its buffers reused from batch to batch)
+  const out = listing || structureListing ? listingOutput(ctx, seqs.length) : undefined;
   for await (const got of sel.handle.read(uidsOf(sel, seqs), needs)) {
     const uids = got.uids;
     const batch = got.from === 0 && uids.length === seqs.length ? seqs : seqs.slice(got.from, got.from + uids.length);
@@ -147,7 +149,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       }
     }
     if (listing && newlySeen.size === 0) {
-      await writeListing(ctx, { seqs: batch, uids, items, metas, flags, envelopes });
+      await writeListing(ctx, { seqs: batch, uids, items, metas, flags, envelopes }, out);
       continue;
     }
     if (bodies && newlySeen.size === 0) {
@@ -156,7 +158,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     }
     if (structureListing && newlySeen.size === 0) {
       const rendered = await batchStructures(ctx, uids, items, metas);
-      await writeListing(ctx, { seqs: batch, uids, items, metas, flags, envelopes, structures: rendered });
+      await writeListing(ctx, { seqs: batch, uids, items, metas, flags, envelopes, structures: rendered }, out);
       continue;
     }
     for (let i = 0; i < batch.length; i++) {
@@ -176,6 +178,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
       }
     }
   }
+  await out?.end();
   if (unreadable > 0) {
     throw no('UNAVAILABLE', `${unreadable} article(s) could not be read from the upstream; the others were sent`);
   }

@@ -22,8 +22,9 @@ const article = (n: number): Buffer => {
 describe('a listing of many messages, rendered in reused chunks', () => {
   let srv: TestServer;
   let c: RawClient;
+  let backend: FixtureBackend;
   beforeAll(async () => {
-    const backend = new FixtureBackend();
+    backend = new FixtureBackend();
     for (let n = 1; n <= COUNT; n++) backend.add('g.big', n, article(n));
     srv = await startImap(backend);
     c = await RawClient.connect(srv.port);
@@ -46,10 +47,22 @@ describe('a listing of many messages, rendered in reused chunks', () => {
       one += untagged(r, `o${n}`);
     }
     expect(one.length).toBeGreaterThan(3 * 64 * 1024); // several chunks
-    for (const tag of ['a', 'b']) {
+    // one batch, then the batches of a real backend (the output goes on from batch to batch)
+    for (const [tag, batch] of [['a', Infinity], ['b', Infinity], ['c', 97], ['d', 500]] as const) {
+      backend.readBatch = batch;
       const all = await c.cmd(tag, `UID FETCH 1:* ${items}`);
       expect(tagged(all, tag)).toMatch(new RegExp(`^${tag} OK`));
       expect(untagged(all, tag)).toBe(one);
     }
+    backend.readBatch = Infinity;
+  });
+
+  it('FLAGS alone (a few octets a message) in batches: every message once, in order', async () => {
+    backend.readBatch = 64;
+    const all = await c.cmd('f', 'UID FETCH 1:* (UID FLAGS)');
+    backend.readBatch = Infinity;
+    expect(tagged(all, 'f')).toMatch(/^f OK/);
+    const want = Array.from({ length: COUNT }, (_, i) => `* ${i + 1} FETCH (UID ${i + 1} FLAGS ())\r\n`).join('');
+    expect(untagged(all, 'f')).toBe(want);
   });
 });
