@@ -109,8 +109,6 @@ export class MetaStore {
   private queuedKeys: string[] = [];
   private queuedRecords: ArticleRecord[] = [];
   private writeTimer: NodeJS.Timeout | undefined;
-  /** A batch of records handed to lmdb-js and not committed yet: the queue waits for it (see `writeQueued`). */
-  private writing = false;
   /** Set when the store opened without article records: which keys may have one (no disk read for the others). */
   private readonly storedSince: StoredSinceEmpty | null;
   private readonly log: Logger;
@@ -256,41 +254,22 @@ export class MetaStore {
     else this.scheduleWrite();
   }
 
-  /**
-   * Writes up to META_WRITE_BATCH queued article records (all with `force`),
-   * the queued structures and, once no record waits, the facts about them, in
-   * one event turn: one lmdb-js transaction, after which a saved fact never
-   * claims a record a crash could lose. While a batch of records is being
-   * committed nothing is handed over (unless `force`): lmdb-js adds writes
-   * made during a commit to the running transaction, and LMDB keeps every
-   * single page a transaction dirtied on its environment's free list until
-   * exit (mdb.c `mdb_page_free`), so a cold listing's records written as
-   * fast as they came made transactions of several MB, held for good.
-   */
-  private writeQueued(force = false): void {
+  /** Writes the queued article records, then the facts about them, in one event turn: one lmdb-js transaction. */
+  private writeQueued(): void {
     if (this.writeTimer !== undefined) clearTimeout(this.writeTimer);
     this.writeTimer = undefined;
-    if (this.closed || (this.writing && !force)) return;
-    const last = this.writeRecords(force ? Infinity : META_WRITE_BATCH);
+    if (this.closed) return;
+    this.writeRecords();
     this.structures.writeQueued();
-    if (this.queuedKeys.length === 0) this.facts.writeDirty();
-    if (last === undefined) return;
-    this.writing = true;
-    void last
-      .catch(() => undefined) // logged by `write`
-      .finally(() => {
-        this.writing = false;
-        this.writeQueued(); // what waited meanwhile: records, structures, facts (nothing: nothing is written)
-      });
+    this.facts.writeDirty();
   }
 
-  /** Hands the first `max` queued records to lmdb-js; the promise of the last one's transaction, or undefined when none was queued. */
-  private writeRecords(max: number): Promise<unknown> | undefined {
-    if (this.queuedKeys.length === 0) return undefined;
-    const keys = this.queuedKeys.length <= max ? this.queuedKeys : this.queuedKeys.slice(0, max);
-    const records = this.queuedRecords.length <= max ? this.queuedRecords : this.queuedRecords.slice(0, max);
-    this.queuedKeys = keys === this.queuedKeys ? [] : this.queuedKeys.slice(max);
-    this.queuedRecords = records === this.queuedRecords ? [] : this.queuedRecords.slice(max);
+  private writeRecords(): void {
+    const keys = this.queuedKeys;
+    const records = this.queuedRecords;
+    if (keys.length === 0) return;
+    this.queuedKeys = [];
+    this.queuedRecords = [];
     // lmdb-js answers every write of one transaction with the same promise:
     // one handler per distinct promise clears the pending records it covers
     let p: Promise<unknown> | undefined;
@@ -308,7 +287,6 @@ export class MetaStore {
       p = q;
     }
     this.write(p!, 'article', settle(from, keys.length));
-    return p;
   }
 
   /** Records the groups of a crossposted article (idempotent). */
@@ -371,7 +349,7 @@ export class MetaStore {
 
   /** Drops what is known about an article (it changed or vanished upstream). */
   forget(key: string): void {
-    this.writeQueued(true); // a queued record of `key` must not land after its removal
+    this.writeQueued(); // a queued record of `key` must not land after its removal
     this.mem.delete(key);
     this.pending.delete(key);
     if (this.closed) return;
@@ -383,7 +361,7 @@ export class MetaStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.writeQueued(true);
+    this.writeQueued();
     this.closed = true;
     this.facts.clear();
     this.mem.clear();

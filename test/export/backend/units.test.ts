@@ -3,7 +3,7 @@
  * codec (round trip, garbage refused), the metadata store (reads see writes
  * before commit, forget, persistence across reopen) and date parsing.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -188,26 +188,6 @@ describe('MetaStore', () => {
     expect(t.exactSize('k1')).toBe(123);
     expect(t.structure('k1')).toEqual(parseStructure(a));
     expect([t.hasStructure('k1'), t.hasStructure('k2')]).toEqual([true, false]); // from disk
-    await t.close();
-  });
-
-  it('hands lmdb-js one batch of records at a time: the rest waits for its commit, readable, and all are written with their facts', async () => {
-    // LMDB keeps the pages a transaction dirtied for the life of the process: a cold listing must not become one big transaction
-    const path = join(dir, 'meta.lmdb');
-    const header = Buffer.from('Subject: x\r\nMessage-ID: <x@y>\r\n\r\n');
-    const s = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 });
-    const articles = (s as unknown as { articles: { put: (...a: unknown[]) => unknown } }).articles;
-    const handed = vi.spyOn(articles, 'put');
-    const n = META_WRITE_BATCH * 3 + 5;
-    const key = (i: number): string => `g\u0000${i}`;
-    for (let i = 0; i < n; i++) s.putHeader(key(i), header, 100 + i);
-    expect(handed.mock.calls.length).toBe(META_WRITE_BATCH);
-    expect(s.exactSize(key(n - 1))).toBe(100 + n - 1);
-    for (let k = 0; k < 200 && handed.mock.calls.length < n; k++) await new Promise((r) => setTimeout(r, 20));
-    expect(handed.mock.calls.length).toBe(n);
-    await s.close();
-    const t = new MetaStore({ path, logger: silentLogger(), memoryBytes: 1 });
-    for (const i of [0, META_WRITE_BATCH, n - 1]) expect([t.header(key(i))?.header, t.exactSize(key(i))]).toEqual([header, 100 + i]);
     await t.close();
   });
 
