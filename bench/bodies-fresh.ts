@@ -11,7 +11,7 @@
  *   npm run build && node dist/bench/bodies-fresh.js --port P [--runs 8] [--gap MS] [--keep] [--log-slice] [--cli A/dist/src/cli.js ...]
  *
  * `--keep` keeps the data dirs (server logs); `--log-slice` prints what the
- * server logged from just before the rounds to `--gap` after them. `--gap MS`: idle time before and after the 3 rounds (to find them in a CPU
+ * server logged from just before the rounds to `--gap` after them. `--gap MS`: idle time before the first time and before and after the 3 rounds (to find them in a CPU
  * profile, BENCH_SERVER_NODE_FLAGS as in bytes-again.ts).
  *
  * Prints per build: the first time's median and server CPU (the process's,
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
           const s = await openSession(server.port, corpus.group);
           await quiet(server.pid);
           await s.client.ok('UID FETCH 1:* (UID FLAGS)');
+          if (gap > 0) await new Promise((res) => setTimeout(res, gap)); // the first time stands apart in a profile
           const [f0, ft0] = [await procCpuSeconds(server.pid), await threadCpu(server.pid)];
           got[b]!.first.push((await s.client.ok(cmd)).seconds);
           got[b]!.firstCpu.push((await procCpuSeconds(server.pid)) - f0);

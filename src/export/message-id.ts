@@ -26,7 +26,9 @@ export function uidMapMessageId(group: string, r: Pick<OverviewRecord, 'number' 
   return storableMessageId(r.messageId) ?? checkMessageId(`<${r.number}.${group}@${SYNTHETIC_DOMAIN}>`);
 }
 
+const SYNTHETIC_SUFFIX = `@${SYNTHETIC_DOMAIN}>`;
+
 /** True for a Message-ID newsfront made up: no upstream knows it, so none can confirm it. */
 export function isSyntheticMessageId(messageId: string): boolean {
-  return messageId.endsWith(`@${SYNTHETIC_DOMAIN}>`);
+  return messageId.endsWith(SYNTHETIC_SUFFIX);
 }

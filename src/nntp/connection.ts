@@ -62,6 +62,8 @@ export class NntpConnection extends EventEmitter {
   private readonly inflight: Exchange[] = [];
   private readonly pausers = new Set<object>();
   private timer: NodeJS.Timeout | undefined;
+  /** The timeout `timer` was armed with (a chunk of the same exchange refreshes it). */
+  private timerMs = 0;
   private leftover: Buffer | undefined;
   private haltedAt: Exchange | undefined;
   private _closed = false;
@@ -332,10 +334,19 @@ export class NntpConnection extends EventEmitter {
   }
 
   private armTimer(): void {
-    this.stopTimer();
     // Only nudges outstanding: nobody waits, and a late DATE answer must not kill an idle connection.
-    if (this._closed || this.inflight.length <= this.nudgesInFlight || this.pausers.size > 0) return;
+    if (this._closed || this.inflight.length <= this.nudgesInFlight || this.pausers.size > 0) {
+      this.stopTimer();
+      return;
+    }
     const ms = this.inflight[0]!.timeoutMs ?? this.opts.commandTimeoutMs;
+    if (this.timer !== undefined && this.timerMs === ms) {
+      // the same timeout again (every chunk of a download): restart it in place, no new timer object
+      this.timer.refresh();
+      return;
+    }
+    this.stopTimer();
+    this.timerMs = ms;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.destroy(new NntpError('TIMEOUT', `no response for ${ms} ms`));

@@ -229,6 +229,28 @@ describe('faults during a session', () => {
     expect(c.closed).toBe(true);
   });
 
+  it('an article that keeps coming for longer than the command timeout is not cut (the timer restarts per chunk)', async () => {
+    const c = await connect(
+      afterHello(async (s) => {
+        await s.readLine();
+        s.status('211 1 1 1 g');
+        await s.readLine();
+        s.status('220 1 <a@b>');
+        for (let i = 0; i < 8; i++) {
+          s.write(`Line-${i}: ${'y'.repeat(40)}\r\n`);
+          await new Promise((r) => setTimeout(r, 60));
+        }
+        s.write('\r\nbody\r\n.\r\n');
+      }),
+      { commandTimeoutMs: 200 },
+    );
+    const h = await c.article('g', 1);
+    const parts: Buffer[] = [];
+    for await (const d of h.stream) parts.push(d as Buffer);
+    expect(Buffer.concat(parts).toString()).toMatch(/^Line-0: y+\r\n[^]*\r\n\r\nbody\r\n$/);
+    expect(c.closed).toBe(false);
+  });
+
   it('peer stalls mid-article → stream errors with TIMEOUT', async () => {
     const c = await connect(
       afterHello(async (s) => {
