@@ -8,6 +8,7 @@
  *   npm run bench -- --quick      10,000 articles + a 5 MB large article (or BENCH_QUICK=1)
  *   npm run bench -- --rounds 5   rounds for the cheap rows (default 3, medians printed)
  *   npm run bench -- --huge       one group of 1,000,000 articles instead (huge.ts, issue 14)
+ *   npm run bench -- --only load  only the 10- and 50-client rows and their memory (INN, first open, index, every body read once first)
  *
  * Starts (and always stops): a private INN (harness `stop()` = ctlinnd shutdown),
  * newsfront child processes (by PID), temp dirs. Keeps: the corpus batch in
@@ -53,6 +54,8 @@ interface Args {
   quick: boolean;
   huge: boolean; // one group of 1M articles instead (huge.ts)
   rounds: number;
+  /** `--only load`: INN, the server's first open and index, then only the concurrent-client rows and their memory. */
+  only?: 'load';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -61,7 +64,8 @@ function parseArgs(argv: string[]): Args {
     if (argv[i] === '--quick') a.quick = true;
     else if (argv[i] === '--huge') a.huge = true;
     else if (argv[i] === '--rounds') a.rounds = Math.max(1, Number(argv[++i]) || 3);
-    else throw new Error(`unknown argument ${argv[i]} (use --quick, --huge, --rounds N)`);
+    else if (argv[i] === '--only' && argv[i + 1] === 'load') a.only = argv[++i] as 'load';
+    else throw new Error(`unknown argument ${argv[i]} (use --quick, --huge, --rounds N, --only load)`);
   }
   return a;
 }
@@ -232,6 +236,7 @@ async function main(): Promise<void> {
       host: { cpus: cpus().length, memMB: Math.round(totalmem() / 1e6) },
       quick: args.quick,
       rounds: args.rounds,
+      ...(args.only ? { only: args.only } : {}),
       corpus: {
         articles: count,
         batchBytes: corpus.batchBytes,
@@ -253,9 +258,10 @@ async function main(): Promise<void> {
     header['generateSeconds'] = corpus.generateSeconds;
     log(`inn: ${count} articles injected in ${(header['injectSeconds'] as number).toFixed(1)} s`);
 
-    const ref = await foundationRows(inn, corpus, args, add);
+    const full = args.only === undefined;
+    const ref = full ? await foundationRows(inn, corpus, args, add) : {};
     // before any other newsfront runs: each round is a fresh server on a quiet machine
-    await threadFirstRows({ innPort: inn.port, corpus, rounds: args.rounds, add, log, cleanup });
+    if (full) await threadFirstRows({ innPort: inn.port, corpus, rounds: args.rounds, add, log, cleanup });
 
     // --- IMAP, one session, fresh data dir ---
     const dataDir = await mkdtemp(join(tmpdir(), 'nf-bench-data-'));
@@ -312,7 +318,14 @@ async function main(): Promise<void> {
           },
         }),
       };
-      await imapRows(input, add);
+      if (full) await imapRows(input, add);
+      else {
+        // the server state the load rows meet in a full run: the group opened, every header and body indexed
+        const first = await openSession(server.port, corpus.group);
+        first.client.close();
+        await input.index.headers(first.seconds);
+        await input.index.bodies();
+      }
       // Before the search index, the SEARCH BODY scan rows had downloaded every body into the
       // article cache, so these rows measured a server with every article local (as the other
       // servers' figures are). The index answers those searches without the bodies, so they
@@ -335,6 +348,7 @@ async function main(): Promise<void> {
       }
       const mem = await server.memory().catch(() => undefined);
       if (mem) add({ section: S, operation: 'server peak RSS over the rows above', unit: 'MB', value: mem.hwmMB, note: `now RSS ${mem.rssMB.toFixed(0)} MB, PSS ${mem.pssMB.toFixed(0)} MB (anon ${mem.anonMB.toFixed(0)}, file ${mem.fileMB.toFixed(0)}); since the restart for the index's crawl` });
+      if (!full) return finish(header, rows);
       // after the memory rows: 1,000 sessions would set the peaks above
       log(`imap: ${SEARCH_LOAD_SESSIONS} sessions with whole-group SEARCH for ${SEARCH_LOAD_SECONDS} s`);
       const srv = server;
@@ -361,15 +375,21 @@ async function main(): Promise<void> {
       await flagSections({ dataDir, mailbox: corpus.group, count, rounds: args.rounds, quick: args.quick, ...(corpus.large ? { skipSeq: corpus.large.number } : {}), launch, stopServer, cleanup, add, log });
     }
 
-    header['totalSeconds'] = (performance.now() - t00) / 1000;
-    const title = `newsfront bench — ${header.date} — node ${header.node} — ${header.host.cpus} cpus — corpus: ${count} articles in ${corpus.group}, ${(corpus.batchBytes / 1e6).toFixed(0)} MB${corpus.large ? `, large article ${(corpus.large.bytes / 1e6).toFixed(1)} MB` : ''}${args.quick ? ' (QUICK)' : ''} — medians of ${args.rounds}`;
-    process.stdout.write(`\n${title}\n\n${renderTable(rows)}\n`);
-    const path = await writeJson(CACHE_DIR, header, rows);
-    process.stdout.write(`\nresults: ${path}\n`);
+    await finish(header, rows);
   } finally {
     await cleanup.run();
     log('done');
   }
+}
+
+/** Prints the table and writes the JSON results. */
+async function finish(header: RunHeader, rows: Row[]): Promise<void> {
+  header['totalSeconds'] = (performance.now() - t00) / 1000;
+  const corpus = header.corpus;
+  const title = `newsfront bench — ${header.date} — node ${header.node} — ${header.host.cpus} cpus — corpus: ${corpus.articles} articles in ${corpus.group}, ${(corpus.batchBytes / 1e6).toFixed(0)} MB${corpus.largeArticleBytes !== undefined ? `, large article ${(corpus.largeArticleBytes / 1e6).toFixed(1)} MB` : ''}${header.quick ? ' (QUICK)' : ''} — medians of ${header.rounds}${header.only ? ` — only ${header.only}` : ''}`;
+  process.stdout.write(`\n${title}\n\n${renderTable(rows)}\n`);
+  const path = await writeJson(CACHE_DIR, header, rows);
+  process.stdout.write(`\nresults: ${path}\n`);
 }
 
 main().catch((err: unknown) => {
