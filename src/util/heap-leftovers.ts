@@ -1,0 +1,96 @@
+/**
+ * Collects the garbage a burst of work left in V8's old generation once the
+ * burst is over.
+ *
+ * V8 runs a major collection when its old generation reaches a limit it sets
+ * after the previous one: up to ~4× what was live then. A burst that promotes
+ * a lot (a cold listing, every body read once) fills the old generation up
+ * to near that limit with objects that die soon after; when the work that
+ * follows promotes little (sessions fetching one message at a time, ~90 bytes
+ * per command), V8 reaches its limit only minutes later, and meanwhile the
+ * dead objects stay committed and resident: in the bench, 80–90 MB of the old
+ * generation's ~120 MB before the 50 clients started, with ~30 MB live
+ * (issue 14; bench/README.md).
+ *
+ * Every `intervalMs` (the malloc trimmer's interval) the collector compares
+ * the old generation's used bytes with what was used after the last major
+ * collection seen (its own, or V8's: a drop between two checks). When they
+ * have grown by at least `garbageBytes` and by less than a quarter of that
+ * since the previous check (the burst is over: V8 will not reach its limit
+ * soon), it runs one full collection, at most once per MIN_GAP_MS. Unlike the
+ * compactor (heap-compact.ts) it also runs while the process is busy: what
+ * it frees is what busy sessions would otherwise keep resident. One collection
+ * of a ~30 MB live heap is a pause of a few tens of ms on the main thread.
+ */
+import { getHeapSpaceStatistics } from 'node:v8';
+import { fullGc, type OldSpace } from './heap-compact.js';
+import type { Logger } from './log.js';
+
+/** Shortest time between two collections. */
+export const MIN_GAP_MS = 10_000;
+
+export interface LeftoverCollector {
+  stop(): void;
+  /** Checks now (as the timer does); true when it collected. */
+  checkNow(): boolean;
+  /** Collections run (stats). */
+  readonly collections: number;
+}
+
+function oldSpace(): OldSpace {
+  const s = getHeapSpaceStatistics().find((sp) => sp.space_name === 'old_space');
+  return { committed: s?.space_size ?? 0, used: s?.space_used_size ?? 0 };
+}
+
+/**
+ * Starts checking every `intervalMs`; `garbageBytes` 0 or `intervalMs` 0 =
+ * never (the returned collector does nothing). `deps` replace V8's figures,
+ * the collection and the clock (tests).
+ */
+export function startLeftoverCollector(
+  intervalMs: number,
+  garbageBytes: number,
+  log: Logger,
+  deps: { space?: () => OldSpace; collect?: () => void; now?: () => number } = {},
+): LeftoverCollector {
+  let count = 0;
+  const off: LeftoverCollector = { stop: () => undefined, checkNow: () => false, collections: 0 };
+  if (intervalMs <= 0 || garbageBytes <= 0) return off;
+  const collect = deps.collect ?? fullGc();
+  if (collect instanceof Error) {
+    log.debug({ reason: collect.message }, 'memory: leftover collection not available');
+    return off;
+  }
+  const space = deps.space ?? oldSpace;
+  const now = deps.now ?? Date.now;
+  let last = -Infinity;
+  let prev = space().used;
+  /** Used bytes after the last major collection seen (approximately: at the first check after it). */
+  let base = prev;
+  const checkNow = (): boolean => {
+    const used = space().used;
+    const step = used - prev;
+    prev = used;
+    // a drop: a major collection ran since the last check
+    if (step < 0 || used < base) base = used;
+    const t = now();
+    if (used - base < garbageBytes || step >= garbageBytes / 4 || t - last < MIN_GAP_MS) return false;
+    last = t;
+    const t0 = performance.now();
+    collect();
+    count++;
+    const after = space().used;
+    log.debug({ usedBefore: used, usedAfter: after, ms: Math.round(performance.now() - t0) }, 'memory: old generation collected after a burst');
+    prev = after;
+    base = after;
+    return true;
+  };
+  const timer = setInterval(() => void checkNow(), intervalMs).unref();
+  return {
+    stop: () => clearInterval(timer),
+    checkNow,
+    get collections() {
+      return count;
+    },
+  };
+}
