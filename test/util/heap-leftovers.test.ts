@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { MIN_GAP_MS, startLeftoverCollector } from '../../src/util/heap-leftovers.js';
+import type { OldSpace } from '../../src/util/heap-compact.js';
+import { silentLogger } from '../../src/util/log.js';
+
+const MB = 1024 * 1024;
+
+/** A fake old generation: collecting brings used back to `live`. */
+function fakeHeap(used: number, live: number) {
+  const s = { used, live };
+  let calls = 0;
+  return {
+    s,
+    space: (): OldSpace => ({ committed: s.used, used: s.used }),
+    collect: (): void => {
+      calls++;
+      s.used = s.live;
+    },
+    get calls() {
+      return calls;
+    },
+  };
+}
+
+describe('startLeftoverCollector', () => {
+  it('does nothing with interval 0 or threshold 0', () => {
+    for (const [ms, min] of [[0, 32 * MB], [2000, 0]] as const) {
+      const h = fakeHeap(30 * MB, 30 * MB);
+      const c = startLeftoverCollector(ms, min, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+      h.s.used = 200 * MB;
+      expect(c.checkNow()).toBe(false);
+      expect(c.checkNow()).toBe(false);
+      expect(h.calls).toBe(0);
+      c.stop();
+    }
+  });
+
+  it('waits while the old generation grows fast, collects once the growth slows', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+    // a burst: 40 MB promoted since the last check
+    h.s.used = 70 * MB;
+    expect(c.checkNow()).toBe(false);
+    // the burst goes on
+    h.s.used = 110 * MB;
+    expect(c.checkNow()).toBe(false);
+    // over: 2 MB more, 82 MB above the start
+    h.s.used = 112 * MB;
+    expect(c.checkNow()).toBe(true);
+    expect(h.calls).toBe(1);
+    expect(h.s.used).toBe(30 * MB);
+    expect(c.collections).toBe(1);
+    c.stop();
+  });
+
+  it('does not collect below the threshold, counted from the last collection V8 ran itself', () => {
+    const h = fakeHeap(100 * MB, 30 * MB);
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+    // V8 collected: used dropped to 40 MB, then grows slowly by 30 MB
+    h.s.used = 40 * MB;
+    expect(c.checkNow()).toBe(false);
+    for (let used = 46; used <= 70; used += 6) {
+      h.s.used = used * MB;
+      expect(c.checkNow()).toBe(false);
+    }
+    // 34 MB above 40, 4 MB since the last check
+    h.s.used = 74 * MB;
+    expect(c.checkNow()).toBe(true);
+    c.stop();
+  });
+
+  it('collects at most once per MIN_GAP_MS', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    let now = 1e9;
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => now });
+    h.s.used = 100 * MB;
+    c.checkNow();
+    expect(c.checkNow()).toBe(true);
+    h.s.used = 100 * MB;
+    c.checkNow();
+    now += MIN_GAP_MS - 1;
+    expect(c.checkNow()).toBe(false);
+    now += 1;
+    expect(c.checkNow()).toBe(true);
+    expect(h.calls).toBe(2);
+    c.stop();
+  });
+});
