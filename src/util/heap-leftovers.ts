@@ -15,7 +15,9 @@
  * Every `intervalMs` (the malloc trimmer's interval) the collector compares
  * the old generation's used bytes with what was used after the last major
  * collection seen (its own, or V8's: a drop between two checks). When they
- * have grown by at least `garbageBytes` and by less than a quarter of that
+ * have grown by at least `garbageBytes` and half of that base (a collection
+ * marks the whole live heap: with a large one, it waits for more garbage),
+ * and by less than a quarter of `garbageBytes`
  * since the previous check (the burst is over: V8 will not reach its limit
  * soon), it runs one full collection, at most once per MIN_GAP_MS. Unlike the
  * compactor (heap-compact.ts) it also runs while the process is busy: what
@@ -74,7 +76,8 @@ export function startLeftoverCollector(
     // a drop: a major collection ran since the last check
     if (step < 0 || used < base) base = used;
     const t = now();
-    if (used - base < garbageBytes || step >= garbageBytes / 4 || t - last < MIN_GAP_MS) return false;
+    // garbage of at least half the live heap too: with a large live heap, a collection costs more
+    if (used - base < Math.max(garbageBytes, base / 2) || step >= garbageBytes / 4 || t - last < MIN_GAP_MS) return false;
     last = t;
     const t0 = performance.now();
     collect();

@@ -69,6 +69,18 @@ describe('startLeftoverCollector', () => {
     c.stop();
   });
 
+  it('waits for garbage of half the live heap when that is more than the threshold', () => {
+    const h = fakeHeap(200 * MB, 200 * MB);
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+    for (let used = 205; used <= 295; used += 5) {
+      h.s.used = used * MB;
+      expect(c.checkNow()).toBe(false);
+    }
+    h.s.used = 300 * MB;
+    expect(c.checkNow()).toBe(true);
+    c.stop();
+  });
+
   it('collects at most once per MIN_GAP_MS', () => {
     const h = fakeHeap(30 * MB, 30 * MB);
     let now = 1e9;
