@@ -13,8 +13,8 @@
  * (issue 14; bench/README.md).
  *
  * Every `intervalMs` (the malloc trimmer's interval) the collector compares
- * the old generation's used bytes with what was used after the last major
- * collection seen (its own, or V8's: a drop between two checks). When they
+ * the old generation's used bytes with the least it has seen used since its
+ * own last collection (what that one left, or less after one of V8's). When they
  * have grown by at least `garbageBytes` and half of that base (a collection
  * marks the whole live heap: with a large one, it waits for more garbage),
  * and by less than a quarter of `garbageBytes`
@@ -67,14 +67,17 @@ export function startLeftoverCollector(
   const now = deps.now ?? Date.now;
   let last = -Infinity;
   let prev = space().used;
-  /** Used bytes after the last major collection seen (approximately: at the first check after it). */
+  /**
+   * The least used since the last collection of ours, or what it left: what
+   * is live, as near as the checks see it (a base seen right after V8's own
+   * collection in a burst could be high, and then no garbage was ever enough).
+   */
   let base = prev;
   const checkNow = (): boolean => {
     const used = space().used;
     const step = used - prev;
     prev = used;
-    // a drop: a major collection ran since the last check
-    if (step < 0 || used < base) base = used;
+    if (used < base) base = used;
     const t = now();
     // garbage of at least half the live heap too: with a large live heap, a collection costs more
     if (used - base < Math.max(garbageBytes, base / 2) || step >= garbageBytes / 4 || t - last < MIN_GAP_MS) return false;
