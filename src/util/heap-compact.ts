@@ -83,6 +83,11 @@ export function fullGc(): (() => void) | Error {
   return gcFn;
 }
 
+/** A compacting full collection of this thread's heap (as `compactHeap`), or an Error saying why there is none. */
+export function compactingGc(): (() => void) | Error {
+  return (loaded ??= loadCompact());
+}
+
 /** A compacting major collection, or an Error saying why there is none. */
 function loadCompact(): (() => void) | Error {
   const gc = fullGc();

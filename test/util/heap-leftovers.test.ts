@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_GAP_MS, startLeftoverCollector } from '../../src/util/heap-leftovers.js';
+import { MAX_RECHECK_GAP_MS, MIN_GAP_MS, startLeftoverCollector } from '../../src/util/heap-leftovers.js';
 import type { OldSpace } from '../../src/util/heap-compact.js';
 import { silentLogger } from '../../src/util/log.js';
 
@@ -95,6 +95,48 @@ describe('startLeftoverCollector', () => {
     now += 1;
     expect(c.checkNow()).toBe(true);
     expect(h.calls).toBe(2);
+    c.stop();
+  });
+
+  it('looks again at a heap a collection left large, backing off while it stays large', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    let now = 1e9;
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => now });
+    // a burst keeps 74 MB live: the collection leaves that
+    h.s.live = 74 * MB;
+    h.s.used = 175 * MB;
+    c.checkNow();
+    expect(c.checkNow()).toBe(true);
+    // the burst ends (26 MB live), 10 MB promoted: far below the threshold, but the heap is looked at again
+    h.s.live = 26 * MB;
+    h.s.used = 84 * MB;
+    now += MIN_GAP_MS - 1;
+    expect(c.checkNow()).toBe(false);
+    now += 1;
+    expect(c.checkNow()).toBe(true);
+    expect(h.s.used).toBe(26 * MB);
+    // left small: back to the plain threshold
+    h.s.used = 40 * MB;
+    now += MIN_GAP_MS;
+    expect(c.checkNow()).toBe(false);
+    // a heap that stays large: looked at after 10, 20, 40 s … at most MAX_RECHECK_GAP_MS
+    h.s.live = 200 * MB;
+    h.s.used = 330 * MB;
+    c.checkNow();
+    now += MIN_GAP_MS;
+    expect(c.checkNow()).toBe(true);
+    const gaps: number[] = [];
+    let t0 = now;
+    for (let k = 0; k < 400; k++) {
+      now += 2000;
+      h.s.used += 2 * MB;
+      if (c.checkNow()) {
+        gaps.push(now - t0);
+        t0 = now;
+      }
+    }
+    expect(gaps.slice(0, 4)).toEqual([MIN_GAP_MS, 2 * MIN_GAP_MS, 4 * MIN_GAP_MS, 8 * MIN_GAP_MS]);
+    expect(Math.max(...gaps)).toBe(MAX_RECHECK_GAP_MS);
     c.stop();
   });
 });
