@@ -127,16 +127,17 @@ describe('startLeftoverCollector', () => {
     expect(c.checkNow()).toBe(true);
     const gaps: number[] = [];
     let t0 = now;
-    for (let k = 0; k < 400; k++) {
+    for (let k = 0; k < 1000; k++) {
       now += 2000;
-      h.s.used += 2 * MB;
+      h.s.used += MB / 2;
       if (c.checkNow()) {
         gaps.push(now - t0);
         t0 = now;
       }
     }
-    expect(gaps.slice(0, 4)).toEqual([MIN_GAP_MS, 2 * MIN_GAP_MS, 4 * MIN_GAP_MS, 8 * MIN_GAP_MS]);
-    expect(Math.max(...gaps)).toBe(MAX_RECHECK_GAP_MS);
+    // each waits for a quarter of the threshold too (32 s at this rate), then for its gap
+    expect(gaps.slice(0, 5)).toEqual([32_000, 32_000, 40_000, 80_000, 160_000]);
+    expect(gaps.slice(5).every((g) => g === MAX_RECHECK_GAP_MS)).toBe(true);
     c.stop();
   });
 });
