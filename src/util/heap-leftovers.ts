@@ -13,12 +13,14 @@
  * (issue 14; bench/README.md).
  *
  * Every `intervalMs` (the malloc trimmer's interval) the collector compares
- * the old generation's used bytes with the least it has seen used since its
- * own last collection (what that one left, or less after one of V8's). When they
- * have grown by at least `garbageBytes` and half of that base (a collection
- * marks the whole live heap: with a large one, it waits for more garbage),
- * and by less than a quarter of `garbageBytes`
- * since the previous check (the burst is over: V8 will not reach its limit
+ * the old generation's committed bytes (dead objects and the holes V8's own
+ * collections leave: they stay resident alike) with the least it has seen
+ * used since its own last collection (what that one left, or less after one
+ * of V8's). When the difference is at least `garbageBytes` and half of that
+ * base (a collection marks the whole live heap: with a large one, it waits
+ * for more garbage), and the used bytes grew by less than a quarter of
+ * `garbageBytes` since the previous check (the burst is over: V8 will not
+ * reach its limit
  * soon), it runs one compacting full collection (heap-compact.ts: a plain
  * one left the emptied pages committed, 131.8 MB committed for 42.9 MB used),
  * at most once per MIN_GAP_MS. Unlike the compactor it also runs while the
@@ -88,13 +90,14 @@ export function startLeftoverCollector(
    */
   let base = prev;
   const checkNow = (): boolean => {
-    const used = space().used;
+    const { used, committed } = space();
     const step = used - prev;
     prev = used;
     if (used < base) base = used;
     const t = now();
     if (t - last < gap || step >= garbageBytes / 4) return false;
-    const garbage = used - base;
+    // dead objects and the holes V8's own collections left (committed and resident all the same)
+    const garbage = Math.max(used, committed) - base;
     // garbage of at least half the live heap too: with a large one, a collection costs more
     if (garbage < Math.max(garbageBytes, base / 2) && !(recheck && garbage >= garbageBytes / 4)) return false;
     const chained = recheck && garbage < Math.max(garbageBytes, base / 2);
