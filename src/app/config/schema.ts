@@ -73,23 +73,10 @@ export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 16 * 1024 * 1024;
  */
 export const DEFAULT_SEMI_SPACE_BYTES = 0;
 
-/**
- * Default of `cache.pretenuring`: whether V8 may allocate the objects of an
- * allocation site straight into the old generation once most of them
- * survived (src/util/young-gen.ts `setPretenuring`). Off: a listing's
- * batches taught V8 to pretenure sites a single-message FETCH shares, whose
- * objects then died in the old generation (issue 14).
- */
+/** Default of `cache.pretenuring`: V8's allocation-site pretenuring off (src/util/young-gen.ts `setPretenuring`; issue 14). */
 export const DEFAULT_PRETENURING = false;
 
-/**
- * Default of `cache.heapGarbageBytes`: the growth of V8's old generation
- * since its last major collection at which one is run once the growth has
- * slowed, checked every `mallocTrimMs` (src/util/heap-leftovers.ts). 32 MiB:
- * what a listing or a burst of body reads leaves is collected before busy
- * sessions keep it resident for minutes, and sessions fetching one message at
- * a time set it off about once a minute (issue 14).
- */
+/** Default of `cache.heapGarbageBytes`: old-generation garbage collected once a burst is over (src/util/heap-leftovers.ts; issue 14). */
 export const DEFAULT_HEAP_GARBAGE_BYTES = 32 * 1024 * 1024;
 
 /** Defaults of `cache` (config/README.md documents each key). */
