@@ -40,8 +40,9 @@ import { Metrics } from './metrics.js';
 import { PROBE_USER, Readiness, UpstreamCheck, flagStoreCheck, startOpsServer, type ServerStatus, type WatchedUpstream } from './ops.js';
 import { redactNntpUrl } from '../nntp/index.js';
 import { startHeapCompactor } from '../util/heap-compact.js';
+import { startLeftoverCollector } from '../util/heap-leftovers.js';
 import { startMallocTrimmer } from '../util/malloc-trim.js';
-import { semiSpaceFlagMiB, startYoungGenerationCap } from '../util/young-gen.js';
+import { semiSpaceFlagMiB, setPretenuring, startYoungGenerationCap } from '../util/young-gen.js';
 
 export interface RunningNewsfront {
   /** Bound IMAP port (useful with port 0). */
@@ -173,6 +174,9 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     // first: the opening ingest and the index's start allocate enough to grow the young generation;
     // a --max-semi-space-size on the command line bounds it for good, the runtime cap only tries
     const youngCap = startYoungGenerationCap(semiSpaceFlagMiB() === undefined ? config.cache.semiSpaceBytes : 0);
+    // before the first ingest or listing teaches V8 to pretenure what single FETCHes allocate too
+    setPretenuring(config.cache.pretenuring);
+    if (!config.cache.pretenuring) cleanups.push(async () => setPretenuring(true));
     cleanups.push(async () => youngCap.stop());
     await checkArchive(config);
     const auth = authenticator(config, logger);
@@ -206,6 +210,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.push(async () => trimmer.stop());
     const compactor = startHeapCompactor(config.cache.mallocTrimMs, config.cache.heapCompactFreeBytes, logger.child({ component: 'memory' }));
     cleanups.push(async () => compactor.stop());
+    const leftovers = startLeftoverCollector(config.cache.mallocTrimMs, config.cache.heapGarbageBytes, logger.child({ component: 'memory' }));
+    cleanups.push(async () => leftovers.stop());
     const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
     const renderCache = new RenderCache(
       {

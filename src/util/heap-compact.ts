@@ -51,6 +51,7 @@ function oldSpace(): OldSpace {
   return { committed: s?.space_size ?? 0, used: s?.space_used_size ?? 0 };
 }
 
+let gcFn: (() => void) | Error | undefined;
 let loaded: (() => void) | Error | undefined;
 
 /**
@@ -64,24 +65,41 @@ export function compactHeap(): boolean {
   return true;
 }
 
-/** A compacting major collection, or an Error saying why there is none. */
-function loadCompact(): (() => void) | Error {
+/**
+ * V8's `gc` (a full, precise, non-compacting collection of this thread's
+ * heap), or an Error saying why there is none. `--expose-gc` is switched on
+ * at first use.
+ */
+export function fullGc(): (() => void) | Error {
+  if (gcFn !== undefined) return gcFn;
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
-    if (typeof gc !== 'function') return new Error('no gc function');
-    return () => {
-      setFlagsFromString('--compact-on-every-full-gc');
-      try {
-        // gc() without options: a full, precise collection (with `{ type: 'major' }` Node 20's V8 left the garbage)
-        (gc as () => void)();
-      } finally {
-        setFlagsFromString('--no-compact-on-every-full-gc');
-      }
-    };
+    // gc() without options: with `{ type: 'major' }` Node 20's V8 left the garbage
+    gcFn = typeof gc === 'function' ? () => (gc as () => void)() : new Error('no gc function');
   } catch (err) {
-    return err as Error;
+    gcFn = err as Error;
   }
+  return gcFn;
+}
+
+/** A compacting full collection of this thread's heap (as `compactHeap`), or an Error saying why there is none. */
+export function compactingGc(): (() => void) | Error {
+  return (loaded ??= loadCompact());
+}
+
+/** A compacting major collection, or an Error saying why there is none. */
+function loadCompact(): (() => void) | Error {
+  const gc = fullGc();
+  if (gc instanceof Error) return gc;
+  return () => {
+    setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      gc();
+    } finally {
+      setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+  };
 }
 
 /**

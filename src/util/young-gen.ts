@@ -43,6 +43,24 @@ export interface YoungGenerationCap {
 }
 
 /**
+ * Switches V8's allocation-site pretenuring on or off for the process (V8's
+ * `--allocation-site-pretenuring`, on by default; read while the process
+ * runs, so setting it at start is enough). With it on, V8 watches which
+ * allocation sites' objects mostly survive scavenges and from then on
+ * allocates theirs in the old generation directly. newsfront's cold listings
+ * and start-up ingest make hundreds of long-lived objects per batch at sites a
+ * one-message FETCH shares (the batch's meta map, its stored metas, the
+ * command's closures): after them, those sites were pretenured for good, and
+ * a FETCH's short-lived objects went straight to the old generation — ~850
+ * bytes per command with 50 clients, ~10 MB/s of garbage that only a major
+ * collection frees (issue 14: bench/README.md). Off, what reaches the old
+ * generation is what really survives two scavenges (~90 bytes per command).
+ */
+export function setPretenuring(on: boolean, setFlag: (flag: string) => void = setFlagsFromString): void {
+  setFlag(on ? '--allocation-site-pretenuring' : '--no-allocation-site-pretenuring');
+}
+
+/**
  * The semi-space size (MiB) the process was started with: the last
  * `--max-semi-space-size` in node's own arguments or in NODE_OPTIONS (either
  * spelling, `=N` or ` N`), else undefined.

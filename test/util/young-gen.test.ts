@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { semiSpaceFlagMiB, startYoungGenerationCap } from '../../src/util/young-gen.js';
+import { semiSpaceFlagMiB, setPretenuring, startYoungGenerationCap } from '../../src/util/young-gen.js';
 import { NODE_FLAGS } from '../../bench/server.js';
 
 const MiB = 1024 * 1024;
@@ -87,5 +87,19 @@ describe('the semi-space size newsfront is started with', () => {
     expect(flagOf(NODE_FLAGS.join(' '))).toBe(flag);
     // a flag goes before the script: after it node would pass it to newsfront
     if (flag !== undefined) expect(start.indexOf(flag)).toBeLessThan(start.indexOf('dist/src/cli.js'));
+  });
+});
+
+describe('setPretenuring', () => {
+  it("sets V8's allocation-site pretenuring flag both ways", () => {
+    const set: string[] = [];
+    setPretenuring(false, (f) => set.push(f));
+    setPretenuring(true, (f) => set.push(f));
+    expect(set).toEqual(['--no-allocation-site-pretenuring', '--allocation-site-pretenuring']);
+  });
+
+  it('is accepted by the running V8 (left as found)', () => {
+    expect(() => setPretenuring(false)).not.toThrow();
+    expect(() => setPretenuring(true)).not.toThrow();
   });
 });

@@ -73,6 +73,12 @@ export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 16 * 1024 * 1024;
  */
 export const DEFAULT_SEMI_SPACE_BYTES = 0;
 
+/** Default of `cache.pretenuring`: V8's allocation-site pretenuring off (src/util/young-gen.ts `setPretenuring`; issue 14). */
+export const DEFAULT_PRETENURING = false;
+
+/** Default of `cache.heapGarbageBytes`: old-generation garbage collected once a burst is over (src/util/heap-leftovers.ts; issue 14). */
+export const DEFAULT_HEAP_GARBAGE_BYTES = 32 * 1024 * 1024;
+
 /** Defaults of `cache` (config/README.md documents each key). */
 const CACHE_DEFAULTS = {
   dir: null,
@@ -86,6 +92,8 @@ const CACHE_DEFAULTS = {
   mallocTrimMs: DEFAULT_MALLOC_TRIM_MS,
   heapCompactFreeBytes: DEFAULT_HEAP_COMPACT_FREE_BYTES,
   semiSpaceBytes: DEFAULT_SEMI_SPACE_BYTES,
+  pretenuring: DEFAULT_PRETENURING,
+  heapGarbageBytes: DEFAULT_HEAP_GARBAGE_BYTES,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -314,6 +322,8 @@ export const configSchema = z.strictObject({
       mallocTrimMs: z.number().int().min(0).default(DEFAULT_MALLOC_TRIM_MS),
       heapCompactFreeBytes: z.number().int().min(0).default(DEFAULT_HEAP_COMPACT_FREE_BYTES),
       semiSpaceBytes: z.number().int().min(0).default(DEFAULT_SEMI_SPACE_BYTES),
+      pretenuring: z.boolean().default(DEFAULT_PRETENURING),
+      heapGarbageBytes: z.number().int().min(0).default(DEFAULT_HEAP_GARBAGE_BYTES),
     })
     .default(CACHE_DEFAULTS),
   /** Marking an article \\Seen marks the same Message-ID \\Seen in the other groups it was crossposted to. */

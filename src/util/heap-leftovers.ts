@@ -1,0 +1,124 @@
+/**
+ * Collects the garbage a burst of work left in V8's old generation once the
+ * burst is over.
+ *
+ * V8 runs a major collection when its old generation reaches a limit it sets
+ * after the previous one: up to ~4× what was live then. A burst that promotes
+ * a lot (a cold listing, every body read once) fills the old generation up
+ * to near that limit with objects that die soon after; when the work that
+ * follows promotes little (sessions fetching one message at a time, ~90 bytes
+ * per command), V8 reaches its limit only minutes later, and meanwhile the
+ * dead objects stay committed and resident: in the bench, 80–90 MB of the old
+ * generation's ~120 MB before the 50 clients started, with ~30 MB live
+ * (issue 14; bench/README.md).
+ *
+ * Every `intervalMs` (the malloc trimmer's interval) the collector compares
+ * the old generation's committed bytes (dead objects and the holes V8's own
+ * collections leave: they stay resident alike) with the least it has seen
+ * used since its own last collection (what that one left, or less after one
+ * of V8's). When the difference is at least `garbageBytes` and half of that
+ * base (a collection marks the whole live heap: with a large one, it waits
+ * for more garbage), and the used bytes grew by less than a quarter of
+ * `garbageBytes` since the previous check (the burst is over: V8 will not
+ * reach its limit
+ * soon), it runs one compacting full collection (heap-compact.ts: a plain
+ * one left the emptied pages committed, 131.8 MB committed for 42.9 MB used),
+ * at most once per MIN_GAP_MS. Unlike the compactor it also runs while the
+ * process is busy: what it frees is what busy sessions would otherwise keep
+ * resident. A collection that leaves `garbageBytes` or more may have run in
+ * the middle of a burst whose objects are still live (in the bench's body
+ * reads: 175 → 74 MB, with ~26 MB live once they were done), and the
+ * growth counted from it would then wait for garbage that never comes: the
+ * collector looks again at such a heap after MIN_GAP_MS, 2×, 4× … up to
+ * MAX_RECHECK_GAP_MS, collecting once a quarter of `garbageBytes` has been
+ * added, until a collection leaves less. One collection of a ~30 MB live heap is a pause of a few tens of
+ * ms on the main thread, and while it evacuates, up to the live heap again is
+ * committed for a moment.
+ */
+import { getHeapSpaceStatistics } from 'node:v8';
+import { compactingGc, type OldSpace } from './heap-compact.js';
+import type { Logger } from './log.js';
+
+/** Shortest time between two collections. */
+export const MIN_GAP_MS = 10_000;
+
+/** Longest wait before looking again at a heap a collection left large (the gap doubles from MIN_GAP_MS). */
+export const MAX_RECHECK_GAP_MS = 300_000;
+
+export interface LeftoverCollector {
+  stop(): void;
+  /** Checks now (as the timer does); true when it collected. */
+  checkNow(): boolean;
+  /** Collections run (stats). */
+  readonly collections: number;
+}
+
+function oldSpace(): OldSpace {
+  const s = getHeapSpaceStatistics().find((sp) => sp.space_name === 'old_space');
+  return { committed: s?.space_size ?? 0, used: s?.space_used_size ?? 0 };
+}
+
+/**
+ * Starts checking every `intervalMs`; `garbageBytes` 0 or `intervalMs` 0 =
+ * never (the returned collector does nothing). `deps` replace V8's figures,
+ * the collection and the clock (tests).
+ */
+export function startLeftoverCollector(
+  intervalMs: number,
+  garbageBytes: number,
+  log: Logger,
+  deps: { space?: () => OldSpace; collect?: () => void; now?: () => number } = {},
+): LeftoverCollector {
+  let count = 0;
+  const off: LeftoverCollector = { stop: () => undefined, checkNow: () => false, collections: 0 };
+  if (intervalMs <= 0 || garbageBytes <= 0) return off;
+  const collect = deps.collect ?? compactingGc();
+  if (collect instanceof Error) {
+    log.debug({ reason: collect.message }, 'memory: leftover collection not available');
+    return off;
+  }
+  const space = deps.space ?? oldSpace;
+  const now = deps.now ?? Date.now;
+  let last = -Infinity;
+  let gap = MIN_GAP_MS;
+  /** The last collection left a heap of `garbageBytes` or more: perhaps what was live only while a burst ran. */
+  let recheck = false;
+  let prev = space().used;
+  /**
+   * The least used since the last collection of ours, or what it left: what
+   * is live, as near as the checks see it.
+   */
+  let base = prev;
+  const checkNow = (): boolean => {
+    const { used, committed } = space();
+    const step = used - prev;
+    prev = used;
+    if (used < base) base = used;
+    const t = now();
+    if (t - last < gap || step >= garbageBytes / 4) return false;
+    // dead objects and the holes V8's own collections left (committed and resident all the same)
+    const garbage = Math.max(used, committed) - base;
+    // garbage of at least half the live heap too: with a large one, a collection costs more
+    if (garbage < Math.max(garbageBytes, base / 2) && !(recheck && garbage >= garbageBytes / 4)) return false;
+    const chained = recheck && garbage < Math.max(garbageBytes, base / 2);
+    last = t;
+    const t0 = performance.now();
+    collect();
+    count++;
+    const after = space().used;
+    log.debug({ usedBefore: used, usedAfter: after, recheck: chained, ms: Math.round(performance.now() - t0) }, 'memory: old generation collected after a burst');
+    prev = after;
+    base = after;
+    recheck = after >= garbageBytes;
+    gap = recheck && chained ? Math.min(gap * 2, MAX_RECHECK_GAP_MS) : MIN_GAP_MS;
+    return true;
+  };
+  const timer = setInterval(() => void checkNow(), intervalMs).unref();
+  return {
+    stop: () => clearInterval(timer),
+    checkNow,
+    get collections() {
+      return count;
+    },
+  };
+}

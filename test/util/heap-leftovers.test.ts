@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_RECHECK_GAP_MS, MIN_GAP_MS, startLeftoverCollector } from '../../src/util/heap-leftovers.js';
+import type { OldSpace } from '../../src/util/heap-compact.js';
+import { silentLogger } from '../../src/util/log.js';
+
+const MB = 1024 * 1024;
+
+/** A fake old generation: collecting brings used back to `live`. */
+function fakeHeap(used: number, live: number) {
+  const s = { used, live };
+  let calls = 0;
+  return {
+    s,
+    space: (): OldSpace => ({ committed: s.used, used: s.used }),
+    collect: (): void => {
+      calls++;
+      s.used = s.live;
+    },
+    get calls() {
+      return calls;
+    },
+  };
+}
+
+describe('startLeftoverCollector', () => {
+  it('does nothing with interval 0 or threshold 0', () => {
+    for (const [ms, min] of [[0, 32 * MB], [2000, 0]] as const) {
+      const h = fakeHeap(30 * MB, 30 * MB);
+      const c = startLeftoverCollector(ms, min, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+      h.s.used = 200 * MB;
+      expect(c.checkNow()).toBe(false);
+      expect(c.checkNow()).toBe(false);
+      expect(h.calls).toBe(0);
+      c.stop();
+    }
+  });
+
+  it('waits while the old generation grows fast, collects once the growth slows', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+    // a burst: 40 MB promoted since the last check
+    h.s.used = 70 * MB;
+    expect(c.checkNow()).toBe(false);
+    // the burst goes on
+    h.s.used = 110 * MB;
+    expect(c.checkNow()).toBe(false);
+    // over: 2 MB more, 82 MB above the start
+    h.s.used = 112 * MB;
+    expect(c.checkNow()).toBe(true);
+    expect(h.calls).toBe(1);
+    expect(h.s.used).toBe(30 * MB);
+    expect(c.collections).toBe(1);
+    c.stop();
+  });
+
+  it('does not collect below the threshold, counted from the last collection V8 ran itself', () => {
+    const h = fakeHeap(100 * MB, 30 * MB);
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+    // V8 collected: used dropped to 40 MB, then grows slowly by 30 MB
+    h.s.used = 40 * MB;
+    expect(c.checkNow()).toBe(false);
+    for (let used = 46; used <= 70; used += 6) {
+      h.s.used = used * MB;
+      expect(c.checkNow()).toBe(false);
+    }
+    // 34 MB above 40, 4 MB since the last check
+    h.s.used = 74 * MB;
+    expect(c.checkNow()).toBe(true);
+    c.stop();
+  });
+
+  it('waits for garbage of half the live heap when that is more than the threshold', () => {
+    const h = fakeHeap(200 * MB, 200 * MB);
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => 1e9 });
+    for (let used = 205; used <= 295; used += 5) {
+      h.s.used = used * MB;
+      expect(c.checkNow()).toBe(false);
+    }
+    h.s.used = 300 * MB;
+    expect(c.checkNow()).toBe(true);
+    c.stop();
+  });
+
+  it("counts the holes V8's own collections left as garbage", () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    let committed = 30 * MB;
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), {
+      space: () => ({ used: h.s.used, committed: Math.max(committed, h.s.used) }),
+      collect: () => {
+        h.collect();
+        committed = h.s.used;
+      },
+      now: () => 1e9,
+    });
+    // V8 collected a 100 MB old generation down to 35 MB used but kept the pages
+    committed = 100 * MB;
+    h.s.used = 35 * MB;
+    expect(c.checkNow()).toBe(true);
+    expect(committed).toBe(30 * MB);
+    c.stop();
+  });
+
+  it('collects at most once per MIN_GAP_MS', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    let now = 1e9;
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => now });
+    h.s.used = 100 * MB;
+    c.checkNow();
+    expect(c.checkNow()).toBe(true);
+    h.s.used = 100 * MB;
+    c.checkNow();
+    now += MIN_GAP_MS - 1;
+    expect(c.checkNow()).toBe(false);
+    now += 1;
+    expect(c.checkNow()).toBe(true);
+    expect(h.calls).toBe(2);
+    c.stop();
+  });
+
+  it('looks again at a heap a collection left large, backing off while it stays large', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    let now = 1e9;
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => now });
+    // a burst keeps 74 MB live: the collection leaves that
+    h.s.live = 74 * MB;
+    h.s.used = 175 * MB;
+    c.checkNow();
+    expect(c.checkNow()).toBe(true);
+    // the burst ends (26 MB live), 10 MB promoted: far below the threshold, but the heap is looked at again
+    h.s.live = 26 * MB;
+    h.s.used = 84 * MB;
+    now += MIN_GAP_MS - 1;
+    expect(c.checkNow()).toBe(false);
+    now += 1;
+    expect(c.checkNow()).toBe(true);
+    expect(h.s.used).toBe(26 * MB);
+    // left small: back to the plain threshold
+    h.s.used = 40 * MB;
+    now += MIN_GAP_MS;
+    expect(c.checkNow()).toBe(false);
+    // a heap that stays large: looked at after 10, 20, 40 s … at most MAX_RECHECK_GAP_MS
+    h.s.live = 200 * MB;
+    h.s.used = 330 * MB;
+    c.checkNow();
+    now += MIN_GAP_MS;
+    expect(c.checkNow()).toBe(true);
+    const gaps: number[] = [];
+    let t0 = now;
+    for (let k = 0; k < 1000; k++) {
+      now += 2000;
+      h.s.used += MB / 2;
+      if (c.checkNow()) {
+        gaps.push(now - t0);
+        t0 = now;
+      }
+    }
+    // each waits for a quarter of the threshold too (32 s at this rate), then for its gap
+    expect(gaps.slice(0, 5)).toEqual([32_000, 32_000, 40_000, 80_000, 160_000]);
+    expect(gaps.slice(5).every((g) => g === MAX_RECHECK_GAP_MS)).toBe(true);
+    c.stop();
+  });
+});
