@@ -196,6 +196,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
       onFailover: (group, from, to) => logger.warn({ group, from, to }, 'group now served by another source'),
     });
     cleanups.push(() => sources.close());
+    // in the background while the rest starts: upstream connections, LIST ACTIVE (a first SELECT waited for them)
+    void sources.warm();
     const uidmaps = opts.uidmaps ?? (await openUidMapStore(config, logger));
     if (!opts.uidmaps) cleanups.push(() => uidmaps.close());
     // one search index per data directory; closed after the backend (cleanups run in reverse)

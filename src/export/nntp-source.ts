@@ -58,6 +58,8 @@ const checkable = (messageId: string | undefined): messageId is string =>
 export interface ClientPool {
   /** `mode`: `true` one of many small requests issued together, `'background'` work no client waits for (see NntpPool.use). */
   use<T>(fn: (c: SourceClient) => Promise<T>, mode?: UseMode): Promise<T>;
+  /** Opens up to `n` connections ahead of use; never rejects (NntpPool.warm). Optional for fake pools. */
+  warm?(n: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -157,6 +159,16 @@ export class NntpSource implements Source {
       this.log.debug({ err: (err as Error).message }, 'LIST NEWSGROUPS failed; groups listed without descriptions');
       return this.descriptions?.map ?? new Map();
     }
+  }
+
+  /**
+   * At start (Source.warm): the connections a first group ingest reads OVER
+   * on (OVERVIEW_AHEAD of the pool's) are opened, and LIST OVERVIEW.FMT is
+   * read, so a first SELECT starts with its OVER. Never rejects.
+   */
+  async warm(): Promise<void> {
+    await this.pool.warm?.(OVERVIEW_AHEAD);
+    await this.inReplyToField();
   }
 
   async groupInfo(group: string): Promise<GroupInfo> {

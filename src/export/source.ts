@@ -93,6 +93,13 @@ export interface Source {
    * entry or an empty value. Used for In-Reply-To, which the overview lacks.
    */
   headerValues?(group: string, field: string, low: number, high: number): AsyncIterable<{ number: number; value: Buffer }>;
+  /**
+   * Optional: get ready for a first client at start, in the background
+   * (connections opened, per-source facts read), so the first SELECT does not
+   * wait for them. Never rejects; a failure only leaves the work to the first
+   * request, as without it.
+   */
+  warm?(): Promise<void>;
   /** Release connections and file handles. */
   close(): Promise<void>;
 }

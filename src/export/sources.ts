@@ -23,6 +23,7 @@
  * its groups (and none was listed before): the error itself if there is one
  * source, else UNAVAILABLE naming the first error. Other errors (e.g.
  * NO_SUCH_ARTICLE) are passed through without failover.
+ * `warm()` (at start) lists the groups and warms every source in the background.
  * `close()` closes every source.
  */
 import type { Readable } from 'node:stream';
@@ -49,6 +50,10 @@ export class MultiSource implements Source {
   private readonly serving = new Map<string, number>();
   /** Time of the last listing (ms since epoch), 0 before the first. */
   private listedAt = 0;
+  /** The start-up listing (`warm`) while it runs. */
+  private warming: Promise<void> | undefined;
+  /** The last listing was `warm`'s: a group it did not list is looked for again at once (as before any listing). */
+  private warmListing = false;
 
   /** `sources` in priority order; at least one. */
   constructor(sources: readonly Source[], opts: MultiSourceOptions) {
@@ -65,7 +70,25 @@ export class MultiSource implements Source {
     return this.sources.find((s) => s.id === id);
   }
 
+  /**
+   * At start, in the background: lists the groups (so a first SELECT does
+   * not wait for LIST ACTIVE) and warms every source. A group that listing
+   * lacks is listed again at its first request, whatever RELIST_UNKNOWN_MS
+   * says (it may have been created since). Never rejects: a failure leaves
+   * the listing to the first request.
+   */
+  async warm(): Promise<void> {
+    const listing = this.listGroups().then(
+      () => void (this.warmListing = true),
+      (err: unknown) => this.log.debug({ err: (err as Error).message }, 'start-up group listing failed; listed at the first request'),
+    );
+    this.warming = listing;
+    await Promise.all([listing, ...this.sources.map((s) => s.warm?.())]);
+    if (this.warming === listing) this.warming = undefined;
+  }
+
   async listGroups(): Promise<GroupInfo[]> {
+    this.warmListing = false;
     const results = await Promise.allSettled(this.sources.map((s) => s.listGroups()));
     let firstErr: unknown;
     let ok = 0;
@@ -171,7 +194,8 @@ export class MultiSource implements Source {
 
   /** Indexes of the group's carriers, serving one first, then the rest in config order after it. */
   private async order(group: string): Promise<number[]> {
-    if (this.listedAt === 0 || (this.primaryOf(group) === undefined && Date.now() - this.listedAt >= RELIST_UNKNOWN_MS)) {
+    if (this.warming !== undefined) await this.warming;
+    if (this.listedAt === 0 || (this.primaryOf(group) === undefined && (this.warmListing || Date.now() - this.listedAt >= RELIST_UNKNOWN_MS))) {
       await this.listGroups();
     }
     const carriers = this.sources.map((_, i) => i).filter((i) => this.carried[i]!.has(group));

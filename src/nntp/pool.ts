@@ -19,6 +19,8 @@
  *   CLOSED or UNAVAILABLE and no response data (stream chunks, overview lines)
  *   was handed out by that client while `fn` ran. `fn` must therefore not have
  *   other effects before it resolves. Otherwise the error is rethrown as is.
+ * - `warm(n)` opens connections ahead of use (at start: a first SELECT's OVER
+ *   batches then find them open instead of waiting for INN's nnrpd each).
  * - `close()` QUITs every client; later `use` calls reject with CLOSED.
  * - `onRequest` (optional) is told how each `use` ended, once per call after
  *   any retry: `ok`, the NntpError code, or `other` (metrics).
@@ -166,6 +168,16 @@ export class NntpPool {
         await c?.quit();
       }),
     );
+  }
+
+  /**
+   * Opens connections until `n` (at most the pool size) are live or in
+   * progress, and resolves when those are ready. Never rejects: a failed
+   * connect is logged (as any) and left to the next `use`.
+   */
+  async warm(n: number): Promise<void> {
+    while (!this.closed && this.slots.length < Math.min(n, this.size)) this.open();
+    await Promise.all(this.slots.map((s) => s.ready.catch(() => undefined)));
   }
 
   /** Live clients or connections in progress (for tests and metrics). */

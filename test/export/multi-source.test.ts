@@ -77,6 +77,51 @@ function setup() {
   return { a, b, m, switches };
 }
 
+/** Counts the listings a source is asked for. */
+class CountingUpstream extends FakeUpstream {
+  lists = 0;
+  override async listGroups(): Promise<GroupInfo[]> {
+    this.lists++;
+    return super.listGroups();
+  }
+}
+
+describe('MultiSource warm (start-up listing)', () => {
+  it('a first request after warm() lists nothing again; one made while warm() lists waits for that listing', async () => {
+    const a = new CountingUpstream('nntp://a:119', { 'g.a': { base: 1, ids: ['<a@x>'] } });
+    const m = new MultiSource([a], { logger: silentLogger() });
+    const warming = m.warm();
+    expect(await m.groupInfo('g.a')).toMatchObject({ name: 'g.a', count: 1 });
+    await warming;
+    expect(a.lists).toBe(1);
+    expect(m.primaryOf('g.a')).toBe('nntp://a:119');
+  });
+
+  it('a group the start-up listing lacked is listed again at its first request (not after RELIST_UNKNOWN_MS)', async () => {
+    const groups: Record<string, { base: number; ids: string[] }> = { 'g.a': { base: 1, ids: ['<a@x>'] } };
+    const a = new CountingUpstream('nntp://a:119', groups);
+    const m = new MultiSource([a], { logger: silentLogger() });
+    await m.warm();
+    groups['g.new'] = { base: 1, ids: ['<n@x>'] };
+    expect(await m.groupInfo('g.new')).toMatchObject({ name: 'g.new' });
+    expect(a.lists).toBe(2);
+    // after that ordinary listing, an unknown name waits for RELIST_UNKNOWN_MS as before
+    await expect(m.groupInfo('g.none')).rejects.toMatchObject({ code: 'NO_SUCH_GROUP' });
+    expect(a.lists).toBe(2);
+  });
+
+  it('warm() resolves when no source can list, and warms each source that can warm', async () => {
+    const a = new CountingUpstream('nntp://a:119', {});
+    a.down = true;
+    let warmed = 0;
+    const b = Object.assign(new CountingUpstream('nntp://b:119', {}), { warm: async () => void warmed++ });
+    b.down = true;
+    const m = new MultiSource([a, b], { logger: silentLogger() });
+    await expect(m.warm()).resolves.toBeUndefined();
+    expect(warmed).toBe(1);
+  });
+});
+
 describe('MultiSource', () => {
   it('lists the union and names the first carrier in config order as primary', async () => {
     const { m } = setup();

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PassThrough, Readable } from 'node:stream';
-import { NntpSource, OVERVIEW_BATCH, toSourceError, type ClientPool, type SourceClient } from '../../src/export/nntp-source.js';
+import { NntpSource, OVERVIEW_AHEAD, OVERVIEW_BATCH, toSourceError, type ClientPool, type SourceClient } from '../../src/export/nntp-source.js';
 import { NntpError, type NntpErrorCode } from '../../src/nntp/errors.js';
 import { SourceError } from '../../src/export/source.js';
 import type { OverRecord } from '../../src/nntp/client.js';
@@ -75,6 +75,36 @@ class FakeNntpPool implements ClientPool {
 }
 
 const upstream = { url: 'nntp://reader:s3cret@news.example:1119', poolSize: 2, pipelineWindow: 10, starttls: false };
+
+/** A fake pool that can warm and answers LIST OVERVIEW.FMT, counting both. */
+class WarmingPool extends FakeNntpPool {
+  warmed: number[] = [];
+  fmtCalls = 0;
+  async warm(n: number): Promise<void> {
+    this.warmed.push(n);
+  }
+  override use<T>(fn: (c: SourceClient) => Promise<T>, mode?: UseMode): Promise<T> {
+    return super.use((c) => {
+      const client = Object.create(c as object) as SourceClient;
+      client.listOverviewFmt = async () => (this.fmtCalls++, ['Subject:', 'From:']);
+      return fn(client);
+    }, mode);
+  }
+}
+
+describe('NntpSource warm', () => {
+  it('opens the OVER connections and reads LIST OVERVIEW.FMT once: the first overview asks it no more', async () => {
+    const pool = new WarmingPool(3);
+    const s = new NntpSource({ upstream, logger: silentLogger(), pool });
+    await s.warm();
+    expect(pool.warmed).toEqual([OVERVIEW_AHEAD]);
+    expect(pool.fmtCalls).toBe(1);
+    const got: number[] = [];
+    for await (const r of s.overview('g.one', 1, 3)) got.push(r.number);
+    expect(got).toEqual([1, 2, 3]);
+    expect(pool.fmtCalls).toBe(1);
+  });
+});
 
 describe('NntpSource', () => {
   it('has an id without the password', () => {

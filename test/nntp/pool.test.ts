@@ -53,6 +53,26 @@ describe('NntpPool', () => {
     expect(peer.accepted).toBe(2);
   });
 
+  it('warm(n) opens n connections (at most `size`) before any use, and later uses find them', async () => {
+    peer = await startFakePeer(fakeNntpServer({ groups: groups() }));
+    pool = new NntpPool({ host: '127.0.0.1', port: peer.port, size: 2 });
+    await pool.warm(3);
+    expect(peer.accepted).toBe(2);
+    expect(pool.connections).toBe(2);
+    await Promise.all([pool.use((c) => c.stat('g', 1)), pool.use((c) => c.stat('g', 2))]);
+    expect(peer.accepted).toBe(2);
+  });
+
+  it('warm resolves when connecting fails (the next use connects again)', async () => {
+    peer = await startFakePeer(fakeNntpServer({ groups: groups() }));
+    const port = peer.port;
+    await peer.close();
+    peer = undefined;
+    pool = new NntpPool({ host: '127.0.0.1', port, size: 2 });
+    await expect(pool.warm(2)).resolves.toBeUndefined();
+    expect(pool.connections).toBe(0);
+  });
+
   it('bulk uses fill one client up to its pipeline window before the next; single uses still go to the least busy', async () => {
     peer = await startFakePeer(fakeNntpServer({ groups: groups() }));
     pool = new NntpPool({ host: '127.0.0.1', port: peer.port, size: 3, pipelineWindow: 4 });
