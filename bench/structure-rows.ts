@@ -77,7 +77,7 @@ async function selectSoon(port: number, group: string): Promise<Awaited<ReturnTy
 /** True once a file of about `size` bytes (INN adds a few header bytes) is in place in the article cache under `dir`: a long article downloaded whole. */
 async function cachedWhole(dir: string, size: number): Promise<boolean> {
   const { readdir, stat } = await import('node:fs/promises');
-  const root = join(dir, 'cache');
+  const root = join(dir, 'cache', 'articles');
   for (const sub of await readdir(root).catch(() => [] as string[])) {
     if (sub.length !== 2) continue;
     for (const f of await readdir(join(root, sub)).catch(() => [] as string[])) if ((await stat(join(root, sub, f))).size >= size - 1024) return true;
