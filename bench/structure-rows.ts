@@ -133,8 +133,11 @@ async function main(): Promise<void> {
     }
     if (L && !args.crawled) {
       const partial = `UID FETCH ${L.number} (BODY.PEEK[2]<0.1024>)`;
-      const c0 = await cpuSeconds(server.pid);
-      await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => ({ seconds: (await s.client.ok(partial)).seconds }));
+      let c0 = 0;
+      await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => {
+        c0 = await cpuSeconds(server!.pid);
+        return { seconds: (await s.client.ok(partial)).seconds };
+      });
       if (args.large) {
         // the download goes on after the answer: wait for its end (the file in the cache), then the CPU of both
         const t0 = performance.now();
