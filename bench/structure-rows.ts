@@ -17,6 +17,9 @@
  * and server CPU, as the bench's "bodies … indexed" row), then the listing
  * first and warm on that server (the bench's BODYSTRUCTURE rows), and again
  * after a restart.
+ * `--large` instead: only the large article's rows — the partial first (its
+ * CPU counted until the download has ended too: "first+download"), again,
+ * and BODY.PEEK[] of the whole article (median of `--rounds`, cached).
  * `--cli` runs another build (an older worktree's) for A/B runs;
  * `BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the server.
  * Starts and stops its own newsfront children (by PID) and temp data dir.
@@ -40,13 +43,16 @@ interface Args extends RowScriptArgs {
   noCrawl: boolean;
   /** Crawl every body first (see the header). */
   crawled: boolean;
+  /** Only the large article's rows (see the header). */
+  large: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   let noCrawl = false;
   let crawled = false;
-  const a = rowScriptArgs(argv, (name) => (name === '--no-crawl' ? (noCrawl = true) : name === '--crawled' ? (crawled = true) : false));
-  return { ...a, noCrawl, crawled };
+  let large = false;
+  const a = rowScriptArgs(argv, (name) => (name === '--no-crawl' ? (noCrawl = true) : name === '--crawled' ? (crawled = true) : name === '--large' ? (large = true) : false));
+  return { ...a, noCrawl, crawled, large };
 }
 
 /** utime + stime of a process, seconds. */
@@ -66,6 +72,17 @@ async function selectSoon(port: number, group: string): Promise<Awaited<ReturnTy
       await new Promise((res) => setTimeout(res, 200));
     }
   }
+}
+
+/** True once a file of about `size` bytes (INN adds a few header bytes) is in place in the article cache under `dir`: a long article downloaded whole. */
+async function cachedWhole(dir: string, size: number): Promise<boolean> {
+  const { readdir, stat } = await import('node:fs/promises');
+  const root = join(dir, 'cache', 'articles');
+  for (const sub of await readdir(root).catch(() => [] as string[])) {
+    if (sub.length !== 2) continue;
+    for (const f of await readdir(join(root, sub)).catch(() => [] as string[])) if ((await stat(join(root, sub, f))).size >= size - 1024) return true;
+  }
+  return false;
 }
 
 const fmt = (s: number): string => (s < 0.1 ? `${(s * 1000).toFixed(2)} ms` : `${s.toFixed(3)} s`);
@@ -116,8 +133,24 @@ async function main(): Promise<void> {
     }
     if (L && !args.crawled) {
       const partial = `UID FETCH ${L.number} (BODY.PEEK[2]<0.1024>)`;
-      await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => ({ seconds: (await s.client.ok(partial)).seconds }));
+      let c0 = 0;
+      await timed('BODY.PEEK[2]<0.1024> of the large, first', async () => {
+        c0 = await cpuSeconds(server!.pid);
+        return { seconds: (await s.client.ok(partial)).seconds };
+      });
+      if (args.large) {
+        // the download goes on after the answer: wait for its end (the file in the cache), then the CPU of both
+        const t0 = performance.now();
+        while ((await s.client.ok('NOOP')) && !(await cachedWhole(dataDir, L.bytes))) await new Promise((res) => setTimeout(res, 20));
+        const cpu = (await cpuSeconds(server.pid)) - c0;
+        process.stdout.write(`${'  … download ended after the answer'.padEnd(52)} ${fmt((performance.now() - t0) / 1000).padStart(9)}  cpu ${fmt(cpu).padStart(8)} (first+download)\n`);
+      }
       await timed('BODY.PEEK[2]<0.1024> of the large, again', async () => ({ seconds: median(await rounds(Math.max(args.rounds, 5), async () => (await s.client.ok(partial)).seconds)) }));
+      if (args.large) {
+        const whole = `UID FETCH ${L.number} (BODY.PEEK[])`;
+        await timed('BODY.PEEK[] of the whole large article', async () => ({ seconds: median(await rounds(args.rounds, async () => (await s.client.ok(whole, { timeoutMs: 600_000 })).seconds)) }));
+        return;
+      }
     }
     const check = (n: number): string => (n === count ? `${n} responses` : `ONLY ${n} of ${count} responses`);
     await timed(`${bs}, first`, async () => {

@@ -15,9 +15,9 @@
  * [UNAVAILABLE], and so on.
  */
 import type { Readable } from 'node:stream';
-import type { Envelope, MimePart } from '../mime/index.js';
+import type { Envelope, MimePart, SectionText } from '../mime/index.js';
 
-export type { Envelope, MimePart };
+export type { Envelope, MimePart, SectionText };
 
 export interface MailboxEntry {
   /** Full name with `.` as separator, UTF-8 (e.g. `comp.lang.misc`, `INBOX`). */
@@ -124,6 +124,18 @@ export interface MessageReader {
   meta(uids: readonly number[], opts?: MetaOptions): AsyncIterable<MessageMeta>;
   /** MIME structure with absolute byte offsets (computed once per article, cached). */
   structure(uid: number): Promise<MimePart>;
+  /**
+   * Optional: the byte range of BODY[path.text] of a part (path not empty) as
+   * `sectionRange(structure(uid), path, text)` (src/mime/section.ts) gives it,
+   * without waiting for the whole structure of an article being downloaded
+   * when what is in decides it (RFC 9051 §6.4.5 partials of a long part):
+   * the range then ends at the section's end, or, that end not in yet, at
+   * least `want` octets after its start and never past its end, so every
+   * partial of at most `want` octets from the section's start reads the same
+   * bytes. Downloads nothing `structure` would not. Rejects with MimeError
+   * NO_SUCH_PART or BAD_SECTION where `sectionRange` throws them, and as `structure`.
+   */
+  sectionRange?(uid: number, path: readonly number[], text: SectionText, want: number): Promise<ByteRange>;
   /**
    * Article bytes (optionally one range), streamed. The caller must consume or
    * destroy the stream. Throws NONEXISTENT if the article is gone upstream.

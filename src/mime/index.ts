@@ -9,9 +9,10 @@ export { envelopeOf, ENVELOPE_FIELDS, type Envelope, type Address } from './enve
 export { parseAddressList } from './address.js';
 export { parseParamValue, bytesToText, type ParamValue } from './params.js';
 export { describePart, paramOf, searchTextLeaves, MAX_SEARCH_PART_BYTES, type MimePart, type Disposition } from './part.js';
-export { StructureParser, parseStructure, parseStructureStream } from './structure.js';
+export { StructureParser, parseStructure, parseStructureStream, type ParseProgress } from './structure.js';
 export { searchTextOf, searchTextBytes } from './search-text.js';
 export { partAt, sectionRange, type SectionText, type ByteRange } from './section.js';
+export { locateSection } from './locate.js';
 export { serializeStructure, deserializeStructure, STRUCTURE_FORMAT } from './serialize.js';
 export {
   decoderFor,

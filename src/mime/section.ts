@@ -23,8 +23,8 @@ export interface ByteRange {
   end: number;
 }
 
-/** The children `n` indexes into below `p` (p is the root when `isRoot`). */
-function childrenOf(p: MimePart, isRoot: boolean): readonly MimePart[] {
+/** The children `n` indexes into below `p` (p is the root when `isRoot`), in a finished tree. */
+export function childrenOf(p: MimePart, isRoot: boolean): readonly MimePart[] {
   if (p.parts !== undefined) return p.parts;
   if (p.message !== undefined && !isRoot) {
     const body = p.message.body;

@@ -29,6 +29,13 @@ import type { MimePart } from './part.js';
 
 export type { MimePart, Disposition } from './part.js';
 
+/** See `StructureParser.progress`. */
+export interface ParseProgress {
+  root: MimePart;
+  open: readonly Readonly<Frame>[];
+  settled: number;
+}
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DASH = 0x2d;
@@ -96,6 +103,17 @@ export class StructureParser {
       else if (this.carryLen >= LINE_PROBE) this.classifyCarry(false, base + end);
     }
     this.pos = base + chunk.length;
+  }
+
+  /**
+   * What the bytes pushed so far decide (locate.ts `locateSection`): the tree so far; the entities still open,
+   * outermost first (their `bodyEnd`, sizes and counts, a multipart's list of children and a message part's
+   * `message` are not final; an entity still in its header has no type yet); and `settled`, a bound no open
+   * entity can end before (a delimiter line starts at the current line start or later, and takes the line
+   * end before it). Everything else in the tree is final. A view of the parser's own state: read it before the next `push`.
+   */
+  progress(): ParseProgress {
+    return { root: this.root, open: this.stack, settled: Math.max(0, this.lineStart - this.lastEol) };
   }
 
   /** Ends the input and returns the tree (the root is the whole article). */

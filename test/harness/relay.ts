@@ -6,6 +6,8 @@
  *     // upstream url: nntp://127.0.0.1:${relay.port}
  *     relay.down            // bytes upstream → client so far (what newsfront fetched)
  *     relay.cut()           // destroy every open connection and refuse new ones
+ *     relay.holdAfter(n)    // a slow upstream: after n more bytes keep what comes (nothing dropped) …
+ *     relay.release()       // … and send it on
  *     relay.restore()       // accept (and relay) again
  *     await relay.close()
  *
@@ -44,6 +46,15 @@ export interface Relay {
    * FETCH is running. Resolves when the stall begins. `restore()` and `cut()` end it.
    */
   stallAfter(bytes: number): Promise<void>;
+  /**
+   * Stop forwarding target → client once `down` has grown by `bytes` more,
+   * keeping what arrives (the targets are paused: nothing is dropped), e.g.
+   * an article held mid-way. Resolves when the hold begins. `release()` sends
+   * what was kept and relays on; `held` counts the bytes kept meanwhile.
+   */
+  holdAfter(bytes: number): Promise<void>;
+  release(): void;
+  readonly held: number;
   close(): Promise<void>;
 }
 
@@ -57,6 +68,9 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
   let target = targetPort;
   let stallAt = Infinity;
   let onStall: (() => void) | null = null;
+  let holdAt = Infinity;
+  let onHold: (() => void) | null = null;
+  const kept: Array<{ client: Socket; peer: Socket; d: Buffer }> = [];
   const pairs = new Set<Socket>();
 
   const server: Server = createServer((client) => {
@@ -81,6 +95,13 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
     client.on('close', end);
     peer.on('close', end);
     peer.on('data', (d: Buffer) => {
+      if (down >= holdAt || kept.length > 0) {
+        kept.push({ client, peer, d });
+        peer.pause();
+        onHold?.();
+        onHold = null;
+        return;
+      }
       if (down >= stallAt) {
         onStall?.();
         onStall = null;
@@ -136,6 +157,25 @@ export async function startRelay(targetPort: number, targetHost = '127.0.0.1'): 
       return new Promise<void>((r) => {
         onStall = r;
       });
+    },
+    holdAfter(bytes: number) {
+      holdAt = down + bytes;
+      return new Promise<void>((r) => {
+        onHold = r;
+      });
+    },
+    release() {
+      holdAt = Infinity;
+      onHold = null;
+      const all = kept.splice(0);
+      for (const { client, d } of all) {
+        down += d.length;
+        client.write(d);
+      }
+      for (const { peer } of all) peer.resume();
+    },
+    get held() {
+      return kept.reduce((n, k) => n + k.d.length, 0);
     },
     cut() {
       stallAt = Infinity;

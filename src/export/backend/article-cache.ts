@@ -12,7 +12,8 @@
  * - `open(key, upstream, range)`: a cached article is served from the store or
  *   its file; otherwise one `Fetch` downloads it (shared by concurrent
  *   callers, see fetch.ts) and the caller follows the download — once the
- *   range is downloaded, unless it is very long (COMPLETE_BEFORE_SERVING).
+ *   range is downloaded, unless it is very long (COMPLETE_BEFORE_SERVING);
+ *   `watch` locates a part in what is in so far (a part's partial, early).
  * - `prefetch(items, window)`: downloads of many articles ahead of their
  *   reads, `window` at a time; the queued ones count as in flight at once
  *   (`inflight`), so nothing else reads them upstream meanwhile.
@@ -43,6 +44,7 @@ import { checkedSmall, entry, HASH_NAME, isSmall, isVerified, sizeOf, VERIFIED, 
 import { FileHandles, type Held } from './file-handles.js';
 import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
 import type { ByteSource } from '../interface.js';
+import type { ParseProgress } from '../../mime/index.js';
 
 export interface ArticleCacheOptions {
   dir: string;
@@ -55,7 +57,6 @@ export interface ArticleCacheOptions {
 }
 
 export type { Upstream };
-
 export { storedCost, hashOf };
 
 export class ArticleCache {
@@ -87,14 +88,10 @@ export class ArticleCache {
   }
 
   /** Bytes the cached articles take (see `storedCost`). */
-  get bytes(): number {
-    return this.index.cost;
-  }
+  get bytes(): number { return this.index.cost; }
 
   /** Number of cached articles. */
-  get articles(): number {
-    return this.index.size;
-  }
+  get articles(): number { return this.index.size; }
 
   /** Creates the directories, removes stale temp files and indexes the cached articles. */
   async init(): Promise<void> {
@@ -131,9 +128,7 @@ export class ArticleCache {
   settled = (): Promise<void> => this.store?.settled() ?? Promise.resolve();
 
   /** True when the article is cached (as far as this process knows). */
-  has(key: string): boolean {
-    return this.index.peek(hashOf(key)) !== undefined;
-  }
+  has = (key: string): boolean => this.index.peek(hashOf(key)) !== undefined;
 
   /** The download of `key` in progress or queued, if any (its result gives the exact size and header). */
   inflight(key: string): Promise<Fetched> | undefined {
@@ -159,12 +154,10 @@ export class ArticleCache {
       return this.follow(running, start, end);
     }
     const e = this.index.get(hash); // marks it recently used
-    if (e !== undefined) {
-      const stream = isSmall(e) ? this.openSmall(hash, start, end) : await this.openFile(hash, sizeOf(e), start, end);
-      if (stream !== null) {
-        this.hits++;
-        return stream;
-      }
+    const stream = e === undefined ? null : isSmall(e) ? this.openSmall(hash, start, end) : await this.openFile(hash, sizeOf(e), start, end);
+    if (stream !== null) {
+      this.hits++;
+      return stream;
     }
     return this.follow(await this.fetch(key, hash, upstream), start, end);
   }
@@ -182,17 +175,26 @@ export class ArticleCache {
     return reader;
   }
 
-  /**
-   * Makes sure the article was downloaded and resolves with what the download
-   * learnt; resolves with null when it is already cached (nothing new learnt).
-   */
+  /** Makes sure the article was downloaded; resolves with what the download learnt, or null when it is already cached (nothing new learnt). */
   async ensure(key: string, upstream: Upstream): Promise<Fetched | null> {
+    return (await this.joined(key, upstream))?.done ?? null;
+  }
+
+  /**
+   * As `ensure`, and meanwhile `ask`s the structure parsed so far as the download advances (fetch.ts `watch`):
+   * its first answer; undefined when the article is cached, or the download ends or stays in memory first.
+   * Downloads nothing `ensure` would not. Rejects as `ensure`.
+   */
+  async watch<T>(key: string, upstream: Upstream, ask: (parsed: ParseProgress) => T | undefined): Promise<T | undefined> {
+    return (await this.joined(key, upstream))?.watch(ask);
+  }
+
+  /** The download of the article, joined or started; null when it is cached. */
+  private async joined(key: string, upstream: Upstream): Promise<Fetch | null> {
     const hash = hashOf(key);
     const running = this.downloads.get(hash);
-    if (running !== undefined) return running.done;
-    if (this.index.peek(hash) !== undefined) return null;
-    const f = await this.fetch(key, hash, upstream);
-    return f.done;
+    if (running !== undefined) return running;
+    return this.index.peek(hash) !== undefined ? null : this.fetch(key, hash, upstream);
   }
 
   /**
@@ -390,9 +392,7 @@ export class ArticleCache {
 
   private unlinkFile(hash: string): void {
     this.handles.forget(hash);
-    unlink(this.pathOf(hash)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') this.log.warn({ err: err.message }, 'backend: cache eviction failed');
-    });
+    unlink(this.pathOf(hash)).catch((err: NodeJS.ErrnoException) => void (err.code !== 'ENOENT' && this.log.warn({ err: err.message }, 'backend: cache eviction failed')));
   }
 
   private pathOf = (hash: string): string => join(this.opts.dir, hash.slice(0, 2), hash);

@@ -26,7 +26,7 @@
  */
 import { unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { StructureParser } from '../../mime/index.js';
+import { StructureParser, type ParseProgress } from '../../mime/index.js';
 import { READ_CHUNK, SMALL_ARTICLE_BYTES, STORE_FRAME_BYTES, WRITE_COALESCE } from './limits.js';
 import { toBackendError } from './errors.js';
 import { HeaderCapture } from './measure.js';
@@ -73,15 +73,10 @@ export class Fetch {
     this.done.catch(() => undefined); // observed through start() or readers; never unhandled
   }
 
-  private get paths(): SpillPaths {
-    return (this.spillPaths ??= this.spill());
-  }
+  private get paths(): SpillPaths { return (this.spillPaths ??= this.spill()); }
 
   /** Asks upstream; the copy continues in the background. Idempotent: every caller gets the same promise. */
-  start(): Promise<void> {
-    this.startP ??= this.begin();
-    return this.startP;
-  }
+  start = (): Promise<void> => (this.startP ??= this.begin());
 
   private async begin(): Promise<void> {
     if (this.upstream.into !== undefined && (await this.readInto(this.upstream.into))) return;
@@ -174,6 +169,22 @@ export class Fetch {
       if (this.failure !== null) throw this.failure;
       if (this.bytes !== null) return this.bytes;
       if (this.chunks === null || this.ended) return null; // spilled (or finished as a file)
+      await new Promise<void>((res) => this.waiters.push(res));
+    }
+  }
+
+  /**
+   * `ask`'s first answer (not undefined) about the structure parsed so far, asked again each time the
+   * download has written more (mime locate.ts); undefined when the download ends first or stays in
+   * memory (its structure is then the whole parse's). Rejects with the download's failure.
+   */
+  async watch<T>(ask: (parsed: ParseProgress) => T | undefined): Promise<T | undefined> {
+    if ((await this.small()) !== null) return undefined;
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      if (this.ended || this.parser === null) return undefined;
+      const got = ask(this.parser.progress());
+      if (got !== undefined) return got;
       await new Promise<void>((res) => this.waiters.push(res));
     }
   }

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import {
   BackendError, type CrosspostTarget, type MetaOptions, type ByteRange, type ByteSource, type MailboxHandle, type MailboxSearch, type MailboxSnapshot,
-  type MessageBatch, type MessageMeta, type MimePart, type ReadNeeds,
+  type MessageBatch, type MessageMeta, type MimePart, type ReadNeeds, type SectionText,
 } from '../interface.js';
 import type { GroupReader } from './reader.js';
 import type { MailboxView } from './view.js';
@@ -22,6 +22,8 @@ export class ViewHandle implements MailboxHandle {
   private released = false;
   /** The reader's own function (reader-bytes.ts `lender`), not a method calling it: one call less per lent message. */
   readonly lend: (uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void) => boolean;
+  /** The reader's own function too (reader-bytes.ts `sectionLocator`). */
+  readonly sectionRange: (uid: number, path: readonly number[], text: SectionText, want: number) => Promise<ByteRange>;
 
   constructor(
     readonly name: string,
@@ -34,6 +36,7 @@ export class ViewHandle implements MailboxHandle {
     readonly search?: MailboxSearch,
   ) {
     this.lend = reader.lend;
+    this.sectionRange = reader.sectionRange;
   }
 
   crossposts(uids: readonly number[]): Promise<CrosspostTarget[]> {

@@ -1,12 +1,14 @@
 /**
- * `MessageReader.bytes` and `MessageReader.lend` of a group (reader.ts
- * delegates to these): an article's bytes from the article cache, given
- * (article-cache.ts `take`) or lent (`lender`). Errors as reader.ts's: a UID
+ * `MessageReader.bytes`, `MessageReader.lend` and `MessageReader.sectionRange`
+ * of a group (reader.ts delegates to these): an article's bytes from the
+ * article cache, given (article-cache.ts `take`) or lent (`lender`), and
+ * where a part's bytes are (`sectionLocator`). Errors as reader.ts's: a UID
  * the view does not hold is NONEXISTENT; upstream failures of a download
  * become BackendErrors.
  */
 import type { Readable } from 'node:stream';
-import { BackendError, type ByteRange, type ByteSource } from '../interface.js';
+import { BackendError, type ByteRange, type ByteSource, type MimePart, type SectionText } from '../interface.js';
+import { locateSection, sectionRange } from '../../mime/index.js';
 import { toBackendError } from './errors.js';
 import { articleKey } from './meta-store.js';
 import { carrierOf, rowAfter, upstreamOf, type ReaderDeps } from './reader-deps.js';
@@ -49,5 +51,37 @@ export function lender(d: ReaderDeps): (uid: number, range: ByteRange | undefine
     row = rowAfter(t.table, uid, row);
     if (row < 0) throw new BackendError('NONEXISTENT', `${d.group}: no message with UID ${uid}`);
     return d.cache.lend(keyOf(d, t, row), range?.start ?? 0, range?.end ?? Infinity, use);
+  };
+}
+
+/**
+ * See MessageReader.sectionRange: from the stored structure when there is
+ * one; else, when the article is neither cached nor being read for its
+ * structure (`measuring`: `structure` joins that read), from its download
+ * (joined, or started as `structure` would) as soon as what is in decides
+ * the range (mime locate.ts, article-cache.ts `watch`); else from
+ * `structure`, as before. A function made once per reader.
+ */
+export function sectionLocator(
+  d: ReaderDeps,
+  structure: (uid: number) => Promise<MimePart>,
+  measuring: (key: string) => boolean,
+): (uid: number, path: readonly number[], text: SectionText, want: number) => Promise<ByteRange> {
+  return async (uid, path, text, want) => {
+    d.activity?.touch();
+    const t = d.view();
+    const row = rowIn(d, t, uid);
+    const key = keyOf(d, t, row);
+    const known = d.meta.structure(key);
+    if (known === undefined && path.length > 0 && !d.cache.has(key) && !measuring(key)) {
+      let got: ByteRange | undefined;
+      try {
+        got = await d.cache.watch(key, upstreamOf(d, t, row), (at) => locateSection(at, path, text, want));
+      } catch (err) {
+        throw toBackendError(err, `${d.group} UID ${uid}`);
+      }
+      if (got !== undefined) return got;
+    }
+    return sectionRange(known ?? (await structure(uid)), path, text);
   };
 }

@@ -19,7 +19,7 @@
  * Errors are `BackendError`s (see errors.ts).
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, ByteSource, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds } from '../interface.js';
+import type { ByteRange, ByteSource, MessageBatch, MessageMeta, MessageReader, MetaOptions, ReadNeeds, SectionText } from '../interface.js';
 import { BackendError } from '../interface.js';
 import { articleInto } from '../source.js';
 import { findField, parseHeader, parseStructure, type MimePart } from '../../mime/index.js';
@@ -36,7 +36,7 @@ import { rowOf } from './table.js';
 import type { ViewSnapshot } from './view.js';
 import { carrierOf, rowAfter, upstreamOf, type ReaderDeps } from './reader-deps.js';
 import { knownMetas, LazyMeta } from './lazy-meta.js';
-import { lender, takeBytes } from './reader-bytes.js';
+import { lender, sectionLocator, takeBytes } from './reader-bytes.js';
 
 export type { ReaderDeps, ReaderIndexHooks, SizePolicy } from './reader-deps.js';
 
@@ -58,8 +58,12 @@ export class GroupReader implements MessageReader {
   /** See MessageReader.lend (reader-bytes.ts `lender`): a function property, which handles pass on as is. */
   readonly lend: (uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void) => boolean;
 
+  /** See MessageReader.sectionRange (reader-bytes.ts `sectionLocator`). */
+  readonly sectionRange: (uid: number, path: readonly number[], text: SectionText, want: number) => Promise<ByteRange>;
+
   constructor(private readonly d: ReaderDeps) {
     this.lend = lender(d);
+    this.sectionRange = sectionLocator(d, (uid) => this.structure(uid), (key) => this.measurer.running(key, true) !== undefined);
   }
 
   read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {

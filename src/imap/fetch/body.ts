@@ -7,7 +7,7 @@
  * 1 KB partial of a 40 MB part reads about 1 KB (invariant 6).
  */
 import { Readable } from 'node:stream';
-import type { ByteSource, MailboxHandle, MessageMeta, MimePart } from '../../export/interface.js';
+import type { ByteRange, ByteSource, MailboxHandle, MessageMeta, MimePart, SectionText } from '../../export/interface.js';
 import type { Section } from '../wire/fetch-att.js';
 import { chunkDecoderFor, isKnownEncoding, MimeError, partAt, sectionRange, selectFields } from '../../mime/index.js';
 import { no } from '../errors.js';
@@ -104,6 +104,17 @@ export function topSection(
   return undefined;
 }
 
+/**
+ * The byte range of a part's section, or of its first `want` octets: from
+ * the backend while the article may still be downloading (`sectionRange`: a
+ * partial of a long part is answered once its bytes are in, not once the
+ * whole article is), else from the whole structure. Throws MimeError as `sectionRange`.
+ */
+async function rangeOf(handle: MailboxHandle, msg: MessageData, part: number[], text: SectionText, want: number): Promise<ByteRange> {
+  if (handle.sectionRange !== undefined) return handle.sectionRange(msg.uid, part, text, want);
+  return sectionRange(await msg.structure!(), part, text);
+}
+
 async function partSection(
   handle: MailboxHandle,
   msg: MessageData,
@@ -111,10 +122,9 @@ async function partSection(
   partial: { origin: number; length: number } | undefined,
 ): Promise<BodyData> {
   const { part, text } = section;
-  const root = await msg.structure!();
   try {
     if (text === 'HEADER.FIELDS' || text === 'HEADER.FIELDS.NOT') {
-      const r = sectionRange(root, part, 'HEADER');
+      const r = await rangeOf(handle, msg, part, 'HEADER', Infinity);
       const header = await readAll(await handle.content(msg.uid, r));
       return {
         kind: 'bytes',
@@ -122,7 +132,7 @@ async function partSection(
         binary: false,
       };
     }
-    const r = sectionRange(root, part, text ?? '');
+    const r = await rangeOf(handle, msg, part, text ?? '', partial ? partial.origin + partial.length : Infinity);
     const [s, e] = clip(r.start, r.end, partial);
     return byteRange(handle, msg.uid, s, e);
   } catch (err) {
