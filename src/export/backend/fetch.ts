@@ -16,7 +16,11 @@
  *   final name), parsed by a `StructureParser` as it comes. Readers follow the
  *   growing file through the fetch's own handle (positional reads), so they
  *   work even if the file is renamed, evicted or its directory deleted, and no
- *   long article is held in memory (invariant 7: one chunk per reader).
+ *   long article is held in memory (invariant 7: one chunk per reader) but
+ *   its first ~`smallMax` bytes, kept from the spill until the copy has ended
+ *   and the last reader is gone: a reader of them (a part's first KB, its
+ *   header) is served at once, not after file reads queued behind the
+ *   download's writes on the thread pool.
  *
  * Life cycle: `start()` resolves once the upstream answered (a sink read:
  * once the article is in; see `Upstream`), or rejects with the raw upstream
@@ -45,6 +49,8 @@ export class Fetch {
   /** Chunks of an article still in memory; null once spilled to a file. */
   private chunks: Buffer[] | null = [];
   private bytes: Buffer | null = null; // the finished in-memory article
+  /** A long article's first bytes (what was in memory when it spilled): readers of them need not wait for the file. */
+  private prefix: Buffer | null = null;
   private fh: FileHandle | null = null;
   private spilled = false;
   private readers = 0;
@@ -154,7 +160,7 @@ export class Fetch {
   async writtenThrough(end: number): Promise<void> {
     for (;;) {
       if (this.failure !== null) throw this.failure;
-      if (this.ended || (this.spilled && this.written >= end)) return;
+      if (this.ended || (this.spilled && this.written >= end) || end <= (this.prefix?.length ?? 0)) return;
       await new Promise<void>((res) => this.waiters.push(res));
     }
   }
@@ -211,6 +217,13 @@ export class Fetch {
               if (pos < Math.min(end, b.length)) stream.push(b.subarray(pos, Math.min(end, b.length)));
               pos = Infinity;
               stream.push(null);
+              return;
+            }
+            const p = this.prefix;
+            if (p !== null && pos < Math.min(end, p.length)) {
+              // from the spilled prefix in memory: no file read queued behind the download's writes
+              stream.push(p.subarray(pos, (pos = Math.min(end, p.length))));
+              if (pos >= end) stream.push(null);
               return;
             }
             const limit = Math.min(end, this.written);
@@ -272,7 +285,9 @@ export class Fetch {
         for (const c of this.chunks) this.parser.push(c);
         pending = this.chunks;
         pendingLen = this.received;
+        this.prefix = Buffer.concat(this.chunks, this.received);
         this.chunks = null;
+        this.wake(); // readers of the prefix need not wait for the file
         return;
       }
       this.parser!.push(b);
@@ -368,6 +383,7 @@ export class Fetch {
     this.failure = err ?? new Error('fetch failed');
     this.ended = true;
     this.chunks = null;
+    this.prefix = null;
     this.wake();
     this.maybeClose();
     this.rejectDone(this.failure);
@@ -391,6 +407,7 @@ export class Fetch {
   }
 
   private maybeClose(): void {
+    if (this.detached && this.ended && this.readers === 0) this.prefix = null;
     if (this.detached && this.ended && this.readers === 0 && this.fh !== null) {
       const fh = this.fh;
       this.fh = null;

@@ -396,3 +396,44 @@ describe('ArticleCache', () => {
     }
   });
 });
+
+describe('ArticleCache: the first bytes of a long article while it spills', () => {
+  it('serves bytes within the spilled prefix while the thread pool (the file writes) is blocked', async () => {
+    const dir = tempDir();
+    const c = await cacheIn(dir);
+    const bytes = Buffer.alloc(SMALL_ARTICLE_BYTES + 50_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = 65 + (i % 26);
+    // an upstream that sends more than fits in memory, then holds the rest until released
+    let release!: () => void;
+    const held = new Promise<void>((res) => (release = res));
+    const upstream: Upstream = async () =>
+      Readable.from(
+        (async function* () {
+          yield bytes.subarray(0, SMALL_ARTICLE_BYTES + 10_000);
+          await held;
+          yield bytes.subarray(SMALL_ARTICLE_BYTES + 10_000);
+        })(),
+      );
+    // every thread of libuv's pool blocked in an open() of a FIFO nobody writes to: no file
+    // operation of the download (open, write) can run until they are let go
+    const fifos = [0, 1, 2, 3].map((i) => join(dir, `fifo${i}`));
+    for (const f of fifos) await new Promise<void>((res, rej) => spawn('mkfifo', [f]).on('exit', (code) => (code === 0 ? res() : rej(new Error(`mkfifo ${code}`)))));
+    const { open: openAsync } = await import('node:fs/promises');
+    const { openSync, closeSync, constants } = await import('node:fs');
+    const blocked = fifos.map((f) => openAsync(f, 'r').then((h) => h.close()));
+    await pause(50);
+    try {
+      const r = await Promise.race([
+        c.open('prefix-key', upstream, 100, 1124).then(readAll),
+        pause(3000).then(() => 'waited for the file'),
+      ]);
+      expect(r).toEqual(bytes.subarray(100, 1124));
+    } finally {
+      for (const f of fifos) closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK)); // lets each blocked open() return
+      await Promise.all(blocked);
+      release();
+    }
+    // the download still ends whole in the cache
+    expect(same(await readAll(await c.open('prefix-key', never)), bytes)).toBe(true);
+  });
+});
