@@ -31,8 +31,8 @@
 import { unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { StructureParser, type ParseProgress } from '../../mime/index.js';
-import { READ_CHUNK, SMALL_ARTICLE_BYTES, STORE_FRAME_BYTES, WRITE_COALESCE } from './limits.js';
-import { toBackendError } from './errors.js';
+import { SMALL_ARTICLE_BYTES, STORE_FRAME_BYTES, WRITE_COALESCE } from './limits.js';
+import { followingReader, type DownloadState } from './fetch-reader.js';
 import { HeaderCapture } from './measure.js';
 import type { ArticleSink } from '../source.js';
 import { openCreating, renameCreating } from './cache-io.js';
@@ -195,62 +195,16 @@ export class Fetch {
     }
   }
 
-  /** A stream of bytes [start, end) of the article, following the download. */
+  /** A stream of bytes [start, end) of the article, following the download (fetch-reader.ts). */
   reader(start = 0, end = Infinity): Readable {
     this.readers++;
-    let pos = start;
-    let released = false;
+    const state = (): DownloadState => ({ failure: this.failure, bytes: this.bytes, prefix: this.prefix, written: this.written, fh: this.fh, ended: this.ended });
+    const progress = (): Promise<void> => new Promise<void>((res) => this.waiters.push(res));
     const release = (): void => {
-      if (released) return;
-      released = true;
       this.readers--;
       this.maybeClose();
     };
-    const stream = new Readable({
-      highWaterMark: READ_CHUNK,
-      read: () => {
-        const step = async (): Promise<void> => {
-          for (;;) {
-            if (this.failure !== null) throw toBackendError(this.failure, this.what);
-            if (this.bytes !== null) {
-              const b = this.bytes;
-              if (pos < Math.min(end, b.length)) stream.push(b.subarray(pos, Math.min(end, b.length)));
-              pos = Infinity;
-              stream.push(null);
-              return;
-            }
-            const p = this.prefix;
-            if (p !== null && pos < Math.min(end, p.length)) {
-              // from the spilled prefix in memory: no file read queued behind the download's writes
-              stream.push(p.subarray(pos, (pos = Math.min(end, p.length))));
-              if (pos >= end) stream.push(null);
-              return;
-            }
-            const limit = Math.min(end, this.written);
-            if (pos < limit && this.fh !== null) {
-              const b = Buffer.allocUnsafe(Math.min(READ_CHUNK, limit - pos));
-              const { bytesRead } = await this.fh.read(b, 0, b.length, pos);
-              if (bytesRead === 0) throw new Error(`${this.what}: cache file shorter than written`);
-              pos += bytesRead;
-              stream.push(b.subarray(0, bytesRead));
-              return;
-            }
-            if (this.ended || pos >= end) {
-              stream.push(null);
-              return;
-            }
-            await new Promise<void>((res) => this.waiters.push(res));
-          }
-        };
-        step().catch((err: unknown) => stream.destroy(err as Error));
-      },
-      destroy: (err, cb) => {
-        release();
-        cb(err);
-      },
-    });
-    stream.once('end', release);
-    return stream;
+    return followingReader({ what: this.what, state, progress, release }, start, end);
   }
 
   /**
