@@ -137,6 +137,15 @@ export interface MessageReader {
    */
   sectionRange?(uid: number, path: readonly number[], text: SectionText, want: number): Promise<ByteRange>;
   /**
+   * Optional: for BINARY[path]<partial> (RFC 3516) of an article being
+   * downloaded, the range `sectionRange(uid, path, '', want)` would give when
+   * what is in shows the part is in an identity transfer encoding (7bit,
+   * 8bit, binary: BINARY sends its octets as is); undefined otherwise (a
+   * part to decode, a stored structure, a cached article, a prefix that
+   * never decides): the caller then takes `structure`. Rejects as `structure`.
+   */
+  binaryRange?(uid: number, path: readonly number[], want: number): Promise<ByteRange | undefined>;
+  /**
    * Article bytes (optionally one range), streamed. The caller must consume or
    * destroy the stream. Throws NONEXISTENT if the article is gone upstream.
    */

@@ -12,7 +12,7 @@ export { describePart, paramOf, searchTextLeaves, MAX_SEARCH_PART_BYTES, type Mi
 export { StructureParser, parseStructure, parseStructureStream, type ParseProgress } from './structure.js';
 export { searchTextOf, searchTextBytes } from './search-text.js';
 export { partAt, sectionRange, type SectionText, type ByteRange } from './section.js';
-export { locateSection } from './locate.js';
+export { locateBinary, locateSection } from './locate.js';
 export { serializeStructure, deserializeStructure, STRUCTURE_FORMAT } from './serialize.js';
 export {
   decoderFor,

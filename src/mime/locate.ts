@@ -33,16 +33,8 @@ type OpenFrame = Readonly<Frame>;
  * of the whole message needs no structure).
  */
 export function locateSection(at: ParseProgress, path: readonly number[], text: SectionText, want: number): ByteRange | undefined {
-  if (path.length === 0) return undefined;
-  let cur = at.root;
-  let isRoot = true;
-  for (const n of path) {
-    const kids = kidsOf(at, cur, isRoot);
-    const next = kids !== undefined && Number.isInteger(n) && n >= 1 ? kids[n - 1] : undefined;
-    if (next === undefined) return undefined; // not begun yet, or no such part: the whole parse tells
-    cur = next;
-    isRoot = false;
-  }
+  const cur = partAtPath(at, path);
+  if (cur === undefined) return undefined;
   const f = frameOf(at, cur);
   if (f !== undefined && f.state === 'header') return undefined;
   switch (text) {
@@ -61,6 +53,39 @@ export function locateSection(at: ParseProgress, path: readonly number[], text: 
     default:
       return undefined;
   }
+}
+
+/**
+ * BINARY[path] (RFC 3516 §4.2) as far as `at` decides it, for a part in an
+ * identity transfer encoding (7bit, 8bit, binary — or none, which is 7bit):
+ * its content is then sent as is, the same octets as BODY[path], and the
+ * range is as `locateSection(at, path, '', want)`'s. Undefined for a part
+ * whose header is not read to its end, or that needs decoding (base64,
+ * quoted-printable: its decoded length is not known before its end), or as
+ * `locateSection`: the caller then waits for the whole structure.
+ */
+export function locateBinary(at: ParseProgress, path: readonly number[], want: number): ByteRange | undefined {
+  const cur = partAtPath(at, path);
+  if (cur === undefined) return undefined;
+  const f = frameOf(at, cur);
+  if (f !== undefined && f.state === 'header') return undefined;
+  const enc = cur.encoding;
+  return enc === '7BIT' || enc === '8BIT' || enc === 'BINARY' ? within(at, cur, f, want) : undefined;
+}
+
+/** The part `path` names as far as the prefix shows it; undefined when not begun yet or when it may name none. */
+function partAtPath(at: ParseProgress, path: readonly number[]): MimePart | undefined {
+  if (path.length === 0) return undefined;
+  let cur = at.root;
+  let isRoot = true;
+  for (const n of path) {
+    const kids = kidsOf(at, cur, isRoot);
+    const next = kids !== undefined && Number.isInteger(n) && n >= 1 ? kids[n - 1] : undefined;
+    if (next === undefined) return undefined; // not begun yet, or no such part: the whole parse tells
+    cur = next;
+    isRoot = false;
+  }
+  return cur;
 }
 
 /** The open entity of part `p`, or undefined when `p` is finished. */

@@ -22,8 +22,9 @@ export class ViewHandle implements MailboxHandle {
   private released = false;
   /** The reader's own function (reader-bytes.ts `lender`), not a method calling it: one call less per lent message. */
   readonly lend: (uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void) => boolean;
-  /** The reader's own function too (reader-bytes.ts `sectionLocator`). */
+  /** The reader's own functions too (reader-bytes.ts `sectionLocator`). */
   readonly sectionRange: (uid: number, path: readonly number[], text: SectionText, want: number) => Promise<ByteRange>;
+  readonly binaryRange: (uid: number, path: readonly number[], want: number) => Promise<ByteRange | undefined>;
 
   constructor(
     readonly name: string,
@@ -37,6 +38,7 @@ export class ViewHandle implements MailboxHandle {
   ) {
     this.lend = reader.lend;
     this.sectionRange = reader.sectionRange;
+    this.binaryRange = reader.binaryRange;
   }
 
   crossposts(uids: readonly number[]): Promise<CrosspostTarget[]> {

@@ -1,5 +1,5 @@
 /**
- * `MessageReader.bytes`, `MessageReader.lend` and `MessageReader.sectionRange`
+ * `MessageReader.bytes`, `MessageReader.lend`, `MessageReader.sectionRange` and `binaryRange`
  * of a group (reader.ts delegates to these): an article's bytes from the
  * article cache, given (article-cache.ts `take`) or lent (`lender`), and
  * where a part's bytes are (`sectionLocator`). Errors as reader.ts's: a UID
@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { BackendError, type ByteRange, type ByteSource, type MimePart, type SectionText } from '../interface.js';
-import { locateSection, sectionRange } from '../../mime/index.js';
+import { locateBinary, locateSection, sectionRange } from '../../mime/index.js';
 import { toBackendError } from './errors.js';
 import { articleKey } from './meta-store.js';
 import { carrierOf, rowAfter, upstreamOf, type ReaderDeps } from './reader-deps.js';
@@ -54,34 +54,50 @@ export function lender(d: ReaderDeps): (uid: number, range: ByteRange | undefine
   };
 }
 
+/** What a watched download decides from its prefix (mime locate.ts): a range, or undefined for "not yet". */
+type Decide = (at: Parameters<typeof locateSection>[0]) => ByteRange | undefined;
+
 /**
- * See MessageReader.sectionRange: from the stored structure when there is
- * one; else, when the article is neither cached nor being read for its
- * structure (`measuring`: `structure` joins that read), from its download
- * (joined, or started as `structure` would) as soon as what is in decides
- * the range (mime locate.ts, article-cache.ts `watch`); else from
- * `structure`, as before. A function made once per reader.
+ * The two locators of a reader (a pair of functions made once per reader):
+ *
+ * - `section`, see MessageReader.sectionRange: from the stored structure when
+ *   there is one; else, when the article is neither cached nor being read for
+ *   its structure (`measuring`: `structure` joins that read), from its
+ *   download (joined, or started as `structure` would) as soon as what is in
+ *   decides the range (mime locate.ts, article-cache.ts `watch`); else from
+ *   `structure`, as before.
+ * - `binary`, see MessageReader.binaryRange: the same download watch with
+ *   `locateBinary`; undefined where `section` would fall back to the structure.
  */
 export function sectionLocator(
   d: ReaderDeps,
   structure: (uid: number) => Promise<MimePart>,
   measuring: (key: string) => boolean,
-): (uid: number, path: readonly number[], text: SectionText, want: number) => Promise<ByteRange> {
-  return async (uid, path, text, want) => {
+): {
+  section: (uid: number, path: readonly number[], text: SectionText, want: number) => Promise<ByteRange>;
+  binary: (uid: number, path: readonly number[], want: number) => Promise<ByteRange | undefined>;
+} {
+  /** The range `decide` finds in the article's download, with the stored structure (if any) for a caller that finds none. */
+  const watched = async (uid: number, path: readonly number[], decide: Decide): Promise<{ got?: ByteRange; known?: MimePart }> => {
     d.activity?.touch();
     const t = d.view();
     const row = rowIn(d, t, uid);
     const key = keyOf(d, t, row);
     const known = d.meta.structure(key);
-    if (known === undefined && path.length > 0 && !d.cache.has(key) && !measuring(key)) {
-      let got: ByteRange | undefined;
-      try {
-        got = await d.cache.watch(key, upstreamOf(d, t, row), (at) => locateSection(at, path, text, want));
-      } catch (err) {
-        throw toBackendError(err, `${d.group} UID ${uid}`);
-      }
-      if (got !== undefined) return got;
+    if (known !== undefined) return { known };
+    if (path.length === 0 || d.cache.has(key) || measuring(key)) return {};
+    try {
+      const got = await d.cache.watch(key, upstreamOf(d, t, row), decide);
+      return got === undefined ? {} : { got };
+    } catch (err) {
+      throw toBackendError(err, `${d.group} UID ${uid}`);
     }
-    return sectionRange(known ?? (await structure(uid)), path, text);
+  };
+  return {
+    section: async (uid, path, text, want) => {
+      const { got, known } = await watched(uid, path, (at) => locateSection(at, path, text, want));
+      return got ?? sectionRange(known ?? (await structure(uid)), path, text);
+    },
+    binary: async (uid, path, want) => (await watched(uid, path, (at) => locateBinary(at, path, want))).got,
   };
 }

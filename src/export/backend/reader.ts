@@ -57,13 +57,13 @@ export class GroupReader implements MessageReader {
   private readonly measurer = new Measurer();
   /** See MessageReader.lend (reader-bytes.ts `lender`): a function property, which handles pass on as is. */
   readonly lend: (uid: number, range: ByteRange | undefined, use: (bytes: Buffer) => void) => boolean;
-
-  /** See MessageReader.sectionRange (reader-bytes.ts `sectionLocator`). */
+  /** See MessageReader.sectionRange and binaryRange (reader-bytes.ts `sectionLocator`). */
   readonly sectionRange: (uid: number, path: readonly number[], text: SectionText, want: number) => Promise<ByteRange>;
+  readonly binaryRange: (uid: number, path: readonly number[], want: number) => Promise<ByteRange | undefined>;
 
   constructor(private readonly d: ReaderDeps) {
     this.lend = lender(d);
-    this.sectionRange = sectionLocator(d, (uid) => this.structure(uid), (key) => this.measurer.running(key, true) !== undefined);
+    ({ section: this.sectionRange, binary: this.binaryRange } = sectionLocator(d, (uid) => this.structure(uid), (key) => this.measurer.running(key, true) !== undefined));
   }
 
   read(uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {

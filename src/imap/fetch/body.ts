@@ -172,7 +172,8 @@ function binaryLength(p: MimePart): number {
 
 /**
  * BINARY[part]<partial>: the content of the part after transfer decoding
- * (RFC 3516 §4.2); NIL for a part that does not exist.
+ * (RFC 3516 §4.2); NIL for a part that does not exist. A partial of a part
+ * sent as is may be located in an article still downloading (`binaryRange`).
  */
 export async function binarySection(
   handle: MailboxHandle,
@@ -184,6 +185,14 @@ export async function binarySection(
     // BINARY[] is the whole message, which has no transfer encoding of its own.
     const [s, e] = clip(0, msg.meta!.size, partial);
     return byteRange(handle, msg.uid, s, e, true);
+  }
+  if (partial !== undefined && handle.binaryRange !== undefined) {
+    // a partial of an identity-encoded part goes out once its octets are in, as BODY[part]<partial> does
+    const r = await handle.binaryRange(msg.uid, part, partial.origin + partial.length);
+    if (r !== undefined) {
+      const [s, e] = clip(r.start, r.end, partial);
+      return byteRange(handle, msg.uid, s, e, true);
+    }
   }
   const p = binaryPart(await msg.structure!(), part);
   if (!p) return { kind: 'nil' };

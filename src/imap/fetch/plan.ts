@@ -66,16 +66,16 @@ export function planOf(items: readonly FetchItem[]): FetchPlan {
   for (const i of items) {
     const t = i.type;
     const wholeBody = t === 'BODY[]' && !isHeaderOnly(i);
-    // a part's section (BODY[2]<0.1024>) needs neither the header nor the size: only the structure and
-    // bytes (no wait on a download for an exact size: the partial goes out once its bytes are in)
-    const ofPart = t === 'BODY[]' && i.section.part.length > 0;
-    if (META_ITEMS.has(t) || (t === 'BODY[]' && !ofPart) || t === 'BINARY' || t === 'BINARY.SIZE') p.meta = true;
+    // a part's section (BODY[2]<0.1024>, BINARY[2]<0.1024>) needs neither the header nor the size: only the
+    // structure and bytes (no wait on a download for an exact size: the partial goes out once its bytes are in)
+    const ofPart = (t === 'BODY[]' && i.section.part.length > 0) || (t === 'BINARY' && i.part.length > 0);
+    if (META_ITEMS.has(t) || ((t === 'BODY[]' || t === 'BINARY') && !ofPart) || t === 'BINARY.SIZE') p.meta = true;
     if (t === 'RFC822' || t === 'RFC822.TEXT' || t === 'BINARY' || wholeBody) p.content = true;
     if (t === 'PREVIEW' && !i.lazy) p.eagerPreview = true;
     if (i.setsSeen) p.setsSeen = true;
     if (t === 'FLAGS' || t === 'MODSEQ') p.flagItems = true;
     if (t === 'ENVELOPE') p.envelope = true;
-    if (t === 'RFC822.SIZE' || t === 'RFC822' || t === 'RFC822.TEXT' || t === 'BINARY' || t === 'BINARY.SIZE' || (wholeBody && !ofPart)) p.exactSize = true;
+    if (t === 'RFC822.SIZE' || t === 'RFC822' || t === 'RFC822.TEXT' || t === 'BINARY.SIZE' || ((wholeBody || t === 'BINARY') && !ofPart)) p.exactSize = true;
     const listed = LISTING_ITEMS.has(t);
     if (!listed) p.listing = false;
     if (!listed && !STRUCTURE_ITEMS.has(t)) p.structureListing = false;

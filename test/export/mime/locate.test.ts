@@ -8,13 +8,14 @@
  * `want`, the locator either declares it cannot decide yet (undefined) or
  * its range gives, for every partial within `want`, the bytes the complete
  * parse's `sectionRange` gives; once the parser has ended it decides every
- * section the whole parse has.
+ * section the whole parse has. locateBinary likewise, for BINARY[part] of
+ * parts sent as is, and never for a part to decode.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { StructureParser, parseStructure } from '../../../src/mime/structure.js';
-import { locateSection } from '../../../src/mime/locate.js';
-import { childrenOf, sectionRange, type ByteRange, type SectionText } from '../../../src/mime/section.js';
+import { locateBinary, locateSection } from '../../../src/mime/locate.js';
+import { childrenOf, partAt, sectionRange, type ByteRange, type SectionText } from '../../../src/mime/section.js';
 import type { MimePart } from '../../../src/mime/part.js';
 
 type Gen =
@@ -133,6 +134,36 @@ function checkAt(p: StructureParser, whole: MimePart, paths: number[][]): number
       }
     }
   }
+  for (const path of paths) decided += checkBinaryAt(at, whole, path);
+  return decided;
+}
+
+/** BINARY[path] of the whole parse when it is sent as is (identity transfer encoding), else undefined. */
+function binaryTruth(root: MimePart, path: number[]): ByteRange | undefined {
+  let p: MimePart;
+  try {
+    p = partAt(root, path);
+  } catch {
+    return undefined;
+  }
+  const enc = p.encoding.toUpperCase();
+  return enc === '7BIT' || enc === '8BIT' || enc === 'BINARY' ? { start: p.bodyStart, end: p.bodyEnd } : undefined;
+}
+
+/** locateBinary at one point: undefined, or the whole parse's octets for every partial within `want`; never for a part to decode. */
+function checkBinaryAt(at: ReturnType<StructureParser['progress']>, whole: MimePart, path: number[]): number {
+  const t = binaryTruth(whole, path);
+  let decided = 0;
+  for (const want of WANTS) {
+    const got = locateBinary(at, path, want);
+    if (got === undefined) continue;
+    decided++;
+    expect(t, `BINARY[${path.join('.')}] want ${want}: located, but the whole parse decodes it or has no such part`).toBeDefined();
+    expect(got.start).toBe(t!.start);
+    expect(got.end).toBeLessThanOrEqual(t!.end);
+    if (got.end !== t!.end) expect(got.end - got.start).toBeGreaterThanOrEqual(want);
+    if (Number.isFinite(want)) expect(clip(got, 0, want)).toEqual(clip(t!, 0, want));
+  }
   return decided;
 }
 
@@ -167,6 +198,7 @@ describe('locateSection over a growing prefix', () => {
             const t = truth(whole, path, text);
             if (t !== 'error') expect(locateSection(p.progress(), path, text, Infinity)).toEqual(t);
           }
+          expect(locateBinary(p.progress(), path, Infinity)).toEqual(binaryTruth(whole, path));
         }
       }),
       { numRuns: 400 },
@@ -210,5 +242,7 @@ describe('locateSection over a growing prefix', () => {
     expect(locateSection(p.progress(), [1], '', Infinity)).toEqual(sectionRange(parseStructure(whole), [1], ''));
     expect(locateSection(p.progress(), [2], 'MIME', Infinity)).toEqual(sectionRange(parseStructure(whole), [2], 'MIME'));
     expect(locateSection(p.progress(), [3], '', 10)).toBeUndefined(); // may come yet
+    expect(locateBinary(p.progress(), [2], 10)).toBeUndefined(); // base64: its decoded length waits for its end
+    expect(locateBinary(p.progress(), [1], 10)).toEqual(sectionRange(parseStructure(whole), [1], '')); // no CTE: 7bit
   });
 });

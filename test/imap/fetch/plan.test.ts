@@ -41,4 +41,11 @@ describe('planOf', () => {
     expect(plan('(PREVIEW (LAZY))')).toMatchObject({ structure: false, eagerPreview: false, structureItems: [] });
     expect(plan('(BINARY.SIZE[1])')).toMatchObject({ meta: true, structure: true, exactSize: true, content: false });
   });
+
+  it("a part's section, BODY or BINARY, waits for neither the header nor the exact size; the whole message's does", () => {
+    expect(plan('(BODY.PEEK[2]<0.1024>)')).toMatchObject({ meta: false, exactSize: false, structure: true, content: true });
+    expect(plan('(BINARY.PEEK[2]<0.1024>)')).toMatchObject({ meta: false, exactSize: false, structure: true, content: true });
+    expect(plan('(BINARY.PEEK[]<0.1024>)')).toMatchObject({ meta: true, exactSize: true, content: true });
+    expect(plan('(BINARY[2] RFC822.SIZE)')).toMatchObject({ meta: true, exactSize: true, setsSeen: true });
+  });
 });
