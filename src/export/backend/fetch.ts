@@ -214,14 +214,7 @@ export class Fetch {
   /** A stream of bytes [start, end) of the article, following the download (fetch-reader.ts). */
   reader(start = 0, end = Infinity): Readable {
     this.readers++;
-    const state = (): DownloadState => ({
-      failure: this.failure,
-      bytes: this.bytes,
-      prefix: this.prefix?.subarray(0, this.prefixLen) ?? null,
-      written: this.written,
-      fh: this.fh,
-      ended: this.ended,
-    });
+    const state = (): DownloadState => ({ failure: this.failure, bytes: this.bytes, prefix: this.prefix?.subarray(0, this.prefixLen) ?? null, written: this.written, fh: this.fh, ended: this.ended });
     const progress = (): Promise<void> => new Promise<void>((res) => this.waiters.push(res));
     const release = (): void => {
       this.readers--;
