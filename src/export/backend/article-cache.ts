@@ -325,7 +325,7 @@ export class ArticleCache {
    * Bytes [start, end) of the article as `MessageReader.bytes` hands them out: a small stored article as a
    * Buffer, synchronously (one store read, no stream); a range of a cached file as a `ByteSource` (a short
    * range: one read into a Buffer); otherwise its download (started, or joined, as by `open`) — a Buffer
-   * once it finished in memory, or a stream following it once it goes to a file. Rejects as `open`.
+   * once it finished in memory or the range is in its kept prefix, else a stream following it. Rejects as `open`.
    */
   take(key: string, upstream: Upstream, start = 0, end = Infinity): Buffer | Promise<Buffer | ByteSource | Readable> {
     const hash = hashOf(key);
@@ -387,7 +387,7 @@ export class ArticleCache {
     else f = await this.fetch(key, hash, upstream);
     const b = await f.small();
     if (b !== null) return b.subarray(Math.min(start, b.length), Math.min(end, b.length));
-    return this.follow(f, start, end);
+    return f.prefixed(start, end) ?? this.follow(f, start, end);
   }
 
   private unlinkFile(hash: string): void {

@@ -5,12 +5,13 @@
  * directory deleted under a running server.
  */
 import { hash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Held } from './file-handles.js';
 import type { ByteSource } from '../interface.js';
-import { READ_CHUNK } from './limits.js';
+import { READ_CHUNK, SYNC_READ_MAX } from './limits.js';
 
 /**
  * Bytes [start, end) of a kept file handle, READ_CHUNK at a time by positional
@@ -71,11 +72,14 @@ export function fileSource(held: Held, start: number, end: number): ByteSource {
   };
 }
 
-/** Bytes [start, end) of a kept file handle in one positional read (a short range); releases the handle. */
+/**
+ * Bytes [start, end) of a kept file handle in one positional read (a short range); releases the handle.
+ * At most SYNC_READ_MAX octets are read on the calling thread (no thread-pool round trip).
+ */
 export async function readRange(held: Held, start: number, end: number): Promise<Buffer> {
   try {
     const buf = Buffer.allocUnsafe(end - start);
-    const { bytesRead } = await held.fh.read(buf, 0, buf.length, start);
+    const bytesRead = buf.length <= SYNC_READ_MAX ? readSync(held.fh.fd, buf, 0, buf.length, start) : (await held.fh.read(buf, 0, buf.length, start)).bytesRead;
     return bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
   } finally {
     held.release();

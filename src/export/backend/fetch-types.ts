@@ -13,6 +13,13 @@ import type { ArticleSink } from '../source.js';
 export interface Upstream {
   (): Promise<Readable>;
   into?: (sink: ArticleSink) => Promise<void>;
+  /**
+   * The article's size as the overview gives it, when known (a hint: the
+   * download counts the bytes it gets). One longer than `smallMax` (and read
+   * as a stream) goes to a file from its first byte, parsed as it comes, so a
+   * part near its start is located and served before `smallMax` bytes are in.
+   */
+  size?: number;
 }
 
 export interface Fetched {

@@ -21,6 +21,10 @@
  *   and the last reader is gone: a reader of them (a part's first KB, its
  *   header) is served at once, not after file reads queued behind the
  *   download's writes on the thread pool.
+ * - One the overview already says is longer (`Upstream.size`) goes to the
+ *   file, and to the parser, from its first byte, its prefix kept as it comes:
+ *   a part that starts near the top is located (`watch`, asked after every
+ *   chunk) and served without waiting for `smallMax` bytes.
  *
  * Life cycle: `start()` resolves once the upstream answered (a sink read:
  * once the article is in; see `Upstream`), or rejects with the raw upstream
@@ -30,7 +34,8 @@
  */
 import { unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { StructureParser, type ParseProgress } from '../../mime/index.js';
+import type { ParseProgress } from '../../mime/index.js';
+import { ParseFeed } from './fetch-watch.js';
 import { SMALL_ARTICLE_BYTES, STORE_FRAME_BYTES, WRITE_COALESCE } from './limits.js';
 import { followingReader, type DownloadState } from './fetch-reader.js';
 import { HeaderCapture } from './measure.js';
@@ -49,15 +54,19 @@ export class Fetch {
   /** Chunks of an article still in memory; null once spilled to a file. */
   private chunks: Buffer[] | null = [];
   private bytes: Buffer | null = null; // the finished in-memory article
-  /** A long article's first bytes (what was in memory when it spilled): readers of them need not wait for the file. */
+  /**
+   * A long article's first bytes, `prefix[0, prefixLen)` (what was in memory when it spilled, or, for one
+   * known long at the start, its first `smallMax` bytes as they come): readers of them need not wait for the file.
+   */
   private prefix: Buffer | null = null;
+  private prefixLen = 0;
   private fh: FileHandle | null = null;
   private spilled = false;
   private readers = 0;
   private detached = false;
   private src: Readable | null = null;
   private waiters: (() => void)[] = [];
-  private parser: StructureParser | null = null; // once the article goes to a file
+  private parser: ParseFeed | null = null; // once the article goes to a file
   private head = new HeaderCapture();
   readonly done: Promise<Fetched>;
   private resolveDone!: (f: Fetched) => void;
@@ -77,6 +86,12 @@ export class Fetch {
       this.rejectDone = rej;
     });
     this.done.catch(() => undefined); // observed through start() or readers; never unhandled
+    if (upstream.size !== undefined && upstream.size > smallMax && upstream.into === undefined) {
+      // known long: to a file from the first byte, parsed as it comes (a part near the start is located at once)
+      this.chunks = null;
+      this.parser = new ParseFeed();
+      this.prefix = Buffer.allocUnsafeSlow(smallMax);
+    }
   }
 
   private get paths(): SpillPaths { return (this.spillPaths ??= this.spill()); }
@@ -160,7 +175,7 @@ export class Fetch {
   async writtenThrough(end: number): Promise<void> {
     for (;;) {
       if (this.failure !== null) throw this.failure;
-      if (this.ended || (this.spilled && this.written >= end) || end <= (this.prefix?.length ?? 0)) return;
+      if (this.ended || (this.spilled && this.written >= end) || end <= this.prefixLen) return;
       await new Promise<void>((res) => this.waiters.push(res));
     }
   }
@@ -180,25 +195,26 @@ export class Fetch {
   }
 
   /**
-   * `ask`'s first answer (not undefined) about the structure parsed so far, asked again each time the
-   * download has written more (mime locate.ts); undefined when the download ends first or stays in
+   * `ask`'s first answer (not undefined) about the structure parsed so far, asked again as the parse
+   * advances (fetch-watch.ts; mime locate.ts); undefined when the download ends first or stays in
    * memory (its structure is then the whole parse's). Rejects with the download's failure.
    */
   async watch<T>(ask: (parsed: ParseProgress) => T | undefined): Promise<T | undefined> {
-    if ((await this.small()) !== null) return undefined;
-    for (;;) {
-      if (this.failure !== null) throw this.failure;
-      if (this.ended || this.parser === null) return undefined;
-      const got = ask(this.parser.progress());
-      if (got !== undefined) return got;
-      await new Promise<void>((res) => this.waiters.push(res));
-    }
+    if (this.parser === null && (await this.small()) !== null) return undefined;
+    if (this.failure !== null) throw this.failure;
+    if (this.ended || this.parser === null) return undefined;
+    return this.parser.watch(ask);
+  }
+
+  /** A copy of bytes [start, end) when the kept prefix already holds them (no stream, no file read); else null. */
+  prefixed(start: number, end: number): Buffer | null {
+    return this.failure === null && this.prefix !== null && start < end && end <= this.prefixLen ? Buffer.from(this.prefix.subarray(start, end)) : null;
   }
 
   /** A stream of bytes [start, end) of the article, following the download (fetch-reader.ts). */
   reader(start = 0, end = Infinity): Readable {
     this.readers++;
-    const state = (): DownloadState => ({ failure: this.failure, bytes: this.bytes, prefix: this.prefix, written: this.written, fh: this.fh, ended: this.ended });
+    const state = (): DownloadState => ({ failure: this.failure, bytes: this.bytes, prefix: this.prefix?.subarray(0, this.prefixLen) ?? null, written: this.written, fh: this.fh, ended: this.ended });
     const progress = (): Promise<void> => new Promise<void>((res) => this.waiters.push(res));
     const release = (): void => {
       this.readers--;
@@ -235,11 +251,12 @@ export class Fetch {
         this.chunks.push(b);
         if (this.received <= this.smallMax) return;
         // too long for memory: from now on the article goes to a file, and is parsed as it comes
-        this.parser = new StructureParser();
+        this.parser = new ParseFeed();
         for (const c of this.chunks) this.parser.push(c);
         pending = this.chunks;
         pendingLen = this.received;
         this.prefix = Buffer.concat(this.chunks, this.received);
+        this.prefixLen = this.received;
         this.chunks = null;
         this.wake(); // readers of the prefix need not wait for the file
         return;
@@ -247,6 +264,12 @@ export class Fetch {
       this.parser!.push(b);
       pending.push(b);
       pendingLen += b.length;
+      const p = this.prefix;
+      if (p !== null && this.prefixLen < p.length) {
+        // known long at the start: its first bytes kept as they come
+        this.prefixLen += b.copy(p, this.prefixLen);
+        this.wake();
+      }
     };
     const write = async (): Promise<void> => {
       writing = true;
@@ -338,6 +361,8 @@ export class Fetch {
     this.ended = true;
     this.chunks = null;
     this.prefix = null;
+    this.prefixLen = 0;
+    this.parser?.fail(this.failure);
     this.wake();
     this.maybeClose();
     this.rejectDone(this.failure);
@@ -361,7 +386,7 @@ export class Fetch {
   }
 
   private maybeClose(): void {
-    if (this.detached && this.ended && this.readers === 0) this.prefix = null;
+    if (this.detached && this.ended && this.readers === 0) [this.prefix, this.prefixLen] = [null, 0];
     if (this.detached && this.ended && this.readers === 0 && this.fh !== null) {
       const fh = this.fh;
       this.fh = null;

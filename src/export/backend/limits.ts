@@ -103,6 +103,24 @@ export const REMOVE_BATCH = 10_000;
 export const STALE_TEMP_MS = 60 * 60_000;
 
 /**
+ * A short range of a cached file (a partial fetch's few KB) is read with one
+ * positional read on the main thread, as the small articles' LMDB store is
+ * read: from the page cache it takes microseconds, while a read through the
+ * thread pool costs a hand-off and a wake-up each way (on a loaded 2-core
+ * machine ~80 µs of the main thread's time per read).
+ */
+export const SYNC_READ_MAX = 16 * 1024;
+
+/**
+ * While a reader waits to learn where a part of a long download is (fetch-watch.ts),
+ * the download's chunks (64 KB from a socket) are parsed in pieces of this many
+ * bytes, the question asked after each: a part that starts near the top is
+ * located after its first bytes, not after the whole chunk (a cold parse of
+ * 64 KB of base64 took ~3–6 ms in the first partial fetch of a fresh server).
+ */
+export const PARSE_STEP = 4096;
+
+/**
  * Most bytes gathered from an upstream stream before one cache-file write.
  * Writing each small chunk on its own costs a thread-pool round trip per chunk
  * (measured: 40 MB in 1,000-byte chunks took ~3.7 s chunk by chunk).

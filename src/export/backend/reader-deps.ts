@@ -67,6 +67,8 @@ export function upstreamOf(d: ReaderDeps, t: ViewSnapshot, row: number, bulk = f
   const size = t.table.sizes[row]!;
   if (source.articleInto !== undefined && size >= 0 && size <= SMALL_ARTICLE_BYTES) {
     up.into = (sink) => articleInto(source, d.group, number, d.messageIdOf?.(uid), sink, bulk);
+  } else if (size > SMALL_ARTICLE_BYTES) {
+    up.size = size; // a long one: to a file and parsed from its first byte (fetch.ts)
   }
   return up;
 }

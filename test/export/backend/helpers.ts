@@ -65,8 +65,11 @@ export async function duBytes(dir: string, skip: string[] = []): Promise<number>
   for (const n of names) {
     if (skip.includes(n)) continue;
     const p = join(dir, n);
-    const st = await stat(p);
-    total += st.isDirectory() ? await duBytes(p) : st.size;
+    const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null; // removed since the listing (a temp file of a download being aborted)
+      throw err;
+    });
+    if (st !== null) total += st.isDirectory() ? await duBytes(p) : st.size;
   }
   return total;
 }
