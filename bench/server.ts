@@ -146,23 +146,25 @@ async function tail(path: string, lines = 15): Promise<string> {
 
 /**
  * Node flags newsfront is started with (package.json `start`, the `newsfront`
- * bin's shebang; README "Quick start"; a test checks the three agree): none.
- * V8's default semi-spaces are 16 MiB on a 64-bit host (new space 33.6 MB,
- * grown to it right at start by the first ingest or view load). Smaller ones
- * cost CPU where many sessions work at once (issue 14, bench/memory.js
- * --focus --as-bench, 2026-12-07, load 9–15, server CPU per command):
- * `--max-semi-space-size=4` 88–103 µs against 52–72 µs with the default in
- * the 10- and 50-client phases (4× the scavenges, and the commands' objects in
- * flight promoted: ~45 major collections in 10 s instead of ~1), though the
- * 50-client peak of Pss_Anon was lower (213–236 MB against 313–397: the old
- * generation collected more often); 8 MiB 81–94 µs. The flag is read only
- * when the heap is made (src/util/young-gen.ts), and a process-wide one also
- * overrides the index writer's `resourceLimits` (src/search/index.ts: above
- * 4 MiB that thread's young generation grows past its 8.4 MB). With 64 MB
- * (used until issue 14) a cold 100k-article listing took ~8% less server CPU
- * but ~100 MB more Pss_Anon stayed.
+ * bin's shebang; README "Quick start"; a test checks the three agree):
+ * semi-spaces of 8 MiB. V8's default is 16 MiB on a 64-bit host (new space
+ * 33.6 MB, grown to it right at start by the first ingest or view load); 8
+ * commits 16.8 MB. Issue 14, 2026-12-07 (session 12, /work/tools/ab load2
+ * alternations against e654c29, load 7–10): the young generation at the
+ * 50-client peak 33.6 → 16.8 MB in every run; scavenges of the 10-client
+ * phase 82 → 179 in 10 s, their time 234 → 418 ms (--trace-gc), i.e.
+ * ~+1.2 µs of CPU per command, within the runs' spread of CPU per command.
+ * Earlier runs (bench/memory.js --focus --as-bench, load 9–15) had put 8 MiB
+ * at 81–94 µs against 52–72 µs; 4 MiB cost more (4× the scavenges, the
+ * commands' objects in flight promoted: ~45 major collections in 10 s).
+ * The flag is read only when the heap is made (src/util/young-gen.ts), and a
+ * process-wide one also overrides the index writer's `resourceLimits`
+ * (src/search/index.ts: its young generation may then grow to 2 × 8 MiB
+ * while it writes instead of 8.4 MB). With 64 MB (used until issue 14) a
+ * cold 100k-article listing took ~8% less server CPU but ~100 MB more
+ * Pss_Anon stayed.
  */
-export const NODE_FLAGS: string[] = [];
+export const NODE_FLAGS: string[] = ['--max-semi-space-size=8'];
 
 /**
  * Environment newsfront is started with (the same places as NODE_FLAGS; README

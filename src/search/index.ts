@@ -104,7 +104,7 @@ class InlineWriter implements WriteSide {
 }
 
 /** The writer thread's young generation, MB: V8's default committed 33.6 MB of new space for batches promoted or dropped whole (writer heap at its largest 78 → 53 MB with 12). */
-/* A process-wide --max-semi-space-size overrides it (above 4 MiB this thread then grows past 8.4 MB), so newsfront is started without one. */
+/* A process-wide --max-semi-space-size overrides it: with the launchers' 8 MiB (bench/server.ts NODE_FLAGS) this thread may grow to 2 × 8 MiB while it writes. */
 const WRITER_YOUNG_GENERATION_MB = 12;
 
 /** The worker's entry: worker.js beside this file, or worker.ts through tsx when running from source. */

@@ -1,8 +1,8 @@
 /**
  * Caps V8's young generation of the main thread after start, best effort
- * only, for a server started without `--max-semi-space-size` (newsfront is
- * started without one: smaller semi-spaces cost CPU with many sessions,
- * bench/server.ts NODE_FLAGS).
+ * only, for a server started without `--max-semi-space-size` (newsfront's
+ * launchers give it 8 MiB: bench/server.ts NODE_FLAGS; this cap is for a
+ * process started by hand without one).
  *
  * V8 sizes the young generation (two semi-spaces) at start-up: up to 16 MiB
  * per semi-space on a 64-bit host, so ~34 MB committed and resident once a

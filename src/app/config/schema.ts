@@ -68,8 +68,8 @@ export const DEFAULT_HEAP_COMPACT_FREE_BYTES = 16 * 1024 * 1024;
  * young generation of the main thread (src/util/young-gen.ts), used only when
  * node was started without `--max-semi-space-size`. Off (0): the cap cannot
  * act between two scavenges of one task, so a start-up or a listing could
- * still grow the young generation to V8's full 2 × 16 MiB, and small
- * semi-spaces cost CPU with many sessions (bench/server.ts NODE_FLAGS; issue 14).
+ * still grow the young generation to V8's full 2 × 16 MiB. The launchers set
+ * `--max-semi-space-size=8` instead, which V8 keeps (bench/server.ts NODE_FLAGS; issue 14).
  */
 export const DEFAULT_SEMI_SPACE_BYTES = 0;
 
