@@ -262,6 +262,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     }, {
       proxyTrusted: config.proxy.trusted,
       ...(metrics ? { onCommand: metrics.commandObserver, onProxyHeader: metrics.proxyHeader } : {}),
+      // a long command (a listing of a large group) leaves its garbage: collected before its completion goes out
+      afterCommand: (ms) => void leftovers.afterCommand(ms),
     });
     cleanups.push(() => imap.close());
     const { port, tlsPort } = await imap.listen({
