@@ -46,11 +46,12 @@ export interface ImapServerOptions {
   /** Told of each command a connection ran (connection.ts). */
   onCommand?: CommandObserver;
   /**
-   * Told each command's work time (ms) once it ran without error, before its
-   * tagged completion is sent: what runs here delays that completion (start.ts:
-   * the leftover collector, after long commands only). Must not throw.
+   * Told each command's registry name (`UID FETCH`) and work time (ms) once it
+   * ran without error, before its tagged completion is sent: what runs here
+   * delays that completion (start.ts: the leftover collector, after long
+   * answering commands only). Must not throw.
    */
-  afterCommand?: (ms: number) => void;
+  afterCommand?: (name: string, ms: number) => void;
 }
 
 /** Who a connection is from: the client, and the trusted proxy that relayed it (if any). */
