@@ -42,9 +42,10 @@
  * group (bench --huge) it held 111 MB, all dead, beside 75 MB used in old
  * space of which 28 MB was live.
  *
- * A command that ran LONG_COMMAND_MS or more (a listing, SORT or THREAD of a
- * large mailbox) is a burst that is over when it ends: `afterCommand`, called
- * before its tagged completion is sent, checks at once, without waiting for
+ * A command that ran LONG_COMMAND_MS or more (start.ts tells it of FETCH,
+ * SEARCH, SORT and THREAD: a listing of a large mailbox) is a burst that is
+ * over when it ends: `afterCommand`, called before its tagged completion is
+ * sent, checks at once, without waiting for
  * the timer to see the growth slow, so the client finds the process with its
  * garbage gone (the 1M memory row was read right after the listing, before
  * any timer check: 364–569 MB). Such a collection follows the previous one
