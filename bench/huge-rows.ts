@@ -35,7 +35,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusOptions, prepareCorpus, type PreparedCorpus } from './corpus.js';
 import { median } from './report.js';
-import { anonSplit, heapSnapshot, mallocTrim, PROBE_NODE_FLAGS, v8AfterGc } from './heap-probe.js';
+import { anonSplit, heapSnapshot, mallocTrim, probe, PROBE_NODE_FLAGS, v8AfterGc } from './heap-probe.js';
 import { freePort, NODE_FLAGS, startServer, type ServerProcess } from './server.js';
 import { openSession, quote, searchHits, type OpenSession } from './session.js';
 import * as up from './upstream.js';
@@ -206,10 +206,13 @@ export async function hugeRows(input: HugeInput): Promise<HugeLine[]> {
     const probed = async (when: string): Promise<void> => {
       const s = server!;
       const mb = (x: number): string => `${(x / 1e6).toFixed(0)}`;
-      const v8 = await v8AfterGc(s);
       const split = async (): Promise<string> => Object.entries(await anonSplit(pid)).map(([k, x]) => `${k} ${x.toFixed(0)}`).join(', ');
+      // as the row found it, before the forced GC: V8's spaces (committed/used MB) and the mappings by kind
+      const now = await probe<{ spaces: string; arrayBuffers: number; external: number }>(s, 'spaces', 'spaces');
+      emit({ row: `server Pss_Anon ${when}, as it was (no GC)`, value: (await rollup(pid)).anon, unit: 'MB', load: load(), note: `V8 ${now.spaces}; external ${mb(now.external)}, arrayBuffers ${mb(now.arrayBuffers)}; anon MB: ${await split()}` });
+      const v8 = await v8AfterGc(s);
       const m = await rollup(pid);
-      emit({ row: `server Pss_Anon ${when}, after a forced GC`, value: m.anon, unit: 'MB', load: load(), note: `V8 heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)}, external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}; anon MB: ${await split()}` });
+      emit({ row: `server Pss_Anon ${when}, after a forced GC`, value: m.anon, unit: 'MB', load: load(), note: `V8 heapUsed ${mb(v8['heapUsed']!)}, heapTotal ${mb(v8['heapTotal']!)}, external ${mb(v8['external']!)}, arrayBuffers ${mb(v8['arrayBuffers']!)}; V8 ${(v8 as unknown as { spaces: string }).spaces}; anon MB: ${await split()}` });
       if (input.probe?.snapshotDir) log(`heap snapshot: ${await heapSnapshot(s, join(input.probe.snapshotDir, `huge-${Date.now()}.heapsnapshot`))}`);
       if (input.probe?.trim) {
         mallocTrim(pid);

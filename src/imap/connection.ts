@@ -72,6 +72,8 @@ export class Connection {
     /** Asked before each command; an error it returns is answered instead (admission.ts). */
     private readonly guard?: CommandGuard,
     private readonly observe?: CommandObserver,
+    /** Told a command's name and work time in ms once it ran, before its completion is sent (server.ts `afterCommand`). */
+    private readonly ran?: (name: string, ms: number) => void,
   ) {
     this.socket = socket;
     this.input = socket;
@@ -202,7 +204,7 @@ export class Connection {
     let tag = item.tag ?? '*';
     let afterOk: Array<() => void | Promise<void>> = [];
     let subject = '';
-    const started = this.observe ? performance.now() : 0;
+    const started = this.observe || this.ran ? performance.now() : 0;
     let observed = 'unknown';
     let status: Parameters<CommandObserver>[1] = 'OK';
     try {
@@ -227,6 +229,7 @@ export class Connection {
       subject = subjectOf(spec, name, args);
       const ctx = new CommandCall(tag, name, this.host, afterOk);
       const done: Completion = (await spec.run(ctx, args)) ?? NOTHING_SAID;
+      this.ran?.(name, performance.now() - started);
       if (this.session.state === 'logout') {
         await this.send([`${tag} OK ${done.text ?? 'LOGOUT completed'}\r\n`], true);
         this.out.end();

@@ -45,6 +45,13 @@ export interface ImapServerOptions {
   onProxyHeader?: (outcome: 'proxy' | 'local' | 'invalid') => void;
   /** Told of each command a connection ran (connection.ts). */
   onCommand?: CommandObserver;
+  /**
+   * Told each command's registry name (`UID FETCH`) and work time (ms) once it
+   * ran without error, before its tagged completion is sent: what runs here
+   * delays that completion (start.ts: the leftover collector, after long
+   * answering commands only). Must not throw.
+   */
+  afterCommand?: (name: string, ms: number) => void;
 }
 
 /** Who a connection is from: the client, and the trusted proxy that relayed it (if any). */
@@ -143,7 +150,7 @@ export class ImapServer {
     const log = this.log.child({ cid });
     log.debug({ remote: entry.peer.address, via: entry.peer.via, secure }, 'connection');
     const guard = preAuthCommandGuard(this.admission.limits.maxPreAuthCommands);
-    const conn = new Connection(socket, this.ctx, commands, log, secure, guard, this.opts.onCommand);
+    const conn = new Connection(socket, this.ctx, commands, log, secure, guard, this.opts.onCommand, this.opts.afterCommand);
     conn.session.sourceKey = entry.slot.sourceKey;
     entry.conn = conn;
     this.connections.add(conn);

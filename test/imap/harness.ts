@@ -1,5 +1,5 @@
 /** Starts an ImapServer on a free loopback port over a given Backend, for tests. */
-import { ImapServer } from '../../src/imap/server.js';
+import { ImapServer, type ImapServerOptions } from '../../src/imap/server.js';
 import { RenderCache } from '../../src/imap/render/cache.js';
 import type { Backend } from '../../src/export/interface.js';
 import type { ServerContext, ServerOptions } from '../../src/imap/context.js';
@@ -17,7 +17,7 @@ export interface TestServer {
 
 export async function startImap(
   backend: Backend,
-  opts: Partial<ServerOptions> & { users?: string; tls?: TlsMaterial; tlsPort?: number; flagStoreFor?: (user: string) => FlagStore } = {},
+  opts: Partial<ServerOptions> & { users?: string; tls?: TlsMaterial; tlsPort?: number; flagStoreFor?: (user: string) => FlagStore; hooks?: ImapServerOptions } = {},
 ): Promise<TestServer & { tlsPort?: number }> {
   const users = Users.parse(opts.users ?? 'alice:{PLAIN}secret\nbob:{PLAIN}hunter2\n');
   const ctx: ServerContext = {
@@ -38,7 +38,7 @@ export async function startImap(
       sortThread: opts.sortThread ?? false,
     },
   };
-  const server = new ImapServer(ctx, silentLogger());
+  const server = new ImapServer(ctx, silentLogger(), {}, opts.hooks ?? {});
   const { port, tlsPort } = await server.listen({ host: '127.0.0.1', port: 0, tlsPort: opts.tlsPort });
   return { port, tlsPort, server, close: () => server.close() };
 }

@@ -114,4 +114,14 @@ describe('startHeapCompactor', () => {
     // right after a compaction the old generation holds (almost) no holes
     expect(after.size - after.used).toBeLessThan(Math.max(2 * MB, after.used / 4));
   });
+
+  it("returns the memory of dead ArrayBuffers before it returns (not after V8's background sweep)", () => {
+    let bufs: Buffer[] | undefined = [];
+    for (let i = 0; i < 48; i++) bufs.push(Buffer.alloc(MB, i));
+    expect(compactHeap()).toBe(true); // now in the old generation
+    bufs = undefined;
+    const before = process.memoryUsage().arrayBuffers;
+    expect(compactHeap()).toBe(true);
+    expect(before - process.memoryUsage().arrayBuffers).toBeGreaterThanOrEqual(40 * MB);
+  });
 });

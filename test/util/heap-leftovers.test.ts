@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RECHECK_GAP_MS, MIN_GAP_MS, startLeftoverCollector } from '../../src/util/heap-leftovers.js';
-import type { OldSpace } from '../../src/util/heap-compact.js';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { LONG_COMMAND_MS, MAX_RECHECK_GAP_MS, MIN_GAP_MS, oldGeneration, PAUSE_SHARE, startLeftoverCollector } from '../../src/util/heap-leftovers.js';
+import { fullGc, type OldSpace } from '../../src/util/heap-compact.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const MB = 1024 * 1024;
@@ -158,5 +159,66 @@ describe('startLeftoverCollector', () => {
     expect(gaps.slice(0, 5)).toEqual([32_000, 32_000, 40_000, 80_000, 160_000]);
     expect(gaps.slice(5).every((g) => g === MAX_RECHECK_GAP_MS)).toBe(true);
     c.stop();
+  });
+
+  it('after a long command: collects at once while the heap still grows, not after a short one', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    let now = 1e9;
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => now });
+    // a listing promoted 60 MB since the last check: the timer would wait for the growth to slow
+    h.s.used = 90 * MB;
+    expect(c.checkNow()).toBe(false);
+    h.s.used = 150 * MB;
+    expect(c.afterCommand(LONG_COMMAND_MS - 1)).toBe(false);
+    expect(h.calls).toBe(0);
+    expect(c.afterCommand(LONG_COMMAND_MS)).toBe(true);
+    expect(h.s.used).toBe(30 * MB);
+    // below the threshold: nothing, however long the command
+    h.s.used = 60 * MB;
+    now += MIN_GAP_MS;
+    expect(c.afterCommand(60_000)).toBe(false);
+    expect(h.calls).toBe(1);
+    c.stop();
+  });
+
+  it('after long commands: at most one collection per PAUSE_SHARE times the last pause, none sooner than MIN_GAP_MS by the timer', () => {
+    let now = 1e9;
+    const h = fakeHeap(30 * MB, 30 * MB);
+    // each collection takes 50 ms of the (fake) clock
+    const collect = (): void => {
+      h.collect();
+      now += 50;
+    };
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect, now: () => now });
+    h.s.used = 100 * MB;
+    expect(c.afterCommand(1500)).toBe(true);
+    // another long command ended 0.4 s later with as much garbage: the gap is 10 × 50 ms counted from the last start
+    now += 400;
+    h.s.used = 100 * MB;
+    expect(c.afterCommand(1500)).toBe(false);
+    now += PAUSE_SHARE * 50 - 450;
+    expect(c.afterCommand(1500)).toBe(true);
+    expect(h.calls).toBe(2);
+    // the timer keeps its own gap from that collection
+    h.s.used = 100 * MB;
+    now += 2000;
+    c.checkNow();
+    now += 2000;
+    expect(c.checkNow()).toBe(false);
+    now += MIN_GAP_MS;
+    expect(c.checkNow()).toBe(true);
+    c.stop();
+  });
+
+  it("counts V8's large-object space as part of the old generation", () => {
+    // 2M entries, 16 MB: far above V8's largest regular object
+    const big = new Array<number>(2_000_000).fill(1);
+    // born in the young generation's large-object space; a full collection moves it to the old one's
+    const gc = fullGc();
+    if (gc instanceof Error) throw gc;
+    gc();
+    const old = getHeapSpaceStatistics().find((sp) => sp.space_name === 'old_space')!;
+    expect(oldGeneration().used - old.space_used_size).toBeGreaterThanOrEqual(16_000_000);
+    expect(big.length).toBe(2_000_000);
   });
 });
