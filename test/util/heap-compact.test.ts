@@ -99,8 +99,10 @@ describe('startHeapCompactor', () => {
     const did = c.checkNow();
     c.stop();
     expect(keep.length).toBe(30_000);
-    // when there was nothing to give back the check declined; when it compacted, the old generation shrank
-    if (did) expect(old()).toBeLessThan(before);
+    // when there was nothing to give back the check declined; when it compacted, the old generation kept (almost)
+    // no holes (not "shrank": the scavenge that follows the compaction may promote into a fresh page)
+    const after = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!;
+    if (did) expect(after.space_size - after.space_used_size).toBeLessThan(Math.max(2 * MB, after.space_used_size / 4));
     else expect(before - getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size).toBeLessThan(4 * MB);
   });
 
