@@ -25,10 +25,7 @@
  * them (`me_dpages`, freed only at close): after the bench's read of every
  * body of the 100k group (transactions of thousands of pages) that list held
  * ~22 MB of anonymous memory (heaptrack, issue 14). Writemap mode refuses
- * child transactions; this store uses none. The map's file is sparse: a page
- * the filesystem cannot allocate would end the process (SIGBUS) where a
- * malloc'd page's write would fail, so batches are written only with room
- * for them (FREE_SPACE_MARGIN) and dropped otherwise.
+ * child transactions; this store uses none.
  *
  * Durability: commits are flushed to disk (lmdb-js's default, in the
  * background: `overlappingSync`), not `noSync` as the metadata cache: a
@@ -42,7 +39,7 @@
  * Errors: `get` returns undefined for anything missing or damaged; write
  * failures are logged (they cost a refetch). The owner calls `close()`.
  */
-import { closeSync, openSync, readSync, rmSync, statfsSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
@@ -52,20 +49,6 @@ import { STORE_FRAME_BYTES, STORE_WRITE_BATCH_BYTES, STORE_WRITE_DELAY_MS } from
 
 const CRC_BYTES = STORE_FRAME_BYTES;
 const ORDER_BYTES = 12;
-/**
- * Free space a batch must leave on the store's filesystem. On a writable map
- * a page the filesystem cannot allocate ends the process (SIGBUS) instead of
- * failing the write, so a batch goes to LMDB only with room for twice its
- * bytes and this much more (LMDB's tree pages, its map grown); else it is
- * dropped (those articles are fetched again when asked for).
- */
-const FREE_SPACE_MARGIN = 64 * 1024 * 1024;
-
-/** Octets free to this process on the filesystem holding `path` (statfs). */
-function freeBytesOf(path: string): number {
-  const st = statfsSync(path);
-  return st.bavail * st.bsize;
-}
 
 export interface StoredEntry {
   hash: string;
@@ -88,14 +71,9 @@ export class SmallStore {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  /** When the last batch was dropped for want of disk space (warned once a minute). */
-  private lastDropWarn = 0;
-
   private constructor(
-    private readonly path: string,
+    path: string,
     private readonly log: Logger,
-    /** Free octets on `path`'s filesystem; tests pass a fake (a disk that is full). */
-    private readonly freeBytes: (path: string) => number = freeBytesOf,
   ) {
     this.env = openLmdb({ path, maxDbs: 2, compression: false, useWritemap: true });
     this.bytesDb = this.env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
@@ -107,12 +85,12 @@ export class SmallStore {
    * recently written first. Damaged entries are dropped; a damaged
    * environment is replaced by an empty one.
    */
-  static open(dir: string, log: Logger, freeBytes?: (path: string) => number): { store: SmallStore; entries: StoredEntry[] } {
+  static open(dir: string, log: Logger): { store: SmallStore; entries: StoredEntry[] } {
     const path = join(dir, 'small.lmdb');
     let store: SmallStore | undefined;
     try {
       if (!looksLikeLmdb(path)) throw new Error('not an LMDB environment');
-      store = new SmallStore(path, log, freeBytes);
+      store = new SmallStore(path, log);
       return { store, entries: store.scan() };
     } catch (err) {
       // damage only: a permission problem or a full reader table must not wipe a store other processes may share
@@ -121,7 +99,7 @@ export class SmallStore {
       store?.closeSync();
       rmSync(path, { force: true });
       rmSync(`${path}-lock`, { force: true });
-      store = new SmallStore(path, log, freeBytes);
+      store = new SmallStore(path, log);
       return { store, entries: [] };
     }
   }
@@ -230,7 +208,6 @@ export class SmallStore {
     this.queuedBytes = 0;
     if (this.closed) return;
     const now = Date.now();
-    if (!this.roomFor(queue)) return;
     let last: Promise<boolean> | undefined;
     const written: { hash: string; bytes: Buffer }[] = [];
     for (const q of queue) {
@@ -255,25 +232,6 @@ export class SmallStore {
       .finally(() => {
         for (const q of written) if (this.pending.get(q.hash) === q.bytes) this.pending.delete(q.hash);
       });
-  }
-
-  /** Is there disk space for `queue` (FREE_SPACE_MARGIN)? If not, its puts are forgotten, with a warning. */
-  private roomFor(queue: readonly { hash: string; bytes: Buffer }[]): boolean {
-    let bytes = 0;
-    for (const q of queue) bytes += q.bytes.length;
-    let free: number;
-    try {
-      free = this.freeBytes(this.path);
-    } catch {
-      return true; // statfs refused: LMDB's own errors will tell
-    }
-    if (free >= 2 * bytes + FREE_SPACE_MARGIN) return true;
-    for (const q of queue) if (this.pending.get(q.hash) === q.bytes) this.pending.delete(q.hash);
-    if (Date.now() - this.lastDropWarn >= 60_000) {
-      this.lastDropWarn = Date.now();
-      this.log.warn({ free, bytes }, 'backend: small-article store not written: too little disk space');
-    }
-    return false;
   }
 
   /**

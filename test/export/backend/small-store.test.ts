@@ -43,26 +43,6 @@ describe('SmallStore environment', () => {
 });
 
 const pause = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
-
-describe('SmallStore on a filesystem with little room (a fake statfs: a full disk cannot be made here)', () => {
-  it('writes nothing while the free space is below twice the batch and the margin, serves it again once there is room', async () => {
-    const dir = tempDir();
-    let free = 10 * 1024 * 1024; // under the 64 MiB margin
-    const { store } = SmallStore.open(dir, silentLogger(), () => free);
-    stores.push(store);
-    store.put('aa', Buffer.alloc(3000, 'a'));
-    expect(store.get('aa')).toEqual(Buffer.alloc(3000, 'a')); // held until its batch is written or dropped
-    await store.settled();
-    expect(store.get('aa')).toBeUndefined(); // dropped: fetched again when asked for
-    free = 1024 * 1024 * 1024;
-    store.put('bb', Buffer.alloc(3000, 'b'));
-    await store.settled();
-    expect(store.get('bb')).toEqual(Buffer.alloc(3000, 'b'));
-    await store.close();
-    stores = [];
-    expect(open(dir).entries.map((e) => e.hash)).toEqual(['bb']);
-  });
-});
 const bytes = (n: number, size = 3000): Buffer => Buffer.alloc(size, `article ${n} `);
 
 /** Writes raw records into the store's databases, as damage or a cut write would leave them. */
