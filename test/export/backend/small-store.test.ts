@@ -33,15 +33,6 @@ function open(dir: string): ReturnType<typeof SmallStore.open> {
   return r;
 }
 
-describe('SmallStore environment', () => {
-  it('runs on a writable map: LMDB mallocs no dirty pages to keep on its free list', () => {
-    const { store } = open(tempDir());
-    const env = (store as unknown as { env: { childTransaction(cb: () => void): unknown } }).env;
-    // lmdb-js refuses child transactions exactly when the environment is in writemap mode
-    expect(() => env.childTransaction(() => undefined)).toThrow(/writemap/);
-  });
-});
-
 const pause = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 const bytes = (n: number, size = 3000): Buffer => Buffer.alloc(size, `article ${n} `);
 
