@@ -19,14 +19,6 @@
  * writes, a measurable main-thread cost per article otherwise), then dropped
  * from memory once committed.
  *
- * Written through a writable map (lmdb-js `useWritemap`): a transaction's
- * dirty pages are the map's own (file-backed page cache), not pages LMDB
- * mallocs and keeps for good on its free list once a transaction has used
- * them (`me_dpages`, freed only at close): after the bench's read of every
- * body of the 100k group (transactions of thousands of pages) that list held
- * ~22 MB of anonymous memory (heaptrack, issue 14). Writemap mode refuses
- * child transactions; this store uses none.
- *
  * Durability: commits are flushed to disk (lmdb-js's default, in the
  * background: `overlappingSync`), not `noSync` as the metadata cache: a
  * killed process or an OS crash loses at most the last transactions, and the
@@ -75,7 +67,7 @@ export class SmallStore {
     path: string,
     private readonly log: Logger,
   ) {
-    this.env = openLmdb({ path, maxDbs: 2, compression: false, useWritemap: true });
+    this.env = openLmdb({ path, maxDbs: 2, compression: false });
     this.bytesDb = this.env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
     this.orderDb = this.env.openDB<Buffer, string>('order', { encoding: 'binary' });
   }
