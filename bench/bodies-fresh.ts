@@ -8,7 +8,7 @@
  * first time), on one data dir per build (the first SELECT's ingest is paid
  * once).
  *
- *   npm run build && node dist/bench/bodies-fresh.js --port P [--runs 8] [--gap MS] [--keep] [--log-slice] [--cli A/dist/src/cli.js ...]
+ *   npm run build && node dist/bench/bodies-fresh.js --port P [--runs 8] [--gap MS] [--keep] [--log-slice] [--no-body-index] [--cli A/dist/src/cli.js ...]
  *
  * `--keep` keeps the data dirs (server logs); `--log-slice` prints what the
  * server logged from just before the rounds to `--gap` after them. `--gap MS`: idle time before the first time and before and after the 3 rounds (to find them in a CPU
@@ -64,6 +64,8 @@ async function main(): Promise<void> {
   if (!(port > 0)) throw new Error('--port P is required');
   const runs = argv.includes('--runs') ? Number(argv[argv.indexOf('--runs') + 1]) : 8;
   const gap = argv.includes('--gap') ? Number(argv[argv.indexOf('--gap') + 1]) : 0;
+  // `--no-body-index`: as the bench's first server (index-rows.ts benchConfig), bodies read are not copied to the index
+  const index = argv.includes('--no-body-index') ? { crawlDelayMs: 86_400_000, bodies: { '*': 'none' } } : { crawlDelayMs: 86_400_000 };
   const clis = [CLI_PATH];
   for (let i = 0; i < argv.length; i++) if (argv[i] === '--cli') clis.push(resolve(argv[i + 1]!));
   const corpus = await prepareCorpus(join(ROOT, '.bench'), corpusOptions(false), () => undefined);
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
       const order = clis.map((_, i) => i);
       if (r % 2 === 1) order.reverse();
       for (const b of order) {
-        const server = await startServer({ upstreamPort: port, dataDir: dirs[b]!, listenPort: await freePort(), logPath: join(dirs[b]!, `server${r}.log`), cli: clis[b]!, config: { index: { crawlDelayMs: 86_400_000 } } });
+        const server = await startServer({ upstreamPort: port, dataDir: dirs[b]!, listenPort: await freePort(), logPath: join(dirs[b]!, `server${r}.log`), cli: clis[b]!, config: { index } });
         try {
           const s = await openSession(server.port, corpus.group);
           await quiet(server.pid);

@@ -163,8 +163,21 @@ async function tail(path: string, lines = 15): Promise<string> {
  * while it writes instead of 8.4 MB). With 64 MB (used until issue 14) a
  * cold 100k-article listing took ~8% less server CPU but ~100 MB more
  * Pss_Anon stayed.
+ *
+ * `--v8-pool-size=1`: one V8 platform thread (node's default is 4, whatever
+ * the cores) for concurrent marking, parallel scavenges and TurboFan's
+ * background compiles. Issue 14, session 13 (2026-12-07, 2 cores, quiet
+ * machine, /work/tools/first/seq3.mjs: fresh server, first SELECT, then 3
+ * never-read ranges of 1,000 BODY.PEEK[] in one process, 3 alternations):
+ * every range 167 ms median with 4 threads, 150 with 2, 124 with 1 (INN's
+ * own ARTICLE ×1000 pipelined: 64–75 ms). perf: with 4 threads the V8
+ * threads spent ~200 ms of CPU per range (42% TurboFan, GC the rest) against
+ * the main thread's ~110, on 2 cores shared with INN's nnrpd; with 1, ~105.
+ * `--only load` alternations (2 pairs): 10 clients 5,690/6,960 → 6,325/7,327
+ * cmd/s, 50 clients 7,034/9,134 → 7,227/7,895, peak Pss_Anon 268/274 →
+ * 257/276 MB: within the runs' spread.
  */
-export const NODE_FLAGS: string[] = ['--max-semi-space-size=8'];
+export const NODE_FLAGS: string[] = ['--max-semi-space-size=8', '--v8-pool-size=1'];
 
 /**
  * Environment newsfront is started with (the same places as NODE_FLAGS; README

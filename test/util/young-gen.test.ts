@@ -74,19 +74,26 @@ describe('semiSpaceFlagMiB', () => {
   });
 });
 
-describe('the semi-space size newsfront is started with', () => {
+describe('the V8 flags newsfront is started with', () => {
   const root = new URL('../../', import.meta.url);
-  const flagOf = (text: string): string | undefined => /--max-semi-space-size=\d+/.exec(text)?.[0];
+  const start = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts['start']!;
+  const shebang = readFileSync(new URL('src/cli.ts', root), 'utf8').split('\n')[0]!;
+  const service = /^ExecStart=.*$/m.exec(readFileSync(new URL('docs/deploy.md', root), 'utf8'))?.[0] ?? '';
 
-  it('is the same in package.json start, the bin shebang and the bench', () => {
-    const start = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts['start']!;
-    const shebang = readFileSync(new URL('src/cli.ts', root), 'utf8').split('\n')[0]!;
+  it.each([
+    ['the semi-space size', /--max-semi-space-size=\d+/],
+    ['the V8 platform threads', /--v8-pool-size=\d+/],
+  ])('%s is the same in package.json start, the bin shebang, the systemd example and the bench', (_what, re) => {
+    const flagOf = (text: string): string | undefined => re.exec(text)?.[0];
     expect(shebang.startsWith('#!/usr/bin/env -S ')).toBe(true);
     const flag = flagOf(start);
+    expect(flag).toBeDefined();
     expect(flagOf(shebang)).toBe(flag);
+    expect(flagOf(service)).toBe(flag);
     expect(flagOf(NODE_FLAGS.join(' '))).toBe(flag);
     // a flag goes before the script: after it node would pass it to newsfront
-    if (flag !== undefined) expect(start.indexOf(flag)).toBeLessThan(start.indexOf('dist/src/cli.js'));
+    expect(start.indexOf(flag!)).toBeLessThan(start.indexOf('dist/src/cli.js'));
+    expect(service.indexOf(flag!)).toBeLessThan(service.indexOf('dist/src/cli.js'));
   });
 });
 
