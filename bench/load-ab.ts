@@ -74,7 +74,8 @@ async function run(cli: string, label: string): Promise<void> {
     const warm = await withMemoryPeak(() => srv.memory(), w.client.ok('UID FETCH 1:* (BODY.PEEK[])', { timeoutMs: 600_000 }));
     w.client.close();
     const before = await srv.memory();
-    const out: string[] = [`crawl CPU ${crawlCpu.toFixed(0)} s, bodies peak ${warm.peakAnonMB.toFixed(0)}, before 10 ${before.anonMB.toFixed(0)}`];
+    const ioWarm = Number(/\nwrite_bytes: (\d+)/.exec(await readFile(`/proc/${srv.pid}/io`, 'latin1'))?.[1]);
+    const out: string[] = [`crawl CPU ${crawlCpu.toFixed(0)} s, written by the body reads ${((ioWarm - io0) / 1e6).toFixed(0)} MB, bodies peak ${warm.peakAnonMB.toFixed(0)}, before 10 ${before.anonMB.toFixed(0)}`];
     for (const n of [10, 50]) {
       const c0 = await srv.cpuSeconds();
       let split = '';
