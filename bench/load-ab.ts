@@ -13,7 +13,8 @@
  *
  * `--probe` loads bench/soak-probe.ts (PROBE_NODE_FLAGS) and prints, at the
  * 50-client peak, the anonymous mappings by kind and V8's spaces (no GC).
- * `--config` is merged into the bench config of every run (both builds).
+ * `--config` is merged into the bench config of every run (both builds); a
+ * `--cli` entry `PATH#{json}` merges its own JSON after it (one build, two settings).
  * Every server is stopped by PID and its data dir removed, also on failure.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -35,7 +36,8 @@ const arg = (name: string, dflt?: string): string | undefined => {
 };
 const port = Number(arg('port'));
 if (!Number.isInteger(port) || port <= 0) throw new Error('--port INNPORT (of hold-inn.ts) is required');
-const clis = (arg('cli') ?? '').split(',').filter(Boolean);
+// each entry `path` or `path#{json}`: that build, with the JSON merged into its config (after --config)
+const clis = (arg('cli') ?? '').split(/,(?=\/)/).filter(Boolean);
 if (clis.length === 0) throw new Error('--cli A[,B…] is required');
 const pairs = Number(arg('pairs', '4'));
 const withProbe = argv.includes('--probe');
@@ -49,13 +51,16 @@ const count = corpus.messageIds.length;
 const skip = corpus.large ? { skipUid: corpus.large.number } : {};
 
 /** One run of build `cli`; prints one line. */
-async function run(cli: string, label: string): Promise<void> {
+async function run(spec: string, label: string): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nf-loadab-'));
   let server: ServerProcess | undefined;
   try {
     const metricsPort = await freePort();
     const base = benchConfig(metricsPort, true) as Record<string, Record<string, unknown>>;
-    const config = { ...base, ...extra, index: { ...base['index'], ...extra['index'] } };
+    const own = JSON.parse(spec.includes('#') ? spec.slice(spec.indexOf('#') + 1) : '{}') as Record<string, Record<string, unknown>>;
+    const cli = spec.split('#')[0]!;
+    const config: Record<string, Record<string, unknown>> = { ...base };
+    for (const add of [extra, own]) for (const [k, v] of Object.entries(add)) config[k] = { ...config[k], ...v };
     server = await startServer({
       upstreamPort: port, dataDir, listenPort: await freePort(), logPath: join(dataDir, 'server.log'), cli, config, env,
       ...(withProbe ? { ipc: true, nodeFlags: [...NODE_FLAGS, ...PROBE_NODE_FLAGS] } : {}),
