@@ -27,12 +27,19 @@ export class EnvelopeShelf extends PageShelf implements Envelopes {
   /**
    * `get` for a FETCH of one message: once the bound is full, a page that is
    * not in memory gives that one rendering from the store
-   * (`PageShelf.findOne`) instead of being read back whole and kept, so
-   * clients opening messages at random in a group bigger than the bound do
-   * not cycle pages through memory.
+   * (`PageShelf.findOne`) instead of being read back whole and kept, and one
+   * rendered is kept only on a page in memory or while the bound has room
+   * (`PageShelf.keepOne`), so clients opening messages at random in a group
+   * bigger than the bound do not cycle pages through memory.
    */
   readonly single: Envelopes = {
-    get: (m) => this.findOne(m.uid) ?? this.get(m),
+    get: (m) => {
+      const hit = this.findOne(m.uid);
+      if (hit !== undefined) return hit;
+      const b = envelopeBytes(m.envelope, this.utf8);
+      this.keepOne(m.uid, b);
+      return b;
+    },
     write: (m, w) => {
       const b = this.single.get(m);
       w.range(b, 0, b.length);

@@ -28,108 +28,15 @@
  * never goes stale: its key names one article forever, and the store's keys
  * carry the cache's prefix and format, bumped when renderings change.
  */
-import { PAGE_BITS, PAGE_SIZE, packPage, readOffsets } from './page-pack.js';
+import { PAGE_SIZE, packPage, readOffsets } from './page-pack.js';
 import type { RenderStore } from './render-store-api.js';
 import { SpareBuffers } from './spare-buffers.js';
 import type { PageOf } from './page.js';
+import { ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD, type PageShelf } from './page-shelf.js';
 
 export type { RenderStore } from './render-store-api.js';
-const SLOT_MASK = PAGE_SIZE - 1;
+export { ENTRY_OVERHEAD, OWN_ENTRY_OVERHEAD, PACK_AT, PAGE_OVERHEAD, PACKED_OVERHEAD, PageShelf } from './page-shelf.js';
 type Page = PageOf<PageShelf>;
-
-/** Charged per rendering made here besides its bytes: the Buffer view (measured, heapUsed). */
-export const ENTRY_OVERHEAD = 96;
-/** Charged per page for its slot array of PAGE_SIZE pointers and the page object. */
-export const PAGE_OVERHEAD = PAGE_SIZE * 8 + 128;
-/** Charged per packed page besides its bytes: its offset table and the page object. */
-export const PACKED_OVERHEAD = (PAGE_SIZE + 1) * 4 + 256;
-
-/** The renderings of one mailbox in one form; take one per command (`PageCache.shelfOf`). */
-export class PageShelf {
-  /** Page number → page; kept by the cache. */
-  readonly pages = new Map<number, Page>();
-  /** The page of the last lookup (a listing stays on one page for PAGE_SIZE UIDs). */
-  private last: Page | undefined = undefined;
-  /** The page that got the last rendering made here: packed when another page gets one. */
-  private filling: Page | undefined = undefined;
-
-  constructor(
-    private readonly cache: PageCache,
-    readonly key: string,
-  ) {}
-
-  /** Where the last `locate` that found something found it: bytes [at, end) of the buffer it returned. */
-  at = 0;
-  end = 0;
-
-  /** The page of the last `locate` that found something is read into a recycled buffer: what it returned must be copied now. */
-  scratch = false;
-
-  /** The kept rendering of `uid` (from memory, or its page read back from the store), or undefined. */
-  find(uid: number): Buffer | undefined {
-    const b = this.locate(uid);
-    if (b !== undefined && this.scratch) return Buffer.from(b.subarray(this.at, this.end));
-    return b === undefined || (this.at === 0 && this.end === b.length) ? b : b.subarray(this.at, this.end);
-  }
-
-  /**
-   * `find` without making a view (a listing copies 100,000s of renderings:
-   * one Buffer object each was measurable): the buffer holding `uid`'s
-   * rendering, at bytes [`at`, `end`), or undefined. The cache never modifies
-   * a buffer it handed out (packing makes a new one): it stays valid; but
-   * when `scratch` is set it is a recycled one: copy from it at once.
-   */
-  locate(uid: number): Buffer | undefined {
-    const no = uid >>> PAGE_BITS;
-    let p = this.last;
-    if (p === undefined || p.no !== no || p.dropped) {
-      p = this.pages.get(no) ?? this.cache.load(this, no);
-      if (p === undefined) return undefined;
-      this.last = p;
-    }
-    const slot = uid & SLOT_MASK;
-    this.scratch = p.scratch !== undefined;
-    const hit = p.slots?.[slot];
-    const o = p.offsets;
-    if (hit === undefined && (o === null || o[slot + 1]! <= o[slot]!)) return undefined;
-    this.cache.hits++;
-    this.cache.touch(p);
-    this.at = hit !== undefined ? 0 : o![slot]!;
-    this.end = hit !== undefined ? hit.length : o![slot + 1]!;
-    return hit ?? p.packed!;
-  }
-
-  /**
-   * `find` for a FETCH of one message, but a page that is not in memory and
-   * would evict another is not read back for one rendering: the store gives
-   * that rendering alone (`RenderStore.getOne`: ~10–15 µs of CPU, against
-   * ~250–370 µs for a page read back and its garbage). Undefined when none.
-   */
-  findOne(uid: number): Buffer | undefined {
-    const no = uid >>> PAGE_BITS;
-    const l = this.last;
-    const inMemory = (l !== undefined && l.no === no && !l.dropped) || this.pages.has(no) || this.cache.transientOf(this, no) !== undefined;
-    return inMemory || this.cache.hasRoom() ? this.find(uid) : this.cache.loadOne(this, no, uid & SLOT_MASK);
-  }
-
-  /** Keeps `value`, just rendered for `uid` (after `find(uid)` found none), if it fits the bound. */
-  keep(uid: number, value: Buffer): void {
-    const no = uid >>> PAGE_BITS;
-    this.cache.misses++;
-    let p = this.last !== undefined && this.last.no === no && !this.last.dropped ? this.last : (this.pages.get(no) ?? this.cache.transientOf(this, no));
-    const f = this.filling;
-    if (f !== undefined && f !== p && !f.dropped) this.cache.pack(f);
-    p = this.cache.add(this, p, no, uid & SLOT_MASK, value);
-    this.last = this.filling = p;
-  }
-
-  /** Called by the cache when it evicts `p`. */
-  drop(p: Page): void {
-    this.pages.delete(p.no);
-    if (this.last === p) this.last = undefined;
-    if (this.filling === p) this.filling = undefined;
-  }
-}
 
 const ROOM_FOR_A_PAGE = 512 * 1024; // `hasRoom`: more than a packed page of ENVELOPEs (~310 KB)
 
@@ -222,7 +129,7 @@ export class PageCache {
     else packed = viaView ? Buffer.from(got) : (got as Buffer);
     const offsets = readOffsets(packed);
     if (offsets === undefined) return scratch !== undefined ? void this.spare.give(scratch) : undefined; // unreadable: rendered again
-    const p: Page = { no, shelf, packed, offsets, slots: null, dirty: false, bytes, dropped: false, prev: null, next: null };
+    const p: Page = { no, shelf, packed, offsets, slots: null, unpacked: 0, dirty: false, bytes, dropped: false, prev: null, next: null };
     this.loads++;
     if (transient) {
       p.transient = true;
@@ -264,8 +171,8 @@ export class PageCache {
    * Keeps `value` in slot `slot` of page `no` of `shelf` (`p`: that page if the
    * shelf has it); returns the page, or undefined when nothing was kept.
    */
-  add(shelf: PageShelf, p: Page | undefined, no: number, slot: number, value: Buffer): Page | undefined {
-    const cost = value.length + ENTRY_OVERHEAD;
+  add(shelf: PageShelf, p: Page | undefined, no: number, slot: number, value: Buffer, overhead = ENTRY_OVERHEAD): Page | undefined {
+    const cost = value.length + overhead;
     if (cost + PAGE_OVERHEAD > this.maxBytes) return p;
     if (p !== undefined && p.transient === true) {
       // a rendering goes onto a page read back without being kept: it is kept from now on (else its old renderings would be written over)
@@ -278,7 +185,7 @@ export class PageCache {
       this.install(shelf, p);
       this.total += p.bytes;
     } else if (p === undefined || p.dropped) {
-      p = { no, shelf, packed: null, offsets: null, slots: null, dirty: false, bytes: 0, dropped: false, prev: null, next: null };
+      p = { no, shelf, packed: null, offsets: null, slots: null, unpacked: 0, dirty: false, bytes: 0, dropped: false, prev: null, next: null };
       this.install(shelf, p);
     } else this.touch(p);
     if (p.slots === null) {
@@ -287,6 +194,7 @@ export class PageCache {
       this.total += PAGE_OVERHEAD;
     }
     p.slots[slot] = value;
+    p.unpacked++;
     p.dirty = true;
     p.bytes += cost;
     this.total += cost;
@@ -306,6 +214,7 @@ export class PageCache {
     p.packed = packed;
     p.offsets = readOffsets(packed)!;
     p.slots = null;
+    p.unpacked = 0;
     const bytes = packed.length + PACKED_OVERHEAD;
     this.total += bytes - p.bytes;
     p.bytes = bytes;

@@ -12,6 +12,8 @@ export interface PageOf<S> {
   offsets: Uint32Array | null;
   /** Renderings made here and not packed yet (allocated at the first). */
   slots: Array<Buffer | undefined> | null;
+  /** Renderings in `slots` (made since the last packing). */
+  unpacked: number;
   /** Has renderings the store lacks. */
   dirty: boolean;
   /** Bytes charged for it and its renderings. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { EnvelopeCache, ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD } from '../../../src/imap/render/envelope-cache.js';
-import { TRANSIENT_IDLE_MS } from '../../../src/imap/render/page-cache.js';
+import { PACK_AT, TRANSIENT_IDLE_MS } from '../../../src/imap/render/page-cache.js';
 import { PAGE_SIZE, readSlot } from '../../../src/imap/render/page-pack.js';
 import { envelopeOf, type Envelope } from '../../../src/mime/envelope.js';
 import { parseHeader } from '../../../src/mime/header.js';
@@ -236,6 +236,39 @@ describe('EnvelopeCache with a store', () => {
     expect(m.reads).toBe(1);
     expect(Buffer.from(c.shelf('g', 1, false).single.get(m))).toEqual(b);
     expect(m.reads).toBe(1); // kept in memory
+  });
+
+  it('FETCHes of one message at random pack no page per FETCH: a page is packed (and written) once PACK_AT renderings wait on it', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(8 << 20, st);
+    const s = c.shelf('g', 1, false);
+    // one message on each of 8 pages, in turn, PACK_AT - 1 rounds: every FETCH on another page than the one before
+    const ms = Array.from({ length: PACK_AT - 1 }, (_, r) => Array.from({ length: 8 }, (_, k) => meta(k * PAGE_SIZE + r + 1))).flat();
+    const want = ms.map((m) => Buffer.from(s.single.get(m)));
+    expect([st.puts, c.saves]).toEqual([0, 0]); // before: one page packed and written per FETCH
+    expect(ms.map((m) => Buffer.from(s.single.get(m)))).toEqual(want); // kept: not rendered again
+    expect(ms.every((m) => m.reads === 1)).toBe(true);
+    for (let k = 0; k < 8; k++) s.single.get(meta(k * PAGE_SIZE + PACK_AT)); // the PACK_AT-th of each page
+    expect(st.puts).toBe(8);
+    expect(ms.map((m) => Buffer.from(s.single.get(m)))).toEqual(want); // from the packed pages
+    expect(ms.every((m) => m.reads === 1)).toBe(true);
+  });
+
+  it('a FETCH of one message renders without keeping when its page is not in memory and the bound is full: no page read back or evicted', () => {
+    const st = memoryStore();
+    const c = new EnvelopeCache(PAGE_OVERHEAD + 4000, st);
+    const s = c.shelf('g', 1, false);
+    const a = [meta(1), meta(2)];
+    for (const m of a) s.get(m);
+    c.flush();
+    const other = meta(5 * PAGE_SIZE + 1);
+    const b = Buffer.from(s.single.get(other)); // page 5 is not in memory; no room for it
+    expect(b.toString('latin1')).toMatch(/^\(/);
+    expect([other.reads, c.loads, c.saves]).toEqual([1, 0, 1]);
+    const ones = st.ones;
+    for (const m of a) s.single.get(m); // page 0 still in memory (before: evicted for page 5, then read from the store)
+    expect([...a.map((m) => m.reads), st.ones - ones]).toEqual([1, 1, 0]);
+    expect(c.bytes).toBeLessThanOrEqual(PAGE_OVERHEAD + 4000);
   });
 
   it('pages a listing reads back without keeping go into recycled buffers, never handed out', () => {
