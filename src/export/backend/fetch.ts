@@ -1,9 +1,9 @@
 /**
  * One upstream download of one article into the cache, shared by every reader
  * that asks for the article while it runs (invariant 6: N readers, one fetch).
- * The upstream is read as fast as it comes, never at the pace of a slow
- * client; a header capture sees every chunk, so the header block is known
- * when the download ends.
+ * The upstream is read as fast as it comes (at most DOWNLOAD_TURN_BYTES per
+ * event-loop turn), never at the pace of a slow client; a header capture
+ * sees every chunk, so the header block is known when the download ends.
  *
  * - An article of at most `smallMax` bytes (SMALL_ARTICLE_BYTES) stays in
  *   memory and ends as one buffer of its own (`Fetched.bytes`), which readers
