@@ -44,19 +44,24 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Below this a chunk is counted byte by byte (the pair table's set-up costs more). */
 const PAIR_COUNT_MIN = 64;
 
-/** Base64 alphabet characters in `b`, two bytes per table look-up. */
+/**
+ * Base64 alphabet characters in `b`: four bytes per load (a Uint32Array over
+ * the aligned middle), two table look-ups per load; the unaligned ends byte by
+ * byte. Half the loads of one per byte pair: this runs over every byte of a
+ * large attachment while it downloads.
+ */
 function alphabetCount(b: Buffer): number {
   let k = 0;
   let i = 0;
-  if ((b.byteOffset & 1) !== 0) {
-    if (B64[b[0]!]! >= 0) k++;
-    i = 1;
+  const head = Math.min(b.length, (4 - (b.byteOffset & 3)) & 3);
+  for (; i < head; i++) if (B64[b[i]!]! >= 0) k++;
+  const n32 = (b.length - i) >> 2;
+  const u32 = new Uint32Array(b.buffer, b.byteOffset + i, n32);
+  for (let j = 0; j < n32; j++) {
+    const w = u32[j]!;
+    k += PAIRS[w & 0xffff]! + PAIRS[w >>> 16]!;
   }
-  const n16 = (b.length - i) >> 1;
-  const u16 = new Uint16Array(b.buffer, b.byteOffset + i, n16);
-  for (let j = 0; j < n16; j++) k += PAIRS[u16[j]!]!;
-  i += n16 * 2;
-  if (i < b.length && B64[b[i]!]! >= 0) k++;
+  for (i += n32 * 4; i < b.length; i++) if (B64[b[i]!]! >= 0) k++;
   return k;
 }
 
@@ -77,7 +82,7 @@ export class Base64Decoder implements ChunkDecoder {
 
   /**
    * `count` of a chunk without '=': only the alphabet characters matter, so
-   * they are counted two bytes at a time; the state (characters of the open
+   * they are counted a word at a time (alphabetCount); the state (characters of the open
    * quantum and their bits) is rebuilt from the chunk's last ones.
    */
   private countPlain(chunk: Buffer): number {

@@ -94,6 +94,21 @@ export function bufferStream(b: Buffer): Readable {
   return r;
 }
 
+/**
+ * Writes `bufs` (`len` bytes together) at `at` of a file: one `writev` of the buffers as they are when
+ * they are few (no copy into one buffer: a large download's 64 KB chunks went through a 256 KB concat
+ * each), one concatenated write when many; a short write goes on with the rest.
+ */
+export async function writeAllAt(fh: FileHandle, bufs: readonly Buffer[], len: number, at: number): Promise<void> {
+  let done = 0;
+  if (bufs.length > 1 && bufs.length <= WRITEV_MAX) done = (await fh.writev(bufs as Buffer[], at)).bytesWritten;
+  if (done >= len) return;
+  const b = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs as Buffer[], len);
+  while (done < len) done += (await fh.write(b, done, len - done, at + done)).bytesWritten;
+}
+/** Most buffers in one `writev` (below IOV_MAX; more go as one concatenated buffer). */
+const WRITEV_MAX = 64;
+
 /** Opens `path` for writing (truncating), creating its directory if it is missing (e.g. deleted under us). */
 export async function openCreating(path: string): Promise<FileHandle> {
   try {

@@ -1,9 +1,9 @@
 /**
  * One upstream download of one article into the cache, shared by every reader
  * that asks for the article while it runs (invariant 6: N readers, one fetch).
- * The upstream is read as fast as it comes, never at the pace of a slow
- * client; a header capture sees every chunk, so the header block is known
- * when the download ends.
+ * The upstream is read as fast as it comes (at most DOWNLOAD_TURN_BYTES per
+ * event-loop turn), never at the pace of a slow client; a header capture
+ * sees every chunk, so the header block is known when the download ends.
  *
  * - An article of at most `smallMax` bytes (SMALL_ARTICLE_BYTES) stays in
  *   memory and ends as one buffer of its own (`Fetched.bytes`), which readers
@@ -36,11 +36,12 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ParseProgress } from '../../mime/index.js';
 import { ParseFeed } from './fetch-watch.js';
-import { SMALL_ARTICLE_BYTES, STORE_FRAME_BYTES, WRITE_COALESCE } from './limits.js';
+import { DOWNLOAD_TURN_BYTES, SMALL_ARTICLE_BYTES, STORE_FRAME_BYTES, WRITE_COALESCE } from './limits.js';
 import { followingReader, type DownloadState } from './fetch-reader.js';
 import { HeaderCapture } from './measure.js';
 import type { ArticleSink } from '../source.js';
-import { openCreating, renameCreating } from './cache-io.js';
+import { openCreating, renameCreating, writeAllAt } from './cache-io.js';
+import { FlowGate } from './flow-gate.js';
 
 export type { Fetched, SpillPaths, Upstream } from './fetch-types.js';
 import type { Fetched, SpillPaths, Upstream } from './fetch-types.js';
@@ -225,17 +226,21 @@ export class Fetch {
 
   /**
    * Takes the upstream stream chunk by chunk ('data' events: no promise per
-   * chunk). In memory until it passes `smallMax`; then into the temp file,
-   * the stream paused while a write is under way and what it buffered
-   * meanwhile written together (up to WRITE_COALESCE bytes a write).
+   * chunk), at most DOWNLOAD_TURN_BYTES per turn of the event loop
+   * (flow-gate.ts: commands of other sessions get a turn between). In memory
+   * until it passes `smallMax`; then into the temp file, what comes while a
+   * write is under way written next, together (the stream is paused once
+   * WRITE_COALESCE bytes wait).
    */
   private copy(src: Readable): void {
     let pending: Buffer[] = [];
     let pendingLen = 0;
     let [writing, scheduled, srcEnded, stopped] = [false, false, false, false];
+    const gate = new FlowGate(src, DOWNLOAD_TURN_BYTES);
     const stop = (err: unknown): void => {
       if (stopped) return;
       stopped = true;
+      gate.close();
       src.destroy();
       void (async () => {
         if (this.spilled) await unlink(this.paths.tmp).catch(() => undefined);
@@ -273,7 +278,6 @@ export class Fetch {
     };
     const write = async (): Promise<void> => {
       writing = true;
-      src.pause();
       try {
         if (this.fh === null) {
           this.fh = await openCreating(this.paths.tmp);
@@ -281,14 +285,11 @@ export class Fetch {
         }
         while (pendingLen > 0) {
           if (this.failure !== null) throw this.failure;
-          const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
-          pending = [];
-          pendingLen = 0;
-          for (let off = 0; off < b.length; ) {
-            const { bytesWritten } = await this.fh.write(b, off, b.length - off, this.written);
-            off += bytesWritten;
-            this.written += bytesWritten;
-          }
+          const [bufs, len] = [pending, pendingLen];
+          [pending, pendingLen] = [[], 0];
+          gate.release('write'); // the next batch gathers while this one is written
+          await writeAllAt(this.fh, bufs, len, this.written);
+          this.written += len;
           this.wake();
         }
       } catch (err) {
@@ -297,15 +298,15 @@ export class Fetch {
       }
       writing = false;
       if (srcEnded) void this.finish();
-      else src.resume();
     };
     src.on('data', (chunk: Buffer) => {
       if (stopped) return;
       if (this.failure !== null) return stop(this.failure);
       accept(chunk);
-      if (this.chunks !== null || writing) return;
-      if (pendingLen >= WRITE_COALESCE) src.pause();
-      if (!scheduled) {
+      gate.spend(chunk.length);
+      if (this.chunks !== null) return;
+      if (pendingLen >= WRITE_COALESCE) gate.hold('write');
+      if (!writing && !scheduled) {
         // after the chunks the stream emits in this turn: they are written together
         scheduled = true;
         queueMicrotask(() => {
@@ -316,6 +317,7 @@ export class Fetch {
     });
     src.once('end', () => {
       srcEnded = true;
+      gate.close();
       if (stopped) return;
       if (this.failure !== null) stop(this.failure);
       else if (this.chunks !== null) void this.finish();

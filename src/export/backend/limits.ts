@@ -128,6 +128,15 @@ export const PARSE_STEP = 4096;
 export const WRITE_COALESCE = 256 * 1024;
 
 /**
+ * Most bytes of a download handled (parsed, queued for the cache file) in one
+ * turn of the event loop (flow-gate.ts): past them the upstream stream pauses
+ * until the next turn, so a command arriving during a long download waits
+ * for at most about this much parsing (~0.1 ms per 64 KB of base64), not for
+ * every chunk the socket and the stream buffers had ready (1–2 ms measured).
+ */
+export const DOWNLOAD_TURN_BYTES = 128 * 1024;
+
+/**
  * In 'download' size mode, the largest article (by overview size) downloaded
  * just to learn its exact size. Text articles are a few KB, so a listing costs
  * about what HEAD would; big binary posts are left to the overview size (their

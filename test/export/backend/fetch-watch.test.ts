@@ -6,17 +6,19 @@
  * end is the whole parse's, also when pieces still lag; a failure rejects
  * waiting questions; a part near the top of a known-long article is located
  * and served (a Buffer) while the rest is held upstream, and the article then
- * ends byte-exact in the cache — also when the overview's size was wrong.
+ * ends byte-exact in the cache — also when the overview's size was wrong; a
+ * download whose upstream has many chunks ready parses at most
+ * DOWNLOAD_TURN_BYTES (and the chunk reaching them) per event-loop turn.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ParseFeed } from '../../../src/export/backend/fetch-watch.js';
 import { ArticleCache, type Upstream } from '../../../src/export/backend/article-cache.js';
-import { PARSE_STEP, SMALL_ARTICLE_BYTES } from '../../../src/export/backend/limits.js';
+import { DOWNLOAD_TURN_BYTES, PARSE_STEP, SMALL_ARTICLE_BYTES } from '../../../src/export/backend/limits.js';
 import { locateSection } from '../../../src/mime/locate.js';
 import { parseStructure } from '../../../src/mime/structure.js';
 import { sectionRange } from '../../../src/mime/section.js';
@@ -191,5 +193,37 @@ describe('a download the overview says is long', () => {
     expect(f?.structure).toEqual(parseStructure(all));
     expect(await readAll(await c.open('short', upstream))).toEqual(all);
     expect(await c.take('short', upstream, 10, 30)).toEqual(all.subarray(10, 30)); // a short range of a cached file: one read
+  });
+
+  it('parses at most DOWNLOAD_TURN_BYTES (and the chunk reaching them) per event-loop turn, when the upstream has it all ready', async () => {
+    const c = await cache();
+    const all = article(12 * DOWNLOAD_TURN_BYTES);
+    const chunk = 16 * 1024;
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < all.length; at += chunk) pieces.push(all.subarray(at, at + chunk));
+    const upstream: Upstream = Object.assign(async () => Readable.from(pieces), { size: all.length });
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const perTurn = new Map<number, number>();
+    const original = ParseFeed.prototype.push;
+    const push = vi.spyOn(ParseFeed.prototype, 'push').mockImplementation(function (this: ParseFeed, b: Buffer) {
+      perTurn.set(turn, (perTurn.get(turn) ?? 0) + b.length);
+      original.call(this, b);
+    });
+    try {
+      const f = await c.ensure('turns', upstream);
+      expect(f?.structure).toEqual(parseStructure(all));
+    } finally {
+      ticking = false;
+      push.mockRestore();
+    }
+    expect((await readAll(await c.open('turns', upstream))).equals(all)).toBe(true);
+    expect([...perTurn.values()].reduce((a, b) => a + b, 0)).toBe(all.length);
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(DOWNLOAD_TURN_BYTES - 1 + chunk);
   });
 });

@@ -65,6 +65,20 @@ describe('base64', () => {
     );
   });
 
+  it('count() split at every byte, at every alignment of the bytes in memory (words are read aligned), equals update()', () => {
+    const text = Buffer.from(`${'QUJDREVG'.repeat(12)}\r\n*${'aGVsbG8-_w'.repeat(9)}\n\u00e9Zm9v\r\n${'YmFy'.repeat(20)}`, 'latin1');
+    const whole = run(new Base64Decoder(), [text]).length;
+    for (let align = 0; align < 4; align++) {
+      const mem = Buffer.alloc(text.length + 8);
+      const b = mem.subarray(align, align + text.length);
+      text.copy(b);
+      for (let cut = 0; cut <= b.length; cut++) {
+        const d = new Base64Decoder();
+        expect(d.count(b.subarray(0, cut)) + d.count(b.subarray(cut)) + d.end().length).toBe(whole);
+      }
+    }
+  });
+
   it('count() of a long chunk holding less than the open quantum keeps the characters counted before it', () => {
     const d = new Base64Decoder();
     expect(d.count(Buffer.from('Q'))).toBe(0);
