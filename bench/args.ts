@@ -71,3 +71,16 @@ export function rowScriptArgs(argv: readonly string[], own: (name: string, next:
   if (!(a.port > 0)) throw new Error(`--port P (of a running ${inn}) is required`);
   return a;
 }
+
+/** `--NAME VALUE` of a dev aid's argv (`dflt` when absent): the scripts with free-form options (memory.ts, load-ab.ts). */
+export function namedArg(argv: readonly string[], name: string, dflt?: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+}
+
+/** `--port` of a running bench/hold-inn.ts; throws when it is missing or no port. */
+export function innPortArg(argv: readonly string[]): number {
+  const port = Number(namedArg(argv, 'port'));
+  if (!Number.isInteger(port) || port <= 0) throw new Error('--port INNPORT (of hold-inn.ts) is required');
+  return port;
+}

@@ -17,6 +17,7 @@
  * `--cli` entry `PATH#{json}` merges its own JSON after it (one build, two settings).
  * Every server is stopped by PID and its data dir removed, also on failure.
  */
+import { innPortArg, namedArg } from './args.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,12 +31,8 @@ import { freePort, NODE_FLAGS, startServer, type ServerProcess } from './server.
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt?: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const port = Number(arg('port'));
-if (!Number.isInteger(port) || port <= 0) throw new Error('--port INNPORT (of hold-inn.ts) is required');
+const arg = (name: string, dflt?: string): string | undefined => namedArg(argv, name, dflt);
+const port = innPortArg(argv);
 // each entry `path` or `path#{json}`: that build, with the JSON merged into its config (after --config)
 const clis = (arg('cli') ?? '').split(/,(?=\/)/).filter(Boolean);
 if (clis.length === 0) throw new Error('--cli A[,B…] is required');

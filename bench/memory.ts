@@ -27,6 +27,7 @@
  * (malloc_stats, into the server log) and give free memory back (malloc_trim).
  * The server is stopped by PID and its data dir removed, also on failure.
  */
+import { innPortArg, namedArg } from './args.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,12 +45,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
 
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt?: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const port = Number(arg('port'));
-if (!Number.isInteger(port) || port <= 0) throw new Error('--port INNPORT (of hold-inn.ts) is required');
+const arg = (name: string, dflt?: string): string | undefined => namedArg(argv, name, dflt);
+const port = innPortArg(argv);
 const quick = argv.includes('--quick');
 const clients = Number(arg('clients', '50'));
 const seconds = Number(arg('seconds', '10'));

@@ -10,6 +10,7 @@
  * download whose upstream has many chunks ready parses at most
  * DOWNLOAD_TURN_BYTES (and the chunk reaching them) per event-loop turn.
  */
+import { turnCounter } from '../../harness/turns.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,24 +203,18 @@ describe('a download the overview says is long', () => {
     const pieces: Buffer[] = [];
     for (let at = 0; at < all.length; at += chunk) pieces.push(all.subarray(at, at + chunk));
     const upstream: Upstream = Object.assign(async () => Readable.from(pieces), { size: all.length });
-    let turn = 0;
-    let ticking = true;
-    const tick = (): void => {
-      turn++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = turnCounter();
     const perTurn = new Map<number, number>();
     const original = ParseFeed.prototype.push;
     const push = vi.spyOn(ParseFeed.prototype, 'push').mockImplementation(function (this: ParseFeed, b: Buffer) {
-      perTurn.set(turn, (perTurn.get(turn) ?? 0) + b.length);
+      perTurn.set(turns.turn, (perTurn.get(turns.turn) ?? 0) + b.length);
       original.call(this, b);
     });
     try {
       const f = await c.ensure('turns', upstream);
       expect(f?.structure).toEqual(parseStructure(all));
     } finally {
-      ticking = false;
+      turns.stop();
       push.mockRestore();
     }
     expect((await readAll(await c.open('turns', upstream))).equals(all)).toBe(true);

@@ -5,6 +5,7 @@
  * turn, every byte once and in order, with a real stream whose buffers hold
  * far more than the budget.
  */
+import { turnCounter } from '../../harness/turns.js';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FlowGate } from '../../../src/export/backend/flow-gate.js';
@@ -25,25 +26,6 @@ function fakeSource(): { paused: boolean; calls: string[]; pause(): void; resume
     },
   };
   return s;
-}
-
-/** Counts event-loop turns (one setImmediate chain) until stopped. */
-function turnCounter(): { readonly turn: number; stop(): void } {
-  let turn = 0;
-  let on = true;
-  const tick = (): void => {
-    turn++;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  return {
-    get turn() {
-      return turn;
-    },
-    stop() {
-      on = false;
-    },
-  };
 }
 
 describe('FlowGate', () => {
