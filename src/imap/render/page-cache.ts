@@ -31,7 +31,7 @@
 import { PAGE_SIZE, packPage, readOffsets } from './page-pack.js';
 import type { RenderStore } from './render-store-api.js';
 import { SpareBuffers } from './spare-buffers.js';
-import type { PageOf } from './page.js';
+import type { PageHost, PageOf } from './page.js';
 import { ENTRY_OVERHEAD, PACKED_OVERHEAD, PAGE_OVERHEAD, type PageShelf } from './page-shelf.js';
 
 export type { RenderStore } from './render-store-api.js';
@@ -46,7 +46,7 @@ const TRANSIENT_PAGES = 4;
 /** Transient pages and spare buffers go once no page was read back this long (ms): after a walk they held ~3 MB outside the bound (100k). */
 export const TRANSIENT_IDLE_MS = 2000;
 
-export class PageCache {
+export class PageCache implements PageHost<PageShelf> {
   private readonly shelves = new Map<string, PageShelf>();
   /** The last TRANSIENT_PAGES pages `load` read back without keeping them, oldest first. */
   private transients: Page[] = [];

@@ -4,8 +4,7 @@
  * their bound.
  */
 import { PAGE_BITS, PAGE_SIZE } from './page-pack.js';
-import type { PageCache } from './page-cache.js';
-import type { PageOf } from './page.js';
+import type { PageHost, PageOf } from './page.js';
 
 const SLOT_MASK = PAGE_SIZE - 1;
 type Page = PageOf<PageShelf>;
@@ -30,7 +29,7 @@ export class PageShelf {
   private filling: Page | undefined = undefined;
 
   constructor(
-    private readonly cache: PageCache,
+    private readonly cache: PageHost<PageShelf>,
     readonly key: string,
   ) {}
 

@@ -27,3 +27,27 @@ export interface PageOf<S> {
   prev: PageOf<S> | null;
   next: PageOf<S> | null;
 }
+
+/**
+ * What a shelf (page-shelf.ts) asks of the cache that holds its pages
+ * (page-cache.ts `PageCache`, which implements it): declared here so that the
+ * shelf does not import the cache, which imports the shelf.
+ */
+export interface PageHost<S> {
+  hits: number;
+  misses: number;
+  /** Marks `p` used. */
+  touch(p: PageOf<S>): void;
+  /** The page read back from the store (kept while the bound allows), or undefined. */
+  load(shelf: S, no: number): PageOf<S> | undefined;
+  /** True while the bound has room for more. */
+  hasRoom(): boolean;
+  /** One rendering of a page in the store, without keeping the page. */
+  loadOne(shelf: S, no: number, slot: number): Buffer | undefined;
+  /** The page read back and not kept, if it is the one at hand. */
+  transientOf(shelf: S, no: number): PageOf<S> | undefined;
+  /** Adds a rendering to page `no` (made if `p` is undefined); the page, or undefined when none could be kept. */
+  add(shelf: S, p: PageOf<S> | undefined, no: number, slot: number, value: Buffer, overhead?: number): PageOf<S> | undefined;
+  /** Packs the page's renderings into one buffer. */
+  pack(p: PageOf<S>): void;
+}
