@@ -54,6 +54,8 @@ export interface ArticleCacheOptions {
   onFetched?: (key: string, result: Fetched) => void;
   /** Longest article kept in memory and in the LMDB store (default SMALL_ARTICLE_BYTES; tests lower it). */
   smallMax?: number;
+  /** Milliseconds until clients are quiet: the small store's writes wait for it (small-store.ts). */
+  untilQuiet?: () => number;
 }
 
 export type { Upstream };
@@ -98,7 +100,7 @@ export class ArticleCache {
     await mkdir(this.tmpDir(), { recursive: true });
     await removeStaleTemps(this.tmpDir(), STALE_TEMP_MS);
     const found: { hash: string; size: number; at: number; small: boolean }[] = await scanFiles(this.opts.dir);
-    const { store, entries } = SmallStore.open(this.opts.dir, this.log);
+    const { store, entries } = SmallStore.open(this.opts.dir, this.log, this.opts.untilQuiet);
     this.store = store;
     for (const e of entries) found.push({ ...e, small: true });
     found.sort((a, b) => a.at - b.at); // oldest first: the first to go if the bound is lower now

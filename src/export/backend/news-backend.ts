@@ -26,7 +26,7 @@ import type { GroupInfo } from '../source.js';
 import { ArticleCache } from './article-cache.js';
 import { toBackendError } from './errors.js';
 import { InboxHandle, ViewHandle } from './handle.js';
-import { MAX_GROUP_NAME_BYTES, DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT } from './limits.js';
+import { MAX_GROUP_NAME_BYTES, DEFAULT_DOWNLOAD_SIZES_UP_TO, DEFAULT_FULL_CHECK_MS, DEFAULT_META_MEMORY_BYTES, GROUP_LIST_TTL_MS, IDLE_VIEWS_KEPT, STORE_WRITE_QUIET_MS } from './limits.js';
 import { MetaStore, articleKey, viewKey } from './meta-store.js';
 import type { SavedView } from './table-codec.js';
 import { carriersOf, type Carriers } from './carrier.js';
@@ -380,6 +380,8 @@ export async function createBackend(o: BackendOptions): Promise<NewsBackendHandl
     dir: join(o.cacheDir, 'articles'),
     maxBytes: o.cacheMaxBytes,
     logger: log,
+    // the small store writes while clients are quiet (what the index's activity knows of them)
+    untilQuiet: () => backend?.indexing?.activity.untilQuiet(STORE_WRITE_QUIET_MS) ?? 0,
     onFetched: (key, r) => {
       // the download's header is the record's header: stored with the size in one record (a reader
       // of the same download then finds it in memory and writes nothing again; no record read)

@@ -66,6 +66,8 @@ export class SmallStore {
   private constructor(
     path: string,
     private readonly log: Logger,
+    /** Milliseconds until clients are quiet (0: now): writes wait for it (see `put`). */
+    private readonly untilQuiet: () => number = () => 0,
   ) {
     this.env = openLmdb({ path, maxDbs: 2, compression: false });
     this.bytesDb = this.env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
@@ -77,12 +79,12 @@ export class SmallStore {
    * recently written first. Damaged entries are dropped; a damaged
    * environment is replaced by an empty one.
    */
-  static open(dir: string, log: Logger): { store: SmallStore; entries: StoredEntry[] } {
+  static open(dir: string, log: Logger, untilQuiet?: () => number): { store: SmallStore; entries: StoredEntry[] } {
     const path = join(dir, 'small.lmdb');
     let store: SmallStore | undefined;
     try {
       if (!looksLikeLmdb(path)) throw new Error('not an LMDB environment');
-      store = new SmallStore(path, log);
+      store = new SmallStore(path, log, untilQuiet);
       return { store, entries: store.scan() };
     } catch (err) {
       // damage only: a permission problem or a full reader table must not wipe a store other processes may share
@@ -91,7 +93,7 @@ export class SmallStore {
       store?.closeSync();
       rmSync(path, { force: true });
       rmSync(`${path}-lock`, { force: true });
-      store = new SmallStore(path, log);
+      store = new SmallStore(path, log, untilQuiet);
       return { store, entries: [] };
     }
   }
@@ -188,8 +190,16 @@ export class SmallStore {
     this.queue.push({ hash, bytes, framed: framed && bytes.byteOffset >= CRC_BYTES });
     this.queuedBytes += bytes.length;
     if (this.queuedBytes >= STORE_WRITE_BATCH_BYTES) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), STORE_WRITE_DELAY_MS).unref();
+    else this.timer ??= setTimeout(this.flushWhenQuiet, STORE_WRITE_DELAY_MS).unref();
   }
+
+  /** `flush` once clients are quiet (`untilQuiet`); until then the puts stay queued, up to STORE_WRITE_BATCH_BYTES. */
+  private readonly flushWhenQuiet = (): void => {
+    this.timer = undefined;
+    const wait = this.closed ? 0 : this.untilQuiet();
+    if (wait > 0) this.timer = setTimeout(this.flushWhenQuiet, wait).unref();
+    else this.flush();
+  };
 
   /** Hands the queued puts to lmdb-js in this event turn (one transaction); skips those dropped or replaced meanwhile. */
   private flush(): void {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmallStore } from '../../../src/export/backend/small-store.js';
-import { STORE_FRAME_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
+import { STORE_FRAME_BYTES, STORE_WRITE_BATCH_BYTES, STORE_WRITE_DELAY_MS } from '../../../src/export/backend/limits.js';
 import { silentLogger } from '../../../src/util/log.js';
 
 let dirs: string[] = [];
@@ -54,6 +54,41 @@ async function damage(dir: string, key: string, offset: number): Promise<Buffer>
 }
 
 describe('SmallStore', () => {
+  it('writes once clients are quiet (untilQuiet), serving the puts from memory meanwhile; a full batch is written at once', async () => {
+    const dir = tempDir();
+    let busy = true;
+    const { store } = SmallStore.open(dir, silentLogger(), () => (busy ? 10 : 0));
+    stores.push(store);
+    // what is committed, through a handle of our own (same environment)
+    const env = openLmdb({ path: join(dir, 'small.lmdb'), maxDbs: 2, compression: false });
+    const committed = (key: string): boolean => env.openDB<Buffer, string>('bytes', { encoding: 'binary' }).getBinary(key) !== undefined;
+    const settle = async (ms: number): Promise<void> => {
+      await pause(ms);
+      await env.transaction(() => undefined); // after any write already handed to lmdb-js
+    };
+    try {
+      store.put('a', bytes(1));
+      await settle(STORE_WRITE_DELAY_MS * 6);
+      expect(committed('a')).toBe(false);
+      expect(store.get('a', false)).toEqual(bytes(1));
+      busy = false;
+      await settle(STORE_WRITE_DELAY_MS * 4);
+      expect(committed('a')).toBe(true);
+      // busy again: a batch's worth of puts is written without waiting
+      busy = true;
+      const size = Math.ceil(STORE_WRITE_BATCH_BYTES / 3);
+      for (let i = 0; i < 3; i++) store.put(`big${i}`, bytes(i, size));
+      await settle(0);
+      expect([0, 1, 2].map((i) => committed(`big${i}`))).toEqual([true, true, true]);
+    } finally {
+      await env.close();
+    }
+    await store.settled();
+    const again = SmallStore.open(dir, silentLogger());
+    stores.push(again.store);
+    expect(again.entries.map((e) => e.hash).sort()).toEqual(['a', 'big0', 'big1', 'big2']);
+  });
+
   it('serves a put at once, and after a reopen lists its entries oldest first', async () => {
     const dir = tempDir();
     const { store, entries } = open(dir);
