@@ -36,7 +36,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import { Fetch, type Fetched, type Upstream } from './fetch.js';
-import type { Queued } from './fetch-types.js';
+import type { ArticleCacheOptions, Queued } from './fetch-types.js';
+export type { ArticleCacheOptions };
 import { COMPLETE_BEFORE_SERVING, FILE_HANDLES_KEPT, READ_CHUNK, SMALL_ARTICLE_BYTES, STALE_TEMP_MS } from './limits.js';
 import { HashLru } from '../../util/hash-lru.js';
 import { SmallStore } from './small-store.js';
@@ -45,18 +46,6 @@ import { FileHandles, type Held } from './file-handles.js';
 import { bufferStream, fileSource, hashOf, rangeStream, readRange, removeStaleTemps, scanFiles, storedCost } from './cache-io.js';
 import type { ByteSource } from '../interface.js';
 import type { ParseProgress } from '../../mime/index.js';
-
-export interface ArticleCacheOptions {
-  dir: string;
-  maxBytes: number;
-  logger: Logger;
-  /** Called once per finished download (exact size and MIME structure are known now). */
-  onFetched?: (key: string, result: Fetched) => void;
-  /** Longest article kept in memory and in the LMDB store (default SMALL_ARTICLE_BYTES; tests lower it). */
-  smallMax?: number;
-  /** Milliseconds until clients are quiet: the small store's writes wait for it (small-store.ts). */
-  untilQuiet?: () => number;
-}
 
 export type { Upstream };
 export { storedCost, hashOf };

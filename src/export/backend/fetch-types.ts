@@ -1,7 +1,8 @@
-/** What a download (fetch.ts `Fetch`) reads from, what it learns, and where a long article goes. */
+/** What a download (fetch.ts `Fetch`) reads from, what it learns, where a long article goes, and the options of the cache that runs downloads (article-cache.ts). */
 import type { Readable } from 'node:stream';
 import type { MimePart } from '../../mime/index.js';
 import type { ArticleSink } from '../source.js';
+import type { Logger } from '../../util/log.js';
 
 /**
  * How a download reads its article: a stream (backpressure, any length), and
@@ -47,4 +48,16 @@ export interface Queued {
   done: Promise<Fetched>;
   resolve: (f: Fetched) => void;
   reject: (e: unknown) => void;
+}
+
+export interface ArticleCacheOptions {
+  dir: string;
+  maxBytes: number;
+  logger: Logger;
+  /** Called once per finished download (exact size and MIME structure are known now). */
+  onFetched?: (key: string, result: Fetched) => void;
+  /** Longest article kept in memory and in the LMDB store (default SMALL_ARTICLE_BYTES; tests lower it). */
+  smallMax?: number;
+  /** Milliseconds until clients are quiet: the small store's writes wait for it (small-store.ts). */
+  untilQuiet?: () => number;
 }
