@@ -223,6 +223,8 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     cleanups.push(async () => compactor.stop());
     const leftovers = startLeftoverCollector(config.cache.mallocTrimMs, config.cache.heapGarbageBytes, logger.child({ component: 'memory' }));
     cleanups.push(async () => leftovers.stop());
+    // a new group's overview records, held for the index writer, are garbage once written
+    backend.indexing?.onFeedDrained((held) => void leftovers.afterBurst(held));
     const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
     const renderCache = new RenderCache(
       {

@@ -181,6 +181,31 @@ describe('startLeftoverCollector', () => {
     c.stop();
   });
 
+  it('after a burst: what it held no longer counts as live, collected at once', () => {
+    const h = fakeHeap(30 * MB, 30 * MB);
+    let now = 1e9;
+    const c = startLeftoverCollector(2000, 32 * MB, silentLogger(), { space: h.space, collect: h.collect, now: () => now });
+    // an ingest: the timer collects once the growth slows, while the feed still holds 50 MB of records
+    h.s.used = 150 * MB;
+    h.s.live = 80 * MB;
+    expect(c.checkNow()).toBe(false);
+    now += 2000;
+    expect(c.checkNow()).toBe(true);
+    expect(h.s.used).toBe(80 * MB);
+    // the writer took them: dead now, 6 MB more promoted meanwhile; the timer would wait MIN_GAP_MS
+    h.s.live = 30 * MB;
+    h.s.used = 86 * MB;
+    now += 3000;
+    expect(c.checkNow()).toBe(false);
+    expect(c.afterBurst(50 * MB)).toBe(true);
+    expect(h.s.used).toBe(30 * MB);
+    expect(h.calls).toBe(2);
+    // nothing held and no garbage: nothing to do
+    now += 3000;
+    expect(c.afterBurst(0)).toBe(false);
+    c.stop();
+  });
+
   it('after long commands: at most one collection per PAUSE_SHARE times the last pause, none sooner than MIN_GAP_MS by the timer', () => {
     let now = 1e9;
     const h = fakeHeap(30 * MB, 30 * MB);

@@ -89,6 +89,7 @@ export class BackendIndex {
   /** Each group's view while attached; its last UIDVALIDITY and count once detached (`status`). */
   private readonly seen = new Map<string, MailboxView | { uidValidity: number; total: number }>();
   private closed = false;
+  private drainedListener: ((heldBytes: number) => void) | undefined;
 
   constructor(
     readonly index: SearchIndex,
@@ -105,6 +106,7 @@ export class BackendIndex {
     this.feed = new IndexFeed({
       index, logger: log, batch: o.crawlBatch, maxArticleBytes: o.maxArticleBytes, bodies: this.bodies, maxOverviewBytes: o.maxOverviewBytes,
       onDropped: (group) => this.backfill.kick(group),
+      onDrained: (held) => this.drainedListener?.(held),
     });
     this.backfill = new Backfill({
       feed: this.feed, logger: log, fed: (group, uv, source, items, queued) => this.irt.fetch(group, uv, source, items, queued),
@@ -211,6 +213,16 @@ export class BackendIndex {
       const s = view.current();
       this.seen.set(view.group, { uidValidity: s.uidValidity, total: s.uids.length });
     }
+  }
+
+  /**
+   * `fn` is told when the overview records queued for the index (a new
+   * group's first SELECT) are all written: the memory they held (at most
+   * `heldBytes`, estimated) is garbage from then on (start.ts collects it,
+   * heap-leftovers.ts `afterBurst`).
+   */
+  onFeedDrained(fn: (heldBytes: number) => void): void {
+    this.drainedListener = fn;
   }
 
   /**

@@ -42,7 +42,7 @@ import type { OverviewRecord } from '../source.js';
 import type { OverviewRecord as SearchOverviewRecord, SearchIndex } from '../../search/index.js';
 import type { BodyPolicy } from './index-policy.js';
 import { ArticleQueue, type FedArticle } from './index-feed-articles.js';
-import { FEED_MAX_HELD_RECORDS, FEED_MAX_OVERVIEW_BYTES } from './limits.js';
+import { FEED_DRAINED_NOTICE_BYTES, FEED_MAX_HELD_RECORDS, FEED_MAX_OVERVIEW_BYTES } from './limits.js';
 
 export type { FedArticle } from './index-feed-articles.js';
 
@@ -61,6 +61,11 @@ export interface IndexFeedOptions {
   maxOverviewBytes?: number;
   /** Told when an overview batch of the group was dropped (no room). */
   onDropped?: (group: string) => void;
+  /**
+   * Told when no overview record is queued any more after FEED_DRAINED_NOTICE_BYTES
+   * or more were at once (their memory, `heldBytes` at most as estimated, is garbage now).
+   */
+  onDrained?: (heldBytes: number) => void;
 }
 
 /** One overview record of an ingest batch, as `overview` takes it. */
@@ -91,6 +96,8 @@ export class IndexFeed {
   private closed = false;
   /** Bytes of overview records queued or being written, and the ingests waiting for room. */
   private overviewBytes = 0;
+  /** Most overview bytes queued at once since the queue was last empty (`onDrained`). */
+  private overviewPeak = 0;
   private room: (() => void)[] = [];
   /** Per group: the last overview write queued (writes run in order, so it settles after the others). */
   private readonly groupTail = new Map<string, Promise<void>>();
@@ -232,6 +239,7 @@ export class IndexFeed {
       if (this.closed) return false;
     }
     this.overviewBytes += bytes;
+    this.overviewPeak = Math.max(this.overviewPeak, this.overviewBytes);
     const h = this.holds.get(group);
     if (h === undefined || h.dropping) {
       this.queueOverview(group, uidValidity, items, bytes);
@@ -266,10 +274,20 @@ export class IndexFeed {
         for (const r of records) if (held.get(r.uid) === r) held.delete(r.uid);
         this.forget(group, uidValidity);
         this.overviewBytes -= bytes;
+        if (this.overviewBytes === 0) this.drained();
         for (const wake of this.room.splice(0)) wake();
         if (this.groupTail.get(group) === done) this.groupTail.delete(group);
       });
     this.groupTail.set(group, done);
+  }
+
+  /** The overview queue ran empty: told when it had held FEED_DRAINED_NOTICE_BYTES or more. */
+  private drained(): void {
+    const peak = this.overviewPeak;
+    this.overviewPeak = 0;
+    if (peak < FEED_DRAINED_NOTICE_BYTES || this.closed) return;
+    this.o.logger.debug({ peakBytes: peak }, 'index: overview queue written');
+    this.o.onDrained?.(peak);
   }
 
   /** A number that changes whenever a write touching the group was committed (what is indexed may have changed). */

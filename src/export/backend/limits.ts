@@ -307,6 +307,16 @@ export const FEED_MAX_OVERVIEW_BYTES = 64 * 1024 * 1024;
  */
 export const FEED_MAX_HELD_RECORDS = 150_000;
 
+/**
+ * Overview bytes queued at once from which the queue running empty is told
+ * (index-feed.ts `onDrained`): the records of a new group's first SELECT
+ * (~64 MB for 100k articles) stay live until written, so the garbage they
+ * leave can only be collected then (start.ts collects it at once, see
+ * heap-leftovers.ts `afterBurst`). 8 MiB: more than a backfill chunk
+ * (BACKFILL_CHUNK records, ~2.5 MB), so a backfill's chunks do not each ask.
+ */
+export const FEED_DRAINED_NOTICE_BYTES = 8 * 1024 * 1024;
+
 /** How often the crawler logs a group's progress (indexed of total, rate, ETA). */
 export const CRAWL_PROGRESS_MS = 10_000;
 
