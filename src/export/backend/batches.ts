@@ -3,20 +3,21 @@
  * what it will use of each message (`ReadNeeds`); this file decides the
  * upstream work and hands back consecutive batches as they become ready.
  *
- * - Batches of READ_BATCH messages: one pipelined header round (HEAD_WINDOW
- *   in flight) per batch, and one flag view per batch on the caller's side.
+ * - Batches of READ_BATCH messages (BODY_BATCH when bodies are downloaded
+ *   for a FETCH): one pipelined header round (HEAD_WINDOW in flight) per
+ *   batch, and one flag view per batch on the caller's side.
  * - Bodies or structures are asked for before meta data (`prefetch`: of the
  *   current batch and every batch read ahead, before any meta data, so a FETCH
- *   of bodies sends all its ARTICLE commands at once;
+ *   of bodies sends the ARTICLE commands of all those batches at once;
  *   `prefetchStructures`), so a size that must be exact comes from that same
  *   read: no article is read twice.
  * - For a caller that streams its batches on (`needs.streams`, a FETCH
  *   listing) without bodies, the meta data of META_READ_AHEAD further batches
  *   is asked for while it renders the current one, so the upstream pipeline
  *   does not drain at every batch end. With bodies, BODY_READ_AHEAD further
- *   batch (its downloads and meta data) while the current one is sent: the
- *   downloads go to the article cache and are held in memory until stored, so
- *   no further. Not for a caller answering at the end (SEARCH): batches read
+ *   batches (their downloads and meta data) while the current one is sent:
+ *   the downloads go to the article cache and are held in memory until
+ *   stored, so no further. Not for a caller answering at the end (SEARCH): batches read
  *   ahead of a warm search only cost it (measured: +20% CPU, more objects
  *   surviving to the old generation).
  * - A batch whose meta read fails is read again one message at a time, so one
@@ -28,7 +29,7 @@
  * caches; their failures are observed here and dropped.
  */
 import type { MessageBatch, MessageMeta, MetaOptions, ReadNeeds } from '../interface.js';
-import { BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from './limits.js';
+import { BODY_BATCH, BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from './limits.js';
 
 /** What a planned read is made of (GroupReader). */
 export interface BatchReader {
@@ -51,7 +52,12 @@ interface MetaResult {
 
 export function readBatches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
   // one batch (a client opening a message): the same reads, without the read-ahead bookkeeping
-  return uids.length <= READ_BATCH ? oneBatch(r, uids, needs) : batches(r, uids, needs);
+  return uids.length <= batchOf(needs) ? oneBatch(r, uids, needs) : batches(r, uids, needs);
+}
+
+/** Messages per batch: fewer when bodies are downloaded for a caller that streams its answer (see BODY_BATCH). */
+function batchOf(needs: ReadNeeds): number {
+  return needs.content && needs.streams ? BODY_BATCH : READ_BATCH;
 }
 
 async function* oneBatch(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
@@ -69,18 +75,19 @@ async function* oneBatch(r: BatchReader, uids: readonly number[], needs: ReadNee
 async function* batches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
   const exactSize = needs.exactSize ?? true;
   const structure = needs.structure ?? false;
+  const step = batchOf(needs);
   const started = new Map<number, Started>();
   /** Batches whose downloads were asked for: all those read ahead before any meta data, so every ARTICLE leaves in one go. */
   const prefetched = new Set<number>();
   const prefetch = (from: number): void => {
     if (from >= uids.length || prefetched.has(from)) return;
     prefetched.add(from);
-    r.prefetch(uids.slice(from, from + READ_BATCH)); // also one message: its size and header then come from the download, not a read of their own
+    r.prefetch(uids.slice(from, from + step)); // also one message: its size and header then come from the download, not a read of their own
   };
   const start = (from: number): Started => {
     const known = started.get(from);
     if (known !== undefined) return known;
-    const batch = uids.slice(from, from + READ_BATCH);
+    const batch = uids.slice(from, from + step);
     if (needs.content) prefetch(from);
     else if (structure !== false && batch.length > 1) {
       const todo = structure === true ? batch : batch.filter(structure);
@@ -96,12 +103,12 @@ async function* batches(r: BatchReader, uids: readonly number[], needs: ReadNeed
     return s;
   };
   const ahead = needs.streams ? (needs.content ? BODY_READ_AHEAD : META_READ_AHEAD) : 0;
-  for (let from = 0; from < uids.length; from += READ_BATCH) {
-    if (needs.content) for (let k = 0; k <= ahead; k++) prefetch(from + k * READ_BATCH);
+  for (let from = 0; from < uids.length; from += step) {
+    if (needs.content) for (let k = 0; k <= ahead; k++) prefetch(from + k * step);
     const s = start(from);
     prefetched.delete(from);
     started.delete(from);
-    for (let k = 1; k <= ahead && from + k * READ_BATCH < uids.length; k++) start(from + k * READ_BATCH);
+    for (let k = 1; k <= ahead && from + k * step < uids.length; k++) start(from + k * step);
     const got = s.metas === null ? undefined : await s.metas;
     yield { from, uids: s.uids, metas: got?.metas, failed: got?.failed ?? 0 };
   }

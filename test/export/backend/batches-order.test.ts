@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readBatches, type BatchReader } from '../../../src/export/backend/batches.js';
-import { BODY_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
+import { BODY_BATCH, BODY_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
 import type { MessageMeta } from '../../../src/export/interface.js';
 
 /** A reader that records the order of what it is asked. */
@@ -18,8 +18,8 @@ function recorder(): { r: BatchReader; calls: string[] } {
 }
 
 describe('readBatches with bodies', () => {
-  it('asks for the downloads of every batch read ahead before any meta data, each batch once', async () => {
-    const n = READ_BATCH * (BODY_READ_AHEAD + 2);
+  it('asks for the downloads of every batch read ahead before any meta data, each batch once, BODY_BATCH at a time', async () => {
+    const n = BODY_BATCH * (BODY_READ_AHEAD + 2);
     const uids = Array.from({ length: n }, (_, i) => i + 1);
     const { r, calls } = recorder();
     const seen: number[] = [];
@@ -27,10 +27,12 @@ describe('readBatches with bodies', () => {
     expect(seen).toEqual(uids);
     const firstMeta = calls.findIndex((c) => c.startsWith('meta'));
     const before = calls.slice(0, firstMeta);
-    expect(before).toEqual(Array.from({ length: BODY_READ_AHEAD + 1 }, (_, k) => `prefetch ${k * READ_BATCH + 1}-${(k + 1) * READ_BATCH}`));
+    expect(before).toEqual(Array.from({ length: BODY_READ_AHEAD + 1 }, (_, k) => `prefetch ${k * BODY_BATCH + 1}-${(k + 1) * BODY_BATCH}`));
     const prefetches = calls.filter((c) => c.startsWith('prefetch'));
     expect(prefetches).toHaveLength(BODY_READ_AHEAD + 2);
     expect(new Set(prefetches).size).toBe(prefetches.length);
+    // a FETCH of 1,000 bodies has at most (BODY_READ_AHEAD + 1) × BODY_BATCH downloads asked for before its first batch is answered
+    expect(BODY_BATCH).toBeLessThan(READ_BATCH);
   });
 
   it('without streaming (SEARCH), one batch at a time', async () => {

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeSource } from './fake-source.js';
 import { collect, rig, type Rig } from './helpers.js';
-import { BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
+import { BODY_BATCH, BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
 
 describe('planned reads', () => {
   let r: Rig | undefined;
@@ -73,15 +73,15 @@ describe('planned reads', () => {
     h.release();
   });
 
-  it('with bodies, a streaming caller has BODY_READ_AHEAD further batch downloaded while it sends one, and no more', async () => {
+  it('with bodies, a streaming caller has BODY_READ_AHEAD further batches of BODY_BATCH downloaded while it sends one, and no more', async () => {
     const src = new FakeSource();
-    src.fill('p.bodies', READ_BATCH * 3);
+    src.fill('p.bodies', BODY_BATCH * (BODY_READ_AHEAD + 3));
     r = await rig(src);
     const h = await r.backend.open('p.bodies');
     const uids = Array.from(h.current().uids);
     const it = h.read(uids, { meta: true, content: true, streams: true })[Symbol.asyncIterator]();
     await it.next();
-    const want = READ_BATCH * (1 + BODY_READ_AHEAD);
+    const want = BODY_BATCH * (1 + BODY_READ_AHEAD);
     for (let i = 0; i < 200 && src.calls.article < want; i++) await new Promise((res) => setTimeout(res, 10));
     await new Promise((res) => setTimeout(res, 50));
     expect(src.calls.article).toBe(want);
