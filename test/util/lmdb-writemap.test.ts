@@ -30,7 +30,7 @@ function tempDir(): string {
 async function sizes(path: string): Promise<{ file: number; map: number }> {
   const env = openLmdb({ path, readOnly: true });
   try {
-    return { file: statSync(path).size, map: env.getStats().mapSize };
+    return { file: statSync(path).size, map: (env.getStats() as { mapSize: number }).mapSize };
   } finally {
     await env.close();
   }
