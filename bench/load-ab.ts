@@ -9,7 +9,7 @@
  * every 500 ms as the bench does) and the server's CPU per command.
  *
  *   npm run build && node dist/bench/load-ab.js --port INNPORT --cli A/dist/src/cli.js,B/dist/src/cli.js
- *     [--pairs 4] [--probe] [--snapshot DIR] [--malloc] [--kill-after] [--config '{"cache":{…}}'] [--env "K=V …"]
+ *     [--pairs 4] [--probe] [--snapshot DIR] [--malloc] [--kill-after] [--series] [--config '{"cache":{…}}'] [--env "K=V …"]
  *
  * `--probe` loads bench/soak-probe.ts (PROBE_NODE_FLAGS) and prints, at the
  * 50-client peak, the anonymous mappings by kind and V8's spaces (no GC).
@@ -47,6 +47,8 @@ const snapshotDir = arg('snapshot');
 const withMalloc = argv.includes('--malloc');
 /** `--kill-after`: SIGKILL the server right after the 50 clients (heaptrack's "leaked" is then what was live; bench/README). */
 const killAfter = argv.includes('--kill-after');
+/** `--series`: every Pss_Anon sample of the client rows, not only their peaks. */
+const withSeries = argv.includes('--series');
 const extra = JSON.parse(arg('config', '{}')!) as Record<string, Record<string, unknown>>;
 const env = Object.fromEntries((arg('env') ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const log = (m: string): void => void process.stderr.write(`[load-ab] ${m}\n`);
@@ -102,11 +104,18 @@ async function run(spec: string, label: string): Promise<void> {
         const mb = (x: number): string => (x / 1e6).toFixed(1);
         split = `${m.anonMB.toFixed(0)}: ${Object.entries(maps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; heapTotal ${mb(v8.heapTotal!)} used ${mb(v8.heapUsed!)} external ${mb(v8.external!)} arrayBuffers ${mb(v8.arrayBuffers!)}; ${v8.spaces}`;
       })().catch(() => undefined), 1000) : undefined;
-      const r = await withMemoryPeak(() => srv.memory(), concurrentClients({ port: srv.port, mailbox: corpus.group, clients: n, seconds: 10, count, ...skip }));
+      const series: number[] = [];
+      const sampled = async (): Promise<Awaited<ReturnType<typeof srv.memory>>> => {
+        const m = await srv.memory();
+        series.push(Math.round(m.anonMB));
+        return m;
+      };
+      const r = await withMemoryPeak(sampled, concurrentClients({ port: srv.port, mailbox: corpus.group, clients: n, seconds: 10, count, ...skip }));
       if (timer) clearInterval(timer);
       const cpu = (await srv.cpuSeconds()) - c0;
       out.push(`${n}: ${r.result.commandsPerSecond.toFixed(0)} cmd/s ${((cpu * 1e6) / r.result.commands).toFixed(0)} µs/cmd peak ${r.peakAnonMB.toFixed(1)}${r.result.errors ? ` ERRORS ${r.result.errors}` : ''}`);
       if (split) out.push(`\n    at the 50 peak ${split}`);
+      if (withSeries) out.push(`\n    ${n} clients, Pss_Anon every 500 ms: ${series.join(' ')}`);
     }
     if (killAfter) {
       process.kill(srv.pid, 'SIGKILL');
