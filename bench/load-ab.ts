@@ -12,7 +12,7 @@
  *     [--pairs 4] [--probe] [--snapshot DIR] [--malloc] [--kill-after] [--series] [--config '{"cache":{…}}'] [--env "K=V …"]
  *
  * `--probe` loads bench/soak-probe.ts (PROBE_NODE_FLAGS) and prints, at the
- * 50-client peak, the anonymous mappings by kind and V8's spaces (no GC).
+ * peak of each client row, the anonymous mappings by kind and V8's spaces (no GC).
  * `--config` is merged into the bench config of every run (both builds); a
  * `--cli` entry `PATH#{json}` merges its own JSON after it (one build, two settings;
  * its key `env`, an object, sets that build's environment instead: `PATH#{"env":{"MALLOC_MMAP_THRESHOLD_":"131072"}}`).
@@ -96,7 +96,7 @@ async function run(spec: string, label: string): Promise<void> {
       const c0 = await srv.cpuSeconds();
       let split = '';
       let top = 0;
-      const timer = withProbe && n === 50 ? setInterval(() => void (async () => {
+      const timer = withProbe ? setInterval(() => void (async () => {
         const m = await srv.memory();
         if (m.anonMB <= top) return;
         top = m.anonMB;
@@ -114,7 +114,7 @@ async function run(spec: string, label: string): Promise<void> {
       if (timer) clearInterval(timer);
       const cpu = (await srv.cpuSeconds()) - c0;
       out.push(`${n}: ${r.result.commandsPerSecond.toFixed(0)} cmd/s ${((cpu * 1e6) / r.result.commands).toFixed(0)} µs/cmd peak ${r.peakAnonMB.toFixed(1)}${r.result.errors ? ` ERRORS ${r.result.errors}` : ''}`);
-      if (split) out.push(`\n    at the 50 peak ${split}`);
+      if (split) out.push(`\n    at the ${n} peak ${split}`);
       if (withSeries) out.push(`\n    ${n} clients, Pss_Anon every 500 ms: ${series.join(' ')}`);
     }
     if (killAfter) {
