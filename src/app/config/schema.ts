@@ -47,12 +47,21 @@ export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
 
 /**
  * Default of `cache.mallocTrimMs`: how often glibc's free heap is given back
- * to the kernel while the process works (src/util/malloc-trim.ts). 2 s: the
- * free heap a cold listing or a burst of FETCHes leaves is returned within
- * seconds; a trim with little to release costs well under a millisecond, off
- * the event loop.
+ * to the kernel while the process works (src/util/malloc-trim.ts). 500 ms:
+ * with 50 sessions fetching, what their responses freed piled up between two
+ * trims every 2 s (the bench's 50-client row, 2 alternated pairs after the
+ * body reads, the cache's LMDB with the write map: peak Pss_Anon 166 / 158 MB
+ * at 2 s, 147 / … at 500 ms, bench/README session 14); a trim with little to
+ * release costs well under a millisecond, off the event loop.
  */
-export const DEFAULT_MALLOC_TRIM_MS = 2000;
+export const DEFAULT_MALLOC_TRIM_MS = 500;
+
+/**
+ * The V8 heap's checks (`cache.heapCompactFreeBytes`, `cache.heapGarbageBytes`)
+ * run every `cache.mallocTrimMs` but at least this far apart: their
+ * thresholds (growth per check) were measured at 2 s.
+ */
+export const HEAP_CHECK_MIN_MS = 2000;
 
 /**
  * Default of `cache.heapCompactFreeBytes`: the free space in V8's old
