@@ -49,9 +49,9 @@ export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
  * Default of `cache.mallocTrimMs`: how often glibc's free heap is given back
  * to the kernel while the process works (src/util/malloc-trim.ts). 500 ms:
  * with 50 sessions fetching, what their responses freed piled up between two
- * trims every 2 s (the bench's 50-client row, 2 alternated pairs after the
- * body reads, the cache's LMDB with the write map: peak Pss_Anon 166 / 158 MB
- * at 2 s, 147 / … at 500 ms, bench/README session 14); a trim with little to
+ * trims every 2 s (bench/load-ab.ts, the cache's LMDB with the write map, 2
+ * alternated pairs: 50-client peak Pss_Anon 166 / 225 MB at 2 s, 148 / 152 MB
+ * at 500 ms; bench/README session 14); a trim with little to
  * release costs well under a millisecond, off the event loop.
  */
 export const DEFAULT_MALLOC_TRIM_MS = 500;
