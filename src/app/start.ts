@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from '../util/log.js';
-import { HEAP_CHECK_MIN_MS, type FrozenConfig } from './config/schema.js';
+import type { FrozenConfig } from './config/schema.js';
 import { buildSources } from './ingest.js';
 import { MultiSource } from '../export/sources.js';
 import { openUidMapStore } from './uidmaps.js';
@@ -219,10 +219,9 @@ export async function startNewsfront(config: FrozenConfig, logger: Logger, opts:
     // rendered envelopes beyond the memory bound go to disk beside the backend's caches
     const trimmer = startMallocTrimmer(config.cache.mallocTrimMs, logger.child({ component: 'memory' }));
     cleanups.push(async () => trimmer.stop());
-    const heapCheckMs = config.cache.mallocTrimMs > 0 ? Math.max(config.cache.mallocTrimMs, HEAP_CHECK_MIN_MS) : 0;
-    const compactor = startHeapCompactor(heapCheckMs, config.cache.heapCompactFreeBytes, logger.child({ component: 'memory' }));
+    const compactor = startHeapCompactor(config.cache.mallocTrimMs, config.cache.heapCompactFreeBytes, logger.child({ component: 'memory' }));
     cleanups.push(async () => compactor.stop());
-    const leftovers = startLeftoverCollector(heapCheckMs, config.cache.heapGarbageBytes, logger.child({ component: 'memory' }));
+    const leftovers = startLeftoverCollector(config.cache.mallocTrimMs, config.cache.heapGarbageBytes, logger.child({ component: 'memory' }));
     cleanups.push(async () => leftovers.stop());
     const renderStore = new LmdbRenderStore(config.cache.dir ?? resolve(config.data, 'cache'), logger.child({ component: 'render' }), config.cache.renderStoreBytes);
     const renderCache = new RenderCache(
