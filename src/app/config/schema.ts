@@ -47,16 +47,12 @@ export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
 
 /**
  * Default of `cache.mallocTrimMs`: how often glibc's free heap is given back
- * to the kernel while the process works (src/util/malloc-trim.ts). 500 ms:
- * with 50 sessions fetching, what their responses freed piled up between two
- * trims every 2 s (bench/load-ab.ts, the cache's LMDB with the write map, 2
- * alternated pairs: 50-client peak Pss_Anon 166 / 225 MB at 2 s, 148 / 152 MB
- * at 500 ms; bench/README session 14). The V8 heap's checks run on the same
- * interval (start.ts): with them at 2 s and trims at 500 ms the peak was
- * 162 MB in the same runs: 27 MB (against 11–13) of anonymous mappings
- * outside the arenas and V8's heap, presumably big backing stores of dead
- * ArrayBuffers waiting for a major collection. A trim with little to
- * release costs well under a millisecond, off the event loop.
+ * to the kernel while the process works (src/util/malloc-trim.ts), and of the
+ * V8 heap's checks (start.ts). 500 ms: with 50 sessions fetching, what they
+ * freed piled up between checks every 2 s (50-client peak Pss_Anon, with the
+ * write map: 166 / 225 MB at 2 s, 148 / 152 / 155 / 147 at 500 ms; trims at
+ * 500 ms with the V8 checks at 2 s: 162; bench/README session 14). A trim
+ * with little to release costs well under a millisecond, off the event loop.
  */
 export const DEFAULT_MALLOC_TRIM_MS = 500;
 
