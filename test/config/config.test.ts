@@ -43,6 +43,11 @@ describe('config', () => {
     }
   });
 
+  it('trims the malloc heap every 500 ms unless cache.mallocTrimMs says otherwise', () => {
+    // 2 s let what 50 busy sessions freed pile up between trims (bench/README, session 14)
+    expect(loadConfig({ env: {} }).cache.mallocTrimMs).toBe(500);
+  });
+
   it('bounds the header cache by cache.metaMemoryBytes (4 MiB unless set; at least 1 MiB)', async () => {
     expect(loadConfig({ env: {} }).cache.metaMemoryBytes).toBe(4 * 1024 * 1024);
     const small = await file('meta-mem.json', { cache: { metaMemoryBytes: 32 * 1024 * 1024 } });
