@@ -4,7 +4,7 @@
  * upstream work and hands back consecutive batches as they become ready.
  *
  * - Batches of READ_BATCH messages (BODY_BATCH when bodies are downloaded
- *   for a FETCH): one pipelined header round (HEAD_WINDOW in flight) per
+ *   for a FETCH of at most BODY_BATCH_SPAN messages): one pipelined header round (HEAD_WINDOW in flight) per
  *   batch, and one flag view per batch on the caller's side.
  * - Bodies or structures are asked for before meta data (`prefetch`: of the
  *   current batch and every batch read ahead, before any meta data, so a FETCH
@@ -29,7 +29,7 @@
  * caches; their failures are observed here and dropped.
  */
 import type { MessageBatch, MessageMeta, MetaOptions, ReadNeeds } from '../interface.js';
-import { BODY_BATCH, BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from './limits.js';
+import { BODY_BATCH, BODY_BATCH_SPAN, BODY_READ_AHEAD, META_READ_AHEAD, READ_BATCH } from './limits.js';
 
 /** What a planned read is made of (GroupReader). */
 export interface BatchReader {
@@ -52,12 +52,12 @@ interface MetaResult {
 
 export function readBatches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
   // one batch (a client opening a message): the same reads, without the read-ahead bookkeeping
-  return uids.length <= batchOf(needs) ? oneBatch(r, uids, needs) : batches(r, uids, needs);
+  return uids.length <= batchOf(needs, uids.length) ? oneBatch(r, uids, needs) : batches(r, uids, needs);
 }
 
-/** Messages per batch: fewer when bodies are downloaded for a caller that streams its answer (see BODY_BATCH). */
-function batchOf(needs: ReadNeeds): number {
-  return needs.content && needs.streams ? BODY_BATCH : READ_BATCH;
+/** Messages per batch: fewer when a read of up to BODY_BATCH_SPAN messages downloads bodies for a caller that streams its answer (see BODY_BATCH). */
+function batchOf(needs: ReadNeeds, count: number): number {
+  return needs.content && needs.streams && count <= BODY_BATCH_SPAN ? BODY_BATCH : READ_BATCH;
 }
 
 async function* oneBatch(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
@@ -75,7 +75,7 @@ async function* oneBatch(r: BatchReader, uids: readonly number[], needs: ReadNee
 async function* batches(r: BatchReader, uids: readonly number[], needs: ReadNeeds): AsyncIterable<MessageBatch> {
   const exactSize = needs.exactSize ?? true;
   const structure = needs.structure ?? false;
-  const step = batchOf(needs);
+  const step = batchOf(needs, uids.length);
   const started = new Map<number, Started>();
   /** Batches whose downloads were asked for: all those read ahead before any meta data, so every ARTICLE leaves in one go. */
   const prefetched = new Set<number>();

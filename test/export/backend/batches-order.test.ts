@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readBatches, type BatchReader } from '../../../src/export/backend/batches.js';
-import { BODY_BATCH, BODY_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
+import { BODY_BATCH, BODY_BATCH_SPAN, BODY_READ_AHEAD, READ_BATCH } from '../../../src/export/backend/limits.js';
 import type { MessageMeta } from '../../../src/export/interface.js';
 
 /** A reader that records the order of what it is asked. */
@@ -33,6 +33,15 @@ describe('readBatches with bodies', () => {
     expect(new Set(prefetches).size).toBe(prefetches.length);
     // a FETCH of 1,000 bodies has at most (BODY_READ_AHEAD + 1) × BODY_BATCH downloads asked for before its first batch is answered
     expect(BODY_BATCH).toBeLessThan(READ_BATCH);
+  });
+
+  it('a read longer than BODY_BATCH_SPAN keeps READ_BATCH', async () => {
+    const uids = Array.from({ length: BODY_BATCH_SPAN + 1 }, (_, i) => i + 1);
+    const { r, calls } = recorder();
+    const sizes: number[] = [];
+    for await (const b of readBatches(r, uids, { meta: true, content: true, streams: true })) sizes.push(b.uids.length);
+    expect(sizes[0]).toBe(READ_BATCH);
+    expect(calls[0]).toBe(`prefetch 1-${READ_BATCH}`);
   });
 
   it('without streaming (SEARCH), one batch at a time', async () => {
