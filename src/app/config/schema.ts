@@ -56,7 +56,6 @@ export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
  */
 export const DEFAULT_MALLOC_TRIM_MS = 500;
 
-
 /**
  * Default of `cache.heapCompactFreeBytes`: the free space in V8's old
  * generation (committed minus used) at which it is compacted once, checked
