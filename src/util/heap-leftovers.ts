@@ -57,10 +57,11 @@
  * for the index (~64 MB for 100k articles), live until the writer thread
  * has them, so a collection while the timer saw the growth slow (the
  * ingest over, the writes not) freed little (133 → 79 MB), took those
- * records for live (the base), and its recheck came 10 s later — in the bench, V8's own major collection of that
- * garbage ran during the first 1,000-body FETCH instead (98 → 30 MB:
- * incremental marking on the main thread, concurrent marking on the
- * other core INN needed, scavenges of 14 ms instead of 2).
+ * records for live (the base), and its recheck came 10 s later — in the
+ * bench, V8's own major collection of that garbage ran during the first
+ * 1,000-body FETCH instead (98 → 30 MB: incremental marking on the main
+ * thread, concurrent marking on the other core INN needed, scavenges of
+ * 14 ms instead of 2).
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { compactingGc, type OldSpace } from './heap-compact.js';
