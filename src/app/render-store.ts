@@ -27,7 +27,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
-import { CACHE_LMDB_OPTIONS } from '../util/lmdb-writemap.js';
 import type { Logger } from '../util/log.js';
 import { readSlot, type RenderStore } from '../imap/render/cache.js';
 
@@ -64,7 +63,7 @@ export class LmdbRenderStore implements RenderStore {
     private readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {
     mkdirSync(dir, { recursive: true });
-    this.env = openLmdb({ path: `${dir}/render.lmdb`, compression: false, noSync: true, maxDbs: 2, ...CACHE_LMDB_OPTIONS });
+    this.env = openLmdb({ path: `${dir}/render.lmdb`, compression: false, noSync: true, maxDbs: 2 });
     this.pages = this.env.openDB<Buffer, string>('envelopes', { encoding: 'binary' });
     this.records = this.env.openDB<ShelfRecord, string>('shelves', { encoding: 'json' });
     this.loadShelves();

@@ -49,9 +49,9 @@ export const DEFAULT_RENDER_STORE_BYTES = 1024 * 1024 * 1024;
  * Default of `cache.mallocTrimMs`: how often glibc's free heap is given back
  * to the kernel while the process works (src/util/malloc-trim.ts), and of the
  * V8 heap's checks (start.ts). 500 ms: with 50 sessions fetching, what they
- * freed piled up between checks every 2 s (50-client peak Pss_Anon, with the
- * write map: 166 / 225 MB at 2 s, 148 / 152 / 155 / 147 at 500 ms; trims at
- * 500 ms with the V8 checks at 2 s: 162; bench/README session 14). A trim
+ * freed piled up between checks every 2 s (50-client peak Pss_Anon, measured
+ * with LMDB's write map on the cache stores, since reverted: 166 / 225 MB at
+ * 2 s, 148 / 152 / 155 / 147 at 500 ms; bench/README session 14). A trim
  * with little to release costs well under a millisecond, off the event loop.
  */
 export const DEFAULT_MALLOC_TRIM_MS = 500;

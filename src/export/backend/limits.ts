@@ -256,10 +256,9 @@ export const SMALL_ARTICLE_BYTES = 64 * 1024;
 /**
  * Small articles downloaded are written to their LMDB store together: after
  * at most this long, or once this many bytes wait (small-store.ts). Until
- * then they are served from memory. A transaction's dirty pages stayed on
+ * then they are served from memory. A transaction's dirty pages stay on
  * LMDB's free list for the life of the process (~2× the batch: scratch test,
- * 4 MiB batches left 7.6 MB, 1 MiB 3.4 MB; none since the store uses the
- * write map, src/util/lmdb-writemap.ts), but smaller batches, or waiting
+ * 4 MiB batches left 7.6 MB, 1 MiB 3.4 MB), but smaller batches, or waiting
  * for each commit before the next, made downloaded bodies wait in memory
  * for the synced commits: +110–140 MB of peak while every body of the 100k
  * group was read from INN (issue 14, bench/README). Left at 4 MiB.

@@ -25,7 +25,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
-import { CACHE_LMDB_OPTIONS } from '../../util/lmdb-writemap.js';
 import type { Logger } from '../../util/log.js';
 import { ENVELOPE_FIELDS, envelopeOf, parseHeader, type Envelope, type MimePart } from '../../mime/index.js';
 import { ByteLru } from '../../util/lru.js';
@@ -117,7 +116,7 @@ export class MetaStore {
 
   constructor(opts: MetaStoreOptions) {
     mkdirSync(dirname(opts.path), { recursive: true });
-    this.env = openLmdb({ path: opts.path, maxDbs: 12, compression: false, noSync: true, ...CACHE_LMDB_OPTIONS });
+    this.env = openLmdb({ path: opts.path, maxDbs: 12, compression: false, noSync: true });
     this.articles = this.env.openDB<Buffer, string>('articles', { encoding: 'binary' });
     this.structures = new StoredStructures(this.env, (p, settled) => this.write(p, 'structure', settled));
     this.views = this.env.openDB<Buffer, string>('view-tables', { encoding: 'binary' });

@@ -35,7 +35,6 @@ import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
-import { CACHE_LMDB_OPTIONS } from '../../util/lmdb-writemap.js';
 import type { Logger } from '../../util/log.js';
 import { Slab } from '../../util/slab.js';
 import { STORE_FRAME_BYTES, STORE_WRITE_BATCH_BYTES, STORE_WRITE_DELAY_MS } from './limits.js';
@@ -70,7 +69,7 @@ export class SmallStore {
     /** Milliseconds until clients are quiet (0: now): writes wait for it (see `put`). */
     private readonly untilQuiet: () => number = () => 0,
   ) {
-    this.env = openLmdb({ path, maxDbs: 2, compression: false, ...CACHE_LMDB_OPTIONS });
+    this.env = openLmdb({ path, maxDbs: 2, compression: false });
     this.bytesDb = this.env.openDB<Buffer, string>('bytes', { encoding: 'binary' });
     this.orderDb = this.env.openDB<Buffer, string>('order', { encoding: 'binary' });
   }
