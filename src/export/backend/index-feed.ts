@@ -61,10 +61,7 @@ export interface IndexFeedOptions {
   maxOverviewBytes?: number;
   /** Told when an overview batch of the group was dropped (no room). */
   onDropped?: (group: string) => void;
-  /**
-   * Told when no overview record is queued any more after FEED_DRAINED_NOTICE_BYTES
-   * or more were at once (their memory, `heldBytes` at most as estimated, is garbage now).
-   */
+  /** Told when the overview queue ran empty after holding FEED_DRAINED_NOTICE_BYTES or more (`heldBytes`, now garbage). */
   onDrained?: (heldBytes: number) => void;
 }
 
@@ -285,9 +282,7 @@ export class IndexFeed {
   private drained(): void {
     const peak = this.overviewPeak;
     this.overviewPeak = 0;
-    if (peak < FEED_DRAINED_NOTICE_BYTES || this.closed) return;
-    this.o.logger.debug({ peakBytes: peak }, 'index: overview queue written');
-    this.o.onDrained?.(peak);
+    if (peak >= FEED_DRAINED_NOTICE_BYTES && !this.closed) this.o.onDrained?.(peak);
   }
 
   /** A number that changes whenever a write touching the group was committed (what is indexed may have changed). */
